@@ -1,0 +1,24 @@
+//! Wire types of the Flotilla REST API: what clients send and receive, with OpenAPI schemas.
+
+pub mod error;
+pub mod identity;
+pub mod listing;
+pub mod profile;
+pub mod version;
+
+pub use error::{ErrorBody, ErrorDetail};
+pub use identity::*;
+pub use listing::ListQuery;
+pub use profile::*;
+pub use version::VersionInfo;
+
+/// Header carrying the token, besides `Authorization: Bearer`.
+pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
+/// Header naming another token to validate or revoke (`/v1/auth/tokens`).
+pub const SUBJECT_TOKEN_HEADER: &str = "x-subject-token";
+/// Header making a retried POST safe.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Header set on a response replayed for a repeated idempotency key.
+pub const IDEMPOTENT_REPLAYED_HEADER: &str = "idempotent-replayed";
+/// Header carrying the request id on every response.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -1,0 +1,26 @@
+//! Flotilla's domain model: typed ids, names, roles, listing rules and object specs. Pure: no IO.
+
+pub mod identity;
+pub mod ids;
+pub mod listing;
+pub mod metadata;
+pub mod name;
+pub mod profile;
+pub mod role;
+pub mod validation;
+
+pub use ids::{IdempotencyScope, ProfileId, ProjectId, RoleAssignmentId, TokenId, UserId};
+pub use listing::{ListParams, Page, SortDir, SortKey};
+pub use metadata::Metadata;
+pub use name::Name;
+pub use role::Role;
+pub use validation::ValidationError;
+
+/// A point in time, always UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// The current time at the millisecond precision every store keeps.
+pub fn now() -> Timestamp {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}

@@ -1,0 +1,247 @@
+//! Profiles: the spec of what a container is (`container.docker` 1.0) and its validation.
+
+use crate::validation::ValidationError;
+use std::collections::BTreeMap;
+
+pub const CONTAINER_DOCKER: &str = "container.docker";
+pub const CONTAINER_DOCKER_VERSION: &str = "1.0";
+
+/// A profile spec as users write it: `{type, version, properties}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSpec {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub version: String,
+    pub properties: ContainerProperties,
+}
+
+/// The properties of a `container.docker` 1.0 profile.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerProperties {
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<NetworkRef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeMount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_node: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortSpec {
+    pub container: u16,
+    #[serde(default = "tcp")]
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<u16>,
+}
+
+fn tcp() -> String {
+    "tcp".to_owned()
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkRef {
+    pub network: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeMount {
+    pub volume: String,
+    pub target: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    No,
+    Always,
+    OnFailure,
+    UnlessStopped,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Healthcheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpProbe>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(default = "five")]
+    pub interval: u32,
+    #[serde(default = "two")]
+    pub timeout: u32,
+    #[serde(default = "three")]
+    pub retries: u32,
+}
+
+fn five() -> u32 {
+    5
+}
+fn two() -> u32 {
+    2
+}
+fn three() -> u32 {
+    3
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpProbe {
+    pub port: u16,
+    #[serde(default = "root_path")]
+    pub path: String,
+}
+
+fn root_path() -> String {
+    "/".to_owned()
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpProbe {
+    pub port: u16,
+}
+
+impl ProfileSpec {
+    /// Checks everything that can be checked without looking at other objects.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.type_name != CONTAINER_DOCKER {
+            return Err(ValidationError::new("type", &self.type_name, format!("unknown profile type; known: {CONTAINER_DOCKER}")));
+        }
+        if self.version != CONTAINER_DOCKER_VERSION {
+            return Err(ValidationError::new(
+                "version",
+                &self.version,
+                format!("{CONTAINER_DOCKER} supports version {CONTAINER_DOCKER_VERSION}"),
+            ));
+        }
+        self.properties.validate()
+    }
+}
+
+impl ContainerProperties {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let p = "properties";
+        if self.image.trim().is_empty() {
+            return Err(ValidationError::new(format!("{p}.image"), &self.image, "is required"));
+        }
+        if let Some(cpu) = self.cpu
+            && !(cpu > 0.0 && cpu <= 1024.0)
+        {
+            return Err(ValidationError::new(format!("{p}.cpu"), cpu, "must be more than 0 and at most 1024 cores"));
+        }
+        if let Some(memory) = self.memory
+            && memory < 4
+        {
+            return Err(ValidationError::new(format!("{p}.memory"), memory, "must be at least 4 MiB"));
+        }
+        for (i, port) in self.ports.iter().enumerate() {
+            if port.container == 0 {
+                return Err(ValidationError::new(format!("{p}.ports[{i}].container"), 0, "must be 1-65535"));
+            }
+            if port.host == Some(0) {
+                return Err(ValidationError::new(format!("{p}.ports[{i}].host"), 0, "must be 1-65535"));
+            }
+            if port.protocol != "tcp" && port.protocol != "udp" {
+                return Err(ValidationError::new(format!("{p}.ports[{i}].protocol"), &port.protocol, "must be tcp or udp"));
+            }
+        }
+        for (i, mount) in self.volumes.iter().enumerate() {
+            if !mount.target.starts_with('/') {
+                return Err(ValidationError::new(format!("{p}.volumes[{i}].target"), &mount.target, "must be an absolute path"));
+            }
+        }
+        if let Some(check) = &self.healthcheck {
+            let probes = usize::from(check.http.is_some()) + usize::from(check.tcp.is_some()) + usize::from(!check.command.is_empty());
+            if probes != 1 {
+                return Err(ValidationError::new(format!("{p}.healthcheck"), probes, "give exactly one of http, tcp or command"));
+            }
+            if check.interval == 0 {
+                return Err(ValidationError::new(format!("{p}.healthcheck.interval"), 0, "must be at least 1 second"));
+            }
+        }
+        for (i, constraint) in self.constraints.iter().enumerate() {
+            let valid = ["==", "!="].iter().any(|op| constraint.split_once(op).is_some_and(|(k, v)| !k.trim().is_empty() && !v.trim().is_empty()));
+            if !valid {
+                return Err(ValidationError::new(format!("{p}.constraints[{i}]"), constraint, "must read `key == value` or `key != value`"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ProfileSpec {
+        ProfileSpec {
+            type_name: CONTAINER_DOCKER.into(),
+            version: CONTAINER_DOCKER_VERSION.into(),
+            properties: ContainerProperties { image: "busybox".into(), ..Default::default() },
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert!(spec().validate().is_ok());
+        let cases: Vec<(Box<dyn Fn(&mut ProfileSpec)>, &str)> = vec![
+            (Box::new(|s| s.type_name = "vm.nova".into()), "type"),
+            (Box::new(|s| s.version = "2.0".into()), "version"),
+            (Box::new(|s| s.properties.image = " ".into()), "properties.image"),
+            (Box::new(|s| s.properties.cpu = Some(0.0)), "properties.cpu"),
+            (Box::new(|s| s.properties.memory = Some(1)), "properties.memory"),
+            (Box::new(|s| s.properties.ports = vec![PortSpec { container: 80, protocol: "sctp".into(), host: None }]), "properties.ports[0].protocol"),
+            (Box::new(|s| s.properties.volumes = vec![VolumeMount { volume: "d".into(), target: "data".into(), read_only: false }]), "properties.volumes[0].target"),
+            (Box::new(|s| s.properties.constraints = vec!["zone az1".into()]), "properties.constraints[0]"),
+        ];
+        for (mutate, field) in cases {
+            let mut s = spec();
+            mutate(&mut s);
+            assert_eq!(s.validate().unwrap_err().field, field);
+        }
+    }
+}
+
+/// A saved profile: an immutable spec under a changeable name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub id: crate::ProfileId,
+    pub name: crate::Name,
+    pub project_id: crate::ProjectId,
+    pub user_id: crate::UserId,
+    pub spec: ProfileSpec,
+    pub metadata: crate::Metadata,
+    pub created_at: crate::Timestamp,
+    pub updated_at: crate::Timestamp,
+}

@@ -1,0 +1,57 @@
+//! Conversions between domain values and the portable column types (TEXT, BIGINT) both backends share.
+
+use crate::StoreError;
+use flotilla_core::{Metadata, Name, Timestamp};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::str::FromStr;
+
+pub(crate) fn millis(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn now_millis() -> i64 {
+    millis(flotilla_core::now())
+}
+
+pub(crate) fn get_time(row: &AnyRow, column: &str) -> Result<Timestamp, StoreError> {
+    let ms: i64 = row.try_get(column)?;
+    chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms}")))
+}
+
+pub(crate) fn get_bool(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+pub(crate) fn get_id<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {text:?}")))
+}
+
+pub(crate) fn get_opt_id<T: FromStr>(row: &AnyRow, column: &str) -> Result<Option<T>, StoreError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {t:?}")))).transpose()
+}
+
+pub(crate) fn get_name(row: &AnyRow) -> Result<Name, StoreError> {
+    let text: String = row.try_get("name")?;
+    Name::parse("name", &text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain values serialize to JSON")
+}
+
+pub(crate) fn metadata_json(metadata: &Metadata) -> String {
+    to_json(metadata)
+}
+
+/// Whether `key` is an id (looked up by id) rather than a name.
+pub(crate) fn is_id(key: &str) -> bool {
+    uuid::Uuid::parse_str(key).is_ok()
+}

@@ -1,0 +1,36 @@
+//! Store errors: what went wrong, in terms the API can map to a status.
+
+/// Everything a store call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("{kind} {key:?} not found")]
+    NotFound { kind: &'static str, key: String },
+    #[error("{kind} named {name:?} already exists")]
+    NameTaken { kind: &'static str, name: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("name {name:?} matches {count} {kind}s in different projects: use the id")]
+    Ambiguous { kind: &'static str, name: String, count: usize },
+    #[error("marker {0:?} is not an object of this list")]
+    BadMarker(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to `NameTaken`, anything else to `Database`.
+    pub(crate) fn on_insert<'a>(kind: &'static str, name: &'a str) -> impl FnOnce(sqlx::Error) -> StoreError + 'a {
+        move |error| match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::NameTaken { kind, name: name.to_owned() },
+            _ => StoreError::Database(error),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Keyset pagination shared by every list: filters, sort order, marker, `limit + 1` look-ahead.
+
+use crate::{Store, StoreError};
+use flotilla_core::{ListParams, Page, SortDir, SortKey};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+/// `column = value`; the column is always a constant of this crate, never user text.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub(crate) column: &'static str,
+    pub(crate) value: String,
+}
+
+impl Filter {
+    pub(crate) fn eq(column: &'static str, value: impl ToString) -> Self {
+        Self { column, value: value.to_string() }
+    }
+}
+
+enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+impl Store {
+    /// One page of `table` (a constant) matching every filter, decoded by `decode`.
+    pub(crate) async fn list_page<T>(
+        &self,
+        table: &'static str,
+        filters: &[Filter],
+        params: &ListParams,
+        decode: impl Fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let column = params.sort.column();
+        let mut binds: Vec<Bound> = filters.iter().map(|f| Bound::Text(f.value.clone())).collect();
+        let mut conditions: Vec<String> = filters.iter().enumerate().map(|(i, f)| format!("{} = ${}", f.column, i + 1)).collect();
+        if let Some(marker) = &params.marker {
+            let sql = format!("SELECT {column} FROM {table} WHERE id = $1");
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(marker.clone())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::BadMarker(marker.clone()))?;
+            let value = match params.sort {
+                SortKey::Name => Bound::Text(row.try_get(0)?),
+                SortKey::CreatedAt | SortKey::UpdatedAt => Bound::Int(row.try_get(0)?),
+            };
+            let op = match params.dir {
+                SortDir::Asc => '>',
+                SortDir::Desc => '<',
+            };
+            let (v, id) = (binds.len() + 1, binds.len() + 2);
+            conditions.push(format!("({column} {op} ${v} OR ({column} = ${v} AND id {op} ${id}))"));
+            binds.push(value);
+            binds.push(Bound::Text(marker.clone()));
+        }
+        let dir = match params.dir {
+            SortDir::Asc => "ASC",
+            SortDir::Desc => "DESC",
+        };
+        let mut sql = format!("SELECT * FROM {table}");
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY {column} {dir}, id {dir} LIMIT {}", u64::from(params.limit) + 1));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for bind in binds {
+            query = match bind {
+                Bound::Text(text) => query.bind(text),
+                Bound::Int(int) => query.bind(int),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let more = rows.len() > params.limit as usize;
+        let rows = &rows[..rows.len().min(params.limit as usize)];
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => Some(last.try_get::<String, _>("id")?),
+            _ => None,
+        };
+        let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    /// Finds the one row of `table` whose id or name is `key`, within `scope` when the table has
+    /// a `project_id`. A name held in several projects is ambiguous.
+    pub(crate) async fn find_one(
+        &self,
+        kind: &'static str,
+        table: &'static str,
+        scope: Option<crate::Scope>,
+        key: &str,
+    ) -> Result<AnyRow, StoreError> {
+        let column = if crate::codec::is_id(key) { "id" } else { "name" };
+        let mut sql = format!("SELECT * FROM {table} WHERE {column} = $1");
+        if let Some(crate::Scope::Project(_)) = scope {
+            sql.push_str(" AND project_id = $2");
+        }
+        sql.push_str(" LIMIT 2");
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(key.to_owned());
+        if let Some(crate::Scope::Project(project)) = scope {
+            query = query.bind(project.to_string());
+        }
+        let mut rows = query.fetch_all(&self.pool).await?;
+        match rows.len() {
+            0 => Err(StoreError::NotFound { kind, key: key.to_owned() }),
+            1 => Ok(rows.remove(0)),
+            count => Err(StoreError::Ambiguous { kind, name: key.to_owned(), count }),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Projects: the tenants every other object belongs to.
+
+use crate::codec::{get_bool, get_id, get_json, get_name, get_time, metadata_json, millis};
+use crate::list::Filter;
+use crate::{Store, StoreError};
+use flotilla_core::identity::Project;
+use flotilla_core::{ListParams, Metadata, Name, Page, ProjectId};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// What an update may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    pub name: Option<Name>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub metadata: Option<Metadata>,
+}
+
+fn decode(row: &AnyRow) -> Result<Project, StoreError> {
+    Ok(Project {
+        id: get_id(row, "id")?,
+        name: get_name(row)?,
+        description: row.try_get("description")?,
+        enabled: get_bool(row, "enabled")?,
+        metadata: get_json(row, "metadata")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+impl Store {
+    pub async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO projects (id, name, description, enabled, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(project.id.to_string())
+        .bind(project.name.to_string())
+        .bind(project.description.clone())
+        .bind(i64::from(project.enabled))
+        .bind(metadata_json(&project.metadata))
+        .bind(millis(project.created_at))
+        .bind(millis(project.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::on_insert("project", project.name.as_str()))?;
+        Ok(())
+    }
+
+    /// The project whose id or name is `key`.
+    pub async fn project(&self, key: &str) -> Result<Project, StoreError> {
+        decode(&self.find_one("project", "projects", None, key).await?)
+    }
+
+    pub async fn project_by_id(&self, id: ProjectId) -> Result<Project, StoreError> {
+        self.project(&id.to_string()).await
+    }
+
+    /// Projects, optionally only `only` (what a non-admin may see) or those named `name`.
+    pub async fn list_projects(&self, only: Option<ProjectId>, name: Option<&str>, params: &ListParams) -> Result<Page<Project>, StoreError> {
+        let mut filters = Vec::new();
+        if let Some(id) = only {
+            filters.push(Filter::eq("id", id));
+        }
+        if let Some(name) = name {
+            filters.push(Filter::eq("name", name));
+        }
+        self.list_page("projects", &filters, params, decode).await
+    }
+
+    pub async fn update_project(&self, id: ProjectId, changes: ProjectChanges) -> Result<Project, StoreError> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query("SELECT * FROM projects WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "project", key: id.to_string() })?;
+        let mut project = decode(&row)?;
+        if let Some(name) = changes.name {
+            project.name = name;
+        }
+        if let Some(description) = changes.description {
+            project.description = description;
+        }
+        if let Some(enabled) = changes.enabled {
+            project.enabled = enabled;
+        }
+        if let Some(metadata) = changes.metadata {
+            project.metadata = metadata;
+        }
+        project.updated_at = flotilla_core::now();
+        sqlx::query("UPDATE projects SET name = $2, description = $3, enabled = $4, metadata = $5, updated_at = $6 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(project.name.to_string())
+            .bind(project.description.clone())
+            .bind(i64::from(project.enabled))
+            .bind(metadata_json(&project.metadata))
+            .bind(millis(project.updated_at))
+            .execute(&mut *w.tx)
+            .await
+            .map_err(StoreError::on_insert("project", project.name.as_str()))?;
+        w.tx.commit().await?;
+        Ok(project)
+    }
+
+    /// Deletes a project that owns no objects; its role assignments and tokens go with it.
+    pub async fn delete_project(&self, id: ProjectId) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        let owned: i64 = sqlx::query("SELECT COUNT(*) FROM profiles WHERE project_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&mut *w.tx)
+            .await?
+            .try_get(0)?;
+        if owned > 0 {
+            return Err(StoreError::Conflict(format!("project {id} still owns {owned} profile(s): delete them first")));
+        }
+        let done = sqlx::query("DELETE FROM projects WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "project", key: id.to_string() });
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+}

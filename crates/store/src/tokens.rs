@@ -1,0 +1,58 @@
+//! Tokens: issued, looked up by the hash of their secret, revoked, expired.
+
+use crate::codec::{get_bool, get_id, get_time, millis, now_millis};
+use crate::{Store, StoreError};
+use flotilla_core::TokenId;
+use flotilla_core::identity::TokenRecord;
+use sqlx::any::AnyRow;
+
+fn decode(row: &AnyRow) -> Result<TokenRecord, StoreError> {
+    use sqlx::Row;
+    Ok(TokenRecord {
+        id: get_id(row, "id")?,
+        secret_hash: row.try_get("secret_hash")?,
+        user_id: get_id(row, "user_id")?,
+        project_id: get_id(row, "project_id")?,
+        created_at: get_time(row, "created_at")?,
+        expires_at: get_time(row, "expires_at")?,
+        revoked: get_bool(row, "revoked")?,
+    })
+}
+
+impl Store {
+    pub async fn create_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tokens (id, secret_hash, user_id, project_id, created_at, expires_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(token.id.to_string())
+        .bind(token.secret_hash.clone())
+        .bind(token.user_id.to_string())
+        .bind(token.project_id.to_string())
+        .bind(millis(token.created_at))
+        .bind(millis(token.expires_at))
+        .bind(i64::from(token.revoked))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The token whose secret hashes to `secret_hash`, valid or not.
+    pub async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM tokens WHERE secret_hash = $1").bind(secret_hash.to_owned()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    pub async fn revoke_token(&self, id: TokenId) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE id = $1").bind(id.to_string()).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "token", key: id.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Forgets tokens that expired before now; returns how many.
+    pub async fn purge_expired_tokens(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM tokens WHERE expires_at < $1").bind(now_millis()).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+}

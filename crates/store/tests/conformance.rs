@@ -1,0 +1,243 @@
+//! Store conformance suite: the same checks against SQLite and a real PostgreSQL.
+//! Under `CI=true` a missing PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
+
+use flotilla_core::identity::{Project, TokenRecord, User};
+use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
+use flotilla_core::{ListParams, Metadata, Name, ProfileId, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
+use flotilla_store::{IdempotencyClaim, ProjectChanges, Scope, Store, StoreError};
+
+async fn sqlite_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("flotilla.db").display());
+    (Store::connect(&url).await.unwrap(), dir)
+}
+
+async fn postgres_store() -> Option<Store> {
+    let Ok(server) = std::env::var("FLOTILLA_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but FLOTILLA_TEST_POSTGRES_URL is not set");
+        eprintln!("FLOTILLA_TEST_POSTGRES_URL not set: PostgreSQL half skipped outside CI (scripts/test.sh sets it)");
+        return None;
+    };
+    let name = format!("store_{}", uuid::Uuid::now_v7().simple());
+    let url = flotilla_store::create_postgres_database(&server, &name).await.unwrap();
+    Some(Store::connect(&url).await.unwrap())
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $case() { let (store, _dir) = super::sqlite_store().await; super::$case(&store).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $case() { if let Some(store) = super::postgres_store().await { super::$case(&store).await; } })*
+        }
+    };
+}
+
+conformance!(projects_crud_and_names, paging_and_sorting, users_roles_and_cascade, tokens_lookup_and_revoke, idempotency_keys, profiles_are_scoped, concurrent_creates_one_winner);
+
+fn name(n: &str) -> Name {
+    Name::parse("name", n).unwrap()
+}
+
+fn project(n: &str) -> Project {
+    let now = flotilla_core::now();
+    Project { id: ProjectId::new(), name: name(n), description: String::new(), enabled: true, metadata: Metadata::new(), created_at: now, updated_at: now }
+}
+
+fn user(n: &str, default_project: Option<ProjectId>) -> User {
+    let now = flotilla_core::now();
+    User {
+        id: UserId::new(),
+        name: name(n),
+        email: None,
+        password_hash: "$argon2id$fake".into(),
+        enabled: true,
+        default_project_id: default_project,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn profile(n: &str, project: ProjectId, image: &str) -> Profile {
+    let now = flotilla_core::now();
+    Profile {
+        id: ProfileId::new(),
+        name: name(n),
+        project_id: project,
+        user_id: UserId::new(),
+        spec: ProfileSpec {
+            type_name: CONTAINER_DOCKER.into(),
+            version: CONTAINER_DOCKER_VERSION.into(),
+            properties: ContainerProperties { image: image.into(), ..Default::default() },
+        },
+        metadata: Metadata::from([("tier".into(), "web".into())]),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn projects_crud_and_names(store: &Store) {
+    let p = project("alpha");
+    store.create_project(&p).await.unwrap();
+    assert_eq!(store.project("alpha").await.unwrap(), p);
+    assert_eq!(store.project(&p.id.to_string()).await.unwrap().name, p.name);
+    let err = store.create_project(&project("alpha")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NameTaken { kind: "project", .. }), "{err}");
+    let changes = ProjectChanges { description: Some("first".into()), enabled: Some(false), ..Default::default() };
+    let updated = store.update_project(p.id, changes).await.unwrap();
+    assert_eq!((updated.description.as_str(), updated.enabled), ("first", false));
+    assert_eq!(store.project("alpha").await.unwrap().description, "first");
+    store.delete_project(p.id).await.unwrap();
+    assert!(matches!(store.project("alpha").await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.delete_project(p.id).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn paging_and_sorting(store: &Store) {
+    for n in ["p3", "p1", "p5", "p2", "p4"] {
+        store.create_project(&project(n)).await.unwrap();
+    }
+    let mut params = ListParams { limit: 2, sort: SortKey::Name, dir: SortDir::Desc, ..Default::default() };
+    let mut seen = Vec::new();
+    loop {
+        let page = store.list_projects(None, None, &params).await.unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|p| p.name.to_string()));
+        match page.next {
+            Some(next) => params.marker = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["p5", "p4", "p3", "p2", "p1"]);
+    let by_age = store.list_projects(None, None, &ListParams::default()).await.unwrap();
+    let names: Vec<_> = by_age.items.iter().map(|p| p.name.to_string()).collect();
+    assert_eq!(names, ["p3", "p1", "p5", "p2", "p4"]);
+    assert!(by_age.next.is_none());
+    let only = store.list_projects(None, Some("p2"), &ListParams::default()).await.unwrap();
+    assert_eq!(only.items.len(), 1);
+    let bad = ListParams { marker: Some(ProjectId::new().to_string()), ..Default::default() };
+    assert!(matches!(store.list_projects(None, None, &bad).await, Err(StoreError::BadMarker(_))));
+}
+
+async fn users_roles_and_cascade(store: &Store) {
+    let a = project("team-a");
+    let b = project("team-b");
+    store.create_project(&a).await.unwrap();
+    store.create_project(&b).await.unwrap();
+    let alice = user("alice", Some(a.id));
+    let bob = user("bob", None);
+    store.create_user(&alice).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+    assert!(matches!(store.create_user(&user("alice", None)).await, Err(StoreError::NameTaken { kind: "user", .. })));
+    store.assign_role(alice.id, a.id, Role::Reader).await.unwrap();
+    let admin = store.assign_role(alice.id, a.id, Role::Admin).await.unwrap();
+    assert_eq!((admin.user_name.as_str(), admin.project_name.as_str()), ("alice", "team-a"));
+    assert!(matches!(store.assign_role(alice.id, a.id, Role::Admin).await, Err(StoreError::Conflict(_))));
+    store.assign_role(bob.id, b.id, Role::Member).await.unwrap();
+    assert_eq!(store.effective_role(alice.id, a.id).await.unwrap(), Some(Role::Admin));
+    assert_eq!(store.effective_role(alice.id, b.id).await.unwrap(), None);
+    let members_of_b = store.list_users(Some(b.id), None, &ListParams::default()).await.unwrap();
+    assert_eq!(members_of_b.items.iter().map(|u| u.name.to_string()).collect::<Vec<_>>(), ["bob"]);
+    let roles_of_a = store.list_role_assignments(None, Some(a.id), &ListParams::default()).await.unwrap();
+    assert_eq!(roles_of_a.items.len(), 2);
+    store.delete_role_assignment(admin.id).await.unwrap();
+    assert_eq!(store.effective_role(alice.id, a.id).await.unwrap(), Some(Role::Reader));
+    assert_eq!(store.count_users().await.unwrap(), 2);
+    store.delete_user(alice.id).await.unwrap();
+    assert_eq!(store.list_role_assignments(Some(alice.id), None, &ListParams::default()).await.unwrap().items.len(), 0);
+    assert_eq!(store.count_users().await.unwrap(), 1);
+}
+
+async fn tokens_lookup_and_revoke(store: &Store) {
+    let p = project("tok");
+    store.create_project(&p).await.unwrap();
+    let u = user("tina", None);
+    store.create_user(&u).await.unwrap();
+    let now = flotilla_core::now();
+    let token = TokenRecord {
+        id: TokenId::new(),
+        secret_hash: "abc123".into(),
+        user_id: u.id,
+        project_id: p.id,
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+        revoked: false,
+    };
+    store.create_token(&token).await.unwrap();
+    let found = store.token_by_hash("abc123").await.unwrap().unwrap();
+    assert!(found.is_valid_at(now));
+    assert!(!found.is_valid_at(now + chrono::Duration::hours(2)));
+    assert!(store.token_by_hash("nope").await.unwrap().is_none());
+    store.revoke_token(token.id).await.unwrap();
+    assert!(!store.token_by_hash("abc123").await.unwrap().unwrap().is_valid_at(now));
+    let expired = TokenRecord { id: TokenId::new(), secret_hash: "old".into(), expires_at: now - chrono::Duration::hours(1), ..token };
+    store.create_token(&expired).await.unwrap();
+    assert_eq!(store.purge_expired_tokens().await.unwrap(), 1);
+    assert!(store.token_by_hash("old").await.unwrap().is_none());
+}
+
+async fn idempotency_keys(store: &Store) {
+    let scope = UserId::new();
+    assert_eq!(store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(), IdempotencyClaim::Run);
+    assert_eq!(store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(), IdempotencyClaim::InFlight);
+    store.finish_idempotency_key(scope, "k1", 201, "{\"ok\":1}").await.unwrap();
+    assert_eq!(
+        store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(),
+        IdempotencyClaim::Replay { status: 201, body: "{\"ok\":1}".into() }
+    );
+    assert_eq!(store.claim_idempotency_key(scope, "k1", "h2").await.unwrap(), IdempotencyClaim::Mismatch);
+    assert_eq!(store.claim_idempotency_key(UserId::new(), "k1", "h2").await.unwrap(), IdempotencyClaim::Run);
+    store.claim_idempotency_key(scope, "k2", "h").await.unwrap();
+    store.release_idempotency_key(scope, "k2").await.unwrap();
+    assert_eq!(store.claim_idempotency_key(scope, "k2", "h").await.unwrap(), IdempotencyClaim::Run);
+}
+
+async fn profiles_are_scoped(store: &Store) {
+    let a = project("pa");
+    let b = project("pb");
+    store.create_project(&a).await.unwrap();
+    store.create_project(&b).await.unwrap();
+    let web_a = profile("web", a.id, "busybox");
+    let web_b = profile("web", b.id, "nginx");
+    store.create_profile(&web_a).await.unwrap();
+    store.create_profile(&web_b).await.unwrap();
+    assert!(matches!(store.create_profile(&profile("web", a.id, "x")).await, Err(StoreError::NameTaken { .. })));
+    assert_eq!(store.profile(Scope::Project(a.id), "web").await.unwrap(), web_a);
+    assert_eq!(store.profile(Scope::Project(b.id), "web").await.unwrap().spec.properties.image, "nginx");
+    let hidden = store.profile(Scope::Project(a.id), &web_b.id.to_string()).await;
+    assert!(matches!(hidden, Err(StoreError::NotFound { .. })), "project A must not see B's profile");
+    assert!(matches!(store.profile(Scope::All, "web").await, Err(StoreError::Ambiguous { count: 2, .. })));
+    assert_eq!(store.profile(Scope::All, &web_b.id.to_string()).await.unwrap().id, web_b.id);
+    let listed = store.list_profiles(Scope::Project(a.id), None, None, &ListParams::default()).await.unwrap();
+    assert_eq!(listed.items, vec![web_a.clone()]);
+    let all = store.list_profiles(Scope::All, None, Some(CONTAINER_DOCKER), &ListParams::default()).await.unwrap();
+    assert_eq!(all.items.len(), 2);
+    assert!(store.list_profiles(Scope::All, None, Some("vm"), &ListParams::default()).await.unwrap().items.is_empty());
+    assert!(matches!(store.delete_project(a.id).await, Err(StoreError::Conflict(_))));
+    let renamed = store
+        .update_profile(web_a.id, flotilla_store::ProfileChanges { name: Some(name("web2")), metadata: None })
+        .await
+        .unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.spec.clone()), ("web2", web_a.spec.clone()));
+    store.delete_profile(web_a.id).await.unwrap();
+    store.delete_project(a.id).await.unwrap();
+}
+
+async fn concurrent_creates_one_winner(store: &Store) {
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.create_project(&project("race")).await })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::NameTaken { .. }) => {}
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the single command that runs all of Flotilla's tests.
+#
+# What it does, in order:
+#   1. Makes sure PostgreSQL server binaries exist (installs Debian's
+#      `postgresql` package with apt-get if they do not).
+#   2. Creates a throwaway PostgreSQL cluster in a fresh temp dir, owned by the
+#      `postgres` user, listening on 127.0.0.1 on a free port (55432 upwards),
+#      with its unix socket inside the temp dir. Role `flotilla` (password
+#      `flotilla`, LOGIN SUPERUSER, since tests create and drop their own
+#      databases) and database `flotilla` are created in it.
+#   3. Exports FLOTILLA_TEST_POSTGRES_URL=postgres://flotilla:flotilla@127.0.0.1:PORT/flotilla
+#   4. Runs `cargo nextest run --workspace --no-fail-fast "$@"` (installing
+#      cargo-nextest first if it is missing) and exits with its exit code.
+#   The cluster is stopped and the temp dir removed on exit, whatever happens.
+#
+# Environment knobs:
+#   FLOTILLA_TEST_POSTGRES_URL=...  Already set by the caller: skip all the
+#                                   PostgreSQL setup above and use that URL.
+#   FLOTILLA_TEST_ONLY_DB=1         Set up the database only: print the URL,
+#                                   check it with psql (connect with the
+#                                   password, create and drop a scratch
+#                                   database), then, if arguments were given,
+#                                   run them as a command with the URL exported
+#                                   (e.g. `FLOTILLA_TEST_ONLY_DB=1 scripts/test.sh bash`
+#                                   for a shell with a live database), and exit
+#                                   without running cargo.
+#
+# Meant to run as root on a fresh Debian 12 machine (CI); as a non-root user it
+# runs initdb/pg_ctl as that user and cannot install packages.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '==> %s\n' "$*"; }
+die() { printf '==> ERROR: %s\n' "$*" >&2; exit 1; }
+
+PG_BIN=""
+PG_TMP=""
+PG_DATA=""
+PG_STARTED=0
+
+# Run a command as the `postgres` user (initdb and postgres refuse to run as
+# root). `cd /` first so the postgres user is not left in an unreadable cwd.
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+# shellcheck disable=SC2317  # invoked via trap
+cleanup() {
+    local rc=$?
+    if [ "$PG_STARTED" -eq 1 ]; then
+        step "stopping PostgreSQL test cluster"
+        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 \
+            || as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 \
+            || true
+    fi
+    if [ -n "$PG_TMP" ] && [ -d "$PG_TMP" ]; then
+        rm -rf -- "$PG_TMP"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Newest /usr/lib/postgresql/<ver>/bin that has initdb (the real binaries, not
+# wrappers such as /usr/local/bin/pg_ctl or postgresql-common's /usr/bin ones).
+find_pg_bin() {
+    local initdb
+    # shellcheck disable=SC2012  # paths are /usr/lib/postgresql/<version>/...
+    initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
+    [ -n "$initdb" ] && dirname "$initdb"
+}
+
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+setup_postgres() {
+    step "looking for PostgreSQL server binaries"
+    PG_BIN=$(find_pg_bin || true)
+    if [ -z "$PG_BIN" ]; then
+        [ "$(id -u)" -eq 0 ] || die "PostgreSQL is not installed and we are not root to apt-get it"
+        step "installing PostgreSQL with apt-get"
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+        PG_BIN=$(find_pg_bin || true)
+        [ -n "$PG_BIN" ] || die "no initdb under /usr/lib/postgresql/*/bin after installing postgresql"
+    fi
+    step "using $("$PG_BIN/postgres" --version) from $PG_BIN"
+
+    if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+        step "creating system user postgres"
+        useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+    fi
+
+    # Short path under /tmp on purpose: the unix socket path must stay short,
+    # and the postgres user must be able to reach it.
+    PG_TMP=$(mktemp -d /tmp/flotilla-pg.XXXXXX)
+    PG_DATA="$PG_TMP/data"
+    local sockdir="$PG_TMP/sock" log="" pwfile="$PG_TMP/pwfile"
+    mkdir -p "$sockdir"
+    # Password for the bootstrap `postgres` superuser: required by initdb because
+    # TCP connections use password auth; nothing uses it (we go in by the socket).
+    head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$pwfile"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R postgres:postgres "$PG_TMP"
+    fi
+    chmod 700 "$PG_TMP"
+
+    step "initdb in $PG_DATA"
+    # local (unix socket) connections: trust; TCP connections: scram-sha-256,
+    # so the password in the URL really is checked.
+    as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile="$pwfile" \
+        --auth-local=trust --auth-host=scram-sha-256 \
+        --encoding=UTF8 --locale=C --no-sync --no-instructions >"$PG_TMP/initdb.log" 2>&1 \
+        || { cat "$PG_TMP/initdb.log" >&2; die "initdb failed"; }
+    rm -f -- "$pwfile"
+
+    local port="" p
+    for p in $(seq 55432 55531); do
+        if port_in_use "$p"; then
+            continue
+        fi
+        step "starting PostgreSQL on 127.0.0.1:$p"
+        log="$PG_TMP/postgres-$p.log"
+        if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$log" -w -t 60 \
+            -o "-p $p -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+            start >/dev/null 2>&1; then
+            port=$p
+            PG_STARTED=1
+            break
+        fi
+        if grep -qiE 'could not bind|address already in use|could not create .*socket' "$log" 2>/dev/null; then
+            step "port $p is busy, trying the next one"
+            continue
+        fi
+        cat "$log" >&2 || true
+        die "PostgreSQL failed to start"
+    done
+    [ -n "$port" ] || die "no free port found in 55432-55531"
+
+    step "waiting for PostgreSQL to accept connections"
+    local i
+    for i in $(seq 1 60); do
+        if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+            break
+        fi
+        [ "$i" -lt 60 ] || { cat "$log" >&2; die "PostgreSQL did not become ready"; }
+        sleep 0.5
+    done
+
+    step "creating role flotilla and database flotilla"
+    as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$sockdir" -p "$port" -U postgres -d postgres \
+        -c "CREATE ROLE flotilla WITH LOGIN SUPERUSER PASSWORD 'flotilla'" \
+        -c "CREATE DATABASE flotilla OWNER flotilla"
+
+    export FLOTILLA_TEST_POSTGRES_URL="postgres://flotilla:flotilla@127.0.0.1:$port/flotilla"
+}
+
+check_db() {
+    local psql="psql"
+    [ -n "$PG_BIN" ] && psql="$PG_BIN/psql"
+    step "checking the database with psql"
+    "$psql" -X -v ON_ERROR_STOP=1 "$FLOTILLA_TEST_POSTGRES_URL" -tA \
+        -c "SELECT current_user || ' @ ' || version()" \
+        -c "CREATE DATABASE flotilla_only_db_check" \
+        -c "DROP DATABASE flotilla_only_db_check" \
+        -c "SELECT 'ok'"
+}
+
+if [ -n "${FLOTILLA_TEST_POSTGRES_URL:-}" ]; then
+    step "FLOTILLA_TEST_POSTGRES_URL is set by the caller; skipping PostgreSQL setup"
+else
+    setup_postgres
+fi
+step "FLOTILLA_TEST_POSTGRES_URL=$FLOTILLA_TEST_POSTGRES_URL"
+
+if [ "${FLOTILLA_TEST_ONLY_DB:-}" = "1" ]; then
+    check_db
+    if [ "$#" -gt 0 ]; then
+        step "running: $*"
+        set +e
+        "$@"
+        rc=$?
+        set -e
+        exit "$rc"
+    fi
+    step "FLOTILLA_TEST_ONLY_DB=1: not running cargo"
+    exit 0
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+    step "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
+
+step "cargo nextest run --workspace --no-fail-fast $*"
+set +e
+cargo nextest run --workspace --no-fail-fast "$@"
+rc=$?
+set -e
+step "cargo nextest exited with $rc"
+exit "$rc"
