@@ -1,1 +1,366 @@
-//! placeholder
+//! Typed async client for the Flotilla REST API (`/v1`), used by the CLI, agents, regions and tests.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), flotilla_client::ClientError> {
+//! use flotilla_api::{ListQuery, TokenCreate};
+//! let client = flotilla_client::Client::new("http://127.0.0.1:7700")?;
+//! let token = client
+//!     .create_token(&TokenCreate { user: "admin".into(), password: "pw".into(), project: None, expires_in: None })
+//!     .await?;
+//! let client = client.with_token(token.token.unwrap_or_default());
+//! let projects = client.list_projects(&ListQuery::default()).await?;
+//! # Ok(()) }
+//! ```
+
+mod error;
+
+pub use error::ClientError;
+
+use flotilla_api::{
+    AUTH_TOKEN_HEADER, IDEMPOTENCY_KEY_HEADER, ListQuery, Profile, ProfileCreate, ProfileList, ProfileUpdate,
+    ProfileValidate, Project, ProjectCreate, ProjectList, ProjectUpdate, RoleAssignment, RoleAssignmentCreate,
+    RoleAssignmentList, Token, TokenCreate, User, UserCreate, UserList, UserUpdate, VersionInfo,
+};
+use flotilla_core::profile::ProfileSpec;
+use reqwest::{Method, RequestBuilder, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// How long one request may take, connecting included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A handle on one Flotilla server, optionally carrying a token. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    /// The server's root, always ending in `/`, e.g. `http://127.0.0.1:7700/`.
+    base: Url,
+    token: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+/// `POST /v1/profiles/validate` answers with the spec as the server understood it.
+#[derive(Debug, serde::Deserialize)]
+struct Validated {
+    spec: ProfileSpec,
+}
+
+/// Query parameters a few lists take besides [`ListQuery`].
+#[derive(Debug, Default, Serialize)]
+struct Filters<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    type_name: Option<&'a str>,
+}
+
+/// One request to make: everything [`Client::send`] needs besides the client itself.
+struct Call<'a, B: Serialize> {
+    method: Method,
+    path: &'a [&'a str],
+    query: Option<(&'a ListQuery, Filters<'a>)>,
+    body: Option<&'a B>,
+}
+
+impl<'a> Call<'a, ()> {
+    fn get(path: &'a [&'a str]) -> Self {
+        Call { method: Method::GET, path, query: None, body: None }
+    }
+
+    fn delete(path: &'a [&'a str]) -> Self {
+        Call { method: Method::DELETE, path, query: None, body: None }
+    }
+
+    fn list(path: &'a [&'a str], query: &'a ListQuery, filters: Filters<'a>) -> Self {
+        Call { method: Method::GET, path, query: Some((query, filters)), body: None }
+    }
+}
+
+impl<'a, B: Serialize> Call<'a, B> {
+    fn post(path: &'a [&'a str], body: &'a B) -> Self {
+        Call { method: Method::POST, path, query: None, body: Some(body) }
+    }
+
+    fn patch(path: &'a [&'a str], body: &'a B) -> Self {
+        Call { method: Method::PATCH, path, query: None, body: Some(body) }
+    }
+}
+
+impl Client {
+    /// A client for the server at `base_url` (`http://host:port`, with or without a trailing `/v1`).
+    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        let invalid = |reason: String| ClientError::InvalidUrl { url: base_url.to_owned(), reason };
+        let mut base = Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(invalid("expected http://HOST:PORT or https://HOST:PORT".into()));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let path = base.path().trim_end_matches('/');
+        let path = path.strip_suffix("/v1").unwrap_or(path);
+        let path = format!("{path}/");
+        base.set_path(&path);
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("flotilla-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(Self { http, base, token: None, idempotency_key: None })
+    }
+
+    /// The same client, sending `token` with every request.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The token this client sends, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The server root this client talks to, e.g. `http://127.0.0.1:7700/`.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// A copy of this client that sends `Idempotency-Key: key` with its POSTs, so that a retried
+    /// create replays the first answer instead of creating twice. Use it for one create:
+    /// `client.with_idempotency_key("k1").create_project(&body)`.
+    pub fn with_idempotency_key(&self, key: impl Into<String>) -> Self {
+        Self { idempotency_key: Some(key.into()), ..self.clone() }
+    }
+
+    /// The URL of `/v1/<segments...>`, each segment percent-encoded.
+    pub fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("v1").extend(segments);
+        }
+        url
+    }
+
+    fn request<B: Serialize>(&self, call: &Call<'_, B>) -> RequestBuilder {
+        let mut req = self.http.request(call.method.clone(), self.endpoint(call.path));
+        if let Some((query, filters)) = &call.query {
+            req = req.query(query).query(filters);
+        }
+        if let Some(body) = call.body {
+            req = req.json(body);
+        }
+        if let Some(token) = &self.token {
+            req = req.header(AUTH_TOKEN_HEADER, token);
+        }
+        if let Some(key) = self.idempotency_key.as_ref().filter(|_| call.method == Method::POST) {
+            req = req.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        req
+    }
+
+    /// Makes the call and decodes the answer; an empty answer (204) decodes as JSON `null`.
+    async fn send<T: DeserializeOwned, B: Serialize>(&self, call: Call<'_, B>) -> Result<T, ClientError> {
+        let url = self.endpoint(call.path).to_string();
+        let response = self.request(&call).send().await.map_err(|error| ClientError::Transport { url: url.clone(), error })?;
+        let status = response.status();
+        let request_id = error::request_id(response.headers());
+        let body = response.bytes().await.map_err(|error| ClientError::Transport { url: url.clone(), error })?;
+        if !status.is_success() {
+            return Err(ClientError::from_answer(status, request_id, &body));
+        }
+        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { &body };
+        serde_json::from_slice(body).map_err(|e| ClientError::Decode { url, status: status.as_u16(), reason: e.to_string() })
+    }
+
+    // --- meta and tokens
+
+    /// `GET /v1`: the server's name, version and region.
+    pub async fn version(&self) -> Result<VersionInfo, ClientError> {
+        self.send(Call::get(&[])).await
+    }
+
+    /// `POST /v1/auth/tokens`: trade a user name and password for a token (its secret in `token`).
+    pub async fn create_token(&self, body: &TokenCreate) -> Result<Token, ClientError> {
+        self.send(Call::post(&["auth", "tokens"], body)).await
+    }
+
+    /// `GET /v1/auth/tokens`: the token this client sends (who am I).
+    pub async fn current_token(&self) -> Result<Token, ClientError> {
+        self.send(Call::get(&["auth", "tokens"])).await
+    }
+
+    /// `DELETE /v1/auth/tokens`: revokes the token this client sends.
+    pub async fn revoke_token(&self) -> Result<(), ClientError> {
+        self.send(Call::delete(&["auth", "tokens"])).await
+    }
+
+    // --- users
+
+    pub async fn list_users(&self, query: &ListQuery) -> Result<UserList, ClientError> {
+        self.send(Call::list(&["users"], query, Filters::default())).await
+    }
+
+    pub async fn create_user(&self, body: &UserCreate) -> Result<User, ClientError> {
+        self.send(Call::post(&["users"], body)).await
+    }
+
+    /// A user by id or name.
+    pub async fn user(&self, key: &str) -> Result<User, ClientError> {
+        self.send(Call::get(&["users", key])).await
+    }
+
+    pub async fn update_user(&self, key: &str, body: &UserUpdate) -> Result<User, ClientError> {
+        self.send(Call::patch(&["users", key], body)).await
+    }
+
+    pub async fn delete_user(&self, key: &str) -> Result<(), ClientError> {
+        self.send(Call::delete(&["users", key])).await
+    }
+
+    // --- projects
+
+    pub async fn list_projects(&self, query: &ListQuery) -> Result<ProjectList, ClientError> {
+        self.send(Call::list(&["projects"], query, Filters::default())).await
+    }
+
+    pub async fn create_project(&self, body: &ProjectCreate) -> Result<Project, ClientError> {
+        self.send(Call::post(&["projects"], body)).await
+    }
+
+    /// A project by id or name.
+    pub async fn project(&self, key: &str) -> Result<Project, ClientError> {
+        self.send(Call::get(&["projects", key])).await
+    }
+
+    pub async fn update_project(&self, key: &str, body: &ProjectUpdate) -> Result<Project, ClientError> {
+        self.send(Call::patch(&["projects", key], body)).await
+    }
+
+    pub async fn delete_project(&self, key: &str) -> Result<(), ClientError> {
+        self.send(Call::delete(&["projects", key])).await
+    }
+
+    // --- role assignments
+
+    /// Role assignments, optionally only those of one user and/or one project (names or ids).
+    pub async fn list_role_assignments(
+        &self,
+        user: Option<&str>,
+        project: Option<&str>,
+        query: &ListQuery,
+    ) -> Result<RoleAssignmentList, ClientError> {
+        self.send(Call::list(&["role_assignments"], query, Filters { user, project, type_name: None })).await
+    }
+
+    pub async fn assign_role(&self, body: &RoleAssignmentCreate) -> Result<RoleAssignment, ClientError> {
+        self.send(Call::post(&["role_assignments"], body)).await
+    }
+
+    pub async fn delete_role_assignment(&self, id: &str) -> Result<(), ClientError> {
+        self.send(Call::delete(&["role_assignments", id])).await
+    }
+
+    // --- profiles
+
+    /// Profiles, optionally only those of one type (e.g. `container.docker`).
+    pub async fn list_profiles(&self, type_name: Option<&str>, query: &ListQuery) -> Result<ProfileList, ClientError> {
+        self.send(Call::list(&["profiles"], query, Filters { type_name, ..Filters::default() })).await
+    }
+
+    pub async fn create_profile(&self, body: &ProfileCreate) -> Result<Profile, ClientError> {
+        self.send(Call::post(&["profiles"], body)).await
+    }
+
+    /// A profile by id or name.
+    pub async fn profile(&self, key: &str) -> Result<Profile, ClientError> {
+        self.send(Call::get(&["profiles", key])).await
+    }
+
+    pub async fn update_profile(&self, key: &str, body: &ProfileUpdate) -> Result<Profile, ClientError> {
+        self.send(Call::patch(&["profiles", key], body)).await
+    }
+
+    pub async fn delete_profile(&self, key: &str) -> Result<(), ClientError> {
+        self.send(Call::delete(&["profiles", key])).await
+    }
+
+    /// Checks a spec without saving it; answers the spec as the server understood it.
+    pub async fn validate_profile(&self, body: &ProfileValidate) -> Result<ProfileSpec, ClientError> {
+        self.send::<Validated, _>(Call::post(&["profiles", "validate"], body)).await.map(|v| v.spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built<B: Serialize>(client: &Client, call: Call<'_, B>) -> reqwest::Request {
+        client.request(&call).build().unwrap()
+    }
+
+    #[test]
+    fn base_urls_are_normalised() {
+        for base in ["http://h:7700", "http://h:7700/", "http://h:7700/v1", "http://h:7700/v1/", " http://h:7700?x=1 "] {
+            let client = Client::new(base).unwrap();
+            assert_eq!(client.endpoint(&["users"]).as_str(), "http://h:7700/v1/users", "{base}");
+        }
+        let prefixed = Client::new("https://example.test/flotilla/").unwrap();
+        assert_eq!(prefixed.endpoint(&[]).as_str(), "https://example.test/flotilla/v1");
+        assert_eq!(prefixed.endpoint(&["auth", "tokens"]).as_str(), "https://example.test/flotilla/v1/auth/tokens");
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused() {
+        for base in ["", "h:7700", "ftp://h/", "mailto:a@b"] {
+            let err = Client::new(base).unwrap_err();
+            assert!(matches!(err, ClientError::InvalidUrl { .. }), "{base}: {err}");
+            assert!(err.to_string().contains("invalid server URL"), "{err}");
+        }
+    }
+
+    #[test]
+    fn keys_are_one_path_segment() {
+        let client = Client::new("http://h:1").unwrap();
+        assert_eq!(client.endpoint(&["users", "a/b c?"]).as_str(), "http://h:1/v1/users/a%2Fb%20c%3F");
+    }
+
+    #[test]
+    fn list_queries_carry_only_what_is_set() {
+        let client = Client::new("http://h:1").unwrap();
+        let query = ListQuery { limit: Some(5), marker: None, sort: Some("name:desc".into()), name: None, all_projects: Some(true) };
+        let req = built(&client, Call::list(&["users"], &query, Filters::default()));
+        assert_eq!(req.url().query(), Some("limit=5&sort=name%3Adesc&all_projects=true"));
+        let req = built(&client, Call::list(&["role_assignments"], &ListQuery::default(), Filters { user: Some("alice"), project: Some("demo"), type_name: None }));
+        assert_eq!(req.url().query(), Some("user=alice&project=demo"));
+        let req = built(&client, Call::list(&["profiles"], &ListQuery::default(), Filters { type_name: Some("container.docker"), ..Filters::default() }));
+        assert_eq!(req.url().query(), Some("type=container.docker"));
+    }
+
+    #[test]
+    fn token_and_idempotency_key_headers() {
+        let client = Client::new("http://h:1").unwrap();
+        let req = built(&client, Call::get(&["users"]));
+        assert!(req.headers().get(AUTH_TOKEN_HEADER).is_none());
+
+        let client = client.with_token("s3cret");
+        assert_eq!(client.token(), Some("s3cret"));
+        let body = ProjectCreate { name: "demo".into(), description: String::new(), enabled: None, metadata: Default::default() };
+        let req = built(&client, Call::post(&["projects"], &body));
+        assert_eq!(req.headers()[AUTH_TOKEN_HEADER], "s3cret");
+        assert!(req.headers().get(IDEMPOTENCY_KEY_HEADER).is_none());
+
+        let keyed = client.with_idempotency_key("k-1");
+        let req = built(&keyed, Call::post(&["projects"], &body));
+        assert_eq!(req.headers()[IDEMPOTENCY_KEY_HEADER], "k-1");
+        assert_eq!(req.method(), Method::POST);
+        let body = req.body().and_then(|b| b.as_bytes()).unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(body).unwrap()["name"], "demo");
+        // Only POSTs carry the key.
+        let req = built(&keyed, Call::delete(&["projects", "demo"]));
+        assert!(req.headers().get(IDEMPOTENCY_KEY_HEADER).is_none());
+    }
+}
