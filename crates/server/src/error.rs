@@ -1,0 +1,92 @@
+//! The API's error type and its one mapping to HTTP status and the JSON error body.
+
+use crate::http::request_id;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use flotilla_api::{ErrorBody, ErrorDetail};
+use flotilla_core::ValidationError;
+use flotilla_store::StoreError;
+
+/// Every way a request can fail, each with its status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        ApiError::BadRequest(error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { .. } => ApiError::NotFound(error.to_string()),
+            StoreError::NameTaken { .. } | StoreError::Conflict(_) | StoreError::Ambiguous { .. } => ApiError::Conflict(error.to_string()),
+            StoreError::BadMarker(_) => ApiError::BadRequest(error.to_string()),
+            StoreError::Connect { .. } => ApiError::Unavailable(error.to_string()),
+            StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) | StoreError::Migrate(_) | StoreError::Database(_) => {
+                ApiError::Internal(error.to_string())
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let message = match &self {
+            ApiError::Internal(_) => "internal error; the server log has the details under this request id".to_owned(),
+            other => other.to_string(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: status.as_u16(),
+                title: status.canonical_reason().unwrap_or("Error").to_owned(),
+                message,
+                request_id: request_id::current(),
+            },
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,70 @@
+//! `Idempotency-Key` on POST: the first request runs, a retry with the same body replays its
+//! answer, the same key on a different request is refused (422), a retry racing the first is 409.
+
+use crate::error::ApiError;
+use crate::http::extract::MAX_JSON_BODY;
+use crate::identity::principal::Principal;
+use crate::state::AppState;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use flotilla_api::{IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER};
+use flotilla_store::IdempotencyClaim;
+use sha2::{Digest, Sha256};
+
+const MAX_KEY_LEN: usize = 255;
+
+/// Runs after authentication (keys belong to the calling user).
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    if request.method() != Method::POST {
+        return Ok(next.run(request).await);
+    }
+    let Some(key) = request.headers().get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(next.run(request).await);
+    };
+    let key = key.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN).map(str::to_owned).ok_or_else(|| {
+        ApiError::BadRequest(format!("header Idempotency-Key must be 1-{MAX_KEY_LEN} printable ASCII characters"))
+    })?;
+    let principal = request.extensions().get::<Principal>().cloned().ok_or_else(|| ApiError::Internal("idempotency before authentication".into()))?;
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, MAX_JSON_BODY)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(format!("request body is larger than the limit of {MAX_JSON_BODY} bytes")))?;
+    let mut hasher = Sha256::new();
+    hasher.update(parts.uri.to_string().as_bytes());
+    hasher.update([0]);
+    hasher.update(&body);
+    let request_hash = hex::encode(hasher.finalize());
+    let store = &state.store;
+    match store.claim_idempotency_key(principal.user_id, &key, &request_hash).await? {
+        IdempotencyClaim::Run => {}
+        IdempotencyClaim::Replay { status, body } => return Ok(replay(status, body)),
+        IdempotencyClaim::InFlight => {
+            return Err(ApiError::Conflict(format!("a request with Idempotency-Key {key:?} is still in progress; retry later")));
+        }
+        IdempotencyClaim::Mismatch => {
+            return Err(ApiError::Unprocessable(format!("Idempotency-Key {key:?} was already used for a different request")));
+        }
+    }
+    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    if response.status().is_server_error() {
+        store.release_idempotency_key(principal.user_id, &key).await?;
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = to_bytes(body, usize::MAX).await.map_err(|e| ApiError::Internal(format!("cannot buffer response: {e}")))?;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    store.finish_idempotency_key(principal.user_id, &key, parts.status.as_u16(), &text).await?;
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+fn replay(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(IDEMPOTENT_REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}

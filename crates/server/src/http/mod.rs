@@ -1,0 +1,6 @@
+//! HTTP plumbing shared by every route: request ids, body extraction, metrics, idempotency.
+
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;
+pub mod request_id;

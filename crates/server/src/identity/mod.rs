@@ -1,0 +1,6 @@
+//! Identity services: password hashing, token secrets, the authenticated principal, bootstrap.
+
+pub mod bootstrap;
+pub mod password;
+pub mod principal;
+pub mod secret;

@@ -1,0 +1,83 @@
+//! The REST API: every route, its auth requirements, and the OpenAPI document built from them.
+
+mod convert;
+mod profiles;
+mod projects;
+mod roles;
+mod tokens;
+mod users;
+mod version;
+
+use crate::http::{extract::MAX_JSON_BODY, idempotency, metrics, request_id};
+use crate::identity::principal::require_token;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use flotilla_api::ListQuery;
+use flotilla_core::{ListParams, ValidationError};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
+    modifiers(&TokenAuth),
+    security(("token" = [])),
+    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "meta"))
+)]
+struct ApiDoc;
+
+struct TokenAuth;
+
+impl Modify for TokenAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))));
+    }
+}
+
+/// The whole application: public routes, token-protected routes, docs, health and metrics.
+pub fn router(state: AppState) -> Router {
+    let (public, public_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(version::version))
+        .routes(routes!(tokens::create_token))
+        .split_for_parts();
+    let (protected, protected_doc) = OpenApiRouter::new()
+        .routes(routes!(tokens::current_token, tokens::revoke_token))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::update_user, users::delete_user))
+        .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
+        .routes(routes!(roles::list_role_assignments, roles::assign_role))
+        .routes(routes!(roles::delete_role_assignment))
+        .routes(routes!(profiles::list_profiles, profiles::create_profile))
+        .routes(routes!(profiles::validate_profile))
+        .routes(routes!(profiles::get_profile, profiles::update_profile, profiles::delete_profile))
+        .split_for_parts();
+    let mut doc = public_doc;
+    doc.merge(protected_doc);
+    let protected = protected
+        .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+        .route_layer(from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .merge(public)
+        .merge(protected)
+        .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
+        .route("/healthz", get(version::healthz))
+        .route("/metrics", get(metrics::handler))
+        .fallback(version::not_found)
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::layer))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(from_fn(request_id::layer))
+        .with_state(state)
+}
+
+/// The page request of a list query.
+fn list_params(query: &ListQuery) -> Result<ListParams, ValidationError> {
+    ListParams::parse(query.limit, query.marker.clone(), query.sort.as_deref())
+}

@@ -1,0 +1,29 @@
+//! What the server is and whether it is healthy.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::Uri;
+use flotilla_api::VersionInfo;
+
+/// The API version and this server's region.
+#[utoipa::path(get, path = "/v1", tag = "meta", security(()), responses((status = 200, body = VersionInfo)))]
+pub async fn version(State(state): State<AppState>) -> Json<VersionInfo> {
+    Json(VersionInfo {
+        name: "flotilla".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        api_version: "v1".into(),
+        region: state.region.clone(),
+    })
+}
+
+/// 200 when the server and its database answer, 503 when the database does not.
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    state.store.ping().await.map_err(|e| ApiError::Unavailable(format!("database unreachable: {e}")))?;
+    Ok(Json(serde_json::json!({"status": "ok", "region": state.region})))
+}
+
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
+}
