@@ -2,6 +2,7 @@
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
 mod codec;
+mod crud;
 mod error;
 mod idempotency;
 mod list;

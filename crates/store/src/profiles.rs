@@ -67,11 +67,7 @@ impl Store {
 
     pub async fn update_profile(&self, id: ProfileId, changes: ProfileChanges) -> Result<Profile, StoreError> {
         let mut w = self.begin_write().await?;
-        let row = sqlx::query("SELECT * FROM profiles WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "profile", key: id.to_string() })?;
+        let row = crate::crud::row_for_update(&mut w.tx, "profile", "profiles", &id.to_string()).await?;
         let mut profile = decode(&row)?;
         if let Some(name) = changes.name {
             profile.name = name;
@@ -93,10 +89,6 @@ impl Store {
     }
 
     pub async fn delete_profile(&self, id: ProfileId) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM profiles WHERE id = $1").bind(id.to_string()).execute(&self.pool).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "profile", key: id.to_string() });
-        }
-        Ok(())
+        self.delete_by_id("profile", "profiles", &id.to_string()).await
     }
 }

@@ -70,11 +70,7 @@ impl Store {
 
     pub async fn update_project(&self, id: ProjectId, changes: ProjectChanges) -> Result<Project, StoreError> {
         let mut w = self.begin_write().await?;
-        let row = sqlx::query("SELECT * FROM projects WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "project", key: id.to_string() })?;
+        let row = crate::crud::row_for_update(&mut w.tx, "project", "projects", &id.to_string()).await?;
         let mut project = decode(&row)?;
         if let Some(name) = changes.name {
             project.name = name;

@@ -58,11 +58,7 @@ impl Store {
     }
 
     pub async fn delete_role_assignment(&self, id: RoleAssignmentId) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM role_assignments WHERE id = $1").bind(id.to_string()).execute(&self.pool).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "role assignment", key: id.to_string() });
-        }
-        Ok(())
+        self.delete_by_id("role assignment", "role_assignments", &id.to_string()).await
     }
 
     /// The highest role `user` holds on `project`, if any.

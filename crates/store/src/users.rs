@@ -85,11 +85,7 @@ impl Store {
 
     pub async fn update_user(&self, id: UserId, changes: UserChanges) -> Result<User, StoreError> {
         let mut w = self.begin_write().await?;
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "user", key: id.to_string() })?;
+        let row = crate::crud::row_for_update(&mut w.tx, "user", "users", &id.to_string()).await?;
         let mut user = decode(&row)?;
         if let Some(name) = changes.name {
             user.name = name;
@@ -131,10 +127,6 @@ impl Store {
 
     /// Deletes a user with their role assignments and tokens.
     pub async fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.to_string()).execute(&self.pool).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "user", key: id.to_string() });
-        }
-        Ok(())
+        self.delete_by_id("user", "users", &id.to_string()).await
     }
 }
