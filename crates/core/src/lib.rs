@@ -7,6 +7,7 @@ pub mod metadata;
 pub mod name;
 pub mod profile;
 pub mod role;
+pub mod scheduler;
 pub mod validation;
 
 pub use ids::{IdempotencyScope, ProfileId, ProjectId, RoleAssignmentId, TokenId, UserId};

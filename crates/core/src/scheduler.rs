@@ -1,0 +1,310 @@
+//! Placement: filter a region's hosts, score the survivors, pick one; explain when none fits.
+//! Pure and deterministic (ties break on host name), like kube-scheduler's filter/score cycle.
+
+use crate::profile::PortSpec;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Compute resources: CPU in thousandths of a core, memory and disk in MiB.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_millis: u64,
+    pub memory_mib: u64,
+    pub disk_mib: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostState {
+    Up,
+    Down,
+    Draining,
+    Disabled,
+}
+
+/// What the scheduler knows of one host at decision time.
+#[derive(Debug, Clone)]
+pub struct HostView {
+    pub name: String,
+    pub zone: String,
+    pub pool: String,
+    pub labels: BTreeMap<String, String>,
+    pub state: HostState,
+    pub capacity: Resources,
+    pub allocated: Resources,
+    /// Measured CPU use, 0.0 to 1.0.
+    pub cpu_utilisation: f64,
+    /// Host ports already published there, as `(port, protocol)`.
+    pub host_ports: BTreeSet<(u16, String)>,
+    /// How many members of the cluster being placed already run there.
+    pub cluster_members: u32,
+    pub images: BTreeSet<String>,
+}
+
+/// One placement request: a container and the rules around it.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub resources: Resources,
+    pub ports: Vec<PortSpec>,
+    pub image: String,
+    /// `host_node`: only this host.
+    pub host: Option<String>,
+    /// `host_cluster`: only hosts of this pool.
+    pub pool: Option<String>,
+    /// `key == value` / `key != value` over `zone`, `pool`, `name` and `label.KEY`.
+    pub constraints: Vec<String>,
+    /// Hosts excluded by hard anti-affinity.
+    pub avoid_hosts: BTreeSet<String>,
+}
+
+/// How scores are weighed, and how far allocations may exceed capacity.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub strategy: Strategy,
+    pub cpu_overcommit: f64,
+    pub memory_overcommit: f64,
+    pub disk_overcommit: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { strategy: Strategy::Spread, cpu_overcommit: 4.0, memory_overcommit: 1.0, disk_overcommit: 1.0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Lowest CPU utilisation first, then fewest members of the cluster.
+    Spread,
+    /// Fullest host that still fits first.
+    BinPack,
+}
+
+/// Why a host was filtered out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    Down,
+    Draining,
+    Disabled,
+    NotRequestedHost,
+    OtherPool,
+    Constraint,
+    AntiAffinity,
+    InsufficientCpu,
+    InsufficientMemory,
+    InsufficientDisk,
+    PortTaken,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reason::Down => "DOWN",
+            Reason::Draining => "DRAINING",
+            Reason::Disabled => "DISABLED",
+            Reason::NotRequestedHost => "not the requested host_node",
+            Reason::OtherPool => "outside host_cluster",
+            Reason::Constraint => "excluded by constraints",
+            Reason::AntiAffinity => "excluded by anti-affinity",
+            Reason::InsufficientCpu => "insufficient cpu",
+            Reason::InsufficientMemory => "insufficient memory",
+            Reason::InsufficientDisk => "insufficient disk",
+            Reason::PortTaken => "host port taken",
+        })
+    }
+}
+
+/// No host fits: how many were considered and why each was refused (its first failing filter).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct NoFit {
+    pub hosts: usize,
+    pub reasons: BTreeMap<Reason, usize>,
+}
+
+impl fmt::Display for NoFit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no host fits: {} hosts", self.hosts)?;
+        let mut reasons: Vec<_> = self.reasons.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (i, (reason, count)) in reasons.into_iter().enumerate() {
+            write!(f, "{}{count} {reason}", if i == 0 { "; " } else { ", " })?;
+        }
+        Ok(())
+    }
+}
+
+/// The first filter `host` fails for `request`, if any.
+pub fn refuse(host: &HostView, request: &Request, settings: &Settings) -> Option<Reason> {
+    match host.state {
+        HostState::Up => {}
+        HostState::Down => return Some(Reason::Down),
+        HostState::Draining => return Some(Reason::Draining),
+        HostState::Disabled => return Some(Reason::Disabled),
+    }
+    if request.host.as_ref().is_some_and(|h| h != &host.name) {
+        return Some(Reason::NotRequestedHost);
+    }
+    if request.pool.as_ref().is_some_and(|p| p != &host.pool) {
+        return Some(Reason::OtherPool);
+    }
+    if !request.constraints.iter().all(|c| constraint_holds(host, c)) {
+        return Some(Reason::Constraint);
+    }
+    if request.avoid_hosts.contains(&host.name) {
+        return Some(Reason::AntiAffinity);
+    }
+    let fits = |want: u64, used: u64, capacity: u64, ratio: f64| (used + want) as f64 <= capacity as f64 * ratio;
+    let (want, used, cap) = (request.resources, host.allocated, host.capacity);
+    if !fits(want.cpu_millis, used.cpu_millis, cap.cpu_millis, settings.cpu_overcommit) {
+        return Some(Reason::InsufficientCpu);
+    }
+    if !fits(want.memory_mib, used.memory_mib, cap.memory_mib, settings.memory_overcommit) {
+        return Some(Reason::InsufficientMemory);
+    }
+    if !fits(want.disk_mib, used.disk_mib, cap.disk_mib, settings.disk_overcommit) {
+        return Some(Reason::InsufficientDisk);
+    }
+    let port_taken = request.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))).any(|p| host.host_ports.contains(&p));
+    port_taken.then_some(Reason::PortTaken)
+}
+
+/// Evaluates `key == value` or `key != value`; an unknown key never matches `==`.
+fn constraint_holds(host: &HostView, constraint: &str) -> bool {
+    let (key, value, equal) = match constraint.split_once("!=") {
+        Some((k, v)) => (k, v, false),
+        None => match constraint.split_once("==") {
+            Some((k, v)) => (k, v, true),
+            None => return false,
+        },
+    };
+    let (key, value) = (key.trim(), value.trim());
+    let actual = match key {
+        "zone" => Some(host.zone.as_str()),
+        "pool" => Some(host.pool.as_str()),
+        "name" => Some(host.name.as_str()),
+        _ => key.strip_prefix("label.").and_then(|l| host.labels.get(l)).map(String::as_str),
+    };
+    (actual == Some(value)) == equal
+}
+
+/// Higher is better. Spread prefers idle hosts with few members of the cluster; bin-pack prefers
+/// the host whose memory is most allocated. An image already present adds a little.
+pub fn score(host: &HostView, request: &Request, settings: &Settings) -> f64 {
+    let image_bonus = if host.images.contains(&request.image) { 0.05 } else { 0.0 };
+    let base = match settings.strategy {
+        Strategy::Spread => (1.0 - host.cpu_utilisation.clamp(0.0, 1.0)) - 0.1 * f64::from(host.cluster_members),
+        Strategy::BinPack => {
+            let capacity = (host.capacity.memory_mib as f64).max(1.0);
+            host.allocated.memory_mib as f64 / capacity
+        }
+    };
+    base + image_bonus
+}
+
+/// The best host for `request`, or why there is none.
+pub fn place<'h>(hosts: &'h [HostView], request: &Request, settings: &Settings) -> Result<&'h HostView, NoFit> {
+    let mut reasons = BTreeMap::new();
+    let mut best: Option<(&HostView, f64)> = None;
+    for host in hosts {
+        if let Some(reason) = refuse(host, request, settings) {
+            *reasons.entry(reason).or_insert(0) += 1;
+            continue;
+        }
+        let s = score(host, request, settings);
+        let better = match best {
+            None => true,
+            Some((b, bs)) => s > bs || (s == bs && host.name < b.name),
+        };
+        if better {
+            best = Some((host, s));
+        }
+    }
+    best.map(|(h, _)| h).ok_or(NoFit { hosts: hosts.len(), reasons })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, cpu_util: f64) -> HostView {
+        HostView {
+            name: name.into(),
+            zone: "az1".into(),
+            pool: "default".into(),
+            labels: BTreeMap::new(),
+            state: HostState::Up,
+            capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 100_000 },
+            allocated: Resources::default(),
+            cpu_utilisation: cpu_util,
+            host_ports: BTreeSet::new(),
+            cluster_members: 0,
+            images: BTreeSet::new(),
+        }
+    }
+
+    fn want(memory: u64) -> Request {
+        Request { resources: Resources { cpu_millis: 500, memory_mib: memory, disk_mib: 0 }, image: "busybox".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn filters_table() {
+        let s = Settings::default();
+        let mut full = host("full", 0.0);
+        full.allocated.memory_mib = 8000;
+        let mut ported = host("ported", 0.0);
+        ported.host_ports.insert((8080, "tcp".into()));
+        let mut ssd = host("ssd", 0.0);
+        ssd.labels.insert("disk".into(), "ssd".into());
+        let down = HostView { state: HostState::Down, ..host("down", 0.0) };
+        let web = HostView { pool: "web".into(), ..host("web", 0.0) };
+        let port = |p: u16| vec![PortSpec { container: 80, protocol: "tcp".into(), host: Some(p) }];
+        let cases: Vec<(&HostView, Request, Option<Reason>)> = vec![
+            (&down, want(64), Some(Reason::Down)),
+            (&full, want(256), Some(Reason::InsufficientMemory)),
+            (&full, want(64), None),
+            (&ported, Request { ports: port(8080), ..want(64) }, Some(Reason::PortTaken)),
+            (&ported, Request { ports: port(8081), ..want(64) }, None),
+            (&ssd, Request { constraints: vec!["label.disk == ssd".into()], ..want(64) }, None),
+            (&ssd, Request { constraints: vec!["label.disk == hdd".into()], ..want(64) }, Some(Reason::Constraint)),
+            (&ssd, Request { constraints: vec!["zone != az1".into()], ..want(64) }, Some(Reason::Constraint)),
+            (&web, Request { pool: Some("web".into()), ..want(64) }, None),
+            (&ssd, Request { pool: Some("web".into()), ..want(64) }, Some(Reason::OtherPool)),
+            (&web, Request { pool: Some("web".into()), host: Some("ssd".into()), ..want(64) }, Some(Reason::NotRequestedHost)),
+            (&ssd, Request { avoid_hosts: ["ssd".to_owned()].into(), ..want(64) }, Some(Reason::AntiAffinity)),
+            (&ssd, Request { resources: Resources { cpu_millis: 16_001, ..Default::default() }, ..want(0) }, Some(Reason::InsufficientCpu)),
+        ];
+        for (i, (h, request, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(refuse(h, &request, &s), expected, "case {i} on {}", h.name);
+        }
+    }
+
+    #[test]
+    fn spread_picks_lowest_utilisation_then_fewest_members() {
+        let s = Settings::default();
+        let hosts = vec![host("a", 0.7), host("b", 0.2), host("c", 0.5)];
+        assert_eq!(place(&hosts, &want(64), &s).unwrap().name, "b");
+        let mut crowded = hosts.clone();
+        crowded[1].cluster_members = 5;
+        assert_eq!(place(&crowded, &want(64), &s).unwrap().name, "c");
+        let ties = vec![host("z", 0.1), host("y", 0.1)];
+        assert_eq!(place(&ties, &want(64), &s).unwrap().name, "y", "ties break on name");
+    }
+
+    #[test]
+    fn binpack_fills_the_fullest_host() {
+        let s = Settings { strategy: Strategy::BinPack, ..Settings::default() };
+        let mut busy = host("busy", 0.9);
+        busy.allocated.memory_mib = 4096;
+        let hosts = vec![host("idle", 0.0), busy];
+        assert_eq!(place(&hosts, &want(64), &s).unwrap().name, "busy");
+    }
+
+    #[test]
+    fn no_fit_explains_every_host() {
+        let mut hosts: Vec<HostView> = (0..7).map(|i| HostView { allocated: Resources { memory_mib: 8192, ..Default::default() }, ..host(&format!("m{i}"), 0.0) }).collect();
+        hosts.extend((0..3).map(|i| HostView { state: HostState::Down, ..host(&format!("d{i}"), 0.0) }));
+        hosts.extend((0..2).map(|i| host(&format!("x{i}"), 0.0)));
+        let request = Request { avoid_hosts: ["x0".to_owned(), "x1".to_owned()].into(), ..want(64) };
+        let err = place(&hosts, &request, &Settings::default()).unwrap_err();
+        assert_eq!(err.to_string(), "no host fits: 12 hosts; 7 insufficient memory, 3 DOWN, 2 excluded by anti-affinity");
+    }
+}
