@@ -1,0 +1,79 @@
+//! The command line: global options and the top-level commands, parsed by clap.
+
+use crate::commands::{auth, profiles, projects, roles, users};
+use crate::output::Format;
+use crate::serve::{dev, server};
+use clap::{Args, Parser, Subcommand};
+
+/// Flotilla: containers and clusters of containers on many hosts in many regions.
+///
+/// Without a role (`server`, `dev`) flotilla is the CLI of a Flotilla region: log in once with
+/// `flotilla login`, then manage users, projects, roles and profiles.
+#[derive(Debug, Parser)]
+#[command(name = "flotilla", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Globals {
+    /// Output format.
+    #[arg(short, long, global = true, help_heading = "Global options", value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// Server URL, e.g. http://127.0.0.1:7700 (default: the one saved by `flotilla login`).
+    #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// Token to use instead of the one saved by `flotilla login`.
+    #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in to a server and save the token in the user config file.
+    Login(auth::LoginArgs),
+    /// Revoke the saved token and remove it from the user config file.
+    Logout,
+    /// Show who the saved token belongs to: user, project, role and expiry.
+    Whoami,
+    /// Manage users (admin).
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage projects (admin).
+    #[command(subcommand)]
+    Project(projects::ProjectCommand),
+    /// Grant, list and remove roles of users on projects (admin).
+    #[command(subcommand)]
+    Role(roles::RoleCommand),
+    /// Manage profiles: what a container is (image, command, resources...).
+    #[command(subcommand)]
+    Profile(profiles::ProfileCommand),
+    /// Run a region server: REST API, store and identity.
+    Server(server::ServerArgs),
+    /// Run an all-in-one region on this machine and log the CLI in as its admin.
+    Dev(dev::DevArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_anywhere() {
+        let cli = Cli::try_parse_from(["flotilla", "user", "list", "-o", "json", "--url", "http://h:1"]).unwrap();
+        assert_eq!(cli.globals.output, Format::Json);
+        assert_eq!(cli.globals.url.as_deref(), Some("http://h:1"));
+        let err = Cli::try_parse_from(["flotilla", "user", "list", "-o", "xml"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

@@ -1,0 +1,110 @@
+//! Arguments several commands share: paging a list, setting metadata, enabling and disabling.
+
+use anyhow::{Result, bail};
+use clap::Args;
+use flotilla_api::ListQuery;
+use flotilla_core::Metadata;
+
+/// Paging and filtering of a list.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Page size (1-1000, default 100).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Start after this id: the `next` of the previous page.
+    #[arg(long)]
+    pub marker: Option<String>,
+    /// Sort key: name, created_at or updated_at, optionally with :asc or :desc.
+    #[arg(long, value_name = "KEY[:DIR]")]
+    pub sort: Option<String>,
+    /// Only objects with exactly this name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// List across every project (admins only).
+    #[arg(long)]
+    pub all_projects: bool,
+}
+
+impl ListArgs {
+    pub fn query(&self) -> ListQuery {
+        ListQuery {
+            limit: self.limit,
+            marker: self.marker.clone(),
+            sort: self.sort.clone(),
+            name: self.name.clone(),
+            all_projects: self.all_projects.then_some(true),
+        }
+    }
+}
+
+/// `--metadata KEY=VALUE`, repeatable.
+#[derive(Debug, Clone, Args)]
+pub struct MetadataArgs {
+    /// A metadata entry KEY=VALUE; repeat for more. On update, replaces all metadata.
+    #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = parse_entry)]
+    pub entries: Vec<(String, String)>,
+}
+
+impl MetadataArgs {
+    /// The metadata to set, `None` when no entry was given.
+    pub fn update(&self) -> Option<Metadata> {
+        (!self.entries.is_empty()).then(|| self.metadata())
+    }
+
+    pub fn metadata(&self) -> Metadata {
+        self.entries.iter().cloned().collect()
+    }
+}
+
+fn parse_entry(text: &str) -> Result<(String, String)> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => bail!("expected KEY=VALUE"),
+    }
+}
+
+/// `--enable` / `--disable` on update.
+#[derive(Debug, Clone, Args)]
+pub struct EnableArgs {
+    /// Enable it.
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    /// Disable it.
+    #[arg(long)]
+    pub disable: bool,
+}
+
+impl EnableArgs {
+    pub fn enabled(&self) -> Option<bool> {
+        match (self.enable, self.disable) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_entries() {
+        assert_eq!(parse_entry("tier=web").unwrap(), ("tier".into(), "web".into()));
+        assert_eq!(parse_entry("k=a=b").unwrap(), ("k".into(), "a=b".into()));
+        assert_eq!(parse_entry("k=").unwrap(), ("k".into(), String::new()));
+        assert!(parse_entry("=v").is_err());
+        assert!(parse_entry("novalue").is_err());
+        let args = MetadataArgs { entries: vec![] };
+        assert_eq!(args.update(), None);
+    }
+
+    #[test]
+    fn list_args_make_the_query() {
+        let args = ListArgs { limit: Some(2), marker: None, sort: Some("name".into()), name: None, all_projects: false };
+        let query = args.query();
+        assert_eq!((query.limit, query.all_projects), (Some(2), None));
+        let args = ListArgs { all_projects: true, ..args };
+        assert_eq!(args.query().all_projects, Some(true));
+    }
+}

@@ -1,0 +1,32 @@
+//! Runs the command the user typed: the CLI commands here, the process roles in `serve`.
+
+pub mod auth;
+pub mod common;
+pub mod profiles;
+pub mod projects;
+pub mod roles;
+pub mod users;
+
+use crate::cli::{Cli, Command};
+use crate::failure::token_rejected;
+use crate::serve::{dev, server};
+use crate::session::Session;
+use anyhow::Result;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let Cli { globals, command } = cli;
+    let format = globals.output;
+    let client = || Session::load()?.client(&globals);
+    let done = match command {
+        Command::Login(args) => return auth::login(&globals, args).await,
+        Command::Logout => return auth::logout(&globals).await,
+        Command::Server(args) => return server::run(args).await,
+        Command::Dev(args) => return dev::run(args).await,
+        Command::Whoami => auth::whoami(&globals).await,
+        Command::User(cmd) => users::run(&client()?, format, cmd).await,
+        Command::Project(cmd) => projects::run(&client()?, format, cmd).await,
+        Command::Role(cmd) => roles::run(&client()?, format, cmd).await,
+        Command::Profile(cmd) => profiles::run(&client()?, format, cmd).await,
+    };
+    done.map_err(token_rejected)
+}

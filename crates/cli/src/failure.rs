@@ -1,0 +1,78 @@
+//! How a failed command ends: one `error: ...` line on stderr and an exit code that says what kind.
+
+use flotilla_client::ClientError;
+/// API and other errors.
+pub const EXIT_ERROR: u8 = 1;
+/// Not logged in, or the token was refused (401).
+pub const EXIT_UNAUTHENTICATED: u8 = 3;
+/// Logged in, but the role does not allow it (403).
+pub const EXIT_FORBIDDEN: u8 = 4;
+
+/// Failures the CLI itself detects.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("not logged in: run `flotilla login --url URL --user NAME`")]
+    NotLoggedIn,
+    /// The server refused the saved token (expired or revoked).
+    #[error("{0}; log in again with `flotilla login`")]
+    TokenRejected(ClientError),
+}
+
+/// Wraps a 401 answer to a call made with a saved token, so the message says how to recover.
+pub fn token_rejected(err: anyhow::Error) -> anyhow::Error {
+    match err.downcast::<ClientError>() {
+        Ok(client) if client.status() == Some(401) => CliError::TokenRejected(client).into(),
+        Ok(client) => client.into(),
+        Err(other) => other,
+    }
+}
+
+/// The exit code for `err`.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    let status = err.chain().find_map(|e| match e.downcast_ref::<CliError>() {
+        Some(CliError::NotLoggedIn) => Some(401),
+        Some(CliError::TokenRejected(inner)) => inner.status(),
+        None => e.downcast_ref::<ClientError>().and_then(ClientError::status),
+    });
+    match status {
+        Some(401) => EXIT_UNAUTHENTICATED,
+        Some(403) => EXIT_FORBIDDEN,
+        _ => EXIT_ERROR,
+    }
+}
+
+/// The one line to print: the context chain joined by `: `, whitespace (and so newlines) collapsed.
+pub fn message(err: &anyhow::Error) -> String {
+    format!("{err:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn api(status: u16) -> ClientError {
+        ClientError::Api { status, title: "t".into(), message: "refused".into(), request_id: "r1".into() }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_status() {
+        let code = |e: anyhow::Error| exit_code(&e);
+        assert_eq!(code(api(401).into()), 3);
+        assert_eq!(code(token_rejected(api(401).into())), 3);
+        assert_eq!(code(CliError::NotLoggedIn.into()), 3);
+        assert_eq!(code(anyhow::Error::new(api(403)).context("creating profile")), 4);
+        assert_eq!(code(api(404).into()), 1);
+        assert_eq!(code(anyhow::anyhow!("disk full")), 1);
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        let err = token_rejected(api(401).into());
+        assert_eq!(message(&err), "refused (401, request r1); log in again with `flotilla login`");
+        let err = token_rejected(api(404).into());
+        assert_eq!(message(&err), "refused (404, request r1)");
+        let err = Err::<(), _>(std::io::Error::other("line one\nline two")).context("cannot read spec.yaml").unwrap_err();
+        assert_eq!(message(&err), "cannot read spec.yaml: line one line two");
+    }
+}

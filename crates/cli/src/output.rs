@@ -1,0 +1,179 @@
+//! Printing results: tables for people (the default), JSON or YAML for scripts (`-o`).
+
+use anyhow::{Context, Result};
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+use serde_json::Value;
+use std::io::{ErrorKind, Write};
+
+/// The `-o/--output` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Yaml,
+}
+
+/// An object shown as one row of a list table.
+pub trait Row {
+    const HEADERS: &'static [&'static str];
+    fn cells(&self) -> Vec<String>;
+}
+
+/// A page of a list answer: its items and the marker of the next page.
+pub trait Listing: Serialize {
+    type Item: Row;
+    fn items(&self) -> &[Self::Item];
+    fn next(&self) -> Option<&str>;
+}
+
+/// Implements [`Listing`] for a list answer `$list` that holds its `$item`s in `$field`.
+macro_rules! listing {
+    ($list:ty, $field:ident, $item:ty) => {
+        impl $crate::output::Listing for $list {
+            type Item = $item;
+            fn items(&self) -> &[$item] {
+                &self.$field
+            }
+            fn next(&self) -> Option<&str> {
+                self.next.as_deref()
+            }
+        }
+    };
+}
+pub(crate) use listing;
+
+/// A timestamp as a table cell, to the minute.
+pub fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Prints one object: a two-column field/value table, or the whole object as JSON or YAML.
+pub fn one<T: Serialize>(format: Format, value: &T) -> Result<()> {
+    if format != Format::Table {
+        return emit(&structured(format, value)?);
+    }
+    let mut table = table(&["FIELD", "VALUE"]);
+    match serde_json::to_value(value).context("cannot render the answer")? {
+        Value::Object(fields) => {
+            let mut fields: Vec<_> = fields.into_iter().collect();
+            fields.sort_by_key(|(field, _)| (field_rank(field), field.clone()));
+            for (field, value) in fields {
+                table.add_row(vec![field, cell(&value)]);
+            }
+        }
+        other => {
+            table.add_row(vec![String::new(), cell(&other)]);
+        }
+    }
+    emit(&format!("{table}\n"))
+}
+
+/// Prints a page of objects: a table with one row each (and, on stderr, how to get the next page),
+/// or the whole answer, `next` included, as JSON or YAML.
+pub fn list<L: Listing>(format: Format, page: &L) -> Result<()> {
+    if format != Format::Table {
+        return emit(&structured(format, page)?);
+    }
+    if page.items().is_empty() {
+        eprintln!("(none)");
+    } else {
+        let mut table = table(L::Item::HEADERS);
+        for item in page.items() {
+            table.add_row(item.cells());
+        }
+        emit(&format!("{table}\n"))?;
+    }
+    if let Some(next) = page.next() {
+        eprintln!("more: repeat with --marker {next}");
+    }
+    Ok(())
+}
+
+/// Prints a confirmation for people; scripts reading JSON or YAML get nothing (the exit code says it).
+pub fn done(format: Format, message: &str) -> Result<()> {
+    if format == Format::Table { emit(&format!("{message}\n")) } else { Ok(()) }
+}
+
+/// Confirms that `kind` `key` is gone.
+pub fn deleted(format: Format, kind: &str, key: &str) -> Result<()> {
+    done(format, &format!("deleted {kind} {key}"))
+}
+
+fn structured<T: Serialize>(format: Format, value: &T) -> Result<String> {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(value).context("cannot render the answer as JSON")? + "\n",
+        Format::Yaml | Format::Table => serde_saphyr::to_string(value).context("cannot render the answer as YAML")?,
+    };
+    Ok(text)
+}
+
+fn table(headers: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Dynamic).set_header(headers.to_vec());
+    table
+}
+
+/// Where a field goes in a field/value table: who and what first, timestamps last, others by name.
+fn field_rank(field: &str) -> u8 {
+    match field {
+        "id" => 0,
+        "name" => 1,
+        "user" => 2,
+        "project" => 3,
+        "role" => 4,
+        "created_at" | "updated_at" | "expires_at" => 6,
+        _ => 5,
+    }
+}
+
+/// A value as one table cell: strings bare, references by name, anything else as compact JSON.
+pub fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Object(map) if map.len() == 2 && map.contains_key("id") => match map.get("name") {
+            Some(Value::String(name)) => name.clone(),
+            _ => value.to_string(),
+        },
+        Value::Object(map) if map.is_empty() => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_are_readable() {
+        assert_eq!(cell(&json!(null)), "");
+        assert_eq!(cell(&json!("alice")), "alice");
+        assert_eq!(cell(&json!(true)), "true");
+        assert_eq!(cell(&json!({"id": "0192", "name": "demo"})), "demo");
+        assert_eq!(cell(&json!({})), "");
+        assert_eq!(cell(&json!({"tier": "web"})), r#"{"tier":"web"}"#);
+        assert_eq!(cell(&json!(["a", 1])), r#"["a",1]"#);
+    }
+
+    #[test]
+    fn yaml_and_json_render_the_same_data() {
+        let value = json!({"name": "demo", "next": null, "n": 3});
+        let yaml = structured(Format::Yaml, &value).unwrap();
+        let back: Value = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, value, "{yaml}");
+        let json: Value = serde_json::from_str(&structured(Format::Json, &value).unwrap()).unwrap();
+        assert_eq!(json, value);
+    }
+}

@@ -1,0 +1,48 @@
+//! `flotilla server`: a region's control plane, run in the foreground until SIGINT or SIGTERM.
+
+use super::settings::Settings;
+use super::{logging, shutdown};
+use crate::private;
+use anyhow::{Context, Result};
+use flotilla_server::{Server, ServerConfig};
+use std::io::Write;
+
+pub use super::settings::ServerArgs;
+
+pub async fn run(args: ServerArgs) -> Result<()> {
+    let settings = Settings::from_args(&args)?;
+    logging::init(&args.log)?;
+    let stop = shutdown::on_signal()?;
+    let server = start(&settings).await?;
+    let mut lines = Vec::new();
+    if let Some(bootstrap) = server.bootstrap() {
+        lines.push(format!("bootstrap: created user {:?} with role admin on project {:?}", bootstrap.user, bootstrap.project));
+        if bootstrap.password_generated {
+            lines.push(format!("bootstrap: {} password: {} (shown once)", bootstrap.user, bootstrap.password));
+        }
+    }
+    lines.push(format!("listening on {}", server.url()));
+    announce(&lines)?;
+    server.run_until(stop).await.context("the server failed")
+}
+
+/// Creates the data directory (0700) and starts a server on `settings`.
+pub async fn start(settings: &Settings) -> Result<Server> {
+    private::create_dir(&settings.data_dir)?;
+    let config = ServerConfig {
+        listen: settings.listen,
+        database_url: settings.database.clone(),
+        region: settings.region.clone(),
+        bootstrap_password: settings.bootstrap_password.clone(),
+    };
+    Server::start(config).await.context("cannot start the server")
+}
+
+/// Prints `lines` on stdout (not through the logs: people and scripts read them) and flushes.
+pub fn announce(lines: &[String]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}").context("cannot write to stdout")?;
+    }
+    out.flush().context("cannot write to stdout")
+}

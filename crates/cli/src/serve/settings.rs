@@ -1,0 +1,152 @@
+//! `flotilla server` settings: each from its flag, else its `FLOTILLA_*` variable, else the TOML
+//! config file, else the default.
+
+use super::logging::LogArgs;
+use crate::paths;
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
+pub const DEFAULT_REGION: &str = "local";
+
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Address to serve the API on [default: 127.0.0.1:7700].
+    #[arg(long, env = "FLOTILLA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the region's files [default: $XDG_DATA_HOME/flotilla or ~/.local/share/flotilla].
+    #[arg(long, env = "FLOTILLA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://... [default: sqlite://DIR/flotilla.db].
+    #[arg(long, env = "FLOTILLA_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+    /// Name of this region [default: local].
+    #[arg(long, env = "FLOTILLA_REGION", value_name = "NAME")]
+    pub region: Option<String>,
+    /// Password of the admin created on first start [default: generated and printed once].
+    #[arg(long, env = "FLOTILLA_BOOTSTRAP_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub bootstrap_password: Option<String>,
+    /// TOML file with any of: listen, data_dir, database, region, bootstrap_password.
+    #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// The optional config file; a key it does not know is an error that names the key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
+    pub region: Option<String>,
+    pub bootstrap_password: Option<String>,
+}
+
+impl FileSettings {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid server config {}", path.display()))
+    }
+}
+
+/// The settings a server starts with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: String,
+    pub region: String,
+    pub bootstrap_password: Option<String>,
+}
+
+impl Settings {
+    /// Reads the config file named by `--config` (if any) and merges it under the flags.
+    pub fn from_args(args: &ServerArgs) -> Result<Self> {
+        let file = args.config.as_deref().map(FileSettings::load).transpose()?.unwrap_or_default();
+        Self::merge(args, file, paths::data_dir)
+    }
+
+    /// Flags (clap has already put environment variables in their place) over the file over defaults.
+    pub fn merge(args: &ServerArgs, file: FileSettings, default_data_dir: impl FnOnce() -> Result<PathBuf>) -> Result<Self> {
+        let data_dir = match args.data_dir.clone().or(file.data_dir) {
+            Some(dir) => dir,
+            None => default_data_dir()?,
+        };
+        let database = args.database.clone().or(file.database).unwrap_or_else(|| sqlite_url(&data_dir));
+        Ok(Settings {
+            listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid default")),
+            database,
+            region: args.region.clone().or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+            bootstrap_password: args.bootstrap_password.clone().or(file.bootstrap_password),
+            data_dir,
+        })
+    }
+}
+
+/// The SQLite database inside `data_dir`.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("flotilla.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use super::super::logging::LogFormat;
+
+    fn args() -> ServerArgs {
+        ServerArgs {
+            listen: None,
+            data_dir: None,
+            database: None,
+            region: None,
+            bootstrap_password: None,
+            config: None,
+            log: LogArgs { log_format: LogFormat::Text },
+        }
+    }
+
+    fn default_dir() -> Result<PathBuf> {
+        Ok(PathBuf::from("/home/u/.local/share/flotilla"))
+    }
+
+    #[test]
+    fn defaults() {
+        let settings = Settings::merge(&args(), FileSettings::default(), default_dir).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:7700");
+        assert_eq!(settings.data_dir, PathBuf::from("/home/u/.local/share/flotilla"));
+        assert_eq!(settings.database, "sqlite:///home/u/.local/share/flotilla/flotilla.db");
+        assert_eq!(settings.region, "local");
+        assert_eq!(settings.bootstrap_password, None);
+    }
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let file: FileSettings = toml::from_str(
+            "listen = \"0.0.0.0:8000\"\ndata_dir = \"/srv/f\"\nregion = \"file-region\"\nbootstrap_password = \"from-file-pw\"\n",
+        )
+        .unwrap();
+        let mut flags = args();
+        flags.region = Some("flag-region".into());
+        flags.listen = Some("127.0.0.1:9000".parse().unwrap());
+        let settings = Settings::merge(&flags, file, || panic!("the file names a data dir")).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(settings.region, "flag-region");
+        assert_eq!(settings.data_dir, PathBuf::from("/srv/f"));
+        assert_eq!(settings.database, "sqlite:///srv/f/flotilla.db", "the database follows the data dir");
+        assert_eq!(settings.bootstrap_password.as_deref(), Some("from-file-pw"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("server.toml");
+        std::fs::write(&path, "region = \"r\"\nlisten_addr = \"127.0.0.1:1\"\n").unwrap();
+        let err = format!("{:#}", FileSettings::load(&path).unwrap_err());
+        assert!(err.contains("listen_addr") && err.contains("server.toml"), "{err}");
+    }
+}

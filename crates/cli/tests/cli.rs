@@ -1,0 +1,399 @@
+//! The `flotilla` binary as a user runs it: a real `flotilla server` (or `flotilla dev`) child
+//! process, and CLI commands against it with their own config files.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_flotilla");
+const ADMIN_PASSWORD: &str = "admin-pass-1234";
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Variables of the developer's shell that would change what the binary does.
+const LEAKY_VARS: &[&str] = &[
+    "FLOTILLA_URL",
+    "FLOTILLA_TOKEN",
+    "FLOTILLA_PASSWORD",
+    "FLOTILLA_NEW_PASSWORD",
+    "FLOTILLA_CONFIG",
+    "FLOTILLA_LISTEN",
+    "FLOTILLA_DATA_DIR",
+    "FLOTILLA_DATABASE",
+    "FLOTILLA_REGION",
+    "FLOTILLA_BOOTSTRAP_PASSWORD",
+    "FLOTILLA_SERVER_CONFIG",
+    "FLOTILLA_LOG_FORMAT",
+];
+
+/// A sandbox: its own HOME and XDG directories, so nothing touches the real user's files.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary with `args`, the sandbox's environment and `env` on top.
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).stdin(Stdio::null());
+        for var in LEAKY_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("xdg-config"))
+            .env("XDG_DATA_HOME", self.path("xdg-data"))
+            .env("RUST_LOG", "info")
+            .env_remove("RUST_BACKTRACE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs a CLI command to the end.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let out = self.command(args, env).output().unwrap();
+        Outcome {
+            args: args.join(" "),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Starts a server role (`server` or `dev`) and waits until it printed `last_line`.
+    fn spawn(&self, name: &str, args: &[&str], env: &[(&str, &str)], last_line: &str) -> Running {
+        let stderr_path = self.path(&format!("{name}.stderr"));
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut child = self.command(args, env).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut running = Running { child, lines, seen: Vec::new(), stderr_path, url: String::new() };
+        running.wait_for(last_line);
+        let url = running.seen.iter().find_map(|l| l.strip_prefix("listening on ")).map(str::to_owned);
+        running.url = url.unwrap_or_else(|| panic!("no `listening on` line in {:?}", running.seen));
+        running
+    }
+}
+
+/// A finished command.
+#[derive(Debug)]
+struct Outcome {
+    args: String,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    /// Asserts success and returns stdout.
+    fn ok(self) -> String {
+        assert_eq!(self.code, Some(0), "`flotilla {}` failed: {}", self.args, self.stderr);
+        self.stdout
+    }
+
+    fn json(self) -> Value {
+        let args = self.args.clone();
+        let stdout = self.ok();
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("`flotilla {args}` printed no JSON ({e}): {stdout}"))
+    }
+
+    /// Asserts the exit code and that stderr is exactly one `error: ` line; returns that line.
+    fn fails_with(self, code: i32) -> String {
+        assert_eq!(self.code, Some(code), "`flotilla {}`: {self:?}", self.args);
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr: {:?}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "{:?}", lines[0]);
+        assert!(!self.stderr.contains("panicked") && !self.stderr.contains("Backtrace"), "{:?}", self.stderr);
+        lines[0].to_owned()
+    }
+}
+
+/// A server role running as a child; stopped with SIGTERM (then SIGKILL) when dropped.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    stderr_path: PathBuf,
+    url: String,
+}
+
+impl Running {
+    fn wait_for(&mut self, wanted: &str) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !self.seen.iter().any(|l| l.contains(wanted)) {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Timeout) => panic!("no {wanted:?} within {START_TIMEOUT:?}; stdout {:?}; stderr {}", self.seen, self.stderr()),
+                Err(RecvTimeoutError::Disconnected) => panic!("exited before {wanted:?}; stdout {:?}; stderr {}", self.seen, self.stderr()),
+            }
+        }
+    }
+
+    fn stdout(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit status once it stopped by itself.
+    fn terminate(&mut self) -> Option<ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Stops the server and asserts it shut down gracefully (exit code 0).
+    fn stop(mut self) {
+        let status = self.terminate();
+        assert!(status.is_some_and(|s| s.success()), "graceful stop on SIGTERM, got {status:?}; stderr {}", self.stderr());
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.terminate().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+/// `GET /v1` over a plain socket: the version document.
+fn version(url: &str) -> Value {
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET /v1 HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap()
+}
+
+fn names(list: &Value, plural: &str) -> BTreeSet<String> {
+    list[plural].as_array().unwrap_or_else(|| panic!("no {plural} in {list}")).iter().map(|o| o["name"].as_str().unwrap().to_owned()).collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+fn start_server(sandbox: &Sandbox) -> Running {
+    let data = sandbox.path("data");
+    let args = ["server", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--bootstrap-password", ADMIN_PASSWORD];
+    sandbox.spawn("server", &args, &[], "listening on ")
+}
+
+#[test]
+fn a_region_from_login_to_project_scoped_profiles() {
+    let sandbox = Sandbox::new();
+    let server = start_server(&sandbox);
+    let out = server.stdout();
+    assert!(out.contains(r#"bootstrap: created user "admin" with role admin on project "admin""#), "{out}");
+    assert!(!out.contains("password:"), "a given bootstrap password is not printed: {out}");
+    assert_eq!(mode(&sandbox.path("data")), 0o700);
+    assert!(sandbox.path("data/flotilla.db").exists(), "SQLite in the data dir by default");
+
+    let admin_cfg = sandbox.path("admin.toml");
+    let admin_cfg = admin_cfg.to_str().unwrap();
+    let admin = [("FLOTILLA_CONFIG", admin_cfg)];
+    let url = server.url.as_str();
+
+    // A wrong password and an unknown user fail alike, saying neither which part was wrong.
+    let wrong_password = sandbox.run(&["login", "--url", url, "--user", "admin", "--password", "not-the-password"], &admin).fails_with(3);
+    let unknown_user = sandbox.run(&["login", "--url", url, "--user", "nobody", "--password", "not-the-password"], &admin).fails_with(3);
+    let without_request_id = |line: &str| line.split(", request").next().unwrap().to_owned();
+    assert_eq!(without_request_id(&wrong_password), without_request_id(&unknown_user));
+    assert!(wrong_password.contains("401"), "{wrong_password}");
+    for hint in ["password is", "wrong password", "unknown user", "no such user", "not found"] {
+        assert!(!wrong_password.to_lowercase().contains(hint), "{wrong_password}");
+    }
+    assert!(!Path::new(admin_cfg).exists(), "a failed login saves nothing");
+
+    // Logging in saves a private config file.
+    let said = sandbox.run(&["login", "--url", url, "--user", "admin", "--password", ADMIN_PASSWORD], &admin).ok();
+    assert!(said.contains("logged in") && said.contains("admin"), "{said}");
+    assert_eq!(mode(Path::new(admin_cfg)), 0o600);
+    let saved = std::fs::read_to_string(admin_cfg).unwrap();
+    assert!(saved.contains(url) && saved.contains("token = "), "{saved}");
+
+    let me = sandbox.run(&["whoami", "-o", "json"], &admin).json();
+    assert_eq!((me["user"].as_str(), me["project"].as_str(), me["role"].as_str()), (Some("admin"), Some("admin"), Some("admin")));
+    assert!(me["expires_at"].as_str().is_some_and(|t| t.starts_with("20")), "{me}");
+    let table = sandbox.run(&["whoami"], &admin).ok();
+    assert!(table.contains("role") && table.contains("expires_at"), "{table}");
+
+    // Identity: a project, a member and a reader.
+    let demo = sandbox.run(&["project", "create", "demo", "--description", "the demo", "-o", "json"], &admin).json();
+    assert_eq!(demo["name"], "demo");
+    sandbox.run(&["user", "create", "alice", "--password", "alice-pass-1234", "--project", "demo"], &admin).ok();
+    let rita = [("FLOTILLA_CONFIG", admin_cfg), ("FLOTILLA_NEW_PASSWORD", "rita-pass-1234")];
+    sandbox.run(&["user", "create", "rita", "--project", "demo"], &rita).ok();
+    sandbox.run(&["role", "assign", "--user", "alice", "--project", "demo", "member"], &admin).ok();
+    sandbox.run(&["role", "assign", "--user", "rita", "--project", "demo", "reader"], &admin).ok();
+    let roles = sandbox.run(&["role", "list", "--project", "demo", "-o", "json"], &admin).json();
+    let granted: BTreeSet<(String, String)> = roles["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["user"]["name"].as_str().unwrap().to_owned(), r["role"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(granted, [("alice".into(), "member".into()), ("rita".into(), "reader".into())].into());
+    let bad_role = sandbox.run(&["role", "assign", "--user", "alice", "--project", "demo", "owner"], &admin);
+    assert_eq!(bad_role.code, Some(2), "usage error: {bad_role:?}");
+
+    // Alice, logged in to demo with the password from the environment, sees only demo.
+    let alice_cfg = sandbox.path("alice.toml");
+    let alice = [("FLOTILLA_CONFIG", alice_cfg.to_str().unwrap())];
+    let alice_login = [alice[0], ("FLOTILLA_PASSWORD", "alice-pass-1234")];
+    sandbox.run(&["login", "--url", url, "--user", "alice", "--project", "demo"], &alice_login).ok();
+    assert_eq!(names(&sandbox.run(&["project", "list", "-o", "json"], &alice).json(), "projects"), set(&["demo"]));
+    assert_eq!(names(&sandbox.run(&["user", "list", "-o", "json"], &alice).json(), "users"), set(&["alice", "rita"]));
+    let denied = sandbox.run(&["user", "create", "mallory", "--password", "mallory-pass-1"], &alice).fails_with(4);
+    assert!(denied.contains("403"), "{denied}");
+
+    // Alice creates a profile from a YAML file and sees it; the admin sees it only across projects.
+    let spec = sandbox.path("web.yaml");
+    std::fs::write(&spec, "type: container.docker\nversion: \"1.0\"\nproperties:\n  image: busybox:latest\n  memory: 64\n  environment: {MODE: demo}\n").unwrap();
+    let spec = spec.to_str().unwrap();
+    sandbox.run(&["profile", "validate", "--spec-file", spec], &alice).ok();
+    let created = sandbox.run(&["profile", "create", "web", "--spec-file", spec, "-o", "json"], &alice).json();
+    assert_eq!(created["spec"]["properties"]["image"], "busybox:latest");
+    assert_eq!(created["project_id"], demo["id"]);
+    assert_eq!(names(&sandbox.run(&["profile", "list", "-o", "json"], &alice).json(), "profiles"), set(&["web"]));
+    let listed = sandbox.run(&["profile", "list"], &alice).ok();
+    assert!(listed.contains("web") && listed.contains("busybox:latest"), "{listed}");
+    let shown: Value = serde_saphyr::from_str(&sandbox.run(&["profile", "show", "web", "-o", "yaml"], &alice).ok()).unwrap();
+    assert_eq!(shown["spec"]["properties"]["environment"]["MODE"], "demo");
+    assert!(!names(&sandbox.run(&["profile", "list", "-o", "json"], &admin).json(), "profiles").contains("web"));
+    assert!(names(&sandbox.run(&["profile", "list", "--all-projects", "-o", "json"], &admin).json(), "profiles").contains("web"));
+    let missing = sandbox.run(&["profile", "show", "nope"], &alice).fails_with(1);
+    assert!(missing.contains("nope") && missing.contains("404"), "{missing}");
+
+    // A reader may look but not write.
+    let rita_cfg = sandbox.path("rita.toml");
+    let rita = [("FLOTILLA_CONFIG", rita_cfg.to_str().unwrap())];
+    sandbox.run(&["login", "--url", url, "--user", "rita", "--password", "rita-pass-1234", "--project", "demo"], &rita).ok();
+    assert_eq!(names(&sandbox.run(&["profile", "list", "-o", "json"], &rita).json(), "profiles"), set(&["web"]));
+    let refused = sandbox.run(&["profile", "create", "web2", "--spec-file", spec], &rita).fails_with(4);
+    assert!(refused.contains("403"), "{refused}");
+
+    // After logout the token is gone from the file and refused by the server.
+    let token = saved.lines().find_map(|l| l.strip_prefix("token = ")).unwrap().trim_matches('"').to_owned();
+    sandbox.run(&["logout"], &admin).ok();
+    assert!(!std::fs::read_to_string(admin_cfg).unwrap().contains("token"), "token removed from the file");
+    let line = sandbox.run(&["whoami"], &admin).fails_with(3);
+    assert!(line.contains("not logged in"), "{line}");
+    let revoked = [("FLOTILLA_CONFIG", admin_cfg), ("FLOTILLA_TOKEN", token.as_str())];
+    let line = sandbox.run(&["whoami"], &revoked).fails_with(3);
+    assert!(line.contains("401") && line.contains("flotilla login"), "{line}");
+
+    server.stop();
+}
+
+#[test]
+fn server_settings_come_from_flags_then_env_then_file() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.path("server.toml");
+    let data = sandbox.path("from-file");
+    std::fs::write(&config, format!("listen = \"127.0.0.1:0\"\ndata_dir = {:?}\nregion = \"file-region\"\nbootstrap_password = \"{ADMIN_PASSWORD}\"\n", data.to_str().unwrap())).unwrap();
+    let config = config.to_str().unwrap();
+
+    let from_file = sandbox.spawn("file", &["server", "--config", config], &[], "listening on ");
+    assert_eq!(version(&from_file.url)["region"], "file-region");
+    assert!(data.join("flotilla.db").exists(), "the data dir came from the file");
+    from_file.stop();
+
+    let env = [("FLOTILLA_SERVER_CONFIG", config), ("FLOTILLA_REGION", "env-region")];
+    let from_env = sandbox.spawn("env", &["server"], &env, "listening on ");
+    assert_eq!(version(&from_env.url)["region"], "env-region");
+    from_env.stop();
+
+    let from_flag = sandbox.spawn("flag", &["server", "--region", "flag-region"], &env, "listening on ");
+    assert_eq!(version(&from_flag.url)["region"], "flag-region");
+    from_flag.stop();
+
+    std::fs::write(sandbox.path("bad.toml"), "region = \"r\"\ncolour = \"red\"\n").unwrap();
+    let line = sandbox.run(&["server", "--config", sandbox.path("bad.toml").to_str().unwrap()], &[]).fails_with(1);
+    assert!(line.contains("colour") && line.contains("bad.toml"), "{line}");
+}
+
+#[test]
+fn dev_logs_the_cli_in_and_again_after_a_restart() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.spawn("dev1", &["dev", "--listen", "127.0.0.1:0"], &[], "Press Ctrl-C");
+    let data = sandbox.path("xdg-data/flotilla/dev");
+    let password_file = data.join("admin-password");
+    assert_eq!(mode(&password_file), 0o600);
+    let password = std::fs::read_to_string(&password_file).unwrap();
+    let out = first.stdout();
+    assert!(out.contains(password.trim()), "the first start shows the password: {out}");
+    for expected in [first.url.as_str(), "flotilla whoami", "flotilla project create demo", "flotilla login --user alice", "later step"] {
+        assert!(out.contains(expected), "{expected:?} in {out}");
+    }
+    let config = sandbox.path("xdg-config/flotilla/config.toml");
+    assert_eq!(mode(&config), 0o600);
+    let me = sandbox.run(&["whoami", "-o", "json"], &[]).json();
+    assert_eq!((me["user"].as_str(), me["role"].as_str(), me["url"].as_str()), (Some("admin"), Some("admin"), Some(first.url.as_str())));
+    sandbox.run(&["project", "create", "demo"], &[]).ok();
+    let token = std::fs::read_to_string(&config).unwrap();
+    first.stop();
+
+    let second = sandbox.spawn("dev2", &["dev", "--listen", "127.0.0.1:0"], &[], "Press Ctrl-C");
+    let out = second.stdout();
+    assert!(!out.contains("bootstrap:") && !out.contains(password.trim()), "nothing bootstrapped again: {out}");
+    assert_ne!(std::fs::read_to_string(&config).unwrap(), token, "a new login");
+    let me = sandbox.run(&["whoami", "-o", "json"], &[]).json();
+    assert_eq!(me["url"].as_str(), Some(second.url.as_str()));
+    let projects = sandbox.run(&["project", "list", "--all-projects", "-o", "json"], &[]).json();
+    assert!(names(&projects, "projects").contains("demo"), "the data survived: {projects}");
+    second.stop();
+}
+
+#[test]
+fn login_without_a_password_or_a_terminal_says_what_to_do() {
+    let sandbox = Sandbox::new();
+    let line = sandbox.run(&["login", "--url", "http://127.0.0.1:9", "--user", "admin"], &[]).fails_with(1);
+    assert!(line.contains("--password") && line.contains("FLOTILLA_PASSWORD"), "{line}");
+    let line = sandbox.run(&["user", "list"], &[]).fails_with(3);
+    assert!(line.contains("not logged in"), "{line}");
+    let usage = sandbox.run(&["user", "frobnicate"], &[]);
+    assert_eq!(usage.code, Some(2), "{usage:?}");
+    let help = sandbox.run(&["profile", "create", "--help"], &[]).ok();
+    assert!(help.contains("--spec-file"), "{help}");
+}
