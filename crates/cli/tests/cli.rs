@@ -214,8 +214,16 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 }
 
 fn start_server(sandbox: &Sandbox) -> Running {
+    start_server_on(sandbox, None)
+}
+
+/// `flotilla server` on SQLite in its data dir, or on the PostgreSQL database `database`.
+fn start_server_on(sandbox: &Sandbox, database: Option<&str>) -> Running {
     let data = sandbox.path("data");
-    let args = ["server", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--bootstrap-password", ADMIN_PASSWORD];
+    let mut args = vec!["server", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--bootstrap-password", ADMIN_PASSWORD];
+    if let Some(url) = database {
+        args.extend(["--database", url]);
+    }
     sandbox.spawn("server", &args, &[], "listening on ")
 }
 
@@ -223,11 +231,27 @@ fn start_server(sandbox: &Sandbox) -> Running {
 fn a_region_from_login_to_project_scoped_profiles() {
     let sandbox = Sandbox::new();
     let server = start_server(&sandbox);
+    assert!(sandbox.path("data/flotilla.db").exists(), "SQLite in the data dir by default");
+    region_from_login_to_project_scoped_profiles(&sandbox, server);
+}
+
+#[test]
+fn a_region_on_postgresql_from_login_to_project_scoped_profiles() {
+    let sandbox = Sandbox::new();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(database) = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path())) else {
+        return;
+    };
+    let server = start_server_on(&sandbox, Some(&database));
+    assert!(!sandbox.path("data/flotilla.db").exists(), "no SQLite file when PostgreSQL is given");
+    region_from_login_to_project_scoped_profiles(&sandbox, server);
+}
+
+fn region_from_login_to_project_scoped_profiles(sandbox: &Sandbox, server: Running) {
     let out = server.stdout();
     assert!(out.contains(r#"bootstrap: created user "admin" with role admin on project "admin""#), "{out}");
     assert!(!out.contains("password:"), "a given bootstrap password is not printed: {out}");
     assert_eq!(mode(&sandbox.path("data")), 0o700);
-    assert!(sandbox.path("data/flotilla.db").exists(), "SQLite in the data dir by default");
 
     let admin_cfg = sandbox.path("admin.toml");
     let admin_cfg = admin_cfg.to_str().unwrap();
