@@ -134,6 +134,10 @@ impl fmt::Display for NoFit {
 
 /// The first filter `host` fails for `request`, if any.
 pub fn refuse(host: &HostView, request: &Request, settings: &Settings) -> Option<Reason> {
+    refuse_with(host, request, &parse_constraints(request), settings)
+}
+
+fn refuse_with(host: &HostView, request: &Request, constraints: &[Constraint<'_>], settings: &Settings) -> Option<Reason> {
     match host.state {
         HostState::Up => {}
         HostState::Down => return Some(Reason::Down),
@@ -146,7 +150,7 @@ pub fn refuse(host: &HostView, request: &Request, settings: &Settings) -> Option
     if request.pool.as_ref().is_some_and(|p| p != &host.pool) {
         return Some(Reason::OtherPool);
     }
-    if !request.constraints.iter().all(|c| constraint_holds(host, c)) {
+    if !constraints.iter().all(|c| c.holds(host)) {
         return Some(Reason::Constraint);
     }
     if request.avoid_hosts.contains(&host.name) {
@@ -167,23 +171,43 @@ pub fn refuse(host: &HostView, request: &Request, settings: &Settings) -> Option
     port_taken.then_some(Reason::PortTaken)
 }
 
-/// Evaluates `key == value` or `key != value`; an unknown key never matches `==`.
-fn constraint_holds(host: &HostView, constraint: &str) -> bool {
-    let (key, value, equal) = match constraint.split_once("!=") {
-        Some((k, v)) => (k, v, false),
-        None => match constraint.split_once("==") {
-            Some((k, v)) => (k, v, true),
-            None => return false,
-        },
-    };
-    let (key, value) = (key.trim(), value.trim());
-    let actual = match key {
-        "zone" => Some(host.zone.as_str()),
-        "pool" => Some(host.pool.as_str()),
-        "name" => Some(host.name.as_str()),
-        _ => key.strip_prefix("label.").and_then(|l| host.labels.get(l)).map(String::as_str),
-    };
-    (actual == Some(value)) == equal
+/// A parsed `key == value` / `key != value`; unparseable text never holds.
+struct Constraint<'a> {
+    key: &'a str,
+    value: &'a str,
+    equal: bool,
+    valid: bool,
+}
+
+fn parse_constraints(request: &Request) -> Vec<Constraint<'_>> {
+    request
+        .constraints
+        .iter()
+        .map(|text| {
+            let (split, equal) = match text.split_once("!=") {
+                Some(kv) => (Some(kv), false),
+                None => (text.split_once("=="), true),
+            };
+            let (key, value) = split.unwrap_or(("", ""));
+            Constraint { key: key.trim(), value: value.trim(), equal, valid: split.is_some() }
+        })
+        .collect()
+}
+
+impl Constraint<'_> {
+    /// Whether `host` satisfies it; an unknown key never matches `==`.
+    fn holds(&self, host: &HostView) -> bool {
+        if !self.valid {
+            return false;
+        }
+        let actual = match self.key {
+            "zone" => Some(host.zone.as_str()),
+            "pool" => Some(host.pool.as_str()),
+            "name" => Some(host.name.as_str()),
+            key => key.strip_prefix("label.").and_then(|l| host.labels.get(l)).map(String::as_str),
+        };
+        (actual == Some(self.value)) == self.equal
+    }
 }
 
 /// Higher is better. Spread prefers idle hosts with few members of the cluster; bin-pack prefers
@@ -204,8 +228,9 @@ pub fn score(host: &HostView, request: &Request, settings: &Settings) -> f64 {
 pub fn place<'h>(hosts: &'h [HostView], request: &Request, settings: &Settings) -> Result<&'h HostView, NoFit> {
     let mut reasons = BTreeMap::new();
     let mut best: Option<(&HostView, f64)> = None;
+    let constraints = parse_constraints(request);
     for host in hosts {
-        if let Some(reason) = refuse(host, request, settings) {
+        if let Some(reason) = refuse_with(host, request, &constraints, settings) {
             *reasons.entry(reason).or_insert(0) += 1;
             continue;
         }
