@@ -47,7 +47,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
     let server = server::start(&settings).await?;
     let url = server.url();
 
-    let mut lines = vec![format!("listening on {url}")];
+    let mut lines = Vec::new();
     let password = match (server.bootstrap(), saved) {
         (Some(bootstrap), saved) => {
             if saved.is_none() {
@@ -64,6 +64,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
             settings.data_dir.display()
         ),
     };
+    lines.push(format!("listening on {url}"));
     let mut session = Session::load()?;
     let request = TokenCreate { user: ADMIN.into(), password, project: Some(ADMIN.into()), expires_in: None };
     session.log_in(&url, request).await.context("cannot log the CLI in as admin")?;
