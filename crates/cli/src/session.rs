@@ -25,11 +25,7 @@ impl Session {
 
     /// The server URL: `--url`/`FLOTILLA_URL`, else the saved one.
     pub fn url(&self, globals: &Globals) -> Result<String> {
-        globals
-            .url
-            .clone()
-            .or_else(|| self.config.url.clone())
-            .ok_or_else(|| anyhow!("no server URL: pass --url URL or set FLOTILLA_URL"))
+        globals.url.clone().or_else(|| self.config.url.clone()).ok_or_else(|| anyhow!("no server URL: pass --url URL or set FLOTILLA_URL"))
     }
 
     /// A client for the server carrying the token: `--token`/`FLOTILLA_TOKEN`, else the saved one.

@@ -144,7 +144,9 @@ impl Running {
         while !self.seen.iter().any(|l| l.contains(wanted)) {
             match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) => self.seen.push(line),
-                Err(RecvTimeoutError::Timeout) => panic!("no {wanted:?} within {START_TIMEOUT:?}; stdout {:?}; stderr {}", self.seen, self.stderr()),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no {wanted:?} within {START_TIMEOUT:?}; stdout {:?}; stderr {}", self.seen, self.stderr())
+                }
                 Err(RecvTimeoutError::Disconnected) => panic!("exited before {wanted:?}; stdout {:?}; stderr {}", self.seen, self.stderr()),
             }
         }
@@ -206,7 +208,12 @@ fn version(url: &str) -> Value {
 }
 
 fn names(list: &Value, plural: &str) -> BTreeSet<String> {
-    list[plural].as_array().unwrap_or_else(|| panic!("no {plural} in {list}")).iter().map(|o| o["name"].as_str().unwrap().to_owned()).collect()
+    list[plural]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {plural} in {list}"))
+        .iter()
+        .map(|o| o["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn set(names: &[&str]) -> BTreeSet<String> {
@@ -313,7 +320,11 @@ fn region_from_login_to_project_scoped_profiles(sandbox: &Sandbox, server: Runni
 
     // Alice creates a profile from a YAML file and sees it; the admin sees it only across projects.
     let spec = sandbox.path("web.yaml");
-    std::fs::write(&spec, "type: container.docker\nversion: \"1.0\"\nproperties:\n  image: busybox:latest\n  memory: 64\n  environment: {MODE: demo}\n").unwrap();
+    std::fs::write(
+        &spec,
+        "type: container.docker\nversion: \"1.0\"\nproperties:\n  image: busybox:latest\n  memory: 64\n  environment: {MODE: demo}\n",
+    )
+    .unwrap();
     let spec = spec.to_str().unwrap();
     sandbox.run(&["profile", "validate", "--spec-file", spec], &alice).ok();
     let created = sandbox.run(&["profile", "create", "web", "--spec-file", spec, "-o", "json"], &alice).json();
@@ -355,7 +366,14 @@ fn server_settings_come_from_flags_then_env_then_file() {
     let sandbox = Sandbox::new();
     let config = sandbox.path("server.toml");
     let data = sandbox.path("from-file");
-    std::fs::write(&config, format!("listen = \"127.0.0.1:0\"\ndata_dir = {:?}\nregion = \"file-region\"\nbootstrap_password = \"{ADMIN_PASSWORD}\"\n", data.to_str().unwrap())).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\nregion = \"file-region\"\nbootstrap_password = \"{ADMIN_PASSWORD}\"\n",
+            data.to_str().unwrap()
+        ),
+    )
+    .unwrap();
     let config = config.to_str().unwrap();
 
     let from_file = sandbox.spawn("file", &["server", "--config", config], &[], "listening on ");

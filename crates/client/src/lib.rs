@@ -17,9 +17,9 @@ mod error;
 pub use error::ClientError;
 
 use flotilla_api::{
-    AUTH_TOKEN_HEADER, IDEMPOTENCY_KEY_HEADER, ListQuery, Profile, ProfileCreate, ProfileList, ProfileUpdate,
-    ProfileValidate, Project, ProjectCreate, ProjectList, ProjectUpdate, RoleAssignment, RoleAssignmentCreate,
-    RoleAssignmentList, Token, TokenCreate, User, UserCreate, UserList, UserUpdate, VersionInfo,
+    AUTH_TOKEN_HEADER, IDEMPOTENCY_KEY_HEADER, ListQuery, Profile, ProfileCreate, ProfileList, ProfileUpdate, ProfileValidate, Project,
+    ProjectCreate, ProjectList, ProjectUpdate, RoleAssignment, RoleAssignmentCreate, RoleAssignmentList, Token, TokenCreate, User,
+    UserCreate, UserList, UserUpdate, VersionInfo,
 };
 use flotilla_core::profile::ProfileSpec;
 use reqwest::{Method, RequestBuilder, Url};
@@ -334,9 +334,19 @@ mod tests {
         let query = ListQuery { limit: Some(5), marker: None, sort: Some("name:desc".into()), name: None, all_projects: Some(true) };
         let req = built(&client, Call::list(&["users"], &query, Filters::default()));
         assert_eq!(req.url().query(), Some("limit=5&sort=name%3Adesc&all_projects=true"));
-        let req = built(&client, Call::list(&["role_assignments"], &ListQuery::default(), Filters { user: Some("alice"), project: Some("demo"), type_name: None }));
+        let req = built(
+            &client,
+            Call::list(
+                &["role_assignments"],
+                &ListQuery::default(),
+                Filters { user: Some("alice"), project: Some("demo"), type_name: None },
+            ),
+        );
         assert_eq!(req.url().query(), Some("user=alice&project=demo"));
-        let req = built(&client, Call::list(&["profiles"], &ListQuery::default(), Filters { type_name: Some("container.docker"), ..Filters::default() }));
+        let req = built(
+            &client,
+            Call::list(&["profiles"], &ListQuery::default(), Filters { type_name: Some("container.docker"), ..Filters::default() }),
+        );
         assert_eq!(req.url().query(), Some("type=container.docker"));
     }
 

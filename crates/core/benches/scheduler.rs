@@ -42,5 +42,9 @@ fn main() {
     }
     let elapsed = started.elapsed();
     println!("scheduler: {PLACEMENTS} placements over {HOSTS} hosts in {:.2?}", elapsed);
-    println!("scheduler: {:.0} placements/s ({:.1} µs each)", PLACEMENTS as f64 / elapsed.as_secs_f64(), elapsed.as_micros() as f64 / PLACEMENTS as f64);
+    println!(
+        "scheduler: {:.0} placements/s ({:.1} µs each)",
+        PLACEMENTS as f64 / elapsed.as_secs_f64(),
+        elapsed.as_micros() as f64 / PLACEMENTS as f64
+    );
 }

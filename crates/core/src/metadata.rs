@@ -21,11 +21,7 @@ pub fn validate(metadata: &Metadata) -> Result<(), ValidationError> {
     }
     for (key, value) in metadata {
         if key.is_empty() || key.len() > MAX_METADATA_KEY_LEN {
-            return Err(ValidationError::new(
-                "metadata",
-                key,
-                format!("keys must be 1-{MAX_METADATA_KEY_LEN} characters"),
-            ));
+            return Err(ValidationError::new("metadata", key, format!("keys must be 1-{MAX_METADATA_KEY_LEN} characters")));
         }
         if value.len() > MAX_METADATA_VALUE_LEN {
             return Err(ValidationError::new(

@@ -191,9 +191,14 @@ impl ContainerProperties {
             }
         }
         for (i, constraint) in self.constraints.iter().enumerate() {
-            let valid = ["==", "!="].iter().any(|op| constraint.split_once(op).is_some_and(|(k, v)| !k.trim().is_empty() && !v.trim().is_empty()));
+            let valid =
+                ["==", "!="].iter().any(|op| constraint.split_once(op).is_some_and(|(k, v)| !k.trim().is_empty() && !v.trim().is_empty()));
             if !valid {
-                return Err(ValidationError::new(format!("{p}.constraints[{i}]"), constraint, "must read `key == value` or `key != value`"));
+                return Err(ValidationError::new(
+                    format!("{p}.constraints[{i}]"),
+                    constraint,
+                    "must read `key == value` or `key != value`",
+                ));
             }
         }
         Ok(())
@@ -221,8 +226,14 @@ mod tests {
             (Box::new(|s| s.properties.image = " ".into()), "properties.image"),
             (Box::new(|s| s.properties.cpu = Some(0.0)), "properties.cpu"),
             (Box::new(|s| s.properties.memory = Some(1)), "properties.memory"),
-            (Box::new(|s| s.properties.ports = vec![PortSpec { container: 80, protocol: "sctp".into(), host: None }]), "properties.ports[0].protocol"),
-            (Box::new(|s| s.properties.volumes = vec![VolumeMount { volume: "d".into(), target: "data".into(), read_only: false }]), "properties.volumes[0].target"),
+            (
+                Box::new(|s| s.properties.ports = vec![PortSpec { container: 80, protocol: "sctp".into(), host: None }]),
+                "properties.ports[0].protocol",
+            ),
+            (
+                Box::new(|s| s.properties.volumes = vec![VolumeMount { volume: "d".into(), target: "data".into(), read_only: false }]),
+                "properties.volumes[0].target",
+            ),
             (Box::new(|s| s.properties.constraints = vec!["zone az1".into()]), "properties.constraints[0]"),
         ];
         for (mutate, field) in cases {

@@ -325,7 +325,9 @@ mod tests {
 
     #[test]
     fn no_fit_explains_every_host() {
-        let mut hosts: Vec<HostView> = (0..7).map(|i| HostView { allocated: Resources { memory_mib: 8192, ..Default::default() }, ..host(&format!("m{i}"), 0.0) }).collect();
+        let mut hosts: Vec<HostView> = (0..7)
+            .map(|i| HostView { allocated: Resources { memory_mib: 8192, ..Default::default() }, ..host(&format!("m{i}"), 0.0) })
+            .collect();
         hosts.extend((0..3).map(|i| HostView { state: HostState::Down, ..host(&format!("d{i}"), 0.0) }));
         hosts.extend((0..2).map(|i| host(&format!("x{i}"), 0.0)));
         let request = Request { avoid_hosts: ["x0".to_owned(), "x1".to_owned()].into(), ..want(64) };

@@ -68,7 +68,8 @@ impl Server {
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
         let store = Store::connect(&config.database_url).await?;
         let bootstrap = identity::bootstrap::bootstrap(&store, config.bootstrap_password).await.map_err(ServerError::Bootstrap)?;
-        let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServerError::Bind { addr: config.listen, source })?;
+        let listener =
+            tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.listen, source })?;
         let state = AppState { store: store.clone(), region: config.region, metrics: Arc::new(http::metrics::Metrics::new()) };
         let app = routes::router(state);

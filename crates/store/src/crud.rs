@@ -2,10 +2,15 @@
 
 use crate::{Store, StoreError};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Any, Transaction};
+use sqlx::{Any, AssertSqlSafe, Transaction};
 
 /// The row of `table` (a constant) with `id`, read inside the write transaction `tx`.
-pub(crate) async fn row_for_update(tx: &mut Transaction<'static, Any>, kind: &'static str, table: &'static str, id: &str) -> Result<AnyRow, StoreError> {
+pub(crate) async fn row_for_update(
+    tx: &mut Transaction<'static, Any>,
+    kind: &'static str,
+    table: &'static str,
+    id: &str,
+) -> Result<AnyRow, StoreError> {
     sqlx::query(AssertSqlSafe(format!("SELECT * FROM {table} WHERE id = $1")))
         .bind(id.to_owned())
         .fetch_optional(&mut **tx)

@@ -23,7 +23,12 @@ pub enum IdempotencyClaim {
 
 impl Store {
     /// Claims `key` for a request whose method, path and body hash to `request_hash`.
-    pub async fn claim_idempotency_key(&self, scope: IdempotencyScope, key: &str, request_hash: &str) -> Result<IdempotencyClaim, StoreError> {
+    pub async fn claim_idempotency_key(
+        &self,
+        scope: IdempotencyScope,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<IdempotencyClaim, StoreError> {
         let now = now_millis();
         sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3")
             .bind(scope.to_string())

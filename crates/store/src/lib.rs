@@ -78,16 +78,16 @@ impl Store {
         let options = match backend {
             Backend::Sqlite => options.max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL").await?;
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
+                    )
+                    .await?;
                     Ok(())
                 })
             }),
             Backend::Postgres => options.max_connections(16),
         };
-        let pool = options
-            .connect(&url)
-            .await
-            .map_err(|source| StoreError::Connect { url: redact(&url), source })?;
+        let pool = options.connect(&url).await.map_err(|source| StoreError::Connect { url: redact(&url), source })?;
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
@@ -156,9 +156,8 @@ pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<St
     if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
         return Err(StoreError::Conflict(format!("database name {name:?} must be lowercase letters, digits and '_'")));
     }
-    let mut conn = sqlx::PgConnection::connect(server_url)
-        .await
-        .map_err(|source| StoreError::Connect { url: redact(server_url), source })?;
+    let mut conn =
+        sqlx::PgConnection::connect(server_url).await.map_err(|source| StoreError::Connect { url: redact(server_url), source })?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
     conn.close().await?;
     let base = server_url.rsplit_once('/').map_or(server_url, |(base, _)| base);

@@ -51,7 +51,13 @@ impl Store {
         decode(&self.find_one("profile", "profiles", Some(scope), key).await?)
     }
 
-    pub async fn list_profiles(&self, scope: Scope, name: Option<&str>, type_name: Option<&str>, params: &ListParams) -> Result<Page<Profile>, StoreError> {
+    pub async fn list_profiles(
+        &self,
+        scope: Scope,
+        name: Option<&str>,
+        type_name: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<Profile>, StoreError> {
         let mut filters = Vec::new();
         if let Scope::Project(project) = scope {
             filters.push(Filter::eq("project_id", project));

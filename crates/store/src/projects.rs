@@ -5,8 +5,8 @@ use crate::list::Filter;
 use crate::{Store, StoreError};
 use flotilla_core::identity::Project;
 use flotilla_core::{ListParams, Metadata, Name, Page, ProjectId};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 /// What an update may change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +57,12 @@ impl Store {
     }
 
     /// Projects, optionally only `only` (what a non-admin may see) or those named `name`.
-    pub async fn list_projects(&self, only: Option<ProjectId>, name: Option<&str>, params: &ListParams) -> Result<Page<Project>, StoreError> {
+    pub async fn list_projects(
+        &self,
+        only: Option<ProjectId>,
+        name: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<Project>, StoreError> {
         let mut filters = Vec::new();
         if let Some(id) = only {
             filters.push(Filter::eq("id", id));

@@ -46,7 +46,12 @@ impl Store {
         decode(&self.find_one("role assignment", "role_assignment_view", None, &id.to_string()).await?)
     }
 
-    pub async fn list_role_assignments(&self, user: Option<UserId>, project: Option<ProjectId>, params: &ListParams) -> Result<Page<RoleAssignment>, StoreError> {
+    pub async fn list_role_assignments(
+        &self,
+        user: Option<UserId>,
+        project: Option<ProjectId>,
+        params: &ListParams,
+    ) -> Result<Page<RoleAssignment>, StoreError> {
         let mut filters = Vec::new();
         if let Some(user) = user {
             filters.push(Filter::eq("user_id", user));

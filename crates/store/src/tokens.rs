@@ -38,7 +38,8 @@ impl Store {
 
     /// The token whose secret hashes to `secret_hash`, valid or not.
     pub async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM tokens WHERE secret_hash = $1").bind(secret_hash.to_owned()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT * FROM tokens WHERE secret_hash = $1").bind(secret_hash.to_owned()).fetch_optional(&self.pool).await?;
         row.as_ref().map(decode).transpose()
     }
 

@@ -69,7 +69,12 @@ impl Store {
     }
 
     /// Users; with `member_of`, only those holding a role on that project.
-    pub async fn list_users(&self, member_of: Option<ProjectId>, name: Option<&str>, params: &ListParams) -> Result<Page<User>, StoreError> {
+    pub async fn list_users(
+        &self,
+        member_of: Option<ProjectId>,
+        name: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Page<User>, StoreError> {
         let mut filters = Vec::new();
         if let Some(name) = name {
             filters.push(Filter::eq("name", name));

@@ -34,7 +34,15 @@ macro_rules! conformance {
     };
 }
 
-conformance!(projects_crud_and_names, paging_and_sorting, users_roles_and_cascade, tokens_lookup_and_revoke, idempotency_keys, profiles_are_scoped, concurrent_creates_one_winner);
+conformance!(
+    projects_crud_and_names,
+    paging_and_sorting,
+    users_roles_and_cascade,
+    tokens_lookup_and_revoke,
+    idempotency_keys,
+    profiles_are_scoped,
+    concurrent_creates_one_winner
+);
 
 fn name(n: &str) -> Name {
     Name::parse("name", n).unwrap()
@@ -42,7 +50,15 @@ fn name(n: &str) -> Name {
 
 fn project(n: &str) -> Project {
     let now = flotilla_core::now();
-    Project { id: ProjectId::new(), name: name(n), description: String::new(), enabled: true, metadata: Metadata::new(), created_at: now, updated_at: now }
+    Project {
+        id: ProjectId::new(),
+        name: name(n),
+        description: String::new(),
+        enabled: true,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 fn user(n: &str, default_project: Option<ProjectId>) -> User {
@@ -215,10 +231,8 @@ async fn profiles_are_scoped(store: &Store) {
     assert_eq!(all.items.len(), 2);
     assert!(store.list_profiles(Scope::All, None, Some("vm"), &ListParams::default()).await.unwrap().items.is_empty());
     assert!(matches!(store.delete_project(a.id).await, Err(StoreError::Conflict(_))));
-    let renamed = store
-        .update_profile(web_a.id, flotilla_store::ProfileChanges { name: Some(name("web2")), metadata: None })
-        .await
-        .unwrap();
+    let renamed =
+        store.update_profile(web_a.id, flotilla_store::ProfileChanges { name: Some(name("web2")), metadata: None }).await.unwrap();
     assert_eq!((renamed.name.as_str(), renamed.spec.clone()), ("web2", web_a.spec.clone()));
     store.delete_profile(web_a.id).await.unwrap();
     store.delete_project(a.id).await.unwrap();

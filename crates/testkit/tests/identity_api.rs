@@ -60,7 +60,14 @@ fn http() -> reqwest::Client {
 }
 
 /// Sends raw JSON text with the client's token; returns status, headers and the JSON body.
-async fn raw(region: &TestRegion, client: &Client, method: reqwest::Method, path: &str, body: Option<String>, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
+async fn raw(
+    region: &TestRegion,
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<String>,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
     let mut req = http().request(method, format!("{}{path}", region.url));
     if let Some(token) = client.token() {
         req = req.header("x-auth-token", token);
@@ -129,7 +136,12 @@ async fn expired_and_revoked_tokens_are_401(region: &TestRegion) {
     let expired = region.anonymous().with_token(secret);
     assert_eq!(status(expired.current_token().await), 401);
     // The same record, not yet expired, works: the 401 above was the expiry.
-    let live = TokenRecord { id: flotilla_core::TokenId::new(), secret_hash: hex::encode(Sha256::digest(b"flt_live")), expires_at: now + chrono::Duration::hours(1), ..record };
+    let live = TokenRecord {
+        id: flotilla_core::TokenId::new(),
+        secret_hash: hex::encode(Sha256::digest(b"flt_live")),
+        expires_at: now + chrono::Duration::hours(1),
+        ..record
+    };
     store.create_token(&live).await.unwrap();
     assert_eq!(region.anonymous().with_token("flt_live").current_token().await.unwrap().user.name, "admin");
     // Expiry out of range is refused naming the field.
@@ -149,7 +161,8 @@ async fn readers_cannot_write(region: &TestRegion) {
     // Reading works, and the failed writes changed nothing.
     let listed = reader.list_profiles(None, &ListQuery::default()).await.unwrap();
     assert_eq!(listed.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["web"]);
-    let (code, _, body) = raw(region, &reader, reqwest::Method::POST, "/v1/profiles", Some(json!({"name": "w", "spec": spec("x")}).to_string()), &[]).await;
+    let (code, _, body) =
+        raw(region, &reader, reqwest::Method::POST, "/v1/profiles", Some(json!({"name": "w", "spec": spec("x")}).to_string()), &[]).await;
     assert_eq!(code, 403);
     assert!(body["error"]["message"].as_str().unwrap().contains("read-only"), "{body}");
 }
@@ -195,7 +208,8 @@ async fn idempotent_posts_replay(region: &TestRegion) {
     assert_eq!(erin.list_profiles(None, &ListQuery::default()).await.unwrap().profiles.len(), 1);
     // The raw answer says it was replayed, with the original status.
     let body = serde_json::to_string(&profile("web")).unwrap();
-    let (code, headers, value) = raw(region, &erin, reqwest::Method::POST, "/v1/profiles", Some(body), &[("idempotency-key", "create-web-1")]).await;
+    let (code, headers, value) =
+        raw(region, &erin, reqwest::Method::POST, "/v1/profiles", Some(body), &[("idempotency-key", "create-web-1")]).await;
     assert_eq!(code, 201);
     assert_eq!(headers["idempotent-replayed"], "true");
     assert_eq!(value["id"], json!(first.id));
@@ -274,7 +288,10 @@ async fn lists_page_sort_filter_and_lookup_by_name(region: &TestRegion) {
     assert_eq!(gus.list_profiles(Some(CONTAINER_DOCKER), &ListQuery::default()).await.unwrap().profiles.len(), 5);
     assert!(gus.list_profiles(Some("vm.nova"), &ListQuery::default()).await.unwrap().profiles.is_empty());
     assert_eq!(status(gus.list_profiles(None, &ListQuery { sort: Some("size".into()), ..Default::default() }).await), 400);
-    assert_eq!(status(gus.list_profiles(None, &ListQuery { marker: Some(uuid::Uuid::now_v7().to_string()), ..Default::default() }).await), 400);
+    assert_eq!(
+        status(gus.list_profiles(None, &ListQuery { marker: Some(uuid::Uuid::now_v7().to_string()), ..Default::default() }).await),
+        400
+    );
     // By id or by name; a name held in two projects is ambiguous for an admin looking across.
     let p1 = gus.profile("p1").await.unwrap();
     assert_eq!(gus.profile(&p1.id.to_string()).await.unwrap().name, "p1");
@@ -289,7 +306,8 @@ async fn identity_is_admin_only_and_users_change_their_password(region: &TestReg
     let ivy = region.add_user("ivy", "ops", Role::Member).await;
     let body = ProfileCreate { name: "x".into(), spec: spec("x"), metadata: Default::default() };
     ivy.create_profile(&body).await.unwrap();
-    let project = flotilla_api::ProjectCreate { name: "mine".into(), description: String::new(), enabled: None, metadata: Default::default() };
+    let project =
+        flotilla_api::ProjectCreate { name: "mine".into(), description: String::new(), enabled: None, metadata: Default::default() };
     assert_eq!(status(ivy.create_project(&project).await), 403);
     assert_eq!(status(ivy.delete_user("admin").await), 403);
     let promote = flotilla_api::RoleAssignmentCreate { user: "ivy".into(), project: "ops".into(), role: Role::Admin };
@@ -301,7 +319,14 @@ async fn identity_is_admin_only_and_users_change_their_password(region: &TestReg
     assert_eq!(status(login(&region.url, "ivy", USER_PASSWORD, None).await), 401);
     login(&region.url, "ivy", "a-new-password", None).await.unwrap();
     // Admin: duplicate names 409, short password 400 naming the field, unknown project 400.
-    let dup = flotilla_api::UserCreate { name: "ivy".into(), password: "long-enough".into(), email: None, enabled: None, default_project: None, metadata: Default::default() };
+    let dup = flotilla_api::UserCreate {
+        name: "ivy".into(),
+        password: "long-enough".into(),
+        email: None,
+        enabled: None,
+        default_project: None,
+        metadata: Default::default(),
+    };
     assert_eq!(status(region.admin.create_user(&dup).await), 409);
     let short = flotilla_api::UserCreate { name: "jo".into(), password: "short".into(), ..dup.clone() };
     let err = region.admin.create_user(&short).await.unwrap_err();
@@ -324,14 +349,23 @@ async fn meta_endpoints_openapi_metrics_and_request_ids() {
     let health: Value = http().get(format!("{}/healthz", region.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let doc: Value = http().get(format!("{}/v1/openapi.json", region.url)).send().await.unwrap().json().await.unwrap();
-    for path in ["/v1/auth/tokens", "/v1/users", "/v1/users/{user}", "/v1/projects", "/v1/role_assignments", "/v1/profiles", "/v1/profiles/validate"] {
+    for path in [
+        "/v1/auth/tokens",
+        "/v1/users",
+        "/v1/users/{user}",
+        "/v1/projects",
+        "/v1/role_assignments",
+        "/v1/profiles",
+        "/v1/profiles/validate",
+    ] {
         assert!(doc["paths"][path].is_object(), "openapi lacks {path}");
     }
     let page = http().get(format!("{}/v1/docs/", region.url)).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap().contains("swagger"), "the API page is served offline");
     // A caller's request id is kept and shows in the error body; a missing one is made.
-    let (code, headers, body) = raw(&region, &region.admin, reqwest::Method::GET, "/v1/profiles/nope", None, &[("x-request-id", "trace-me-42")]).await;
+    let (code, headers, body) =
+        raw(&region, &region.admin, reqwest::Method::GET, "/v1/profiles/nope", None, &[("x-request-id", "trace-me-42")]).await;
     assert_eq!(code, 404);
     assert_eq!(headers["x-request-id"], "trace-me-42");
     assert_eq!(body["error"]["request_id"], "trace-me-42");

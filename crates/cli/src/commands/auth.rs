@@ -53,10 +53,7 @@ impl<'a> Identity<'a> {
 pub async fn login(globals: &Globals, args: LoginArgs) -> Result<()> {
     let mut session = Session::load()?;
     let url = session.url(globals)?;
-    let user = args
-        .user
-        .or_else(|| session.config.user.clone())
-        .ok_or_else(|| anyhow!("no user: pass --user NAME"))?;
+    let user = args.user.or_else(|| session.config.user.clone()).ok_or_else(|| anyhow!("no user: pass --user NAME"))?;
     let source = Source { flag: "--password", env: "FLOTILLA_PASSWORD" };
     let password = secret::obtain(args.password, &source, &format!("Password for {user}: "), false)?;
     let request = TokenCreate { user, password, project: args.project, expires_in: args.expires_in };

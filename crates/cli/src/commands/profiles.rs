@@ -63,9 +63,7 @@ pub async fn run(client: &Client, format: Format, command: ProfileCommand) -> Re
             let body = ProfileCreate { name, spec: read_spec(&spec_file)?, metadata: metadata.metadata() };
             output::one(format, &client.create_profile(&body).await?)
         }
-        ProfileCommand::List { type_name, list } => {
-            output::list(format, &client.list_profiles(type_name.as_deref(), &list.query()).await?)
-        }
+        ProfileCommand::List { type_name, list } => output::list(format, &client.list_profiles(type_name.as_deref(), &list.query()).await?),
         ProfileCommand::Show { profile } => output::one(format, &client.profile(&profile).await?),
         ProfileCommand::Update { profile, name, metadata } => {
             let body = ProfileUpdate { name, metadata: metadata.update() };
@@ -91,7 +89,11 @@ pub async fn run(client: &Client, format: Format, command: ProfileCommand) -> Re
 fn read_spec(path: &Path) -> Result<ProfileSpec> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-    let spec = if is_json { serde_json::from_str(&text).map_err(anyhow::Error::from) } else { serde_saphyr::from_str(&text).map_err(anyhow::Error::from) };
+    let spec = if is_json {
+        serde_json::from_str(&text).map_err(anyhow::Error::from)
+    } else {
+        serde_saphyr::from_str(&text).map_err(anyhow::Error::from)
+    };
     spec.with_context(|| format!("invalid spec in {}", path.display()))
 }
 

@@ -73,13 +73,7 @@ pub async fn run(client: &Client, format: Format, command: ProjectCommand) -> Re
 impl Row for Project {
     const HEADERS: &'static [&'static str] = &["ID", "NAME", "DESCRIPTION", "ENABLED", "CREATED"];
     fn cells(&self) -> Vec<String> {
-        vec![
-            self.id.to_string(),
-            self.name.clone(),
-            self.description.clone(),
-            self.enabled.to_string(),
-            output::when(&self.created_at),
-        ]
+        vec![self.id.to_string(), self.name.clone(), self.description.clone(), self.enabled.to_string(), output::when(&self.created_at)]
     }
 }
 

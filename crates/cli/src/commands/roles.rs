@@ -62,13 +62,7 @@ pub async fn run(client: &Client, format: Format, command: RoleCommand) -> Resul
 impl Row for RoleAssignment {
     const HEADERS: &'static [&'static str] = &["ID", "USER", "PROJECT", "ROLE", "CREATED"];
     fn cells(&self) -> Vec<String> {
-        vec![
-            self.id.to_string(),
-            self.user.name.clone(),
-            self.project.name.clone(),
-            self.role.to_string(),
-            output::when(&self.created_at),
-        ]
+        vec![self.id.to_string(), self.user.name.clone(), self.project.name.clone(), self.role.to_string(), output::when(&self.created_at)]
     }
 }
 

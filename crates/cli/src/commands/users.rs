@@ -90,7 +90,8 @@ pub async fn run(client: &Client, format: Format, command: UserCommand) -> Resul
                     Some(secret::obtain(given, &NEW_PASSWORD, &format!("New password for {user}: "), true)?)
                 }
             };
-            let body = UserUpdate { name, password, email, enabled: enable.enabled(), default_project: project, metadata: metadata.update() };
+            let body =
+                UserUpdate { name, password, email, enabled: enable.enabled(), default_project: project, metadata: metadata.update() };
             output::one(format, &client.update_user(&user, &body).await?)
         }
         UserCommand::Delete { user } => {

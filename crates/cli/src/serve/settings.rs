@@ -95,8 +95,8 @@ pub fn sqlite_url(data_dir: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::logging::LogFormat;
+    use super::*;
 
     fn args() -> ServerArgs {
         ServerArgs {

@@ -24,10 +24,14 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let Some(key) = request.headers().get(IDEMPOTENCY_KEY_HEADER) else {
         return Ok(next.run(request).await);
     };
-    let key = key.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN).map(str::to_owned).ok_or_else(|| {
-        ApiError::BadRequest(format!("header Idempotency-Key must be 1-{MAX_KEY_LEN} printable ASCII characters"))
-    })?;
-    let principal = request.extensions().get::<Principal>().cloned().ok_or_else(|| ApiError::Internal("idempotency before authentication".into()))?;
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::BadRequest(format!("header Idempotency-Key must be 1-{MAX_KEY_LEN} printable ASCII characters")))?;
+    let principal =
+        request.extensions().get::<Principal>().cloned().ok_or_else(|| ApiError::Internal("idempotency before authentication".into()))?;
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, MAX_JSON_BODY)
         .await

@@ -30,12 +30,16 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
     request.headers_mut().insert(REQUEST_ID_HEADER, value.clone());
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path(), user = tracing::field::Empty);
     let mut response = REQUEST_ID
-        .scope(id, async move {
-            let started = std::time::Instant::now();
-            let response = next.run(request).await;
-            tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served");
-            response
-        }.instrument(span))
+        .scope(
+            id,
+            async move {
+                let started = std::time::Instant::now();
+                let response = next.run(request).await;
+                tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served");
+                response
+            }
+            .instrument(span),
+        )
         .await;
     response.headers_mut().insert(REQUEST_ID_HEADER, value);
     response

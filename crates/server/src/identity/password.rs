@@ -1,8 +1,8 @@
 //! Passwords: argon2id hashes in PHC form, verified off the async runtime.
 
 use crate::error::ApiError;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use flotilla_core::ValidationError;
 
 pub const MIN_PASSWORD_LEN: usize = 8;

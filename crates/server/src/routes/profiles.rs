@@ -42,7 +42,11 @@ pub async fn list_profiles(
 
 #[utoipa::path(post, path = "/v1/profiles", tag = "profiles", request_body = ProfileCreate,
     responses((status = 201, body = Profile), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_profile(State(state): State<AppState>, caller: Principal, ApiJson(body): ApiJson<ProfileCreate>) -> Result<(StatusCode, Json<Profile>), ApiError> {
+pub async fn create_profile(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(body): ApiJson<ProfileCreate>,
+) -> Result<(StatusCode, Json<Profile>), ApiError> {
     caller.require_write()?;
     let name = Name::parse("name", &body.name)?;
     validate_spec(&body.spec)?;
@@ -73,14 +77,24 @@ pub async fn validate_profile(ApiJson(body): ApiJson<ProfileValidate>) -> Result
 
 #[utoipa::path(get, path = "/v1/profiles/{profile}", tag = "profiles", params(("profile" = String, Path, description = "id or name")),
     responses((status = 200, body = Profile), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn get_profile(State(state): State<AppState>, caller: Principal, Path(key): Path<String>, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Json<Profile>, ApiError> {
+pub async fn get_profile(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Profile>, ApiError> {
     let scope = caller.scope(query.all_projects)?;
     Ok(Json(convert::profile(state.store.profile(scope, &key).await?)))
 }
 
 #[utoipa::path(patch, path = "/v1/profiles/{profile}", tag = "profiles", params(("profile" = String, Path, description = "id or name")),
     request_body = ProfileUpdate, responses((status = 200, body = Profile), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn update_profile(State(state): State<AppState>, caller: Principal, Path(key): Path<String>, ApiJson(body): ApiJson<ProfileUpdate>) -> Result<Json<Profile>, ApiError> {
+pub async fn update_profile(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<ProfileUpdate>,
+) -> Result<Json<Profile>, ApiError> {
     caller.require_write()?;
     let profile = state.store.profile(caller.scope(None)?, &key).await?;
     if let Some(m) = &body.metadata {

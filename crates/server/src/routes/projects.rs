@@ -36,7 +36,11 @@ async fn visible_project(state: &AppState, caller: &Principal, key: &str) -> Res
 }
 
 #[utoipa::path(get, path = "/v1/projects", tag = "identity", params(ListQuery), responses((status = 200, body = ProjectList)))]
-pub async fn list_projects(State(state): State<AppState>, caller: Principal, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Json<ProjectList>, ApiError> {
+pub async fn list_projects(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ProjectList>, ApiError> {
     let params = list_params(&query)?;
     let only = match (caller.role.is_admin(), caller.scope(query.all_projects)?) {
         (true, _) | (_, Scope::All) => None,
@@ -48,7 +52,11 @@ pub async fn list_projects(State(state): State<AppState>, caller: Principal, Api
 
 #[utoipa::path(post, path = "/v1/projects", tag = "identity", request_body = ProjectCreate,
     responses((status = 201, body = Project), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_project(State(state): State<AppState>, caller: Principal, ApiJson(body): ApiJson<ProjectCreate>) -> Result<(StatusCode, Json<Project>), ApiError> {
+pub async fn create_project(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(body): ApiJson<ProjectCreate>,
+) -> Result<(StatusCode, Json<Project>), ApiError> {
     caller.require_admin()?;
     let name = Name::parse("name", &body.name)?;
     check_description(&body.description)?;
@@ -76,7 +84,12 @@ pub async fn get_project(State(state): State<AppState>, caller: Principal, Path(
 
 #[utoipa::path(patch, path = "/v1/projects/{project}", tag = "identity", params(("project" = String, Path, description = "id or name")),
     request_body = ProjectUpdate, responses((status = 200, body = Project), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn update_project(State(state): State<AppState>, caller: Principal, Path(key): Path<String>, ApiJson(body): ApiJson<ProjectUpdate>) -> Result<Json<Project>, ApiError> {
+pub async fn update_project(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<ProjectUpdate>,
+) -> Result<Json<Project>, ApiError> {
     let project = visible_project(&state, &caller, &key).await?;
     caller.require_admin()?;
     if let Some(d) = &body.description {

@@ -37,8 +37,13 @@ fn named_in(field: &'static str, key: &str) -> impl FnOnce(StoreError) -> ApiErr
 
 #[utoipa::path(get, path = "/v1/role_assignments", tag = "identity", params(RoleQuery),
     responses((status = 200, body = RoleAssignmentList), (status = 403, body = ErrorBody)))]
-pub async fn list_role_assignments(State(state): State<AppState>, caller: Principal, ApiQuery(query): ApiQuery<RoleQuery>) -> Result<Json<RoleAssignmentList>, ApiError> {
-    let params = list_params(&ListQuery { limit: query.limit, marker: query.marker.clone(), sort: query.sort.clone(), ..Default::default() })?;
+pub async fn list_role_assignments(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiQuery(query): ApiQuery<RoleQuery>,
+) -> Result<Json<RoleAssignmentList>, ApiError> {
+    let params =
+        list_params(&ListQuery { limit: query.limit, marker: query.marker.clone(), sort: query.sort.clone(), ..Default::default() })?;
     let user = match &query.user {
         Some(key) => Some(state.store.user(key).await.map_err(named_in("user", key))?.id),
         None => None,
@@ -60,7 +65,11 @@ pub async fn list_role_assignments(State(state): State<AppState>, caller: Princi
 
 #[utoipa::path(post, path = "/v1/role_assignments", tag = "identity", request_body = RoleAssignmentCreate,
     responses((status = 201, body = RoleAssignment), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn assign_role(State(state): State<AppState>, caller: Principal, ApiJson(body): ApiJson<RoleAssignmentCreate>) -> Result<(StatusCode, Json<RoleAssignment>), ApiError> {
+pub async fn assign_role(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(body): ApiJson<RoleAssignmentCreate>,
+) -> Result<(StatusCode, Json<RoleAssignment>), ApiError> {
     caller.require_admin()?;
     let user = state.store.user(&body.user).await.map_err(named_in("user", &body.user))?;
     let project = state.store.project(&body.project).await.map_err(named_in("project", &body.project))?;
@@ -71,7 +80,11 @@ pub async fn assign_role(State(state): State<AppState>, caller: Principal, ApiJs
 
 #[utoipa::path(delete, path = "/v1/role_assignments/{id}", tag = "identity", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_role_assignment(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_role_assignment(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     let id: RoleAssignmentId = id.parse().map_err(|_| ApiError::NotFound(format!("role assignment {id:?} not found")))?;
     state.store.delete_role_assignment(id).await?;

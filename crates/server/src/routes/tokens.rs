@@ -20,7 +20,10 @@ const MAX_LIFETIME_S: u64 = 30 * 24 * 3600;
 /// answers the same 401, so the answer never tells which part was wrong.
 #[utoipa::path(post, path = "/v1/auth/tokens", tag = "auth", security(()), request_body = TokenCreate,
     responses((status = 201, body = Token), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn create_token(State(state): State<AppState>, ApiJson(body): ApiJson<TokenCreate>) -> Result<(StatusCode, Json<Token>), ApiError> {
+pub async fn create_token(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TokenCreate>,
+) -> Result<(StatusCode, Json<Token>), ApiError> {
     let lifetime = body.expires_in.unwrap_or(DEFAULT_LIFETIME_S);
     if !(MIN_LIFETIME_S..=MAX_LIFETIME_S).contains(&lifetime) {
         return Err(ValidationError::new("expires_in", lifetime, format!("must be {MIN_LIFETIME_S} to {MAX_LIFETIME_S} seconds")).into());
@@ -37,11 +40,8 @@ pub async fn create_token(State(state): State<AppState>, ApiJson(body): ApiJson<
         },
     };
     let project = project.filter(|p| p.enabled).ok_or_else(|| ApiError::Unauthorized("no role on that project".into()))?;
-    let role = state
-        .store
-        .effective_role(user.id, project.id)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("no role on that project".into()))?;
+    let role =
+        state.store.effective_role(user.id, project.id).await?.ok_or_else(|| ApiError::Unauthorized("no role on that project".into()))?;
     let now = flotilla_core::now();
     let token_secret = secret::generate();
     let record = TokenRecord {
@@ -72,7 +72,8 @@ async fn subject(state: &AppState, caller: Principal, headers: &HeaderMap) -> Re
     let Some(secret) = token_from_headers(headers, SUBJECT_TOKEN_HEADER) else {
         return Ok(caller);
     };
-    let subject = authenticate(state, &secret).await.map_err(|_| ApiError::NotFound("subject token is invalid, expired or revoked".into()))?;
+    let subject =
+        authenticate(state, &secret).await.map_err(|_| ApiError::NotFound("subject token is invalid, expired or revoked".into()))?;
     if subject.user_id != caller.user_id {
         caller.require_admin()?;
     }

@@ -43,7 +43,11 @@ async fn visible_user(state: &AppState, caller: &Principal, key: &str) -> Result
 
 #[utoipa::path(get, path = "/v1/users", tag = "identity", params(ListQuery),
     responses((status = 200, body = UserList), (status = 401, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, caller: Principal, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Json<UserList>, ApiError> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<UserList>, ApiError> {
     let params = list_params(&query)?;
     let member_of = match caller.scope(query.all_projects)? {
         flotilla_store::Scope::All => None,
@@ -55,7 +59,11 @@ pub async fn list_users(State(state): State<AppState>, caller: Principal, ApiQue
 
 #[utoipa::path(post, path = "/v1/users", tag = "identity", request_body = UserCreate,
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_user(State(state): State<AppState>, caller: Principal, ApiJson(body): ApiJson<UserCreate>) -> Result<(StatusCode, Json<User>), ApiError> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(body): ApiJson<UserCreate>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
     caller.require_admin()?;
     let name = Name::parse("name", &body.name)?;
     password::check_strength("password", &body.password)?;
@@ -91,7 +99,12 @@ pub async fn get_user(State(state): State<AppState>, caller: Principal, Path(key
 /// Admins change anything; a user may change only their own password and e-mail.
 #[utoipa::path(patch, path = "/v1/users/{user}", tag = "identity", params(("user" = String, Path, description = "id or name")),
     request_body = UserUpdate, responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn update_user(State(state): State<AppState>, caller: Principal, Path(key): Path<String>, ApiJson(body): ApiJson<UserUpdate>) -> Result<Json<User>, ApiError> {
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<UserUpdate>,
+) -> Result<Json<User>, ApiError> {
     let user = visible_user(&state, &caller, &key).await?;
     let admin_only = body.name.is_some() || body.enabled.is_some() || body.default_project.is_some() || body.metadata.is_some();
     if user.id != caller.user_id || admin_only {
