@@ -101,13 +101,16 @@ impl Server {
     }
 
     /// Serves until `signal` resolves, then stops accepting, finishes in-flight requests, closes the store.
-    pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
+    pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
         tokio::select! {
-            () = signal => {}
+            () = signal => self.shutdown().await,
             // The serve task ends on its own only when it failed.
-            finished = async { while !self.task.is_finished() { tokio::time::sleep(Duration::from_millis(200)).await } } => finished,
+            served = &mut self.task => {
+                self.purge.abort();
+                self.store.close().await;
+                served?
+            }
         }
-        self.shutdown().await
     }
 
     /// Graceful stop: in-flight requests finish, then the store closes.
