@@ -81,6 +81,15 @@ port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Docker tests build their images offline from a static busybox (no registry exists).
+ensure_busybox() {
+    [ -x /bin/busybox ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "/bin/busybox is missing and we are not root to apt-get busybox-static"
+    step "installing busybox-static with apt-get (for offline test images)"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static
+}
+
 setup_postgres() {
     step "looking for PostgreSQL server binaries"
     PG_BIN=$(find_pg_bin || true)
@@ -194,6 +203,8 @@ if [ "${FLOTILLA_TEST_ONLY_DB:-}" = "1" ]; then
     step "FLOTILLA_TEST_ONLY_DB=1: not running cargo"
     exit 0
 fi
+
+ensure_busybox
 
 if ! cargo nextest --version >/dev/null 2>&1; then
     step "installing cargo-nextest"

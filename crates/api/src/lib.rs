@@ -1,15 +1,24 @@
 //! Wire types of the Flotilla REST API: what clients send and receive, with OpenAPI schemas.
 
+pub mod agent;
+pub mod container;
 pub mod error;
+pub mod host;
 pub mod identity;
+pub mod image;
 pub mod listing;
 pub mod profile;
+pub mod quota;
 pub mod version;
 
 pub use error::{ErrorBody, ErrorDetail};
+pub use container::*;
+pub use host::*;
 pub use identity::*;
+pub use image::*;
 pub use listing::ListQuery;
 pub use profile::*;
+pub use quota::*;
 pub use version::VersionInfo;
 
 /// Header carrying the token, besides `Authorization: Bearer`.

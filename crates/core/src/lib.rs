@@ -1,16 +1,20 @@
 //! Flotilla's domain model: typed ids, names, roles, listing rules and object specs. Pure: no IO.
 
+pub mod container;
+pub mod host;
 pub mod identity;
+pub mod image;
 pub mod ids;
 pub mod listing;
 pub mod metadata;
 pub mod name;
 pub mod profile;
+pub mod quota;
 pub mod role;
 pub mod scheduler;
 pub mod validation;
 
-pub use ids::{IdempotencyScope, ProfileId, ProjectId, RoleAssignmentId, TokenId, UserId};
+pub use ids::{ContainerId, HostId, IdempotencyScope, ImageId, JoinTokenId, ProfileId, ProjectId, RoleAssignmentId, TokenId, UserId};
 pub use listing::{ListParams, Page, SortDir, SortKey};
 pub use metadata::Metadata;
 pub use name::Name;

@@ -47,6 +47,42 @@ pub struct ContainerProperties {
     pub host_node: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constraints: Vec<String>,
+    /// Admin only: run privileged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// Admin only: host bind mounts, `HOST_PATH:TARGET[:ro]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binds: Vec<String>,
+    /// Admin only: share the host's network namespace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_network: bool,
+    /// Seconds between SIGTERM and SIGKILL on stop (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u32>,
+}
+
+impl ContainerProperties {
+    /// What runs need that only admins may ask for: privileged mode, host bind mounts, host networking.
+    pub fn admin_only_field(&self) -> Option<&'static str> {
+        if self.privileged {
+            Some("privileged")
+        } else if !self.binds.is_empty() {
+            Some("binds")
+        } else if self.host_network {
+            Some("host_network")
+        } else {
+            None
+        }
+    }
+
+    /// CPU in thousandths of a core (a request and a limit); none given means no limit and no request.
+    pub fn cpu_millis(&self) -> u64 {
+        self.cpu.map_or(0, |c| (c * 1000.0).round() as u64)
+    }
+
+    pub fn memory_mib(&self) -> u64 {
+        self.memory.unwrap_or(0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -145,49 +181,60 @@ impl ProfileSpec {
                 format!("{CONTAINER_DOCKER} supports version {CONTAINER_DOCKER_VERSION}"),
             ));
         }
-        self.properties.validate()
+        self.properties.validate_at("properties.")
     }
 }
 
 impl ContainerProperties {
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        let p = "properties";
+    /// Checks the properties; field paths in errors start with `prefix` (`""` at a body's root).
+    pub fn validate_at(&self, prefix: &str) -> Result<(), ValidationError> {
+        let p = prefix;
         if self.image.trim().is_empty() {
-            return Err(ValidationError::new(format!("{p}.image"), &self.image, "is required"));
+            return Err(ValidationError::new(format!("{p}image"), &self.image, "is required"));
         }
         if let Some(cpu) = self.cpu
             && !(cpu > 0.0 && cpu <= 1024.0)
         {
-            return Err(ValidationError::new(format!("{p}.cpu"), cpu, "must be more than 0 and at most 1024 cores"));
+            return Err(ValidationError::new(format!("{p}cpu"), cpu, "must be more than 0 and at most 1024 cores"));
         }
         if let Some(memory) = self.memory
             && memory < 4
         {
-            return Err(ValidationError::new(format!("{p}.memory"), memory, "must be at least 4 MiB"));
+            return Err(ValidationError::new(format!("{p}memory"), memory, "must be at least 4 MiB"));
         }
         for (i, port) in self.ports.iter().enumerate() {
             if port.container == 0 {
-                return Err(ValidationError::new(format!("{p}.ports[{i}].container"), 0, "must be 1-65535"));
+                return Err(ValidationError::new(format!("{p}ports[{i}].container"), 0, "must be 1-65535"));
             }
             if port.host == Some(0) {
-                return Err(ValidationError::new(format!("{p}.ports[{i}].host"), 0, "must be 1-65535"));
+                return Err(ValidationError::new(format!("{p}ports[{i}].host"), 0, "must be 1-65535"));
             }
             if port.protocol != "tcp" && port.protocol != "udp" {
-                return Err(ValidationError::new(format!("{p}.ports[{i}].protocol"), &port.protocol, "must be tcp or udp"));
+                return Err(ValidationError::new(format!("{p}ports[{i}].protocol"), &port.protocol, "must be tcp or udp"));
+            }
+        }
+        for (i, bind) in self.binds.iter().enumerate() {
+            let parts: Vec<&str> = bind.split(':').collect();
+            let valid = (2..=3).contains(&parts.len())
+                && parts[0].starts_with('/')
+                && parts[1].starts_with('/')
+                && parts.get(2).is_none_or(|mode| *mode == "ro" || *mode == "rw");
+            if !valid {
+                return Err(ValidationError::new(format!("{p}binds[{i}]"), bind, "must read `/host/path:/target[:ro|rw]`"));
             }
         }
         for (i, mount) in self.volumes.iter().enumerate() {
             if !mount.target.starts_with('/') {
-                return Err(ValidationError::new(format!("{p}.volumes[{i}].target"), &mount.target, "must be an absolute path"));
+                return Err(ValidationError::new(format!("{p}volumes[{i}].target"), &mount.target, "must be an absolute path"));
             }
         }
         if let Some(check) = &self.healthcheck {
             let probes = usize::from(check.http.is_some()) + usize::from(check.tcp.is_some()) + usize::from(!check.command.is_empty());
             if probes != 1 {
-                return Err(ValidationError::new(format!("{p}.healthcheck"), probes, "give exactly one of http, tcp or command"));
+                return Err(ValidationError::new(format!("{p}healthcheck"), probes, "give exactly one of http, tcp or command"));
             }
             if check.interval == 0 {
-                return Err(ValidationError::new(format!("{p}.healthcheck.interval"), 0, "must be at least 1 second"));
+                return Err(ValidationError::new(format!("{p}healthcheck.interval"), 0, "must be at least 1 second"));
             }
         }
         for (i, constraint) in self.constraints.iter().enumerate() {
@@ -195,7 +242,7 @@ impl ContainerProperties {
                 ["==", "!="].iter().any(|op| constraint.split_once(op).is_some_and(|(k, v)| !k.trim().is_empty() && !v.trim().is_empty()));
             if !valid {
                 return Err(ValidationError::new(
-                    format!("{p}.constraints[{i}]"),
+                    format!("{p}constraints[{i}]"),
                     constraint,
                     "must read `key == value` or `key != value`",
                 ));

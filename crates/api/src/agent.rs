@@ -1,0 +1,136 @@
+//! The agent protocol: agent → server (join, heartbeat, long-poll assignments, reports, image
+//! fetch) under `/v1/agent`, and server → agent interactive calls under `/agent/v1`.
+//! Both directions authenticate with `Authorization: Bearer`: the host credential one way, the
+//! agent's callback secret the other.
+
+use crate::host::{Capacity, HostUtilisation};
+use flotilla_core::container::DesiredState;
+use flotilla_core::profile::ContainerProperties;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Labels every container made by an agent carries.
+pub const LABEL_CONTAINER: &str = "flotilla.container";
+pub const LABEL_HOST: &str = "flotilla.host";
+pub const LABEL_GENERATION: &str = "flotilla.generation";
+pub const LABEL_PROJECT: &str = "flotilla.project";
+
+/// `POST /v1/agent/join`: an agent asks to join the region as host `name`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentJoin {
+    pub join_token: String,
+    pub name: String,
+    #[serde(default)]
+    pub zone: String,
+    #[serde(default)]
+    pub pool: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `docker` or `sim`.
+    pub runtime: String,
+    /// Base URL where the server reaches this agent, e.g. `http://10.0.0.5:7947`.
+    pub advertise: String,
+    pub capacity: Capacity,
+    /// What the server presents on its calls to the agent.
+    pub callback_secret: String,
+}
+
+/// The answer to a join: the host's id and the credential for every later call.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AgentJoined {
+    pub host_id: Uuid,
+    pub credential: String,
+    pub heartbeat_interval_ms: u64,
+}
+
+/// `POST /v1/agent/heartbeat`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Heartbeat {
+    pub capacity: Capacity,
+    pub utilisation: HostUtilisation,
+    /// Image references the runtime holds.
+    #[serde(default)]
+    pub images: Vec<String>,
+}
+
+/// `GET /v1/agent/assignments`: answered at once when the host's revision differs from `since`,
+/// else when it changes or `wait` seconds pass.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AssignmentsQuery {
+    pub since: Option<u64>,
+    /// Seconds, at most 60 (default 30).
+    pub wait: Option<u64>,
+}
+
+/// The containers that should exist on the host, at a revision.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Assignments {
+    pub revision: u64,
+    pub containers: Vec<Assignment>,
+}
+
+/// One container the host should hold.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Assignment {
+    pub id: Uuid,
+    pub name: String,
+    pub project_id: Uuid,
+    /// A runtime container of another generation is replaced.
+    pub generation: u64,
+    #[schema(value_type = String)]
+    pub desired: DesiredState,
+    #[schema(value_type = Object)]
+    pub spec: ContainerProperties,
+    pub image: ImageSource,
+    /// Set once the container was created: if it vanished from the runtime it was removed
+    /// behind Flotilla's back (recreated only when its restart policy says so).
+    pub runtime_id: Option<String>,
+}
+
+/// Where an image comes from.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImageSource {
+    /// The reference to run, normalised (`:latest` added).
+    pub reference: String,
+    /// A Flotilla-held archive to fetch from `/v1/agent/images/{id}` when the runtime lacks it.
+    pub image_id: Option<Uuid>,
+}
+
+/// `POST /v1/agent/reports`: what the agent saw, in one batch.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Reports {
+    pub containers: Vec<Observed>,
+}
+
+/// One container as the runtime shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Observed {
+    pub id: Uuid,
+    pub generation: u64,
+    pub runtime_id: Option<String>,
+    pub state: ObservedState,
+    pub exit_code: Option<i64>,
+    /// Why, for `failed`, `missing` or `exited`.
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ObservedState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+    /// Removed outside Flotilla and not recreated (restart policy `no`).
+    Missing,
+    /// Removed by the agent because it is no longer assigned.
+    Removed,
+    /// Could not be created or started; `reason` says why.
+    Failed,
+}

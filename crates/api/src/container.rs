@@ -1,0 +1,160 @@
+//! Container wire types: Zun's surface (create/run, operations, logs, exec, stats, top).
+
+use chrono::{DateTime, Utc};
+use flotilla_core::Metadata;
+use flotilla_core::profile::ContainerProperties;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Container {
+    pub id: Uuid,
+    pub name: String,
+    pub project_id: Uuid,
+    pub user_id: Uuid,
+    /// Same properties as a `container.docker` profile.
+    #[schema(value_type = Object)]
+    pub spec: ContainerProperties,
+    /// The host's name, once placed.
+    pub host: Option<String>,
+    pub host_id: Option<Uuid>,
+    /// `CREATING CREATED RUNNING STOPPED PAUSED RESTARTING DELETING DELETED ERROR UNKNOWN`.
+    pub status: String,
+    pub status_reason: String,
+    /// `running`, `stopped`, `paused` or `deleted`.
+    pub desired_state: String,
+    pub generation: u64,
+    /// The runtime's id (Docker's container id).
+    pub runtime_id: Option<String>,
+    pub exit_code: Option<i64>,
+    /// Published ports as `HOST_ADDR:HOST_PORT->PORT/PROTO`.
+    pub ports: Vec<String>,
+    pub metadata: Metadata,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerCreate {
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub spec: ContainerProperties,
+    /// Start it once created (Zun's `run`); otherwise it stays CREATED.
+    #[serde(default)]
+    pub run: bool,
+    #[serde(default)]
+    pub metadata: Metadata,
+}
+
+/// What an update may change: name, CPU, memory, metadata.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContainerList {
+    pub containers: Vec<Container>,
+    pub next: Option<String>,
+}
+
+/// Filters of `GET /v1/containers`, beside the common list query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContainerFilter {
+    pub status: Option<String>,
+    /// Host name or id.
+    pub host: Option<String>,
+}
+
+/// `DELETE /v1/containers/{c}` options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Stop a running container first.
+    pub stop: Option<bool>,
+    /// Delete whatever the status; a container on a DOWN host is forgotten at once.
+    pub force: Option<bool>,
+}
+
+/// `stop` and `restart` options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StopQuery {
+    /// Seconds between SIGTERM and SIGKILL (default: the spec's `stop_timeout`, else 10).
+    pub timeout: Option<u32>,
+}
+
+/// `kill` options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KillQuery {
+    /// Signal name or number (default `SIGKILL`).
+    pub signal: Option<String>,
+}
+
+/// `logs` options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogsQuery {
+    /// Only the last N lines.
+    pub tail: Option<u64>,
+    /// Only lines after this Unix time (seconds).
+    pub since: Option<i64>,
+    /// Keep streaming new lines.
+    pub follow: Option<bool>,
+    pub timestamps: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecRequest {
+    pub command: Vec<String>,
+}
+
+/// What an exec printed (stdout and stderr interleaved) and how it exited.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExecResult {
+    pub exit_code: i64,
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ContainerStats {
+    /// Share of one CPU, as `docker stats` shows it (200 = two cores busy).
+    pub cpu_percent: f64,
+    pub memory_used_mib: f64,
+    pub memory_limit_mib: f64,
+    pub network_rx_bytes: u64,
+    pub network_tx_bytes: u64,
+    pub pids: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ContainerTop {
+    pub titles: Vec<String>,
+    pub processes: Vec<Vec<String>>,
+}
+
+/// New limits for a running container.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+pub struct LimitsUpdate {
+    pub cpu: Option<f64>,
+    pub memory: Option<u64>,
+}

@@ -1,0 +1,78 @@
+//! Host wire types: hosts as operators see them, and the join tokens that let agents in.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// CPUs (cores), memory and disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Capacity {
+    pub cpus: f64,
+    pub memory_mib: u64,
+    pub disk_mib: u64,
+}
+
+/// Measured use of a host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HostUtilisation {
+    /// Share of all CPUs busy, 0-100.
+    pub cpu_percent: f64,
+    pub memory_used_mib: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Host {
+    pub id: Uuid,
+    pub name: String,
+    pub zone: String,
+    pub pool: String,
+    pub labels: BTreeMap<String, String>,
+    /// `docker` or `sim`.
+    pub runtime: String,
+    /// Where the server reaches the agent.
+    pub advertise: String,
+    /// `UP`, `DOWN`, `DRAINING` or `DISABLED`.
+    pub state: String,
+    pub capacity: Capacity,
+    /// Sum of the requests of the containers placed here.
+    pub allocated: Capacity,
+    pub utilisation: HostUtilisation,
+    pub container_count: u64,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HostList {
+    pub hosts: Vec<Host>,
+    pub next: Option<String>,
+}
+
+/// `POST /v1/hosts/{host}/drain`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostDrain {
+    /// Also move the host's containers to other hosts (recreated there).
+    #[serde(default)]
+    pub migrate: bool,
+}
+
+/// `POST /v1/hosts/join-tokens` (admins).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinTokenCreate {
+    /// Lifetime in seconds (default one day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+}
+
+/// A join token; `token` is shown once, at creation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JoinToken {
+    pub id: Uuid,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}

@@ -1,0 +1,38 @@
+//! Quota wire types: a project's limits and what it uses.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Limits; `-1` (or absent in a PUT) means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaLimits {
+    #[serde(default = "unlimited")]
+    pub containers: i64,
+    #[serde(default = "unlimited")]
+    pub cpu_millis: i64,
+    #[serde(default = "unlimited")]
+    pub memory_mib: i64,
+    #[serde(default = "unlimited")]
+    pub image_bytes: i64,
+}
+
+fn unlimited() -> i64 {
+    -1
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QuotaUsage {
+    pub containers: u64,
+    pub cpu_millis: u64,
+    pub memory_mib: u64,
+    pub image_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Quota {
+    pub project_id: Uuid,
+    pub limits: QuotaLimits,
+    pub usage: QuotaUsage,
+}

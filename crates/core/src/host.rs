@@ -1,0 +1,90 @@
+//! Hosts: machines running an agent, their capacity, liveness and whether they take new work.
+
+use crate::scheduler::{HostState, Resources};
+use crate::{HostId, Timestamp};
+use std::collections::BTreeMap;
+
+/// How long a host may stay silent before it is declared DOWN, unless the region says otherwise.
+pub const DEFAULT_GRACE_PERIOD_SECS: u64 = 10;
+
+/// What an operator decided about a host, independent of whether it is alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedulable {
+    /// Takes new containers.
+    Enabled,
+    /// Takes nothing new; keeps what it runs.
+    Disabled,
+    /// Takes nothing new; its containers are being (or may be) moved away.
+    Draining,
+}
+
+impl Schedulable {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+            Self::Draining => "draining",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Enabled, Self::Disabled, Self::Draining].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Measured use of a host, as its agent last reported it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Utilisation {
+    /// Share of all CPUs busy, 0 to 100.
+    pub cpu_percent: f64,
+    pub memory_used_mib: u64,
+}
+
+/// A host as the region knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    pub id: HostId,
+    pub name: String,
+    pub zone: String,
+    pub pool: String,
+    pub labels: BTreeMap<String, String>,
+    /// `docker` or `sim`.
+    pub runtime: String,
+    /// Where the server reaches the agent for logs, exec, stats and top.
+    pub advertise: String,
+    pub capacity: Resources,
+    pub utilisation: Utilisation,
+    pub schedulable: Schedulable,
+    /// False once heartbeats stopped for longer than the grace period.
+    pub alive: bool,
+    pub last_heartbeat: Option<Timestamp>,
+    /// Images (references) the runtime holds.
+    pub images: Vec<String>,
+    /// Bumped whenever the set of containers assigned to the host changes; agents long-poll on it.
+    pub revision: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Host {
+    /// The one state users see: DOWN wins over what the operator decided.
+    pub fn state(&self) -> HostState {
+        match (self.alive, self.schedulable) {
+            (false, _) => HostState::Down,
+            (true, Schedulable::Enabled) => HostState::Up,
+            (true, Schedulable::Disabled) => HostState::Disabled,
+            (true, Schedulable::Draining) => HostState::Draining,
+        }
+    }
+}
+
+impl HostState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostState::Up => "UP",
+            HostState::Down => "DOWN",
+            HostState::Draining => "DRAINING",
+            HostState::Disabled => "DISABLED",
+        }
+    }
+}
