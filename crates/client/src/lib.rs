@@ -12,8 +12,15 @@
 //! # Ok(()) }
 //! ```
 
+mod containers;
 mod error;
+#[cfg(test)]
+mod fake_server;
+mod hosts;
+mod images;
+mod quotas;
 
+pub use containers::LogStream;
 pub use error::ClientError;
 
 use flotilla_api::{
@@ -22,12 +29,13 @@ use flotilla_api::{
     UserCreate, UserList, UserUpdate, VersionInfo,
 };
 use flotilla_core::profile::ProfileSpec;
-use reqwest::{Method, RequestBuilder, Url};
+use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
-/// How long one request may take, connecting included.
+/// How long one ordinary request may take, connecting included. Streams (logs, image uploads) have no
+/// such limit: they last as long as the data flows.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -56,37 +64,68 @@ struct Filters<'a> {
     project: Option<&'a str>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     type_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'a str>,
 }
+
+/// Adds one set of query parameters to a request.
+type QueryPart<'a> = Box<dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync + 'a>;
 
 /// One request to make: everything [`Client::send`] needs besides the client itself.
 struct Call<'a, B: Serialize> {
     method: Method,
     path: &'a [&'a str],
-    query: Option<(&'a ListQuery, Filters<'a>)>,
+    query: Vec<QueryPart<'a>>,
     body: Option<&'a B>,
+    /// `None` for requests that last as long as their data flows.
+    timeout: Option<Duration>,
 }
 
 impl<'a> Call<'a, ()> {
     fn get(path: &'a [&'a str]) -> Self {
-        Call { method: Method::GET, path, query: None, body: None }
+        Self::new(Method::GET, path, None)
     }
 
     fn delete(path: &'a [&'a str]) -> Self {
-        Call { method: Method::DELETE, path, query: None, body: None }
+        Self::new(Method::DELETE, path, None)
     }
 
-    fn list(path: &'a [&'a str], query: &'a ListQuery, filters: Filters<'a>) -> Self {
-        Call { method: Method::GET, path, query: Some((query, filters)), body: None }
+    /// A POST without a body: an operation on the object at `path`.
+    fn action(path: &'a [&'a str]) -> Self {
+        Self::new(Method::POST, path, None)
+    }
+
+    fn list<F: Serialize + Send + Sync + 'a>(path: &'a [&'a str], query: &'a ListQuery, filters: F) -> Self {
+        Self::get(path).query(query).query(filters)
     }
 }
 
 impl<'a, B: Serialize> Call<'a, B> {
+    fn new(method: Method, path: &'a [&'a str], body: Option<&'a B>) -> Self {
+        Call { method, path, query: Vec::new(), body, timeout: Some(REQUEST_TIMEOUT) }
+    }
+
     fn post(path: &'a [&'a str], body: &'a B) -> Self {
-        Call { method: Method::POST, path, query: None, body: Some(body) }
+        Self::new(Method::POST, path, Some(body))
     }
 
     fn patch(path: &'a [&'a str], body: &'a B) -> Self {
-        Call { method: Method::PATCH, path, query: None, body: Some(body) }
+        Self::new(Method::PATCH, path, Some(body))
+    }
+
+    fn put(path: &'a [&'a str], body: &'a B) -> Self {
+        Self::new(Method::PUT, path, Some(body))
+    }
+
+    /// Adds the fields of `params` (a flat struct; `None`s left out) to the query string.
+    fn query<Q: Serialize + Send + Sync + 'a>(mut self, params: Q) -> Self {
+        self.query.push(Box::new(move |req| req.query(&params)));
+        self
+    }
+
+    fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 
@@ -105,7 +144,6 @@ impl Client {
         let path = format!("{path}/");
         base.set_path(&path);
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("flotilla-client/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -147,11 +185,14 @@ impl Client {
 
     fn request<B: Serialize>(&self, call: &Call<'_, B>) -> RequestBuilder {
         let mut req = self.http.request(call.method.clone(), self.endpoint(call.path));
-        if let Some((query, filters)) = &call.query {
-            req = req.query(query).query(filters);
+        for part in &call.query {
+            req = part(req);
         }
         if let Some(body) = call.body {
             req = req.json(body);
+        }
+        if let Some(timeout) = call.timeout {
+            req = req.timeout(timeout);
         }
         if let Some(token) = &self.token {
             req = req.header(AUTH_TOKEN_HEADER, token);
@@ -162,18 +203,32 @@ impl Client {
         req
     }
 
-    /// Makes the call and decodes the answer; an empty answer (204) decodes as JSON `null`.
+    /// Sends `req` (to `url`, named in errors); an error status becomes the server's error, with its body read.
+    async fn answer(&self, url: &str, req: RequestBuilder) -> Result<Response, ClientError> {
+        let transport = |error| ClientError::Transport { url: url.to_owned(), error };
+        let response = req.send().await.map_err(transport)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let request_id = error::request_id(response.headers());
+        let body = response.bytes().await.map_err(transport)?;
+        Err(ClientError::from_answer(status, request_id, &body))
+    }
+
+    /// Reads a success answer as JSON; an empty answer (204) decodes as JSON `null`.
+    async fn decode<T: DeserializeOwned>(url: &str, response: Response) -> Result<T, ClientError> {
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|error| ClientError::Transport { url: url.to_owned(), error })?;
+        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { &body };
+        serde_json::from_slice(body).map_err(|e| ClientError::Decode { url: url.to_owned(), status, reason: e.to_string() })
+    }
+
+    /// Makes the call and decodes the answer.
     async fn send<T: DeserializeOwned, B: Serialize>(&self, call: Call<'_, B>) -> Result<T, ClientError> {
         let url = self.endpoint(call.path).to_string();
-        let response = self.request(&call).send().await.map_err(|error| ClientError::Transport { url: url.clone(), error })?;
-        let status = response.status();
-        let request_id = error::request_id(response.headers());
-        let body = response.bytes().await.map_err(|error| ClientError::Transport { url: url.clone(), error })?;
-        if !status.is_success() {
-            return Err(ClientError::from_answer(status, request_id, &body));
-        }
-        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { &body };
-        serde_json::from_slice(body).map_err(|e| ClientError::Decode { url, status: status.as_u16(), reason: e.to_string() })
+        let response = self.answer(&url, self.request(&call)).await?;
+        Self::decode(&url, response).await
     }
 
     // --- meta and tokens
@@ -253,7 +308,7 @@ impl Client {
         project: Option<&str>,
         query: &ListQuery,
     ) -> Result<RoleAssignmentList, ClientError> {
-        self.send(Call::list(&["role_assignments"], query, Filters { user, project, type_name: None })).await
+        self.send(Call::list(&["role_assignments"], query, Filters { user, project, ..Filters::default() })).await
     }
 
     pub async fn assign_role(&self, body: &RoleAssignmentCreate) -> Result<RoleAssignment, ClientError> {
@@ -339,7 +394,7 @@ mod tests {
             Call::list(
                 &["role_assignments"],
                 &ListQuery::default(),
-                Filters { user: Some("alice"), project: Some("demo"), type_name: None },
+                Filters { user: Some("alice"), project: Some("demo"), ..Filters::default() },
             ),
         );
         assert_eq!(req.url().query(), Some("user=alice&project=demo"));
@@ -348,6 +403,19 @@ mod tests {
             Call::list(&["profiles"], &ListQuery::default(), Filters { type_name: Some("container.docker"), ..Filters::default() }),
         );
         assert_eq!(req.url().query(), Some("type=container.docker"));
+        let req = built(&client, Call::list(&["hosts"], &ListQuery::default(), Filters { state: Some("UP"), ..Filters::default() }));
+        assert_eq!(req.url().query(), Some("state=UP"));
+        let filter = flotilla_api::ContainerFilter { status: Some("RUNNING".into()), host: Some("h1".into()) };
+        let query = ListQuery { limit: Some(3), ..ListQuery::default() };
+        let req = built(&client, Call::list(&["containers"], &query, &filter));
+        assert_eq!(req.url().query(), Some("limit=3&status=RUNNING&host=h1"));
+    }
+
+    #[test]
+    fn streams_have_no_overall_timeout() {
+        let client = Client::new("http://h:1").unwrap();
+        assert_eq!(built(&client, Call::get(&["users"])).timeout(), Some(&REQUEST_TIMEOUT));
+        assert_eq!(built(&client, Call::get(&["containers", "c", "logs"]).timeout(None)).timeout(), None);
     }
 
     #[test]
