@@ -1,7 +1,7 @@
 //! Containers: the unit on a host, its statuses and which operation each status allows.
 
 use crate::profile::ContainerProperties;
-use crate::{ContainerId, HostId, Metadata, Name, ProjectId, Timestamp, UserId};
+use crate::{ContainerId, HostId, ImageId, Metadata, Name, ProjectId, Timestamp, UserId};
 use std::fmt;
 
 /// What Flotilla last saw of a container, as Zun names it.
@@ -174,6 +174,8 @@ pub struct Container {
     pub project_id: ProjectId,
     pub user_id: UserId,
     pub spec: ContainerProperties,
+    /// The Flotilla-held image the spec's reference resolved to, if any.
+    pub image_id: Option<ImageId>,
     /// The host chosen by the scheduler; `None` when nothing fit.
     pub host_id: Option<HostId>,
     pub desired: DesiredState,
@@ -187,6 +189,17 @@ pub struct Container {
     pub metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// What an agent saw of one container; `status: None` means it removed the container on purpose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub id: ContainerId,
+    pub generation: u64,
+    pub runtime_id: Option<String>,
+    pub status: Option<ContainerStatus>,
+    pub exit_code: Option<i64>,
+    pub reason: String,
 }
 
 #[cfg(test)]

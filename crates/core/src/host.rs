@@ -53,6 +53,9 @@ pub struct Host {
     /// Where the server reaches the agent for logs, exec, stats and top.
     pub advertise: String,
     pub capacity: Resources,
+    /// Sum of the requests of the containers placed here.
+    pub allocated: Resources,
+    pub container_count: u64,
     pub utilisation: Utilisation,
     pub schedulable: Schedulable,
     /// False once heartbeats stopped for longer than the grace period.

@@ -1,9 +1,12 @@
 //! Flotilla's region server: REST API over the store, authentication, error mapping, metrics,
 //! OpenAPI. The only crate that knows HTTP routing.
 
+mod agents;
 mod error;
+mod health;
 mod http;
 mod identity;
+mod images;
 mod routes;
 mod state;
 
@@ -11,9 +14,11 @@ pub use error::ApiError;
 pub use identity::bootstrap::Bootstrap;
 
 use flotilla_store::{Store, StoreError};
-use state::AppState;
+use state::{AgentLinks, AppState, RegionSettings};
 use std::future::Future;
+use flotilla_core::scheduler::Settings as SchedulerSettings;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -30,7 +35,33 @@ pub struct ServerConfig {
     pub region: String,
     /// Password of the admin created on first start; generated when absent.
     pub bootstrap_password: Option<String>,
+    /// Where the server keeps its files (uploaded images under `images/`).
+    pub data_dir: PathBuf,
+    /// Silence after which a host is declared DOWN.
+    pub grace_period: Duration,
+    /// Largest image archive accepted, in bytes.
+    pub image_size_limit: u64,
+    pub scheduler: SchedulerSettings,
 }
+
+impl ServerConfig {
+    /// A region with the default knobs: 10 s grace period, 2 GiB images, spread scheduling.
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            listen,
+            database_url: database_url.into(),
+            region: "region-one".into(),
+            bootstrap_password: None,
+            data_dir: data_dir.into(),
+            grace_period: Duration::from_secs(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
+            image_size_limit: DEFAULT_IMAGE_SIZE_LIMIT,
+            scheduler: SchedulerSettings::default(),
+        }
+    }
+}
+
+/// Largest image archive accepted unless configured otherwise: 2 GiB.
+pub const DEFAULT_IMAGE_SIZE_LIMIT: u64 = 2 << 30;
 
 /// Why a server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +85,8 @@ pub struct Server {
     store: Store,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), ServerError>>,
-    purge: JoinHandle<()>,
+    /// Token purge and heartbeat watch; aborted on shutdown.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -71,7 +103,24 @@ impl Server {
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.listen, source })?;
-        let state = AppState { store: store.clone(), region: config.region, metrics: Arc::new(http::metrics::Metrics::new()) };
+        let settings = RegionSettings {
+            grace_period: config.grace_period,
+            image_dir: config.data_dir.join("images"),
+            image_size_limit: config.image_size_limit,
+            scheduler: config.scheduler,
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ServerError::Serve(std::io::Error::other(e)))?;
+        let state = AppState {
+            store: store.clone(),
+            region: config.region,
+            metrics: Arc::new(http::metrics::Metrics::new()),
+            settings: Arc::new(settings),
+            agents: Arc::new(AgentLinks { wakers: Default::default(), http }),
+        };
+        let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -84,7 +133,7 @@ impl Server {
         });
         let purge = tokio::spawn(purge_tokens(store.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, bootstrap, store, stop, task, purge })
+        Ok(Server { addr, bootstrap, store, stop, task, background: vec![purge, health] })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -93,6 +142,11 @@ impl Server {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// A join token agents use to join this region, valid for `ttl`.
+    pub async fn issue_join_token(&self, ttl: Duration) -> Result<String, ApiError> {
+        Ok(routes::issue_join_token(&self.store, ttl).await?.token)
     }
 
     /// What the first start created, on the first start only.
@@ -106,7 +160,7 @@ impl Server {
             () = signal => self.shutdown().await,
             // The serve task ends on its own only when it failed.
             served = &mut self.task => {
-                self.purge.abort();
+                self.background.iter().for_each(JoinHandle::abort);
                 self.store.close().await;
                 served?
             }
@@ -117,7 +171,7 @@ impl Server {
     pub async fn shutdown(self) -> Result<(), ServerError> {
         tracing::info!("shutting down");
         let _ = self.stop.send(());
-        self.purge.abort();
+        self.background.iter().for_each(JoinHandle::abort);
         let result = self.task.await?;
         self.store.close().await;
         result

@@ -1,14 +1,50 @@
-//! What every handler shares: the store, the region's name, the metrics.
+//! What every handler shares: the store, the region's settings, agent links, the metrics.
 
+use crate::agents::wakers::Wakers;
 use crate::http::metrics::Metrics;
+use flotilla_core::scheduler::Settings as SchedulerSettings;
 use flotilla_store::Store;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub region: String,
     pub metrics: Arc<Metrics>,
+    pub settings: Arc<RegionSettings>,
+    pub agents: Arc<AgentLinks>,
+}
+
+/// The region's knobs.
+#[derive(Debug, Clone)]
+pub struct RegionSettings {
+    /// Silence after which a host is DOWN.
+    pub grace_period: Duration,
+    /// Where uploaded image archives live, one file per sha256.
+    pub image_dir: PathBuf,
+    /// Largest image archive accepted, in bytes.
+    pub image_size_limit: u64,
+    pub scheduler: SchedulerSettings,
+}
+
+impl RegionSettings {
+    /// Agents heartbeat four times per grace period.
+    pub fn heartbeat_interval(&self) -> Duration {
+        (self.grace_period / 4).max(Duration::from_millis(100))
+    }
+
+    pub fn image_path(&self, sha256: &str) -> PathBuf {
+        self.image_dir.join(format!("{sha256}.tar"))
+    }
+}
+
+/// How the server reaches agents: the long-poll wake-ups and one HTTP client for calls.
+#[derive(Debug)]
+pub struct AgentLinks {
+    pub wakers: Wakers,
+    pub http: reqwest::Client,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Metrics> {

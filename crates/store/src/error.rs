@@ -15,6 +15,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("name {name:?} matches {count} {kind}s in different projects: use the id")]
     Ambiguous { kind: &'static str, name: String, count: usize },
+    #[error("{0}")]
+    Quota(flotilla_core::quota::QuotaExceeded),
     #[error("marker {0:?} is not an object of this list")]
     BadMarker(String),
     #[error("stored data is corrupt: {0}")]

@@ -2,17 +2,23 @@
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
 mod codec;
+mod containers;
 mod crud;
 mod error;
+mod hosts;
 mod idempotency;
+mod images;
 mod list;
 mod profiles;
 mod projects;
+mod quotas;
 mod roles;
 mod tokens;
 mod users;
 
+pub use containers::{ContainerChanges, ContainerFilters, ContainerRow};
 pub use error::StoreError;
+pub use hosts::{Callback, HostRegistration};
 pub use idempotency::IdempotencyClaim;
 pub use list::Filter;
 pub use profiles::ProfileChanges;

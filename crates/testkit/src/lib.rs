@@ -58,14 +58,19 @@ pub struct TestRegion {
 impl TestRegion {
     /// Starts a region on `backend`; `None` when that backend is unavailable outside CI.
     pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a region on `backend` after `adjust` changed its configuration (grace period, limits).
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut ServerConfig)) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = database_url(backend, dir.path()).await?;
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".parse().expect("loopback address"),
-            database_url: database_url.clone(),
+        let mut config = ServerConfig {
             region: "test".into(),
             bootstrap_password: Some(ADMIN_PASSWORD.into()),
+            ..ServerConfig::new("127.0.0.1:0".parse().expect("loopback address"), database_url.clone(), dir.path().join("data"))
         };
+        adjust(&mut config);
         let server = Server::start(config).await.expect("start region server");
         let url = server.url();
         let admin = login(&url, "admin", ADMIN_PASSWORD, Some("admin")).await.expect("bootstrap admin logs in");
@@ -74,6 +79,12 @@ impl TestRegion {
 
     pub async fn sqlite() -> Self {
         Self::start(Backend::Sqlite).await.expect("SQLite is always available")
+    }
+
+    /// A join token for agents of this region.
+    pub async fn join_token(&self) -> String {
+        let server = self.server.as_ref().expect("region is running");
+        server.issue_join_token(std::time::Duration::from_secs(3600)).await.expect("issue a join token")
     }
 
     /// A client with no token.

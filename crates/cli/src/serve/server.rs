@@ -30,10 +30,9 @@ pub async fn run(args: ServerArgs) -> Result<()> {
 pub async fn start(settings: &Settings) -> Result<Server> {
     private::create_dir(&settings.data_dir)?;
     let config = ServerConfig {
-        listen: settings.listen,
-        database_url: settings.database.clone(),
         region: settings.region.clone(),
         bootstrap_password: settings.bootstrap_password.clone(),
+        ..ServerConfig::new(settings.listen, settings.database.clone(), settings.data_dir.clone())
     };
     Server::start(config).await.context("cannot start the server")
 }

@@ -51,3 +51,81 @@ pub fn profile(p: Profile) -> api::Profile {
         updated_at: p.updated_at,
     }
 }
+
+pub fn capacity(r: flotilla_core::scheduler::Resources) -> api::Capacity {
+    api::Capacity { cpus: r.cpu_millis as f64 / 1000.0, memory_mib: r.memory_mib, disk_mib: r.disk_mib }
+}
+
+pub fn host(h: flotilla_core::host::Host) -> api::Host {
+    api::Host {
+        id: h.id.0,
+        state: h.state().as_str().to_owned(),
+        name: h.name,
+        zone: h.zone,
+        pool: h.pool,
+        labels: h.labels,
+        runtime: h.runtime,
+        advertise: h.advertise,
+        capacity: capacity(h.capacity),
+        allocated: capacity(h.allocated),
+        utilisation: api::HostUtilisation { cpu_percent: h.utilisation.cpu_percent, memory_used_mib: h.utilisation.memory_used_mib },
+        container_count: h.container_count,
+        last_heartbeat: h.last_heartbeat,
+        created_at: h.created_at,
+        updated_at: h.updated_at,
+    }
+}
+
+/// The host part of an agent's advertised URL: where published ports are reached.
+fn host_address(advertise: &str) -> &str {
+    let rest = advertise.split_once("://").map_or(advertise, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority.rsplit_once(':').map_or(authority, |(host, _)| host)
+}
+
+pub fn container(row: flotilla_store::ContainerRow) -> api::Container {
+    let c = row.container;
+    let address = row.host_advertise.as_deref().map(host_address).unwrap_or("");
+    let ports = c
+        .spec
+        .ports
+        .iter()
+        .map(|p| match p.host {
+            Some(host) => format!("{address}:{host}->{}/{}", p.container, p.protocol),
+            None => format!("{}/{}", p.container, p.protocol),
+        })
+        .collect();
+    api::Container {
+        id: c.id.0,
+        name: c.name.to_string(),
+        project_id: c.project_id.0,
+        user_id: c.user_id.0,
+        spec: c.spec,
+        host: row.host_name,
+        host_id: c.host_id.map(|h| h.0),
+        status: c.status.as_str().to_owned(),
+        status_reason: c.status_reason,
+        desired_state: c.desired.as_str().to_owned(),
+        generation: c.generation,
+        runtime_id: c.runtime_id,
+        exit_code: c.exit_code,
+        ports,
+        metadata: c.metadata,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+pub fn image(i: flotilla_core::image::Image) -> api::Image {
+    api::Image {
+        id: i.id.0,
+        name: i.name,
+        tags: i.tags,
+        project_id: i.project_id.0,
+        public: i.public,
+        size_bytes: i.size_bytes,
+        sha256: i.sha256,
+        docker_id: i.docker_id,
+        created_at: i.created_at,
+    }
+}

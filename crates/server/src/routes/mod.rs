@@ -1,8 +1,13 @@
 //! The REST API: every route, its auth requirements, and the OpenAPI document built from them.
 
+mod container_ops;
+mod containers;
 mod convert;
+mod hosts;
+mod images;
 mod profiles;
 mod projects;
+mod quotas;
 mod roles;
 mod tokens;
 mod users;
@@ -14,7 +19,8 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::get;
+use crate::agents::gateway;
+use axum::routing::{get, post};
 use flotilla_api::ListQuery;
 use flotilla_core::{ListParams, ValidationError};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
@@ -28,7 +34,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
     modifiers(&TokenAuth),
     security(("token" = [])),
-    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "meta"))
+    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "agent"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -58,7 +64,36 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(profiles::list_profiles, profiles::create_profile))
         .routes(routes!(profiles::validate_profile))
         .routes(routes!(profiles::get_profile, profiles::update_profile, profiles::delete_profile))
+        .routes(routes!(hosts::create_join_token))
+        .routes(routes!(hosts::list_hosts))
+        .routes(routes!(hosts::get_host, hosts::delete_host))
+        .routes(routes!(hosts::enable_host))
+        .routes(routes!(hosts::disable_host))
+        .routes(routes!(hosts::drain_host))
+        .routes(routes!(containers::list_containers, containers::create_container))
+        .routes(routes!(containers::get_container, containers::update_container, containers::delete_container))
+        .routes(routes!(container_ops::start_container))
+        .routes(routes!(container_ops::stop_container))
+        .routes(routes!(container_ops::restart_container))
+        .routes(routes!(container_ops::pause_container))
+        .routes(routes!(container_ops::unpause_container))
+        .routes(routes!(container_ops::kill_container))
+        .routes(routes!(container_ops::rebuild_container))
+        .routes(routes!(container_ops::rename_container))
+        .routes(routes!(container_ops::container_logs))
+        .routes(routes!(container_ops::exec_container))
+        .routes(routes!(container_ops::container_stats))
+        .routes(routes!(container_ops::container_top))
+        .routes(routes!(images::list_images, images::upload_image))
+        .routes(routes!(images::get_image, images::delete_image))
+        .routes(routes!(quotas::get_quota, quotas::set_quota))
         .split_for_parts();
+    let agent = Router::new()
+        .route("/v1/agent/join", post(gateway::join))
+        .route("/v1/agent/heartbeat", post(gateway::heartbeat))
+        .route("/v1/agent/assignments", get(gateway::assignments))
+        .route("/v1/agent/reports", post(gateway::reports))
+        .route("/v1/agent/images/{image}", get(gateway::image));
     let mut doc = public_doc;
     doc.merge(protected_doc);
     let protected = protected
@@ -67,6 +102,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public)
         .merge(protected)
+        .merge(agent)
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .route("/healthz", get(version::healthz))
         .route("/metrics", get(metrics::handler))
@@ -76,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(request_id::layer))
         .with_state(state)
 }
+
+pub use hosts::issue as issue_join_token;
 
 /// The page request of a list query.
 fn list_params(query: &ListQuery) -> Result<ListParams, ValidationError> {

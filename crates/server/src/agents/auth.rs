@@ -1,0 +1,32 @@
+//! Host credentials: what a join hands out, and the extractor that turns one back into its host.
+
+use crate::error::ApiError;
+use crate::identity::secret;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use flotilla_core::host::Host;
+
+/// The host whose agent is calling, proven by `Authorization: Bearer <credential>`.
+#[derive(Debug, Clone)]
+pub struct AgentHost(pub Host);
+
+impl FromRequestParts<AppState> for AgentHost {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let credential = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::Unauthorized("agent calls need Authorization: Bearer <host credential>".into()))?;
+        let host = state
+            .store
+            .host_by_credential(&secret::digest(credential.trim()))
+            .await
+            .map_err(|_| ApiError::Unauthorized("host credential is invalid: join again".into()))?;
+        Ok(AgentHost(host))
+    }
+}

@@ -1,0 +1,95 @@
+//! Calls from the server to a host's agent: restart, kill, logs, exec, stats, top, rename, limits.
+//! Authenticated with the callback secret the agent gave when it joined.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use bytes::Bytes;
+use flotilla_api::agent::Observed;
+use flotilla_api::{ContainerStats, ContainerTop, ErrorBody, ExecRequest, ExecResult, LimitsUpdate, LogsQuery, RenameRequest};
+use flotilla_core::container::Container;
+use futures::Stream;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// One container's agent, ready to be called.
+pub struct AgentCall {
+    http: reqwest::Client,
+    base: String,
+    secret: String,
+    host: String,
+}
+
+impl AgentCall {
+    /// The agent of the host `container` is placed on; 409 when it has none.
+    pub async fn to(state: &AppState, container: &Container, host_name: Option<&str>) -> Result<AgentCall, ApiError> {
+        let host = container.host_id.ok_or_else(|| ApiError::Conflict(format!("container {} is not placed on any host", container.name)))?;
+        let callback = state.store.host_callback(host).await?;
+        Ok(AgentCall {
+            http: state.agents.http.clone(),
+            base: format!("{}/agent/v1/containers/{}", callback.advertise, container.id),
+            secret: callback.secret,
+            host: host_name.unwrap_or("(unknown)").to_owned(),
+        })
+    }
+
+    async fn send(&self, method: Method, path: &str, query: &impl Serialize, body: Option<&impl Serialize>) -> Result<reqwest::Response, ApiError> {
+        let mut request = self.http.request(method, format!("{}/{path}", self.base)).bearer_auth(&self.secret).query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| ApiError::Unavailable(format!("agent of host {} unreachable: {e}", self.host)))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let message = match response.json::<ErrorBody>().await {
+            Ok(body) => body.error.message,
+            Err(_) => status.to_string(),
+        };
+        Err(match status.as_u16() {
+            404 => ApiError::Conflict(format!("host {} does not hold the container: {message}", self.host)),
+            409 => ApiError::Conflict(message),
+            400 => ApiError::BadRequest(message),
+            _ => ApiError::Unavailable(format!("agent of host {} failed: {message}", self.host)),
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(&self, method: Method, path: &str, query: &impl Serialize, body: Option<&impl Serialize>) -> Result<T, ApiError> {
+        let response = self.send(method, path, query, body).await?;
+        response.json().await.map_err(|e| ApiError::Unavailable(format!("agent of host {} answered badly: {e}", self.host)))
+    }
+
+    pub async fn restart(&self, timeout: Option<u32>) -> Result<Observed, ApiError> {
+        self.json(Method::POST, "restart", &[("timeout", timeout)], None::<&()>).await
+    }
+
+    pub async fn kill(&self, signal: &str) -> Result<Observed, ApiError> {
+        self.json(Method::POST, "kill", &[("signal", signal)], None::<&()>).await
+    }
+
+    pub async fn exec(&self, request: &ExecRequest) -> Result<ExecResult, ApiError> {
+        self.json(Method::POST, "exec", &(), Some(request)).await
+    }
+
+    pub async fn stats(&self) -> Result<ContainerStats, ApiError> {
+        self.json(Method::GET, "stats", &(), None::<&()>).await
+    }
+
+    pub async fn top(&self) -> Result<ContainerTop, ApiError> {
+        self.json(Method::GET, "top", &(), None::<&()>).await
+    }
+
+    pub async fn rename(&self, name: &str) -> Result<(), ApiError> {
+        self.send(Method::POST, "rename", &(), Some(&RenameRequest { name: name.to_owned() })).await.map(drop)
+    }
+
+    pub async fn update_limits(&self, limits: &LimitsUpdate) -> Result<(), ApiError> {
+        self.send(Method::POST, "update", &(), Some(limits)).await.map(drop)
+    }
+
+    /// The container's log as a stream of chunks (open-ended with `follow`).
+    pub async fn logs(&self, query: &LogsQuery) -> Result<impl Stream<Item = Result<Bytes, reqwest::Error>> + use<>, ApiError> {
+        Ok(self.send(Method::GET, "logs", query, None::<&()>).await?.bytes_stream())
+    }
+}

@@ -1,0 +1,153 @@
+//! `/v1/agent/*`: what agents call — join, heartbeat, long-poll assignments, reports, image fetch.
+
+use super::auth::AgentHost;
+use crate::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::identity::secret;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flotilla_api::agent::{AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, ImageSource, ObservedState, Reports};
+use flotilla_core::container::{ContainerStatus, Observation};
+use flotilla_core::host::Utilisation;
+use flotilla_core::scheduler::Resources;
+use flotilla_core::{ContainerId, ImageId, Name, ValidationError};
+use flotilla_store::HostRegistration;
+use std::time::Duration;
+
+/// Longest long-poll an agent may ask for.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How often a waiting long-poll re-reads the revision, to see changes made by other servers.
+const RECHECK: Duration = Duration::from_secs(1);
+
+pub fn resources(capacity: &flotilla_api::Capacity) -> Resources {
+    Resources { cpu_millis: (capacity.cpus * 1000.0).round() as u64, memory_mib: capacity.memory_mib, disk_mib: capacity.disk_mib }
+}
+
+/// Trades a join token for a host credential; a host joining again under its name keeps its id.
+pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoin>) -> Result<Json<AgentJoined>, ApiError> {
+    if !state.store.join_token_valid(&secret::digest(&body.join_token)).await? {
+        return Err(ApiError::Unauthorized("join token is invalid or expired".into()));
+    }
+    let name = Name::parse("name", &body.name)?;
+    if !(body.advertise.starts_with("http://") || body.advertise.starts_with("https://")) {
+        return Err(ValidationError::new("advertise", &body.advertise, "must be an http:// or https:// URL").into());
+    }
+    if body.runtime != "docker" && body.runtime != "sim" {
+        return Err(ValidationError::new("runtime", &body.runtime, "must be docker or sim").into());
+    }
+    let credential = secret::generate();
+    let host = state
+        .store
+        .register_host(HostRegistration {
+            name: name.to_string(),
+            zone: body.zone,
+            pool: body.pool,
+            labels: body.labels,
+            runtime: body.runtime,
+            advertise: body.advertise.trim_end_matches('/').to_owned(),
+            capacity: resources(&body.capacity),
+            credential_digest: secret::digest(&credential),
+            callback_secret: body.callback_secret,
+        })
+        .await?;
+    state.agents.wakers.wake(host.id);
+    tracing::info!(host = %host.name, id = %host.id, "host joined");
+    Ok(Json(AgentJoined {
+        host_id: host.id.0,
+        credential,
+        heartbeat_interval_ms: state.settings.heartbeat_interval().as_millis() as u64,
+    }))
+}
+
+pub async fn heartbeat(State(state): State<AppState>, AgentHost(host): AgentHost, ApiJson(body): ApiJson<Heartbeat>) -> Result<StatusCode, ApiError> {
+    let utilisation = Utilisation { cpu_percent: body.utilisation.cpu_percent, memory_used_mib: body.utilisation.memory_used_mib };
+    if state.store.record_heartbeat(host.id, resources(&body.capacity), utilisation, &body.images).await? {
+        tracing::info!(host = %host.name, "host is back UP");
+        state.agents.wakers.wake(host.id);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Answers the host's assignments once its revision differs from `since`, or when `wait` ends.
+pub async fn assignments(
+    State(state): State<AppState>,
+    AgentHost(host): AgentHost,
+    ApiQuery(query): ApiQuery<AssignmentsQuery>,
+) -> Result<Json<Assignments>, ApiError> {
+    let wait = Duration::from_secs(query.wait.unwrap_or(30)).min(MAX_WAIT);
+    let deadline = tokio::time::Instant::now() + wait;
+    let notify = state.agents.wakers.notifier(host.id);
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let revision = state.store.host_revision(host.id).await?;
+        let now = tokio::time::Instant::now();
+        if Some(revision) != query.since || now >= deadline {
+            break;
+        }
+        tokio::select! {
+            () = notified => {}
+            () = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
+        }
+    }
+    let (revision, containers) = state.store.assignments(host.id).await?;
+    let containers = containers
+        .into_iter()
+        .map(|c| Assignment {
+            id: c.id.0,
+            name: c.name.to_string(),
+            project_id: c.project_id.0,
+            generation: c.generation,
+            desired: c.desired,
+            image: ImageSource { reference: flotilla_core::image::normalize_reference(&c.spec.image), image_id: c.image_id.map(|i| i.0) },
+            spec: c.spec,
+            runtime_id: c.runtime_id,
+        })
+        .collect();
+    Ok(Json(Assignments { revision, containers }))
+}
+
+fn status_of(state: ObservedState) -> Option<ContainerStatus> {
+    match state {
+        ObservedState::Created => Some(ContainerStatus::Created),
+        ObservedState::Running => Some(ContainerStatus::Running),
+        ObservedState::Paused => Some(ContainerStatus::Paused),
+        ObservedState::Restarting => Some(ContainerStatus::Restarting),
+        ObservedState::Exited => Some(ContainerStatus::Stopped),
+        ObservedState::Missing | ObservedState::Failed => Some(ContainerStatus::Error),
+        ObservedState::Removed => None,
+    }
+}
+
+/// What an agent saw, as the store records it.
+pub fn observation(seen: flotilla_api::agent::Observed) -> Observation {
+    Observation {
+        id: ContainerId(seen.id),
+        generation: seen.generation,
+        runtime_id: seen.runtime_id,
+        status: status_of(seen.state),
+        exit_code: seen.exit_code,
+        reason: seen.reason,
+    }
+}
+
+pub async fn reports(State(state): State<AppState>, AgentHost(host): AgentHost, ApiJson(body): ApiJson<Reports>) -> Result<StatusCode, ApiError> {
+    let observations: Vec<Observation> = body.containers.into_iter().map(observation).collect();
+    state.store.apply_observations(host.id, &observations).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Streams an image archive to an agent that lacks it.
+pub async fn image(State(state): State<AppState>, AgentHost(_): AgentHost, Path(id): Path<ImageId>) -> Result<Response, ApiError> {
+    let image = state.store.image_by_id(id).await?;
+    let file = tokio::fs::File::open(state.settings.image_path(&image.sha256))
+        .await
+        .map_err(|e| ApiError::Internal(format!("image {} archive unreadable: {e}", image.id)))?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok(([(header::CONTENT_TYPE, "application/x-tar"), (header::CONTENT_LENGTH, &image.size_bytes.to_string())], body).into_response())
+}

@@ -1,0 +1,7 @@
+//! The server's side of the agent protocol: host authentication, the gateway agents call,
+//! long-poll wake-ups, and the calls the server makes to agents.
+
+pub mod auth;
+pub mod calls;
+pub mod gateway;
+pub mod wakers;

@@ -1,0 +1,199 @@
+//! `/v1/containers`: create/run (placed by the scheduler, quota-checked), list, show, update, delete.
+
+use super::{convert, list_params};
+use crate::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::identity::principal::Principal;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flotilla_api::{Container, ContainerCreate, ContainerFilter, ContainerList, ContainerUpdate, DeleteQuery, ErrorBody, LimitsUpdate, ListQuery};
+use flotilla_core::container::{ContainerStatus, DesiredState, Operation};
+use flotilla_core::profile::ContainerProperties;
+use flotilla_core::scheduler::{HostState, Request};
+use flotilla_core::{ContainerId, Name, ValidationError, metadata};
+use flotilla_store::{ContainerChanges, ContainerFilters, ContainerRow};
+
+/// Refuses what only admins may ask for, naming the field.
+pub fn check_admin_fields(caller: &Principal, spec: &ContainerProperties, prefix: &str) -> Result<(), ApiError> {
+    match spec.admin_only_field() {
+        Some(field) if !caller.role.is_admin() => {
+            Err(ApiError::Forbidden(format!("{prefix}{field}: privileged mode, host bind mounts and host networking are for admins only")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `host_node` must name a host, inside `host_cluster` when both are set.
+async fn check_host_rules(state: &AppState, spec: &ContainerProperties) -> Result<(), ApiError> {
+    let Some(node) = &spec.host_node else { return Ok(()) };
+    let host = state.store.host(node).await.map_err(|_| ValidationError::new("spec.host_node", node, "no host has this name"))?;
+    if let Some(pool) = &spec.host_cluster
+        && &host.pool != pool
+    {
+        return Err(ValidationError::new("spec.host_node", node, format!("is in host pool {:?}, not in host_cluster {pool:?}", host.pool)).into());
+    }
+    Ok(())
+}
+
+/// The 202 answer of an asynchronous operation: the container as it is now, and where to watch it.
+pub fn accepted(row: ContainerRow) -> Response {
+    let location = format!("/v1/containers/{}", row.container.id);
+    (StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(convert::container(row))).into_response()
+}
+
+#[utoipa::path(post, path = "/v1/containers", tag = "containers", request_body = ContainerCreate,
+    responses((status = 202, body = Container), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_container(State(state): State<AppState>, caller: Principal, ApiJson(body): ApiJson<ContainerCreate>) -> Result<Response, ApiError> {
+    caller.require_write()?;
+    let name = Name::parse("name", &body.name)?;
+    body.spec.validate_at("spec.")?;
+    metadata::validate(&body.metadata)?;
+    check_admin_fields(&caller, &body.spec, "spec.")?;
+    check_host_rules(&state, &body.spec).await?;
+    let reference = flotilla_core::image::normalize_reference(&body.spec.image);
+    let image = state.store.image_for_reference(caller.project_id, &reference).await?;
+    let now = flotilla_core::now();
+    let container = flotilla_core::container::Container {
+        id: ContainerId::new(),
+        name,
+        project_id: caller.project_id,
+        user_id: caller.user_id,
+        spec: body.spec,
+        image_id: image.map(|i| i.id),
+        host_id: None,
+        desired: if body.run { DesiredState::Running } else { DesiredState::Stopped },
+        generation: 1,
+        status: ContainerStatus::Creating,
+        status_reason: String::new(),
+        runtime_id: None,
+        exit_code: None,
+        metadata: body.metadata,
+        created_at: now,
+        updated_at: now,
+    };
+    let request = Request::for_spec(&container.spec);
+    let row = state.store.create_container(container, &request, &state.settings.scheduler).await?;
+    match row.container.host_id {
+        Some(host) => {
+            state.agents.wakers.wake(host);
+            tracing::info!(container = %row.container.name, host = row.host_name.as_deref().unwrap_or(""), "container placed");
+        }
+        None => tracing::info!(container = %row.container.name, reason = %row.container.status_reason, "container not placed"),
+    }
+    Ok(accepted(row))
+}
+
+#[utoipa::path(get, path = "/v1/containers", tag = "containers", params(ListQuery, ContainerFilter),
+    responses((status = 200, body = ContainerList), (status = 400, body = ErrorBody)))]
+pub async fn list_containers(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(filter): ApiQuery<ContainerFilter>,
+) -> Result<Json<ContainerList>, ApiError> {
+    let params = list_params(&query)?;
+    let scope = caller.scope(query.all_projects)?;
+    if let Some(status) = &filter.status
+        && ContainerStatus::parse(&status.to_ascii_uppercase()).is_none()
+    {
+        return Err(ValidationError::new("status", status, "is not a container status").into());
+    }
+    let host = match &filter.host {
+        Some(key) => Some(state.store.host(key).await?.id),
+        None => None,
+    };
+    let filters = ContainerFilters { name: query.name.as_deref(), status: filter.status.as_deref(), host };
+    let page = state.store.list_containers(scope, filters, &params).await?.map(convert::container);
+    Ok(Json(ContainerList { containers: page.items, next: page.next }))
+}
+
+#[utoipa::path(get, path = "/v1/containers/{container}", tag = "containers", params(("container" = String, Path, description = "id or name")),
+    responses((status = 200, body = Container), (status = 404, body = ErrorBody)))]
+pub async fn get_container(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Container>, ApiError> {
+    let scope = caller.scope(query.all_projects)?;
+    Ok(Json(convert::container(state.store.container(scope, &key).await?)))
+}
+
+/// The caller's container `key`, for a change.
+pub async fn writable(state: &AppState, caller: &Principal, key: &str) -> Result<ContainerRow, ApiError> {
+    caller.require_write()?;
+    Ok(state.store.container(caller.scope(None)?, key).await?)
+}
+
+#[utoipa::path(patch, path = "/v1/containers/{container}", tag = "containers", params(("container" = String, Path, description = "id or name")),
+    request_body = ContainerUpdate, responses((status = 200, body = Container), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update_container(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<ContainerUpdate>,
+) -> Result<Json<Container>, ApiError> {
+    let row = writable(&state, &caller, &key).await?;
+    row.container.status.check(Operation::Update).map_err(|e| ApiError::Conflict(e.to_string()))?;
+    let probe = ContainerProperties { cpu: body.cpu.or(row.container.spec.cpu), memory: body.memory.or(row.container.spec.memory), ..row.container.spec.clone() };
+    probe.validate_at("")?;
+    if let Some(m) = &body.metadata {
+        metadata::validate(m)?;
+    }
+    let renamed = body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
+    let limits = LimitsUpdate { cpu: body.cpu, memory: body.memory };
+    let changes = ContainerChanges { name: renamed.clone(), cpu: body.cpu, memory: body.memory, metadata: body.metadata, ..Default::default() };
+    let updated = state.store.update_container(row.container.id, changes).await?;
+    if updated.container.status == ContainerStatus::Running {
+        let call = crate::agents::calls::AgentCall::to(&state, &updated.container, updated.host_name.as_deref()).await?;
+        if limits.cpu.is_some() || limits.memory.is_some() {
+            call.update_limits(&limits).await?;
+        }
+        if let Some(name) = renamed {
+            call.rename(name.as_str()).await?;
+        }
+    }
+    Ok(Json(convert::container(updated)))
+}
+
+#[utoipa::path(delete, path = "/v1/containers/{container}", tag = "containers", params(("container" = String, Path, description = "id or name"), DeleteQuery),
+    responses((status = 202, body = Container), (status = 204), (status = 409, body = ErrorBody)))]
+pub async fn delete_container(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
+) -> Result<Response, ApiError> {
+    let row = writable(&state, &caller, &key).await?;
+    let c = &row.container;
+    let force = query.force == Some(true);
+    if !force {
+        let op = if query.stop == Some(true) { Operation::DeleteStopping } else { Operation::Delete };
+        c.status.check(op).map_err(|e| ApiError::Conflict(format!("{e} (use stop=true or force=true)")))?;
+    }
+    let host_down = match c.host_id {
+        Some(host) => state.store.host(&host.to_string()).await?.state() == HostState::Down,
+        None => true,
+    };
+    if c.host_id.is_none() || (force && host_down) {
+        state.store.delete_container(c.id).await?;
+        if let Some(host) = c.host_id {
+            state.agents.wakers.wake(host);
+        }
+        tracing::info!(container = %c.name, "container deleted");
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let changes = ContainerChanges {
+        desired: Some(DesiredState::Deleted),
+        status: Some((ContainerStatus::Deleting, String::new())),
+        ..Default::default()
+    };
+    let row = state.store.update_container(c.id, changes).await?;
+    if let Some(host) = row.container.host_id {
+        state.agents.wakers.wake(host);
+    }
+    Ok(accepted(row))
+}

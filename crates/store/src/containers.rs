@@ -1,0 +1,393 @@
+//! Containers: placement with quota and claims in one transaction, desired-state changes,
+//! agents' observations, and the per-host assignment sets.
+
+use crate::codec::{get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis, now_millis, to_json};
+use crate::hosts::bump_revision;
+use crate::list::Filter;
+use crate::{Backend, Scope, Store, StoreError};
+use flotilla_core::container::{Container, ContainerStatus, DesiredState, Observation};
+use flotilla_core::quota::Usage;
+use flotilla_core::scheduler::{self, HostView, Request, Settings};
+use flotilla_core::{ContainerId, HostId, ListParams, Metadata, Name, Page};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::collections::{BTreeSet, HashMap};
+
+/// A container with its host's name and address, as lists and shows need them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerRow {
+    pub container: Container,
+    pub host_name: Option<String>,
+    pub host_advertise: Option<String>,
+}
+
+/// What a change to a container may touch; each `Some` is written.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerChanges {
+    pub name: Option<Name>,
+    pub cpu: Option<f64>,
+    pub memory: Option<u64>,
+    pub stop_timeout: Option<u32>,
+    pub metadata: Option<Metadata>,
+    pub desired: Option<DesiredState>,
+    pub status: Option<(ContainerStatus, String)>,
+    /// Rebuild: the agent replaces the runtime container.
+    pub bump_generation: bool,
+}
+
+/// Filters of a container list.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerFilters<'a> {
+    pub name: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub host: Option<HostId>,
+}
+
+fn decode_container(row: &AnyRow) -> Result<Container, StoreError> {
+    let desired: String = row.try_get("desired")?;
+    let status: String = row.try_get("status")?;
+    Ok(Container {
+        id: get_id(row, "id")?,
+        name: get_name(row)?,
+        project_id: get_id(row, "project_id")?,
+        user_id: get_id(row, "user_id")?,
+        spec: get_json(row, "spec")?,
+        image_id: get_opt_id(row, "image_id")?,
+        host_id: get_opt_id(row, "host_id")?,
+        desired: DesiredState::parse(&desired).ok_or_else(|| StoreError::Corrupt(format!("desired = {desired:?}")))?,
+        generation: row.try_get::<i64, _>("generation")? as u64,
+        status: ContainerStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status = {status:?}")))?,
+        status_reason: row.try_get("status_reason")?,
+        runtime_id: row.try_get("runtime_id")?,
+        exit_code: row.try_get("exit_code")?,
+        metadata: get_json(row, "metadata")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+fn decode(row: &AnyRow) -> Result<ContainerRow, StoreError> {
+    Ok(ContainerRow { container: decode_container(row)?, host_name: row.try_get("host_name")?, host_advertise: row.try_get("host_advertise")? })
+}
+
+/// The host ports a spec publishes, as the scheduler compares them.
+fn host_ports(container: &Container) -> Vec<(u16, String)> {
+    container.spec.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))).collect()
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Serialises placements region-wide on PostgreSQL (SQLite already has one writer), so two
+/// engines never claim the same capacity.
+pub(crate) async fn lock_placement(backend: Backend, tx: &mut Tx) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7041)").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The scheduler's view of every host, with what is already claimed on each.
+async fn host_views(tx: &mut Tx) -> Result<Vec<(HostId, HostView)>, StoreError> {
+    let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
+    let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
+    for row in sqlx::query("SELECT host_id, host_ports FROM containers WHERE host_id IS NOT NULL AND host_ports != '[]'").fetch_all(&mut **tx).await? {
+        let host: String = row.try_get("host_id")?;
+        let taken: Vec<(u16, String)> = get_json(&row, "host_ports")?;
+        ports.entry(host).or_default().extend(taken);
+    }
+    hosts
+        .iter()
+        .map(|row| {
+            let host = crate::hosts::decode(row)?;
+            let view = HostView {
+                name: host.name.clone(),
+                zone: host.zone.clone(),
+                pool: host.pool.clone(),
+                labels: host.labels.clone(),
+                state: host.state(),
+                capacity: host.capacity,
+                allocated: host.allocated,
+                cpu_utilisation: host.utilisation.cpu_percent / 100.0,
+                host_ports: ports.remove(&host.id.to_string()).unwrap_or_default(),
+                cluster_members: 0,
+                images: host.images.iter().cloned().collect(),
+            };
+            Ok((host.id, view))
+        })
+        .collect()
+}
+
+/// Chooses a host for `request`, or explains why none fits.
+async fn place(tx: &mut Tx, request: &Request, settings: &Settings) -> Result<Result<HostId, scheduler::NoFit>, StoreError> {
+    let views = host_views(tx).await?;
+    let only: Vec<HostView> = views.iter().map(|(_, v)| v.clone()).collect();
+    Ok(scheduler::place(&only, request, settings).map(|chosen| {
+        views.iter().find(|(_, v)| v.name == chosen.name).map(|(id, _)| *id).expect("the chosen host is one of the views")
+    }))
+}
+
+impl Store {
+    /// Writes a new container placed by the scheduler, its quota checked and its host's claim
+    /// taken in the same transaction. When no host fits, the container is written in ERROR with
+    /// the scheduler's explanation.
+    pub async fn create_container(&self, mut container: Container, request: &Request, settings: &Settings) -> Result<ContainerRow, StoreError> {
+        let mut w = self.begin_write().await?;
+        lock_placement(self.backend, &mut w.tx).await?;
+        let quota = crate::quotas::quota_in(&mut w.tx, container.project_id).await?;
+        let used = crate::quotas::usage_in(&mut w.tx, container.project_id).await?;
+        let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
+        quota.check(&used, &add).map_err(StoreError::Quota)?;
+        match place(&mut w.tx, request, settings).await? {
+            Ok(host) => {
+                container.host_id = Some(host);
+                bump_revision(&mut w.tx, &host.to_string()).await?;
+            }
+            Err(no_fit) => {
+                container.host_id = None;
+                container.status = ContainerStatus::Error;
+                container.status_reason = no_fit.to_string();
+            }
+        }
+        insert(&mut w.tx, &container).await?;
+        w.tx.commit().await?;
+        self.container(Scope::All, &container.id.to_string()).await
+    }
+
+    /// The container whose id or name is `key`, seen from `scope`.
+    pub async fn container(&self, scope: Scope, key: &str) -> Result<ContainerRow, StoreError> {
+        decode(&self.find_one("container", "container_view", Some(scope), key).await?)
+    }
+
+    pub async fn list_containers(&self, scope: Scope, filters: ContainerFilters<'_>, params: &ListParams) -> Result<Page<ContainerRow>, StoreError> {
+        let mut f = Vec::new();
+        if let Scope::Project(project) = scope {
+            f.push(Filter::eq("project_id", project));
+        }
+        if let Some(name) = filters.name {
+            f.push(Filter::eq("name", name));
+        }
+        if let Some(status) = filters.status {
+            f.push(Filter::eq("status", status.to_ascii_uppercase()));
+        }
+        if let Some(host) = filters.host {
+            f.push(Filter::eq("host_id", host));
+        }
+        self.list_page("container_view", &f, params, decode).await
+    }
+
+    /// Applies `changes`; the container's host is woken when what it must run changed.
+    pub async fn update_container(&self, id: ContainerId, changes: ContainerChanges) -> Result<ContainerRow, StoreError> {
+        let mut w = self.begin_write().await?;
+        let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
+        let mut c = decode_container(&row)?;
+        let wakes_host = changes.desired.is_some_and(|d| d != c.desired)
+            || changes.bump_generation
+            || changes.cpu.is_some()
+            || changes.memory.is_some()
+            || changes.stop_timeout.is_some();
+        if changes.cpu.is_some() || changes.memory.is_some() {
+            lock_placement(self.backend, &mut w.tx).await?;
+            let quota = crate::quotas::quota_in(&mut w.tx, c.project_id).await?;
+            let used = crate::quotas::usage_in(&mut w.tx, c.project_id).await?;
+            let new_cpu = changes.cpu.map_or(c.spec.cpu_millis(), |cpu| (cpu * 1000.0).round() as u64);
+            let new_memory = changes.memory.unwrap_or(c.spec.memory_mib());
+            let add = Usage {
+                containers: 0,
+                cpu_millis: new_cpu.saturating_sub(c.spec.cpu_millis()),
+                memory_mib: new_memory.saturating_sub(c.spec.memory_mib()),
+                image_bytes: 0,
+            };
+            quota.check(&used, &add).map_err(StoreError::Quota)?;
+        }
+        if let Some(name) = changes.name {
+            c.name = name;
+        }
+        if let Some(cpu) = changes.cpu {
+            c.spec.cpu = Some(cpu);
+        }
+        if let Some(memory) = changes.memory {
+            c.spec.memory = Some(memory);
+        }
+        if let Some(timeout) = changes.stop_timeout {
+            c.spec.stop_timeout = Some(timeout);
+        }
+        if let Some(metadata) = changes.metadata {
+            c.metadata = metadata;
+        }
+        if let Some(desired) = changes.desired {
+            c.desired = desired;
+        }
+        if let Some((status, reason)) = changes.status {
+            c.status = status;
+            c.status_reason = reason;
+        }
+        if changes.bump_generation {
+            c.generation += 1;
+        }
+        c.updated_at = flotilla_core::now();
+        sqlx::query(
+            "UPDATE containers SET name = $2, spec = $3, cpu_millis = $4, memory_mib = $5, desired = $6, generation = $7, status = $8,
+             status_reason = $9, metadata = $10, updated_at = $11 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(c.name.to_string())
+        .bind(to_json(&c.spec))
+        .bind(c.spec.cpu_millis() as i64)
+        .bind(c.spec.memory_mib() as i64)
+        .bind(c.desired.as_str())
+        .bind(c.generation as i64)
+        .bind(c.status.as_str())
+        .bind(c.status_reason.clone())
+        .bind(metadata_json(&c.metadata))
+        .bind(millis(c.updated_at))
+        .execute(&mut *w.tx)
+        .await
+        .map_err(StoreError::on_insert("container", c.name.as_str()))?;
+        if wakes_host && let Some(host) = c.host_id {
+            bump_revision(&mut w.tx, &host.to_string()).await?;
+        }
+        w.tx.commit().await?;
+        self.container(Scope::All, &id.to_string()).await
+    }
+
+    /// Forgets a container at once (its host, if it returns, removes what is left).
+    pub async fn delete_container(&self, id: ContainerId) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
+        let host: Option<String> = row.try_get("host_id")?;
+        sqlx::query("DELETE FROM containers WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        if let Some(host) = host {
+            bump_revision(&mut w.tx, &host).await?;
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves a container to the host the scheduler picks for `request` (whose `avoid_hosts` holds
+    /// the old host), as a new generation. Answers the new host, or the scheduler's refusal (the container is kept).
+    pub async fn move_container(&self, id: ContainerId, request: &Request, settings: &Settings) -> Result<Result<HostId, String>, StoreError> {
+        let mut w = self.begin_write().await?;
+        lock_placement(self.backend, &mut w.tx).await?;
+        let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
+        let old: Option<String> = row.try_get("host_id")?;
+        let host = match place(&mut w.tx, request, settings).await? {
+            Ok(host) => host,
+            Err(no_fit) => return Ok(Err(no_fit.to_string())),
+        };
+        sqlx::query(
+            "UPDATE containers SET host_id = $2, generation = generation + 1, status = 'CREATING', status_reason = $3, runtime_id = NULL,
+             updated_at = $4 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(host.to_string())
+        .bind(format!("moved off host {}", old.as_deref().unwrap_or("(none)")))
+        .bind(now_millis())
+        .execute(&mut *w.tx)
+        .await?;
+        bump_revision(&mut w.tx, &host.to_string()).await?;
+        if let Some(old) = old {
+            bump_revision(&mut w.tx, &old).await?;
+        }
+        w.tx.commit().await?;
+        Ok(Ok(host))
+    }
+
+    /// The containers `host` should hold (all but those being deleted), and the revision they are at.
+    pub async fn assignments(&self, host: HostId) -> Result<(u64, Vec<Container>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revision = sqlx::query("SELECT revision FROM hosts WHERE id = $1")
+            .bind(host.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "host", key: host.to_string() })?
+            .try_get::<i64, _>("revision")? as u64;
+        let rows = sqlx::query("SELECT * FROM containers WHERE host_id = $1 AND desired != 'deleted' ORDER BY id")
+            .bind(host.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((revision, rows.iter().map(decode_container).collect::<Result<_, _>>()?))
+    }
+
+    /// Records what `host`'s agent saw. Reports about containers no longer on that host, or of an
+    /// older generation, are stale and ignored; a container removed after its delete is forgotten.
+    pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        let now = now_millis();
+        for seen in observations {
+            let Some(row) = sqlx::query("SELECT * FROM containers WHERE id = $1").bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
+            else {
+                continue;
+            };
+            let c = decode_container(&row)?;
+            if c.host_id != Some(host) || seen.generation < c.generation {
+                continue;
+            }
+            match (seen.status, c.desired) {
+                (None, DesiredState::Deleted) => {
+                    sqlx::query("DELETE FROM containers WHERE id = $1").bind(c.id.to_string()).execute(&mut *w.tx).await?;
+                }
+                (None, _) => {}
+                (Some(status), desired) => {
+                    let status = if desired == DesiredState::Deleted { ContainerStatus::Deleting } else { status };
+                    sqlx::query(
+                        "UPDATE containers SET status = $2, status_reason = $3, runtime_id = COALESCE($4, runtime_id), exit_code = $5,
+                         updated_at = $6 WHERE id = $1",
+                    )
+                    .bind(c.id.to_string())
+                    .bind(status.as_str())
+                    .bind(seen.reason.clone())
+                    .bind(seen.runtime_id.clone())
+                    .bind(seen.exit_code)
+                    .bind(now)
+                    .execute(&mut *w.tx)
+                    .await?;
+                }
+            }
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ids of the containers on `host`, for drains.
+    pub async fn containers_on(&self, host: HostId) -> Result<Vec<ContainerId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM containers WHERE host_id = $1 AND desired != 'deleted' ORDER BY id")
+            .bind(host.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| get_id(r, "id")).collect()
+    }
+}
+
+async fn insert(tx: &mut Tx, c: &Container) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO containers (id, name, project_id, user_id, spec, image, image_id, host_id, cpu_millis, memory_mib, host_ports,
+         desired, generation, status, status_reason, runtime_id, exit_code, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
+    .bind(c.id.to_string())
+    .bind(c.name.to_string())
+    .bind(c.project_id.to_string())
+    .bind(c.user_id.to_string())
+    .bind(to_json(&c.spec))
+    .bind(flotilla_core::image::normalize_reference(&c.spec.image))
+    .bind(c.image_id.map(|i| i.to_string()))
+    .bind(c.host_id.map(|h| h.to_string()))
+    .bind(c.spec.cpu_millis() as i64)
+    .bind(c.spec.memory_mib() as i64)
+    .bind(to_json(&host_ports(c)))
+    .bind(c.desired.as_str())
+    .bind(c.generation as i64)
+    .bind(c.status.as_str())
+    .bind(c.status_reason.clone())
+    .bind(c.runtime_id.clone())
+    .bind(c.exit_code)
+    .bind(metadata_json(&c.metadata))
+    .bind(millis(c.created_at))
+    .bind(millis(c.updated_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::on_insert("container", c.name.as_str()))?;
+    Ok(())
+}
+

@@ -1,0 +1,293 @@
+//! Hosts and join tokens: registration, heartbeats, liveness, the operator's switches, revisions.
+
+use crate::codec::{get_bool, get_id, get_json, get_time, millis, now_millis, to_json};
+use crate::list::Filter;
+use crate::{Store, StoreError};
+use flotilla_core::host::{Host, Schedulable, Utilisation};
+use flotilla_core::scheduler::Resources;
+use flotilla_core::{HostId, JoinTokenId, ListParams, Page, Timestamp};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::collections::BTreeMap;
+
+/// What an agent tells about itself when it joins.
+#[derive(Debug, Clone)]
+pub struct HostRegistration {
+    pub name: String,
+    pub zone: String,
+    pub pool: String,
+    pub labels: BTreeMap<String, String>,
+    pub runtime: String,
+    pub advertise: String,
+    pub capacity: Resources,
+    pub credential_digest: String,
+    pub callback_secret: String,
+}
+
+/// How the server reaches a host's agent.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    pub advertise: String,
+    pub secret: String,
+}
+
+fn int(row: &AnyRow, column: &str) -> Result<u64, StoreError> {
+    Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
+}
+
+pub(crate) fn decode(row: &AnyRow) -> Result<Host, StoreError> {
+    let schedulable: String = row.try_get("schedulable")?;
+    let last_heartbeat: Option<i64> = row.try_get("last_heartbeat")?;
+    Ok(Host {
+        id: get_id(row, "id")?,
+        name: row.try_get("name")?,
+        zone: row.try_get("zone")?,
+        pool: row.try_get("pool")?,
+        labels: get_json(row, "labels")?,
+        runtime: row.try_get("runtime")?,
+        advertise: row.try_get("advertise")?,
+        capacity: Resources { cpu_millis: int(row, "cpu_millis")?, memory_mib: int(row, "memory_mib")?, disk_mib: int(row, "disk_mib")? },
+        allocated: Resources { cpu_millis: int(row, "alloc_cpu_millis")?, memory_mib: int(row, "alloc_memory_mib")?, disk_mib: 0 },
+        container_count: int(row, "container_count")?,
+        utilisation: Utilisation { cpu_percent: row.try_get("cpu_percent")?, memory_used_mib: int(row, "memory_used_mib")? },
+        schedulable: Schedulable::parse(&schedulable).ok_or_else(|| StoreError::Corrupt(format!("schedulable = {schedulable:?}")))?,
+        alive: get_bool(row, "alive")?,
+        last_heartbeat: last_heartbeat.and_then(chrono::DateTime::from_timestamp_millis),
+        images: get_json(row, "images")?,
+        revision: int(row, "revision")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+/// Bumps the revision agents long-poll on; called in every transaction that changes a host's set.
+pub(crate) async fn bump_revision(tx: &mut sqlx::Transaction<'static, sqlx::Any>, host: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE hosts SET revision = revision + 1 WHERE id = $1").bind(host.to_owned()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_join_token(&self, id: JoinTokenId, digest: &str, expires_at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO join_tokens (id, digest, expires_at, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id.to_string())
+            .bind(digest.to_owned())
+            .bind(millis(expires_at))
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a join token with this digest exists and has not expired.
+    pub async fn join_token_valid(&self, digest: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT id FROM join_tokens WHERE digest = $1 AND expires_at > $2")
+            .bind(digest.to_owned())
+            .bind(now_millis())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Registers a host, or re-registers the host of that name (same id, new credential), alive now.
+    pub async fn register_host(&self, reg: HostRegistration) -> Result<Host, StoreError> {
+        let mut w = self.begin_write().await?;
+        let now = now_millis();
+        let existing = sqlx::query("SELECT id FROM hosts WHERE name = $1").bind(reg.name.clone()).fetch_optional(&mut *w.tx).await?;
+        let id = match existing {
+            Some(row) => {
+                let id: String = row.try_get("id")?;
+                sqlx::query(
+                    "UPDATE hosts SET zone = $2, pool = $3, labels = $4, runtime = $5, advertise = $6, callback_secret = $7,
+                     credential_digest = $8, cpu_millis = $9, memory_mib = $10, disk_mib = $11, alive = 1, last_heartbeat = $12,
+                     revision = revision + 1, updated_at = $12 WHERE id = $1",
+                )
+                .bind(id.clone())
+                .bind(reg.zone)
+                .bind(reg.pool)
+                .bind(to_json(&reg.labels))
+                .bind(reg.runtime)
+                .bind(reg.advertise)
+                .bind(reg.callback_secret)
+                .bind(reg.credential_digest)
+                .bind(reg.capacity.cpu_millis as i64)
+                .bind(reg.capacity.memory_mib as i64)
+                .bind(reg.capacity.disk_mib as i64)
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await?;
+                id
+            }
+            None => {
+                let id = HostId::new().to_string();
+                sqlx::query(
+                    "INSERT INTO hosts (id, name, zone, pool, labels, runtime, advertise, callback_secret, credential_digest,
+                     cpu_millis, memory_mib, disk_mib, cpu_percent, memory_used_mib, schedulable, alive, last_heartbeat, images,
+                     revision, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0.0, 0, 'enabled', 1, $13, '[]', 1, $13, $13)",
+                )
+                .bind(id.clone())
+                .bind(reg.name.clone())
+                .bind(reg.zone)
+                .bind(reg.pool)
+                .bind(to_json(&reg.labels))
+                .bind(reg.runtime)
+                .bind(reg.advertise)
+                .bind(reg.callback_secret)
+                .bind(reg.credential_digest)
+                .bind(reg.capacity.cpu_millis as i64)
+                .bind(reg.capacity.memory_mib as i64)
+                .bind(reg.capacity.disk_mib as i64)
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await
+                .map_err(StoreError::on_insert("host", &reg.name))?;
+                id
+            }
+        };
+        w.tx.commit().await?;
+        self.host(&id).await
+    }
+
+    /// The host holding this credential.
+    pub async fn host_by_credential(&self, digest: &str) -> Result<Host, StoreError> {
+        let row = sqlx::query("SELECT * FROM host_view WHERE credential_digest = $1")
+            .bind(digest.to_owned())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "host credential", key: "(hidden)".into() })?;
+        decode(&row)
+    }
+
+    /// The host whose id or name is `key`.
+    pub async fn host(&self, key: &str) -> Result<Host, StoreError> {
+        decode(&self.find_one("host", "host_view", None, key).await?)
+    }
+
+    pub async fn host_callback(&self, id: HostId) -> Result<Callback, StoreError> {
+        let row = sqlx::query("SELECT advertise, callback_secret FROM hosts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "host", key: id.to_string() })?;
+        Ok(Callback { advertise: row.try_get("advertise")?, secret: row.try_get("callback_secret")? })
+    }
+
+    /// Hosts, optionally only those named `name` or in `state` (`UP`, `DOWN`, `DRAINING`, `DISABLED`).
+    pub async fn list_hosts(&self, name: Option<&str>, state: Option<&str>, params: &ListParams) -> Result<Page<Host>, StoreError> {
+        let mut filters = Vec::new();
+        if let Some(name) = name {
+            filters.push(Filter::eq("name", name));
+        }
+        if let Some(state) = state {
+            filters.push(Filter::eq("state", state.to_ascii_uppercase()));
+        }
+        self.list_page("host_view", &filters, params, decode).await
+    }
+
+    /// Records a heartbeat; answers whether the host was DOWN until now.
+    pub async fn record_heartbeat(
+        &self,
+        id: HostId,
+        capacity: Resources,
+        utilisation: Utilisation,
+        images: &[String],
+    ) -> Result<bool, StoreError> {
+        let mut w = self.begin_write().await?;
+        let was_down = match sqlx::query("SELECT alive FROM hosts WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *w.tx).await? {
+            Some(row) => row.try_get::<i64, _>("alive")? == 0,
+            None => return Err(StoreError::NotFound { kind: "host", key: id.to_string() }),
+        };
+        sqlx::query(
+            "UPDATE hosts SET cpu_millis = $2, memory_mib = $3, disk_mib = $4, cpu_percent = $5, memory_used_mib = $6, images = $7,
+             alive = 1, last_heartbeat = $8 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(capacity.cpu_millis as i64)
+        .bind(capacity.memory_mib as i64)
+        .bind(capacity.disk_mib as i64)
+        .bind(utilisation.cpu_percent)
+        .bind(utilisation.memory_used_mib as i64)
+        .bind(to_json(&images))
+        .bind(now_millis())
+        .execute(&mut *w.tx)
+        .await?;
+        if was_down {
+            bump_revision(&mut w.tx, &id.to_string()).await?;
+        }
+        w.tx.commit().await?;
+        Ok(was_down)
+    }
+
+    pub async fn set_schedulable(&self, id: HostId, schedulable: Schedulable) -> Result<Host, StoreError> {
+        let done = sqlx::query("UPDATE hosts SET schedulable = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(schedulable.as_str())
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "host", key: id.to_string() });
+        }
+        self.host(&id.to_string()).await
+    }
+
+    /// Deletes a host that holds no container.
+    pub async fn delete_host(&self, id: HostId) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM containers WHERE host_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let count: i64 = row.try_get("n")?;
+        if count > 0 {
+            return Err(StoreError::Conflict(format!("host still holds {count} containers: drain it with --migrate or delete them first")));
+        }
+        let done = sqlx::query("DELETE FROM hosts WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "host", key: id.to_string() });
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Declares DOWN every live host silent since before `cutoff`; their containers become UNKNOWN.
+    pub async fn mark_silent_hosts_down(&self, cutoff: Timestamp) -> Result<Vec<Host>, StoreError> {
+        let mut w = self.begin_write().await?;
+        let rows = sqlx::query("SELECT id, name FROM hosts WHERE alive = 1 AND (last_heartbeat IS NULL OR last_heartbeat < $1)")
+            .bind(millis(cutoff))
+            .fetch_all(&mut *w.tx)
+            .await?;
+        let now = now_millis();
+        let mut ids = Vec::new();
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let name: String = row.try_get("name")?;
+            sqlx::query("UPDATE hosts SET alive = 0, updated_at = $2 WHERE id = $1").bind(id.clone()).bind(now).execute(&mut *w.tx).await?;
+            sqlx::query(
+                "UPDATE containers SET status = 'UNKNOWN', status_reason = $2, updated_at = $3
+                 WHERE host_id = $1 AND desired != 'deleted' AND status NOT IN ('ERROR', 'UNKNOWN')",
+            )
+            .bind(id.clone())
+            .bind(format!("host {name} is DOWN: no heartbeat"))
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?;
+            ids.push(id);
+        }
+        w.tx.commit().await?;
+        let mut hosts = Vec::with_capacity(ids.len());
+        for id in ids {
+            hosts.push(self.host(&id).await?);
+        }
+        Ok(hosts)
+    }
+
+    pub async fn host_revision(&self, id: HostId) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT revision FROM hosts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "host", key: id.to_string() })?;
+        int(&row, "revision")
+    }
+}

@@ -1,0 +1,132 @@
+//! Images: uploaded archives' records (the bytes live on disk, not here), with public visibility.
+
+use crate::codec::{get_bool, get_id, get_json, get_time, millis, to_json};
+use crate::containers::lock_placement;
+use crate::list::Filter;
+use crate::{Scope, Store, StoreError};
+use flotilla_core::image::Image;
+use flotilla_core::quota::Usage;
+use flotilla_core::{ImageId, ListParams, Page, ProjectId};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+fn decode(row: &AnyRow) -> Result<Image, StoreError> {
+    Ok(Image {
+        id: get_id(row, "id")?,
+        name: row.try_get("name")?,
+        tags: get_json(row, "tags")?,
+        project_id: get_id(row, "project_id")?,
+        user_id: get_id(row, "user_id")?,
+        public: get_bool(row, "public")?,
+        size_bytes: row.try_get::<i64, _>("size_bytes")?.max(0) as u64,
+        sha256: row.try_get("sha256")?,
+        docker_id: row.try_get("docker_id")?,
+        created_at: get_time(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Records an uploaded image, its bytes counted against the project's quota atomically.
+    pub async fn create_image(&self, image: &Image) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        lock_placement(self.backend, &mut w.tx).await?;
+        let quota = crate::quotas::quota_in(&mut w.tx, image.project_id).await?;
+        let used = crate::quotas::usage_in(&mut w.tx, image.project_id).await?;
+        quota.check(&used, &Usage { image_bytes: image.size_bytes, ..Default::default() }).map_err(StoreError::Quota)?;
+        sqlx::query(
+            "INSERT INTO images (id, name, tags, project_id, user_id, public, size_bytes, sha256, docker_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(image.id.to_string())
+        .bind(image.name.clone())
+        .bind(to_json(&image.tags))
+        .bind(image.project_id.to_string())
+        .bind(image.user_id.to_string())
+        .bind(i64::from(image.public))
+        .bind(image.size_bytes as i64)
+        .bind(image.sha256.clone())
+        .bind(image.docker_id.clone())
+        .bind(millis(image.created_at))
+        .execute(&mut *w.tx)
+        .await
+        .map_err(StoreError::on_insert("image", &image.name))?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// The image whose id or name is `key`: the project's own, or a public one.
+    pub async fn image(&self, scope: Scope, key: &str) -> Result<Image, StoreError> {
+        let column = if crate::codec::is_id(key) { "id" } else { "name" };
+        let rows = match scope {
+            Scope::All => sqlx::query(AssertSqlSafe(format!("SELECT * FROM images WHERE {column} = $1 LIMIT 2")))
+                .bind(key.to_owned())
+                .fetch_all(&self.pool)
+                .await?,
+            Scope::Project(project) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT * FROM images WHERE {column} = $1 AND (project_id = $2 OR public = 1) ORDER BY CASE WHEN project_id = $2 THEN 0 ELSE 1 END LIMIT 2"
+            )))
+            .bind(key.to_owned())
+            .bind(project.to_string())
+            .fetch_all(&self.pool)
+            .await?,
+        };
+        let own_first = rows.first().map(decode).transpose()?;
+        match (own_first, rows.len(), scope) {
+            (None, ..) => Err(StoreError::NotFound { kind: "image", key: key.to_owned() }),
+            (Some(image), 1, _) => Ok(image),
+            (Some(image), _, Scope::Project(project)) if image.project_id == project => Ok(image),
+            (Some(_), count, _) => Err(StoreError::Ambiguous { kind: "image", name: key.to_owned(), count }),
+        }
+    }
+
+    /// The image a container's reference (normalised) names: the project's own first, then a public one.
+    pub async fn image_for_reference(&self, project: ProjectId, reference: &str) -> Result<Option<Image>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM images WHERE (project_id = $1 OR public = 1) AND (name = $2 OR tags LIKE $3)
+             ORDER BY CASE WHEN project_id = $1 THEN 0 ELSE 1 END, created_at DESC LIMIT 1",
+        )
+        .bind(project.to_string())
+        .bind(reference.to_owned())
+        .bind(format!("%{}%", to_json(&reference)))
+        .fetch_optional(&self.pool)
+        .await?;
+        rows.as_ref().map(decode).transpose()
+    }
+
+    /// The image `id`, whoever owns it (agents fetch any image placed on their host).
+    pub async fn image_by_id(&self, id: ImageId) -> Result<Image, StoreError> {
+        self.image(Scope::All, &id.to_string()).await
+    }
+
+    pub async fn list_images(&self, scope: Scope, name: Option<&str>, params: &ListParams) -> Result<Page<Image>, StoreError> {
+        let mut filters = Vec::new();
+        if let Scope::Project(project) = scope {
+            filters.push(Filter::eq("visible_to", project));
+        }
+        if let Some(name) = name {
+            filters.push(Filter::eq("name", name));
+        }
+        match scope {
+            Scope::All => self.list_page("images", &filters, params, decode).await,
+            Scope::Project(_) => self.list_page("image_visibility_view", &filters, params, decode).await,
+        }
+    }
+
+    pub async fn delete_image(&self, id: ImageId) -> Result<(), StoreError> {
+        self.delete_by_id("image", "images", &id.to_string()).await
+    }
+
+    /// Whether a container not yet deleted still runs `image`.
+    pub async fn image_in_use(&self, id: ImageId) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT id FROM containers WHERE image_id = $1 LIMIT 1").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        Ok(row.is_some())
+    }
+}
+
+impl Store {
+    /// Any image whose archive has this digest (archives are shared by content).
+    pub async fn image_with_sha256(&self, sha256: &str) -> Result<Option<ImageId>, StoreError> {
+        let row = sqlx::query("SELECT id FROM images WHERE sha256 = $1 LIMIT 1").bind(sha256.to_owned()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(|r| get_id(r, "id")).transpose()
+    }
+}

@@ -1,0 +1,73 @@
+//! Quotas: per-project limits (a missing row is unlimited) and the usage they are checked against.
+
+use crate::{Store, StoreError};
+use flotilla_core::ProjectId;
+use flotilla_core::quota::{Quota, Usage};
+use sqlx::Row;
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+fn limit(value: i64) -> Option<u64> {
+    u64::try_from(value).ok()
+}
+
+fn column(value: Option<u64>) -> i64 {
+    value.map_or(-1, |v| v as i64)
+}
+
+/// The project's quota, read inside a write so the check and the write that follows are atomic.
+pub(crate) async fn quota_in(tx: &mut Tx, project: ProjectId) -> Result<Quota, StoreError> {
+    let row = sqlx::query("SELECT * FROM quotas WHERE project_id = $1").bind(project.to_string()).fetch_optional(&mut **tx).await?;
+    Ok(match row {
+        Some(row) => Quota {
+            containers: limit(row.try_get("containers")?),
+            cpu_millis: limit(row.try_get("cpu_millis")?),
+            memory_mib: limit(row.try_get("memory_mib")?),
+            image_bytes: limit(row.try_get("image_bytes")?),
+        },
+        None => Quota::default(),
+    })
+}
+
+/// What the project holds now.
+pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, StoreError> {
+    let row = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(cpu_millis), 0) AS BIGINT) AS cpu,
+         CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) AS memory FROM containers WHERE project_id = $1",
+    )
+    .bind(project.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let images = sqlx::query("SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM images WHERE project_id = $1")
+        .bind(project.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    let get = |row: &sqlx::any::AnyRow, c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
+    Ok(Usage { containers: get(&row, "n")?, cpu_millis: get(&row, "cpu")?, memory_mib: get(&row, "memory")?, image_bytes: get(&images, "bytes")? })
+}
+
+impl Store {
+    /// The project's limits and what it uses.
+    pub async fn quota(&self, project: ProjectId) -> Result<(Quota, Usage), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let quota = quota_in(&mut tx, project).await?;
+        let usage = usage_in(&mut tx, project).await?;
+        tx.commit().await?;
+        Ok((quota, usage))
+    }
+
+    pub async fn set_quota(&self, project: ProjectId, quota: Quota) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("DELETE FROM quotas WHERE project_id = $1").bind(project.to_string()).execute(&mut *w.tx).await?;
+        sqlx::query("INSERT INTO quotas (project_id, containers, cpu_millis, memory_mib, image_bytes) VALUES ($1, $2, $3, $4, $5)")
+            .bind(project.to_string())
+            .bind(column(quota.containers))
+            .bind(column(quota.cpu_millis))
+            .bind(column(quota.memory_mib))
+            .bind(column(quota.image_bytes))
+            .execute(&mut *w.tx)
+            .await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+}
