@@ -1,0 +1,93 @@
+//! The agent's listener: the server's interactive calls under `/agent/v1` (logs, exec, stats, top,
+//! restart, kill, rename, update), each checked against the callback secret.
+
+mod error;
+mod handlers;
+
+pub use error::CallbackError;
+
+use crate::runtime::ContainerRuntime;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use flotilla_api::REQUEST_ID_HEADER;
+use std::sync::Arc;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being answered (the caller's `x-request-id`, else a fresh one).
+fn request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct CallbackState {
+    pub runtime: Arc<dyn ContainerRuntime>,
+    pub host_id: Uuid,
+    pub secret: Arc<str>,
+    /// Turns true at shutdown: following log streams end then.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The `/agent/v1` router.
+pub fn router(state: CallbackState) -> Router {
+    let protected = Router::new()
+        .route("/agent/v1/containers/{id}/restart", post(handlers::restart))
+        .route("/agent/v1/containers/{id}/kill", post(handlers::kill))
+        .route("/agent/v1/containers/{id}/logs", get(handlers::logs))
+        .route("/agent/v1/containers/{id}/exec", post(handlers::exec))
+        .route("/agent/v1/containers/{id}/stats", get(handlers::stats))
+        .route("/agent/v1/containers/{id}/top", get(handlers::top))
+        .route("/agent/v1/containers/{id}/rename", post(handlers::rename))
+        .route("/agent/v1/containers/{id}/update", post(handlers::update))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/agent/v1/healthz", get(|| async { "ok" }))
+        .merge(protected)
+        .with_state(state)
+        .layer(middleware::from_fn(with_request_id))
+}
+
+async fn with_request_id(request: Request, next: Next) -> Response {
+    let id =
+        request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    if let Ok(value) = id.parse() {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// Equal-time comparison, so the secret cannot be guessed byte by byte from response times.
+fn same_secret(given: &[u8], secret: &[u8]) -> bool {
+    given.len() == secret.len() && given.iter().zip(secret).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+async fn authenticate(State(state): State<CallbackState>, request: Request, next: Next) -> Response {
+    let given = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(given) if same_secret(given.as_bytes(), state.secret.as_bytes()) => next.run(request).await,
+        _ => CallbackError::Unauthorized.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abd", b"abc"));
+        assert!(!same_secret(b"ab", b"abc"));
+        assert!(!same_secret(b"", b"abc"));
+    }
+}

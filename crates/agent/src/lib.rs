@@ -1,0 +1,19 @@
+//! Flotilla's host agent: joins a region, makes the local runtime match the containers assigned
+//! to its host, reports what it sees, and serves the server's interactive calls.
+//!
+//! Talks to the region only through the agent protocol (`flotilla_api::agent`); knows nothing of
+//! the server's store or engine.
+
+mod agent;
+mod callback;
+mod config;
+mod error;
+mod reconcile;
+mod region;
+pub mod runtime;
+mod simulate;
+
+pub use agent::Agent;
+pub use config::{AgentConfig, CapacityOverride, Timings};
+pub use error::AgentError;
+pub use simulate::start_simulated;

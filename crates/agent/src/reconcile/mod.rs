@@ -1,0 +1,133 @@
+//! The reconcile loop: on every new assignment set and every resync tick, list the runtime, plan,
+//! act, observe and report. Level-triggered: a pass only looks at what is, never at what happened.
+
+mod execute;
+mod memory;
+mod observe;
+mod plan;
+mod report;
+
+pub use observe::observed;
+
+use crate::config::Timings;
+use crate::error::AgentError;
+use crate::runtime::{ArchiveStream, ContainerRuntime};
+use async_trait::async_trait;
+use execute::{Effect, Executor};
+use flotilla_api::agent::{Assignment, Assignments, Reports};
+use futures::StreamExt;
+use memory::{Failure, Memory};
+use report::Reporter;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// How many actions of one pass run at once.
+const CONCURRENT_ACTIONS: usize = 8;
+
+/// What the reconciler needs from the region: somewhere to report, and image archives.
+#[async_trait]
+pub trait Upstream: Send + Sync {
+    async fn report(&self, reports: &Reports) -> Result<(), AgentError>;
+    async fn image(&self, image_id: Uuid) -> Result<ArchiveStream, AgentError>;
+}
+
+/// One host's reconciler.
+pub struct Reconciler {
+    host_id: Uuid,
+    runtime: Arc<dyn ContainerRuntime>,
+    upstream: Arc<dyn Upstream>,
+    timings: Timings,
+    memory: Memory,
+    reporter: Reporter,
+    image_lock: tokio::sync::Mutex<()>,
+}
+
+impl Reconciler {
+    pub fn new(host_id: Uuid, runtime: Arc<dyn ContainerRuntime>, upstream: Arc<dyn Upstream>, timings: Timings) -> Self {
+        Self {
+            host_id,
+            runtime,
+            upstream,
+            timings,
+            memory: Memory::default(),
+            reporter: Reporter::default(),
+            image_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// One pass over `assignments`.
+    pub async fn pass(&mut self, assignments: &[Assignment]) -> Result<(), AgentError> {
+        let now = Instant::now();
+        let mut runtime = self.runtime.list(self.host_id).await?;
+        let actions = plan::plan(assignments, &runtime, &self.memory, now, self.timings.failure_retry);
+        if !actions.is_empty() {
+            let by_id: HashMap<Uuid, &Assignment> = assignments.iter().map(|a| (a.id, a)).collect();
+            let executor = Executor {
+                runtime: self.runtime.as_ref(),
+                upstream: self.upstream.as_ref(),
+                host_id: self.host_id,
+                assignments: &by_id,
+                image_lock: &self.image_lock,
+            };
+            let outcomes: Vec<_> =
+                futures::stream::iter(actions).map(|a| executor.run(a)).buffer_unordered(CONCURRENT_ACTIONS).collect().await;
+            for outcome in outcomes {
+                let memory = self.memory.entry(outcome.id);
+                memory.discarded.extend(outcome.discarded);
+                match outcome.effect {
+                    Effect::Applied(desired) => {
+                        memory.applied = Some((outcome.generation, desired));
+                        memory.failure = None;
+                    }
+                    Effect::Failed(reason) => {
+                        tracing::warn!(container = %outcome.id, %reason, "container failed");
+                        memory.failure = Some(Failure { generation: outcome.generation, at: Instant::now(), reason });
+                    }
+                    Effect::Error(reason) => tracing::warn!(container = %outcome.id, %reason, "reconcile step failed"),
+                    Effect::Removed(observed) => self.reporter.removed(observed),
+                    Effect::Discarded => {}
+                }
+            }
+            runtime = self.runtime.list(self.host_id).await?;
+        }
+        let assigned = |id: Uuid| assignments.iter().any(|a| a.id == id);
+        self.memory.retain(assigned);
+        let observations = observe::observe(assignments, &runtime, &self.memory);
+        let due = self.reporter.due(&observations, Instant::now(), self.timings.full_report);
+        if !due.observations.is_empty() {
+            self.upstream.report(&Reports { containers: due.observations.clone() }).await?;
+        }
+        self.reporter.sent(due, Instant::now());
+        self.reporter.retain(assigned);
+        Ok(())
+    }
+
+    /// Reconciles on every new assignment set and every resync tick until `shutdown` turns true.
+    /// Nothing is done before the first assignment set arrived: the runtime's containers are adopted, not removed.
+    pub async fn run(mut self, mut assignments: watch::Receiver<Option<Arc<Assignments>>>, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.timings.resync);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => return,
+                changed = assignments.changed() => if changed.is_err() { return },
+                _ = tick.tick() => {}
+            }
+            let current = assignments.borrow_and_update().clone();
+            if let Some(current) = current {
+                tokio::select! {
+                    _ = shutdown.wait_for(|stop| *stop) => return,
+                    result = self.pass(&current.containers) => if let Err(e) = result {
+                        tracing::warn!(host = %self.host_id, error = %e, "reconcile pass failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,190 @@
+//! What the agent reports of its assigned containers, pure: the runtime's view plus the
+//! reconciler's memory (failures, containers removed behind Flotilla's back).
+
+use super::memory::Memory;
+use super::plan::vanished;
+use crate::runtime::{RuntimeContainer, RuntimeState};
+use flotilla_api::agent::{Assignment, Observed, ObservedState};
+use flotilla_core::container::DesiredState;
+
+pub const MISSING_REASON: &str = "removed from the runtime outside Flotilla";
+
+/// A runtime container as the server should see it.
+pub fn observed(c: &RuntimeContainer) -> Observed {
+    let state = match c.state {
+        RuntimeState::Created => ObservedState::Created,
+        RuntimeState::Running => ObservedState::Running,
+        RuntimeState::Paused => ObservedState::Paused,
+        RuntimeState::Restarting => ObservedState::Restarting,
+        RuntimeState::Exited => ObservedState::Exited,
+    };
+    let reason = match (c.state, c.exit_code) {
+        (RuntimeState::Exited, Some(code)) => format!("exited with code {code}"),
+        (RuntimeState::Exited, None) => "exited".to_owned(),
+        _ => String::new(),
+    };
+    Observed { id: c.container_id, generation: c.generation, runtime_id: Some(c.runtime_id.clone()), state, exit_code: c.exit_code, reason }
+}
+
+/// A container whose desired state is deleted, once it is gone from the runtime.
+pub fn deleted_and_gone(a: &Assignment) -> Observed {
+    Observed {
+        id: a.id,
+        generation: a.generation,
+        runtime_id: None,
+        state: ObservedState::Removed,
+        exit_code: None,
+        reason: "deleted".to_owned(),
+    }
+}
+
+/// One observation per assigned container whose state is known (not while it is being created).
+pub fn observe(assignments: &[Assignment], runtime: &[RuntimeContainer], memory: &Memory) -> Vec<Observed> {
+    assignments.iter().filter_map(|a| observe_one(a, runtime, memory)).collect()
+}
+
+fn observe_one(a: &Assignment, runtime: &[RuntimeContainer], memory: &Memory) -> Option<Observed> {
+    let mut copies = runtime.iter().filter(|c| c.container_id == a.id).peekable();
+    let any_copy = copies.peek().is_some();
+    let current = copies.find(|c| c.generation == a.generation);
+    let failure = memory.failure(a.id, a.generation);
+    let report = |state, runtime_id: Option<String>, exit_code, reason: String| Observed {
+        id: a.id,
+        generation: a.generation,
+        runtime_id,
+        state,
+        exit_code,
+        reason,
+    };
+    if a.desired == DesiredState::Deleted {
+        return (!any_copy).then(|| deleted_and_gone(a));
+    }
+    match (current, failure) {
+        (Some(c), Some(f)) if matches!(c.state, RuntimeState::Created | RuntimeState::Exited) => {
+            Some(report(ObservedState::Failed, Some(c.runtime_id.clone()), c.exit_code, f.reason.clone()))
+        }
+        (Some(c), _) => Some(observed(c)),
+        (None, Some(f)) => Some(report(ObservedState::Failed, None, None, f.reason.clone())),
+        (None, None) if !any_copy && vanished(a, memory) => {
+            Some(report(ObservedState::Missing, a.runtime_id.clone(), None, MISSING_REASON.to_owned()))
+        }
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::memory::Failure;
+    use flotilla_api::agent::ImageSource;
+    use flotilla_core::profile::{ContainerProperties, RestartPolicy};
+    use std::time::Instant;
+    use uuid::Uuid;
+
+    fn assignment(desired: DesiredState, runtime_id: Option<&str>, policy: Option<RestartPolicy>) -> Assignment {
+        Assignment {
+            id: Uuid::from_u128(1),
+            name: "c".into(),
+            project_id: Uuid::from_u128(2),
+            generation: 2,
+            desired,
+            spec: ContainerProperties { image: "demo:latest".into(), restart_policy: policy, ..Default::default() },
+            image: ImageSource { reference: "demo:latest".into(), image_id: None },
+            runtime_id: runtime_id.map(str::to_owned),
+        }
+    }
+
+    fn container(generation: u64, state: RuntimeState, exit_code: Option<i64>) -> RuntimeContainer {
+        RuntimeContainer { runtime_id: "r".into(), container_id: Uuid::from_u128(1), generation, name: "n".into(), state, exit_code }
+    }
+
+    fn failed() -> Memory {
+        let mut memory = Memory::default();
+        memory.entry(Uuid::from_u128(1)).failure = Some(Failure { generation: 2, at: Instant::now(), reason: "port is taken".into() });
+        memory
+    }
+
+    /// State, runtime id, exit code, reason.
+    type Seen<'a> = (ObservedState, Option<&'a str>, Option<i64>, &'a str);
+
+    /// Name, assignment, runtime containers, memory, wanted observation.
+    type Case = (&'static str, Assignment, Vec<RuntimeContainer>, Memory, Option<Seen<'static>>);
+
+    #[test]
+    fn observations() {
+        use DesiredState::*;
+        use ObservedState as O;
+        let table: Vec<Case> = vec![
+            (
+                "running",
+                assignment(Running, None, None),
+                vec![container(2, RuntimeState::Running, None)],
+                Memory::default(),
+                Some((O::Running, Some("r"), None, "")),
+            ),
+            (
+                "exited with its code",
+                assignment(Running, None, None),
+                vec![container(2, RuntimeState::Exited, Some(3))],
+                Memory::default(),
+                Some((O::Exited, Some("r"), Some(3), "exited with code 3")),
+            ),
+            (
+                "created but start failed",
+                assignment(Running, None, None),
+                vec![container(2, RuntimeState::Created, None)],
+                failed(),
+                Some((O::Failed, Some("r"), None, "port is taken")),
+            ),
+            (
+                "running despite an old failure",
+                assignment(Running, None, None),
+                vec![container(2, RuntimeState::Running, None)],
+                failed(),
+                Some((O::Running, Some("r"), None, "")),
+            ),
+            ("create failed", assignment(Running, None, None), vec![], failed(), Some((O::Failed, None, None, "port is taken"))),
+            ("being created", assignment(Running, None, None), vec![], Memory::default(), None),
+            (
+                "old generation being replaced",
+                assignment(Running, Some("r"), None),
+                vec![container(1, RuntimeState::Running, None)],
+                Memory::default(),
+                None,
+            ),
+            (
+                "vanished",
+                assignment(Running, Some("gone"), None),
+                vec![],
+                Memory::default(),
+                Some((O::Missing, Some("gone"), None, MISSING_REASON)),
+            ),
+            ("vanished but restartable", assignment(Running, Some("gone"), Some(RestartPolicy::Always)), vec![], Memory::default(), None),
+            (
+                "deleted and gone",
+                assignment(Deleted, Some("r"), None),
+                vec![],
+                Memory::default(),
+                Some((O::Removed, None, None, "deleted")),
+            ),
+            (
+                "deleted, removal pending",
+                assignment(Deleted, Some("r"), None),
+                vec![container(2, RuntimeState::Running, None)],
+                Memory::default(),
+                None,
+            ),
+        ];
+        for (case, a, runtime, memory, want) in table {
+            let got = observe(&[a], &runtime, &memory);
+            let got: Option<Seen> = got.first().map(|o| (o.state, o.runtime_id.as_deref(), o.exit_code, o.reason.as_str()));
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn observed_carries_identity() {
+        let o = observed(&container(7, RuntimeState::Paused, None));
+        assert_eq!((o.id, o.generation, o.state, o.exit_code), (Uuid::from_u128(1), 7, ObservedState::Paused, None));
+    }
+}

@@ -1,0 +1,130 @@
+//! Which observations to send: those that changed since the last report, removals until they
+//! were sent once, and everything at a steady interval.
+
+use flotilla_api::agent::Observed;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+fn same(a: &Observed, b: &Observed) -> bool {
+    a.generation == b.generation && a.runtime_id == b.runtime_id && a.state == b.state && a.exit_code == b.exit_code && a.reason == b.reason
+}
+
+/// The reporter's memory of what the server was told.
+#[derive(Debug, Default)]
+pub struct Reporter {
+    last: HashMap<Uuid, Observed>,
+    last_full: Option<Instant>,
+    /// Removals not yet sent, by container id.
+    removed: BTreeMap<Uuid, Observed>,
+}
+
+/// A batch to send.
+#[derive(Debug)]
+pub struct Due {
+    pub observations: Vec<Observed>,
+    pub full: bool,
+}
+
+impl Reporter {
+    /// Queues a removal; it is sent with the next batch (and again until a batch gets through).
+    pub fn removed(&mut self, observed: Observed) {
+        self.removed.insert(observed.id, observed);
+    }
+
+    /// What to send now, given the current observations of the assigned containers.
+    pub fn due(&self, observed: &[Observed], now: Instant, full_every: Duration) -> Due {
+        let full = self.last_full.is_none_or(|at| now.saturating_duration_since(at) >= full_every);
+        let mut observations: Vec<Observed> = self.removed.values().cloned().collect();
+        observations.extend(
+            observed
+                .iter()
+                .filter(|o| !self.removed.contains_key(&o.id))
+                .filter(|o| full || self.last.get(&o.id).is_none_or(|last| !same(last, o)))
+                .cloned(),
+        );
+        Due { observations, full }
+    }
+
+    /// Notes that `due` reached the server.
+    pub fn sent(&mut self, due: Due, now: Instant) {
+        for o in due.observations {
+            self.removed.remove(&o.id);
+            self.last.insert(o.id, o);
+        }
+        if due.full {
+            self.last_full = Some(now);
+        }
+    }
+
+    /// Forgets containers no longer assigned (a container assigned again is reported afresh).
+    pub fn retain(&mut self, assigned: impl Fn(Uuid) -> bool) {
+        self.last.retain(|id, _| assigned(*id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flotilla_api::agent::ObservedState;
+
+    fn obs(n: u128, state: ObservedState) -> Observed {
+        Observed { id: Uuid::from_u128(n), generation: 1, runtime_id: Some("r".into()), state, exit_code: None, reason: String::new() }
+    }
+
+    fn ids(due: &Due) -> Vec<u128> {
+        due.observations.iter().map(|o| o.id.as_u128()).collect()
+    }
+
+    #[test]
+    fn only_changes_between_full_reports() {
+        let every = Duration::from_secs(30);
+        let t0 = Instant::now();
+        let mut r = Reporter::default();
+        let first = r.due(&[obs(1, ObservedState::Running), obs(2, ObservedState::Created)], t0, every);
+        assert!(first.full);
+        assert_eq!(ids(&first), vec![1, 2]);
+        r.sent(first, t0);
+
+        let t1 = t0 + Duration::from_secs(2);
+        let unchanged = r.due(&[obs(1, ObservedState::Running), obs(2, ObservedState::Created)], t1, every);
+        assert!(!unchanged.full);
+        assert!(unchanged.observations.is_empty());
+
+        let changed = r.due(&[obs(1, ObservedState::Running), obs(2, ObservedState::Running)], t1, every);
+        assert_eq!(ids(&changed), vec![2]);
+        // Not sent (server unreachable): still due next time.
+        let again = r.due(&[obs(1, ObservedState::Running), obs(2, ObservedState::Running)], t1, every);
+        assert_eq!(ids(&again), vec![2]);
+        r.sent(again, t1);
+
+        let t2 = t0 + Duration::from_secs(31);
+        let full = r.due(&[obs(1, ObservedState::Running), obs(2, ObservedState::Running)], t2, every);
+        assert!(full.full);
+        assert_eq!(ids(&full), vec![1, 2]);
+    }
+
+    #[test]
+    fn removals_are_sent_until_they_got_through() {
+        let every = Duration::from_secs(30);
+        let t0 = Instant::now();
+        let mut r = Reporter::default();
+        r.sent(r.due(&[], t0, every), t0);
+        r.removed(obs(9, ObservedState::Removed));
+        let due = r.due(&[], t0, every);
+        assert_eq!(ids(&due), vec![9]);
+        assert_eq!(ids(&r.due(&[], t0, every)), vec![9]);
+        r.sent(due, t0);
+        assert!(r.due(&[], t0, every).observations.is_empty());
+    }
+
+    #[test]
+    fn reassigned_containers_are_reported_afresh() {
+        let every = Duration::from_secs(30);
+        let t0 = Instant::now();
+        let mut r = Reporter::default();
+        r.sent(r.due(&[obs(1, ObservedState::Running)], t0, every), t0);
+        r.retain(|_| false);
+        assert_eq!(ids(&r.due(&[obs(1, ObservedState::Running)], t0, every)), vec![1]);
+    }
+}

@@ -1,0 +1,283 @@
+//! Reconcile passes against the simulated runtime and a recording upstream.
+
+use super::*;
+use crate::runtime::sim::{SimConfig, SimRuntime};
+use crate::runtime::{CreateSpec, RuntimeState, runtime_name};
+use bytes::Bytes;
+use flotilla_api::agent::{ImageSource, Observed, ObservedState};
+use flotilla_core::container::DesiredState;
+use flotilla_core::profile::ContainerProperties;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+#[derive(Default)]
+struct Recorder {
+    reports: Mutex<Vec<Observed>>,
+    archive: Option<Vec<u8>>,
+    fetches: AtomicUsize,
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<Observed> {
+        std::mem::take(&mut *self.reports.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl Upstream for Recorder {
+    async fn report(&self, reports: &Reports) -> Result<(), AgentError> {
+        self.reports.lock().unwrap().extend(reports.containers.iter().cloned());
+        Ok(())
+    }
+
+    async fn image(&self, _image_id: Uuid) -> Result<ArchiveStream, AgentError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        let bytes = self.archive.clone().unwrap_or_default();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = bytes.chunks(700).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        Ok(futures::stream::iter(chunks).boxed())
+    }
+}
+
+fn saved_image(tags: &[&str]) -> Vec<u8> {
+    let manifest = serde_json::json!([{"Config": "c.json", "RepoTags": tags, "Layers": ["l/layer.tar"]}]).to_string();
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in [("l/layer.tar", vec![1u8; 2000]), ("c.json", b"{}".to_vec()), ("manifest.json", manifest.into_bytes())] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, name, data.as_slice()).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+fn timings() -> Timings {
+    Timings { failure_retry: Duration::from_secs(60), ..Timings::default() }
+}
+
+fn assignment(n: u128, desired: DesiredState) -> Assignment {
+    Assignment {
+        id: Uuid::from_u128(n),
+        name: format!("app{n}"),
+        project_id: Uuid::from_u128(77),
+        generation: 1,
+        desired,
+        spec: ContainerProperties { image: "demo:latest".into(), command: vec!["serve".into()], ..Default::default() },
+        image: ImageSource { reference: "demo:latest".into(), image_id: None },
+        runtime_id: None,
+    }
+}
+
+struct Setup {
+    host: Uuid,
+    runtime: Arc<SimRuntime>,
+    upstream: Arc<Recorder>,
+}
+
+impl Setup {
+    fn new(sim: SimConfig, upstream: Recorder) -> Self {
+        Self { host: Uuid::now_v7(), runtime: Arc::new(SimRuntime::new(sim)), upstream: Arc::new(upstream) }
+    }
+
+    fn reconciler(&self, timings: Timings) -> Reconciler {
+        Reconciler::new(self.host, self.runtime.clone(), self.upstream.clone(), timings)
+    }
+
+    async fn state_of(&self, n: u128) -> Vec<(String, u64, RuntimeState)> {
+        let list = self.runtime.list(self.host).await.unwrap();
+        list.into_iter().filter(|c| c.container_id == Uuid::from_u128(n)).map(|c| (c.runtime_id, c.generation, c.state)).collect()
+    }
+}
+
+fn states(reports: &[Observed]) -> Vec<(u128, ObservedState)> {
+    let mut out: Vec<_> = reports.iter().map(|o| (o.id.as_u128(), o.state)).collect();
+    out.sort_by_key(|(id, _)| *id);
+    out
+}
+
+#[tokio::test]
+async fn creates_starts_reports_and_stays_quiet() {
+    let s = Setup::new(SimConfig::default(), Recorder::default());
+    let mut r = s.reconciler(timings());
+    let set = vec![assignment(1, DesiredState::Running), assignment(2, DesiredState::Stopped), assignment(3, DesiredState::Paused)];
+    r.pass(&set).await.unwrap();
+    assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running), (2, ObservedState::Created), (3, ObservedState::Paused)]);
+    let list = s.runtime.list(s.host).await.unwrap();
+    assert_eq!(list.len(), 3);
+    let first = list.iter().find(|c| c.container_id == Uuid::from_u128(1)).unwrap();
+    assert_eq!(first.name, runtime_name("app1", Uuid::from_u128(1)));
+    r.pass(&set).await.unwrap();
+    assert!(s.upstream.take().is_empty(), "nothing changed, nothing reported");
+}
+
+#[tokio::test]
+async fn desired_state_changes_are_applied() {
+    let s = Setup::new(SimConfig::default(), Recorder::default());
+    let mut r = s.reconciler(timings());
+    let mut a = assignment(1, DesiredState::Running);
+    r.pass(std::slice::from_ref(&a)).await.unwrap();
+    let rid = s.state_of(1).await[0].0.clone();
+    for (desired, state, observed) in [
+        (DesiredState::Stopped, RuntimeState::Exited, ObservedState::Exited),
+        (DesiredState::Running, RuntimeState::Running, ObservedState::Running),
+        (DesiredState::Paused, RuntimeState::Paused, ObservedState::Paused),
+        (DesiredState::Running, RuntimeState::Running, ObservedState::Running),
+    ] {
+        a.desired = desired;
+        r.pass(std::slice::from_ref(&a)).await.unwrap();
+        assert_eq!(s.state_of(1).await, vec![(rid.clone(), 1, state)], "{desired:?}");
+        assert_eq!(states(&s.upstream.take()).last(), Some(&(1, observed)));
+    }
+}
+
+#[tokio::test]
+async fn a_container_that_exited_on_its_own_is_reported_not_restarted() {
+    let s = Setup::new(SimConfig::default(), Recorder::default());
+    let mut r = s.reconciler(timings());
+    let a = assignment(1, DesiredState::Running);
+    r.pass(std::slice::from_ref(&a)).await.unwrap();
+    let rid = s.state_of(1).await[0].0.clone();
+    s.runtime.kill(&rid, "SIGKILL").await.unwrap();
+    s.upstream.take();
+    r.pass(std::slice::from_ref(&a)).await.unwrap();
+    let reports = s.upstream.take();
+    assert_eq!(reports.len(), 1);
+    assert_eq!((reports[0].state, reports[0].exit_code), (ObservedState::Exited, Some(137)));
+    assert_eq!(reports[0].reason, "exited with code 137");
+    assert_eq!(s.state_of(1).await, vec![(rid, 1, RuntimeState::Exited)]);
+}
+
+#[tokio::test]
+async fn unassigned_and_deleted_containers_are_removed_and_reported() {
+    let s = Setup::new(SimConfig::default(), Recorder::default());
+    let mut r = s.reconciler(timings());
+    r.pass(&[assignment(1, DesiredState::Running), assignment(2, DesiredState::Running)]).await.unwrap();
+    s.upstream.take();
+    // 1 moved away (fence), 2 deleted.
+    r.pass(&[assignment(2, DesiredState::Deleted)]).await.unwrap();
+    let reports = s.upstream.take();
+    assert_eq!(states(&reports), vec![(1, ObservedState::Removed), (2, ObservedState::Removed)]);
+    assert!(s.runtime.list(s.host).await.unwrap().is_empty());
+    r.pass(&[assignment(2, DesiredState::Deleted)]).await.unwrap();
+    assert!(s.upstream.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_new_generation_replaces_the_old_one() {
+    let s = Setup::new(SimConfig::default(), Recorder::default());
+    let mut r = s.reconciler(timings());
+    let mut a = assignment(1, DesiredState::Running);
+    r.pass(std::slice::from_ref(&a)).await.unwrap();
+    let old = s.state_of(1).await[0].0.clone();
+    a.generation = 2;
+    a.runtime_id = Some(old.clone());
+    r.pass(std::slice::from_ref(&a)).await.unwrap();
+    let now = s.state_of(1).await;
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].0, old);
+    assert_eq!((now[0].1, now[0].2), (2, RuntimeState::Running));
+    let reports = s.upstream.take();
+    let last = reports.last().unwrap();
+    assert_eq!((last.generation, last.state), (2, ObservedState::Running));
+}
+
+#[tokio::test]
+async fn a_restarted_agent_adopts_instead_of_recreating() {
+    let s = Setup::new(SimConfig::default(), Recorder::default());
+    let set = vec![assignment(1, DesiredState::Running), assignment(2, DesiredState::Running)];
+    s.reconciler(timings()).pass(&set).await.unwrap();
+    let before = (s.state_of(1).await, s.state_of(2).await);
+    // Container 2 exited on its own while no agent ran.
+    s.runtime.kill(&before.1[0].0, "SIGTERM").await.unwrap();
+    let mut fresh = s.reconciler(timings());
+    fresh.pass(&set).await.unwrap();
+    assert_eq!(s.state_of(1).await, before.0);
+    assert_eq!(s.state_of(2).await, vec![(before.1[0].0.clone(), 1, RuntimeState::Exited)]);
+}
+
+#[tokio::test]
+async fn vanished_containers_are_missing_unless_their_policy_restarts_them() {
+    let s = Setup::new(SimConfig::default(), Recorder::default());
+    let mut r = s.reconciler(timings());
+    let mut gone = assignment(1, DesiredState::Running);
+    gone.runtime_id = Some("deadbeef".into());
+    let mut restartable = assignment(2, DesiredState::Running);
+    restartable.runtime_id = Some("cafe".into());
+    restartable.spec.restart_policy = Some(flotilla_core::profile::RestartPolicy::Always);
+    r.pass(&[gone, restartable]).await.unwrap();
+    let reports = s.upstream.take();
+    assert_eq!(states(&reports), vec![(1, ObservedState::Missing), (2, ObservedState::Running)]);
+    assert_eq!(reports[0].reason, "removed from the runtime outside Flotilla");
+    assert!(s.state_of(1).await.is_empty());
+}
+
+#[tokio::test]
+async fn images_are_fetched_loaded_and_then_used() {
+    let sim = SimConfig { all_images_present: false, ..SimConfig::default() };
+    let s = Setup::new(sim, Recorder { archive: Some(saved_image(&["demo:latest"])), ..Recorder::default() });
+    let mut r = s.reconciler(timings());
+    let mut a = assignment(1, DesiredState::Running);
+    let mut b = assignment(2, DesiredState::Running);
+    a.image.image_id = Some(Uuid::from_u128(5));
+    b.image.image_id = Some(Uuid::from_u128(5));
+    r.pass(&[a, b]).await.unwrap();
+    assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running), (2, ObservedState::Running)]);
+    assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 1, "one download for two containers");
+    assert_eq!(s.runtime.images().await.unwrap(), vec!["demo:latest".to_owned()]);
+}
+
+#[tokio::test]
+async fn image_problems_fail_the_container_and_are_not_hammered() {
+    let sim = SimConfig { all_images_present: false, ..SimConfig::default() };
+    let s = Setup::new(sim.clone(), Recorder { archive: Some(saved_image(&["other:latest"])), ..Recorder::default() });
+    let mut a = assignment(1, DesiredState::Running);
+    a.image.image_id = Some(Uuid::from_u128(5));
+    let mut r = s.reconciler(timings());
+    r.pass(std::slice::from_ref(&a)).await.unwrap();
+    let reports = s.upstream.take();
+    assert_eq!(states(&reports), vec![(1, ObservedState::Failed)]);
+    assert!(reports[0].reason.contains("not demo:latest"), "{}", reports[0].reason);
+    r.pass(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 1, "held back for failure_retry");
+    let mut eager = s.reconciler(Timings { failure_retry: Duration::ZERO, ..timings() });
+    eager.pass(std::slice::from_ref(&a)).await.unwrap();
+    eager.pass(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 3, "retried once the delay passed");
+
+    let s = Setup::new(sim, Recorder::default());
+    s.reconciler(timings()).pass(&[assignment(1, DesiredState::Running)]).await.unwrap();
+    let reports = s.upstream.take();
+    assert_eq!(reports[0].state, ObservedState::Failed);
+    assert_eq!(reports[0].reason, "image demo:latest not found on host");
+    assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn injected_failures_are_reported_as_failed() {
+    let s = Setup::new(SimConfig { failure_rate: 1.0, ..SimConfig::default() }, Recorder::default());
+    s.reconciler(timings()).pass(&[assignment(1, DesiredState::Running)]).await.unwrap();
+    let reports = s.upstream.take();
+    assert_eq!(states(&reports), vec![(1, ObservedState::Failed)]);
+    assert_eq!(reports[0].reason, "creating: simulated failure of create");
+}
+
+#[tokio::test]
+async fn stray_copies_and_foreign_hosts_are_told_apart() {
+    let s = Setup::new(SimConfig::default(), Recorder::default());
+    let other_host = Uuid::now_v7();
+    let spec = |host_id, name: &str| CreateSpec {
+        container_id: Uuid::from_u128(9),
+        host_id,
+        project_id: Uuid::from_u128(77),
+        generation: 1,
+        name: name.into(),
+        image: "demo:latest".into(),
+        properties: ContainerProperties { image: "demo:latest".into(), ..Default::default() },
+    };
+    let foreign = s.runtime.create(&spec(other_host, "other")).await.unwrap();
+    s.runtime.create(&spec(s.host, "mine")).await.unwrap();
+    s.reconciler(timings()).pass(&[]).await.unwrap();
+    assert!(s.runtime.list(s.host).await.unwrap().is_empty());
+    assert_eq!(s.runtime.list(other_host).await.unwrap()[0].runtime_id, foreign, "another host's container is not touched");
+}

@@ -1,0 +1,302 @@
+//! The Docker Engine runtime: [`ContainerRuntime`] over the local unix socket, via bollard.
+
+mod host;
+pub mod spec;
+mod stats;
+
+use crate::runtime::{ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, LogOptions, RuntimeContainer, RuntimeError, RuntimeState};
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::errors::Error as DockerError;
+use bollard::exec::StartExecResults;
+use bollard::models::{ContainerStateStatusEnum, ContainerSummaryStateEnum, ContainerUpdateBody, ExecConfig};
+use bollard::query_parameters::{
+    CreateContainerOptions, ImportImageOptions, KillContainerOptions, ListContainersOptions, ListImagesOptions, LogsOptions,
+    RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions, StatsOptions, StopContainerOptions, TopOptions,
+};
+use flotilla_api::agent::LABEL_HOST;
+use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::HashMap;
+use std::path::Path;
+use uuid::Uuid;
+
+/// At most this much of an exec's output is kept.
+const EXEC_OUTPUT_LIMIT: usize = 1024 * 1024;
+
+/// The local Docker Engine.
+#[derive(Debug)]
+pub struct DockerRuntime {
+    docker: Docker,
+    cpu: host::CpuMeter,
+}
+
+/// Maps a bollard error: the engine's 404/409/400 keep their meaning, anything else is an engine
+/// failure of `context`.
+fn engine_error(context: &str, error: DockerError) -> RuntimeError {
+    match error {
+        DockerError::DockerResponseServerError { status_code: 404, message } => RuntimeError::NotFound(message),
+        DockerError::DockerResponseServerError { status_code: 409, message } => RuntimeError::Conflict(message),
+        DockerError::DockerResponseServerError { status_code: 400, message } => RuntimeError::InvalidArgument(message),
+        other => RuntimeError::Engine { context: context.to_owned(), message: other.to_string() },
+    }
+}
+
+fn summary_state(state: Option<&ContainerSummaryStateEnum>) -> RuntimeState {
+    match state {
+        Some(ContainerSummaryStateEnum::CREATED) => RuntimeState::Created,
+        Some(ContainerSummaryStateEnum::PAUSED) => RuntimeState::Paused,
+        Some(ContainerSummaryStateEnum::RESTARTING) => RuntimeState::Restarting,
+        Some(ContainerSummaryStateEnum::EXITED | ContainerSummaryStateEnum::DEAD | ContainerSummaryStateEnum::REMOVING) => {
+            RuntimeState::Exited
+        }
+        _ => RuntimeState::Running,
+    }
+}
+
+fn inspect_state(state: Option<&ContainerStateStatusEnum>) -> RuntimeState {
+    match state {
+        Some(ContainerStateStatusEnum::CREATED) => RuntimeState::Created,
+        Some(ContainerStateStatusEnum::PAUSED) => RuntimeState::Paused,
+        Some(ContainerStateStatusEnum::RESTARTING) => RuntimeState::Restarting,
+        Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD | ContainerStateStatusEnum::REMOVING) => {
+            RuntimeState::Exited
+        }
+        _ => RuntimeState::Running,
+    }
+}
+
+/// The exit code in a list entry's status, `Exited (137) 2 seconds ago`.
+fn exit_code_of_status(status: &str) -> Option<i64> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest[..rest.find(')')?].parse().ok()
+}
+
+impl DockerRuntime {
+    /// Connects to the local engine (`DOCKER_HOST` if it names a unix socket, else `/var/run/docker.sock`)
+    /// and negotiates the API version.
+    pub async fn connect() -> Result<Self, RuntimeError> {
+        let docker = Docker::connect_with_unix_defaults().map_err(|e| engine_error("connecting to the Docker Engine", e))?;
+        let docker = docker.negotiate_version().await.map_err(|e| engine_error("connecting to the Docker Engine", e))?;
+        Ok(Self { docker, cpu: host::CpuMeter::default() })
+    }
+
+    /// The underlying client, for what the trait does not cover (tests build images with it).
+    pub fn client(&self) -> &Docker {
+        &self.docker
+    }
+}
+
+#[async_trait]
+impl ContainerRuntime for DockerRuntime {
+    fn kind(&self) -> &'static str {
+        "docker"
+    }
+
+    async fn capacity(&self) -> Result<Capacity, RuntimeError> {
+        let info = self.docker.info().await.map_err(|e| engine_error("reading the engine's info", e))?;
+        let root = info.docker_root_dir.unwrap_or_else(|| "/var/lib/docker".to_owned());
+        let disk_mib = host::disk_mib(Path::new(&root)).or_else(|_| host::disk_mib(Path::new("/")))?;
+        Ok(Capacity {
+            cpus: info.ncpu.unwrap_or(0) as f64,
+            memory_mib: u64::try_from(info.mem_total.unwrap_or(0)).unwrap_or(0) / (1024 * 1024),
+            disk_mib,
+        })
+    }
+
+    async fn utilisation(&self) -> Result<HostUtilisation, RuntimeError> {
+        Ok(HostUtilisation { cpu_percent: self.cpu.percent().await?, memory_used_mib: host::memory_used_mib().await? })
+    }
+
+    async fn list(&self, host_id: Uuid) -> Result<Vec<RuntimeContainer>, RuntimeError> {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_HOST}={host_id}")])]);
+        let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+        let summaries = self.docker.list_containers(Some(options)).await.map_err(|e| engine_error("listing containers", e))?;
+        Ok(summaries
+            .into_iter()
+            .filter_map(|s| {
+                let state = summary_state(s.state.as_ref());
+                let exit_code = (state == RuntimeState::Exited).then(|| s.status.as_deref().and_then(exit_code_of_status)).flatten();
+                let name = s.names.as_ref().and_then(|n| n.first()).cloned().unwrap_or_default();
+                RuntimeContainer::from_labels(s.id?, name, &s.labels.unwrap_or_default(), state, exit_code)
+            })
+            .collect())
+    }
+
+    async fn create(&self, spec: &CreateSpec) -> Result<String, RuntimeError> {
+        let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
+        match self.docker.create_container(Some(options), spec::create_body(spec)).await {
+            Ok(created) => Ok(created.id),
+            Err(DockerError::DockerResponseServerError { status_code: 404, message }) if message.contains("image") => {
+                Err(RuntimeError::ImageMissing(spec.image.clone()))
+            }
+            Err(e) => Err(engine_error(&format!("creating container {}", spec.name), e)),
+        }
+    }
+
+    async fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        self.docker.start_container(id, None).await.map_err(|e| engine_error("starting container", e))
+    }
+
+    async fn stop(&self, id: &str, timeout_secs: u32) -> Result<(), RuntimeError> {
+        let options = StopContainerOptions { t: Some(timeout_secs.try_into().unwrap_or(i32::MAX)), ..Default::default() };
+        self.docker.stop_container(id, Some(options)).await.map_err(|e| engine_error("stopping container", e))
+    }
+
+    async fn restart(&self, id: &str, timeout_secs: u32) -> Result<(), RuntimeError> {
+        let options = RestartContainerOptions { t: Some(timeout_secs.try_into().unwrap_or(i32::MAX)), ..Default::default() };
+        self.docker.restart_container(id, Some(options)).await.map_err(|e| engine_error("restarting container", e))
+    }
+
+    async fn kill(&self, id: &str, signal: &str) -> Result<(), RuntimeError> {
+        let options = KillContainerOptions { signal: signal.to_owned() };
+        self.docker.kill_container(id, Some(options)).await.map_err(|e| engine_error("killing container", e))
+    }
+
+    async fn pause(&self, id: &str) -> Result<(), RuntimeError> {
+        self.docker.pause_container(id).await.map_err(|e| engine_error("pausing container", e))
+    }
+
+    async fn unpause(&self, id: &str) -> Result<(), RuntimeError> {
+        self.docker.unpause_container(id).await.map_err(|e| engine_error("unpausing container", e))
+    }
+
+    async fn remove(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
+        let options = RemoveContainerOptions { force, v: true, ..Default::default() };
+        self.docker.remove_container(id, Some(options)).await.map_err(|e| engine_error("removing container", e))
+    }
+
+    async fn inspect(&self, id: &str) -> Result<RuntimeContainer, RuntimeError> {
+        let c = self.docker.inspect_container(id, None).await.map_err(|e| engine_error("inspecting container", e))?;
+        let labels = c.config.as_ref().and_then(|config| config.labels.clone()).unwrap_or_default();
+        let state = inspect_state(c.state.as_ref().and_then(|s| s.status.as_ref()));
+        let exit_code = (state == RuntimeState::Exited).then(|| c.state.as_ref().and_then(|s| s.exit_code)).flatten();
+        let runtime_id = c.id.unwrap_or_else(|| id.to_owned());
+        RuntimeContainer::from_labels(runtime_id, c.name.unwrap_or_default(), &labels, state, exit_code)
+            .ok_or_else(|| RuntimeError::NotFound(format!("{id} is not a Flotilla container")))
+    }
+
+    async fn logs(&self, id: &str, options: LogOptions) -> Result<ByteStream, RuntimeError> {
+        // Fail fast (404) before answering with a stream.
+        self.docker.inspect_container(id, None).await.map_err(|e| engine_error("reading logs", e))?;
+        let options = LogsOptions {
+            follow: options.follow,
+            stdout: true,
+            stderr: true,
+            since: options.since.map_or(0, |s| i32::try_from(s).unwrap_or(i32::MAX)),
+            timestamps: options.timestamps,
+            tail: options.tail.map_or_else(|| "all".to_owned(), |t| t.to_string()),
+            ..Default::default()
+        };
+        Ok(self.docker.logs(id, Some(options)).map_ok(|out| out.into_bytes()).map_err(|e| engine_error("reading logs", e)).boxed())
+    }
+
+    async fn exec(&self, id: &str, command: &[String]) -> Result<ExecResult, RuntimeError> {
+        let config = ExecConfig { cmd: Some(command.to_vec()), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() };
+        let exec = self.docker.create_exec(id, config).await.map_err(|e| engine_error("creating exec", e))?;
+        let mut output = Vec::new();
+        if let StartExecResults::Attached { output: mut stream, .. } =
+            self.docker.start_exec(&exec.id, None).await.map_err(|e| engine_error("starting exec", e))?
+        {
+            while let Some(chunk) = stream.try_next().await.map_err(|e| engine_error("reading exec output", e))? {
+                let bytes = chunk.into_bytes();
+                let room = EXEC_OUTPUT_LIMIT.saturating_sub(output.len());
+                output.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            }
+        }
+        let inspected = self.docker.inspect_exec(&exec.id).await.map_err(|e| engine_error("inspecting exec", e))?;
+        Ok(ExecResult { exit_code: inspected.exit_code.unwrap_or(-1), output: String::from_utf8_lossy(&output).into_owned() })
+    }
+
+    async fn stats(&self, id: &str) -> Result<ContainerStats, RuntimeError> {
+        let options = StatsOptions { stream: false, one_shot: false };
+        let sample = self.docker.stats(id, Some(options)).try_next().await.map_err(|e| engine_error("reading stats", e))?;
+        let sample = sample.ok_or_else(|| RuntimeError::Engine { context: "reading stats".into(), message: "no sample".into() })?;
+        Ok(stats::container_stats(&sample))
+    }
+
+    async fn top(&self, id: &str) -> Result<ContainerTop, RuntimeError> {
+        let top = self
+            .docker
+            .top_processes(id, Some(TopOptions { ps_args: "-ef".to_owned() }))
+            .await
+            .map_err(|e| engine_error("listing processes", e))?;
+        Ok(ContainerTop { titles: top.titles.unwrap_or_default(), processes: top.processes.unwrap_or_default() })
+    }
+
+    async fn rename(&self, id: &str, name: &str) -> Result<(), RuntimeError> {
+        let options = RenameContainerOptions { name: name.to_owned() };
+        self.docker.rename_container(id, options).await.map_err(|e| engine_error("renaming container", e))
+    }
+
+    async fn update_limits(&self, id: &str, cpu: Option<f64>, memory_mib: Option<u64>) -> Result<(), RuntimeError> {
+        let body = ContainerUpdateBody {
+            nano_cpus: cpu.map(spec::nano_cpus),
+            memory: memory_mib.map(spec::memory_bytes),
+            // Swap follows memory (unlimited), so raising memory past the old swap limit is allowed.
+            memory_swap: memory_mib.map(|_| -1),
+            ..Default::default()
+        };
+        self.docker.update_container(id, body).await.map_err(|e| engine_error("updating limits", e))
+    }
+
+    async fn has_image(&self, reference: &str) -> Result<bool, RuntimeError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(_) => Ok(true),
+            Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+            Err(e) => Err(engine_error("inspecting image", e)),
+        }
+    }
+
+    async fn images(&self) -> Result<Vec<String>, RuntimeError> {
+        let images = self.docker.list_images(Some(ListImagesOptions::default())).await.map_err(|e| engine_error("listing images", e))?;
+        let mut references: Vec<String> =
+            images.into_iter().flat_map(|image| image.repo_tags).filter(|tag| tag != "<none>:<none>").collect();
+        references.sort();
+        references.dedup();
+        Ok(references)
+    }
+
+    async fn load_image(&self, archive: ArchiveStream) -> Result<Vec<String>, RuntimeError> {
+        let mut progress = self.docker.import_image_stream(ImportImageOptions { quiet: true, ..Default::default() }, archive, None);
+        let mut loaded = Vec::new();
+        while let Some(info) = progress.try_next().await.map_err(|e| engine_error("loading image", e))? {
+            let text = info.stream.unwrap_or_default();
+            for line in text.lines() {
+                if let Some(reference) = line.strip_prefix("Loaded image: ").or_else(|| line.strip_prefix("Loaded image ID: ")) {
+                    loaded.push(reference.trim().to_owned());
+                }
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_come_from_the_status_line() {
+        assert_eq!(exit_code_of_status("Exited (137) 2 seconds ago"), Some(137));
+        assert_eq!(exit_code_of_status("Exited (0) About a minute ago"), Some(0));
+        assert_eq!(exit_code_of_status("Up 3 minutes"), None);
+    }
+
+    #[test]
+    fn states_map() {
+        assert_eq!(summary_state(Some(&ContainerSummaryStateEnum::DEAD)), RuntimeState::Exited);
+        assert_eq!(summary_state(Some(&ContainerSummaryStateEnum::CREATED)), RuntimeState::Created);
+        assert_eq!(inspect_state(Some(&ContainerStateStatusEnum::PAUSED)), RuntimeState::Paused);
+        assert_eq!(inspect_state(Some(&ContainerStateStatusEnum::RUNNING)), RuntimeState::Running);
+    }
+
+    #[test]
+    fn engine_statuses_keep_their_meaning() {
+        let e = |status_code| DockerError::DockerResponseServerError { status_code, message: "m".into() };
+        assert_eq!(engine_error("x", e(404)), RuntimeError::NotFound("m".into()));
+        assert_eq!(engine_error("x", e(409)), RuntimeError::Conflict("m".into()));
+        assert_eq!(engine_error("x", e(400)), RuntimeError::InvalidArgument("m".into()));
+        assert!(matches!(engine_error("x", e(500)), RuntimeError::Engine { .. }));
+    }
+}

@@ -1,0 +1,213 @@
+//! The container runtime seam: what the agent needs from a container engine, and its types.
+//!
+//! Two implementations: [`docker::DockerRuntime`] (the local Docker Engine) and [`sim::SimRuntime`]
+//! (in memory, for scale tests). The agent only ever holds an `Arc<dyn ContainerRuntime>`.
+
+pub mod docker;
+pub mod sim;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use flotilla_api::agent::{LABEL_CONTAINER, LABEL_GENERATION, LABEL_HOST, LABEL_PROJECT};
+use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
+use flotilla_core::profile::ContainerProperties;
+use futures::stream::BoxStream;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A stream of bytes, e.g. a log or an image archive.
+pub type ByteStream = BoxStream<'static, Result<Bytes, RuntimeError>>;
+
+/// An image archive (`docker save` tar) as it arrives, chunk by chunk.
+pub type ArchiveStream = BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+/// What a runtime refused or failed to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("no such container: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("image {0} not found on host")]
+    ImageMissing(String),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("{context}: {message}")]
+    Engine { context: String, message: String },
+    /// A failure the simulated runtime made up (its `failure_rate`).
+    #[error("simulated failure of {operation}")]
+    Injected { operation: &'static str },
+}
+
+/// A container's state as the runtime reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuntimeState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+}
+
+/// A container the runtime holds that carries Flotilla's labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeContainer {
+    /// The runtime's own id (Docker's container id).
+    pub runtime_id: String,
+    /// Label `flotilla.container`.
+    pub container_id: Uuid,
+    /// Label `flotilla.generation`.
+    pub generation: u64,
+    /// The runtime's name for it, without Docker's leading `/`.
+    pub name: String,
+    pub state: RuntimeState,
+    /// Set once it exited.
+    pub exit_code: Option<i64>,
+}
+
+impl RuntimeContainer {
+    /// Reads the Flotilla labels; `None` when the container is not one of ours (or its labels are damaged).
+    pub fn from_labels(
+        runtime_id: String,
+        name: String,
+        labels: &std::collections::HashMap<String, String>,
+        state: RuntimeState,
+        exit_code: Option<i64>,
+    ) -> Option<Self> {
+        let container_id = labels.get(LABEL_CONTAINER)?.parse().ok()?;
+        let generation = labels.get(LABEL_GENERATION)?.parse().ok()?;
+        Some(Self { runtime_id, container_id, generation, name: name.trim_start_matches('/').to_owned(), state, exit_code })
+    }
+}
+
+/// Everything needed to create one container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSpec {
+    pub container_id: Uuid,
+    pub host_id: Uuid,
+    pub project_id: Uuid,
+    pub generation: u64,
+    /// The runtime's name for it, see [`runtime_name`].
+    pub name: String,
+    /// The image reference to run.
+    pub image: String,
+    pub properties: ContainerProperties,
+}
+
+impl CreateSpec {
+    /// The user's labels plus Flotilla's own (which win over a user label of the same key).
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        let mut labels = self.properties.labels.clone();
+        labels.insert(LABEL_CONTAINER.to_owned(), self.container_id.to_string());
+        labels.insert(LABEL_HOST.to_owned(), self.host_id.to_string());
+        labels.insert(LABEL_GENERATION.to_owned(), self.generation.to_string());
+        labels.insert(LABEL_PROJECT.to_owned(), self.project_id.to_string());
+        labels
+    }
+}
+
+/// The runtime's name of a Flotilla container: `flt-{name}-{first 8 characters of its id}`.
+pub fn runtime_name(name: &str, container_id: Uuid) -> String {
+    let id = container_id.simple().to_string();
+    format!("flt-{name}-{}", &id[..8])
+}
+
+/// Options of a log read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Only the last N lines.
+    pub tail: Option<u64>,
+    /// Only lines after this Unix time (seconds).
+    pub since: Option<i64>,
+    /// Keep the stream open for new lines.
+    pub follow: bool,
+    pub timestamps: bool,
+}
+
+/// The operations the agent needs from a container engine. Every method is cheap to call
+/// concurrently; ids are the runtime's own ids.
+#[async_trait]
+pub trait ContainerRuntime: Send + Sync {
+    /// `docker` or `sim`.
+    fn kind(&self) -> &'static str;
+    /// What the host offers.
+    async fn capacity(&self) -> Result<Capacity, RuntimeError>;
+    /// What the host uses now.
+    async fn utilisation(&self) -> Result<HostUtilisation, RuntimeError>;
+    /// The containers labelled `flotilla.host=<host_id>`, in any state.
+    async fn list(&self, host_id: Uuid) -> Result<Vec<RuntimeContainer>, RuntimeError>;
+    /// Creates (does not start) a container; answers its runtime id.
+    async fn create(&self, spec: &CreateSpec) -> Result<String, RuntimeError>;
+    async fn start(&self, id: &str) -> Result<(), RuntimeError>;
+    /// SIGTERM, then SIGKILL after `timeout_secs`.
+    async fn stop(&self, id: &str, timeout_secs: u32) -> Result<(), RuntimeError>;
+    async fn restart(&self, id: &str, timeout_secs: u32) -> Result<(), RuntimeError>;
+    /// `signal` is a name (`SIGTERM`, `TERM`) or a number.
+    async fn kill(&self, id: &str, signal: &str) -> Result<(), RuntimeError>;
+    async fn pause(&self, id: &str) -> Result<(), RuntimeError>;
+    async fn unpause(&self, id: &str) -> Result<(), RuntimeError>;
+    /// `force` removes a running container too.
+    async fn remove(&self, id: &str, force: bool) -> Result<(), RuntimeError>;
+    async fn inspect(&self, id: &str) -> Result<RuntimeContainer, RuntimeError>;
+    /// Stdout and stderr as text, interleaved.
+    async fn logs(&self, id: &str, options: LogOptions) -> Result<ByteStream, RuntimeError>;
+    /// Runs `command` in the running container and waits for it.
+    async fn exec(&self, id: &str, command: &[String]) -> Result<ExecResult, RuntimeError>;
+    async fn stats(&self, id: &str) -> Result<ContainerStats, RuntimeError>;
+    async fn top(&self, id: &str) -> Result<ContainerTop, RuntimeError>;
+    /// Renames the runtime container (the runtime's name, see [`runtime_name`]).
+    async fn rename(&self, id: &str, name: &str) -> Result<(), RuntimeError>;
+    /// New CPU (cores) and memory (MiB) limits; `None` leaves a limit as it is.
+    async fn update_limits(&self, id: &str, cpu: Option<f64>, memory_mib: Option<u64>) -> Result<(), RuntimeError>;
+    async fn has_image(&self, reference: &str) -> Result<bool, RuntimeError>;
+    /// The references (repository tags) of the images the runtime holds.
+    async fn images(&self) -> Result<Vec<String>, RuntimeError>;
+    /// Loads a `docker save` archive, streamed; answers the references it loaded.
+    async fn load_image(&self, archive: ArchiveStream) -> Result<Vec<String>, RuntimeError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_names_carry_the_id_prefix() {
+        let id: Uuid = "0190f5a2-1b2c-7d3e-8f40-123456789abc".parse().unwrap();
+        assert_eq!(runtime_name("web-1", id), "flt-web-1-0190f5a2");
+    }
+
+    #[test]
+    fn flotilla_labels_win_over_user_labels() {
+        let mut properties = ContainerProperties { image: "x".into(), ..Default::default() };
+        properties.labels.insert("tier".into(), "web".into());
+        properties.labels.insert(LABEL_HOST.into(), "forged".into());
+        let spec = CreateSpec {
+            container_id: Uuid::now_v7(),
+            host_id: Uuid::now_v7(),
+            project_id: Uuid::now_v7(),
+            generation: 4,
+            name: "n".into(),
+            image: "x:latest".into(),
+            properties,
+        };
+        let labels = spec.labels();
+        assert_eq!(labels["tier"], "web");
+        assert_eq!(labels[LABEL_HOST], spec.host_id.to_string());
+        assert_eq!(labels[LABEL_GENERATION], "4");
+        assert_eq!(labels[LABEL_PROJECT], spec.project_id.to_string());
+        assert_eq!(labels[LABEL_CONTAINER], spec.container_id.to_string());
+    }
+
+    #[test]
+    fn foreign_containers_are_not_ours() {
+        let mut labels = std::collections::HashMap::new();
+        assert!(RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None).is_none());
+        let id = Uuid::now_v7();
+        labels.insert(LABEL_CONTAINER.to_owned(), id.to_string());
+        labels.insert(LABEL_GENERATION.to_owned(), "bad".to_owned());
+        assert!(RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None).is_none());
+        labels.insert(LABEL_GENERATION.to_owned(), "2".to_owned());
+        let c = RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None).unwrap();
+        assert_eq!((c.container_id, c.generation, c.name.as_str()), (id, 2, "x"));
+    }
+}
