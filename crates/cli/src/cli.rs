@@ -1,14 +1,15 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
-use crate::commands::{auth, profiles, projects, roles, users};
+use crate::commands::{auth, containers, hosts, images, profiles, projects, quotas, roles, users};
 use crate::output::Format;
 use crate::serve::{dev, server};
+use crate::workload::WorkloadCommand;
 use clap::{Args, Parser, Subcommand};
 
 /// Flotilla: containers and clusters of containers on many hosts in many regions.
 ///
 /// Without a role (`server`, `dev`) flotilla is the CLI of a Flotilla region: log in once with
-/// `flotilla login`, then manage users, projects, roles and profiles.
+/// `flotilla login`, then manage users, projects, roles, profiles, hosts, containers, images and quotas.
 #[derive(Debug, Parser)]
 #[command(name = "flotilla", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -52,6 +53,21 @@ pub enum Command {
     /// Manage profiles: what a container is (image, command, resources...).
     #[command(subcommand)]
     Profile(profiles::ProfileCommand),
+    /// Run containers and look into them: logs, exec, stats, top.
+    #[command(subcommand)]
+    Container(containers::ContainerCommand),
+    /// Upload, list and delete images (`docker save` archives).
+    #[command(subcommand)]
+    Image(images::ImageCommand),
+    /// The region's hosts: list, drain, disable; join tokens for new agents.
+    #[command(subcommand)]
+    Host(hosts::HostCommand),
+    /// A project's quota: its limits and usage.
+    #[command(subcommand)]
+    Quota(quotas::QuotaCommand),
+    /// The demo workload: serve it, or build its image offline.
+    #[command(subcommand)]
+    Workload(WorkloadCommand),
     /// Run a region server: REST API, store and identity.
     Server(server::ServerArgs),
     /// Run an all-in-one region on this machine and log the CLI in as its admin.

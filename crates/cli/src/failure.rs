@@ -7,6 +7,8 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_UNAUTHENTICATED: u8 = 3;
 /// Logged in, but the role does not allow it (403).
 pub const EXIT_FORBIDDEN: u8 = 4;
+/// A `--wait` ran out of time before the object got where it was going.
+pub const EXIT_TIMEOUT: u8 = 5;
 
 /// Failures the CLI itself detects.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +18,16 @@ pub enum CliError {
     /// The server refused the saved token (expired or revoked).
     #[error("{0}; log in again with `flotilla login`")]
     TokenRejected(ClientError),
+    /// `container exec`: the command ran and failed; its exit code becomes the CLI's (1 when it
+    /// does not fit one).
+    #[error("command exited with code {0}")]
+    CommandExited(i64),
+    /// A `--wait` saw the container go to ERROR.
+    #[error("container {container} failed: {reason}")]
+    ContainerFailed { container: String, reason: String },
+    /// A `--wait` ran out of time; the operation itself goes on.
+    #[error("container {container} is still {status} after {seconds} s, not {wanted}; it may yet get there")]
+    WaitTimedOut { container: String, status: String, wanted: String, seconds: u64 },
 }
 
 /// Wraps a 401 answer to a call made with a saved token, so the message says how to recover.
@@ -29,11 +41,15 @@ pub fn token_rejected(err: anyhow::Error) -> anyhow::Error {
 
 /// The exit code for `err`.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    let status = err.chain().find_map(|e| match e.downcast_ref::<CliError>() {
+    let cli = err.chain().find_map(|e| e.downcast_ref::<CliError>());
+    let status = match cli {
+        Some(CliError::CommandExited(code)) => return u8::try_from(*code).ok().filter(|c| *c != 0).unwrap_or(EXIT_ERROR),
+        Some(CliError::WaitTimedOut { .. }) => return EXIT_TIMEOUT,
+        Some(CliError::ContainerFailed { .. }) => return EXIT_ERROR,
         Some(CliError::NotLoggedIn) => Some(401),
         Some(CliError::TokenRejected(inner)) => inner.status(),
-        None => e.downcast_ref::<ClientError>().and_then(ClientError::status),
-    });
+        None => err.chain().find_map(|e| e.downcast_ref::<ClientError>().and_then(ClientError::status)),
+    };
     match status {
         Some(401) => EXIT_UNAUTHENTICATED,
         Some(403) => EXIT_FORBIDDEN,
@@ -64,6 +80,15 @@ mod tests {
         assert_eq!(code(anyhow::Error::new(api(403)).context("creating profile")), 4);
         assert_eq!(code(api(404).into()), 1);
         assert_eq!(code(anyhow::anyhow!("disk full")), 1);
+        assert_eq!(code(CliError::CommandExited(3).into()), 3);
+        assert_eq!(code(CliError::CommandExited(255).into()), 255);
+        assert_eq!(code(CliError::CommandExited(-1).into()), 1, "no exit code of its own");
+        assert_eq!(code(CliError::CommandExited(256).into()), 1);
+        let failed = CliError::ContainerFailed { container: "web".into(), reason: "image not found".into() };
+        assert_eq!(failed.to_string(), "container web failed: image not found");
+        assert_eq!(code(anyhow::Error::new(failed).context("waiting")), 1);
+        let late = CliError::WaitTimedOut { container: "web".into(), status: "CREATING".into(), wanted: "RUNNING".into(), seconds: 5 };
+        assert_eq!(code(late.into()), 5);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod private;
 mod secret;
 mod serve;
 mod session;
+mod workload;
 
 use clap::Parser;
 use std::process::ExitCode;

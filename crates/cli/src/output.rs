@@ -91,6 +91,31 @@ pub fn list<L: Listing>(format: Format, page: &L) -> Result<()> {
     Ok(())
 }
 
+/// Prints rows under headers that come with the data (`top`, quotas), or `value` as JSON or YAML.
+pub fn grid<T: Serialize>(format: Format, value: &T, headers: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
+    if format != Format::Table {
+        return emit(&structured(format, value)?);
+    }
+    let mut table = table(headers);
+    table.add_rows(rows);
+    emit(&format!("{table}\n"))
+}
+
+/// A size in bytes for people: `512 B`, `1.5 KiB`, `120.3 MiB`.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Prints a confirmation for people; scripts reading JSON or YAML get nothing (the exit code says it).
 pub fn done(format: Format, message: &str) -> Result<()> {
     if format == Format::Table { emit(&format!("{message}\n")) } else { Ok(()) }
@@ -144,10 +169,17 @@ pub fn cell(value: &Value) -> String {
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.
 fn emit(text: &str) -> Result<()> {
+    raw(text.as_bytes()).map(drop)
+}
+
+/// Writes bytes to stdout as they are (logs, exec output) and flushes them; `false` when the reader
+/// went away (`| head`), which is not an error but means there is no point in writing more.
+pub fn raw(bytes: &[u8]) -> Result<bool> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
-        _ => Ok(()),
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e).context("cannot write to stdout"),
     }
 }
 
@@ -165,6 +197,16 @@ mod tests {
         assert_eq!(cell(&json!({})), "");
         assert_eq!(cell(&json!({"tier": "web"})), r#"{"tier":"web"}"#);
         assert_eq!(cell(&json!(["a", 1])), r#"["a",1]"#);
+    }
+
+    #[test]
+    fn sizes_are_readable() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(1536), "1.5 KiB");
+        assert_eq!(size(120 * 1024 * 1024 + 300 * 1024), "120.3 MiB");
+        assert_eq!(size(5 << 40), "5.0 TiB");
+        assert_eq!(size(u64::MAX), "16384.0 PiB");
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Arguments several commands share: paging a list, setting metadata, enabling and disabling.
+//! Arguments several commands share: paging a list, setting metadata, enabling and disabling, and
+//! reading spec files.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use flotilla_api::ListQuery;
 use flotilla_core::Metadata;
+use serde::de::DeserializeOwned;
+use std::path::Path;
 
 /// Paging and filtering of a list.
 #[derive(Debug, Clone, Args)]
@@ -56,7 +59,8 @@ impl MetadataArgs {
     }
 }
 
-fn parse_entry(text: &str) -> Result<(String, String)> {
+/// `KEY=VALUE`, the key not empty.
+pub fn parse_entry(text: &str) -> Result<(String, String)> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => bail!("expected KEY=VALUE"),
@@ -82,6 +86,18 @@ impl EnableArgs {
             _ => None,
         }
     }
+}
+
+/// Reads a spec file: JSON when its name ends in `.json`, else YAML.
+pub fn read_document<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+    let document = if is_json {
+        serde_json::from_str(&text).map_err(anyhow::Error::from)
+    } else {
+        serde_saphyr::from_str(&text).map_err(anyhow::Error::from)
+    };
+    document.with_context(|| format!("invalid spec in {}", path.display()))
 }
 
 #[cfg(test)]

@@ -2,15 +2,22 @@
 
 pub mod auth;
 pub mod common;
+pub mod container_spec;
+pub mod containers;
+pub mod hosts;
+pub mod images;
 pub mod profiles;
 pub mod projects;
+pub mod quotas;
 pub mod roles;
 pub mod users;
+pub mod wait;
 
 use crate::cli::{Cli, Command};
 use crate::failure::token_rejected;
 use crate::serve::{dev, server};
 use crate::session::Session;
+use crate::workload;
 use anyhow::Result;
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -22,11 +29,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Logout => return auth::logout(&globals).await,
         Command::Server(args) => return server::run(args).await,
         Command::Dev(args) => return dev::run(args).await,
+        Command::Workload(cmd) => return workload::run(cmd).await,
         Command::Whoami => auth::whoami(&globals).await,
         Command::User(cmd) => users::run(&client()?, format, cmd).await,
         Command::Project(cmd) => projects::run(&client()?, format, cmd).await,
         Command::Role(cmd) => roles::run(&client()?, format, cmd).await,
         Command::Profile(cmd) => profiles::run(&client()?, format, cmd).await,
+        Command::Container(cmd) => containers::run(&client()?, format, cmd).await,
+        Command::Image(cmd) => images::run(&client()?, format, cmd).await,
+        Command::Host(cmd) => hosts::run(&client()?, format, cmd).await,
+        Command::Quota(cmd) => quotas::run(&client()?, format, cmd).await,
     };
     done.map_err(token_rejected)
 }

@@ -1,8 +1,8 @@
 //! `flotilla profile ...`: create profiles from spec files, list, show, rename, delete, validate.
 
-use super::common::{ListArgs, MetadataArgs};
+use super::common::{ListArgs, MetadataArgs, read_document};
 use crate::output::{self, Format, Row};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{Profile, ProfileCreate, ProfileList, ProfileUpdate, ProfileValidate};
 use flotilla_client::Client;
@@ -85,16 +85,8 @@ pub async fn run(client: &Client, format: Format, command: ProfileCommand) -> Re
     }
 }
 
-/// Reads a spec: JSON when the file name ends in `.json`, else YAML.
 fn read_spec(path: &Path) -> Result<ProfileSpec> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-    let spec = if is_json {
-        serde_json::from_str(&text).map_err(anyhow::Error::from)
-    } else {
-        serde_saphyr::from_str(&text).map_err(anyhow::Error::from)
-    };
-    spec.with_context(|| format!("invalid spec in {}", path.display()))
+    read_document(path)
 }
 
 impl Row for Profile {

@@ -1,0 +1,300 @@
+//! `flotilla container ...`: run and manage containers (create, list, show, update, delete, start,
+//! stop, restart, pause, unpause, kill, rebuild, rename), and look into them (logs, exec, stats, top).
+
+use super::common::{ListArgs, MetadataArgs};
+use super::container_spec::{CreateArgs, parse_since};
+use super::wait::{self, Goal, WaitArgs};
+use crate::failure::CliError;
+use crate::output::{self, Format, Row};
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use flotilla_api::{
+    Container, ContainerCreate, ContainerFilter, ContainerList, ContainerUpdate, DeleteQuery, ExecRequest, KillQuery, LogsQuery,
+    RenameRequest, StopQuery,
+};
+use flotilla_client::Client;
+use futures::TryStreamExt;
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Create a container and start it.
+    Run(CreateArgs),
+    /// Create a container without starting it (it stays CREATED).
+    Create(CreateArgs),
+    /// List containers with their status and host.
+    List {
+        /// Only containers in this status, e.g. RUNNING or ERROR.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only containers on this host (name or id).
+        #[arg(long)]
+        host: Option<String>,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    /// Show a container by name or id.
+    Show {
+        /// Name or id of the container.
+        container: String,
+    },
+    /// Change a container's name, CPU or memory limits, or metadata; only what is given changes.
+    Update {
+        /// Name or id of the container.
+        container: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New CPU limit, in cores.
+        #[arg(long, value_name = "CORES")]
+        cpu: Option<f64>,
+        /// New memory limit, in MiB.
+        #[arg(long, value_name = "MIB")]
+        memory: Option<u64>,
+        #[command(flatten)]
+        metadata: MetadataArgs,
+    },
+    /// Delete a container.
+    Delete {
+        /// Name or id of the container.
+        container: String,
+        /// Stop it first if it runs.
+        #[arg(long)]
+        stop: bool,
+        /// Delete it whatever its status.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Start a created or stopped container.
+    Start(Operation),
+    /// Stop a running container: SIGTERM, then SIGKILL after the timeout.
+    Stop(Stopping),
+    /// Restart a container.
+    Restart(Stopping),
+    /// Pause a running container.
+    Pause(Operation),
+    /// Unpause a paused container.
+    Unpause(Operation),
+    /// Send a signal to a running container.
+    Kill {
+        /// Name or id of the container.
+        container: String,
+        /// Signal name or number (default SIGKILL).
+        #[arg(long, short)]
+        signal: Option<String>,
+    },
+    /// Recreate a container from its image and spec, on the same host.
+    Rebuild(Operation),
+    /// Rename a container.
+    Rename {
+        /// Name or id of the container.
+        container: String,
+        /// Its new name.
+        name: String,
+    },
+    /// Print a container's output.
+    Logs {
+        /// Name or id of the container.
+        container: String,
+        /// Keep printing new output until interrupted.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        tail: Option<u64>,
+        /// Only output since a time: Unix seconds, RFC 3339, or a duration ago (30s, 10m, 2h, 1d).
+        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        since: Option<i64>,
+        /// Prefix each line with its time.
+        #[arg(short, long)]
+        timestamps: bool,
+    },
+    /// Run a command in a running container; exits with the command's exit code.
+    Exec {
+        /// Name or id of the container.
+        container: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Show a container's CPU, memory, network and process counts.
+    Stats {
+        /// Name or id of the container.
+        container: String,
+    },
+    /// Show a container's processes.
+    Top {
+        /// Name or id of the container.
+        container: String,
+    },
+}
+
+/// An operation on one container, optionally waited for.
+#[derive(Debug, Args)]
+pub struct Operation {
+    /// Name or id of the container.
+    pub container: String,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `stop` and `restart`.
+#[derive(Debug, Args)]
+pub struct Stopping {
+    /// Name or id of the container.
+    pub container: String,
+    /// Seconds between SIGTERM and SIGKILL (default: the spec's stop_timeout, else 10).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u32>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+pub async fn run(client: &Client, format: Format, command: ContainerCommand) -> Result<()> {
+    match command {
+        ContainerCommand::Run(args) => create(client, format, args, true).await,
+        ContainerCommand::Create(args) => create(client, format, args, false).await,
+        ContainerCommand::List { status, host, list } => {
+            let filter = ContainerFilter { status: status.map(|s| s.to_uppercase()), host };
+            output::list(format, &client.list_containers(&list.query(), &filter).await?)
+        }
+        ContainerCommand::Show { container } => output::one(format, &client.container(&container).await?),
+        ContainerCommand::Update { container, name, cpu, memory, metadata } => {
+            let body = ContainerUpdate { name, cpu, memory, metadata: metadata.update() };
+            output::one(format, &client.update_container(&container, &body).await?)
+        }
+        ContainerCommand::Delete { container, stop, force, wait } => {
+            let options = DeleteQuery { stop: stop.then_some(true), force: force.then_some(true) };
+            if let Some(accepted) = client.delete_container(&container, &options).await?
+                && wait.wait
+            {
+                wait::until(client, &accepted, Goal::Gone, &wait).await?;
+            }
+            output::deleted(format, "container", &container)
+        }
+        ContainerCommand::Start(op) => {
+            operated(client, format, client.start_container(&op.container).await?, wait::RUNNING, &op.wait).await
+        }
+        ContainerCommand::Stop(op) => {
+            let accepted = client.stop_container(&op.container, &StopQuery { timeout: op.timeout }).await?;
+            operated(client, format, accepted, wait::STOPPED, &op.wait).await
+        }
+        ContainerCommand::Restart(op) => {
+            let accepted = client.restart_container(&op.container, &StopQuery { timeout: op.timeout }).await?;
+            operated(client, format, accepted, wait::RUNNING, &op.wait).await
+        }
+        ContainerCommand::Pause(op) => operated(client, format, client.pause_container(&op.container).await?, wait::PAUSED, &op.wait).await,
+        ContainerCommand::Unpause(op) => {
+            operated(client, format, client.unpause_container(&op.container).await?, wait::RUNNING, &op.wait).await
+        }
+        ContainerCommand::Kill { container, signal } => {
+            output::one(format, &client.kill_container(&container, &KillQuery { signal }).await?)
+        }
+        ContainerCommand::Rebuild(op) => {
+            let accepted = client.rebuild_container(&op.container).await?;
+            let goal = Goal::rebuilt(&accepted);
+            operated(client, format, accepted, goal, &op.wait).await
+        }
+        ContainerCommand::Rename { container, name } => {
+            output::one(format, &client.rename_container(&container, &RenameRequest { name }).await?)
+        }
+        ContainerCommand::Logs { container, follow, tail, since, timestamps } => {
+            let options = LogsQuery { tail, since, follow: follow.then_some(true), timestamps: timestamps.then_some(true) };
+            let mut chunks = client.container_logs(&container, &options).await?;
+            while let Some(chunk) = chunks.try_next().await? {
+                if !output::raw(&chunk)? {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        ContainerCommand::Exec { container, command } => {
+            let result = client.exec_container(&container, &ExecRequest { command }).await?;
+            if format == Format::Table {
+                output::raw(result.output.as_bytes())?;
+            } else {
+                output::one(format, &result)?;
+            }
+            match result.exit_code {
+                0 => Ok(()),
+                code => Err(CliError::CommandExited(code).into()),
+            }
+        }
+        ContainerCommand::Stats { container } => output::one(format, &client.container_stats(&container).await?),
+        ContainerCommand::Top { container } => {
+            let top = client.container_top(&container).await?;
+            let headers: Vec<&str> = top.titles.iter().map(String::as_str).collect();
+            output::grid(format, &top, &headers, top.processes.clone())
+        }
+    }
+}
+
+async fn create(client: &Client, format: Format, args: CreateArgs, run: bool) -> Result<()> {
+    let body = ContainerCreate { spec: args.properties()?, name: args.name, run, metadata: args.metadata.metadata() };
+    let accepted = client.create_container(&body).await?;
+    operated(client, format, accepted, if run { wait::RUNNING } else { wait::CREATED }, &args.wait).await
+}
+
+/// Shows the container an operation answered with, or, with `--wait`, as it is once it got there.
+async fn operated(client: &Client, format: Format, accepted: Container, goal: Goal, args: &WaitArgs) -> Result<()> {
+    let container = if args.wait { wait::until(client, &accepted, goal, args).await?.unwrap_or(accepted) } else { accepted };
+    output::one(format, &container)
+}
+
+impl Row for Container {
+    const HEADERS: &'static [&'static str] = &["ID", "NAME", "IMAGE", "STATUS", "HOST", "PORTS", "CREATED"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.clone(),
+            self.spec.image.clone(),
+            self.status.clone(),
+            self.host.clone().unwrap_or_default(),
+            self.ports.join(", "),
+            output::when(&self.created_at),
+        ]
+    }
+}
+
+output::listing!(ContainerList, containers, Container);
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use crate::commands::containers::ContainerCommand;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<ContainerCommand, clap::Error> {
+        let cli = Cli::try_parse_from(["flotilla", "container"].iter().chain(args))?;
+        match cli.command {
+            Command::Container(command) => Ok(command),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn exec_takes_the_command_after_a_double_dash() {
+        let ContainerCommand::Exec { container, command } = parse(&["exec", "web", "--", "sh", "-c", "exit 3"]).unwrap() else { panic!() };
+        assert_eq!((container.as_str(), command), ("web", vec!["sh".to_owned(), "-c".into(), "exit 3".into()]));
+        assert_eq!(parse(&["exec", "web"]).unwrap_err().exit_code(), 2, "a command is required");
+    }
+
+    #[test]
+    fn operations_take_their_options() {
+        let ContainerCommand::Stop(stop) = parse(&["stop", "web", "--timeout", "3", "--wait", "--wait-timeout", "20"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!((stop.container.as_str(), stop.timeout, stop.wait.wait, stop.wait.wait_timeout), ("web", Some(3), true, 20));
+        let ContainerCommand::Delete { stop, force, wait, .. } = parse(&["delete", "web", "--stop", "--force"]).unwrap() else { panic!() };
+        assert!(stop && force && !wait.wait);
+        let ContainerCommand::Logs { follow, tail, since, .. } = parse(&["logs", "web", "-f", "--tail", "5", "--since", "0"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((follow, tail, since), (true, Some(5), Some(0)));
+        assert_eq!(parse(&["logs", "web", "--since", "later"]).unwrap_err().exit_code(), 2);
+        let ContainerCommand::Kill { signal, .. } = parse(&["kill", "web", "-s", "SIGTERM"]).unwrap() else { panic!() };
+        assert_eq!(signal.as_deref(), Some("SIGTERM"));
+    }
+}

@@ -1,0 +1,101 @@
+//! `flotilla host ...`: the region's hosts (list, show, enable, disable, drain, delete) and join
+//! tokens for new agents.
+
+use super::common::ListArgs;
+use crate::output::{self, Format, Row};
+use anyhow::Result;
+use clap::Subcommand;
+use flotilla_api::{Capacity, Host, HostDrain, HostList, JoinTokenCreate};
+use flotilla_client::Client;
+
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// List hosts with their state, capacity and use.
+    List {
+        /// Only hosts in this state: UP, DOWN, DRAINING or DISABLED.
+        #[arg(long, value_parser = ["UP", "DOWN", "DRAINING", "DISABLED"], ignore_case = true)]
+        state: Option<String>,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+    /// Show a host by name or id.
+    Show {
+        /// Name or id of the host.
+        host: String,
+    },
+    /// Let the scheduler place containers on a host again.
+    Enable {
+        /// Name or id of the host.
+        host: String,
+    },
+    /// Keep the scheduler from placing new containers on a host; its containers stay.
+    Disable {
+        /// Name or id of the host.
+        host: String,
+    },
+    /// Drain a host: nothing new lands there; with --migrate its containers move to other hosts.
+    Drain {
+        /// Name or id of the host.
+        host: String,
+        /// Also recreate the host's containers on other hosts.
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Forget a host (refused while containers remain on it).
+    Delete {
+        /// Name or id of the host.
+        host: String,
+    },
+    /// Create a join token an agent uses to join the region (admin); shown once.
+    JoinToken {
+        /// Lifetime in seconds (default: the server's, one day).
+        #[arg(long, value_name = "SECONDS")]
+        ttl: Option<u64>,
+    },
+}
+
+pub async fn run(client: &Client, format: Format, command: HostCommand) -> Result<()> {
+    match command {
+        HostCommand::List { state, list } => {
+            let state = state.map(|s| s.to_uppercase());
+            output::list(format, &client.list_hosts(state.as_deref(), &list.query()).await?)
+        }
+        HostCommand::Show { host } => output::one(format, &client.host(&host).await?),
+        HostCommand::Enable { host } => output::one(format, &client.enable_host(&host).await?),
+        HostCommand::Disable { host } => output::one(format, &client.disable_host(&host).await?),
+        HostCommand::Drain { host, migrate } => output::one(format, &client.drain_host(&host, &HostDrain { migrate }).await?),
+        HostCommand::Delete { host } => {
+            client.delete_host(&host).await?;
+            output::deleted(format, "host", &host)
+        }
+        HostCommand::JoinToken { ttl } => output::one(format, &client.create_join_token(&JoinTokenCreate { ttl_seconds: ttl }).await?),
+    }
+}
+
+/// `used/total` of a resource.
+fn share(used: impl std::fmt::Display, total: impl std::fmt::Display) -> String {
+    format!("{used}/{total}")
+}
+
+impl Row for Host {
+    const HEADERS: &'static [&'static str] =
+        &["ID", "NAME", "STATE", "ZONE", "POOL", "RUNTIME", "CPUS", "MEMORY MIB", "CPU %", "CONTAINERS", "HEARTBEAT"];
+    fn cells(&self) -> Vec<String> {
+        let (Capacity { cpus, memory_mib, .. }, allocated) = (self.capacity, self.allocated);
+        vec![
+            self.id.to_string(),
+            self.name.clone(),
+            self.state.clone(),
+            self.zone.clone(),
+            self.pool.clone(),
+            self.runtime.clone(),
+            share(allocated.cpus, cpus),
+            share(allocated.memory_mib, memory_mib),
+            format!("{:.0}", self.utilisation.cpu_percent),
+            self.container_count.to_string(),
+            self.last_heartbeat.as_ref().map(output::when).unwrap_or_else(|| "never".into()),
+        ]
+    }
+}
+
+output::listing!(HostList, hosts, Host);

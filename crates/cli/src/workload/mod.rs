@@ -1,0 +1,24 @@
+//! `flotilla workload`: a small program to run in containers for tests and demos (`serve`), and the
+//! image that carries it (`image`), built offline from this very binary.
+
+pub mod image;
+pub mod serve;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum WorkloadCommand {
+    /// Serve HTTP: GET / (hostname and a counter), GET /healthz, POST /fail, /recover, /burn, /exit.
+    Serve(serve::ServeArgs),
+    /// Write a `docker save` archive of an image that runs `flotilla workload serve`, built from this
+    /// binary and its shared libraries, without Docker or a registry.
+    Image(image::ImageArgs),
+}
+
+pub async fn run(command: WorkloadCommand) -> Result<()> {
+    match command {
+        WorkloadCommand::Serve(args) => serve::run(args).await,
+        WorkloadCommand::Image(args) => image::run(args).await,
+    }
+}
