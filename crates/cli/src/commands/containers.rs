@@ -233,6 +233,10 @@ pub async fn run(client: &Client, format: Format, command: ContainerCommand) -> 
 async fn create(client: &Client, format: Format, args: CreateArgs, run: bool) -> Result<()> {
     let body = ContainerCreate { spec: args.properties()?, name: args.name, run, metadata: args.metadata.metadata() };
     let accepted = client.create_container(&body).await?;
+    if args.wait.wait && accepted.status == "ERROR" {
+        // Failed at once (no host fits, say): nothing to wait for.
+        return Err(wait::failure(&accepted.name, Some(&accepted)).into());
+    }
     operated(client, format, accepted, if run { wait::RUNNING } else { wait::CREATED }, &args.wait).await
 }
 

@@ -95,14 +95,7 @@ pub async fn until(client: &Client, accepted: &Container, goal: Goal, args: &Wai
         }
         match judge(goal, accepted, now.as_ref()) {
             Seen::Arrived => return Ok(now),
-            Seen::Failed => {
-                let reason = match now {
-                    None => "it was deleted".to_owned(),
-                    Some(c) if c.status_reason.is_empty() => format!("status {}", c.status),
-                    Some(c) => format!("{} (status {})", c.status_reason, c.status),
-                };
-                return Err(CliError::ContainerFailed { container: accepted.name.clone(), reason }.into());
-            }
+            Seen::Failed => return Err(failure(&accepted.name, now.as_ref()).into()),
             Seen::Underway if Instant::now() >= deadline => {
                 let container = accepted.name.clone();
                 return Err(CliError::WaitTimedOut { container, status, wanted: goal.describe(), seconds: args.wait_timeout }.into());
@@ -111,6 +104,16 @@ pub async fn until(client: &Client, accepted: &Container, goal: Goal, args: &Wai
         }
         last_status = status;
     }
+}
+
+/// The failure of container `name`, now in ERROR (or gone, when `None`).
+pub fn failure(name: &str, now: Option<&Container>) -> CliError {
+    let reason = match now {
+        None => "it was deleted".to_owned(),
+        Some(c) if c.status_reason.is_empty() => format!("status {}", c.status),
+        Some(c) => format!("{} (status {})", c.status_reason, c.status),
+    };
+    CliError::ContainerFailed { container: name.to_owned(), reason }
 }
 
 #[cfg(test)]
@@ -147,6 +150,13 @@ mod tests {
         assert_eq!(judge(RUNNING, &accepted, Some(&container("ERROR", 5))), Seen::Underway, "not looked at yet");
         assert_eq!(judge(RUNNING, &accepted, Some(&container("ERROR", 9))), Seen::Failed, "failed again");
         assert_eq!(judge(RUNNING, &accepted, Some(&container("RUNNING", 9))), Seen::Arrived);
+    }
+
+    #[test]
+    fn failures_give_the_reason() {
+        let failed = container("ERROR", 1);
+        assert_eq!(failure("web", Some(&failed)).to_string(), "container web failed: boom (status ERROR)");
+        assert_eq!(failure("web", None).to_string(), "container web failed: it was deleted");
     }
 
     #[test]
