@@ -233,8 +233,9 @@ impl ContainerRuntime for DockerRuntime {
         let body = ContainerUpdateBody {
             nano_cpus: cpu.map(spec::nano_cpus),
             memory: memory_mib.map(spec::memory_bytes),
-            // Swap follows memory (unlimited), so raising memory past the old swap limit is allowed.
-            memory_swap: memory_mib.map(|_| -1),
+            // Memory plus swap follows memory as Docker sets it at create (twice the memory);
+            // left alone, it would refuse a memory limit above the old swap limit.
+            memory_swap: memory_mib.map(|m| spec::memory_bytes(m).saturating_mul(2)),
             ..Default::default()
         };
         self.docker.update_container(id, body).await.map_err(|e| engine_error("updating limits", e))
