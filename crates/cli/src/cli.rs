@@ -2,7 +2,7 @@
 
 use crate::commands::{auth, containers, hosts, images, profiles, projects, quotas, roles, users};
 use crate::output::Format;
-use crate::serve::{dev, server};
+use crate::serve::{agent, dev, server};
 use crate::workload::WorkloadCommand;
 use clap::{Args, Parser, Subcommand};
 
@@ -70,6 +70,8 @@ pub enum Command {
     Workload(WorkloadCommand),
     /// Run a region server: REST API, store and identity.
     Server(server::ServerArgs),
+    /// Run a host agent: join a region and run its containers on the local Docker Engine (or simulate hosts).
+    Agent(agent::AgentArgs),
     /// Run an all-in-one region on this machine and log the CLI in as its admin.
     Dev(dev::DevArgs),
 }

@@ -21,6 +21,7 @@ fn main() {
             cpu_utilisation: (i % 97) as f64 / 100.0,
             host_ports: BTreeSet::new(),
             cluster_members: 0,
+            containers: 0,
             images: BTreeSet::new(),
         })
         .collect();

@@ -37,6 +37,8 @@ pub struct HostView {
     pub host_ports: BTreeSet<(u16, String)>,
     /// How many members of the cluster being placed already run there.
     pub cluster_members: u32,
+    /// How many containers the host holds in all.
+    pub containers: u32,
     pub images: BTreeSet<String>,
 }
 
@@ -210,18 +212,30 @@ impl Constraint<'_> {
     }
 }
 
-/// Higher is better. Spread prefers idle hosts with few members of the cluster; bin-pack prefers
-/// the host whose memory is most allocated. An image already present adds a little.
+/// Higher is better. Spread prefers idle hosts (measured CPU), then few members of the cluster,
+/// then little allocated, then few containers; bin-pack prefers the host whose memory is most
+/// allocated. An image already present adds a little.
 pub fn score(host: &HostView, request: &Request, settings: &Settings) -> f64 {
     let image_bonus = if host.images.contains(&request.image) { 0.05 } else { 0.0 };
     let base = match settings.strategy {
-        Strategy::Spread => (1.0 - host.cpu_utilisation.clamp(0.0, 1.0)) - 0.1 * f64::from(host.cluster_members),
+        Strategy::Spread => {
+            (1.0 - host.cpu_utilisation.clamp(0.0, 1.0))
+                - 0.1 * f64::from(host.cluster_members)
+                - 0.05 * allocated_share(host)
+                - 0.001 * f64::from(host.containers)
+        }
         Strategy::BinPack => {
             let capacity = (host.capacity.memory_mib as f64).max(1.0);
             host.allocated.memory_mib as f64 / capacity
         }
     };
     base + image_bonus
+}
+
+/// The larger of the host's allocated CPU and memory shares, 0.0 to 1.0 (or more when overcommitted).
+fn allocated_share(host: &HostView) -> f64 {
+    let share = |used: u64, capacity: u64| used as f64 / (capacity as f64).max(1.0);
+    share(host.allocated.cpu_millis, host.capacity.cpu_millis).max(share(host.allocated.memory_mib, host.capacity.memory_mib))
 }
 
 /// The best host for `request`, or why there is none.
@@ -262,6 +276,7 @@ mod tests {
             cpu_utilisation: cpu_util,
             host_ports: BTreeSet::new(),
             cluster_members: 0,
+            containers: 0,
             images: BTreeSet::new(),
         }
     }

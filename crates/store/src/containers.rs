@@ -110,6 +110,7 @@ async fn host_views(tx: &mut Tx) -> Result<Vec<(HostId, HostView)>, StoreError> 
                 cpu_utilisation: host.utilisation.cpu_percent / 100.0,
                 host_ports: ports.remove(&host.id.to_string()).unwrap_or_default(),
                 cluster_members: 0,
+                containers: host.container_count as u32,
                 images: host.images.iter().cloned().collect(),
             };
             Ok((host.id, view))

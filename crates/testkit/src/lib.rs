@@ -1,5 +1,10 @@
 //! Dev-only harness: start a region server in-process on SQLite or a real PostgreSQL, log users
-//! in, and make scratch databases. Under `CI=true` a missing PostgreSQL fails, never skips.
+//! in, add simulated hosts, wait for containers, and make scratch databases. Under `CI=true` a
+//! missing PostgreSQL fails, never skips.
+
+mod sim;
+
+pub use sim::{SimHost, wait_for_container, wait_until};
 
 use flotilla_api::{ProjectCreate, RoleAssignmentCreate, TokenCreate, UserCreate};
 use flotilla_client::Client;

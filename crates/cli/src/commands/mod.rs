@@ -15,7 +15,7 @@ pub mod wait;
 
 use crate::cli::{Cli, Command};
 use crate::failure::token_rejected;
-use crate::serve::{dev, server};
+use crate::serve::{agent, dev, server};
 use crate::session::Session;
 use crate::workload;
 use anyhow::Result;
@@ -28,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Login(args) => return auth::login(&globals, args).await,
         Command::Logout => return auth::logout(&globals).await,
         Command::Server(args) => return server::run(args).await,
+        Command::Agent(args) => return agent::run(args).await,
         Command::Dev(args) => return dev::run(args).await,
         Command::Workload(cmd) => return workload::run(cmd).await,
         Command::Whoami => auth::whoami(&globals).await,

@@ -10,6 +10,7 @@ use clap::Args;
 use flotilla_api::TokenCreate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The admin the server bootstraps.
 const ADMIN: &str = "admin";
@@ -43,6 +44,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
         data_dir,
         region: DEFAULT_REGION.to_owned(),
         bootstrap_password: saved.clone(),
+        host_grace_period: Duration::from_secs(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
     };
     let server = server::start(&settings).await?;
     let url = server.url();

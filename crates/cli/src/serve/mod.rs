@@ -1,5 +1,6 @@
-//! The process roles of the binary: `flotilla server` and `flotilla dev`, and what they share.
+//! The process roles of the binary: `flotilla server`, `flotilla agent` and `flotilla dev`, and what they share.
 
+pub mod agent;
 pub mod dev;
 pub mod logging;
 pub mod server;

@@ -32,6 +32,7 @@ pub async fn start(settings: &Settings) -> Result<Server> {
     let config = ServerConfig {
         region: settings.region.clone(),
         bootstrap_password: settings.bootstrap_password.clone(),
+        grace_period: settings.host_grace_period,
         ..ServerConfig::new(settings.listen, settings.database.clone(), settings.data_dir.clone())
     };
     Server::start(config).await.context("cannot start the server")

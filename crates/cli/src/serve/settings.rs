@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 pub const DEFAULT_REGION: &str = "local";
@@ -29,7 +30,10 @@ pub struct ServerArgs {
     /// Password of the admin created on first start [default: generated and printed once].
     #[arg(long, env = "FLOTILLA_BOOTSTRAP_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
     pub bootstrap_password: Option<String>,
-    /// TOML file with any of: listen, data_dir, database, region, bootstrap_password.
+    /// Seconds without a heartbeat after which a host is DOWN [default: 10].
+    #[arg(long, env = "FLOTILLA_HOST_GRACE_PERIOD", value_name = "SECS")]
+    pub host_grace_period: Option<u64>,
+    /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -45,6 +49,7 @@ pub struct FileSettings {
     pub database: Option<String>,
     pub region: Option<String>,
     pub bootstrap_password: Option<String>,
+    pub host_grace_period: Option<u64>,
 }
 
 impl FileSettings {
@@ -62,6 +67,7 @@ pub struct Settings {
     pub database: String,
     pub region: String,
     pub bootstrap_password: Option<String>,
+    pub host_grace_period: Duration,
 }
 
 impl Settings {
@@ -83,6 +89,9 @@ impl Settings {
             database,
             region: args.region.clone().or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_owned()),
             bootstrap_password: args.bootstrap_password.clone().or(file.bootstrap_password),
+            host_grace_period: Duration::from_secs(
+                args.host_grace_period.or(file.host_grace_period).unwrap_or(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
+            ),
             data_dir,
         })
     }
@@ -105,6 +114,7 @@ mod tests {
             database: None,
             region: None,
             bootstrap_password: None,
+            host_grace_period: None,
             config: None,
             log: LogArgs { log_format: LogFormat::Text },
         }
@@ -122,6 +132,7 @@ mod tests {
         assert_eq!(settings.database, "sqlite:///home/u/.local/share/flotilla/flotilla.db");
         assert_eq!(settings.region, "local");
         assert_eq!(settings.bootstrap_password, None);
+        assert_eq!(settings.host_grace_period, Duration::from_secs(10));
     }
 
     #[test]

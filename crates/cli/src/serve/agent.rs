@@ -1,0 +1,110 @@
+//! `flotilla agent`: the host agent role — joins a region and runs its containers on the local
+//! Docker Engine, or simulates one or many hosts in memory (`--runtime sim`, `--simulate-hosts N`).
+
+use super::{logging, server, shutdown};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use flotilla_agent::config::{AgentConfig, CapacityOverride};
+use flotilla_agent::runtime::ContainerRuntime;
+use flotilla_agent::runtime::docker::DockerRuntime;
+use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
+use flotilla_agent::{Agent, start_simulated};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Where an agent listens for the server's calls unless told otherwise.
+pub const DEFAULT_AGENT_LISTEN: &str = "0.0.0.0:7947";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    Docker,
+    Sim,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// The region server's URL.
+    #[arg(long, env = "FLOTILLA_SERVER", value_name = "URL")]
+    pub server: String,
+    /// A join token from `flotilla host join-token`.
+    #[arg(long, env = "FLOTILLA_JOIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub join_token: String,
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Docker)]
+    pub runtime: RuntimeKind,
+    /// The host's name [default: this machine's hostname].
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, default_value = "")]
+    pub zone: String,
+    /// The host pool (what profiles call `host_cluster`).
+    #[arg(long, default_value = "")]
+    pub pool: String,
+    /// A host label, `key=value`; repeatable.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Address to serve the server's calls (logs, exec, stats, top) on.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_AGENT_LISTEN)]
+    pub listen: SocketAddr,
+    /// URL the server reaches this agent at [default: http://LISTEN, with the hostname for 0.0.0.0].
+    #[arg(long, value_name = "URL")]
+    pub advertise: Option<String>,
+    /// CPUs to announce instead of the machine's.
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Memory (MiB) to announce instead of the machine's.
+    #[arg(long, value_name = "MIB")]
+    pub memory_mib: Option<u64>,
+    /// With `--runtime sim`: run this many simulated hosts, named NAME-1 ... NAME-N.
+    #[arg(long, value_name = "N")]
+    pub simulate_hosts: Option<usize>,
+    #[command(flatten)]
+    pub log: logging::LogArgs,
+}
+
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+        _ => Err(format!("label {text:?} must read key=value")),
+    }
+}
+
+/// This machine's hostname, the default host name.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "host".into())
+}
+
+/// The runtime an agent drives.
+pub async fn runtime(kind: RuntimeKind) -> Result<Arc<dyn ContainerRuntime>> {
+    Ok(match kind {
+        RuntimeKind::Docker => Arc::new(DockerRuntime::connect().await.context("cannot reach the Docker Engine (is it running?)")?),
+        RuntimeKind::Sim => Arc::new(SimRuntime::new(SimConfig::default())),
+    })
+}
+
+pub async fn run(args: AgentArgs) -> Result<()> {
+    logging::init(&args.log)?;
+    let stop = shutdown::on_signal()?;
+    let name = args.name.clone().unwrap_or_else(hostname);
+    let mut config = AgentConfig::new(args.server.trim_end_matches('/'), args.join_token.clone(), name);
+    config.zone = args.zone.clone();
+    config.pool = args.pool.clone();
+    config.labels = args.labels.iter().cloned().collect::<BTreeMap<_, _>>();
+    config.listen = args.listen;
+    config.advertise = args.advertise.clone().or_else(|| args.listen.ip().is_unspecified().then(|| format!("http://{}:{}", hostname(), args.listen.port())));
+    config.capacity = CapacityOverride { cpus: args.cpus, memory_mib: args.memory_mib, disk_mib: None };
+    if let Some(hosts) = args.simulate_hosts {
+        if args.runtime != RuntimeKind::Sim {
+            bail!("--simulate-hosts needs --runtime sim");
+        }
+        let agents = start_simulated(config, hosts, SimConfig::default()).await.context("simulated hosts cannot join")?;
+        server::announce(&[format!("{} simulated hosts joined {}", agents.len(), args.server)])?;
+        stop.await;
+        futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
+        return Ok(());
+    }
+    let agent = Agent::start(config, runtime(args.runtime).await?).await.context("the agent cannot join its region")?;
+    server::announce(&[format!("host {} joined {} as {} (serving calls at {})", agent.name(), args.server, agent.host_id(), agent.advertise())])?;
+    agent.run_until(stop).await;
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! What the binary's tests share: a sandboxed environment, finished commands, and long-running
+//! roles (server, dev, agent) as child processes stopped with SIGTERM.
+#![allow(dead_code)] // each test crate uses its own part of this module
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_flotilla");
+pub const ADMIN_PASSWORD: &str = "admin-pass-1234";
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Variables of the developer's shell that would change what the binary does.
+pub const LEAKY_VARS: &[&str] = &[
+    "FLOTILLA_URL",
+    "FLOTILLA_TOKEN",
+    "FLOTILLA_PASSWORD",
+    "FLOTILLA_NEW_PASSWORD",
+    "FLOTILLA_CONFIG",
+    "FLOTILLA_LISTEN",
+    "FLOTILLA_DATA_DIR",
+    "FLOTILLA_DATABASE",
+    "FLOTILLA_REGION",
+    "FLOTILLA_BOOTSTRAP_PASSWORD",
+    "FLOTILLA_SERVER_CONFIG",
+    "FLOTILLA_LOG_FORMAT",
+];
+
+/// A sandbox: its own HOME and XDG directories, so nothing touches the real user's files.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary with `args`, the sandbox's environment and `env` on top.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).stdin(Stdio::null());
+        for var in LEAKY_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("xdg-config"))
+            .env("XDG_DATA_HOME", self.path("xdg-data"))
+            .env("RUST_LOG", "info")
+            .env_remove("RUST_BACKTRACE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs a CLI command to the end.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let out = self.command(args, env).output().unwrap();
+        Outcome {
+            args: args.join(" "),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Starts a server role (`server` or `dev`) and waits until it printed `last_line`.
+    pub fn spawn(&self, name: &str, args: &[&str], env: &[(&str, &str)], last_line: &str) -> Running {
+        let stderr_path = self.path(&format!("{name}.stderr"));
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut child = self.command(args, env).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut running = Running { child, lines, seen: Vec::new(), stderr_path, url: String::new() };
+        running.wait_for(last_line);
+        let url = running.seen.iter().find_map(|l| l.strip_prefix("listening on ")).map(str::to_owned);
+        running.url = url.unwrap_or_default();
+        running
+    }
+}
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Outcome {
+    pub args: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Asserts success and returns stdout.
+    pub fn ok(self) -> String {
+        assert_eq!(self.code, Some(0), "`flotilla {}` failed: {}", self.args, self.stderr);
+        self.stdout
+    }
+
+    pub fn json(self) -> Value {
+        let args = self.args.clone();
+        let stdout = self.ok();
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("`flotilla {args}` printed no JSON ({e}): {stdout}"))
+    }
+
+    /// Asserts the exit code and that stderr is exactly one `error: ` line; returns that line.
+    pub fn fails_with(self, code: i32) -> String {
+        assert_eq!(self.code, Some(code), "`flotilla {}`: {self:?}", self.args);
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr: {:?}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "{:?}", lines[0]);
+        assert!(!self.stderr.contains("panicked") && !self.stderr.contains("Backtrace"), "{:?}", self.stderr);
+        lines[0].to_owned()
+    }
+}
+
+/// A server role running as a child; stopped with SIGTERM (then SIGKILL) when dropped.
+pub struct Running {
+    pub child: Child,
+    lines: Receiver<String>,
+    pub seen: Vec<String>,
+    stderr_path: PathBuf,
+    pub url: String,
+}
+
+impl Running {
+    pub fn wait_for(&mut self, wanted: &str) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !self.seen.iter().any(|l| l.contains(wanted)) {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no {wanted:?} within {START_TIMEOUT:?}; stdout {:?}; stderr {}", self.seen, self.stderr())
+                }
+                Err(RecvTimeoutError::Disconnected) => panic!("exited before {wanted:?}; stdout {:?}; stderr {}", self.seen, self.stderr()),
+            }
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit status once it stopped by itself.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Stops the server and asserts it shut down gracefully (exit code 0).
+    pub fn stop(mut self) {
+        let status = self.terminate();
+        assert!(status.is_some_and(|s| s.success()), "graceful stop on SIGTERM, got {status:?}; stderr {}", self.stderr());
+    }
+}
+
+impl Drop for Running {
+    pub fn drop(&mut self) {
+        if self.terminate().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+

@@ -1,0 +1,114 @@
+//! Simulated hosts for scenario tests (real agents over HTTP, in-memory runtime), and polling helpers.
+
+use crate::TestRegion;
+use flotilla_agent::config::{AgentConfig, CapacityOverride, Timings};
+use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
+use flotilla_agent::Agent;
+use flotilla_api::Container;
+use flotilla_client::Client;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a test waits for the region to converge before failing.
+pub const CONVERGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A simulated host to add to a test region.
+#[derive(Debug, Clone)]
+pub struct SimHost {
+    name: String,
+    zone: String,
+    pool: String,
+    labels: BTreeMap<String, String>,
+    cpus: f64,
+    memory_mib: u64,
+}
+
+impl SimHost {
+    /// A host of 4 CPUs and 8 GiB in no zone or pool.
+    pub fn new(name: &str) -> Self {
+        SimHost { name: name.into(), zone: String::new(), pool: String::new(), labels: BTreeMap::new(), cpus: 4.0, memory_mib: 8192 }
+    }
+
+    pub fn zone(mut self, zone: &str) -> Self {
+        self.zone = zone.into();
+        self
+    }
+
+    pub fn pool(mut self, pool: &str) -> Self {
+        self.pool = pool.into();
+        self
+    }
+
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn cpus(mut self, cpus: f64) -> Self {
+        self.cpus = cpus;
+        self
+    }
+
+    pub fn memory_mib(mut self, memory_mib: u64) -> Self {
+        self.memory_mib = memory_mib;
+        self
+    }
+}
+
+/// Agent clocks short enough for tests.
+pub fn fast_timings() -> Timings {
+    Timings {
+        join_retry_for: Duration::from_secs(10),
+        long_poll_wait_secs: 5,
+        resync: Duration::from_millis(200),
+        full_report: Duration::from_secs(1),
+        failure_retry: Duration::from_millis(500),
+    }
+}
+
+impl TestRegion {
+    /// Starts an agent with a simulated runtime that joins this region as `host`.
+    pub async fn sim_agent(&self, host: SimHost) -> Agent {
+        let mut config = AgentConfig::new(&self.url, self.join_token().await, &host.name);
+        config.zone = host.zone;
+        config.pool = host.pool;
+        config.labels = host.labels;
+        config.capacity = CapacityOverride { cpus: Some(host.cpus), memory_mib: Some(host.memory_mib), disk_mib: None };
+        config.timings = fast_timings();
+        let runtime = Arc::new(SimRuntime::new(SimConfig::default()));
+        Agent::start(config, runtime).await.expect("simulated agent joins")
+    }
+}
+
+/// Polls `check` until it holds; panics naming `what` after [`CONVERGE_TIMEOUT`].
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + CONVERGE_TIMEOUT;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until container `key` is in `status`; panics with its last state otherwise.
+pub async fn wait_for_container(client: &Client, key: &str, status: &str) -> Container {
+    let deadline = tokio::time::Instant::now() + CONVERGE_TIMEOUT;
+    loop {
+        let container = client.container(key).await.expect("show container");
+        if container.status == status {
+            return container;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "container {key} never became {status}: it is {} ({})",
+            container.status,
+            container.status_reason
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
