@@ -11,8 +11,8 @@ pub mod profile;
 pub mod quota;
 pub mod version;
 
-pub use error::{ErrorBody, ErrorDetail};
 pub use container::*;
+pub use error::{ErrorBody, ErrorDetail};
 pub use host::*;
 pub use identity::*;
 pub use image::*;

@@ -45,7 +45,8 @@ impl Region {
 
     fn agent(&self, name: &str) -> Running {
         let name = format!("{name}-{}", self.suffix);
-        let args = ["agent", "--server", &self.server.url, "--join-token", &self.token, "--name", &name, "--listen", "127.0.0.1:0", "--cpus", "2"];
+        let args =
+            ["agent", "--server", &self.server.url, "--join-token", &self.token, "--name", &name, "--listen", "127.0.0.1:0", "--cpus", "2"];
         self.sandbox.spawn(&format!("agent-{name}"), &args, &[], "joined")
     }
 
@@ -75,7 +76,17 @@ fn start_region() -> Region {
     let sandbox = Sandbox::new();
     let data = sandbox.path("data");
     let grace = GRACE_SECS.to_string();
-    let args = ["server", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--bootstrap-password", ADMIN_PASSWORD, "--host-grace-period", &grace];
+    let args = [
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--bootstrap-password",
+        ADMIN_PASSWORD,
+        "--host-grace-period",
+        &grace,
+    ];
     let server = sandbox.spawn("server", &args, &[], "listening on ");
     sandbox.run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().expect("a join token").to_owned();
@@ -134,7 +145,8 @@ fn containers_on_two_docker_agents_from_upload_to_delete() {
 
     // Removed behind Flotilla's back: reported, and recreated under its restart policy.
     docker(&["rm", "-f", &first_runtime_id]);
-    let recreated = region.wait_container("web", "was recreated", |c| c["status"] == "RUNNING" && c["runtime_id"] != first_runtime_id.as_str());
+    let recreated =
+        region.wait_container("web", "was recreated", |c| c["status"] == "RUNNING" && c["runtime_id"] != first_runtime_id.as_str());
     let runtime_id = recreated["runtime_id"].as_str().unwrap().to_owned();
     assert_eq!(docker_ids(&id), vec![runtime_id.clone()]);
 

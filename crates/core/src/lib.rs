@@ -3,8 +3,8 @@
 pub mod container;
 pub mod host;
 pub mod identity;
-pub mod image;
 pub mod ids;
+pub mod image;
 pub mod listing;
 pub mod metadata;
 pub mod name;

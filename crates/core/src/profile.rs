@@ -241,11 +241,7 @@ impl ContainerProperties {
             let valid =
                 ["==", "!="].iter().any(|op| constraint.split_once(op).is_some_and(|(k, v)| !k.trim().is_empty() && !v.trim().is_empty()));
             if !valid {
-                return Err(ValidationError::new(
-                    format!("{p}constraints[{i}]"),
-                    constraint,
-                    "must read `key == value` or `key != value`",
-                ));
+                return Err(ValidationError::new(format!("{p}constraints[{i}]"), constraint, "must read `key == value` or `key != value`"));
             }
         }
         Ok(())

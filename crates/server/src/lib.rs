@@ -13,10 +13,10 @@ mod state;
 pub use error::ApiError;
 pub use identity::bootstrap::Bootstrap;
 
+use flotilla_core::scheduler::Settings as SchedulerSettings;
 use flotilla_store::{Store, StoreError};
 use state::{AgentLinks, AppState, RegionSettings};
 use std::future::Future;
-use flotilla_core::scheduler::Settings as SchedulerSettings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -67,7 +67,11 @@ fn decode_container(row: &AnyRow) -> Result<Container, StoreError> {
 }
 
 fn decode(row: &AnyRow) -> Result<ContainerRow, StoreError> {
-    Ok(ContainerRow { container: decode_container(row)?, host_name: row.try_get("host_name")?, host_advertise: row.try_get("host_advertise")? })
+    Ok(ContainerRow {
+        container: decode_container(row)?,
+        host_name: row.try_get("host_name")?,
+        host_advertise: row.try_get("host_advertise")?,
+    })
 }
 
 /// The host ports a spec publishes, as the scheduler compares them.
@@ -90,7 +94,10 @@ pub(crate) async fn lock_placement(backend: Backend, tx: &mut Tx) -> Result<(), 
 async fn host_views(tx: &mut Tx) -> Result<Vec<(HostId, HostView)>, StoreError> {
     let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
     let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
-    for row in sqlx::query("SELECT host_id, host_ports FROM containers WHERE host_id IS NOT NULL AND host_ports != '[]'").fetch_all(&mut **tx).await? {
+    for row in sqlx::query("SELECT host_id, host_ports FROM containers WHERE host_id IS NOT NULL AND host_ports != '[]'")
+        .fetch_all(&mut **tx)
+        .await?
+    {
         let host: String = row.try_get("host_id")?;
         let taken: Vec<(u16, String)> = get_json(&row, "host_ports")?;
         ports.entry(host).or_default().extend(taken);
@@ -122,16 +129,20 @@ async fn host_views(tx: &mut Tx) -> Result<Vec<(HostId, HostView)>, StoreError> 
 async fn place(tx: &mut Tx, request: &Request, settings: &Settings) -> Result<Result<HostId, scheduler::NoFit>, StoreError> {
     let views = host_views(tx).await?;
     let only: Vec<HostView> = views.iter().map(|(_, v)| v.clone()).collect();
-    Ok(scheduler::place(&only, request, settings).map(|chosen| {
-        views.iter().find(|(_, v)| v.name == chosen.name).map(|(id, _)| *id).expect("the chosen host is one of the views")
-    }))
+    Ok(scheduler::place(&only, request, settings)
+        .map(|chosen| views.iter().find(|(_, v)| v.name == chosen.name).map(|(id, _)| *id).expect("the chosen host is one of the views")))
 }
 
 impl Store {
     /// Writes a new container placed by the scheduler, its quota checked and its host's claim
     /// taken in the same transaction. When no host fits, the container is written in ERROR with
     /// the scheduler's explanation.
-    pub async fn create_container(&self, mut container: Container, request: &Request, settings: &Settings) -> Result<ContainerRow, StoreError> {
+    pub async fn create_container(
+        &self,
+        mut container: Container,
+        request: &Request,
+        settings: &Settings,
+    ) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
         lock_placement(self.backend, &mut w.tx).await?;
         let quota = crate::quotas::quota_in(&mut w.tx, container.project_id).await?;
@@ -159,7 +170,12 @@ impl Store {
         decode(&self.find_one("container", "container_view", Some(scope), key).await?)
     }
 
-    pub async fn list_containers(&self, scope: Scope, filters: ContainerFilters<'_>, params: &ListParams) -> Result<Page<ContainerRow>, StoreError> {
+    pub async fn list_containers(
+        &self,
+        scope: Scope,
+        filters: ContainerFilters<'_>,
+        params: &ListParams,
+    ) -> Result<Page<ContainerRow>, StoreError> {
         let mut f = Vec::new();
         if let Scope::Project(project) = scope {
             f.push(Filter::eq("project_id", project));
@@ -266,7 +282,12 @@ impl Store {
 
     /// Moves a container to the host the scheduler picks for `request` (whose `avoid_hosts` holds
     /// the old host), as a new generation. Answers the new host, or the scheduler's refusal (the container is kept).
-    pub async fn move_container(&self, id: ContainerId, request: &Request, settings: &Settings) -> Result<Result<HostId, String>, StoreError> {
+    pub async fn move_container(
+        &self,
+        id: ContainerId,
+        request: &Request,
+        settings: &Settings,
+    ) -> Result<Result<HostId, String>, StoreError> {
         let mut w = self.begin_write().await?;
         lock_placement(self.backend, &mut w.tx).await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
@@ -316,7 +337,8 @@ impl Store {
         let mut w = self.begin_write().await?;
         let now = now_millis();
         for seen in observations {
-            let Some(row) = sqlx::query("SELECT * FROM containers WHERE id = $1").bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
+            let Some(row) =
+                sqlx::query("SELECT * FROM containers WHERE id = $1").bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
             else {
                 continue;
             };
@@ -391,4 +413,3 @@ async fn insert(tx: &mut Tx, c: &Container) -> Result<(), StoreError> {
     .map_err(StoreError::on_insert("container", c.name.as_str()))?;
     Ok(())
 }
-

@@ -118,7 +118,8 @@ impl Store {
 
     /// Whether a container not yet deleted still runs `image`.
     pub async fn image_in_use(&self, id: ImageId) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT id FROM containers WHERE image_id = $1 LIMIT 1").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT id FROM containers WHERE image_id = $1 LIMIT 1").bind(id.to_string()).fetch_optional(&self.pool).await?;
         Ok(row.is_some())
     }
 }

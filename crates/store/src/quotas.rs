@@ -43,7 +43,12 @@ pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, S
         .fetch_one(&mut **tx)
         .await?;
     let get = |row: &sqlx::any::AnyRow, c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
-    Ok(Usage { containers: get(&row, "n")?, cpu_millis: get(&row, "cpu")?, memory_mib: get(&row, "memory")?, image_bytes: get(&images, "bytes")? })
+    Ok(Usage {
+        containers: get(&row, "n")?,
+        cpu_millis: get(&row, "cpu")?,
+        memory_mib: get(&row, "memory")?,
+        image_bytes: get(&images, "bytes")?,
+    })
 }
 
 impl Store {

@@ -1,9 +1,9 @@
 //! Simulated hosts for scenario tests (real agents over HTTP, in-memory runtime), and polling helpers.
 
 use crate::TestRegion;
-use flotilla_agent::config::{AgentConfig, CapacityOverride, Timings};
-use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
 use flotilla_agent::Agent;
+use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
+use flotilla_agent::{AgentConfig, CapacityOverride, Timings};
 use flotilla_api::Container;
 use flotilla_client::Client;
 use std::collections::BTreeMap;

@@ -51,7 +51,8 @@ async fn scheduling_follows_host_node_pool_constraints_and_ports() {
     let (code, message) = status(admin.create_container(&create("wrong", wrong)).await);
     assert_eq!(code, 400);
     assert!(message.contains("spec.host_node") && message.contains("db"), "{message}");
-    let (code, message) = status(admin.create_container(&create("nowhere", ContainerProperties { host_node: Some("host-z".into()), ..spec() })).await);
+    let (code, message) =
+        status(admin.create_container(&create("nowhere", ContainerProperties { host_node: Some("host-z".into()), ..spec() })).await);
     assert_eq!((code, message.contains("spec.host_node")), (400, true), "{message}");
 
     // Spread: with no rules, the next containers go to the emptiest hosts, not all to one.
@@ -71,7 +72,11 @@ async fn scheduling_follows_host_node_pool_constraints_and_ports() {
     assert_eq!(placed_on(admin, "port-1", ported.clone()).await, "host-a");
     let second = admin.create_container(&create("port-2", ported)).await.expect("accepted, then ERROR");
     assert_eq!(second.status, "ERROR");
-    assert!(second.status_reason.contains("no host fits: 3 hosts") && second.status_reason.contains("host port taken"), "{}", second.status_reason);
+    assert!(
+        second.status_reason.contains("no host fits: 3 hosts") && second.status_reason.contains("host port taken"),
+        "{}",
+        second.status_reason
+    );
     let shown = admin.container("port-1").await.expect("show");
     assert_eq!(shown.ports.len(), 1);
     assert!(shown.ports[0].ends_with(":18080->8080/tcp"), "{:?}", shown.ports);

@@ -4,11 +4,11 @@
 use super::{logging, server, shutdown};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use flotilla_agent::config::{AgentConfig, CapacityOverride};
 use flotilla_agent::runtime::ContainerRuntime;
 use flotilla_agent::runtime::docker::DockerRuntime;
 use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
 use flotilla_agent::{Agent, start_simulated};
+use flotilla_agent::{AgentConfig, CapacityOverride};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -91,7 +91,10 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     config.pool = args.pool.clone();
     config.labels = args.labels.iter().cloned().collect::<BTreeMap<_, _>>();
     config.listen = args.listen;
-    config.advertise = args.advertise.clone().or_else(|| args.listen.ip().is_unspecified().then(|| format!("http://{}:{}", hostname(), args.listen.port())));
+    config.advertise = args
+        .advertise
+        .clone()
+        .or_else(|| args.listen.ip().is_unspecified().then(|| format!("http://{}:{}", hostname(), args.listen.port())));
     config.capacity = CapacityOverride { cpus: args.cpus, memory_mib: args.memory_mib, disk_mib: None };
     if let Some(hosts) = args.simulate_hosts {
         if args.runtime != RuntimeKind::Sim {
@@ -104,7 +107,13 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         return Ok(());
     }
     let agent = Agent::start(config, runtime(args.runtime).await?).await.context("the agent cannot join its region")?;
-    server::announce(&[format!("host {} joined {} as {} (serving calls at {})", agent.name(), args.server, agent.host_id(), agent.advertise())])?;
+    server::announce(&[format!(
+        "host {} joined {} as {} (serving calls at {})",
+        agent.name(),
+        args.server,
+        agent.host_id(),
+        agent.advertise()
+    )])?;
     agent.run_until(stop).await;
     Ok(())
 }

@@ -1,21 +1,41 @@
 //! `flotilla dev`: an all-in-one region on a laptop. SQLite in a data directory, the admin password
 //! kept there, and the CLI logged in as admin, so the next command just works.
 
+use super::agent::{self, RuntimeKind};
 use super::logging::{self, LogArgs};
 use super::settings::{DEFAULT_LISTEN, DEFAULT_REGION, Settings, sqlite_url};
 use super::{server, shutdown};
+use crate::workload::image::build_archive;
 use crate::{paths, private, session::Session};
 use anyhow::{Context, Result};
 use clap::Args;
-use flotilla_api::TokenCreate;
+use flotilla_agent::Agent;
+use flotilla_agent::AgentConfig;
+use flotilla_agent::runtime::ContainerRuntime;
+use flotilla_api::{ContainerCreate, TokenCreate};
+use flotilla_core::profile::{ContainerProperties, RestartPolicy};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The admin the server bootstraps.
 const ADMIN: &str = "admin";
 /// The file in the data directory holding the admin password.
 const PASSWORD_FILE: &str = "admin-password";
+
+/// The demo container `dev` runs, and its image.
+const DEMO: &str = "demo";
+const DEMO_IMAGE: &str = "flotilla/workload:latest";
+
+/// Which runtime the dev region's agents drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DevRuntime {
+    /// Docker when its engine answers, else the simulated runtime (said loudly).
+    Auto,
+    Docker,
+    Sim,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
@@ -25,6 +45,14 @@ pub struct DevArgs {
     /// Address to serve the API on.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// How many hosts (agents) to run on this machine, named dev-1 ... dev-N.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub hosts: usize,
+    #[arg(long, value_enum, default_value_t = DevRuntime::Auto)]
+    pub runtime: DevRuntime,
+    /// Do not build, upload and run the demo workload container.
+    #[arg(long)]
+    pub no_demo: bool,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -69,11 +97,25 @@ pub async fn run(args: DevArgs) -> Result<()> {
     lines.push(format!("listening on {url}"));
     let mut session = Session::load()?;
     let request = TokenCreate { user: ADMIN.into(), password, project: Some(ADMIN.into()), expires_in: None };
-    session.log_in(&url, request).await.context("cannot log the CLI in as admin")?;
+    let token = session.log_in(&url, request).await.context("cannot log the CLI in as admin")?;
+    let client = flotilla_client::Client::new(&url)?.with_token(token.token.unwrap_or_default());
+
+    let (runtime, runtime_line) = pick_runtime(args.runtime).await?;
+    let join_token = server.issue_join_token(Duration::from_secs(24 * 3600)).await.context("cannot issue a join token")?;
+    let mut agents = Vec::new();
+    for i in 1..=args.hosts.max(1) {
+        let mut config = AgentConfig::new(&url, join_token.clone(), format!("dev-{i}"));
+        config.zone = "dev".into();
+        agents.push(Agent::start(config, runtime.clone()).await.context("a dev agent cannot join")?);
+    }
+    lines.push(format!("{} host(s) joined: {runtime_line}", agents.len()));
+    if !args.no_demo {
+        lines.push(demo(&client, &settings.data_dir).await?);
+    }
 
     lines.extend([
         String::new(),
-        "Flotilla dev region is up. No agent yet: hosts and containers come in a later step.".to_owned(),
+        "Flotilla dev region is up.".to_owned(),
         format!("  url:       {url}"),
         format!("  user:      {ADMIN} (role admin on project {ADMIN})"),
         format!("  password:  in {}", password_file.display()),
@@ -81,6 +123,9 @@ pub async fn run(args: DevArgs) -> Result<()> {
         format!("  CLI:       logged in as {ADMIN} (config {})", session.path.display()),
         String::new(),
         "Try:".to_owned(),
+        "  flotilla host list".to_owned(),
+        format!("  flotilla container logs {DEMO}"),
+        format!("  flotilla container run --name web --image {DEMO_IMAGE} --wait"),
         "  flotilla whoami".to_owned(),
         "  flotilla project create demo".to_owned(),
         "  flotilla user create alice --project demo".to_owned(),
@@ -91,7 +136,46 @@ pub async fn run(args: DevArgs) -> Result<()> {
         "Press Ctrl-C to stop.".to_owned(),
     ]);
     server::announce(&lines)?;
-    server.run_until(stop).await.context("the server failed")
+    stop.await;
+    futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
+    server.shutdown().await.context("the server failed")
+}
+
+/// Docker when asked for or reachable; else the simulated runtime, with a line saying why.
+async fn pick_runtime(choice: DevRuntime) -> Result<(Arc<dyn ContainerRuntime>, String)> {
+    match choice {
+        DevRuntime::Docker => Ok((agent::runtime(RuntimeKind::Docker).await?, "runtime docker (local Docker Engine)".into())),
+        DevRuntime::Sim => Ok((agent::runtime(RuntimeKind::Sim).await?, "runtime sim (simulated, as asked)".into())),
+        DevRuntime::Auto => match agent::runtime(RuntimeKind::Docker).await {
+            Ok(docker) => Ok((docker, "runtime docker (local Docker Engine)".into())),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "Docker is not reachable: falling back to the simulated runtime");
+                Ok((
+                    agent::runtime(RuntimeKind::Sim).await?,
+                    format!("runtime sim — WARNING: Docker is not reachable ({e:#}); containers are SIMULATED, nothing really runs"),
+                ))
+            }
+        },
+    }
+}
+
+/// Builds the workload image from this binary, uploads it and runs the demo container, unless
+/// they exist already; answers the line to print.
+async fn demo(client: &flotilla_client::Client, data_dir: &Path) -> Result<String> {
+    if client.container(DEMO).await.is_ok() {
+        return Ok(format!("demo container {DEMO:?} exists already"));
+    }
+    if client.image(DEMO_IMAGE).await.is_err() {
+        let archive = data_dir.join("workload.tar");
+        let path = archive.clone();
+        tokio::task::spawn_blocking(move || build_archive(&path, DEMO_IMAGE)).await??;
+        client.upload_image(&archive, &Default::default(), |_| {}).await.context("cannot upload the workload image")?;
+        std::fs::remove_file(&archive).with_context(|| format!("cannot remove {}", archive.display()))?;
+    }
+    let spec = ContainerProperties { image: DEMO_IMAGE.into(), restart_policy: Some(RestartPolicy::Always), ..Default::default() };
+    let body = ContainerCreate { name: DEMO.into(), spec, run: true, metadata: Default::default() };
+    let created = client.create_container(&body).await.context("cannot run the demo container")?;
+    Ok(format!("demo container {DEMO:?} ({DEMO_IMAGE}) placed on {}", created.host.unwrap_or_else(|| "no host".into())))
 }
 
 /// The saved admin password, `None` when there is no file yet.

@@ -39,12 +39,19 @@ pub async fn run(args: ImageArgs) -> Result<()> {
 }
 
 fn build(args: &ImageArgs) -> Result<()> {
+    let (tag, libraries, size) = build_archive(&args.file, &args.tag)?;
+    println!("wrote {} ({tag}: /flotilla and {libraries} shared libraries, {})", args.file.display(), output::size(size));
+    Ok(())
+}
+
+/// Writes the workload image of this binary to `file` as `tag`; answers the full tag, how many
+/// libraries went in, and the archive's size. Blocking.
+pub fn build_archive(file: &Path, tag: &str) -> Result<(String, usize, u64)> {
     let exe = std::env::current_exe().context("cannot find this program's file")?;
     let libraries = shared_libraries(&exe)?;
-    let tag = full_tag(&args.tag);
-    let size = write_archive(&args.file, &tag, &exe, &libraries)?;
-    println!("wrote {} ({tag}: /flotilla and {} shared libraries, {})", args.file.display(), libraries.len(), output::size(size));
-    Ok(())
+    let tag = full_tag(tag);
+    let size = write_archive(file, &tag, &exe, &libraries)?;
+    Ok((tag, libraries.len(), size))
 }
 
 /// `name` as Docker tags it: `:latest` when no tag is given.

@@ -183,11 +183,10 @@ impl Running {
 }
 
 impl Drop for Running {
-    pub fn drop(&mut self) {
+    fn drop(&mut self) {
         if self.terminate().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
     }
 }
-

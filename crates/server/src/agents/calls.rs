@@ -23,7 +23,8 @@ pub struct AgentCall {
 impl AgentCall {
     /// The agent of the host `container` is placed on; 409 when it has none.
     pub async fn to(state: &AppState, container: &Container, host_name: Option<&str>) -> Result<AgentCall, ApiError> {
-        let host = container.host_id.ok_or_else(|| ApiError::Conflict(format!("container {} is not placed on any host", container.name)))?;
+        let host =
+            container.host_id.ok_or_else(|| ApiError::Conflict(format!("container {} is not placed on any host", container.name)))?;
         let callback = state.store.host_callback(host).await?;
         Ok(AgentCall {
             http: state.agents.http.clone(),
@@ -33,7 +34,13 @@ impl AgentCall {
         })
     }
 
-    async fn send(&self, method: Method, path: &str, query: &impl Serialize, body: Option<&impl Serialize>) -> Result<reqwest::Response, ApiError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &impl Serialize,
+        body: Option<&impl Serialize>,
+    ) -> Result<reqwest::Response, ApiError> {
         let mut request = self.http.request(method, format!("{}/{path}", self.base)).bearer_auth(&self.secret).query(query);
         if let Some(body) = body {
             request = request.json(body);
@@ -55,7 +62,13 @@ impl AgentCall {
         })
     }
 
-    async fn json<T: DeserializeOwned>(&self, method: Method, path: &str, query: &impl Serialize, body: Option<&impl Serialize>) -> Result<T, ApiError> {
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &impl Serialize,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, ApiError> {
         let response = self.send(method, path, query, body).await?;
         response.json().await.map_err(|e| ApiError::Unavailable(format!("agent of host {} answered badly: {e}", self.host)))
     }

@@ -10,7 +10,9 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use flotilla_api::agent::{AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, ImageSource, ObservedState, Reports};
+use flotilla_api::agent::{
+    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, ImageSource, ObservedState, Reports,
+};
 use flotilla_core::container::{ContainerStatus, Observation};
 use flotilla_core::host::Utilisation;
 use flotilla_core::scheduler::Resources;
@@ -56,14 +58,14 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
         .await?;
     state.agents.wakers.wake(host.id);
     tracing::info!(host = %host.name, id = %host.id, "host joined");
-    Ok(Json(AgentJoined {
-        host_id: host.id.0,
-        credential,
-        heartbeat_interval_ms: state.settings.heartbeat_interval().as_millis() as u64,
-    }))
+    Ok(Json(AgentJoined { host_id: host.id.0, credential, heartbeat_interval_ms: state.settings.heartbeat_interval().as_millis() as u64 }))
 }
 
-pub async fn heartbeat(State(state): State<AppState>, AgentHost(host): AgentHost, ApiJson(body): ApiJson<Heartbeat>) -> Result<StatusCode, ApiError> {
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    AgentHost(host): AgentHost,
+    ApiJson(body): ApiJson<Heartbeat>,
+) -> Result<StatusCode, ApiError> {
     let utilisation = Utilisation { cpu_percent: body.utilisation.cpu_percent, memory_used_mib: body.utilisation.memory_used_mib };
     if state.store.record_heartbeat(host.id, resources(&body.capacity), utilisation, &body.images).await? {
         tracing::info!(host = %host.name, "host is back UP");
@@ -136,7 +138,11 @@ pub fn observation(seen: flotilla_api::agent::Observed) -> Observation {
     }
 }
 
-pub async fn reports(State(state): State<AppState>, AgentHost(host): AgentHost, ApiJson(body): ApiJson<Reports>) -> Result<StatusCode, ApiError> {
+pub async fn reports(
+    State(state): State<AppState>,
+    AgentHost(host): AgentHost,
+    ApiJson(body): ApiJson<Reports>,
+) -> Result<StatusCode, ApiError> {
     let observations: Vec<Observation> = body.containers.into_iter().map(observation).collect();
     state.store.apply_observations(host.id, &observations).await?;
     Ok(StatusCode::NO_CONTENT)

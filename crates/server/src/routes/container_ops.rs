@@ -14,7 +14,9 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use flotilla_api::{Container, ContainerStats, ContainerTop, ErrorBody, ExecRequest, ExecResult, KillQuery, LogsQuery, RenameRequest, StopQuery};
+use flotilla_api::{
+    Container, ContainerStats, ContainerTop, ErrorBody, ExecRequest, ExecResult, KillQuery, LogsQuery, RenameRequest, StopQuery,
+};
 use flotilla_core::container::{ContainerStatus, DesiredState, Operation};
 use flotilla_core::{Name, ValidationError};
 use flotilla_store::{ContainerChanges, ContainerRow};
@@ -42,7 +44,7 @@ fn desire(desired: DesiredState) -> ContainerChanges {
 macro_rules! desired_op {
     ($name:ident, $path:literal, $op:expr, $desired:expr) => {
         #[utoipa::path(post, path = $path, tag = "containers", params(("container" = String, Path, description = "id or name")),
-            responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
+                    responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
         pub async fn $name(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
             let row = for_op(&state, &caller, &key, $op).await?;
             converge(&state, &row, desire($desired)).await
@@ -50,7 +52,19 @@ macro_rules! desired_op {
     };
 }
 
-desired_op!(start_container, "/v1/containers/{container}/start", Operation::Start, DesiredState::Running);
+/// Starts a container: wanted running from now on; one that exited on its own while wanted
+/// running is started by its agent directly (nothing else would change for it to converge on).
+#[utoipa::path(post, path = "/v1/containers/{container}/start", tag = "containers", params(("container" = String, Path, description = "id or name")),
+    responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
+pub async fn start_container(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
+    let row = for_op(&state, &caller, &key, Operation::Start).await?;
+    if row.container.desired == DesiredState::Running && row.container.runtime_id.is_some() {
+        let seen = AgentCall::to(&state, &row.container, row.host_name.as_deref()).await?.restart(None).await?;
+        return record(&state, &row, seen).await;
+    }
+    converge(&state, &row, desire(DesiredState::Running)).await
+}
+
 desired_op!(pause_container, "/v1/containers/{container}/pause", Operation::Pause, DesiredState::Paused);
 desired_op!(unpause_container, "/v1/containers/{container}/unpause", Operation::Unpause, DesiredState::Running);
 
@@ -132,7 +146,8 @@ pub async fn rename_container(
 ) -> Result<Json<Container>, ApiError> {
     let row = for_op(&state, &caller, &key, Operation::Rename).await?;
     let name = Name::parse("name", &body.name)?;
-    let renamed = state.store.update_container(row.container.id, ContainerChanges { name: Some(name.clone()), ..Default::default() }).await?;
+    let renamed =
+        state.store.update_container(row.container.id, ContainerChanges { name: Some(name.clone()), ..Default::default() }).await?;
     if renamed.container.runtime_id.is_some() && renamed.container.status != ContainerStatus::Unknown {
         AgentCall::to(&state, &renamed.container, renamed.host_name.as_deref()).await?.rename(name.as_str()).await?;
     }
@@ -178,14 +193,22 @@ pub async fn exec_container(
 
 #[utoipa::path(get, path = "/v1/containers/{container}/stats", tag = "containers", params(("container" = String, Path, description = "id or name")),
     responses((status = 200, body = ContainerStats), (status = 409, body = ErrorBody)))]
-pub async fn container_stats(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<ContainerStats>, ApiError> {
+pub async fn container_stats(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+) -> Result<Json<ContainerStats>, ApiError> {
     let (_, call) = for_read(&state, &caller, &key, Operation::Stats).await?;
     Ok(Json(call.stats().await?))
 }
 
 #[utoipa::path(get, path = "/v1/containers/{container}/top", tag = "containers", params(("container" = String, Path, description = "id or name")),
     responses((status = 200, body = ContainerTop), (status = 409, body = ErrorBody)))]
-pub async fn container_top(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<ContainerTop>, ApiError> {
+pub async fn container_top(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+) -> Result<Json<ContainerTop>, ApiError> {
     let (_, call) = for_read(&state, &caller, &key, Operation::Top).await?;
     Ok(Json(call.top().await?))
 }

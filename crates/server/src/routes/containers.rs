@@ -9,7 +9,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use flotilla_api::{Container, ContainerCreate, ContainerFilter, ContainerList, ContainerUpdate, DeleteQuery, ErrorBody, LimitsUpdate, ListQuery};
+use flotilla_api::{
+    Container, ContainerCreate, ContainerFilter, ContainerList, ContainerUpdate, DeleteQuery, ErrorBody, LimitsUpdate, ListQuery,
+};
 use flotilla_core::container::{ContainerStatus, DesiredState, Operation};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::scheduler::{HostState, Request};
@@ -33,7 +35,9 @@ async fn check_host_rules(state: &AppState, spec: &ContainerProperties) -> Resul
     if let Some(pool) = &spec.host_cluster
         && &host.pool != pool
     {
-        return Err(ValidationError::new("spec.host_node", node, format!("is in host pool {:?}, not in host_cluster {pool:?}", host.pool)).into());
+        return Err(
+            ValidationError::new("spec.host_node", node, format!("is in host pool {:?}, not in host_cluster {pool:?}", host.pool)).into()
+        );
     }
     Ok(())
 }
@@ -46,7 +50,11 @@ pub fn accepted(row: ContainerRow) -> Response {
 
 #[utoipa::path(post, path = "/v1/containers", tag = "containers", request_body = ContainerCreate,
     responses((status = 202, body = Container), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_container(State(state): State<AppState>, caller: Principal, ApiJson(body): ApiJson<ContainerCreate>) -> Result<Response, ApiError> {
+pub async fn create_container(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(body): ApiJson<ContainerCreate>,
+) -> Result<Response, ApiError> {
     caller.require_write()?;
     let name = Name::parse("name", &body.name)?;
     body.spec.validate_at("spec.")?;
@@ -138,14 +146,19 @@ pub async fn update_container(
 ) -> Result<Json<Container>, ApiError> {
     let row = writable(&state, &caller, &key).await?;
     row.container.status.check(Operation::Update).map_err(|e| ApiError::Conflict(e.to_string()))?;
-    let probe = ContainerProperties { cpu: body.cpu.or(row.container.spec.cpu), memory: body.memory.or(row.container.spec.memory), ..row.container.spec.clone() };
+    let probe = ContainerProperties {
+        cpu: body.cpu.or(row.container.spec.cpu),
+        memory: body.memory.or(row.container.spec.memory),
+        ..row.container.spec.clone()
+    };
     probe.validate_at("")?;
     if let Some(m) = &body.metadata {
         metadata::validate(m)?;
     }
     let renamed = body.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
     let limits = LimitsUpdate { cpu: body.cpu, memory: body.memory };
-    let changes = ContainerChanges { name: renamed.clone(), cpu: body.cpu, memory: body.memory, metadata: body.metadata, ..Default::default() };
+    let changes =
+        ContainerChanges { name: renamed.clone(), cpu: body.cpu, memory: body.memory, metadata: body.metadata, ..Default::default() };
     let updated = state.store.update_container(row.container.id, changes).await?;
     if updated.container.status == ContainerStatus::Running {
         let call = crate::agents::calls::AgentCall::to(&state, &updated.container, updated.host_name.as_deref()).await?;

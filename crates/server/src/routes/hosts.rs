@@ -10,9 +10,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
+use flotilla_core::JoinTokenId;
 use flotilla_core::host::Schedulable;
 use flotilla_core::scheduler::Request;
-use flotilla_core::JoinTokenId;
 use flotilla_store::Scope;
 use serde::Deserialize;
 
@@ -100,7 +100,11 @@ pub async fn drain_host(
         }
         state.agents.wakers.wake(host.id);
         if !stuck.is_empty() {
-            return Err(ApiError::Conflict(format!("host {} is draining but some containers could not move: {}", host.name, stuck.join("; "))));
+            return Err(ApiError::Conflict(format!(
+                "host {} is draining but some containers could not move: {}",
+                host.name,
+                stuck.join("; ")
+            )));
         }
     }
     Ok(Json(convert::host(state.store.host(&host.id.to_string()).await?)))
@@ -120,7 +124,8 @@ pub async fn delete_host(State(state): State<AppState>, caller: Principal, Path(
 pub async fn issue(store: &flotilla_store::Store, ttl: std::time::Duration) -> Result<JoinToken, ApiError> {
     let token = secret::generate();
     let id = JoinTokenId::new();
-    let expires_at = flotilla_core::now() + chrono::Duration::from_std(ttl).map_err(|e| ApiError::BadRequest(format!("ttl_seconds: {e}")))?;
+    let expires_at =
+        flotilla_core::now() + chrono::Duration::from_std(ttl).map_err(|e| ApiError::BadRequest(format!("ttl_seconds: {e}")))?;
     store.create_join_token(id, &secret::digest(&token), expires_at).await?;
     Ok(JoinToken { id: id.0, token, expires_at })
 }

@@ -59,10 +59,13 @@ async fn register(
     if let Some(expected) = headers.get(IMAGE_SHA256_HEADER).and_then(|v| v.to_str().ok())
         && !expected.eq_ignore_ascii_case(&received.sha256)
     {
-        return Err(ValidationError::new(IMAGE_SHA256_HEADER, expected, format!("does not match the body's sha256 {}", received.sha256)).into());
+        return Err(
+            ValidationError::new(IMAGE_SHA256_HEADER, expected, format!("does not match the body's sha256 {}", received.sha256)).into()
+        );
     }
     let path = received.path.clone();
-    let manifest = tokio::task::spawn_blocking(move || images::read_manifest(&path)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
+    let manifest =
+        tokio::task::spawn_blocking(move || images::read_manifest(&path)).await.map_err(|e| ApiError::Internal(e.to_string()))??;
     let name = match name.or_else(|| manifest.tags.first().cloned()) {
         Some(name) if !name.trim().is_empty() => flotilla_core::image::normalize_reference(name.trim()),
         _ => return Err(ValidationError::new("name", "", "the archive carries no tag: give ?name=REPO:TAG").into()),
@@ -88,7 +91,11 @@ async fn register(
 }
 
 #[utoipa::path(get, path = "/v1/images", tag = "images", params(ListQuery), responses((status = 200, body = ImageList)))]
-pub async fn list_images(State(state): State<AppState>, caller: Principal, ApiQuery(query): ApiQuery<ListQuery>) -> Result<Json<ImageList>, ApiError> {
+pub async fn list_images(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ImageList>, ApiError> {
     let params = list_params(&query)?;
     let scope = caller.scope(query.all_projects)?;
     let page = state.store.list_images(scope, query.name.as_deref(), &params).await?.map(convert::image);

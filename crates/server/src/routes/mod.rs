@@ -13,13 +13,13 @@ mod tokens;
 mod users;
 mod version;
 
+use crate::agents::gateway;
 use crate::http::{extract::MAX_JSON_BODY, idempotency, metrics, request_id};
 use crate::identity::principal::require_token;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use crate::agents::gateway;
 use axum::routing::{get, post};
 use flotilla_api::ListQuery;
 use flotilla_core::{ListParams, ValidationError};

@@ -31,7 +31,12 @@ async fn answer(state: &AppState, project: flotilla_core::ProjectId) -> Result<J
             memory_mib: wire(quota.memory_mib),
             image_bytes: wire(quota.image_bytes),
         },
-        usage: QuotaUsage { containers: usage.containers, cpu_millis: usage.cpu_millis, memory_mib: usage.memory_mib, image_bytes: usage.image_bytes },
+        usage: QuotaUsage {
+            containers: usage.containers,
+            cpu_millis: usage.cpu_millis,
+            memory_mib: usage.memory_mib,
+            image_bytes: usage.image_bytes,
+        },
     }))
 }
 
