@@ -134,14 +134,14 @@ fn containers_on_two_docker_agents_from_upload_to_delete() {
     // Stop, start, restart, kill.
     region.cli(&["container", "stop", "web", "--wait"]).ok();
     assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &first_runtime_id]), "false");
-    region.cli(&["container", "start", "web", "--wait"]).ok();
+    region.cli(&["container", "start", "web", "--wait", "--wait-timeout", "60"]).ok();
     assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &first_runtime_id]), "true");
     let started = docker(&["inspect", "-f", "{{.State.StartedAt}}", &first_runtime_id]);
     region.cli(&["container", "restart", "web", "--wait"]).ok();
     assert_ne!(docker(&["inspect", "-f", "{{.State.StartedAt}}", &first_runtime_id]), started, "restarted");
     region.cli(&["container", "kill", "web"]).ok();
     region.wait_status("web", "STOPPED");
-    region.cli(&["container", "start", "web", "--wait"]).ok();
+    region.cli(&["container", "start", "web", "--wait", "--wait-timeout", "60"]).ok();
 
     // Removed behind Flotilla's back: reported, and recreated under its restart policy.
     docker(&["rm", "-f", &first_runtime_id]);

@@ -314,7 +314,8 @@ impl Store {
         Ok(Ok(host))
     }
 
-    /// The containers `host` should hold (all but those being deleted), and the revision they are at.
+    /// The containers placed on `host` (those being deleted too: the agent removes them and says
+    /// so), and the revision they are at.
     pub async fn assignments(&self, host: HostId) -> Result<(u64, Vec<Container>), StoreError> {
         let mut tx = self.pool.begin().await?;
         let revision = sqlx::query("SELECT revision FROM hosts WHERE id = $1")
@@ -323,10 +324,8 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound { kind: "host", key: host.to_string() })?
             .try_get::<i64, _>("revision")? as u64;
-        let rows = sqlx::query("SELECT * FROM containers WHERE host_id = $1 AND desired != 'deleted' ORDER BY id")
-            .bind(host.to_string())
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM containers WHERE host_id = $1 ORDER BY id").bind(host.to_string()).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok((revision, rows.iter().map(decode_container).collect::<Result<_, _>>()?))
     }

@@ -14,6 +14,8 @@ pub struct ContainerMemory {
     pub failure: Option<Failure>,
     /// Runtime ids the agent removed itself (older generations): not "removed outside Flotilla".
     pub discarded: Vec<String>,
+    /// The runtime id last seen holding the assigned generation (before the server learnt of it).
+    pub seen: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +48,10 @@ impl Memory {
     /// The failure of `generation`, if any.
     pub fn failure(&self, id: Uuid, generation: u64) -> Option<&Failure> {
         self.get(id)?.failure.as_ref().filter(|f| f.generation == generation)
+    }
+
+    pub fn seen(&self, id: Uuid) -> Option<&str> {
+        self.get(id)?.seen.as_deref()
     }
 
     pub fn discarded(&self, id: Uuid, runtime_id: &str) -> bool {

@@ -93,6 +93,11 @@ impl Reconciler {
             }
             runtime = self.runtime.list(self.host_id).await?;
         }
+        for a in assignments {
+            if let Some(current) = runtime.iter().find(|c| c.container_id == a.id && c.generation == a.generation) {
+                self.memory.entry(a.id).seen = Some(current.runtime_id.clone());
+            }
+        }
         let assigned = |id: Uuid| assignments.iter().any(|a| a.id == id);
         self.memory.retain(assigned);
         let observations = observe::observe(assignments, &runtime, &self.memory);

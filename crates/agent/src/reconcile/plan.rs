@@ -59,7 +59,8 @@ pub enum Action {
 /// Whether the container was created once and then removed behind Flotilla's back, and its
 /// restart policy says not to bring it back.
 pub fn vanished(assignment: &Assignment, memory: &Memory) -> bool {
-    let removed_outside = assignment.runtime_id.as_deref().is_some_and(|rid| !memory.discarded(assignment.id, rid));
+    let known = assignment.runtime_id.as_deref().or(memory.seen(assignment.id));
+    let removed_outside = known.is_some_and(|rid| !memory.discarded(assignment.id, rid));
     removed_outside && matches!(assignment.spec.restart_policy, None | Some(RestartPolicy::No))
 }
 
@@ -198,6 +199,15 @@ mod tests {
 
     fn record(n: u128, desired: DesiredState) -> Action {
         Action::Record { id: id(n), desired }
+    }
+
+    #[test]
+    fn a_container_seen_here_but_not_yet_known_to_the_server_is_missing_when_removed() {
+        let a = assignment(1, 1, DesiredState::Running);
+        assert_eq!(plan(&[a.clone()], &[], &Memory::default(), Instant::now(), RETRY).len(), 1, "never seen: create it");
+        let mut seen = Memory::default();
+        seen.entry(id(1)).seen = Some("r1".into());
+        assert!(plan(&[a], &[], &seen, Instant::now(), RETRY).is_empty(), "seen then gone, policy none: leave it missing");
     }
 
     #[test]

@@ -106,10 +106,11 @@ impl CreateSpec {
     }
 }
 
-/// The runtime's name of a Flotilla container: `flt-{name}-{first 8 characters of its id}`.
+/// The runtime's name of a Flotilla container: `flt-{name}-{last 12 hex digits of its id}`.
 pub fn runtime_name(name: &str, container_id: Uuid) -> String {
+    // The tail of a UUIDv7 is random; its head is a timestamp shared by ids made in the same minute.
     let id = container_id.simple().to_string();
-    format!("flt-{name}-{}", &id[..8])
+    format!("flt-{name}-{}", &id[id.len() - 12..])
 }
 
 /// Options of a log read.
@@ -171,9 +172,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn runtime_names_carry_the_id_prefix() {
+    fn runtime_names_carry_the_random_tail_of_the_id() {
         let id: Uuid = "0190f5a2-1b2c-7d3e-8f40-123456789abc".parse().unwrap();
-        assert_eq!(runtime_name("web-1", id), "flt-web-1-0190f5a2");
+        assert_eq!(runtime_name("web-1", id), "flt-web-1-123456789abc");
     }
 
     #[test]

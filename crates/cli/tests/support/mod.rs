@@ -35,6 +35,17 @@ pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
 
+impl Drop for Sandbox {
+    /// A failed test leaves its sandbox (logs of every role) under /tmp for a look afterwards.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let keep = std::env::temp_dir().join(format!("flotilla-failed-{}", std::process::id()));
+            let _ = Command::new("cp").arg("-r").arg(self.dir.path()).arg(&keep).status();
+            eprintln!("sandbox kept in {}", keep.display());
+        }
+    }
+}
+
 impl Sandbox {
     pub fn new() -> Self {
         Self { dir: tempfile::tempdir().unwrap() }

@@ -44,7 +44,7 @@ fn desire(desired: DesiredState) -> ContainerChanges {
 macro_rules! desired_op {
     ($name:ident, $path:literal, $op:expr, $desired:expr) => {
         #[utoipa::path(post, path = $path, tag = "containers", params(("container" = String, Path, description = "id or name")),
-                    responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
+                            responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
         pub async fn $name(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
             let row = for_op(&state, &caller, &key, $op).await?;
             converge(&state, &row, desire($desired)).await
@@ -52,17 +52,18 @@ macro_rules! desired_op {
     };
 }
 
-/// Starts a container: wanted running from now on; one that exited on its own while wanted
-/// running is started by its agent directly (nothing else would change for it to converge on).
+/// Starts a container: wanted running from now on. One that exists on its host is started by its
+/// agent at once (an exited container is otherwise left alone: it may have exited on its own).
 #[utoipa::path(post, path = "/v1/containers/{container}/start", tag = "containers", params(("container" = String, Path, description = "id or name")),
     responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
 pub async fn start_container(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
     let row = for_op(&state, &caller, &key, Operation::Start).await?;
-    if row.container.desired == DesiredState::Running && row.container.runtime_id.is_some() {
-        let seen = AgentCall::to(&state, &row.container, row.host_name.as_deref()).await?.restart(None).await?;
-        return record(&state, &row, seen).await;
+    if row.container.runtime_id.is_none() {
+        return converge(&state, &row, desire(DesiredState::Running)).await;
     }
-    converge(&state, &row, desire(DesiredState::Running)).await
+    let row = state.store.update_container(row.container.id, desire(DesiredState::Running)).await?;
+    let seen = AgentCall::to(&state, &row.container, row.host_name.as_deref()).await?.restart(None).await?;
+    record(&state, &row, seen).await
 }
 
 desired_op!(pause_container, "/v1/containers/{container}/pause", Operation::Pause, DesiredState::Paused);
