@@ -3,194 +3,15 @@
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_flotilla");
-const ADMIN_PASSWORD: &str = "admin-pass-1234";
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+mod support;
 
-/// Variables of the developer's shell that would change what the binary does.
-const LEAKY_VARS: &[&str] = &[
-    "FLOTILLA_URL",
-    "FLOTILLA_TOKEN",
-    "FLOTILLA_PASSWORD",
-    "FLOTILLA_NEW_PASSWORD",
-    "FLOTILLA_CONFIG",
-    "FLOTILLA_LISTEN",
-    "FLOTILLA_DATA_DIR",
-    "FLOTILLA_DATABASE",
-    "FLOTILLA_REGION",
-    "FLOTILLA_BOOTSTRAP_PASSWORD",
-    "FLOTILLA_SERVER_CONFIG",
-    "FLOTILLA_LOG_FORMAT",
-];
-
-/// A sandbox: its own HOME and XDG directories, so nothing touches the real user's files.
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// The binary with `args`, the sandbox's environment and `env` on top.
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).stdin(Stdio::null());
-        for var in LEAKY_VARS {
-            cmd.env_remove(var);
-        }
-        cmd.env("HOME", self.path("home"))
-            .env("XDG_CONFIG_HOME", self.path("xdg-config"))
-            .env("XDG_DATA_HOME", self.path("xdg-data"))
-            .env("RUST_LOG", "info")
-            .env_remove("RUST_BACKTRACE");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd
-    }
-
-    /// Runs a CLI command to the end.
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-        let out = self.command(args, env).output().unwrap();
-        Outcome {
-            args: args.join(" "),
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Starts a server role (`server` or `dev`) and waits until it printed `last_line`.
-    fn spawn(&self, name: &str, args: &[&str], env: &[(&str, &str)], last_line: &str) -> Running {
-        let stderr_path = self.path(&format!("{name}.stderr"));
-        let stderr = std::fs::File::create(&stderr_path).unwrap();
-        let mut child = self.command(args, env).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut running = Running { child, lines, seen: Vec::new(), stderr_path, url: String::new() };
-        running.wait_for(last_line);
-        let url = running.seen.iter().find_map(|l| l.strip_prefix("listening on ")).map(str::to_owned);
-        running.url = url.unwrap_or_else(|| panic!("no `listening on` line in {:?}", running.seen));
-        running
-    }
-}
-
-/// A finished command.
-#[derive(Debug)]
-struct Outcome {
-    args: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    /// Asserts success and returns stdout.
-    fn ok(self) -> String {
-        assert_eq!(self.code, Some(0), "`flotilla {}` failed: {}", self.args, self.stderr);
-        self.stdout
-    }
-
-    fn json(self) -> Value {
-        let args = self.args.clone();
-        let stdout = self.ok();
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("`flotilla {args}` printed no JSON ({e}): {stdout}"))
-    }
-
-    /// Asserts the exit code and that stderr is exactly one `error: ` line; returns that line.
-    fn fails_with(self, code: i32) -> String {
-        assert_eq!(self.code, Some(code), "`flotilla {}`: {self:?}", self.args);
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line on stderr: {:?}", self.stderr);
-        assert!(lines[0].starts_with("error: "), "{:?}", lines[0]);
-        assert!(!self.stderr.contains("panicked") && !self.stderr.contains("Backtrace"), "{:?}", self.stderr);
-        lines[0].to_owned()
-    }
-}
-
-/// A server role running as a child; stopped with SIGTERM (then SIGKILL) when dropped.
-struct Running {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-    stderr_path: PathBuf,
-    url: String,
-}
-
-impl Running {
-    fn wait_for(&mut self, wanted: &str) {
-        let deadline = Instant::now() + START_TIMEOUT;
-        while !self.seen.iter().any(|l| l.contains(wanted)) {
-            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => self.seen.push(line),
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("no {wanted:?} within {START_TIMEOUT:?}; stdout {:?}; stderr {}", self.seen, self.stderr())
-                }
-                Err(RecvTimeoutError::Disconnected) => panic!("exited before {wanted:?}; stdout {:?}; stderr {}", self.seen, self.stderr()),
-            }
-        }
-    }
-
-    fn stdout(&self) -> String {
-        self.seen.join("\n")
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status once it stopped by itself.
-    fn terminate(&mut self) -> Option<ExitStatus> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Some(status);
-        }
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    /// Stops the server and asserts it shut down gracefully (exit code 0).
-    fn stop(mut self) {
-        let status = self.terminate();
-        assert!(status.is_some_and(|s| s.success()), "graceful stop on SIGTERM, got {status:?}; stderr {}", self.stderr());
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if self.terminate().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use support::{ADMIN_PASSWORD, Running, Sandbox};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
@@ -405,9 +226,23 @@ fn dev_logs_the_cli_in_and_again_after_a_restart() {
     let password = std::fs::read_to_string(&password_file).unwrap();
     let out = first.stdout();
     assert!(out.contains(password.trim()), "the first start shows the password: {out}");
-    for expected in [first.url.as_str(), "flotilla whoami", "flotilla project create demo", "flotilla login --user alice", "later step"] {
+    for expected in [first.url.as_str(), "flotilla whoami", "flotilla project create demo", "flotilla login --user alice", "runtime docker"]
+    {
         assert!(out.contains(expected), "{expected:?} in {out}");
     }
+    // The run command ends with a real container running: the demo workload, built from this binary.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let demo = loop {
+        let demo = sandbox.run(&["container", "show", "demo", "-o", "json"], &[]).json();
+        if demo["status"] == "RUNNING" {
+            break demo;
+        }
+        assert!(Instant::now() < deadline, "the demo container never ran: {demo}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let runtime_id = demo["runtime_id"].as_str().unwrap().to_owned();
+    let running = Command::new("docker").args(["inspect", "-f", "{{.State.Running}}", &runtime_id]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&running.stdout).trim(), "true", "a real Docker container");
     let config = sandbox.path("xdg-config/flotilla/config.toml");
     assert_eq!(mode(&config), 0o600);
     let me = sandbox.run(&["whoami", "-o", "json"], &[]).json();
@@ -424,6 +259,10 @@ fn dev_logs_the_cli_in_and_again_after_a_restart() {
     assert_eq!(me["url"].as_str(), Some(second.url.as_str()));
     let projects = sandbox.run(&["project", "list", "--all-projects", "-o", "json"], &[]).json();
     assert!(names(&projects, "projects").contains("demo"), "the data survived: {projects}");
+    assert!(out.contains("demo container \"demo\" exists already"), "{out}");
+    sandbox.run(&["container", "delete", "demo", "--stop", "--wait"], &[]).ok();
+    let left = Command::new("docker").args(["ps", "-aq", "--filter", &format!("id={runtime_id}")]).output().unwrap();
+    assert!(left.stdout.is_empty(), "deleting the demo leaves no Docker container");
     second.stop();
 }
 

@@ -260,6 +260,21 @@ pub fn place<'h>(hosts: &'h [HostView], request: &Request, settings: &Settings) 
     best.map(|(h, _)| h).ok_or(NoFit { hosts: hosts.len(), reasons })
 }
 
+impl Request {
+    /// What a container spec asks of the scheduler.
+    pub fn for_spec(spec: &crate::profile::ContainerProperties) -> Request {
+        Request {
+            resources: Resources { cpu_millis: spec.cpu_millis(), memory_mib: spec.memory_mib(), disk_mib: 0 },
+            ports: spec.ports.iter().filter(|p| p.host.is_some()).cloned().collect(),
+            image: crate::image::normalize_reference(&spec.image),
+            host: spec.host_node.clone(),
+            pool: spec.host_cluster.clone(),
+            constraints: spec.constraints.clone(),
+            avoid_hosts: BTreeSet::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,20 +363,5 @@ mod tests {
         let request = Request { avoid_hosts: ["x0".to_owned(), "x1".to_owned()].into(), ..want(64) };
         let err = place(&hosts, &request, &Settings::default()).unwrap_err();
         assert_eq!(err.to_string(), "no host fits: 12 hosts; 7 insufficient memory, 3 DOWN, 2 excluded by anti-affinity");
-    }
-}
-
-impl Request {
-    /// What a container spec asks of the scheduler.
-    pub fn for_spec(spec: &crate::profile::ContainerProperties) -> Request {
-        Request {
-            resources: Resources { cpu_millis: spec.cpu_millis(), memory_mib: spec.memory_mib(), disk_mib: 0 },
-            ports: spec.ports.iter().filter(|p| p.host.is_some()).cloned().collect(),
-            image: crate::image::normalize_reference(&spec.image),
-            host: spec.host_node.clone(),
-            pool: spec.host_cluster.clone(),
-            constraints: spec.constraints.clone(),
-            avoid_hosts: BTreeSet::new(),
-        }
     }
 }

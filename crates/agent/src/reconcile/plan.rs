@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn a_container_seen_here_but_not_yet_known_to_the_server_is_missing_when_removed() {
         let a = assignment(1, 1, DesiredState::Running);
-        assert_eq!(plan(&[a.clone()], &[], &Memory::default(), Instant::now(), RETRY).len(), 1, "never seen: create it");
+        assert_eq!(plan(std::slice::from_ref(&a), &[], &Memory::default(), Instant::now(), RETRY).len(), 1, "never seen: create it");
         let mut seen = Memory::default();
         seen.entry(id(1)).seen = Some("r1".into());
         assert!(plan(&[a], &[], &seen, Instant::now(), RETRY).is_empty(), "seen then gone, policy none: leave it missing");

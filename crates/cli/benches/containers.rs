@@ -1,0 +1,383 @@
+//! Benchmark: 20 real containers started through Flotilla versus with `docker run`, and the memory
+//! the server and the agent use with them running.
+//!
+//! It runs a real `flotilla server` and one `flotilla agent` on the local Docker Engine, builds the
+//! workload image offline (nothing is pulled), prints its figures and removes everything it made.
+//! Run it with `cargo build --release -p flotilla && cargo bench -p flotilla --bench containers`.
+
+use anyhow::{Context, Result, bail};
+use flotilla_api::agent::{LABEL_CONTAINER, LABEL_HOST};
+use flotilla_api::{Container, ContainerCreate, ContainerFilter, DeleteQuery, ListQuery, TokenCreate};
+use flotilla_client::Client;
+use flotilla_core::profile::ContainerProperties;
+use futures::future::try_join_all;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Containers started each way.
+const COUNT: usize = 20;
+const PASSWORD: &str = "bench-pass-1234";
+/// The longest wait for a role to start, or for containers to run or to go away.
+const TIMEOUT: Duration = Duration::from_secs(120);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(25);
+
+fn main() -> Result<()> {
+    let bench = Bench::start()?;
+    let measured = bench.measure();
+    bench.clean_up();
+    measured
+}
+
+/// A region of one server and one agent on the local Docker Engine, with the workload image uploaded.
+struct Bench {
+    server: Role,
+    agent: Role,
+    api: Api,
+    tag: String,
+    /// Unique to this run: in the image tag, the host name and the `docker run` containers' names.
+    suffix: String,
+    host_id: String,
+    sandbox: Sandbox,
+}
+
+impl Bench {
+    /// Starts the server, logs the CLI in, starts the agent and uploads the workload image.
+    fn start() -> Result<Self> {
+        let sandbox = Sandbox::new(flotilla_binary()?)?;
+        let suffix = unique_suffix();
+        let data = sandbox.path("data").display().to_string();
+        let server_args = ["server", "--listen", "127.0.0.1:0", "--data-dir", &data, "--bootstrap-password", PASSWORD];
+        let (server, ready) = sandbox.spawn("server", &server_args, "listening on ")?;
+        let url = ready.split_once("listening on ").map(|(_, url)| url.trim().to_owned()).context("the server printed no URL")?;
+        sandbox.cli(&["login", "--url", &url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", PASSWORD)])?;
+        let join_token = sandbox.cli(&["host", "join-token", "-o", "json"], &[])?;
+        let join_token: serde_json::Value = serde_json::from_str(&join_token).context("`host join-token` printed no JSON")?;
+        let join_token = join_token["token"].as_str().context("`host join-token` printed no token")?;
+        let name = format!("bench-{suffix}");
+        let agent_args = ["agent", "--server", &url, "--join-token", join_token, "--name", &name, "--listen", "127.0.0.1:0"];
+        let (agent, ready) = sandbox.spawn("agent", &agent_args, "joined")?;
+        // `host NAME joined URL as HOST_ID (serving calls at ...)`
+        let host_id = ready.split(" as ").nth(1).and_then(|s| s.split_whitespace().next()).context("the agent printed no host id")?;
+        let tag = format!("flotilla-bench/workload:{suffix}");
+        let archive = sandbox.path("workload.tar").display().to_string();
+        sandbox.cli(&["workload", "image", &archive, "--tag", &tag], &[])?;
+        sandbox.cli(&["image", "upload", &archive], &[])?;
+        let api = Api::login(&url)?;
+        Ok(Self { host_id: host_id.to_owned(), sandbox, server, agent, api, tag, suffix })
+    }
+
+    /// The Flotilla containers' names (the server is new: no other run's are there).
+    fn flotilla_names() -> Vec<String> {
+        (1..=COUNT).map(|i| format!("bench-{i}")).collect()
+    }
+
+    /// The `docker run` containers carry this label, to find them again.
+    fn docker_label(&self) -> String {
+        format!("flotilla.bench={}", self.suffix)
+    }
+
+    /// Times the two ways of starting the containers, then prints the figures and the memory use.
+    fn measure(&self) -> Result<()> {
+        let warm_up = ["warm-up".to_owned()];
+        self.api.run(&warm_up, &self.tag).context("the warm-up container (it loads the image on the host)")?;
+        self.api.delete(&warm_up)?;
+        let flotilla = timed(|| self.api.run(&Self::flotilla_names(), &self.tag))?;
+        let docker = timed(|| self.docker_run_all())?;
+
+        println!(
+            "{COUNT} containers of {}, Docker Engine {}",
+            self.tag,
+            docker_cli(&["version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"])?
+        );
+        println!("{:<32}{:>9.3} s {:>7.1} containers/s", "flotilla (REST API, one agent)", flotilla.as_secs_f64(), rate(flotilla));
+        println!("{:<32}{:>9.3} s {:>7.1} containers/s", format!("docker run ({COUNT} threads)"), docker.as_secs_f64(), rate(docker));
+        println!("{:<32}{:>9.2}", "ratio flotilla/docker", flotilla.as_secs_f64() / docker.as_secs_f64());
+        println!("{:<32}{:>9} {:>9}", "memory (MiB)", "peak", "current");
+        for role in [&self.server, &self.agent] {
+            let (peak, current) = role.memory_mib()?;
+            println!("{:<32}{peak:>9.1} {current:>9.1}", role.name);
+        }
+        Ok(())
+    }
+
+    /// `docker run -d` of the image, one thread per container; each returns once its container started.
+    fn docker_run_all(&self) -> Result<()> {
+        let (label, tag) = (&self.docker_label(), &self.tag);
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = (1..=COUNT)
+                .map(|i| {
+                    let name = format!("flotilla-bench-{}-{i}", self.suffix);
+                    scope.spawn(move || docker_cli(&["run", "-d", "--name", &name, "--label", label, tag]))
+                })
+                .collect();
+            runs.into_iter().try_for_each(|run| run.join().expect("a docker run thread panicked").map(drop))
+        })
+    }
+
+    /// Removes the containers, stops the roles and removes the image; what fails is printed as a warning.
+    fn clean_up(mut self) {
+        let mut names = Self::flotilla_names();
+        names.push("warm-up".to_owned());
+        warn_on("deleting the Flotilla containers", self.api.delete(&names));
+        warn_on("removing the `docker run` containers", self.remove_docker_runs());
+        self.agent.stop();
+        self.server.stop();
+        warn_on("removing the image", docker_cli(&["image", "rm", &self.tag]).map(drop));
+        match self.leftovers() {
+            Ok(ids) if ids.is_empty() => {}
+            Ok(ids) => eprintln!("warning: the bench left Docker containers behind: {}", ids.join(" ")),
+            Err(e) => eprintln!("warning: cannot list the Docker containers left: {e:#}"),
+        }
+    }
+
+    fn remove_docker_runs(&self) -> Result<()> {
+        let ids = docker_ids(&[&self.docker_label()])?;
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids.iter().map(String::as_str));
+            docker_cli(&args)?;
+        }
+        Ok(())
+    }
+
+    /// Docker containers of this run still there: those of its agent's host, and the `docker run` ones.
+    fn leftovers(&self) -> Result<Vec<String>> {
+        let host = format!("{LABEL_HOST}={}", self.host_id);
+        Ok([docker_ids(&[LABEL_CONTAINER, &host])?, docker_ids(&[&self.docker_label()])?].concat())
+    }
+}
+
+/// Process id and clock nanoseconds, in hex.
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("{:x}{nanos:x}", std::process::id())
+}
+
+/// Runs `step` and returns how long it took.
+fn timed(step: impl FnOnce() -> Result<()>) -> Result<Duration> {
+    let start = Instant::now();
+    step()?;
+    Ok(start.elapsed())
+}
+
+fn rate(took: Duration) -> f64 {
+    COUNT as f64 / took.as_secs_f64()
+}
+
+fn warn_on(what: &str, outcome: Result<()>) {
+    if let Err(e) = outcome {
+        eprintln!("warning: {what}: {e:#}");
+    }
+}
+
+/// The `flotilla` binary of the bench's own profile: `target/release/flotilla` for
+/// `target/release/deps/containers-HASH`.
+fn flotilla_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot locate the bench executable")?;
+    let bin = exe.parent().and_then(|deps| deps.parent()).context("the bench executable is not in target/PROFILE/deps")?.join("flotilla");
+    if !bin.is_file() {
+        bail!("{} is missing: run `cargo build --release -p flotilla` first", bin.display());
+    }
+    Ok(bin)
+}
+
+/// Runs the docker CLI; returns its trimmed stdout.
+fn docker_cli(args: &[&str]) -> Result<String> {
+    let out = Command::new("docker").args(args).output().context("cannot run the docker CLI")?;
+    if !out.status.success() {
+        bail!("`docker {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Docker containers, running or not, carrying all of `labels` (`KEY` or `KEY=VALUE`).
+fn docker_ids(labels: &[&str]) -> Result<Vec<String>> {
+    let mut args = vec!["ps", "-aq"];
+    let filters: Vec<String> = labels.iter().map(|label| format!("label={label}")).collect();
+    for filter in &filters {
+        args.extend(["--filter", filter]);
+    }
+    Ok(docker_cli(&args)?.lines().map(str::to_owned).collect())
+}
+
+/// A temporary HOME and XDG directories for the binary, so the user's own config is left alone.
+struct Sandbox {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new(bin: PathBuf) -> Result<Self> {
+        Ok(Self { bin, dir: tempfile::tempdir().context("cannot create a temporary directory")? })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary with `args` and `env`, in the sandbox, without the caller's `FLOTILLA_*` variables.
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        for (key, _) in std::env::vars_os().filter(|(key, _)| key.to_string_lossy().starts_with("FLOTILLA_")) {
+            cmd.env_remove(key);
+        }
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("xdg-config"))
+            .env("XDG_DATA_HOME", self.path("xdg-data"))
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied());
+        cmd
+    }
+
+    /// Runs a CLI command to its end; returns its stdout.
+    fn cli(&self, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
+        let out = self.command(args, env).output().context("cannot run the flotilla binary")?;
+        if !out.status.success() {
+            bail!("`flotilla {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Starts a role with its output in files of the sandbox, and waits until its stdout has a
+    /// line containing `ready`; returns the role and that line.
+    fn spawn(&self, name: &'static str, args: &[&str], ready: &str) -> Result<(Role, String)> {
+        let stdout_path = self.path(&format!("{name}.stdout"));
+        let stderr_path = self.path(&format!("{name}.stderr"));
+        let stdout = std::fs::File::create(&stdout_path)?;
+        let stderr = std::fs::File::create(&stderr_path)?;
+        let child = self.command(args, &[]).stdout(stdout).stderr(stderr).spawn().with_context(|| format!("cannot start the {name}"))?;
+        let mut role = Role { name, child };
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let printed = std::fs::read_to_string(&stdout_path)?;
+            if let Some(line) = printed.lines().find(|line| line.contains(ready)) {
+                return Ok((role, line.to_owned()));
+            }
+            let log = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
+            if let Some(status) = role.child.try_wait()? {
+                bail!("the {name} exited ({status}) before printing {ready:?}: {}", log());
+            }
+            if Instant::now() > deadline {
+                role.stop();
+                bail!("the {name} printed no {ready:?} within {TIMEOUT:?}: {}", log());
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// A long-running role (`server` or `agent`) as a child process, stopped with SIGTERM.
+struct Role {
+    name: &'static str,
+    child: Child,
+}
+
+impl Role {
+    /// Peak and current resident memory, in MiB (`VmHWM` and `VmRSS` of /proc/PID/status).
+    fn memory_mib(&self) -> Result<(f64, f64)> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        let mib = |key: &str| {
+            let kib = status.lines().find_map(|line| line.strip_prefix(key)).map(|v| v.trim().trim_end_matches("kB").trim());
+            kib.and_then(|kib| kib.parse::<f64>().ok()).map(|kib| kib / 1024.0).with_context(|| format!("no {key} in {path}"))
+        };
+        Ok((mib("VmHWM:")?, mib("VmRSS:")?))
+    }
+
+    /// SIGTERM, then SIGKILL if it has not stopped within 20 s.
+    fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+        eprintln!("warning: the {} ignored SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The REST API as the admin, called from this synchronous program through its own runtime.
+struct Api {
+    client: Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Api {
+    fn login(url: &str) -> Result<Self> {
+        let runtime = tokio::runtime::Runtime::new().context("cannot start a Tokio runtime")?;
+        let login = TokenCreate { user: "admin".into(), password: PASSWORD.into(), project: Some("admin".into()), expires_in: None };
+        let token = runtime.block_on(Client::new(url)?.create_token(&login)).context("cannot log in to the API")?;
+        let client = Client::new(url)?.with_token(token.token.context("the server issued a token without its secret")?);
+        Ok(Self { client, runtime })
+    }
+
+    /// Creates and runs the containers `names` all at once, and waits until they are all RUNNING.
+    fn run(&self, names: &[String], image: &str) -> Result<()> {
+        let spec = ContainerProperties { image: image.to_owned(), ..Default::default() };
+        let bodies: Vec<_> = names
+            .iter()
+            .map(|name| ContainerCreate { name: name.clone(), spec: spec.clone(), run: true, metadata: Default::default() })
+            .collect();
+        self.runtime.block_on(async {
+            try_join_all(bodies.iter().map(|body| self.client.create_container(body))).await?;
+            self.wait_until(names, "RUNNING", |c| match c {
+                Some(c) if c.status == "ERROR" => bail!("failed: {}", c.status_reason),
+                Some(c) => Ok(c.status == "RUNNING"),
+                None => bail!("vanished"),
+            })
+            .await
+        })
+    }
+
+    /// Deletes the containers `names` (stopping them first), and waits until they are gone.
+    fn delete(&self, names: &[String]) -> Result<()> {
+        let stop = &DeleteQuery { stop: Some(true), force: None };
+        self.runtime.block_on(async {
+            try_join_all(names.iter().map(|name| async move {
+                match self.client.delete_container(name, stop).await {
+                    Err(e) if e.status() == Some(404) => Ok(()),
+                    deleted => deleted.map(drop),
+                }
+            }))
+            .await?;
+            self.wait_until(names, "gone", |c| Ok(c.is_none_or(|c| c.status == "DELETED"))).await
+        })
+    }
+
+    /// Lists the project's containers until `done` holds for each of `names` (`None`: not found).
+    async fn wait_until(&self, names: &[String], what: &str, done: impl Fn(Option<&Container>) -> Result<bool>) -> Result<()> {
+        let deadline = Instant::now() + TIMEOUT;
+        let everything = ListQuery { limit: Some(1000), ..Default::default() };
+        loop {
+            let list = self.client.list_containers(&everything, &ContainerFilter::default()).await?;
+            let mut all = true;
+            for name in names {
+                all &= done(list.containers.iter().find(|c| &c.name == name)).with_context(|| format!("container {name}"))?;
+            }
+            if all {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("containers {names:?} not {what} within {TIMEOUT:?}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
