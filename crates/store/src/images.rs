@@ -79,11 +79,12 @@ impl Store {
         }
     }
 
-    /// The image a container's reference (normalised) names: the project's own first, then a public one.
+    /// The image a container's reference (normalised) names: the project's own first, then a
+    /// public one; an image of that name before one merely tagged so.
     pub async fn image_for_reference(&self, project: ProjectId, reference: &str) -> Result<Option<Image>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM images WHERE (project_id = $1 OR public = 1) AND (name = $2 OR tags LIKE $3)
-             ORDER BY CASE WHEN project_id = $1 THEN 0 ELSE 1 END, created_at DESC LIMIT 1",
+             ORDER BY CASE WHEN project_id = $1 THEN 0 ELSE 1 END, CASE WHEN name = $2 THEN 0 ELSE 1 END, created_at DESC LIMIT 1",
         )
         .bind(project.to_string())
         .bind(reference.to_owned())

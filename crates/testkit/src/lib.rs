@@ -86,6 +86,11 @@ impl TestRegion {
         Self::start(Backend::Sqlite).await.expect("SQLite is always available")
     }
 
+    /// The server's data directory (uploaded images live under `images/`).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     /// A join token for agents of this region.
     pub async fn join_token(&self) -> String {
         let server = self.server.as_ref().expect("region is running");
