@@ -131,6 +131,23 @@ fn containers_on_two_docker_agents_from_upload_to_delete() {
     let failing = region.cli(&["container", "exec", "web", "--", "/flotilla", "no-such-command"]);
     assert_eq!(failing.code, Some(2), "the command's own exit code: {failing:?}");
 
+    // Stats, top, a followed log that sees a new line, rename.
+    let stats = region.json(&["container", "stats", "web"]);
+    assert!(stats["memory_used_mib"].as_f64().is_some_and(|m| m > 0.0), "{stats}");
+    let top = region.json(&["container", "top", "web"]);
+    assert!(top.to_string().contains("workload"), "the workload process is listed: {top}");
+    let mut follow = region.sandbox.command(&["container", "logs", "web", "-f"], &[]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let exec = region.cli(&["container", "exec", "web", "--", "/flotilla", "workload", "--help"]);
+    assert_eq!(exec.code, Some(0), "{exec:?}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(follow.try_wait().unwrap().is_none(), "logs -f keeps streaming");
+    let _ = follow.kill();
+    let streamed = follow.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&streamed.stdout).contains("workload listening"), "logs -f printed the log");
+    region.cli(&["container", "rename", "web", "www"]).ok();
+    assert!(docker(&["inspect", "-f", "{{.Name}}", &first_runtime_id]).contains("flt-www-"), "renamed in Docker too");
+    region.cli(&["container", "rename", "www", "web"]).ok();
+
     // Stop, start, restart, kill.
     region.cli(&["container", "stop", "web", "--wait"]).ok();
     assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &first_runtime_id]), "false");
@@ -177,6 +194,12 @@ fn containers_on_two_docker_agents_from_upload_to_delete() {
     let adopted = region.wait_status("web", "RUNNING");
     assert_eq!(adopted["runtime_id"], runtime_id.as_str(), "adopted, not recreated");
     assert_eq!(region.json(&["host", "show", &host])["state"], "UP");
+
+    // Rebuild replaces the Docker container with a fresh one of the next generation.
+    region.cli(&["container", "rebuild", "web", "--wait"]).ok();
+    let rebuilt = region.wait_container("web", "was rebuilt", |c| c["status"] == "RUNNING" && c["generation"] == 2);
+    assert_ne!(rebuilt["runtime_id"], runtime_id.as_str());
+    assert_eq!(docker_ids(&id), vec![rebuilt["runtime_id"].as_str().unwrap().to_owned()], "only the new generation is left");
 
     // Delete leaves nothing behind in Docker.
     region.cli(&["container", "delete", "web", "--stop", "--wait"]).ok();
