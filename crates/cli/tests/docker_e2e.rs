@@ -32,6 +32,21 @@ struct Region {
     suffix: String,
 }
 
+impl Drop for Region {
+    /// Whatever happened, the Docker containers and images of this region go (a failed run too).
+    fn drop(&mut self) {
+        let shown = self.sandbox.run(&["project", "show", "admin", "-o", "json"], &[]);
+        let project = serde_json::from_str::<Value>(&shown.stdout).ok().and_then(|p| p["id"].as_str().map(str::to_owned));
+        if let Some(project) = project {
+            let ids = docker(&["ps", "-aq", "--filter", &format!("label=flotilla.project={project}")]);
+            for id in ids.lines() {
+                let _ = Command::new("docker").args(["rm", "-f", id]).output();
+            }
+        }
+        let _ = Command::new("docker").args(["image", "rm", "-f", &format!("flotilla-e2e/workload:{}", self.suffix)]).output();
+    }
+}
+
 impl Region {
     fn cli(&self, args: &[&str]) -> support::Outcome {
         self.sandbox.run(args, &[])
@@ -207,5 +222,4 @@ fn containers_on_two_docker_agents_from_upload_to_delete() {
     region.cli(&["image", "delete", &tag]).ok();
     drop(holder);
     drop(other);
-    let _ = Command::new("docker").args(["image", "rm", "-f", &tag]).output();
 }
