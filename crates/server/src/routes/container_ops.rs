@@ -43,8 +43,7 @@ fn desire(desired: DesiredState) -> ContainerChanges {
 
 macro_rules! desired_op {
     ($name:ident, $path:literal, $op:expr, $desired:expr) => {
-        #[utoipa::path(post, path = $path, tag = "containers", params(("container" = String, Path, description = "id or name")),
-                                    responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
+        #[utoipa::path(post, path = $path, tag = "containers", params(("container" = String, Path)), responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
         pub async fn $name(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
             let row = for_op(&state, &caller, &key, $op).await?;
             converge(&state, &row, desire($desired)).await
