@@ -12,7 +12,7 @@ use flotilla_client::Client;
 use flotilla_core::profile::ContainerProperties;
 use futures::future::try_join_all;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// Containers started each way.
@@ -23,7 +23,17 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(25);
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let bench = Bench::start()?;
     let measured = bench.measure();
     bench.clean_up();
@@ -39,7 +49,8 @@ struct Bench {
     /// Unique to this run: in the image tag, the host name and the `docker run` containers' names.
     suffix: String,
     host_id: String,
-    sandbox: Sandbox,
+    /// Holds the roles' data and logs, until the bench ends.
+    _sandbox: Sandbox,
 }
 
 impl Bench {
@@ -65,7 +76,7 @@ impl Bench {
         sandbox.cli(&["workload", "image", &archive, "--tag", &tag], &[])?;
         sandbox.cli(&["image", "upload", &archive], &[])?;
         let api = Api::login(&url)?;
-        Ok(Self { host_id: host_id.to_owned(), sandbox, server, agent, api, tag, suffix })
+        Ok(Self { host_id: host_id.to_owned(), _sandbox: sandbox, server, agent, api, tag, suffix })
     }
 
     /// The Flotilla containers' names (the server is new: no other run's are there).
