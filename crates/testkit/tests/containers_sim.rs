@@ -1,7 +1,7 @@
 //! Scenario tests of hosts and containers through the real HTTP API of an in-process region with
 //! simulated agents: scheduling rules, status guards (409), quotas, drains, host deletion, DOWN hosts.
 
-use flotilla_api::{ContainerCreate, ContainerFilter, DeleteQuery, ExecRequest, HostDrain, KillQuery, ListQuery, QuotaLimits, StopQuery};
+use flotilla_api::{ContainerCreate, ContainerFilter, ContainerUpdate, DeleteQuery, ExecRequest, HostDrain, KillQuery, ListQuery, QuotaLimits, StopQuery};
 use flotilla_client::{Client, ClientError};
 use flotilla_core::Role;
 use flotilla_core::profile::{ContainerProperties, PortSpec, RestartPolicy};
@@ -118,6 +118,15 @@ async fn operations_not_valid_in_the_status_are_409_naming_it() {
 
     let out = client.exec_container("web", &ExecRequest { command: vec!["echo".into(), "hi".into()] }).await.expect("exec");
     assert_eq!(out.exit_code, 0);
+
+    // Update: name, CPU and memory (the host's allocation follows); bad values name the field.
+    let update = ContainerUpdate { cpu: Some(1.5), memory: Some(256), ..Default::default() };
+    let updated = client.update_container("web", &update).await.expect("update");
+    assert_eq!((updated.spec.cpu, updated.spec.memory), (Some(1.5), Some(256)));
+    let host = region.admin.host("solo").await.expect("host");
+    assert_eq!((host.allocated.cpus, host.allocated.memory_mib), (1.5, 256));
+    let (code, message) = status(client.update_container("web", &ContainerUpdate { memory: Some(1), ..Default::default() }).await);
+    assert_eq!((code, message.contains("memory")), (400, true), "{message}");
 
     client.stop_container("web", &StopQuery { timeout: Some(1) }).await.expect("stop");
     wait_for_container(&client, "web", "STOPPED").await;
