@@ -278,3 +278,37 @@ fn login_without_a_password_or_a_terminal_says_what_to_do() {
     let help = sandbox.run(&["profile", "create", "--help"], &[]).ok();
     assert!(help.contains("--spec-file"), "{help}");
 }
+
+#[test]
+fn one_agent_process_simulates_many_hosts_that_run_containers() {
+    let sandbox = Sandbox::new();
+    let server = start_server(&sandbox);
+    sandbox.run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
+    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    let args = [
+        "agent",
+        "--server",
+        &server.url,
+        "--join-token",
+        &token,
+        "--runtime",
+        "sim",
+        "--simulate-hosts",
+        "5",
+        "--name",
+        "sim",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    let agents = sandbox.spawn("agents", &args, &[], "simulated hosts joined");
+    let hosts = sandbox.run(&["host", "list", "-o", "json"], &[]).json();
+    assert_eq!(names(&hosts, "hosts"), set(&["sim-1", "sim-2", "sim-3", "sim-4", "sim-5"]));
+    for host in hosts["hosts"].as_array().unwrap() {
+        assert_eq!((host["state"].as_str(), host["runtime"].as_str()), (Some("UP"), Some("sim")), "{host}");
+    }
+    let web = sandbox.run(&["container", "run", "--name", "web", "--image", "any/image:1", "--wait", "-o", "json"], &[]).json();
+    assert_eq!(web["status"], "RUNNING");
+    assert!(web["host"].as_str().unwrap().starts_with("sim-"), "{web}");
+    agents.stop();
+    server.stop();
+}

@@ -118,7 +118,13 @@ impl Reconciler {
         loop {
             tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => return,
-                changed = assignments.changed() => if changed.is_err() { return },
+                changed = assignments.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    // A new set follows every change of the host's revision, also when it came back UP.
+                    self.reporter.resend_all();
+                }
                 _ = tick.tick() => {}
             }
             let current = assignments.borrow_and_update().clone();

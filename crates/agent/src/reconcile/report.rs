@@ -57,6 +57,12 @@ impl Reporter {
         }
     }
 
+    /// Makes the next batch a full report (the server may have marked the host's containers
+    /// UNKNOWN while it could not hear from it).
+    pub fn resend_all(&mut self) {
+        self.last_full = None;
+    }
+
     /// Forgets containers no longer assigned (a container assigned again is reported afresh).
     pub fn retain(&mut self, assigned: impl Fn(Uuid) -> bool) {
         self.last.retain(|id, _| assigned(*id));
