@@ -12,6 +12,9 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// Longest an agent call may take (an exec can run for a while); logs stream without a limit.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// One container's agent, ready to be called.
 pub struct AgentCall {
     http: reqwest::Client,
@@ -42,6 +45,9 @@ impl AgentCall {
         body: Option<&impl Serialize>,
     ) -> Result<reqwest::Response, ApiError> {
         let mut request = self.http.request(method, format!("{}/{path}", self.base)).bearer_auth(&self.secret).query(query);
+        if path != "logs" {
+            request = request.timeout(CALL_TIMEOUT);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
