@@ -310,5 +310,27 @@ fn one_agent_process_simulates_many_hosts_that_run_containers() {
     assert_eq!(web["status"], "RUNNING");
     assert!(web["host"].as_str().unwrap().starts_with("sim-"), "{web}");
     agents.stop();
+
+    // Failure injection: every create fails, and the container says why.
+    let args = [
+        "agent",
+        "--server",
+        &server.url,
+        "--join-token",
+        &token,
+        "--runtime",
+        "sim",
+        "--name",
+        "broken",
+        "--listen",
+        "127.0.0.1:0",
+        "--sim-failure-rate",
+        "1",
+    ];
+    let broken = sandbox.spawn("broken", &args, &[], "joined");
+    let run = ["container", "run", "--name", "doomed", "--image", "any/image:1", "--host-node", "broken", "--wait", "--wait-timeout", "30"];
+    let line = sandbox.run(&run, &[]).fails_with(1);
+    assert!(line.contains("simulated failure of create"), "{line}");
+    broken.stop();
     server.stop();
 }

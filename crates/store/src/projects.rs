@@ -5,8 +5,8 @@ use crate::list::Filter;
 use crate::{Store, StoreError};
 use flotilla_core::identity::Project;
 use flotilla_core::{ListParams, Metadata, Name, Page, ProjectId};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 /// What an update may change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
@@ -107,13 +107,19 @@ impl Store {
     /// Deletes a project that owns no objects; its role assignments and tokens go with it.
     pub async fn delete_project(&self, id: ProjectId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        let owned: i64 = sqlx::query("SELECT COUNT(*) FROM profiles WHERE project_id = $1")
-            .bind(id.to_string())
-            .fetch_one(&mut *w.tx)
-            .await?
-            .try_get(0)?;
-        if owned > 0 {
-            return Err(StoreError::Conflict(format!("project {id} still owns {owned} profile(s): delete them first")));
+        let mut owned = Vec::new();
+        for (table, kind) in [("profiles", "profile"), ("containers", "container"), ("images", "image")] {
+            let count: i64 = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE project_id = $1")))
+                .bind(id.to_string())
+                .fetch_one(&mut *w.tx)
+                .await?
+                .try_get(0)?;
+            if count > 0 {
+                owned.push(format!("{count} {kind}(s)"));
+            }
+        }
+        if !owned.is_empty() {
+            return Err(StoreError::Conflict(format!("project {id} still owns {}: delete them first", owned.join(", "))));
         }
         let done = sqlx::query("DELETE FROM projects WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         if done.rows_affected() == 0 {

@@ -1,7 +1,9 @@
 //! Scenario tests of hosts and containers through the real HTTP API of an in-process region with
 //! simulated agents: scheduling rules, status guards (409), quotas, drains, host deletion, DOWN hosts.
 
-use flotilla_api::{ContainerCreate, ContainerFilter, ContainerUpdate, DeleteQuery, ExecRequest, HostDrain, KillQuery, ListQuery, QuotaLimits, StopQuery};
+use flotilla_api::{
+    ContainerCreate, ContainerFilter, ContainerUpdate, DeleteQuery, ExecRequest, HostDrain, KillQuery, ListQuery, QuotaLimits, StopQuery,
+};
 use flotilla_client::{Client, ClientError};
 use flotilla_core::Role;
 use flotilla_core::profile::{ContainerProperties, PortSpec, RestartPolicy};
@@ -202,6 +204,9 @@ async fn concurrent_creates_respect_the_quota(backend: Backend) {
     let quota = client.quota("quota").await.expect("members read their quota");
     assert_eq!(quota.usage.containers, 10);
     assert_eq!(quota.usage.cpu_millis, 5000);
+    let (code, message) = status(region.admin.delete_project("quota").await);
+    assert_eq!(code, 409);
+    assert!(message.contains("10 container(s)"), "a project is not deleted under its containers: {message}");
     agent.shutdown().await;
     region.stop().await;
 }

@@ -58,6 +58,12 @@ pub struct AgentArgs {
     /// With `--runtime sim`: run this many simulated hosts, named NAME-1 ... NAME-N.
     #[arg(long, value_name = "N")]
     pub simulate_hosts: Option<usize>,
+    /// With `--runtime sim`: delay added to every container operation, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub sim_latency_ms: u64,
+    /// With `--runtime sim`: share (0 to 1) of container creates and starts that fail.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub sim_failure_rate: f64,
     #[command(flatten)]
     pub log: logging::LogArgs,
 }
@@ -69,16 +75,32 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
     }
 }
 
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("{text:?} is not a share between 0 and 1")),
+    }
+}
+
+/// The simulated runtime's knobs from the flags.
+fn sim_config(args: &AgentArgs) -> SimConfig {
+    SimConfig {
+        latency: std::time::Duration::from_millis(args.sim_latency_ms),
+        failure_rate: args.sim_failure_rate,
+        ..SimConfig::default()
+    }
+}
+
 /// This machine's hostname, the default host name.
 pub fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "host".into())
 }
 
 /// The runtime an agent drives.
-pub async fn runtime(kind: RuntimeKind) -> Result<Arc<dyn ContainerRuntime>> {
+pub async fn runtime(kind: RuntimeKind, sim: SimConfig) -> Result<Arc<dyn ContainerRuntime>> {
     Ok(match kind {
         RuntimeKind::Docker => Arc::new(DockerRuntime::connect().await.context("cannot reach the Docker Engine (is it running?)")?),
-        RuntimeKind::Sim => Arc::new(SimRuntime::new(SimConfig::default())),
+        RuntimeKind::Sim => Arc::new(SimRuntime::new(sim)),
     })
 }
 
@@ -100,13 +122,13 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         if args.runtime != RuntimeKind::Sim {
             bail!("--simulate-hosts needs --runtime sim");
         }
-        let agents = start_simulated(config, hosts, SimConfig::default()).await.context("simulated hosts cannot join")?;
+        let agents = start_simulated(config, hosts, sim_config(&args)).await.context("simulated hosts cannot join")?;
         server::announce(&[format!("{} simulated hosts joined {}", agents.len(), args.server)])?;
         stop.await;
         futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
         return Ok(());
     }
-    let agent = Agent::start(config, runtime(args.runtime).await?).await.context("the agent cannot join its region")?;
+    let agent = Agent::start(config, runtime(args.runtime, sim_config(&args)).await?).await.context("the agent cannot join its region")?;
     server::announce(&[format!(
         "host {} joined {} as {} (serving calls at {})",
         agent.name(),

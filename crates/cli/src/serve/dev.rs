@@ -12,6 +12,7 @@ use clap::Args;
 use flotilla_agent::Agent;
 use flotilla_agent::AgentConfig;
 use flotilla_agent::runtime::ContainerRuntime;
+use flotilla_agent::runtime::sim::SimConfig;
 use flotilla_api::{ContainerCreate, TokenCreate};
 use flotilla_core::profile::{ContainerProperties, RestartPolicy};
 use std::net::SocketAddr;
@@ -144,14 +145,16 @@ pub async fn run(args: DevArgs) -> Result<()> {
 /// Docker when asked for or reachable; else the simulated runtime, with a line saying why.
 async fn pick_runtime(choice: DevRuntime) -> Result<(Arc<dyn ContainerRuntime>, String)> {
     match choice {
-        DevRuntime::Docker => Ok((agent::runtime(RuntimeKind::Docker).await?, "runtime docker (local Docker Engine)".into())),
-        DevRuntime::Sim => Ok((agent::runtime(RuntimeKind::Sim).await?, "runtime sim (simulated, as asked)".into())),
-        DevRuntime::Auto => match agent::runtime(RuntimeKind::Docker).await {
+        DevRuntime::Docker => {
+            Ok((agent::runtime(RuntimeKind::Docker, SimConfig::default()).await?, "runtime docker (local Docker Engine)".into()))
+        }
+        DevRuntime::Sim => Ok((agent::runtime(RuntimeKind::Sim, SimConfig::default()).await?, "runtime sim (simulated, as asked)".into())),
+        DevRuntime::Auto => match agent::runtime(RuntimeKind::Docker, SimConfig::default()).await {
             Ok(docker) => Ok((docker, "runtime docker (local Docker Engine)".into())),
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "Docker is not reachable: falling back to the simulated runtime");
                 Ok((
-                    agent::runtime(RuntimeKind::Sim).await?,
+                    agent::runtime(RuntimeKind::Sim, SimConfig::default()).await?,
                     format!("runtime sim — WARNING: Docker is not reachable ({e:#}); containers are SIMULATED, nothing really runs"),
                 ))
             }
