@@ -279,28 +279,21 @@ fn login_without_a_password_or_a_terminal_says_what_to_do() {
     assert!(help.contains("--spec-file"), "{help}");
 }
 
+/// `flotilla agent --runtime sim` joining `server` with `token` as `name`, plus `extra` flags.
+fn sim_agent(sandbox: &Sandbox, server: &Running, token: &str, name: &str, extra: &[&str], ready: &str) -> Running {
+    let mut args =
+        vec!["agent", "--server", &server.url, "--join-token", token, "--runtime", "sim", "--name", name, "--listen", "127.0.0.1:0"];
+    args.extend(extra);
+    sandbox.spawn(name, &args, &[], ready)
+}
+
 #[test]
 fn one_agent_process_simulates_many_hosts_that_run_containers() {
     let sandbox = Sandbox::new();
     let server = start_server(&sandbox);
     sandbox.run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
-    let args = [
-        "agent",
-        "--server",
-        &server.url,
-        "--join-token",
-        &token,
-        "--runtime",
-        "sim",
-        "--simulate-hosts",
-        "5",
-        "--name",
-        "sim",
-        "--listen",
-        "127.0.0.1:0",
-    ];
-    let agents = sandbox.spawn("agents", &args, &[], "simulated hosts joined");
+    let agents = sim_agent(&sandbox, &server, &token, "sim", &["--simulate-hosts", "5"], "simulated hosts joined");
     let hosts = sandbox.run(&["host", "list", "-o", "json"], &[]).json();
     assert_eq!(names(&hosts, "hosts"), set(&["sim-1", "sim-2", "sim-3", "sim-4", "sim-5"]));
     for host in hosts["hosts"].as_array().unwrap() {
@@ -312,22 +305,7 @@ fn one_agent_process_simulates_many_hosts_that_run_containers() {
     agents.stop();
 
     // Failure injection: every create fails, and the container says why.
-    let args = [
-        "agent",
-        "--server",
-        &server.url,
-        "--join-token",
-        &token,
-        "--runtime",
-        "sim",
-        "--name",
-        "broken",
-        "--listen",
-        "127.0.0.1:0",
-        "--sim-failure-rate",
-        "1",
-    ];
-    let broken = sandbox.spawn("broken", &args, &[], "joined");
+    let broken = sim_agent(&sandbox, &server, &token, "broken", &["--sim-failure-rate", "1"], "joined");
     let run = ["container", "run", "--name", "doomed", "--image", "any/image:1", "--host-node", "broken", "--wait", "--wait-timeout", "30"];
     let line = sandbox.run(&run, &[]).fails_with(1);
     assert!(line.contains("simulated failure of create"), "{line}");

@@ -88,62 +88,40 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Registers a host, or re-registers the host of that name (same id, new credential), alive now.
+    /// Registers a host, or re-registers the host of that name (same id, new credential), alive now;
+    /// one upsert on both backends.
     pub async fn register_host(&self, reg: HostRegistration) -> Result<Host, StoreError> {
         let mut w = self.begin_write().await?;
         let now = now_millis();
-        let existing = sqlx::query("SELECT id FROM hosts WHERE name = $1").bind(reg.name.clone()).fetch_optional(&mut *w.tx).await?;
-        let id = match existing {
-            Some(row) => {
-                let id: String = row.try_get("id")?;
-                sqlx::query(
-                    "UPDATE hosts SET zone = $2, pool = $3, labels = $4, runtime = $5, advertise = $6, callback_secret = $7,
-                     credential_digest = $8, cpu_millis = $9, memory_mib = $10, disk_mib = $11, alive = 1, last_heartbeat = $12,
-                     revision = revision + 1, updated_at = $12 WHERE id = $1",
-                )
-                .bind(id.clone())
-                .bind(reg.zone)
-                .bind(reg.pool)
-                .bind(to_json(&reg.labels))
-                .bind(reg.runtime)
-                .bind(reg.advertise)
-                .bind(reg.callback_secret)
-                .bind(reg.credential_digest)
-                .bind(reg.capacity.cpu_millis as i64)
-                .bind(reg.capacity.memory_mib as i64)
-                .bind(reg.capacity.disk_mib as i64)
-                .bind(now)
-                .execute(&mut *w.tx)
-                .await?;
-                id
-            }
-            None => {
-                let id = HostId::new().to_string();
-                sqlx::query(
-                    "INSERT INTO hosts (id, name, zone, pool, labels, runtime, advertise, callback_secret, credential_digest,
-                     cpu_millis, memory_mib, disk_mib, cpu_percent, memory_used_mib, schedulable, alive, last_heartbeat, images,
-                     revision, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0.0, 0, 'enabled', 1, $13, '[]', 1, $13, $13)",
-                )
-                .bind(id.clone())
-                .bind(reg.name.clone())
-                .bind(reg.zone)
-                .bind(reg.pool)
-                .bind(to_json(&reg.labels))
-                .bind(reg.runtime)
-                .bind(reg.advertise)
-                .bind(reg.callback_secret)
-                .bind(reg.credential_digest)
-                .bind(reg.capacity.cpu_millis as i64)
-                .bind(reg.capacity.memory_mib as i64)
-                .bind(reg.capacity.disk_mib as i64)
-                .bind(now)
-                .execute(&mut *w.tx)
-                .await
-                .map_err(StoreError::on_insert("host", &reg.name))?;
-                id
-            }
-        };
+        sqlx::query(
+            "INSERT INTO hosts (id, name, zone, pool, labels, runtime, advertise, callback_secret, credential_digest,
+             cpu_millis, memory_mib, disk_mib, cpu_percent, memory_used_mib, schedulable, alive, last_heartbeat, images,
+             revision, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0.0, 0, 'enabled', 1, $13, '[]', 1, $13, $13)
+             ON CONFLICT (name) DO UPDATE SET zone = excluded.zone, pool = excluded.pool, labels = excluded.labels,
+             runtime = excluded.runtime, advertise = excluded.advertise, callback_secret = excluded.callback_secret,
+             credential_digest = excluded.credential_digest, cpu_millis = excluded.cpu_millis, memory_mib = excluded.memory_mib,
+             disk_mib = excluded.disk_mib, alive = 1, last_heartbeat = excluded.last_heartbeat, revision = hosts.revision + 1,
+             updated_at = excluded.updated_at",
+        )
+        .bind(HostId::new().to_string())
+        .bind(reg.name.clone())
+        .bind(reg.zone)
+        .bind(reg.pool)
+        .bind(to_json(&reg.labels))
+        .bind(reg.runtime)
+        .bind(reg.advertise)
+        .bind(reg.callback_secret)
+        .bind(reg.credential_digest)
+        .bind(reg.capacity.cpu_millis as i64)
+        .bind(reg.capacity.memory_mib as i64)
+        .bind(reg.capacity.disk_mib as i64)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        // A host joining again under its name keeps its id: read whichever row holds the name now.
+        let id: String =
+            sqlx::query("SELECT id FROM hosts WHERE name = $1").bind(reg.name.clone()).fetch_one(&mut *w.tx).await?.try_get("id")?;
         w.tx.commit().await?;
         self.host(&id).await
     }

@@ -261,9 +261,20 @@ async fn drain_moves_containers_and_empty_hosts_can_be_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_host_goes_down_and_its_containers_unknown() {
+async fn a_silent_host_goes_down_on_sqlite() {
+    a_silent_host_goes_down_and_its_containers_unknown(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_host_goes_down_on_postgres() {
+    a_silent_host_goes_down_and_its_containers_unknown(Backend::Postgres).await;
+}
+
+/// Stop a host's agent: DOWN within the grace period, containers UNKNOWN; it re-joins under its
+/// name (the same host) and its containers converge again.
+async fn a_silent_host_goes_down_and_its_containers_unknown(backend: Backend) {
     let grace = Duration::from_secs(2);
-    let region = TestRegion::start_with(Backend::Sqlite, |c| c.grace_period = grace).await.expect("sqlite");
+    let Some(region) = TestRegion::start_with(backend, |c| c.grace_period = grace).await else { return };
     let agent = region.sim_agent(SimHost::new("flaky")).await;
     let admin = &region.admin;
     placed_on(admin, "web", ContainerProperties { restart_policy: Some(RestartPolicy::Always), ..spec() }).await;
@@ -282,7 +293,9 @@ async fn a_silent_host_goes_down_and_its_containers_unknown() {
     assert_eq!(status(admin.container("doomed").await).0, 404);
 
     // The host returns (a fresh simulated runtime: the container is gone, its restart policy recreates it).
+    let host_id = admin.host("flaky").await.expect("host").id;
     let back = region.sim_agent(SimHost::new("flaky")).await;
+    assert_eq!(admin.host("flaky").await.expect("host").id, host_id, "re-joining keeps the host's id");
     wait_until("the host is UP again", || async { admin.host("flaky").await.is_ok_and(|h| h.state == "UP") }).await;
     wait_for_container(admin, "web", "RUNNING").await;
     back.shutdown().await;
