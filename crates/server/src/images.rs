@@ -44,6 +44,7 @@ async fn write(path: &Path, body: Body, limit: u64) -> Result<(String, u64), Api
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("upload interrupted: {e}")))?;
         size += chunk.len() as u64;
         if size > limit {
+            drain(stream).await;
             return Err(ApiError::PayloadTooLarge(format!("image archive is larger than the limit of {limit} bytes")));
         }
         hasher.update(&chunk);
@@ -51,6 +52,21 @@ async fn write(path: &Path, body: Body, limit: u64) -> Result<(String, u64), Api
     }
     file.flush().await.map_err(io)?;
     Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// Most of a refused upload read and thrown away, so that the client, still sending, gets to read
+/// the answer instead of a broken connection (the answer also says `Connection: close`).
+const DRAIN_LIMIT: u64 = 256 << 20;
+
+/// Reads and discards what is left of a body, up to [`DRAIN_LIMIT`] bytes.
+pub async fn drain(mut stream: axum::body::BodyDataStream) {
+    let mut drained = 0u64;
+    while let Some(Ok(chunk)) = stream.next().await {
+        drained += chunk.len() as u64;
+        if drained > DRAIN_LIMIT {
+            break;
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]

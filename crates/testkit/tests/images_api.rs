@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Largest archive the test region accepts.
-const LIMIT: u64 = 64 * 1024;
+const LIMIT: u64 = 2 * 1024 * 1024;
 
 fn status(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
     let error = result.expect_err("the call must fail");
@@ -78,6 +78,15 @@ async fn uploads_are_checked_limited_scoped_and_counted() {
     assert_eq!(status(team.upload_image(&app, &plain, |_| {}).await).0, 409, "one name once per project");
     let named = ImageUploadQuery { name: Some("team/app:copy".into()), public: None };
     assert_eq!(team.upload_image(&app, &named, |_| {}).await.expect("same archive, another name").sha256, image.sha256);
+
+    // A retried upload with the same Idempotency-Key answers the first result; the archive is
+    // streamed, not buffered, so one bigger than any JSON body (1 MiB) is fine.
+    let retried = archive(tmp.path(), "team/retried:1", 1536 * 1024);
+    let keyed = team.with_idempotency_key("upload-1");
+    let first = keyed.upload_image(&retried, &plain, |_| {}).await.expect("upload");
+    let again = keyed.upload_image(&retried, &plain, |_| {}).await.expect("replayed, not a 409");
+    assert_eq!(again.id, first.id);
+    team.delete_image("team/retried:1").await.expect("delete");
 
     // Private to its project; public images (admins only) are seen by everyone.
     assert_eq!(status(other.image("team/app:1").await).0, 404);

@@ -10,11 +10,40 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use flotilla_api::{IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER};
+use flotilla_api::{IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, IMAGE_SHA256_HEADER};
 use flotilla_store::IdempotencyClaim;
 use sha2::{Digest, Sha256};
 
 const MAX_KEY_LEN: usize = 255;
+
+/// Whether the body is a streamed archive (never buffered here).
+fn streamed(parts: &axum::http::request::Parts) -> bool {
+    parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-tar"))
+}
+
+/// What makes two requests the same: the URI and the JSON body; for a streamed archive (an image
+/// upload) the URI and the archive's declared sha256, so the stream is never buffered.
+async fn fingerprint(parts: &axum::http::request::Parts, body: Body) -> Result<(String, Body), ApiError> {
+    let mut hasher = Sha256::new();
+    hasher.update(parts.uri.to_string().as_bytes());
+    hasher.update([0]);
+    let streamed =
+        parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/x-tar"));
+    let body = if streamed {
+        let digest = parts.headers.get(IMAGE_SHA256_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+            ApiError::BadRequest(format!("an Idempotency-Key on an archive upload needs the {IMAGE_SHA256_HEADER} header"))
+        })?;
+        hasher.update(digest.as_bytes());
+        body
+    } else {
+        let bytes = to_bytes(body, MAX_JSON_BODY)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(format!("request body is larger than the limit of {MAX_JSON_BODY} bytes")))?;
+        hasher.update(&bytes);
+        Body::from(bytes)
+    };
+    Ok((hex::encode(hasher.finalize()), body))
+}
 
 /// Runs after authentication (keys belong to the calling user).
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
@@ -33,26 +62,27 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let principal =
         request.extensions().get::<Principal>().cloned().ok_or_else(|| ApiError::Internal("idempotency before authentication".into()))?;
     let (parts, body) = request.into_parts();
-    let body = to_bytes(body, MAX_JSON_BODY)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge(format!("request body is larger than the limit of {MAX_JSON_BODY} bytes")))?;
-    let mut hasher = Sha256::new();
-    hasher.update(parts.uri.to_string().as_bytes());
-    hasher.update([0]);
-    hasher.update(&body);
-    let request_hash = hex::encode(hasher.finalize());
+    let (request_hash, body) = fingerprint(&parts, body).await?;
     let store = &state.store;
-    match store.claim_idempotency_key(principal.user_id, &key, &request_hash).await? {
-        IdempotencyClaim::Run => {}
-        IdempotencyClaim::Replay { status, body } => return Ok(replay(status, body)),
+    let early = match store.claim_idempotency_key(principal.user_id, &key, &request_hash).await? {
+        IdempotencyClaim::Run => None,
+        IdempotencyClaim::Replay { status, body } => Some(replay(status, body)),
         IdempotencyClaim::InFlight => {
-            return Err(ApiError::Conflict(format!("a request with Idempotency-Key {key:?} is still in progress; retry later")));
+            Some(ApiError::Conflict(format!("a request with Idempotency-Key {key:?} is still in progress; retry later")).into_response())
         }
         IdempotencyClaim::Mismatch => {
-            return Err(ApiError::Unprocessable(format!("Idempotency-Key {key:?} was already used for a different request")));
+            Some(ApiError::Unprocessable(format!("Idempotency-Key {key:?} was already used for a different request")).into_response())
         }
+    };
+    if let Some(mut response) = early {
+        // A streamed body is answered without being read: the connection cannot carry another request.
+        if streamed(&parts) {
+            crate::images::drain(body.into_data_stream()).await;
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        return Ok(response);
     }
-    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let response = next.run(Request::from_parts(parts, body)).await;
     if response.status().is_server_error() {
         store.release_idempotency_key(principal.user_id, &key).await?;
         return Ok(response);

@@ -9,7 +9,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use flotilla_api::{ErrorBody, IMAGE_SHA256_HEADER, Image, ImageList, ImageUploadQuery, ListQuery};
 use flotilla_core::{ImageId, ValidationError};
 
@@ -22,7 +23,29 @@ pub async fn upload_image(
     ApiQuery(query): ApiQuery<ImageUploadQuery>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Image>), ApiError> {
+) -> Response {
+    let public = match admit(&state, &caller, &query, &headers) {
+        Ok(public) => public,
+        Err(e) => {
+            images::drain(body.into_data_stream()).await;
+            return unread(e);
+        }
+    };
+    let received = match images::receive(&state.settings.image_dir, body, state.settings.image_size_limit).await {
+        Ok(received) => received,
+        Err(e) => return unread(e),
+    };
+    match register(&state, &caller, query.name, public, &headers, &received).await {
+        Ok(image) => (StatusCode::CREATED, Json(convert::image(image))).into_response(),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&received.path).await;
+            e.into_response()
+        }
+    }
+}
+
+/// The checks made before the archive is read; answers whether it is to be public.
+fn admit(state: &AppState, caller: &Principal, query: &ImageUploadQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
     caller.require_write()?;
     let public = query.public == Some(true);
     if public {
@@ -37,14 +60,14 @@ pub async fn upload_image(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge(format!("image archive is larger than the limit of {limit} bytes")));
     }
-    let received = images::receive(&state.settings.image_dir, body, limit).await?;
-    match register(&state, &caller, query.name, public, &headers, &received).await {
-        Ok(image) => Ok((StatusCode::CREATED, Json(convert::image(image)))),
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&received.path).await;
-            Err(e)
-        }
-    }
+    Ok(public)
+}
+
+/// An error answered before the body was read to its end: the connection cannot carry another request.
+fn unread(error: ApiError) -> Response {
+    let mut response = error.into_response();
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Checks the received archive and records it; the file moves to its content address.
