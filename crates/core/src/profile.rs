@@ -263,7 +263,8 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         assert!(spec().validate().is_ok());
-        let cases: Vec<(Box<dyn Fn(&mut ProfileSpec)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut ProfileSpec)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|s| s.type_name = "vm.nova".into()), "type"),
             (Box::new(|s| s.version = "2.0".into()), "version"),
             (Box::new(|s| s.properties.image = " ".into()), "properties.image"),

@@ -146,15 +146,6 @@ fn redact(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://a:secret@h:5/db"), "postgres://a:***@h:5/db");
-        assert_eq!(super::redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
-    }
-}
-
 /// Creates an empty database named `name` on the PostgreSQL server of `server_url` and returns
 /// its URL. For operators' tooling and tests that need a database of their own.
 pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
@@ -168,4 +159,13 @@ pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<St
     conn.close().await?;
     let base = server_url.rsplit_once('/').map_or(server_url, |(base, _)| base);
     Ok(format!("{base}/{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://a:secret@h:5/db"), "postgres://a:***@h:5/db");
+        assert_eq!(super::redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
 }
