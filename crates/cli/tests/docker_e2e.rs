@@ -162,6 +162,9 @@ fn containers_on_two_docker_agents_from_upload_to_delete() {
     region.cli(&["container", "rename", "web", "www"]).ok();
     assert!(docker(&["inspect", "-f", "{{.Name}}", &first_runtime_id]).contains("flt-www-"), "renamed in Docker too");
     region.cli(&["container", "rename", "www", "web"]).ok();
+    region.cli(&["container", "update", "web", "--memory", "96", "--cpu", "0.5"]).ok();
+    let limits = docker(&["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", &first_runtime_id]);
+    assert_eq!(limits, format!("{} 500000000", 96 * 1024 * 1024), "new limits reach Docker");
 
     // Stop, start, restart, kill.
     region.cli(&["container", "stop", "web", "--wait"]).ok();

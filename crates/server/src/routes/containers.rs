@@ -160,7 +160,8 @@ pub async fn update_container(
     let changes =
         ContainerChanges { name: renamed.clone(), cpu: body.cpu, memory: body.memory, metadata: body.metadata, ..Default::default() };
     let updated = state.store.update_container(row.container.id, changes).await?;
-    if updated.container.status == ContainerStatus::Running {
+    // Docker takes new limits and names on stopped containers too.
+    if updated.container.runtime_id.is_some() && updated.container.status != ContainerStatus::Unknown {
         let call = crate::agents::calls::AgentCall::to(&state, &updated.container, updated.host_name.as_deref()).await?;
         if limits.cpu.is_some() || limits.memory.is_some() {
             call.update_limits(&limits).await?;
