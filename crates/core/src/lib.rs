@@ -10,6 +10,7 @@ pub mod metadata;
 pub mod name;
 pub mod profile;
 pub mod quota;
+pub mod resize;
 pub mod role;
 pub mod scheduler;
 pub mod validation;
