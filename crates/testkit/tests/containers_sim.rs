@@ -1,12 +1,13 @@
 //! Scenario tests of hosts and containers through the real HTTP API of an in-process region with
 //! simulated agents: scheduling rules, status guards (409), quotas, drains, host deletion, DOWN hosts.
 
+use flotilla_api::ProfileCreate;
 use flotilla_api::{
     ContainerCreate, ContainerFilter, ContainerUpdate, DeleteQuery, ExecRequest, HostDrain, KillQuery, ListQuery, QuotaLimits, StopQuery,
 };
 use flotilla_client::{Client, ClientError};
 use flotilla_core::Role;
-use flotilla_core::profile::{ContainerProperties, PortSpec, RestartPolicy};
+use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, PortSpec, ProfileSpec, RestartPolicy};
 use flotilla_testkit::{Backend, SimHost, TestRegion, wait_for_container, wait_until};
 use std::time::Duration;
 
@@ -17,6 +18,11 @@ fn status(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
 
 fn spec() -> ContainerProperties {
     ContainerProperties { image: "flotilla/workload:latest".into(), cpu: Some(0.5), memory: Some(128), ..Default::default() }
+}
+
+fn profile(name: &str, properties: ContainerProperties) -> ProfileCreate {
+    let spec = ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties };
+    ProfileCreate { name: name.into(), spec, metadata: Default::default() }
 }
 
 fn create(name: &str, spec: ContainerProperties) -> ContainerCreate {
@@ -173,6 +179,8 @@ async fn privileged_host_binds_and_host_network_are_for_admins() {
         assert!(message.contains(field), "{message}");
         region.admin.create_container(&create(&format!("p{i}"), spec)).await.expect("admins may");
     }
+    let (code, message) = status(member.create_profile(&profile("p", ContainerProperties { privileged: true, ..spec() })).await);
+    assert_eq!((code, message.contains("spec.properties.privileged")), (403, true), "{message}");
     let listed = member.list_containers(&ListQuery::default(), &ContainerFilter::default()).await.expect("list");
     assert!(listed.containers.is_empty(), "a refused create leaves nothing behind");
     let (code, message) = status(member.create_container(&create("bad", ContainerProperties { cpu: Some(0.0), ..spec() })).await);

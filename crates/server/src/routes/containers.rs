@@ -18,7 +18,7 @@ use flotilla_core::scheduler::{HostState, Request};
 use flotilla_core::{ContainerId, Name, ValidationError, metadata};
 use flotilla_store::{ContainerChanges, ContainerFilters, ContainerRow};
 
-/// Refuses what only admins may ask for, naming the field.
+/// Refuses what only admins may ask for, naming the field (fields start with `prefix`).
 pub fn check_admin_fields(caller: &Principal, spec: &ContainerProperties, prefix: &str) -> Result<(), ApiError> {
     match spec.admin_only_field() {
         Some(field) if !caller.role.is_admin() => {
@@ -28,16 +28,15 @@ pub fn check_admin_fields(caller: &Principal, spec: &ContainerProperties, prefix
     }
 }
 
-/// `host_node` must name a host, inside `host_cluster` when both are set.
-async fn check_host_rules(state: &AppState, spec: &ContainerProperties) -> Result<(), ApiError> {
+/// `host_node` must name a host, inside `host_cluster` when both are set (fields start with `prefix`).
+pub async fn check_host_rules(state: &AppState, spec: &ContainerProperties, prefix: &str) -> Result<(), ApiError> {
     let Some(node) = &spec.host_node else { return Ok(()) };
-    let host = state.store.host(node).await.map_err(|_| ValidationError::new("spec.host_node", node, "no host has this name"))?;
+    let field = format!("{prefix}host_node");
+    let host = state.store.host(node).await.map_err(|_| ValidationError::new(&field, node, "no host has this name"))?;
     if let Some(pool) = &spec.host_cluster
         && &host.pool != pool
     {
-        return Err(
-            ValidationError::new("spec.host_node", node, format!("is in host pool {:?}, not in host_cluster {pool:?}", host.pool)).into()
-        );
+        return Err(ValidationError::new(field, node, format!("is in host pool {:?}, not in host_cluster {pool:?}", host.pool)).into());
     }
     Ok(())
 }
@@ -60,7 +59,7 @@ pub async fn create_container(
     body.spec.validate_at("spec.")?;
     metadata::validate(&body.metadata)?;
     check_admin_fields(&caller, &body.spec, "spec.")?;
-    check_host_rules(&state, &body.spec).await?;
+    check_host_rules(&state, &body.spec, "spec.").await?;
     let reference = flotilla_core::image::normalize_reference(&body.spec.image);
     let image = state.store.image_for_reference(caller.project_id, &reference).await?;
     let now = flotilla_core::now();

@@ -1,5 +1,6 @@
 //! `/v1/profiles`: project-owned container specs; readers see, members and admins change.
 
+use super::containers::{check_admin_fields, check_host_rules};
 use super::{convert, list_params};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -51,6 +52,8 @@ pub async fn create_profile(
     let name = Name::parse("name", &body.name)?;
     validate_spec(&body.spec)?;
     metadata::validate(&body.metadata)?;
+    check_admin_fields(&caller, &body.spec.properties, "spec.properties.")?;
+    check_host_rules(&state, &body.spec.properties, "spec.properties.").await?;
     let now = flotilla_core::now();
     let profile = flotilla_core::profile::Profile {
         id: ProfileId::new(),
