@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod container;
 pub mod error;
+pub mod event;
 pub mod host;
 pub mod identity;
 pub mod image;
@@ -13,6 +14,7 @@ pub mod version;
 
 pub use container::*;
 pub use error::{ErrorBody, ErrorDetail};
+pub use event::*;
 pub use host::*;
 pub use identity::*;
 pub use image::*;

@@ -14,6 +14,7 @@
 
 mod containers;
 mod error;
+mod events;
 #[cfg(test)]
 mod fake_server;
 mod hosts;
@@ -22,6 +23,7 @@ mod quotas;
 
 pub use containers::LogStream;
 pub use error::ClientError;
+pub use events::EventStream;
 
 use flotilla_api::{
     AUTH_TOKEN_HEADER, IDEMPOTENCY_KEY_HEADER, ListQuery, Profile, ProfileCreate, ProfileList, ProfileUpdate, ProfileValidate, Project,

@@ -202,6 +202,17 @@ pub struct Observation {
     pub reason: String,
 }
 
+/// A change of a container's observed status, as the event log records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    pub id: ContainerId,
+    pub name: Name,
+    pub project_id: ProjectId,
+    pub from: ContainerStatus,
+    pub to: ContainerStatus,
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,7 @@ macro_rules! typed_id {
     )*};
 }
 
-typed_id!(UserId, ProjectId, RoleAssignmentId, TokenId, ProfileId, HostId, ContainerId, ImageId, JoinTokenId);
+typed_id!(UserId, ProjectId, RoleAssignmentId, TokenId, ProfileId, HostId, ContainerId, ImageId, JoinTokenId, EventId);
 
 /// Whose idempotency keys a key belongs to: keys are per user, so two users never collide.
 pub type IdempotencyScope = UserId;

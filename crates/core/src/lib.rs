@@ -1,6 +1,7 @@
 //! Flotilla's domain model: typed ids, names, roles, listing rules and object specs. Pure: no IO.
 
 pub mod container;
+pub mod event;
 pub mod host;
 pub mod identity;
 pub mod ids;
@@ -15,7 +16,9 @@ pub mod role;
 pub mod scheduler;
 pub mod validation;
 
-pub use ids::{ContainerId, HostId, IdempotencyScope, ImageId, JoinTokenId, ProfileId, ProjectId, RoleAssignmentId, TokenId, UserId};
+pub use ids::{
+    ContainerId, EventId, HostId, IdempotencyScope, ImageId, JoinTokenId, ProfileId, ProjectId, RoleAssignmentId, TokenId, UserId,
+};
 pub use listing::{ListParams, Page, SortDir, SortKey};
 pub use metadata::Metadata;
 pub use name::Name;

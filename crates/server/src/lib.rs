@@ -3,6 +3,7 @@
 
 mod agents;
 mod error;
+mod events;
 mod health;
 mod http;
 mod identity;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// How often expired tokens are purged.
 const TOKEN_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
@@ -84,6 +86,8 @@ pub struct Server {
     bootstrap: Option<Bootstrap>,
     store: Store,
     stop: oneshot::Sender<()>,
+    /// Ends the endless responses (event streams), which a graceful stop would otherwise wait for.
+    streams: CancellationToken,
     task: JoinHandle<Result<(), ServerError>>,
     /// Token purge and heartbeat watch; aborted on shutdown.
     background: Vec<JoinHandle<()>>,
@@ -119,7 +123,9 @@ impl Server {
             metrics: Arc::new(http::metrics::Metrics::new()),
             settings: Arc::new(settings),
             agents: Arc::new(AgentLinks { wakers: Default::default(), http }),
+            shutdown: CancellationToken::new(),
         };
+        let streams = state.shutdown.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -133,7 +139,7 @@ impl Server {
         });
         let purge = tokio::spawn(purge_tokens(store.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, bootstrap, store, stop, task, background: vec![purge, health] })
+        Ok(Server { addr, bootstrap, store, stop, streams, task, background: vec![purge, health] })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -170,6 +176,7 @@ impl Server {
     /// Graceful stop: in-flight requests finish, then the store closes.
     pub async fn shutdown(self) -> Result<(), ServerError> {
         tracing::info!("shutting down");
+        self.streams.cancel();
         let _ = self.stop.send(());
         self.background.iter().for_each(JoinHandle::abort);
         let result = self.task.await?;

@@ -7,6 +7,7 @@ use flotilla_store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +16,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub settings: Arc<RegionSettings>,
     pub agents: Arc<AgentLinks>,
+    /// Cancelled when the server shuts down: endless responses (event streams) end then.
+    pub shutdown: CancellationToken,
 }
 
 /// The region's knobs.

@@ -5,7 +5,7 @@ use crate::codec::{get_id, get_json, get_name, get_opt_id, get_time, metadata_js
 use crate::hosts::bump_revision;
 use crate::list::Filter;
 use crate::{Backend, Scope, Store, StoreError};
-use flotilla_core::container::{Container, ContainerStatus, DesiredState, Observation};
+use flotilla_core::container::{Container, ContainerStatus, DesiredState, Observation, StatusChange};
 use flotilla_core::quota::Usage;
 use flotilla_core::scheduler::{self, HostView, Request, Settings};
 use flotilla_core::{ContainerId, HostId, ListParams, Metadata, Name, Page};
@@ -330,11 +330,13 @@ impl Store {
         Ok((revision, rows.iter().map(decode_container).collect::<Result<_, _>>()?))
     }
 
-    /// Records what `host`'s agent saw. Reports about containers no longer on that host, or of an
-    /// older generation, are stale and ignored; a container removed after its delete is forgotten.
-    pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<(), StoreError> {
+    /// Records what `host`'s agent saw, and answers the status changes it made. Reports about
+    /// containers no longer on that host, or of an older generation, are stale and ignored; a
+    /// container removed after its delete is forgotten.
+    pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<Vec<StatusChange>, StoreError> {
         let mut w = self.begin_write().await?;
         let now = now_millis();
+        let mut changes = Vec::new();
         for seen in observations {
             let Some(row) =
                 sqlx::query("SELECT * FROM containers WHERE id = $1").bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
@@ -364,11 +366,15 @@ impl Store {
                     .bind(now)
                     .execute(&mut *w.tx)
                     .await?;
+                    if status != c.status {
+                        let reason = seen.reason.clone();
+                        changes.push(StatusChange { id: c.id, name: c.name, project_id: c.project_id, from: c.status, to: status, reason });
+                    }
                 }
             }
         }
         w.tx.commit().await?;
-        Ok(())
+        Ok(changes)
     }
 
     /// Ids of the containers on `host`, for drains.

@@ -1,13 +1,14 @@
 //! Hosts and join tokens: registration, heartbeats, liveness, the operator's switches, revisions.
 
-use crate::codec::{get_bool, get_id, get_json, get_time, millis, now_millis, to_json};
+use crate::codec::{get_bool, get_id, get_json, get_name, get_time, millis, now_millis, to_json};
 use crate::list::Filter;
 use crate::{Store, StoreError};
+use flotilla_core::container::{ContainerStatus, StatusChange};
 use flotilla_core::host::{Host, Schedulable, Utilisation};
 use flotilla_core::scheduler::Resources;
 use flotilla_core::{HostId, JoinTokenId, ListParams, Page, Timestamp};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
 
 /// What an agent tells about itself when it joins.
@@ -57,6 +58,19 @@ pub(crate) fn decode(row: &AnyRow) -> Result<Host, StoreError> {
         revision: int(row, "revision")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+/// The change of a container (`id, name, project_id, status` of `row`) that goes UNKNOWN for `reason`.
+fn unknown_now(row: &AnyRow, reason: &str) -> Result<StatusChange, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(StatusChange {
+        id: get_id(row, "id")?,
+        name: get_name(row)?,
+        project_id: get_id(row, "project_id")?,
+        from: ContainerStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status = {status:?}")))?,
+        to: ContainerStatus::Unknown,
+        reason: reason.to_owned(),
     })
 }
 
@@ -229,33 +243,40 @@ impl Store {
     }
 
     /// Declares DOWN every live host silent since before `cutoff`; their containers become UNKNOWN.
-    pub async fn mark_silent_hosts_down(&self, cutoff: Timestamp) -> Result<Vec<Host>, StoreError> {
+    /// Answers each host with the status changes of its containers.
+    pub async fn mark_silent_hosts_down(&self, cutoff: Timestamp) -> Result<Vec<(Host, Vec<StatusChange>)>, StoreError> {
         let mut w = self.begin_write().await?;
         let rows = sqlx::query("SELECT id, name FROM hosts WHERE alive = 1 AND (last_heartbeat IS NULL OR last_heartbeat < $1)")
             .bind(millis(cutoff))
             .fetch_all(&mut *w.tx)
             .await?;
         let now = now_millis();
-        let mut ids = Vec::new();
+        let mut down = Vec::new();
         for row in &rows {
             let id: String = row.try_get("id")?;
             let name: String = row.try_get("name")?;
             sqlx::query("UPDATE hosts SET alive = 0, updated_at = $2 WHERE id = $1").bind(id.clone()).bind(now).execute(&mut *w.tx).await?;
-            sqlx::query(
-                "UPDATE containers SET status = 'UNKNOWN', status_reason = $2, updated_at = $3
-                 WHERE host_id = $1 AND desired != 'deleted' AND status NOT IN ('ERROR', 'UNKNOWN')",
-            )
+            let reason = format!("host {name} is DOWN: no heartbeat");
+            const AFFECTED: &str = "host_id = $1 AND desired != 'deleted' AND status NOT IN ('ERROR', 'UNKNOWN')";
+            let affected = sqlx::query(AssertSqlSafe(format!("SELECT id, name, project_id, status FROM containers WHERE {AFFECTED}")))
+                .bind(id.clone())
+                .fetch_all(&mut *w.tx)
+                .await?;
+            let changes = affected.iter().map(|c| unknown_now(c, &reason)).collect::<Result<Vec<_>, _>>()?;
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE containers SET status = 'UNKNOWN', status_reason = $2, updated_at = $3 WHERE {AFFECTED}"
+            )))
             .bind(id.clone())
-            .bind(format!("host {name} is DOWN: no heartbeat"))
+            .bind(reason)
             .bind(now)
             .execute(&mut *w.tx)
             .await?;
-            ids.push(id);
+            down.push((id, changes));
         }
         w.tx.commit().await?;
-        let mut hosts = Vec::with_capacity(ids.len());
-        for id in ids {
-            hosts.push(self.host(&id).await?);
+        let mut hosts = Vec::with_capacity(down.len());
+        for (id, changes) in down {
+            hosts.push((self.host(&id).await?, changes));
         }
         Ok(hosts)
     }

@@ -5,6 +5,7 @@ mod codec;
 mod containers;
 mod crud;
 mod error;
+mod events;
 mod hosts;
 mod idempotency;
 mod images;
@@ -18,6 +19,7 @@ mod users;
 
 pub use containers::{ContainerChanges, ContainerFilters, ContainerRow};
 pub use error::StoreError;
+pub use events::EventFilters;
 pub use hosts::{Callback, HostRegistration};
 pub use idempotency::IdempotencyClaim;
 pub use list::Filter;

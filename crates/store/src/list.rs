@@ -5,17 +5,32 @@ use flotilla_core::{ListParams, Page, SortDir, SortKey};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-/// `column = value`; the column is always a constant of this crate, never user text.
+/// `column = value` (or `>`); the column is always a constant of this crate, never user text.
 #[derive(Debug, Clone)]
 pub struct Filter {
     pub(crate) column: &'static str,
+    pub(crate) op: &'static str,
     pub(crate) value: String,
 }
 
 impl Filter {
     pub(crate) fn eq(column: &'static str, value: impl ToString) -> Self {
-        Self { column, value: value.to_string() }
+        Self { column, op: "=", value: value.to_string() }
     }
+
+    /// `column > value`, compared as text.
+    pub(crate) fn after(column: &'static str, value: impl ToString) -> Self {
+        Self { column, op: ">", value: value.to_string() }
+    }
+}
+
+/// Which column a list is ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// The sort key's column, then the id.
+    Key,
+    /// The id alone, whatever the key: append-only tables whose UUIDv7 ids are their time order.
+    Id,
 }
 
 enum Bound {
@@ -32,9 +47,24 @@ impl Store {
         params: &ListParams,
         decode: impl Fn(&AnyRow) -> Result<T, StoreError>,
     ) -> Result<Page<T>, StoreError> {
-        let column = params.sort.column();
+        self.list_ordered(table, Order::Key, filters, params, decode).await
+    }
+
+    /// [`Store::list_page`] in the given order.
+    pub(crate) async fn list_ordered<T>(
+        &self,
+        table: &'static str,
+        order: Order,
+        filters: &[Filter],
+        params: &ListParams,
+        decode: impl Fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let (column, numeric) = match order {
+            Order::Key => (params.sort.column(), params.sort != SortKey::Name),
+            Order::Id => ("id", false),
+        };
         let mut binds: Vec<Bound> = filters.iter().map(|f| Bound::Text(f.value.clone())).collect();
-        let mut conditions: Vec<String> = filters.iter().enumerate().map(|(i, f)| format!("{} = ${}", f.column, i + 1)).collect();
+        let mut conditions: Vec<String> = filters.iter().enumerate().map(|(i, f)| format!("{} {} ${}", f.column, f.op, i + 1)).collect();
         if let Some(marker) = &params.marker {
             let sql = format!("SELECT {column} FROM {table} WHERE id = $1");
             let row = sqlx::query(AssertSqlSafe(sql))
@@ -42,10 +72,7 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or_else(|| StoreError::BadMarker(marker.clone()))?;
-            let value = match params.sort {
-                SortKey::Name => Bound::Text(row.try_get(0)?),
-                SortKey::CreatedAt | SortKey::UpdatedAt => Bound::Int(row.try_get(0)?),
-            };
+            let value = if numeric { Bound::Int(row.try_get(0)?) } else { Bound::Text(row.try_get(0)?) };
             let op = match params.dir {
                 SortDir::Asc => '>',
                 SortDir::Desc => '<',

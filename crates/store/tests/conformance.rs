@@ -1,10 +1,11 @@
 //! Store conformance suite: the same checks against SQLite and a real PostgreSQL.
 //! Under `CI=true` a missing PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
 
+use flotilla_core::event::{END, Event, EventAction, EventLevel, ObjectType, START};
 use flotilla_core::identity::{Project, TokenRecord, User};
 use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::{ListParams, Metadata, Name, ProfileId, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
-use flotilla_store::{IdempotencyClaim, ProjectChanges, Scope, Store, StoreError};
+use flotilla_store::{EventFilters, IdempotencyClaim, ProjectChanges, Scope, Store, StoreError};
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -41,7 +42,8 @@ conformance!(
     tokens_lookup_and_revoke,
     idempotency_keys,
     profiles_are_scoped,
-    concurrent_creates_one_winner
+    concurrent_creates_one_winner,
+    events_are_scoped_filtered_and_ordered
 );
 
 fn name(n: &str) -> Name {
@@ -254,4 +256,69 @@ async fn concurrent_creates_one_winner(store: &Store) {
         }
     }
     assert_eq!(wins, 1);
+}
+
+async fn events_are_scoped_filtered_and_ordered(store: &Store) {
+    let (a, b) = (ProjectId::new(), ProjectId::new());
+    let web = uuid::Uuid::now_v7();
+    let container = |project, action, status: &str| {
+        Event::new(ObjectType::Container, web, "web", action, status).by(Some(project), Some(UserId::new()))
+    };
+    // Made in this order: ids (and timestamps) follow it.
+    let written = vec![
+        Event::new(ObjectType::Host, uuid::Uuid::now_v7(), "h1", EventAction::HostJoin, "UP").meta("zone", "az1"),
+        container(a, EventAction::ContainerCreate, START),
+        container(b, EventAction::ContainerCreate, START),
+        Event::new(ObjectType::Container, uuid::Uuid::now_v7(), "big", EventAction::ContainerCreate, "FAILED")
+            .by(Some(a), None)
+            .level(EventLevel::Error)
+            .reason("no host fits: 0 hosts"),
+        container(a, EventAction::ContainerStop, START),
+    ];
+    let failed = written[3].clone();
+    store.record_events(&written[..2]).await.unwrap();
+    for e in &written[2..] {
+        store.record_event(e).await.unwrap();
+    }
+    let list = |scope, filters| async move { store.list_events(scope, filters, &ListParams::default()).await.unwrap().items };
+
+    assert_eq!(list(Scope::All, EventFilters::default()).await, written, "everything, in time order, as written");
+    let mine = list(Scope::Project(a), EventFilters::default()).await;
+    assert_eq!(
+        mine.iter().map(|e| e.action).collect::<Vec<_>>(),
+        [EventAction::ContainerCreate, EventAction::ContainerCreate, EventAction::ContainerStop]
+    );
+    assert!(mine.iter().all(|e| e.project_id == Some(a)), "no other project's, no region-level events");
+    let errors = list(Scope::Project(a), EventFilters { level: Some(EventLevel::Error), ..Default::default() }).await;
+    assert_eq!(errors, vec![failed.clone()]);
+    let by_name = EventFilters { object: Some("web"), action: Some(EventAction::ContainerStop), ..Default::default() };
+    assert_eq!(list(Scope::All, by_name).await, vec![written[4].clone()]);
+    let id = web.to_string();
+    assert_eq!(list(Scope::Project(b), EventFilters { object: Some(&id), ..Default::default() }).await, vec![written[2].clone()]);
+    let hosts = list(Scope::All, EventFilters { object_type: Some(ObjectType::Host), ..Default::default() }).await;
+    assert_eq!((hosts.len(), hosts[0].project_id, hosts[0].metadata["zone"].as_str()), (1, None, "az1"));
+
+    // Pages follow the id order both ways; after an id only later events come.
+    let mut params = ListParams { limit: 2, dir: SortDir::Desc, ..Default::default() };
+    let mut seen = Vec::new();
+    loop {
+        let page = store.list_events(Scope::All, EventFilters::default(), &params).await.unwrap();
+        seen.extend(page.items.into_iter().map(|e| e.id));
+        match page.next {
+            Some(next) => params.marker = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, written.iter().rev().map(|e| e.id).collect::<Vec<_>>());
+    let after = store.events_after(Scope::All, EventFilters::default(), written[1].id, 2).await.unwrap();
+    assert_eq!(after, written[2..4].to_vec());
+    let after = store.events_after(Scope::Project(a), EventFilters::default(), written[3].id, 10).await.unwrap();
+    assert_eq!(after, written[4..].to_vec());
+    let floor = flotilla_core::event::id_floor(flotilla_core::now() + chrono::Duration::seconds(1));
+    assert!(store.events_after(Scope::All, EventFilters::default(), floor, 10).await.unwrap().is_empty());
+    let late = Event::new(ObjectType::Image, uuid::Uuid::now_v7(), "busybox", EventAction::ImageUpload, END).by(Some(b), None);
+    store.record_event(&late).await.unwrap();
+    let from_start = flotilla_core::event::id_floor(written[0].timestamp);
+    let streamed = store.events_after(Scope::Project(b), EventFilters::default(), from_start, 10).await.unwrap();
+    assert_eq!(streamed, vec![written[2].clone(), late]);
 }

@@ -2,6 +2,7 @@
 
 use super::auth::AgentHost;
 use crate::error::ApiError;
+use crate::events;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::secret;
 use crate::state::AppState;
@@ -14,6 +15,7 @@ use flotilla_api::agent::{
     AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, ImageSource, ObservedState, Reports,
 };
 use flotilla_core::container::{ContainerStatus, Observation};
+use flotilla_core::event::EventAction;
 use flotilla_core::host::Utilisation;
 use flotilla_core::scheduler::Resources;
 use flotilla_core::{ContainerId, ImageId, Name, ValidationError};
@@ -58,6 +60,9 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
         .await?;
     state.agents.wakers.wake(host.id);
     tracing::info!(host = %host.name, id = %host.id, "host joined");
+    let again = if host.created_at == host.updated_at { "joined" } else { "joined again" };
+    let event = events::host(&host, None, EventAction::HostJoin, host.state().as_str()).reason(again);
+    events::record(&state, event.meta("zone", &host.zone).meta("pool", &host.pool).meta("runtime", &host.runtime)).await;
     Ok(Json(AgentJoined { host_id: host.id.0, credential, heartbeat_interval_ms: state.settings.heartbeat_interval().as_millis() as u64 }))
 }
 
@@ -70,6 +75,7 @@ pub async fn heartbeat(
     if state.store.record_heartbeat(host.id, resources(&body.capacity), utilisation, &body.images).await? {
         tracing::info!(host = %host.name, "host is back UP");
         state.agents.wakers.wake(host.id);
+        events::record(&state, events::host(&host, None, EventAction::HostUp, "UP").reason("heartbeats again")).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -144,7 +150,8 @@ pub async fn reports(
     ApiJson(body): ApiJson<Reports>,
 ) -> Result<StatusCode, ApiError> {
     let observations: Vec<Observation> = body.containers.into_iter().map(observation).collect();
-    state.store.apply_observations(host.id, &observations).await?;
+    let changes = state.store.apply_observations(host.id, &observations).await?;
+    events::observed(&state, &changes).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

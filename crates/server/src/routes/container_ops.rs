@@ -6,6 +6,7 @@ use super::convert;
 use crate::agents::calls::AgentCall;
 use crate::agents::gateway::observation;
 use crate::error::ApiError;
+use crate::events;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
 use crate::state::AppState;
@@ -18,6 +19,7 @@ use flotilla_api::{
     Container, ContainerStats, ContainerTop, ErrorBody, ExecRequest, ExecResult, KillQuery, LogsQuery, RenameRequest, StopQuery,
 };
 use flotilla_core::container::{ContainerStatus, DesiredState, Operation};
+use flotilla_core::event::{END, Event, EventAction, START};
 use flotilla_core::{Name, ValidationError};
 use flotilla_store::{ContainerChanges, ContainerRow};
 
@@ -28,12 +30,19 @@ async fn for_op(state: &AppState, caller: &Principal, key: &str, op: Operation) 
     Ok(row)
 }
 
-/// Sets what the agent should converge to, and wakes it.
-async fn converge(state: &AppState, row: &ContainerRow, changes: ContainerChanges) -> Result<Response, ApiError> {
+/// Sets what the agent should converge to, wakes it, and records that `caller` started `action`.
+async fn converge(
+    state: &AppState,
+    caller: &Principal,
+    row: &ContainerRow,
+    changes: ContainerChanges,
+    action: EventAction,
+) -> Result<Response, ApiError> {
     let row = state.store.update_container(row.container.id, changes).await?;
     if let Some(host) = row.container.host_id {
         state.agents.wakers.wake(host);
     }
+    events::record(state, events::container(&row.container, caller, action, START)).await;
     Ok(accepted(row))
 }
 
@@ -42,11 +51,11 @@ fn desire(desired: DesiredState) -> ContainerChanges {
 }
 
 macro_rules! desired_op {
-    ($name:ident, $path:literal, $op:expr, $desired:expr) => {
+    ($name:ident, $path:literal, $op:expr, $desired:expr, $action:expr) => {
         #[utoipa::path(post, path = $path, tag = "containers", params(("container" = String, Path)), responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
         pub async fn $name(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
             let row = for_op(&state, &caller, &key, $op).await?;
-            converge(&state, &row, desire($desired)).await
+            converge(&state, &caller, &row, desire($desired), $action).await
         }
     };
 }
@@ -58,15 +67,21 @@ macro_rules! desired_op {
 pub async fn start_container(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
     let row = for_op(&state, &caller, &key, Operation::Start).await?;
     if row.container.runtime_id.is_none() {
-        return converge(&state, &row, desire(DesiredState::Running)).await;
+        return converge(&state, &caller, &row, desire(DesiredState::Running), EventAction::ContainerStart).await;
     }
     let row = state.store.update_container(row.container.id, desire(DesiredState::Running)).await?;
     let seen = AgentCall::to(&state, &row.container, row.host_name.as_deref()).await?.restart(None).await?;
-    record(&state, &row, seen).await
+    record(&state, &row, seen, events::container(&row.container, &caller, EventAction::ContainerStart, END)).await
 }
 
-desired_op!(pause_container, "/v1/containers/{container}/pause", Operation::Pause, DesiredState::Paused);
-desired_op!(unpause_container, "/v1/containers/{container}/unpause", Operation::Unpause, DesiredState::Running);
+desired_op!(pause_container, "/v1/containers/{container}/pause", Operation::Pause, DesiredState::Paused, EventAction::ContainerPause);
+desired_op!(
+    unpause_container,
+    "/v1/containers/{container}/unpause",
+    Operation::Unpause,
+    DesiredState::Running,
+    EventAction::ContainerUnpause
+);
 
 #[utoipa::path(post, path = "/v1/containers/{container}/stop", tag = "containers", params(("container" = String, Path, description = "id or name"), StopQuery),
     responses((status = 202, body = Container), (status = 409, body = ErrorBody)))]
@@ -77,7 +92,8 @@ pub async fn stop_container(
     ApiQuery(query): ApiQuery<StopQuery>,
 ) -> Result<Response, ApiError> {
     let row = for_op(&state, &caller, &key, Operation::Stop).await?;
-    converge(&state, &row, ContainerChanges { stop_timeout: query.timeout, ..desire(DesiredState::Stopped) }).await
+    let changes = ContainerChanges { stop_timeout: query.timeout, ..desire(DesiredState::Stopped) };
+    converge(&state, &caller, &row, changes, EventAction::ContainerStop).await
 }
 
 /// Replaces the container on its host with a fresh one from the same spec.
@@ -90,14 +106,17 @@ pub async fn rebuild_container(State(state): State<AppState>, caller: Principal,
         status: Some((ContainerStatus::Creating, "rebuilding".into())),
         ..desire(DesiredState::Running)
     };
-    converge(&state, &row, changes).await
+    converge(&state, &caller, &row, changes, EventAction::ContainerRebuild).await
 }
 
-/// Records what the agent answered an imperative call with.
-async fn record(state: &AppState, row: &ContainerRow, seen: flotilla_api::agent::Observed) -> Result<Response, ApiError> {
-    if let Some(host) = row.container.host_id {
-        state.store.apply_observations(host, &[observation(seen)]).await?;
-    }
+/// Records what the agent answered an imperative call with, and `event`, the call done.
+async fn record(state: &AppState, row: &ContainerRow, seen: flotilla_api::agent::Observed, event: Event) -> Result<Response, ApiError> {
+    let changes = match row.container.host_id {
+        Some(host) => state.store.apply_observations(host, &[observation(seen)]).await?,
+        None => Vec::new(),
+    };
+    events::record(state, event).await;
+    events::observed(state, &changes).await;
     Ok(accepted(state.store.container(flotilla_store::Scope::All, &row.container.id.to_string()).await?))
 }
 
@@ -112,7 +131,7 @@ pub async fn restart_container(
     let row = for_op(&state, &caller, &key, Operation::Restart).await?;
     let row = state.store.update_container(row.container.id, desire(DesiredState::Running)).await?;
     let seen = AgentCall::to(&state, &row.container, row.host_name.as_deref()).await?.restart(query.timeout).await?;
-    record(&state, &row, seen).await
+    record(&state, &row, seen, events::container(&row.container, &caller, EventAction::ContainerRestart, END)).await
 }
 
 /// Whether a signal ends the process (then the container is wanted stopped, not restarted).
@@ -133,7 +152,8 @@ pub async fn kill_container(
     let signal = query.signal.unwrap_or_else(|| "SIGKILL".to_owned()).to_ascii_uppercase();
     let row = if terminates(&signal) { state.store.update_container(row.container.id, desire(DesiredState::Stopped)).await? } else { row };
     let seen = AgentCall::to(&state, &row.container, row.host_name.as_deref()).await?.kill(&signal).await?;
-    record(&state, &row, seen).await
+    let event = events::container(&row.container, &caller, EventAction::ContainerKill, END).meta("signal", &signal);
+    record(&state, &row, seen, event).await
 }
 
 #[utoipa::path(post, path = "/v1/containers/{container}/rename", tag = "containers", params(("container" = String, Path, description = "id or name")),
@@ -151,6 +171,8 @@ pub async fn rename_container(
     if renamed.container.runtime_id.is_some() && renamed.container.status != ContainerStatus::Unknown {
         AgentCall::to(&state, &renamed.container, renamed.host_name.as_deref()).await?.rename(name.as_str()).await?;
     }
+    let event = events::container(&renamed.container, &caller, EventAction::ContainerRename, END).meta("renamed_from", &row.container.name);
+    events::record(&state, event).await;
     Ok(Json(convert::container(renamed)))
 }
 

@@ -2,6 +2,7 @@
 
 use super::{convert, list_params};
 use crate::error::ApiError;
+use crate::events;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
 use crate::state::AppState;
@@ -13,6 +14,7 @@ use flotilla_api::{
     Container, ContainerCreate, ContainerFilter, ContainerList, ContainerUpdate, DeleteQuery, ErrorBody, LimitsUpdate, ListQuery,
 };
 use flotilla_core::container::{ContainerStatus, DesiredState, Operation};
+use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::scheduler::{HostState, Request};
 use flotilla_core::{ContainerId, Name, ValidationError, metadata};
@@ -83,13 +85,20 @@ pub async fn create_container(
     };
     let request = Request::for_spec(&container.spec);
     let row = state.store.create_container(container, &request, &state.settings.scheduler).await?;
-    match row.container.host_id {
-        Some(host) => {
+    let c = &row.container;
+    let event = match (c.host_id, &row.host_name) {
+        (Some(host), Some(name)) => {
             state.agents.wakers.wake(host);
-            tracing::info!(container = %row.container.name, host = row.host_name.as_deref().unwrap_or(""), "container placed");
+            tracing::info!(container = %c.name, host = %name, "container placed");
+            events::container(c, &caller, EventAction::ContainerCreate, START).reason(format!("placed on host {name}")).meta("host", name)
         }
-        None => tracing::info!(container = %row.container.name, reason = %row.container.status_reason, "container not placed"),
-    }
+        _ => {
+            tracing::info!(container = %c.name, reason = %c.status_reason, "container not placed");
+            let event = events::container(c, &caller, EventAction::ContainerCreate, FAILED);
+            event.level(EventLevel::Error).reason(c.status_reason.clone())
+        }
+    };
+    events::record(&state, event).await;
     Ok(accepted(row))
 }
 
@@ -165,10 +174,21 @@ pub async fn update_container(
         if limits.cpu.is_some() || limits.memory.is_some() {
             call.update_limits(&limits).await?;
         }
-        if let Some(name) = renamed {
+        if let Some(name) = &renamed {
             call.rename(name.as_str()).await?;
         }
     }
+    let mut event = events::container(&updated.container, &caller, EventAction::ContainerUpdate, END);
+    if let Some(cpu) = limits.cpu {
+        event = event.meta("cpu", cpu);
+    }
+    if let Some(memory) = limits.memory {
+        event = event.meta("memory_mib", memory);
+    }
+    if renamed.is_some() {
+        event = event.meta("renamed_from", &row.container.name);
+    }
+    events::record(&state, event).await;
     Ok(Json(convert::container(updated)))
 }
 
@@ -197,6 +217,7 @@ pub async fn delete_container(
             state.agents.wakers.wake(host);
         }
         tracing::info!(container = %c.name, "container deleted");
+        events::record(&state, events::container(c, &caller, EventAction::ContainerDelete, END)).await;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let changes = ContainerChanges {
@@ -208,5 +229,6 @@ pub async fn delete_container(
     if let Some(host) = row.container.host_id {
         state.agents.wakers.wake(host);
     }
+    events::record(&state, events::container(&row.container, &caller, EventAction::ContainerDelete, START)).await;
     Ok(accepted(row))
 }

@@ -129,3 +129,20 @@ pub fn image(i: flotilla_core::image::Image) -> api::Image {
         created_at: i.created_at,
     }
 }
+
+pub fn event(e: flotilla_core::event::Event) -> api::Event {
+    api::Event {
+        id: e.id.0,
+        timestamp: e.timestamp,
+        level: e.level.as_str().to_owned(),
+        project_id: e.project_id.map(|p| p.0),
+        user_id: e.user_id.map(|u| u.0),
+        object_type: e.object_type.as_str().to_owned(),
+        object_id: e.object_id,
+        object_name: e.object_name,
+        action: e.action.as_str().to_owned(),
+        status: e.status,
+        reason: e.reason,
+        metadata: e.metadata,
+    }
+}

@@ -2,6 +2,7 @@
 
 use super::{convert, list_params};
 use crate::error::ApiError;
+use crate::events;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
 use crate::identity::secret;
@@ -11,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
 use flotilla_core::JoinTokenId;
+use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
 use flotilla_core::host::Schedulable;
 use flotilla_core::scheduler::Request;
 use flotilla_store::Scope;
@@ -61,6 +63,12 @@ async fn switch(state: &AppState, caller: &Principal, key: &str, to: Schedulable
     let host = state.store.host(key).await?;
     let host = state.store.set_schedulable(host.id, to).await?;
     tracing::info!(host = %host.name, schedulable = to.as_str(), "host switched");
+    let action = match to {
+        Schedulable::Enabled => EventAction::HostEnable,
+        Schedulable::Disabled => EventAction::HostDisable,
+        Schedulable::Draining => EventAction::HostDrain,
+    };
+    events::record(state, events::host(&host, Some(caller), action, host.state().as_str())).await;
     Ok(host)
 }
 
@@ -93,10 +101,19 @@ pub async fn drain_host(
             let mut request = Request::for_spec(&row.container.spec);
             request.host = None;
             request.avoid_hosts.insert(host.name.clone());
-            match state.store.move_container(id, &request, &state.settings.scheduler).await? {
-                Ok(to) => state.agents.wakers.wake(to),
-                Err(why) => stuck.push(format!("{}: {why}", row.container.name)),
-            }
+            let moved = state.store.move_container(id, &request, &state.settings.scheduler).await?;
+            let migrate = |status| events::container(&row.container, &caller, EventAction::ContainerMigrate, status);
+            let event = match moved {
+                Ok(to) => {
+                    state.agents.wakers.wake(to);
+                    migrate(START).reason(format!("moved off draining host {}", host.name))
+                }
+                Err(why) => {
+                    stuck.push(format!("{}: {why}", row.container.name));
+                    migrate(FAILED).level(EventLevel::Warning).reason(why)
+                }
+            };
+            events::record(&state, event).await;
         }
         state.agents.wakers.wake(host.id);
         if !stuck.is_empty() {
@@ -117,6 +134,7 @@ pub async fn delete_host(State(state): State<AppState>, caller: Principal, Path(
     let host = state.store.host(&key).await?;
     state.store.delete_host(host.id).await?;
     tracing::info!(host = %host.name, "host deleted");
+    events::record(&state, events::host(&host, Some(&caller), EventAction::HostDelete, END)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,6 +2,7 @@
 
 use super::{convert, list_params};
 use crate::error::ApiError;
+use crate::events;
 use crate::http::extract::ApiQuery;
 use crate::identity::principal::Principal;
 use crate::images;
@@ -12,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::{ErrorBody, IMAGE_SHA256_HEADER, Image, ImageList, ImageUploadQuery, ListQuery};
+use flotilla_core::event::{END, EventAction};
 use flotilla_core::{ImageId, ValidationError};
 
 #[utoipa::path(post, path = "/v1/images", tag = "images", params(ImageUploadQuery),
@@ -110,6 +112,8 @@ async fn register(
         .await
         .map_err(|e| ApiError::Internal(format!("storing image archive: {e}")))?;
     tracing::info!(image = %image.name, bytes = image.size_bytes, "image uploaded");
+    let event = events::image(&image, caller, EventAction::ImageUpload, END).meta("size_bytes", image.size_bytes).meta("public", public);
+    events::record(state, event).await;
     Ok(image)
 }
 
@@ -147,5 +151,6 @@ pub async fn delete_image(State(state): State<AppState>, caller: Principal, Path
         let _ = tokio::fs::remove_file(state.settings.image_path(&image.sha256)).await;
     }
     tracing::info!(image = %image.name, "image deleted");
+    events::record(&state, events::image(&image, &caller, EventAction::ImageDelete, END)).await;
     Ok(StatusCode::NO_CONTENT)
 }

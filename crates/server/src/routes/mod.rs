@@ -3,6 +3,7 @@
 mod container_ops;
 mod containers;
 mod convert;
+mod events;
 mod hosts;
 mod images;
 mod profiles;
@@ -34,7 +35,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
     modifiers(&TokenAuth),
     security(("token" = [])),
-    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "agent"), (name = "meta"))
+    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "agent"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -87,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(images::list_images, images::upload_image))
         .routes(routes!(images::get_image, images::delete_image))
         .routes(routes!(quotas::get_quota, quotas::set_quota))
+        .routes(routes!(events::list_events))
+        .routes(routes!(events::stream_events))
         .split_for_parts();
     let agent = Router::new()
         .route("/v1/agent/join", post(gateway::join))

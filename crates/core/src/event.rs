@@ -1,0 +1,240 @@
+//! Events: who did what to which object, when, at what level and with what outcome (Senlin's event log).
+
+use crate::container::ContainerStatus;
+use crate::{EventId, Metadata, ProjectId, Timestamp, UserId};
+
+/// How much an event matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EventLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+impl EventLevel {
+    pub const ALL: [EventLevel; 3] = [Self::Info, Self::Warning, Self::Error];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "INFO",
+            Self::Warning => "WARNING",
+            Self::Error => "ERROR",
+        }
+    }
+
+    /// Parses `INFO`, `WARNING` or `ERROR`, in any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|level| level.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The level of an event saying a container was seen in `status`; `None` when that is not worth one.
+    pub fn of_observed(status: ContainerStatus) -> Option<Self> {
+        match status {
+            ContainerStatus::Error => Some(Self::Error),
+            ContainerStatus::Unknown => Some(Self::Warning),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of object an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectType {
+    Container,
+    Host,
+    Image,
+}
+
+impl ObjectType {
+    pub const ALL: [ObjectType; 3] = [Self::Container, Self::Host, Self::Image];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Container => "container",
+            Self::Host => "host",
+            Self::Image => "image",
+        }
+    }
+
+    /// Parses `container`, `host` or `image`, in any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+macro_rules! actions {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal),* $(,)?) => {
+        /// What was done: `OBJECT_VERB`, as Senlin names its actions.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventAction { $($(#[$doc])* $variant),* }
+
+        impl EventAction {
+            pub const ALL: &[EventAction] = &[$(Self::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+        }
+    };
+}
+
+actions! {
+    ContainerCreate => "CONTAINER_CREATE",
+    ContainerStart => "CONTAINER_START",
+    ContainerStop => "CONTAINER_STOP",
+    ContainerRestart => "CONTAINER_RESTART",
+    ContainerPause => "CONTAINER_PAUSE",
+    ContainerUnpause => "CONTAINER_UNPAUSE",
+    ContainerKill => "CONTAINER_KILL",
+    ContainerRebuild => "CONTAINER_REBUILD",
+    ContainerRename => "CONTAINER_RENAME",
+    ContainerUpdate => "CONTAINER_UPDATE",
+    ContainerDelete => "CONTAINER_DELETE",
+    ContainerMigrate => "CONTAINER_MIGRATE",
+    /// The container's observed status changed for the worse (ERROR, UNKNOWN).
+    ContainerStatus => "CONTAINER_STATUS",
+    HostJoin => "HOST_JOIN",
+    HostDown => "HOST_DOWN",
+    HostUp => "HOST_UP",
+    HostDrain => "HOST_DRAIN",
+    HostDisable => "HOST_DISABLE",
+    HostEnable => "HOST_ENABLE",
+    HostDelete => "HOST_DELETE",
+    ImageUpload => "IMAGE_UPLOAD",
+    ImageDelete => "IMAGE_DELETE",
+}
+
+impl EventAction {
+    /// Parses an action name such as `CONTAINER_STOP`, in any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|a| a.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// The status of an operation accepted and under way (the agent converges).
+pub const START: &str = "START";
+/// The status of an operation done.
+pub const END: &str = "END";
+/// The status of an operation that failed.
+pub const FAILED: &str = "FAILED";
+
+/// One entry of the event log. `project_id` is `None` for region-level objects (hosts), which
+/// only admins listing all projects see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// UUIDv7: events sort by id in time order.
+    pub id: EventId,
+    /// The millisecond of `id`, so that time order and id order never disagree.
+    pub timestamp: Timestamp,
+    pub level: EventLevel,
+    pub project_id: Option<ProjectId>,
+    /// Who asked for it; `None` when Flotilla itself noticed (heartbeats, agents' reports).
+    pub user_id: Option<UserId>,
+    pub object_type: ObjectType,
+    pub object_id: uuid::Uuid,
+    pub object_name: String,
+    pub action: EventAction,
+    /// `START`, `END`, `FAILED`, or the object's new status.
+    pub status: String,
+    pub reason: String,
+    pub metadata: Metadata,
+}
+
+impl Event {
+    /// A region-level INFO event with no user, reason or metadata yet; now.
+    pub fn new(object_type: ObjectType, object_id: uuid::Uuid, object_name: &str, action: EventAction, status: &str) -> Self {
+        let id = EventId::new();
+        Event {
+            id,
+            timestamp: id_time(id),
+            level: EventLevel::Info,
+            project_id: None,
+            user_id: None,
+            object_type,
+            object_id,
+            object_name: object_name.to_owned(),
+            action,
+            status: status.to_owned(),
+            reason: String::new(),
+            metadata: Metadata::new(),
+        }
+    }
+
+    pub fn level(self, level: EventLevel) -> Self {
+        Self { level, ..self }
+    }
+
+    /// The project the object belongs to, and who acted (if someone did).
+    pub fn by(self, project_id: Option<ProjectId>, user_id: Option<UserId>) -> Self {
+        Self { project_id, user_id, ..self }
+    }
+
+    pub fn reason(self, reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), ..self }
+    }
+
+    pub fn meta(mut self, key: &str, value: impl ToString) -> Self {
+        self.metadata.insert(key.to_owned(), value.to_string());
+        self
+    }
+}
+
+/// The time a UUIDv7 id was made, to the millisecond.
+pub fn id_time(id: EventId) -> Timestamp {
+    let millis = (id.0.as_u128() >> 80) as i64;
+    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+/// The smallest UUIDv7 of the millisecond `at`: every event made at or after `at` has a greater id.
+pub fn id_floor(at: Timestamp) -> EventId {
+    let millis = at.timestamp_millis().max(0) as u128 & ((1 << 48) - 1);
+    EventId(uuid::Uuid::from_u128((millis << 80) | (0x7 << 76) | (0b10 << 62)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for level in EventLevel::ALL {
+            assert_eq!(EventLevel::parse(&level.as_str().to_lowercase()), Some(level));
+        }
+        for t in ObjectType::ALL {
+            assert_eq!(ObjectType::parse(t.as_str()), Some(t));
+        }
+        for &action in EventAction::ALL {
+            assert_eq!(EventAction::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(EventAction::parse("container_stop"), Some(EventAction::ContainerStop));
+        assert_eq!(EventAction::parse("CONTAINER_FLY"), None);
+        assert_eq!(serde_json::to_string(&EventLevel::Warning).unwrap(), "\"WARNING\"");
+    }
+
+    #[test]
+    fn only_bad_observed_statuses_are_events() {
+        let table = [
+            (ContainerStatus::Error, Some(EventLevel::Error)),
+            (ContainerStatus::Unknown, Some(EventLevel::Warning)),
+            (ContainerStatus::Running, None),
+            (ContainerStatus::Stopped, None),
+            (ContainerStatus::Deleting, None),
+        ];
+        for (status, level) in table {
+            assert_eq!(EventLevel::of_observed(status), level, "{status}");
+        }
+    }
+
+    #[test]
+    fn ids_order_as_time() {
+        let event = Event::new(ObjectType::Host, uuid::Uuid::nil(), "h", EventAction::HostJoin, END);
+        assert_eq!(event.timestamp, id_time(event.id));
+        let floor = id_floor(event.timestamp);
+        assert!(floor <= event.id && floor.to_string() <= event.id.to_string(), "{floor} {}", event.id);
+        assert_eq!(id_time(floor), event.timestamp);
+        let later = id_floor(event.timestamp + chrono::Duration::milliseconds(1));
+        assert!(later > event.id && later.to_string() > event.id.to_string());
+        assert_eq!(floor.0.get_version_num(), 7);
+    }
+}

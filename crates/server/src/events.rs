@@ -1,0 +1,54 @@
+//! Writing the event log: handlers record what they did in one line; a failure to record is
+//! logged, never fails the request.
+
+use crate::identity::principal::Principal;
+use crate::state::AppState;
+use flotilla_core::container::{Container, StatusChange};
+use flotilla_core::event::{Event, EventAction, EventLevel, ObjectType};
+use flotilla_core::host::Host;
+use flotilla_core::image::Image;
+
+/// Appends `event` to the log.
+pub async fn record(state: &AppState, event: Event) {
+    record_all(state, vec![event]).await;
+}
+
+/// Appends `events` to the log in one write.
+pub async fn record_all(state: &AppState, events: Vec<Event>) {
+    if events.is_empty() {
+        return;
+    }
+    if let Err(error) = state.store.record_events(&events).await {
+        let first = &events[0];
+        tracing::warn!(%error, action = first.action.as_str(), object = %first.object_name, count = events.len(), "recording events failed");
+    }
+}
+
+/// An event about container `c`, asked for by `caller`.
+pub fn container(c: &Container, caller: &Principal, action: EventAction, status: &str) -> Event {
+    Event::new(ObjectType::Container, c.id.0, c.name.as_str(), action, status).by(Some(c.project_id), Some(caller.user_id))
+}
+
+/// A region-level event about `host`, asked for by `caller` when someone did.
+pub fn host(h: &Host, caller: Option<&Principal>, action: EventAction, status: &str) -> Event {
+    Event::new(ObjectType::Host, h.id.0, &h.name, action, status).by(None, caller.map(|c| c.user_id))
+}
+
+/// An event about image `i`, done by `caller`.
+pub fn image(i: &Image, caller: &Principal, action: EventAction, status: &str) -> Event {
+    Event::new(ObjectType::Image, i.id.0, &i.name, action, status).by(Some(i.project_id), Some(caller.user_id))
+}
+
+/// Records the observed status changes worth an event (to ERROR or UNKNOWN), with their reasons.
+pub async fn observed(state: &AppState, changes: &[StatusChange]) {
+    let events = changes
+        .iter()
+        .filter_map(|change| {
+            let level = EventLevel::of_observed(change.to)?;
+            let event =
+                Event::new(ObjectType::Container, change.id.0, change.name.as_str(), EventAction::ContainerStatus, change.to.as_str());
+            Some(event.by(Some(change.project_id), None).level(level).reason(change.reason.clone()).meta("from", change.from))
+        })
+        .collect();
+    record_all(state, events).await;
+}

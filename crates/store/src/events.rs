@@ -1,0 +1,111 @@
+//! The event log: appended to, listed in time (id) order, and read after an id for streaming.
+
+use crate::codec::{get_id, get_json, get_opt_id, get_time, metadata_json, millis};
+use crate::list::{Filter, Order};
+use crate::{Scope, Store, StoreError};
+use flotilla_core::event::{Event, EventAction, EventLevel, ObjectType};
+use flotilla_core::{EventId, ListParams, Page};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// Filters of an event list or stream; each `Some` must match.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventFilters<'a> {
+    pub object_type: Option<ObjectType>,
+    /// The object's id, or its name.
+    pub object: Option<&'a str>,
+    pub action: Option<EventAction>,
+    pub level: Option<EventLevel>,
+    /// Only events after this one (in time order).
+    pub after: Option<EventId>,
+}
+
+fn decode(row: &AnyRow) -> Result<Event, StoreError> {
+    let text = |column: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(column)?) };
+    let corrupt = |column: &str, value: String| StoreError::Corrupt(format!("{column} = {value:?}"));
+    let (level, object_type, action) = (text("level")?, text("object_type")?, text("action")?);
+    Ok(Event {
+        id: get_id(row, "id")?,
+        timestamp: get_time(row, "timestamp")?,
+        level: EventLevel::parse(&level).ok_or_else(|| corrupt("level", level))?,
+        project_id: get_opt_id(row, "project_id")?,
+        user_id: get_opt_id(row, "user_id")?,
+        object_type: ObjectType::parse(&object_type).ok_or_else(|| corrupt("object_type", object_type))?,
+        object_id: get_id(row, "object_id")?,
+        object_name: text("object_name")?,
+        action: EventAction::parse(&action).ok_or_else(|| corrupt("action", action))?,
+        status: text("status")?,
+        reason: text("reason")?,
+        metadata: get_json(row, "metadata")?,
+    })
+}
+
+impl Store {
+    pub async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
+        self.record_events(std::slice::from_ref(event)).await
+    }
+
+    /// Appends `events` in one transaction.
+    pub async fn record_events(&self, events: &[Event]) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        for e in events {
+            sqlx::query(
+                "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
+                 reason, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(e.id.to_string())
+            .bind(millis(e.timestamp))
+            .bind(e.level.as_str())
+            .bind(e.project_id.map(|p| p.to_string()))
+            .bind(e.user_id.map(|u| u.to_string()))
+            .bind(e.object_type.as_str())
+            .bind(e.object_id.to_string())
+            .bind(e.object_name.clone())
+            .bind(e.action.as_str())
+            .bind(e.status.clone())
+            .bind(e.reason.clone())
+            .bind(metadata_json(&e.metadata))
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// One page of the events `scope` sees, in id (time) order whatever the sort key; a project
+    /// sees its own events, never region-level ones.
+    pub async fn list_events(&self, scope: Scope, filters: EventFilters<'_>, params: &ListParams) -> Result<Page<Event>, StoreError> {
+        let mut f = Vec::new();
+        if let Scope::Project(project) = scope {
+            f.push(Filter::eq("project_id", project));
+        }
+        if let Some(object_type) = filters.object_type {
+            f.push(Filter::eq("object_type", object_type.as_str()));
+        }
+        if let Some(object) = filters.object {
+            f.push(Filter::eq(if crate::codec::is_id(object) { "object_id" } else { "object_name" }, object));
+        }
+        if let Some(action) = filters.action {
+            f.push(Filter::eq("action", action.as_str()));
+        }
+        if let Some(level) = filters.level {
+            f.push(Filter::eq("level", level.as_str()));
+        }
+        if let Some(after) = filters.after {
+            f.push(Filter::after("id", after));
+        }
+        self.list_ordered("events", Order::Id, &f, params, decode).await
+    }
+
+    /// Up to `limit` events after `after`, oldest first: what a stream delivers next.
+    pub async fn events_after(
+        &self,
+        scope: Scope,
+        filters: EventFilters<'_>,
+        after: EventId,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let params = ListParams { limit, ..ListParams::default() };
+        Ok(self.list_events(scope, EventFilters { after: Some(after), ..filters }, &params).await?.items)
+    }
+}
