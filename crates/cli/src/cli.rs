@@ -1,6 +1,6 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
-use crate::commands::{auth, containers, hosts, images, profiles, projects, quotas, roles, users};
+use crate::commands::{auth, containers, events, hosts, images, profiles, projects, quotas, roles, users};
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
 use crate::workload::WorkloadCommand;
@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 /// Flotilla: containers and clusters of containers on many hosts in many regions.
 ///
 /// Without a role (`server`, `dev`) flotilla is the CLI of a Flotilla region: log in once with
-/// `flotilla login`, then manage users, projects, roles, profiles, hosts, containers, images and quotas.
+/// `flotilla login`, then manage users, projects, roles, profiles, hosts, containers, images and
+/// quotas, and read the event log.
 #[derive(Debug, Parser)]
 #[command(name = "flotilla", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -65,6 +66,9 @@ pub enum Command {
     /// A project's quota: its limits and usage.
     #[command(subcommand)]
     Quota(quotas::QuotaCommand),
+    /// The event log: who did what to which object; follow it as it happens.
+    #[command(subcommand)]
+    Event(events::EventCommand),
     /// The demo workload: serve it, or build its image offline.
     #[command(subcommand)]
     Workload(WorkloadCommand),

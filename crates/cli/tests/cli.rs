@@ -294,6 +294,7 @@ fn one_agent_process_simulates_many_hosts_that_run_containers() {
     sandbox.run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
     let agents = sim_agent(&sandbox, &server, &token, "sim", &["--simulate-hosts", "5"], "simulated hosts joined");
+    let mut follow = sandbox.spawn("follow", &["event", "list", "--follow", "--object-type", "container"], &[], "TIME");
     let hosts = sandbox.run(&["host", "list", "-o", "json"], &[]).json();
     assert_eq!(names(&hosts, "hosts"), set(&["sim-1", "sim-2", "sim-3", "sim-4", "sim-5"]));
     for host in hosts["hosts"].as_array().unwrap() {
@@ -302,6 +303,9 @@ fn one_agent_process_simulates_many_hosts_that_run_containers() {
     let web = sandbox.run(&["container", "run", "--name", "web", "--image", "any/image:1", "--wait", "-o", "json"], &[]).json();
     assert_eq!(web["status"], "RUNNING");
     assert!(web["host"].as_str().unwrap().starts_with("sim-"), "{web}");
+    follow.wait_for("container/web");
+    assert!(follow.seen.iter().any(|l| l.contains("CONTAINER_CREATE") && l.contains("placed on host sim-")), "{:?}", follow.seen);
+    drop(follow);
     agents.stop();
 
     // Failure injection: every create fails, and the container says why.
@@ -309,6 +313,12 @@ fn one_agent_process_simulates_many_hosts_that_run_containers() {
     let run = ["container", "run", "--name", "doomed", "--image", "any/image:1", "--host-node", "broken", "--wait", "--wait-timeout", "30"];
     let line = sandbox.run(&run, &[]).fails_with(1);
     assert!(line.contains("simulated failure of create"), "{line}");
+    let errors = sandbox.run(&["event", "list", "--object", "doomed", "--level", "error", "-o", "json"], &[]).json();
+    let error = &errors["events"][0];
+    assert_eq!((error["action"].as_str(), error["status"].as_str()), (Some("CONTAINER_STATUS"), Some("ERROR")), "{errors}");
+    assert!(error["reason"].as_str().unwrap().contains("simulated failure of create"), "{error}");
+    let table = sandbox.run(&["event", "list", "--object", "doomed"], &[]).ok();
+    assert!(table.trim_start().starts_with("TIME") && table.contains("container/doomed") && table.contains("CONTAINER_STATUS"), "{table}");
     broken.stop();
     server.stop();
 }

@@ -1,6 +1,6 @@
 //! Events: who did what to which object, when, at what level and with what outcome (Senlin's event log).
 
-use crate::container::ContainerStatus;
+use crate::container::{ContainerStatus, StatusChange};
 use crate::{EventId, Metadata, ProjectId, Timestamp, UserId};
 
 /// How much an event matters.
@@ -26,15 +26,6 @@ impl EventLevel {
     /// Parses `INFO`, `WARNING` or `ERROR`, in any case.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|level| level.as_str().eq_ignore_ascii_case(s))
-    }
-
-    /// The level of an event saying a container was seen in `status`; `None` when that is not worth one.
-    pub fn of_observed(status: ContainerStatus) -> Option<Self> {
-        match status {
-            ContainerStatus::Error => Some(Self::Error),
-            ContainerStatus::Unknown => Some(Self::Warning),
-            _ => None,
-        }
     }
 }
 
@@ -178,6 +169,20 @@ impl Event {
         self.metadata.insert(key.to_owned(), value.to_string());
         self
     }
+
+    /// The event a change of a container's observed status makes, when it is worth one: gone
+    /// after its delete (INFO), in ERROR (ERROR) or UNKNOWN (WARNING).
+    pub fn observed(change: &StatusChange) -> Option<Self> {
+        let (level, action) = match change.to {
+            ContainerStatus::Deleted => (EventLevel::Info, EventAction::ContainerDelete),
+            ContainerStatus::Error => (EventLevel::Error, EventAction::ContainerStatus),
+            ContainerStatus::Unknown => (EventLevel::Warning, EventAction::ContainerStatus),
+            _ => return None,
+        };
+        let status = if change.to == ContainerStatus::Deleted { END } else { change.to.as_str() };
+        let event = Event::new(ObjectType::Container, change.id.0, change.name.as_str(), action, status);
+        Some(event.by(Some(change.project_id), None).level(level).reason(change.reason.clone()).meta("from", change.from))
+    }
 }
 
 /// The time a UUIDv7 id was made, to the millisecond.
@@ -213,16 +218,31 @@ mod tests {
     }
 
     #[test]
-    fn only_bad_observed_statuses_are_events() {
+    fn observed_changes_worth_an_event() {
+        use ContainerStatus::*;
         let table = [
-            (ContainerStatus::Error, Some(EventLevel::Error)),
-            (ContainerStatus::Unknown, Some(EventLevel::Warning)),
-            (ContainerStatus::Running, None),
-            (ContainerStatus::Stopped, None),
-            (ContainerStatus::Deleting, None),
+            (Error, Some((EventLevel::Error, EventAction::ContainerStatus, "ERROR"))),
+            (Unknown, Some((EventLevel::Warning, EventAction::ContainerStatus, "UNKNOWN"))),
+            (Deleted, Some((EventLevel::Info, EventAction::ContainerDelete, END))),
+            (Running, None),
+            (Stopped, None),
+            (Deleting, None),
         ];
-        for (status, level) in table {
-            assert_eq!(EventLevel::of_observed(status), level, "{status}");
+        for (to, want) in table {
+            let change = StatusChange {
+                id: crate::ContainerId::new(),
+                name: crate::Name::parse("name", "web").unwrap(),
+                project_id: ProjectId::new(),
+                from: Running,
+                to,
+                reason: "exit 137".into(),
+            };
+            let event = Event::observed(&change);
+            assert_eq!(event.as_ref().map(|e| (e.level, e.action, e.status.as_str())), want, "{to}");
+            if let Some(e) = event {
+                assert_eq!((e.project_id, e.user_id, e.reason.as_str()), (Some(change.project_id), None, "exit 137"));
+                assert_eq!((e.object_id, e.metadata["from"].as_str()), (change.id.0, "RUNNING"));
+            }
         }
     }
 

@@ -4,7 +4,7 @@
 use crate::identity::principal::Principal;
 use crate::state::AppState;
 use flotilla_core::container::{Container, StatusChange};
-use flotilla_core::event::{Event, EventAction, EventLevel, ObjectType};
+use flotilla_core::event::{Event, EventAction, ObjectType};
 use flotilla_core::host::Host;
 use flotilla_core::image::Image;
 
@@ -39,16 +39,7 @@ pub fn image(i: &Image, caller: &Principal, action: EventAction, status: &str) -
     Event::new(ObjectType::Image, i.id.0, &i.name, action, status).by(Some(i.project_id), Some(caller.user_id))
 }
 
-/// Records the observed status changes worth an event (to ERROR or UNKNOWN), with their reasons.
+/// Records the observed status changes worth an event (deleted, ERROR, UNKNOWN).
 pub async fn observed(state: &AppState, changes: &[StatusChange]) {
-    let events = changes
-        .iter()
-        .filter_map(|change| {
-            let level = EventLevel::of_observed(change.to)?;
-            let event =
-                Event::new(ObjectType::Container, change.id.0, change.name.as_str(), EventAction::ContainerStatus, change.to.as_str());
-            Some(event.by(Some(change.project_id), None).level(level).reason(change.reason.clone()).meta("from", change.from))
-        })
-        .collect();
-    record_all(state, events).await;
+    record_all(state, changes.iter().filter_map(Event::observed).collect()).await;
 }

@@ -350,6 +350,15 @@ impl Store {
             match (seen.status, c.desired) {
                 (None, DesiredState::Deleted) => {
                     sqlx::query("DELETE FROM containers WHERE id = $1").bind(c.id.to_string()).execute(&mut *w.tx).await?;
+                    let reason = "removed from its host".to_owned();
+                    changes.push(StatusChange {
+                        id: c.id,
+                        name: c.name,
+                        project_id: c.project_id,
+                        from: c.status,
+                        to: ContainerStatus::Deleted,
+                        reason,
+                    });
                 }
                 (None, _) => {}
                 (Some(status), desired) => {

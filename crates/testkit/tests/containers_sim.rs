@@ -1,9 +1,11 @@
 //! Scenario tests of hosts and containers through the real HTTP API of an in-process region with
-//! simulated agents: scheduling rules, status guards (409), quotas, drains, host deletion, DOWN hosts.
+//! simulated agents: scheduling rules, status guards (409), quotas, drains (and their events), host
+//! deletion, DOWN hosts.
 
 use flotilla_api::ProfileCreate;
 use flotilla_api::{
-    ContainerCreate, ContainerFilter, ContainerUpdate, DeleteQuery, ExecRequest, HostDrain, KillQuery, ListQuery, QuotaLimits, StopQuery,
+    ContainerCreate, ContainerFilter, ContainerUpdate, DeleteQuery, EventFilter, ExecRequest, HostDrain, KillQuery, ListQuery, QuotaLimits,
+    StopQuery,
 };
 use flotilla_client::{Client, ClientError};
 use flotilla_core::Role;
@@ -262,6 +264,15 @@ async fn drain_moves_containers_and_empty_hosts_can_be_deleted() {
     assert_eq!(refused.status, "ERROR");
     assert!(refused.status_reason.contains("1 DISABLED"), "{}", refused.status_reason);
     assert_eq!(admin.enable_host(other).await.expect("enable").state, "UP");
+
+    // The event log tells it: the moved container (its project's), the hosts' switches (the region's).
+    let about = |object: &str| EventFilter { object: Some(object.into()), ..EventFilter::default() };
+    let moved = admin.list_events(&ListQuery::default(), &about("one")).await.expect("events").events;
+    assert!(moved.iter().any(|e| e.action == "CONTAINER_MIGRATE" && e.reason.contains(&first)), "{moved:?}");
+    let all = ListQuery { all_projects: Some(true), ..ListQuery::default() };
+    let actions = |events: Vec<flotilla_api::Event>| events.into_iter().map(|e| e.action).collect::<Vec<_>>();
+    assert_eq!(actions(admin.list_events(&all, &about(other)).await.expect("events").events), ["HOST_JOIN", "HOST_DISABLE", "HOST_ENABLE"]);
+    assert_eq!(actions(admin.list_events(&all, &about(&first)).await.expect("events").events), ["HOST_JOIN", "HOST_DRAIN", "HOST_DELETE"]);
 
     a.shutdown().await;
     b.shutdown().await;

@@ -1,7 +1,7 @@
 //! Scenario tests of image uploads through the real HTTP API: streamed archives checked against
 //! their sha256 and the size limit, tags read from `manifest.json`, visibility, quota, deletion.
 
-use flotilla_api::{ContainerCreate, DeleteQuery, ImageUploadQuery, ListQuery, QuotaLimits};
+use flotilla_api::{ContainerCreate, DeleteQuery, EventFilter, ImageUploadQuery, ListQuery, QuotaLimits};
 use flotilla_client::ClientError;
 use flotilla_core::Role;
 use flotilla_core::profile::ContainerProperties;
@@ -87,6 +87,10 @@ async fn uploads_are_checked_limited_scoped_and_counted() {
     let again = keyed.upload_image(&retried, &plain, |_| {}).await.expect("replayed, not a 409");
     assert_eq!(again.id, first.id);
     team.delete_image("team/retried:1").await.expect("delete");
+    let about = EventFilter { object: Some("team/retried:1".into()), ..Default::default() };
+    let logged = team.list_events(&ListQuery::default(), &about).await.expect("events");
+    let actions: Vec<String> = logged.events.into_iter().map(|e| e.action).collect();
+    assert_eq!(actions, ["IMAGE_UPLOAD", "IMAGE_DELETE"], "a replayed upload is not logged twice");
 
     // Private to its project; public images (admins only) are seen by everyone.
     assert_eq!(status(other.image("team/app:1").await).0, 404);

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod common;
 pub mod container_spec;
 pub mod containers;
+pub mod events;
 pub mod hosts;
 pub mod images;
 pub mod profiles;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Container(cmd) => containers::run(&client()?, format, cmd).await,
         Command::Image(cmd) => images::run(&client()?, format, cmd).await,
         Command::Host(cmd) => hosts::run(&client()?, format, cmd).await,
+        Command::Event(cmd) => events::run(&client()?, format, cmd).await,
         Command::Quota(cmd) => quotas::run(&client()?, format, cmd).await,
     };
     done.map_err(token_rejected)

@@ -1,0 +1,142 @@
+//! Scenario tests of the event log through the real HTTP API with a simulated host: what container
+//! and host operations record, who sees which events, the server-sent stream, on both backends.
+
+use flotilla_api::{ContainerCreate, DeleteQuery, Event, EventFilter, EventStreamQuery, ListQuery, StopQuery};
+use flotilla_client::{Client, EventStream};
+use flotilla_core::Role;
+use flotilla_core::profile::ContainerProperties;
+use flotilla_testkit::{Backend, SimHost, TestRegion, wait_for_container, wait_until};
+use futures::StreamExt;
+use std::time::Duration;
+
+fn create(name: &str, memory: u64) -> ContainerCreate {
+    let spec = ContainerProperties { image: "flotilla/workload:latest".into(), cpu: Some(0.5), memory: Some(memory), ..Default::default() };
+    ContainerCreate { name: name.into(), spec, run: true, metadata: Default::default() }
+}
+
+async fn events(client: &Client, filter: EventFilter) -> Vec<Event> {
+    client.list_events(&ListQuery::default(), &filter).await.expect("list events").events
+}
+
+async fn all_events(admin: &Client, filter: EventFilter) -> Vec<Event> {
+    let query = ListQuery { all_projects: Some(true), ..ListQuery::default() };
+    admin.list_events(&query, &filter).await.expect("list all events").events
+}
+
+fn about(object: &str) -> EventFilter {
+    EventFilter { object: Some(object.into()), ..EventFilter::default() }
+}
+
+/// `(action, status)` of each event.
+fn steps(events: &[Event]) -> Vec<(&str, &str)> {
+    events.iter().map(|e| (e.action.as_str(), e.status.as_str())).collect()
+}
+
+async fn next_event(stream: &mut EventStream) -> Event {
+    let next = tokio::time::timeout(Duration::from_secs(10), stream.next()).await;
+    next.expect("an event within 10 s").expect("the stream is open").expect("a well-formed event")
+}
+
+async fn events_record_who_did_what(backend: Backend) {
+    let grace = Duration::from_secs(2);
+    let Some(region) = TestRegion::start_with(backend, |c| c.grace_period = grace).await else { return };
+    let agent = region.sim_agent(SimHost::new("h")).await;
+    let (admin, team) = (&region.admin, region.add_user("eve", "team", Role::Member).await);
+    let other = region.add_user("oscar", "other", Role::Member).await;
+    let mut stream = team.stream_events(&EventFilter::default(), &EventStreamQuery::default()).await.expect("open the stream");
+
+    team.create_container(&create("web", 128)).await.expect("run");
+    wait_for_container(&team, "web", "RUNNING").await;
+    team.stop_container("web", &StopQuery { timeout: Some(1) }).await.expect("stop");
+    wait_for_container(&team, "web", "STOPPED").await;
+    team.start_container("web").await.expect("start");
+    wait_for_container(&team, "web", "RUNNING").await;
+    team.delete_container("web", &DeleteQuery { stop: Some(true), force: None }).await.expect("delete");
+    wait_until("web is gone", || async { team.container("web").await.is_err() }).await;
+    other.create_container(&create("theirs", 128)).await.expect("run");
+
+    // The stream, opened before, delivers what happened after.
+    let first = next_event(&mut stream).await;
+    assert_eq!((first.action.as_str(), first.object_name.as_str(), first.status.as_str()), ("CONTAINER_CREATE", "web", "START"));
+    assert_eq!(first.reason, "placed on host h");
+
+    let web = events(&team, about("web")).await;
+    let expected = [
+        ("CONTAINER_CREATE", "START"),
+        ("CONTAINER_STOP", "START"),
+        ("CONTAINER_START", "END"),
+        ("CONTAINER_DELETE", "START"),
+        ("CONTAINER_DELETE", "END"),
+    ];
+    assert_eq!(steps(&web), expected, "in time order");
+    assert!(web.windows(2).all(|w| w[0].id < w[1].id && w[0].timestamp <= w[1].timestamp));
+    assert_eq!(web[0].user_id, Some(team.current_token().await.expect("who am I").user.id));
+    assert_eq!(web[4].user_id, None, "the removal is seen by Flotilla, not asked for");
+    assert_eq!(next_event(&mut stream).await.id, web[1].id, "the stream goes on in order");
+    let resumed = EventStreamQuery { after: Some(web[2].id.to_string()), all_projects: None };
+    let mut replay = team.stream_events(&EventFilter::default(), &resumed).await.expect("resume after an id");
+    assert_eq!(next_event(&mut replay).await.id, web[3].id);
+
+    // Members see their project's events only: not another project's, not the region's hosts.
+    let mine = events(&team, EventFilter::default()).await;
+    assert!(mine.iter().all(|e| e.object_name == "web"), "{:?}", steps(&mine));
+    assert!(events(&team, EventFilter { object_type: Some("host".into()), ..Default::default() }).await.is_empty());
+    assert_eq!(steps(&events(&other, EventFilter::default()).await), [("CONTAINER_CREATE", "START")]);
+    let refused = team.list_events(&ListQuery { all_projects: Some(true), ..ListQuery::default() }, &EventFilter::default()).await;
+    assert_eq!(refused.expect_err("members cannot list all projects").status(), Some(403));
+    let joined = all_events(admin, EventFilter { object_type: Some("host".into()), ..Default::default() }).await;
+    assert_eq!((joined[0].action.as_str(), joined[0].project_id, joined[0].reason.as_str()), ("HOST_JOIN", None, "joined"));
+    assert_eq!(all_events(admin, about("theirs")).await.len(), 1, "admins listing all projects see every project");
+
+    // A create nothing fits is an ERROR naming why.
+    let huge = team.create_container(&create("huge", 1 << 30)).await.expect("accepted, then ERROR");
+    assert_eq!(huge.status, "ERROR");
+    let errors = events(&team, EventFilter { level: Some("error".into()), ..Default::default() }).await;
+    assert_eq!(steps(&errors), [("CONTAINER_CREATE", "FAILED")]);
+    assert!(errors[0].reason.contains("no host fits") && errors[0].reason.contains("insufficient memory"), "{}", errors[0].reason);
+    let filter = EventFilter { action: Some("container_create".into()), level: Some("INFO".into()), ..Default::default() };
+    assert_eq!(events(&team, filter).await.len(), 1);
+    let bad = [
+        (EventFilter { object_type: Some("ship".into()), ..Default::default() }, "object_type"),
+        (EventFilter { action: Some("CONTAINER_FLY".into()), ..Default::default() }, "action"),
+        (EventFilter { level: Some("LOUD".into()), ..Default::default() }, "level"),
+    ];
+    for (filter, field) in bad {
+        let error = team.list_events(&ListQuery::default(), &filter).await.expect_err("a bad filter");
+        assert!(error.status() == Some(400) && error.to_string().contains(field), "{error}");
+    }
+
+    // A silent host: DOWN for admins, its containers UNKNOWN for their owners; back UP on return.
+    team.create_container(&create("kept", 128)).await.expect("run");
+    wait_for_container(&team, "kept", "RUNNING").await;
+    agent.shutdown().await;
+    wait_until("the host is DOWN", || async { admin.host("h").await.is_ok_and(|h| h.state == "DOWN") }).await;
+    let unknown = events(&team, EventFilter { action: Some("CONTAINER_STATUS".into()), ..Default::default() }).await;
+    assert_eq!((unknown[0].object_name.as_str(), unknown[0].status.as_str(), unknown[0].level.as_str()), ("kept", "UNKNOWN", "WARNING"));
+    assert!(unknown[0].reason.contains("host h is DOWN"), "{}", unknown[0].reason);
+    let down = all_events(admin, EventFilter { action: Some("HOST_DOWN".into()), ..Default::default() }).await;
+    assert_eq!((down.len(), down[0].metadata["containers_unknown"].as_str()), (1, "2"), "kept, and the other project's");
+    let agent = region.sim_agent(SimHost::new("h")).await;
+    wait_until("the host is UP", || async { admin.host("h").await.is_ok_and(|h| h.state == "UP") }).await;
+    let hosts = all_events(admin, about("h")).await;
+    assert_eq!(steps(&hosts), [("HOST_JOIN", "UP"), ("HOST_DOWN", "DOWN"), ("HOST_JOIN", "UP")]);
+    assert_eq!(hosts[2].reason, "joined again");
+
+    drop(stream);
+    agent.shutdown().await;
+    // A graceful stop does not wait forever on the streams still open: it ends them.
+    tokio::time::timeout(Duration::from_secs(10), region.stop()).await.expect("the region stops with a stream open");
+    let rest = replay.take_while(|next| futures::future::ready(next.is_ok())).count();
+    let rest = tokio::time::timeout(Duration::from_secs(10), rest).await.expect("the stream ends once what it had is read");
+    assert!(rest >= 2, "the delete's end and what came after: {rest}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_on_sqlite() {
+    events_record_who_did_what(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_on_postgres() {
+    events_record_who_did_what(Backend::Postgres).await;
+}
