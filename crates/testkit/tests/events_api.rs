@@ -43,6 +43,9 @@ async fn events_record_who_did_what(backend: Backend) {
     let agent = region.sim_agent(SimHost::new("h")).await;
     let (admin, team) = (&region.admin, region.add_user("eve", "team", Role::Member).await);
     let other = region.add_user("oscar", "other", Role::Member).await;
+    let doc: serde_json::Value = reqwest::get(format!("{}/v1/openapi.json", region.url)).await.unwrap().json().await.unwrap();
+    assert!(doc["paths"]["/v1/events"]["get"]["parameters"].is_array(), "the list is documented");
+    assert!(doc["paths"]["/v1/events/stream"]["get"]["responses"]["200"]["content"]["text/event-stream"].is_object(), "and the stream");
     let mut stream = team.stream_events(&EventFilter::default(), &EventStreamQuery::default()).await.expect("open the stream");
 
     team.create_container(&create("web", 128)).await.expect("run");

@@ -68,7 +68,7 @@ pub async fn list_events(
         return Err(ValidationError::new("sort", query.sort.unwrap_or_default(), "events sort by created_at (time) only").into());
     }
     let scope = caller.scope(query.all_projects)?;
-    let wanted = Wanted::parse(EventFilter { object: filter.object.clone().or(query.name), ..filter })?;
+    let wanted = Wanted::parse(EventFilter { object: filter.object.or(query.name), ..filter })?;
     let page = state.store.list_events(scope, wanted.filters(), &params).await?.map(convert::event);
     Ok(Json(EventList { events: page.items, next: page.next }))
 }
