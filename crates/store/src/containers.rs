@@ -4,8 +4,10 @@
 use crate::codec::{get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis, now_millis, to_json};
 use crate::hosts::bump_revision;
 use crate::list::Filter;
+use crate::quotas::check_quota;
 use crate::{Backend, Scope, Store, StoreError};
 use flotilla_core::container::{Container, ContainerStatus, DesiredState, Observation, StatusChange};
+use flotilla_core::profile::ContainerProperties;
 use flotilla_core::quota::Usage;
 use flotilla_core::scheduler::{self, HostView, Request, Settings};
 use flotilla_core::{ContainerId, HostId, ListParams, Metadata, Name, Page};
@@ -91,7 +93,7 @@ pub(crate) async fn lock_placement(backend: Backend, tx: &mut Tx) -> Result<(), 
 }
 
 /// The scheduler's view of every host, with what is already claimed on each.
-async fn host_views(tx: &mut Tx) -> Result<Vec<(HostId, HostView)>, StoreError> {
+async fn host_views(tx: &mut Tx) -> Result<(Vec<HostId>, Vec<HostView>), StoreError> {
     let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
     let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
     for row in sqlx::query("SELECT host_id, host_ports FROM containers WHERE host_id IS NOT NULL AND host_ports != '[]'")
@@ -102,35 +104,36 @@ async fn host_views(tx: &mut Tx) -> Result<Vec<(HostId, HostView)>, StoreError> 
         let taken: Vec<(u16, String)> = get_json(&row, "host_ports")?;
         ports.entry(host).or_default().extend(taken);
     }
-    hosts
-        .iter()
-        .map(|row| {
-            let host = crate::hosts::decode(row)?;
-            let view = HostView {
-                name: host.name.clone(),
-                zone: host.zone.clone(),
-                pool: host.pool.clone(),
-                labels: host.labels.clone(),
-                state: host.state(),
-                capacity: host.capacity,
-                allocated: host.allocated,
-                cpu_utilisation: host.utilisation.cpu_percent / 100.0,
-                host_ports: ports.remove(&host.id.to_string()).unwrap_or_default(),
-                cluster_members: 0,
-                containers: host.container_count as u32,
-                images: host.images.iter().cloned().collect(),
-            };
-            Ok((host.id, view))
-        })
-        .collect()
+    let mut ids = Vec::with_capacity(hosts.len());
+    let mut views = Vec::with_capacity(hosts.len());
+    for row in &hosts {
+        let host = crate::hosts::decode(row)?;
+        ids.push(host.id);
+        views.push(HostView {
+            state: host.state(),
+            host_ports: ports.remove(&host.id.to_string()).unwrap_or_default(),
+            name: host.name,
+            zone: host.zone,
+            pool: host.pool,
+            labels: host.labels,
+            capacity: host.capacity,
+            allocated: host.allocated,
+            cpu_utilisation: host.utilisation.cpu_percent / 100.0,
+            cluster_members: 0,
+            containers: host.container_count as u32,
+            images: host.images.into_iter().collect(),
+        });
+    }
+    Ok((ids, views))
 }
 
 /// Chooses a host for `request`, or explains why none fits.
 async fn place(tx: &mut Tx, request: &Request, settings: &Settings) -> Result<Result<HostId, scheduler::NoFit>, StoreError> {
-    let views = host_views(tx).await?;
-    let only: Vec<HostView> = views.iter().map(|(_, v)| v.clone()).collect();
-    Ok(scheduler::place(&only, request, settings)
-        .map(|chosen| views.iter().find(|(_, v)| v.name == chosen.name).map(|(id, _)| *id).expect("the chosen host is one of the views")))
+    let (ids, views) = host_views(tx).await?;
+    Ok(scheduler::place(&views, request, settings).map(|chosen| {
+        let index = views.iter().position(|v| std::ptr::eq(v, chosen)).expect("the chosen host is one of the views");
+        ids[index]
+    }))
 }
 
 impl Store {
@@ -145,10 +148,8 @@ impl Store {
     ) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
         lock_placement(self.backend, &mut w.tx).await?;
-        let quota = crate::quotas::quota_in(&mut w.tx, container.project_id).await?;
-        let used = crate::quotas::usage_in(&mut w.tx, container.project_id).await?;
         let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
-        quota.check(&used, &add).map_err(StoreError::Quota)?;
+        check_quota(&mut w.tx, container.project_id, &add).await?;
         match place(&mut w.tx, request, settings).await? {
             Ok(host) => {
                 container.host_id = Some(host);
@@ -204,17 +205,15 @@ impl Store {
             || changes.stop_timeout.is_some();
         if changes.cpu.is_some() || changes.memory.is_some() {
             lock_placement(self.backend, &mut w.tx).await?;
-            let quota = crate::quotas::quota_in(&mut w.tx, c.project_id).await?;
-            let used = crate::quotas::usage_in(&mut w.tx, c.project_id).await?;
-            let new_cpu = changes.cpu.map_or(c.spec.cpu_millis(), |cpu| (cpu * 1000.0).round() as u64);
-            let new_memory = changes.memory.unwrap_or(c.spec.memory_mib());
+            let resized =
+                ContainerProperties { cpu: changes.cpu.or(c.spec.cpu), memory: changes.memory.or(c.spec.memory), ..c.spec.clone() };
             let add = Usage {
                 containers: 0,
-                cpu_millis: new_cpu.saturating_sub(c.spec.cpu_millis()),
-                memory_mib: new_memory.saturating_sub(c.spec.memory_mib()),
+                cpu_millis: resized.cpu_millis().saturating_sub(c.spec.cpu_millis()),
+                memory_mib: resized.memory_mib().saturating_sub(c.spec.memory_mib()),
                 image_bytes: 0,
             };
-            quota.check(&used, &add).map_err(StoreError::Quota)?;
+            check_quota(&mut w.tx, c.project_id, &add).await?;
         }
         if let Some(name) = changes.name {
             c.name = name;

@@ -30,9 +30,7 @@ impl Store {
     pub async fn create_image(&self, image: &Image) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         lock_placement(self.backend, &mut w.tx).await?;
-        let quota = crate::quotas::quota_in(&mut w.tx, image.project_id).await?;
-        let used = crate::quotas::usage_in(&mut w.tx, image.project_id).await?;
-        quota.check(&used, &Usage { image_bytes: image.size_bytes, ..Default::default() }).map_err(StoreError::Quota)?;
+        crate::quotas::check_quota(&mut w.tx, image.project_id, &Usage { image_bytes: image.size_bytes, ..Default::default() }).await?;
         sqlx::query(
             "INSERT INTO images (id, name, tags, project_id, user_id, public, size_bytes, sha256, docker_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",

@@ -51,6 +51,14 @@ pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, S
     })
 }
 
+/// Refuses `add` when it would take `project` past its quota. Callers hold the placement lock
+/// (or SQLite's writer), so the check and the write after it are atomic.
+pub(crate) async fn check_quota(tx: &mut Tx, project: ProjectId, add: &Usage) -> Result<(), StoreError> {
+    let quota = quota_in(tx, project).await?;
+    let used = usage_in(tx, project).await?;
+    quota.check(&used, add).map_err(StoreError::Quota)
+}
+
 impl Store {
     /// The project's limits and what it uses.
     pub async fn quota(&self, project: ProjectId) -> Result<(Quota, Usage), StoreError> {

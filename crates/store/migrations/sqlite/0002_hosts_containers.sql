@@ -80,17 +80,14 @@ CREATE TABLE quotas (
     image_bytes BIGINT NOT NULL
 );
 
--- Hosts with what is placed on them.
+-- Hosts with what is placed on them, summed per host through containers_host (agents read one
+-- host on every call, so the sums must not scan every container).
 CREATE VIEW host_view AS
 SELECT h.*,
-       COALESCE(a.alloc_cpu_millis, 0) AS alloc_cpu_millis,
-       COALESCE(a.alloc_memory_mib, 0) AS alloc_memory_mib,
-       COALESCE(a.container_count, 0) AS container_count
-FROM hosts h LEFT JOIN (
-    SELECT host_id, CAST(SUM(cpu_millis) AS BIGINT) AS alloc_cpu_millis, CAST(SUM(memory_mib) AS BIGINT) AS alloc_memory_mib,
-           CAST(COUNT(*) AS BIGINT) AS container_count
-    FROM containers WHERE host_id IS NOT NULL GROUP BY host_id
-) a ON a.host_id = h.id;
+       (SELECT CAST(COALESCE(SUM(c.cpu_millis), 0) AS BIGINT) FROM containers c WHERE c.host_id = h.id) AS alloc_cpu_millis,
+       (SELECT CAST(COALESCE(SUM(c.memory_mib), 0) AS BIGINT) FROM containers c WHERE c.host_id = h.id) AS alloc_memory_mib,
+       (SELECT CAST(COUNT(*) AS BIGINT) FROM containers c WHERE c.host_id = h.id) AS container_count
+FROM hosts h;
 
 -- Containers with their host's name and address.
 CREATE VIEW container_view AS
