@@ -35,16 +35,20 @@ pub enum ObjectType {
     Container,
     Host,
     Image,
+    Cluster,
+    Node,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 3] = [Self::Container, Self::Host, Self::Image];
+    pub const ALL: [ObjectType; 5] = [Self::Container, Self::Host, Self::Image, Self::Cluster, Self::Node];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Container => "container",
             Self::Host => "host",
             Self::Image => "image",
+            Self::Cluster => "cluster",
+            Self::Node => "node",
         }
     }
 
@@ -94,6 +98,34 @@ actions! {
     HostDelete => "HOST_DELETE",
     ImageUpload => "IMAGE_UPLOAD",
     ImageDelete => "IMAGE_DELETE",
+    ClusterCreate => "CLUSTER_CREATE",
+    ClusterDelete => "CLUSTER_DELETE",
+    ClusterUpdate => "CLUSTER_UPDATE",
+    ClusterResize => "CLUSTER_RESIZE",
+    ClusterScaleOut => "CLUSTER_SCALE_OUT",
+    ClusterScaleIn => "CLUSTER_SCALE_IN",
+    ClusterAddNodes => "CLUSTER_ADD_NODES",
+    ClusterDelNodes => "CLUSTER_DEL_NODES",
+    ClusterReplaceNodes => "CLUSTER_REPLACE_NODES",
+    ClusterCheck => "CLUSTER_CHECK",
+    ClusterRecover => "CLUSTER_RECOVER",
+    ClusterAttachPolicy => "CLUSTER_ATTACH_POLICY",
+    ClusterDetachPolicy => "CLUSTER_DETACH_POLICY",
+    ClusterUpdatePolicy => "CLUSTER_UPDATE_POLICY",
+    ClusterOperation => "CLUSTER_OPERATION",
+    NodeCreate => "NODE_CREATE",
+    NodeDelete => "NODE_DELETE",
+    NodeUpdate => "NODE_UPDATE",
+    NodeCheck => "NODE_CHECK",
+    NodeRecover => "NODE_RECOVER",
+    NodeOperation => "NODE_OPERATION",
+}
+
+impl From<crate::action::ActionKind> for EventAction {
+    /// The event of an action has the action's own name.
+    fn from(kind: crate::action::ActionKind) -> Self {
+        Self::parse(kind.as_str()).expect("every action kind is an event action")
+    }
 }
 
 impl EventAction {
@@ -214,6 +246,9 @@ mod tests {
         }
         assert_eq!(EventAction::parse("container_stop"), Some(EventAction::ContainerStop));
         assert_eq!(EventAction::parse("CONTAINER_FLY"), None);
+        for &kind in crate::action::ActionKind::ALL {
+            assert_eq!(EventAction::from(kind).as_str(), kind.as_str());
+        }
         assert_eq!(serde_json::to_string(&EventLevel::Warning).unwrap(), "\"WARNING\"");
     }
 

@@ -37,7 +37,24 @@ macro_rules! typed_id {
     )*};
 }
 
-typed_id!(UserId, ProjectId, RoleAssignmentId, TokenId, ProfileId, HostId, ContainerId, ImageId, JoinTokenId, EventId);
+typed_id!(
+    UserId,
+    ProjectId,
+    RoleAssignmentId,
+    TokenId,
+    ProfileId,
+    HostId,
+    ContainerId,
+    ImageId,
+    JoinTokenId,
+    EventId,
+    ClusterId,
+    NodeId,
+    ActionId,
+    PolicyId,
+    ReceiverId,
+    ServiceId,
+);
 
 /// Whose idempotency keys a key belongs to: keys are per user, so two users never collide.
 pub type IdempotencyScope = UserId;

@@ -1,5 +1,7 @@
 //! Flotilla's domain model: typed ids, names, roles, listing rules and object specs. Pure: no IO.
 
+pub mod action;
+pub mod cluster;
 pub mod container;
 pub mod event;
 pub mod host;
@@ -8,7 +10,9 @@ pub mod ids;
 pub mod image;
 pub mod listing;
 pub mod metadata;
+mod named;
 pub mod name;
+pub mod node;
 pub mod profile;
 pub mod quota;
 pub mod resize;
@@ -17,7 +21,8 @@ pub mod scheduler;
 pub mod validation;
 
 pub use ids::{
-    ContainerId, EventId, HostId, IdempotencyScope, ImageId, JoinTokenId, ProfileId, ProjectId, RoleAssignmentId, TokenId, UserId,
+    ActionId, ClusterId, ContainerId, EventId, HostId, IdempotencyScope, ImageId, JoinTokenId, NodeId, PolicyId, ProfileId, ProjectId,
+    ReceiverId, RoleAssignmentId, ServiceId, TokenId, UserId,
 };
 pub use listing::{ListParams, Page, SortDir, SortKey};
 pub use metadata::Metadata;

@@ -10,7 +10,7 @@ use flotilla_core::container::{Container, ContainerStatus, DesiredState, Observa
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::quota::Usage;
 use flotilla_core::scheduler::{self, HostView, Request, Settings};
-use flotilla_core::{ContainerId, HostId, ListParams, Metadata, Name, Page};
+use flotilla_core::{ClusterId, ContainerId, HostId, ImageId, ListParams, Metadata, Name, NodeId, Page};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::{BTreeSet, HashMap};
@@ -31,6 +31,8 @@ pub struct ContainerChanges {
     pub memory: Option<u64>,
     pub stop_timeout: Option<u32>,
     pub metadata: Option<Metadata>,
+    /// A new spec and its image (rolling updates); the agent replaces the runtime container.
+    pub spec: Option<(ContainerProperties, Option<ImageId>)>,
     pub desired: Option<DesiredState>,
     pub status: Option<(ContainerStatus, String)>,
     /// Rebuild: the agent replaces the runtime container.
@@ -81,7 +83,7 @@ fn host_ports(container: &Container) -> Vec<(u16, String)> {
     container.spec.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))).collect()
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+use crate::Tx;
 
 /// Serialises placements region-wide on PostgreSQL (SQLite already has one writer), so two
 /// engines never claim the same capacity.
@@ -128,12 +130,56 @@ async fn host_views(tx: &mut Tx) -> Result<(Vec<HostId>, Vec<HostView>), StoreEr
 }
 
 /// Chooses a host for `request`, or explains why none fits.
-async fn place(tx: &mut Tx, request: &Request, settings: &Settings) -> Result<Result<HostId, scheduler::NoFit>, StoreError> {
-    let (ids, views) = host_views(tx).await?;
+async fn place(
+    tx: &mut Tx,
+    request: &Request,
+    settings: &Settings,
+    cluster: Option<ClusterId>,
+) -> Result<Result<HostId, scheduler::NoFit>, StoreError> {
+    let (ids, mut views) = host_views(tx).await?;
+    if let Some(cluster) = cluster {
+        let rows = sqlx::query("SELECT host_id, CAST(COUNT(*) AS BIGINT) AS n FROM nodes WHERE cluster_id = $1 AND host_id IS NOT NULL GROUP BY host_id")
+            .bind(cluster.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+        let members: HashMap<HostId, u32> =
+            rows.iter().map(|r| Ok((get_id(r, "host_id")?, r.try_get::<i64, _>("n")? as u32))).collect::<Result<_, StoreError>>()?;
+        for (id, view) in ids.iter().zip(views.iter_mut()) {
+            view.cluster_members = members.get(id).copied().unwrap_or(0);
+        }
+    }
     Ok(scheduler::place(&views, request, settings).map(|chosen| {
         let index = views.iter().position(|v| std::ptr::eq(v, chosen)).expect("the chosen host is one of the views");
         ids[index]
     }))
+}
+
+/// Checks the quota, places `container` and inserts it (in ERROR with the scheduler's
+/// explanation when nothing fits); answers the chosen host.
+async fn place_and_insert(
+    backend: Backend,
+    tx: &mut Tx,
+    mut container: Container,
+    request: &Request,
+    settings: &Settings,
+    cluster: Option<ClusterId>,
+) -> Result<Option<HostId>, StoreError> {
+    lock_placement(backend, tx).await?;
+    let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
+    check_quota(tx, container.project_id, &add).await?;
+    match place(tx, request, settings, cluster).await? {
+        Ok(host) => {
+            container.host_id = Some(host);
+            bump_revision(tx, &host.to_string()).await?;
+        }
+        Err(no_fit) => {
+            container.host_id = None;
+            container.status = ContainerStatus::Error;
+            container.status_reason = no_fit.to_string();
+        }
+    }
+    insert(tx, &container).await?;
+    Ok(container.host_id)
 }
 
 impl Store {
@@ -142,28 +188,45 @@ impl Store {
     /// the scheduler's explanation.
     pub async fn create_container(
         &self,
-        mut container: Container,
+        container: Container,
         request: &Request,
         settings: &Settings,
     ) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
-        lock_placement(self.backend, &mut w.tx).await?;
-        let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
-        check_quota(&mut w.tx, container.project_id, &add).await?;
-        match place(&mut w.tx, request, settings).await? {
-            Ok(host) => {
-                container.host_id = Some(host);
-                bump_revision(&mut w.tx, &host.to_string()).await?;
-            }
-            Err(no_fit) => {
-                container.host_id = None;
-                container.status = ContainerStatus::Error;
-                container.status_reason = no_fit.to_string();
-            }
-        }
-        insert(&mut w.tx, &container).await?;
+        let id = container.id;
+        place_and_insert(self.backend, &mut w.tx, container, request, settings, None).await?;
         w.tx.commit().await?;
-        self.container(Scope::All, &container.id.to_string()).await
+        self.container(Scope::All, &id.to_string()).await
+    }
+
+    /// [`Store::create_container`] for node `node`, which records the container and its host
+    /// in the same transaction: a node never loses track of its container.
+    pub async fn create_node_container(
+        &self,
+        node: NodeId,
+        cluster: Option<ClusterId>,
+        container: Container,
+        request: &Request,
+        settings: &Settings,
+    ) -> Result<ContainerRow, StoreError> {
+        let mut w = self.begin_write().await?;
+        let id = container.id;
+        let host = place_and_insert(self.backend, &mut w.tx, container, request, settings, cluster).await?;
+        sqlx::query("UPDATE nodes SET physical_id = $2, host_id = $3, updated_at = $4 WHERE id = $1")
+            .bind(node.to_string())
+            .bind(id.to_string())
+            .bind(host.map(|h| h.to_string()))
+            .bind(now_millis())
+            .execute(&mut *w.tx)
+            .await?;
+        w.tx.commit().await?;
+        self.container(Scope::All, &id.to_string()).await
+    }
+
+    /// The containers changed at or after `since` (milliseconds): engines watch them.
+    pub async fn containers_changed_since(&self, since: i64) -> Result<Vec<Container>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM containers WHERE updated_at >= $1").bind(since).fetch_all(&self.pool).await?;
+        rows.iter().map(decode_container).collect()
     }
 
     /// The container whose id or name is `key`, seen from `scope`.
@@ -202,7 +265,8 @@ impl Store {
             || changes.bump_generation
             || changes.cpu.is_some()
             || changes.memory.is_some()
-            || changes.stop_timeout.is_some();
+            || changes.stop_timeout.is_some()
+            || changes.spec.is_some();
         if changes.cpu.is_some() || changes.memory.is_some() {
             lock_placement(self.backend, &mut w.tx).await?;
             let resized =
@@ -233,6 +297,11 @@ impl Store {
         if let Some(desired) = changes.desired {
             c.desired = desired;
         }
+        if let Some((spec, image)) = changes.spec {
+            c.spec = spec;
+            c.image_id = image;
+            c.generation += 1;
+        }
         if let Some((status, reason)) = changes.status {
             c.status = status;
             c.status_reason = reason;
@@ -243,7 +312,7 @@ impl Store {
         c.updated_at = flotilla_core::now();
         sqlx::query(
             "UPDATE containers SET name = $2, spec = $3, cpu_millis = $4, memory_mib = $5, desired = $6, generation = $7, status = $8,
-             status_reason = $9, metadata = $10, updated_at = $11 WHERE id = $1",
+             status_reason = $9, metadata = $10, updated_at = $11, image = $12, image_id = $13, host_ports = $14 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(c.name.to_string())
@@ -256,6 +325,9 @@ impl Store {
         .bind(c.status_reason.clone())
         .bind(metadata_json(&c.metadata))
         .bind(millis(c.updated_at))
+        .bind(flotilla_core::image::normalize_reference(&c.spec.image))
+        .bind(c.image_id.map(|i| i.to_string()))
+        .bind(to_json(&host_ports(&c)))
         .execute(&mut *w.tx)
         .await
         .map_err(StoreError::on_insert("container", c.name.as_str()))?;
@@ -291,7 +363,7 @@ impl Store {
         lock_placement(self.backend, &mut w.tx).await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let old: Option<String> = row.try_get("host_id")?;
-        let host = match place(&mut w.tx, request, settings).await? {
+        let host = match place(&mut w.tx, request, settings, None).await? {
             Ok(host) => host,
             Err(no_fit) => return Ok(Err(no_fit.to_string())),
         };

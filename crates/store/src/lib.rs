@@ -1,6 +1,8 @@
 //! Flotilla's persistence: one `Store` over SQLite or PostgreSQL (sqlx, runtime queries),
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
+mod actions;
+mod clusters;
 mod codec;
 mod containers;
 mod crud;
@@ -10,6 +12,7 @@ mod hosts;
 mod idempotency;
 mod images;
 mod list;
+mod nodes;
 mod profiles;
 mod projects;
 mod quotas;
@@ -17,6 +20,9 @@ mod roles;
 mod tokens;
 mod users;
 
+pub use actions::ActionFilters;
+pub use clusters::{ClusterChanges, ClusterFilters};
+pub use nodes::{NodeChanges, NodeFilters};
 pub use containers::{ContainerChanges, ContainerFilters, ContainerRow};
 pub use error::StoreError;
 pub use events::EventFilters;
@@ -130,6 +136,9 @@ impl Store {
         Ok(WriteTx { tx, _guard: guard })
     }
 }
+
+/// A transaction of the pool.
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 struct WriteTx<'a> {
     tx: sqlx::Transaction<'static, sqlx::Any>,

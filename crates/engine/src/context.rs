@@ -1,0 +1,141 @@
+//! What a running action works with: the store, the engine's parts, its deadline and its
+//! cancellation, and the waits every action shares (children, containers).
+
+use crate::agents::Agents;
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::watch::ContainerWatch;
+use flotilla_core::action::{Action, ActionStatus};
+use flotilla_core::container::Container;
+use flotilla_core::event::{Event, EventLevel, ObjectType};
+use flotilla_core::{ActionId, ContainerId};
+use flotilla_store::{Scope, Store, StoreError};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The parts of the engine every action shares.
+pub(crate) struct Shared {
+    pub store: Store,
+    pub config: EngineConfig,
+    pub agents: Arc<dyn Agents>,
+    pub watch: ContainerWatch,
+    /// Running actions and their cancellation tokens.
+    pub running: Mutex<BTreeMap<ActionId, CancellationToken>>,
+    /// Running actions a user cancelled (their token is cancelled too).
+    pub cancelled: Mutex<HashSet<ActionId>>,
+    /// Wakes the dispatcher: new READY actions.
+    pub wake: tokio::sync::Notify,
+}
+
+/// One running action.
+pub(crate) struct Ctx {
+    pub shared: Arc<Shared>,
+    pub action: Action,
+    pub deadline: Instant,
+    pub token: CancellationToken,
+}
+
+impl Ctx {
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    fn stopped(&self) -> EngineError {
+        if self.shared.cancelled.lock().expect("cancel lock").contains(&self.action.id) {
+            EngineError::Cancelled
+        } else {
+            EngineError::Abandoned
+        }
+    }
+
+    /// Sleeps `for_`, unless the action must stop first.
+    pub async fn pause(&self, for_: Duration) -> Result<(), EngineError> {
+        tokio::select! {
+            _ = self.token.cancelled() => Err(self.stopped()),
+            _ = tokio::time::sleep_until(self.deadline) => Err(EngineError::TimedOut(self.action.timeout)),
+            _ = tokio::time::sleep(for_) => Ok(()),
+        }
+    }
+
+    /// Waits until `decide` answers for container `id` (seen now, then at each change).
+    /// `decide` sees `None` once the container is gone.
+    pub async fn wait_container<T>(
+        &self,
+        id: ContainerId,
+        mut decide: impl FnMut(Option<&Container>) -> Option<Result<T, String>>,
+    ) -> Result<T, EngineError> {
+        let mut changes = self.shared.watch.subscribe(id);
+        let mut recheck = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            let now = match self.store().container(Scope::All, &id.to_string()).await {
+                Ok(row) => Some(row.container),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(answer) = decide(now.as_ref()) {
+                return answer.map_err(EngineError::Failed);
+            }
+            // Changes arrive through the watch; a slow recheck also catches deletions.
+            loop {
+                tokio::select! {
+                    _ = self.token.cancelled() => return Err(self.stopped()),
+                    _ = tokio::time::sleep_until(self.deadline) => return Err(EngineError::TimedOut(self.action.timeout)),
+                    _ = recheck.tick() => break,
+                    changed = changes.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                        let seen = changes.borrow_and_update().clone();
+                        if let Some(c) = seen
+                            && let Some(answer) = decide(Some(&c))
+                        {
+                            return answer.map_err(EngineError::Failed);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until every child of this action ended; answers the failed ones' reasons. When
+    /// this action must stop, its children are cancelled first.
+    pub async fn wait_children(&self) -> Result<Vec<String>, EngineError> {
+        let store = self.store();
+        store.set_action_status(self.action.id, ActionStatus::Waiting, "waiting for node actions").await?;
+        loop {
+            let children = store.child_actions(self.action.id).await?;
+            if children.iter().all(|c| c.status.is_final()) {
+                store.set_action_status(self.action.id, ActionStatus::Running, "").await?;
+                return Ok(children
+                    .iter()
+                    .filter(|c| c.status != ActionStatus::Succeeded)
+                    .map(|c| format!("{}: {} {}", c.name, c.status, c.status_reason))
+                    .collect());
+            }
+            if let Err(stop) = self.pause(Duration::from_millis(300)).await {
+                if !matches!(stop, EngineError::Abandoned) {
+                    for child in children.iter().filter(|c| !c.status.is_final()) {
+                        let _ = store.cancel_action(child.id).await;
+                    }
+                }
+                return Err(stop);
+            }
+        }
+    }
+
+    /// Records an event about this action's target.
+    pub async fn event(&self, object_type: ObjectType, object_id: uuid::Uuid, name: &str, status: &str, reason: &str) {
+        let level = if status == flotilla_core::event::FAILED { EventLevel::Error } else { EventLevel::Info };
+        let event = Event::new(object_type, object_id, name, self.action.kind.into(), status)
+            .level(level)
+            .by(Some(self.action.project_id), Some(self.action.user_id))
+            .reason(reason)
+            .meta("action", self.action.id);
+        if let Err(e) = self.store().record_event(&event).await {
+            tracing::warn!(error = %e, "cannot record an event");
+        }
+    }
+}

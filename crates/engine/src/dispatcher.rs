@@ -1,0 +1,146 @@
+//! The dispatcher: registers this engine as a service and heartbeats, takes over the actions
+//! of silent engines, claims READY actions and runs each in its own task.
+
+use crate::context::{Ctx, Shared};
+use crate::error::EngineError;
+use flotilla_core::ServiceId;
+use flotilla_core::action::{Action, ActionStatus, Target};
+use flotilla_core::event::{END, FAILED, ObjectType, START};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Claims and runs actions until `stop`.
+pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut service = ServiceId::new();
+    let mut work = stop.child_token();
+    while let Err(e) = shared.store.register_service(service, &shared.config.name).await {
+        tracing::warn!(error = %e, "engine: cannot register; retrying");
+        if pause(&stop, shared.config.poll).await {
+            return;
+        }
+    }
+    tracing::info!(%service, "engine started");
+    let running = Arc::new(AtomicUsize::new(0));
+    let mut beat = tokio::time::interval(shared.config.heartbeat);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = beat.tick() => {
+                match shared.store.heartbeat_service(service).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Declared dead: another engine owns our actions now. Drop them and start afresh.
+                        tracing::warn!(%service, "engine: declared dead by another engine; abandoning its actions");
+                        work.cancel();
+                        work = stop.child_token();
+                        service = ServiceId::new();
+                        let _ = shared.store.register_service(service, &shared.config.name).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "engine: heartbeat failed"),
+                }
+                match shared.store.take_over_dead_services(shared.config.service_grace).await {
+                    Ok(dead) if !dead.is_empty() => tracing::warn!(?dead, "engine: took over the actions of silent engines"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "engine: takeover check failed"),
+                }
+                cancel_requested(&shared, service).await;
+                continue;
+            }
+            _ = shared.wake.notified() => {}
+            _ = tokio::time::sleep(shared.config.poll) => {}
+        }
+        let free = shared.config.max_running.saturating_sub(running.load(Ordering::Relaxed));
+        if free == 0 {
+            continue;
+        }
+        match shared.store.claim_actions(service, free.min(500)).await {
+            Ok(actions) => {
+                let full = actions.len() == free.min(500);
+                for action in actions {
+                    running.fetch_add(1, Ordering::Relaxed);
+                    let (shared, running, token) = (shared.clone(), running.clone(), work.child_token());
+                    tokio::spawn(async move {
+                        execute(shared, action, token).await;
+                        running.fetch_sub(1, Ordering::Relaxed);
+                    });
+                }
+                if full {
+                    shared.wake.notify_one();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "engine: cannot claim actions"),
+        }
+    }
+    work.cancel();
+    if let Err(e) = shared.store.deregister_service(service).await {
+        tracing::warn!(error = %e, "engine: cannot deregister");
+    }
+}
+
+/// Whether `stop` came during `for_`.
+async fn pause(stop: &CancellationToken, for_: std::time::Duration) -> bool {
+    tokio::select! {
+        _ = stop.cancelled() => true,
+        _ = tokio::time::sleep(for_) => false,
+    }
+}
+
+/// Signals the running actions a user cancelled.
+async fn cancel_requested(shared: &Shared, service: ServiceId) {
+    let ids = match shared.store.cancels_requested(service).await {
+        Ok(ids) => ids,
+        Err(e) => return tracing::warn!(error = %e, "engine: cannot read cancellations"),
+    };
+    for id in ids {
+        shared.cancelled.lock().expect("cancel lock").insert(id);
+        if let Some(token) = shared.running.lock().expect("running lock").get(&id) {
+            token.cancel();
+        }
+    }
+}
+
+/// Runs one claimed action to its end (or until this engine abandons it).
+async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) {
+    shared.running.lock().expect("running lock").insert(action.id, token.clone());
+    let started = action.started_at.unwrap_or(action.created_at);
+    let elapsed = (flotilla_core::now() - started).to_std().unwrap_or_default();
+    let deadline = Instant::now() + std::time::Duration::from_secs(u64::from(action.timeout)).saturating_sub(elapsed);
+    let ctx = Ctx { shared: shared.clone(), action, deadline, token };
+    let (object_type, object_id) = match ctx.action.target {
+        Target::Cluster(c) => (ObjectType::Cluster, c.0),
+        Target::Node(n) => (ObjectType::Node, n.0),
+    };
+    let prefix = format!("{}_", ctx.action.kind.as_str().to_ascii_lowercase());
+    let target_name = ctx.action.name.strip_prefix(&prefix).unwrap_or(&ctx.action.name).to_owned();
+    ctx.event(object_type, object_id, &target_name, START, "").await;
+    let result = if ctx.action.kind.on_cluster() { crate::cluster::run(&ctx).await } else { crate::node::run(&ctx).await };
+    let (status, reason, outputs) = match result {
+        Ok(outputs) => (ActionStatus::Succeeded, String::new(), outputs),
+        Err(EngineError::Abandoned) => {
+            shared.running.lock().expect("running lock").remove(&ctx.action.id);
+            return;
+        }
+        Err(EngineError::Cancelled) => (ActionStatus::Cancelled, "cancelled".to_owned(), Default::default()),
+        Err(e) => (ActionStatus::Failed, e.to_string(), Default::default()),
+    };
+    if ctx.action.kind.on_cluster()
+        && let Target::Cluster(cluster) = ctx.action.target
+        && let Err(e) = crate::cluster::evaluate(&ctx, cluster, (status != ActionStatus::Succeeded).then_some(reason.as_str())).await
+    {
+        tracing::warn!(error = %e, "engine: cannot evaluate a cluster's status");
+    }
+    let mut all = ctx.store().action(flotilla_store::Scope::All, &ctx.action.id.to_string()).await.map(|a| a.outputs).unwrap_or_default();
+    all.extend(outputs);
+    match shared.store.finish_action(ctx.action.id, status, &reason, &all).await {
+        Ok(_) => {
+            let event_status = if status == ActionStatus::Succeeded { END } else { FAILED };
+            ctx.event(object_type, object_id, &target_name, event_status, &reason).await;
+        }
+        Err(e) => tracing::warn!(error = %e, action = %ctx.action.id, "engine: cannot finish an action"),
+    }
+    shared.running.lock().expect("running lock").remove(&ctx.action.id);
+    shared.cancelled.lock().expect("cancel lock").remove(&ctx.action.id);
+    shared.wake.notify_one();
+}

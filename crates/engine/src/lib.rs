@@ -1,0 +1,72 @@
+//! Flotilla's engine: the action table as a queue, cluster actions fanned out into node actions,
+//! locks, cancellation, timeouts, takeover of silent engines' work, the health manager and the
+//! autoscaler. It knows the store and the domain; never HTTP (the server passes in [`Agents`]).
+
+mod agents;
+mod cluster;
+mod config;
+mod context;
+mod dispatcher;
+mod error;
+mod node;
+mod policies;
+mod rollout;
+mod watch;
+
+pub use agents::Agents;
+pub use config::EngineConfig;
+pub use error::EngineError;
+
+use context::Shared;
+use flotilla_store::Store;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A running engine; stops on [`Engine::shutdown`] (its actions go back to the queue).
+pub struct Engine {
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("name", &self.shared.config.name).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts the dispatcher, the container watch and the health and autoscaling loops.
+    pub fn start(config: EngineConfig, store: Store, agents: Arc<dyn Agents>) -> Self {
+        let shared = Arc::new(Shared {
+            store,
+            config,
+            agents,
+            watch: Default::default(),
+            running: Default::default(),
+            cancelled: Default::default(),
+            wake: Default::default(),
+        });
+        let stop = CancellationToken::new();
+        let watch = {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            tokio::spawn(async move { shared.watch.run(shared.store.clone(), std::time::Duration::from_millis(250), stop).await })
+        };
+        let dispatcher = tokio::spawn(dispatcher::run(shared.clone(), stop.clone()));
+        Self { shared, stop, tasks: vec![watch, dispatcher] }
+    }
+
+    /// Wakes the dispatcher: an action was just written.
+    pub fn notify(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Stops claiming, abandons running actions to the queue and deregisters.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Node actions: create (place and run the container), delete, update (new profile, same
+//! host), check, recover (RESTART, REBUILD, RECREATE) and operations. Each holds its node's lock.
+
+use crate::context::Ctx;
+use crate::error::EngineError;
+use flotilla_core::action::{ActionInputs, ActionKind, NodeOperation, RecoverAction, Target};
+use flotilla_core::container::{Container, ContainerStatus, DesiredState};
+use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::scheduler::Request;
+use flotilla_core::{ContainerId, ProfileId};
+use flotilla_store::{ContainerChanges, NodeChanges, Scope, StoreError};
+use std::collections::BTreeMap;
+
+pub(crate) type Outputs = BTreeMap<String, String>;
+
+pub(crate) async fn run(ctx: &Ctx) -> Result<Outputs, EngineError> {
+    let Target::Node(id) = ctx.action.target else { return Err(EngineError::failed("not a node action")) };
+    let node = match ctx.store().node(Scope::All, &id.to_string()).await {
+        Ok(node) => node,
+        Err(StoreError::NotFound { .. }) if ctx.action.kind == ActionKind::NodeDelete => return Ok(Outputs::new()),
+        Err(e) => return Err(e.into()),
+    };
+    match (ctx.action.kind, &ctx.action.inputs) {
+        (ActionKind::NodeCreate, ActionInputs::NodeCreate { zone }) => create(ctx, node, zone.clone()).await,
+        (ActionKind::NodeCreate, _) => create(ctx, node, None).await,
+        (ActionKind::NodeDelete, _) => delete(ctx, node).await,
+        (ActionKind::NodeUpdate, ActionInputs::Update { profile }) => update(ctx, node, *profile).await,
+        (ActionKind::NodeCheck, _) => check(ctx, node).await,
+        (ActionKind::NodeRecover, ActionInputs::Recover { action }) => recover(ctx, node, *action).await,
+        (ActionKind::NodeRecover, _) => recover(ctx, node, RecoverAction::Recreate).await,
+        (ActionKind::NodeOperation, ActionInputs::Operation { operation, .. }) => operate(ctx, node, *operation).await,
+        (kind, inputs) => Err(EngineError::failed(format!("{kind} cannot run with inputs {inputs:?}"))),
+    }
+}
+
+async fn set_status(ctx: &Ctx, node: &Node, status: NodeStatus, reason: impl Into<String>) -> Result<Node, EngineError> {
+    let changes = NodeChanges { status: Some((status, reason.into())), ..Default::default() };
+    Ok(ctx.store().update_node(node.id, changes).await?)
+}
+
+/// The container `node` should run, from its profile.
+async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) -> Result<(Container, Request), EngineError> {
+    let profile = ctx.store().profile(Scope::All, &profile.to_string()).await?;
+    let spec = profile.spec.properties;
+    let reference = flotilla_core::image::normalize_reference(&spec.image);
+    let image = ctx.store().image_for_reference(node.project_id, &reference).await?;
+    let now = flotilla_core::now();
+    let mut metadata = flotilla_core::Metadata::new();
+    metadata.insert("node".to_owned(), node.name.to_string());
+    if let Some(cluster) = node.cluster_id {
+        metadata.insert("cluster".to_owned(), cluster.to_string());
+    }
+    let request = Request::for_spec(&spec);
+    let container = Container {
+        id: ContainerId::new(),
+        name: node.name.clone(),
+        project_id: node.project_id,
+        user_id: node.user_id,
+        spec,
+        image_id: image.map(|i| i.id),
+        host_id: None,
+        desired: DesiredState::Running,
+        generation: 1,
+        status: ContainerStatus::Creating,
+        status_reason: String::new(),
+        runtime_id: None,
+        exit_code: None,
+        metadata,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok((container, request))
+}
+
+/// Waits until `id` runs; an error, an exit or its disappearance fails the wait.
+async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<Container, EngineError> {
+    ctx.wait_container(id, |c| match c {
+        None => Some(Err("its container disappeared".to_owned())),
+        Some(c) => match c.status {
+            ContainerStatus::Running => Some(Ok(c.clone())),
+            ContainerStatus::Error => Some(Err(format!("container {} failed: {}", c.name, c.status_reason))),
+            ContainerStatus::Stopped => Some(Err(format!("container {} exited ({})", c.name, c.status_reason))),
+            _ => None,
+        },
+    })
+    .await
+}
+
+async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, EngineError> {
+    let container = match node.physical_id {
+        // Taken over after the container was written: wait for it, never make a second one.
+        Some(existing) => existing,
+        None => {
+            set_status(ctx, &node, NodeStatus::Creating, "placing its container").await?;
+            let (container, mut request) = container_for(ctx, &node, node.profile_id).await?;
+            if let Some(zone) = zone {
+                request.constraints.push(format!("zone == {zone}"));
+            }
+            let row = ctx.store().create_node_container(node.id, node.cluster_id, container, &request, &ctx.shared.config.scheduler).await?;
+            match row.container.host_id {
+                Some(host) => ctx.shared.agents.wake(host),
+                None => {
+                    let reason = row.container.status_reason.clone();
+                    discard_container(ctx, &node, row.container.id).await;
+                    set_status(ctx, &node, NodeStatus::Error, reason.clone()).await?;
+                    return Err(EngineError::Failed(reason));
+                }
+            }
+            row.container.id
+        }
+    };
+    match wait_running(ctx, container).await {
+        Ok(c) => {
+            let host = c.host_id.map(|h| h.to_string()).unwrap_or_default();
+            set_status(ctx, &node, NodeStatus::Active, "").await?;
+            Ok(Outputs::from([("container".to_owned(), c.id.to_string()), ("host".to_owned(), host)]))
+        }
+        Err(EngineError::Abandoned) => Err(EngineError::Abandoned),
+        Err(error) => {
+            // A failed create leaves no container behind.
+            discard_container(ctx, &node, container).await;
+            set_status(ctx, &node, NodeStatus::Error, error.to_string()).await?;
+            Err(error)
+        }
+    }
+}
+
+/// Deletes `container` (its agent removes it) and forgets it on `node`; best effort.
+async fn discard_container(ctx: &Ctx, node: &Node, container: ContainerId) {
+    if let Err(e) = remove_container(ctx, container).await {
+        tracing::warn!(node = %node.name, error = %e, "cannot discard a failed node's container");
+    }
+    let _ = ctx.store().update_node(node.id, NodeChanges { physical: Some((None, None)), ..Default::default() }).await;
+}
+
+/// Asks the agent to remove `container`; a container without a live host is forgotten at once
+/// (its agent, if it returns, removes it: the fence).
+async fn remove_container(ctx: &Ctx, container: ContainerId) -> Result<(), EngineError> {
+    let row = match ctx.store().container(Scope::All, &container.to_string()).await {
+        Ok(row) => row,
+        Err(StoreError::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let host = match row.container.host_id {
+        Some(host) => ctx.store().host(&host.to_string()).await.ok(),
+        None => None,
+    };
+    let live = host.as_ref().is_some_and(|h| h.state() != flotilla_core::scheduler::HostState::Down);
+    if !live {
+        return match ctx.store().delete_container(container).await {
+            Ok(()) | Err(StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        };
+    }
+    let changes = ContainerChanges { desired: Some(DesiredState::Deleted), ..Default::default() };
+    ctx.store().update_container(container, changes).await?;
+    if let Some(host) = host {
+        ctx.shared.agents.wake(host.id);
+    }
+    ctx.wait_container(container, |c| c.is_none().then_some(Ok(()))).await
+}
+
+async fn delete(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
+    set_status(ctx, &node, NodeStatus::Deleting, "").await?;
+    if let Some(container) = node.physical_id {
+        remove_container(ctx, container).await?;
+    }
+    match ctx.store().delete_node(node.id).await {
+        Ok(()) | Err(StoreError::NotFound { .. }) => Ok(Outputs::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs `profile`'s container in place of the node's (same host, new generation).
+async fn update(ctx: &Ctx, node: Node, profile: ProfileId) -> Result<Outputs, EngineError> {
+    let Some(container) = node.physical_id else { return Err(EngineError::failed(format!("node {} has no container", node.name))) };
+    set_status(ctx, &node, NodeStatus::Updating, format!("to profile {profile}")).await?;
+    let (wanted, _) = container_for(ctx, &node, profile).await?;
+    let changes = ContainerChanges {
+        spec: Some((wanted.spec, wanted.image_id)),
+        status: Some((ContainerStatus::Creating, format!("updating to profile {profile}"))),
+        ..Default::default()
+    };
+    let row = ctx.store().update_container(container, changes).await?;
+    if let Some(host) = row.container.host_id {
+        ctx.shared.agents.wake(host);
+    }
+    ctx.store().update_node(node.id, NodeChanges { profile_id: Some(profile), ..Default::default() }).await?;
+    match wait_running(ctx, container).await {
+        Ok(_) => {
+            set_status(ctx, &node, NodeStatus::Active, "").await?;
+            Ok(Outputs::new())
+        }
+        Err(e @ EngineError::Abandoned) => Err(e),
+        Err(error) => {
+            set_status(ctx, &node, NodeStatus::Error, error.to_string()).await?;
+            Err(error)
+        }
+    }
+}
+
+/// Why `node`'s container is not healthy, if it is not.
+pub(crate) async fn fault(ctx: &Ctx, node: &Node) -> Result<Option<String>, EngineError> {
+    let Some(container) = node.physical_id else { return Ok(Some("it has no container".to_owned())) };
+    let c = match ctx.store().container(Scope::All, &container.to_string()).await {
+        Ok(row) => row.container,
+        Err(StoreError::NotFound { .. }) => return Ok(Some("its container is gone".to_owned())),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(match c.status {
+        ContainerStatus::Running => None,
+        ContainerStatus::Stopped if c.desired == DesiredState::Stopped => None,
+        ContainerStatus::Paused if c.desired == DesiredState::Paused => None,
+        status => Some(format!("container {} is {status}: {}", c.name, c.status_reason)),
+    })
+}
+
+async fn check(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
+    match fault(ctx, &node).await? {
+        None => set_status(ctx, &node, NodeStatus::Active, "").await?,
+        Some(reason) => set_status(ctx, &node, NodeStatus::Error, reason).await?,
+    };
+    Ok(Outputs::new())
+}
+
+async fn recover(ctx: &Ctx, node: Node, how: RecoverAction) -> Result<Outputs, EngineError> {
+    set_status(ctx, &node, NodeStatus::Recovering, format!("{how}")).await?;
+    let result = match node.physical_id {
+        None => create(ctx, node.clone(), None).await.map(|_| ()),
+        Some(container) => recover_container(ctx, &node, container, how).await,
+    };
+    match result {
+        Ok(()) => {
+            set_status(ctx, &node, NodeStatus::Active, format!("recovered ({how})")).await?;
+            Ok(Outputs::from([("recovery".to_owned(), how.to_string())]))
+        }
+        Err(e @ EngineError::Abandoned) => Err(e),
+        Err(error) => {
+            set_status(ctx, &node, NodeStatus::Error, format!("{how} failed: {error}")).await?;
+            Err(error)
+        }
+    }
+}
+
+async fn recover_container(ctx: &Ctx, node: &Node, container: ContainerId, how: RecoverAction) -> Result<(), EngineError> {
+    let store = ctx.store();
+    let current = match store.container(Scope::All, &container.to_string()).await {
+        Ok(row) => row.container,
+        // The container is gone: make a new one.
+        Err(StoreError::NotFound { .. }) => {
+            store.update_node(node.id, NodeChanges { physical: Some((None, None)), ..Default::default() }).await?;
+            let node = store.node(Scope::All, &node.id.to_string()).await?;
+            return create(ctx, node, None).await.map(|_| ());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match how {
+        RecoverAction::Restart => {
+            ctx.shared.agents.restart(container).await.map_err(EngineError::Failed)?;
+        }
+        RecoverAction::Rebuild => {
+            let changes = ContainerChanges {
+                bump_generation: true,
+                desired: Some(DesiredState::Running),
+                status: Some((ContainerStatus::Creating, "rebuilt by its node's recovery".to_owned())),
+                ..Default::default()
+            };
+            store.update_container(container, changes).await?;
+            if let Some(host) = current.host_id {
+                ctx.shared.agents.wake(host);
+            }
+        }
+        RecoverAction::Recreate => {
+            let mut request = Request::for_spec(&current.spec);
+            if let Some(old) = current.host_id
+                && let Ok(host) = store.host(&old.to_string()).await
+            {
+                request.avoid_hosts.insert(host.name);
+            }
+            let host = store.move_container(container, &request, &ctx.shared.config.scheduler).await?.map_err(EngineError::Failed)?;
+            store.update_node(node.id, NodeChanges { physical: Some((Some(container), Some(host))), ..Default::default() }).await?;
+            ctx.shared.agents.wake(host);
+            if let Some(old) = current.host_id {
+                ctx.shared.agents.wake(old);
+            }
+        }
+    }
+    wait_running(ctx, container).await.map(|_| ())
+}
+
+async fn operate(ctx: &Ctx, node: Node, operation: NodeOperation) -> Result<Outputs, EngineError> {
+    let Some(container) = node.physical_id else { return Err(EngineError::failed(format!("node {} has no container", node.name))) };
+    let desired = match operation {
+        NodeOperation::Restart => {
+            ctx.shared.agents.restart(container).await.map_err(EngineError::Failed)?;
+            return Ok(Outputs::new());
+        }
+        NodeOperation::Start | NodeOperation::Unpause => DesiredState::Running,
+        NodeOperation::Stop => DesiredState::Stopped,
+        NodeOperation::Pause => DesiredState::Paused,
+    };
+    let row = ctx.store().update_container(container, ContainerChanges { desired: Some(desired), ..Default::default() }).await?;
+    if let Some(host) = row.container.host_id {
+        ctx.shared.agents.wake(host);
+    }
+    let want = match desired {
+        DesiredState::Running => ContainerStatus::Running,
+        DesiredState::Stopped => ContainerStatus::Stopped,
+        _ => ContainerStatus::Paused,
+    };
+    ctx.wait_container(container, |c| match c {
+        None => Some(Err("its container disappeared".to_owned())),
+        Some(c) if c.status == want => Some(Ok(())),
+        Some(c) if c.status == ContainerStatus::Error => Some(Err(c.status_reason.clone())),
+        Some(_) => None,
+    })
+    .await?;
+    Ok(Outputs::new())
+}

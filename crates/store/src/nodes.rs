@@ -1,0 +1,228 @@
+//! Nodes: rows, their lock, and the container each one manages.
+
+use crate::actions::insert_action;
+use crate::codec::{get_bool, get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis};
+use crate::list::Filter;
+use crate::{Scope, Store, StoreError, Tx};
+use flotilla_core::action::Action;
+use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::{ClusterId, ContainerId, HostId, ListParams, Metadata, Name, NodeId, Page, ProfileId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// What a change to a node may touch; each `Some` is written.
+#[derive(Debug, Clone, Default)]
+pub struct NodeChanges {
+    pub name: Option<Name>,
+    pub metadata: Option<Metadata>,
+    pub role: Option<String>,
+    pub status: Option<(NodeStatus, String)>,
+    pub tainted: Option<bool>,
+    /// `Some(None)`: the node leaves its cluster.
+    pub cluster: Option<(Option<ClusterId>, i64)>,
+    pub profile_id: Option<ProfileId>,
+    pub physical: Option<(Option<ContainerId>, Option<HostId>)>,
+}
+
+/// Filters of a node list.
+#[derive(Debug, Clone, Default)]
+pub struct NodeFilters<'a> {
+    pub name: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub cluster: Option<ClusterId>,
+}
+
+pub(crate) fn decode(row: &AnyRow) -> Result<Node, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(Node {
+        id: get_id(row, "id")?,
+        name: get_name(row)?,
+        project_id: get_id(row, "project_id")?,
+        user_id: get_id(row, "user_id")?,
+        cluster_id: get_opt_id(row, "cluster_id")?,
+        index: row.try_get("node_index")?,
+        role: row.try_get("role")?,
+        profile_id: get_id(row, "profile_id")?,
+        status: NodeStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("node status = {status:?}")))?,
+        status_reason: row.try_get("status_reason")?,
+        tainted: get_bool(row, "tainted")?,
+        physical_id: get_opt_id(row, "physical_id")?,
+        host_id: get_opt_id(row, "host_id")?,
+        region: row.try_get("region")?,
+        metadata: get_json(row, "metadata")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+pub(crate) async fn insert_node(tx: &mut Tx, n: &Node, lock: Option<&Action>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO nodes (id, name, project_id, user_id, cluster_id, node_index, role, profile_id, status, status_reason, tainted,
+         physical_id, host_id, region, lock_action, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(n.id.to_string())
+    .bind(n.name.to_string())
+    .bind(n.project_id.to_string())
+    .bind(n.user_id.to_string())
+    .bind(n.cluster_id.map(|c| c.to_string()))
+    .bind(n.index)
+    .bind(n.role.clone())
+    .bind(n.profile_id.to_string())
+    .bind(n.status.as_str())
+    .bind(n.status_reason.clone())
+    .bind(i64::from(n.tainted))
+    .bind(n.physical_id.map(|c| c.to_string()))
+    .bind(n.host_id.map(|h| h.to_string()))
+    .bind(n.region.clone())
+    .bind(lock.map(|a| a.id.to_string()))
+    .bind(metadata_json(&n.metadata))
+    .bind(millis(n.created_at))
+    .bind(millis(n.updated_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::on_insert("node", n.name.as_str()))?;
+    Ok(())
+}
+
+/// Takes `node`'s lock for `action` inside `tx`, or says which action holds it (409).
+pub(crate) async fn take_node_lock(tx: &mut Tx, node: NodeId, action: &Action) -> Result<(), StoreError> {
+    let taken = sqlx::query("UPDATE nodes SET lock_action = $2 WHERE id = $1 AND (lock_action IS NULL OR lock_action = $2)")
+        .bind(node.to_string())
+        .bind(action.id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    if taken.rows_affected() == 1 {
+        return Ok(());
+    }
+    let row = crate::crud::row_for_update(tx, "node", "nodes", &node.to_string()).await?;
+    let name: String = row.try_get("name")?;
+    let holder: Option<String> = row.try_get("lock_action")?;
+    Err(StoreError::Conflict(format!("node {name} is locked by action {}; try again when it ends", holder.unwrap_or_default())))
+}
+
+impl Store {
+    /// Writes new nodes and the actions creating them (each holding its node's lock), in one transaction.
+    pub async fn create_nodes(&self, nodes: &[(Node, Action)]) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        for (node, action) in nodes {
+            insert_node(&mut w.tx, node, Some(action)).await?;
+            insert_action(&mut w.tx, action).await?;
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes `action` on its node, taking the node's lock (409 when another action holds it).
+    pub async fn submit_node_action(&self, node: NodeId, action: &Action) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        take_node_lock(&mut w.tx, node, action).await?;
+        insert_action(&mut w.tx, action).await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// The node whose id or name is `key`, seen from `scope`.
+    pub async fn node(&self, scope: Scope, key: &str) -> Result<Node, StoreError> {
+        decode(&self.find_one("node", "nodes", Some(scope), key).await?)
+    }
+
+    /// The node managing `container`, if one does.
+    pub async fn node_of_container(&self, container: ContainerId) -> Result<Option<Node>, StoreError> {
+        let row = sqlx::query("SELECT * FROM nodes WHERE physical_id = $1").bind(container.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    pub async fn list_nodes(&self, scope: Scope, filters: NodeFilters<'_>, params: &ListParams) -> Result<Page<Node>, StoreError> {
+        let mut f = Vec::new();
+        if let Scope::Project(project) = scope {
+            f.push(Filter::eq("project_id", project));
+        }
+        if let Some(name) = filters.name {
+            f.push(Filter::eq("name", name));
+        }
+        if let Some(status) = filters.status {
+            f.push(Filter::eq("status", status.to_ascii_uppercase()));
+        }
+        if let Some(cluster) = filters.cluster {
+            f.push(Filter::eq("cluster_id", cluster));
+        }
+        self.list_page("nodes", &f, params, decode).await
+    }
+
+    /// Every node of `cluster`, by index.
+    pub async fn cluster_nodes(&self, cluster: ClusterId) -> Result<Vec<Node>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM nodes WHERE cluster_id = $1 ORDER BY node_index").bind(cluster.to_string()).fetch_all(&self.pool).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// The nodes whose ids are `ids`, in that order; an unknown id is `NotFound`.
+    pub async fn nodes_by_id(&self, ids: &[NodeId]) -> Result<Vec<Node>, StoreError> {
+        let mut nodes = Vec::with_capacity(ids.len());
+        for id in ids {
+            nodes.push(self.node(Scope::All, &id.to_string()).await?);
+        }
+        Ok(nodes)
+    }
+
+    pub async fn update_node(&self, id: NodeId, changes: NodeChanges) -> Result<Node, StoreError> {
+        let mut w = self.begin_write().await?;
+        let mut n = decode(&crate::crud::row_for_update(&mut w.tx, "node", "nodes", &id.to_string()).await?)?;
+        if let Some(name) = changes.name {
+            n.name = name;
+        }
+        if let Some(metadata) = changes.metadata {
+            n.metadata = metadata;
+        }
+        if let Some(role) = changes.role {
+            n.role = role;
+        }
+        if let Some((status, reason)) = changes.status {
+            n.status = status;
+            n.status_reason = reason;
+        }
+        if let Some(tainted) = changes.tainted {
+            n.tainted = tainted;
+        }
+        if let Some((cluster, index)) = changes.cluster {
+            n.cluster_id = cluster;
+            n.index = index;
+        }
+        if let Some(profile) = changes.profile_id {
+            n.profile_id = profile;
+        }
+        if let Some((container, host)) = changes.physical {
+            n.physical_id = container;
+            n.host_id = host;
+        }
+        n.updated_at = flotilla_core::now();
+        sqlx::query(
+            "UPDATE nodes SET name = $2, metadata = $3, role = $4, status = $5, status_reason = $6, tainted = $7, cluster_id = $8,
+             node_index = $9, profile_id = $10, physical_id = $11, host_id = $12, updated_at = $13 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(n.name.to_string())
+        .bind(metadata_json(&n.metadata))
+        .bind(n.role.clone())
+        .bind(n.status.as_str())
+        .bind(n.status_reason.clone())
+        .bind(i64::from(n.tainted))
+        .bind(n.cluster_id.map(|c| c.to_string()))
+        .bind(n.index)
+        .bind(n.profile_id.to_string())
+        .bind(n.physical_id.map(|c| c.to_string()))
+        .bind(n.host_id.map(|h| h.to_string()))
+        .bind(millis(n.updated_at))
+        .execute(&mut *w.tx)
+        .await
+        .map_err(StoreError::on_insert("node", n.name.as_str()))?;
+        w.tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Forgets a node (its container is the caller's to delete first).
+    pub async fn delete_node(&self, id: NodeId) -> Result<(), StoreError> {
+        self.delete_by_id("node", "nodes", &id.to_string()).await
+    }
+}
