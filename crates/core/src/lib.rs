@@ -9,6 +9,7 @@ pub mod image;
 pub mod listing;
 pub mod metadata;
 pub mod name;
+pub mod policy;
 pub mod profile;
 pub mod quota;
 pub mod resize;
