@@ -13,6 +13,7 @@ pub mod metadata;
 mod named;
 pub mod name;
 pub mod node;
+pub mod policy;
 pub mod profile;
 pub mod quota;
 pub mod resize;

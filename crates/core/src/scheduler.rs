@@ -56,7 +56,50 @@ pub struct Request {
     pub constraints: Vec<String>,
     /// Hosts excluded by hard anti-affinity.
     pub avoid_hosts: BTreeSet<String>,
+    /// The rest of an affinity policy's wishes: zones excluded, hosts or zones required, favoured or shunned.
+    pub affinity: AffinityRules,
 }
+
+/// Placement rules relative to a cluster's members, from an affinity policy; all empty means none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AffinityRules {
+    /// Hard anti-affinity by zone: zones excluded.
+    pub avoid_zones: BTreeSet<String>,
+    /// Hard affinity by host: when not empty, only these hosts.
+    pub only_hosts: BTreeSet<String>,
+    /// Hard affinity by zone: when not empty, only hosts in these zones.
+    pub only_zones: BTreeSet<String>,
+    /// Soft affinity by host: these hosts score higher.
+    pub prefer_hosts: BTreeSet<String>,
+    /// Soft affinity by zone: hosts in these zones score higher.
+    pub prefer_zones: BTreeSet<String>,
+    /// Soft anti-affinity by host: these hosts score lower.
+    pub shun_hosts: BTreeSet<String>,
+    /// Soft anti-affinity by zone: hosts in these zones score lower.
+    pub shun_zones: BTreeSet<String>,
+}
+
+impl AffinityRules {
+    /// Whether `host` breaks a hard rule: excluded by anti-affinity, or outside what affinity requires.
+    fn refuse(&self, host: &HostView) -> Option<Reason> {
+        if self.avoid_zones.contains(&host.zone) {
+            return Some(Reason::AntiAffinity);
+        }
+        let outside = |set: &BTreeSet<String>, name: &String| !set.is_empty() && !set.contains(name);
+        (outside(&self.only_hosts, &host.name) || outside(&self.only_zones, &host.zone)).then_some(Reason::Affinity)
+    }
+
+    /// +1 for a favoured host, -1 for a shunned one (0 when both or neither).
+    fn wish(&self, host: &HostView) -> f64 {
+        let favoured = self.prefer_hosts.contains(&host.name) || self.prefer_zones.contains(&host.zone);
+        let shunned = self.shun_hosts.contains(&host.name) || self.shun_zones.contains(&host.zone);
+        f64::from(u8::from(favoured)) - f64::from(u8::from(shunned))
+    }
+}
+
+/// How much a soft affinity wish weighs in a score: more than the whole range of CPU utilisation, so a wish is kept
+/// whenever a host that fits it exists.
+const WISH_WEIGHT: f64 = 2.0;
 
 /// How scores are weighed, and how far allocations may exceed capacity.
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +134,8 @@ pub enum Reason {
     OtherPool,
     Constraint,
     AntiAffinity,
+    /// Outside the hosts or zones hard affinity keeps the cluster's members on.
+    Affinity,
     InsufficientCpu,
     InsufficientMemory,
     InsufficientDisk,
@@ -107,6 +152,7 @@ impl fmt::Display for Reason {
             Reason::OtherPool => "outside host_cluster",
             Reason::Constraint => "excluded by constraints",
             Reason::AntiAffinity => "excluded by anti-affinity",
+            Reason::Affinity => "away from the cluster's members (affinity)",
             Reason::InsufficientCpu => "insufficient cpu",
             Reason::InsufficientMemory => "insufficient memory",
             Reason::InsufficientDisk => "insufficient disk",
@@ -157,6 +203,9 @@ fn refuse_with(host: &HostView, request: &Request, constraints: &[Constraint<'_>
     }
     if request.avoid_hosts.contains(&host.name) {
         return Some(Reason::AntiAffinity);
+    }
+    if let Some(reason) = request.affinity.refuse(host) {
+        return Some(reason);
     }
     let fits = |want: u64, used: u64, capacity: u64, ratio: f64| (used + want) as f64 <= capacity as f64 * ratio;
     let (want, used, cap) = (request.resources, host.allocated, host.capacity);
@@ -214,7 +263,7 @@ impl Constraint<'_> {
 
 /// Higher is better. Spread prefers idle hosts (measured CPU), then few members of the cluster,
 /// then little allocated, then few containers; bin-pack prefers the host whose memory is most
-/// allocated. An image already present adds a little.
+/// allocated. An image already present adds a little; a soft affinity wish (favoured or shunned host) outweighs the rest.
 pub fn score(host: &HostView, request: &Request, settings: &Settings) -> f64 {
     let image_bonus = if host.images.contains(&request.image) { 0.05 } else { 0.0 };
     let base = match settings.strategy {
@@ -229,7 +278,7 @@ pub fn score(host: &HostView, request: &Request, settings: &Settings) -> f64 {
             host.allocated.memory_mib as f64 / capacity
         }
     };
-    base + image_bonus
+    base + image_bonus + WISH_WEIGHT * request.affinity.wish(host)
 }
 
 /// The larger of the host's allocated CPU and memory shares, 0.0 to 1.0 (or more when overcommitted).
@@ -271,6 +320,7 @@ impl Request {
             pool: spec.host_cluster.clone(),
             constraints: spec.constraints.clone(),
             avoid_hosts: BTreeSet::new(),
+            affinity: AffinityRules::default(),
         }
     }
 }
@@ -363,5 +413,38 @@ mod tests {
         let request = Request { avoid_hosts: ["x0".to_owned(), "x1".to_owned()].into(), ..want(64) };
         let err = place(&hosts, &request, &Settings::default()).unwrap_err();
         assert_eq!(err.to_string(), "no host fits: 12 hosts; 7 insufficient memory, 3 DOWN, 2 excluded by anti-affinity");
+    }
+
+    #[test]
+    fn affinity_rules_filter_and_score() {
+        let s = Settings::default();
+        let one = |name: &str| BTreeSet::from([name.to_owned()]);
+        let a = host("a", 0.1);
+        let b = HostView { zone: "az2".into(), ..host("b", 0.6) };
+        let none = AffinityRules::default();
+        // (rules, why a is refused, why b is refused, the pick); a is the idler host.
+        let cases = [
+            (AffinityRules { avoid_zones: one("az1"), ..none.clone() }, Some(Reason::AntiAffinity), None, "b"),
+            (AffinityRules { only_hosts: one("b"), ..none.clone() }, Some(Reason::Affinity), None, "b"),
+            (AffinityRules { only_zones: one("az1"), ..none.clone() }, None, Some(Reason::Affinity), "a"),
+            (AffinityRules { prefer_hosts: one("b"), ..none.clone() }, None, None, "b"),
+            (AffinityRules { prefer_zones: one("az2"), ..none.clone() }, None, None, "b"),
+            (AffinityRules { shun_hosts: one("a"), ..none.clone() }, None, None, "b"),
+            (AffinityRules { shun_zones: one("az1"), ..none.clone() }, None, None, "b"),
+            (AffinityRules { prefer_hosts: one("a"), shun_zones: one("az1"), ..none.clone() }, None, None, "a"),
+            (none.clone(), None, None, "a"),
+        ];
+        let hosts = vec![a.clone(), b.clone()];
+        for (i, (affinity, refuse_a, refuse_b, best)) in cases.into_iter().enumerate() {
+            let request = Request { affinity, ..want(64) };
+            assert_eq!(refuse(&a, &request, &s), refuse_a, "case {i} on a");
+            assert_eq!(refuse(&b, &request, &s), refuse_b, "case {i} on b");
+            assert_eq!(place(&hosts, &request, &s).unwrap().name, best, "case {i}");
+        }
+        let request = Request { affinity: AffinityRules { only_hosts: one("gone"), ..none }, ..want(64) };
+        assert_eq!(
+            place(&hosts, &request, &s).unwrap_err().to_string(),
+            "no host fits: 2 hosts; 2 away from the cluster's members (affinity)"
+        );
     }
 }
