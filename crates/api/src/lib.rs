@@ -1,6 +1,7 @@
 //! Wire types of the Flotilla REST API: what clients send and receive, with OpenAPI schemas.
 
 pub mod agent;
+pub mod cluster;
 pub mod container;
 pub mod error;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod profile;
 pub mod quota;
 pub mod version;
 
+pub use cluster::*;
 pub use container::*;
 pub use error::{ErrorBody, ErrorDetail};
 pub use event::*;

@@ -107,7 +107,9 @@ pub enum ActionInputs {
     #[default]
     None,
     /// Scale out or in by `count` (none: what the scaling policy says, else 1).
-    Scale { count: Option<i64> },
+    Scale {
+        count: Option<i64>,
+    },
     Resize(ResizeInputs),
     /// Nodes to add, delete, check or recover.
     Nodes {
@@ -116,15 +118,31 @@ pub enum ActionInputs {
         destroy: bool,
     },
     /// Old node → new node.
-    Replace { pairs: BTreeMap<NodeId, NodeId> },
-    Recover { action: RecoverAction },
-    Policy { policy: PolicyId, enabled: Option<bool> },
-    Operation { operation: NodeOperation, filters: BTreeMap<String, String> },
+    Replace {
+        pairs: BTreeMap<NodeId, NodeId>,
+    },
+    Recover {
+        action: RecoverAction,
+    },
+    Policy {
+        policy: PolicyId,
+        enabled: Option<bool>,
+    },
+    Operation {
+        operation: NodeOperation,
+        filters: BTreeMap<String, String>,
+    },
     /// A rolling update to `profile`.
-    Update { profile: ProfileId },
-    Delete { force: bool },
+    Update {
+        profile: ProfileId,
+    },
+    Delete {
+        force: bool,
+    },
     /// Node create: the zone the placement policy chose, if any.
-    NodeCreate { zone: Option<String> },
+    NodeCreate {
+        zone: Option<String>,
+    },
 }
 
 /// A resize request as stored (core's [`ResizeRequest`] with names).

@@ -65,8 +65,9 @@ impl ClusterConfig {
                 return Err(ValidationError::new("config.node_name_format", format, "must contain $I (the node's index) so names differ"));
             }
             let sample = node_name(format, 1, &mut || 'a');
-            Name::parse("config.node_name_format", &sample)
-                .map_err(|e| ValidationError::new("config.node_name_format", format, format!("gives names like {sample:?}: {}", e.reason)))?;
+            Name::parse("config.node_name_format", &sample).map_err(|e| {
+                ValidationError::new("config.node_name_format", format, format!("gives names like {sample:?}: {}", e.reason))
+            })?;
         }
         Ok(())
     }
@@ -149,10 +150,18 @@ pub fn check_sizes(desired: i64, min_size: i64, max_size: i64, max_nodes_per_clu
         return Err(ValidationError::new("desired_capacity", desired, format!("must be at most max_size {max_size}")));
     }
     if desired > max_nodes_per_cluster {
-        return Err(ValidationError::new("desired_capacity", desired, format!("exceeds the region's max_nodes_per_cluster {max_nodes_per_cluster}")));
+        return Err(ValidationError::new(
+            "desired_capacity",
+            desired,
+            format!("exceeds the region's max_nodes_per_cluster {max_nodes_per_cluster}"),
+        ));
     }
     if max_size > max_nodes_per_cluster {
-        return Err(ValidationError::new("max_size", max_size, format!("exceeds the region's max_nodes_per_cluster {max_nodes_per_cluster}")));
+        return Err(ValidationError::new(
+            "max_size",
+            max_size,
+            format!("exceeds the region's max_nodes_per_cluster {max_nodes_per_cluster}"),
+        ));
     }
     Ok(())
 }

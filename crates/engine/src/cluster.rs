@@ -19,13 +19,15 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Outputs, EngineError> {
     let inputs = ctx.action.inputs.clone();
     match (ctx.action.kind, inputs) {
         (ActionKind::ClusterCreate, _) => create(ctx, cluster).await,
-        (ActionKind::ClusterScaleOut, ActionInputs::Scale { count }) => scale_out(ctx, cluster, count.unwrap_or(1)).await,
-        (ActionKind::ClusterScaleIn, ActionInputs::Scale { count }) => scale_in(ctx, cluster, count.unwrap_or(1), None).await,
+        (ActionKind::ClusterScaleOut, ActionInputs::Scale { count }) => scale_out(ctx, cluster, count).await,
+        (ActionKind::ClusterScaleIn, ActionInputs::Scale { count }) => scale_in(ctx, cluster, count, None).await,
         (ActionKind::ClusterResize, ActionInputs::Resize(request)) => resize(ctx, cluster, request.into()).await,
         (ActionKind::ClusterAddNodes, ActionInputs::Nodes { nodes, .. }) => add_nodes(ctx, cluster, &nodes).await,
         (ActionKind::ClusterDelNodes, ActionInputs::Nodes { nodes, destroy }) => del_nodes(ctx, cluster, &nodes, destroy).await,
         (ActionKind::ClusterReplaceNodes, ActionInputs::Replace { pairs }) => replace_nodes(ctx, cluster, &pairs).await,
-        (ActionKind::ClusterCheck, _) => for_each_node(ctx, cluster, ClusterStatus::Checking, ActionKind::NodeCheck, ActionInputs::None, |_| true).await,
+        (ActionKind::ClusterCheck, _) => {
+            for_each_node(ctx, cluster, ClusterStatus::Checking, ActionKind::NodeCheck, ActionInputs::None, |_| true).await
+        }
         (ActionKind::ClusterRecover, ActionInputs::Recover { action }) => recover(ctx, cluster, action).await,
         (ActionKind::ClusterRecover, _) => recover(ctx, cluster, RecoverAction::Recreate).await,
         (ActionKind::ClusterOperation, ActionInputs::Operation { operation: op, filters }) => operation(ctx, cluster, op, filters).await,
@@ -69,7 +71,9 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
     let mut rows = Vec::with_capacity(count as usize);
     for i in 0..count {
         let index = first + i;
-        let name = cluster.config.node_name(cluster.name.as_str(), index, &mut || rand::rng().sample(rand::distr::Alphanumeric).to_ascii_lowercase() as char);
+        let name = cluster
+            .config
+            .node_name(cluster.name.as_str(), index, &mut || rand::rng().sample(rand::distr::Alphanumeric).to_ascii_lowercase() as char);
         let name = Name::parse("node name", &name).map_err(|e| EngineError::failed(e.to_string()))?;
         let node = Node {
             id: NodeId::new(),
@@ -91,9 +95,10 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
             updated_at: now,
         };
         let zone = zones.get(i as usize).cloned().flatten();
-        let action = Action::new(ActionKind::NodeCreate, Target::Node(node.id), name.as_str(), cluster.project_id, cluster.user_id, Cause::Derived)
-            .inputs(ActionInputs::NodeCreate { zone })
-            .derived(&ctx.action);
+        let action =
+            Action::new(ActionKind::NodeCreate, Target::Node(node.id), name.as_str(), cluster.project_id, cluster.user_id, Cause::Derived)
+                .inputs(ActionInputs::NodeCreate { zone })
+                .derived(&ctx.action);
         rows.push((node, action));
     }
     ctx.store().create_nodes(&rows).await?;
@@ -114,7 +119,9 @@ pub(crate) async fn submit_children(ctx: &Ctx, nodes: &[Node], kind: ActionKind,
     let children: Vec<Action> = nodes
         .iter()
         .map(|n| {
-            Action::new(kind, Target::Node(n.id), n.name.as_str(), n.project_id, n.user_id, Cause::Derived).inputs(inputs.clone()).derived(&ctx.action)
+            Action::new(kind, Target::Node(n.id), n.name.as_str(), n.project_id, n.user_id, Cause::Derived)
+                .inputs(inputs.clone())
+                .derived(&ctx.action)
         })
         .collect();
     ctx.store().submit_child_actions(&children).await?;
@@ -144,11 +151,14 @@ async fn settle_desired(ctx: &Ctx, cluster: &Cluster, desired: i64, min: Option<
     Ok(desired)
 }
 
-async fn scale_out(ctx: &Ctx, cluster: Cluster, count: i64) -> Result<Outputs, EngineError> {
+async fn scale_out(ctx: &Ctx, cluster: Cluster, count: Option<i64>) -> Result<Outputs, EngineError> {
     let count = crate::policies::scale_count(ctx, &cluster, ActionKind::ClusterScaleOut, count).await?;
-    let target = resize::scale_out_target(&size(&cluster), count, ctx.shared.config.max_nodes_per_cluster).map_err(|e| EngineError::failed(e.to_string()))?;
+    let target = resize::scale_out_target(&size(&cluster), count, ctx.shared.config.max_nodes_per_cluster)
+        .map_err(|e| EngineError::failed(e.to_string()))?;
     let desired = settle_desired(ctx, &cluster, target, None, None).await?;
-    grow_to(ctx, &cluster, desired).await
+    let outputs = grow_to(ctx, &cluster, desired).await?;
+    crate::policies::start_cooldown(ctx, &cluster, ActionKind::ClusterScaleOut).await?;
+    Ok(outputs)
 }
 
 /// Adds nodes until the cluster has `desired`.
@@ -162,7 +172,7 @@ async fn grow_to(ctx: &Ctx, cluster: &Cluster, desired: i64) -> Result<Outputs, 
     outcome(failures, "the scale-out", Outputs::from([("desired_capacity".to_owned(), desired.to_string())]))
 }
 
-async fn scale_in(ctx: &Ctx, cluster: Cluster, count: i64, plan: Option<(i64, i64, i64)>) -> Result<Outputs, EngineError> {
+async fn scale_in(ctx: &Ctx, cluster: Cluster, count: Option<i64>, plan: Option<(i64, i64, i64)>) -> Result<Outputs, EngineError> {
     let (desired, min, max) = match plan {
         Some(plan) => plan,
         None => {
@@ -173,7 +183,11 @@ async fn scale_in(ctx: &Ctx, cluster: Cluster, count: i64, plan: Option<(i64, i6
         }
     };
     let desired = settle_desired(ctx, &cluster, desired, Some(min), Some(max)).await?;
-    shrink_to(ctx, &cluster, desired).await
+    let outputs = shrink_to(ctx, &cluster, desired).await?;
+    if plan.is_none() {
+        crate::policies::start_cooldown(ctx, &cluster, ActionKind::ClusterScaleIn).await?;
+    }
+    Ok(outputs)
 }
 
 /// Deletes nodes (the deletion policy's choice) until the cluster has `desired`.
@@ -190,13 +204,14 @@ async fn shrink_to(ctx: &Ctx, cluster: &Cluster, desired: i64) -> Result<Outputs
 }
 
 async fn resize(ctx: &Ctx, cluster: Cluster, request: resize::ResizeRequest) -> Result<Outputs, EngineError> {
-    let plan = resize::resize(&size(&cluster), &request, ctx.shared.config.max_nodes_per_cluster).map_err(|e| EngineError::failed(e.to_string()))?;
+    let plan = resize::resize(&size(&cluster), &request, ctx.shared.config.max_nodes_per_cluster)
+        .map_err(|e| EngineError::failed(e.to_string()))?;
     let current = ctx.store().cluster_nodes(cluster.id).await?.len() as i64;
     if plan.desired >= current {
         let desired = settle_desired(ctx, &cluster, plan.desired, Some(plan.min_size), Some(plan.max_size)).await?;
         grow_to(ctx, &cluster, desired).await
     } else {
-        scale_in(ctx, cluster, 0, Some((plan.desired, plan.min_size, plan.max_size))).await
+        scale_in(ctx, cluster, None, Some((plan.desired, plan.min_size, plan.max_size))).await
     }
 }
 
@@ -227,7 +242,10 @@ async fn add_nodes(ctx: &Ctx, cluster: Cluster, ids: &[NodeId]) -> Result<Output
     let joining = orphans(ctx, &cluster, ids).await?;
     let total = ctx.store().cluster_nodes(cluster.id).await?.len() as i64 + joining.len() as i64;
     if cluster.max_size >= 0 && total > cluster.max_size {
-        return Err(EngineError::failed(format!("The target capacity ({total}) is greater than the cluster's max_size ({}).", cluster.max_size)));
+        return Err(EngineError::failed(format!(
+            "The target capacity ({total}) is greater than the cluster's max_size ({}).",
+            cluster.max_size
+        )));
     }
     let first = ctx.store().take_node_indexes(cluster.id, joining.len() as i64).await?;
     for (i, node) in joining.iter().enumerate() {
@@ -243,7 +261,10 @@ async fn del_nodes(ctx: &Ctx, cluster: Cluster, ids: &[NodeId], destroy: bool) -
     let total = ctx.store().cluster_nodes(cluster.id).await?.len() as i64;
     let remaining = total - leaving.len() as i64;
     if remaining < cluster.min_size {
-        return Err(EngineError::failed(format!("The target capacity ({remaining}) is less than the cluster's min_size ({}).", cluster.min_size)));
+        return Err(EngineError::failed(format!(
+            "The target capacity ({remaining}) is less than the cluster's min_size ({}).",
+            cluster.min_size
+        )));
     }
     let desired = settle_desired(ctx, &cluster, remaining.max(0), None, None).await?;
     set_status(ctx, &cluster, ClusterStatus::Resizing, format!("removing {} nodes", leaving.len())).await?;
@@ -302,10 +323,18 @@ async fn recover(ctx: &Ctx, cluster: Cluster, action: RecoverAction) -> Result<O
             faulty.push(node.id);
         }
     }
-    for_each_node(ctx, cluster, ClusterStatus::Recovering, ActionKind::NodeRecover, ActionInputs::Recover { action }, |n| faulty.contains(&n.id)).await
+    for_each_node(ctx, cluster, ClusterStatus::Recovering, ActionKind::NodeRecover, ActionInputs::Recover { action }, |n| {
+        faulty.contains(&n.id)
+    })
+    .await
 }
 
-async fn operation(ctx: &Ctx, cluster: Cluster, operation: NodeOperation, filters: BTreeMap<String, String>) -> Result<Outputs, EngineError> {
+async fn operation(
+    ctx: &Ctx,
+    cluster: Cluster,
+    operation: NodeOperation,
+    filters: BTreeMap<String, String>,
+) -> Result<Outputs, EngineError> {
     let matches = move |n: &Node| {
         filters.iter().all(|(key, value)| match key.as_str() {
             "status" => n.status.as_str().eq_ignore_ascii_case(value),

@@ -27,7 +27,7 @@ pub(crate) struct Shared {
     /// Running actions a user cancelled (their token is cancelled too).
     pub cancelled: Mutex<HashSet<ActionId>>,
     /// Wakes the dispatcher: new READY actions.
-    pub wake: tokio::sync::Notify,
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// One running action.

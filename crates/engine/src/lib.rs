@@ -8,6 +8,7 @@ mod config;
 mod context;
 mod dispatcher;
 mod error;
+mod health;
 mod node;
 mod policies;
 mod rollout;
@@ -22,6 +23,17 @@ use flotilla_store::Store;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// Wakes an engine's dispatcher when an action was written; cheap to clone. Made before the
+/// engine so that the server's state can hold it.
+#[derive(Debug, Clone, Default)]
+pub struct EngineWaker(Arc<tokio::sync::Notify>);
+
+impl EngineWaker {
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+}
 
 /// A running engine; stops on [`Engine::shutdown`] (its actions go back to the queue).
 pub struct Engine {
@@ -38,7 +50,7 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Starts the dispatcher, the container watch and the health and autoscaling loops.
-    pub fn start(config: EngineConfig, store: Store, agents: Arc<dyn Agents>) -> Self {
+    pub fn start(config: EngineConfig, store: Store, agents: Arc<dyn Agents>, waker: EngineWaker) -> Self {
         let shared = Arc::new(Shared {
             store,
             config,
@@ -46,7 +58,7 @@ impl Engine {
             watch: Default::default(),
             running: Default::default(),
             cancelled: Default::default(),
-            wake: Default::default(),
+            wake: waker.0,
         });
         let stop = CancellationToken::new();
         let watch = {
@@ -54,12 +66,8 @@ impl Engine {
             tokio::spawn(async move { shared.watch.run(shared.store.clone(), std::time::Duration::from_millis(250), stop).await })
         };
         let dispatcher = tokio::spawn(dispatcher::run(shared.clone(), stop.clone()));
-        Self { shared, stop, tasks: vec![watch, dispatcher] }
-    }
-
-    /// Wakes the dispatcher: an action was just written.
-    pub fn notify(&self) {
-        self.shared.wake.notify_one();
+        let health = tokio::spawn(health::run(shared.clone(), stop.clone()));
+        Self { shared, stop, tasks: vec![watch, dispatcher, health] }
     }
 
     /// Stops claiming, abandons running actions to the queue and deregisters.

@@ -96,7 +96,9 @@ async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, 
             if let Some(zone) = zone {
                 request.constraints.push(format!("zone == {zone}"));
             }
-            let row = ctx.store().create_node_container(node.id, node.cluster_id, container, &request, &ctx.shared.config.scheduler).await?;
+            crate::policies::shape_request(ctx, node.cluster_id, &mut request).await?;
+            let row =
+                ctx.store().create_node_container(node.id, node.cluster_id, container, &request, &ctx.shared.config.scheduler).await?;
             match row.container.host_id {
                 Some(host) => ctx.shared.agents.wake(host),
                 None => {

@@ -44,6 +44,8 @@ pub struct ServerConfig {
     /// Largest image archive accepted, in bytes.
     pub image_size_limit: u64,
     pub scheduler: SchedulerSettings,
+    /// The engine's knobs (its name and scheduler settings are the server's).
+    pub engine: flotilla_engine::EngineConfig,
 }
 
 impl ServerConfig {
@@ -58,6 +60,7 @@ impl ServerConfig {
             grace_period: Duration::from_secs(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
             image_size_limit: DEFAULT_IMAGE_SIZE_LIMIT,
             scheduler: SchedulerSettings::default(),
+            engine: flotilla_engine::EngineConfig::default(),
         }
     }
 }
@@ -91,6 +94,7 @@ pub struct Server {
     task: JoinHandle<Result<(), ServerError>>,
     /// Token purge and heartbeat watch; aborted on shutdown.
     background: Vec<JoinHandle<()>>,
+    engine: flotilla_engine::Engine,
 }
 
 impl std::fmt::Debug for Server {
@@ -123,8 +127,16 @@ impl Server {
             metrics: Arc::new(http::metrics::Metrics::new()),
             settings: Arc::new(settings),
             agents: Arc::new(AgentLinks { wakers: Default::default(), http }),
+            engine: flotilla_engine::EngineWaker::default(),
+            engine_config: Arc::new(flotilla_engine::EngineConfig { name: addr.to_string(), scheduler: config.scheduler, ..config.engine }),
             shutdown: CancellationToken::new(),
         };
+        let engine = flotilla_engine::Engine::start(
+            (*state.engine_config).clone(),
+            store.clone(),
+            Arc::new(agents::engine::ServerAgents::new(state.clone())),
+            state.engine.clone(),
+        );
         let streams = state.shutdown.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let app = routes::router(state);
@@ -139,7 +151,7 @@ impl Server {
         });
         let purge = tokio::spawn(purge_tokens(store.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, bootstrap, store, stop, streams, task, background: vec![purge, health] })
+        Ok(Server { addr, bootstrap, store, stop, streams, task, background: vec![purge, health], engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -167,6 +179,7 @@ impl Server {
             // The serve task ends on its own only when it failed.
             served = &mut self.task => {
                 self.background.iter().for_each(JoinHandle::abort);
+                self.engine.shutdown().await;
                 self.store.close().await;
                 served?
             }
@@ -179,6 +192,7 @@ impl Server {
         self.streams.cancel();
         let _ = self.stop.send(());
         self.background.iter().for_each(JoinHandle::abort);
+        self.engine.shutdown().await;
         let result = self.task.await?;
         self.store.close().await;
         result

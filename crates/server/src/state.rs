@@ -16,6 +16,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub settings: Arc<RegionSettings>,
     pub agents: Arc<AgentLinks>,
+    /// Wakes this server's engine when an action is written.
+    pub engine: flotilla_engine::EngineWaker,
+    pub engine_config: Arc<flotilla_engine::EngineConfig>,
     /// Cancelled when the server shuts down: endless responses (event streams) end then.
     pub shutdown: CancellationToken,
 }

@@ -36,7 +36,11 @@ pub(crate) fn decode(row: &AnyRow) -> Result<Action, StoreError> {
         id: get_id(row, "id")?,
         name: row.try_get("name")?,
         kind,
-        target: if kind.on_cluster() { Target::Cluster(flotilla_core::ClusterId(target)) } else { Target::Node(flotilla_core::NodeId(target)) },
+        target: if kind.on_cluster() {
+            Target::Cluster(flotilla_core::ClusterId(target))
+        } else {
+            Target::Node(flotilla_core::NodeId(target))
+        },
         cluster_id: get_opt_id(row, "cluster_id")?,
         project_id: get_id(row, "project_id")?,
         user_id: get_id(row, "user_id")?,
@@ -88,7 +92,13 @@ pub(crate) async fn insert_action(tx: &mut Tx, a: &Action) -> Result<(), StoreEr
 }
 
 /// Ends `action` (unless it already ended) and frees every lock it held.
-async fn finish(tx: &mut Tx, action: ActionId, status: ActionStatus, reason: &str, outputs: Option<&BTreeMap<String, String>>) -> Result<bool, StoreError> {
+async fn finish(
+    tx: &mut Tx,
+    action: ActionId,
+    status: ActionStatus,
+    reason: &str,
+    outputs: Option<&BTreeMap<String, String>>,
+) -> Result<bool, StoreError> {
     let now = now_millis();
     let mut sql = "UPDATE actions SET status = $2, status_reason = $3, ended_at = $4, updated_at = $4".to_owned();
     if outputs.is_some() {
@@ -147,7 +157,8 @@ impl Store {
 
     /// The actions `parent` made (what it depends on), oldest first.
     pub async fn child_actions(&self, parent: ActionId) -> Result<Vec<Action>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM actions WHERE parent = $1 ORDER BY id").bind(parent.to_string()).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT * FROM actions WHERE parent = $1 ORDER BY id").bind(parent.to_string()).fetch_all(&self.pool).await?;
         rows.iter().map(decode).collect()
     }
 
@@ -177,19 +188,25 @@ impl Store {
 
     /// Moves a running action of `service` to `status` (WAITING while its children run, RUNNING after).
     pub async fn set_action_status(&self, id: ActionId, status: ActionStatus, reason: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE actions SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1 AND status IN ('RUNNING', 'WAITING')")
-            .bind(id.to_string())
-            .bind(status.as_str())
-            .bind(reason.to_owned())
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE actions SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1 AND status IN ('RUNNING', 'WAITING')",
+        )
+        .bind(id.to_string())
+        .bind(status.as_str())
+        .bind(reason.to_owned())
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Records an output of a running action.
     pub async fn set_action_outputs(&self, id: ActionId, outputs: &BTreeMap<String, String>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE actions SET outputs = $2 WHERE id = $1").bind(id.to_string()).bind(to_json(outputs)).execute(&self.pool).await?;
+        sqlx::query("UPDATE actions SET outputs = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(to_json(outputs))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -295,11 +312,13 @@ impl Store {
     /// Removes engine `service` on a clean stop; what it still ran goes back to READY.
     pub async fn deregister_service(&self, service: ServiceId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        sqlx::query("UPDATE actions SET status = 'READY', owner = NULL, updated_at = $2 WHERE owner = $1 AND status IN ('RUNNING', 'WAITING')")
-            .bind(service.to_string())
-            .bind(now_millis())
-            .execute(&mut *w.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE actions SET status = 'READY', owner = NULL, updated_at = $2 WHERE owner = $1 AND status IN ('RUNNING', 'WAITING')",
+        )
+        .bind(service.to_string())
+        .bind(now_millis())
+        .execute(&mut *w.tx)
+        .await?;
         sqlx::query("DELETE FROM services WHERE id = $1").bind(service.to_string()).execute(&mut *w.tx).await?;
         w.tx.commit().await?;
         Ok(())

@@ -134,7 +134,8 @@ impl Store {
 
     /// The action holding `cluster`'s lock, if any.
     pub async fn cluster_lock(&self, cluster: ClusterId) -> Result<Option<ActionId>, StoreError> {
-        let row = sqlx::query("SELECT lock_action FROM clusters WHERE id = $1").bind(cluster.to_string()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT lock_action FROM clusters WHERE id = $1").bind(cluster.to_string()).fetch_optional(&self.pool).await?;
         match row {
             Some(row) => crate::codec::get_opt_id(&row, "lock_action"),
             None => Err(StoreError::NotFound { kind: "cluster", key: cluster.to_string() }),

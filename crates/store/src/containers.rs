@@ -138,10 +138,12 @@ async fn place(
 ) -> Result<Result<HostId, scheduler::NoFit>, StoreError> {
     let (ids, mut views) = host_views(tx).await?;
     if let Some(cluster) = cluster {
-        let rows = sqlx::query("SELECT host_id, CAST(COUNT(*) AS BIGINT) AS n FROM nodes WHERE cluster_id = $1 AND host_id IS NOT NULL GROUP BY host_id")
-            .bind(cluster.to_string())
-            .fetch_all(&mut **tx)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT host_id, CAST(COUNT(*) AS BIGINT) AS n FROM nodes WHERE cluster_id = $1 AND host_id IS NOT NULL GROUP BY host_id",
+        )
+        .bind(cluster.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
         let members: HashMap<HostId, u32> =
             rows.iter().map(|r| Ok((get_id(r, "host_id")?, r.try_get::<i64, _>("n")? as u32))).collect::<Result<_, StoreError>>()?;
         for (id, view) in ids.iter().zip(views.iter_mut()) {
@@ -186,12 +188,7 @@ impl Store {
     /// Writes a new container placed by the scheduler, its quota checked and its host's claim
     /// taken in the same transaction. When no host fits, the container is written in ERROR with
     /// the scheduler's explanation.
-    pub async fn create_container(
-        &self,
-        container: Container,
-        request: &Request,
-        settings: &Settings,
-    ) -> Result<ContainerRow, StoreError> {
+    pub async fn create_container(&self, container: Container, request: &Request, settings: &Settings) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
         let id = container.id;
         place_and_insert(self.backend, &mut w.tx, container, request, settings, None).await?;

@@ -113,6 +113,14 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a node that manages an existing container (adopted); no action runs.
+    pub async fn adopt_node(&self, node: &Node) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        insert_node(&mut w.tx, node, None).await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
     /// Writes `action` on its node, taking the node's lock (409 when another action holds it).
     pub async fn submit_node_action(&self, node: NodeId, action: &Action) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
@@ -152,8 +160,10 @@ impl Store {
 
     /// Every node of `cluster`, by index.
     pub async fn cluster_nodes(&self, cluster: ClusterId) -> Result<Vec<Node>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM nodes WHERE cluster_id = $1 ORDER BY node_index").bind(cluster.to_string()).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM nodes WHERE cluster_id = $1 ORDER BY node_index")
+            .bind(cluster.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(decode).collect()
     }
 

@@ -3,5 +3,6 @@
 
 pub mod auth;
 pub mod calls;
+pub mod engine;
 pub mod gateway;
 pub mod wakers;

@@ -146,3 +146,115 @@ pub fn event(e: flotilla_core::event::Event) -> api::Event {
         metadata: e.metadata,
     }
 }
+
+pub fn cluster(c: flotilla_core::cluster::Cluster, nodes: Vec<uuid::Uuid>, policies: Vec<flotilla_store::Binding>) -> api::Cluster {
+    api::Cluster {
+        id: c.id.0,
+        name: c.name.to_string(),
+        project_id: c.project_id.0,
+        user_id: c.user_id.0,
+        profile_id: c.profile_id.0,
+        desired_capacity: c.desired_capacity,
+        min_size: c.min_size,
+        max_size: c.max_size,
+        timeout: c.timeout,
+        config: c.config,
+        status: c.status.to_string(),
+        status_reason: c.status_reason,
+        nodes,
+        policies: policies.into_iter().map(cluster_policy).collect(),
+        metadata: c.metadata,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+pub fn cluster_policy(b: flotilla_store::Binding) -> api::ClusterPolicy {
+    api::ClusterPolicy {
+        policy_id: b.policy.id.0,
+        policy_name: b.policy.name.to_string(),
+        type_name: b.policy.spec.type_name.as_str().to_owned(),
+        priority: b.priority,
+        enabled: b.enabled,
+    }
+}
+
+pub fn node(n: flotilla_core::node::Node, host_name: Option<String>) -> api::Node {
+    api::Node {
+        id: n.id.0,
+        name: n.name.to_string(),
+        project_id: n.project_id.0,
+        user_id: n.user_id.0,
+        cluster_id: n.cluster_id.map(|c| c.0),
+        index: n.index,
+        role: n.role,
+        profile_id: n.profile_id.0,
+        status: n.status.to_string(),
+        status_reason: n.status_reason,
+        tainted: n.tainted,
+        physical_id: n.physical_id.map(|c| c.0),
+        host_id: n.host_id.map(|h| h.0),
+        host_name,
+        region: n.region,
+        metadata: n.metadata,
+        created_at: n.created_at,
+        updated_at: n.updated_at,
+    }
+}
+
+pub fn action(a: flotilla_core::action::Action, depends_on: Vec<uuid::Uuid>) -> api::Action {
+    api::Action {
+        id: a.id.0,
+        name: a.name,
+        action: a.kind.to_string(),
+        target: a.target.id(),
+        cluster_id: a.cluster_id.map(|c| c.0),
+        project_id: a.project_id.0,
+        user_id: a.user_id.0,
+        cause: a.cause.to_string(),
+        status: a.status.to_string(),
+        status_reason: a.status_reason,
+        inputs: serde_json::to_value(&a.inputs).unwrap_or_default(),
+        outputs: a.outputs,
+        owner: a.owner.map(|o| o.0),
+        depends_on,
+        depended_by: a.parent.map(|p| p.0).into_iter().collect(),
+        timeout: a.timeout,
+        cancel_requested: a.cancel_requested,
+        started_at: a.started_at,
+        ended_at: a.ended_at,
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+    }
+}
+
+pub fn policy(p: flotilla_store::Policy) -> api::Policy {
+    api::Policy {
+        id: p.id.0,
+        name: p.name.to_string(),
+        project_id: p.project_id.0,
+        user_id: p.user_id.0,
+        type_name: p.spec.type_name.as_str().to_owned(),
+        spec: p.spec,
+        metadata: p.metadata,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+    }
+}
+
+pub fn receiver(r: flotilla_store::Receiver, url: Option<String>) -> api::Receiver {
+    api::Receiver {
+        id: r.id.0,
+        name: r.name.to_string(),
+        project_id: r.project_id.0,
+        user_id: r.user_id.0,
+        type_name: r.type_name,
+        cluster_id: r.cluster_id.0,
+        action: r.action,
+        params: serde_json::from_str(&r.params).unwrap_or_default(),
+        url,
+        metadata: r.metadata,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}

@@ -1,14 +1,20 @@
 //! The REST API: every route, its auth requirements, and the OpenAPI document built from them.
 
+mod actions;
+mod cluster_actions;
+mod clusters;
 mod container_ops;
 mod containers;
 mod convert;
 mod events;
 mod hosts;
 mod images;
+mod nodes;
+mod policies;
 mod profiles;
 mod projects;
 mod quotas;
+mod receivers;
 mod roles;
 mod tokens;
 mod users;
@@ -35,7 +41,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
     modifiers(&TokenAuth),
     security(("token" = [])),
-    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "agent"), (name = "meta"))
+    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "agent"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -53,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     let (public, public_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(version::version))
         .routes(routes!(tokens::create_token))
+        .routes(routes!(receivers::trigger_webhook))
         .split_for_parts();
     let (protected, protected_doc) = OpenApiRouter::new()
         .routes(routes!(tokens::current_token, tokens::revoke_token))
@@ -90,6 +97,23 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(quotas::get_quota, quotas::set_quota))
         .routes(routes!(events::list_events))
         .routes(routes!(events::stream_events))
+        .routes(routes!(clusters::list_clusters, clusters::create_cluster))
+        .routes(routes!(clusters::get_cluster, clusters::update_cluster, clusters::delete_cluster))
+        .routes(routes!(clusters::cluster_attrs))
+        .routes(routes!(cluster_actions::cluster_action))
+        .routes(routes!(nodes::list_nodes, nodes::create_node))
+        .routes(routes!(nodes::adopt_node))
+        .routes(routes!(nodes::get_node, nodes::update_node, nodes::delete_node))
+        .routes(routes!(nodes::node_action))
+        .routes(routes!(actions::list_actions))
+        .routes(routes!(actions::get_action))
+        .routes(routes!(actions::cancel_action))
+        .routes(routes!(policies::list_policies, policies::create_policy))
+        .routes(routes!(policies::validate_policy))
+        .routes(routes!(policies::get_policy, policies::update_policy, policies::delete_policy))
+        .routes(routes!(policies::policy_types))
+        .routes(routes!(receivers::list_receivers, receivers::create_receiver))
+        .routes(routes!(receivers::get_receiver, receivers::delete_receiver))
         .split_for_parts();
     let agent = Router::new()
         .route("/v1/agent/join", post(gateway::join))

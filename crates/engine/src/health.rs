@@ -1,0 +1,110 @@
+//! The health manager: for each cluster with an enabled health policy, judges every member
+//! (container status, host heartbeat, the agent's probes) and starts a NODE_RECOVER for each
+//! unhealthy one. The node's lock makes sure a node is never recovered twice at once.
+
+use crate::context::Shared;
+use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, Target};
+use flotilla_core::cluster::Cluster;
+use flotilla_core::event::{Event, EventLevel, ObjectType, START};
+use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::policy::PolicyProperties;
+use flotilla_core::policy::health::{HealthPolicy, NodeObservation, RecoveryAction, Verdict};
+use flotilla_core::scheduler::HostState;
+use flotilla_core::{ClusterId, container::DesiredState};
+use flotilla_store::{Scope, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Checks clusters every `health_tick` (each at its policy's interval) until `stop`.
+pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut checked: HashMap<ClusterId, Instant> = HashMap::new();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(shared.config.health_tick) => {}
+        }
+        if let Err(e) = sweep(&shared, &mut checked).await {
+            tracing::warn!(error = %e, "health manager: sweep failed");
+        }
+    }
+}
+
+async fn sweep(shared: &Shared, checked: &mut HashMap<ClusterId, Instant>) -> Result<(), StoreError> {
+    for cluster in shared.store.all_clusters().await? {
+        let bindings = shared.store.cluster_policies(cluster.id).await?;
+        let Some(policy) = bindings.iter().filter(|b| b.enabled).find_map(|b| match &b.policy.spec.properties {
+            PolicyProperties::Health(h) => Some(h.clone()),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let due = checked.get(&cluster.id).is_none_or(|at| at.elapsed().as_secs() >= policy.detection.interval);
+        // Checks are suspended while an action works on the cluster (Senlin's health policy hooks).
+        if !due || shared.store.cluster_lock(cluster.id).await?.is_some() {
+            continue;
+        }
+        checked.insert(cluster.id, Instant::now());
+        for node in shared.store.cluster_nodes(cluster.id).await? {
+            if !matches!(node.status, NodeStatus::Active | NodeStatus::Error | NodeStatus::Warning) {
+                continue;
+            }
+            if let Verdict::Unhealthy(reason) = judge(shared, &policy, &node).await? {
+                recover(shared, &cluster, &node, &policy, &reason).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn judge(shared: &Shared, policy: &HealthPolicy, node: &Node) -> Result<Verdict, StoreError> {
+    let container = match node.physical_id {
+        Some(id) => match shared.store.container(Scope::All, &id.to_string()).await {
+            Ok(row) => Some(row.container),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let host_up = match container.as_ref().and_then(|c| c.host_id) {
+        Some(host) => shared.store.host(&host.to_string()).await.is_ok_and(|h| h.state() != HostState::Down),
+        None => false,
+    };
+    let observed = NodeObservation {
+        container_status: container.as_ref().map(|c| c.status),
+        desired: container.as_ref().map_or(DesiredState::Running, |c| c.desired),
+        host_up,
+        probe_healthy: None,
+    };
+    Ok(policy.judge(&observed))
+}
+
+async fn recover(shared: &Shared, cluster: &Cluster, node: &Node, policy: &HealthPolicy, reason: &str) -> Result<(), StoreError> {
+    let how = match policy.recovery.action {
+        RecoveryAction::Restart => RecoverAction::Restart,
+        RecoveryAction::Rebuild => RecoverAction::Rebuild,
+        RecoveryAction::Recreate => RecoverAction::Recreate,
+    };
+    let mut action =
+        Action::new(ActionKind::NodeRecover, Target::Node(node.id), node.name.as_str(), node.project_id, cluster.user_id, Cause::Health)
+            .inputs(ActionInputs::Recover { action: how })
+            .timeout(policy.detection.node_update_timeout as u32);
+    action.cluster_id = Some(cluster.id);
+    match shared.store.submit_node_action(node.id, &action).await {
+        Ok(()) => {
+            tracing::info!(node = %node.name, %reason, recovery = %how, "health manager: recovering a node");
+            let event = Event::new(ObjectType::Node, node.id.0, node.name.as_str(), ActionKind::NodeRecover.into(), START)
+                .level(EventLevel::Warning)
+                .by(Some(node.project_id), None)
+                .reason(format!("unhealthy: {reason}; {how}"))
+                .meta("action", action.id);
+            let _ = shared.store.record_event(&event).await;
+            shared.wake.notify_one();
+            Ok(())
+        }
+        // Another recovery (or action) holds the node: never two at once.
+        Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

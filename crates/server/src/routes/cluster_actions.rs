@@ -1,0 +1,133 @@
+//! `POST /v1/clusters/{id}/actions`: scale, resize, nodes, check, recover, policies, operations.
+//! Each answers 202 and the action to watch; 409 when another action holds the cluster's lock
+//! or its scaling cooldown runs. Receivers submit through [`submit`] too.
+
+use super::clusters::accepted_action;
+use crate::error::ApiError;
+use crate::http::extract::ApiJson;
+use crate::identity::principal::Principal;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use flotilla_api::{ActionAccepted, ClusterActionRequest, ErrorBody};
+use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, ResizeInputs, Target};
+use flotilla_core::cluster::Cluster;
+use flotilla_core::resize::{self, ClusterSize};
+use flotilla_core::{NodeId, UserId, ValidationError};
+use flotilla_store::Scope;
+
+#[utoipa::path(post, path = "/v1/clusters/{cluster}/actions", tag = "clusters", params(("cluster" = String, Path, description = "id or name")),
+    request_body = ClusterActionRequest, responses((status = 202, body = ActionAccepted), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cluster_action(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<ClusterActionRequest>,
+) -> Result<Response, ApiError> {
+    caller.require_write()?;
+    let cluster = state.store.cluster(caller.scope(None)?, &key).await?;
+    let action = submit(&state, &cluster, caller.user_id, body, Cause::User).await?;
+    Ok(accepted_action(action.id))
+}
+
+/// The node ids of `keys` (ids or names) in `cluster`'s project; `field` names them in errors.
+async fn node_ids(state: &AppState, cluster: &Cluster, keys: &[String], field: &str) -> Result<Vec<NodeId>, ApiError> {
+    let mut ids = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let node = state
+            .store
+            .node(Scope::Project(cluster.project_id), key)
+            .await
+            .map_err(|_| ValidationError::new(format!("{field}[{i}]"), key, "no node has this id or name"))?;
+        ids.push(node.id);
+    }
+    if ids.is_empty() {
+        return Err(ValidationError::new(field, "[]", "names no node").into());
+    }
+    Ok(ids)
+}
+
+fn positive(field: &str, count: Option<i64>) -> Result<(), ApiError> {
+    match count {
+        Some(c) if c < 1 => Err(ValidationError::new(field, c, "must be at least 1").into()),
+        _ => Ok(()),
+    }
+}
+
+/// Checks `request` against `cluster` and writes its action, taking the cluster's lock.
+pub async fn submit(
+    state: &AppState,
+    cluster: &Cluster,
+    user: UserId,
+    request: ClusterActionRequest,
+    cause: Cause,
+) -> Result<Action, ApiError> {
+    let name = request.name();
+    let (kind, inputs, cooldown) = match request {
+        ClusterActionRequest::ScaleOut(p) => {
+            positive("scale_out.count", p.count)?;
+            (ActionKind::ClusterScaleOut, ActionInputs::Scale { count: p.count }, true)
+        }
+        ClusterActionRequest::ScaleIn(p) => {
+            positive("scale_in.count", p.count)?;
+            (ActionKind::ClusterScaleIn, ActionInputs::Scale { count: p.count }, true)
+        }
+        ClusterActionRequest::Resize(p) => {
+            let inputs = ResizeInputs {
+                adjustment_type: p.adjustment_type,
+                number: p.number,
+                min_size: p.min_size,
+                max_size: p.max_size,
+                min_step: p.min_step,
+                strict: p.strict,
+            };
+            let size = ClusterSize { desired: cluster.desired_capacity, min_size: cluster.min_size, max_size: cluster.max_size };
+            resize::resize(&size, &inputs.into(), state.engine_config.max_nodes_per_cluster)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            (ActionKind::ClusterResize, ActionInputs::Resize(inputs), true)
+        }
+        ClusterActionRequest::AddNodes(p) => {
+            let nodes = node_ids(state, cluster, &p.nodes, "add_nodes.nodes").await?;
+            (ActionKind::ClusterAddNodes, ActionInputs::Nodes { nodes, destroy: false }, false)
+        }
+        ClusterActionRequest::DelNodes(p) => {
+            let nodes = node_ids(state, cluster, &p.nodes, "del_nodes.nodes").await?;
+            (ActionKind::ClusterDelNodes, ActionInputs::Nodes { nodes, destroy: p.destroy }, false)
+        }
+        ClusterActionRequest::ReplaceNodes(p) => {
+            let old: Vec<String> = p.nodes.keys().cloned().collect();
+            let new: Vec<String> = p.nodes.values().cloned().collect();
+            let old = node_ids(state, cluster, &old, "replace_nodes.nodes").await?;
+            let new = node_ids(state, cluster, &new, "replace_nodes.nodes").await?;
+            (ActionKind::ClusterReplaceNodes, ActionInputs::Replace { pairs: old.into_iter().zip(new).collect() }, false)
+        }
+        ClusterActionRequest::Check(_) => (ActionKind::ClusterCheck, ActionInputs::None, false),
+        ClusterActionRequest::Recover(p) => {
+            (ActionKind::ClusterRecover, ActionInputs::Recover { action: p.operation.unwrap_or(RecoverAction::Recreate) }, false)
+        }
+        ClusterActionRequest::PolicyAttach(p) | ClusterActionRequest::PolicyDetach(p) | ClusterActionRequest::PolicyUpdate(p) => {
+            let field = format!("{name}.policy");
+            let policy = state
+                .store
+                .policy(Scope::Project(cluster.project_id), &p.policy)
+                .await
+                .map_err(|_| ValidationError::new(field, &p.policy, "no policy has this id or name"))?;
+            let kind = match name {
+                "policy_attach" => ActionKind::ClusterAttachPolicy,
+                "policy_detach" => ActionKind::ClusterDetachPolicy,
+                _ => ActionKind::ClusterUpdatePolicy,
+            };
+            (kind, ActionInputs::Policy { policy: policy.id, enabled: p.enabled }, false)
+        }
+        ClusterActionRequest::Operation(p) => {
+            (ActionKind::ClusterOperation, ActionInputs::Operation { operation: p.operation, filters: p.filters }, false)
+        }
+    };
+    let action = Action::new(kind, Target::Cluster(cluster.id), cluster.name.as_str(), cluster.project_id, user, cause)
+        .inputs(inputs)
+        .timeout(cluster.timeout);
+    state.store.submit_cluster_action(&action, cooldown).await?;
+    state.engine.notify();
+    tracing::info!(cluster = %cluster.name, action = %action.kind, id = %action.id, "cluster action accepted");
+    Ok(action)
+}

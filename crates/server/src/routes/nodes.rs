@@ -1,0 +1,285 @@
+//! `/v1/nodes`: create (orphan or into a cluster, 202 + NODE_CREATE), adopt a container, list,
+//! show, update (a new profile replaces the container), delete, check, recover, operations.
+
+use super::clusters::accepted_action;
+use super::{convert, list_params};
+use crate::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::identity::principal::Principal;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flotilla_api::{
+    ActionAccepted, ErrorBody, ListQuery, Node, NodeActionRequest, NodeAdopt, NodeCreate, NodeFilter, NodeList, NodeUpdate,
+};
+use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, Target};
+use flotilla_core::container::ContainerStatus;
+use flotilla_core::node::NodeStatus;
+use flotilla_core::profile::{CONTAINER_DOCKER, Profile, ProfileSpec};
+use flotilla_core::{Name, NodeId, ProfileId, ValidationError, metadata, node};
+use flotilla_store::{ClusterChanges, NodeChanges, NodeFilters, Scope};
+
+async fn shown(state: &AppState, n: node::Node) -> Node {
+    let host_name = match n.host_id {
+        Some(h) => state.store.host(&h.to_string()).await.ok().map(|h| h.name),
+        None => None,
+    };
+    convert::node(n, host_name)
+}
+
+fn new_node(name: Name, caller: &Principal, profile: ProfileId, role: String, meta: flotilla_core::Metadata) -> node::Node {
+    let now = flotilla_core::now();
+    node::Node {
+        id: NodeId::new(),
+        name,
+        project_id: caller.project_id,
+        user_id: caller.user_id,
+        cluster_id: None,
+        index: -1,
+        role,
+        profile_id: profile,
+        status: NodeStatus::Init,
+        status_reason: String::new(),
+        tainted: false,
+        physical_id: None,
+        host_id: None,
+        region: String::new(),
+        metadata: meta,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[utoipa::path(post, path = "/v1/nodes", tag = "nodes", request_body = NodeCreate,
+    responses((status = 202, body = Node), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_node(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(body): ApiJson<NodeCreate>,
+) -> Result<Response, ApiError> {
+    caller.require_write()?;
+    let name = Name::parse("name", &body.name)?;
+    metadata::validate(&body.metadata)?;
+    let scope = caller.scope(None)?;
+    let profile = state
+        .store
+        .profile(scope, &body.profile)
+        .await
+        .map_err(|_| ValidationError::new("profile", &body.profile, "no profile has this id or name"))?;
+    let mut n = new_node(name, &caller, profile.id, body.role, body.metadata);
+    let cluster = match &body.cluster {
+        Some(key) => Some(
+            state.store.cluster(scope, key).await.map_err(|_| ValidationError::new("cluster", key, "no cluster has this id or name"))?,
+        ),
+        None => None,
+    };
+    if let Some(c) = &cluster {
+        let theirs = state.store.profile(Scope::All, &c.profile_id.to_string()).await?;
+        if theirs.spec.type_name != profile.spec.type_name {
+            return Err(ValidationError::new(
+                "profile",
+                &body.profile,
+                format!("is of type {}, cluster {} runs {}", profile.spec.type_name, c.name, theirs.spec.type_name),
+            )
+            .into());
+        }
+        let members = state.store.cluster_nodes(c.id).await?.len() as i64;
+        if c.max_size >= 0 && members + 1 > c.max_size {
+            return Err(ApiError::Conflict(format!("cluster {} is at its max_size {}", c.name, c.max_size)));
+        }
+        n.cluster_id = Some(c.id);
+        n.index = state.store.take_node_indexes(c.id, 1).await?;
+    }
+    let mut action = Action::new(ActionKind::NodeCreate, Target::Node(n.id), n.name.as_str(), n.project_id, n.user_id, Cause::User)
+        .inputs(ActionInputs::NodeCreate { zone: None });
+    action.cluster_id = n.cluster_id;
+    state.store.create_nodes(&[(n.clone(), action.clone())]).await?;
+    if let Some(c) = cluster {
+        state.store.update_cluster(c.id, ClusterChanges { desired_capacity: Some(c.desired_capacity + 1), ..Default::default() }).await?;
+    }
+    state.engine.notify();
+    let location = format!("/v1/actions/{}", action.id);
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(shown(&state, n).await)).into_response())
+}
+
+#[utoipa::path(post, path = "/v1/nodes/adopt", tag = "nodes", request_body = NodeAdopt,
+    responses((status = 201, body = Node), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn adopt_node(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(body): ApiJson<NodeAdopt>,
+) -> Result<(StatusCode, Json<Node>), ApiError> {
+    caller.require_write()?;
+    metadata::validate(&body.metadata)?;
+    let scope = caller.scope(None)?;
+    let row = state
+        .store
+        .container(scope, &body.container)
+        .await
+        .map_err(|_| ValidationError::new("container", &body.container, "no container has this id or name"))?;
+    let c = row.container;
+    if state.store.node_of_container(c.id).await?.is_some() {
+        return Err(ApiError::Conflict(format!("container {} is already managed by a node", c.name)));
+    }
+    let name = Name::parse("name", body.name.as_deref().unwrap_or(c.name.as_str()))?;
+    // The node's profile is made from what the container runs, as Senlin's adopt does.
+    let now = flotilla_core::now();
+    let profile = Profile {
+        id: ProfileId::new(),
+        name: Name::parse("name", &format!("adopted-{}", c.name))?,
+        project_id: caller.project_id,
+        user_id: caller.user_id,
+        spec: ProfileSpec { type_name: CONTAINER_DOCKER.to_owned(), version: "1.0".to_owned(), properties: c.spec.clone() },
+        metadata: Default::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.create_profile(&profile).await?;
+    let mut n = new_node(name, &caller, profile.id, body.role, body.metadata);
+    n.physical_id = Some(c.id);
+    n.host_id = c.host_id;
+    (n.status, n.status_reason) = match c.status {
+        ContainerStatus::Running => (NodeStatus::Active, "adopted".to_owned()),
+        other => (NodeStatus::Warning, format!("adopted; its container is {other}")),
+    };
+    state.store.adopt_node(&n).await?;
+    Ok((StatusCode::CREATED, Json(shown(&state, n).await)))
+}
+
+#[utoipa::path(get, path = "/v1/nodes", tag = "nodes", params(ListQuery, NodeFilter),
+    responses((status = 200, body = NodeList), (status = 400, body = ErrorBody)))]
+pub async fn list_nodes(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(filter): ApiQuery<NodeFilter>,
+) -> Result<Json<NodeList>, ApiError> {
+    let params = list_params(&query)?;
+    let scope = caller.scope(query.all_projects)?;
+    if let Some(status) = &filter.status
+        && NodeStatus::parse(status).is_none()
+    {
+        return Err(ValidationError::new("status", status, "is not a node status").into());
+    }
+    let cluster = match &filter.cluster {
+        Some(key) => Some(
+            state.store.cluster(scope, key).await.map_err(|_| ValidationError::new("cluster", key, "no cluster has this id or name"))?.id,
+        ),
+        None => None,
+    };
+    let filters = NodeFilters { name: query.name.as_deref(), status: filter.status.as_deref(), cluster };
+    let page = state.store.list_nodes(scope, filters, &params).await?;
+    let mut nodes = Vec::with_capacity(page.items.len());
+    for n in page.items {
+        nodes.push(shown(&state, n).await);
+    }
+    Ok(Json(NodeList { nodes, next: page.next }))
+}
+
+#[utoipa::path(get, path = "/v1/nodes/{node}", tag = "nodes", params(("node" = String, Path, description = "id or name")),
+    responses((status = 200, body = Node), (status = 404, body = ErrorBody)))]
+pub async fn get_node(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Node>, ApiError> {
+    let n = state.store.node(caller.scope(query.all_projects)?, &key).await?;
+    Ok(Json(shown(&state, n).await))
+}
+
+#[utoipa::path(patch, path = "/v1/nodes/{node}", tag = "nodes", params(("node" = String, Path, description = "id or name")), request_body = NodeUpdate,
+    responses((status = 200, body = Node), (status = 202, body = ActionAccepted), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update_node(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<NodeUpdate>,
+) -> Result<Response, ApiError> {
+    caller.require_write()?;
+    let n = state.store.node(caller.scope(None)?, &key).await?;
+    if let Some(m) = &body.metadata {
+        metadata::validate(m)?;
+    }
+    let profile = match &body.profile {
+        Some(key) => {
+            let p = state
+                .store
+                .profile(caller.scope(None)?, key)
+                .await
+                .map_err(|_| ValidationError::new("profile", key, "no profile has this id or name"))?;
+            (p.id != n.profile_id).then_some(p.id)
+        }
+        None => None,
+    };
+    let changes = NodeChanges {
+        name: body.name.as_deref().map(|v| Name::parse("name", v)).transpose()?,
+        role: body.role,
+        metadata: body.metadata,
+        ..Default::default()
+    };
+    let n = state.store.update_node(n.id, changes).await?;
+    let Some(profile) = profile else { return Ok(Json(shown(&state, n).await).into_response()) };
+    submit(&state, &n, &caller, ActionKind::NodeUpdate, ActionInputs::Update { profile }).await
+}
+
+/// Writes a node action holding the node's lock (409 when another holds it), answers 202.
+async fn submit(
+    state: &AppState,
+    n: &node::Node,
+    caller: &Principal,
+    kind: ActionKind,
+    inputs: ActionInputs,
+) -> Result<Response, ApiError> {
+    let mut action = Action::new(kind, Target::Node(n.id), n.name.as_str(), n.project_id, caller.user_id, Cause::User).inputs(inputs);
+    action.cluster_id = n.cluster_id;
+    state.store.submit_node_action(n.id, &action).await?;
+    state.engine.notify();
+    Ok(accepted_action(action.id))
+}
+
+#[utoipa::path(delete, path = "/v1/nodes/{node}", tag = "nodes", params(("node" = String, Path, description = "id or name")),
+    responses((status = 202, body = ActionAccepted), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_node(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
+    caller.require_write()?;
+    let n = state.store.node(caller.scope(None)?, &key).await?;
+    if let Some(cluster) = n.cluster_id {
+        let c = state.store.cluster(Scope::All, &cluster.to_string()).await?;
+        let members = state.store.cluster_nodes(c.id).await?.len() as i64;
+        if members - 1 < c.min_size {
+            return Err(ApiError::Conflict(format!(
+                "deleting node {} would leave cluster {} below its min_size {}",
+                n.name, c.name, c.min_size
+            )));
+        }
+        let response = submit(&state, &n, &caller, ActionKind::NodeDelete, ActionInputs::None).await?;
+        let desired = (c.desired_capacity - 1).max(c.min_size);
+        state.store.update_cluster(c.id, ClusterChanges { desired_capacity: Some(desired), ..Default::default() }).await?;
+        return Ok(response);
+    }
+    submit(&state, &n, &caller, ActionKind::NodeDelete, ActionInputs::None).await
+}
+
+#[utoipa::path(post, path = "/v1/nodes/{node}/actions", tag = "nodes", params(("node" = String, Path, description = "id or name")),
+    request_body = NodeActionRequest, responses((status = 202, body = ActionAccepted), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn node_action(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<NodeActionRequest>,
+) -> Result<Response, ApiError> {
+    caller.require_write()?;
+    let n = state.store.node(caller.scope(None)?, &key).await?;
+    let (kind, inputs) = match body {
+        NodeActionRequest::Check(_) => (ActionKind::NodeCheck, ActionInputs::None),
+        NodeActionRequest::Recover(p) => {
+            (ActionKind::NodeRecover, ActionInputs::Recover { action: p.operation.unwrap_or(RecoverAction::Recreate) })
+        }
+        NodeActionRequest::Operation(p) => {
+            (ActionKind::NodeOperation, ActionInputs::Operation { operation: p.operation, filters: p.filters })
+        }
+    };
+    submit(&state, &n, &caller, kind, inputs).await
+}
