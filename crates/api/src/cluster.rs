@@ -82,7 +82,7 @@ pub struct ClusterList {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ClusterFilter {
     pub status: Option<String>,
 }
@@ -299,7 +299,7 @@ pub struct NodeList {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct NodeFilter {
     pub status: Option<String>,
     /// A cluster's id or name.
@@ -350,7 +350,7 @@ pub struct ActionList {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ActionFilter {
     pub status: Option<String>,
     pub action: Option<String>,

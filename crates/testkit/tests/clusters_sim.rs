@@ -1,0 +1,236 @@
+//! Scenario tests of clusters through the real HTTP API of an in-process region with simulated
+//! agents: create, scale, resize (Senlin's errors), locks (409), the action DAG, deletion and
+//! zone placement policies, webhooks, health recovery of a host that goes DOWN, rolling updates,
+//! cancellation, and deletes that leave nothing behind. On SQLite, and PostgreSQL when present.
+
+use flotilla_api::{
+    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, ProfileCreate,
+    ReceiverCreate, ResizeParams, ScaleParams,
+};
+use flotilla_client::{Client, ClientError, Waited};
+use flotilla_core::policy::PolicySpec;
+use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
+use flotilla_core::resize::AdjustmentType;
+use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn profile(name: &str, mode: &str) -> ProfileCreate {
+    let properties = ContainerProperties {
+        image: "flotilla/workload:latest".into(),
+        cpu: Some(0.1),
+        memory: Some(64),
+        environment: BTreeMap::from([("MODE".to_owned(), mode.to_owned())]),
+        ..Default::default()
+    };
+    ProfileCreate {
+        name: name.into(),
+        spec: ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties },
+        metadata: Default::default(),
+    }
+}
+
+fn cluster(name: &str, profile: &str, desired: i64, min: i64, max: i64) -> ClusterCreate {
+    ClusterCreate {
+        name: name.into(),
+        profile: profile.into(),
+        desired_capacity: desired,
+        min_size: min,
+        max_size: max,
+        timeout: Some(60),
+        config: Default::default(),
+        metadata: Default::default(),
+    }
+}
+
+fn policy(name: &str, yaml: &str) -> PolicyCreate {
+    let spec: PolicySpec = serde_saphyr::from_str(yaml).expect("policy YAML");
+    PolicyCreate { name: name.into(), spec, metadata: Default::default() }
+}
+
+/// Waits for action `id`; answers its final status and reason.
+async fn finished(client: &Client, id: impl ToString) -> (String, String) {
+    match client.wait_action(&id.to_string(), Duration::from_millis(100), Duration::from_secs(60), |_| {}).await.expect("action") {
+        Waited::Ended(a) => (a.status, a.status_reason),
+        Waited::TimedOut(a) => panic!("action {} still {} after 60 s: {}", a.name, a.status, a.status_reason),
+    }
+}
+
+async fn act(client: &Client, cluster: &str, request: ClusterActionRequest) -> (String, String) {
+    let accepted = client.cluster_action(cluster, &request).await.expect("action accepted");
+    finished(client, accepted.action).await
+}
+
+/// The cluster's members' names and statuses, by index.
+async fn members(client: &Client, cluster: &str) -> Vec<(String, String)> {
+    let filter = NodeFilter { cluster: Some(cluster.into()), status: None };
+    let mut nodes = client.all_nodes(&filter).await.expect("nodes");
+    nodes.sort_by_key(|n| n.index);
+    nodes.into_iter().map(|n| (n.name, n.status)).collect()
+}
+
+async fn containers(client: &Client) -> Vec<(String, String)> {
+    let list = client.list_containers(&ListQuery::default(), &ContainerFilter::default()).await.expect("containers");
+    list.containers.into_iter().map(|c| (c.name, c.status)).collect()
+}
+
+fn error(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
+    let e = result.expect_err("must fail");
+    (e.status().expect("an HTTP answer"), e.to_string())
+}
+
+async fn lifecycle(backend: Backend) {
+    let Some(region) = TestRegion::start(backend).await else { return };
+    let _agents = vec![
+        region.sim_agent(SimHost::new("h1").zone("az1")).await,
+        region.sim_agent(SimHost::new("h2").zone("az2")).await,
+        region.sim_agent(SimHost::new("h3").zone("az1")).await,
+    ];
+    let admin = &region.admin;
+    admin.create_profile(&profile("web", "v1")).await.expect("profile");
+
+    // Create: 202 with the action to follow; 3 ACTIVE members, each with a RUNNING container.
+    let created = admin.create_cluster(&cluster("web", "web", 3, 1, 6)).await.expect("create");
+    let action = created.action.expect("Location names the action");
+    assert_eq!(finished(admin, &action).await.0, "SUCCEEDED");
+    let shown = admin.cluster("web").await.expect("show");
+    assert_eq!((shown.status.as_str(), shown.nodes.len(), shown.desired_capacity), ("ACTIVE", 3, 3), "{}", shown.status_reason);
+    assert_eq!(
+        members(admin, "web").await.iter().map(|(n, s)| format!("{n}:{s}")).collect::<Vec<_>>(),
+        ["web-1:ACTIVE", "web-2:ACTIVE", "web-3:ACTIVE"]
+    );
+    assert!(containers(admin).await.iter().all(|(_, s)| s == "RUNNING"));
+
+    // The DAG: the cluster action depends on its three NODE_CREATEs, each depended on by it.
+    let parent = admin.action(&action).await.expect("action");
+    assert_eq!(parent.depends_on.len(), 3);
+    let child = admin.action(&parent.depends_on[0].to_string()).await.expect("child");
+    assert_eq!((child.action.as_str(), child.depended_by.clone()), ("NODE_CREATE", vec![parent.id]));
+
+    // Senlin's resize checks, with its messages; nothing is started.
+    let too_big =
+        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(10.0), strict: true, ..Default::default() };
+    let (status, message) = error(admin.cluster_action("web", &ClusterActionRequest::Resize(too_big)).await);
+    assert_eq!(status, 400);
+    assert!(message.contains("The target capacity (10) is greater than the cluster's max_size (6)."), "{message}");
+    let (status, message) = error(admin.cluster_action("web", &ClusterActionRequest::ScaleOut(ScaleParams { count: Some(0) })).await);
+    assert_eq!(status, 400);
+    assert!(message.contains("scale_out.count"), "{message}");
+
+    // A second action while the first holds the cluster's lock: 409 naming the holder.
+    let first = admin.cluster_action("web", &ClusterActionRequest::ScaleOut(ScaleParams { count: Some(2) })).await.expect("scale out");
+    let (status, message) = error(admin.cluster_action("web", &ClusterActionRequest::ScaleIn(ScaleParams { count: Some(1) })).await);
+    assert_eq!(status, 409);
+    assert!(message.contains("locked by action") && message.contains("CLUSTER_SCALE_OUT"), "{message}");
+    assert_eq!(finished(admin, first.action).await.0, "SUCCEEDED");
+    assert_eq!(members(admin, "web").await.len(), 5);
+
+    // Deletion policy OLDEST_FIRST: scaling in by 3 removes web-1..3.
+    admin
+        .create_policy(&policy("oldest", "type: deletion\nversion: '1.0'\nproperties:\n  criteria: OLDEST_FIRST\n"))
+        .await
+        .expect("policy");
+    let attach = PolicyParams { policy: "oldest".into(), enabled: None };
+    assert_eq!(act(admin, "web", ClusterActionRequest::PolicyAttach(attach)).await.0, "SUCCEEDED");
+    assert_eq!(admin.cluster("web").await.expect("show").policies[0].type_name, "deletion");
+    assert_eq!(act(admin, "web", ClusterActionRequest::ScaleIn(ScaleParams { count: Some(3) })).await.0, "SUCCEEDED");
+    let left: Vec<String> = members(admin, "web").await.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(left, ["web-4", "web-5"]);
+    assert_eq!(admin.cluster("web").await.expect("show").desired_capacity, 2);
+    assert_eq!(containers(admin).await.len(), 2, "the victims' containers are gone");
+
+    // Resize to an exact capacity.
+    let exact =
+        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(4.0), strict: true, ..Default::default() };
+    assert_eq!(act(admin, "web", ClusterActionRequest::Resize(exact)).await.0, "SUCCEEDED");
+    assert_eq!(members(admin, "web").await.len(), 4);
+
+    // A webhook scales out without a token; the body overrides the stored count; deleted → 404.
+    let receiver = ReceiverCreate {
+        name: "grow".into(),
+        type_name: "webhook".into(),
+        cluster: "web".into(),
+        action: "scale_out".into(),
+        params: serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(1))]),
+        metadata: Default::default(),
+    };
+    let url = admin.create_receiver(&receiver).await.expect("receiver").url.expect("the trigger URL is shown once");
+    assert!(admin.receiver("grow").await.expect("show").url.is_none(), "the secret is never shown again");
+    let anonymous = region.anonymous();
+    let fired =
+        anonymous.trigger_receiver(&url, &serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(2))])).await.expect("trigger");
+    assert_eq!(finished(admin, fired.action).await.0, "SUCCEEDED");
+    assert_eq!(members(admin, "web").await.len(), 6);
+    admin.delete_receiver("grow").await.expect("revoke");
+    assert_eq!(error(anonymous.trigger_receiver(&url, &Default::default()).await).0, 404);
+
+    // A rolling update to a new profile: every member ends on it.
+    admin.create_profile(&profile("web-v2", "v2")).await.expect("profile v2");
+    let update = ClusterUpdate { profile: Some("web-v2".into()), ..Default::default() };
+    let updated = admin.update_cluster("web", &update).await.expect("update");
+    let action = match updated {
+        flotilla_client::Updated::Started(a) => a.action,
+        other => panic!("a profile change is an action: {other:?}"),
+    };
+    assert_eq!(finished(admin, action).await.0, "SUCCEEDED");
+    let v2 = admin.profile("web-v2").await.expect("v2").id;
+    let filter = NodeFilter { cluster: Some("web".into()), status: None };
+    assert!(admin.all_nodes(&filter).await.expect("nodes").iter().all(|n| n.profile_id == v2));
+    let list = admin.list_containers(&ListQuery::default(), &ContainerFilter::default()).await.expect("containers");
+    assert!(list.containers.iter().all(|c| c.spec.environment["MODE"] == "v2" && c.status == "RUNNING"));
+
+    // Delete: no node, no container, no cluster left.
+    let deleted = admin.delete_cluster("web", false).await.expect("delete");
+    assert_eq!(finished(admin, deleted.action).await.0, "SUCCEEDED");
+    assert_eq!(error(admin.cluster("web").await).0, 404);
+    assert!(containers(admin).await.is_empty());
+    let all = admin.all_nodes(&NodeFilter::default()).await.expect("nodes");
+    assert!(all.is_empty(), "{all:?}");
+    region.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_lifecycle_on_sqlite() {
+    lifecycle(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_lifecycle_on_postgres() {
+    lifecycle(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_policy_recreates_the_members_of_a_host_that_went_down() {
+    let region = TestRegion::start_with(Backend::Sqlite, |c| c.grace_period = Duration::from_secs(2)).await.expect("sqlite");
+    let doomed = region.sim_agent(SimHost::new("doomed")).await;
+    let admin = &region.admin;
+    admin.create_profile(&profile("web", "v1")).await.expect("profile");
+    let created = admin.create_cluster(&cluster("web", "web", 2, 1, 4)).await.expect("create");
+    assert_eq!(finished(admin, created.action.expect("action")).await.0, "SUCCEEDED");
+    let spec = "type: health\nversion: '1.0'\nproperties:\n  detection:\n    type: container_status\n    interval: 1\n  recovery:\n    action: RECREATE\n";
+    admin.create_policy(&policy("health", spec)).await.expect("policy");
+    let attach = PolicyParams { policy: "health".into(), enabled: None };
+    assert_eq!(act(admin, "web", ClusterActionRequest::PolicyAttach(attach)).await.0, "SUCCEEDED");
+
+    // A second host joins; the first stops heartbeating: its members come back on the second.
+    let _spare = region.sim_agent(SimHost::new("spare")).await;
+    doomed.shutdown().await;
+    let filter = NodeFilter { cluster: Some("web".into()), status: None };
+    wait_until("the doomed host's members run on the spare host", || async {
+        let nodes = admin.all_nodes(&filter).await.expect("nodes");
+        nodes.len() == 2 && nodes.iter().all(|n| n.status == "ACTIVE" && n.host_name.as_deref() == Some("spare"))
+    })
+    .await;
+    let recoveries = admin
+        .list_actions(&ListQuery::default(), &flotilla_api::ActionFilter { action: Some("NODE_RECOVER".into()), ..Default::default() })
+        .await
+        .expect("actions");
+    assert_eq!(
+        recoveries.actions.len(),
+        2,
+        "one recovery per node, never two: {:?}",
+        recoveries.actions.iter().map(|a| &a.name).collect::<Vec<_>>()
+    );
+    assert!(recoveries.actions.iter().all(|a| a.cause == "Health Policy" && a.status == "SUCCEEDED"));
+    region.stop().await;
+}
