@@ -466,3 +466,18 @@ pub struct ReceiverList {
     pub receivers: Vec<Receiver>,
     pub next: Option<String>,
 }
+
+/// An engine of the region (`GET /v1/services`, admins): Senlin's `service list`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Service {
+    pub id: Uuid,
+    /// The server's listen address.
+    pub name: String,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceList {
+    pub services: Vec<Service>,
+}

@@ -264,6 +264,12 @@ impl Store {
         Ok((parse(&row, "status", ActionStatus::parse)?, get_bool(&row, "cancel_requested")?, get_opt_id(&row, "owner")?))
     }
 
+    /// The engines of the region: id, name, start and last heartbeat.
+    pub async fn list_services(&self) -> Result<Vec<(ServiceId, String, Timestamp, Timestamp)>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM services ORDER BY started_at").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((get_id(r, "id")?, r.try_get("name")?, get_time(r, "started_at")?, get_time(r, "heartbeat_at")?))).collect()
+    }
+
     /// Registers engine `service` as alive.
     pub async fn register_service(&self, service: ServiceId, name: &str) -> Result<(), StoreError> {
         let now = now_millis();

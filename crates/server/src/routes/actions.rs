@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use flotilla_api::{Action, ActionFilter, ActionList, ErrorBody, ListQuery};
+use flotilla_api::{Action, ActionFilter, ActionList, ErrorBody, ListQuery, Service, ServiceList};
 use flotilla_core::ValidationError;
 use flotilla_core::action::{ActionKind, ActionStatus};
 use flotilla_store::ActionFilters;
@@ -78,4 +78,14 @@ pub async fn cancel_action(
     let a = state.store.action(caller.scope(None)?, &key).await?;
     let a = state.store.cancel_action(a.id).await?;
     Ok((StatusCode::ACCEPTED, Json(shown(&state, a).await?)))
+}
+
+/// The region's engines and their heartbeats (admins).
+#[utoipa::path(get, path = "/v1/services", tag = "actions", responses((status = 200, body = ServiceList), (status = 403, body = ErrorBody)))]
+pub async fn list_services(State(state): State<AppState>, caller: Principal) -> Result<Json<ServiceList>, ApiError> {
+    caller.require_admin()?;
+    let services = state.store.list_services().await?;
+    let services =
+        services.into_iter().map(|(id, name, started_at, heartbeat_at)| Service { id: id.0, name, started_at, heartbeat_at }).collect();
+    Ok(Json(ServiceList { services }))
 }

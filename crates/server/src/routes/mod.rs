@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(actions::list_actions))
         .routes(routes!(actions::get_action))
         .routes(routes!(actions::cancel_action))
+        .routes(routes!(actions::list_services))
         .routes(routes!(policies::list_policies, policies::create_policy))
         .routes(routes!(policies::validate_policy))
         .routes(routes!(policies::get_policy, policies::update_policy, policies::delete_policy))
