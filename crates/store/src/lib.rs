@@ -17,7 +17,7 @@ mod roles;
 mod tokens;
 mod users;
 
-pub use containers::{ContainerChanges, ContainerFilters, ContainerRow};
+pub use containers::{ContainerChanges, ContainerFilters, ContainerRow, ObservationChanges};
 pub use error::StoreError;
 pub use events::EventFilters;
 pub use hosts::{Callback, HostRegistration};
