@@ -1,12 +1,14 @@
-//! The running agent: joins, then runs its loops (heartbeat, long-poll, reconcile) and its
-//! listener until shut down. Shutting down never touches the containers: the next agent adopts them.
+//! The running agent: joins, then runs its loops (heartbeat, long-poll, reconcile, probes, CPU
+//! samples) and its listener until shut down. Shutting down never touches the containers: the next agent adopts them.
 
 use crate::callback::{self, CallbackState};
 use crate::config::AgentConfig;
 use crate::error::AgentError;
+use crate::probe::Prober;
 use crate::reconcile::Reconciler;
 use crate::region::{RegionClient, http_client};
 use crate::runtime::ContainerRuntime;
+use crate::vitals::{self, Vitals};
 use flotilla_api::agent::{AgentJoin, Assignments, Heartbeat};
 use flotilla_api::{Capacity, HostUtilisation};
 use rand::Rng;
@@ -38,7 +40,7 @@ fn new_secret() -> String {
 }
 
 /// Resolves once `shutdown` turns true (or its sender is gone).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     // Err: the sender is gone, which also means stop.
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
@@ -97,11 +99,16 @@ impl Agent {
             }
         };
         let heartbeat_every = Duration::from_millis(joined.heartbeat_interval_ms.max(100));
-        let reconciler = Reconciler::new(host_id, runtime.clone(), region.clone(), config.timings);
+        let timings = config.timings;
+        let vitals = Arc::new(Vitals::default());
+        let reconciler = Reconciler::new(host_id, runtime.clone(), region.clone(), timings, vitals.clone());
+        let prober = Prober::new(host_id, runtime.clone(), vitals.clone());
         let tasks = vec![
             tokio::spawn(serve),
-            tokio::spawn(heartbeats(region.clone(), runtime, capacity, heartbeat_every, shutdown_rx.clone())),
-            tokio::spawn(poll_assignments(region, config.timings.long_poll_wait_secs, assignments_tx, shutdown_rx.clone())),
+            tokio::spawn(heartbeats(region.clone(), runtime.clone(), capacity, heartbeat_every, shutdown_rx.clone())),
+            tokio::spawn(poll_assignments(region, timings.long_poll_wait_secs, assignments_tx, shutdown_rx.clone())),
+            tokio::spawn(prober.run(assignments_rx.clone(), shutdown_rx.clone(), timings.probe_tick)),
+            tokio::spawn(vitals::sample_cpu(host_id, runtime, vitals, timings.cpu_sample, shutdown_rx.clone())),
             tokio::spawn(reconciler.run(assignments_rx, shutdown_rx)),
         ];
         Ok(Agent { host_id, name: config.name, advertise, shutdown, tasks })

@@ -74,6 +74,10 @@ pub struct Timings {
     pub full_report: Duration,
     /// How long a container that failed to be created or started is left alone.
     pub failure_retry: Duration,
+    /// How often the prober looks for due health checks (each runs every `interval` of its own).
+    pub probe_tick: Duration,
+    /// How often the CPU use of every running container is sampled.
+    pub cpu_sample: Duration,
 }
 
 impl Default for Timings {
@@ -84,6 +88,8 @@ impl Default for Timings {
             resync: Duration::from_secs(2),
             full_report: Duration::from_secs(30),
             failure_retry: Duration::from_secs(10),
+            probe_tick: Duration::from_secs(1),
+            cpu_sample: Duration::from_secs(10),
         }
     }
 }

@@ -8,10 +8,12 @@ mod agent;
 mod callback;
 mod config;
 mod error;
+mod probe;
 mod reconcile;
 mod region;
 pub mod runtime;
 mod simulate;
+mod vitals;
 
 pub use agent::Agent;
 pub use config::{AgentConfig, CapacityOverride, Timings};

@@ -1,17 +1,18 @@
 //! Whole agents on the real Docker Engine against a fake region: adoption after a restart, the
-//! fence of unassigned containers, images fetched from the region, desired-state changes.
+//! fence of unassigned containers, images fetched from the region, desired-state changes, health
+//! probes and CPU use of the workload image.
 
 mod support;
 
 use flotilla_agent::runtime::ContainerRuntime;
 use flotilla_agent::runtime::docker::DockerRuntime;
 use flotilla_agent::{Agent, AgentConfig, CapacityOverride, Timings};
-use flotilla_api::agent::{Assignment, ImageSource, Observed, ObservedState};
+use flotilla_api::agent::{Assignment, HealthStatus, ImageSource, Observed, ObservedState};
 use flotilla_core::container::DesiredState;
-use flotilla_core::profile::ContainerProperties;
+use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe};
 use std::sync::Arc;
 use std::time::Duration;
-use support::docker::{BUSYBOX, HostCleanup, busybox_image, saved_archive_of_fresh_tag, untag};
+use support::docker::{BUSYBOX, HostCleanup, busybox_image, saved_archive_of_fresh_tag, untag, workload_image};
 use support::region::{FakeRegion, JOIN_TOKEN};
 use uuid::Uuid;
 
@@ -125,4 +126,60 @@ async fn images_come_from_the_region_and_desired_states_apply() {
     agent.shutdown().await;
     untag(&runtime, &reference).await;
     assert!(runtime.list(host).await.unwrap().is_empty());
+}
+
+fn health(id: Uuid, status: HealthStatus) -> impl Fn(&Observed) -> bool {
+    move |o| o.id == id && o.health.as_ref().map(|h| h.status) == Some(status)
+}
+
+/// The container's address on the default bridge, where the host reaches it.
+async fn address(runtime: &DockerRuntime, runtime_id: &str) -> String {
+    let inspected = runtime.client().inspect_container(runtime_id, None).await.unwrap();
+    let networks = inspected.network_settings.unwrap().networks.unwrap();
+    networks.values().find_map(|n| n.ip_address.clone().filter(|ip| !ip.is_empty())).expect("an address on the bridge")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workload_is_probed_over_http_and_its_cpu_use_measured() {
+    let runtime = Arc::new(DockerRuntime::connect().await.unwrap());
+    let image = workload_image(&runtime).await;
+    let region = FakeRegion::start().await;
+    let mut config = config(&region);
+    config.timings.probe_tick = Duration::from_millis(200);
+    config.timings.cpu_sample = Duration::from_secs(1);
+    config.timings.full_report = Duration::from_secs(2);
+    let agent = Agent::start(config, runtime.clone()).await.unwrap();
+    let host = agent.host_id();
+    let _cleanup = HostCleanup(host);
+
+    let mut a = assignment(&image, None);
+    a.spec.command = vec![];
+    a.spec.memory = Some(128);
+    a.spec.healthcheck = Some(Healthcheck {
+        http: Some(HttpProbe { port: 8080, path: "/healthz".into() }),
+        tcp: None,
+        command: vec![],
+        interval: 1,
+        timeout: 2,
+        retries: 2,
+    });
+    region.assign(host, vec![a.clone()]);
+    let healthy = region.wait_report(host, WAIT, health(a.id, HealthStatus::Healthy)).await;
+    let ip = address(&runtime, healthy.runtime_id.as_deref().unwrap()).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let post = |path: &str| {
+        let request = http.post(format!("http://{ip}:8080{path}"));
+        async move { assert!(request.send().await.unwrap().status().is_success()) }
+    };
+
+    post("/fail").await;
+    let sick = region.wait_report(host, WAIT, health(a.id, HealthStatus::Unhealthy)).await;
+    assert_eq!(sick.health.unwrap().reason, format!("HTTP 500 from http://{ip}:8080/healthz"));
+    post("/recover").await;
+    region.wait_report(host, WAIT, health(a.id, HealthStatus::Healthy)).await;
+
+    post("/burn?seconds=60&cores=1").await;
+    let busy = region.wait_report(host, WAIT, |o| o.id == a.id && o.cpu_percent.is_some_and(|p| p > 30.0)).await;
+    assert_eq!(busy.state, ObservedState::Running);
+    agent.shutdown().await;
 }

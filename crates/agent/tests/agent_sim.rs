@@ -3,13 +3,13 @@
 
 mod support;
 
-use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
+use flotilla_agent::runtime::sim::{SIM_CPU_ENV, SIM_HEALTH_ENV, SimConfig, SimRuntime};
 use flotilla_agent::runtime::{ContainerRuntime, runtime_name};
 use flotilla_agent::{Agent, AgentConfig, AgentError, CapacityOverride, Timings, start_simulated};
-use flotilla_api::agent::{Assignment, ImageSource, Observed, ObservedState};
+use flotilla_api::agent::{Assignment, HealthStatus, ImageSource, Observed, ObservedState};
 use flotilla_api::{ContainerStats, ContainerTop, ErrorBody, ExecResult};
 use flotilla_core::container::DesiredState;
-use flotilla_core::profile::ContainerProperties;
+use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +26,8 @@ fn config(region: &FakeRegion, name: &str) -> AgentConfig {
         resync: Duration::from_millis(200),
         full_report: Duration::from_secs(30),
         failure_retry: Duration::from_secs(1),
+        probe_tick: Duration::from_millis(100),
+        cpu_sample: Duration::from_millis(300),
     };
     config
 }
@@ -108,6 +110,59 @@ async fn a_restarted_agent_adopts_its_containers() {
     let latest = region.reports(host).into_iter().last().unwrap();
     assert_eq!((latest.state, latest.runtime_id), (ObservedState::Running, Some(before[0].runtime_id.clone())));
     again.shutdown().await;
+}
+
+fn health(id: Uuid, status: HealthStatus) -> impl Fn(&Observed) -> bool {
+    move |o| o.id == id && o.health.as_ref().map(|h| h.status) == Some(status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_and_cpu_use_reach_the_reports() {
+    let region = FakeRegion::start().await;
+    let runtime = Arc::new(SimRuntime::new(SimConfig::default()));
+    // Full reports every 30 s: whatever comes sooner was sent because it changed.
+    let agent = Agent::start(config(&region, "host-probed"), runtime.clone()).await.unwrap();
+    let host = agent.host_id();
+    let check = Healthcheck {
+        http: Some(HttpProbe { port: 8080, path: "/healthz".into() }),
+        tcp: None,
+        command: vec![],
+        interval: 1,
+        timeout: 1,
+        retries: 2,
+    };
+    let mut web = assignment("web", DesiredState::Running);
+    web.spec.healthcheck = Some(check.clone());
+    let mut sick = assignment("sick", DesiredState::Running);
+    sick.spec.healthcheck = Some(check);
+    sick.spec.environment.insert(SIM_HEALTH_ENV.into(), "fail".into());
+    sick.spec.environment.insert(SIM_CPU_ENV.into(), "80".into());
+    let plain = assignment("plain", DesiredState::Running);
+    region.assign(host, vec![web.clone(), sick.clone(), plain.clone()]);
+
+    let first = region.wait_report(host, WAIT, running(web.id)).await;
+    assert!(matches!(first.health.as_ref().map(|h| h.status), Some(HealthStatus::Starting | HealthStatus::Healthy)), "{first:?}");
+    region.wait_report(host, WAIT, health(web.id, HealthStatus::Healthy)).await;
+    let unhealthy = region.wait_report(host, WAIT, health(sick.id, HealthStatus::Unhealthy)).await;
+    assert_eq!(unhealthy.health.unwrap().reason, "simulated failure (FLOTILLA_SIM_HEALTH=fail)");
+    assert_eq!(unhealthy.cpu_percent, Some(80.0), "CPU use rides along");
+    assert!(region.reports(host).iter().filter(|o| o.id == plain.id).all(|o| o.health.is_none()), "no check, no health");
+
+    let flipped = Instant::now();
+    runtime.set_cpu_percent(web.id, 55.0);
+    runtime.set_probe_failure(web.id, Some("told to fail"));
+    let failing = region.wait_report(host, WAIT, health(web.id, HealthStatus::Unhealthy)).await;
+    assert!(flipped.elapsed() < Duration::from_secs(8), "reported as it changed, not with the full report");
+    assert_eq!((failing.health.unwrap().reason.as_str(), failing.cpu_percent), ("told to fail", Some(55.0)));
+    runtime.set_probe_failure(web.id, None);
+    region.wait_report(host, WAIT, health(web.id, HealthStatus::Healthy)).await;
+
+    // Stopped: no health, no CPU use.
+    web.desired = DesiredState::Stopped;
+    region.assign(host, vec![web.clone(), sick, plain]);
+    let stopped = region.wait_report(host, WAIT, |o| o.id == web.id && o.state == ObservedState::Exited).await;
+    assert_eq!((stopped.health, stopped.cpu_percent), (None, None));
+    agent.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,8 @@ mod support;
 
 use bytes::Bytes;
 use flotilla_agent::runtime::docker::DockerRuntime;
-use flotilla_agent::runtime::{ContainerRuntime, CreateSpec, LogOptions, RuntimeError, RuntimeState, runtime_name};
-use flotilla_core::profile::ContainerProperties;
+use flotilla_agent::runtime::{ContainerRuntime, CreateSpec, LogOptions, ProbeOutcome, RuntimeError, RuntimeState, runtime_name};
+use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe, TcpProbe};
 use futures::{StreamExt, TryStreamExt};
 use std::time::Duration;
 use support::docker::{BUSYBOX, HostCleanup, busybox_image, saved_archive_of_fresh_tag, untag};
@@ -112,6 +112,46 @@ async fn a_container_goes_through_its_whole_life() {
     rt.remove(&id, true).await.unwrap();
     assert!(rt.list(host).await.unwrap().is_empty());
     assert!(matches!(rt.inspect(&id).await, Err(RuntimeError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn probes_run_from_the_host_and_cpu_use_is_measured_between_samples() {
+    let rt = DockerRuntime::connect().await.unwrap();
+    busybox_image(&rt).await;
+    let host = Uuid::now_v7();
+    let _cleanup = HostCleanup(host);
+    let busy = spec(host, "busy", "while :; do :; done", ContainerProperties { stop_timeout: Some(1), ..Default::default() });
+    let id = rt.create(&busy).await.unwrap();
+    rt.start(&id).await.unwrap();
+
+    let check = |http: Option<HttpProbe>, tcp: Option<TcpProbe>, command: &[&str]| Healthcheck {
+        http,
+        tcp,
+        command: command.iter().map(|s| s.to_string()).collect(),
+        interval: 1,
+        timeout: 1,
+        retries: 1,
+    };
+    assert_eq!(rt.probe(&id, &check(None, None, &["true"])).await, ProbeOutcome::Pass);
+    assert_eq!(
+        rt.probe(&id, &check(None, None, &["sh", "-c", "echo not ready; exit 3"])).await,
+        ProbeOutcome::Fail("exit code 3: not ready".into())
+    );
+    // Nothing listens in the container: the host reaches its address and is refused.
+    let ProbeOutcome::Fail(tcp) = rt.probe(&id, &check(None, Some(TcpProbe { port: 8080 }), &[])).await else { panic!("nothing listens") };
+    assert!(tcp.starts_with("TCP connect to 172.") && tcp.to_lowercase().contains("refused"), "{tcp}");
+    let http = check(Some(HttpProbe { port: 8080, path: "healthz".into() }), None, &[]);
+    let ProbeOutcome::Fail(get) = rt.probe(&id, &http).await else { panic!("nothing listens") };
+    assert!(get.starts_with("GET http://172.") && get.contains(":8080/healthz: "), "{get}");
+
+    assert_eq!(rt.cpu_percent(&id).await.unwrap(), None, "nothing to compare the first sample with");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let busy_percent = rt.cpu_percent(&id).await.unwrap().unwrap();
+    assert!(busy_percent > 50.0, "a shell spinning keeps about one core busy: {busy_percent}");
+
+    rt.stop(&id, 1).await.unwrap();
+    assert!(matches!(rt.probe(&id, &check(None, None, &["true"])).await, ProbeOutcome::Fail(_)), "a stopped container fails its probes");
+    rt.remove(&id, true).await.unwrap();
 }
 
 #[tokio::test]

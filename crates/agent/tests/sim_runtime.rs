@@ -1,10 +1,10 @@
 //! The simulated runtime through the `ContainerRuntime` trait: the same contract as Docker's.
 
 use bytes::Bytes;
-use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
-use flotilla_agent::runtime::{ContainerRuntime, CreateSpec, LogOptions, RuntimeError, RuntimeState};
+use flotilla_agent::runtime::sim::{SIM_CPU_ENV, SIM_HEALTH_ENV, SimConfig, SimRuntime};
+use flotilla_agent::runtime::{ContainerRuntime, CreateSpec, LogOptions, ProbeOutcome, RuntimeError, RuntimeState};
 use flotilla_api::Capacity;
-use flotilla_core::profile::ContainerProperties;
+use flotilla_core::profile::{ContainerProperties, Healthcheck, TcpProbe};
 use futures::{StreamExt, TryStreamExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,6 +83,45 @@ async fn lifecycle_follows_docker() {
     rt.remove(&id, true).await.unwrap();
     assert!(matches!(rt.inspect(&id).await, Err(RuntimeError::NotFound(_))));
     assert!(rt.list(host).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn health_and_cpu_use_are_what_tests_make_them() {
+    let rt = SimRuntime::new(SimConfig::default());
+    let check = Healthcheck { http: None, tcp: Some(TcpProbe { port: 80 }), command: vec![], interval: 1, timeout: 1, retries: 1 };
+    let host = Uuid::now_v7();
+    let plain = spec(host, "plain");
+    let mut busy_and_sick = spec(host, "sick");
+    busy_and_sick.properties.environment.insert(SIM_HEALTH_ENV.into(), "fail".into());
+    busy_and_sick.properties.environment.insert(SIM_CPU_ENV.into(), "80".into());
+    let (a, b) = (rt.create(&plain).await.unwrap(), rt.create(&busy_and_sick).await.unwrap());
+    assert!(matches!(rt.probe(&a, &check).await, ProbeOutcome::Fail(_)), "not running yet");
+    assert!(matches!(rt.cpu_percent(&a).await, Err(RuntimeError::Conflict(_))), "not running yet");
+    rt.start(&a).await.unwrap();
+    rt.start(&b).await.unwrap();
+
+    assert_eq!(rt.probe(&a, &check).await, ProbeOutcome::Pass);
+    assert_eq!(rt.cpu_percent(&a).await.unwrap(), Some(0.0), "idle unless told otherwise");
+    assert_eq!(rt.probe(&b, &check).await, ProbeOutcome::Fail("simulated failure (FLOTILLA_SIM_HEALTH=fail)".into()));
+    assert_eq!(rt.cpu_percent(&b).await.unwrap(), Some(80.0));
+    assert_eq!(rt.stats(&b).await.unwrap().cpu_percent, 80.0, "stats agree");
+    assert_eq!(rt.utilisation().await.unwrap().cpu_percent, 32.5, "half a core (a's own figure) and 0.8 of four");
+
+    // The handle wins over the environment, by Flotilla container id.
+    rt.set_probe_failure(plain.container_id, Some("told to fail"));
+    rt.set_probe_failure(busy_and_sick.container_id, None);
+    rt.set_cpu_percent(plain.container_id, 150.0);
+    assert_eq!(rt.probe(&a, &check).await, ProbeOutcome::Fail("told to fail".into()));
+    assert_eq!(rt.probe(&b, &check).await, ProbeOutcome::Pass);
+    assert_eq!(rt.cpu_percent(&a).await.unwrap(), Some(150.0));
+    assert_eq!(rt.stats(&a).await.unwrap().cpu_percent, 150.0);
+
+    // It holds for a new generation of the same container.
+    rt.remove(&a, true).await.unwrap();
+    let again = rt.create(&CreateSpec { generation: 4, name: "plain-4".into(), ..plain.clone() }).await.unwrap();
+    rt.start(&again).await.unwrap();
+    assert_eq!(rt.probe(&again, &check).await, ProbeOutcome::Fail("told to fail".into()));
+    assert_eq!(rt.cpu_percent(&again).await.unwrap(), Some(150.0));
 }
 
 #[tokio::test]

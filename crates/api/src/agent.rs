@@ -117,6 +117,30 @@ pub struct Observed {
     /// Why, for `failed`, `missing` or `exited`.
     #[serde(default)]
     pub reason: String,
+    /// What the agent's probe says of a running container with a health check; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// CPU use of a running container as `docker stats` counts it (100 = one core busy), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+}
+
+/// A health check's verdict: `starting` before the first pass (and while failures are fewer than
+/// `retries`), `healthy` after a pass, `unhealthy` after `retries` failures in a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: HealthStatus,
+    /// The last failed probe's answer, when unhealthy.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Starting,
+    Healthy,
+    Unhealthy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -28,6 +28,20 @@ pub struct Container {
     /// The runtime's id (Docker's container id).
     pub runtime_id: Option<String>,
     pub exit_code: Option<i64>,
+    /// `starting`, `healthy` or `unhealthy` as its agent's probe says; empty without a health
+    /// check or while it does not run.
+    #[serde(default)]
+    pub health: String,
+    /// Why it is unhealthy: the last failed probe's answer.
+    #[serde(default)]
+    pub health_reason: String,
+    /// CPU use its agent last measured, as `docker stats` counts it (100 = one core busy); absent
+    /// until measured and while it does not run.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+    /// When its agent last reported its health or CPU use.
+    #[serde(default)]
+    pub observed_at: Option<DateTime<Utc>>,
     /// Published ports as `HOST_ADDR:HOST_PORT->PORT/PROTO`.
     pub ports: Vec<String>,
     pub metadata: Metadata,

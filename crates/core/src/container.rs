@@ -186,9 +186,73 @@ pub struct Container {
     /// The runtime's own id (Docker's container id) once created.
     pub runtime_id: Option<String>,
     pub exit_code: Option<i64>,
+    /// What its health check last said, as its agent probes it (`Unknown` without a check).
+    pub health: ContainerHealth,
+    /// CPU use its agent last measured, as `docker stats` counts it (100 = one core busy); `None`
+    /// until measured, and while it does not run.
+    pub cpu_percent: Option<f64>,
+    /// When its agent last reported health or CPU use.
+    pub observed_at: Option<Timestamp>,
     pub metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A container's health as its agent's probe sees it (kubelet's and Docker's rules): `Starting`
+/// until the first pass or enough failures, `Healthy` after one pass, `Unhealthy` after `retries`
+/// failures in a row. `Unknown` means no probe: no health check, or the container does not run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ContainerHealth {
+    #[default]
+    Unknown,
+    Starting,
+    Healthy,
+    Unhealthy {
+        /// The last failed probe's answer, e.g. `HTTP 500 from http://172.17.0.2:8080/healthz`.
+        reason: String,
+    },
+}
+
+impl ContainerHealth {
+    /// `""` (unknown), `starting`, `healthy` or `unhealthy`, as stored and shown.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Unknown => "",
+            Self::Starting => "starting",
+            Self::Healthy => "healthy",
+            Self::Unhealthy { .. } => "unhealthy",
+        }
+    }
+
+    /// Why it is unhealthy; empty otherwise.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Unhealthy { reason } => reason,
+            _ => "",
+        }
+    }
+
+    /// The health named `name` (see [`ContainerHealth::as_str`]), with `reason` when unhealthy.
+    pub fn parse(name: &str, reason: &str) -> Option<Self> {
+        Some(match name {
+            "" => Self::Unknown,
+            "starting" => Self::Starting,
+            "healthy" => Self::Healthy,
+            "unhealthy" => Self::Unhealthy { reason: reason.to_owned() },
+            _ => return None,
+        })
+    }
+
+    /// Same health, whatever the reasons.
+    pub fn same_kind(&self, other: &ContainerHealth) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+impl fmt::Display for ContainerHealth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if *self == Self::Unknown { "unknown" } else { self.as_str() })
+    }
 }
 
 /// What an agent saw of one container; `status: None` means it removed the container on purpose.
@@ -200,6 +264,20 @@ pub struct Observation {
     pub status: Option<ContainerStatus>,
     pub exit_code: Option<i64>,
     pub reason: String,
+    /// What its probe says; `None` leaves the recorded health as it is while the container runs.
+    pub health: Option<ContainerHealth>,
+    /// CPU use measured now; `None` leaves the last figure as it is while the container runs.
+    pub cpu_percent: Option<f64>,
+}
+
+/// A change of a container's health (unknown, starting, healthy, unhealthy), as the event log records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthChange {
+    pub id: ContainerId,
+    pub name: Name,
+    pub project_id: ProjectId,
+    pub from: ContainerHealth,
+    pub to: ContainerHealth,
 }
 
 /// A change of a container's observed status, as the event log records it.
@@ -248,6 +326,24 @@ mod tests {
         assert_eq!(err.to_string(), "cannot pause a container in status STOPPED; pause needs RUNNING");
         let err = ContainerStatus::Running.check(Operation::Start).unwrap_err();
         assert_eq!(err.to_string(), "cannot start a container in status RUNNING; start needs CREATED or STOPPED");
+    }
+
+    #[test]
+    fn health_round_trips() {
+        let table = [
+            ContainerHealth::Unknown,
+            ContainerHealth::Starting,
+            ContainerHealth::Healthy,
+            ContainerHealth::Unhealthy { reason: "HTTP 500".into() },
+        ];
+        for health in table {
+            assert_eq!(ContainerHealth::parse(health.as_str(), health.reason()), Some(health.clone()));
+        }
+        assert_eq!(ContainerHealth::parse("sick", ""), None);
+        assert_eq!(ContainerHealth::default().to_string(), "unknown");
+        let sick = ContainerHealth::Unhealthy { reason: "a".into() };
+        assert!(sick.same_kind(&ContainerHealth::Unhealthy { reason: "b".into() }));
+        assert!(!sick.same_kind(&ContainerHealth::Healthy));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Events: who did what to which object, when, at what level and with what outcome (Senlin's event log).
 
-use crate::container::{ContainerStatus, StatusChange};
+use crate::container::{ContainerHealth, ContainerStatus, HealthChange, StatusChange};
 use crate::{EventId, Metadata, ProjectId, Timestamp, UserId};
 
 /// How much an event matters.
@@ -89,6 +89,8 @@ actions! {
     ContainerMigrate => "CONTAINER_MIGRATE",
     /// The container's observed status changed for the worse (ERROR, UNKNOWN).
     ContainerStatus => "CONTAINER_STATUS",
+    /// The container's health check started failing (UNHEALTHY) or passes again (HEALTHY).
+    ContainerHealth => "CONTAINER_HEALTH",
     HostJoin => "HOST_JOIN",
     HostDown => "HOST_DOWN",
     HostUp => "HOST_UP",
@@ -215,6 +217,18 @@ impl Event {
         let event = Event::new(ObjectType::Container, change.id.0, change.name.as_str(), action, status);
         Some(event.by(Some(change.project_id), None).level(level).reason(change.reason.clone()).meta("from", change.from))
     }
+
+    /// The event a change of a container's health makes, when it is worth one: turned unhealthy
+    /// (WARNING, with the probe's answer) or healthy again after being unhealthy (INFO).
+    pub fn health(change: &HealthChange) -> Option<Self> {
+        let (level, status) = match (&change.from, &change.to) {
+            (_, ContainerHealth::Unhealthy { .. }) => (EventLevel::Warning, "UNHEALTHY"),
+            (ContainerHealth::Unhealthy { .. }, ContainerHealth::Healthy) => (EventLevel::Info, "HEALTHY"),
+            _ => return None,
+        };
+        let event = Event::new(ObjectType::Container, change.id.0, change.name.as_str(), EventAction::ContainerHealth, status);
+        Some(event.by(Some(change.project_id), None).level(level).reason(change.to.reason()).meta("from", &change.from))
+    }
 }
 
 /// The time a UUIDv7 id was made, to the millisecond.
@@ -277,6 +291,38 @@ mod tests {
             if let Some(e) = event {
                 assert_eq!((e.project_id, e.user_id, e.reason.as_str()), (Some(change.project_id), None, "exit 137"));
                 assert_eq!((e.object_id, e.metadata["from"].as_str()), (change.id.0, "RUNNING"));
+            }
+        }
+    }
+
+    #[test]
+    fn health_changes_worth_an_event() {
+        use ContainerHealth::*;
+        let sick = || Unhealthy { reason: "HTTP 500".into() };
+        let table = [
+            (Healthy, sick(), Some((EventLevel::Warning, "UNHEALTHY", "HTTP 500", "healthy"))),
+            (Starting, sick(), Some((EventLevel::Warning, "UNHEALTHY", "HTTP 500", "starting"))),
+            (sick(), Healthy, Some((EventLevel::Info, "HEALTHY", "", "unhealthy"))),
+            (Starting, Healthy, None),
+            (Unknown, Starting, None),
+            (sick(), Unknown, None),
+        ];
+        for (from, to, want) in table {
+            let change = HealthChange {
+                id: crate::ContainerId::new(),
+                name: crate::Name::parse("name", "web").unwrap(),
+                project_id: ProjectId::new(),
+                from: from.clone(),
+                to: to.clone(),
+            };
+            let event = Event::health(&change);
+            let got = event.as_ref().map(|e| (e.level, e.status.as_str(), e.reason.as_str(), e.metadata["from"].as_str()));
+            assert_eq!(got, want, "{from} -> {to}");
+            if let Some(e) = event {
+                assert_eq!(
+                    (e.action, e.project_id, e.user_id, e.object_id),
+                    (EventAction::ContainerHealth, Some(change.project_id), None, change.id.0)
+                );
             }
         }
     }

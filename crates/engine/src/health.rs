@@ -10,7 +10,8 @@ use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::policy::PolicyProperties;
 use flotilla_core::policy::health::{HealthPolicy, NodeObservation, RecoveryAction, Verdict};
 use flotilla_core::scheduler::HostState;
-use flotilla_core::{ClusterId, container::DesiredState};
+use flotilla_core::ClusterId;
+use flotilla_core::container::{ContainerHealth, DesiredState};
 use flotilla_store::{Scope, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -75,7 +76,11 @@ async fn judge(shared: &Shared, policy: &HealthPolicy, node: &Node) -> Result<Ve
         container_status: container.as_ref().map(|c| c.status),
         desired: container.as_ref().map_or(DesiredState::Running, |c| c.desired),
         host_up,
-        probe_healthy: None,
+        probe_healthy: container.as_ref().and_then(|c| match c.health {
+            ContainerHealth::Healthy => Some(true),
+            ContainerHealth::Unhealthy { .. } => Some(false),
+            ContainerHealth::Unknown | ContainerHealth::Starting => None,
+        }),
     };
     Ok(policy.judge(&observed))
 }

@@ -66,6 +66,9 @@ async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) -> Result<(Co
         runtime_id: None,
         exit_code: None,
         metadata,
+        health: Default::default(),
+        cpu_percent: None,
+        observed_at: None,
         created_at: now,
         updated_at: now,
     };

@@ -7,6 +7,7 @@ use flotilla_core::container::{Container, StatusChange};
 use flotilla_core::event::{Event, EventAction, ObjectType};
 use flotilla_core::host::Host;
 use flotilla_core::image::Image;
+use flotilla_store::ObservationChanges;
 
 /// Appends `event` to the log.
 pub async fn record(state: &AppState, event: Event) {
@@ -42,4 +43,11 @@ pub fn image(i: &Image, caller: &Principal, action: EventAction, status: &str) -
 /// Records the observed status changes worth an event (deleted, ERROR, UNKNOWN).
 pub async fn observed(state: &AppState, changes: &[StatusChange]) {
     record_all(state, changes.iter().filter_map(Event::observed).collect()).await;
+}
+
+/// Records what agents' observations changed that is worth an event: the status changes of
+/// [`observed`], and health turning unhealthy or healthy again.
+pub async fn observations(state: &AppState, changes: &ObservationChanges) {
+    let status = changes.status.iter().filter_map(Event::observed);
+    record_all(state, status.chain(changes.health.iter().filter_map(Event::health)).collect()).await;
 }

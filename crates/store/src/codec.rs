@@ -19,6 +19,18 @@ pub(crate) fn get_time(row: &AnyRow, column: &str) -> Result<Timestamp, StoreErr
     chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms}")))
 }
 
+pub(crate) fn get_opt_time(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
+    let ms: Option<i64> = row.try_get(column)?;
+    ms.map(|ms| chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms}")))).transpose()
+}
+
+/// What binds an optional non-negative float: -1 for `None`, which the SQL turns back into NULL
+/// with `NULLIF($n, -1)`. sqlx's Any driver binds a NULL DOUBLE as a float4 on PostgreSQL, and a
+/// statement first prepared that way refuses every float8 bound later.
+pub(crate) fn opt_float(value: Option<f64>) -> f64 {
+    value.filter(|v| *v >= 0.0).unwrap_or(-1.0)
+}
+
 pub(crate) fn get_bool(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }

@@ -1,12 +1,12 @@
 //! Containers: placement with quota and claims in one transaction, desired-state changes,
 //! agents' observations, and the per-host assignment sets.
 
-use crate::codec::{get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis, now_millis, to_json};
+use crate::codec::{get_id, get_json, get_name, get_opt_id, get_opt_time, get_time, metadata_json, millis, now_millis, opt_float, to_json};
 use crate::hosts::bump_revision;
 use crate::list::Filter;
 use crate::quotas::check_quota;
 use crate::{Backend, Scope, Store, StoreError};
-use flotilla_core::container::{Container, ContainerStatus, DesiredState, Observation, StatusChange};
+use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::quota::Usage;
 use flotilla_core::scheduler::{self, HostView, Request, Settings};
@@ -39,6 +39,13 @@ pub struct ContainerChanges {
     pub bump_generation: bool,
 }
 
+/// What a batch of observations changed, for the event log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservationChanges {
+    pub status: Vec<StatusChange>,
+    pub health: Vec<HealthChange>,
+}
+
 /// Filters of a container list.
 #[derive(Debug, Clone, Default)]
 pub struct ContainerFilters<'a> {
@@ -50,6 +57,8 @@ pub struct ContainerFilters<'a> {
 fn decode_container(row: &AnyRow) -> Result<Container, StoreError> {
     let desired: String = row.try_get("desired")?;
     let status: String = row.try_get("status")?;
+    let health: String = row.try_get("health")?;
+    let health_reason: String = row.try_get("health_reason")?;
     Ok(Container {
         id: get_id(row, "id")?,
         name: get_name(row)?,
@@ -64,6 +73,9 @@ fn decode_container(row: &AnyRow) -> Result<Container, StoreError> {
         status_reason: row.try_get("status_reason")?,
         runtime_id: row.try_get("runtime_id")?,
         exit_code: row.try_get("exit_code")?,
+        health: ContainerHealth::parse(&health, &health_reason).ok_or_else(|| StoreError::Corrupt(format!("health = {health:?}")))?,
+        cpu_percent: row.try_get("cpu_percent")?,
+        observed_at: get_opt_time(row, "observed_at")?,
         metadata: get_json(row, "metadata")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
@@ -298,18 +310,24 @@ impl Store {
             c.spec = spec;
             c.image_id = image;
             c.generation += 1;
+            c.health = ContainerHealth::Unknown;
+            c.cpu_percent = None;
         }
         if let Some((status, reason)) = changes.status {
             c.status = status;
             c.status_reason = reason;
         }
         if changes.bump_generation {
+            // A new runtime container: nothing is known of its health or use yet.
             c.generation += 1;
+            c.health = ContainerHealth::Unknown;
+            c.cpu_percent = None;
         }
         c.updated_at = flotilla_core::now();
         sqlx::query(
             "UPDATE containers SET name = $2, spec = $3, cpu_millis = $4, memory_mib = $5, desired = $6, generation = $7, status = $8,
-             status_reason = $9, metadata = $10, updated_at = $11, image = $12, image_id = $13, host_ports = $14 WHERE id = $1",
+             status_reason = $9, metadata = $10, updated_at = $11, health = $12, health_reason = $13, cpu_percent = NULLIF($14, -1),
+             image = $15, image_id = $16, host_ports = $17 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(c.name.to_string())
@@ -322,6 +340,9 @@ impl Store {
         .bind(c.status_reason.clone())
         .bind(metadata_json(&c.metadata))
         .bind(millis(c.updated_at))
+        .bind(c.health.as_str())
+        .bind(c.health.reason().to_owned())
+        .bind(opt_float(c.cpu_percent))
         .bind(flotilla_core::image::normalize_reference(&c.spec.image))
         .bind(c.image_id.map(|i| i.to_string()))
         .bind(to_json(&host_ports(&c)))
@@ -366,7 +387,7 @@ impl Store {
         };
         sqlx::query(
             "UPDATE containers SET host_id = $2, generation = generation + 1, status = 'CREATING', status_reason = $3, runtime_id = NULL,
-             updated_at = $4 WHERE id = $1",
+             health = '', health_reason = '', cpu_percent = NULL, updated_at = $4 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(host.to_string())
@@ -398,13 +419,14 @@ impl Store {
         Ok((revision, rows.iter().map(decode_container).collect::<Result<_, _>>()?))
     }
 
-    /// Records what `host`'s agent saw, and answers the status changes it made. Reports about
-    /// containers no longer on that host, or of an older generation, are stale and ignored; a
-    /// container removed after its delete is forgotten.
-    pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<Vec<StatusChange>, StoreError> {
+    /// Records what `host`'s agent saw, and answers the status and health changes it made. Reports
+    /// about containers no longer on that host, or of an older generation, are stale and ignored;
+    /// a container removed after its delete is forgotten. Health and CPU use are kept only while
+    /// the container runs; a report without them (an answer to a restart or kill) leaves them be.
+    pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<ObservationChanges, StoreError> {
         let mut w = self.begin_write().await?;
         let now = now_millis();
-        let mut changes = Vec::new();
+        let mut changes = ObservationChanges::default();
         for seen in observations {
             let Some(row) =
                 sqlx::query("SELECT * FROM containers WHERE id = $1").bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
@@ -419,7 +441,7 @@ impl Store {
                 (None, DesiredState::Deleted) => {
                     sqlx::query("DELETE FROM containers WHERE id = $1").bind(c.id.to_string()).execute(&mut *w.tx).await?;
                     let reason = "removed from its host".to_owned();
-                    changes.push(StatusChange {
+                    changes.status.push(StatusChange {
                         id: c.id,
                         name: c.name,
                         project_id: c.project_id,
@@ -431,9 +453,16 @@ impl Store {
                 (None, _) => {}
                 (Some(status), desired) => {
                     let status = if desired == DesiredState::Deleted { ContainerStatus::Deleting } else { status };
+                    let (health, cpu_percent) = if status == ContainerStatus::Running {
+                        (seen.health.clone().unwrap_or_else(|| c.health.clone()), seen.cpu_percent.or(c.cpu_percent))
+                    } else {
+                        (ContainerHealth::Unknown, None)
+                    };
+                    let measured = seen.health.is_some() || seen.cpu_percent.is_some();
+                    let observed_at = if measured { Some(now) } else { c.observed_at.map(millis) };
                     sqlx::query(
                         "UPDATE containers SET status = $2, status_reason = $3, runtime_id = COALESCE($4, runtime_id), exit_code = $5,
-                         updated_at = $6 WHERE id = $1",
+                         updated_at = $6, health = $7, health_reason = $8, cpu_percent = NULLIF($9, -1), observed_at = $10 WHERE id = $1",
                     )
                     .bind(c.id.to_string())
                     .bind(status.as_str())
@@ -441,11 +470,31 @@ impl Store {
                     .bind(seen.runtime_id.clone())
                     .bind(seen.exit_code)
                     .bind(now)
+                    .bind(health.as_str())
+                    .bind(health.reason().to_owned())
+                    .bind(opt_float(cpu_percent))
+                    .bind(observed_at)
                     .execute(&mut *w.tx)
                     .await?;
+                    if !health.same_kind(&c.health) {
+                        changes.health.push(HealthChange {
+                            id: c.id,
+                            name: c.name.clone(),
+                            project_id: c.project_id,
+                            from: c.health.clone(),
+                            to: health,
+                        });
+                    }
                     if status != c.status {
                         let reason = seen.reason.clone();
-                        changes.push(StatusChange { id: c.id, name: c.name, project_id: c.project_id, from: c.status, to: status, reason });
+                        changes.status.push(StatusChange {
+                            id: c.id,
+                            name: c.name,
+                            project_id: c.project_id,
+                            from: c.status,
+                            to: status,
+                            reason,
+                        });
                     }
                 }
             }
@@ -467,8 +516,9 @@ impl Store {
 async fn insert(tx: &mut Tx, c: &Container) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO containers (id, name, project_id, user_id, spec, image, image_id, host_id, cpu_millis, memory_mib, host_ports,
-         desired, generation, status, status_reason, runtime_id, exit_code, metadata, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         desired, generation, status, status_reason, runtime_id, exit_code, metadata, created_at, updated_at, health, health_reason,
+         cpu_percent, observed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, NULLIF($23, -1), $24)",
     )
     .bind(c.id.to_string())
     .bind(c.name.to_string())
@@ -490,6 +540,10 @@ async fn insert(tx: &mut Tx, c: &Container) -> Result<(), StoreError> {
     .bind(metadata_json(&c.metadata))
     .bind(millis(c.created_at))
     .bind(millis(c.updated_at))
+    .bind(c.health.as_str())
+    .bind(c.health.reason().to_owned())
+    .bind(opt_float(c.cpu_percent))
+    .bind(c.observed_at.map(millis))
     .execute(&mut **tx)
     .await
     .map_err(StoreError::on_insert("container", c.name.as_str()))?;

@@ -264,7 +264,8 @@ impl Store {
                 .await?;
             let changes = affected.iter().map(|c| unknown_now(c, &reason)).collect::<Result<Vec<_>, _>>()?;
             sqlx::query(AssertSqlSafe(format!(
-                "UPDATE containers SET status = 'UNKNOWN', status_reason = $2, updated_at = $3 WHERE {AFFECTED}"
+                "UPDATE containers SET status = 'UNKNOWN', status_reason = $2, health = '', health_reason = '', cpu_percent = NULL,
+                 updated_at = $3 WHERE {AFFECTED}"
             )))
             .bind(id.clone())
             .bind(reason)

@@ -24,7 +24,7 @@ mod users;
 
 pub use actions::ActionFilters;
 pub use clusters::{ClusterChanges, ClusterFilters};
-pub use containers::{ContainerChanges, ContainerFilters, ContainerRow};
+pub use containers::{ContainerChanges, ContainerFilters, ContainerRow, ObservationChanges};
 pub use error::StoreError;
 pub use events::EventFilters;
 pub use hosts::{Callback, HostRegistration};

@@ -1,11 +1,14 @@
 //! Store conformance suite: the same checks against SQLite and a real PostgreSQL.
 //! Under `CI=true` a missing PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
 
+use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, Observation};
 use flotilla_core::event::{END, Event, EventAction, EventLevel, ObjectType, START};
 use flotilla_core::identity::{Project, TokenRecord, User};
 use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
+use flotilla_core::scheduler::{Request, Resources, Settings};
+use flotilla_core::{ContainerId, HostId};
 use flotilla_core::{ListParams, Metadata, Name, ProfileId, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
-use flotilla_store::{EventFilters, IdempotencyClaim, ProjectChanges, Scope, Store, StoreError};
+use flotilla_store::{ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, ProjectChanges, Scope, Store, StoreError};
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -43,7 +46,8 @@ conformance!(
     idempotency_keys,
     profiles_are_scoped,
     concurrent_creates_one_winner,
-    events_are_scoped_filtered_and_ordered
+    events_are_scoped_filtered_and_ordered,
+    observations_record_health_and_cpu
 );
 
 fn name(n: &str) -> Name {
@@ -321,4 +325,112 @@ async fn events_are_scoped_filtered_and_ordered(store: &Store) {
     let from_start = flotilla_core::event::id_floor(written[0].timestamp);
     let streamed = store.events_after(Scope::Project(b), EventFilters::default(), from_start, 10).await.unwrap();
     assert_eq!(streamed, vec![written[2].clone(), late]);
+}
+
+async fn observations_record_health_and_cpu(store: &Store) {
+    let p = project("probed");
+    store.create_project(&p).await.unwrap();
+    let host = store
+        .register_host(HostRegistration {
+            name: "host-1".into(),
+            zone: String::new(),
+            pool: String::new(),
+            labels: Default::default(),
+            runtime: "sim".into(),
+            advertise: "http://127.0.0.1:1".into(),
+            capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
+            credential_digest: "digest-1".into(),
+            callback_secret: "secret".into(),
+        })
+        .await
+        .unwrap();
+    let now = flotilla_core::now();
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    let container = Container {
+        id: ContainerId::new(),
+        name: name("web"),
+        project_id: p.id,
+        user_id: UserId::new(),
+        spec: spec.clone(),
+        image_id: None,
+        host_id: None,
+        desired: DesiredState::Running,
+        generation: 1,
+        status: ContainerStatus::Creating,
+        status_reason: String::new(),
+        runtime_id: None,
+        exit_code: None,
+        health: ContainerHealth::Unknown,
+        cpu_percent: None,
+        observed_at: None,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let id = container.id;
+    let created = store.create_container(container, &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    assert_eq!(created.container.host_id, Some(host.id));
+    assert_eq!(
+        (&created.container.health, created.container.cpu_percent, created.container.observed_at),
+        (&ContainerHealth::Unknown, None, None)
+    );
+
+    let seen = |status, health: Option<ContainerHealth>, cpu_percent| Observation {
+        id,
+        generation: 1,
+        runtime_id: Some("r1".into()),
+        status: Some(status),
+        exit_code: None,
+        reason: String::new(),
+        health,
+        cpu_percent,
+    };
+    let show = || async { store.container(Scope::Project(p.id), "web").await.unwrap().container };
+
+    let changes =
+        store.apply_observations(host.id, &[seen(ContainerStatus::Running, Some(ContainerHealth::Starting), None)]).await.unwrap();
+    assert_eq!(changes.health.len(), 1, "unknown -> starting");
+    let c = show().await;
+    assert_eq!((c.status, &c.health, c.cpu_percent), (ContainerStatus::Running, &ContainerHealth::Starting, None));
+    assert!(c.observed_at.is_some());
+
+    store.apply_observations(host.id, &[seen(ContainerStatus::Running, Some(ContainerHealth::Healthy), Some(12.5))]).await.unwrap();
+    let c = show().await;
+    assert_eq!((&c.health, c.cpu_percent), (&ContainerHealth::Healthy, Some(12.5)));
+    let listed = store.list_containers(Scope::All, Default::default(), &ListParams::default()).await.unwrap();
+    assert_eq!((&listed.items[0].container.health, listed.items[0].container.cpu_percent), (&ContainerHealth::Healthy, Some(12.5)));
+
+    // An answer to a restart carries neither: what is known stays.
+    let answered = store.apply_observations(host.id, &[seen(ContainerStatus::Running, None, None)]).await.unwrap();
+    assert!(answered.health.is_empty() && answered.status.is_empty());
+    assert_eq!((&show().await.health, show().await.cpu_percent), (&ContainerHealth::Healthy, Some(12.5)));
+
+    let sick = ContainerHealth::Unhealthy { reason: "HTTP 500 from http://10.0.0.2:8080/healthz".into() };
+    let changes = store.apply_observations(host.id, &[seen(ContainerStatus::Running, Some(sick.clone()), Some(97.25))]).await.unwrap();
+    assert_eq!(changes.health.len(), 1);
+    assert_eq!((&changes.health[0].from, &changes.health[0].to, changes.health[0].id), (&ContainerHealth::Healthy, &sick, id));
+    let c = show().await;
+    assert_eq!((&c.health, c.health.reason(), c.cpu_percent), (&sick, "HTTP 500 from http://10.0.0.2:8080/healthz", Some(97.25)));
+    let again = store.apply_observations(host.id, &[seen(ContainerStatus::Running, Some(sick.clone()), None)]).await.unwrap();
+    assert!(again.health.is_empty(), "still unhealthy is no change");
+
+    // Stale reports change nothing.
+    let stale = Observation { generation: 0, ..seen(ContainerStatus::Running, Some(ContainerHealth::Healthy), Some(1.0)) };
+    store.apply_observations(host.id, std::slice::from_ref(&stale)).await.unwrap();
+    store.apply_observations(HostId::new(), &[Observation { generation: 1, ..stale }]).await.unwrap();
+    assert_eq!(show().await.health, sick);
+
+    // A container that stopped has no health and no CPU use.
+    let changes = store.apply_observations(host.id, &[seen(ContainerStatus::Stopped, None, None)]).await.unwrap();
+    assert_eq!((changes.status.len(), changes.health.len()), (1, 1));
+    let c = show().await;
+    assert_eq!((c.status, &c.health, c.health.reason(), c.cpu_percent), (ContainerStatus::Stopped, &ContainerHealth::Unknown, "", None));
+
+    // A rebuild starts afresh.
+    store.apply_observations(host.id, &[seen(ContainerStatus::Running, Some(ContainerHealth::Healthy), Some(3.0))]).await.unwrap();
+    let rebuilt = store.update_container(id, ContainerChanges { bump_generation: true, ..Default::default() }).await.unwrap();
+    assert_eq!(
+        (&rebuilt.container.health, rebuilt.container.cpu_percent, rebuilt.container.generation),
+        (&ContainerHealth::Unknown, None, 2)
+    );
 }

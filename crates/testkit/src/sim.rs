@@ -65,12 +65,22 @@ pub fn fast_timings() -> Timings {
         resync: Duration::from_millis(200),
         full_report: Duration::from_secs(1),
         failure_retry: Duration::from_millis(500),
+        probe_tick: Duration::from_millis(100),
+        cpu_sample: Duration::from_millis(500),
     }
 }
 
 impl TestRegion {
     /// Starts an agent with a simulated runtime that joins this region as `host`.
     pub async fn sim_agent(&self, host: SimHost) -> Agent {
+        self.sim_agent_with_runtime(host).await.0
+    }
+
+    /// [`TestRegion::sim_agent`], and the handle on its runtime, through which a test makes a
+    /// container's probes fail (`set_probe_failure`) or its CPU busy (`set_cpu_percent`).
+    /// (A container's environment does the same from the start: `FLOTILLA_SIM_HEALTH=fail`,
+    /// `FLOTILLA_SIM_CPU=80`.)
+    pub async fn sim_agent_with_runtime(&self, host: SimHost) -> (Agent, Arc<SimRuntime>) {
         let mut config = AgentConfig::new(&self.url, self.join_token().await, &host.name);
         config.zone = host.zone;
         config.pool = host.pool;
@@ -78,7 +88,8 @@ impl TestRegion {
         config.capacity = CapacityOverride { cpus: Some(host.cpus), memory_mib: Some(host.memory_mib), disk_mib: None };
         config.timings = fast_timings();
         let runtime = Arc::new(SimRuntime::new(SimConfig::default()));
-        Agent::start(config, runtime).await.expect("simulated agent joins")
+        let agent = Agent::start(config, runtime.clone()).await.expect("simulated agent joins");
+        (agent, runtime)
     }
 }
 

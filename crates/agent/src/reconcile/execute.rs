@@ -106,6 +106,8 @@ impl Executor<'_> {
                             state: ObservedState::Removed,
                             exit_code: None,
                             reason: "not assigned to this host".to_owned(),
+                            health: None,
+                            cpu_percent: None,
                         },
                     }),
                     Ok(()) => Effect::Discarded,

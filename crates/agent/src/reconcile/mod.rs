@@ -1,5 +1,6 @@
-//! The reconcile loop: on every new assignment set and every resync tick, list the runtime, plan,
-//! act, observe and report. Level-triggered: a pass only looks at what is, never at what happened.
+//! The reconcile loop: on every new assignment set, every resync tick and every new health
+//! verdict, list the runtime, plan, act, observe and report. Level-triggered: a pass only looks at
+//! what is, never at what happened.
 
 mod execute;
 mod memory;
@@ -12,6 +13,7 @@ pub use observe::observed;
 use crate::config::Timings;
 use crate::error::AgentError;
 use crate::runtime::{ArchiveStream, ContainerRuntime};
+use crate::vitals::Vitals;
 use async_trait::async_trait;
 use execute::{Effect, Executor};
 use flotilla_api::agent::{Assignment, Assignments, Reports};
@@ -43,10 +45,18 @@ pub struct Reconciler {
     memory: Memory,
     reporter: Reporter,
     image_lock: tokio::sync::Mutex<()>,
+    /// Health and CPU use of running containers, measured between passes.
+    vitals: Arc<Vitals>,
 }
 
 impl Reconciler {
-    pub fn new(host_id: Uuid, runtime: Arc<dyn ContainerRuntime>, upstream: Arc<dyn Upstream>, timings: Timings) -> Self {
+    pub fn new(
+        host_id: Uuid,
+        runtime: Arc<dyn ContainerRuntime>,
+        upstream: Arc<dyn Upstream>,
+        timings: Timings,
+        vitals: Arc<Vitals>,
+    ) -> Self {
         Self {
             host_id,
             runtime,
@@ -55,6 +65,7 @@ impl Reconciler {
             memory: Memory::default(),
             reporter: Reporter::default(),
             image_lock: tokio::sync::Mutex::new(()),
+            vitals,
         }
     }
 
@@ -100,7 +111,7 @@ impl Reconciler {
         }
         let assigned = |id: Uuid| assignments.iter().any(|a| a.id == id);
         self.memory.retain(assigned);
-        let observations = observe::observe(assignments, &runtime, &self.memory);
+        let observations = observe::observe(assignments, &runtime, &self.memory, &self.vitals.snapshot());
         let due = self.reporter.due(&observations, Instant::now(), self.timings.full_report);
         if !due.observations.is_empty() {
             self.upstream.report(&Reports { containers: due.observations.clone() }).await?;
@@ -110,7 +121,8 @@ impl Reconciler {
         Ok(())
     }
 
-    /// Reconciles on every new assignment set and every resync tick until `shutdown` turns true.
+    /// Reconciles on every new assignment set, every resync tick and every new health verdict until
+    /// `shutdown` turns true.
     /// Nothing is done before the first assignment set arrived: the runtime's containers are adopted, not removed.
     pub async fn run(mut self, mut assignments: watch::Receiver<Option<Arc<Assignments>>>, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.timings.resync);
@@ -126,6 +138,7 @@ impl Reconciler {
                     self.reporter.resend_all();
                 }
                 _ = tick.tick() => {}
+                () = self.vitals.health_changed() => {}
             }
             let current = assignments.borrow_and_update().clone();
             if let Some(current) = current {

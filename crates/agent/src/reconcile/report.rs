@@ -1,5 +1,6 @@
-//! Which observations to send: those that changed since the last report, removals until they
-//! were sent once, and everything at a steady interval.
+//! Which observations to send: those that changed since the last report (a new health verdict
+//! counts, a new CPU figure does not: it rides along), removals until they were sent once, and
+//! everything at a steady interval.
 
 use flotilla_api::agent::Observed;
 use std::collections::{BTreeMap, HashMap};
@@ -7,7 +8,13 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 fn same(a: &Observed, b: &Observed) -> bool {
-    a.generation == b.generation && a.runtime_id == b.runtime_id && a.state == b.state && a.exit_code == b.exit_code && a.reason == b.reason
+    let verdict = |o: &Observed| o.health.as_ref().map(|h| h.status);
+    a.generation == b.generation
+        && a.runtime_id == b.runtime_id
+        && a.state == b.state
+        && a.exit_code == b.exit_code
+        && a.reason == b.reason
+        && verdict(a) == verdict(b)
 }
 
 /// The reporter's memory of what the server was told.
@@ -72,10 +79,27 @@ impl Reporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flotilla_api::agent::ObservedState;
+    use flotilla_api::agent::{Health, HealthStatus, ObservedState};
 
     fn obs(n: u128, state: ObservedState) -> Observed {
-        Observed { id: Uuid::from_u128(n), generation: 1, runtime_id: Some("r".into()), state, exit_code: None, reason: String::new() }
+        Observed {
+            id: Uuid::from_u128(n),
+            generation: 1,
+            runtime_id: Some("r".into()),
+            state,
+            exit_code: None,
+            reason: String::new(),
+            health: None,
+            cpu_percent: None,
+        }
+    }
+
+    fn vitals(n: u128, health: HealthStatus, reason: &str, cpu_percent: f64) -> Observed {
+        Observed {
+            health: Some(Health { status: health, reason: reason.into() }),
+            cpu_percent: Some(cpu_percent),
+            ..obs(n, ObservedState::Running)
+        }
     }
 
     fn ids(due: &Due) -> Vec<u128> {
@@ -108,6 +132,27 @@ mod tests {
         let full = r.due(&[obs(1, ObservedState::Running), obs(2, ObservedState::Running)], t2, every);
         assert!(full.full);
         assert_eq!(ids(&full), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_new_verdict_is_a_change_cpu_rides_along() {
+        let every = Duration::from_secs(30);
+        let t0 = Instant::now();
+        let mut r = Reporter::default();
+        r.sent(r.due(&[vitals(1, HealthStatus::Starting, "", 1.0)], t0, every), t0);
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(r.due(&[vitals(1, HealthStatus::Starting, "", 95.0)], t1, every).observations.is_empty(), "CPU alone waits");
+        let healthy = r.due(&[vitals(1, HealthStatus::Healthy, "", 95.0)], t1, every);
+        assert_eq!(ids(&healthy), vec![1]);
+        assert_eq!(healthy.observations[0].cpu_percent, Some(95.0), "with the latest figure");
+        r.sent(healthy, t1);
+        r.sent(r.due(&[vitals(1, HealthStatus::Unhealthy, "HTTP 500", 95.0)], t1, every), t1);
+        assert!(r.due(&[vitals(1, HealthStatus::Unhealthy, "timed out", 95.0)], t1, every).observations.is_empty(), "a new reason waits");
+        let full = r.due(&[vitals(1, HealthStatus::Unhealthy, "timed out", 3.0)], t0 + Duration::from_secs(31), every);
+        assert_eq!(
+            (full.observations[0].cpu_percent, full.observations[0].health.as_ref().unwrap().reason.as_str()),
+            (Some(3.0), "timed out")
+        );
     }
 
     #[test]

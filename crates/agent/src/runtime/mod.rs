@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use flotilla_api::agent::{LABEL_CONTAINER, LABEL_GENERATION, LABEL_HOST, LABEL_PROJECT};
 use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
-use flotilla_core::profile::ContainerProperties;
+use flotilla_core::profile::{ContainerProperties, Healthcheck};
 use futures::stream::BoxStream;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -113,6 +113,14 @@ pub fn runtime_name(name: &str, container_id: Uuid) -> String {
     format!("flt-{name}-{}", &id[id.len() - 12..])
 }
 
+/// What one health probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeOutcome {
+    Pass,
+    /// Failed, and the answer or error that says why.
+    Fail(String),
+}
+
 /// Options of a log read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogOptions {
@@ -155,6 +163,14 @@ pub trait ContainerRuntime: Send + Sync {
     /// Runs `command` in the running container and waits for it.
     async fn exec(&self, id: &str, command: &[String]) -> Result<ExecResult, RuntimeError>;
     async fn stats(&self, id: &str) -> Result<ContainerStats, RuntimeError>;
+    /// Runs one probe of `check` against running container `id`, from the host as kubelet does:
+    /// an HTTP GET to the container's address (2xx or 3xx passes), a TCP connect, or `command`
+    /// through exec (exit code 0 passes). A probe that cannot run fails. The caller bounds it by
+    /// `check.timeout`.
+    async fn probe(&self, id: &str, check: &Healthcheck) -> ProbeOutcome;
+    /// Running container `id`'s CPU use since the previous call for it, as `docker stats` counts it
+    /// (100 = one core busy). `None` when there is nothing to compare with yet (the first call).
+    async fn cpu_percent(&self, id: &str) -> Result<Option<f64>, RuntimeError>;
     async fn top(&self, id: &str) -> Result<ContainerTop, RuntimeError>;
     /// Renames the runtime container (the runtime's name, see [`runtime_name`]).
     async fn rename(&self, id: &str, name: &str) -> Result<(), RuntimeError>;

@@ -1,11 +1,12 @@
 //! Docker test fixtures built offline: a busybox image imported from a tar of the host's static
-//! `/bin/busybox`, `docker save` archives of it, and a guard that removes a test host's containers.
+//! `/bin/busybox`, `docker save` archives of it, the workload image (`flotilla workload image`),
+//! and a guard that removes a test host's containers.
 
 use bollard::Docker;
 use bollard::query_parameters::{CreateImageOptions, RemoveImageOptions, TagImageOptions};
 use flotilla_agent::runtime::ContainerRuntime;
 use flotilla_agent::runtime::docker::DockerRuntime;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use uuid::Uuid;
 
 pub const BUSYBOX: &str = "flotilla-test/busybox:latest";
@@ -48,6 +49,53 @@ pub async fn busybox_image(runtime: &DockerRuntime) -> &'static str {
     runtime.client().create_image(Some(options), Some(body), None).try_collect::<Vec<_>>().await.unwrap();
     assert!(runtime.has_image(BUSYBOX).await.unwrap());
     BUSYBOX
+}
+
+/// The workload image: `flotilla workload serve` on port 8080 (`/healthz`, `POST /fail`,
+/// `/recover`, `/burn`), built offline by `flotilla workload image` from the `flotilla` binary, which
+/// `cargo build -p flotilla` makes first (nothing to do when the workspace is built, as under
+/// `scripts/test.sh`). Tagged after the binary, so a rebuilt binary makes a new image. Answers its reference.
+pub async fn workload_image(runtime: &DockerRuntime) -> String {
+    let flotilla = tokio::task::spawn_blocking(flotilla_binary).await.unwrap();
+    let meta = std::fs::metadata(&flotilla).unwrap();
+    let modified = meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let reference = format!("flotilla-test/workload:{:x}-{:x}", meta.len(), modified.as_millis());
+    if runtime.has_image(&reference).await.unwrap() {
+        return reference;
+    }
+    let archive = std::env::temp_dir().join(format!("flotilla-test-workload-{}.tar", Uuid::now_v7().simple()));
+    let out = tokio::process::Command::new(&flotilla)
+        .args(["workload", "image", archive.to_str().unwrap(), "--tag", &reference])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "flotilla workload image: {}", String::from_utf8_lossy(&out.stderr));
+    let bytes = bytes::Bytes::from(tokio::fs::read(&archive).await.unwrap());
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
+        (0..bytes.len()).step_by(1 << 20).map(|at| Ok(bytes.slice(at..bytes.len().min(at + (1 << 20))))).collect();
+    let loaded = runtime.load_image(futures::stream::iter(chunks).boxed()).await;
+    let _ = std::fs::remove_file(&archive);
+    assert_eq!(loaded.unwrap(), vec![reference.clone()]);
+    reference
+}
+
+/// Builds the `flotilla` binary (cargo answers at once when it is up to date); answers its path.
+fn flotilla_binary() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(cargo)
+        .current_dir(workspace)
+        .args(["build", "-p", "flotilla", "--bin", "flotilla", "--message-format=json-render-diagnostics"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "cargo build -p flotilla failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "flotilla")
+        .find_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .expect("cargo names the flotilla executable")
 }
 
 /// A `docker save` archive of the busybox image under a fresh tag that the engine then forgets

@@ -21,7 +21,7 @@ pub enum ContainerCommand {
     Run(CreateArgs),
     /// Create a container without starting it (it stays CREATED).
     Create(CreateArgs),
-    /// List containers with their status and host.
+    /// List containers with their status, health, CPU use and host.
     List {
         /// Only containers in this status, e.g. RUNNING or ERROR.
         #[arg(long)]
@@ -247,13 +247,15 @@ async fn operated(client: &Client, format: Format, accepted: Container, goal: Go
 }
 
 impl Row for Container {
-    const HEADERS: &'static [&'static str] = &["ID", "NAME", "IMAGE", "STATUS", "HOST", "PORTS", "CREATED"];
+    const HEADERS: &'static [&'static str] = &["ID", "NAME", "IMAGE", "STATUS", "HEALTH", "CPU", "HOST", "PORTS", "CREATED"];
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
             self.name.clone(),
             self.spec.image.clone(),
             self.status.clone(),
+            self.health.clone(),
+            self.cpu_percent.map(|p| format!("{p:.0}%")).unwrap_or_default(),
             self.host.clone().unwrap_or_default(),
             self.ports.join(", "),
             output::when(&self.created_at),
@@ -275,6 +277,32 @@ mod tests {
             Command::Container(command) => Ok(command),
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_list_shows_health_and_cpu_use() {
+        use crate::output::Row;
+        let container = |extra: serde_json::Value| -> flotilla_api::Container {
+            let mut c = serde_json::json!({
+                "id": "01927c4e-0000-7000-8000-000000000001", "name": "web", "project_id": "01927c4e-0000-7000-8000-000000000002",
+                "user_id": "01927c4e-0000-7000-8000-000000000003", "spec": {"image": "busybox"}, "host": "h1", "host_id": null,
+                "status": "RUNNING", "status_reason": "", "desired_state": "running", "generation": 1, "runtime_id": null,
+                "exit_code": null, "ports": [], "metadata": {}, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+            });
+            c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            serde_json::from_value(c).unwrap()
+        };
+        let cell = |c: &flotilla_api::Container, header: &str| {
+            c.cells()[flotilla_api::Container::HEADERS.iter().position(|h| *h == header).unwrap()].clone()
+        };
+        let sick = container(serde_json::json!({"health": "unhealthy", "health_reason": "HTTP 500", "cpu_percent": 42.6}));
+        assert_eq!((cell(&sick, "HEALTH"), cell(&sick, "CPU")), ("unhealthy".to_owned(), "43%".to_owned()));
+        let unprobed = container(serde_json::json!({}));
+        assert_eq!(
+            (cell(&unprobed, "HEALTH"), cell(&unprobed, "CPU")),
+            (String::new(), String::new()),
+            "an older server's answer reads too"
+        );
     }
 
     #[test]

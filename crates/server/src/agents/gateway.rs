@@ -12,9 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::agent::{
-    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, ImageSource, ObservedState, Reports,
+    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Health, HealthStatus, Heartbeat, ImageSource, ObservedState, Reports,
 };
-use flotilla_core::container::{ContainerStatus, Observation};
+use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::event::EventAction;
 use flotilla_core::host::Utilisation;
 use flotilla_core::scheduler::Resources;
@@ -132,7 +132,15 @@ fn status_of(state: ObservedState) -> Option<ContainerStatus> {
     }
 }
 
-/// What an agent saw, as the store records it.
+fn health_of(health: Health) -> ContainerHealth {
+    match health.status {
+        HealthStatus::Starting => ContainerHealth::Starting,
+        HealthStatus::Healthy => ContainerHealth::Healthy,
+        HealthStatus::Unhealthy => ContainerHealth::Unhealthy { reason: health.reason },
+    }
+}
+
+/// What an agent saw, as the store records it. A CPU figure that is not a number is dropped.
 pub fn observation(seen: flotilla_api::agent::Observed) -> Observation {
     Observation {
         id: ContainerId(seen.id),
@@ -141,6 +149,8 @@ pub fn observation(seen: flotilla_api::agent::Observed) -> Observation {
         status: status_of(seen.state),
         exit_code: seen.exit_code,
         reason: seen.reason,
+        health: seen.health.map(health_of),
+        cpu_percent: seen.cpu_percent.filter(|p| p.is_finite() && *p >= 0.0),
     }
 }
 
@@ -151,7 +161,7 @@ pub async fn reports(
 ) -> Result<StatusCode, ApiError> {
     let observations: Vec<Observation> = body.containers.into_iter().map(observation).collect();
     let changes = state.store.apply_observations(host.id, &observations).await?;
-    events::observed(&state, &changes).await;
+    events::observations(&state, &changes).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -113,10 +113,10 @@ pub async fn rebuild_container(State(state): State<AppState>, caller: Principal,
 async fn record(state: &AppState, row: &ContainerRow, seen: flotilla_api::agent::Observed, event: Event) -> Result<Response, ApiError> {
     let changes = match row.container.host_id {
         Some(host) => state.store.apply_observations(host, &[observation(seen)]).await?,
-        None => Vec::new(),
+        None => Default::default(),
     };
     events::record(state, event).await;
-    events::observed(state, &changes).await;
+    events::observations(state, &changes).await;
     Ok(accepted(state.store.container(flotilla_store::Scope::All, &row.container.id.to_string()).await?))
 }
 

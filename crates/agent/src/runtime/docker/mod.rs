@@ -1,10 +1,13 @@
 //! The Docker Engine runtime: [`ContainerRuntime`] over the local unix socket, via bollard.
 
 mod host;
+mod probe;
 pub mod spec;
 mod stats;
 
-use crate::runtime::{ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, LogOptions, RuntimeContainer, RuntimeError, RuntimeState};
+use crate::runtime::{
+    ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, LogOptions, ProbeOutcome, RuntimeContainer, RuntimeError, RuntimeState,
+};
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
@@ -16,19 +19,30 @@ use bollard::query_parameters::{
 };
 use flotilla_api::agent::LABEL_HOST;
 use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
+use flotilla_core::profile::Healthcheck;
 use futures::{StreamExt, TryStreamExt};
+use stats::CpuSample;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// At most this much of an exec's output is kept.
 const EXEC_OUTPUT_LIMIT: usize = 1024 * 1024;
+/// A container's last CPU sample is forgotten when no newer one came for this long.
+const CPU_SAMPLE_TTL: Duration = Duration::from_secs(600);
 
 /// The local Docker Engine.
 #[derive(Debug)]
 pub struct DockerRuntime {
     docker: Docker,
     cpu: host::CpuMeter,
+    /// For HTTP probes: no proxy, no redirects followed.
+    probes: reqwest::Client,
+    /// Each container's last CPU sample (by runtime id) and when it was taken: one-shot stats
+    /// carry no previous sample, so use is computed between successive calls.
+    cpu_samples: Mutex<HashMap<String, (CpuSample, Instant)>>,
 }
 
 /// Maps a bollard error: the engine's 404/409/400 keep their meaning, anything else is an engine
@@ -78,7 +92,17 @@ impl DockerRuntime {
     pub async fn connect() -> Result<Self, RuntimeError> {
         let docker = Docker::connect_with_unix_defaults().map_err(|e| engine_error("connecting to the Docker Engine", e))?;
         let docker = docker.negotiate_version().await.map_err(|e| engine_error("connecting to the Docker Engine", e))?;
-        Ok(Self { docker, cpu: host::CpuMeter::default() })
+        let probes = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| RuntimeError::Engine { context: "building the probes' HTTP client".into(), message: e.to_string() })?;
+        Ok(Self { docker, cpu: host::CpuMeter::default(), probes, cpu_samples: Mutex::default() })
+    }
+
+    fn cpu_samples(&self) -> std::sync::MutexGuard<'_, HashMap<String, (CpuSample, Instant)>> {
+        // The map holds plain numbers: a panic elsewhere cannot leave it inconsistent.
+        self.cpu_samples.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The underlying client, for what the trait does not cover (tests build images with it).
@@ -163,7 +187,9 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn remove(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
         let options = RemoveContainerOptions { force, v: true, ..Default::default() };
-        self.docker.remove_container(id, Some(options)).await.map_err(|e| engine_error("removing container", e))
+        self.docker.remove_container(id, Some(options)).await.map_err(|e| engine_error("removing container", e))?;
+        self.cpu_samples().remove(id);
+        Ok(())
     }
 
     async fn inspect(&self, id: &str) -> Result<RuntimeContainer, RuntimeError> {
@@ -213,6 +239,39 @@ impl ContainerRuntime for DockerRuntime {
         let sample = self.docker.stats(id, Some(options)).try_next().await.map_err(|e| engine_error("reading stats", e))?;
         let sample = sample.ok_or_else(|| RuntimeError::Engine { context: "reading stats".into(), message: "no sample".into() })?;
         Ok(stats::container_stats(&sample))
+    }
+
+    async fn probe(&self, id: &str, check: &Healthcheck) -> ProbeOutcome {
+        if !check.command.is_empty() {
+            return match self.exec(id, &check.command).await {
+                Ok(done) => probe::command(done.exit_code, &done.output),
+                Err(e) => ProbeOutcome::Fail(format!("cannot run the command: {e}")),
+            };
+        }
+        let address = match self.docker.inspect_container(id, None).await {
+            Ok(inspected) => probe::address(&inspected),
+            Err(e) => Err(engine_error("inspecting container", e).to_string()),
+        };
+        let ip = match address {
+            Ok(ip) => ip,
+            Err(reason) => return ProbeOutcome::Fail(reason),
+        };
+        match (&check.http, &check.tcp) {
+            (Some(http), _) => probe::http(&self.probes, &probe::http_url(ip, http)).await,
+            (None, Some(tcp)) => probe::tcp(ip, tcp.port).await,
+            (None, None) => ProbeOutcome::Fail("the health check names no probe".into()),
+        }
+    }
+
+    async fn cpu_percent(&self, id: &str) -> Result<Option<f64>, RuntimeError> {
+        let options = StatsOptions { stream: false, one_shot: true };
+        let sample = self.docker.stats(id, Some(options)).try_next().await.map_err(|e| engine_error("reading stats", e))?;
+        let sample = sample.ok_or_else(|| RuntimeError::Engine { context: "reading stats".into(), message: "no sample".into() })?;
+        let now = CpuSample::of(sample.cpu_stats.as_ref());
+        let at = Instant::now();
+        let mut samples = self.cpu_samples();
+        samples.retain(|_, (_, taken)| at.saturating_duration_since(*taken) < CPU_SAMPLE_TTL);
+        Ok(samples.insert(id.to_owned(), (now, at)).map(|(before, _)| now.percent_since(&before)))
     }
 
     async fn top(&self, id: &str) -> Result<ContainerTop, RuntimeError> {

@@ -1,8 +1,9 @@
 //! Translation of a Flotilla [`CreateSpec`] into Docker's container-create body. Pure.
+//! The spec's health check is not Docker's business: the agent probes containers itself (`crate::probe`).
 
 use crate::runtime::CreateSpec;
-use bollard::models::{ContainerCreateBody, HealthConfig, HostConfig, PortBinding, RestartPolicy as DockerRestart, RestartPolicyNameEnum};
-use flotilla_core::profile::{Healthcheck, RestartPolicy};
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy as DockerRestart, RestartPolicyNameEnum};
+use flotilla_core::profile::RestartPolicy;
 use std::collections::HashMap;
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
@@ -46,7 +47,6 @@ pub fn create_body(spec: &CreateSpec) -> ContainerCreateBody {
         env: (!p.environment.is_empty()).then(|| p.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         labels: Some(spec.labels().into_iter().collect()),
         exposed_ports: (!ports.is_empty()).then_some(ports),
-        healthcheck: p.healthcheck.as_ref().map(healthcheck),
         stop_timeout: p.stop_timeout.map(i64::from),
         host_config: Some(host_config),
         ..Default::default()
@@ -63,30 +63,11 @@ fn restart_policy(policy: RestartPolicy) -> DockerRestart {
     DockerRestart { name: Some(name), maximum_retry_count: None }
 }
 
-/// The probe as a Docker healthcheck: HTTP through `wget`, TCP through `nc -z`, or the command itself.
-fn healthcheck(check: &Healthcheck) -> HealthConfig {
-    let test = if let Some(http) = &check.http {
-        let path = if http.path.starts_with('/') { http.path.clone() } else { format!("/{}", http.path) };
-        vec!["CMD".into(), "wget".into(), "-q".into(), "-O-".into(), format!("http://127.0.0.1:{}{path}", http.port)]
-    } else if let Some(tcp) = &check.tcp {
-        vec!["CMD".into(), "nc".into(), "-z".into(), "127.0.0.1".into(), tcp.port.to_string()]
-    } else {
-        std::iter::once("CMD".to_owned()).chain(check.command.iter().cloned()).collect()
-    };
-    HealthConfig {
-        test: Some(test),
-        interval: Some(i64::from(check.interval) * NANOS_PER_SEC),
-        timeout: Some(i64::from(check.timeout) * NANOS_PER_SEC),
-        retries: Some(i64::from(check.retries)),
-        ..Default::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use flotilla_api::agent::{LABEL_CONTAINER, LABEL_HOST};
-    use flotilla_core::profile::{ContainerProperties, HttpProbe, PortSpec, TcpProbe};
+    use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe, PortSpec};
     use uuid::Uuid;
 
     fn spec(properties: ContainerProperties) -> CreateSpec {
@@ -99,10 +80,6 @@ mod tests {
             image: "flotilla/workload:latest".into(),
             properties,
         }
-    }
-
-    fn probe(http: Option<HttpProbe>, tcp: Option<TcpProbe>, command: Vec<String>) -> Healthcheck {
-        Healthcheck { http, tcp, command, interval: 5, timeout: 2, retries: 3 }
     }
 
     #[test]
@@ -165,25 +142,16 @@ mod tests {
     }
 
     #[test]
-    fn probes_become_docker_healthchecks() {
-        let table = [
-            (
-                probe(Some(HttpProbe { port: 8080, path: "/healthz".into() }), None, vec![]),
-                vec!["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/healthz"],
-            ),
-            (
-                probe(Some(HttpProbe { port: 80, path: "ready".into() }), None, vec![]),
-                vec!["CMD", "wget", "-q", "-O-", "http://127.0.0.1:80/ready"],
-            ),
-            (probe(None, Some(TcpProbe { port: 6379 }), vec![]), vec!["CMD", "nc", "-z", "127.0.0.1", "6379"]),
-            (probe(None, None, vec!["test".into(), "-f".into(), "/ok".into()]), vec!["CMD", "test", "-f", "/ok"]),
-        ];
-        for (check, want) in table {
-            let got = healthcheck(&check);
-            assert_eq!(got.test.unwrap(), want.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-            assert_eq!(got.interval, Some(5_000_000_000));
-            assert_eq!(got.timeout, Some(2_000_000_000));
-            assert_eq!(got.retries, Some(3));
-        }
+    fn health_checks_are_left_to_the_agent() {
+        let check = Healthcheck {
+            http: Some(HttpProbe { port: 8080, path: "/healthz".into() }),
+            tcp: None,
+            command: vec![],
+            interval: 5,
+            timeout: 2,
+            retries: 3,
+        };
+        let body = create_body(&spec(ContainerProperties { image: "x".into(), healthcheck: Some(check), ..Default::default() }));
+        assert_eq!(body.healthcheck, None, "no HEALTHCHECK needing wget or nc in the image");
     }
 }

@@ -29,15 +29,37 @@ pub fn container_stats(sample: &ContainerStatsResponse) -> ContainerStats {
     }
 }
 
+/// The CPU counters of one stats sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuSample {
+    /// CPU time the container used, nanoseconds.
+    pub total: u64,
+    /// CPU time the host's CPUs spent, nanoseconds.
+    pub system: u64,
+    pub cpus: f64,
+}
+
+impl CpuSample {
+    pub fn of(stats: Option<&ContainerCpuStats>) -> CpuSample {
+        CpuSample {
+            total: stats.and_then(|s| s.cpu_usage.as_ref()).and_then(|u| u.total_usage).unwrap_or(0),
+            system: stats.and_then(|s| s.system_cpu_usage).unwrap_or(0),
+            cpus: stats
+                .and_then(|s| s.online_cpus.map(f64::from).or_else(|| s.cpu_usage.as_ref()?.percpu_usage.as_ref().map(|p| p.len() as f64)))
+                .unwrap_or(1.0),
+        }
+    }
+
+    /// CPU use between `before` and this sample, as `docker stats` computes it (100 = one core busy).
+    pub fn percent_since(&self, before: &CpuSample) -> f64 {
+        let cpu_delta = self.total.saturating_sub(before.total) as f64;
+        let system_delta = self.system.saturating_sub(before.system) as f64;
+        if cpu_delta > 0.0 && system_delta > 0.0 { cpu_delta / system_delta * self.cpus * 100.0 } else { 0.0 }
+    }
+}
+
 fn cpu_percent(now: Option<&ContainerCpuStats>, before: Option<&ContainerCpuStats>) -> f64 {
-    let total = |s: Option<&ContainerCpuStats>| s.and_then(|s| s.cpu_usage.as_ref()).and_then(|u| u.total_usage).unwrap_or(0);
-    let system = |s: Option<&ContainerCpuStats>| s.and_then(|s| s.system_cpu_usage).unwrap_or(0);
-    let cpu_delta = total(now).saturating_sub(total(before)) as f64;
-    let system_delta = system(now).saturating_sub(system(before)) as f64;
-    let cpus = now
-        .and_then(|s| s.online_cpus.map(f64::from).or_else(|| s.cpu_usage.as_ref()?.percpu_usage.as_ref().map(|p| p.len() as f64)))
-        .unwrap_or(1.0);
-    if cpu_delta > 0.0 && system_delta > 0.0 { cpu_delta / system_delta * cpus * 100.0 } else { 0.0 }
+    CpuSample::of(now).percent_since(&CpuSample::of(before))
 }
 
 #[cfg(test)]
@@ -59,6 +81,22 @@ mod tests {
         assert_eq!(stats.memory_used_mib, 48.0);
         assert_eq!(stats.memory_limit_mib, 128.0);
         assert_eq!((stats.network_rx_bytes, stats.network_tx_bytes, stats.pids), (101, 42, 3));
+    }
+
+    #[test]
+    fn successive_one_shot_samples_give_the_use_between_them() {
+        let at = |total: u64, system: u64| -> ContainerStatsResponse {
+            serde_json::from_value(serde_json::json!({
+                "cpu_stats": {"cpu_usage": {"total_usage": total}, "system_cpu_usage": system, "online_cpus": 4},
+                "precpu_stats": {}
+            }))
+            .unwrap()
+        };
+        let first = CpuSample::of(at(1_000, 10_000).cpu_stats.as_ref());
+        let second = CpuSample::of(at(2_000, 14_000).cpu_stats.as_ref());
+        assert_eq!(second.percent_since(&first), 100.0, "a quarter of four CPUs: one core");
+        assert_eq!(first.percent_since(&second), 0.0, "counters that went back (a restart) say nothing");
+        assert_eq!(second.percent_since(&second), 0.0);
     }
 
     #[test]

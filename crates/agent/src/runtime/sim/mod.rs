@@ -1,14 +1,28 @@
 //! The simulated runtime: containers in memory, with optional latency and injected failures.
 //! Cheap enough that one process runs thousands of them (one per simulated host).
+//!
+//! Health and CPU use are made up, and tests set them, in two ways:
+//! - in the container's environment: `FLOTILLA_SIM_HEALTH=fail` makes every probe of it fail
+//!   (it turns unhealthy after its check's `retries`); `FLOTILLA_SIM_CPU=80` makes it use 80 %
+//!   (of one core, as `docker stats` counts);
+//! - on the runtime's handle, by Flotilla container id, which wins over the environment and holds
+//!   for later generations of that container on this runtime: [`SimRuntime::set_probe_failure`]
+//!   and [`SimRuntime::set_cpu_percent`].
+//!
+//! Without either, probes pass and the reported CPU use is 0; `stats` and the host's utilisation
+//! then keep their own figure (half the container's CPU limit busy).
 
 mod archive;
 
-use crate::runtime::{ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, LogOptions, RuntimeContainer, RuntimeError, RuntimeState};
+use crate::runtime::{
+    ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, LogOptions, ProbeOutcome, RuntimeContainer, RuntimeError, RuntimeState,
+};
 use archive::{ArchiveError, ArchiveSkimmer};
 use async_trait::async_trait;
 use bytes::Bytes;
 use flotilla_api::agent::LABEL_HOST;
 use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
+use flotilla_core::profile::Healthcheck;
 use futures::{StreamExt, TryStreamExt, stream};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -23,6 +37,10 @@ const CPU_SHARE: f64 = 0.5;
 const UNLIMITED_CPU: f64 = 0.05;
 /// Memory (MiB) a simulated container without a limit uses.
 const UNLIMITED_MEMORY_MIB: u64 = 16;
+/// `fail` in a container's environment makes its probes fail.
+pub const SIM_HEALTH_ENV: &str = "FLOTILLA_SIM_HEALTH";
+/// A percent in a container's environment (`80`, `12.5`) is the CPU use it shows.
+pub const SIM_CPU_ENV: &str = "FLOTILLA_SIM_CPU";
 
 /// How a simulated host behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +70,8 @@ impl Default for SimConfig {
 
 #[derive(Debug)]
 struct SimContainer {
+    /// Its Flotilla container id (label `flotilla.container`).
+    container_id: Uuid,
     name: String,
     labels: BTreeMap<String, String>,
     command: Vec<String>,
@@ -61,6 +81,18 @@ struct SimContainer {
     memory_mib: Option<u64>,
     /// (Unix seconds, line).
     log: Vec<(i64, String)>,
+    /// Why its probes fail, from `FLOTILLA_SIM_HEALTH=fail`.
+    probe_failure: Option<String>,
+    /// The CPU use it shows, from `FLOTILLA_SIM_CPU`.
+    cpu_percent: Option<f64>,
+}
+
+/// What a test set on the runtime's handle for one Flotilla container.
+#[derive(Debug, Clone, Default)]
+struct Injected {
+    /// `Some(None)`: probes pass; `Some(Some(reason))`: they fail.
+    probe_failure: Option<Option<String>>,
+    cpu_percent: Option<f64>,
 }
 
 impl SimContainer {
@@ -70,6 +102,20 @@ impl SimContainer {
 
     fn busy_cpu(&self) -> f64 {
         self.cpu.map_or(UNLIMITED_CPU, |c| c * CPU_SHARE)
+    }
+
+    /// The CPU use (cores) `stats` and the host's utilisation count: what a test set, else half its limit.
+    fn used_cores(&self, injected: Option<&Injected>) -> f64 {
+        self.simulated_cpu(injected).map_or_else(|| self.busy_cpu(), |percent| percent / 100.0)
+    }
+
+    /// The CPU use (percent) a test set on the handle or in the environment.
+    fn simulated_cpu(&self, injected: Option<&Injected>) -> Option<f64> {
+        injected.and_then(|i| i.cpu_percent).or(self.cpu_percent)
+    }
+
+    fn probe_failure(&self, injected: Option<&Injected>) -> Option<String> {
+        injected.and_then(|i| i.probe_failure.clone()).unwrap_or_else(|| self.probe_failure.clone())
     }
 
     fn used_memory_mib(&self) -> u64 {
@@ -86,6 +132,8 @@ struct SimState {
     containers: HashMap<String, SimContainer>,
     images: BTreeSet<String>,
     rng: StdRng,
+    /// By Flotilla container id.
+    injected: HashMap<Uuid, Injected>,
 }
 
 /// The in-memory runtime.
@@ -120,7 +168,19 @@ fn not_running(id: &str) -> RuntimeError {
 impl SimRuntime {
     pub fn new(config: SimConfig) -> Self {
         let rng = StdRng::seed_from_u64(config.seed);
-        Self { config, state: Mutex::new(SimState { containers: HashMap::new(), images: BTreeSet::new(), rng }) }
+        Self { config, state: Mutex::new(SimState { containers: HashMap::new(), images: BTreeSet::new(), rng, injected: HashMap::new() }) }
+    }
+
+    /// Makes every later probe of Flotilla container `container_id` fail with `reason`, or pass
+    /// with `None`, whatever its environment says; holds for its later generations on this runtime.
+    pub fn set_probe_failure(&self, container_id: Uuid, reason: Option<&str>) {
+        self.lock().injected.entry(container_id).or_default().probe_failure = Some(reason.map(str::to_owned));
+    }
+
+    /// Sets the CPU use (percent, 100 = one core busy) Flotilla container `container_id` shows in
+    /// reports, `stats` and the host's utilisation, whatever its environment says.
+    pub fn set_cpu_percent(&self, container_id: Uuid, percent: f64) {
+        self.lock().injected.entry(container_id).or_default().cpu_percent = Some(percent);
     }
 
     fn lock(&self) -> MutexGuard<'_, SimState> {
@@ -169,7 +229,8 @@ impl ContainerRuntime for SimRuntime {
     async fn utilisation(&self) -> Result<HostUtilisation, RuntimeError> {
         let state = self.lock();
         let running = state.containers.values().filter(|c| c.state == RuntimeState::Running);
-        let (cpu, memory) = running.fold((0.0, 0), |(cpu, mem), c| (cpu + c.busy_cpu(), mem + c.used_memory_mib()));
+        let (cpu, memory) =
+            running.fold((0.0, 0), |(cpu, mem), c| (cpu + c.used_cores(state.injected.get(&c.container_id)), mem + c.used_memory_mib()));
         let cpus = self.config.capacity.cpus.max(f64::MIN_POSITIVE);
         Ok(HostUtilisation { cpu_percent: (cpu / cpus * 100.0).min(100.0), memory_used_mib: memory })
     }
@@ -198,7 +259,9 @@ impl ContainerRuntime for SimRuntime {
             return Err(RuntimeError::ImageMissing(spec.image.clone()));
         }
         let id: String = (0..4).map(|_| format!("{:016x}", state.rng.random::<u64>())).collect();
+        let environment = &spec.properties.environment;
         let mut container = SimContainer {
+            container_id: spec.container_id,
             name: spec.name.clone(),
             labels: spec.labels(),
             command: spec.properties.command.clone(),
@@ -207,6 +270,9 @@ impl ContainerRuntime for SimRuntime {
             cpu: spec.properties.cpu,
             memory_mib: spec.properties.memory,
             log: Vec::new(),
+            probe_failure: (environment.get(SIM_HEALTH_ENV).map(String::as_str) == Some("fail"))
+                .then(|| format!("simulated failure ({SIM_HEALTH_ENV}=fail)")),
+            cpu_percent: environment.get(SIM_CPU_ENV).and_then(|p| p.parse::<f64>().ok()).filter(|p| p.is_finite() && *p >= 0.0),
         };
         container.note(format!("sim: created {} from {}", spec.name, spec.image));
         state.containers.insert(id.clone(), container);
@@ -347,13 +413,31 @@ impl ContainerRuntime for SimRuntime {
             return Ok(ContainerStats { memory_limit_mib: limit, ..Default::default() });
         }
         Ok(ContainerStats {
-            cpu_percent: c.busy_cpu() * 100.0,
+            cpu_percent: c.used_cores(state.injected.get(&c.container_id)) * 100.0,
             memory_used_mib: c.used_memory_mib() as f64,
             memory_limit_mib: limit,
             network_rx_bytes: 0,
             network_tx_bytes: 0,
             pids: 1,
         })
+    }
+
+    async fn probe(&self, id: &str, _check: &Healthcheck) -> ProbeOutcome {
+        let state = self.lock();
+        match state.containers.get(id) {
+            None => ProbeOutcome::Fail(not_found(id).to_string()),
+            Some(c) if c.state != RuntimeState::Running => ProbeOutcome::Fail(not_running(id).to_string()),
+            Some(c) => c.probe_failure(state.injected.get(&c.container_id)).map_or(ProbeOutcome::Pass, ProbeOutcome::Fail),
+        }
+    }
+
+    async fn cpu_percent(&self, id: &str) -> Result<Option<f64>, RuntimeError> {
+        let state = self.lock();
+        let c = state.containers.get(id).ok_or_else(|| not_found(id))?;
+        if c.state != RuntimeState::Running {
+            return Err(not_running(id));
+        }
+        Ok(Some(c.simulated_cpu(state.injected.get(&c.container_id)).unwrap_or(0.0)))
     }
 
     async fn top(&self, id: &str) -> Result<ContainerTop, RuntimeError> {
