@@ -3,15 +3,15 @@
 //! unhealthy one. The node's lock makes sure a node is never recovered twice at once.
 
 use crate::context::Shared;
+use flotilla_core::ClusterId;
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, Target};
 use flotilla_core::cluster::Cluster;
+use flotilla_core::container::{ContainerHealth, DesiredState};
 use flotilla_core::event::{Event, EventLevel, ObjectType, START};
 use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::policy::PolicyProperties;
 use flotilla_core::policy::health::{HealthPolicy, NodeObservation, RecoveryAction, Verdict};
 use flotilla_core::scheduler::HostState;
-use flotilla_core::ClusterId;
-use flotilla_core::container::{ContainerHealth, DesiredState};
 use flotilla_store::{Scope, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;

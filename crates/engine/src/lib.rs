@@ -3,6 +3,7 @@
 //! autoscaler. It knows the store and the domain; never HTTP (the server passes in [`Agents`]).
 
 mod agents;
+mod autoscale;
 mod cluster;
 mod config;
 mod context;
@@ -67,7 +68,8 @@ impl Engine {
         };
         let dispatcher = tokio::spawn(dispatcher::run(shared.clone(), stop.clone()));
         let health = tokio::spawn(health::run(shared.clone(), stop.clone()));
-        Self { shared, stop, tasks: vec![watch, dispatcher, health] }
+        let autoscale = tokio::spawn(autoscale::run(shared.clone(), stop.clone()));
+        Self { shared, stop, tasks: vec![watch, dispatcher, health, autoscale] }
     }
 
     /// Stops claiming, abandons running actions to the queue and deregisters.
