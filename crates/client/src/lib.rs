@@ -12,6 +12,8 @@
 //! # Ok(()) }
 //! ```
 
+mod actions;
+mod clusters;
 mod containers;
 mod error;
 mod events;
@@ -19,19 +21,25 @@ mod events;
 mod fake_server;
 mod hosts;
 mod images;
+mod nodes;
+mod policies;
 mod quotas;
+mod receivers;
 
+pub use actions::{ActionProgress, Waited};
 pub use containers::LogStream;
 pub use error::ClientError;
 pub use events::EventStream;
+pub use policies::{PolicyTypeInfo, PolicyTypeList};
 
 use flotilla_api::{
-    AUTH_TOKEN_HEADER, IDEMPOTENCY_KEY_HEADER, ListQuery, Profile, ProfileCreate, ProfileList, ProfileUpdate, ProfileValidate, Project,
-    ProjectCreate, ProjectList, ProjectUpdate, RoleAssignment, RoleAssignmentCreate, RoleAssignmentList, Token, TokenCreate, User,
-    UserCreate, UserList, UserUpdate, VersionInfo,
+    AUTH_TOKEN_HEADER, ActionAccepted, IDEMPOTENCY_KEY_HEADER, ListQuery, Profile, ProfileCreate, ProfileList, ProfileUpdate,
+    ProfileValidate, Project, ProjectCreate, ProjectList, ProjectUpdate, RoleAssignment, RoleAssignmentCreate, RoleAssignmentList, Token,
+    TokenCreate, User, UserCreate, UserList, UserUpdate, VersionInfo,
 };
 use flotilla_core::profile::ProfileSpec;
-use reqwest::{Method, RequestBuilder, Response, Url};
+use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -51,10 +59,26 @@ pub struct Client {
     idempotency_key: Option<String>,
 }
 
-/// `POST /v1/profiles/validate` answers with the spec as the server understood it.
+/// `POST /v1/profiles/validate` (and `/v1/policies/validate`) answer with the spec as the server understood it.
 #[derive(Debug, serde::Deserialize)]
-struct Validated {
-    spec: ProfileSpec,
+struct Validated<S> {
+    spec: S,
+}
+
+/// The answer to an asynchronous create (`202 Accepted`): the object as written, and the action doing the work.
+#[derive(Debug, Clone)]
+pub struct Accepted<T> {
+    pub body: T,
+    /// The id of the action to follow, from `Location: /v1/actions/{id}`; `None` when the answer named none.
+    pub action: Option<String>,
+}
+
+/// The answer to an update that may start an action: applied at once (200), or accepted (202) when it
+/// needs work on containers (a new profile).
+#[derive(Debug, Clone)]
+pub enum Updated<T> {
+    Done(T),
+    Started(ActionAccepted),
 }
 
 /// Query parameters a few lists take besides [`ListQuery`].
@@ -226,11 +250,34 @@ impl Client {
         serde_json::from_slice(body).map_err(|e| ClientError::Decode { url: url.to_owned(), status, reason: e.to_string() })
     }
 
-    /// Makes the call and decodes the answer.
-    async fn send<T: DeserializeOwned, B: Serialize>(&self, call: Call<'_, B>) -> Result<T, ClientError> {
+    /// Makes the call; answers the URL (for errors) and the successful response.
+    async fn respond<B: Serialize>(&self, call: Call<'_, B>) -> Result<(String, Response), ClientError> {
         let url = self.endpoint(call.path).to_string();
         let response = self.answer(&url, self.request(&call)).await?;
+        Ok((url, response))
+    }
+
+    /// Makes the call and decodes the answer.
+    async fn send<T: DeserializeOwned, B: Serialize>(&self, call: Call<'_, B>) -> Result<T, ClientError> {
+        let (url, response) = self.respond(call).await?;
         Self::decode(&url, response).await
+    }
+
+    /// Makes a call answered with `202` + `Location`: decodes the body and reads the action's id.
+    async fn send_accepted<T: DeserializeOwned, B: Serialize>(&self, call: Call<'_, B>) -> Result<Accepted<T>, ClientError> {
+        let (url, response) = self.respond(call).await?;
+        let action = location_action(response.headers());
+        Ok(Accepted { body: Self::decode(&url, response).await?, action })
+    }
+
+    /// Makes an update call: `200` with the object, or `202` with the action it started.
+    async fn send_update<T: DeserializeOwned, B: Serialize>(&self, call: Call<'_, B>) -> Result<Updated<T>, ClientError> {
+        let (url, response) = self.respond(call).await?;
+        if response.status() == StatusCode::ACCEPTED {
+            Ok(Updated::Started(Self::decode(&url, response).await?))
+        } else {
+            Ok(Updated::Done(Self::decode(&url, response).await?))
+        }
     }
 
     // --- meta and tokens
@@ -347,8 +394,16 @@ impl Client {
 
     /// Checks a spec without saving it; answers the spec as the server understood it.
     pub async fn validate_profile(&self, body: &ProfileValidate) -> Result<ProfileSpec, ClientError> {
-        self.send::<Validated, _>(Call::post(&["profiles", "validate"], body)).await.map(|v| v.spec)
+        self.send::<Validated<ProfileSpec>, _>(Call::post(&["profiles", "validate"], body)).await.map(|v| v.spec)
     }
+}
+
+/// The action id a `Location: /v1/actions/{id}` header names.
+fn location_action(headers: &HeaderMap) -> Option<String> {
+    let location = headers.get(LOCATION)?.to_str().ok()?;
+    let path = location.split(['?', '#']).next()?.trim_end_matches('/');
+    let (before, id) = path.rsplit_once('/')?;
+    (before.ends_with("/actions") && !id.is_empty()).then(|| id.to_owned())
 }
 
 #[cfg(test)]
@@ -411,6 +466,29 @@ mod tests {
         let query = ListQuery { limit: Some(3), ..ListQuery::default() };
         let req = built(&client, Call::list(&["containers"], &query, &filter));
         assert_eq!(req.url().query(), Some("limit=3&status=RUNNING&host=h1"));
+    }
+
+    #[test]
+    fn locations_name_the_action() {
+        let headers = |location: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(LOCATION, location.parse().unwrap());
+            headers
+        };
+        assert_eq!(location_action(&headers("/v1/actions/0192-a")), Some("0192-a".into()));
+        assert_eq!(location_action(&headers("http://h:1/prefix/v1/actions/0192-b/")), Some("0192-b".into()));
+        assert_eq!(location_action(&headers("/v1/clusters/web")), None);
+        assert_eq!(location_action(&HeaderMap::new()), None);
+    }
+
+    #[tokio::test]
+    async fn accepted_answers_carry_their_action() {
+        let reply =
+            "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\nlocation: /v1/actions/a1\r\nconnection: close\r\n\r\n{\"n\":1}";
+        let (url, _server) = crate::fake_server::serve(1, move |_| reply.to_owned());
+        let client = Client::new(&url).unwrap();
+        let accepted: Accepted<serde_json::Value> = client.send_accepted(Call::post(&["clusters"], &())).await.unwrap();
+        assert_eq!((accepted.body["n"].as_i64(), accepted.action.as_deref()), (Some(1), Some("a1")));
     }
 
     #[test]
