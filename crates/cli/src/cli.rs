@@ -1,6 +1,8 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
-use crate::commands::{auth, containers, events, hosts, images, profiles, projects, quotas, roles, users};
+use crate::commands::{
+    actions, auth, clusters, containers, events, hosts, images, nodes, policies, profiles, projects, quotas, receivers, roles, users,
+};
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
 use crate::workload::WorkloadCommand;
@@ -9,8 +11,8 @@ use clap::{Args, Parser, Subcommand};
 /// Flotilla: containers and clusters of containers on many hosts in many regions.
 ///
 /// Without a role (`server`, `dev`) flotilla is the CLI of a Flotilla region: log in once with
-/// `flotilla login`, then manage users, projects, roles, profiles, hosts, containers, images and
-/// quotas, and read the event log.
+/// `flotilla login`, then manage users, projects, roles, profiles, clusters and their nodes,
+/// policies, receivers and actions, hosts, containers, images and quotas, and read the event log.
 #[derive(Debug, Parser)]
 #[command(name = "flotilla", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -54,6 +56,21 @@ pub enum Command {
     /// Manage profiles: what a container is (image, command, resources...).
     #[command(subcommand)]
     Profile(profiles::ProfileCommand),
+    /// Clusters of containers of one profile: create, scale, resize, policies, members.
+    #[command(subcommand)]
+    Cluster(clusters::ClusterCommand),
+    /// Nodes, the containers clusters are made of (or orphans): create, adopt, check, recover.
+    #[command(subcommand)]
+    Node(nodes::NodeCommand),
+    /// Policies clusters follow: scaling, deletion, placement, affinity, health, batch, autoscaling.
+    #[command(subcommand)]
+    Policy(policies::PolicyCommand),
+    /// Webhook receivers that run a cluster action, and triggering them.
+    #[command(subcommand)]
+    Receiver(receivers::ReceiverCommand),
+    /// Actions: the asynchronous work on clusters and nodes; list, show, cancel, wait.
+    #[command(subcommand)]
+    Action(actions::ActionCommand),
     /// Run containers and look into them: logs, exec, stats, top.
     #[command(subcommand)]
     Container(containers::ContainerCommand),

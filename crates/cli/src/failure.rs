@@ -28,6 +28,16 @@ pub enum CliError {
     /// A `--wait` ran out of time; the operation itself goes on.
     #[error("container {container} is still {status} after {seconds} s, not {wanted}; it may yet get there")]
     WaitTimedOut { container: String, status: String, wanted: String, seconds: u64 },
+    /// A `--wait` saw the action end FAILED or CANCELLED.
+    #[error("action {id} ({kind}) {status}{}", reason_suffix(.reason))]
+    ActionFailed { id: String, kind: String, status: String, reason: String },
+    /// A `--wait` ran out of time before the action ended; the action goes on.
+    #[error("action {id} ({kind}) is still {status} after {seconds} s; it goes on: `flotilla action wait {id}` follows it")]
+    ActionTimedOut { id: String, kind: String, status: String, seconds: u64 },
+}
+
+fn reason_suffix(reason: &str) -> String {
+    if reason.is_empty() { String::new() } else { format!(": {reason}") }
 }
 
 /// Wraps a 401 answer to a call made with a saved token, so the message says how to recover.
@@ -44,8 +54,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     let cli = err.chain().find_map(|e| e.downcast_ref::<CliError>());
     let status = match cli {
         Some(CliError::CommandExited(code)) => return u8::try_from(*code).ok().filter(|c| *c != 0).unwrap_or(EXIT_ERROR),
-        Some(CliError::WaitTimedOut { .. }) => return EXIT_TIMEOUT,
-        Some(CliError::ContainerFailed { .. }) => return EXIT_ERROR,
+        Some(CliError::WaitTimedOut { .. } | CliError::ActionTimedOut { .. }) => return EXIT_TIMEOUT,
+        Some(CliError::ContainerFailed { .. } | CliError::ActionFailed { .. }) => return EXIT_ERROR,
         Some(CliError::NotLoggedIn) => Some(401),
         Some(CliError::TokenRejected(inner)) => inner.status(),
         None => err.chain().find_map(|e| e.downcast_ref::<ClientError>().and_then(ClientError::status)),
@@ -89,6 +99,20 @@ mod tests {
         assert_eq!(code(anyhow::Error::new(failed).context("waiting")), 1);
         let late = CliError::WaitTimedOut { container: "web".into(), status: "CREATING".into(), wanted: "RUNNING".into(), seconds: 5 };
         assert_eq!(code(late.into()), 5);
+        let failed = CliError::ActionFailed {
+            id: "a1".into(),
+            kind: "CLUSTER_SCALE_OUT".into(),
+            status: "FAILED".into(),
+            reason: "no host fits".into(),
+        };
+        assert_eq!(failed.to_string(), "action a1 (CLUSTER_SCALE_OUT) FAILED: no host fits");
+        assert_eq!(code(failed.into()), 1);
+        let cancelled =
+            CliError::ActionFailed { id: "a1".into(), kind: "CLUSTER_RESIZE".into(), status: "CANCELLED".into(), reason: String::new() };
+        assert_eq!(cancelled.to_string(), "action a1 (CLUSTER_RESIZE) CANCELLED");
+        let late = CliError::ActionTimedOut { id: "a1".into(), kind: "CLUSTER_CREATE".into(), status: "RUNNING".into(), seconds: 9 };
+        assert!(late.to_string().starts_with("action a1 (CLUSTER_CREATE) is still RUNNING after 9 s"), "{late}");
+        assert_eq!(code(anyhow::Error::new(late).context("waiting")), 5);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Arguments several commands share: paging a list, setting metadata, enabling and disabling, and
 //! reading spec files.
 
+use crate::output::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use flotilla_api::ListQuery;
 use flotilla_core::Metadata;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
@@ -67,6 +69,27 @@ pub fn parse_entry(text: &str) -> Result<(String, String)> {
     }
 }
 
+/// `KEY=VALUE` of an action parameter: the value read as JSON when it is JSON (`2`, `true`, `[1, 2]`,
+/// `"2"`), else taken as a string.
+pub fn parse_param(text: &str) -> Result<(String, serde_json::Value)> {
+    let (key, value) = parse_entry(text)?;
+    let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
+    Ok((key, value))
+}
+
+/// `--param KEY=VALUE` entries as a JSON object (a later entry for a key wins).
+pub fn params(entries: Vec<(String, serde_json::Value)>) -> serde_json::Map<String, serde_json::Value> {
+    entries.into_iter().collect()
+}
+
+/// `OLD=NEW`, neither side empty.
+pub fn parse_pair(text: &str) -> Result<(String, String)> {
+    match parse_entry(text) {
+        Ok((old, new)) if !new.is_empty() => Ok((old, new)),
+        _ => bail!("expected OLD=NEW"),
+    }
+}
+
 /// `--enable` / `--disable` on update.
 #[derive(Debug, Clone, Args)]
 pub struct EnableArgs {
@@ -100,6 +123,12 @@ pub fn read_document<T: DeserializeOwned>(path: &Path) -> Result<T> {
     document.with_context(|| format!("invalid spec in {}", path.display()))
 }
 
+/// Prints the answer to a validate: `FILE is a valid WHAT` for people, the spec as the server read it
+/// (defaults filled in) as JSON or YAML.
+pub fn validated<T: Serialize>(format: Format, path: &Path, what: &str, spec: &T) -> Result<()> {
+    if format == Format::Table { output::done(format, &format!("{} is a valid {what}", path.display())) } else { output::one(format, spec) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +142,28 @@ mod tests {
         assert!(parse_entry("novalue").is_err());
         let args = MetadataArgs { entries: vec![] };
         assert_eq!(args.update(), None);
+    }
+
+    #[test]
+    fn params_are_json_when_they_can_be() {
+        use serde_json::json;
+        let entries: Vec<_> = ["count=2", "strict=false", "type=EXACT_CAPACITY", "nodes=[\"a\",\"b\"]", "name=\"2\"", "blank="]
+            .into_iter()
+            .map(|t| parse_param(t).unwrap())
+            .collect();
+        let expected = json!({"count": 2, "strict": false, "type": "EXACT_CAPACITY", "nodes": ["a", "b"], "name": "2", "blank": ""});
+        assert_eq!(serde_json::Value::Object(params(entries)), expected);
+        assert!(parse_param("=2").is_err());
+        let later = params(vec![parse_param("count=1").unwrap(), parse_param("count=3").unwrap()]);
+        assert_eq!(later["count"], 3, "the last entry for a key wins");
+    }
+
+    #[test]
+    fn pairs_need_both_sides() {
+        assert_eq!(parse_pair("web-1=spare-1").unwrap(), ("web-1".into(), "spare-1".into()));
+        for bad in ["web-1=", "=spare", "web-1"] {
+            assert!(parse_pair(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,15 +1,21 @@
 //! Runs the command the user typed: the CLI commands here, the process roles in `serve`.
 
+pub mod actions;
 pub mod auth;
+pub mod clusters;
 pub mod common;
 pub mod container_spec;
 pub mod containers;
 pub mod events;
+pub mod follow;
 pub mod hosts;
 pub mod images;
+pub mod nodes;
+pub mod policies;
 pub mod profiles;
 pub mod projects;
 pub mod quotas;
+pub mod receivers;
 pub mod roles;
 pub mod users;
 pub mod wait;
@@ -42,6 +48,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Host(cmd) => hosts::run(&client()?, format, cmd).await,
         Command::Event(cmd) => events::run(&client()?, format, cmd).await,
         Command::Quota(cmd) => quotas::run(&client()?, format, cmd).await,
+        Command::Cluster(cmd) => clusters::run(&client()?, format, cmd).await,
+        Command::Node(cmd) => nodes::run(&client()?, format, cmd).await,
+        Command::Policy(cmd) => policies::run(&client()?, format, cmd).await,
+        Command::Receiver(cmd) => receivers::run(client, format, cmd).await,
+        Command::Action(cmd) => actions::run(&client()?, format, cmd).await,
     };
     done.map_err(token_rejected)
 }

@@ -1,6 +1,6 @@
 //! `flotilla profile ...`: create profiles from spec files, list, show, rename, delete, validate.
 
-use super::common::{ListArgs, MetadataArgs, read_document};
+use super::common::{ListArgs, MetadataArgs, read_document, validated};
 use crate::output::{self, Format, Row};
 use anyhow::Result;
 use clap::Subcommand;
@@ -75,12 +75,7 @@ pub async fn run(client: &Client, format: Format, command: ProfileCommand) -> Re
         }
         ProfileCommand::Validate { spec_file } => {
             let spec = client.validate_profile(&ProfileValidate { spec: read_spec(&spec_file)? }).await?;
-            if format == Format::Table {
-                println!("{} is a valid {} {} profile", spec_file.display(), spec.type_name, spec.version);
-                Ok(())
-            } else {
-                output::one(format, &spec)
-            }
+            validated(format, &spec_file, &format!("{} {} profile", spec.type_name, spec.version), &spec)
         }
     }
 }

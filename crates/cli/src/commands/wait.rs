@@ -1,5 +1,5 @@
 //! `--wait`: following a container after an operation was accepted, until it reaches the status the
-//! operation aims at, goes to ERROR, or time runs out.
+//! operation aims at, goes to ERROR, or time runs out. (Cluster and node actions are followed in `follow`.)
 
 use crate::failure::CliError;
 use anyhow::Result;
@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 /// How often the container is looked at.
 const POLL: Duration = Duration::from_millis(500);
 
+/// `--wait` on containers, and on cluster and node commands (see `follow`).
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
-    /// Wait until the container gets where the command sends it (or fails).
+    /// Wait until it is done: the container got where the command sends it, or the action ended.
     #[arg(long)]
     pub wait: bool,
     /// How long --wait waits, in seconds.
