@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{ADMIN_PASSWORD, Running, Sandbox};
+use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent, start_server_on};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
@@ -43,16 +43,6 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 
 fn start_server(sandbox: &Sandbox) -> Running {
     start_server_on(sandbox, None)
-}
-
-/// `flotilla server` on SQLite in its data dir, or on the PostgreSQL database `database`.
-fn start_server_on(sandbox: &Sandbox, database: Option<&str>) -> Running {
-    let data = sandbox.path("data");
-    let mut args = vec!["server", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--bootstrap-password", ADMIN_PASSWORD];
-    if let Some(url) = database {
-        args.extend(["--database", url]);
-    }
-    sandbox.spawn("server", &args, &[], "listening on ")
 }
 
 #[test]
@@ -279,19 +269,11 @@ fn login_without_a_password_or_a_terminal_says_what_to_do() {
     assert!(help.contains("--spec-file"), "{help}");
 }
 
-/// `flotilla agent --runtime sim` joining `server` with `token` as `name`, plus `extra` flags.
-fn sim_agent(sandbox: &Sandbox, server: &Running, token: &str, name: &str, extra: &[&str], ready: &str) -> Running {
-    let mut args =
-        vec!["agent", "--server", &server.url, "--join-token", token, "--runtime", "sim", "--name", name, "--listen", "127.0.0.1:0"];
-    args.extend(extra);
-    sandbox.spawn(name, &args, &[], ready)
-}
-
 #[test]
 fn one_agent_process_simulates_many_hosts_that_run_containers() {
     let sandbox = Sandbox::new();
     let server = start_server(&sandbox);
-    sandbox.run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
+    log_in_as_admin(&sandbox, &server);
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
     let agents = sim_agent(&sandbox, &server, &token, "sim", &["--simulate-hosts", "5"], "simulated hosts joined");
     let mut follow = sandbox.spawn("follow", &["event", "list", "--follow", "--object-type", "container"], &[], "TIME");

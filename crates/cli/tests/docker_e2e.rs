@@ -6,7 +6,7 @@ mod support;
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{ADMIN_PASSWORD, Running, Sandbox};
+use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin};
 
 /// Host grace period of the test region, in seconds.
 const GRACE_SECS: u64 = 3;
@@ -103,7 +103,7 @@ fn start_region() -> Region {
         &grace,
     ];
     let server = sandbox.spawn("server", &args, &[], "listening on ");
-    sandbox.run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
+    log_in_as_admin(&sandbox, &server);
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().expect("a join token").to_owned();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let suffix = format!("{:x}{:x}", std::process::id(), nanos);

@@ -106,6 +106,29 @@ impl Sandbox {
     }
 }
 
+/// `flotilla server` on SQLite in the sandbox's data dir, or on the PostgreSQL database `database`.
+pub fn start_server_on(sandbox: &Sandbox, database: Option<&str>) -> Running {
+    let data = sandbox.path("data");
+    let mut args = vec!["server", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--bootstrap-password", ADMIN_PASSWORD];
+    if let Some(url) = database {
+        args.extend(["--database", url]);
+    }
+    sandbox.spawn("server", &args, &[], "listening on ")
+}
+
+/// `flotilla agent --runtime sim` joining `server` with `token` as `name`, plus `extra` flags; waits for `ready`.
+pub fn sim_agent(sandbox: &Sandbox, server: &Running, token: &str, name: &str, extra: &[&str], ready: &str) -> Running {
+    let mut args =
+        vec!["agent", "--server", &server.url, "--join-token", token, "--runtime", "sim", "--name", name, "--listen", "127.0.0.1:0"];
+    args.extend(extra);
+    sandbox.spawn(name, &args, &[], ready)
+}
+
+/// Logs the sandbox's CLI in to `server` as the bootstrapped admin.
+pub fn log_in_as_admin(sandbox: &Sandbox, server: &Running) {
+    sandbox.run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
+}
+
 /// A finished command.
 #[derive(Debug)]
 pub struct Outcome {
