@@ -117,11 +117,26 @@ impl Ctx {
             }
             if let Err(stop) = self.pause(Duration::from_millis(300)).await {
                 if !matches!(stop, EngineError::Abandoned) {
-                    for child in children.iter().filter(|c| !c.status.is_final()) {
-                        let _ = store.cancel_action(child.id).await;
-                    }
+                    self.cancel_children(&children).await;
                 }
                 return Err(stop);
+            }
+        }
+    }
+
+    /// Cancels the unfinished `children` and waits a while for them to end, so that this
+    /// action ends after them.
+    async fn cancel_children(&self, children: &[Action]) {
+        let store = self.store();
+        for child in children.iter().filter(|c| !c.status.is_final()) {
+            let _ = store.cancel_action(child.id).await;
+        }
+        let deadline = Instant::now() + self.shared.config.heartbeat * 5;
+        while Instant::now() < deadline {
+            match store.child_actions(self.action.id).await {
+                Ok(now) if now.iter().all(|c| c.status.is_final()) => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                Err(e) => return tracing::warn!(error = %e, "cannot follow cancelled node actions"),
             }
         }
     }

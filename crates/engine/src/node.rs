@@ -130,9 +130,9 @@ async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, 
     }
 }
 
-/// Deletes `container` (its agent removes it) and forgets it on `node`; best effort.
+/// Deletes `container` (its agent removes it, without waiting) and forgets it on `node`; best effort.
 async fn discard_container(ctx: &Ctx, node: &Node, container: ContainerId) {
-    if let Err(e) = remove_container(ctx, container).await {
+    if let Err(e) = remove_container(ctx, container, false).await {
         tracing::warn!(node = %node.name, error = %e, "cannot discard a failed node's container");
     }
     let _ = ctx.store().update_node(node.id, NodeChanges { physical: Some((None, None)), ..Default::default() }).await;
@@ -140,7 +140,7 @@ async fn discard_container(ctx: &Ctx, node: &Node, container: ContainerId) {
 
 /// Asks the agent to remove `container`; a container without a live host is forgotten at once
 /// (its agent, if it returns, removes it: the fence).
-async fn remove_container(ctx: &Ctx, container: ContainerId) -> Result<(), EngineError> {
+async fn remove_container(ctx: &Ctx, container: ContainerId, wait: bool) -> Result<(), EngineError> {
     let row = match ctx.store().container(Scope::All, &container.to_string()).await {
         Ok(row) => row,
         Err(StoreError::NotFound { .. }) => return Ok(()),
@@ -162,13 +162,16 @@ async fn remove_container(ctx: &Ctx, container: ContainerId) -> Result<(), Engin
     if let Some(host) = host {
         ctx.shared.agents.wake(host.id);
     }
+    if !wait {
+        return Ok(());
+    }
     ctx.wait_container(container, |c| c.is_none().then_some(Ok(()))).await
 }
 
 async fn delete(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
     set_status(ctx, &node, NodeStatus::Deleting, "").await?;
     if let Some(container) = node.physical_id {
-        remove_container(ctx, container).await?;
+        remove_container(ctx, container, true).await?;
     }
     match ctx.store().delete_node(node.id).await {
         Ok(()) | Err(StoreError::NotFound { .. }) => Ok(Outputs::new()),

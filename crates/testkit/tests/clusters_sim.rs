@@ -234,3 +234,129 @@ async fn health_policy_recreates_the_members_of_a_host_that_went_down() {
     assert!(recoveries.actions.iter().all(|a| a.cause == "Health Policy" && a.status == "SUCCEEDED"));
     region.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_operations_placement_and_adoption() {
+    use flotilla_api::{NodeActionRequest, NodeAdopt, NodeCreate, NodesParams, OperationParams, RecoverParams};
+    use flotilla_core::action::{NodeOperation, RecoverAction};
+    let region = TestRegion::sqlite().await;
+    let _agents = vec![
+        region.sim_agent(SimHost::new("a1").zone("az1")).await,
+        region.sim_agent(SimHost::new("a2").zone("az1")).await,
+        region.sim_agent(SimHost::new("b1").zone("az2")).await,
+    ];
+    let admin = &region.admin;
+    admin.create_profile(&profile("web", "v1")).await.expect("profile");
+
+    // Zone placement weights 3:1 over az1 and az2: of 4 nodes, 3 land in az1.
+    admin
+        .create_policy(&policy(
+            "zones",
+            "type: placement.zone\nversion: '1.0'\nproperties:\n  zones:\n    - {name: az1, weight: 300}\n    - {name: az2, weight: 100}\n",
+        ))
+        .await
+        .expect("policy");
+    let created = admin.create_cluster(&cluster("web", "web", 0, 0, 10)).await.expect("create");
+    assert_eq!(finished(admin, created.action.expect("action")).await.0, "SUCCEEDED");
+    assert_eq!(
+        act(admin, "web", ClusterActionRequest::PolicyAttach(PolicyParams { policy: "zones".into(), enabled: None })).await.0,
+        "SUCCEEDED"
+    );
+    assert_eq!(act(admin, "web", ClusterActionRequest::ScaleOut(ScaleParams { count: Some(4) })).await.0, "SUCCEEDED");
+    let hosts = admin.cluster_attrs("web", "host_name").await.expect("attrs");
+    let in_az2 = hosts.cluster_attributes.iter().filter(|a| a.value == serde_json::json!("b1")).count();
+    assert_eq!((hosts.cluster_attributes.len(), in_az2), (4, 1), "{hosts:?}");
+    assert_eq!(error(admin.cluster_attrs("web", "nonsense").await).0, 400);
+
+    // An operation on filtered members: stop them all, their containers stop; start again.
+    let stop = OperationParams { operation: NodeOperation::Stop, filters: Default::default() };
+    assert_eq!(act(admin, "web", ClusterActionRequest::Operation(stop)).await.0, "SUCCEEDED");
+    assert!(containers(admin).await.iter().all(|(_, s)| s == "STOPPED"), "{:?}", containers(admin).await);
+    // A check finds the stopped members healthy (they are meant to be stopped).
+    assert_eq!(act(admin, "web", ClusterActionRequest::Check(Default::default())).await.0, "SUCCEEDED");
+    let start = OperationParams { operation: NodeOperation::Start, filters: Default::default() };
+    assert_eq!(act(admin, "web", ClusterActionRequest::Operation(start)).await.0, "SUCCEEDED");
+    assert!(containers(admin).await.iter().all(|(_, s)| s == "RUNNING"));
+
+    // Nodes by themselves: an orphan is created, recovered (REBUILD), then joins the cluster.
+    let body =
+        NodeCreate { name: "loner".into(), profile: "web".into(), cluster: None, role: "spare".into(), metadata: Default::default() };
+    let made = admin.create_node(&body).await.expect("node");
+    assert_eq!(finished(admin, made.action.expect("action")).await.0, "SUCCEEDED");
+    let loner = admin.node("loner").await.expect("node");
+    assert_eq!((loner.status.as_str(), loner.cluster_id, loner.role.as_str()), ("ACTIVE", None, "spare"));
+    let recover = NodeActionRequest::Recover(RecoverParams { operation: Some(RecoverAction::Rebuild) });
+    let accepted = admin.node_action("loner", &recover).await.expect("recover");
+    assert_eq!(finished(admin, accepted.action).await.0, "SUCCEEDED");
+    let add = NodesParams { nodes: vec!["loner".into()], destroy: false };
+    assert_eq!(act(admin, "web", ClusterActionRequest::AddNodes(add)).await.0, "SUCCEEDED");
+    let shown = admin.cluster("web").await.expect("show");
+    assert_eq!((shown.nodes.len(), shown.desired_capacity), (5, 5));
+    // Removed without destroying: an orphan again, its container still running.
+    let del = NodesParams { nodes: vec!["loner".into()], destroy: false };
+    assert_eq!(act(admin, "web", ClusterActionRequest::DelNodes(del)).await.0, "SUCCEEDED");
+    assert_eq!(admin.node("loner").await.expect("node").cluster_id, None);
+    let deleted = admin.delete_node("loner").await.expect("delete node");
+    assert_eq!(finished(admin, deleted.action).await.0, "SUCCEEDED");
+    assert!(!containers(admin).await.iter().any(|(n, _)| n == "loner"));
+
+    // Adopt a standalone container as a node.
+    let c = flotilla_api::ContainerCreate {
+        name: "stray".into(),
+        spec: ContainerProperties { image: "x/y:1".into(), ..Default::default() },
+        run: true,
+        metadata: Default::default(),
+    };
+    admin.create_container(&c).await.expect("container");
+    flotilla_testkit::wait_for_container(admin, "stray", "RUNNING").await;
+    let adopted = admin
+        .adopt_node(&NodeAdopt { container: "stray".into(), name: None, role: String::new(), metadata: Default::default() })
+        .await
+        .expect("adopt");
+    assert_eq!((adopted.name.as_str(), adopted.status.as_str()), ("stray", "ACTIVE"));
+    assert_eq!(
+        error(
+            admin
+                .adopt_node(&NodeAdopt {
+                    container: "stray".into(),
+                    name: Some("again".into()),
+                    role: String::new(),
+                    metadata: Default::default()
+                })
+                .await
+        )
+        .0,
+        409
+    );
+
+    // The lock is free again.
+    assert_eq!(act(admin, "web", ClusterActionRequest::Check(Default::default())).await.0, "SUCCEEDED");
+    let delete = admin.delete_cluster("web", false).await.expect("delete");
+    assert_eq!(finished(admin, delete.action).await.0, "SUCCEEDED");
+    region.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_scale_out_ends_cancelled_and_frees_the_cluster() {
+    let region = TestRegion::start_with(Backend::Sqlite, |c| c.grace_period = Duration::from_secs(120)).await.expect("sqlite");
+    let admin = &region.admin;
+    admin.create_profile(&profile("web", "v1")).await.expect("profile");
+    let created = admin.create_cluster(&cluster("web", "web", 0, 0, 10)).await.expect("create");
+    assert_eq!(finished(admin, created.action.expect("action")).await.0, "SUCCEEDED");
+    // A host that stopped without being declared DOWN yet: its containers never start.
+    region.sim_agent(SimHost::new("silent")).await.shutdown().await;
+    let accepted = admin.cluster_action("web", &ClusterActionRequest::ScaleOut(ScaleParams { count: Some(2) })).await.expect("scale out");
+    let id = accepted.action.to_string();
+    wait_until("the scale-out waits for its nodes", || async { admin.action(&id).await.is_ok_and(|a| a.status == "WAITING") }).await;
+    let asked = admin.cancel_action(&id).await.expect("cancel");
+    assert!(asked.cancel_requested);
+    assert_eq!(finished(admin, &id).await.0, "CANCELLED");
+    let parent = admin.action(&id).await.expect("action");
+    for child in &parent.depends_on {
+        assert_eq!(admin.action(&child.to_string()).await.expect("child").status, "CANCELLED", "its node actions are cancelled too");
+    }
+    assert_eq!(error(admin.cancel_action(&id).await).0, 409, "an ended action cannot be cancelled");
+    // The cluster's lock is free again.
+    assert_eq!(act(admin, "web", ClusterActionRequest::Check(Default::default())).await.0, "SUCCEEDED");
+    region.stop().await;
+}
