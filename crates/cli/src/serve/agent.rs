@@ -55,6 +55,10 @@ pub struct AgentArgs {
     /// Memory (MiB) to announce instead of the machine's.
     #[arg(long, value_name = "MIB")]
     pub memory_mib: Option<u64>,
+    /// Seconds between CPU samples of the containers and between full reports to the server
+    /// [default: 10 s and 30 s]; tests shorten it to see CPU use sooner.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub report_interval: Option<u64>,
     /// With `--runtime sim`: run this many simulated hosts, named NAME-1 ... NAME-N.
     #[arg(long, value_name = "N")]
     pub simulate_hosts: Option<usize>,
@@ -118,6 +122,10 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         .clone()
         .or_else(|| args.listen.ip().is_unspecified().then(|| format!("http://{}:{}", hostname(), args.listen.port())));
     config.capacity = CapacityOverride { cpus: args.cpus, memory_mib: args.memory_mib, disk_mib: None };
+    if let Some(secs) = args.report_interval {
+        config.timings.cpu_sample = std::time::Duration::from_secs(secs);
+        config.timings.full_report = std::time::Duration::from_secs(secs);
+    }
     if let Some(hosts) = args.simulate_hosts {
         if args.runtime != RuntimeKind::Sim {
             bail!("--simulate-hosts needs --runtime sim");
