@@ -259,7 +259,7 @@ mod tests {
             host_id: host,
             project_id: a.project_id,
             generation: a.generation,
-            name: runtime_name(&a.name, a.id),
+            name: runtime_name(&a.name, a.id, a.generation),
             image: a.image.reference.clone(),
             properties: a.spec.clone(),
         };

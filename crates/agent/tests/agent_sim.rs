@@ -78,7 +78,7 @@ async fn joins_heartbeats_runs_and_removes_its_assignments() {
     assert_eq!(list.len(), 2);
     let on_runtime = list.iter().find(|c| c.container_id == a.id).unwrap();
     assert_eq!(Some(&on_runtime.runtime_id), seen_a.runtime_id.as_ref());
-    assert_eq!(on_runtime.name, runtime_name("web", a.id));
+    assert_eq!(on_runtime.name, runtime_name("web", a.id, a.generation));
     region.wait(WAIT, "a heartbeat listing the image", |r| r.heartbeats(host).iter().any(|h| h.images == vec!["demo:latest"])).await;
 
     region.assign(host, vec![b.clone()]);
@@ -269,7 +269,7 @@ async fn interactive_calls_need_the_secret_and_act_on_the_container() {
 
     let renamed = http.post(url("rename")).bearer_auth(&secret).json(&serde_json::json!({"name": "api2"})).send().await.unwrap();
     assert_eq!(renamed.status(), 204);
-    assert_eq!(runtime.list(host).await.unwrap()[0].name, runtime_name("api2", a.id));
+    assert_eq!(runtime.list(host).await.unwrap()[0].name, runtime_name("api2", a.id, a.generation));
     let updated = http.post(url("update")).bearer_auth(&secret).json(&serde_json::json!({"cpu": 1.5, "memory": 256})).send().await.unwrap();
     assert_eq!(updated.status(), 204);
     let stats: ContainerStats = http.get(url("stats")).bearer_auth(&secret).send().await.unwrap().json().await.unwrap();
@@ -288,7 +288,7 @@ async fn interactive_calls_need_the_secret_and_act_on_the_container() {
     while !text.contains("sim: restarted\n") {
         text.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
     }
-    let created = format!("sim: created {} from demo:latest\n", runtime_name("api", a.id));
+    let created = format!("sim: created {} from demo:latest\n", runtime_name("api", a.id, a.generation));
     assert_eq!(text, format!("{created}sim: started serve\nsim: killed by signal 15\nsim: restarted\n"));
     assert!(tokio::time::timeout(Duration::from_millis(300), body.next()).await.is_err(), "still open");
     let shutdown = tokio::spawn(agent.shutdown());

@@ -19,7 +19,7 @@ fn spec(host_id: Uuid, name: &str, command: &str, properties: ContainerPropertie
         host_id,
         project_id: Uuid::now_v7(),
         generation: 1,
-        name: runtime_name(&format!("{name}-{}", &host_id.simple().to_string()[24..]), container_id),
+        name: runtime_name(&format!("{name}-{}", &host_id.simple().to_string()[24..]), container_id, 1),
         image: BUSYBOX.to_owned(),
         properties: ContainerProperties {
             image: BUSYBOX.to_owned(),
@@ -103,7 +103,7 @@ async fn a_container_goes_through_its_whole_life() {
     assert_eq!(state(&rt, &id).await, (RuntimeState::Exited, Some(137)));
     rt.start(&id).await.unwrap();
 
-    let renamed = runtime_name(&format!("renamed-{}", &host.simple().to_string()[24..]), spec.container_id);
+    let renamed = runtime_name(&format!("renamed-{}", &host.simple().to_string()[24..]), spec.container_id, spec.generation);
     rt.rename(&id, &renamed).await.unwrap();
     assert_eq!(rt.inspect(&id).await.unwrap().name, renamed);
     rt.update_limits(&id, Some(1.0), Some(256)).await.unwrap();

@@ -41,7 +41,8 @@ async fn sweep(shared: &Shared) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The average CPU use of `cluster`'s active members, and how many there are.
+/// The average CPU use of `cluster`'s active members (percent of their CPU request, or of one
+/// core without one), and how many there are.
 async fn cpu(shared: &Shared, cluster: &Cluster) -> Result<(usize, Option<f64>), StoreError> {
     let nodes: Vec<_> = shared.store.cluster_nodes(cluster.id).await?.into_iter().filter(|n| n.status == NodeStatus::Active).collect();
     let mut samples = Vec::new();
@@ -49,7 +50,9 @@ async fn cpu(shared: &Shared, cluster: &Cluster) -> Result<(usize, Option<f64>),
         if let Ok(row) = shared.store.container(Scope::All, &container.to_string()).await
             && let Some(percent) = row.container.cpu_percent
         {
-            samples.push(percent);
+            // Agents measure percent of one core; the policy's target is percent of the request.
+            let request = row.container.spec.cpu.filter(|c| *c > 0.0).unwrap_or(1.0);
+            samples.push(percent / request);
         }
     }
     let average = (!samples.is_empty()).then(|| samples.iter().sum::<f64>() / samples.len() as f64);

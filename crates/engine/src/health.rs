@@ -3,7 +3,6 @@
 //! unhealthy one. The node's lock makes sure a node is never recovered twice at once.
 
 use crate::context::Shared;
-use flotilla_core::ClusterId;
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, Target};
 use flotilla_core::cluster::Cluster;
 use flotilla_core::container::{ContainerHealth, DesiredState};
@@ -12,27 +11,30 @@ use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::policy::PolicyProperties;
 use flotilla_core::policy::health::{HealthPolicy, NodeObservation, RecoveryAction, Verdict};
 use flotilla_core::scheduler::HostState;
+use flotilla_core::{ClusterId, NodeId};
 use flotilla_store::{Scope, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Checks clusters every `health_tick` (each at its policy's interval) until `stop`.
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut checked: HashMap<ClusterId, Instant> = HashMap::new();
+    let mut backoff = Backoff::default();
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(shared.config.health_tick) => {}
         }
-        if let Err(e) = sweep(&shared, &mut checked).await {
+        if let Err(e) = sweep(&shared, &mut checked, &mut backoff).await {
             tracing::warn!(error = %e, "health manager: sweep failed");
         }
     }
 }
 
-async fn sweep(shared: &Shared, checked: &mut HashMap<ClusterId, Instant>) -> Result<(), StoreError> {
+async fn sweep(shared: &Shared, checked: &mut HashMap<ClusterId, Instant>, backoff: &mut Backoff) -> Result<(), StoreError> {
     for cluster in shared.store.all_clusters().await? {
         let bindings = shared.store.cluster_policies(cluster.id).await?;
         let Some(policy) = bindings.iter().filter(|b| b.enabled).find_map(|b| match &b.policy.spec.properties {
@@ -51,8 +53,14 @@ async fn sweep(shared: &Shared, checked: &mut HashMap<ClusterId, Instant>) -> Re
             if !matches!(node.status, NodeStatus::Active | NodeStatus::Error | NodeStatus::Warning) {
                 continue;
             }
-            if let Verdict::Unhealthy(reason) = judge(shared, &policy, &node).await? {
-                recover(shared, &cluster, &node, &policy, &reason).await?;
+            match judge(shared, &policy, &node).await? {
+                Verdict::Healthy => backoff.forget(node.id),
+                Verdict::Unhealthy(reason) if backoff.due(node.id) => {
+                    if recover(shared, &cluster, &node, &policy, &reason).await? {
+                        backoff.started(node.id);
+                    }
+                }
+                Verdict::Unhealthy(_) => {}
             }
         }
     }
@@ -85,7 +93,29 @@ async fn judge(shared: &Shared, policy: &HealthPolicy, node: &Node) -> Result<Ve
     Ok(policy.judge(&observed))
 }
 
-async fn recover(shared: &Shared, cluster: &Cluster, node: &Node, policy: &HealthPolicy, reason: &str) -> Result<(), StoreError> {
+/// Recoveries of a node that stays unhealthy are spaced out: 2 s, 4 s, 8 s ... up to 5 minutes.
+#[derive(Default)]
+struct Backoff {
+    nodes: HashMap<NodeId, (Instant, u32)>,
+}
+
+impl Backoff {
+    fn due(&self, node: NodeId) -> bool {
+        self.nodes.get(&node).is_none_or(|(at, tries)| at.elapsed() >= Duration::from_secs(2u64.saturating_pow(*tries).min(300)))
+    }
+
+    fn started(&mut self, node: NodeId) {
+        let entry = self.nodes.entry(node).or_insert((Instant::now(), 0));
+        *entry = (Instant::now(), entry.1 + 1);
+    }
+
+    fn forget(&mut self, node: NodeId) {
+        self.nodes.remove(&node);
+    }
+}
+
+/// Starts a NODE_RECOVER of `node`; false when another action holds the node.
+async fn recover(shared: &Shared, cluster: &Cluster, node: &Node, policy: &HealthPolicy, reason: &str) -> Result<bool, StoreError> {
     let how = match policy.recovery.action {
         RecoveryAction::Restart => RecoverAction::Restart,
         RecoveryAction::Rebuild => RecoverAction::Rebuild,
@@ -106,10 +136,10 @@ async fn recover(shared: &Shared, cluster: &Cluster, node: &Node, policy: &Healt
                 .meta("action", action.id);
             let _ = shared.store.record_event(&event).await;
             shared.wake.notify_one();
-            Ok(())
+            Ok(true)
         }
         // Another recovery (or action) holds the node: never two at once.
-        Err(StoreError::Conflict(_)) => Ok(()),
+        Err(StoreError::Conflict(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }

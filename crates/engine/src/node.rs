@@ -285,7 +285,15 @@ async fn recover_container(ctx: &Ctx, node: &Node, container: ContainerId, how: 
             {
                 request.avoid_hosts.insert(host.name);
             }
-            let host = store.move_container(container, &request, &ctx.shared.config.scheduler).await?.map_err(EngineError::Failed)?;
+            let host = match store.move_container(container, &request, &ctx.shared.config.scheduler).await? {
+                Ok(host) => host,
+                // No other host fits: where it is, if its host is up (a rebuild, as Kubernetes would).
+                Err(_) if !request.avoid_hosts.is_empty() && old_host_up(ctx, current.host_id).await => {
+                    request.avoid_hosts.clear();
+                    store.move_container(container, &request, &ctx.shared.config.scheduler).await?.map_err(EngineError::Failed)?
+                }
+                Err(no_fit) => return Err(EngineError::Failed(no_fit)),
+            };
             store.update_node(node.id, NodeChanges { physical: Some((Some(container), Some(host))), ..Default::default() }).await?;
             ctx.shared.agents.wake(host);
             if let Some(old) = current.host_id {
@@ -294,6 +302,14 @@ async fn recover_container(ctx: &Ctx, node: &Node, container: ContainerId, how: 
         }
     }
     wait_running(ctx, container).await.map(|_| ())
+}
+
+/// Whether `host` is known and not DOWN.
+async fn old_host_up(ctx: &Ctx, host: Option<flotilla_core::HostId>) -> bool {
+    match host {
+        Some(h) => ctx.store().host(&h.to_string()).await.is_ok_and(|h| h.state() != flotilla_core::scheduler::HostState::Down),
+        None => false,
+    }
 }
 
 async fn operate(ctx: &Ctx, node: Node, operation: NodeOperation) -> Result<Outputs, EngineError> {

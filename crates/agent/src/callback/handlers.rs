@@ -111,7 +111,7 @@ pub async fn rename(
 ) -> Answer<StatusCode> {
     let request = body(b)?;
     let c = find(&state, &id).await?;
-    state.runtime.rename(&c.runtime_id, &runtime_name(&request.name, c.container_id)).await?;
+    state.runtime.rename(&c.runtime_id, &runtime_name(&request.name, c.container_id, c.generation)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -138,7 +138,7 @@ impl Executor<'_> {
             host_id: self.host_id,
             project_id: a.project_id,
             generation: a.generation,
-            name: runtime_name(&a.name, a.id),
+            name: runtime_name(&a.name, a.id, a.generation),
             image: a.image.reference.clone(),
             properties: a.spec.clone(),
         };

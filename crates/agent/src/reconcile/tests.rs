@@ -106,7 +106,7 @@ async fn creates_starts_reports_and_stays_quiet() {
     let list = s.runtime.list(s.host).await.unwrap();
     assert_eq!(list.len(), 3);
     let first = list.iter().find(|c| c.container_id == Uuid::from_u128(1)).unwrap();
-    assert_eq!(first.name, runtime_name("app1", Uuid::from_u128(1)));
+    assert_eq!(first.name, runtime_name("app1", Uuid::from_u128(1), first.generation));
     r.pass(&set).await.unwrap();
     assert!(s.upstream.take().is_empty(), "nothing changed, nothing reported");
 }

@@ -106,11 +106,13 @@ impl CreateSpec {
     }
 }
 
-/// The runtime's name of a Flotilla container: `flt-{name}-{last 12 hex digits of its id}`.
-pub fn runtime_name(name: &str, container_id: Uuid) -> String {
+/// The runtime's name of a Flotilla container: `flt-{name}-{last 12 hex digits of its id}-{generation}`.
+/// A move to another host or a rebuild is a new generation, so two agents sharing one engine
+/// never want the same name while the old host's copy still exists.
+pub fn runtime_name(name: &str, container_id: Uuid, generation: u64) -> String {
     // The tail of a UUIDv7 is random; its head is a timestamp shared by ids made in the same minute.
     let id = container_id.simple().to_string();
-    format!("flt-{name}-{}", &id[id.len() - 12..])
+    format!("flt-{name}-{}-{generation}", &id[id.len() - 12..])
 }
 
 /// What one health probe found.
@@ -190,7 +192,7 @@ mod tests {
     #[test]
     fn runtime_names_carry_the_random_tail_of_the_id() {
         let id: Uuid = "0190f5a2-1b2c-7d3e-8f40-123456789abc".parse().unwrap();
-        assert_eq!(runtime_name("web-1", id), "flt-web-1-123456789abc");
+        assert_eq!(runtime_name("web-1", id, 3), "flt-web-1-123456789abc-3");
     }
 
     #[test]
