@@ -136,7 +136,13 @@ impl Store {
             Backend::Sqlite => Some(self.sqlite_writer.lock().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Sqlite {
+            // Take SQLite's write lock first (a write that changes nothing): a transaction that
+            // read first and wrote later would fail with SQLITE_BUSY_SNAPSHOT (517) whenever a
+            // single-statement write outside this lock committed in between.
+            sqlx::query("DELETE FROM join_tokens WHERE 1 = 0").execute(&mut *tx).await?;
+        }
         Ok(WriteTx { tx, _guard: guard })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::agent::{self, RuntimeKind};
 use super::logging::{self, LogArgs};
-use super::settings::{DEFAULT_LISTEN, DEFAULT_REGION, Settings, sqlite_url};
+use super::settings::{DEFAULT_LISTEN, DEFAULT_MAX_NODES_PER_CLUSTER, DEFAULT_REGION, Settings, sqlite_url};
 use super::{server, shutdown};
 use crate::workload::image::build_archive;
 use crate::{paths, private, session::Session};
@@ -74,6 +74,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
         region: DEFAULT_REGION.to_owned(),
         bootstrap_password: saved.clone(),
         host_grace_period: Duration::from_secs(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
+        max_nodes_per_cluster: DEFAULT_MAX_NODES_PER_CLUSTER,
     };
     let server = server::start(&settings).await?;
     let url = server.url();

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 pub const DEFAULT_REGION: &str = "local";
+pub const DEFAULT_MAX_NODES_PER_CLUSTER: i64 = 1000;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
@@ -33,7 +34,10 @@ pub struct ServerArgs {
     /// Seconds without a heartbeat after which a host is DOWN [default: 10].
     #[arg(long, env = "FLOTILLA_HOST_GRACE_PERIOD", value_name = "SECS")]
     pub host_grace_period: Option<u64>,
-    /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period.
+    /// The largest cluster the region accepts (Senlin's max_nodes_per_cluster; default 1000).
+    #[arg(long, env = "FLOTILLA_MAX_NODES_PER_CLUSTER", value_name = "N")]
+    pub max_nodes_per_cluster: Option<i64>,
+    /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -50,6 +54,7 @@ pub struct FileSettings {
     pub region: Option<String>,
     pub bootstrap_password: Option<String>,
     pub host_grace_period: Option<u64>,
+    pub max_nodes_per_cluster: Option<i64>,
 }
 
 impl FileSettings {
@@ -68,6 +73,7 @@ pub struct Settings {
     pub region: String,
     pub bootstrap_password: Option<String>,
     pub host_grace_period: Duration,
+    pub max_nodes_per_cluster: i64,
 }
 
 impl Settings {
@@ -92,6 +98,7 @@ impl Settings {
             host_grace_period: Duration::from_secs(
                 args.host_grace_period.or(file.host_grace_period).unwrap_or(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
             ),
+            max_nodes_per_cluster: args.max_nodes_per_cluster.or(file.max_nodes_per_cluster).unwrap_or(DEFAULT_MAX_NODES_PER_CLUSTER),
             data_dir,
         })
     }
@@ -115,6 +122,7 @@ mod tests {
             region: None,
             bootstrap_password: None,
             host_grace_period: None,
+            max_nodes_per_cluster: None,
             config: None,
             log: LogArgs { log_format: LogFormat::Text },
         }

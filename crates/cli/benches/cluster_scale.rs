@@ -1,0 +1,159 @@
+//! Benchmark: one cluster scaled from 0 to 10,000 nodes over 1,000 simulated hosts through the
+//! whole engine (REST API, action DAG, scheduler, store, agents' long-polls and reports), on
+//! SQLite and, when `FLOTILLA_TEST_POSTGRES_URL` names a server, on PostgreSQL. Prints the time
+//! until every node is ACTIVE, nodes/s, and the server's and the agent process's peak memory.
+//!
+//! Run it with `cargo build --release -p flotilla && cargo bench -p flotilla --bench cluster_scale`;
+//! `FLOTILLA_BENCH_NODES` and `FLOTILLA_BENCH_HOSTS` change the sizes.
+
+mod roles;
+
+use anyhow::{Context, Result, bail};
+use flotilla_api::{ClusterActionRequest, ClusterCreate, JoinTokenCreate, NodeFilter, ProfileCreate, ScaleParams, TokenCreate};
+use flotilla_client::Client;
+use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
+use roles::{Role, Sandbox, flotilla_binary};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "bench-pass-1234";
+
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() -> ExitCode {
+    let nodes = size("FLOTILLA_BENCH_NODES", 10_000);
+    let hosts = size("FLOTILLA_BENCH_HOSTS", 1_000);
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    let mut backends = vec![("sqlite", None)];
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    if let Some(url) = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, dir.path())) {
+        backends.push(("postgresql", Some(url)));
+    } else {
+        println!("(PostgreSQL skipped: set FLOTILLA_TEST_POSTGRES_URL, e.g. through scripts/test.sh)");
+    }
+    println!("scale-out of one cluster from 0 to {nodes} nodes over {hosts} simulated hosts");
+    println!("{:<12}{:>12}{:>10}{:>18}{:>18}", "store", "all ACTIVE", "nodes/s", "server peak MiB", "agents peak MiB");
+    for (name, database) in backends {
+        match run(&runtime, nodes, hosts, database.as_deref()) {
+            Ok(m) => println!(
+                "{name:<12}{:>10.1} s{:>10.0}{:>18.1}{:>18.1}",
+                m.took.as_secs_f64(),
+                nodes as f64 / m.took.as_secs_f64(),
+                m.server_peak_mib,
+                m.agent_peak_mib
+            ),
+            Err(e) => {
+                eprintln!("error ({name}): {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+struct Measured {
+    took: Duration,
+    server_peak_mib: f64,
+    agent_peak_mib: f64,
+}
+
+fn run(runtime: &tokio::runtime::Runtime, nodes: usize, hosts: usize, database: Option<&str>) -> Result<Measured> {
+    let sandbox = Sandbox::new(flotilla_binary()?)?;
+    let data = sandbox.path("data").display().to_string();
+    let max = (nodes * 2).to_string();
+    let mut args =
+        vec!["server", "--listen", "127.0.0.1:0", "--data-dir", &data, "--bootstrap-password", PASSWORD, "--max-nodes-per-cluster", &max];
+    if let Some(url) = database {
+        args.extend(["--database", url]);
+    }
+    let (mut server, ready) = sandbox.spawn("server", &args, "listening on ")?;
+    let url = ready.split_once("listening on ").map(|(_, url)| url.trim().to_owned()).context("the server printed no URL")?;
+    let client = runtime.block_on(async {
+        let login = TokenCreate { user: "admin".into(), password: PASSWORD.into(), project: Some("admin".into()), expires_in: None };
+        let token = Client::new(&url)?.create_token(&login).await?;
+        Ok::<_, flotilla_client::ClientError>(Client::new(&url)?.with_token(token.token.unwrap_or_default()))
+    })?;
+    let join = runtime.block_on(client.create_join_token(&JoinTokenCreate::default()))?.token;
+    let hosts = hosts.to_string();
+    let agent_args = [
+        "agent",
+        "--server",
+        &url,
+        "--join-token",
+        &join,
+        "--runtime",
+        "sim",
+        "--name",
+        "sim",
+        "--listen",
+        "127.0.0.1:0",
+        "--simulate-hosts",
+        &hosts,
+        "--cpus",
+        "64",
+        "--memory-mib",
+        "1048576",
+    ];
+    let (mut agent, _) = sandbox.spawn("agent", &agent_args, "simulated hosts joined")?;
+    let took = runtime.block_on(scale(&client, nodes))?;
+    let (server_peak_mib, _) = server.memory_mib()?;
+    let (agent_peak_mib, _) = agent.memory_mib()?;
+    stop(&mut agent, &mut server);
+    Ok(Measured { took, server_peak_mib, agent_peak_mib })
+}
+
+fn stop(agent: &mut Role, server: &mut Role) {
+    agent.stop();
+    server.stop();
+}
+
+/// Creates an empty cluster, scales it out by `nodes`, and answers how long until all were ACTIVE.
+async fn scale(client: &Client, nodes: usize) -> Result<Duration> {
+    let properties = ContainerProperties { image: "bench/any:1".into(), cpu: Some(0.01), memory: Some(4), ..Default::default() };
+    let spec = ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties };
+    client.create_profile(&ProfileCreate { name: "bench".into(), spec, metadata: Default::default() }).await?;
+    let body = ClusterCreate {
+        name: "bench".into(),
+        profile: "bench".into(),
+        desired_capacity: 0,
+        min_size: 0,
+        max_size: -1,
+        timeout: Some(3600),
+        config: Default::default(),
+        metadata: Default::default(),
+    };
+    let created = client.create_cluster(&body).await?;
+    wait(client, &created.action.context("no action")?).await?;
+    let start = Instant::now();
+    let scale_out = ClusterActionRequest::ScaleOut(ScaleParams { count: Some(nodes as i64) });
+    let action = client.cluster_action("bench", &scale_out).await?.action.to_string();
+    wait(client, &action).await?;
+    let took = start.elapsed();
+    let active = client.all_nodes(&NodeFilter { cluster: Some("bench".into()), status: Some("ACTIVE".into()) }).await?.len();
+    if active != nodes {
+        bail!("{active} of {nodes} nodes ACTIVE after the scale-out");
+    }
+    Ok(took)
+}
+
+/// Polls `action` until it ends; prints the cluster's size every 10 s.
+async fn wait(client: &Client, action: &str) -> Result<()> {
+    let (start, mut shown) = (Instant::now(), Instant::now());
+    loop {
+        let a = client.action(action).await?;
+        match a.status.as_str() {
+            "SUCCEEDED" => return Ok(()),
+            "FAILED" | "CANCELLED" => bail!("{} ended {}: {}", a.name, a.status, a.status_reason),
+            _ if start.elapsed() > Duration::from_secs(3600) => bail!("{} still {} after an hour", a.name, a.status),
+            _ => {}
+        }
+        if shown.elapsed() > Duration::from_secs(10) {
+            shown = Instant::now();
+            let cluster = client.cluster("bench").await?;
+            eprintln!("  {:>5.0} s: {} {}, {} nodes", start.elapsed().as_secs_f64(), a.name, a.status, cluster.nodes.len());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

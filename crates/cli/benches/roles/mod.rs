@@ -1,0 +1,147 @@
+//! What the benchmarks share: the release `flotilla` binary in a sandbox, its long-running roles
+//! (server, agent) as child processes with their memory use, and small helpers.
+#![allow(dead_code)] // each bench uses its own part of this module
+
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The longest wait for a role to start.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+/// How often a wait looks again.
+pub const POLL: Duration = Duration::from_millis(25);
+
+/// Process id and clock nanoseconds, in hex.
+pub fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("{:x}{nanos:x}", std::process::id())
+}
+
+pub fn warn_on(what: &str, outcome: Result<()>) {
+    if let Err(e) = outcome {
+        eprintln!("warning: {what}: {e:#}");
+    }
+}
+
+/// The `flotilla` binary of the bench's own profile: `target/release/flotilla` for
+/// `target/release/deps/containers-HASH`.
+pub fn flotilla_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot locate the bench executable")?;
+    let bin = exe.parent().and_then(|deps| deps.parent()).context("the bench executable is not in target/PROFILE/deps")?.join("flotilla");
+    if !bin.is_file() {
+        bail!("{} is missing: run `cargo build --release -p flotilla` first", bin.display());
+    }
+    Ok(bin)
+}
+
+/// A temporary HOME and XDG directories for the binary, so the user's own config is left alone.
+pub struct Sandbox {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new(bin: PathBuf) -> Result<Self> {
+        Ok(Self { bin, dir: tempfile::tempdir().context("cannot create a temporary directory")? })
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary with `args` and `env`, in the sandbox, without the caller's `FLOTILLA_*` variables.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        for (key, _) in std::env::vars_os().filter(|(key, _)| key.to_string_lossy().starts_with("FLOTILLA_")) {
+            cmd.env_remove(key);
+        }
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("xdg-config"))
+            .env("XDG_DATA_HOME", self.path("xdg-data"))
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied());
+        cmd
+    }
+
+    /// Runs a CLI command to its end; returns its stdout.
+    pub fn cli(&self, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
+        let out = self.command(args, env).output().context("cannot run the flotilla binary")?;
+        if !out.status.success() {
+            bail!("`flotilla {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Starts a role with its output in files of the sandbox, and waits until its stdout has a
+    /// line containing `ready`; returns the role and that line.
+    pub fn spawn(&self, name: &'static str, args: &[&str], ready: &str) -> Result<(Role, String)> {
+        let stdout_path = self.path(&format!("{name}.stdout"));
+        let stderr_path = self.path(&format!("{name}.stderr"));
+        let stdout = std::fs::File::create(&stdout_path)?;
+        let stderr = std::fs::File::create(&stderr_path)?;
+        let child = self.command(args, &[]).stdout(stdout).stderr(stderr).spawn().with_context(|| format!("cannot start the {name}"))?;
+        let mut role = Role { name, child };
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let printed = std::fs::read_to_string(&stdout_path)?;
+            if let Some(line) = printed.lines().find(|line| line.contains(ready)) {
+                return Ok((role, line.to_owned()));
+            }
+            let log = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
+            if let Some(status) = role.child.try_wait()? {
+                bail!("the {name} exited ({status}) before printing {ready:?}: {}", log());
+            }
+            if Instant::now() > deadline {
+                role.stop();
+                bail!("the {name} printed no {ready:?} within {TIMEOUT:?}: {}", log());
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// A long-running role (`server` or `agent`) as a child process, stopped with SIGTERM.
+pub struct Role {
+    pub name: &'static str,
+    pub child: Child,
+}
+
+impl Role {
+    /// Peak and current resident memory, in MiB (`VmHWM` and `VmRSS` of /proc/PID/status).
+    pub fn memory_mib(&self) -> Result<(f64, f64)> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        let mib = |key: &str| {
+            let kib = status.lines().find_map(|line| line.strip_prefix(key)).map(|v| v.trim().trim_end_matches("kB").trim());
+            kib.and_then(|kib| kib.parse::<f64>().ok()).map(|kib| kib / 1024.0).with_context(|| format!("no {key} in {path}"))
+        };
+        Ok((mib("VmHWM:")?, mib("VmRSS:")?))
+    }
+
+    /// SIGTERM, then SIGKILL if it has not stopped within 20 s.
+    pub fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+        eprintln!("warning: the {} ignored SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
