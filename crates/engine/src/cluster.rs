@@ -66,6 +66,7 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
     if count <= 0 || !ctx.store().child_actions(ctx.action.id).await?.is_empty() {
         return Ok(());
     }
+    let regions = crate::policies::regions_for_new_nodes(ctx, cluster, count).await?;
     let first = ctx.store().take_node_indexes(cluster.id, count).await?;
     let now = flotilla_core::now();
     let mut rows = Vec::with_capacity(count as usize);
@@ -89,7 +90,7 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
             tainted: false,
             physical_id: None,
             host_id: None,
-            region: String::new(),
+            region: regions.get(i as usize).cloned().unwrap_or_default(),
             metadata: Default::default(),
             created_at: now,
             updated_at: now,

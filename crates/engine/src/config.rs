@@ -6,6 +6,8 @@ use std::time::Duration;
 pub struct EngineConfig {
     /// This engine's name in the services table (the server's listen address, say).
     pub name: String,
+    /// The region this engine works for (recorded on nodes).
+    pub region: String,
     pub scheduler: flotilla_core::scheduler::Settings,
     /// The region's ceiling on a cluster's size (Senlin's `max_nodes_per_cluster`).
     pub max_nodes_per_cluster: i64,
@@ -25,6 +27,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             name: "engine".to_owned(),
+            region: "region-one".to_owned(),
             scheduler: Default::default(),
             max_nodes_per_cluster: 1000,
             max_running: 20_000,

@@ -71,6 +71,23 @@ pub(crate) async fn zones_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64
     Ok(vec![None; count])
 }
 
+/// The region each of `count` new nodes is planned for: a `placement.region` policy's plan
+/// (weights and caps over the regions' current counts), else this region. The plan is recorded
+/// on the nodes; across regions it is followed once regions are federated.
+pub(crate) async fn regions_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64) -> Result<Vec<String>, EngineError> {
+    let count = count.max(0) as usize;
+    for binding in enabled(ctx, cluster).await? {
+        if let PolicyProperties::PlacementRegion(policy) = &binding.policy.spec.properties {
+            let mut current = BTreeMap::new();
+            for node in ctx.store().cluster_nodes(cluster.id).await? {
+                *current.entry(node.region).or_insert(0) += 1;
+            }
+            return policy.plan_create(&current, count).map_err(|e| EngineError::failed(e.to_string()));
+        }
+    }
+    Ok(vec![ctx.shared.config.region.clone(); count])
+}
+
 /// Narrows a member's placement as an `affinity` policy says.
 pub(crate) async fn shape_request(ctx: &Ctx, cluster: Option<flotilla_core::ClusterId>, request: &mut Request) -> Result<(), EngineError> {
     let Some(cluster) = cluster else { return Ok(()) };

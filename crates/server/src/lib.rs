@@ -123,12 +123,17 @@ impl Server {
             .map_err(|e| ServerError::Serve(std::io::Error::other(e)))?;
         let state = AppState {
             store: store.clone(),
-            region: config.region,
+            region: config.region.clone(),
             metrics: Arc::new(http::metrics::Metrics::new()),
             settings: Arc::new(settings),
             agents: Arc::new(AgentLinks { wakers: Default::default(), http }),
             engine: flotilla_engine::EngineWaker::default(),
-            engine_config: Arc::new(flotilla_engine::EngineConfig { name: addr.to_string(), scheduler: config.scheduler, ..config.engine }),
+            engine_config: Arc::new(flotilla_engine::EngineConfig {
+                name: addr.to_string(),
+                region: config.region.clone(),
+                scheduler: config.scheduler,
+                ..config.engine
+            }),
             shutdown: CancellationToken::new(),
         };
         let engine = flotilla_engine::Engine::start(

@@ -360,3 +360,103 @@ async fn a_cancelled_scale_out_ends_cancelled_and_frees_the_cluster() {
     assert_eq!(act(admin, "web", ClusterActionRequest::Check(Default::default())).await.0, "SUCCEEDED");
     region.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_affinity_probe_health_region_plans_and_events() {
+    use flotilla_api::EventFilter;
+    let region = TestRegion::sqlite().await;
+    let mut runtimes = Vec::new();
+    let mut _agents = Vec::new();
+    for name in ["p1", "p2", "p3"] {
+        let (agent, runtime) = region.sim_agent_with_runtime(SimHost::new(name)).await;
+        _agents.push(agent);
+        runtimes.push(runtime);
+    }
+    let admin = &region.admin;
+    let mut probed = profile("web", "v1");
+    probed.spec.properties.healthcheck =
+        Some(serde_json::from_str(r#"{"http": {"port": 8080, "path": "/healthz"}, "interval": 1, "retries": 1}"#).unwrap());
+    admin.create_profile(&probed).await.expect("profile");
+    for (name, yaml) in [
+        ("spread", "type: affinity\nversion: '1.0'\nproperties:\n  mode: anti-affinity\n  soft: false\n  scope: host\n"),
+        (
+            "step",
+            "type: scaling\nversion: '1.0'\nproperties:\n  event: CLUSTER_SCALE_OUT\n  adjustment:\n    type: CHANGE_IN_CAPACITY\n    number: 2\n    cooldown: 60\n",
+        ),
+        (
+            "probes",
+            "type: health\nversion: '1.0'\nproperties:\n  detection:\n    type: probe\n    interval: 1\n  recovery:\n    action: REBUILD\n",
+        ),
+        (
+            "regions",
+            "type: placement.region\nversion: '1.0'\nproperties:\n  regions:\n    - {name: test, weight: 100}\n    - {name: far, weight: 100, cap: 1}\n",
+        ),
+    ] {
+        admin.create_policy(&policy(name, yaml)).await.expect("policy");
+    }
+    let created = admin.create_cluster(&cluster("web", "web", 0, 0, 10)).await.expect("create");
+    assert_eq!(finished(admin, created.action.expect("action")).await.0, "SUCCEEDED");
+    for name in ["spread", "step", "regions"] {
+        assert_eq!(
+            act(admin, "web", ClusterActionRequest::PolicyAttach(PolicyParams { policy: name.into(), enabled: None })).await.0,
+            "SUCCEEDED"
+        );
+    }
+    // The scaling policy's adjustment (2) when no count is given; then its cooldown refuses another.
+    assert_eq!(act(admin, "web", ClusterActionRequest::ScaleOut(ScaleParams::default())).await.0, "SUCCEEDED");
+    assert_eq!(members(admin, "web").await.len(), 2);
+    let (status, message) = error(admin.cluster_action("web", &ClusterActionRequest::ScaleOut(ScaleParams::default())).await);
+    assert_eq!(status, 409);
+    assert!(message.contains("cooldown"), "{message}");
+    // Hard anti-affinity: every member on its own host.
+    let hosts = admin.cluster_attrs("web", "host_name").await.expect("attrs");
+    let distinct: std::collections::BTreeSet<String> = hosts.cluster_attributes.iter().map(|a| a.value.to_string()).collect();
+    assert_eq!(distinct.len(), 2, "{hosts:?}");
+    // The region plan is recorded on the nodes: one in `far` (its cap), the other here.
+    let regions = admin.cluster_attrs("web", "region").await.expect("attrs");
+    let mut planned: Vec<String> = regions.cluster_attributes.iter().map(|a| a.value.as_str().unwrap_or_default().to_owned()).collect();
+    planned.sort();
+    assert_eq!(planned, ["far", "test"]);
+
+    // A member whose probes fail is rebuilt by the health policy (detection: probe).
+    assert_eq!(
+        act(admin, "web", ClusterActionRequest::PolicyAttach(PolicyParams { policy: "probes".into(), enabled: None })).await.0,
+        "SUCCEEDED"
+    );
+    let filter = NodeFilter { cluster: Some("web".into()), status: None };
+    let sick = admin.all_nodes(&filter).await.expect("nodes").remove(0);
+    let container = sick.physical_id.expect("a container");
+    runtimes.iter().for_each(|r| r.set_probe_failure(container, Some("HTTP 500")));
+    wait_until("the unhealthy member is rebuilt", || async {
+        let list = admin
+            .list_actions(&ListQuery::default(), &flotilla_api::ActionFilter { action: Some("NODE_RECOVER".into()), ..Default::default() })
+            .await;
+        list.is_ok_and(|l| l.actions.iter().any(|a| a.target == sick.id && a.status == "SUCCEEDED" && a.cause == "Health Policy"))
+    })
+    .await;
+    runtimes.iter().for_each(|r| r.set_probe_failure(container, None));
+
+    // Every action left its START and END events on its cluster or node.
+    let events = admin
+        .list_events(
+            &ListQuery { limit: Some(500), ..Default::default() },
+            &EventFilter { object_type: Some("cluster".into()), ..Default::default() },
+        )
+        .await
+        .expect("events");
+    let seen: Vec<String> = events.events.iter().map(|e| format!("{} {}", e.action, e.status)).collect();
+    for wanted in
+        ["CLUSTER_CREATE START", "CLUSTER_CREATE END", "CLUSTER_SCALE_OUT START", "CLUSTER_SCALE_OUT END", "CLUSTER_ATTACH_POLICY END"]
+    {
+        assert!(seen.iter().any(|s| s == wanted), "{wanted} in {seen:?}");
+    }
+    let node_events = admin
+        .list_events(
+            &ListQuery::default(),
+            &EventFilter { object_type: Some("node".into()), object: Some(sick.id.to_string()), ..Default::default() },
+        )
+        .await
+        .expect("events");
+    assert!(node_events.events.iter().any(|e| e.action == "NODE_RECOVER" && e.status == "END"), "{:?}", node_events.events);
+    region.stop().await;
+}

@@ -11,6 +11,7 @@ mod hosts;
 mod images;
 mod nodes;
 mod policies;
+mod profile_types;
 mod profiles;
 mod projects;
 mod quotas;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(roles::delete_role_assignment))
         .routes(routes!(profiles::list_profiles, profiles::create_profile))
         .routes(routes!(profiles::validate_profile))
+        .routes(routes!(profile_types::profile_types))
         .routes(routes!(profiles::get_profile, profiles::update_profile, profiles::delete_profile))
         .routes(routes!(hosts::create_join_token))
         .routes(routes!(hosts::list_hosts))
