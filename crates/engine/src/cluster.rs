@@ -63,7 +63,7 @@ fn outcome(failures: Vec<String>, what: &str, outputs: Outputs) -> Result<Output
 /// Writes `count` new nodes of `cluster` and their NODE_CREATE actions, unless this action
 /// already did (it was taken over from a silent engine). `zones` gives each new node's zone.
 pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zones: &[Option<String>]) -> Result<(), EngineError> {
-    if count <= 0 || !ctx.store().child_actions(ctx.action.id).await?.is_empty() {
+    if count <= 0 || ctx.store().child_progress(ctx.action.id).await?.0 > 0 {
         return Ok(());
     }
     let regions = crate::policies::regions_for_new_nodes(ctx, cluster, count).await?;
@@ -109,7 +109,7 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
 
 /// Writes one derived `kind` action per node, unless this action already did.
 async fn spawn_for(ctx: &Ctx, nodes: &[Node], kind: ActionKind, inputs: ActionInputs) -> Result<(), EngineError> {
-    if nodes.is_empty() || !ctx.store().child_actions(ctx.action.id).await?.is_empty() {
+    if nodes.is_empty() || ctx.store().child_progress(ctx.action.id).await?.0 > 0 {
         return Ok(());
     }
     submit_children(ctx, nodes, kind, inputs).await

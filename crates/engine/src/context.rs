@@ -22,6 +22,7 @@ pub(crate) struct Shared {
     pub config: EngineConfig,
     pub agents: Arc<dyn Agents>,
     pub watch: ContainerWatch,
+    pub placer: crate::placer::Placer,
     /// Running actions and their cancellation tokens.
     pub running: Mutex<BTreeMap<ActionId, CancellationToken>>,
     /// Running actions a user cancelled (their token is cancelled too).
@@ -106,29 +107,26 @@ impl Ctx {
         let store = self.store();
         store.set_action_status(self.action.id, ActionStatus::Waiting, "waiting for node actions").await?;
         loop {
-            let children = store.child_actions(self.action.id).await?;
-            if children.iter().all(|c| c.status.is_final()) {
+            let (total, ended) = store.child_progress(self.action.id).await?;
+            if ended == total {
                 store.set_action_status(self.action.id, ActionStatus::Running, "").await?;
-                return Ok(children
-                    .iter()
-                    .filter(|c| c.status != ActionStatus::Succeeded)
-                    .map(|c| format!("{}: {} {}", c.name, c.status, c.status_reason))
-                    .collect());
+                let failed = store.unsuccessful_children(self.action.id).await?;
+                return Ok(failed.iter().map(|c| format!("{}: {} {}", c.name, c.status, c.status_reason)).collect());
             }
             if let Err(stop) = self.pause(Duration::from_millis(300)).await {
                 if !matches!(stop, EngineError::Abandoned) {
-                    self.cancel_children(&children).await;
+                    self.cancel_children().await;
                 }
                 return Err(stop);
             }
         }
     }
 
-    /// Cancels the unfinished `children` and waits a while for them to end, so that this
+    /// Cancels the unfinished children and waits a while for them to end, so that this
     /// action ends after them.
-    async fn cancel_children(&self, children: &[Action]) {
+    async fn cancel_children(&self) {
         let store = self.store();
-        for child in children.iter().filter(|c| !c.status.is_final()) {
+        for child in store.child_actions(self.action.id).await.unwrap_or_default().iter().filter(|c| !c.status.is_final()) {
             let _ = store.cancel_action(child.id).await;
         }
         let deadline = Instant::now() + self.shared.config.heartbeat * 5;

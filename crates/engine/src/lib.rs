@@ -11,6 +11,7 @@ mod dispatcher;
 mod error;
 mod health;
 mod node;
+mod placer;
 mod policies;
 mod rollout;
 mod watch;
@@ -52,16 +53,18 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Starts the dispatcher, the container watch and the health and autoscaling loops.
     pub fn start(config: EngineConfig, store: Store, agents: Arc<dyn Agents>, waker: EngineWaker) -> Self {
+        let stop = CancellationToken::new();
+        let (placer, placing) = placer::Placer::start(store.clone(), config.scheduler, stop.clone());
         let shared = Arc::new(Shared {
             store,
             config,
             agents,
             watch: Default::default(),
+            placer,
             running: Default::default(),
             cancelled: Default::default(),
             wake: waker.0,
         });
-        let stop = CancellationToken::new();
         let watch = {
             let (shared, stop) = (shared.clone(), stop.clone());
             tokio::spawn(async move { shared.watch.run(shared.store.clone(), std::time::Duration::from_millis(250), stop).await })
@@ -69,7 +72,7 @@ impl Engine {
         let dispatcher = tokio::spawn(dispatcher::run(shared.clone(), stop.clone()));
         let health = tokio::spawn(health::run(shared.clone(), stop.clone()));
         let autoscale = tokio::spawn(autoscale::run(shared.clone(), stop.clone()));
-        Self { shared, stop, tasks: vec![watch, dispatcher, health, autoscale] }
+        Self { shared, stop, tasks: vec![watch, dispatcher, health, autoscale, placing] }
     }
 
     /// Stops claiming, abandons running actions to the queue and deregisters.

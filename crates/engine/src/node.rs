@@ -8,7 +8,7 @@ use flotilla_core::container::{Container, ContainerStatus, DesiredState};
 use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::scheduler::Request;
 use flotilla_core::{ContainerId, ProfileId};
-use flotilla_store::{ContainerChanges, NodeChanges, Scope, StoreError};
+use flotilla_store::{ContainerChanges, NodeChanges, NodePlacement, Scope, StoreError};
 use std::collections::BTreeMap;
 
 pub(crate) type Outputs = BTreeMap<String, String>;
@@ -100,18 +100,25 @@ async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, 
                 request.constraints.push(format!("zone == {zone}"));
             }
             crate::policies::shape_request(ctx, node.cluster_id, &mut request).await?;
-            let row =
-                ctx.store().create_node_container(node.id, node.cluster_id, container, &request, &ctx.shared.config.scheduler).await?;
-            match row.container.host_id {
+            let placement = NodePlacement { node: node.id, cluster: node.cluster_id, container, request };
+            let written = match ctx.shared.placer.place(placement).await {
+                Ok(written) => written,
+                Err(e @ EngineError::Abandoned) => return Err(e),
+                Err(error) => {
+                    set_status(ctx, &node, NodeStatus::Error, error.to_string()).await?;
+                    return Err(error);
+                }
+            };
+            match written.host_id {
                 Some(host) => ctx.shared.agents.wake(host),
                 None => {
-                    let reason = row.container.status_reason.clone();
-                    discard_container(ctx, &node, row.container.id).await;
+                    let reason = written.status_reason.clone();
+                    discard_container(ctx, &node, written.id).await;
                     set_status(ctx, &node, NodeStatus::Error, reason.clone()).await?;
                     return Err(EngineError::Failed(reason));
                 }
             }
-            row.container.id
+            written.id
         }
     };
     match wait_running(ctx, container).await {

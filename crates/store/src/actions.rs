@@ -162,6 +162,28 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
+    /// How many of `parent`'s children there are, and how many ended.
+    pub async fn child_progress(&self, parent: ActionId) -> Result<(u64, u64), StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS total,
+                    CAST(COALESCE(SUM(CASE WHEN status IN ('SUCCEEDED', 'FAILED', 'CANCELLED') THEN 1 ELSE 0 END), 0) AS BIGINT) AS ended
+             FROM actions WHERE parent = $1",
+        )
+        .bind(parent.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get::<i64, _>("total")? as u64, row.try_get::<i64, _>("ended")? as u64))
+    }
+
+    /// The children of `parent` that ended otherwise than SUCCEEDED.
+    pub async fn unsuccessful_children(&self, parent: ActionId) -> Result<Vec<Action>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM actions WHERE parent = $1 AND status != 'SUCCEEDED' ORDER BY id")
+            .bind(parent.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode).collect()
+    }
+
     /// Claims up to `limit` READY actions for engine `service`: they become RUNNING and its own.
     /// No two engines ever claim one action.
     pub async fn claim_actions(&self, service: ServiceId, limit: usize) -> Result<Vec<Action>, StoreError> {

@@ -4,16 +4,16 @@
 use crate::codec::{get_id, get_json, get_name, get_opt_id, get_opt_time, get_time, metadata_json, millis, now_millis, opt_float, to_json};
 use crate::hosts::bump_revision;
 use crate::list::Filter;
+use crate::placement::RegionView;
 use crate::quotas::check_quota;
-use crate::{Backend, Scope, Store, StoreError};
+use crate::{Scope, Store, StoreError};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::quota::Usage;
-use flotilla_core::scheduler::{self, HostView, Request, Settings};
+use flotilla_core::scheduler::{Request, Settings};
 use flotilla_core::{ClusterId, ContainerId, HostId, ImageId, ListParams, Metadata, Name, NodeId, Page};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use std::collections::{BTreeSet, HashMap};
 
 /// A container with its host's name and address, as lists and shows need them.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,16 @@ pub struct ContainerRow {
     pub container: Container,
     pub host_name: Option<String>,
     pub host_advertise: Option<String>,
+}
+
+/// A new node's container to place (see [`Store::create_node_containers`]).
+#[derive(Debug, Clone)]
+pub struct NodePlacement {
+    pub node: NodeId,
+    /// The node's cluster: the scheduler spreads its members.
+    pub cluster: Option<ClusterId>,
+    pub container: Container,
+    pub request: Request,
 }
 
 /// What a change to a container may touch; each `Some` is written.
@@ -97,105 +107,6 @@ fn host_ports(container: &Container) -> Vec<(u16, String)> {
 
 use crate::Tx;
 
-/// Serialises placements region-wide on PostgreSQL (SQLite already has one writer), so two
-/// engines never claim the same capacity.
-pub(crate) async fn lock_placement(backend: Backend, tx: &mut Tx) -> Result<(), StoreError> {
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock(7041)").execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// The scheduler's view of every host, with what is already claimed on each.
-async fn host_views(tx: &mut Tx) -> Result<(Vec<HostId>, Vec<HostView>), StoreError> {
-    let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
-    let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
-    for row in sqlx::query("SELECT host_id, host_ports FROM containers WHERE host_id IS NOT NULL AND host_ports != '[]'")
-        .fetch_all(&mut **tx)
-        .await?
-    {
-        let host: String = row.try_get("host_id")?;
-        let taken: Vec<(u16, String)> = get_json(&row, "host_ports")?;
-        ports.entry(host).or_default().extend(taken);
-    }
-    let mut ids = Vec::with_capacity(hosts.len());
-    let mut views = Vec::with_capacity(hosts.len());
-    for row in &hosts {
-        let host = crate::hosts::decode(row)?;
-        ids.push(host.id);
-        views.push(HostView {
-            state: host.state(),
-            host_ports: ports.remove(&host.id.to_string()).unwrap_or_default(),
-            name: host.name,
-            zone: host.zone,
-            pool: host.pool,
-            labels: host.labels,
-            capacity: host.capacity,
-            allocated: host.allocated,
-            cpu_utilisation: host.utilisation.cpu_percent / 100.0,
-            cluster_members: 0,
-            containers: host.container_count as u32,
-            images: host.images.into_iter().collect(),
-        });
-    }
-    Ok((ids, views))
-}
-
-/// Chooses a host for `request`, or explains why none fits.
-async fn place(
-    tx: &mut Tx,
-    request: &Request,
-    settings: &Settings,
-    cluster: Option<ClusterId>,
-) -> Result<Result<HostId, scheduler::NoFit>, StoreError> {
-    let (ids, mut views) = host_views(tx).await?;
-    if let Some(cluster) = cluster {
-        let rows = sqlx::query(
-            "SELECT host_id, CAST(COUNT(*) AS BIGINT) AS n FROM nodes WHERE cluster_id = $1 AND host_id IS NOT NULL GROUP BY host_id",
-        )
-        .bind(cluster.to_string())
-        .fetch_all(&mut **tx)
-        .await?;
-        let members: HashMap<HostId, u32> =
-            rows.iter().map(|r| Ok((get_id(r, "host_id")?, r.try_get::<i64, _>("n")? as u32))).collect::<Result<_, StoreError>>()?;
-        for (id, view) in ids.iter().zip(views.iter_mut()) {
-            view.cluster_members = members.get(id).copied().unwrap_or(0);
-        }
-    }
-    Ok(scheduler::place(&views, request, settings).map(|chosen| {
-        let index = views.iter().position(|v| std::ptr::eq(v, chosen)).expect("the chosen host is one of the views");
-        ids[index]
-    }))
-}
-
-/// Checks the quota, places `container` and inserts it (in ERROR with the scheduler's
-/// explanation when nothing fits); answers the chosen host.
-async fn place_and_insert(
-    backend: Backend,
-    tx: &mut Tx,
-    mut container: Container,
-    request: &Request,
-    settings: &Settings,
-    cluster: Option<ClusterId>,
-) -> Result<Option<HostId>, StoreError> {
-    lock_placement(backend, tx).await?;
-    let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
-    check_quota(tx, container.project_id, &add).await?;
-    match place(tx, request, settings, cluster).await? {
-        Ok(host) => {
-            container.host_id = Some(host);
-            bump_revision(tx, &host.to_string()).await?;
-        }
-        Err(no_fit) => {
-            container.host_id = None;
-            container.status = ContainerStatus::Error;
-            container.status_reason = no_fit.to_string();
-        }
-    }
-    insert(tx, &container).await?;
-    Ok(container.host_id)
-}
-
 impl Store {
     /// Writes a new container placed by the scheduler, its quota checked and its host's claim
     /// taken in the same transaction. When no host fits, the container is written in ERROR with
@@ -203,33 +114,44 @@ impl Store {
     pub async fn create_container(&self, container: Container, request: &Request, settings: &Settings) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
         let id = container.id;
-        place_and_insert(self.backend, &mut w.tx, container, request, settings, None).await?;
+        let mut region = RegionView::load(self.backend, &mut w.tx).await?;
+        region.place(&mut w.tx, container, request, settings, None).await?;
+        region.wake_hosts(&mut w.tx).await?;
         w.tx.commit().await?;
         self.container(Scope::All, &id.to_string()).await
     }
 
-    /// [`Store::create_container`] for node `node`, which records the container and its host
-    /// in the same transaction: a node never loses track of its container.
-    pub async fn create_node_container(
+    /// Writes the containers of new nodes, each placed by the scheduler with its quota checked,
+    /// and records each on its node, all in one transaction over one read of the region's hosts
+    /// (a scale-out of thousands of nodes places them in batches). Answers each container as
+    /// written (ERROR when no host fits), or why it was refused (quota).
+    pub async fn create_node_containers(
         &self,
-        node: NodeId,
-        cluster: Option<ClusterId>,
-        container: Container,
-        request: &Request,
+        placements: Vec<NodePlacement>,
         settings: &Settings,
-    ) -> Result<ContainerRow, StoreError> {
+    ) -> Result<Vec<Result<Container, StoreError>>, StoreError> {
         let mut w = self.begin_write().await?;
-        let id = container.id;
-        let host = place_and_insert(self.backend, &mut w.tx, container, request, settings, cluster).await?;
-        sqlx::query("UPDATE nodes SET physical_id = $2, host_id = $3, updated_at = $4 WHERE id = $1")
-            .bind(node.to_string())
-            .bind(id.to_string())
-            .bind(host.map(|h| h.to_string()))
-            .bind(now_millis())
-            .execute(&mut *w.tx)
-            .await?;
+        let mut region = RegionView::load(self.backend, &mut w.tx).await?;
+        let mut answers = Vec::with_capacity(placements.len());
+        for p in placements {
+            match region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await {
+                Ok(container) => {
+                    sqlx::query("UPDATE nodes SET physical_id = $2, host_id = $3, updated_at = $4 WHERE id = $1")
+                        .bind(p.node.to_string())
+                        .bind(container.id.to_string())
+                        .bind(container.host_id.map(|h| h.to_string()))
+                        .bind(now_millis())
+                        .execute(&mut *w.tx)
+                        .await?;
+                    answers.push(Ok(container));
+                }
+                Err(refused @ StoreError::Quota(_)) => answers.push(Err(refused)),
+                Err(e) => return Err(e),
+            }
+        }
+        region.wake_hosts(&mut w.tx).await?;
         w.tx.commit().await?;
-        self.container(Scope::All, &id.to_string()).await
+        Ok(answers)
     }
 
     /// The containers changed at or after `since` (milliseconds): engines watch them.
@@ -277,7 +199,7 @@ impl Store {
             || changes.stop_timeout.is_some()
             || changes.spec.is_some();
         if changes.cpu.is_some() || changes.memory.is_some() {
-            lock_placement(self.backend, &mut w.tx).await?;
+            crate::placement::lock_placement(self.backend, &mut w.tx).await?;
             let resized =
                 ContainerProperties { cpu: changes.cpu.or(c.spec.cpu), memory: changes.memory.or(c.spec.memory), ..c.spec.clone() };
             let add = Usage {
@@ -378,10 +300,10 @@ impl Store {
         settings: &Settings,
     ) -> Result<Result<HostId, String>, StoreError> {
         let mut w = self.begin_write().await?;
-        lock_placement(self.backend, &mut w.tx).await?;
+        let region = RegionView::load(self.backend, &mut w.tx).await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let old: Option<String> = row.try_get("host_id")?;
-        let host = match place(&mut w.tx, request, settings, None).await? {
+        let host = match region.choose(request, settings) {
             Ok(host) => host,
             Err(no_fit) => return Ok(Err(no_fit.to_string())),
         };
@@ -513,7 +435,7 @@ impl Store {
     }
 }
 
-async fn insert(tx: &mut Tx, c: &Container) -> Result<(), StoreError> {
+pub(crate) async fn insert(tx: &mut Tx, c: &Container) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO containers (id, name, project_id, user_id, spec, image, image_id, host_id, cpu_millis, memory_mib, host_ports,
          desired, generation, status, status_reason, runtime_id, exit_code, metadata, created_at, updated_at, health, health_reason,

@@ -1,8 +1,8 @@
 //! Images: uploaded archives' records (the bytes live on disk, not here), with public visibility.
 
 use crate::codec::{get_bool, get_id, get_json, get_time, millis, to_json};
-use crate::containers::lock_placement;
 use crate::list::Filter;
+use crate::placement::lock_placement;
 use crate::{Scope, Store, StoreError};
 use flotilla_core::image::Image;
 use flotilla_core::quota::Usage;

@@ -13,6 +13,7 @@ mod idempotency;
 mod images;
 mod list;
 mod nodes;
+mod placement;
 mod policies;
 mod profiles;
 mod projects;
@@ -24,7 +25,7 @@ mod users;
 
 pub use actions::ActionFilters;
 pub use clusters::{ClusterChanges, ClusterFilters};
-pub use containers::{ContainerChanges, ContainerFilters, ContainerRow, ObservationChanges};
+pub use containers::{ContainerChanges, ContainerFilters, ContainerRow, NodePlacement, ObservationChanges};
 pub use error::StoreError;
 pub use events::EventFilters;
 pub use hosts::{Callback, HostRegistration};

@@ -1,0 +1,164 @@
+//! Placement inside a write transaction: the region's hosts read once (with what is claimed on
+//! each), then any number of containers placed against that view, each claim applied to it at
+//! once, each quota checked against usage kept up to date, each row written. Many placements in
+//! one transaction cost one read of the hosts.
+
+use crate::codec::{get_id, get_json};
+use crate::hosts::bump_revision;
+use crate::quotas::{quota_in, usage_in};
+use crate::{Backend, StoreError, Tx};
+use flotilla_core::container::{Container, ContainerStatus};
+use flotilla_core::quota::{Quota, Usage};
+use flotilla_core::scheduler::{self, HostView, Request, Settings};
+use flotilla_core::{ClusterId, HostId, ProjectId};
+use sqlx::Row;
+use std::collections::{BTreeSet, HashMap};
+
+/// Serialises placements region-wide on PostgreSQL (SQLite already has one writer), so two
+/// engines never claim the same capacity.
+pub(crate) async fn lock_placement(backend: Backend, tx: &mut Tx) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7041)").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The scheduler's view of the region inside one transaction, kept current as it places.
+pub(crate) struct RegionView {
+    ids: Vec<HostId>,
+    views: Vec<HostView>,
+    /// Per cluster, its members per host (read on first use).
+    members: HashMap<ClusterId, HashMap<HostId, u32>>,
+    /// Per project, its quota and usage (read on first use).
+    quotas: HashMap<ProjectId, (Quota, Usage)>,
+    /// Hosts whose assignments changed: their agents must wake.
+    touched: BTreeSet<HostId>,
+}
+
+impl RegionView {
+    /// Takes the placement lock and reads every host with what is claimed on it.
+    pub(crate) async fn load(backend: Backend, tx: &mut Tx) -> Result<Self, StoreError> {
+        lock_placement(backend, tx).await?;
+        let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
+        let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
+        for row in sqlx::query("SELECT host_id, host_ports FROM containers WHERE host_id IS NOT NULL AND host_ports != '[]'")
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            let host: String = row.try_get("host_id")?;
+            let taken: Vec<(u16, String)> = get_json(&row, "host_ports")?;
+            ports.entry(host).or_default().extend(taken);
+        }
+        let mut ids = Vec::with_capacity(hosts.len());
+        let mut views = Vec::with_capacity(hosts.len());
+        for row in &hosts {
+            let host = crate::hosts::decode(row)?;
+            ids.push(host.id);
+            views.push(HostView {
+                state: host.state(),
+                host_ports: ports.remove(&host.id.to_string()).unwrap_or_default(),
+                name: host.name,
+                zone: host.zone,
+                pool: host.pool,
+                labels: host.labels,
+                capacity: host.capacity,
+                allocated: host.allocated,
+                cpu_utilisation: host.utilisation.cpu_percent / 100.0,
+                cluster_members: 0,
+                containers: host.container_count as u32,
+                images: host.images.into_iter().collect(),
+            });
+        }
+        Ok(Self { ids, views, members: HashMap::new(), quotas: HashMap::new(), touched: BTreeSet::new() })
+    }
+
+    /// The host the scheduler picks for `request`, or why none fits.
+    pub(crate) fn choose(&self, request: &Request, settings: &Settings) -> Result<HostId, scheduler::NoFit> {
+        self.choose_index(request, settings).map(|i| self.ids[i])
+    }
+
+    fn choose_index(&self, request: &Request, settings: &Settings) -> Result<usize, scheduler::NoFit> {
+        scheduler::place(&self.views, request, settings)
+            .map(|chosen| self.views.iter().position(|v| std::ptr::eq(v, chosen)).expect("the chosen host is one of the views"))
+    }
+
+    /// Shows the scheduler how many members of `cluster` each host holds.
+    async fn count_members(&mut self, tx: &mut Tx, cluster: Option<ClusterId>) -> Result<(), StoreError> {
+        let Some(cluster) = cluster else {
+            self.views.iter_mut().for_each(|v| v.cluster_members = 0);
+            return Ok(());
+        };
+        if !self.members.contains_key(&cluster) {
+            let rows = sqlx::query(
+                "SELECT host_id, CAST(COUNT(*) AS BIGINT) AS n FROM nodes WHERE cluster_id = $1 AND host_id IS NOT NULL GROUP BY host_id",
+            )
+            .bind(cluster.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+            let counts =
+                rows.iter().map(|r| Ok((get_id(r, "host_id")?, r.try_get::<i64, _>("n")? as u32))).collect::<Result<_, StoreError>>()?;
+            self.members.insert(cluster, counts);
+        }
+        let counts = &self.members[&cluster];
+        for (id, view) in self.ids.iter().zip(self.views.iter_mut()) {
+            view.cluster_members = counts.get(id).copied().unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    /// Checks `container`'s project quota, places it (ERROR with the scheduler's explanation when
+    /// nothing fits), applies its claim to the view and inserts it. Answers it as written.
+    pub(crate) async fn place(
+        &mut self,
+        tx: &mut Tx,
+        mut container: Container,
+        request: &Request,
+        settings: &Settings,
+        cluster: Option<ClusterId>,
+    ) -> Result<Container, StoreError> {
+        let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
+        let project = container.project_id;
+        if !self.quotas.contains_key(&project) {
+            let quota = quota_in(tx, project).await?;
+            let used = usage_in(tx, project).await?;
+            self.quotas.insert(project, (quota, used));
+        }
+        let (quota, used) = self.quotas.get_mut(&project).expect("just read");
+        quota.check(used, &add).map_err(StoreError::Quota)?;
+        self.count_members(tx, cluster).await?;
+        match self.choose_index(request, settings) {
+            Ok(index) => {
+                let host = self.ids[index];
+                let view = &mut self.views[index];
+                view.allocated.cpu_millis += add.cpu_millis;
+                view.allocated.memory_mib += add.memory_mib;
+                view.containers += 1;
+                view.host_ports.extend(container.spec.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))));
+                if let Some(cluster) = cluster {
+                    *self.members.entry(cluster).or_default().entry(host).or_insert(0) += 1;
+                }
+                container.host_id = Some(host);
+                self.touched.insert(host);
+            }
+            Err(no_fit) => {
+                container.host_id = None;
+                container.status = ContainerStatus::Error;
+                container.status_reason = no_fit.to_string();
+            }
+        }
+        let (_, used) = self.quotas.get_mut(&project).expect("just read");
+        used.containers += add.containers;
+        used.cpu_millis += add.cpu_millis;
+        used.memory_mib += add.memory_mib;
+        crate::containers::insert(tx, &container).await?;
+        Ok(container)
+    }
+
+    /// Bumps the revision of every host that got a container, once each.
+    pub(crate) async fn wake_hosts(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        for host in &self.touched {
+            bump_revision(tx, &host.to_string()).await?;
+        }
+        Ok(())
+    }
+}
