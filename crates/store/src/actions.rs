@@ -276,16 +276,6 @@ impl Store {
         rows.iter().map(|r| get_id(r, "id")).collect()
     }
 
-    /// The status of `id` and whether a cancel was asked, for wait loops.
-    pub async fn action_state(&self, id: ActionId) -> Result<(ActionStatus, bool, Option<ServiceId>), StoreError> {
-        let row = sqlx::query("SELECT status, cancel_requested, owner FROM actions WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "action", key: id.to_string() })?;
-        Ok((parse(&row, "status", ActionStatus::parse)?, get_bool(&row, "cancel_requested")?, get_opt_id(&row, "owner")?))
-    }
-
     /// The engines of the region: id, name, start and last heartbeat.
     pub async fn list_services(&self) -> Result<Vec<(ServiceId, String, Timestamp, Timestamp)>, StoreError> {
         let rows = sqlx::query("SELECT * FROM services ORDER BY started_at").fetch_all(&self.pool).await?;

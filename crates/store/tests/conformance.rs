@@ -47,7 +47,9 @@ conformance!(
     profiles_are_scoped,
     concurrent_creates_one_winner,
     events_are_scoped_filtered_and_ordered,
-    observations_record_health_and_cpu
+    observations_record_health_and_cpu,
+    concurrent_engines_never_claim_one_action_twice,
+    silent_engines_actions_are_taken_over
 );
 
 fn name(n: &str) -> Name {
@@ -433,4 +435,66 @@ async fn observations_record_health_and_cpu(store: &Store) {
         (&rebuilt.container.health, rebuilt.container.cpu_percent, rebuilt.container.generation),
         (&ContainerHealth::Unknown, None, 2)
     );
+}
+
+/// `n` READY actions on clusters of nobody in particular.
+async fn ready_actions(store: &Store, n: usize) -> Vec<flotilla_core::ActionId> {
+    use flotilla_core::action::{Action, ActionKind, Cause, Target};
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let target = Target::Cluster(flotilla_core::ClusterId::new());
+        let action = Action::new(ActionKind::ClusterCheck, target, &format!("c{i}"), ProjectId::new(), UserId::new(), Cause::User);
+        store.submit_child_actions(std::slice::from_ref(&action)).await.unwrap();
+        ids.push(action.id);
+    }
+    ids
+}
+
+async fn concurrent_engines_never_claim_one_action_twice(store: &Store) {
+    let wanted = ready_actions(store, 120).await;
+    let claimers = (0..4).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let service = flotilla_core::ServiceId::new();
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store.claim_actions(service, 7).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                assert!(claimed.iter().all(|a| a.owner == Some(service) && a.status == flotilla_core::action::ActionStatus::Running));
+                mine.extend(claimed.into_iter().map(|a| a.id));
+            }
+        })
+    });
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.await.unwrap());
+    }
+    all.sort();
+    let mut expected = wanted.clone();
+    expected.sort();
+    assert_eq!(all, expected, "every action claimed exactly once");
+}
+
+async fn silent_engines_actions_are_taken_over(store: &Store) {
+    use flotilla_core::action::ActionStatus;
+    let ids = ready_actions(store, 3).await;
+    let (dead, alive) = (flotilla_core::ServiceId::new(), flotilla_core::ServiceId::new());
+    store.register_service(dead, "dead").await.unwrap();
+    store.register_service(alive, "alive").await.unwrap();
+    assert_eq!(store.claim_actions(dead, 10).await.unwrap().len(), 3);
+    // A grace of 10 s: nobody is silent yet.
+    assert!(store.take_over_dead_services(std::time::Duration::from_secs(10)).await.unwrap().is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(store.heartbeat_service(alive).await.unwrap());
+    let taken = store.take_over_dead_services(std::time::Duration::from_millis(10)).await.unwrap();
+    assert_eq!(taken, vec![dead]);
+    assert!(!store.heartbeat_service(dead).await.unwrap(), "a taken-over engine learns it on its next heartbeat");
+    let reclaimed = store.claim_actions(alive, 10).await.unwrap();
+    assert_eq!(reclaimed.iter().map(|a| a.id).collect::<std::collections::BTreeSet<_>>(), ids.into_iter().collect());
+    // Ending an action frees it for good: a second end is refused.
+    let first = reclaimed[0].id;
+    assert!(store.finish_action(first, ActionStatus::Succeeded, "", &Default::default()).await.unwrap());
+    assert!(!store.finish_action(first, ActionStatus::Failed, "late", &Default::default()).await.unwrap());
 }
