@@ -134,7 +134,8 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
     let mut all = ctx.store().action(flotilla_store::Scope::All, &ctx.action.id.to_string()).await.map(|a| a.outputs).unwrap_or_default();
     all.extend(outputs);
     match shared.store.finish_action(ctx.action.id, status, &reason, &all).await {
-        Ok(_) => {
+        Ok(false) => tracing::warn!(action = %ctx.action.id, "engine: the action was no longer ours to end (taken over?)"),
+        Ok(true) => {
             let event_status = if status == ActionStatus::Succeeded { END } else { FAILED };
             ctx.event(object_type, object_id, &target_name, event_status, &reason).await;
         }

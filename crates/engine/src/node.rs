@@ -94,7 +94,6 @@ async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, 
         // Taken over after the container was written: wait for it, never make a second one.
         Some(existing) => existing,
         None => {
-            set_status(ctx, &node, NodeStatus::Creating, "placing its container").await?;
             let (container, mut request) = container_for(ctx, &node, node.profile_id).await?;
             if let Some(zone) = zone {
                 request.constraints.push(format!("zone == {zone}"));

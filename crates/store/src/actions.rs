@@ -91,10 +91,12 @@ pub(crate) async fn insert_action(tx: &mut Tx, a: &Action) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Ends `action` (unless it already ended) and frees every lock it held.
+/// Ends `action` if it is in one of `from` (statuses), and then frees every lock it held.
+/// Answers whether it ended it.
 async fn finish(
     tx: &mut Tx,
     action: ActionId,
+    from: &str,
     status: ActionStatus,
     reason: &str,
     outputs: Option<&BTreeMap<String, String>>,
@@ -104,16 +106,23 @@ async fn finish(
     if outputs.is_some() {
         sql.push_str(", outputs = $5");
     }
-    sql.push_str(" WHERE id = $1 AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED')");
+    sql.push_str(&format!(" WHERE id = $1 AND status IN ({from})"));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(action.to_string()).bind(status.as_str()).bind(reason.to_owned()).bind(now);
     if let Some(outputs) = outputs {
         query = query.bind(to_json(outputs));
     }
     let ended = query.execute(&mut **tx).await?.rows_affected() == 1;
-    sqlx::query("UPDATE clusters SET lock_action = NULL WHERE lock_action = $1").bind(action.to_string()).execute(&mut **tx).await?;
-    sqlx::query("UPDATE nodes SET lock_action = NULL WHERE lock_action = $1").bind(action.to_string()).execute(&mut **tx).await?;
+    if ended {
+        sqlx::query("UPDATE clusters SET lock_action = NULL WHERE lock_action = $1").bind(action.to_string()).execute(&mut **tx).await?;
+        sqlx::query("UPDATE nodes SET lock_action = NULL WHERE lock_action = $1").bind(action.to_string()).execute(&mut **tx).await?;
+    }
     Ok(ended)
 }
+
+/// Statuses of an action an engine runs.
+const RUNNING: &str = "'RUNNING', 'WAITING'";
+/// Statuses of an action no engine runs yet.
+const NOT_STARTED: &str = "'READY', 'INIT'";
 
 impl Store {
     /// Writes derived actions of `parent` (node actions of a cluster action), each taking its
@@ -232,7 +241,8 @@ impl Store {
         Ok(())
     }
 
-    /// Ends `id` with `status` and frees the locks it held. False when it had already ended.
+    /// Ends running action `id` with `status` and frees the locks it held. False when it was not
+    /// running any more (it ended, or went back to the queue when its engine was taken over).
     pub async fn finish_action(
         &self,
         id: ActionId,
@@ -241,7 +251,7 @@ impl Store {
         outputs: &BTreeMap<String, String>,
     ) -> Result<bool, StoreError> {
         let mut w = self.begin_write().await?;
-        let ended = finish(&mut w.tx, id, status, reason, Some(outputs)).await?;
+        let ended = finish(&mut w.tx, id, RUNNING, status, reason, Some(outputs)).await?;
         w.tx.commit().await?;
         Ok(ended)
     }
@@ -255,7 +265,7 @@ impl Store {
             return Err(StoreError::Conflict(format!("action {id} already ended {}", action.status)));
         }
         if matches!(action.status, ActionStatus::Ready | ActionStatus::Init) {
-            finish(&mut w.tx, id, ActionStatus::Cancelled, "cancelled before it started", None).await?;
+            finish(&mut w.tx, id, NOT_STARTED, ActionStatus::Cancelled, "cancelled before it started", None).await?;
         } else {
             sqlx::query("UPDATE actions SET cancel_requested = 1, updated_at = $2 WHERE id = $1")
                 .bind(id.to_string())

@@ -122,7 +122,7 @@ impl Store {
     }
 
     /// Writes the containers of new nodes, each placed by the scheduler with its quota checked,
-    /// and records each on its node, all in one transaction over one read of the region's hosts
+    /// and records each on its node (then CREATING), all in one transaction over one read of the region's hosts
     /// (a scale-out of thousands of nodes places them in batches). Answers each container as
     /// written (ERROR when no host fits), or why it was refused (quota).
     pub async fn create_node_containers(
@@ -136,7 +136,7 @@ impl Store {
         for p in placements {
             match region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await {
                 Ok(container) => {
-                    sqlx::query("UPDATE nodes SET physical_id = $2, host_id = $3, updated_at = $4 WHERE id = $1")
+                    sqlx::query("UPDATE nodes SET physical_id = $2, host_id = $3, status = 'CREATING', updated_at = $4 WHERE id = $1")
                         .bind(p.node.to_string())
                         .bind(container.id.to_string())
                         .bind(container.host_id.map(|h| h.to_string()))

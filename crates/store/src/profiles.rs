@@ -94,7 +94,18 @@ impl Store {
         Ok(profile)
     }
 
+    /// Deletes a profile no cluster or node uses (409 names one that does).
     pub async fn delete_profile(&self, id: ProfileId) -> Result<(), StoreError> {
+        for (table, kind) in [("clusters", "cluster"), ("nodes", "node")] {
+            let user = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT name FROM {table} WHERE profile_id = $1 LIMIT 1")))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(row) = user {
+                let name: String = sqlx::Row::try_get(&row, "name")?;
+                return Err(StoreError::Conflict(format!("profile {id} is used by {kind} {name}")));
+            }
+        }
         self.delete_by_id("profile", "profiles", &id.to_string()).await
     }
 }

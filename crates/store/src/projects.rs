@@ -108,7 +108,14 @@ impl Store {
     pub async fn delete_project(&self, id: ProjectId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         let mut owned = Vec::new();
-        for (table, kind) in [("profiles", "profile"), ("containers", "container"), ("images", "image")] {
+        for (table, kind) in [
+            ("clusters", "cluster"),
+            ("nodes", "node"),
+            ("policies", "policy"),
+            ("profiles", "profile"),
+            ("containers", "container"),
+            ("images", "image"),
+        ] {
             let count: i64 = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE project_id = $1")))
                 .bind(id.to_string())
                 .fetch_one(&mut *w.tx)

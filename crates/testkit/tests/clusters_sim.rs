@@ -101,6 +101,11 @@ async fn lifecycle(backend: Backend) {
     );
     assert!(containers(admin).await.iter().all(|(_, s)| s == "RUNNING"));
 
+    // A profile in use cannot go.
+    let (status, message) = error(admin.delete_profile("web").await);
+    assert_eq!(status, 409);
+    assert!(message.contains("used by cluster web"), "{message}");
+
     // The DAG: the cluster action depends on its three NODE_CREATEs, each depended on by it.
     let parent = admin.action(&action).await.expect("action");
     assert_eq!(parent.depends_on.len(), 3);
