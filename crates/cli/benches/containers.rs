@@ -15,8 +15,7 @@ use flotilla_api::{Container, ContainerCreate, ContainerFilter, DeleteQuery, Lis
 use flotilla_client::Client;
 use flotilla_core::profile::ContainerProperties;
 use futures::future::try_join_all;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 /// Containers started each way.

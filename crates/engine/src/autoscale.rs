@@ -59,8 +59,11 @@ async fn cpu(shared: &Shared, cluster: &Cluster) -> Result<(usize, Option<f64>),
     Ok((nodes.len(), average))
 }
 
-/// What the policy remembers: its recommendations (ms → size) and its last scaling.
-fn history(data: &BTreeMap<String, String>) -> (Vec<(Timestamp, usize)>, Option<(Timestamp, ScaleEvent)>) {
+/// Recommendations made: when, and the size recommended.
+type Recommendations = Vec<(Timestamp, usize)>;
+
+/// What the policy remembers: its recommendations and its last scaling.
+fn history(data: &BTreeMap<String, String>) -> (Recommendations, Option<(Timestamp, ScaleEvent)>) {
     let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
     let recorded: Vec<(i64, usize)> = data.get("history").and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default();
     let last = data.get("last_scale").and_then(|l| l.split_once(':')).and_then(|(ms, way)| {

@@ -147,9 +147,8 @@ pub(crate) async fn victims(ctx: &Ctx, cluster: &Cluster, nodes: Vec<Node>, coun
     let mut profiles = BTreeMap::new();
     let mut candidates = Vec::with_capacity(nodes.len());
     for (node, (_, zone)) in nodes.iter().zip(&zones) {
-        if !profiles.contains_key(&node.profile_id) {
-            let created = ctx.store().profile(Scope::All, &node.profile_id.to_string()).await?.created_at;
-            profiles.insert(node.profile_id, created);
+        if let std::collections::btree_map::Entry::Vacant(slot) = profiles.entry(node.profile_id) {
+            slot.insert(ctx.store().profile(Scope::All, &node.profile_id.to_string()).await?.created_at);
         }
         // Nodes made in one transaction share a millisecond: the index breaks the tie.
         let created_at = node.created_at + chrono::Duration::microseconds(node.index);

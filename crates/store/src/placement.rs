@@ -12,6 +12,7 @@ use flotilla_core::quota::{Quota, Usage};
 use flotilla_core::scheduler::{self, HostView, Request, Settings};
 use flotilla_core::{ClusterId, HostId, ProjectId};
 use sqlx::Row;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 /// Serialises placements region-wide on PostgreSQL (SQLite already has one writer), so two
@@ -88,7 +89,7 @@ impl RegionView {
             self.views.iter_mut().for_each(|v| v.cluster_members = 0);
             return Ok(());
         };
-        if !self.members.contains_key(&cluster) {
+        if let Entry::Vacant(slot) = self.members.entry(cluster) {
             let rows = sqlx::query(
                 "SELECT host_id, CAST(COUNT(*) AS BIGINT) AS n FROM nodes WHERE cluster_id = $1 AND host_id IS NOT NULL GROUP BY host_id",
             )
@@ -97,7 +98,7 @@ impl RegionView {
             .await?;
             let counts =
                 rows.iter().map(|r| Ok((get_id(r, "host_id")?, r.try_get::<i64, _>("n")? as u32))).collect::<Result<_, StoreError>>()?;
-            self.members.insert(cluster, counts);
+            slot.insert(counts);
         }
         let counts = &self.members[&cluster];
         for (id, view) in self.ids.iter().zip(self.views.iter_mut()) {
@@ -118,10 +119,9 @@ impl RegionView {
     ) -> Result<Container, StoreError> {
         let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
         let project = container.project_id;
-        if !self.quotas.contains_key(&project) {
+        if let Entry::Vacant(slot) = self.quotas.entry(project) {
             let quota = quota_in(tx, project).await?;
-            let used = usage_in(tx, project).await?;
-            self.quotas.insert(project, (quota, used));
+            slot.insert((quota, usage_in(tx, project).await?));
         }
         let (quota, used) = self.quotas.get_mut(&project).expect("just read");
         quota.check(used, &add).map_err(StoreError::Quota)?;

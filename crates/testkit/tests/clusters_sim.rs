@@ -81,7 +81,7 @@ fn error(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
 
 async fn lifecycle(backend: Backend) {
     let Some(region) = TestRegion::start(backend).await else { return };
-    let _agents = vec![
+    let _agents = [
         region.sim_agent(SimHost::new("h1").zone("az1")).await,
         region.sim_agent(SimHost::new("h2").zone("az2")).await,
         region.sim_agent(SimHost::new("h3").zone("az1")).await,
@@ -245,7 +245,7 @@ async fn nodes_operations_placement_and_adoption() {
     use flotilla_api::{NodeActionRequest, NodeAdopt, NodeCreate, NodesParams, OperationParams, RecoverParams};
     use flotilla_core::action::{NodeOperation, RecoverAction};
     let region = TestRegion::sqlite().await;
-    let _agents = vec![
+    let _agents = [
         region.sim_agent(SimHost::new("a1").zone("az1")).await,
         region.sim_agent(SimHost::new("a2").zone("az1")).await,
         region.sim_agent(SimHost::new("b1").zone("az2")).await,
