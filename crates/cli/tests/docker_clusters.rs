@@ -129,23 +129,9 @@ impl Drop for Region {
 impl Region {
     fn start() -> Self {
         let sandbox = Sandbox::new();
-        let data = sandbox.path("data");
         let grace = GRACE_SECS.to_string();
-        let args = [
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--bootstrap-password",
-            ADMIN_PASSWORD,
-            "--host-grace-period",
-            &grace,
-        ];
-        let server = sandbox.spawn("server", &args, &[], "listening on ");
-        sandbox
-            .run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)])
-            .ok();
+        let server = support::start_named_server(&sandbox, "server", None, &["--host-grace-period", &grace]);
+        support::log_in_as_admin(&sandbox, &server);
         let join_token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().expect("a join token").to_owned();
         let project = sandbox.run(&["project", "show", "admin", "-o", "json"], &[]).json()["id"].as_str().expect("an id").to_owned();
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());

@@ -6,7 +6,7 @@ mod support;
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin};
+use support::{Running, Sandbox, log_in_as_admin};
 
 /// Host grace period of the test region, in seconds.
 const GRACE_SECS: u64 = 3;
@@ -89,20 +89,8 @@ impl Region {
 
 fn start_region() -> Region {
     let sandbox = Sandbox::new();
-    let data = sandbox.path("data");
     let grace = GRACE_SECS.to_string();
-    let args = [
-        "server",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--bootstrap-password",
-        ADMIN_PASSWORD,
-        "--host-grace-period",
-        &grace,
-    ];
-    let server = sandbox.spawn("server", &args, &[], "listening on ");
+    let server = support::start_named_server(&sandbox, "server", None, &["--host-grace-period", &grace]);
     log_in_as_admin(&sandbox, &server);
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().expect("a join token").to_owned();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());

@@ -11,23 +11,7 @@ use flotilla_client::{Client, Waited};
 use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use support::{ADMIN_PASSWORD, Running, Sandbox};
-
-fn server(sandbox: &Sandbox, name: &str, database: &str) -> Running {
-    let data = sandbox.path(&format!("{name}-data"));
-    let args = [
-        "server",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--bootstrap-password",
-        ADMIN_PASSWORD,
-        "--database",
-        database,
-    ];
-    sandbox.spawn(name, &args, &[], "listening on ")
-}
+use support::{ADMIN_PASSWORD, Sandbox};
 
 #[test]
 fn a_killed_servers_actions_are_finished_by_the_other_without_duplicates_or_leaks() {
@@ -36,8 +20,8 @@ fn a_killed_servers_actions_are_finished_by_the_other_without_duplicates_or_leak
     let Some(database) = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path())) else {
         return;
     };
-    let mut doomed = server(&sandbox, "doomed", &database);
-    let survivor = server(&sandbox, "survivor", &database);
+    let mut doomed = support::start_named_server(&sandbox, "doomed", Some(&database), &[]);
+    let survivor = support::start_named_server(&sandbox, "survivor", Some(&database), &[]);
     let (via_doomed, via_survivor) = runtime.block_on(async {
         let a = flotilla_testkit::login(&doomed.url, "admin", ADMIN_PASSWORD, Some("admin")).await.unwrap();
         let b = flotilla_testkit::login(&survivor.url, "admin", ADMIN_PASSWORD, Some("admin")).await.unwrap();

@@ -323,15 +323,7 @@ impl Store {
         let rows = sqlx::query("SELECT id FROM services WHERE heartbeat_at < $1").bind(cutoff).fetch_all(&mut *w.tx).await?;
         let dead: Vec<ServiceId> = rows.iter().map(|r| get_id(r, "id")).collect::<Result<_, _>>()?;
         for service in &dead {
-            sqlx::query(
-                "UPDATE actions SET status = 'READY', owner = NULL, status_reason = 'taken over from a silent engine', updated_at = $2
-                 WHERE owner = $1 AND status IN ('RUNNING', 'WAITING')",
-            )
-            .bind(service.to_string())
-            .bind(now_millis())
-            .execute(&mut *w.tx)
-            .await?;
-            sqlx::query("DELETE FROM services WHERE id = $1").bind(service.to_string()).execute(&mut *w.tx).await?;
+            release_service(&mut w.tx, *service, "taken over from a silent engine").await?;
         }
         w.tx.commit().await?;
         Ok(dead)
@@ -340,15 +332,23 @@ impl Store {
     /// Removes engine `service` on a clean stop; what it still ran goes back to READY.
     pub async fn deregister_service(&self, service: ServiceId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE actions SET status = 'READY', owner = NULL, updated_at = $2 WHERE owner = $1 AND status IN ('RUNNING', 'WAITING')",
-        )
-        .bind(service.to_string())
-        .bind(now_millis())
-        .execute(&mut *w.tx)
-        .await?;
-        sqlx::query("DELETE FROM services WHERE id = $1").bind(service.to_string()).execute(&mut *w.tx).await?;
+        release_service(&mut w.tx, service, "its engine stopped").await?;
         w.tx.commit().await?;
         Ok(())
     }
+}
+
+/// Puts what `service` was running back in the queue (READY, nobody's; locks stay with the
+/// actions) and forgets the service.
+async fn release_service(tx: &mut Tx, service: ServiceId, reason: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE actions SET status = 'READY', owner = NULL, status_reason = $3, updated_at = $2 WHERE owner = $1 AND status IN ('RUNNING', 'WAITING')",
+    )
+    .bind(service.to_string())
+    .bind(now_millis())
+    .bind(reason.to_owned())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM services WHERE id = $1").bind(service.to_string()).execute(&mut **tx).await?;
+    Ok(())
 }

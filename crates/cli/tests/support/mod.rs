@@ -108,12 +108,19 @@ impl Sandbox {
 
 /// `flotilla server` on SQLite in the sandbox's data dir, or on the PostgreSQL database `database`.
 pub fn start_server_on(sandbox: &Sandbox, database: Option<&str>) -> Running {
-    let data = sandbox.path("data");
+    start_named_server(sandbox, "server", database, &[])
+}
+
+/// `flotilla server` called `name` (its data dir and logs are `name-*`, but `data` for
+/// `server`), on `database` or SQLite, with `extra` flags.
+pub fn start_named_server(sandbox: &Sandbox, name: &str, database: Option<&str>, extra: &[&str]) -> Running {
+    let data = sandbox.path(if name == "server" { "data".to_owned() } else { format!("{name}-data") }.as_str());
     let mut args = vec!["server", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--bootstrap-password", ADMIN_PASSWORD];
     if let Some(url) = database {
         args.extend(["--database", url]);
     }
-    sandbox.spawn("server", &args, &[], "listening on ")
+    args.extend(extra);
+    sandbox.spawn(name, &args, &[], "listening on ")
 }
 
 /// `flotilla agent --runtime sim` joining `server` with `token` as `name`, plus `extra` flags; waits for `ready`.
