@@ -40,7 +40,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                     }
                     Err(e) => tracing::warn!(error = %e, "engine: heartbeat failed"),
                 }
-                match shared.store.take_over_dead_services(shared.config.service_grace).await {
+                match shared.store.take_over_dead_services(service, shared.config.service_grace).await {
                     Ok(dead) if !dead.is_empty() => tracing::warn!(?dead, "engine: took over the actions of silent engines"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "engine: takeover check failed"),

@@ -174,8 +174,14 @@ async fn remove_container(ctx: &Ctx, container: ContainerId, wait: bool) -> Resu
     ctx.wait_container(container, |c| c.is_none().then_some(Ok(()))).await
 }
 
+/// Deletes the node's container, then the node. A node already gone is deleted: a delete run
+/// again after a takeover finds less to do, never an error.
 async fn delete(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
-    set_status(ctx, &node, NodeStatus::Deleting, "").await?;
+    let gone = |e: &EngineError| matches!(e, EngineError::Store(StoreError::NotFound { kind: "node", .. }));
+    match set_status(ctx, &node, NodeStatus::Deleting, "").await {
+        Err(e) if gone(&e) => return Ok(Outputs::new()),
+        other => other?,
+    };
     if let Some(container) = node.physical_id {
         remove_container(ctx, container, true).await?;
     }

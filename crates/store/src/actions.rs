@@ -315,16 +315,29 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Declares engines silent for `grace` dead: their services go and their unfinished actions
-    /// become READY for another engine (locks stay with the actions). Answers the dead engines.
-    pub async fn take_over_dead_services(&self, grace: std::time::Duration) -> Result<Vec<ServiceId>, StoreError> {
+    /// Declares engines other than `me` silent for `grace` dead: their services go and their
+    /// unfinished actions become READY for another engine (locks stay with the actions). Actions
+    /// left RUNNING by an engine that is no longer registered at all go back too. Answers the
+    /// dead engines.
+    pub async fn take_over_dead_services(&self, me: ServiceId, grace: std::time::Duration) -> Result<Vec<ServiceId>, StoreError> {
         let cutoff = now_millis() - grace.as_millis() as i64;
         let mut w = self.begin_write().await?;
-        let rows = sqlx::query("SELECT id FROM services WHERE heartbeat_at < $1").bind(cutoff).fetch_all(&mut *w.tx).await?;
+        let rows = sqlx::query("SELECT id FROM services WHERE heartbeat_at < $1 AND id != $2")
+            .bind(cutoff)
+            .bind(me.to_string())
+            .fetch_all(&mut *w.tx)
+            .await?;
         let dead: Vec<ServiceId> = rows.iter().map(|r| get_id(r, "id")).collect::<Result<_, _>>()?;
         for service in &dead {
             release_service(&mut w.tx, *service, "taken over from a silent engine").await?;
         }
+        sqlx::query(
+            "UPDATE actions SET status = 'READY', owner = NULL, status_reason = 'taken over from an unregistered engine', updated_at = $1
+             WHERE status IN ('RUNNING', 'WAITING') AND owner IS NOT NULL AND owner NOT IN (SELECT id FROM services)",
+        )
+        .bind(now_millis())
+        .execute(&mut *w.tx)
+        .await?;
         w.tx.commit().await?;
         Ok(dead)
     }

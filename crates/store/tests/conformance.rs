@@ -485,10 +485,13 @@ async fn silent_engines_actions_are_taken_over(store: &Store) {
     store.register_service(alive, "alive").await.unwrap();
     assert_eq!(store.claim_actions(dead, 10).await.unwrap().len(), 3);
     // A grace of 10 s: nobody is silent yet.
-    assert!(store.take_over_dead_services(std::time::Duration::from_secs(10)).await.unwrap().is_empty());
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(store.take_over_dead_services(alive, std::time::Duration::from_secs(10)).await.unwrap().is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(store.heartbeat_service(alive).await.unwrap());
-    let taken = store.take_over_dead_services(std::time::Duration::from_millis(10)).await.unwrap();
+    // An engine never declares itself dead, however late its own heartbeat.
+    let grace = std::time::Duration::from_millis(200);
+    assert!(store.take_over_dead_services(dead, grace).await.unwrap().is_empty());
+    let taken = store.take_over_dead_services(alive, grace).await.unwrap();
     assert_eq!(taken, vec![dead]);
     assert!(!store.heartbeat_service(dead).await.unwrap(), "a taken-over engine learns it on its next heartbeat");
     let reclaimed = store.claim_actions(alive, 10).await.unwrap();

@@ -186,7 +186,8 @@ async fn lifecycle(backend: Backend) {
 
     // Delete: no node, no container, no cluster left.
     let deleted = admin.delete_cluster("web", false).await.expect("delete");
-    assert_eq!(finished(admin, deleted.action).await.0, "SUCCEEDED");
+    let (status, reason) = finished(admin, deleted.action).await;
+    assert_eq!(status, "SUCCEEDED", "{reason}");
     assert_eq!(error(admin.cluster("web").await).0, 404);
     assert!(containers(admin).await.is_empty());
     let all = admin.all_nodes(&NodeFilter::default()).await.expect("nodes");
@@ -463,5 +464,30 @@ async fn scaling_affinity_probe_health_region_plans_and_events() {
         .await
         .expect("events");
     assert!(node_events.events.iter().any(|e| e.action == "NODE_RECOVER" && e.status == "END"), "{:?}", node_events.events);
+    region.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_past_its_timeout_fails_and_leaves_no_container() {
+    let region = TestRegion::start_with(Backend::Sqlite, |c| c.grace_period = Duration::from_secs(120)).await.expect("sqlite");
+    let admin = &region.admin;
+    admin.create_profile(&profile("web", "v1")).await.expect("profile");
+    let body = ClusterCreate { timeout: Some(2), ..cluster("web", "web", 0, 0, 10) };
+    let created = admin.create_cluster(&body).await.expect("create");
+    assert_eq!(finished(admin, created.action.expect("action")).await.0, "SUCCEEDED");
+    // Containers placed on a host that went silent never start: the scale-out runs out of time.
+    region.sim_agent(SimHost::new("silent")).await.shutdown().await;
+    let (status, reason) = act(admin, "web", ClusterActionRequest::ScaleOut(ScaleParams { count: Some(1) })).await;
+    assert_eq!(status, "FAILED");
+    assert!(reason.contains("timed out after 2 s"), "{reason}");
+    let shown = admin.cluster("web").await.expect("show");
+    assert_eq!(shown.status, "WARNING", "fewer active members than desired: {}", shown.status_reason);
+    // The failed node's container is being removed, never left running for nobody.
+    let list = admin.list_containers(&ListQuery::default(), &ContainerFilter::default()).await.expect("containers");
+    assert!(
+        list.containers.iter().all(|c| c.desired_state == "deleted"),
+        "{:?}",
+        list.containers.iter().map(|c| (&c.name, &c.desired_state)).collect::<Vec<_>>()
+    );
     region.stop().await;
 }
