@@ -96,9 +96,14 @@ impl Client {
         let (cluster, nodes) = match action.cluster_id.map(|c| c.to_string()) {
             Some(cluster_id) => {
                 let cluster = gone_is_none(self.cluster(&cluster_id).await)?;
-                let filter = NodeFilter { cluster: Some(cluster_id), status: None };
+                let filter = NodeFilter { cluster: Some(cluster_id.clone()), status: None };
                 let nodes = match cluster {
-                    Some(_) => gone_is_none(self.all_nodes(&filter).await)?.unwrap_or_default(),
+                    Some(_) => match self.all_nodes(&filter).await {
+                        Ok(nodes) => nodes,
+                        // Deleted between the two looks: its filter names no cluster any more.
+                        Err(err) if err.status() == Some(400) && gone_is_none(self.cluster(&cluster_id).await)?.is_none() => Vec::new(),
+                        Err(err) => return Err(err),
+                    },
                     None => Vec::new(),
                 };
                 (cluster, nodes)
@@ -222,5 +227,37 @@ mod tests {
             .unwrap();
         assert!(matches!(waited, Waited::TimedOut(ref a) if a.status == "RUNNING"), "{waited:?}");
         assert_eq!(seen, [(true, 0)]);
+    }
+
+    #[tokio::test]
+    async fn a_cluster_deleted_between_two_looks_has_no_nodes() {
+        // The cluster is there, then its node list says it is not (400), then it is gone (404).
+        let cluster_looks = Arc::new(Mutex::new(0));
+        let counter = cluster_looks.clone();
+        let (url, server) = serve(4, move |line| {
+            let path = line.split_whitespace().nth(1).unwrap().to_owned();
+            match path.as_str() {
+                p if p.starts_with("/v1/actions/") => json_reply("200 OK", &action("SUCCEEDED")),
+                p if p.starts_with("/v1/clusters/") => {
+                    let mut looks = counter.lock().unwrap();
+                    *looks += 1;
+                    if *looks == 1 {
+                        json_reply("200 OK", &cluster(0))
+                    } else {
+                        json_reply(
+                            "404 Not Found",
+                            r#"{"error": {"code": 404, "title": "Not Found", "message": "gone", "request_id": "r"}}"#,
+                        )
+                    }
+                }
+                _ => json_reply(
+                    "400 Bad Request",
+                    r#"{"error": {"code": 400, "title": "Bad Request", "message": "no cluster", "request_id": "r"}}"#,
+                ),
+            }
+        });
+        let progress = Client::new(&url).unwrap().action_progress(ACTION).await.unwrap();
+        assert!(progress.nodes.is_empty() && progress.cluster.is_some());
+        server.join().unwrap();
     }
 }
