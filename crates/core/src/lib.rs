@@ -8,6 +8,7 @@ pub mod host;
 pub mod identity;
 pub mod ids;
 pub mod image;
+pub mod ipam;
 pub mod listing;
 pub mod metadata;
 pub mod name;

@@ -1,0 +1,207 @@
+//! IPv4 address management: subnets (CIDR, gateway, allocation pools, reserved addresses), the
+//! overlap rule between subnets, and choosing the next free address. Pure: the store keeps
+//! which addresses are taken and calls this inside its transaction.
+
+use crate::ValidationError;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+/// An IPv4 network, `a.b.c.d/len`, normalised to its network address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cidr {
+    pub network: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// Parses `a.b.c.d/len` (8 ≤ len ≤ 30), naming `field` in errors; host bits must be zero.
+    pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
+        let bad = |reason: &str| ValidationError::new(field, text, reason);
+        let (address, prefix) = text.split_once('/').ok_or_else(|| bad("must be an IPv4 CIDR such as 10.1.0.0/24"))?;
+        let address: Ipv4Addr = address.parse().map_err(|_| bad("must be an IPv4 CIDR such as 10.1.0.0/24"))?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad("its prefix length must be a number"))?;
+        if !(8..=30).contains(&prefix) {
+            return Err(bad("its prefix length must be between 8 and 30"));
+        }
+        let cidr = Cidr { network: Ipv4Addr::from(u32::from(address) & mask(prefix)), prefix };
+        if cidr.network != address {
+            return Err(bad(&format!("has host bits set; the network is {cidr}")));
+        }
+        Ok(cidr)
+    }
+
+    pub fn first(self) -> u32 {
+        u32::from(self.network)
+    }
+
+    pub fn last(self) -> u32 {
+        self.first() | !mask(self.prefix)
+    }
+
+    pub fn contains(self, address: Ipv4Addr) -> bool {
+        (self.first()..=self.last()).contains(&u32::from(address))
+    }
+
+    /// Whether the two networks share any address.
+    pub fn overlaps(self, other: Cidr) -> bool {
+        self.first() <= other.last() && other.first() <= self.last()
+    }
+
+    /// The usable hosts: without the network and broadcast addresses.
+    pub fn hosts(self) -> (u32, u32) {
+        (self.first() + 1, self.last() - 1)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+fn mask(prefix: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
+}
+
+/// A range of addresses handed out, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool {
+    pub start: Ipv4Addr,
+    pub end: Ipv4Addr,
+}
+
+/// A subnet's addressing: where addresses come from and which are never handed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetPlan {
+    pub cidr: Cidr,
+    pub gateway: Ipv4Addr,
+    pub pools: Vec<Pool>,
+    pub reserved: BTreeSet<Ipv4Addr>,
+}
+
+impl SubnetPlan {
+    /// Checks a subnet as given: the gateway (default: the first host) and the pools (default:
+    /// every host but the gateway) lie inside the CIDR, pools are ordered ranges that do not
+    /// overlap; reserved addresses lie inside the CIDR. Fields are named from `prefix`.
+    pub fn new(
+        prefix: &str,
+        cidr: Cidr,
+        gateway: Option<Ipv4Addr>,
+        pools: Vec<Pool>,
+        reserved: BTreeSet<Ipv4Addr>,
+    ) -> Result<Self, ValidationError> {
+        let (low, high) = cidr.hosts();
+        let usable = |a: Ipv4Addr| (low..=high).contains(&u32::from(a));
+        let gateway = gateway.unwrap_or(Ipv4Addr::from(low));
+        if !usable(gateway) {
+            return Err(ValidationError::new(format!("{prefix}gateway"), gateway, format!("is not a host address of {cidr}")));
+        }
+        let pools = if pools.is_empty() { vec![Pool { start: Ipv4Addr::from(low), end: Ipv4Addr::from(high) }] } else { pools };
+        let mut sorted = pools.clone();
+        sorted.sort_by_key(|p| u32::from(p.start));
+        for (i, pool) in sorted.iter().enumerate() {
+            let field = format!("{prefix}allocation_pools[{i}]");
+            if !usable(pool.start) || !usable(pool.end) || u32::from(pool.start) > u32::from(pool.end) {
+                return Err(ValidationError::new(
+                    field,
+                    format!("{}-{}", pool.start, pool.end),
+                    format!("must be a range of host addresses of {cidr}"),
+                ));
+            }
+            if i > 0 && u32::from(pool.start) <= u32::from(sorted[i - 1].end) {
+                return Err(ValidationError::new(field, format!("{}-{}", pool.start, pool.end), "overlaps another pool"));
+            }
+        }
+        if let Some(outside) = reserved.iter().find(|a| !cidr.contains(**a)) {
+            return Err(ValidationError::new(format!("{prefix}reserved"), outside, format!("is not in {cidr}")));
+        }
+        Ok(Self { cidr, gateway, pools: sorted, reserved })
+    }
+
+    /// Whether `address` may be given to a port: in the CIDR's hosts, not the gateway, not reserved.
+    pub fn assignable(&self, address: Ipv4Addr) -> bool {
+        let (low, high) = self.cidr.hosts();
+        (low..=high).contains(&u32::from(address)) && address != self.gateway && !self.reserved.contains(&address)
+    }
+
+    /// The lowest address of the pools that is neither taken, the gateway nor reserved.
+    pub fn next_free(&self, taken: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
+        self.pools.iter().find_map(|pool| {
+            (u32::from(pool.start)..=u32::from(pool.end)).map(Ipv4Addr::from).find(|a| self.assignable(*a) && !taken.contains(a))
+        })
+    }
+
+    /// How many addresses the pools can hand out.
+    pub fn capacity(&self) -> usize {
+        self.pools.iter().flat_map(|p| u32::from(p.start)..=u32::from(p.end)).filter(|a| self.assignable(Ipv4Addr::from(*a))).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn cidrs_parse_and_name_the_field() {
+        let c = Cidr::parse("cidr", "10.1.0.0/24").unwrap();
+        assert_eq!((c.to_string(), c.hosts()), ("10.1.0.0/24".to_owned(), (u32::from(ip("10.1.0.1")), u32::from(ip("10.1.0.254")))));
+        let cases = [
+            ("10.1.0.1/24", "has host bits set; the network is 10.1.0.0/24"),
+            ("10.1.0.0", "must be an IPv4 CIDR such as 10.1.0.0/24"),
+            ("10.1.0.0/31", "its prefix length must be between 8 and 30"),
+            ("10.1.0.0/x", "its prefix length must be a number"),
+            ("fd00::/64", "must be an IPv4 CIDR such as 10.1.0.0/24"),
+        ];
+        for (text, reason) in cases {
+            let e = Cidr::parse("subnet.cidr", text).unwrap_err();
+            assert_eq!((e.field.as_str(), e.reason.as_str()), ("subnet.cidr", reason), "{text}");
+        }
+    }
+
+    #[test]
+    fn overlap_is_any_shared_address() {
+        let c = |s| Cidr::parse("c", s).unwrap();
+        assert!(c("10.0.0.0/16").overlaps(c("10.0.5.0/24")));
+        assert!(c("10.0.5.0/24").overlaps(c("10.0.0.0/16")));
+        assert!(!c("10.0.0.0/24").overlaps(c("10.0.1.0/24")));
+        assert!(c("10.0.0.0/23").overlaps(c("10.0.1.0/24")));
+    }
+
+    #[test]
+    fn plans_check_gateway_pools_and_reserved() {
+        let cidr = Cidr::parse("cidr", "10.2.0.0/29").unwrap();
+        let plan = SubnetPlan::new("", cidr, None, vec![], BTreeSet::new()).unwrap();
+        assert_eq!((plan.gateway, plan.capacity()), (ip("10.2.0.1"), 5), "6 hosts less the gateway");
+        let pool = |a, b| Pool { start: ip(a), end: ip(b) };
+        let e = SubnetPlan::new("subnet.", cidr, Some(ip("10.2.0.7")), vec![], BTreeSet::new()).unwrap_err();
+        assert_eq!(e.field, "subnet.gateway");
+        let e =
+            SubnetPlan::new("", cidr, None, vec![pool("10.2.0.2", "10.2.0.4"), pool("10.2.0.4", "10.2.0.6")], BTreeSet::new()).unwrap_err();
+        assert_eq!((e.field.as_str(), e.reason.as_str()), ("allocation_pools[1]", "overlaps another pool"));
+        let e = SubnetPlan::new("", cidr, None, vec![pool("10.2.0.5", "10.2.0.9")], BTreeSet::new()).unwrap_err();
+        assert_eq!(e.field, "allocation_pools[0]");
+        let e = SubnetPlan::new("", cidr, None, vec![], [ip("10.3.0.1")].into()).unwrap_err();
+        assert_eq!(e.field, "reserved");
+    }
+
+    #[test]
+    fn next_free_skips_gateway_reserved_and_taken_until_exhausted() {
+        let cidr = Cidr::parse("cidr", "10.2.0.0/29").unwrap();
+        let plan = SubnetPlan::new("", cidr, None, vec![], [ip("10.2.0.3")].into()).unwrap();
+        let mut taken = BTreeSet::new();
+        let mut handed = Vec::new();
+        while let Some(a) = plan.next_free(&taken) {
+            taken.insert(a);
+            handed.push(a.to_string());
+        }
+        assert_eq!(handed, ["10.2.0.2", "10.2.0.4", "10.2.0.5", "10.2.0.6"]);
+        assert_eq!(plan.capacity(), 4);
+        // A released address is handed out again.
+        taken.remove(&ip("10.2.0.4"));
+        assert_eq!(plan.next_free(&taken), Some(ip("10.2.0.4")));
+    }
+}
