@@ -40,9 +40,7 @@ pub async fn list_actions(
         return Err(ValidationError::new("action", kind, "is not an action (CLUSTER_SCALE_OUT, NODE_CREATE, ...)").into());
     }
     let cluster = match &filter.cluster {
-        Some(key) => Some(
-            state.store.cluster(scope, key).await.map_err(|_| ValidationError::new("cluster", key, "no cluster has this id or name"))?.id,
-        ),
+        Some(key) => Some(super::referenced(state.store.cluster(scope, key).await, "cluster", key)?.id),
         None => None,
     };
     let filters = ActionFilters { status: filter.status.as_deref(), kind: filter.action.as_deref(), target: filter.target, cluster };

@@ -34,11 +34,7 @@ pub async fn cluster_action(
 async fn node_ids(state: &AppState, cluster: &Cluster, keys: &[String], field: &str) -> Result<Vec<NodeId>, ApiError> {
     let mut ids = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
-        let node = state
-            .store
-            .node(Scope::Project(cluster.project_id), key)
-            .await
-            .map_err(|_| ValidationError::new(format!("{field}[{i}]"), key, "no node has this id or name"))?;
+        let node = super::referenced(state.store.node(Scope::Project(cluster.project_id), key).await, format!("{field}[{i}]"), key)?;
         ids.push(node.id);
     }
     if ids.is_empty() {
@@ -107,11 +103,7 @@ pub async fn submit(
         }
         ClusterActionRequest::PolicyAttach(p) | ClusterActionRequest::PolicyDetach(p) | ClusterActionRequest::PolicyUpdate(p) => {
             let field = format!("{name}.policy");
-            let policy = state
-                .store
-                .policy(Scope::Project(cluster.project_id), &p.policy)
-                .await
-                .map_err(|_| ValidationError::new(field, &p.policy, "no policy has this id or name"))?;
+            let policy = super::referenced(state.store.policy(Scope::Project(cluster.project_id), &p.policy).await, field, &p.policy)?;
             let kind = match name {
                 "policy_attach" => ActionKind::ClusterAttachPolicy,
                 "policy_detach" => ActionKind::ClusterDetachPolicy,

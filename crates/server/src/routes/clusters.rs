@@ -47,11 +47,7 @@ pub async fn create_cluster(
     if timeout == 0 {
         return Err(ValidationError::new("timeout", timeout, "must be at least 1 second").into());
     }
-    let profile = state
-        .store
-        .profile(caller.scope(None)?, &body.profile)
-        .await
-        .map_err(|_| ValidationError::new("profile", &body.profile, "no profile has this id or name"))?;
+    let profile = super::referenced(state.store.profile(caller.scope(None)?, &body.profile).await, "profile", &body.profile)?;
     let now = flotilla_core::now();
     let c = cluster::Cluster {
         id: ClusterId::new(),
@@ -134,11 +130,7 @@ pub async fn update_cluster(
     }
     let profile = match &body.profile {
         Some(key) => {
-            let p = state
-                .store
-                .profile(caller.scope(None)?, key)
-                .await
-                .map_err(|_| ValidationError::new("profile", key, "no profile has this id or name"))?;
+            let p = super::referenced(state.store.profile(caller.scope(None)?, key).await, "profile", key)?;
             let old = state.store.profile(Scope::All, &c.profile_id.to_string()).await?;
             if p.spec.type_name != old.spec.type_name {
                 return Err(ValidationError::new(

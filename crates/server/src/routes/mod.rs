@@ -149,3 +149,18 @@ pub use hosts::issue as issue_join_token;
 fn list_params(query: &ListQuery) -> Result<ListParams, ValidationError> {
     ListParams::parse(query.limit, query.marker.clone(), query.sort.as_deref())
 }
+
+/// An object a request names in `field`: a missing one is a 400 naming the field and the value;
+/// any other store error stays what it is.
+pub fn referenced<T>(
+    found: Result<T, flotilla_store::StoreError>,
+    field: impl Into<String>,
+    key: &str,
+) -> Result<T, crate::error::ApiError> {
+    found.map_err(|e| match e {
+        flotilla_store::StoreError::NotFound { kind, .. } => {
+            ValidationError::new(field, key, format!("no {kind} has this id or name")).into()
+        }
+        other => other.into(),
+    })
+}

@@ -63,16 +63,10 @@ pub async fn create_node(
     let name = Name::parse("name", &body.name)?;
     metadata::validate(&body.metadata)?;
     let scope = caller.scope(None)?;
-    let profile = state
-        .store
-        .profile(scope, &body.profile)
-        .await
-        .map_err(|_| ValidationError::new("profile", &body.profile, "no profile has this id or name"))?;
+    let profile = super::referenced(state.store.profile(scope, &body.profile).await, "profile", &body.profile)?;
     let mut n = new_node(name, &caller, profile.id, body.role, body.metadata);
     let cluster = match &body.cluster {
-        Some(key) => Some(
-            state.store.cluster(scope, key).await.map_err(|_| ValidationError::new("cluster", key, "no cluster has this id or name"))?,
-        ),
+        Some(key) => Some(super::referenced(state.store.cluster(scope, key).await, "cluster", key)?),
         None => None,
     };
     if let Some(c) = &cluster {
@@ -114,11 +108,7 @@ pub async fn adopt_node(
     caller.require_write()?;
     metadata::validate(&body.metadata)?;
     let scope = caller.scope(None)?;
-    let row = state
-        .store
-        .container(scope, &body.container)
-        .await
-        .map_err(|_| ValidationError::new("container", &body.container, "no container has this id or name"))?;
+    let row = super::referenced(state.store.container(scope, &body.container).await, "container", &body.container)?;
     let c = row.container;
     if state.store.node_of_container(c.id).await?.is_some() {
         return Err(ApiError::Conflict(format!("container {} is already managed by a node", c.name)));
@@ -164,9 +154,7 @@ pub async fn list_nodes(
         return Err(ValidationError::new("status", status, "is not a node status").into());
     }
     let cluster = match &filter.cluster {
-        Some(key) => Some(
-            state.store.cluster(scope, key).await.map_err(|_| ValidationError::new("cluster", key, "no cluster has this id or name"))?.id,
-        ),
+        Some(key) => Some(super::referenced(state.store.cluster(scope, key).await, "cluster", key)?.id),
         None => None,
     };
     let filters = NodeFilters { name: query.name.as_deref(), status: filter.status.as_deref(), cluster };
@@ -205,11 +193,7 @@ pub async fn update_node(
     }
     let profile = match &body.profile {
         Some(key) => {
-            let p = state
-                .store
-                .profile(caller.scope(None)?, key)
-                .await
-                .map_err(|_| ValidationError::new("profile", key, "no profile has this id or name"))?;
+            let p = super::referenced(state.store.profile(caller.scope(None)?, key).await, "profile", key)?;
             (p.id != n.profile_id).then_some(p.id)
         }
         None => None,

@@ -48,11 +48,7 @@ pub async fn create_receiver(
         return Err(ValidationError::new("action", &body.action, format!("a webhook runs one of {}", ACTIONS.join(", "))).into());
     }
     action_request(&body.action, body.params.clone(), "params")?;
-    let cluster = state
-        .store
-        .cluster(caller.scope(None)?, &body.cluster)
-        .await
-        .map_err(|_| ValidationError::new("cluster", &body.cluster, "no cluster has this id or name"))?;
+    let cluster = super::referenced(state.store.cluster(caller.scope(None)?, &body.cluster).await, "cluster", &body.cluster)?;
     let now = flotilla_core::now();
     let receiver = flotilla_store::Receiver {
         id: ReceiverId::new(),
