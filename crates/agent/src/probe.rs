@@ -278,6 +278,8 @@ mod tests {
             spec: ContainerProperties { image: "demo:latest".into(), healthcheck, ..Default::default() },
             image: ImageSource { reference: "demo:latest".into(), image_id: None },
             runtime_id: None,
+            networks: Vec::new(),
+            mounts: Vec::new(),
         }
     }
 
@@ -304,7 +306,7 @@ mod tests {
         let (checked, unchecked) = (assignment(1, Some(check(5))), assignment(2, None));
         let runtime_id = started(&rt, host, &checked).await;
         started(&rt, host, &unchecked).await;
-        let assignments = Assignments { revision: 1, containers: vec![checked.clone(), unchecked.clone()] };
+        let assignments = Assignments { revision: 1, containers: vec![checked.clone(), unchecked.clone()], volumes: Vec::new() };
 
         let t0 = Instant::now();
         round(&mut prober, &assignments, t0).await;

@@ -42,6 +42,8 @@ fn assignment(image: &str, image_id: Option<Uuid>) -> Assignment {
         },
         image: ImageSource { reference: image.into(), image_id },
         runtime_id: None,
+        networks: Vec::new(),
+        mounts: Vec::new(),
     }
 }
 

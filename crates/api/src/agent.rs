@@ -16,6 +16,10 @@ pub const LABEL_CONTAINER: &str = "flotilla.container";
 pub const LABEL_HOST: &str = "flotilla.host";
 pub const LABEL_GENERATION: &str = "flotilla.generation";
 pub const LABEL_PROJECT: &str = "flotilla.project";
+/// Labels of the Docker networks and volumes an agent makes: the Flotilla object's id, and the
+/// host whose agent made it (an agent removes only its own).
+pub const LABEL_NETWORK: &str = "flotilla.network";
+pub const LABEL_VOLUME: &str = "flotilla.volume";
 
 /// `POST /v1/agent/join`: an agent asks to join the region as host `name`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -71,6 +75,9 @@ pub struct AssignmentsQuery {
 pub struct Assignments {
     pub revision: u64,
     pub containers: Vec<Assignment>,
+    /// Volumes of the host's pool: present on the host even while no container mounts them.
+    #[serde(default)]
+    pub volumes: Vec<HostVolume>,
 }
 
 /// One container the host should hold.
@@ -89,6 +96,51 @@ pub struct Assignment {
     /// Set once the container was created: if it vanished from the runtime it was removed
     /// behind Flotilla's back (recreated only when its restart policy says so).
     pub runtime_id: Option<String>,
+    /// The networks it is connected to, the first one at creation; changes on a running container
+    /// are connects and disconnects, not a replacement. Empty: the runtime's default network.
+    #[serde(default)]
+    pub networks: Vec<NetworkAttachment>,
+    /// The volumes it mounts (`spec.volumes` resolved).
+    #[serde(default)]
+    pub mounts: Vec<VolumeMount>,
+}
+
+/// A container's place on a Flotilla network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NetworkAttachment {
+    pub network: HostNetwork,
+    /// The address Flotilla allocated to it.
+    pub ip_address: String,
+    pub mac_address: String,
+    /// DNS names other containers on the network find it by: its name, and its cluster's.
+    pub aliases: Vec<String>,
+}
+
+/// A Flotilla network as a host's runtime makes it (a bridge with this subnet and gateway).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostNetwork {
+    pub id: Uuid,
+    pub name: String,
+    /// `ADDRESS/PREFIX`.
+    pub cidr: String,
+    pub gateway: String,
+}
+
+/// A mount of a Flotilla volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VolumeMount {
+    pub volume: HostVolume,
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// A Flotilla volume as a host's runtime makes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostVolume {
+    pub id: Uuid,
+    pub name: String,
+    pub driver: String,
+    pub driver_opts: BTreeMap<String, String>,
 }
 
 /// Where an image comes from.

@@ -242,6 +242,9 @@ pub struct Node {
     pub physical_id: Option<Uuid>,
     pub host_id: Option<Uuid>,
     pub host_name: Option<String>,
+    /// Its container's addresses on Flotilla networks.
+    #[serde(default)]
+    pub addresses: Vec<crate::network::Address>,
     pub region: String,
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,

@@ -44,6 +44,9 @@ pub struct Container {
     pub observed_at: Option<DateTime<Utc>>,
     /// Published ports as `HOST_ADDR:HOST_PORT->PORT/PROTO`.
     pub ports: Vec<String>,
+    /// Its addresses on Flotilla networks.
+    #[serde(default)]
+    pub addresses: Vec<crate::network::Address>,
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -9,9 +9,11 @@ pub mod host;
 pub mod identity;
 pub mod image;
 pub mod listing;
+pub mod network;
 pub mod profile;
 pub mod quota;
 pub mod version;
+pub mod volume;
 
 pub use cluster::*;
 pub use container::*;
@@ -21,9 +23,11 @@ pub use host::*;
 pub use identity::*;
 pub use image::*;
 pub use listing::ListQuery;
+pub use network::*;
 pub use profile::*;
 pub use quota::*;
 pub use version::VersionInfo;
+pub use volume::*;
 
 /// Header carrying the token, besides `Authorization: Bearer`.
 pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";

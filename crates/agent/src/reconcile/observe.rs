@@ -123,6 +123,8 @@ mod tests {
             spec: ContainerProperties { image: "demo:latest".into(), restart_policy: policy, ..Default::default() },
             image: ImageSource { reference: "demo:latest".into(), image_id: None },
             runtime_id: runtime_id.map(str::to_owned),
+            networks: Vec::new(),
+            mounts: Vec::new(),
         }
     }
 

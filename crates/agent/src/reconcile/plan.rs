@@ -163,6 +163,8 @@ mod tests {
             spec: ContainerProperties { image: "demo:latest".into(), ..Default::default() },
             image: ImageSource { reference: "demo:latest".into(), image_id: None },
             runtime_id: None,
+            networks: Vec::new(),
+            mounts: Vec::new(),
         }
     }
 

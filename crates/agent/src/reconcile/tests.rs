@@ -66,6 +66,8 @@ fn assignment(n: u128, desired: DesiredState) -> Assignment {
         spec: ContainerProperties { image: "demo:latest".into(), command: vec!["serve".into()], ..Default::default() },
         image: ImageSource { reference: "demo:latest".into(), image_id: None },
         runtime_id: None,
+        networks: Vec::new(),
+        mounts: Vec::new(),
     }
 }
 

@@ -115,9 +115,11 @@ pub async fn assignments(
             image: ImageSource { reference: flotilla_core::image::normalize_reference(&c.spec.image), image_id: c.image_id.map(|i| i.0) },
             spec: c.spec,
             runtime_id: c.runtime_id,
+            networks: Vec::new(),
+            mounts: Vec::new(),
         })
         .collect();
-    Ok(Json(Assignments { revision, containers }))
+    Ok(Json(Assignments { revision, containers, volumes: Vec::new() }))
 }
 
 fn status_of(state: ObservedState) -> Option<ContainerStatus> {
