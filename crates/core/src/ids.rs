@@ -54,6 +54,10 @@ typed_id!(
     PolicyId,
     ReceiverId,
     ServiceId,
+    NetworkId,
+    SubnetId,
+    PortId,
+    VolumeId,
 );
 
 /// Whose idempotency keys a key belongs to: keys are per user, so two users never collide.

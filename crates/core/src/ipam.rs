@@ -131,6 +131,18 @@ impl SubnetPlan {
         })
     }
 
+    /// The first address at or after `from` that [`next_free`](Self::next_free) would accept,
+    /// wrapping to the pools' start: addresses rotate (as Docker's do), so one just released is
+    /// not handed out again at once, and is reused once the rest are taken.
+    pub fn next_free_from(&self, from: Ipv4Addr, taken: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
+        let from = u32::from(from);
+        let free = |a: &u32| self.assignable(Ipv4Addr::from(*a)) && !taken.contains(&Ipv4Addr::from(*a));
+        let after = self.pools.iter().find_map(|p| (u32::from(p.start).max(from)..=u32::from(p.end)).find(free));
+        after
+            .or_else(|| self.pools.iter().find_map(|p| (u32::from(p.start)..=u32::from(p.end).min(from.saturating_sub(1))).find(free)))
+            .map(Ipv4Addr::from)
+    }
+
     /// How many addresses the pools can hand out.
     pub fn capacity(&self) -> usize {
         self.pools.iter().flat_map(|p| u32::from(p.start)..=u32::from(p.end)).filter(|a| self.assignable(Ipv4Addr::from(*a))).count()
@@ -203,5 +215,19 @@ mod tests {
         // A released address is handed out again.
         taken.remove(&ip("10.2.0.4"));
         assert_eq!(plan.next_free(&taken), Some(ip("10.2.0.4")));
+    }
+
+    #[test]
+    fn addresses_rotate_from_a_cursor_and_wrap() {
+        let plan = SubnetPlan::new("", Cidr::parse("cidr", "10.0.0.0/29").unwrap(), None, vec![], BTreeSet::new()).unwrap();
+        // Hosts .1-.6, gateway .1: assignable .2-.6.
+        let taken: BTreeSet<Ipv4Addr> = [ip("10.0.0.3")].into();
+        assert_eq!(plan.next_free_from(ip("10.0.0.0"), &taken), Some(ip("10.0.0.2")));
+        assert_eq!(plan.next_free_from(ip("10.0.0.3"), &taken), Some(ip("10.0.0.4")));
+        assert_eq!(plan.next_free_from(ip("10.0.0.7"), &taken), Some(ip("10.0.0.2")), "past the end it wraps");
+        let all_but_two: BTreeSet<Ipv4Addr> = ["10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"].map(ip).into();
+        assert_eq!(plan.next_free_from(ip("10.0.0.5"), &all_but_two), Some(ip("10.0.0.2")), "a released address is reused after the wrap");
+        let full: BTreeSet<Ipv4Addr> = ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"].map(ip).into();
+        assert_eq!(plan.next_free_from(ip("10.0.0.4"), &full), None);
     }
 }

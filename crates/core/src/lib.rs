@@ -13,6 +13,7 @@ pub mod listing;
 pub mod metadata;
 pub mod name;
 mod named;
+pub mod network;
 pub mod node;
 pub mod policy;
 pub mod profile;
@@ -21,10 +22,11 @@ pub mod resize;
 pub mod role;
 pub mod scheduler;
 pub mod validation;
+pub mod volume;
 
 pub use ids::{
-    ActionId, ClusterId, ContainerId, EventId, HostId, IdempotencyScope, ImageId, JoinTokenId, NodeId, PolicyId, ProfileId, ProjectId,
-    ReceiverId, RoleAssignmentId, ServiceId, TokenId, UserId,
+    ActionId, ClusterId, ContainerId, EventId, HostId, IdempotencyScope, ImageId, JoinTokenId, NetworkId, NodeId, PolicyId, PortId,
+    ProfileId, ProjectId, ReceiverId, RoleAssignmentId, ServiceId, SubnetId, TokenId, UserId, VolumeId,
 };
 pub use listing::{ListParams, Page, SortDir, SortKey};
 pub use metadata::Metadata;

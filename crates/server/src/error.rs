@@ -60,7 +60,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound { .. } => ApiError::NotFound(error.to_string()),
             StoreError::NameTaken { .. } | StoreError::Conflict(_) | StoreError::Ambiguous { .. } => ApiError::Conflict(error.to_string()),
-            StoreError::BadMarker(_) => ApiError::BadRequest(error.to_string()),
+            StoreError::BadMarker(_) | StoreError::Invalid(_) => ApiError::BadRequest(error.to_string()),
             StoreError::Quota(_) => ApiError::Forbidden(error.to_string()),
             StoreError::Connect { .. } => ApiError::Unavailable(error.to_string()),
             StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) | StoreError::Migrate(_) | StoreError::Database(_) => {

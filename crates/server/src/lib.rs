@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub scheduler: SchedulerSettings,
     /// The engine's knobs (its name and scheduler settings are the server's).
     pub engine: flotilla_engine::EngineConfig,
+    /// Where projects' default networks are carved from.
+    pub network_pool: flotilla_core::network::RegionPool,
 }
 
 impl ServerConfig {
@@ -61,6 +63,7 @@ impl ServerConfig {
             image_size_limit: DEFAULT_IMAGE_SIZE_LIMIT,
             scheduler: SchedulerSettings::default(),
             engine: flotilla_engine::EngineConfig::default(),
+            network_pool: flotilla_core::network::RegionPool::default(),
         }
     }
 }
@@ -106,7 +109,7 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Opens the store (migrating it), bootstraps the admin on a fresh database, binds, and serves.
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
-        let store = Store::connect(&config.database_url).await?;
+        let store = Store::connect(&config.database_url).await?.with_region_pool(config.network_pool);
         let bootstrap = identity::bootstrap::bootstrap(&store, config.bootstrap_password).await.map_err(ServerError::Bootstrap)?;
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServerError::Bind { addr: config.listen, source })?;

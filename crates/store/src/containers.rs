@@ -5,15 +5,19 @@ use crate::codec::{get_id, get_json, get_name, get_opt_id, get_opt_time, get_tim
 use crate::hosts::bump_revision;
 use crate::list::Filter;
 use crate::placement::RegionView;
+use crate::ports::Address;
 use crate::quotas::check_quota;
+use crate::volumes::Mount;
 use crate::{Scope, Store, StoreError};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::quota::Usage;
 use flotilla_core::scheduler::{Request, Settings};
-use flotilla_core::{ClusterId, ContainerId, HostId, ImageId, ListParams, Metadata, Name, NodeId, Page};
+use flotilla_core::volume::Volume;
+use flotilla_core::{ClusterId, ContainerId, HostId, ImageId, ListParams, Metadata, Name, NetworkId, NodeId, Page};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::HashMap;
 
 /// A container with its host's name and address, as lists and shows need them.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +25,37 @@ pub struct ContainerRow {
     pub container: Container,
     pub host_name: Option<String>,
     pub host_advertise: Option<String>,
+    /// Its addresses on Flotilla networks.
+    pub addresses: Vec<Address>,
+}
+
+/// What a host must hold (see [`Store::assignments`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostAssignments {
+    pub revision: u64,
+    pub containers: Vec<AssignedContainer>,
+    pub volumes: Vec<Volume>,
+}
+
+/// A container on a host, with its networks (in the order it joined them), the DNS names it
+/// answers to there (its name, its cluster's) and its mounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssignedContainer {
+    pub container: Container,
+    pub networks: Vec<Attachment>,
+    pub aliases: Vec<String>,
+    pub mounts: Vec<Mount>,
+}
+
+/// A container's place on a network, as its host's runtime needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub network_id: NetworkId,
+    pub network_name: String,
+    pub cidr: String,
+    pub gateway: String,
+    pub ip: String,
+    pub mac: String,
 }
 
 /// A new node's container to place (see [`Store::create_node_containers`]).
@@ -64,7 +99,7 @@ pub struct ContainerFilters<'a> {
     pub host: Option<HostId>,
 }
 
-fn decode_container(row: &AnyRow) -> Result<Container, StoreError> {
+pub(crate) fn decode_container(row: &AnyRow) -> Result<Container, StoreError> {
     let desired: String = row.try_get("desired")?;
     let status: String = row.try_get("status")?;
     let health: String = row.try_get("health")?;
@@ -97,6 +132,7 @@ fn decode(row: &AnyRow) -> Result<ContainerRow, StoreError> {
         container: decode_container(row)?,
         host_name: row.try_get("host_name")?,
         host_advertise: row.try_get("host_advertise")?,
+        addresses: Vec::new(),
     })
 }
 
@@ -114,9 +150,9 @@ impl Store {
     pub async fn create_container(&self, container: Container, request: &Request, settings: &Settings) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
         let id = container.id;
-        let mut region = RegionView::load(self.backend, &mut w.tx).await?;
+        let mut region = RegionView::load(self.backend, self.region_pool, &mut w.tx).await?;
         region.place(&mut w.tx, container, request, settings, None).await?;
-        region.wake_hosts(&mut w.tx).await?;
+        region.finish(&mut w.tx).await?;
         w.tx.commit().await?;
         self.container(Scope::All, &id.to_string()).await
     }
@@ -131,7 +167,7 @@ impl Store {
         settings: &Settings,
     ) -> Result<Vec<Result<Container, StoreError>>, StoreError> {
         let mut w = self.begin_write().await?;
-        let mut region = RegionView::load(self.backend, &mut w.tx).await?;
+        let mut region = RegionView::load(self.backend, self.region_pool, &mut w.tx).await?;
         let mut answers = Vec::with_capacity(placements.len());
         for p in placements {
             match region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await {
@@ -145,11 +181,11 @@ impl Store {
                         .await?;
                     answers.push(Ok(container));
                 }
-                Err(refused @ StoreError::Quota(_)) => answers.push(Err(refused)),
+                Err(refused @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_))) => answers.push(Err(refused)),
                 Err(e) => return Err(e),
             }
         }
-        region.wake_hosts(&mut w.tx).await?;
+        region.finish(&mut w.tx).await?;
         w.tx.commit().await?;
         Ok(answers)
     }
@@ -162,7 +198,17 @@ impl Store {
 
     /// The container whose id or name is `key`, seen from `scope`.
     pub async fn container(&self, scope: Scope, key: &str) -> Result<ContainerRow, StoreError> {
-        decode(&self.find_one("container", "container_view", Some(scope), key).await?)
+        let row = decode(&self.find_one("container", "container_view", Some(scope), key).await?)?;
+        Ok(self.with_addresses(vec![row]).await?.remove(0))
+    }
+
+    async fn with_addresses(&self, mut rows: Vec<ContainerRow>) -> Result<Vec<ContainerRow>, StoreError> {
+        let ids: Vec<ContainerId> = rows.iter().map(|r| r.container.id).collect();
+        let mut addresses = self.addresses(&ids).await?;
+        for row in &mut rows {
+            row.addresses = addresses.remove(&row.container.id).unwrap_or_default();
+        }
+        Ok(rows)
     }
 
     pub async fn list_containers(
@@ -184,7 +230,8 @@ impl Store {
         if let Some(host) = filters.host {
             f.push(Filter::eq("host_id", host));
         }
-        self.list_page("container_view", &f, params, decode).await
+        let page = self.list_page("container_view", &f, params, decode).await?;
+        Ok(Page { items: self.with_addresses(page.items).await?, next: page.next })
     }
 
     /// Applies `changes`; the container's host is woken when what it must run changed.
@@ -198,6 +245,7 @@ impl Store {
             || changes.memory.is_some()
             || changes.stop_timeout.is_some()
             || changes.spec.is_some();
+        let spec_changed = changes.spec.is_some();
         if changes.cpu.is_some() || changes.memory.is_some() {
             crate::placement::lock_placement(self.backend, &mut w.tx).await?;
             let resized =
@@ -271,6 +319,11 @@ impl Store {
         .execute(&mut *w.tx)
         .await
         .map_err(StoreError::on_insert("container", c.name.as_str()))?;
+        if spec_changed {
+            crate::ports::sync_ports(self.backend, &mut w.tx, self.region_pool, &c).await?;
+            let (mounts, _) = crate::volumes::resolve_mounts(&mut w.tx, &c).await?;
+            crate::volumes::insert_mounts(&mut w.tx, &c, &mounts).await?;
+        }
         if wakes_host && let Some(host) = c.host_id {
             bump_revision(&mut w.tx, &host.to_string()).await?;
         }
@@ -300,7 +353,7 @@ impl Store {
         settings: &Settings,
     ) -> Result<Result<HostId, String>, StoreError> {
         let mut w = self.begin_write().await?;
-        let region = RegionView::load(self.backend, &mut w.tx).await?;
+        let region = RegionView::load(self.backend, self.region_pool, &mut w.tx).await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let old: Option<String> = row.try_get("host_id")?;
         let host = match region.choose(request, settings) {
@@ -317,6 +370,8 @@ impl Store {
         .bind(now_millis())
         .execute(&mut *w.tx)
         .await?;
+        let mounts = crate::volumes::mounts_of(&mut w.tx, &id.to_string()).await?;
+        crate::volumes::record_on_host(&mut w.tx, host, &mounts).await?;
         bump_revision(&mut w.tx, &host.to_string()).await?;
         if let Some(old) = old {
             bump_revision(&mut w.tx, &old).await?;
@@ -325,20 +380,75 @@ impl Store {
         Ok(Ok(host))
     }
 
-    /// The containers placed on `host` (those being deleted too: the agent removes them and says
-    /// so), and the revision they are at.
-    pub async fn assignments(&self, host: HostId) -> Result<(u64, Vec<Container>), StoreError> {
+    /// What `host` must hold, at its revision: the containers placed on it (those being deleted
+    /// too: the agent removes them and says so) with their networks and mounts, and the volumes
+    /// it keeps without a container (its pool's, and those made there before).
+    pub async fn assignments(&self, host: HostId) -> Result<HostAssignments, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let h = host.to_string();
         let revision = sqlx::query("SELECT revision FROM hosts WHERE id = $1")
-            .bind(host.to_string())
+            .bind(h.clone())
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "host", key: host.to_string() })?
+            .ok_or_else(|| StoreError::NotFound { kind: "host", key: h.clone() })?
             .try_get::<i64, _>("revision")? as u64;
-        let rows =
-            sqlx::query("SELECT * FROM containers WHERE host_id = $1 ORDER BY id").bind(host.to_string()).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query("SELECT * FROM containers WHERE host_id = $1 ORDER BY id").bind(h.clone()).fetch_all(&mut *tx).await?;
+        let mut containers: Vec<AssignedContainer> = rows
+            .iter()
+            .map(|r| {
+                Ok(AssignedContainer { container: decode_container(r)?, networks: Vec::new(), aliases: Vec::new(), mounts: Vec::new() })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let index: HashMap<ContainerId, usize> = containers.iter().enumerate().map(|(i, a)| (a.container.id, i)).collect();
+        let attachments = sqlx::query(
+            "SELECT p.container_id, p.ip_address, p.mac, n.id AS network_id, n.name AS network_name, s.cidr, s.gateway
+             FROM ports p JOIN containers c ON c.id = p.container_id JOIN networks n ON n.id = p.network_id
+             JOIN subnets s ON s.id = p.subnet_id WHERE c.host_id = $1 ORDER BY p.created_at, p.id",
+        )
+        .bind(h.clone())
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in &attachments {
+            let Some(&i) = index.get(&get_id(r, "container_id")?) else { continue };
+            containers[i].networks.push(Attachment {
+                network_id: get_id(r, "network_id")?,
+                network_name: r.try_get("network_name")?,
+                cidr: r.try_get("cidr")?,
+                gateway: r.try_get("gateway")?,
+                ip: r.try_get("ip_address")?,
+                mac: r.try_get("mac")?,
+            });
+        }
+        let clusters = sqlx::query(
+            "SELECT n.physical_id, cl.name FROM nodes n JOIN clusters cl ON cl.id = n.cluster_id JOIN containers c ON c.id = n.physical_id
+             WHERE c.host_id = $1",
+        )
+        .bind(h.clone())
+        .fetch_all(&mut *tx)
+        .await?;
+        for a in &mut containers {
+            a.aliases.push(a.container.name.to_string());
+        }
+        for r in &clusters {
+            if let Some(&i) = index.get(&get_id(r, "physical_id")?) {
+                containers[i].aliases.push(r.try_get("name")?);
+            }
+        }
+        for a in &mut containers {
+            a.mounts = crate::volumes::mounts_of(&mut tx, &a.container.id.to_string()).await?;
+        }
+        let volumes = sqlx::query(
+            "SELECT v.* FROM volumes v WHERE v.id IN (SELECT volume_id FROM host_volumes WHERE host_id = $1)
+             OR v.pool = (SELECT pool FROM hosts WHERE id = $1 AND pool != '') ORDER BY v.id",
+        )
+        .bind(h)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(crate::volumes::decode_volume)
+        .collect::<Result<_, _>>()?;
         tx.commit().await?;
-        Ok((revision, rows.iter().map(decode_container).collect::<Result<_, _>>()?))
+        Ok(HostAssignments { revision, containers, volumes })
     }
 
     /// Records what `host`'s agent saw, and answers the status and health changes it made. Reports

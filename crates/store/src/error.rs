@@ -15,6 +15,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("name {name:?} matches {count} {kind}s in different projects: use the id")]
     Ambiguous { kind: &'static str, name: String, count: usize },
+    /// A request names something that cannot be (an unknown network, an address outside the subnet).
+    #[error("{0}")]
+    Invalid(#[from] flotilla_core::ValidationError),
     #[error("{0}")]
     Quota(flotilla_core::quota::QuotaExceeded),
     #[error("marker {0:?} is not an object of this list")]

@@ -12,9 +12,11 @@ mod hosts;
 mod idempotency;
 mod images;
 mod list;
+mod networks;
 mod nodes;
 mod placement;
 mod policies;
+mod ports;
 mod profiles;
 mod projects;
 mod quotas;
@@ -22,22 +24,29 @@ mod receivers;
 mod roles;
 mod tokens;
 mod users;
+mod volumes;
 
 pub use actions::ActionFilters;
 pub use clusters::{ClusterChanges, ClusterFilters};
-pub use containers::{ContainerChanges, ContainerFilters, ContainerRow, NodePlacement, ObservationChanges};
+pub use containers::{
+    AssignedContainer, Attachment, ContainerChanges, ContainerFilters, ContainerRow, HostAssignments, NodePlacement, ObservationChanges,
+};
 pub use error::StoreError;
 pub use events::EventFilters;
 pub use hosts::{Callback, HostRegistration};
 pub use idempotency::IdempotencyClaim;
 pub use list::Filter;
+pub use networks::{NetworkRow, SubnetRow};
 pub use nodes::{NodeChanges, NodeFilters};
 pub use policies::{Binding, Policy};
+pub use ports::{Address, PortFilters, PortRow};
 pub use profiles::ProfileChanges;
 pub use projects::ProjectChanges;
 pub use receivers::Receiver;
 pub use users::UserChanges;
+pub use volumes::{Mount, VolumeRow};
 
+use flotilla_core::network::RegionPool;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 use std::sync::Arc;
@@ -65,6 +74,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite allows one writer: multi-statement writes take this lock instead of failing busy.
     sqlite_writer: Arc<Mutex<()>>,
+    /// Where projects' default networks are carved from.
+    region_pool: RegionPool,
 }
 
 impl std::fmt::Debug for Store {
@@ -112,11 +123,16 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Self { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+        Ok(Self { pool, backend, sqlite_writer: Arc::new(Mutex::new(())), region_pool: RegionPool::default() })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The store, carving projects' default networks from `pool` (default: [`RegionPool::default`]).
+    pub fn with_region_pool(self, pool: RegionPool) -> Self {
+        Self { region_pool: pool, ..self }
     }
 
     /// Checks the database answers.

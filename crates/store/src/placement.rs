@@ -5,12 +5,15 @@
 
 use crate::codec::{get_id, get_json};
 use crate::hosts::bump_revision;
+use crate::ports::{Allocator, allocate_ports, insert_port, wanted_networks};
 use crate::quotas::{quota_in, usage_in};
+use crate::volumes::{insert_mounts, resolve_mounts};
 use crate::{Backend, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
+use flotilla_core::network::RegionPool;
 use flotilla_core::quota::{Quota, Usage};
 use flotilla_core::scheduler::{self, HostView, Request, Settings};
-use flotilla_core::{ClusterId, HostId, ProjectId};
+use flotilla_core::{ClusterId, HostId, ProjectId, ValidationError};
 use sqlx::Row;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -34,11 +37,15 @@ pub(crate) struct RegionView {
     quotas: HashMap<ProjectId, (Quota, Usage)>,
     /// Hosts whose assignments changed: their agents must wake.
     touched: BTreeSet<HostId>,
+    backend: Backend,
+    /// Where default networks come from, and the addresses handed out so far.
+    region_pool: RegionPool,
+    addresses: Allocator,
 }
 
 impl RegionView {
     /// Takes the placement lock and reads every host with what is claimed on it.
-    pub(crate) async fn load(backend: Backend, tx: &mut Tx) -> Result<Self, StoreError> {
+    pub(crate) async fn load(backend: Backend, region_pool: RegionPool, tx: &mut Tx) -> Result<Self, StoreError> {
         lock_placement(backend, tx).await?;
         let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
         let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
@@ -70,7 +77,16 @@ impl RegionView {
                 images: host.images.into_iter().collect(),
             });
         }
-        Ok(Self { ids, views, members: HashMap::new(), quotas: HashMap::new(), touched: BTreeSet::new() })
+        Ok(Self {
+            ids,
+            views,
+            members: HashMap::new(),
+            quotas: HashMap::new(),
+            touched: BTreeSet::new(),
+            backend,
+            region_pool,
+            addresses: Allocator::default(),
+        })
     }
 
     /// The host the scheduler picks for `request`, or why none fits.
@@ -107,8 +123,10 @@ impl RegionView {
         Ok(())
     }
 
-    /// Checks `container`'s project quota, places it (ERROR with the scheduler's explanation when
-    /// nothing fits), applies its claim to the view and inserts it. Answers it as written.
+    /// Checks `container`'s project quota, resolves its networks (allocating an address on each)
+    /// and volumes (a pool volume pins it to that pool), places it (ERROR with the scheduler's
+    /// explanation when nothing fits), applies its claim to the view and inserts it with its
+    /// ports and mounts. Answers it as written; a refusal writes nothing.
     pub(crate) async fn place(
         &mut self,
         tx: &mut Tx,
@@ -125,6 +143,24 @@ impl RegionView {
         }
         let (quota, used) = self.quotas.get_mut(&project).expect("just read");
         quota.check(used, &add).map_err(StoreError::Quota)?;
+        let wanted = wanted_networks(self.backend, tx, self.region_pool, &container).await?;
+        let (mounts, pool) = resolve_mounts(tx, &container).await?;
+        let pinned;
+        let request = match pool {
+            Some(pool) if request.pool.as_ref().is_some_and(|p| *p != pool) => {
+                return Err(StoreError::Invalid(ValidationError::new(
+                    "spec.volumes",
+                    &pool,
+                    format!("a mounted volume lives on host pool {pool}, the container asks for {}", request.pool.as_deref().unwrap_or("")),
+                )));
+            }
+            Some(pool) => {
+                pinned = Request { pool: Some(pool), ..request.clone() };
+                &pinned
+            }
+            None => request,
+        };
+        let ports = allocate_ports(self.backend, tx, &mut self.addresses, &container, &wanted).await?;
         self.count_members(tx, cluster).await?;
         match self.choose_index(request, settings) {
             Ok(index) => {
@@ -151,11 +187,17 @@ impl RegionView {
         used.cpu_millis += add.cpu_millis;
         used.memory_mib += add.memory_mib;
         crate::containers::insert(tx, &container).await?;
+        for port in &ports {
+            insert_port(tx, port).await?;
+        }
+        insert_mounts(tx, &container, &mounts).await?;
         Ok(container)
     }
 
-    /// Bumps the revision of every host that got a container, once each.
-    pub(crate) async fn wake_hosts(&self, tx: &mut Tx) -> Result<(), StoreError> {
+    /// Saves where address allocation goes on and bumps the revision of every host that got a
+    /// container, once each: the end of a batch of placements.
+    pub(crate) async fn finish(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        self.addresses.save(tx).await?;
         for host in &self.touched {
             bump_revision(tx, &host.to_string()).await?;
         }

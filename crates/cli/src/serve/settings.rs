@@ -5,6 +5,7 @@ use super::logging::LogArgs;
 use crate::paths;
 use anyhow::{Context, Result};
 use clap::Args;
+use flotilla_core::network::{DEFAULT_POOL, DEFAULT_SUBNET_PREFIX, RegionPool};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,14 @@ pub struct ServerArgs {
     /// The largest cluster the region accepts (Senlin's max_nodes_per_cluster; default 1000).
     #[arg(long, env = "FLOTILLA_MAX_NODES_PER_CLUSTER", value_name = "N")]
     pub max_nodes_per_cluster: Option<i64>,
-    /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster.
+    /// Where projects' default networks are carved from (IPv4 CIDR) [default: 10.128.0.0/9].
+    #[arg(long, env = "FLOTILLA_NETWORK_POOL", value_name = "CIDR")]
+    pub network_pool: Option<String>,
+    /// The prefix length of each project's default subnet [default: 20].
+    #[arg(long, env = "FLOTILLA_DEFAULT_SUBNET_PREFIX", value_name = "LEN")]
+    pub default_subnet_prefix: Option<u8>,
+    /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster,
+    /// network_pool, default_subnet_prefix.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -55,6 +63,8 @@ pub struct FileSettings {
     pub bootstrap_password: Option<String>,
     pub host_grace_period: Option<u64>,
     pub max_nodes_per_cluster: Option<i64>,
+    pub network_pool: Option<String>,
+    pub default_subnet_prefix: Option<u8>,
 }
 
 impl FileSettings {
@@ -74,6 +84,7 @@ pub struct Settings {
     pub bootstrap_password: Option<String>,
     pub host_grace_period: Duration,
     pub max_nodes_per_cluster: i64,
+    pub network_pool: RegionPool,
 }
 
 impl Settings {
@@ -99,6 +110,10 @@ impl Settings {
                 args.host_grace_period.or(file.host_grace_period).unwrap_or(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
             ),
             max_nodes_per_cluster: args.max_nodes_per_cluster.or(file.max_nodes_per_cluster).unwrap_or(DEFAULT_MAX_NODES_PER_CLUSTER),
+            network_pool: RegionPool::parse(
+                args.network_pool.as_deref().or(file.network_pool.as_deref()).unwrap_or(DEFAULT_POOL),
+                args.default_subnet_prefix.or(file.default_subnet_prefix).unwrap_or(DEFAULT_SUBNET_PREFIX),
+            )?,
             data_dir,
         })
     }
@@ -123,6 +138,8 @@ mod tests {
             bootstrap_password: None,
             host_grace_period: None,
             max_nodes_per_cluster: None,
+            network_pool: None,
+            default_subnet_prefix: None,
             config: None,
             log: LogArgs { log_format: LogFormat::Text },
         }
@@ -141,6 +158,20 @@ mod tests {
         assert_eq!(settings.region, "local");
         assert_eq!(settings.bootstrap_password, None);
         assert_eq!(settings.host_grace_period, Duration::from_secs(10));
+        assert_eq!(settings.network_pool, RegionPool::default());
+    }
+
+    #[test]
+    fn a_bad_network_pool_names_the_setting() {
+        let mut flags = args();
+        flags.network_pool = Some("10.0.0.1/8".into());
+        let error = Settings::merge(&flags, FileSettings::default(), default_dir).unwrap_err().to_string();
+        assert!(error.contains("network_pool") && error.contains("10.0.0.1/8"), "{error}");
+        flags.network_pool = Some("10.9.0.0/16".into());
+        flags.default_subnet_prefix = Some(24);
+        let settings = Settings::merge(&flags, FileSettings::default(), default_dir).unwrap();
+        assert_eq!(settings.network_pool.cidr.to_string(), "10.9.0.0/16");
+        assert_eq!(settings.network_pool.prefix, 24);
     }
 
     #[test]

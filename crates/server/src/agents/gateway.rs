@@ -12,14 +12,16 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::agent::{
-    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Health, HealthStatus, Heartbeat, ImageSource, ObservedState, Reports,
+    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Health, HealthStatus, Heartbeat, HostNetwork, HostVolume,
+    ImageSource, NetworkAttachment, ObservedState, Reports, VolumeMount,
 };
 use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::event::EventAction;
 use flotilla_core::host::Utilisation;
 use flotilla_core::scheduler::Resources;
+use flotilla_core::volume::Volume;
 use flotilla_core::{ContainerId, ImageId, Name, ValidationError};
-use flotilla_store::HostRegistration;
+use flotilla_store::{AssignedContainer, HostRegistration};
 use std::time::Duration;
 
 /// Longest long-poll an agent may ask for.
@@ -103,23 +105,43 @@ pub async fn assignments(
             () = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
         }
     }
-    let (revision, containers) = state.store.assignments(host.id).await?;
-    let containers = containers
-        .into_iter()
-        .map(|c| Assignment {
-            id: c.id.0,
-            name: c.name.to_string(),
-            project_id: c.project_id.0,
-            generation: c.generation,
-            desired: c.desired,
-            image: ImageSource { reference: flotilla_core::image::normalize_reference(&c.spec.image), image_id: c.image_id.map(|i| i.0) },
-            spec: c.spec,
-            runtime_id: c.runtime_id,
-            networks: Vec::new(),
-            mounts: Vec::new(),
-        })
-        .collect();
-    Ok(Json(Assignments { revision, containers, volumes: Vec::new() }))
+    let assigned = state.store.assignments(host.id).await?;
+    let containers = assigned.containers.into_iter().map(assignment).collect();
+    Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect() }))
+}
+
+fn assignment(a: AssignedContainer) -> Assignment {
+    let c = a.container;
+    let aliases = a.aliases;
+    Assignment {
+        id: c.id.0,
+        name: c.name.to_string(),
+        project_id: c.project_id.0,
+        generation: c.generation,
+        desired: c.desired,
+        image: ImageSource { reference: flotilla_core::image::normalize_reference(&c.spec.image), image_id: c.image_id.map(|i| i.0) },
+        spec: c.spec,
+        runtime_id: c.runtime_id,
+        networks: a
+            .networks
+            .into_iter()
+            .map(|n| NetworkAttachment {
+                network: HostNetwork { id: n.network_id.0, name: n.network_name, cidr: n.cidr, gateway: n.gateway },
+                ip_address: n.ip,
+                mac_address: n.mac,
+                aliases: aliases.clone(),
+            })
+            .collect(),
+        mounts: a
+            .mounts
+            .iter()
+            .map(|m| VolumeMount { volume: host_volume(&m.volume), target: m.target.clone(), read_only: m.read_only })
+            .collect(),
+    }
+}
+
+fn host_volume(v: &Volume) -> HostVolume {
+    HostVolume { id: v.id.0, name: v.name.to_string(), driver: v.driver.clone(), driver_opts: v.runtime_options() }
 }
 
 fn status_of(state: ObservedState) -> Option<ContainerStatus> {

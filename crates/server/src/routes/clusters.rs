@@ -190,11 +190,7 @@ pub async fn cluster_attrs(
     let c = state.store.cluster(caller.scope(None)?, &key).await?;
     let mut out = Vec::new();
     for node in state.store.cluster_nodes(c.id).await? {
-        let host_name = match node.host_id {
-            Some(h) => state.store.host(&h.to_string()).await.ok().map(|h| h.name),
-            None => None,
-        };
-        let shown = serde_json::to_value(convert::node(node.clone(), host_name)).unwrap_or_default();
+        let shown = serde_json::to_value(super::nodes::shown(&state, node.clone()).await).unwrap_or_default();
         let value = match path.strip_prefix("container.") {
             Some(field) => match node.physical_id {
                 Some(id) => match state.store.container(Scope::All, &id.to_string()).await {

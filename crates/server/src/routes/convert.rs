@@ -114,7 +114,7 @@ pub fn container(row: flotilla_store::ContainerRow) -> api::Container {
         cpu_percent: c.cpu_percent,
         observed_at: c.observed_at,
         ports,
-        addresses: Vec::new(),
+        addresses: row.addresses.into_iter().map(network_address).collect(),
         metadata: c.metadata,
         created_at: c.created_at,
         updated_at: c.updated_at,
@@ -184,7 +184,7 @@ pub fn cluster_policy(b: flotilla_store::Binding) -> api::ClusterPolicy {
     }
 }
 
-pub fn node(n: flotilla_core::node::Node, host_name: Option<String>) -> api::Node {
+pub fn node(n: flotilla_core::node::Node, host_name: Option<String>, addresses: Vec<flotilla_store::Address>) -> api::Node {
     api::Node {
         id: n.id.0,
         name: n.name.to_string(),
@@ -200,7 +200,7 @@ pub fn node(n: flotilla_core::node::Node, host_name: Option<String>) -> api::Nod
         physical_id: n.physical_id.map(|c| c.0),
         host_id: n.host_id.map(|h| h.0),
         host_name,
-        addresses: Vec::new(),
+        addresses: addresses.into_iter().map(network_address).collect(),
         region: n.region,
         metadata: n.metadata,
         created_at: n.created_at,
@@ -262,5 +262,76 @@ pub fn receiver(r: flotilla_store::Receiver, url: Option<String>) -> api::Receiv
         metadata: r.metadata,
         created_at: r.created_at,
         updated_at: r.updated_at,
+    }
+}
+
+pub fn network_address(a: flotilla_store::Address) -> api::Address {
+    api::Address { network_id: a.network_id.0, network: a.network_name, ip_address: a.ip.to_string(), mac_address: a.mac }
+}
+
+pub fn network(row: flotilla_store::NetworkRow) -> api::Network {
+    let n = row.network;
+    api::Network {
+        id: n.id.0,
+        name: n.name.to_string(),
+        project_id: n.project_id.0,
+        shared: n.shared,
+        is_default: n.is_default,
+        subnets: row.subnets.into_iter().map(subnet).collect(),
+        metadata: n.metadata,
+        created_at: n.created_at,
+        updated_at: n.updated_at,
+    }
+}
+
+pub fn subnet(row: flotilla_store::SubnetRow) -> api::Subnet {
+    let s = row.subnet;
+    api::Subnet {
+        id: s.id.0,
+        name: s.name.to_string(),
+        network_id: s.network_id.0,
+        project_id: s.project_id.0,
+        cidr: s.plan.cidr.to_string(),
+        gateway: s.plan.gateway.to_string(),
+        allocation_pools: s.plan.pools.iter().map(|p| api::AllocationPool { start: p.start.to_string(), end: p.end.to_string() }).collect(),
+        reserved: s.plan.reserved.iter().map(ToString::to_string).collect(),
+        capacity: s.plan.capacity() as u64,
+        used: row.used,
+        created_at: s.created_at,
+    }
+}
+
+pub fn port(row: flotilla_store::PortRow) -> api::Port {
+    let p = row.port;
+    api::Port {
+        id: p.id.0,
+        name: p.name,
+        project_id: p.project_id.0,
+        network_id: p.network_id.0,
+        network: row.network_name,
+        subnet_id: p.subnet_id.0,
+        ip_address: p.ip.to_string(),
+        mac_address: p.mac,
+        container_id: p.container_id.map(|c| c.0),
+        container: row.container_name,
+        host: row.host_name,
+        status: row.status.as_str().to_owned(),
+        created_at: p.created_at,
+    }
+}
+
+pub fn volume(row: flotilla_store::VolumeRow) -> api::Volume {
+    let v = row.volume;
+    api::Volume {
+        id: v.id.0,
+        name: v.name.to_string(),
+        project_id: v.project_id.0,
+        driver: v.driver,
+        driver_opts: v.driver_opts,
+        size_mib: v.size_mib,
+        pool: v.pool,
+        mounted_by: row.mounted_by,
+        metadata: v.metadata,
+        created_at: v.created_at,
     }
 }

@@ -9,8 +9,10 @@ mod convert;
 mod events;
 mod hosts;
 mod images;
+mod networks;
 mod nodes;
 mod policies;
+mod ports;
 mod profile_types;
 mod profiles;
 mod projects;
@@ -20,6 +22,7 @@ mod roles;
 mod tokens;
 mod users;
 mod version;
+mod volumes;
 
 use crate::agents::gateway;
 use crate::http::{extract::MAX_JSON_BODY, idempotency, metrics, request_id};
@@ -42,7 +45,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
     modifiers(&TokenAuth),
     security(("token" = [])),
-    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "agent"), (name = "meta"))
+    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "agent"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -117,6 +120,16 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(policies::policy_types))
         .routes(routes!(receivers::list_receivers, receivers::create_receiver))
         .routes(routes!(receivers::get_receiver, receivers::delete_receiver))
+        .routes(routes!(networks::list_networks, networks::create_network))
+        .routes(routes!(networks::get_network, networks::delete_network))
+        .routes(routes!(networks::list_subnets, networks::create_subnet))
+        .routes(routes!(networks::get_subnet, networks::delete_subnet))
+        .routes(routes!(ports::list_ports, ports::create_port))
+        .routes(routes!(ports::get_port, ports::delete_port))
+        .routes(routes!(ports::connect_network))
+        .routes(routes!(ports::disconnect_network))
+        .routes(routes!(volumes::list_volumes, volumes::create_volume))
+        .routes(routes!(volumes::get_volume, volumes::delete_volume))
         .split_for_parts();
     let agent = Router::new()
         .route("/v1/agent/join", post(gateway::join))

@@ -21,12 +21,17 @@ use flotilla_core::profile::{CONTAINER_DOCKER, Profile, ProfileSpec};
 use flotilla_core::{Name, NodeId, ProfileId, ValidationError, metadata, node};
 use flotilla_store::{ClusterChanges, NodeChanges, NodeFilters, Scope};
 
-async fn shown(state: &AppState, n: node::Node) -> Node {
+/// A node as the API shows it: with its host's name and its container's addresses.
+pub(super) async fn shown(state: &AppState, n: node::Node) -> Node {
     let host_name = match n.host_id {
         Some(h) => state.store.host(&h.to_string()).await.ok().map(|h| h.name),
         None => None,
     };
-    convert::node(n, host_name)
+    let addresses = match n.physical_id {
+        Some(c) => state.store.addresses(&[c]).await.ok().and_then(|mut a| a.remove(&c)).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    convert::node(n, host_name, addresses)
 }
 
 fn new_node(name: Name, caller: &Principal, profile: ProfileId, role: String, meta: flotilla_core::Metadata) -> node::Node {

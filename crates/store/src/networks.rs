@@ -1,0 +1,314 @@
+//! Networks and subnets: creation with the region-wide overlap check, visibility (own and shared
+//! networks), deletion refused while ports hold addresses, and each project's default network,
+//! carved from the region's pool on first use.
+
+use crate::codec::{get_bool, get_id, get_json, get_name, get_time, metadata_json, millis, to_json};
+use crate::list::Filter;
+use crate::{Backend, Scope, Store, StoreError, Tx};
+use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
+use flotilla_core::network::{DEFAULT_NETWORK, Network, RegionPool, Subnet};
+use flotilla_core::{ListParams, Metadata, Name, NetworkId, Page, ProjectId, SubnetId};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use std::net::Ipv4Addr;
+
+/// A network with its subnets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkRow {
+    pub network: Network,
+    pub subnets: Vec<SubnetRow>,
+}
+
+/// A subnet and how many of its addresses are taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubnetRow {
+    pub subnet: Subnet,
+    pub used: u64,
+}
+
+fn decode_network(row: &AnyRow) -> Result<Network, StoreError> {
+    Ok(Network {
+        id: get_id(row, "id")?,
+        name: get_name(row)?,
+        project_id: get_id(row, "project_id")?,
+        shared: get_bool(row, "shared")?,
+        is_default: get_bool(row, "is_default")?,
+        metadata: get_json(row, "metadata")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+fn parse_ip(column: &str, text: &str) -> Result<Ipv4Addr, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {text:?}")))
+}
+
+pub(crate) fn decode_subnet(row: &AnyRow) -> Result<Subnet, StoreError> {
+    let cidr: String = row.try_get("cidr")?;
+    let cidr = Cidr::parse("cidr", &cidr).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let gateway: String = row.try_get("gateway")?;
+    let pools: Vec<(String, String)> = get_json(row, "pools")?;
+    let reserved: Vec<String> = get_json(row, "reserved")?;
+    Ok(Subnet {
+        id: get_id(row, "id")?,
+        name: get_name(row)?,
+        network_id: get_id(row, "network_id")?,
+        project_id: get_id(row, "project_id")?,
+        plan: SubnetPlan {
+            cidr,
+            gateway: parse_ip("gateway", &gateway)?,
+            pools: pools
+                .iter()
+                .map(|(start, end)| Ok(Pool { start: parse_ip("pools", start)?, end: parse_ip("pools", end)? }))
+                .collect::<Result<_, StoreError>>()?,
+            reserved: reserved.iter().map(|a| parse_ip("reserved", a)).collect::<Result<_, _>>()?,
+        },
+        created_at: get_time(row, "created_at")?,
+    })
+}
+
+/// Serialises changes to the region's address space on PostgreSQL (SQLite has one writer), so two
+/// overlapping subnets are never both written.
+async fn lock_address_space(backend: Backend, tx: &mut Tx) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7042)").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn insert_network(tx: &mut Tx, n: &Network) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO networks (id, name, project_id, shared, is_default, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(n.id.to_string())
+    .bind(n.name.to_string())
+    .bind(n.project_id.to_string())
+    .bind(i64::from(n.shared))
+    .bind(i64::from(n.is_default))
+    .bind(metadata_json(&n.metadata))
+    .bind(millis(n.created_at))
+    .bind(millis(n.updated_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::on_insert("network", n.name.as_str()))?;
+    Ok(())
+}
+
+/// Writes `s` after checking its network has no subnet yet and no subnet of the region overlaps it.
+async fn insert_subnet(backend: Backend, tx: &mut Tx, s: &Subnet) -> Result<(), StoreError> {
+    lock_address_space(backend, tx).await?;
+    if let Some(row) =
+        sqlx::query("SELECT name, cidr FROM subnets WHERE network_id = $1").bind(s.network_id.to_string()).fetch_optional(&mut **tx).await?
+    {
+        let (name, cidr): (String, String) = (row.try_get("name")?, row.try_get("cidr")?);
+        return Err(StoreError::Conflict(format!("the network already has subnet {name} ({cidr}); a network has one subnet")));
+    }
+    let cidr = s.plan.cidr;
+    if let Some(row) = sqlx::query(
+        "SELECT s.id, s.name, s.cidr, n.name AS network_name FROM subnets s JOIN networks n ON n.id = s.network_id
+         WHERE s.first_ip <= $1 AND s.last_ip >= $2 LIMIT 1",
+    )
+    .bind(i64::from(cidr.last()))
+    .bind(i64::from(cidr.first()))
+    .fetch_optional(&mut **tx)
+    .await?
+    {
+        let (id, name, other, network): (String, String, String, String) =
+            (row.try_get("id")?, row.try_get("name")?, row.try_get("cidr")?, row.try_get("network_name")?);
+        return Err(StoreError::Conflict(format!(
+            "cidr {cidr} overlaps subnet {name} ({id}, {other}) of network {network}; subnets of a region never overlap"
+        )));
+    }
+    let plan = &s.plan;
+    let pools: Vec<(String, String)> = plan.pools.iter().map(|p| (p.start.to_string(), p.end.to_string())).collect();
+    let reserved: Vec<String> = plan.reserved.iter().map(ToString::to_string).collect();
+    sqlx::query(
+        "INSERT INTO subnets (id, name, network_id, project_id, cidr, first_ip, last_ip, gateway, pools, reserved, next_ip, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(s.id.to_string())
+    .bind(s.name.to_string())
+    .bind(s.network_id.to_string())
+    .bind(s.project_id.to_string())
+    .bind(cidr.to_string())
+    .bind(i64::from(cidr.first()))
+    .bind(i64::from(cidr.last()))
+    .bind(plan.gateway.to_string())
+    .bind(to_json(&pools))
+    .bind(to_json(&reserved))
+    .bind(i64::from(cidr.first()))
+    .bind(millis(s.created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The network `key` (id or name) as `project` sees it: its own first, then a shared one.
+pub(crate) async fn visible_network(tx: &mut Tx, project: ProjectId, key: &str) -> Result<Option<Network>, StoreError> {
+    let column = if crate::codec::is_id(key) { "id" } else { "name" };
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT * FROM networks WHERE {column} = $1 AND (project_id = $2 OR shared = 1)
+         ORDER BY CASE WHEN project_id = $2 THEN 0 ELSE 1 END LIMIT 1"
+    )))
+    .bind(key.to_owned())
+    .bind(project.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(decode_network).transpose()
+}
+
+/// The project's default network, made on first use with a subnet carved from `pool`.
+pub(crate) async fn default_network(backend: Backend, tx: &mut Tx, pool: RegionPool, project: ProjectId) -> Result<Network, StoreError> {
+    let find = "SELECT * FROM networks WHERE project_id = $1 AND is_default = 1";
+    if let Some(row) = sqlx::query(find).bind(project.to_string()).fetch_optional(&mut **tx).await? {
+        return decode_network(&row);
+    }
+    lock_address_space(backend, tx).await?;
+    if let Some(row) = sqlx::query(find).bind(project.to_string()).fetch_optional(&mut **tx).await? {
+        return decode_network(&row);
+    }
+    let taken = sqlx::query("SELECT cidr FROM subnets WHERE first_ip <= $1 AND last_ip >= $2")
+        .bind(i64::from(pool.cidr.last()))
+        .bind(i64::from(pool.cidr.first()))
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Cidr::parse("cidr", &r.try_get::<String, _>("cidr")?).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cidr = pool.carve(&taken).ok_or_else(|| {
+        StoreError::Conflict(format!("the region's network pool {} has no free /{} left for a default network", pool.cidr, pool.prefix))
+    })?;
+    let now = flotilla_core::now();
+    let name = Name::parse("name", DEFAULT_NETWORK).expect("a valid name");
+    let network = Network {
+        id: NetworkId::new(),
+        name: name.clone(),
+        project_id: project,
+        shared: false,
+        is_default: true,
+        metadata: Metadata::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    insert_network(tx, &network).await?;
+    let plan = SubnetPlan::new("", cidr, None, Vec::new(), Default::default()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let subnet = Subnet { id: SubnetId::new(), name, network_id: network.id, project_id: project, plan, created_at: now };
+    insert_subnet(backend, tx, &subnet).await?;
+    Ok(network)
+}
+
+impl Store {
+    /// Writes a network, and its first subnet when given, in one transaction.
+    pub async fn create_network(&self, network: &Network, subnet: Option<&Subnet>) -> Result<NetworkRow, StoreError> {
+        let mut w = self.begin_write().await?;
+        insert_network(&mut w.tx, network).await?;
+        if let Some(subnet) = subnet {
+            insert_subnet(self.backend, &mut w.tx, subnet).await?;
+        }
+        w.tx.commit().await?;
+        self.network(Scope::All, &network.id.to_string()).await
+    }
+
+    pub async fn create_subnet(&self, subnet: &Subnet) -> Result<SubnetRow, StoreError> {
+        let mut w = self.begin_write().await?;
+        insert_subnet(self.backend, &mut w.tx, subnet).await?;
+        w.tx.commit().await?;
+        self.subnet(Scope::All, subnet.id).await
+    }
+
+    /// The network `key` (id or name) as `scope` sees it (a project: its own first, then shared ones).
+    pub async fn network(&self, scope: Scope, key: &str) -> Result<NetworkRow, StoreError> {
+        let network = match scope {
+            Scope::All => decode_network(&self.find_one("network", "networks", None, key).await?)?,
+            Scope::Project(project) => {
+                let mut tx = self.pool.begin().await?;
+                let found = visible_network(&mut tx, project, key).await?;
+                tx.commit().await?;
+                found.ok_or_else(|| StoreError::NotFound { kind: "network", key: key.to_owned() })?
+            }
+        };
+        let subnets = self.subnets_of(network.id).await?;
+        Ok(NetworkRow { network, subnets })
+    }
+
+    pub async fn list_networks(&self, scope: Scope, name: Option<&str>, params: &ListParams) -> Result<Page<NetworkRow>, StoreError> {
+        let mut filters = Vec::new();
+        if let Scope::Project(project) = scope {
+            filters.push(Filter::eq("visible_to", project));
+        }
+        if let Some(name) = name {
+            filters.push(Filter::eq("name", name));
+        }
+        let table = if matches!(scope, Scope::All) { "networks" } else { "network_visibility_view" };
+        let page = self.list_page(table, &filters, params, decode_network).await?;
+        let mut rows = Vec::with_capacity(page.items.len());
+        for network in page.items {
+            rows.push(NetworkRow { subnets: self.subnets_of(network.id).await?, network });
+        }
+        Ok(Page { items: rows, next: page.next })
+    }
+
+    async fn subnets_of(&self, network: NetworkId) -> Result<Vec<SubnetRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.*, (SELECT COUNT(*) FROM ports p WHERE p.subnet_id = s.id) AS used FROM subnets s WHERE s.network_id = $1 ORDER BY s.id",
+        )
+        .bind(network.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(SubnetRow { subnet: decode_subnet(r)?, used: r.try_get::<i64, _>("used")? as u64 })).collect()
+    }
+
+    /// The subnet `id`, when `scope` sees its network.
+    pub async fn subnet(&self, scope: Scope, id: SubnetId) -> Result<SubnetRow, StoreError> {
+        let not_found = || StoreError::NotFound { kind: "subnet", key: id.to_string() };
+        let row = sqlx::query("SELECT network_id FROM subnets WHERE id = $1").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let network: NetworkId = get_id(&row.ok_or_else(not_found)?, "network_id")?;
+        let network = self.network(scope, &network.to_string()).await.map_err(|_| not_found())?;
+        network.subnets.into_iter().find(|s| s.subnet.id == id).ok_or_else(not_found)
+    }
+
+    /// Deletes a network and its subnet; refused while any port holds one of its addresses.
+    pub async fn delete_network(&self, id: NetworkId) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        refuse_while_ports(&mut w.tx, "network_id", &id.to_string(), "network").await?;
+        sqlx::query("DELETE FROM subnets WHERE network_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        let done = sqlx::query("DELETE FROM networks WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "network", key: id.to_string() });
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a subnet; refused while any port holds one of its addresses.
+    pub async fn delete_subnet(&self, id: SubnetId) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        refuse_while_ports(&mut w.tx, "subnet_id", &id.to_string(), "subnet").await?;
+        let done = sqlx::query("DELETE FROM subnets WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "subnet", key: id.to_string() });
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A 409 naming how many ports (and one holder) a network or subnet still has.
+async fn refuse_while_ports(tx: &mut Tx, column: &'static str, id: &str, kind: &str) -> Result<(), StoreError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT ip_address, container_name, (SELECT COUNT(*) FROM ports q WHERE q.{column} = $1) AS n FROM port_view WHERE {column} = $1 LIMIT 1"
+    )))
+    .bind(id.to_owned())
+    .fetch_all(&mut **tx)
+    .await?;
+    if let Some(row) = rows.first() {
+        let (ip, holder, n): (String, Option<String>, i64) =
+            (row.try_get("ip_address")?, row.try_get("container_name")?, row.try_get("n")?);
+        let holder = holder.map_or_else(|| "a reservation".to_owned(), |c| format!("container {c}"));
+        return Err(StoreError::Conflict(format!(
+            "the {kind} still has {n} port(s) (e.g. {ip}, held by {holder}): disconnect or delete them first"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,447 @@
+//! Ports: addresses handed out from a network's subnet, never twice. Allocation runs inside a
+//! write transaction (on PostgreSQL the subnet's row is locked first; SQLite has one writer) and
+//! the `(subnet_id, ip)` key backs it. A container's ports follow its spec's networks; an address
+//! is released when its port goes (with its container, or deleted).
+
+use crate::codec::{get_id, get_opt_id, get_time, millis, now_millis, to_json};
+use crate::hosts::bump_revision;
+use crate::list::Filter;
+use crate::networks::{decode_subnet, default_network, visible_network};
+use crate::{Backend, Scope, Store, StoreError, Tx};
+use flotilla_core::container::{Container, ContainerStatus};
+use flotilla_core::ipam::SubnetPlan;
+use flotilla_core::network::{Port, PortStatus, RegionPool, mac_for};
+use flotilla_core::profile::NetworkRef;
+use flotilla_core::{ContainerId, ListParams, NetworkId, Page, PortId, ProjectId, SubnetId, ValidationError};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+
+/// A port with what its list shows: its network's name, its container and host, its status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortRow {
+    pub port: Port,
+    pub network_name: String,
+    pub container_name: Option<String>,
+    pub host_name: Option<String>,
+    pub status: PortStatus,
+}
+
+/// Filters of a port list.
+#[derive(Debug, Clone, Default)]
+pub struct PortFilters {
+    pub network: Option<NetworkId>,
+    pub container: Option<ContainerId>,
+}
+
+/// A container's address on one network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub network_id: NetworkId,
+    pub network_name: String,
+    pub ip: Ipv4Addr,
+    pub mac: String,
+}
+
+fn parse_ip(text: &str) -> Result<Ipv4Addr, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt(format!("ip_address = {text:?}")))
+}
+
+fn decode_port(row: &AnyRow) -> Result<Port, StoreError> {
+    Ok(Port {
+        id: get_id(row, "id")?,
+        name: row.try_get("name")?,
+        project_id: get_id(row, "project_id")?,
+        network_id: get_id(row, "network_id")?,
+        subnet_id: get_id(row, "subnet_id")?,
+        ip: parse_ip(&row.try_get::<String, _>("ip_address")?)?,
+        mac: row.try_get("mac")?,
+        container_id: get_opt_id(row, "container_id")?,
+        created_at: get_time(row, "created_at")?,
+    })
+}
+
+fn decode_row(row: &AnyRow) -> Result<PortRow, StoreError> {
+    let container_status: Option<String> = row.try_get("container_status")?;
+    Ok(PortRow {
+        port: decode_port(row)?,
+        network_name: row.try_get("network_name")?,
+        container_name: row.try_get("container_name")?,
+        host_name: row.try_get("host_name")?,
+        status: PortStatus::of(container_status.as_deref().and_then(ContainerStatus::parse)),
+    })
+}
+
+/// One subnet as an allocation sees it: its plan, the addresses taken, where to look next.
+struct SubnetState {
+    id: SubnetId,
+    plan: SubnetPlan,
+    taken: BTreeSet<Ipv4Addr>,
+    cursor: Ipv4Addr,
+}
+
+/// Hands out addresses inside one write transaction; each network's subnet is read (and on
+/// PostgreSQL locked) once, so a batch of placements costs one read per subnet.
+#[derive(Default)]
+pub(crate) struct Allocator {
+    subnets: HashMap<NetworkId, SubnetState>,
+}
+
+impl Allocator {
+    async fn subnet(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId, name: &str) -> Result<&mut SubnetState, StoreError> {
+        if let Entry::Vacant(slot) = self.subnets.entry(network) {
+            let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM subnets WHERE network_id = $1 LIMIT 1{lock}")))
+                .bind(network.to_string())
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| StoreError::Conflict(format!("network {name} has no subnet: create one first")))?;
+            let subnet = decode_subnet(&row)?;
+            let cursor = Ipv4Addr::from(row.try_get::<i64, _>("next_ip")? as u32);
+            let taken = sqlx::query("SELECT ip FROM ports WHERE subnet_id = $1")
+                .bind(subnet.id.to_string())
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| Ok(Ipv4Addr::from(r.try_get::<i64, _>("ip")? as u32)))
+                .collect::<Result<_, StoreError>>()?;
+            slot.insert(SubnetState { id: subnet.id, plan: subnet.plan, taken, cursor });
+        }
+        Ok(self.subnets.get_mut(&network).expect("just read"))
+    }
+
+    /// An address on `network` (named `name` in errors): `fixed` when it is free and assignable
+    /// (errors name `field`), else the next free one; 409 when the pools are exhausted.
+    pub(crate) async fn allocate(
+        &mut self,
+        backend: Backend,
+        tx: &mut Tx,
+        (network, name): (NetworkId, &str),
+        fixed: Option<(Ipv4Addr, &str)>,
+    ) -> Result<(SubnetId, Ipv4Addr), StoreError> {
+        let s = self.subnet(backend, tx, network, name).await?;
+        let ip = match fixed {
+            Some((ip, field)) => {
+                if !s.plan.cidr.contains(ip) || !s.plan.assignable(ip) {
+                    let reason = format!("is not an assignable address of {} (gateway {}, reserved excluded)", s.plan.cidr, s.plan.gateway);
+                    return Err(StoreError::Invalid(ValidationError::new(field, ip, reason)));
+                }
+                if s.taken.contains(&ip) {
+                    return Err(StoreError::Conflict(format!("{field} {ip} is already in use on network {name}")));
+                }
+                ip
+            }
+            None => s.plan.next_free_from(s.cursor, &s.taken).ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "network {name} has no free address: all {} addresses of subnet {} are taken",
+                    s.plan.capacity(),
+                    s.plan.cidr
+                ))
+            })?,
+        };
+        s.taken.insert(ip);
+        if fixed.is_none() {
+            s.cursor = Ipv4Addr::from(u32::from(ip).saturating_add(1));
+        }
+        Ok((s.id, ip))
+    }
+
+    /// Writes where each subnet's next allocation starts.
+    pub(crate) async fn save(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        for s in self.subnets.values() {
+            sqlx::query("UPDATE subnets SET next_ip = $2 WHERE id = $1")
+                .bind(s.id.to_string())
+                .bind(i64::from(u32::from(s.cursor)))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) async fn insert_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(p.id.to_string())
+    .bind(p.name.clone())
+    .bind(p.project_id.to_string())
+    .bind(p.network_id.to_string())
+    .bind(p.subnet_id.to_string())
+    .bind(i64::from(u32::from(p.ip)))
+    .bind(p.ip.to_string())
+    .bind(p.mac.clone())
+    .bind(p.container_id.map(|c| c.to_string()))
+    .bind(millis(p.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!("address {} is already in use", p.ip)),
+        _ => StoreError::Database(e),
+    })?;
+    Ok(())
+}
+
+/// A network a container wants: resolved, with the spec's key for errors.
+pub(crate) struct Wanted {
+    pub(crate) network: NetworkId,
+    pub(crate) name: String,
+}
+
+/// The networks `c`'s spec names (its project's default network when it names none; none with
+/// host networking). An unknown network is a 400 naming `spec.networks[i].network`.
+pub(crate) async fn wanted_networks(backend: Backend, tx: &mut Tx, pool: RegionPool, c: &Container) -> Result<Vec<Wanted>, StoreError> {
+    if c.spec.host_network {
+        return Ok(Vec::new());
+    }
+    if c.spec.networks.is_empty() {
+        let network = default_network(backend, tx, pool, c.project_id).await?;
+        return Ok(vec![Wanted { network: network.id, name: network.name.to_string() }]);
+    }
+    let mut wanted: Vec<Wanted> = Vec::with_capacity(c.spec.networks.len());
+    for (i, NetworkRef { network: key }) in c.spec.networks.iter().enumerate() {
+        let network = visible_network(tx, c.project_id, key).await?.ok_or_else(|| {
+            StoreError::Invalid(ValidationError::new(
+                format!("spec.networks[{i}].network"),
+                key,
+                "no network visible to the project has this id or name",
+            ))
+        })?;
+        if wanted.iter().any(|w| w.network == network.id) {
+            return Err(StoreError::Invalid(ValidationError::new(format!("spec.networks[{i}].network"), key, "is named twice")));
+        }
+        wanted.push(Wanted { network: network.id, name: network.name.to_string() });
+    }
+    Ok(wanted)
+}
+
+/// New ports of `container` on each wanted network, addresses allocated (not yet written).
+pub(crate) async fn allocate_ports(
+    backend: Backend,
+    tx: &mut Tx,
+    alloc: &mut Allocator,
+    container: &Container,
+    wanted: &[Wanted],
+) -> Result<Vec<Port>, StoreError> {
+    let mut ports = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        let (subnet_id, ip) = alloc.allocate(backend, tx, (w.network, &w.name), None).await?;
+        ports.push(container_port(container, w.network, subnet_id, ip));
+    }
+    Ok(ports)
+}
+
+fn container_port(c: &Container, network: NetworkId, subnet_id: SubnetId, ip: Ipv4Addr) -> Port {
+    Port {
+        id: PortId::new(),
+        name: c.name.to_string(),
+        project_id: c.project_id,
+        network_id: network,
+        subnet_id,
+        ip,
+        mac: mac_for(ip),
+        container_id: Some(c.id),
+        created_at: flotilla_core::now(),
+    }
+}
+
+/// Makes `c`'s ports match its spec's networks: ports on networks it no longer names are deleted
+/// (their addresses released), networks it newly names get one.
+pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, c: &Container) -> Result<(), StoreError> {
+    let wanted = wanted_networks(backend, tx, pool, c).await?;
+    let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
+        .bind(c.id.to_string())
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| get_id(r, "network_id"))
+        .collect::<Result<_, _>>()?;
+    for gone in have.iter().filter(|n| !wanted.iter().any(|w| w.network == **n)) {
+        sqlx::query("DELETE FROM ports WHERE container_id = $1 AND network_id = $2")
+            .bind(c.id.to_string())
+            .bind(gone.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    let missing: Vec<Wanted> = wanted.into_iter().filter(|w| !have.contains(&w.network)).collect();
+    let mut alloc = Allocator::default();
+    for port in allocate_ports(backend, tx, &mut alloc, c, &missing).await? {
+        insert_port(tx, &port).await?;
+    }
+    alloc.save(tx).await
+}
+
+impl Store {
+    /// Reserves an address on `network`: `ip` when given (and free), else the next free one.
+    pub async fn create_port(
+        &self,
+        project: ProjectId,
+        network: NetworkId,
+        name: &str,
+        ip: Option<Ipv4Addr>,
+    ) -> Result<PortRow, StoreError> {
+        let mut w = self.begin_write().await?;
+        let network_name: String = sqlx::query("SELECT name FROM networks WHERE id = $1")
+            .bind(network.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "network", key: network.to_string() })?
+            .try_get("name")?;
+        let mut alloc = Allocator::default();
+        let (subnet_id, ip) = alloc.allocate(self.backend, &mut w.tx, (network, &network_name), ip.map(|ip| (ip, "ip_address"))).await?;
+        let port = Port {
+            id: PortId::new(),
+            name: name.to_owned(),
+            project_id: project,
+            network_id: network,
+            subnet_id,
+            ip,
+            mac: mac_for(ip),
+            container_id: None,
+            created_at: flotilla_core::now(),
+        };
+        insert_port(&mut w.tx, &port).await?;
+        alloc.save(&mut w.tx).await?;
+        w.tx.commit().await?;
+        self.port(Scope::All, port.id).await
+    }
+
+    pub async fn port(&self, scope: Scope, id: PortId) -> Result<PortRow, StoreError> {
+        decode_row(&self.find_one("port", "port_view", Some(scope), &id.to_string()).await?)
+    }
+
+    pub async fn list_ports(&self, scope: Scope, filters: PortFilters, params: &ListParams) -> Result<Page<PortRow>, StoreError> {
+        let mut f = Vec::new();
+        if let Scope::Project(project) = scope {
+            f.push(Filter::eq("project_id", project));
+        }
+        if let Some(network) = filters.network {
+            f.push(Filter::eq("network_id", network));
+        }
+        if let Some(container) = filters.container {
+            f.push(Filter::eq("container_id", container));
+        }
+        self.list_page("port_view", &f, params, decode_row).await
+    }
+
+    /// Deletes a reservation; a container's port goes with a disconnect (409 says so).
+    pub async fn delete_port(&self, id: PortId) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        let row = self.find_one("port", "port_view", None, &id.to_string()).await?;
+        let port = decode_row(&row)?;
+        if let Some(container) = port.container_name {
+            return Err(StoreError::Conflict(format!(
+                "port {id} is container {container}'s address on network {}: disconnect the container from the network instead",
+                port.network_name
+            )));
+        }
+        sqlx::query("DELETE FROM ports WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// The addresses of each of `containers`, in the order they were connected.
+    pub async fn addresses(&self, containers: &[ContainerId]) -> Result<HashMap<ContainerId, Vec<Address>>, StoreError> {
+        let mut out: HashMap<ContainerId, Vec<Address>> = HashMap::new();
+        for chunk in containers.chunks(200) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT container_id, network_id, network_name, ip_address, mac FROM port_view WHERE container_id IN ({}) ORDER BY created_at, id",
+                marks.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                out.entry(get_id(&row, "container_id")?).or_default().push(Address {
+                    network_id: get_id(&row, "network_id")?,
+                    network_name: row.try_get("network_name")?,
+                    ip: parse_ip(&row.try_get::<String, _>("ip_address")?)?,
+                    mac: row.try_get("mac")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Connects container `id` to `network` (`key` is how the request named it): the network joins
+    /// its spec and gets a port (`ip` when given); a running container is connected live.
+    pub async fn connect_container(&self, id: ContainerId, network: NetworkId, key: &str, ip: Option<Ipv4Addr>) -> Result<(), StoreError> {
+        self.change_networks(
+            id,
+            |networks, names| {
+                if names.contains(&network) {
+                    return Err(StoreError::Conflict(format!("container {id} is already connected to network {key}")));
+                }
+                networks.push(NetworkRef { network: key.to_owned() });
+                Ok(())
+            },
+            ip.map(|ip| (network, ip)),
+        )
+        .await
+    }
+
+    /// Disconnects container `id` from `network`: its port goes, its address is released.
+    pub async fn disconnect_container(&self, id: ContainerId, network: NetworkId, key: &str) -> Result<(), StoreError> {
+        self.change_networks(
+            id,
+            |networks, names| {
+                let Some(at) = names.iter().position(|n| *n == network) else {
+                    return Err(StoreError::Conflict(format!("container {id} is not connected to network {key}")));
+                };
+                if networks.len() == 1 {
+                    return Err(StoreError::Conflict(format!("network {key} is container {id}'s only network: a container keeps one")));
+                }
+                networks.remove(at);
+                Ok(())
+            },
+            None,
+        )
+        .await
+    }
+
+    /// Rewrites a container's spec networks with `change` (given them and their resolved ids; an
+    /// empty spec is first made explicit: the default network), then syncs its ports, a `fixed`
+    /// address first, and wakes its host.
+    async fn change_networks(
+        &self,
+        id: ContainerId,
+        change: impl FnOnce(&mut Vec<NetworkRef>, &[NetworkId]) -> Result<(), StoreError>,
+        fixed: Option<(NetworkId, Ipv4Addr)>,
+    ) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
+        let mut c = crate::containers::decode_container(&row)?;
+        if c.spec.host_network {
+            return Err(StoreError::Conflict(format!("container {id} uses the host's network: it joins no other")));
+        }
+        let wanted = wanted_networks(self.backend, &mut w.tx, self.region_pool, &c).await?;
+        if c.spec.networks.is_empty() {
+            c.spec.networks = wanted.iter().map(|w| NetworkRef { network: w.name.clone() }).collect();
+        }
+        let ids: Vec<NetworkId> = wanted.iter().map(|w| w.network).collect();
+        change(&mut c.spec.networks, &ids)?;
+        if let Some((network, ip)) = fixed {
+            let name = c.spec.networks.last().map(|n| n.network.clone()).unwrap_or_default();
+            let mut alloc = Allocator::default();
+            let (subnet_id, ip) = alloc.allocate(self.backend, &mut w.tx, (network, &name), Some((ip, "ip_address"))).await?;
+            insert_port(&mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
+        }
+        sync_ports(self.backend, &mut w.tx, self.region_pool, &c).await?;
+        sqlx::query("UPDATE containers SET spec = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(to_json(&c.spec))
+            .bind(now_millis())
+            .execute(&mut *w.tx)
+            .await?;
+        if let Some(host) = c.host_id {
+            bump_revision(&mut w.tx, &host.to_string()).await?;
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+}
