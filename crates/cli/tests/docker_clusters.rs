@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use support::{ADMIN_PASSWORD, Running, Sandbox};
 
 /// Host grace period of the test region, in seconds.
+/// Default networks of this test's projects come from here: Docker tests share one engine, each keeps to its own addresses.
+const NETWORK_POOL: &str = "10.202.0.0/16";
 const GRACE_SECS: u64 = 3;
 /// How long any one action or convergence may take.
 const CONVERGE: Duration = Duration::from_secs(90);
@@ -130,7 +132,8 @@ impl Region {
     fn start() -> Self {
         let sandbox = Sandbox::new();
         let grace = GRACE_SECS.to_string();
-        let server = support::start_named_server(&sandbox, "server", None, &["--host-grace-period", &grace]);
+        let server =
+            support::start_named_server(&sandbox, "server", None, &["--host-grace-period", &grace, "--network-pool", NETWORK_POOL]);
         support::log_in_as_admin(&sandbox, &server);
         let join_token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().expect("a join token").to_owned();
         let project = sandbox.run(&["project", "show", "admin", "-o", "json"], &[]).json()["id"].as_str().expect("an id").to_owned();

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use support::{Running, Sandbox, log_in_as_admin};
 
 /// Host grace period of the test region, in seconds.
+/// Default networks of this test's projects come from here: Docker tests share one engine, each keeps to its own addresses.
+const NETWORK_POOL: &str = "10.201.0.0/16";
 const GRACE_SECS: u64 = 3;
 
 fn docker(args: &[&str]) -> String {
@@ -90,7 +92,7 @@ impl Region {
 fn start_region() -> Region {
     let sandbox = Sandbox::new();
     let grace = GRACE_SECS.to_string();
-    let server = support::start_named_server(&sandbox, "server", None, &["--host-grace-period", &grace]);
+    let server = support::start_named_server(&sandbox, "server", None, &["--host-grace-period", &grace, "--network-pool", NETWORK_POOL]);
     log_in_as_admin(&sandbox, &server);
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().expect("a join token").to_owned();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
