@@ -26,6 +26,8 @@ fn spec(host_id: Uuid, name: &str, command: &str, properties: ContainerPropertie
             command: vec!["sh".into(), "-c".into(), command.into()],
             ..properties
         },
+        networks: vec![],
+        mounts: vec![],
     }
 }
 

@@ -25,6 +25,8 @@ fn spec(host_id: Uuid, name: &str) -> CreateSpec {
             memory: Some(512),
             ..Default::default()
         },
+        networks: vec![],
+        mounts: vec![],
     }
 }
 

@@ -4,7 +4,7 @@
 use super::Upstream;
 use super::observe::deleted_and_gone;
 use super::plan::Action;
-use crate::runtime::{ContainerRuntime, CreateSpec, RuntimeError, runtime_name};
+use crate::runtime::{ContainerRuntime, CreateSpec, RuntimeError};
 use flotilla_api::agent::{Assignment, Observed, ObservedState};
 use flotilla_core::container::DesiredState;
 use std::collections::HashMap;
@@ -133,15 +133,7 @@ impl Executor<'_> {
 
     async fn create_fresh(&self, a: &Assignment) -> Result<DesiredState, String> {
         self.ensure_image(a).await?;
-        let spec = CreateSpec {
-            container_id: a.id,
-            host_id: self.host_id,
-            project_id: a.project_id,
-            generation: a.generation,
-            name: runtime_name(&a.name, a.id, a.generation),
-            image: a.image.reference.clone(),
-            properties: a.spec.clone(),
-        };
+        let spec = CreateSpec::of(a, self.host_id);
         let runtime_id = self.runtime.create(&spec).await.map_err(|e| format!("creating: {e}"))?;
         if matches!(a.desired, DesiredState::Running | DesiredState::Paused) {
             self.runtime.start(&runtime_id).await.map_err(|e| format!("starting: {e}"))?;

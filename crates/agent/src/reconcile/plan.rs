@@ -176,6 +176,7 @@ mod tests {
             name: format!("flt-c{n}"),
             state,
             exit_code: (state == RuntimeState::Exited).then_some(0),
+            networks: vec![],
         }
     }
 

@@ -276,6 +276,8 @@ async fn stray_copies_and_foreign_hosts_are_told_apart() {
         name: name.into(),
         image: "demo:latest".into(),
         properties: ContainerProperties { image: "demo:latest".into(), ..Default::default() },
+        networks: vec![],
+        mounts: vec![],
     };
     let foreign = s.runtime.create(&spec(other_host, "other")).await.unwrap();
     s.runtime.create(&spec(s.host, "mine")).await.unwrap();
