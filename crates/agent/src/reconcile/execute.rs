@@ -42,6 +42,8 @@ pub struct Executor<'a> {
     pub assignments: &'a HashMap<Uuid, &'a Assignment>,
     /// One image download at a time, so two containers of one image fetch it once.
     pub image_lock: &'a tokio::sync::Mutex<()>,
+    /// Networks and volumes (by runtime name) that could not be made this pass, with why.
+    pub unavailable: &'a HashMap<String, String>,
 }
 
 /// Treats "already gone" as done.
@@ -132,8 +134,12 @@ impl Executor<'_> {
     }
 
     async fn create_fresh(&self, a: &Assignment) -> Result<DesiredState, String> {
-        self.ensure_image(a).await?;
         let spec = CreateSpec::of(a, self.host_id);
+        let needs = spec.networks.iter().map(|e| &e.network).chain(spec.mounts.iter().map(|m| &m.volume));
+        if let Some(reason) = needs.filter_map(|name| self.unavailable.get(name)).next() {
+            return Err(reason.clone());
+        }
+        self.ensure_image(a).await?;
         let runtime_id = self.runtime.create(&spec).await.map_err(|e| format!("creating: {e}"))?;
         if matches!(a.desired, DesiredState::Running | DesiredState::Paused) {
             self.runtime.start(&runtime_id).await.map_err(|e| format!("starting: {e}"))?;
