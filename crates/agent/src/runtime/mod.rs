@@ -1,4 +1,5 @@
-//! The container runtime seam: what the agent needs from a container engine, and its types.
+//! The container runtime seam: what the agent needs from a container engine (containers, images,
+//! and the networks and volumes of Flotilla), and its types.
 //!
 //! Two implementations: [`docker::DockerRuntime`] (the local Docker Engine) and [`sim::SimRuntime`]
 //! (in memory, for scale tests). The agent only ever holds an `Arc<dyn ContainerRuntime>`.

@@ -64,12 +64,14 @@ pub fn create_body(spec: &CreateSpec) -> ContainerCreateBody {
     }
 }
 
-/// A container's endpoint on a network, at create or connect: its address and aliases. Engines
+/// A container's endpoint on a network, at create or connect: its address (the engine picks one
+/// when it is empty) and aliases. Engines
 /// before API 1.44 ignore the MAC address and derive `02:42:` + the address's bytes, which is
 /// what Flotilla allocates.
 pub fn endpoint_settings(endpoint: &Endpoint) -> EndpointSettings {
     EndpointSettings {
-        ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(endpoint.ip_address.clone()), ..Default::default() }),
+        ipam_config: (!endpoint.ip_address.is_empty())
+            .then(|| EndpointIpamConfig { ipv4_address: Some(endpoint.ip_address.clone()), ..Default::default() }),
         aliases: (!endpoint.aliases.is_empty()).then(|| endpoint.aliases.clone()),
         mac_address: (!endpoint.mac_address.is_empty()).then(|| endpoint.mac_address.clone()),
         ..Default::default()
@@ -238,8 +240,8 @@ mod tests {
 
     #[test]
     fn endpoints_carry_address_aliases_and_mac() {
-        let plain = endpoint_settings(&endpoint("n", "10.0.0.9", &[]));
-        assert_eq!((plain.aliases, plain.mac_address), (None, None));
+        let plain = endpoint_settings(&endpoint("n", "", &[]));
+        assert_eq!((plain.ipam_config, plain.aliases, plain.mac_address), (None, None, None));
         let mut with_mac = endpoint("n", "10.0.0.9", &["db"]);
         with_mac.mac_address = "02:42:0a:00:00:09".into();
         let settings = endpoint_settings(&with_mac);
