@@ -223,7 +223,8 @@ pub trait ContainerRuntime: Send + Sync {
     /// that name labelled as the same Flotilla network, by any host's agent, is used as it is;
     /// one labelled otherwise is a conflict.
     async fn ensure_network(&self, spec: &NetworkSpec) -> Result<(), RuntimeError>;
-    /// Removes network `name`; [`RuntimeError::InUse`] while containers use it.
+    /// Removes network `name`; [`RuntimeError::InUse`] while containers use it (on Docker, running
+    /// ones: a stopped container keeps no endpoint).
     async fn remove_network(&self, name: &str) -> Result<(), RuntimeError>;
     /// The networks labelled as Flotilla networks, by any host's agent.
     async fn networks(&self) -> Result<Vec<RuntimeObject>, RuntimeError>;
