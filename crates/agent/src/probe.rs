@@ -195,8 +195,8 @@ impl Prober {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::CreateSpec;
     use crate::runtime::sim::{SimConfig, SimRuntime};
-    use crate::runtime::{CreateSpec, runtime_name};
     use HealthStatus::*;
     use flotilla_api::agent::{Assignment, ImageSource};
     use flotilla_core::profile::{ContainerProperties, HttpProbe};
@@ -254,16 +254,7 @@ mod tests {
     }
 
     async fn started(rt: &SimRuntime, host: Uuid, a: &Assignment) -> String {
-        let spec = CreateSpec {
-            container_id: a.id,
-            host_id: host,
-            project_id: a.project_id,
-            generation: a.generation,
-            name: runtime_name(&a.name, a.id, a.generation),
-            image: a.image.reference.clone(),
-            properties: a.spec.clone(),
-        };
-        let id = rt.create(&spec).await.unwrap();
+        let id = rt.create(&CreateSpec::of(a, host)).await.unwrap();
         rt.start(&id).await.unwrap();
         id
     }

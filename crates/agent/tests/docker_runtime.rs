@@ -9,7 +9,8 @@ use flotilla_agent::runtime::{ContainerRuntime, CreateSpec, LogOptions, ProbeOut
 use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe, TcpProbe};
 use futures::{StreamExt, TryStreamExt};
 use std::time::Duration;
-use support::docker::{BUSYBOX, HostCleanup, busybox_image, saved_archive_of_fresh_tag, untag};
+use support::docker::{BUSYBOX, HostCleanup, busybox_image, free_subnets, saved_archive_of_fresh_tag, untag};
+use support::objects;
 use uuid::Uuid;
 
 fn spec(host_id: Uuid, name: &str, command: &str, properties: ContainerProperties) -> CreateSpec {
@@ -26,6 +27,8 @@ fn spec(host_id: Uuid, name: &str, command: &str, properties: ContainerPropertie
             command: vec!["sh".into(), "-c".into(), command.into()],
             ..properties
         },
+        networks: vec![],
+        mounts: vec![],
     }
 }
 
@@ -231,4 +234,15 @@ async fn the_host_can_be_measured() {
     let used = rt.utilisation().await.unwrap();
     assert!((0.0..=100.0).contains(&used.cpu_percent), "{used:?}");
     assert!(used.memory_used_mib > 0 && used.memory_used_mib <= capacity.memory_mib, "{used:?}");
+}
+
+#[tokio::test]
+async fn networks_and_volumes_keep_the_contract() {
+    let rt = DockerRuntime::connect().await.unwrap();
+    busybox_image(&rt).await;
+    let host = Uuid::now_v7();
+    let _cleanup = HostCleanup(host);
+    let base = spec(host, "contract", "exec sleep 3600", ContainerProperties { stop_timeout: Some(1), ..Default::default() });
+    let [front, back] = free_subnets(&rt, 2).await[..] else { unreachable!() };
+    objects::networks_and_volumes_keep_the_contract(&rt, base, [front, back]).await;
 }

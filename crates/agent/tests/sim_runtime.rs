@@ -1,5 +1,7 @@
 //! The simulated runtime through the `ContainerRuntime` trait: the same contract as Docker's.
 
+mod support;
+
 use bytes::Bytes;
 use flotilla_agent::runtime::sim::{SIM_CPU_ENV, SIM_HEALTH_ENV, SimConfig, SimRuntime};
 use flotilla_agent::runtime::{ContainerRuntime, CreateSpec, LogOptions, ProbeOutcome, RuntimeError, RuntimeState};
@@ -8,6 +10,7 @@ use flotilla_core::profile::{ContainerProperties, Healthcheck, TcpProbe};
 use futures::{StreamExt, TryStreamExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::objects::networks_and_volumes_keep_the_contract;
 use uuid::Uuid;
 
 fn spec(host_id: Uuid, name: &str) -> CreateSpec {
@@ -25,6 +28,8 @@ fn spec(host_id: Uuid, name: &str) -> CreateSpec {
             memory: Some(512),
             ..Default::default()
         },
+        networks: vec![],
+        mounts: vec![],
     }
 }
 
@@ -223,4 +228,11 @@ async fn a_thousand_hosts_are_cheap() {
         assert_eq!(rt.list(*host).await.unwrap().len(), 5);
     }
     assert!(started.elapsed() < Duration::from_secs(10), "5,000 simulated containers took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn networks_and_volumes_follow_docker() {
+    let rt = SimRuntime::new(SimConfig::default());
+    let host = Uuid::now_v7();
+    networks_and_volumes_keep_the_contract(&rt, spec(host, "contract"), [1, 2]).await;
 }

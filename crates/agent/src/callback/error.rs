@@ -24,7 +24,7 @@ impl CallbackError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::UnknownContainer(_) | Self::Runtime(RuntimeError::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) | Self::Runtime(RuntimeError::InvalidArgument(_)) => StatusCode::BAD_REQUEST,
-            Self::Runtime(RuntimeError::Conflict(_) | RuntimeError::ImageMissing(_)) => StatusCode::CONFLICT,
+            Self::Runtime(RuntimeError::Conflict(_) | RuntimeError::InUse(_) | RuntimeError::ImageMissing(_)) => StatusCode::CONFLICT,
             Self::Runtime(RuntimeError::Engine { .. } | RuntimeError::Injected { .. }) => StatusCode::BAD_GATEWAY,
         }
     }

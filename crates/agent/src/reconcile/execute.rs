@@ -4,7 +4,7 @@
 use super::Upstream;
 use super::observe::deleted_and_gone;
 use super::plan::Action;
-use crate::runtime::{ContainerRuntime, CreateSpec, RuntimeError, runtime_name};
+use crate::runtime::{ContainerRuntime, CreateSpec, RuntimeError};
 use flotilla_api::agent::{Assignment, Observed, ObservedState};
 use flotilla_core::container::DesiredState;
 use std::collections::HashMap;
@@ -42,6 +42,8 @@ pub struct Executor<'a> {
     pub assignments: &'a HashMap<Uuid, &'a Assignment>,
     /// One image download at a time, so two containers of one image fetch it once.
     pub image_lock: &'a tokio::sync::Mutex<()>,
+    /// Networks and volumes (by runtime name) that could not be made this pass, with why.
+    pub unavailable: &'a HashMap<String, String>,
 }
 
 /// Treats "already gone" as done.
@@ -132,16 +134,12 @@ impl Executor<'_> {
     }
 
     async fn create_fresh(&self, a: &Assignment) -> Result<DesiredState, String> {
+        let spec = CreateSpec::of(a, self.host_id);
+        let needs = spec.networks.iter().map(|e| &e.network).chain(spec.mounts.iter().map(|m| &m.volume));
+        if let Some(reason) = needs.filter_map(|name| self.unavailable.get(name)).next() {
+            return Err(reason.clone());
+        }
         self.ensure_image(a).await?;
-        let spec = CreateSpec {
-            container_id: a.id,
-            host_id: self.host_id,
-            project_id: a.project_id,
-            generation: a.generation,
-            name: runtime_name(&a.name, a.id, a.generation),
-            image: a.image.reference.clone(),
-            properties: a.spec.clone(),
-        };
         let runtime_id = self.runtime.create(&spec).await.map_err(|e| format!("creating: {e}"))?;
         if matches!(a.desired, DesiredState::Running | DesiredState::Paused) {
             self.runtime.start(&runtime_id).await.map_err(|e| format!("starting: {e}"))?;

@@ -1,9 +1,17 @@
 //! The reconcile loop: on every new assignment set, every resync tick and every new health
 //! verdict, list the runtime, plan, act, observe and report. Level-triggered: a pass only looks at
 //! what is, never at what happened.
+//!
+//! A pass: make the missing networks and volumes, act on containers, connect and disconnect
+//! containers whose networks changed, remove the networks and volumes nothing needs, report.
 
+mod attach;
+mod bind;
 mod execute;
+#[cfg(test)]
+mod fixtures;
 mod memory;
+mod objects;
 mod observe;
 mod plan;
 mod report;
@@ -16,7 +24,7 @@ use crate::runtime::{ArchiveStream, ContainerRuntime};
 use crate::vitals::Vitals;
 use async_trait::async_trait;
 use execute::{Effect, Executor};
-use flotilla_api::agent::{Assignment, Assignments, Reports};
+use flotilla_api::agent::{Assignment, Assignments, HostVolume, Reports};
 use futures::StreamExt;
 use memory::{Failure, Memory};
 use report::Reporter;
@@ -69,10 +77,13 @@ impl Reconciler {
         }
     }
 
-    /// One pass over `assignments`.
-    pub async fn pass(&mut self, assignments: &[Assignment]) -> Result<(), AgentError> {
+    /// One pass over the containers `assignments` and the pool volumes `pool`.
+    pub async fn pass(&mut self, assignments: &[Assignment], pool: &[HostVolume]) -> Result<(), AgentError> {
         let now = Instant::now();
         let mut runtime = self.runtime.list(self.host_id).await?;
+        let networks = self.runtime.networks().await?;
+        let objects = objects::plan(self.host_id, assignments, pool, &networks, &self.runtime.volumes().await?);
+        let unavailable = bind::ensure(self.runtime.as_ref(), &objects).await;
         let actions = plan::plan(assignments, &runtime, &self.memory, now, self.timings.failure_retry);
         if !actions.is_empty() {
             let by_id: HashMap<Uuid, &Assignment> = assignments.iter().map(|a| (a.id, a)).collect();
@@ -82,6 +93,7 @@ impl Reconciler {
                 host_id: self.host_id,
                 assignments: &by_id,
                 image_lock: &self.image_lock,
+                unavailable: &unavailable,
             };
             let outcomes: Vec<_> =
                 futures::stream::iter(actions).map(|a| executor.run(a)).buffer_unordered(CONCURRENT_ACTIONS).collect().await;
@@ -104,6 +116,8 @@ impl Reconciler {
             }
             runtime = self.runtime.list(self.host_id).await?;
         }
+        bind::attach(self.runtime.as_ref(), attach::plan(assignments, &runtime, &networks)).await;
+        bind::prune(self.runtime.as_ref(), &objects).await;
         for a in assignments {
             if let Some(current) = runtime.iter().find(|c| c.container_id == a.id && c.generation == a.generation) {
                 self.memory.entry(a.id).seen = Some(current.runtime_id.clone());
@@ -144,7 +158,7 @@ impl Reconciler {
             if let Some(current) = current {
                 tokio::select! {
                     _ = shutdown.wait_for(|stop| *stop) => return,
-                    result = self.pass(&current.containers) => if let Err(e) = result {
+                    result = self.pass(&current.containers, &current.volumes) => if let Err(e) = result {
                         tracing::warn!(host = %self.host_id, error = %e, "reconcile pass failed");
                     }
                 }

@@ -129,7 +129,15 @@ mod tests {
     }
 
     fn container(generation: u64, state: RuntimeState, exit_code: Option<i64>) -> RuntimeContainer {
-        RuntimeContainer { runtime_id: "r".into(), container_id: Uuid::from_u128(1), generation, name: "n".into(), state, exit_code }
+        RuntimeContainer {
+            runtime_id: "r".into(),
+            container_id: Uuid::from_u128(1),
+            generation,
+            name: "n".into(),
+            state,
+            exit_code,
+            networks: vec![],
+        }
     }
 
     fn failed() -> Memory {

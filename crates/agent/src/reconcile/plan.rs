@@ -143,9 +143,8 @@ fn transition(a: &Assignment, current: &RuntimeContainer, last: Option<DesiredSt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reconcile::fixtures;
     use crate::reconcile::memory::Failure;
-    use flotilla_api::agent::ImageSource;
-    use flotilla_core::profile::ContainerProperties;
 
     const RETRY: Duration = Duration::from_secs(10);
 
@@ -154,18 +153,7 @@ mod tests {
     }
 
     fn assignment(n: u128, generation: u64, desired: DesiredState) -> Assignment {
-        Assignment {
-            id: id(n),
-            name: format!("c{n}"),
-            project_id: id(1000),
-            generation,
-            desired,
-            spec: ContainerProperties { image: "demo:latest".into(), ..Default::default() },
-            image: ImageSource { reference: "demo:latest".into(), image_id: None },
-            runtime_id: None,
-            networks: Vec::new(),
-            mounts: Vec::new(),
-        }
+        Assignment { generation, ..fixtures::assignment(n, desired) }
     }
 
     fn container(n: u128, runtime_id: &str, generation: u64, state: RuntimeState) -> RuntimeContainer {
@@ -176,6 +164,7 @@ mod tests {
             name: format!("flt-c{n}"),
             state,
             exit_code: (state == RuntimeState::Exited).then_some(0),
+            networks: vec![],
         }
     }
 

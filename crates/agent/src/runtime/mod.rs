@@ -1,14 +1,18 @@
-//! The container runtime seam: what the agent needs from a container engine, and its types.
+//! The container runtime seam: what the agent needs from a container engine (containers, images,
+//! and the networks and volumes of Flotilla), and its types.
 //!
 //! Two implementations: [`docker::DockerRuntime`] (the local Docker Engine) and [`sim::SimRuntime`]
 //! (in memory, for scale tests). The agent only ever holds an `Arc<dyn ContainerRuntime>`.
 
 pub mod docker;
+mod objects;
 pub mod sim;
+
+pub use objects::{Endpoint, MountSpec, NetworkSpec, RuntimeObject, VolumeSpec, network_name, volume_name};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use flotilla_api::agent::{LABEL_CONTAINER, LABEL_GENERATION, LABEL_HOST, LABEL_PROJECT};
+use flotilla_api::agent::{Assignment, LABEL_CONTAINER, LABEL_GENERATION, LABEL_HOST, LABEL_PROJECT};
 use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
 use flotilla_core::profile::{ContainerProperties, Healthcheck};
 use futures::stream::BoxStream;
@@ -28,6 +32,9 @@ pub enum RuntimeError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A network with active endpoints, or a volume a container uses: not removed.
+    #[error("in use: {0}")]
+    InUse(String),
     #[error("image {0} not found on host")]
     ImageMissing(String),
     #[error("invalid argument: {0}")]
@@ -63,6 +70,8 @@ pub struct RuntimeContainer {
     pub state: RuntimeState,
     /// Set once it exited.
     pub exit_code: Option<i64>,
+    /// The runtime names of the networks it is connected to (Flotilla's and others), sorted.
+    pub networks: Vec<String>,
 }
 
 impl RuntimeContainer {
@@ -73,10 +82,12 @@ impl RuntimeContainer {
         labels: &std::collections::HashMap<String, String>,
         state: RuntimeState,
         exit_code: Option<i64>,
+        mut networks: Vec<String>,
     ) -> Option<Self> {
         let container_id = labels.get(LABEL_CONTAINER)?.parse().ok()?;
         let generation = labels.get(LABEL_GENERATION)?.parse().ok()?;
-        Some(Self { runtime_id, container_id, generation, name: name.trim_start_matches('/').to_owned(), state, exit_code })
+        networks.sort();
+        Some(Self { runtime_id, container_id, generation, name: name.trim_start_matches('/').to_owned(), state, exit_code, networks })
     }
 }
 
@@ -92,9 +103,29 @@ pub struct CreateSpec {
     /// The image reference to run.
     pub image: String,
     pub properties: ContainerProperties,
+    /// The networks it joins: created on the first, connected to the others before it starts.
+    /// Empty: the runtime's default network (or the host's, with `properties.host_network`).
+    pub networks: Vec<Endpoint>,
+    /// Volumes it mounts, besides the admin's `properties.binds`.
+    pub mounts: Vec<MountSpec>,
 }
 
 impl CreateSpec {
+    /// The spec of assigned container `a` on host `host_id`.
+    pub fn of(a: &Assignment, host_id: Uuid) -> Self {
+        Self {
+            container_id: a.id,
+            host_id,
+            project_id: a.project_id,
+            generation: a.generation,
+            name: runtime_name(&a.name, a.id, a.generation),
+            image: a.image.reference.clone(),
+            properties: a.spec.clone(),
+            networks: a.networks.iter().map(Endpoint::from).collect(),
+            mounts: a.mounts.iter().map(MountSpec::from).collect(),
+        }
+    }
+
     /// The user's labels plus Flotilla's own (which win over a user label of the same key).
     pub fn labels(&self) -> BTreeMap<String, String> {
         let mut labels = self.properties.labels.clone();
@@ -110,9 +141,14 @@ impl CreateSpec {
 /// A move to another host or a rebuild is a new generation, so two agents sharing one engine
 /// never want the same name while the old host's copy still exists.
 pub fn runtime_name(name: &str, container_id: Uuid, generation: u64) -> String {
-    // The tail of a UUIDv7 is random; its head is a timestamp shared by ids made in the same minute.
-    let id = container_id.simple().to_string();
-    format!("flt-{name}-{}-{generation}", &id[id.len() - 12..])
+    format!("flt-{name}-{}-{generation}", short_id(container_id))
+}
+
+/// The last 12 hex digits of `id`, which tell apart the runtime names of Flotilla objects.
+/// The tail of a UUIDv7 is random; its head is a timestamp shared by ids made in the same minute.
+fn short_id(id: Uuid) -> String {
+    let id = id.simple().to_string();
+    id[id.len() - 12..].to_owned()
 }
 
 /// What one health probe found.
@@ -183,6 +219,25 @@ pub trait ContainerRuntime: Send + Sync {
     async fn images(&self) -> Result<Vec<String>, RuntimeError>;
     /// Loads a `docker save` archive, streamed; answers the references it loaded.
     async fn load_image(&self, archive: ArchiveStream) -> Result<Vec<String>, RuntimeError>;
+    /// Makes network `spec.name` (a bridge with the spec's subnet and gateway, labelled). One of
+    /// that name labelled as the same Flotilla network, by any host's agent, is used as it is;
+    /// one labelled otherwise is a conflict.
+    async fn ensure_network(&self, spec: &NetworkSpec) -> Result<(), RuntimeError>;
+    /// Removes network `name`; [`RuntimeError::InUse`] while containers use it (on Docker, running
+    /// ones: a stopped container keeps no endpoint).
+    async fn remove_network(&self, name: &str) -> Result<(), RuntimeError>;
+    /// The networks labelled as Flotilla networks, by any host's agent.
+    async fn networks(&self) -> Result<Vec<RuntimeObject>, RuntimeError>;
+    /// Connects container `id` to `endpoint.network` with its address and aliases.
+    async fn connect(&self, id: &str, endpoint: &Endpoint) -> Result<(), RuntimeError>;
+    async fn disconnect(&self, id: &str, network: &str) -> Result<(), RuntimeError>;
+    /// Makes volume `spec.name` with the spec's driver and options, labelled; the same rules as
+    /// [`ContainerRuntime::ensure_network`].
+    async fn ensure_volume(&self, spec: &VolumeSpec) -> Result<(), RuntimeError>;
+    /// Removes volume `name`; [`RuntimeError::InUse`] while a container mounts it.
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError>;
+    /// The volumes labelled as Flotilla volumes, by any host's agent.
+    async fn volumes(&self) -> Result<Vec<RuntimeObject>, RuntimeError>;
 }
 
 #[cfg(test)]
@@ -208,6 +263,8 @@ mod tests {
             name: "n".into(),
             image: "x:latest".into(),
             properties,
+            networks: vec![],
+            mounts: vec![],
         };
         let labels = spec.labels();
         assert_eq!(labels["tier"], "web");
@@ -220,13 +277,15 @@ mod tests {
     #[test]
     fn foreign_containers_are_not_ours() {
         let mut labels = std::collections::HashMap::new();
-        assert!(RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None).is_none());
+        assert!(RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None, vec![]).is_none());
         let id = Uuid::now_v7();
         labels.insert(LABEL_CONTAINER.to_owned(), id.to_string());
         labels.insert(LABEL_GENERATION.to_owned(), "bad".to_owned());
-        assert!(RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None).is_none());
+        assert!(RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None, vec![]).is_none());
         labels.insert(LABEL_GENERATION.to_owned(), "2".to_owned());
-        let c = RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None).unwrap();
+        let networks = vec!["flt-net-b".to_owned(), "bridge".to_owned()];
+        let c = RuntimeContainer::from_labels("r".into(), "/x".into(), &labels, RuntimeState::Running, None, networks).unwrap();
         assert_eq!((c.container_id, c.generation, c.name.as_str()), (id, 2, "x"));
+        assert_eq!(c.networks, ["bridge", "flt-net-b"]);
     }
 }

@@ -1,9 +1,10 @@
 //! Docker test fixtures built offline: a busybox image imported from a tar of the host's static
 //! `/bin/busybox`, `docker save` archives of it, the workload image (`flotilla workload image`),
-//! and a guard that removes a test host's containers.
+//! subnets free on the engine, and a guard that removes a test host's containers, networks and
+//! volumes.
 
 use bollard::Docker;
-use bollard::query_parameters::{CreateImageOptions, RemoveImageOptions, TagImageOptions};
+use bollard::query_parameters::{CreateImageOptions, ListNetworksOptions, RemoveImageOptions, TagImageOptions};
 use flotilla_agent::runtime::ContainerRuntime;
 use flotilla_agent::runtime::docker::DockerRuntime;
 use futures::{StreamExt, TryStreamExt};
@@ -116,7 +117,22 @@ pub async fn untag(runtime: &DockerRuntime, reference: &str) {
     runtime.client().remove_image(reference, Some(RemoveImageOptions { noprune: true, ..Default::default() }), None).await.unwrap();
 }
 
-/// Removes every container of test host `host` when dropped, even when the test panicked.
+/// `count` subnets `10.213.X.0/24` that no network of the engine uses (others may run tests on the
+/// same engine at the same time: X is drawn at random among the free ones); answers the X.
+pub async fn free_subnets(runtime: &DockerRuntime, count: usize) -> Vec<u8> {
+    let networks = runtime.client().list_networks(None::<ListNetworksOptions>).await.unwrap();
+    let used: Vec<String> =
+        networks.into_iter().flat_map(|n| n.ipam.and_then(|i| i.config).unwrap_or_default()).filter_map(|c| c.subnet).collect();
+    let mut free: Vec<u8> = (16..=250).filter(|x| !used.iter().any(|s| s.starts_with(&format!("10.213.{x}.")))).collect();
+    let start = usize::from(Uuid::now_v7().as_bytes()[15]) % free.len();
+    free.rotate_left(start);
+    free.truncate(count);
+    assert_eq!(free.len(), count, "free subnets in 10.213.0.0/16");
+    free
+}
+
+/// Removes every container, network and volume of test host `host` when dropped, even when the
+/// test panicked.
 pub struct HostCleanup(pub Uuid);
 
 impl Drop for HostCleanup {
@@ -126,9 +142,15 @@ impl Drop for HostCleanup {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 let docker = DockerRuntime::connect().await.unwrap();
+                // Best effort: the test's own assertions say whether anything was left.
                 for c in docker.list(host).await.unwrap() {
-                    // Best effort: the test's own assertions say whether anything was left.
                     let _ = docker.remove(&c.runtime_id, true).await;
+                }
+                for n in docker.networks().await.unwrap().into_iter().filter(|n| n.host_id == host) {
+                    let _ = docker.remove_network(&n.name).await;
+                }
+                for v in docker.volumes().await.unwrap().into_iter().filter(|v| v.host_id == host) {
+                    let _ = docker.remove_volume(&v.name).await;
                 }
             });
         });

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use flotilla_api::agent::{AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, Observed, Reports};
+use flotilla_api::agent::{AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, HostVolume, Observed, Reports};
 use flotilla_api::{ErrorBody, ErrorDetail};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -150,6 +150,14 @@ impl FakeRegion {
         self.shared.channel(host).send_modify(|a| {
             a.revision += 1;
             a.containers = containers;
+        });
+    }
+
+    /// Replaces host `host`'s pool volumes, bumping its revision.
+    pub fn assign_pool(&self, host: Uuid, volumes: Vec<HostVolume>) {
+        self.shared.channel(host).send_modify(|a| {
+            a.revision += 1;
+            a.volumes = volumes;
         });
     }
 

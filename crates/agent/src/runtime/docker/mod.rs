@@ -1,18 +1,20 @@
 //! The Docker Engine runtime: [`ContainerRuntime`] over the local unix socket, via bollard.
 
 mod host;
+mod objects;
 mod probe;
 pub mod spec;
 mod stats;
 
 use crate::runtime::{
-    ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, LogOptions, ProbeOutcome, RuntimeContainer, RuntimeError, RuntimeState,
+    ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, Endpoint, LogOptions, NetworkSpec, ProbeOutcome, RuntimeContainer,
+    RuntimeError, RuntimeObject, RuntimeState, VolumeSpec,
 };
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::exec::StartExecResults;
-use bollard::models::{ContainerStateStatusEnum, ContainerSummaryStateEnum, ContainerUpdateBody, ExecConfig};
+use bollard::models::{ContainerStateStatusEnum, ContainerSummaryStateEnum, ContainerUpdateBody, EndpointSettings, ExecConfig};
 use bollard::query_parameters::{
     CreateContainerOptions, ImportImageOptions, KillContainerOptions, ListContainersOptions, ListImagesOptions, LogsOptions,
     RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions, StatsOptions, StopContainerOptions, TopOptions,
@@ -80,6 +82,11 @@ fn inspect_state(state: Option<&ContainerStateStatusEnum>) -> RuntimeState {
     }
 }
 
+/// The names of the networks in a container's network settings.
+fn network_names(networks: Option<HashMap<String, EndpointSettings>>) -> Vec<String> {
+    networks.map(|n| n.into_keys().collect()).unwrap_or_default()
+}
+
 /// The exit code in a list entry's status, `Exited (137) 2 seconds ago`.
 fn exit_code_of_status(status: &str) -> Option<i64> {
     let rest = status.strip_prefix("Exited (")?;
@@ -142,20 +149,31 @@ impl ContainerRuntime for DockerRuntime {
                 let state = summary_state(s.state.as_ref());
                 let exit_code = (state == RuntimeState::Exited).then(|| s.status.as_deref().and_then(exit_code_of_status)).flatten();
                 let name = s.names.as_ref().and_then(|n| n.first()).cloned().unwrap_or_default();
-                RuntimeContainer::from_labels(s.id?, name, &s.labels.unwrap_or_default(), state, exit_code)
+                let networks = network_names(s.network_settings.and_then(|n| n.networks));
+                RuntimeContainer::from_labels(s.id?, name, &s.labels.unwrap_or_default(), state, exit_code, networks)
             })
             .collect())
     }
 
     async fn create(&self, spec: &CreateSpec) -> Result<String, RuntimeError> {
         let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
-        match self.docker.create_container(Some(options), spec::create_body(spec)).await {
-            Ok(created) => Ok(created.id),
+        let id = match self.docker.create_container(Some(options), spec::create_body(spec)).await {
+            Ok(created) => created.id,
             Err(DockerError::DockerResponseServerError { status_code: 404, message }) if message.contains("image") => {
-                Err(RuntimeError::ImageMissing(spec.image.clone()))
+                return Err(RuntimeError::ImageMissing(spec.image.clone()));
             }
-            Err(e) => Err(engine_error(&format!("creating container {}", spec.name), e)),
+            Err(e) => return Err(engine_error(&format!("creating container {}", spec.name), e)),
+        };
+        for endpoint in spec.networks.iter().skip(1) {
+            if let Err(e) = objects::connect(&self.docker, &id, endpoint).await {
+                // Not made at all rather than made without a network: the next try starts afresh.
+                if let Err(removal) = self.remove(&id, true).await {
+                    tracing::warn!(container = %id, error = %removal, "removing a container that could not be connected");
+                }
+                return Err(e);
+            }
         }
+        Ok(id)
     }
 
     async fn start(&self, id: &str) -> Result<(), RuntimeError> {
@@ -198,7 +216,8 @@ impl ContainerRuntime for DockerRuntime {
         let state = inspect_state(c.state.as_ref().and_then(|s| s.status.as_ref()));
         let exit_code = (state == RuntimeState::Exited).then(|| c.state.as_ref().and_then(|s| s.exit_code)).flatten();
         let runtime_id = c.id.unwrap_or_else(|| id.to_owned());
-        RuntimeContainer::from_labels(runtime_id, c.name.unwrap_or_default(), &labels, state, exit_code)
+        let networks = network_names(c.network_settings.and_then(|n| n.networks));
+        RuntimeContainer::from_labels(runtime_id, c.name.unwrap_or_default(), &labels, state, exit_code, networks)
             .ok_or_else(|| RuntimeError::NotFound(format!("{id} is not a Flotilla container")))
     }
 
@@ -329,6 +348,38 @@ impl ContainerRuntime for DockerRuntime {
             }
         }
         Ok(loaded)
+    }
+
+    async fn ensure_network(&self, spec: &NetworkSpec) -> Result<(), RuntimeError> {
+        objects::ensure_network(&self.docker, spec).await
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), RuntimeError> {
+        objects::remove_network(&self.docker, name).await
+    }
+
+    async fn networks(&self) -> Result<Vec<RuntimeObject>, RuntimeError> {
+        objects::networks(&self.docker).await
+    }
+
+    async fn connect(&self, id: &str, endpoint: &Endpoint) -> Result<(), RuntimeError> {
+        objects::connect(&self.docker, id, endpoint).await
+    }
+
+    async fn disconnect(&self, id: &str, network: &str) -> Result<(), RuntimeError> {
+        objects::disconnect(&self.docker, id, network).await
+    }
+
+    async fn ensure_volume(&self, spec: &VolumeSpec) -> Result<(), RuntimeError> {
+        objects::ensure_volume(&self.docker, spec).await
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        objects::remove_volume(&self.docker, name).await
+    }
+
+    async fn volumes(&self) -> Result<Vec<RuntimeObject>, RuntimeError> {
+        objects::volumes(&self.docker).await
     }
 }
 

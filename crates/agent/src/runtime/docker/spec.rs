@@ -1,8 +1,12 @@
-//! Translation of a Flotilla [`CreateSpec`] into Docker's container-create body. Pure.
+//! Translation of a Flotilla [`CreateSpec`] into Docker's container-create body, and of network,
+//! volume and endpoint specs into theirs. Pure.
 //! The spec's health check is not Docker's business: the agent probes containers itself (`crate::probe`).
 
-use crate::runtime::CreateSpec;
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy as DockerRestart, RestartPolicyNameEnum};
+use crate::runtime::{CreateSpec, Endpoint, MountSpec, NetworkSpec, VolumeSpec};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, Mount, MountType, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, RestartPolicy as DockerRestart, RestartPolicyNameEnum, VolumeCreateRequest,
+};
 use flotilla_core::profile::RestartPolicy;
 use std::collections::HashMap;
 
@@ -38,9 +42,15 @@ pub fn create_body(spec: &CreateSpec) -> ContainerCreateBody {
         restart_policy: p.restart_policy.map(restart_policy),
         privileged: p.privileged.then_some(true),
         binds: (!p.binds.is_empty()).then(|| p.binds.clone()),
-        network_mode: p.host_network.then(|| "host".to_owned()),
+        mounts: (!spec.mounts.is_empty()).then(|| spec.mounts.iter().map(mount).collect()),
+        network_mode: if p.host_network { Some("host".to_owned()) } else { spec.networks.first().map(|e| e.network.clone()) },
         ..Default::default()
     };
+    // API 1.41 takes one endpoint at create: the others are connected afterwards.
+    let networking_config = spec
+        .networks
+        .first()
+        .map(|e| NetworkingConfig { endpoints_config: Some(HashMap::from([(e.network.clone(), endpoint_settings(e))])) });
     ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: (!p.command.is_empty()).then(|| p.command.clone()),
@@ -49,6 +59,54 @@ pub fn create_body(spec: &CreateSpec) -> ContainerCreateBody {
         exposed_ports: (!ports.is_empty()).then_some(ports),
         stop_timeout: p.stop_timeout.map(i64::from),
         host_config: Some(host_config),
+        networking_config,
+        ..Default::default()
+    }
+}
+
+/// A container's endpoint on a network, at create or connect: its address (the engine picks one
+/// when it is empty) and aliases. Engines
+/// before API 1.44 ignore the MAC address and derive `02:42:` + the address's bytes, which is
+/// what Flotilla allocates.
+pub fn endpoint_settings(endpoint: &Endpoint) -> EndpointSettings {
+    EndpointSettings {
+        ipam_config: (!endpoint.ip_address.is_empty())
+            .then(|| EndpointIpamConfig { ipv4_address: Some(endpoint.ip_address.clone()), ..Default::default() }),
+        aliases: (!endpoint.aliases.is_empty()).then(|| endpoint.aliases.clone()),
+        mac_address: (!endpoint.mac_address.is_empty()).then(|| endpoint.mac_address.clone()),
+        ..Default::default()
+    }
+}
+
+fn mount(m: &MountSpec) -> Mount {
+    Mount {
+        typ: Some(MountType::VOLUME),
+        source: Some(m.volume.clone()),
+        target: Some(m.target.clone()),
+        read_only: Some(m.read_only),
+        ..Default::default()
+    }
+}
+
+/// The body of `POST /networks/create`: a labelled bridge with the spec's subnet and gateway.
+pub fn network_create(spec: &NetworkSpec) -> NetworkCreateRequest {
+    let config = IpamConfig { subnet: Some(spec.cidr.clone()), gateway: Some(spec.gateway.clone()), ..Default::default() };
+    NetworkCreateRequest {
+        name: spec.name.clone(),
+        driver: Some("bridge".to_owned()),
+        ipam: Some(Ipam { driver: Some("default".to_owned()), config: Some(vec![config]), options: None }),
+        labels: Some(spec.labels()),
+        ..Default::default()
+    }
+}
+
+/// The body of `POST /volumes/create`.
+pub fn volume_create(spec: &VolumeSpec) -> VolumeCreateRequest {
+    VolumeCreateRequest {
+        name: Some(spec.name.clone()),
+        driver: (!spec.driver.is_empty()).then(|| spec.driver.clone()),
+        driver_opts: Some(spec.driver_opts.clone().into_iter().collect()),
+        labels: Some(spec.labels()),
         ..Default::default()
     }
 }
@@ -66,7 +124,7 @@ fn restart_policy(policy: RestartPolicy) -> DockerRestart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flotilla_api::agent::{LABEL_CONTAINER, LABEL_HOST};
+    use flotilla_api::agent::{LABEL_CONTAINER, LABEL_HOST, LABEL_NETWORK, LABEL_VOLUME};
     use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe, PortSpec};
     use uuid::Uuid;
 
@@ -79,6 +137,8 @@ mod tests {
             name: "flt-web-01234567".into(),
             image: "flotilla/workload:latest".into(),
             properties,
+            networks: vec![],
+            mounts: vec![],
         }
     }
 
@@ -115,7 +175,7 @@ mod tests {
         assert_eq!(labels[LABEL_CONTAINER], s.container_id.to_string());
         assert_eq!(labels[LABEL_HOST], s.host_id.to_string());
         assert_eq!(host.privileged, None);
-        assert_eq!(host.network_mode, None);
+        assert_eq!((host.network_mode, host.mounts, body.networking_config), (None, None, None), "the default network, no volumes");
     }
 
     #[test]
@@ -139,6 +199,87 @@ mod tests {
         assert_eq!(host.privileged, Some(true));
         assert_eq!(host.network_mode.as_deref(), Some("host"));
         assert_eq!(host.binds.unwrap(), vec!["/srv:/data:ro".to_owned()]);
+    }
+
+    fn endpoint(network: &str, ip: &str, aliases: &[&str]) -> Endpoint {
+        Endpoint {
+            network: network.into(),
+            ip_address: ip.into(),
+            mac_address: String::new(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_first_network_is_joined_at_create_and_volumes_are_mounted() {
+        let mut s = spec(ContainerProperties { image: "x".into(), binds: vec!["/srv:/srv".into()], ..Default::default() });
+        s.networks = vec![endpoint("flt-net-a-1", "10.0.0.5", &["web", "c1"]), endpoint("flt-net-b-2", "10.0.1.5", &[])];
+        s.mounts = vec![
+            MountSpec { volume: "flt-vol-data-3".into(), target: "/data".into(), read_only: false },
+            MountSpec { volume: "flt-vol-conf-4".into(), target: "/etc/app".into(), read_only: true },
+        ];
+        let body = create_body(&s);
+        let host = body.host_config.unwrap();
+        assert_eq!(host.network_mode.as_deref(), Some("flt-net-a-1"));
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(endpoints.len(), 1, "API 1.41 takes one endpoint at create");
+        let first = &endpoints["flt-net-a-1"];
+        assert_eq!(first.ipam_config.as_ref().unwrap().ipv4_address.as_deref(), Some("10.0.0.5"));
+        assert_eq!(first.aliases.as_deref(), Some(&["web".to_owned(), "c1".to_owned()][..]));
+        let mounts = host.mounts.unwrap();
+        let seen: Vec<_> = mounts.iter().map(|m| (m.typ, m.source.as_deref(), m.target.as_deref(), m.read_only)).collect();
+        assert_eq!(
+            seen,
+            vec![
+                (Some(MountType::VOLUME), Some("flt-vol-data-3"), Some("/data"), Some(false)),
+                (Some(MountType::VOLUME), Some("flt-vol-conf-4"), Some("/etc/app"), Some(true)),
+            ]
+        );
+        assert_eq!(host.binds.unwrap(), vec!["/srv:/srv".to_owned()], "the admin's binds stay");
+    }
+
+    #[test]
+    fn endpoints_carry_address_aliases_and_mac() {
+        let plain = endpoint_settings(&endpoint("n", "", &[]));
+        assert_eq!((plain.ipam_config, plain.aliases, plain.mac_address), (None, None, None));
+        let mut with_mac = endpoint("n", "10.0.0.9", &["db"]);
+        with_mac.mac_address = "02:42:0a:00:00:09".into();
+        let settings = endpoint_settings(&with_mac);
+        assert_eq!(settings.mac_address.as_deref(), Some("02:42:0a:00:00:09"));
+        assert_eq!(settings.aliases, Some(vec!["db".to_owned()]));
+        assert_eq!(settings.ipam_config.unwrap().ipv4_address.as_deref(), Some("10.0.0.9"));
+    }
+
+    #[test]
+    fn networks_and_volumes_are_made_labelled() {
+        let host_id = Uuid::now_v7();
+        let network = NetworkSpec {
+            name: "flt-net-a-1".into(),
+            network_id: Uuid::now_v7(),
+            host_id,
+            cidr: "10.213.0.0/24".into(),
+            gateway: "10.213.0.1".into(),
+        };
+        let request = network_create(&network);
+        assert_eq!((request.name.as_str(), request.driver.as_deref()), ("flt-net-a-1", Some("bridge")));
+        let config = &request.ipam.unwrap().config.unwrap()[0];
+        assert_eq!((config.subnet.as_deref(), config.gateway.as_deref()), (Some("10.213.0.0/24"), Some("10.213.0.1")));
+        let labels = request.labels.unwrap();
+        assert_eq!((labels[LABEL_NETWORK].clone(), labels[LABEL_HOST].clone()), (network.network_id.to_string(), host_id.to_string()));
+
+        let mut volume = VolumeSpec {
+            name: "flt-vol-v-2".into(),
+            volume_id: Uuid::now_v7(),
+            host_id,
+            driver: "local".into(),
+            driver_opts: [("type".to_owned(), "nfs".to_owned())].into(),
+        };
+        let request = volume_create(&volume);
+        assert_eq!((request.name.as_deref(), request.driver.as_deref()), (Some("flt-vol-v-2"), Some("local")));
+        assert_eq!(request.driver_opts.unwrap()["type"], "nfs");
+        assert_eq!(request.labels.unwrap()[LABEL_VOLUME], volume.volume_id.to_string());
+        volume.driver = String::new();
+        assert_eq!(volume_create(&volume).driver, None, "the engine's default driver");
     }
 
     #[test]

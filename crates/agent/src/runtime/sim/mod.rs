@@ -1,5 +1,8 @@
-//! The simulated runtime: containers in memory, with optional latency and injected failures.
-//! Cheap enough that one process runs thousands of them (one per simulated host).
+//! The simulated runtime: containers, networks and volumes in memory, with optional latency and
+//! injected failures. Cheap enough that one process runs thousands of them (one per simulated host).
+//! Networks and volumes follow Docker's rules, a little stricter: a container is created only on
+//! networks and with volumes that exist, and neither is removed while a container, even a
+//! stopped one, uses it.
 //!
 //! Health and CPU use are made up, and tests set them, in two ways:
 //! - in the container's environment: `FLOTILLA_SIM_HEALTH=fail` makes every probe of it fail
@@ -13,17 +16,20 @@
 //! then keep their own figure (half the container's CPU limit busy).
 
 mod archive;
+mod objects;
 
 use crate::runtime::{
-    ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, LogOptions, ProbeOutcome, RuntimeContainer, RuntimeError, RuntimeState,
+    ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, Endpoint, LogOptions, NetworkSpec, ProbeOutcome, RuntimeContainer,
+    RuntimeError, RuntimeObject, RuntimeState, VolumeSpec,
 };
 use archive::{ArchiveError, ArchiveSkimmer};
 use async_trait::async_trait;
 use bytes::Bytes;
-use flotilla_api::agent::LABEL_HOST;
+use flotilla_api::agent::{LABEL_HOST, LABEL_NETWORK, LABEL_VOLUME};
 use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
 use flotilla_core::profile::Healthcheck;
 use futures::{StreamExt, TryStreamExt, stream};
+use objects::SimObjects;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -85,6 +91,10 @@ struct SimContainer {
     probe_failure: Option<String>,
     /// The CPU use it shows, from `FLOTILLA_SIM_CPU`.
     cpu_percent: Option<f64>,
+    /// The networks it is connected to, by name (`bridge` or `host` without Flotilla networks).
+    networks: Vec<String>,
+    /// The volumes it mounts, by name.
+    volumes: Vec<String>,
 }
 
 /// What a test set on the runtime's handle for one Flotilla container.
@@ -134,6 +144,8 @@ struct SimState {
     rng: StdRng,
     /// By Flotilla container id.
     injected: HashMap<Uuid, Injected>,
+    networks: SimObjects,
+    volumes: SimObjects,
 }
 
 /// The in-memory runtime.
@@ -168,7 +180,15 @@ fn not_running(id: &str) -> RuntimeError {
 impl SimRuntime {
     pub fn new(config: SimConfig) -> Self {
         let rng = StdRng::seed_from_u64(config.seed);
-        Self { config, state: Mutex::new(SimState { containers: HashMap::new(), images: BTreeSet::new(), rng, injected: HashMap::new() }) }
+        let state = SimState {
+            containers: HashMap::new(),
+            images: BTreeSet::new(),
+            rng,
+            injected: HashMap::new(),
+            networks: SimObjects::new("network", LABEL_NETWORK),
+            volumes: SimObjects::new("volume", LABEL_VOLUME),
+        };
+        Self { config, state: Mutex::new(state) }
     }
 
     /// Makes every later probe of Flotilla container `container_id` fail with `reason`, or pass
@@ -212,7 +232,7 @@ impl SimRuntime {
 
     fn view(id: &str, c: &SimContainer) -> Option<RuntimeContainer> {
         let labels: HashMap<String, String> = c.labels.clone().into_iter().collect();
-        RuntimeContainer::from_labels(id.to_owned(), c.name.clone(), &labels, c.state, c.exit_code)
+        RuntimeContainer::from_labels(id.to_owned(), c.name.clone(), &labels, c.state, c.exit_code, c.networks.clone())
     }
 }
 
@@ -258,6 +278,17 @@ impl ContainerRuntime for SimRuntime {
         } else if !state.images.contains(&spec.image) {
             return Err(RuntimeError::ImageMissing(spec.image.clone()));
         }
+        for endpoint in &spec.networks {
+            state.networks.require(&endpoint.network)?;
+        }
+        for mount in &spec.mounts {
+            state.volumes.require(&mount.volume)?;
+        }
+        let default_network = if spec.properties.host_network { "host" } else { "bridge" };
+        let networks = match spec.networks.as_slice() {
+            [] => vec![default_network.to_owned()],
+            endpoints => endpoints.iter().map(|e| e.network.clone()).collect(),
+        };
         let id: String = (0..4).map(|_| format!("{:016x}", state.rng.random::<u64>())).collect();
         let environment = &spec.properties.environment;
         let mut container = SimContainer {
@@ -273,6 +304,8 @@ impl ContainerRuntime for SimRuntime {
             probe_failure: (environment.get(SIM_HEALTH_ENV).map(String::as_str) == Some("fail"))
                 .then(|| format!("simulated failure ({SIM_HEALTH_ENV}=fail)")),
             cpu_percent: environment.get(SIM_CPU_ENV).and_then(|p| p.parse::<f64>().ok()).filter(|p| p.is_finite() && *p >= 0.0),
+            networks,
+            volumes: spec.mounts.iter().map(|m| m.volume.clone()).collect(),
         };
         container.note(format!("sim: created {} from {}", spec.name, spec.image));
         state.containers.insert(id.clone(), container);
@@ -493,6 +526,62 @@ impl ContainerRuntime for SimRuntime {
         self.delay().await;
         self.lock().images.extend(references.iter().cloned());
         Ok(references)
+    }
+
+    async fn ensure_network(&self, spec: &NetworkSpec) -> Result<(), RuntimeError> {
+        self.delay().await;
+        self.lock().networks.ensure(&spec.name, spec.network_id, spec.labels())
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), RuntimeError> {
+        self.delay().await;
+        let mut state = self.lock();
+        let in_use = state.containers.values().any(|c| c.networks.iter().any(|n| n == name));
+        state.networks.remove(name, in_use)
+    }
+
+    async fn networks(&self) -> Result<Vec<RuntimeObject>, RuntimeError> {
+        Ok(self.lock().networks.list())
+    }
+
+    async fn connect(&self, id: &str, endpoint: &Endpoint) -> Result<(), RuntimeError> {
+        self.delay().await;
+        let mut state = self.lock();
+        state.networks.require(&endpoint.network)?;
+        let c = state.containers.get_mut(id).ok_or_else(|| not_found(id))?;
+        if c.networks.contains(&endpoint.network) {
+            return Err(RuntimeError::Conflict(format!("container {id} is already connected to network {}", endpoint.network)));
+        }
+        c.networks.push(endpoint.network.clone());
+        Ok(())
+    }
+
+    async fn disconnect(&self, id: &str, network: &str) -> Result<(), RuntimeError> {
+        self.with(id, |c| {
+            let before = c.networks.len();
+            c.networks.retain(|n| n != network);
+            if c.networks.len() == before {
+                return Err(RuntimeError::Conflict(format!("container {id} is not connected to network {network}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ensure_volume(&self, spec: &VolumeSpec) -> Result<(), RuntimeError> {
+        self.delay().await;
+        self.lock().volumes.ensure(&spec.name, spec.volume_id, spec.labels())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        self.delay().await;
+        let mut state = self.lock();
+        let in_use = state.containers.values().any(|c| c.volumes.iter().any(|v| v == name));
+        state.volumes.remove(name, in_use)
+    }
+
+    async fn volumes(&self) -> Result<Vec<RuntimeObject>, RuntimeError> {
+        Ok(self.lock().volumes.list())
     }
 }
 
