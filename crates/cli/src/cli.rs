@@ -1,7 +1,8 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
 use crate::commands::{
-    actions, auth, clusters, containers, events, hosts, images, nodes, policies, profiles, projects, quotas, receivers, roles, users,
+    actions, auth, clusters, containers, events, hosts, images, networks, nodes, policies, ports, profiles, projects, quotas, receivers,
+    roles, subnets, users, volumes,
 };
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
@@ -12,7 +13,8 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Without a role (`server`, `dev`) flotilla is the CLI of a Flotilla region: log in once with
 /// `flotilla login`, then manage users, projects, roles, profiles, clusters and their nodes,
-/// policies, receivers and actions, hosts, containers, images and quotas, and read the event log.
+/// policies, receivers and actions, hosts, containers, images, networks, subnets, ports, volumes and
+/// quotas, and read the event log.
 #[derive(Debug, Parser)]
 #[command(name = "flotilla", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -74,6 +76,18 @@ pub enum Command {
     /// Run containers and look into them: logs, exec, stats, top.
     #[command(subcommand)]
     Container(containers::ContainerCommand),
+    /// Networks containers connect to: create with a subnet, list, show, delete; connect, disconnect.
+    #[command(subcommand)]
+    Network(networks::NetworkCommand),
+    /// A network's IPv4 subnets: their gateway, allocation pools and reserved addresses.
+    #[command(subcommand)]
+    Subnet(subnets::SubnetCommand),
+    /// Ports: addresses held on a network, reserved or a container's.
+    #[command(subcommand)]
+    Port(ports::PortCommand),
+    /// Named volumes containers mount (`container run -v VOLUME:/TARGET`).
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Upload, list and delete images (`docker save` archives).
     #[command(subcommand)]
     Image(images::ImageCommand),

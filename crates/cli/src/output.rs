@@ -49,15 +49,50 @@ pub fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// A list field of an object shown as a table of its own under the object's field/value table: a
+/// network's subnets, a container's addresses.
+pub struct Part {
+    field: &'static str,
+    headers: &'static [&'static str],
+    rows: Vec<Vec<String>>,
+}
+
+impl Part {
+    /// The field `field`, whose items are `items`.
+    pub fn of<R: Row>(field: &'static str, items: &[R]) -> Self {
+        Part { field, headers: R::HEADERS, rows: items.iter().map(Row::cells).collect() }
+    }
+}
+
 /// Prints one object: a two-column field/value table, or the whole object as JSON or YAML.
 pub fn one<T: Serialize>(format: Format, value: &T) -> Result<()> {
-    if format != Format::Table {
-        return emit(&structured(format, value)?);
+    detailed(format, value, &[])
+}
+
+/// Prints one object as [`one`] does, but for people each part that has items as a table of its own,
+/// headed by its field's name, under the object's table (an empty part stays a field).
+pub fn detailed<T: Serialize>(format: Format, value: &T, parts: &[Part]) -> Result<()> {
+    if format == Format::Table { emit(&tables(value, parts)?) } else { emit(&structured(format, value)?) }
+}
+
+/// The tables [`detailed`] prints for people.
+fn tables<T: Serialize>(value: &T, parts: &[Part]) -> Result<String> {
+    let parts: Vec<&Part> = parts.iter().filter(|part| !part.rows.is_empty()).collect();
+    let mut text = format!("{}\n", fields(value, &parts)?);
+    for part in parts {
+        let mut rows = table(part.headers);
+        rows.add_rows(part.rows.clone());
+        text.push_str(&format!("\n{}:\n{rows}\n", part.field));
     }
+    Ok(text)
+}
+
+/// The field/value table of an object, without the fields of `parts`.
+fn fields<T: Serialize>(value: &T, parts: &[&Part]) -> Result<Table> {
     let mut table = table(&["FIELD", "VALUE"]);
     match serde_json::to_value(value).context("cannot render the answer")? {
         Value::Object(fields) => {
-            let mut fields: Vec<_> = fields.into_iter().collect();
+            let mut fields: Vec<_> = fields.into_iter().filter(|(field, _)| !parts.iter().any(|part| part.field == field)).collect();
             fields.sort_by_key(|(field, _)| (field_rank(field), field.clone()));
             for (field, value) in fields {
                 table.add_row(vec![field, cell(&value)]);
@@ -67,7 +102,7 @@ pub fn one<T: Serialize>(format: Format, value: &T) -> Result<()> {
             table.add_row(vec![String::new(), cell(&other)]);
         }
     }
-    emit(&format!("{table}\n"))
+    Ok(table)
 }
 
 /// Prints a page of objects: a table with one row each (and, on stderr, how to get the next page),
@@ -207,6 +242,24 @@ mod tests {
         assert_eq!(size(120 * 1024 * 1024 + 300 * 1024), "120.3 MiB");
         assert_eq!(size(5 << 40), "5.0 TiB");
         assert_eq!(size(u64::MAX), "16384.0 PiB");
+    }
+
+    struct Pair(&'static str, u8);
+
+    impl Row for Pair {
+        const HEADERS: &'static [&'static str] = &["KEY", "COUNT"];
+        fn cells(&self) -> Vec<String> {
+            vec![self.0.to_owned(), self.1.to_string()]
+        }
+    }
+
+    #[test]
+    fn parts_are_tables_under_the_fields() {
+        let value = json!({"name": "front", "subnets": ["raw"], "tags": [], "id": "n1"});
+        let text = tables(&value, &[Part::of("subnets", &[Pair("a", 1), Pair("b", 22)]), Part::of::<Pair>("tags", &[])]).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(lines, ["FIELD  VALUE", "id     n1", "name   front", "tags   []", "", "subnets:", "KEY  COUNT", "a    1", "b    22"]);
+        assert!(!text.contains("raw"), "a part is not also a field: {text}");
     }
 
     #[test]

@@ -21,10 +21,12 @@ mod events;
 mod fake_server;
 mod hosts;
 mod images;
+mod networks;
 mod nodes;
 mod policies;
 mod quotas;
 mod receivers;
+mod volumes;
 
 pub use actions::{ActionProgress, Waited};
 pub use containers::LogStream;

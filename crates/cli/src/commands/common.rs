@@ -1,10 +1,11 @@
-//! Arguments several commands share: paging a list, setting metadata, enabling and disabling, and
-//! reading spec files.
+//! Arguments several commands share: paging a list, setting metadata, enabling and disabling,
+//! reading spec files, and deleting several objects at once.
 
 use crate::output::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use flotilla_api::ListQuery;
+use flotilla_client::ClientError;
 use flotilla_core::Metadata;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -111,6 +112,23 @@ impl EnableArgs {
     }
 }
 
+/// Deletes each of `keys` in turn, as `docker rm a b` does: one that cannot go does not stop the
+/// others. Every failure but the last is printed as it comes; the command fails with the last.
+pub async fn delete_each(format: Format, kind: &str, keys: &[String], delete: impl AsyncFn(&str) -> Result<(), ClientError>) -> Result<()> {
+    let mut failed: Option<ClientError> = None;
+    for key in keys {
+        match delete(key).await {
+            Ok(()) => output::deleted(format, kind, key)?,
+            Err(err) => {
+                if let Some(earlier) = failed.replace(err) {
+                    eprintln!("error: {earlier}");
+                }
+            }
+        }
+    }
+    failed.map_or(Ok(()), |err| Err(err.into()))
+}
+
 /// Reads a spec file: JSON when its name ends in `.json`, else YAML.
 pub fn read_document<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -164,6 +182,28 @@ mod tests {
         for bad in ["web-1=", "=spare", "web-1"] {
             assert!(parse_pair(bad).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn deletes_go_on_past_a_failure_and_end_with_the_last() {
+        let tried = std::sync::Mutex::new(Vec::new());
+        let keys: Vec<String> = ["a", "b", "c", "d"].map(String::from).into();
+        let delete = async |key: &str| {
+            tried.lock().unwrap().push(key.to_owned());
+            match key {
+                "b" | "c" => Err(ClientError::Api {
+                    status: 409,
+                    title: "Conflict".into(),
+                    message: format!("{key} in use"),
+                    request_id: String::new(),
+                }),
+                _ => Ok(()),
+            }
+        };
+        let err = delete_each(Format::Json, "network", &keys, delete).await.unwrap_err();
+        assert_eq!(err.to_string(), "c in use (409)");
+        assert_eq!(*tried.lock().unwrap(), keys, "every key is tried");
+        delete_each(Format::Json, "network", &keys[..1], async |_| Ok(())).await.unwrap();
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! What `container run` and `container create` take: a spec file and flags on top of it, merged into
-//! the container's properties, and the parsers of `-e`, `-p` and `--since`.
+//! the container's properties, and the parsers of `-e`, `-p`, `-v` and `--since`.
 
 use super::common::{MetadataArgs, parse_entry, read_document};
 use super::wait::WaitArgs;
 use anyhow::{Context, Result, bail};
 use chrono::DateTime;
 use clap::{Args, ValueEnum};
-use flotilla_core::profile::{ContainerProperties, PortSpec, RestartPolicy};
+use flotilla_core::profile::{ContainerProperties, NetworkRef, PortSpec, RestartPolicy, VolumeMount};
 use std::path::PathBuf;
 
 /// The flags of `run` and `create`.
@@ -30,6 +30,12 @@ pub struct CreateArgs {
     /// Publish a port: [HOST_PORT:]PORT[/tcp|udp], e.g. 8080, 80:8080 or 53/udp; repeat for more.
     #[arg(short = 'p', long = "publish", value_name = "[HOST:]PORT[/PROTO]", value_parser = parse_port)]
     pub ports: Vec<PortSpec>,
+    /// Connect to this network (name or id); repeat for more (default: the project's default network).
+    #[arg(long = "network", value_name = "NETWORK")]
+    pub networks: Vec<String>,
+    /// Mount a volume: VOLUME:/TARGET[:ro], e.g. data:/var/lib/data; repeat for more.
+    #[arg(short = 'v', long = "volume", value_name = "VOLUME:/TARGET[:ro]", value_parser = parse_volume)]
+    pub volumes: Vec<VolumeMount>,
     /// When the runtime restarts the container.
     #[arg(long, value_enum)]
     pub restart: Option<Restart>,
@@ -96,6 +102,8 @@ impl CreateArgs {
         spec.memory = self.memory.or(spec.memory);
         spec.environment.extend(self.env.iter().cloned());
         spec.ports.extend(self.ports.iter().cloned());
+        spec.networks.extend(self.networks.iter().map(|network| NetworkRef { network: network.clone() }));
+        spec.volumes.extend(self.volumes.iter().cloned());
         spec.restart_policy = self.restart.map(RestartPolicy::from).or(spec.restart_policy);
         spec.labels.extend(self.labels.iter().cloned());
         spec.host_node = self.host_node.clone().or(spec.host_node.take());
@@ -138,6 +146,27 @@ fn parse_port(text: &str) -> Result<PortSpec> {
         None => (None, number(ports)?),
     };
     Ok(PortSpec { container, protocol, host })
+}
+
+/// `-v VOLUME:/TARGET[:ro|rw]`, as `docker run -v` reads a named volume (host paths do not mount).
+fn parse_volume(text: &str) -> Result<VolumeMount> {
+    const EXPECTED: &str = "expected VOLUME:/TARGET[:ro], e.g. data:/var/lib/data";
+    let (volume, target, read_only) = match text.split(':').collect::<Vec<_>>()[..] {
+        [volume, target] | [volume, target, "rw"] => (volume, target, false),
+        [volume, target, "ro"] => (volume, target, true),
+        [_, _, mode] => bail!("unknown mode {mode:?}: expected ro or rw"),
+        _ => bail!("{EXPECTED}"),
+    };
+    if volume.is_empty() {
+        bail!("no volume name; {EXPECTED}");
+    }
+    if volume.starts_with(['/', '.', '~']) {
+        bail!("{volume:?} is a host path: only named volumes mount (make one with `flotilla volume create`)");
+    }
+    if !target.starts_with('/') {
+        bail!("the target {target:?} is not an absolute path; {EXPECTED}");
+    }
+    Ok(VolumeMount { volume: volume.to_owned(), target: target.to_owned(), read_only })
 }
 
 /// `--since`: Unix seconds, an RFC 3339 time, or a duration ago (`30s`, `10m`, `2h`, `1d`).
@@ -191,6 +220,32 @@ mod tests {
         assert!(err.contains("sctp"), "{err}");
     }
 
+    fn mount(volume: &str, target: &str, read_only: bool) -> VolumeMount {
+        VolumeMount { volume: volume.into(), target: target.into(), read_only }
+    }
+
+    #[test]
+    fn volumes_read_like_docker_run() {
+        assert_eq!(parse_volume("data:/var/lib/data").unwrap(), mount("data", "/var/lib/data", false));
+        assert_eq!(parse_volume("data:/srv:ro").unwrap(), mount("data", "/srv", true));
+        assert_eq!(parse_volume("data:/srv:rw").unwrap(), mount("data", "/srv", false));
+        for (bad, says) in [
+            ("data", "expected VOLUME:/TARGET[:ro]"),
+            ("data:/a:ro:x", "expected VOLUME:/TARGET[:ro]"),
+            (":/srv", "no volume name"),
+            ("data:srv", "\"srv\" is not an absolute path"),
+            ("data:/srv:rx", "unknown mode \"rx\""),
+            ("/var/data:/srv", "\"/var/data\" is a host path"),
+            ("./data:/srv", "is a host path"),
+        ] {
+            let err = parse_volume(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+        let bad = Cli::try_parse_from(["flotilla", "container", "run", "--name", "a", "-v", "data:srv"]).unwrap_err();
+        assert_eq!(bad.exit_code(), 2);
+        assert!(bad.to_string().contains("'data:srv'") && bad.to_string().contains("--volume"), "{bad}");
+    }
+
     #[test]
     fn env_entries_may_come_from_the_shell() {
         assert_eq!(parse_env("MODE=demo").unwrap(), ("MODE".into(), "demo".into()));
@@ -241,6 +296,14 @@ mod tests {
             "8080:80/udp",
             "-p",
             "9000",
+            "--network",
+            "front",
+            "--network",
+            "back",
+            "-v",
+            "data:/data",
+            "--volume",
+            "logs:/logs:ro",
             "--restart",
             "on-failure",
             "--label",
@@ -264,6 +327,9 @@ mod tests {
         assert_eq!((spec.cpu, spec.memory), (Some(0.5), Some(128)));
         assert_eq!(spec.environment["MODE"], "demo");
         assert_eq!(spec.ports, vec![port(80, "udp", Some(8080)), port(9000, "tcp", None)]);
+        let networks: Vec<&str> = spec.networks.iter().map(|n| n.network.as_str()).collect();
+        assert_eq!(networks, ["front", "back"]);
+        assert_eq!(spec.volumes, [mount("data", "/data", false), mount("logs", "/logs", true)]);
         assert_eq!(spec.restart_policy, Some(RestartPolicy::OnFailure));
         assert_eq!(spec.labels["tier"], "web");
         assert_eq!((spec.host_cluster.as_deref(), spec.host_node.as_deref()), (Some("pool-a"), None));
@@ -278,7 +344,7 @@ mod tests {
         std::fs::write(
             &file,
             "image: busybox\ncommand: [sleep, '3600']\nenvironment: {MODE: file, KEEP: yes}\ncpu: 2\nmemory: 64\n\
-             ports: [{container: 80}]\nlabels: {tier: db}\nhost_node: h1\nconstraints: [\"zone == az2\"]\nrestart_policy: always\n",
+             ports: [{container: 80}]\nnetworks: [{network: front}]\nvolumes: [{volume: data, target: /data}]\nlabels: {tier: db}\nhost_node: h1\nconstraints: [\"zone == az2\"]\nrestart_policy: always\n",
         )
         .unwrap();
         let file = file.to_str().unwrap();
@@ -301,6 +367,10 @@ mod tests {
             "MODE=flag",
             "-p",
             "443",
+            "--network",
+            "back",
+            "-v",
+            "logs:/logs:ro",
             "--label",
             "zone=x",
             "--host-node",
@@ -319,6 +389,8 @@ mod tests {
         assert_eq!((spec.image.as_str(), spec.cpu, spec.memory), ("nginx", Some(2.0), Some(256)));
         assert_eq!((spec.environment["MODE"].as_str(), spec.environment["KEEP"].as_str()), ("flag", "yes"));
         assert_eq!(spec.ports, vec![port(80, "tcp", None), port(443, "tcp", None)]);
+        assert_eq!(spec.networks, [NetworkRef { network: "front".into() }, NetworkRef { network: "back".into() }]);
+        assert_eq!(spec.volumes, [mount("data", "/data", false), mount("logs", "/logs", true)]);
         assert_eq!((spec.labels["tier"].as_str(), spec.labels["zone"].as_str()), ("db", "x"));
         assert_eq!(spec.host_node.as_deref(), Some("h2"));
         assert_eq!(spec.constraints, vec!["zone == az2", "label.disk == ssd"]);

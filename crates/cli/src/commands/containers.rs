@@ -5,7 +5,7 @@ use super::common::{ListArgs, MetadataArgs};
 use super::container_spec::{CreateArgs, parse_since};
 use super::wait::{self, Goal, WaitArgs};
 use crate::failure::CliError;
-use crate::output::{self, Format, Row};
+use crate::output::{self, Format, Part, Row};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use flotilla_api::{
@@ -159,10 +159,10 @@ pub async fn run(client: &Client, format: Format, command: ContainerCommand) -> 
             let filter = ContainerFilter { status: status.map(|s| s.to_uppercase()), host };
             output::list(format, &client.list_containers(&list.query(), &filter).await?)
         }
-        ContainerCommand::Show { container } => output::one(format, &client.container(&container).await?),
+        ContainerCommand::Show { container } => shown(format, &client.container(&container).await?),
         ContainerCommand::Update { container, name, cpu, memory, metadata } => {
             let body = ContainerUpdate { name, cpu, memory, metadata: metadata.update() };
-            output::one(format, &client.update_container(&container, &body).await?)
+            shown(format, &client.update_container(&container, &body).await?)
         }
         ContainerCommand::Delete { container, stop, force, wait } => {
             let options = DeleteQuery { stop: stop.then_some(true), force: force.then_some(true) };
@@ -188,17 +188,13 @@ pub async fn run(client: &Client, format: Format, command: ContainerCommand) -> 
         ContainerCommand::Unpause(op) => {
             operated(client, format, client.unpause_container(&op.container).await?, wait::RUNNING, &op.wait).await
         }
-        ContainerCommand::Kill { container, signal } => {
-            output::one(format, &client.kill_container(&container, &KillQuery { signal }).await?)
-        }
+        ContainerCommand::Kill { container, signal } => shown(format, &client.kill_container(&container, &KillQuery { signal }).await?),
         ContainerCommand::Rebuild(op) => {
             let accepted = client.rebuild_container(&op.container).await?;
             let goal = Goal::rebuilt(&accepted);
             operated(client, format, accepted, goal, &op.wait).await
         }
-        ContainerCommand::Rename { container, name } => {
-            output::one(format, &client.rename_container(&container, &RenameRequest { name }).await?)
-        }
+        ContainerCommand::Rename { container, name } => shown(format, &client.rename_container(&container, &RenameRequest { name }).await?),
         ContainerCommand::Logs { container, follow, tail, since, timestamps } => {
             let options = LogsQuery { tail, since, follow: follow.then_some(true), timestamps: timestamps.then_some(true) };
             let mut chunks = client.container_logs(&container, &options).await?;
@@ -243,11 +239,16 @@ async fn create(client: &Client, format: Format, args: CreateArgs, run: bool) ->
 /// Shows the container an operation answered with, or, with `--wait`, as it is once it got there.
 async fn operated(client: &Client, format: Format, accepted: Container, goal: Goal, args: &WaitArgs) -> Result<()> {
     let container = if args.wait { wait::until(client, &accepted, goal, args).await?.unwrap_or(accepted) } else { accepted };
-    output::one(format, &container)
+    shown(format, &container)
+}
+
+/// A container and, for people, its addresses as a table.
+pub fn shown(format: Format, container: &Container) -> Result<()> {
+    output::detailed(format, container, &[Part::of("addresses", &container.addresses)])
 }
 
 impl Row for Container {
-    const HEADERS: &'static [&'static str] = &["ID", "NAME", "IMAGE", "STATUS", "HEALTH", "CPU", "HOST", "PORTS", "CREATED"];
+    const HEADERS: &'static [&'static str] = &["ID", "NAME", "IMAGE", "STATUS", "HEALTH", "CPU", "HOST", "IP", "PORTS", "CREATED"];
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
@@ -257,6 +258,7 @@ impl Row for Container {
             self.health.clone(),
             self.cpu_percent.map(|p| format!("{p:.0}%")).unwrap_or_default(),
             self.host.clone().unwrap_or_default(),
+            self.addresses.first().map(|address| address.ip_address.clone()).unwrap_or_default(),
             self.ports.join(", "),
             output::when(&self.created_at),
         ]
@@ -280,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn the_list_shows_health_and_cpu_use() {
+    fn the_list_shows_health_cpu_use_and_the_first_address() {
         use crate::output::Row;
         let container = |extra: serde_json::Value| -> flotilla_api::Container {
             let mut c = serde_json::json!({
@@ -299,10 +301,16 @@ mod tests {
         assert_eq!((cell(&sick, "HEALTH"), cell(&sick, "CPU")), ("unhealthy".to_owned(), "43%".to_owned()));
         let unprobed = container(serde_json::json!({}));
         assert_eq!(
-            (cell(&unprobed, "HEALTH"), cell(&unprobed, "CPU")),
-            (String::new(), String::new()),
+            (cell(&unprobed, "HEALTH"), cell(&unprobed, "CPU"), cell(&unprobed, "IP")),
+            (String::new(), String::new(), String::new()),
             "an older server's answer reads too"
         );
+        let id = "01927c4e-0000-7000-8000-000000000009";
+        let connected = container(serde_json::json!({"addresses": [
+            {"network_id": id, "network": "front", "ip_address": "10.1.0.5", "mac_address": "02:42:0a:01:00:05"},
+            {"network_id": id, "network": "back", "ip_address": "10.2.0.5", "mac_address": "02:42:0a:02:00:05"}
+        ]}));
+        assert_eq!(cell(&connected, "IP"), "10.1.0.5", "the first address");
     }
 
     #[test]

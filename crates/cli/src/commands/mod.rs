@@ -10,14 +10,18 @@ pub mod events;
 pub mod follow;
 pub mod hosts;
 pub mod images;
+pub mod networks;
 pub mod nodes;
 pub mod policies;
+pub mod ports;
 pub mod profiles;
 pub mod projects;
 pub mod quotas;
 pub mod receivers;
 pub mod roles;
+pub mod subnets;
 pub mod users;
+pub mod volumes;
 pub mod wait;
 
 use crate::cli::{Cli, Command};
@@ -45,6 +49,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Profile(cmd) => profiles::run(&client()?, format, cmd).await,
         Command::Container(cmd) => containers::run(&client()?, format, cmd).await,
         Command::Image(cmd) => images::run(&client()?, format, cmd).await,
+        Command::Network(cmd) => networks::run(&client()?, format, cmd).await,
+        Command::Subnet(cmd) => subnets::run(&client()?, format, cmd).await,
+        Command::Port(cmd) => ports::run(&client()?, format, cmd).await,
+        Command::Volume(cmd) => volumes::run(&client()?, format, cmd).await,
         Command::Host(cmd) => hosts::run(&client()?, format, cmd).await,
         Command::Event(cmd) => events::run(&client()?, format, cmd).await,
         Command::Quota(cmd) => quotas::run(&client()?, format, cmd).await,

@@ -5,7 +5,7 @@ use super::clusters::{parse_operation, parse_recovery};
 use super::common::{ListArgs, MetadataArgs};
 use super::follow;
 use super::wait::WaitArgs;
-use crate::output::{self, Format, Row};
+use crate::output::{self, Format, Part, Row};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{
@@ -124,21 +124,21 @@ pub async fn run(client: &Client, format: Format, command: NodeCommand) -> Resul
             let accepted = client.create_node(&body).await?;
             follow::created(client, accepted.action.as_deref(), &wait).await?;
             let node = if wait.wait { client.node(&accepted.body.id.to_string()).await? } else { accepted.body };
-            return output::one(format, &node);
+            return shown(format, &node);
         }
         NodeCommand::Adopt { container, name, role, metadata } => {
             let body = NodeAdopt { container, name, role, metadata: metadata.metadata() };
-            return output::one(format, &client.adopt_node(&body).await?);
+            return shown(format, &client.adopt_node(&body).await?);
         }
         NodeCommand::List { cluster, status, list } => {
             let filter = NodeFilter { status: status.map(|s| s.to_uppercase()), cluster };
             return output::list(format, &client.list_nodes(&list.query(), &filter).await?);
         }
-        NodeCommand::Show { node } => return output::one(format, &client.node(&node).await?),
+        NodeCommand::Show { node } => return shown(format, &client.node(&node).await?),
         NodeCommand::Update { node, name, role, profile, metadata, wait } => {
             let body = NodeUpdate { name, role, metadata: metadata.update(), profile };
             return match client.update_node(&node, &body).await? {
-                Updated::Done(node) => output::one(format, &node),
+                Updated::Done(node) => shown(format, &node),
                 Updated::Started(accepted) => follow::started(client, format, &accepted, &wait).await,
             };
         }
@@ -154,6 +154,11 @@ pub async fn run(client: &Client, format: Format, command: NodeCommand) -> Resul
     };
     let accepted = client.node_action(&node, &request).await?;
     follow::started(client, format, &accepted, &wait).await
+}
+
+/// A node and, for people, its container's addresses as a table.
+fn shown(format: Format, node: &Node) -> Result<()> {
+    output::detailed(format, node, &[Part::of("addresses", &node.addresses)])
 }
 
 impl Row for Node {
