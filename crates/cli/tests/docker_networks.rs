@@ -18,7 +18,7 @@ use support::{ADMIN_PASSWORD, Running, Sandbox};
 
 const NETWORK_POOL: &str = "10.203.0.0/16";
 const CONVERGE: Duration = Duration::from_secs(90);
-const APPLETS: &[&str] = &["sh", "httpd", "wget", "cat", "echo", "sleep", "mkdir", "hostname"];
+const APPLETS: &[&str] = &["sh", "httpd", "nc", "printf", "cat", "echo", "sleep", "mkdir", "hostname"];
 
 fn docker(args: &[&str]) -> (bool, String) {
     let out = Command::new("docker").args(args).output().expect("the docker CLI runs");
@@ -150,11 +150,12 @@ impl Region {
     }
 }
 
-/// `wget` inside Docker container `from`: the page, or why not.
-fn fetch(from: &str, url: &str) -> Result<String, String> {
-    match docker(&["exec", from, "wget", "-q", "-T", "3", "-O", "-", url]) {
-        (true, page) => Ok(page),
-        (false, why) => Err(why),
+/// `GET http://{host}:8080/` from inside Docker container `from` (busybox `nc`): the page, or why not.
+fn fetch(from: &str, host: &str) -> Result<String, String> {
+    let script = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} 8080");
+    match docker(&["exec", from, "sh", "-c", &script]) {
+        (true, answer) if answer.contains(" 200 ") => Ok(answer.rsplit("\r\n\r\n").next().unwrap_or_default().trim().to_owned()),
+        (_, why) => Err(why),
     }
 }
 
@@ -223,25 +224,25 @@ fn members_reach_each_other_other_networks_do_not_pool_volumes_are_shared_and_no
     let second_host = docker_ok(&["exec", &second.0, "hostname"]);
 
     // 2. By address, and by the cluster's name.
-    let page = wait_for("member 1 reaches member 2 by address", || fetch(&first.0, &format!("http://{}:8080/", second.1)).ok());
+    let page = wait_for("member 1 reaches member 2 by address", || fetch(&first.0, &second.1).ok());
     assert_eq!(page, second_host);
     let hosts: Vec<String> = runtime.iter().map(|(id, _)| docker_ok(&["exec", id, "hostname"])).collect();
-    let by_alias = wait_for("member 2 reaches the cluster by name", || fetch(&second.0, "http://web:8080/").ok());
+    let by_alias = wait_for("member 2 reaches the cluster by name", || fetch(&second.0, "web").ok());
     assert!(hosts.contains(&by_alias), "`web` answers as a member: {by_alias} not in {hosts:?}");
 
     // 3. Another network cannot reach them, until connected live; disconnected, it cannot again.
     let outsider = region.run("outsider", region.spec("exec sleep 3600", &["other"], &[]));
     assert!(docker_networks_of(&outsider).contains("=10.203.101."), "{}", docker_networks_of(&outsider));
-    let refused = fetch(&outsider, &format!("http://{}:8080/", first.1));
+    let refused = fetch(&outsider, &first.1);
     assert!(refused.is_err(), "a container on network other reaches backend: {refused:?}");
-    assert!(fetch(&outsider, "http://web:8080/").is_err(), "the cluster's name resolves from another network");
+    assert!(fetch(&outsider, "web").is_err(), "the cluster's name resolves from another network");
     let connect = NetworkConnect { network: "backend".into(), ip_address: Some("10.203.100.200".into()) };
     let connected = region.on(api.connect_network("outsider", &connect)).expect("connect");
     assert!(connected.addresses.iter().any(|a| a.ip_address == "10.203.100.200"), "{:?}", connected.addresses);
-    wait_for("the connected outsider reaches member 1", || fetch(&outsider, &format!("http://{}:8080/", first.1)).ok());
+    wait_for("the connected outsider reaches member 1", || fetch(&outsider, &first.1).ok());
     assert!(docker_networks_of(&outsider).contains("=10.203.100.200"), "connected live, with its fixed address");
     region.on(api.disconnect_network("outsider", "backend")).expect("disconnect");
-    wait_for("the disconnected outsider no longer reaches member 1", || fetch(&outsider, &format!("http://{}:8080/", first.1)).err());
+    wait_for("the disconnected outsider no longer reaches member 1", || fetch(&outsider, &first.1).err());
 
     // 4. A pool volume: on the storage host before any container; shared by two containers there.
     let volume = region

@@ -17,12 +17,17 @@ pub async fn ensure_network(docker: &Docker, spec: &NetworkSpec) -> Result<(), R
     }
     match docker.create_network(spec::network_create(spec)).await {
         Ok(_) => Ok(()),
-        // Another agent sharing this engine may have made it meanwhile: the engine refuses a
-        // second bridge on the same subnet.
-        Err(e) => match network_exists(docker, spec).await {
-            Ok(true) => Ok(()),
-            _ => Err(engine_error(&format!("creating network {}", spec.name), e)),
-        },
+        // Another agent sharing this engine may be making it meanwhile: the engine refuses a
+        // second bridge on the same subnet, and shows the other's network a moment later.
+        Err(e) => {
+            for _ in 0..10 {
+                if network_exists(docker, spec).await? {
+                    return Ok(());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(engine_error(&format!("creating network {}", spec.name), e))
+        }
     }
 }
 
