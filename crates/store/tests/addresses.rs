@@ -44,7 +44,8 @@ async fn network(store: &Store) -> (ProjectId, NetworkId) {
     let pool = Pool { start: "10.50.0.10".parse().unwrap(), end: "10.50.3.241".parse().unwrap() };
     let plan = SubnetPlan::new("", Cidr::parse("cidr", "10.50.0.0/22").unwrap(), None, vec![pool], BTreeSet::new()).unwrap();
     assert_eq!(plan.capacity(), PORTS);
-    let subnet = Subnet { id: SubnetId::new(), name: name("net-subnet"), network_id: network.id, project_id: project.id, plan, created_at: now };
+    let subnet =
+        Subnet { id: SubnetId::new(), name: name("net-subnet"), network_id: network.id, project_id: project.id, plan, created_at: now };
     store.create_network(&network, Some(&subnet)).await.unwrap();
     (project.id, network.id)
 }
