@@ -124,15 +124,8 @@ impl SubnetPlan {
         (low..=high).contains(&u32::from(address)) && address != self.gateway && !self.reserved.contains(&address)
     }
 
-    /// The lowest address of the pools that is neither taken, the gateway nor reserved.
-    pub fn next_free(&self, taken: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
-        self.pools.iter().find_map(|pool| {
-            (u32::from(pool.start)..=u32::from(pool.end)).map(Ipv4Addr::from).find(|a| self.assignable(*a) && !taken.contains(a))
-        })
-    }
-
-    /// The first address at or after `from` that [`next_free`](Self::next_free) would accept,
-    /// wrapping to the pools' start: addresses rotate (as Docker's do), so one just released is
+    /// The first address of the pools at or after `from` that is neither taken, the gateway nor
+    /// reserved, wrapping to the pools' start: addresses rotate (as Docker's do), so one just released is
     /// not handed out again at once, and is reused once the rest are taken.
     pub fn next_free_from(&self, from: Ipv4Addr, taken: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
         let from = u32::from(from);
@@ -201,12 +194,12 @@ mod tests {
     }
 
     #[test]
-    fn next_free_skips_gateway_reserved_and_taken_until_exhausted() {
+    fn the_next_free_address_skips_gateway_reserved_and_taken_until_exhausted() {
         let cidr = Cidr::parse("cidr", "10.2.0.0/29").unwrap();
         let plan = SubnetPlan::new("", cidr, None, vec![], [ip("10.2.0.3")].into()).unwrap();
         let mut taken = BTreeSet::new();
         let mut handed = Vec::new();
-        while let Some(a) = plan.next_free(&taken) {
+        while let Some(a) = plan.next_free_from(cidr.network, &taken) {
             taken.insert(a);
             handed.push(a.to_string());
         }
@@ -214,7 +207,7 @@ mod tests {
         assert_eq!(plan.capacity(), 4);
         // A released address is handed out again.
         taken.remove(&ip("10.2.0.4"));
-        assert_eq!(plan.next_free(&taken), Some(ip("10.2.0.4")));
+        assert_eq!(plan.next_free_from(cidr.network, &taken), Some(ip("10.2.0.4")));
     }
 
     #[test]

@@ -79,7 +79,8 @@ mod tests {
 
     #[test]
     fn bad_volumes_name_the_field() {
-        let cases: Vec<(Box<dyn Fn(&mut Volume)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut Volume)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|v| v.driver = "no spaces".into()), "driver"),
             (Box::new(|v| v.driver = String::new()), "driver"),
             (Box::new(|v| _ = v.driver_opts.insert("a b".into(), "x".into())), "driver_opts.a b"),
