@@ -370,6 +370,10 @@ impl Store {
         .bind(now_millis())
         .execute(&mut *w.tx)
         .await?;
+        // New addresses too (as a rescheduled pod gets): the old copy may still hold the old ones
+        // on its host until its agent returns and removes it.
+        sqlx::query("DELETE FROM ports WHERE container_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        crate::ports::sync_ports(self.backend, &mut w.tx, self.region_pool, &decode_container(&row)?).await?;
         let mounts = crate::volumes::mounts_of(&mut w.tx, &id.to_string()).await?;
         crate::volumes::record_on_host(&mut w.tx, host, &mounts).await?;
         bump_revision(&mut w.tx, &host.to_string()).await?;
