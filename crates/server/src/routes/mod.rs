@@ -25,7 +25,7 @@ mod version;
 mod volumes;
 
 use crate::agents::gateway;
-use crate::http::{extract::MAX_JSON_BODY, idempotency, metrics, request_id};
+use crate::http::{extract::MAX_JSON_BODY, idempotency, metrics, no_nul, request_id};
 use crate::identity::principal::require_token;
 use crate::state::AppState;
 use axum::Router;
@@ -34,6 +34,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use flotilla_api::ListQuery;
 use flotilla_core::{ListParams, ValidationError};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -152,6 +153,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(version::not_found)
         .layer(from_fn_with_state(state.metrics.clone(), metrics::layer))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(RequestBodyTimeoutLayer::new(state.settings.body_read_timeout))
+        .layer(from_fn(no_nul::layer))
         .layer(from_fn(request_id::layer))
         .with_state(state)
 }
