@@ -44,7 +44,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
-    modifiers(&TokenAuth),
+    modifiers(&TokenAuth, &ErrorAnswers),
     security(("token" = [])),
     tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "agent"), (name = "meta"))
 )]
@@ -56,6 +56,27 @@ impl Modify for TokenAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))));
+    }
+}
+
+/// Every operation may answer an error (401 without a token, 403 without the right, 404, 400 for
+/// bad input, ...) with the one error body: a `default` response says so in the document.
+struct ErrorAnswers;
+
+impl Modify for ErrorAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = ResponseBuilder::new()
+            .description("An error: the body says which, and why")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head, &mut item.options];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.entry("default".to_owned()).or_insert_with(|| error.clone().into());
+            }
+        }
     }
 }
 
