@@ -44,7 +44,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
-    modifiers(&TokenAuth, &ErrorAnswers),
+    modifiers(&TokenAuth),
     security(("token" = [])),
     tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "agent"), (name = "meta"))
 )]
@@ -161,6 +161,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/agent/images/{image}", get(gateway::image));
     let mut doc = public_doc;
     doc.merge(protected_doc);
+    // After the merge: modifiers of `ApiDoc` run before any route is added.
+    ErrorAnswers.modify(&mut doc);
     let protected = protected
         .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(from_fn_with_state(state.clone(), require_token));
