@@ -31,9 +31,9 @@ pub const MAX_VALUE_LEN: usize = 32 * 1024;
 /// The longest free-text string elsewhere (paths, constraints, references).
 pub const MAX_TEXT_LEN: usize = 4096;
 
-/// `value` within `min..=max`, else a refusal naming `field` and the range.
+/// `value` within `min..=max`, else a refusal naming `field` and the range (a NaN is outside).
 pub fn range<T: PartialOrd + Display>(field: impl Into<String>, value: T, min: T, max: T) -> Result<(), ValidationError> {
-    if value < min || value > max {
+    if !(&min..=&max).contains(&&value) {
         return Err(ValidationError::new(field, &value, format!("must be between {min} and {max}")));
     }
     Ok(())

@@ -264,7 +264,7 @@ impl ContainerProperties {
     /// Checks the CPU and memory a container asks for (also what an update of them must meet).
     pub fn validate_limits(&self, prefix: &str) -> Result<(), ValidationError> {
         if let Some(cpu) = self.cpu
-            && !(cpu >= MIN_CPU_CORES && cpu <= bounds::MAX_CPU_CORES)
+            && !(MIN_CPU_CORES..=bounds::MAX_CPU_CORES).contains(&cpu)
         {
             let max = bounds::MAX_CPU_CORES;
             return Err(ValidationError::new(format!("{prefix}cpu"), cpu, format!("must be between {MIN_CPU_CORES} and {max} cores")));
