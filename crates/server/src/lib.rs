@@ -8,11 +8,13 @@ mod health;
 mod http;
 mod identity;
 mod images;
+mod retention;
 mod routes;
 mod state;
 
 pub use error::ApiError;
 pub use identity::bootstrap::Bootstrap;
+pub use retention::{DEFAULT_RETENTION, Retention};
 
 use flotilla_core::scheduler::Settings as SchedulerSettings;
 use flotilla_store::{Store, StoreError};
@@ -48,6 +50,8 @@ pub struct ServerConfig {
     pub engine: flotilla_engine::EngineConfig,
     /// Where projects' default networks are carved from.
     pub network_pool: flotilla_core::network::RegionPool,
+    /// How long events and finished actions are kept.
+    pub retention: Retention,
 }
 
 impl ServerConfig {
@@ -64,6 +68,7 @@ impl ServerConfig {
             scheduler: SchedulerSettings::default(),
             engine: flotilla_engine::EngineConfig::default(),
             network_pool: flotilla_core::network::RegionPool::default(),
+            retention: Retention::default(),
         }
     }
 }
@@ -95,7 +100,7 @@ pub struct Server {
     /// Ends the endless responses (event streams), which a graceful stop would otherwise wait for.
     streams: CancellationToken,
     task: JoinHandle<Result<(), ServerError>>,
-    /// Token purge and heartbeat watch; aborted on shutdown.
+    /// Token purge, heartbeat watch, retention; aborted on shutdown.
     background: Vec<JoinHandle<()>>,
     engine: flotilla_engine::Engine,
 }
@@ -158,8 +163,9 @@ impl Server {
                 .map_err(ServerError::Serve)
         });
         let purge = tokio::spawn(purge_tokens(store.clone()));
+        let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, bootstrap, store, stop, streams, task, background: vec![purge, health], engine })
+        Ok(Server { addr, bootstrap, store, stop, streams, task, background: vec![purge, health, retention], engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

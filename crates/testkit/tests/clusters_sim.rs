@@ -113,8 +113,12 @@ async fn lifecycle(backend: Backend) {
     assert_eq!((child.action.as_str(), child.depended_by.clone()), ("NODE_CREATE", vec![parent.id]));
 
     // Senlin's resize checks, with its messages; nothing is started.
-    let too_big =
-        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(10.0), strict: true, ..Default::default() };
+    let too_big = ResizeParams {
+        adjustment_type: Some(AdjustmentType::ExactCapacity.to_string()),
+        number: Some(10.0),
+        strict: true,
+        ..Default::default()
+    };
     let (status, message) = error(admin.cluster_action("web", &ClusterActionRequest::Resize(too_big)).await);
     assert_eq!(status, 400);
     assert!(message.contains("The target capacity (10) is greater than the cluster's max_size (6)."), "{message}");
@@ -145,8 +149,12 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(containers(admin).await.len(), 2, "the victims' containers are gone");
 
     // Resize to an exact capacity.
-    let exact =
-        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(4.0), strict: true, ..Default::default() };
+    let exact = ResizeParams {
+        adjustment_type: Some(AdjustmentType::ExactCapacity.to_string()),
+        number: Some(4.0),
+        strict: true,
+        ..Default::default()
+    };
     assert_eq!(act(admin, "web", ClusterActionRequest::Resize(exact)).await.0, "SUCCEEDED");
     assert_eq!(members(admin, "web").await.len(), 4);
 

@@ -6,6 +6,7 @@ use crate::paths;
 use anyhow::{Context, Result};
 use clap::Args;
 use flotilla_core::network::{DEFAULT_POOL, DEFAULT_SUBNET_PREFIX, RegionPool};
+use flotilla_server::{DEFAULT_RETENTION, Retention};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -44,8 +45,14 @@ pub struct ServerArgs {
     /// The prefix length of each project's default subnet [default: 20].
     #[arg(long, env = "FLOTILLA_DEFAULT_SUBNET_PREFIX", value_name = "LEN")]
     pub default_subnet_prefix: Option<u8>,
+    /// Seconds events are kept before they are purged; 0 keeps them for ever [default: 2592000, 30 days as Senlin].
+    #[arg(long, env = "FLOTILLA_EVENT_RETENTION", value_name = "SECS")]
+    pub event_retention: Option<u64>,
+    /// Seconds finished actions are kept before they are purged; 0 keeps them for ever [default: 2592000].
+    #[arg(long, env = "FLOTILLA_ACTION_RETENTION", value_name = "SECS")]
+    pub action_retention: Option<u64>,
     /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster,
-    /// network_pool, default_subnet_prefix.
+    /// network_pool, default_subnet_prefix, event_retention, action_retention.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -65,6 +72,8 @@ pub struct FileSettings {
     pub max_nodes_per_cluster: Option<i64>,
     pub network_pool: Option<String>,
     pub default_subnet_prefix: Option<u8>,
+    pub event_retention: Option<u64>,
+    pub action_retention: Option<u64>,
 }
 
 impl FileSettings {
@@ -85,6 +94,8 @@ pub struct Settings {
     pub host_grace_period: Duration,
     pub max_nodes_per_cluster: i64,
     pub network_pool: RegionPool,
+    /// How long events and finished actions are kept.
+    pub retention: Retention,
 }
 
 impl Settings {
@@ -114,8 +125,22 @@ impl Settings {
                 args.network_pool.as_deref().or(file.network_pool.as_deref()).unwrap_or(DEFAULT_POOL),
                 args.default_subnet_prefix.or(file.default_subnet_prefix).unwrap_or(DEFAULT_SUBNET_PREFIX),
             )?,
+            retention: Retention {
+                events: retention(args.event_retention.or(file.event_retention)),
+                actions: retention(args.action_retention.or(file.action_retention)),
+                ..Retention::default()
+            },
             data_dir,
         })
+    }
+}
+
+/// A retention setting in seconds: unset is the default, 0 keeps for ever.
+fn retention(seconds: Option<u64>) -> Option<Duration> {
+    match seconds {
+        None => Some(DEFAULT_RETENTION),
+        Some(0) => None,
+        Some(secs) => Some(Duration::from_secs(secs)),
     }
 }
 
@@ -140,6 +165,8 @@ mod tests {
             max_nodes_per_cluster: None,
             network_pool: None,
             default_subnet_prefix: None,
+            event_retention: None,
+            action_retention: None,
             config: None,
             log: LogArgs { log_format: LogFormat::Text },
         }
@@ -159,6 +186,18 @@ mod tests {
         assert_eq!(settings.bootstrap_password, None);
         assert_eq!(settings.host_grace_period, Duration::from_secs(10));
         assert_eq!(settings.network_pool, RegionPool::default());
+        assert_eq!(settings.retention, Retention::default());
+        assert_eq!(settings.retention.events, Some(Duration::from_secs(30 * 86_400)));
+    }
+
+    #[test]
+    fn retention_from_flags_and_file_zero_keeps_for_ever() {
+        let file: FileSettings = toml::from_str("event_retention = 3600\naction_retention = 7200\n").unwrap();
+        let mut flags = args();
+        flags.action_retention = Some(0);
+        let settings = Settings::merge(&flags, file, default_dir).unwrap();
+        assert_eq!(settings.retention.events, Some(Duration::from_secs(3600)));
+        assert_eq!(settings.retention.actions, None);
     }
 
     #[test]
