@@ -4,31 +4,15 @@
 //! cancellation, and deletes that leave nothing behind. On SQLite, and PostgreSQL when present.
 
 use flotilla_api::{
-    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, ProfileCreate,
-    ReceiverCreate, ResizeParams, ScaleParams,
+    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, ReceiverCreate,
+    ResizeParams, ScaleParams,
 };
 use flotilla_client::{Client, ClientError, Waited};
 use flotilla_core::policy::PolicySpec;
-use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
+use flotilla_core::profile::ContainerProperties;
 use flotilla_core::resize::AdjustmentType;
-use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until};
-use std::collections::BTreeMap;
+use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until, workload_profile as profile};
 use std::time::Duration;
-
-fn profile(name: &str, mode: &str) -> ProfileCreate {
-    let properties = ContainerProperties {
-        image: "flotilla/workload:latest".into(),
-        cpu: Some(0.1),
-        memory: Some(64),
-        environment: BTreeMap::from([("MODE".to_owned(), mode.to_owned())]),
-        ..Default::default()
-    };
-    ProfileCreate {
-        name: name.into(),
-        spec: ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties },
-        metadata: Default::default(),
-    }
-}
 
 fn cluster(name: &str, profile: &str, desired: i64, min: i64, max: i64) -> ClusterCreate {
     ClusterCreate {

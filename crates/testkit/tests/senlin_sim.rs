@@ -5,30 +5,13 @@
 
 use flotilla_api::{
     ActionFilter, ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, EventFilter, ListQuery, NodeFilter, NodeUpdate,
-    NodesParams, PolicyCreate, PolicyParams, ProfileCreate, ResizeParams, ScaleParams,
+    NodesParams, PolicyCreate, PolicyParams, ResizeParams, ScaleParams,
 };
 use flotilla_client::{Client, ClientError, Updated, Waited};
 use flotilla_core::policy::PolicySpec;
-use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
 use flotilla_server::Retention;
-use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until};
-use std::collections::BTreeMap;
+use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until, workload_profile as profile};
 use std::time::{Duration, Instant};
-
-fn profile(name: &str, mode: &str) -> ProfileCreate {
-    let properties = ContainerProperties {
-        image: "flotilla/workload:latest".into(),
-        cpu: Some(0.1),
-        memory: Some(64),
-        environment: BTreeMap::from([("MODE".to_owned(), mode.to_owned())]),
-        ..Default::default()
-    };
-    ProfileCreate {
-        name: name.into(),
-        spec: ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties },
-        metadata: Default::default(),
-    }
-}
 
 /// A region with two simulated hosts, profile `web` and cluster `web` of `desired` ACTIVE nodes.
 async fn region_with_cluster(
