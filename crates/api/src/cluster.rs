@@ -143,7 +143,7 @@ pub struct ResizeParams {
     /// EXACT_CAPACITY, CHANGE_IN_CAPACITY or CHANGE_IN_PERCENTAGE. A string on the wire, checked by the server, so an
     /// unknown value is refused with Senlin's message ("Value 'X' is not acceptable for field 'adjustment_type'.").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "EXACT_CAPACITY")]
+    #[schema(value_type = Option<String>, example = "EXACT_CAPACITY", pattern = "^(EXACT_CAPACITY|CHANGE_IN_CAPACITY|CHANGE_IN_PERCENTAGE)$")]
     pub adjustment_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<f64>,

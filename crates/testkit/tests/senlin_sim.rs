@@ -119,6 +119,9 @@ async fn resize_answers_as_senlin() {
         assert_eq!(refusal(admin.cluster_action("web", &request).await), message);
     }
     assert_eq!(members(admin).await.len(), 3);
+    let doc: serde_json::Value = reqwest::get(format!("{}/v1/openapi.json", region.url)).await.unwrap().json().await.unwrap();
+    let pattern = &doc["components"]["schemas"]["ResizeParams"]["properties"]["adjustment_type"]["pattern"];
+    assert_eq!(pattern, "^(EXACT_CAPACITY|CHANGE_IN_CAPACITY|CHANGE_IN_PERCENTAGE)$", "the OpenAPI document states the values");
 
     // A relative adjustment starts from the node count: with desired 3 and 2 nodes (a member deleted while
     // the deletion policy keeps desired_capacity), +1 makes 3 nodes, not 4.
