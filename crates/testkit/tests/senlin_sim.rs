@@ -144,6 +144,9 @@ async fn the_deletion_policy_settings_are_applied() {
     let admin = &region.admin;
     let yaml = "type: deletion\nversion: '1.0'\nproperties:\n  criteria: OLDEST_FIRST\n  destroy_after_deletion: false\n  \
                 grace_period: 2\n  reduce_desired_capacity: false\n";
+    let too_long: PolicySpec = serde_saphyr::from_str("type: deletion\nversion: '1.0'\nproperties:\n  grace_period: 86401\n").unwrap();
+    let message = refusal(admin.create_policy(&PolicyCreate { name: "slow".into(), spec: too_long, metadata: Default::default() }).await);
+    assert!(message.contains("grace_period") && message.contains("86401") && message.contains("86400"), "{message}");
     attach(admin, "gentle", yaml).await;
 
     // Scale-in: after the grace period the victim leaves as an orphan node that keeps its container.
