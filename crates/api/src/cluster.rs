@@ -5,7 +5,6 @@ use flotilla_core::Metadata;
 use flotilla_core::action::{NodeOperation, RecoverAction};
 use flotilla_core::cluster::ClusterConfig;
 use flotilla_core::policy::PolicySpec;
-use flotilla_core::resize::AdjustmentType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -151,9 +150,11 @@ pub struct ScaleParams {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResizeParams {
+    /// EXACT_CAPACITY, CHANGE_IN_CAPACITY or CHANGE_IN_PERCENTAGE. A string on the wire, checked by the server, so an
+    /// unknown value is refused with Senlin's message ("Value 'X' is not acceptable for field 'adjustment_type'.").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub adjustment_type: Option<AdjustmentType>,
+    #[schema(value_type = Option<String>, example = "EXACT_CAPACITY", pattern = "^(EXACT_CAPACITY|CHANGE_IN_CAPACITY|CHANGE_IN_PERCENTAGE)$")]
+    pub adjustment_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -303,6 +304,10 @@ pub struct NodeUpdate {
     /// A new profile of the same type: the node's container is replaced (202 + action).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Mark (or unmark) the node as tainted: chosen first as a deletion victim and for a rolling update's first
+    /// batch (Senlin's API 1.13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tainted: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

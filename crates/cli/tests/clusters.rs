@@ -170,6 +170,8 @@ fn orphan_nodes_join_and_leave_clusters() {
     assert_eq!(members(&sandbox, "web"), all_active(&["other", "spare"]));
     let orphans = sandbox.run(&["node", "list", "--status", "active", "-o", "json"], &[]).json();
     assert_eq!(orphans["nodes"].as_array().unwrap().len(), 2, "w-01 was deleted: {orphans}");
+    let tainted = sandbox.run(&["node", "update", "other", "--tainted", "true", "-o", "json"], &[]).json();
+    assert_eq!(tainted["tainted"], Value::Bool(true), "{tainted}");
 
     // Removing a node with --keep leaves it an orphan; then it goes on its own.
     sandbox.run(&["cluster", "del-nodes", "web", "spare", "--keep", "--wait"], &[]).ok();

@@ -3,9 +3,10 @@
 
 use crate::context::Ctx;
 use crate::error::EngineError;
-use flotilla_core::action::{ActionInputs, ActionKind, NodeOperation, RecoverAction, Target};
+use flotilla_core::action::{ActionInputs, ActionKind, Cause, NodeOperation, RecoverAction, Target};
 use flotilla_core::container::{Container, ContainerStatus, DesiredState};
 use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::policy::deletion::Removal;
 use flotilla_core::scheduler::Request;
 use flotilla_core::{ContainerId, ProfileId};
 use flotilla_store::{ContainerChanges, NodeChanges, NodePlacement, Scope, StoreError};
@@ -175,9 +176,17 @@ async fn remove_container(ctx: &Ctx, container: ContainerId, wait: bool) -> Resu
 }
 
 /// Deletes the node's container, then the node. A node already gone is deleted: a delete run
-/// again after a takeover finds less to do, never an error.
+/// again after a takeover finds less to do, never an error. A user's delete of a member first
+/// waits its cluster's deletion policy's grace period (Senlin's `NodeAction.do_delete`).
 async fn delete(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
     let gone = |e: &EngineError| matches!(e, EngineError::Store(StoreError::NotFound { kind: "node", .. }));
+    if let Some(cluster) = node.cluster_id
+        && ctx.action.cause == Cause::User
+        && node.status != NodeStatus::Deleting
+    {
+        let plan = crate::policies::removal(ctx, cluster, Removal::NodeDelete).await?;
+        ctx.pause(std::time::Duration::from_secs(plan.grace_period)).await?;
+    }
     match set_status(ctx, &node, NodeStatus::Deleting, "").await {
         Err(e) if gone(&e) => return Ok(Outputs::new()),
         other => other?,

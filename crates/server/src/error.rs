@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use flotilla_api::{ErrorBody, ErrorDetail};
 use flotilla_core::ValidationError;
+use flotilla_core::resize::ResizeError;
 use flotilla_store::StoreError;
 
 /// Every way a request can fail, each with its status.
@@ -51,6 +52,13 @@ impl ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(error: ValidationError) -> Self {
+        ApiError::BadRequest(error.to_string())
+    }
+}
+
+impl From<ResizeError> for ApiError {
+    /// A refused resize or scale request: Senlin's own text, as its API answers it.
+    fn from(error: ResizeError) -> Self {
         ApiError::BadRequest(error.to_string())
     }
 }

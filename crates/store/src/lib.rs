@@ -21,6 +21,7 @@ mod profiles;
 mod projects;
 mod quotas;
 mod receivers;
+mod retention;
 mod roles;
 mod tokens;
 mod users;

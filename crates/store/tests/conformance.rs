@@ -49,7 +49,9 @@ conformance!(
     events_are_scoped_filtered_and_ordered,
     observations_record_health_and_cpu,
     concurrent_engines_never_claim_one_action_twice,
-    silent_engines_actions_are_taken_over
+    silent_engines_actions_are_taken_over,
+    old_events_go_in_bounded_batches,
+    only_old_finished_unlocked_actions_go
 );
 
 fn name(n: &str) -> Name {
@@ -500,4 +502,94 @@ async fn silent_engines_actions_are_taken_over(store: &Store) {
     let first = reclaimed[0].id;
     assert!(store.finish_action(first, ActionStatus::Succeeded, "", &Default::default()).await.unwrap());
     assert!(!store.finish_action(first, ActionStatus::Failed, "late", &Default::default()).await.unwrap());
+}
+
+async fn old_events_go_in_bounded_batches(store: &Store) {
+    let event = |n: String| Event::new(ObjectType::Host, uuid::Uuid::now_v7(), &n, EventAction::HostJoin, "UP");
+    let old: Vec<Event> = (0..3).map(|i| event(format!("old{i}"))).collect();
+    store.record_events(&old).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let cutoff = flotilla_core::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let new: Vec<Event> = (0..2).map(|i| event(format!("new{i}"))).collect();
+    store.record_events(&new).await.unwrap();
+
+    assert_eq!(store.purge_events(cutoff, 2).await.unwrap(), 2, "one batch is at most its size");
+    assert_eq!(store.purge_events(cutoff, 2).await.unwrap(), 1);
+    assert_eq!(store.purge_events(cutoff, 2).await.unwrap(), 0);
+    let left = store.list_events(Scope::All, EventFilters::default(), &ListParams::default()).await.unwrap().items;
+    assert_eq!(left, new, "only the events made after the cutoff stay");
+}
+
+async fn only_old_finished_unlocked_actions_go(store: &Store) {
+    use flotilla_core::action::{Action, ActionKind, ActionStatus::*, Cause, Target};
+    use flotilla_core::cluster::{Cluster, ClusterStatus};
+    let now = flotilla_core::now();
+    let (long_ago, cutoff) = (now - chrono::Duration::days(40), now - chrono::Duration::days(30));
+    let action = |name: &str, status, ended_at, parent| {
+        let target = Target::Cluster(flotilla_core::ClusterId::new());
+        let mut a = Action::new(ActionKind::ClusterCheck, target, name, ProjectId::new(), UserId::new(), Cause::User);
+        (a.status, a.ended_at, a.parent) = (status, ended_at, parent);
+        a
+    };
+    let waiting_parent = action("waiting parent", Waiting, None, None);
+    let ended_parent = action("ended parent", Succeeded, Some(long_ago), None);
+    let written = vec![
+        action("succeeded", Succeeded, Some(long_ago), None),
+        action("failed", Failed, Some(long_ago), None),
+        action("cancelled", Cancelled, Some(long_ago), None),
+        action("recent", Succeeded, Some(now), None),
+        action("running", Running, None, None),
+        action("waiting with a stale end", Waiting, Some(long_ago), None),
+        action("ready", Ready, None, None),
+        action("child of a waiting parent", Succeeded, Some(long_ago), Some(waiting_parent.id)),
+        action("child of an ended parent", Failed, Some(long_ago), Some(ended_parent.id)),
+        waiting_parent,
+        ended_parent,
+    ];
+    store.submit_child_actions(&written).await.unwrap();
+    // A lock naming an ended action (finish_action frees locks, but a lock is the last word).
+    let p = project("retention");
+    store.create_project(&p).await.unwrap();
+    let web = profile("web", p.id, "nginx");
+    store.create_profile(&web).await.unwrap();
+    let cluster = Cluster {
+        id: flotilla_core::ClusterId::new(),
+        name: name("locked"),
+        project_id: p.id,
+        user_id: UserId::new(),
+        profile_id: web.id,
+        desired_capacity: 0,
+        min_size: 0,
+        max_size: -1,
+        timeout: 60,
+        config: Default::default(),
+        status: ClusterStatus::Init,
+        status_reason: String::new(),
+        next_index: 1,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let holder = action("lock holder", Succeeded, Some(long_ago), None);
+    store.create_cluster(&cluster, &holder).await.unwrap();
+
+    let mut purged = 0;
+    loop {
+        let done = store.purge_actions(cutoff, 2).await.unwrap();
+        assert!(done <= 2, "one batch is at most its size");
+        if done == 0 {
+            break;
+        }
+        purged += done;
+    }
+    assert_eq!(purged, 5);
+    let left = store.list_actions(Scope::All, Default::default(), &ListParams::default()).await.unwrap().items;
+    let mut names: Vec<&str> = left.iter().map(|a| a.name.trim_start_matches("cluster_check_")).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["child of a waiting parent", "lock holder", "ready", "recent", "running", "waiting parent", "waiting with a stale end"]
+    );
+    assert_eq!(store.cluster_lock(cluster.id).await.unwrap(), Some(holder.id), "the lock still names its action");
 }

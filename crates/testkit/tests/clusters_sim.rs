@@ -4,31 +4,15 @@
 //! cancellation, and deletes that leave nothing behind. On SQLite, and PostgreSQL when present.
 
 use flotilla_api::{
-    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, ProfileCreate,
-    ReceiverCreate, ResizeParams, ScaleParams,
+    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, ReceiverCreate,
+    ResizeParams, ScaleParams,
 };
 use flotilla_client::{Client, ClientError, Waited};
 use flotilla_core::policy::PolicySpec;
-use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
+use flotilla_core::profile::ContainerProperties;
 use flotilla_core::resize::AdjustmentType;
-use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until};
-use std::collections::BTreeMap;
+use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until, workload_profile as profile};
 use std::time::Duration;
-
-fn profile(name: &str, mode: &str) -> ProfileCreate {
-    let properties = ContainerProperties {
-        image: "flotilla/workload:latest".into(),
-        cpu: Some(0.1),
-        memory: Some(64),
-        environment: BTreeMap::from([("MODE".to_owned(), mode.to_owned())]),
-        ..Default::default()
-    };
-    ProfileCreate {
-        name: name.into(),
-        spec: ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties },
-        metadata: Default::default(),
-    }
-}
 
 fn cluster(name: &str, profile: &str, desired: i64, min: i64, max: i64) -> ClusterCreate {
     ClusterCreate {
@@ -113,8 +97,12 @@ async fn lifecycle(backend: Backend) {
     assert_eq!((child.action.as_str(), child.depended_by.clone()), ("NODE_CREATE", vec![parent.id]));
 
     // Senlin's resize checks, with its messages; nothing is started.
-    let too_big =
-        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(10.0), strict: true, ..Default::default() };
+    let too_big = ResizeParams {
+        adjustment_type: Some(AdjustmentType::ExactCapacity.to_string()),
+        number: Some(10.0),
+        strict: true,
+        ..Default::default()
+    };
     let (status, message) = error(admin.cluster_action("web", &ClusterActionRequest::Resize(too_big)).await);
     assert_eq!(status, 400);
     assert!(message.contains("The target capacity (10) is greater than the cluster's max_size (6)."), "{message}");
@@ -145,8 +133,12 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(containers(admin).await.len(), 2, "the victims' containers are gone");
 
     // Resize to an exact capacity.
-    let exact =
-        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(4.0), strict: true, ..Default::default() };
+    let exact = ResizeParams {
+        adjustment_type: Some(AdjustmentType::ExactCapacity.to_string()),
+        number: Some(4.0),
+        strict: true,
+        ..Default::default()
+    };
     assert_eq!(act(admin, "web", ClusterActionRequest::Resize(exact)).await.0, "SUCCEEDED");
     assert_eq!(members(admin, "web").await.len(), 4);
 

@@ -71,7 +71,7 @@ pub async fn submit(
         }
         ClusterActionRequest::Resize(p) => {
             let inputs = ResizeInputs {
-                adjustment_type: p.adjustment_type,
+                adjustment_type: p.adjustment_type.as_deref().map(str::parse).transpose()?,
                 number: p.number,
                 min_size: p.min_size,
                 max_size: p.max_size,
@@ -79,8 +79,9 @@ pub async fn submit(
                 strict: p.strict,
             };
             let size = ClusterSize { desired: cluster.desired_capacity, min_size: cluster.min_size, max_size: cluster.max_size };
-            resize::resize(&size, &inputs.into(), state.engine_config.max_nodes_per_cluster)
-                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            // As Senlin's conductor: the target starts from the node count.
+            let current = state.store.cluster_nodes(cluster.id).await?.len() as i64;
+            resize::resize(&size, current, &inputs.into(), state.engine_config.max_nodes_per_cluster)?;
             (ActionKind::ClusterResize, ActionInputs::Resize(inputs), true)
         }
         ClusterActionRequest::AddNodes(p) => {

@@ -17,6 +17,7 @@ use flotilla_api::{
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, Target};
 use flotilla_core::container::ContainerStatus;
 use flotilla_core::node::NodeStatus;
+use flotilla_core::policy::deletion::{self, Removal};
 use flotilla_core::profile::{CONTAINER_DOCKER, Profile, ProfileSpec};
 use flotilla_core::{Name, NodeId, ProfileId, ValidationError, metadata, node};
 use flotilla_store::{ClusterChanges, NodeChanges, NodeFilters, Scope};
@@ -207,6 +208,7 @@ pub async fn update_node(
         name: body.name.as_deref().map(|v| Name::parse("name", v)).transpose()?,
         role: body.role,
         metadata: body.metadata,
+        tainted: body.tainted,
         ..Default::default()
     };
     let n = state.store.update_node(n.id, changes).await?;
@@ -244,8 +246,13 @@ pub async fn delete_node(State(state): State<AppState>, caller: Principal, Path(
             )));
         }
         let response = submit(&state, &n, &caller, ActionKind::NodeDelete, ActionInputs::None).await?;
-        let desired = (c.desired_capacity - 1).max(c.min_size);
-        state.store.update_cluster(c.id, ClusterChanges { desired_capacity: Some(desired), ..Default::default() }).await?;
+        // The deletion policy's reduce_desired_capacity, as Senlin's NODE_DELETE reads it.
+        let bindings = state.store.cluster_policies(c.id).await?;
+        let policy = deletion::attached(bindings.iter().filter(|b| b.enabled).map(|b| &b.policy.spec.properties));
+        if deletion::plan_removal(policy, Removal::NodeDelete).reduce_desired_capacity {
+            let desired = (c.desired_capacity - 1).max(c.min_size);
+            state.store.update_cluster(c.id, ClusterChanges { desired_capacity: Some(desired), ..Default::default() }).await?;
+        }
         return Ok(response);
     }
     submit(&state, &n, &caller, ActionKind::NodeDelete, ActionInputs::None).await
