@@ -37,6 +37,7 @@ on_both_backends!(
     bad_bodies_are_rejected_clearly,
     lists_page_sort_filter_and_lookup_by_name,
     identity_is_admin_only_and_users_change_their_password,
+    tokens_are_revoked_for_good_by_password_changes_disables_and_role_removals,
 );
 
 fn spec(image: &str) -> ProfileSpec {
@@ -339,6 +340,38 @@ async fn identity_is_admin_only_and_users_change_their_password(region: &TestReg
     region.admin.update_user("ivy", &UserUpdate { enabled: Some(false), ..Default::default() }).await.unwrap();
     assert_eq!(status(login(&region.url, "ivy", "a-new-password", None).await), 401);
     assert_eq!(status(region.admin.delete_project("ops").await), 409);
+}
+
+async fn tokens_are_revoked_for_good_by_password_changes_disables_and_role_removals(region: &TestRegion) {
+    let tom = region.add_user("tom", "rev", Role::Member).await;
+    let other_session = login(&region.url, "tom", USER_PASSWORD, None).await.unwrap();
+    // His own password change keeps the token he made it with and signs the other one out.
+    tom.update_user("tom", &UserUpdate { password: Some("tom-second-pw".into()), ..Default::default() }).await.unwrap();
+    tom.current_token().await.unwrap();
+    assert_eq!(status(other_session.current_token().await), 401);
+    // An admin's change of his password revokes all of them.
+    region.admin.update_user("tom", &UserUpdate { password: Some("tom-third-pw".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(status(tom.current_token().await), 401);
+    // Disabled, then enabled again: the token of before stays dead; a new login works.
+    let before = login(&region.url, "tom", "tom-third-pw", None).await.unwrap();
+    before.current_token().await.unwrap();
+    region.admin.update_user("tom", &UserUpdate { enabled: Some(false), ..Default::default() }).await.unwrap();
+    assert_eq!(status(before.current_token().await), 401);
+    region.admin.update_user("tom", &UserUpdate { enabled: Some(true), ..Default::default() }).await.unwrap();
+    assert_eq!(status(before.current_token().await), 401);
+    let after = login(&region.url, "tom", "tom-third-pw", None).await.unwrap();
+    after.current_token().await.unwrap();
+    // His role removed, then given again: the token of before stays dead.
+    let roles = region.admin.list_role_assignments(Some("tom"), Some("rev"), &ListQuery::default()).await.unwrap();
+    let [assignment] = roles.role_assignments.as_slice() else { panic!("one assignment: {roles:?}") };
+    region.admin.delete_role_assignment(&assignment.id.to_string()).await.unwrap();
+    assert_eq!(status(after.current_token().await), 401);
+    let again = flotilla_api::RoleAssignmentCreate { user: "tom".into(), project: "rev".into(), role: Role::Member };
+    region.admin.assign_role(&again).await.unwrap();
+    assert_eq!(status(after.current_token().await), 401);
+    login(&region.url, "tom", "tom-third-pw", None).await.unwrap().current_token().await.unwrap();
+    // Other users' tokens were never touched.
+    region.admin.current_token().await.unwrap();
 }
 
 #[tokio::test]
