@@ -4,10 +4,11 @@ use super::{convert, list_params};
 use crate::error::ApiError;
 use crate::events;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::idempotency::SecretAnswer;
 use crate::identity::principal::Principal;
 use crate::identity::secret;
 use crate::state::AppState;
-use axum::Json;
+use axum::{Extension, Json};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
@@ -32,11 +33,11 @@ pub async fn create_join_token(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(body): ApiJson<JoinTokenCreate>,
-) -> Result<(StatusCode, Json<JoinToken>), ApiError> {
+) -> Result<(StatusCode, Extension<SecretAnswer>, Json<JoinToken>), ApiError> {
     caller.require_admin()?;
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
     let token = issue(&state.store, std::time::Duration::from_secs(ttl)).await?;
-    Ok((StatusCode::CREATED, Json(token)))
+    Ok((StatusCode::CREATED, Extension(SecretAnswer), Json(token)))
 }
 
 #[utoipa::path(get, path = "/v1/hosts", tag = "hosts", params(ListQuery, ("state" = Option<String>, Query, description = "UP, DOWN, DRAINING or DISABLED")),
