@@ -138,6 +138,7 @@ impl Server {
                 ..config.engine
             }),
             shutdown: CancellationToken::new(),
+            logins: Arc::default(),
         };
         let engine = flotilla_engine::Engine::start(
             (*state.engine_config).clone(),
@@ -150,7 +151,8 @@ impl Server {
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
+            // The client's address (`ConnectInfo`) is what logins are throttled by.
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = stopped.await;
                 })
