@@ -79,12 +79,7 @@ impl Store {
     }
 
     /// Keeps what a replay of the request that claimed `key` needs.
-    pub async fn finish_idempotency_key(
-        &self,
-        scope: IdempotencyScope,
-        key: &str,
-        answer: &IdempotentAnswer,
-    ) -> Result<(), StoreError> {
+    pub async fn finish_idempotency_key(&self, scope: IdempotencyScope, key: &str, answer: &IdempotentAnswer) -> Result<(), StoreError> {
         sqlx::query("UPDATE idempotency_keys SET status = $3, body = $4, location = $5 WHERE user_id = $1 AND key = $2")
             .bind(scope.to_string())
             .bind(key.to_owned())
@@ -122,12 +117,14 @@ mod tests {
         };
         let (old, recent) = (IdempotencyScope::new(), IdempotencyScope::new());
         for (scope, age) in [(old, KEY_LIFETIME_MS + 1000), (recent, KEY_LIFETIME_MS - 60_000)] {
-            sqlx::query("INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES ($1, 'k', 'h', 201, '{}', $2)")
-                .bind(scope.to_string())
-                .bind(now_millis() - age)
-                .execute(&store.pool)
-                .await
-                .unwrap();
+            sqlx::query(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at) VALUES ($1, 'k', 'h', 201, '{}', $2)",
+            )
+            .bind(scope.to_string())
+            .bind(now_millis() - age)
+            .execute(&store.pool)
+            .await
+            .unwrap();
         }
         assert_eq!(count(store.clone()).await, 2);
         assert_eq!(store.claim_idempotency_key(IdempotencyScope::new(), "other", "h").await.unwrap(), IdempotencyClaim::Run);

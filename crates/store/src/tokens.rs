@@ -2,8 +2,8 @@
 
 use crate::codec::{get_bool, get_id, get_time, millis, now_millis};
 use crate::{Store, StoreError, Tx};
-use flotilla_core::{ProjectId, TokenId, UserId};
 use flotilla_core::identity::TokenRecord;
+use flotilla_core::{ProjectId, TokenId, UserId};
 use sqlx::any::AnyRow;
 
 fn decode(row: &AnyRow) -> Result<TokenRecord, StoreError> {

@@ -8,7 +8,9 @@ use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, Contain
 use flotilla_core::scheduler::{Request, Resources, Settings};
 use flotilla_core::{ContainerId, HostId};
 use flotilla_core::{ListParams, Metadata, Name, ProfileId, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
-use flotilla_store::{ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, IdempotentAnswer, ProjectChanges, Scope, Store, StoreError};
+use flotilla_store::{
+    ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, IdempotentAnswer, ProjectChanges, Scope, Store, StoreError,
+};
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

@@ -55,6 +55,19 @@ struct State {
     known: HashMap<(String, IpAddr), Instant>,
 }
 
+impl State {
+    /// The buckets a login of `user` from `address` answers to: the address's, and the user's
+    /// unless they logged in from there within the last day.
+    fn subjects(&self, user: &str, address: IpAddr, now: Instant) -> Vec<Subject> {
+        let known = self.known.get(&(user.to_owned(), address)).is_some_and(|at| now.duration_since(*at) < KNOWN_ADDRESS_FOR);
+        let mut subjects = vec![Subject::Address(address)];
+        if !known {
+            subjects.push(Subject::User(user.to_owned()));
+        }
+        subjects
+    }
+}
+
 /// One server's login throttle.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
@@ -70,12 +83,8 @@ impl LoginThrottle {
     pub fn check(&self, user: &str, address: IpAddr) -> Result<(), ApiError> {
         let now = Instant::now();
         let state = self.state();
-        let known = state.known.get(&(user.to_owned(), address)).is_some_and(|at| now.duration_since(*at) < KNOWN_ADDRESS_FOR);
-        let mut subjects = vec![Subject::Address(address)];
-        if !known {
-            subjects.push(Subject::User(user.to_owned()));
-        }
-        let wait = subjects
+        let wait = state
+            .subjects(user, address, now)
             .iter()
             .filter_map(|s| state.buckets.get(s))
             .map(|b| b.refilled(now).wait())
@@ -97,7 +106,7 @@ impl LoginThrottle {
     pub fn failed(&self, user: &str, address: IpAddr) {
         let now = Instant::now();
         let mut state = self.state();
-        for subject in [Subject::User(user.to_owned()), Subject::Address(address)] {
+        for subject in state.subjects(user, address, now) {
             let bucket = state.buckets.get(&subject).map_or_else(|| Bucket::full(now), |b| b.refilled(now));
             state.buckets.insert(subject, Bucket { tokens: (bucket.tokens - 1.0).max(0.0), ..bucket });
         }
@@ -141,6 +150,13 @@ mod tests {
         // ...but not from where she logged in before; others elsewhere are untouched.
         throttle.check("alice", addr(9)).unwrap();
         throttle.check("bob", addr(2)).unwrap();
+        // Failures from an address a user logged in from spend that address only, not the user.
+        throttle.succeeded("carol", addr(7));
+        for _ in 0..FAILURES_PER_MINUTE {
+            throttle.failed("carol", addr(7));
+        }
+        assert!(throttle.check("carol", addr(7)).is_err());
+        throttle.check("carol", addr(8)).unwrap();
     }
 
     #[test]

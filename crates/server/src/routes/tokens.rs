@@ -7,11 +7,11 @@ use crate::identity::{password, secret};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use std::net::SocketAddr;
 use axum::http::{HeaderMap, StatusCode};
 use flotilla_api::{ErrorBody, ObjectRef, SUBJECT_TOKEN_HEADER, Token, TokenCreate};
 use flotilla_core::identity::TokenRecord;
 use flotilla_core::{TokenId, ValidationError};
+use std::net::SocketAddr;
 
 const DEFAULT_LIFETIME_S: u64 = 12 * 3600;
 const MIN_LIFETIME_S: u64 = 60;
