@@ -71,7 +71,7 @@ impl Store {
             .fetch_optional(&mut *w.tx)
             .await?
             .ok_or_else(|| StoreError::NotFound { kind: "role assignment", key: id.to_string() })?;
-        crate::tokens::revoke_project_tokens(&mut w.tx, get_id(&row, "user_id")?, get_id(&row, "project_id")?).await?;
+        crate::tokens::revoke_project_tokens(&mut w.tx, get_id(&row, "project_id")?, Some(get_id(&row, "user_id")?)).await?;
         w.tx.commit().await?;
         Ok(())
     }

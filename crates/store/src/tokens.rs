@@ -30,12 +30,12 @@ pub(crate) async fn revoke_user_tokens(tx: &mut Tx, user: UserId, keep: Option<T
     Ok(done.rows_affected())
 }
 
-/// Revokes every token of `user` on `project` (a role assignment removed: for good, so
-/// assigning a role again does not revive them).
-pub(crate) async fn revoke_project_tokens(tx: &mut Tx, user: UserId, project: ProjectId) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = $1 AND project_id = $2 AND revoked = 0")
-        .bind(user.to_string())
+/// Revokes every token on `project`, of `user` only when given (a role assignment removed, or
+/// the project disabled: for good, so a new assignment or a re-enable does not revive them).
+pub(crate) async fn revoke_project_tokens(tx: &mut Tx, project: ProjectId, user: Option<UserId>) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE project_id = $1 AND ($2 = '' OR user_id = $2) AND revoked = 0")
         .bind(project.to_string())
+        .bind(user.map(|u| u.to_string()).unwrap_or_default())
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected())

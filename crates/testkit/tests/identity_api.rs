@@ -369,6 +369,13 @@ async fn tokens_are_revoked_for_good_by_password_changes_disables_and_role_remov
     let again = flotilla_api::RoleAssignmentCreate { user: "tom".into(), project: "rev".into(), role: Role::Member };
     region.admin.assign_role(&again).await.unwrap();
     assert_eq!(status(after.current_token().await), 401);
+    let last = login(&region.url, "tom", "tom-third-pw", None).await.unwrap();
+    last.current_token().await.unwrap();
+    // His project disabled, then enabled again: the same.
+    let off = flotilla_api::ProjectUpdate { enabled: Some(false), ..Default::default() };
+    region.admin.update_project("rev", &off).await.unwrap();
+    region.admin.update_project("rev", &flotilla_api::ProjectUpdate { enabled: Some(true), ..Default::default() }).await.unwrap();
+    assert_eq!(status(last.current_token().await), 401);
     login(&region.url, "tom", "tom-third-pw", None).await.unwrap().current_token().await.unwrap();
     // Other users' tokens were never touched.
     region.admin.current_token().await.unwrap();
