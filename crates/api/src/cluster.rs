@@ -448,6 +448,9 @@ pub struct Receiver {
     pub action: String,
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
+    /// The parameters a trigger's body may override; any other in a body is refused.
+    #[serde(default)]
+    pub overridable: Vec<String>,
     /// The trigger URL with its secret: shown only in the answer to create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -467,10 +470,14 @@ pub struct ReceiverCreate {
     pub cluster: String,
     /// The cluster action to run: scale_out, scale_in, resize, check, recover.
     pub action: String,
-    /// Stored parameters of the action, merged with a trigger's body.
+    /// Stored parameters of the action.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub params: serde_json::Map<String, serde_json::Value>,
+    /// Parameters of the action a trigger's body may set over the stored ones (none by default:
+    /// whoever holds the URL runs exactly the stored action). Senlin merged any.
+    #[serde(default)]
+    pub overridable: Vec<String>,
     #[serde(default)]
     pub metadata: Metadata,
 }

@@ -493,6 +493,7 @@ fn a_cluster_on_two_docker_agents_scales_heals_rolls_out_autoscales_and_goes() {
         cluster: "web".into(),
         action: "scale_out".into(),
         params: serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(1))]),
+        overridable: vec![],
         metadata: Default::default(),
     };
     let url = region.on(region.api.create_receiver(&receiver)).expect("receiver").url.expect("the trigger URL");

@@ -155,6 +155,7 @@ impl Server {
                 ..config.engine
             }),
             shutdown: CancellationToken::new(),
+            logins: Arc::default(),
         };
         let engine = flotilla_engine::Engine::start(
             (*state.engine_config).clone(),

@@ -8,7 +8,9 @@ use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, Contain
 use flotilla_core::scheduler::{Request, Resources, Settings};
 use flotilla_core::{ContainerId, HostId};
 use flotilla_core::{ListParams, Metadata, Name, ProfileId, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
-use flotilla_store::{ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, ProjectChanges, Scope, Store, StoreError};
+use flotilla_store::{
+    ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, IdempotentAnswer, ProjectChanges, Scope, Store, StoreError,
+};
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -207,16 +209,18 @@ async fn idempotency_keys(store: &Store) {
     let scope = UserId::new();
     assert_eq!(store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(), IdempotencyClaim::Run);
     assert_eq!(store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(), IdempotencyClaim::InFlight);
-    store.finish_idempotency_key(scope, "k1", 201, "{\"ok\":1}").await.unwrap();
-    assert_eq!(
-        store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(),
-        IdempotencyClaim::Replay { status: 201, body: "{\"ok\":1}".into() }
-    );
+    let answer = IdempotentAnswer { status: 202, body: Some("{\"ok\":1}".into()), location: Some("/v1/actions/1".into()) };
+    store.finish_idempotency_key(scope, "k1", &answer).await.unwrap();
+    assert_eq!(store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(), IdempotencyClaim::Replay(answer));
     assert_eq!(store.claim_idempotency_key(scope, "k1", "h2").await.unwrap(), IdempotencyClaim::Mismatch);
     assert_eq!(store.claim_idempotency_key(UserId::new(), "k1", "h2").await.unwrap(), IdempotencyClaim::Run);
     store.claim_idempotency_key(scope, "k2", "h").await.unwrap();
     store.release_idempotency_key(scope, "k2").await.unwrap();
     assert_eq!(store.claim_idempotency_key(scope, "k2", "h").await.unwrap(), IdempotencyClaim::Run);
+    // An answer that carried a secret is kept without its body.
+    let withheld = IdempotentAnswer { status: 201, body: None, location: None };
+    store.finish_idempotency_key(scope, "k2", &withheld).await.unwrap();
+    assert_eq!(store.claim_idempotency_key(scope, "k2", "h").await.unwrap(), IdempotencyClaim::Replay(withheld));
 }
 
 async fn profiles_are_scoped(store: &Store) {

@@ -149,6 +149,7 @@ async fn lifecycle(backend: Backend) {
         cluster: "web".into(),
         action: "scale_out".into(),
         params: serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(1))]),
+        overridable: vec!["count".into()],
         metadata: Default::default(),
     };
     let url = admin.create_receiver(&receiver).await.expect("receiver").url.expect("the trigger URL is shown once");
@@ -158,6 +159,20 @@ async fn lifecycle(backend: Backend) {
         anonymous.trigger_receiver(&url, &serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(2))])).await.expect("trigger");
     assert_eq!(finished(admin, fired.action).await.0, "SUCCEEDED");
     assert_eq!(members(admin, "web").await.len(), 6);
+    // The body sets only what the receiver lists as overridable: none by default.
+    let fixed = ReceiverCreate { name: "fixed".into(), overridable: vec![], ..receiver.clone() };
+    let fixed_url = admin.create_receiver(&fixed).await.expect("receiver").url.expect("URL");
+    let count = serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(50))]);
+    let (code, message) = error(anonymous.trigger_receiver(&fixed_url, &count).await);
+    assert!(code == 400 && message.contains("body.count") && message.contains("none"), "{code} {message}");
+    let min_size = serde_json::Map::from_iter([("min_size".to_owned(), serde_json::json!(0))]);
+    let (code, message) = error(anonymous.trigger_receiver(&url, &min_size).await);
+    assert!(code == 400 && message.contains("body.min_size") && message.contains("count"), "{code} {message}");
+    assert_eq!(members(admin, "web").await.len(), 6, "a refused trigger runs nothing");
+    let unknown = ReceiverCreate { name: "odd".into(), overridable: vec!["count".into(), "colour".into()], ..receiver.clone() };
+    let (code, message) = error(admin.create_receiver(&unknown).await);
+    assert!(code == 400 && message.contains("overridable[1]") && message.contains("colour"), "{code} {message}");
+    admin.delete_receiver("fixed").await.expect("revoke");
     admin.delete_receiver("grow").await.expect("revoke");
     assert_eq!(error(anonymous.trigger_receiver(&url, &Default::default()).await).0, 404);
 

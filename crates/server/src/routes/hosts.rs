@@ -4,12 +4,13 @@ use super::{convert, list_params};
 use crate::error::ApiError;
 use crate::events;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::idempotency::SecretAnswer;
 use crate::identity::principal::Principal;
 use crate::identity::secret;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
 use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
 use flotilla_core::host::Schedulable;
@@ -32,12 +33,12 @@ pub async fn create_join_token(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(body): ApiJson<JoinTokenCreate>,
-) -> Result<(StatusCode, Json<JoinToken>), ApiError> {
+) -> Result<(StatusCode, Extension<SecretAnswer>, Json<JoinToken>), ApiError> {
     caller.require_admin()?;
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
     flotilla_core::host::check_join_token_ttl(ttl)?;
     let token = issue(&state.store, std::time::Duration::from_secs(ttl)).await?;
-    Ok((StatusCode::CREATED, Json(token)))
+    Ok((StatusCode::CREATED, Extension(SecretAnswer), Json(token)))
 }
 
 #[utoipa::path(get, path = "/v1/hosts", tag = "hosts", params(ListQuery, ("state" = Option<String>, Query, description = "UP, DOWN, DRAINING or DISABLED")),
