@@ -219,18 +219,16 @@ impl Store {
         Ok(c)
     }
 
-    /// Reserves `count` node indexes of `cluster`; answers the first.
+    /// Reserves `count` node indexes of `cluster`; answers the first. One statement moves the
+    /// counter and answers it, so concurrent callers never share an index.
     pub async fn take_node_indexes(&self, cluster: ClusterId, count: i64) -> Result<i64, StoreError> {
-        let mut w = self.begin_write().await?;
-        let row = crate::crud::row_for_update(&mut w.tx, "cluster", "clusters", &cluster.to_string()).await?;
-        let first: i64 = row.try_get("next_index")?;
-        sqlx::query("UPDATE clusters SET next_index = next_index + $2 WHERE id = $1")
+        let row = sqlx::query("UPDATE clusters SET next_index = next_index + $2 WHERE id = $1 RETURNING next_index")
             .bind(cluster.to_string())
             .bind(count)
-            .execute(&mut *w.tx)
-            .await?;
-        w.tx.commit().await?;
-        Ok(first)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "cluster", key: cluster.to_string() })?;
+        Ok(row.try_get::<i64, _>("next_index")? - count)
     }
 
     /// How many of `cluster`'s nodes there are, and how many are ACTIVE.

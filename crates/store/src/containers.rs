@@ -463,9 +463,13 @@ impl Store {
         let mut w = self.begin_write().await?;
         let now = now_millis();
         let mut changes = ObservationChanges::default();
+        // Each row is locked while it is judged and written (an engine's write of it waits, and a
+        // generation bumped meanwhile is seen); in id order, so two batches never deadlock.
+        let mut observations: Vec<&Observation> = observations.iter().collect();
+        observations.sort_by_key(|seen| seen.id);
+        let select = format!("SELECT * FROM containers WHERE id = $1{}", crate::crud::lock_clause(&w.tx));
         for seen in observations {
-            let Some(row) =
-                sqlx::query("SELECT * FROM containers WHERE id = $1").bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
+            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select.clone())).bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
             else {
                 continue;
             };
