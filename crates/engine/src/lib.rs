@@ -10,6 +10,7 @@ mod context;
 mod dispatcher;
 mod error;
 mod health;
+mod host;
 mod node;
 mod placer;
 mod policies;

@@ -345,7 +345,8 @@ impl Store {
     }
 
     /// Moves a container to the host the scheduler picks for `request` (whose `avoid_hosts` holds
-    /// the old host), as a new generation. Answers the new host, or the scheduler's refusal (the container is kept).
+    /// the old host), as a new generation, and records the new host on the node managing it, in
+    /// the same transaction. Answers the new host, or the scheduler's refusal (the container is kept).
     pub async fn move_container(
         &self,
         id: ContainerId,
@@ -376,6 +377,12 @@ impl Store {
         crate::ports::sync_ports(self.backend, &mut w.tx, self.region_pool, &decode_container(&row)?).await?;
         let mounts = crate::volumes::mounts_of(&mut w.tx, &id.to_string()).await?;
         crate::volumes::record_on_host(&mut w.tx, host, &mounts).await?;
+        sqlx::query("UPDATE nodes SET host_id = $2, updated_at = $3 WHERE physical_id = $1")
+            .bind(id.to_string())
+            .bind(host.to_string())
+            .bind(now_millis())
+            .execute(&mut *w.tx)
+            .await?;
         bump_revision(&mut w.tx, &host.to_string()).await?;
         if let Some(old) = old {
             bump_revision(&mut w.tx, &old).await?;
