@@ -251,7 +251,9 @@ async fn drain_moves_containers_and_empty_hosts_can_be_deleted() {
     assert_eq!(drained.body.state, "DRAINING");
     let action = drained.action.expect("Location names the HOST_DRAIN action");
     match admin.wait_action(&action, Duration::from_millis(100), Duration::from_secs(60), |_| {}).await.expect("action") {
-        flotilla_client::Waited::Ended(a) => assert_eq!((a.action.as_str(), a.status.as_str()), ("HOST_DRAIN", "SUCCEEDED"), "{}", a.status_reason),
+        flotilla_client::Waited::Ended(a) => {
+            assert_eq!((a.action.as_str(), a.status.as_str()), ("HOST_DRAIN", "SUCCEEDED"), "{}", a.status_reason)
+        }
         flotilla_client::Waited::TimedOut(a) => panic!("HOST_DRAIN still {}", a.status),
     }
     wait_until("the container runs on the other host", || async {

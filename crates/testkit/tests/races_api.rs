@@ -10,7 +10,8 @@ use flotilla_testkit::{Backend, SimHost, TestRegion};
 use std::time::Duration;
 
 fn profile() -> ProfileCreate {
-    let properties = ContainerProperties { image: "flotilla/workload:latest".into(), cpu: Some(0.1), memory: Some(64), ..Default::default() };
+    let properties =
+        ContainerProperties { image: "flotilla/workload:latest".into(), cpu: Some(0.1), memory: Some(64), ..Default::default() };
     ProfileCreate {
         name: "web".into(),
         spec: ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties },
@@ -25,7 +26,7 @@ async fn cluster(client: &Client, name: &str, desired: i64, min: i64) {
         profile: "web".into(),
         desired_capacity: desired,
         min_size: min,
-        max_size: 10,
+        max_size: 20,
         timeout: Some(60),
         config: Default::default(),
         metadata: Default::default(),
@@ -58,48 +59,58 @@ async fn concurrent_node_deletes_and_creates(backend: Backend) {
     let admin = &region.admin;
     admin.create_profile(&profile()).await.expect("profile");
 
-    // Three members deleted at once: each delete lowers the desired capacity once.
-    cluster(admin, "web", 3, 0).await;
-    let deletes = members(admin, "web").await.into_iter().map(|n| {
-        let client = admin.clone();
-        tokio::spawn(async move { client.delete_node(&n.name).await })
-    });
+    // Six members deleted at once: each delete lowers the desired capacity once.
+    cluster(admin, "web", 6, 0).await;
+    let deletes = members(admin, "web")
+        .await
+        .into_iter()
+        .map(|n| {
+            let client = admin.clone();
+            tokio::spawn(async move { client.delete_node(&n.name).await })
+        })
+        .collect::<Vec<_>>();
     let mut accepted = Vec::new();
     for d in deletes {
         accepted.push(d.await.unwrap().expect("each delete accepted").action.to_string());
     }
-    assert_eq!(admin.cluster("web").await.expect("show").desired_capacity, 0, "three deletes, three fewer");
+    assert_eq!(admin.cluster("web").await.expect("show").desired_capacity, 0, "six deletes, six fewer");
     for id in &accepted {
         assert_eq!(finished(admin, id).await, "SUCCEEDED");
     }
     assert!(members(admin, "web").await.is_empty());
 
-    // Three members created at once: three more, at three different indexes.
-    let creates = (0..3).map(|i| {
-        let client = admin.clone();
-        let body = NodeCreate {
-            name: format!("extra-{i}"),
-            profile: "web".into(),
-            cluster: Some("web".into()),
-            role: String::new(),
-            metadata: Default::default(),
-        };
-        tokio::spawn(async move { client.create_node(&body).await })
-    });
+    // Six members created at once: six more, at six different indexes.
+    let creates = (0..6)
+        .map(|i| {
+            let client = admin.clone();
+            let body = NodeCreate {
+                name: format!("extra-{i}"),
+                profile: "web".into(),
+                cluster: Some("web".into()),
+                role: String::new(),
+                metadata: Default::default(),
+            };
+            tokio::spawn(async move { client.create_node(&body).await })
+        })
+        .collect::<Vec<_>>();
     for c in creates {
         let made = c.await.unwrap().expect("each create accepted");
         assert_eq!(finished(admin, &made.action.expect("action")).await, "SUCCEEDED");
     }
     let indexes: Vec<i64> = members(admin, "web").await.iter().map(|n| n.index).collect();
-    assert_eq!(indexes, [4, 5, 6], "indexes are never reused nor shared");
-    assert_eq!(admin.cluster("web").await.expect("show").desired_capacity, 3);
+    assert_eq!(indexes, [7, 8, 9, 10, 11, 12], "indexes are never reused nor shared");
+    assert_eq!(admin.cluster("web").await.expect("show").desired_capacity, 6);
 
     // min_size 2 of 3: of three deletes at once, one goes through.
     cluster(admin, "db", 3, 2).await;
-    let deletes = members(admin, "db").await.into_iter().map(|n| {
-        let client = admin.clone();
-        tokio::spawn(async move { client.delete_node(&n.name).await })
-    });
+    let deletes = members(admin, "db")
+        .await
+        .into_iter()
+        .map(|n| {
+            let client = admin.clone();
+            tokio::spawn(async move { client.delete_node(&n.name).await })
+        })
+        .collect::<Vec<_>>();
     let mut answers = Vec::new();
     for d in deletes {
         answers.push(d.await.unwrap());
@@ -114,7 +125,8 @@ async fn concurrent_node_deletes_and_creates(backend: Backend) {
     assert_eq!(members(admin, "db").await.len(), 2);
 
     // A node named twice (by name, then by id) is refused, naming the field and the value.
-    let spare = NodeCreate { name: "spare".into(), profile: "web".into(), cluster: None, role: String::new(), metadata: Default::default() };
+    let spare =
+        NodeCreate { name: "spare".into(), profile: "web".into(), cluster: None, role: String::new(), metadata: Default::default() };
     let made = admin.create_node(&spare).await.expect("orphan");
     assert_eq!(finished(admin, &made.action.expect("action")).await, "SUCCEEDED");
     let id = made.body.id.to_string();
@@ -123,7 +135,7 @@ async fn concurrent_node_deletes_and_creates(backend: Backend) {
     let message = refused.to_string();
     assert_eq!(refused.status(), Some(400), "{message}");
     assert!(message.contains("add_nodes.nodes[1]") && message.contains(&id) && message.contains("spare"), "{message}");
-    assert_eq!(admin.cluster("web").await.expect("show").desired_capacity, 3, "nothing changed");
+    assert_eq!(admin.cluster("web").await.expect("show").desired_capacity, 6, "nothing changed");
     assert!(admin.node("spare").await.expect("node").cluster_id.is_none());
     region.stop().await;
 }
@@ -148,10 +160,12 @@ async fn drain_moves_nodes(backend: Backend) {
     let _second = region.sim_agent(SimHost::new("new")).await;
 
     // Two drains at once: one action moves the containers, the other is refused while it runs.
-    let drains = (0..2).map(|_| {
-        let client = admin.clone();
-        tokio::spawn(async move { client.drain_host("old", &HostDrain { migrate: true }).await })
-    });
+    let drains = (0..2)
+        .map(|_| {
+            let client = admin.clone();
+            tokio::spawn(async move { client.drain_host("old", &HostDrain { migrate: true }).await })
+        })
+        .collect::<Vec<_>>();
     let mut answers = Vec::new();
     for d in drains {
         answers.push(d.await.unwrap());
