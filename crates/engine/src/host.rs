@@ -1,11 +1,11 @@
 //! Host actions: HOST_DRAIN moves every container off a draining host (a node's under the node's
-//! lock, so no recovery or update of it runs meanwhile), then waits for each to run elsewhere.
+//! lock, so no recovery or update of it runs meanwhile), then waits for those meant to run to run elsewhere.
 
 use crate::context::Ctx;
 use crate::error::EngineError;
 use crate::node::Outputs;
 use flotilla_core::action::{ActionKind, Target};
-use flotilla_core::container::Container;
+use flotilla_core::container::{Container, DesiredState};
 use flotilla_core::event::{Event, EventAction, EventLevel, FAILED, ObjectType, START};
 use flotilla_core::host::Host;
 use flotilla_core::scheduler::Request;
@@ -57,7 +57,8 @@ async fn drain(ctx: &Ctx, host: Host) -> Result<Outputs, EngineError> {
         }
     }
     ctx.shared.agents.wake(host.id);
-    for c in &moved {
+    // Those meant to run must run again; a stopped or paused one is only placed.
+    for c in moved.iter().filter(|c| c.desired == DesiredState::Running) {
         if let Err(e) = crate::node::wait_running(ctx, c.id).await {
             match e {
                 EngineError::Failed(why) => stuck.push(format!("{}: {why}", c.name)),

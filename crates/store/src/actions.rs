@@ -141,16 +141,18 @@ impl Store {
         let Target::Host(host) = action.target else { return Err(StoreError::Corrupt(format!("action {} is not on a host", action.id))) };
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "host", "hosts", &host.to_string()).await?;
-        let running = sqlx::query(
-            "SELECT id FROM actions WHERE kind = $1 AND target_id = $2 AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED')",
-        )
-        .bind(action.kind.as_str())
-        .bind(host.to_string())
-        .fetch_optional(&mut *w.tx)
-        .await?;
+        let running =
+            sqlx::query("SELECT id FROM actions WHERE kind = $1 AND target_id = $2 AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED')")
+                .bind(action.kind.as_str())
+                .bind(host.to_string())
+                .fetch_optional(&mut *w.tx)
+                .await?;
         if let Some(other) = running {
             let (name, other): (String, String) = (row.try_get("name")?, other.try_get("id")?);
-            return Err(StoreError::Conflict(format!("host {name} is already under action {other} ({}); try again when it ends", action.kind)));
+            return Err(StoreError::Conflict(format!(
+                "host {name} is already under action {other} ({}); try again when it ends",
+                action.kind
+            )));
         }
         insert_action(&mut w.tx, action).await?;
         w.tx.commit().await?;

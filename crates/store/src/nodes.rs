@@ -103,11 +103,8 @@ pub(crate) async fn take_node_lock(tx: &mut Tx, node: NodeId, action: &Action) -
 
 /// How many members `cluster` has; with `staying`, only those no NODE_DELETE is removing.
 async fn members(tx: &mut Tx, cluster: ClusterId, staying: bool) -> Result<i64, StoreError> {
-    let leaving = if staying {
-        " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.id = n.lock_action AND a.kind = 'NODE_DELETE')"
-    } else {
-        ""
-    };
+    let leaving =
+        if staying { " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.id = n.lock_action AND a.kind = 'NODE_DELETE')" } else { "" };
     let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM nodes n WHERE n.cluster_id = $1{leaving}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cluster.to_string()).fetch_one(&mut **tx).await?;
     Ok(row.try_get("n")?)

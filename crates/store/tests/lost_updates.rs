@@ -287,7 +287,11 @@ async fn cluster_writes_and_node_indexes(store: &Store) {
         }
         let c = store.cluster(Scope::All, &id.to_string()).await.unwrap();
         let seen = (c.desired_capacity, c.status_reason.clone(), c.metadata.clone());
-        assert_eq!(seen, (round as i64, format!("round {round}"), round_metadata(round)), "round {round}: a write to cluster {id} was lost");
+        assert_eq!(
+            seen,
+            (round as i64, format!("round {round}"), round_metadata(round)),
+            "round {round}: a write to cluster {id} was lost"
+        );
     }
     indexes.sort();
     let expected: Vec<i64> = (1..=2 * ROUNDS as i64).collect();

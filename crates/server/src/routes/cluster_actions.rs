@@ -37,7 +37,12 @@ async fn node_ids(state: &AppState, cluster: &Cluster, keys: &[String], field: &
     for (i, key) in keys.iter().enumerate() {
         let node = super::referenced(state.store.node(Scope::Project(cluster.project_id), key).await, format!("{field}[{i}]"), key)?;
         if let Some(first) = ids.iter().position(|id| *id == node.id) {
-            return Err(ValidationError::new(format!("{field}[{i}]"), key, format!("names node {} again (as {field}[{first}])", node.name)).into());
+            return Err(ValidationError::new(
+                format!("{field}[{i}]"),
+                key,
+                format!("names node {} again (as {field}[{first}])", node.name),
+            )
+            .into());
         }
         ids.push(node.id);
     }

@@ -110,7 +110,8 @@ pub async fn drain_host(
     if !body.migrate {
         return Ok(Json(convert::host(host)).into_response());
     }
-    let action = Action::new(ActionKind::HostDrain, Target::Host(host.id), host.name.as_str(), caller.project_id, caller.user_id, Cause::User);
+    let action =
+        Action::new(ActionKind::HostDrain, Target::Host(host.id), host.name.as_str(), caller.project_id, caller.user_id, Cause::User);
     state.store.submit_host_action(&action).await?;
     state.engine.notify();
     let location = format!("/v1/actions/{}", action.id);
