@@ -49,6 +49,30 @@ async fn members(client: &Client, cluster: &str) -> Vec<flotilla_api::Node> {
     nodes
 }
 
+/// Runs `call` on each of `inputs` at once (every request sent before any answer is awaited);
+/// answers in order.
+async fn at_once<I, T, F>(inputs: impl IntoIterator<Item = I>, call: impl Fn(I) -> F) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = inputs.into_iter().map(|i| tokio::spawn(call(i))).collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.expect("request task"));
+    }
+    answers
+}
+
+/// Deletes every member of `cluster` at once.
+async fn delete_all(client: &Client, cluster: &str) -> Vec<Result<flotilla_api::ActionAccepted, ClientError>> {
+    at_once(members(client, cluster).await, |n| {
+        let client = client.clone();
+        async move { client.delete_node(&n.name).await }
+    })
+    .await
+}
+
 fn status<T: std::fmt::Debug>(answer: &Result<T, ClientError>) -> u16 {
     answer.as_ref().map_or_else(|e| e.status().expect("an HTTP answer"), |_| 202)
 }
@@ -61,18 +85,8 @@ async fn concurrent_node_deletes_and_creates(backend: Backend) {
 
     // Six members deleted at once: each delete lowers the desired capacity once.
     cluster(admin, "web", 6, 0).await;
-    let deletes = members(admin, "web")
-        .await
-        .into_iter()
-        .map(|n| {
-            let client = admin.clone();
-            tokio::spawn(async move { client.delete_node(&n.name).await })
-        })
-        .collect::<Vec<_>>();
-    let mut accepted = Vec::new();
-    for d in deletes {
-        accepted.push(d.await.unwrap().expect("each delete accepted").action.to_string());
-    }
+    let accepted: Vec<String> =
+        delete_all(admin, "web").await.into_iter().map(|answer| answer.expect("each delete accepted").action.to_string()).collect();
     assert_eq!(admin.cluster("web").await.expect("show").desired_capacity, 0, "six deletes, six fewer");
     for id in &accepted {
         assert_eq!(finished(admin, id).await, "SUCCEEDED");
@@ -80,21 +94,20 @@ async fn concurrent_node_deletes_and_creates(backend: Backend) {
     assert!(members(admin, "web").await.is_empty());
 
     // Six members created at once: six more, at six different indexes.
-    let creates = (0..6)
-        .map(|i| {
-            let client = admin.clone();
-            let body = NodeCreate {
-                name: format!("extra-{i}"),
-                profile: "web".into(),
-                cluster: Some("web".into()),
-                role: String::new(),
-                metadata: Default::default(),
-            };
-            tokio::spawn(async move { client.create_node(&body).await })
-        })
-        .collect::<Vec<_>>();
-    for c in creates {
-        let made = c.await.unwrap().expect("each create accepted");
+    let creates = at_once(0..6, |i| {
+        let client = admin.clone();
+        let body = NodeCreate {
+            name: format!("extra-{i}"),
+            profile: "web".into(),
+            cluster: Some("web".into()),
+            role: String::new(),
+            metadata: Default::default(),
+        };
+        async move { client.create_node(&body).await }
+    })
+    .await;
+    for made in creates {
+        let made = made.expect("each create accepted");
         assert_eq!(finished(admin, &made.action.expect("action")).await, "SUCCEEDED");
     }
     let indexes: Vec<i64> = members(admin, "web").await.iter().map(|n| n.index).collect();
@@ -103,18 +116,7 @@ async fn concurrent_node_deletes_and_creates(backend: Backend) {
 
     // min_size 2 of 3: of three deletes at once, one goes through.
     cluster(admin, "db", 3, 2).await;
-    let deletes = members(admin, "db")
-        .await
-        .into_iter()
-        .map(|n| {
-            let client = admin.clone();
-            tokio::spawn(async move { client.delete_node(&n.name).await })
-        })
-        .collect::<Vec<_>>();
-    let mut answers = Vec::new();
-    for d in deletes {
-        answers.push(d.await.unwrap());
-    }
+    let answers = delete_all(admin, "db").await;
     let mut codes: Vec<u16> = answers.iter().map(status).collect();
     codes.sort();
     assert_eq!(codes, [202, 409, 409], "{answers:?}");
@@ -160,16 +162,11 @@ async fn drain_moves_nodes(backend: Backend) {
     let _second = region.sim_agent(SimHost::new("new")).await;
 
     // Two drains at once: one action moves the containers, the other is refused while it runs.
-    let drains = (0..2)
-        .map(|_| {
-            let client = admin.clone();
-            tokio::spawn(async move { client.drain_host("old", &HostDrain { migrate: true }).await })
-        })
-        .collect::<Vec<_>>();
-    let mut answers = Vec::new();
-    for d in drains {
-        answers.push(d.await.unwrap());
-    }
+    let answers = at_once(0..2, |_| {
+        let client = admin.clone();
+        async move { client.drain_host("old", &HostDrain { migrate: true }).await }
+    })
+    .await;
     let mut codes: Vec<u16> = answers.iter().map(status).collect();
     codes.sort();
     assert_eq!(codes, [202, 409], "{answers:?}");
