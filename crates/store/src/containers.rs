@@ -237,6 +237,11 @@ impl Store {
     /// Applies `changes`; the container's host is woken when what it must run changed.
     pub async fn update_container(&self, id: ContainerId, changes: ContainerChanges) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
+        let resizes = changes.cpu.is_some() || changes.memory.is_some();
+        if resizes {
+            // Before the row: placements take this lock first, then the rows they write.
+            crate::placement::lock_placement(self.backend, &mut w.tx).await?;
+        }
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let mut c = decode_container(&row)?;
         let wakes_host = changes.desired.is_some_and(|d| d != c.desired)
@@ -246,8 +251,7 @@ impl Store {
             || changes.stop_timeout.is_some()
             || changes.spec.is_some();
         let spec_changed = changes.spec.is_some();
-        if changes.cpu.is_some() || changes.memory.is_some() {
-            crate::placement::lock_placement(self.backend, &mut w.tx).await?;
+        if resizes {
             let resized =
                 ContainerProperties { cpu: changes.cpu.or(c.spec.cpu), memory: changes.memory.or(c.spec.memory), ..c.spec.clone() };
             let add = Usage {
