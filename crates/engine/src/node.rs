@@ -77,7 +77,7 @@ async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) -> Result<(Co
 }
 
 /// Waits until `id` runs; an error, an exit or its disappearance fails the wait.
-async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<Container, EngineError> {
+pub(crate) async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<Container, EngineError> {
     ctx.wait_container(id, |c| match c {
         None => Some(Err("its container disappeared".to_owned())),
         Some(c) => match c.status {
@@ -315,7 +315,6 @@ async fn recover_container(ctx: &Ctx, node: &Node, container: ContainerId, how: 
                 }
                 Err(no_fit) => return Err(EngineError::Failed(no_fit)),
             };
-            store.update_node(node.id, NodeChanges { physical: Some((Some(container), Some(host))), ..Default::default() }).await?;
             ctx.shared.agents.wake(host);
             if let Some(old) = current.host_id {
                 ctx.shared.agents.wake(old);

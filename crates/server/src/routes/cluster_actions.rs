@@ -31,10 +31,19 @@ pub async fn cluster_action(
 }
 
 /// The node ids of `keys` (ids or names) in `cluster`'s project; `field` names them in errors.
+/// A node named twice (by the same key, or by its id and its name) is refused: it would count twice.
 async fn node_ids(state: &AppState, cluster: &Cluster, keys: &[String], field: &str) -> Result<Vec<NodeId>, ApiError> {
     let mut ids = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
         let node = super::referenced(state.store.node(Scope::Project(cluster.project_id), key).await, format!("{field}[{i}]"), key)?;
+        if let Some(first) = ids.iter().position(|id| *id == node.id) {
+            return Err(ValidationError::new(
+                format!("{field}[{i}]"),
+                key,
+                format!("names node {} again (as {field}[{first}])", node.name),
+            )
+            .into());
+        }
         ids.push(node.id);
     }
     if ids.is_empty() {
