@@ -256,7 +256,7 @@ impl Store {
                 containers: 0,
                 cpu_millis: resized.cpu_millis().saturating_sub(c.spec.cpu_millis()),
                 memory_mib: resized.memory_mib().saturating_sub(c.spec.memory_mib()),
-                image_bytes: 0,
+                ..Default::default()
             };
             check_quota(&mut w.tx, c.project_id, &add).await?;
         }

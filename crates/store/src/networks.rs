@@ -76,7 +76,9 @@ async fn lock_address_space(backend: Backend, tx: &mut Tx) -> Result<(), StoreEr
     Ok(())
 }
 
-async fn insert_network(tx: &mut Tx, n: &Network) -> Result<(), StoreError> {
+/// Writes network `n` within its project's quota of networks.
+async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network) -> Result<(), StoreError> {
+    crate::quotas::check_one_more(backend, tx, n.project_id, crate::quotas::Counted::Networks).await?;
     sqlx::query(
         "INSERT INTO networks (id, name, project_id, shared, is_default, metadata, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -191,7 +193,7 @@ pub(crate) async fn default_network(backend: Backend, tx: &mut Tx, pool: RegionP
         created_at: now,
         updated_at: now,
     };
-    insert_network(tx, &network).await?;
+    insert_network(backend, tx, &network).await?;
     let plan = SubnetPlan::new("", cidr, None, Vec::new(), Default::default()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let subnet = Subnet { id: SubnetId::new(), name, network_id: network.id, project_id: project, plan, created_at: now };
     insert_subnet(backend, tx, &subnet).await?;
@@ -202,7 +204,7 @@ impl Store {
     /// Writes a network, and its first subnet when given, in one transaction.
     pub async fn create_network(&self, network: &Network, subnet: Option<&Subnet>) -> Result<NetworkRow, StoreError> {
         let mut w = self.begin_write().await?;
-        insert_network(&mut w.tx, network).await?;
+        insert_network(self.backend, &mut w.tx, network).await?;
         if let Some(subnet) = subnet {
             insert_subnet(self.backend, &mut w.tx, subnet).await?;
         }

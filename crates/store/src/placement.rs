@@ -135,7 +135,7 @@ impl RegionView {
         settings: &Settings,
         cluster: Option<ClusterId>,
     ) -> Result<Container, StoreError> {
-        let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
+        let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), ..Default::default() };
         let project = container.project_id;
         if let Entry::Vacant(slot) = self.quotas.entry(project) {
             let quota = quota_in(tx, project).await?;
@@ -188,7 +188,7 @@ impl RegionView {
         used.memory_mib += add.memory_mib;
         crate::containers::insert(tx, &container).await?;
         for port in &ports {
-            insert_port(tx, port).await?;
+            insert_port(self.backend, tx, port).await?;
         }
         insert_mounts(tx, &container, &mounts).await?;
         Ok(container)

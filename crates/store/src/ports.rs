@@ -161,7 +161,9 @@ impl Allocator {
     }
 }
 
-pub(crate) async fn insert_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
+/// Writes port `p` within its project's quota of ports.
+pub(crate) async fn insert_port(backend: Backend, tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
+    crate::quotas::check_one_more(backend, tx, p.project_id, crate::quotas::Counted::Ports).await?;
     sqlx::query(
         "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -269,7 +271,7 @@ pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, 
     let missing: Vec<Wanted> = wanted.into_iter().filter(|w| !have.contains(&w.network)).collect();
     let mut alloc = Allocator::default();
     for port in allocate_ports(backend, tx, &mut alloc, c, &missing).await? {
-        insert_port(tx, &port).await?;
+        insert_port(backend, tx, &port).await?;
     }
     alloc.save(tx).await
 }
@@ -303,7 +305,7 @@ impl Store {
             container_id: None,
             created_at: flotilla_core::now(),
         };
-        insert_port(&mut w.tx, &port).await?;
+        insert_port(self.backend, &mut w.tx, &port).await?;
         alloc.save(&mut w.tx).await?;
         w.tx.commit().await?;
         self.port(Scope::All, port.id).await
@@ -429,7 +431,7 @@ impl Store {
             let name = c.spec.networks.last().map(|n| n.network.clone()).unwrap_or_default();
             let mut alloc = Allocator::default();
             let (subnet_id, ip) = alloc.allocate(self.backend, &mut w.tx, (network, &name), Some((ip, "ip_address"))).await?;
-            insert_port(&mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
+            insert_port(self.backend, &mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
         }
         sync_ports(self.backend, &mut w.tx, self.region_pool, &c).await?;
         sqlx::query("UPDATE containers SET spec = $2, updated_at = $3 WHERE id = $1")

@@ -129,7 +129,7 @@ async fn uploads_are_checked_limited_scoped_and_counted() {
     // Image bytes count against the quota.
     let used = team.quota("team").await.expect("quota").usage.image_bytes;
     assert_eq!(used, 2 * image.size_bytes);
-    let limits = QuotaLimits { containers: -1, cpu_millis: -1, memory_mib: -1, image_bytes: used as i64 + 10 };
+    let limits = QuotaLimits { containers: -1, cpu_millis: -1, memory_mib: -1, image_bytes: used as i64 + 10, networks: -1, ports: -1 };
     region.admin.set_quota("team", &limits).await.expect("set quota");
     let (code, message) = status(team.upload_image(&archive(tmp.path(), "team/more:1", 100), &plain, |_| {}).await);
     assert_eq!(code, 403);

@@ -30,12 +30,16 @@ async fn answer(state: &AppState, project: flotilla_core::ProjectId) -> Result<J
             cpu_millis: wire(quota.cpu_millis),
             memory_mib: wire(quota.memory_mib),
             image_bytes: wire(quota.image_bytes),
+            networks: wire(quota.networks),
+            ports: wire(quota.ports),
         },
         usage: QuotaUsage {
             containers: usage.containers,
             cpu_millis: usage.cpu_millis,
             memory_mib: usage.memory_mib,
             image_bytes: usage.image_bytes,
+            networks: usage.networks,
+            ports: usage.ports,
         },
     }))
 }
@@ -65,6 +69,8 @@ pub async fn set_quota(
         cpu_millis: limit("cpu_millis", body.cpu_millis)?,
         memory_mib: limit("memory_mib", body.memory_mib)?,
         image_bytes: limit("image_bytes", body.image_bytes)?,
+        networks: limit("networks", body.networks)?,
+        ports: limit("ports", body.ports)?,
     };
     state.store.set_quota(project.id, quota).await?;
     tracing::info!(project = %project.name, "quota set");
