@@ -136,7 +136,7 @@ impl Store {
     pub async fn list_images(&self, scope: Scope, name: Option<&str>, params: &ListParams) -> Result<Page<Image>, StoreError> {
         let mut filters = Vec::new();
         if let Scope::Project(project) = scope {
-            filters.push(Filter::eq("visible_to", project));
+            filters.push(Filter::scope("visible_to", project));
         }
         if let Some(name) = name {
             filters.push(Filter::eq("name", name));

@@ -11,16 +11,24 @@ pub struct Filter {
     pub(crate) column: &'static str,
     pub(crate) op: &'static str,
     pub(crate) value: String,
+    /// Whether it says what the caller may see (its project): the marker must pass it too.
+    scoping: bool,
 }
 
 impl Filter {
     pub(crate) fn eq(column: &'static str, value: impl ToString) -> Self {
-        Self { column, op: "=", value: value.to_string() }
+        Self { column, op: "=", value: value.to_string(), scoping: false }
+    }
+
+    /// `column = value` limiting the list to what the caller may see: a marker outside it is
+    /// answered as an unknown one, so a list never confirms another project's id.
+    pub(crate) fn scope(column: &'static str, value: impl ToString) -> Self {
+        Self { scoping: true, ..Self::eq(column, value) }
     }
 
     /// `column > value`, compared as text.
     pub(crate) fn after(column: &'static str, value: impl ToString) -> Self {
-        Self { column, op: ">", value: value.to_string() }
+        Self { column, op: ">", value: value.to_string(), scoping: false }
     }
 }
 
@@ -66,12 +74,16 @@ impl Store {
         let mut binds: Vec<Bound> = filters.iter().map(|f| Bound::Text(f.value.clone())).collect();
         let mut conditions: Vec<String> = filters.iter().enumerate().map(|(i, f)| format!("{} {} ${}", f.column, f.op, i + 1)).collect();
         if let Some(marker) = &params.marker {
-            let sql = format!("SELECT {column} FROM {table} WHERE id = $1");
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(marker.clone())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or_else(|| StoreError::BadMarker(marker.clone()))?;
+            let scoping: Vec<&Filter> = filters.iter().filter(|f| f.scoping).collect();
+            let mut sql = format!("SELECT {column} FROM {table} WHERE id = $1");
+            for (i, f) in scoping.iter().enumerate() {
+                sql.push_str(&format!(" AND {} {} ${}", f.column, f.op, i + 2));
+            }
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(marker.clone());
+            for f in scoping {
+                query = query.bind(f.value.clone());
+            }
+            let row = query.fetch_optional(&self.pool).await?.ok_or_else(|| StoreError::BadMarker(marker.clone()))?;
             let value = if numeric { Bound::Int(row.try_get(0)?) } else { Bound::Text(row.try_get(0)?) };
             let op = match params.dir {
                 SortDir::Asc => '>',

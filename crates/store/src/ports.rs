@@ -318,7 +318,7 @@ impl Store {
     pub async fn list_ports(&self, scope: Scope, filters: PortFilters, params: &ListParams) -> Result<Page<PortRow>, StoreError> {
         let mut f = Vec::new();
         if let Scope::Project(project) = scope {
-            f.push(Filter::eq("project_id", project));
+            f.push(Filter::scope("project_id", project));
         }
         if let Some(network) = filters.network {
             f.push(Filter::eq("network_id", network));
