@@ -107,16 +107,15 @@ impl Store {
         }
         let repository = flotilla_core::image::repository(reference);
         let digested = reference.contains('@');
-        let held = sqlx::query(
-            "SELECT id FROM images WHERE name = $1 OR tags LIKE $2 OR ($3 = 1 AND (name LIKE $4 OR tags LIKE $5)) LIMIT 1",
-        )
-        .bind(reference.to_owned())
-        .bind(format!("%{}%", to_json(&reference)))
-        .bind(i64::from(digested))
-        .bind(format!("{repository}:%"))
-        .bind(format!("%\"{repository}:%"))
-        .fetch_optional(&self.pool)
-        .await?;
+        let held =
+            sqlx::query("SELECT id FROM images WHERE name = $1 OR tags LIKE $2 OR ($3 = 1 AND (name LIKE $4 OR tags LIKE $5)) LIMIT 1")
+                .bind(reference.to_owned())
+                .bind(format!("%{}%", to_json(&reference)))
+                .bind(i64::from(digested))
+                .bind(format!("{repository}:%"))
+                .bind(format!("%\"{repository}:%"))
+                .fetch_optional(&self.pool)
+                .await?;
         if held.is_some() { Err(not_found()) } else { Ok(None) }
     }
 

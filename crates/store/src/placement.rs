@@ -135,7 +135,8 @@ impl RegionView {
         settings: &Settings,
         cluster: Option<ClusterId>,
     ) -> Result<Container, StoreError> {
-        let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), ..Default::default() };
+        let add =
+            Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), ..Default::default() };
         let project = container.project_id;
         if let Entry::Vacant(slot) = self.quotas.entry(project) {
             let quota = quota_in(tx, project).await?;

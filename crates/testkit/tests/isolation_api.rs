@@ -7,8 +7,8 @@
 //! a new route cannot escape the matrix.
 
 use flotilla_api::{
-    ClusterCreate, ContainerCreate, ImageUploadQuery, NetworkCreate, PolicyCreate, PortCreate, ProfileCreate, ReceiverCreate,
-    SubnetCreate, VolumeCreate,
+    ClusterCreate, ContainerCreate, ImageUploadQuery, NetworkCreate, PolicyCreate, PortCreate, ProfileCreate, ReceiverCreate, SubnetCreate,
+    VolumeCreate,
 };
 use flotilla_client::Client;
 use flotilla_core::Role;
@@ -124,7 +124,11 @@ fn referencing_creates(a: &BTreeMap<&str, Object>, key: &dyn Fn(&Object) -> Stri
         ("/v1/ports", "network", json!({"network": key(&a["network"])})),
         ("/v1/receivers", "cluster", json!({"name": "x", "cluster": key(&a["cluster"]), "action": "scale_out"})),
         ("/v1/containers", "network", json!({"name": "x", "spec": {"image": "busybox", "networks": [{"network": key(&a["network"])}]}})),
-        ("/v1/containers", "volume", json!({"name": "x", "spec": {"image": "busybox", "volumes": [{"volume": key(&a["volume"]), "target": "/v"}]}})),
+        (
+            "/v1/containers",
+            "volume",
+            json!({"name": "x", "spec": {"image": "busybox", "volumes": [{"volume": key(&a["volume"]), "target": "/v"}]}}),
+        ),
     ]
 }
 
@@ -153,7 +157,8 @@ async fn snapshot(owner: &Caller, a: &BTreeMap<&str, Object>) -> BTreeMap<String
 fn archive(dir: &std::path::Path, tag: &str) -> std::path::PathBuf {
     let path = dir.join("a.tar");
     let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
-    let config = format!(r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#);
+    let config =
+        format!(r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#);
     let digest = hex::encode(Sha256::digest(config.as_bytes()));
     let manifest = format!(r#"[{{"Config":"blobs/sha256/{digest}","RepoTags":["{tag}"],"Layers":[]}}]"#);
     for (name, bytes) in [(format!("blobs/sha256/{digest}"), config.as_bytes()), ("manifest.json".into(), manifest.as_bytes())] {
@@ -176,7 +181,8 @@ async fn populate(region: &TestRegion, owner: &Client, owner_name: &str) -> BTre
     let image = owner.upload_image(&archive(dir.path(), "alpha/app:1"), &ImageUploadQuery::default(), |_| {}).await.unwrap();
     a.insert("image", named(image.id.to_string(), "alpha/app:1", format!("/v1/images/{}", image.id)));
     let profile_spec = ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties: spec.clone() };
-    let profile = owner.create_profile(&ProfileCreate { name: "a-prof".into(), spec: profile_spec, metadata: Default::default() }).await.unwrap();
+    let profile =
+        owner.create_profile(&ProfileCreate { name: "a-prof".into(), spec: profile_spec, metadata: Default::default() }).await.unwrap();
     a.insert("profile", named(profile.id.to_string(), "a-prof", format!("/v1/profiles/{}", profile.id)));
     let create = ClusterCreate {
         name: "a-clu".into(),
@@ -310,7 +316,12 @@ async fn no_route_reads_changes_or_confirms_another_projects_objects() {
                     let got = caller.call(&verb, &theirs, body.as_ref()).await;
                     let none = caller.call(&verb, &never, body.as_ref()).await;
                     if got.said(key) != none.said(unknown) {
-                        failures.push(format!("{} {method} {theirs}: {:?}, but for an unknown key {:?}", caller.who, got.said(key), none.said(unknown)));
+                        failures.push(format!(
+                            "{} {method} {theirs}: {:?}, but for an unknown key {:?}",
+                            caller.who,
+                            got.said(key),
+                            none.said(unknown)
+                        ));
                     }
                     // A 403 is right only where the unknown key gets it too (a role check before any
                     // lookup: readers' writes, admin-only identity routes), which the line above checks.
@@ -350,7 +361,13 @@ async fn walk_list(callers: &[&Caller], path: &str, a: &BTreeMap<&str, Object>, 
             let theirs = caller.call(&Method::GET, &format!("{path}?marker={}", object.id), None).await;
             let none = caller.call(&Method::GET, &format!("{path}?marker={unknown}"), None).await;
             if theirs.said(&object.id) != none.said(unknown) {
-                failures.push(format!("{} GET {path}?marker={}: {:?}, unknown: {:?}", caller.who, object.id, theirs.said(&object.id), none.said(unknown)));
+                failures.push(format!(
+                    "{} GET {path}?marker={}: {:?}, unknown: {:?}",
+                    caller.who,
+                    object.id,
+                    theirs.said(&object.id),
+                    none.said(unknown)
+                ));
             }
         }
     }
@@ -370,7 +387,12 @@ async fn walk_creates(caller: &Caller, path: &str, a: &BTreeMap<&str, Object>, u
             let got = caller.call(&Method::POST, route, Some(body)).await;
             let none = caller.call(&Method::POST, route, Some(none_body)).await;
             if (200..300).contains(&got.status) || got.said(&named) != none.said(never) {
-                failures.push(format!("{} POST {route} naming A's {kind} {named}: {:?}, unknown: {:?}", caller.who, got.said(&named), none.said(never)));
+                failures.push(format!(
+                    "{} POST {route} naming A's {kind} {named}: {:?}, unknown: {:?}",
+                    caller.who,
+                    got.said(&named),
+                    none.said(never)
+                ));
             }
         }
     }

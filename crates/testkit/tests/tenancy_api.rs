@@ -48,7 +48,8 @@ fn network(name: &str, cidr: &str) -> NetworkCreate {
 fn archive(dir: &Path, tag: &str) -> (PathBuf, String) {
     let path = dir.join(format!("{}.tar", tag.replace(['/', ':'], "_")));
     let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
-    let config = format!(r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#);
+    let config =
+        format!(r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#);
     let digest = hex::encode(Sha256::digest(config.as_bytes()));
     let manifest = format!(r#"[{{"Config":"blobs/sha256/{digest}","RepoTags":["{tag}"],"Layers":[]}}]"#);
     for (name, bytes) in [(format!("blobs/sha256/{digest}"), config.as_bytes()), ("manifest.json".into(), manifest.as_bytes())] {
@@ -81,7 +82,10 @@ async fn volume_options_that_reach_the_host_are_for_admins() {
     }
     assert!(member.list_volumes(&ListQuery::default()).await.unwrap().volumes.is_empty(), "a refusal writes nothing");
     member.create_volume(&volume("plain", None, &[])).await.expect("a plain local volume is open to members");
-    member.create_volume(&volume("mem", None, &[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=8m,mode=1777")])).await.expect("a tmpfs");
+    member
+        .create_volume(&volume("mem", None, &[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=8m,mode=1777")]))
+        .await
+        .expect("a tmpfs");
     boss.create_volume(&volume("etc", None, &[("type", "none"), ("o", "bind"), ("device", "/etc")])).await.expect("admins may");
 
     // A member may not mount the admin's host volume either (a bind by another route).
@@ -137,7 +141,13 @@ async fn address_space_is_guarded_and_overlaps_name_nothing_of_others() {
     let region = TestRegion::sqlite().await;
     let alice = region.add_user("al", "alpha", Role::Member).await;
     let bob = region.add_user("bb", "beta", Role::Member).await;
-    for (cidr, range) in [("127.0.0.0/8", "loopback"), ("0.0.0.0/8", "this network"), ("169.254.0.0/16", "link-local"), ("224.0.0.0/8", "multicast"), ("240.0.0.0/8", "broadcast")] {
+    for (cidr, range) in [
+        ("127.0.0.0/8", "loopback"),
+        ("0.0.0.0/8", "this network"),
+        ("169.254.0.0/16", "link-local"),
+        ("224.0.0.0/8", "multicast"),
+        ("240.0.0.0/8", "broadcast"),
+    ] {
         let (code, message) = status(alice.create_network(&network("n", cidr)).await);
         assert_eq!(code, 400, "{message}");
         assert!(message.contains("subnet.cidr") && message.contains(cidr) && message.contains(range), "{message}");
@@ -164,7 +174,8 @@ async fn address_space_is_guarded_and_overlaps_name_nothing_of_others() {
     // A list marker that is another project's id answers as an unknown one.
     let unknown = uuid::Uuid::now_v7().to_string();
     let query = |marker: &str| ListQuery { marker: Some(marker.to_owned()), ..Default::default() };
-    let (theirs, none) = (status(bob.list_networks(&query(&secret.id.to_string())).await), status(bob.list_networks(&query(&unknown)).await));
+    let (theirs, none) =
+        (status(bob.list_networks(&query(&secret.id.to_string())).await), status(bob.list_networks(&query(&unknown)).await));
     assert_eq!((theirs.0, none.0), (400, 400));
     let said = |(_, message): &(u16, String), id: &str| message.replace(id, "ID").split(", request").next().map(str::to_owned);
     assert_eq!(said(&theirs, &secret.id.to_string()), said(&none, &unknown));

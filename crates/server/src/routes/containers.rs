@@ -27,7 +27,9 @@ pub async fn check_admin_fields(state: &AppState, caller: &Principal, spec: &Con
         return Ok(());
     }
     if let Some(field) = spec.admin_only_field() {
-        return Err(ApiError::Forbidden(format!("{prefix}{field}: privileged mode, host bind mounts and host networking are for admins only")));
+        return Err(ApiError::Forbidden(format!(
+            "{prefix}{field}: privileged mode, host bind mounts and host networking are for admins only"
+        )));
     }
     for (i, mount) in spec.volumes.iter().enumerate() {
         let Ok(row) = state.store.volume(Scope::Project(caller.project_id), &mount.volume).await else { continue };
