@@ -205,7 +205,7 @@ mod tests {
             ("224.0.0.0/24", "224.0.0.0/4 (multicast)"),
             ("239.255.255.0/24", "224.0.0.0/4 (multicast)"),
             ("255.255.255.0/24", "240.0.0.0/4 (reserved, with the broadcast address)"),
-            ("126.0.0.0/7", "127.0.0.0/8 (loopback)"),
+            ("127.255.255.252/30", "127.0.0.0/8 (loopback)"),
         ] {
             let e = Cidr::parse_subnet("cidr", text).unwrap_err();
             assert_eq!((e.field.as_str(), e.value.as_str()), ("cidr", text));
