@@ -10,7 +10,7 @@ use std::process::Command;
 use support::{Sandbox, log_in_as_admin};
 
 /// Docker tests share one engine: this one keeps to its own addresses.
-const NETWORK_POOL: &str = "10.203.0.0/16";
+const NETWORK_POOL: &str = "10.204.0.0/16";
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().expect("the docker CLI runs");
@@ -18,9 +18,11 @@ fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Removes the Docker containers of the listed projects and the test's image, whatever happened.
+/// Removes the Docker containers of the listed projects, the networks of the host and the
+/// test's image, whatever happened.
 struct Cleanup {
     projects: Vec<String>,
+    host_id: String,
     tag: String,
 }
 
@@ -30,6 +32,9 @@ impl Drop for Cleanup {
             for id in docker(&["ps", "-aq", "--filter", &format!("label=flotilla.project={project}")]).lines() {
                 let _ = Command::new("docker").args(["rm", "-f", id]).output();
             }
+        }
+        for id in docker(&["network", "ls", "-q", "--filter", &format!("label=flotilla.host={}", self.host_id)]).lines() {
+            let _ = Command::new("docker").args(["network", "rm", id]).output();
         }
         let _ = Command::new("docker").args(["image", "rm", "-f", &self.tag]).output();
     }
@@ -62,7 +67,8 @@ fn another_projects_private_image_cannot_run_even_from_the_hosts_cache() {
         configs.push(config);
     }
     let tag = format!("flotilla-e2e/secret:{suffix}");
-    let _cleanup = Cleanup { projects: projects.clone(), tag: tag.clone() };
+    let host_id = admin(&["host", "show", &host, "-o", "json"]).json()["id"].as_str().expect("a host id").to_owned();
+    let _cleanup = Cleanup { projects: projects.clone(), host_id, tag: tag.clone() };
     let alpha = |args: &[&str]| sandbox.run(args, &[("FLOTILLA_CONFIG", configs[0].as_str())]);
     let beta = |args: &[&str]| sandbox.run(args, &[("FLOTILLA_CONFIG", configs[1].as_str())]);
 
