@@ -19,27 +19,7 @@ fn status(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
 
 /// A `docker save`-shaped archive tagged `tag`, padded with `padding` bytes of layer.
 fn archive(dir: &Path, tag: &str, padding: usize) -> PathBuf {
-    let path = dir.join(format!("{}.tar", tag.replace(['/', ':'], "_")));
-    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
-    let config = format!(
-        r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["/x"]}},"rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#
-    );
-    let digest = hex::encode(Sha256::digest(config.as_bytes()));
-    let manifest = format!(r#"[{{"Config":"blobs/sha256/{digest}","RepoTags":["{tag}"],"Layers":["layer.tar"]}}]"#);
-    let layer = vec![7u8; padding];
-    for (name, bytes) in [
-        (format!("blobs/sha256/{digest}"), config.as_bytes()),
-        ("layer.tar".into(), &layer[..]),
-        ("manifest.json".into(), manifest.as_bytes()),
-    ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, name, bytes).unwrap();
-    }
-    builder.finish().unwrap();
-    path
+    flotilla_testkit::image_archive(dir, tag, padding).0
 }
 
 fn sha256_of(path: &Path) -> String {

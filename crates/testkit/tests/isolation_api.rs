@@ -16,7 +16,6 @@ use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec}
 use flotilla_testkit::{SimHost, TestRegion, wait_for_container, wait_until};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Routes that name none of a project's objects, with why the matrix does not walk them.
@@ -154,31 +153,16 @@ async fn snapshot(owner: &Caller, a: &BTreeMap<&str, Object>) -> BTreeMap<String
     all
 }
 
-fn archive(dir: &std::path::Path, tag: &str) -> std::path::PathBuf {
-    let path = dir.join("a.tar");
-    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
-    let config =
-        format!(r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#);
-    let digest = hex::encode(Sha256::digest(config.as_bytes()));
-    let manifest = format!(r#"[{{"Config":"blobs/sha256/{digest}","RepoTags":["{tag}"],"Layers":[]}}]"#);
-    for (name, bytes) in [(format!("blobs/sha256/{digest}"), config.as_bytes()), ("manifest.json".into(), manifest.as_bytes())] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, name, bytes).unwrap();
-    }
-    builder.finish().unwrap();
-    path
-}
-
 /// Project A's objects, one of every kind, keyed by the path parameter that names them.
 async fn populate(region: &TestRegion, owner: &Client, owner_name: &str) -> BTreeMap<&'static str, Object> {
     let named = |id: String, name: &str, show: String| Object { id, name: Some(name.to_owned()), show };
     let mut a = BTreeMap::new();
     let spec = ContainerProperties { image: "alpha/app:1".into(), cpu: Some(0.1), memory: Some(16), ..Default::default() };
     let dir = tempfile::tempdir().unwrap();
-    let image = owner.upload_image(&archive(dir.path(), "alpha/app:1"), &ImageUploadQuery::default(), |_| {}).await.unwrap();
+    let image = owner
+        .upload_image(&flotilla_testkit::image_archive(dir.path(), "alpha/app:1", 0).0, &ImageUploadQuery::default(), |_| {})
+        .await
+        .unwrap();
     a.insert("image", named(image.id.to_string(), "alpha/app:1", format!("/v1/images/{}", image.id)));
     let profile_spec = ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties: spec.clone() };
     let profile =

@@ -12,8 +12,6 @@ use flotilla_client::ClientError;
 use flotilla_core::Role;
 use flotilla_core::profile::{ContainerProperties, VolumeMount};
 use flotilla_testkit::{Backend, SimHost, TestRegion, wait_for_container};
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
 
 fn status(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
     let error = result.expect_err("the call must fail");
@@ -42,25 +40,6 @@ fn volume(name: &str, driver: Option<&str>, options: &[(&str, &str)]) -> VolumeC
 fn network(name: &str, cidr: &str) -> NetworkCreate {
     let subnet = SubnetCreate { name: None, cidr: cidr.into(), gateway: None, allocation_pools: vec![], reserved: vec![] };
     NetworkCreate { name: name.into(), shared: false, subnet: Some(subnet), metadata: Default::default() }
-}
-
-/// A `docker save`-shaped archive tagged `tag`; its Docker id is `sha256:` + the config's digest.
-fn archive(dir: &Path, tag: &str) -> (PathBuf, String) {
-    let path = dir.join(format!("{}.tar", tag.replace(['/', ':'], "_")));
-    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
-    let config =
-        format!(r#"{{"architecture":"amd64","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#);
-    let digest = hex::encode(Sha256::digest(config.as_bytes()));
-    let manifest = format!(r#"[{{"Config":"blobs/sha256/{digest}","RepoTags":["{tag}"],"Layers":[]}}]"#);
-    for (name, bytes) in [(format!("blobs/sha256/{digest}"), config.as_bytes()), ("manifest.json".into(), manifest.as_bytes())] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, name, bytes).unwrap();
-    }
-    builder.finish().unwrap();
-    (path, format!("sha256:{digest}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +169,7 @@ async fn a_private_image_runs_only_in_its_project_and_by_its_id() {
     let alice = region.add_user("al", "alpha", Role::Member).await;
     let bob = region.add_user("bb", "beta", Role::Member).await;
     let dir = tempfile::tempdir().unwrap();
-    let (path, docker_id) = archive(dir.path(), "alpha/secret:1");
+    let (path, docker_id) = flotilla_testkit::image_archive(dir.path(), "alpha/secret:1", 0);
     let image = alice.upload_image(&path, &ImageUploadQuery::default(), |_| {}).await.expect("upload");
     let ran = alice.create_container(&create("mine", spec("alpha/secret:1"))).await.expect("its own image");
     wait_for_container(&alice, "mine", "RUNNING").await;
