@@ -164,6 +164,11 @@ impl Allocator {
 /// Writes port `p` within its project's quota of ports.
 pub(crate) async fn insert_port(backend: Backend, tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
     crate::quotas::check_one_more(backend, tx, p.project_id, crate::quotas::Counted::Ports).await?;
+    write_port(tx, p).await
+}
+
+/// Writes port `p`, its project's quota already checked (placements count ports in their view).
+pub(crate) async fn write_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -253,6 +258,8 @@ fn container_port(c: &Container, network: NetworkId, subnet_id: SubnetId, ip: Ip
 /// Makes `c`'s ports match its spec's networks: ports on networks it no longer names are deleted
 /// (their addresses released), networks it newly names get one.
 pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, c: &Container) -> Result<(), StoreError> {
+    // The placement lock before any subnet's row: the order every writer of ports keeps.
+    crate::placement::lock_placement(backend, tx).await?;
     let wanted = wanted_networks(backend, tx, pool, c).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
         .bind(c.id.to_string())
@@ -286,6 +293,7 @@ impl Store {
         ip: Option<Ipv4Addr>,
     ) -> Result<PortRow, StoreError> {
         let mut w = self.begin_write().await?;
+        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
         let network_name: String = sqlx::query("SELECT name FROM networks WHERE id = $1")
             .bind(network.to_string())
             .fetch_optional(&mut *w.tx)
@@ -418,6 +426,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let mut c = crate::containers::decode_container(&row)?;
+        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
         if c.spec.host_network {
             return Err(StoreError::Conflict(format!("container {id} uses the host's network: it joins no other")));
         }

@@ -73,7 +73,8 @@ pub(crate) enum Counted {
 
 /// Refuses one more network or port (address) past the project's quota. Takes the placement
 /// lock (SQLite: the writer is held), so the count and the insert after it are atomic across
-/// servers; every write of networks and ports comes through here.
+/// servers; writers of ports take it before locking a subnet's row (placements count their
+/// ports in their view instead, under the same lock).
 pub(crate) async fn check_one_more(backend: Backend, tx: &mut Tx, project: ProjectId, counted: Counted) -> Result<(), StoreError> {
     crate::placement::lock_placement(backend, tx).await?;
     let quota = quota_in(tx, project).await?;

@@ -236,6 +236,14 @@ async fn network_and_port_quotas_hold_under_concurrent_creates(backend: Backend)
     assert_eq!(made.iter().filter(|r| r.is_ok()).count(), 5, "exactly the quota of ports");
     let used = member.quota("quota").await.unwrap().usage;
     assert_eq!((used.networks, used.ports), (3, 5));
+    // A container's address is a port too: placements count them.
+    let agent = region.sim_agent(SimHost::new("h")).await;
+    let mut on_network = spec("busybox");
+    on_network.networks = vec![flotilla_core::profile::NetworkRef { network: on.clone() }];
+    let (code, message) = status(member.create_container(&create("addressed", on_network)).await);
+    assert_eq!(code, 403, "{message}");
+    assert!(message.contains("quota exceeded for ports: limit 5"), "{message}");
+    agent.shutdown().await;
     region.stop().await;
 }
 
