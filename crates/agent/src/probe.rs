@@ -267,7 +267,7 @@ mod tests {
             generation: 1,
             desired: DesiredState::Running,
             spec: ContainerProperties { image: "demo:latest".into(), healthcheck, ..Default::default() },
-            image: ImageSource { reference: "demo:latest".into(), image_id: None },
+            image: ImageSource { reference: "demo:latest".into(), image_id: None, digest: None },
             runtime_id: None,
             networks: Vec::new(),
             mounts: Vec::new(),

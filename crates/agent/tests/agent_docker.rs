@@ -46,7 +46,7 @@ fn assignment(image: &str, image_id: Option<Uuid>) -> Assignment {
             stop_timeout: Some(1),
             ..Default::default()
         },
-        image: ImageSource { reference: image.into(), image_id },
+        image: ImageSource { reference: image.into(), image_id, digest: None },
         runtime_id: None,
         networks: Vec::new(),
         mounts: Vec::new(),

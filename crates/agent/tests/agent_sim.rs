@@ -40,7 +40,7 @@ fn assignment(name: &str, desired: DesiredState) -> Assignment {
         generation: 1,
         desired,
         spec: ContainerProperties { image: "demo:latest".into(), command: vec!["serve".into()], ..Default::default() },
-        image: ImageSource { reference: "demo:latest".into(), image_id: None },
+        image: ImageSource { reference: "demo:latest".into(), image_id: None, digest: None },
         runtime_id: None,
         networks: Vec::new(),
         mounts: Vec::new(),

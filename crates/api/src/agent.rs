@@ -150,6 +150,10 @@ pub struct ImageSource {
     pub reference: String,
     /// A Flotilla-held archive to fetch from `/v1/agent/images/{id}` when the runtime lacks it.
     pub image_id: Option<Uuid>,
+    /// Docker's id (`sha256:` of the config) of that archive's image: with it, the agent runs
+    /// exactly this image, never whatever its cache holds under `reference`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// `POST /v1/agent/reports`: what the agent saw, in one batch.

@@ -47,6 +47,21 @@ impl Cidr {
         self.first() <= other.last() && other.first() <= self.last()
     }
 
+    /// The first range no subnet may use that this network overlaps: "this network" (0/8),
+    /// loopback, link-local, multicast, and the reserved range with the broadcast address.
+    pub fn special_range(self) -> Option<&'static str> {
+        SPECIAL_RANGES.iter().find(|(range, _)| self.overlaps(*range)).map(|(_, name)| *name)
+    }
+
+    /// Parses a subnet's CIDR as [`Cidr::parse`] does, refusing the special ranges.
+    pub fn parse_subnet(field: &str, text: &str) -> Result<Self, ValidationError> {
+        let cidr = Self::parse(field, text)?;
+        match cidr.special_range() {
+            Some(range) => Err(ValidationError::new(field, text, format!("overlaps {range}, which no subnet may use"))),
+            None => Ok(cidr),
+        }
+    }
+
     /// The usable hosts: without the network and broadcast addresses.
     pub fn hosts(self) -> (u32, u32) {
         (self.first() + 1, self.last() - 1)
@@ -58,6 +73,19 @@ impl std::fmt::Display for Cidr {
         write!(f, "{}/{}", self.network, self.prefix)
     }
 }
+
+const fn special(a: u8, b: u8, prefix: u8) -> Cidr {
+    Cidr { network: Ipv4Addr::new(a, b, 0, 0), prefix }
+}
+
+/// Ranges of RFC 6890 that a host cannot route as a bridge's subnet.
+const SPECIAL_RANGES: [(Cidr, &str); 5] = [
+    (special(0, 0, 8), "0.0.0.0/8 (this network)"),
+    (special(127, 0, 8), "127.0.0.0/8 (loopback)"),
+    (special(169, 254, 16), "169.254.0.0/16 (link-local)"),
+    (special(224, 0, 4), "224.0.0.0/4 (multicast)"),
+    (special(240, 0, 4), "240.0.0.0/4 (reserved, with the broadcast address)"),
+];
 
 fn mask(prefix: u8) -> u32 {
     u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
@@ -164,6 +192,27 @@ mod tests {
         for (text, reason) in cases {
             let e = Cidr::parse("subnet.cidr", text).unwrap_err();
             assert_eq!((e.field.as_str(), e.reason.as_str()), ("subnet.cidr", reason), "{text}");
+        }
+    }
+
+    #[test]
+    fn special_ranges_are_refused_to_subnets() {
+        for (text, range) in [
+            ("127.0.0.0/8", "127.0.0.0/8 (loopback)"),
+            ("127.5.0.0/24", "127.0.0.0/8 (loopback)"),
+            ("0.0.0.0/8", "0.0.0.0/8 (this network)"),
+            ("169.254.1.0/24", "169.254.0.0/16 (link-local)"),
+            ("224.0.0.0/24", "224.0.0.0/4 (multicast)"),
+            ("239.255.255.0/24", "224.0.0.0/4 (multicast)"),
+            ("255.255.255.0/24", "240.0.0.0/4 (reserved, with the broadcast address)"),
+            ("127.255.255.252/30", "127.0.0.0/8 (loopback)"),
+        ] {
+            let e = Cidr::parse_subnet("cidr", text).unwrap_err();
+            assert_eq!((e.field.as_str(), e.value.as_str()), ("cidr", text));
+            assert_eq!(e.reason, format!("overlaps {range}, which no subnet may use"));
+        }
+        for fine in ["10.0.0.0/8", "192.168.1.0/24", "172.16.0.0/12", "100.64.0.0/10", "1.0.0.0/8"] {
+            assert!(Cidr::parse_subnet("cidr", fine).is_ok(), "{fine}");
         }
     }
 

@@ -1,14 +1,36 @@
-//! Quotas: per-project limits on containers, CPU, memory and image bytes, and the check against usage.
+//! Quotas: per-project limits on containers, CPU, memory, image bytes, networks and ports
+//! (addresses), and the check against usage.
 
 use std::fmt;
 
-/// Limits of one project; `None` means unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Networks a project may hold unless its quota says otherwise.
+pub const DEFAULT_NETWORKS: u64 = 100;
+/// Ports (addresses, a container's included) a project may hold unless its quota says otherwise.
+pub const DEFAULT_PORTS: u64 = 10_000;
+
+/// Limits of one project; `None` means unlimited. The default limits only networks and ports
+/// (generously: address space is shared by the region), the rest is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Quota {
     pub containers: Option<u64>,
     pub cpu_millis: Option<u64>,
     pub memory_mib: Option<u64>,
     pub image_bytes: Option<u64>,
+    pub networks: Option<u64>,
+    pub ports: Option<u64>,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Self {
+            containers: None,
+            cpu_millis: None,
+            memory_mib: None,
+            image_bytes: None,
+            networks: Some(DEFAULT_NETWORKS),
+            ports: Some(DEFAULT_PORTS),
+        }
+    }
 }
 
 /// What a project holds now, or what a request would add.
@@ -18,6 +40,8 @@ pub struct Usage {
     pub cpu_millis: u64,
     pub memory_mib: u64,
     pub image_bytes: u64,
+    pub networks: u64,
+    pub ports: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +50,8 @@ pub enum Resource {
     Cpu,
     Memory,
     ImageBytes,
+    Networks,
+    Ports,
 }
 
 impl fmt::Display for Resource {
@@ -35,6 +61,8 @@ impl fmt::Display for Resource {
             Resource::Cpu => "cpu_millis",
             Resource::Memory => "memory_mib",
             Resource::ImageBytes => "image_bytes",
+            Resource::Networks => "networks",
+            Resource::Ports => "ports",
         })
     }
 }
@@ -57,6 +85,8 @@ impl Quota {
             (Resource::Cpu, self.cpu_millis, used.cpu_millis, add.cpu_millis),
             (Resource::Memory, self.memory_mib, used.memory_mib, add.memory_mib),
             (Resource::ImageBytes, self.image_bytes, used.image_bytes, add.image_bytes),
+            (Resource::Networks, self.networks, used.networks, add.networks),
+            (Resource::Ports, self.ports, used.ports, add.ports),
         ];
         for (resource, limit, used, requested) in checks {
             if let Some(limit) = limit
@@ -85,5 +115,10 @@ mod tests {
         let err = quota.check(&used, &Usage { containers: 1, memory_mib: 64, ..Default::default() }).unwrap_err();
         assert_eq!(err.resource, Resource::Memory);
         assert!(Quota::default().check(&used, &Usage { containers: 1000, ..Default::default() }).is_ok());
+        let full = Usage { networks: DEFAULT_NETWORKS, ports: DEFAULT_PORTS - 1, ..Default::default() };
+        let err = Quota::default().check(&full, &Usage { networks: 1, ..Default::default() }).unwrap_err();
+        assert_eq!(err.to_string(), "quota exceeded for networks: limit 100, in use 100, requested 1");
+        assert!(Quota::default().check(&full, &Usage { ports: 1, ..Default::default() }).is_ok());
+        assert_eq!(Quota::default().check(&full, &Usage { ports: 2, ..Default::default() }).unwrap_err().resource, Resource::Ports);
     }
 }

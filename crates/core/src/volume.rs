@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 /// The driver used when none is named: Docker's own, on the host's disk (or NFS through its options).
 pub const DEFAULT_DRIVER: &str = "local";
 
+/// The `o` options of a `tmpfs` that members may give: none reaches anything but memory.
+const TMPFS_OPTIONS: &[&str] = &["size", "mode", "uid", "gid", "nr_inodes"];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Volume {
     pub id: VolumeId,
@@ -41,6 +44,29 @@ impl Volume {
             return Err(ValidationError::new("pool", pool, "must name a host pool"));
         }
         Ok(())
+    }
+
+    /// The first setting that could reach the host's files, devices or network mounts, as
+    /// `(field, value)`: only admins may ask for these, as for `binds`. Open to everyone: the
+    /// `local` driver with no options (a directory Docker makes and owns) or a `tmpfs` (memory,
+    /// with `size`, `mode`, `uid`, `gid`, `nr_inodes`). Any other driver is a plugin that may do
+    /// anything on the host; any other `local` type mounts a device or a remote share through the
+    /// host (`type: none, o: bind` is a host bind mount by another name).
+    pub fn admin_only_setting(&self) -> Option<(String, String)> {
+        if self.driver != DEFAULT_DRIVER {
+            return Some(("driver".to_owned(), self.driver.clone()));
+        }
+        let open = |key: &str, value: &str| match key {
+            "type" | "device" => value == "tmpfs",
+            "o" => value.split(',').all(|part| TMPFS_OPTIONS.contains(&part.split('=').next().unwrap_or(part))),
+            _ => false,
+        };
+        let typed = self.driver_opts.get("type").map(String::as_str);
+        match self.driver_opts.iter().find(|(key, value)| !open(key, value)) {
+            Some((key, value)) => Some((format!("driver_opts.{key}"), value.clone())),
+            None if typed.is_none() && !self.driver_opts.is_empty() => Some(("driver_opts.type".to_owned(), String::new())),
+            None => None,
+        }
     }
 
     /// The options the driver gets: the given ones, and for a tmpfs on the `local` driver the size.
@@ -98,6 +124,38 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         assert_eq!(nfs.validate(), Ok(()));
+    }
+
+    fn with(driver: &str, options: &[(&str, &str)]) -> Volume {
+        let mut v = volume();
+        v.driver = driver.to_owned();
+        v.driver_opts = options.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        v
+    }
+
+    #[test]
+    fn only_settings_that_cannot_reach_the_host_are_open() {
+        let open = [
+            with("local", &[]),
+            with("local", &[("type", "tmpfs"), ("device", "tmpfs")]),
+            with("local", &[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=64m,mode=1777,uid=1000")]),
+        ];
+        for v in open {
+            assert_eq!(v.admin_only_setting(), None, "{:?}", v.driver_opts);
+        }
+        let admin = [
+            (with("local", &[("type", "none"), ("o", "bind"), ("device", "/etc")]), ("driver_opts.device", "/etc")),
+            (with("local", &[("type", "tmpfs"), ("o", "bind")]), ("driver_opts.o", "bind")),
+            (with("local", &[("type", "tmpfs"), ("device", "/dev/sda1")]), ("driver_opts.device", "/dev/sda1")),
+            (with("local", &[("type", "nfs"), ("o", "addr=10.0.0.1"), ("device", ":/export")]), ("driver_opts.device", ":/export")),
+            (with("local", &[("type", "ext4")]), ("driver_opts.type", "ext4")),
+            (with("local", &[("o", "size=1m")]), ("driver_opts.type", "")),
+            (with("local", &[("type", "tmpfs"), ("size", "1")]), ("driver_opts.size", "1")),
+            (with("rexray", &[]), ("driver", "rexray")),
+        ];
+        for (v, (field, value)) in admin {
+            assert_eq!(v.admin_only_setting(), Some((field.to_owned(), value.to_owned())), "{:?}", v.driver_opts);
+        }
     }
 
     #[test]

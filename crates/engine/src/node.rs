@@ -44,7 +44,7 @@ async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) -> Result<(Co
     let profile = ctx.store().profile(Scope::All, &profile.to_string()).await?;
     let spec = profile.spec.properties;
     let reference = flotilla_core::image::normalize_reference(&spec.image);
-    let image = ctx.store().image_for_reference(node.project_id, &reference).await?;
+    let image = ctx.store().resolve_image(node.project_id, &reference).await?;
     let now = flotilla_core::now();
     let mut metadata = flotilla_core::Metadata::new();
     metadata.insert("node".to_owned(), node.name.to_string());

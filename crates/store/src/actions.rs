@@ -167,7 +167,7 @@ impl Store {
     pub async fn list_actions(&self, scope: Scope, filters: ActionFilters<'_>, params: &ListParams) -> Result<Page<Action>, StoreError> {
         let mut f = Vec::new();
         if let Scope::Project(project) = scope {
-            f.push(Filter::eq("project_id", project));
+            f.push(Filter::scope("project_id", project));
         }
         if let Some(status) = filters.status {
             f.push(Filter::eq("status", status.to_ascii_uppercase()));

@@ -42,6 +42,8 @@ pub struct HostAssignments {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssignedContainer {
     pub container: Container,
+    /// Docker's id of the Flotilla image it runs (`container.image_id`'s): what the agent runs.
+    pub image_digest: Option<String>,
     pub networks: Vec<Attachment>,
     pub aliases: Vec<String>,
     pub mounts: Vec<Mount>,
@@ -219,7 +221,7 @@ impl Store {
     ) -> Result<Page<ContainerRow>, StoreError> {
         let mut f = Vec::new();
         if let Scope::Project(project) = scope {
-            f.push(Filter::eq("project_id", project));
+            f.push(Filter::scope("project_id", project));
         }
         if let Some(name) = filters.name {
             f.push(Filter::eq("name", name));
@@ -258,7 +260,7 @@ impl Store {
                 containers: 0,
                 cpu_millis: resized.cpu_millis().saturating_sub(c.spec.cpu_millis()),
                 memory_mib: resized.memory_mib().saturating_sub(c.spec.memory_mib()),
-                image_bytes: 0,
+                ..Default::default()
             };
             check_quota(&mut w.tx, c.project_id, &add).await?;
         }
@@ -407,11 +409,23 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound { kind: "host", key: h.clone() })?
             .try_get::<i64, _>("revision")? as u64;
-        let rows = sqlx::query("SELECT * FROM containers WHERE host_id = $1 ORDER BY id").bind(h.clone()).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(
+            "SELECT c.*, i.docker_id AS image_digest FROM containers c LEFT JOIN images i ON i.id = c.image_id
+             WHERE c.host_id = $1 ORDER BY c.id",
+        )
+        .bind(h.clone())
+        .fetch_all(&mut *tx)
+        .await?;
         let mut containers: Vec<AssignedContainer> = rows
             .iter()
             .map(|r| {
-                Ok(AssignedContainer { container: decode_container(r)?, networks: Vec::new(), aliases: Vec::new(), mounts: Vec::new() })
+                Ok(AssignedContainer {
+                    container: decode_container(r)?,
+                    image_digest: r.try_get("image_digest")?,
+                    networks: Vec::new(),
+                    aliases: Vec::new(),
+                    mounts: Vec::new(),
+                })
             })
             .collect::<Result<_, StoreError>>()?;
         let index: HashMap<ContainerId, usize> = containers.iter().enumerate().map(|(i, a)| (a.container.id, i)).collect();

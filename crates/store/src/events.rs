@@ -77,7 +77,7 @@ impl Store {
     pub async fn list_events(&self, scope: Scope, filters: EventFilters<'_>, params: &ListParams) -> Result<Page<Event>, StoreError> {
         let mut f = Vec::new();
         if let Scope::Project(project) = scope {
-            f.push(Filter::eq("project_id", project));
+            f.push(Filter::scope("project_id", project));
         }
         if let Some(object_type) = filters.object_type {
             f.push(Filter::eq("object_type", object_type.as_str()));

@@ -6,7 +6,7 @@ use crate::placement::lock_placement;
 use crate::{Scope, Store, StoreError};
 use flotilla_core::image::Image;
 use flotilla_core::quota::Usage;
-use flotilla_core::{ImageId, ListParams, Page, ProjectId};
+use flotilla_core::{HostId, ImageId, ListParams, Page, ProjectId};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -92,15 +92,50 @@ impl Store {
         rows.as_ref().map(decode).transpose()
     }
 
-    /// The image `id`, whoever owns it (agents fetch any image placed on their host).
-    pub async fn image_by_id(&self, id: ImageId) -> Result<Image, StoreError> {
-        self.image(Scope::All, &id.to_string()).await
+    /// The image a project's container runs for `reference` (normalised): one of Flotilla's images
+    /// the project may use (`Some`), or a registry reference Flotilla does not hold (`None`). A
+    /// reference naming an image Flotilla holds for another project only — by a tag its archive
+    /// carries, by a digest of its repository, or by a Docker id — is not found, as if it did not
+    /// exist: a host's cache may hold that image, and it is not the project's to run.
+    pub async fn resolve_image(&self, project: ProjectId, reference: &str) -> Result<Option<Image>, StoreError> {
+        if let Some(image) = self.image_for_reference(project, reference).await? {
+            return Ok(Some(image));
+        }
+        let not_found = || StoreError::NotFound { kind: "image", key: reference.to_owned() };
+        if flotilla_core::image::names_an_id(reference) {
+            return Err(not_found());
+        }
+        let repository = flotilla_core::image::repository(reference);
+        let digested = reference.contains('@');
+        let held =
+            sqlx::query("SELECT id FROM images WHERE name = $1 OR tags LIKE $2 OR ($3 = 1 AND (name LIKE $4 OR tags LIKE $5)) LIMIT 1")
+                .bind(reference.to_owned())
+                .bind(format!("%{}%", to_json(&reference)))
+                .bind(i64::from(digested))
+                .bind(format!("{repository}:%"))
+                .bind(format!("%\"{repository}:%"))
+                .fetch_optional(&self.pool)
+                .await?;
+        if held.is_some() { Err(not_found()) } else { Ok(None) }
+    }
+
+    /// The image `id` if a container assigned to `host` runs it: all an agent may fetch.
+    pub async fn image_for_host(&self, host: HostId, id: ImageId) -> Result<Image, StoreError> {
+        let assigned = sqlx::query("SELECT id FROM containers WHERE host_id = $1 AND image_id = $2 LIMIT 1")
+            .bind(host.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        match assigned {
+            Some(_) => self.image(Scope::All, &id.to_string()).await,
+            None => Err(StoreError::NotFound { kind: "image", key: id.to_string() }),
+        }
     }
 
     pub async fn list_images(&self, scope: Scope, name: Option<&str>, params: &ListParams) -> Result<Page<Image>, StoreError> {
         let mut filters = Vec::new();
         if let Scope::Project(project) = scope {
-            filters.push(Filter::eq("visible_to", project));
+            filters.push(Filter::scope("visible_to", project));
         }
         if let Some(name) = name {
             filters.push(Filter::eq("name", name));

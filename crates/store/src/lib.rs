@@ -136,6 +136,11 @@ impl Store {
         Self { region_pool: pool, ..self }
     }
 
+    /// Where projects' default networks are carved from.
+    pub fn region_pool(&self) -> RegionPool {
+        self.region_pool
+    }
+
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

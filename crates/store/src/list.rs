@@ -11,21 +11,29 @@ pub struct Filter {
     pub(crate) column: &'static str,
     pub(crate) op: &'static str,
     value: Bound,
+    /// Whether it says what the caller may see (its project): the marker must pass it too.
+    scoping: bool,
 }
 
 impl Filter {
     pub(crate) fn eq(column: &'static str, value: impl ToString) -> Self {
-        Self { column, op: "=", value: Bound::Text(value.to_string()) }
+        Self { column, op: "=", value: Bound::Text(value.to_string()), scoping: false }
     }
 
     /// `column = value` on an integer column.
     pub(crate) fn eq_int(column: &'static str, value: i64) -> Self {
-        Self { column, op: "=", value: Bound::Int(value) }
+        Self { column, op: "=", value: Bound::Int(value), scoping: false }
+    }
+
+    /// `column = value` limiting the list to what the caller may see: a marker outside it is
+    /// answered as an unknown one, so a list never confirms another project's id.
+    pub(crate) fn scope(column: &'static str, value: impl ToString) -> Self {
+        Self { scoping: true, ..Self::eq(column, value) }
     }
 
     /// `column > value`, compared as text.
     pub(crate) fn after(column: &'static str, value: impl ToString) -> Self {
-        Self { column, op: ">", value: Bound::Text(value.to_string()) }
+        Self { column, op: ">", value: Bound::Text(value.to_string()), scoping: false }
     }
 }
 
@@ -42,6 +50,15 @@ pub(crate) enum Order {
 enum Bound {
     Text(String),
     Int(i64),
+}
+
+impl Bound {
+    fn bind_to(self, query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        match self {
+            Bound::Text(text) => query.bind(text),
+            Bound::Int(int) => query.bind(int),
+        }
+    }
 }
 
 impl Store {
@@ -72,12 +89,14 @@ impl Store {
         let mut binds: Vec<Bound> = filters.iter().map(|f| f.value.clone()).collect();
         let mut conditions: Vec<String> = filters.iter().enumerate().map(|(i, f)| format!("{} {} ${}", f.column, f.op, i + 1)).collect();
         if let Some(marker) = &params.marker {
-            let sql = format!("SELECT {column} FROM {table} WHERE id = $1");
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(marker.clone())
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or_else(|| StoreError::BadMarker(marker.clone()))?;
+            let scoping: Vec<&Filter> = filters.iter().filter(|f| f.scoping).collect();
+            let mut sql = format!("SELECT {column} FROM {table} WHERE id = $1");
+            for (i, f) in scoping.iter().enumerate() {
+                sql.push_str(&format!(" AND {} {} ${}", f.column, f.op, i + 2));
+            }
+            let query = sqlx::query(AssertSqlSafe(sql)).bind(marker.clone());
+            let query = scoping.into_iter().fold(query, |query, f| f.value.clone().bind_to(query));
+            let row = query.fetch_optional(&self.pool).await?.ok_or_else(|| StoreError::BadMarker(marker.clone()))?;
             let value = if numeric { Bound::Int(row.try_get(0)?) } else { Bound::Text(row.try_get(0)?) };
             let op = match params.dir {
                 SortDir::Asc => '>',
@@ -100,10 +119,7 @@ impl Store {
         sql.push_str(&format!(" ORDER BY {column} {dir}, id {dir} LIMIT {}", u64::from(params.limit) + 1));
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for bind in binds {
-            query = match bind {
-                Bound::Text(text) => query.bind(text),
-                Bound::Int(int) => query.bind(int),
-            };
+            query = bind.bind_to(query);
         }
         let rows = query.fetch_all(&self.pool).await?;
         let more = rows.len() > params.limit as usize;

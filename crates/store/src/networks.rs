@@ -76,7 +76,9 @@ async fn lock_address_space(backend: Backend, tx: &mut Tx) -> Result<(), StoreEr
     Ok(())
 }
 
-async fn insert_network(tx: &mut Tx, n: &Network) -> Result<(), StoreError> {
+/// Writes network `n` within its project's quota of networks.
+async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network) -> Result<(), StoreError> {
+    crate::quotas::check_one_more(backend, tx, n.project_id, crate::quotas::Counted::Networks).await?;
     sqlx::query(
         "INSERT INTO networks (id, name, project_id, shared, is_default, metadata, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -105,20 +107,26 @@ async fn insert_subnet(backend: Backend, tx: &mut Tx, s: &Subnet) -> Result<(), 
         return Err(StoreError::Conflict(format!("the network already has subnet {name} ({cidr}); a network has one subnet")));
     }
     let cidr = s.plan.cidr;
+    // The project's own subnet first: only that one may be named (another project's subnet, its
+    // id and its CIDR are not the caller's to learn).
     if let Some(row) = sqlx::query(
-        "SELECT s.id, s.name, s.cidr, n.name AS network_name FROM subnets s JOIN networks n ON n.id = s.network_id
-         WHERE s.first_ip <= $1 AND s.last_ip >= $2 LIMIT 1",
+        "SELECT s.id, s.name, s.cidr, s.project_id, n.name AS network_name FROM subnets s JOIN networks n ON n.id = s.network_id
+         WHERE s.first_ip <= $1 AND s.last_ip >= $2 ORDER BY CASE WHEN s.project_id = $3 THEN 0 ELSE 1 END LIMIT 1",
     )
     .bind(i64::from(cidr.last()))
     .bind(i64::from(cidr.first()))
+    .bind(s.project_id.to_string())
     .fetch_optional(&mut **tx)
     .await?
     {
         let (id, name, other, network): (String, String, String, String) =
             (row.try_get("id")?, row.try_get("name")?, row.try_get("cidr")?, row.try_get("network_name")?);
-        return Err(StoreError::Conflict(format!(
-            "cidr {cidr} overlaps subnet {name} ({id}, {other}) of network {network}; subnets of a region never overlap"
-        )));
+        let own = get_id::<ProjectId>(&row, "project_id")? == s.project_id;
+        return Err(StoreError::Conflict(if own {
+            format!("cidr {cidr} overlaps subnet {name} ({id}, {other}) of network {network}; subnets of a region never overlap")
+        } else {
+            format!("cidr {cidr} overlaps a subnet you cannot see; subnets of a region never overlap: choose other addresses")
+        }));
     }
     let plan = &s.plan;
     let pools: Vec<(String, String)> = plan.pools.iter().map(|p| (p.start.to_string(), p.end.to_string())).collect();
@@ -191,7 +199,7 @@ pub(crate) async fn default_network(backend: Backend, tx: &mut Tx, pool: RegionP
         created_at: now,
         updated_at: now,
     };
-    insert_network(tx, &network).await?;
+    insert_network(backend, tx, &network).await?;
     let plan = SubnetPlan::new("", cidr, None, Vec::new(), Default::default()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let subnet = Subnet { id: SubnetId::new(), name, network_id: network.id, project_id: project, plan, created_at: now };
     insert_subnet(backend, tx, &subnet).await?;
@@ -202,7 +210,7 @@ impl Store {
     /// Writes a network, and its first subnet when given, in one transaction.
     pub async fn create_network(&self, network: &Network, subnet: Option<&Subnet>) -> Result<NetworkRow, StoreError> {
         let mut w = self.begin_write().await?;
-        insert_network(&mut w.tx, network).await?;
+        insert_network(self.backend, &mut w.tx, network).await?;
         if let Some(subnet) = subnet {
             insert_subnet(self.backend, &mut w.tx, subnet).await?;
         }
@@ -235,7 +243,7 @@ impl Store {
     pub async fn list_networks(&self, scope: Scope, name: Option<&str>, params: &ListParams) -> Result<Page<NetworkRow>, StoreError> {
         let mut filters = Vec::new();
         if let Scope::Project(project) = scope {
-            filters.push(Filter::eq("visible_to", project));
+            filters.push(Filter::scope("visible_to", project));
         }
         if let Some(name) = name {
             filters.push(Filter::eq("name", name));

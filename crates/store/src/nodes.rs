@@ -221,7 +221,7 @@ impl Store {
     pub async fn list_nodes(&self, scope: Scope, filters: NodeFilters<'_>, params: &ListParams) -> Result<Page<Node>, StoreError> {
         let mut f = Vec::new();
         if let Scope::Project(project) = scope {
-            f.push(Filter::eq("project_id", project));
+            f.push(Filter::scope("project_id", project));
         }
         if let Some(name) = filters.name {
             f.push(Filter::eq("name", name));

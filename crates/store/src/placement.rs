@@ -5,7 +5,7 @@
 
 use crate::codec::{get_id, get_json};
 use crate::hosts::bump_revision;
-use crate::ports::{Allocator, allocate_ports, insert_port, wanted_networks};
+use crate::ports::{Allocator, allocate_ports, wanted_networks, write_port};
 use crate::quotas::{quota_in, usage_in};
 use crate::volumes::{insert_mounts, resolve_mounts};
 use crate::{Backend, StoreError, Tx};
@@ -135,7 +135,14 @@ impl RegionView {
         settings: &Settings,
         cluster: Option<ClusterId>,
     ) -> Result<Container, StoreError> {
-        let add = Usage { containers: 1, cpu_millis: container.spec.cpu_millis(), memory_mib: container.spec.memory_mib(), image_bytes: 0 };
+        let wanted = wanted_networks(self.backend, tx, self.region_pool, &container).await?;
+        let add = Usage {
+            containers: 1,
+            cpu_millis: container.spec.cpu_millis(),
+            memory_mib: container.spec.memory_mib(),
+            ports: wanted.len() as u64,
+            ..Default::default()
+        };
         let project = container.project_id;
         if let Entry::Vacant(slot) = self.quotas.entry(project) {
             let quota = quota_in(tx, project).await?;
@@ -143,7 +150,6 @@ impl RegionView {
         }
         let (quota, used) = self.quotas.get_mut(&project).expect("just read");
         quota.check(used, &add).map_err(StoreError::Quota)?;
-        let wanted = wanted_networks(self.backend, tx, self.region_pool, &container).await?;
         let (mounts, pool) = resolve_mounts(tx, &container).await?;
         let pinned;
         let request = match pool {
@@ -186,9 +192,10 @@ impl RegionView {
         used.containers += add.containers;
         used.cpu_millis = used.cpu_millis.saturating_add(add.cpu_millis);
         used.memory_mib = used.memory_mib.saturating_add(add.memory_mib);
+        used.ports = used.ports.saturating_add(add.ports);
         crate::containers::insert(tx, &container).await?;
         for port in &ports {
-            insert_port(tx, port).await?;
+            write_port(tx, port).await?;
         }
         insert_mounts(tx, &container, &mounts).await?;
         Ok(container)

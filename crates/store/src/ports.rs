@@ -161,7 +161,14 @@ impl Allocator {
     }
 }
 
-pub(crate) async fn insert_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
+/// Writes port `p` within its project's quota of ports.
+pub(crate) async fn insert_port(backend: Backend, tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
+    crate::quotas::check_one_more(backend, tx, p.project_id, crate::quotas::Counted::Ports).await?;
+    write_port(tx, p).await
+}
+
+/// Writes port `p`, its project's quota already checked (placements count ports in their view).
+pub(crate) async fn write_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -251,6 +258,8 @@ fn container_port(c: &Container, network: NetworkId, subnet_id: SubnetId, ip: Ip
 /// Makes `c`'s ports match its spec's networks: ports on networks it no longer names are deleted
 /// (their addresses released), networks it newly names get one.
 pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, c: &Container) -> Result<(), StoreError> {
+    // The placement lock before any subnet's row: the order every writer of ports keeps.
+    crate::placement::lock_placement(backend, tx).await?;
     let wanted = wanted_networks(backend, tx, pool, c).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
         .bind(c.id.to_string())
@@ -269,7 +278,7 @@ pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, 
     let missing: Vec<Wanted> = wanted.into_iter().filter(|w| !have.contains(&w.network)).collect();
     let mut alloc = Allocator::default();
     for port in allocate_ports(backend, tx, &mut alloc, c, &missing).await? {
-        insert_port(tx, &port).await?;
+        insert_port(backend, tx, &port).await?;
     }
     alloc.save(tx).await
 }
@@ -284,6 +293,7 @@ impl Store {
         ip: Option<Ipv4Addr>,
     ) -> Result<PortRow, StoreError> {
         let mut w = self.begin_write().await?;
+        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
         let network_name: String = sqlx::query("SELECT name FROM networks WHERE id = $1")
             .bind(network.to_string())
             .fetch_optional(&mut *w.tx)
@@ -303,7 +313,7 @@ impl Store {
             container_id: None,
             created_at: flotilla_core::now(),
         };
-        insert_port(&mut w.tx, &port).await?;
+        insert_port(self.backend, &mut w.tx, &port).await?;
         alloc.save(&mut w.tx).await?;
         w.tx.commit().await?;
         self.port(Scope::All, port.id).await
@@ -316,7 +326,7 @@ impl Store {
     pub async fn list_ports(&self, scope: Scope, filters: PortFilters, params: &ListParams) -> Result<Page<PortRow>, StoreError> {
         let mut f = Vec::new();
         if let Scope::Project(project) = scope {
-            f.push(Filter::eq("project_id", project));
+            f.push(Filter::scope("project_id", project));
         }
         if let Some(network) = filters.network {
             f.push(Filter::eq("network_id", network));
@@ -416,6 +426,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let mut c = crate::containers::decode_container(&row)?;
+        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
         if c.spec.host_network {
             return Err(StoreError::Conflict(format!("container {id} uses the host's network: it joins no other")));
         }
@@ -429,7 +440,7 @@ impl Store {
             let name = c.spec.networks.last().map(|n| n.network.clone()).unwrap_or_default();
             let mut alloc = Allocator::default();
             let (subnet_id, ip) = alloc.allocate(self.backend, &mut w.tx, (network, &name), Some((ip, "ip_address"))).await?;
-            insert_port(&mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
+            insert_port(self.backend, &mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
         }
         sync_ports(self.backend, &mut w.tx, self.region_pool, &c).await?;
         sqlx::query("UPDATE containers SET spec = $2, updated_at = $3 WHERE id = $1")

@@ -60,7 +60,7 @@ impl Store {
     ) -> Result<Page<Profile>, StoreError> {
         let mut filters = Vec::new();
         if let Scope::Project(project) = scope {
-            filters.push(Filter::eq("project_id", project));
+            filters.push(Filter::scope("project_id", project));
         }
         if let Some(name) = name {
             filters.push(Filter::eq("name", name));

@@ -65,7 +65,7 @@ impl Store {
     ) -> Result<Page<Project>, StoreError> {
         let mut filters = Vec::new();
         if let Some(id) = only {
-            filters.push(Filter::eq("id", id));
+            filters.push(Filter::scope("id", id));
         }
         if let Some(name) = name {
             filters.push(Filter::eq("name", name));

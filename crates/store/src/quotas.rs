@@ -1,9 +1,9 @@
 //! Quotas: per-project limits (a missing row is unlimited) and the usage they are checked against.
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use flotilla_core::ProjectId;
-use flotilla_core::quota::{Quota, Usage};
-use sqlx::Row;
+use flotilla_core::quota::{Quota, QuotaExceeded, Resource, Usage};
+use sqlx::{AssertSqlSafe, Row};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -24,6 +24,8 @@ pub(crate) async fn quota_in(tx: &mut Tx, project: ProjectId) -> Result<Quota, S
             cpu_millis: limit(row.try_get("cpu_millis")?),
             memory_mib: limit(row.try_get("memory_mib")?),
             image_bytes: limit(row.try_get("image_bytes")?),
+            networks: limit(row.try_get("networks")?),
+            ports: limit(row.try_get("ports")?),
         },
         None => Quota::default(),
     })
@@ -48,7 +50,44 @@ pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, S
         cpu_millis: get(&row, "cpu")?,
         memory_mib: get(&row, "memory")?,
         image_bytes: get(&images, "bytes")?,
+        networks: count_in(tx, "networks", project).await?,
+        ports: count_in(tx, "ports", project).await?,
     })
+}
+
+/// How many rows of `table` (networks or ports) the project holds.
+async fn count_in(tx: &mut Tx, table: &'static str, project: ProjectId) -> Result<u64, StoreError> {
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE project_id = $1")))
+        .bind(project.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
+}
+
+/// The objects quotas limit by their count of rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counted {
+    Networks,
+    Ports,
+}
+
+/// Refuses one more network or port (address) past the project's quota. Takes the placement
+/// lock (SQLite: the writer is held), so the count and the insert after it are atomic across
+/// servers; writers of ports take it before locking a subnet's row (placements count their
+/// ports in their view instead, under the same lock).
+pub(crate) async fn check_one_more(backend: Backend, tx: &mut Tx, project: ProjectId, counted: Counted) -> Result<(), StoreError> {
+    crate::placement::lock_placement(backend, tx).await?;
+    let quota = quota_in(tx, project).await?;
+    let (limit, table, resource) = match counted {
+        Counted::Networks => (quota.networks, "networks", Resource::Networks),
+        Counted::Ports => (quota.ports, "ports", Resource::Ports),
+    };
+    let Some(limit) = limit else { return Ok(()) };
+    let used = count_in(tx, table, project).await?;
+    if used >= limit {
+        return Err(StoreError::Quota(QuotaExceeded { resource, limit, used, requested: 1 }));
+    }
+    Ok(())
 }
 
 /// Refuses `add` when it would take `project` past its quota. Callers hold the placement lock
@@ -72,14 +111,19 @@ impl Store {
     pub async fn set_quota(&self, project: ProjectId, quota: Quota) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         sqlx::query("DELETE FROM quotas WHERE project_id = $1").bind(project.to_string()).execute(&mut *w.tx).await?;
-        sqlx::query("INSERT INTO quotas (project_id, containers, cpu_millis, memory_mib, image_bytes) VALUES ($1, $2, $3, $4, $5)")
-            .bind(project.to_string())
-            .bind(column(quota.containers))
-            .bind(column(quota.cpu_millis))
-            .bind(column(quota.memory_mib))
-            .bind(column(quota.image_bytes))
-            .execute(&mut *w.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO quotas (project_id, containers, cpu_millis, memory_mib, image_bytes, networks, ports)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(project.to_string())
+        .bind(column(quota.containers))
+        .bind(column(quota.cpu_millis))
+        .bind(column(quota.memory_mib))
+        .bind(column(quota.image_bytes))
+        .bind(column(quota.networks))
+        .bind(column(quota.ports))
+        .execute(&mut *w.tx)
+        .await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -57,7 +57,7 @@ impl Store {
             filters.push(Filter::eq("user_id", user));
         }
         if let Some(project) = project {
-            filters.push(Filter::eq("project_id", project));
+            filters.push(Filter::scope("project_id", project));
         }
         self.list_page("role_assignment_view", &filters, params, decode).await
     }

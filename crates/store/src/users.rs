@@ -85,7 +85,7 @@ impl Store {
         match member_of {
             None => self.list_page("users", &filters, params, decode).await,
             Some(project) => {
-                filters.push(Filter::eq("member_of", project));
+                filters.push(Filter::scope("member_of", project));
                 self.list_page("user_membership_view", &filters, params, decode).await
             }
         }

@@ -183,7 +183,7 @@ impl Store {
     pub async fn list_volumes(&self, scope: Scope, name: Option<&str>, params: &ListParams) -> Result<Page<VolumeRow>, StoreError> {
         let mut f = Vec::new();
         if let Scope::Project(project) = scope {
-            f.push(Filter::eq("project_id", project));
+            f.push(Filter::scope("project_id", project));
         }
         if let Some(name) = name {
             f.push(Filter::eq("name", name));

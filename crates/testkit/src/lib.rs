@@ -3,9 +3,11 @@
 //! missing PostgreSQL fails, never skips.
 
 mod fixtures;
+mod images;
 mod sim;
 
 pub use fixtures::workload_profile;
+pub use images::image_archive;
 pub use sim::{SimHost, wait_for_container, wait_until};
 
 use flotilla_api::{ProjectCreate, RoleAssignmentCreate, TokenCreate, UserCreate};

@@ -195,7 +195,7 @@ async fn concurrent_creates_respect_the_quota(backend: Backend) {
     let Some(region) = TestRegion::start(backend).await else { return };
     let agent = region.sim_agent(SimHost::new("big").cpus(64.0).memory_mib(1 << 20)).await;
     let client = region.add_user("quinn", "quota", Role::Member).await;
-    let limits = QuotaLimits { containers: 10, cpu_millis: -1, memory_mib: -1, image_bytes: -1 };
+    let limits = QuotaLimits { containers: 10, cpu_millis: -1, memory_mib: -1, image_bytes: -1, networks: -1, ports: -1 };
     region.admin.set_quota("quota", &limits).await.expect("set quota");
     let (code, _) = status(client.set_quota("quota", &limits).await);
     assert_eq!(code, 403, "members cannot set quotas");

@@ -19,27 +19,7 @@ fn status(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
 
 /// A `docker save`-shaped archive tagged `tag`, padded with `padding` bytes of layer.
 fn archive(dir: &Path, tag: &str, padding: usize) -> PathBuf {
-    let path = dir.join(format!("{}.tar", tag.replace(['/', ':'], "_")));
-    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
-    let config = format!(
-        r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["/x"]}},"rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#
-    );
-    let digest = hex::encode(Sha256::digest(config.as_bytes()));
-    let manifest = format!(r#"[{{"Config":"blobs/sha256/{digest}","RepoTags":["{tag}"],"Layers":["layer.tar"]}}]"#);
-    let layer = vec![7u8; padding];
-    for (name, bytes) in [
-        (format!("blobs/sha256/{digest}"), config.as_bytes()),
-        ("layer.tar".into(), &layer[..]),
-        ("manifest.json".into(), manifest.as_bytes()),
-    ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder.append_data(&mut header, name, bytes).unwrap();
-    }
-    builder.finish().unwrap();
-    path
+    flotilla_testkit::image_archive(dir, tag, padding).0
 }
 
 fn sha256_of(path: &Path) -> String {
@@ -129,7 +109,7 @@ async fn uploads_are_checked_limited_scoped_and_counted() {
     // Image bytes count against the quota.
     let used = team.quota("team").await.expect("quota").usage.image_bytes;
     assert_eq!(used, 2 * image.size_bytes);
-    let limits = QuotaLimits { containers: -1, cpu_millis: -1, memory_mib: -1, image_bytes: used as i64 + 10 };
+    let limits = QuotaLimits { containers: -1, cpu_millis: -1, memory_mib: -1, image_bytes: used as i64 + 10, networks: -1, ports: -1 };
     region.admin.set_quota("team", &limits).await.expect("set quota");
     let (code, message) = status(team.upload_image(&archive(tmp.path(), "team/more:1", 100), &plain, |_| {}).await);
     assert_eq!(code, 403);

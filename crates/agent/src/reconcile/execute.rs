@@ -4,7 +4,7 @@
 use super::Upstream;
 use super::observe::deleted_and_gone;
 use super::plan::Action;
-use crate::runtime::{ContainerRuntime, CreateSpec, RuntimeError};
+use crate::runtime::{ContainerRuntime, CreateSpec, RuntimeError, image_to_run};
 use flotilla_api::agent::{Assignment, Observed, ObservedState};
 use flotilla_core::container::DesiredState;
 use std::collections::HashMap;
@@ -150,15 +150,16 @@ impl Executor<'_> {
         Ok(a.desired)
     }
 
-    /// Makes sure the runtime holds the image, loading it from the region when Flotilla holds it.
+    /// Makes sure the runtime holds the image to run (a Flotilla image by its id), loading it from
+    /// the region when Flotilla holds it.
     async fn ensure_image(&self, a: &Assignment) -> Result<(), String> {
-        let reference = &a.image.reference;
+        let reference = image_to_run(&a.image);
         let has = || async { self.runtime.has_image(reference).await.map_err(|e| format!("checking image {reference}: {e}")) };
         if has().await? {
             return Ok(());
         }
         let Some(image_id) = a.image.image_id else {
-            return Err(RuntimeError::ImageMissing(reference.clone()).to_string());
+            return Err(RuntimeError::ImageMissing(reference.to_owned()).to_string());
         };
         let _one_download = self.image_lock.lock().await;
         if has().await? {

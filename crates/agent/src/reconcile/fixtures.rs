@@ -15,7 +15,7 @@ pub fn assignment(n: u128, desired: DesiredState) -> Assignment {
         generation: 1,
         desired,
         spec: ContainerProperties { image: "demo:latest".into(), ..Default::default() },
-        image: ImageSource { reference: "demo:latest".into(), image_id: None },
+        image: ImageSource { reference: "demo:latest".into(), image_id: None, digest: None },
         runtime_id: None,
         networks: Vec::new(),
         mounts: Vec::new(),

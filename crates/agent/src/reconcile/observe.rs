@@ -121,7 +121,7 @@ mod tests {
             generation: 2,
             desired,
             spec: ContainerProperties { image: "demo:latest".into(), restart_policy: policy, ..Default::default() },
-            image: ImageSource { reference: "demo:latest".into(), image_id: None },
+            image: ImageSource { reference: "demo:latest".into(), image_id: None, digest: None },
             runtime_id: runtime_id.map(str::to_owned),
             networks: Vec::new(),
             mounts: Vec::new(),

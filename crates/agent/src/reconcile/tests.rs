@@ -41,9 +41,14 @@ impl Upstream for Recorder {
 }
 
 fn saved_image(tags: &[&str]) -> Vec<u8> {
-    let manifest = serde_json::json!([{"Config": "c.json", "RepoTags": tags, "Layers": ["l/layer.tar"]}]).to_string();
+    saved_image_with_config(tags, "c.json")
+}
+
+/// A `docker save` archive whose image id is `sha256:` + `config` without `.json`.
+fn saved_image_with_config(tags: &[&str], config: &str) -> Vec<u8> {
+    let manifest = serde_json::json!([{"Config": config, "RepoTags": tags, "Layers": ["l/layer.tar"]}]).to_string();
     let mut builder = tar::Builder::new(Vec::new());
-    for (name, data) in [("l/layer.tar", vec![1u8; 2000]), ("c.json", b"{}".to_vec()), ("manifest.json", manifest.into_bytes())] {
+    for (name, data) in [("l/layer.tar", vec![1u8; 2000]), (config, b"{}".to_vec()), ("manifest.json", manifest.into_bytes())] {
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
@@ -65,7 +70,7 @@ fn assignment(n: u128, desired: DesiredState) -> Assignment {
         generation: 1,
         desired,
         spec: ContainerProperties { image: "demo:latest".into(), command: vec!["serve".into()], ..Default::default() },
-        image: ImageSource { reference: "demo:latest".into(), image_id: None },
+        image: ImageSource { reference: "demo:latest".into(), image_id: None, digest: None },
         runtime_id: None,
         networks: Vec::new(),
         mounts: Vec::new(),
@@ -228,6 +233,22 @@ async fn images_are_fetched_loaded_and_then_used() {
     assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running), (2, ObservedState::Running)]);
     assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 1, "one download for two containers");
     assert_eq!(s.runtime.images().await.unwrap(), vec!["demo:latest".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_flotilla_image_runs_by_its_id_never_by_a_tag_in_the_cache() {
+    let sim = SimConfig { all_images_present: false, ..SimConfig::default() };
+    let s = Setup::new(sim, Recorder { archive: Some(saved_image(&["demo:latest"])), ..Recorder::default() });
+    // The host already holds another image under the same tag (another project's, say).
+    let theirs = saved_image_with_config(&["demo:latest"], "theirs.json");
+    s.runtime.load_image(futures::stream::iter([Ok(Bytes::from(theirs))]).boxed()).await.unwrap();
+    let mut a = assignment(1, DesiredState::Running);
+    a.image.image_id = Some(Uuid::from_u128(5));
+    a.image.digest = Some("sha256:c".into());
+    s.reconciler(timings()).pass(&[a], &[]).await.unwrap();
+    assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running)]);
+    assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 1, "the cached tag is not the assigned image: it is fetched");
+    assert!(s.runtime.has_image("sha256:c").await.unwrap() && s.runtime.has_image("sha256:theirs").await.unwrap());
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ pub use objects::{Endpoint, MountSpec, NetworkSpec, RuntimeObject, VolumeSpec, n
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use flotilla_api::agent::{Assignment, LABEL_CONTAINER, LABEL_GENERATION, LABEL_HOST, LABEL_PROJECT};
+use flotilla_api::agent::{Assignment, ImageSource, LABEL_CONTAINER, LABEL_GENERATION, LABEL_HOST, LABEL_PROJECT};
 use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
 use flotilla_core::profile::{ContainerProperties, Healthcheck};
 use futures::stream::BoxStream;
@@ -91,6 +91,12 @@ impl RuntimeContainer {
     }
 }
 
+/// What the runtime runs for `image`: a Flotilla image by its Docker id, so a tag of the same name
+/// in the host's cache (another project's image, say) is never taken for it; else the reference.
+pub fn image_to_run(image: &ImageSource) -> &str {
+    image.digest.as_deref().unwrap_or(&image.reference)
+}
+
 /// Everything needed to create one container.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateSpec {
@@ -119,7 +125,7 @@ impl CreateSpec {
             project_id: a.project_id,
             generation: a.generation,
             name: runtime_name(&a.name, a.id, a.generation),
-            image: a.image.reference.clone(),
+            image: image_to_run(&a.image).to_owned(),
             properties: a.spec.clone(),
             networks: a.networks.iter().map(Endpoint::from).collect(),
             mounts: a.mounts.iter().map(MountSpec::from).collect(),

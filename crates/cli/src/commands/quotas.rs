@@ -29,6 +29,12 @@ pub enum QuotaCommand {
         /// Bytes of uploaded images, or "unlimited".
         #[arg(long, value_name = "N", value_parser = parse_limit)]
         image_bytes: Option<i64>,
+        /// Networks, or "unlimited".
+        #[arg(long, value_name = "N", value_parser = parse_limit)]
+        networks: Option<i64>,
+        /// Ports (addresses, containers' included), or "unlimited".
+        #[arg(long, value_name = "N", value_parser = parse_limit)]
+        ports: Option<i64>,
     },
 }
 
@@ -41,13 +47,15 @@ pub async fn run(client: &Client, format: Format, command: QuotaCommand) -> Resu
             };
             client.quota(&project).await?
         }
-        QuotaCommand::Set { project, containers, cpu_millis, memory_mib, image_bytes } => {
+        QuotaCommand::Set { project, containers, cpu_millis, memory_mib, image_bytes, networks, ports } => {
             let old = client.quota(&project).await?.limits;
             let limits = QuotaLimits {
                 containers: containers.unwrap_or(old.containers),
                 cpu_millis: cpu_millis.unwrap_or(old.cpu_millis),
                 memory_mib: memory_mib.unwrap_or(old.memory_mib),
                 image_bytes: image_bytes.unwrap_or(old.image_bytes),
+                networks: networks.unwrap_or(old.networks),
+                ports: ports.unwrap_or(old.ports),
             };
             client.set_quota(&project, &limits).await?
         }
@@ -63,6 +71,8 @@ fn rows(quota: &Quota) -> Vec<Vec<String>> {
         ("cpu_millis", usage.cpu_millis, limits.cpu_millis),
         ("memory_mib", usage.memory_mib, limits.memory_mib),
         ("image_bytes", usage.image_bytes, limits.image_bytes),
+        ("networks", usage.networks, limits.networks),
+        ("ports", usage.ports, limits.ports),
     ]
     .into_iter()
     .map(|(resource, used, max)| vec![resource.to_owned(), used.to_string(), limit(max)])
@@ -100,12 +110,14 @@ mod tests {
     fn quotas_show_usage_against_limits() {
         let quota = Quota {
             project_id: Default::default(),
-            limits: QuotaLimits { containers: 10, cpu_millis: -1, memory_mib: 4096, image_bytes: -1 },
-            usage: QuotaUsage { containers: 2, cpu_millis: 1500, memory_mib: 256, image_bytes: 0 },
+            limits: QuotaLimits { containers: 10, cpu_millis: -1, memory_mib: 4096, image_bytes: -1, networks: 100, ports: 10_000 },
+            usage: QuotaUsage { containers: 2, cpu_millis: 1500, memory_mib: 256, image_bytes: 0, networks: 1, ports: 2 },
         };
         let rows = rows(&quota);
         assert_eq!(rows[0], ["containers", "2", "10"]);
         assert_eq!(rows[1], ["cpu_millis", "1500", "unlimited"]);
         assert_eq!(rows[2], ["memory_mib", "256", "4096"]);
+        assert_eq!(rows[4], ["networks", "1", "100"]);
+        assert_eq!(rows[5], ["ports", "2", "10000"]);
     }
 }

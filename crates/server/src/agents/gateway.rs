@@ -113,13 +113,18 @@ pub async fn assignments(
 fn assignment(a: AssignedContainer) -> Assignment {
     let c = a.container;
     let aliases = a.aliases;
+    let digest = a.image_digest;
     Assignment {
         id: c.id.0,
         name: c.name.to_string(),
         project_id: c.project_id.0,
         generation: c.generation,
         desired: c.desired,
-        image: ImageSource { reference: flotilla_core::image::normalize_reference(&c.spec.image), image_id: c.image_id.map(|i| i.0) },
+        image: ImageSource {
+            reference: flotilla_core::image::normalize_reference(&c.spec.image),
+            image_id: c.image_id.map(|i| i.0),
+            digest,
+        },
         spec: c.spec,
         runtime_id: c.runtime_id,
         networks: a
@@ -189,9 +194,10 @@ pub async fn reports(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Streams an image archive to an agent that lacks it.
-pub async fn image(State(state): State<AppState>, AgentHost(_): AgentHost, Path(id): Path<ImageId>) -> Result<Response, ApiError> {
-    let image = state.store.image_by_id(id).await?;
+/// Streams an image archive to an agent that lacks it: only one a container of its host runs
+/// (any other is not found, as if it did not exist).
+pub async fn image(State(state): State<AppState>, AgentHost(host): AgentHost, Path(id): Path<ImageId>) -> Result<Response, ApiError> {
+    let image = state.store.image_for_host(host.id, id).await?;
     let file = tokio::fs::File::open(state.settings.image_path(&image.sha256))
         .await
         .map_err(|e| ApiError::Internal(format!("image {} archive unreadable: {e}", image.id)))?;

@@ -18,16 +18,29 @@ use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::scheduler::{HostState, Request};
 use flotilla_core::{ContainerId, Name, ValidationError, metadata};
-use flotilla_store::{ContainerChanges, ContainerFilters, ContainerRow};
+use flotilla_store::{ContainerChanges, ContainerFilters, ContainerRow, Scope};
 
-/// Refuses what only admins may ask for, naming the field (fields start with `prefix`).
-pub fn check_admin_fields(caller: &Principal, spec: &ContainerProperties, prefix: &str) -> Result<(), ApiError> {
-    match spec.admin_only_field() {
-        Some(field) if !caller.role.is_admin() => {
-            Err(ApiError::Forbidden(format!("{prefix}{field}: privileged mode, host bind mounts and host networking are for admins only")))
-        }
-        _ => Ok(()),
+/// Refuses what only admins may ask for, naming the field (fields start with `prefix`): the
+/// admin-only fields, and mounting a volume whose driver or options reach the host.
+pub async fn check_admin_fields(state: &AppState, caller: &Principal, spec: &ContainerProperties, prefix: &str) -> Result<(), ApiError> {
+    if caller.role.is_admin() {
+        return Ok(());
     }
+    if let Some(field) = spec.admin_only_field() {
+        return Err(ApiError::Forbidden(format!(
+            "{prefix}{field}: privileged mode, host bind mounts and host networking are for admins only"
+        )));
+    }
+    for (i, mount) in spec.volumes.iter().enumerate() {
+        let Ok(row) = state.store.volume(Scope::Project(caller.project_id), &mount.volume).await else { continue };
+        if let Some((field, value)) = row.volume.admin_only_setting() {
+            return Err(ApiError::Forbidden(format!(
+                "{prefix}volumes[{i}].volume: volume {} reaches the host's files ({field}={value:?}): only admins mount it",
+                row.volume.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `host_node` must name a host, inside `host_cluster` when both are set (fields start with `prefix`).
@@ -60,10 +73,10 @@ pub async fn create_container(
     let name = Name::parse("name", &body.name)?;
     body.spec.validate_at("spec.")?;
     metadata::validate(&body.metadata)?;
-    check_admin_fields(&caller, &body.spec, "spec.")?;
+    check_admin_fields(&state, &caller, &body.spec, "spec.").await?;
     check_host_rules(&state, &body.spec, "spec.").await?;
     let reference = flotilla_core::image::normalize_reference(&body.spec.image);
-    let image = state.store.image_for_reference(caller.project_id, &reference).await?;
+    let image = state.store.resolve_image(caller.project_id, &reference).await?;
     let now = flotilla_core::now();
     let container = flotilla_core::container::Container {
         id: ContainerId::new(),

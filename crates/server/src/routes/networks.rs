@@ -26,7 +26,7 @@ fn subnet_of(network: &NetworkObject, body: &SubnetCreate, prefix: &str) -> Resu
         Some(name) => Name::parse(&format!("{prefix}name"), name)?,
         None => Name::parse(&format!("{prefix}name"), &format!("{}-subnet", network.name))?,
     };
-    let cidr = Cidr::parse(&format!("{prefix}cidr"), &body.cidr)?;
+    let cidr = Cidr::parse_subnet(&format!("{prefix}cidr"), &body.cidr)?;
     let gateway = body.gateway.as_deref().map(|g| ip(&format!("{prefix}gateway"), g)).transpose()?;
     let pools = body
         .allocation_pools
@@ -48,6 +48,19 @@ fn subnet_of(network: &NetworkObject, body: &SubnetCreate, prefix: &str) -> Resu
         plan,
         created_at: flotilla_core::now(),
     })
+}
+
+/// Members may not take addresses the region's pool keeps for projects' default networks (one
+/// subnet over it would leave every other project without one); admins may.
+fn check_region_pool(state: &AppState, caller: &Principal, subnet: &flotilla_core::network::Subnet, field: &str) -> Result<(), ApiError> {
+    let pool = state.store.region_pool();
+    if subnet.plan.cidr.overlaps(pool.cidr) && !caller.role.is_admin() {
+        return Err(ApiError::Forbidden(format!(
+            "{field}={}: overlaps the region's network pool {}, kept for projects' default networks: only admins take addresses from it",
+            subnet.plan.cidr, pool.cidr
+        )));
+    }
+    Ok(())
 }
 
 /// The network `key` the caller may change: its project's own (any project's for an admin).
@@ -84,6 +97,9 @@ pub async fn create_network(
         updated_at: now,
     };
     let subnet = body.subnet.as_ref().map(|s| subnet_of(&network, s, "subnet.")).transpose()?;
+    if let Some(subnet) = &subnet {
+        check_region_pool(&state, &caller, subnet, "subnet.cidr")?;
+    }
     let row = state.store.create_network(&network, subnet.as_ref()).await?;
     tracing::info!(network = %network.name, shared = network.shared, "network created");
     Ok((StatusCode::CREATED, Json(convert::network(row))))
@@ -128,6 +144,7 @@ pub async fn create_subnet(
     caller.require_write()?;
     let row = owned_network(&state, &caller, &key).await?;
     let subnet = subnet_of(&row.network, &body, "")?;
+    check_region_pool(&state, &caller, &subnet, "cidr")?;
     let created = state.store.create_subnet(&subnet).await?;
     Ok((StatusCode::CREATED, Json(convert::subnet(created))))
 }

@@ -112,6 +112,8 @@ pub async fn adopt_node(
     let scope = caller.scope(None)?;
     let row = super::referenced(state.store.container(scope, &body.container).await, "container", &body.container)?;
     let c = row.container;
+    // The node's profile copies the container's settings: adopting needs the rights they need.
+    super::containers::check_admin_fields(&state, &caller, &c.spec, "container: its spec.").await?;
     if state.store.node_of_container(c.id).await?.is_some() {
         return Err(ApiError::Conflict(format!("container {} is already managed by a node", c.name)));
     }

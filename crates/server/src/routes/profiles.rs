@@ -52,8 +52,9 @@ pub async fn create_profile(
     let name = Name::parse("name", &body.name)?;
     validate_spec(&body.spec)?;
     metadata::validate(&body.metadata)?;
-    check_admin_fields(&caller, &body.spec.properties, "spec.properties.")?;
+    check_admin_fields(&state, &caller, &body.spec.properties, "spec.properties.").await?;
     check_host_rules(&state, &body.spec.properties, "spec.properties.").await?;
+    state.store.resolve_image(caller.project_id, &flotilla_core::image::normalize_reference(&body.spec.properties.image)).await?;
     let now = flotilla_core::now();
     let profile = flotilla_core::profile::Profile {
         id: ProfileId::new(),

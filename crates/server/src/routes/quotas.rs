@@ -30,22 +30,27 @@ async fn answer(state: &AppState, project: flotilla_core::ProjectId) -> Result<J
             cpu_millis: wire(quota.cpu_millis),
             memory_mib: wire(quota.memory_mib),
             image_bytes: wire(quota.image_bytes),
+            networks: wire(quota.networks),
+            ports: wire(quota.ports),
         },
         usage: QuotaUsage {
             containers: usage.containers,
             cpu_millis: usage.cpu_millis,
             memory_mib: usage.memory_mib,
             image_bytes: usage.image_bytes,
+            networks: usage.networks,
+            ports: usage.ports,
         },
     }))
 }
 
 #[utoipa::path(get, path = "/v1/quotas/{project}", tag = "quotas", params(("project" = String, Path, description = "id or name")),
-    responses((status = 200, body = Quota), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Quota), (status = 404, body = ErrorBody)))]
 pub async fn get_quota(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Quota>, ApiError> {
     let project = state.store.project(&key).await?;
-    if project.id != caller.project_id {
-        caller.require_admin()?;
+    if project.id != caller.project_id && !caller.role.is_admin() {
+        // As for a project that does not exist: another project's name is not confirmed.
+        return Err(ApiError::NotFound(format!("project {key:?} not found")));
     }
     answer(&state, project.id).await
 }
@@ -65,6 +70,8 @@ pub async fn set_quota(
         cpu_millis: limit("cpu_millis", body.cpu_millis)?,
         memory_mib: limit("memory_mib", body.memory_mib)?,
         image_bytes: limit("image_bytes", body.image_bytes)?,
+        networks: limit("networks", body.networks)?,
+        ports: limit("ports", body.ports)?,
     };
     state.store.set_quota(project.id, quota).await?;
     tracing::info!(project = %project.name, "quota set");

@@ -35,6 +35,14 @@ pub async fn create_volume(
         created_at: flotilla_core::now(),
     };
     volume.validate()?;
+    if let Some((field, value)) = volume.admin_only_setting()
+        && !caller.role.is_admin()
+    {
+        return Err(ApiError::Forbidden(format!(
+            "{field}={value:?}: volume drivers and options that reach the host's files are for admins only, as binds are; \
+             members may use the local driver plainly or as a tmpfs"
+        )));
+    }
     let row = state.store.create_volume(&volume).await?;
     tracing::info!(volume = %volume.name, driver = %volume.driver, "volume created");
     Ok((StatusCode::CREATED, Json(convert::volume(row))))

@@ -1,4 +1,4 @@
-//! Reads the image references (`RepoTags` of `manifest.json`) of a `docker save` archive as it
+//! Reads the image references (`RepoTags` of `manifest.json`) and ids (its `Config`) of a `docker save` archive as it
 //! streams by, holding nothing but the current tar header and that one small file.
 
 use serde::Deserialize;
@@ -31,6 +31,8 @@ pub struct ArchiveSkimmer {
 struct ManifestEntry {
     #[serde(rename = "RepoTags", default)]
     repo_tags: Option<Vec<String>>,
+    #[serde(rename = "Config", default)]
+    config: String,
 }
 
 /// What is wrong with an archive.
@@ -106,13 +108,23 @@ impl ArchiveSkimmer {
         Ok(Part::Data { data: size, padding, keep })
     }
 
-    /// The tags named by the manifest.
-    pub fn references(&self) -> Result<Vec<String>, ArchiveError> {
+    fn entries(&self) -> Result<Vec<ManifestEntry>, ArchiveError> {
         if self.manifest.is_empty() {
             return Err(ArchiveError::NoManifest);
         }
-        let entries: Vec<ManifestEntry> = serde_json::from_slice(&self.manifest).map_err(|e| ArchiveError::BadManifest(e.to_string()))?;
-        Ok(entries.into_iter().flat_map(|e| e.repo_tags.unwrap_or_default()).collect())
+        serde_json::from_slice(&self.manifest).map_err(|e| ArchiveError::BadManifest(e.to_string()))
+    }
+
+    /// The tags named by the manifest.
+    pub fn references(&self) -> Result<Vec<String>, ArchiveError> {
+        Ok(self.entries()?.into_iter().flat_map(|e| e.repo_tags.unwrap_or_default()).collect())
+    }
+
+    /// Docker's ids of the archive's images, `sha256:` of each config (its file name), as
+    /// `docker load` makes them.
+    pub fn image_ids(&self) -> Result<Vec<String>, ArchiveError> {
+        let id = |config: &str| format!("sha256:{}", config.rsplit('/').next().unwrap_or(config).trim_end_matches(".json"));
+        Ok(self.entries()?.iter().filter(|e| !e.config.is_empty()).map(|e| id(&e.config)).collect())
     }
 }
 
@@ -146,6 +158,7 @@ mod tests {
                 skimmer.feed(piece).unwrap();
             }
             assert_eq!(skimmer.references().unwrap(), vec!["demo/app:latest".to_owned(), "demo/app:v2".to_owned()], "chunk {chunk}");
+            assert_eq!(skimmer.image_ids().unwrap(), vec!["sha256:abc".to_owned()], "chunk {chunk}");
         }
     }
 

@@ -140,7 +140,9 @@ impl SimContainer {
 #[derive(Debug)]
 struct SimState {
     containers: HashMap<String, SimContainer>,
+    /// Loaded images by tag, and by Docker id (`sha256:…`).
     images: BTreeSet<String>,
+    image_ids: BTreeSet<String>,
     rng: StdRng,
     /// By Flotilla container id.
     injected: HashMap<Uuid, Injected>,
@@ -177,12 +179,25 @@ fn not_running(id: &str) -> RuntimeError {
     RuntimeError::Conflict(format!("Container {id} is not running"))
 }
 
+impl SimState {
+    /// Remembers an image the runtime now holds, by tag or by id.
+    fn note_image(&mut self, image: &str) {
+        let set = if flotilla_core::image::names_an_id(image) { &mut self.image_ids } else { &mut self.images };
+        set.insert(image.to_owned());
+    }
+
+    fn holds_image(&self, image: &str) -> bool {
+        self.images.contains(image) || self.image_ids.contains(image)
+    }
+}
+
 impl SimRuntime {
     pub fn new(config: SimConfig) -> Self {
         let rng = StdRng::seed_from_u64(config.seed);
         let state = SimState {
             containers: HashMap::new(),
             images: BTreeSet::new(),
+            image_ids: BTreeSet::new(),
             rng,
             injected: HashMap::new(),
             networks: SimObjects::new("network", LABEL_NETWORK),
@@ -274,8 +289,8 @@ impl ContainerRuntime for SimRuntime {
             return Err(RuntimeError::Conflict(format!("the container name \"/{}\" is already in use", spec.name)));
         }
         if self.config.all_images_present {
-            state.images.insert(spec.image.clone());
-        } else if !state.images.contains(&spec.image) {
+            state.note_image(&spec.image);
+        } else if !state.holds_image(&spec.image) {
             return Err(RuntimeError::ImageMissing(spec.image.clone()));
         }
         for endpoint in &spec.networks {
@@ -505,7 +520,7 @@ impl ContainerRuntime for SimRuntime {
     }
 
     async fn has_image(&self, reference: &str) -> Result<bool, RuntimeError> {
-        Ok(self.config.all_images_present || self.lock().images.contains(reference))
+        Ok(self.config.all_images_present || self.lock().holds_image(reference))
     }
 
     async fn images(&self) -> Result<Vec<String>, RuntimeError> {
@@ -523,8 +538,12 @@ impl ContainerRuntime for SimRuntime {
             skimmer.feed(&chunk).map_err(invalid)?;
         }
         let references = skimmer.references().map_err(invalid)?;
+        let ids = skimmer.image_ids().map_err(invalid)?;
         self.delay().await;
-        self.lock().images.extend(references.iter().cloned());
+        let mut state = self.lock();
+        for image in references.iter().chain(&ids) {
+            state.note_image(image);
+        }
         Ok(references)
     }
 
