@@ -108,8 +108,7 @@ pub async fn trigger_webhook(State(state): State<AppState>, Path(secret): Path<S
         .map_err(|_| ApiError::NotFound("no receiver has this URL (deleted?)".to_owned()))?;
     let mut params: Map<String, Value> = serde_json::from_str(&receiver.params).unwrap_or_default();
     if !body.is_empty() {
-        let extra: Map<String, Value> =
-            serde_json::from_slice(&body).map_err(|e| ValidationError::new("body", "(json)", format!("must be a JSON object: {e}")))?;
+        let extra: Map<String, Value> = crate::http::extract::parse_json(&body)?;
         params.extend(extra);
     }
     let request = action_request(&receiver.action, params, "body")?;
