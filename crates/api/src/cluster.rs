@@ -5,7 +5,6 @@ use flotilla_core::Metadata;
 use flotilla_core::action::{NodeOperation, RecoverAction};
 use flotilla_core::cluster::ClusterConfig;
 use flotilla_core::policy::PolicySpec;
-use flotilla_core::resize::AdjustmentType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -151,9 +150,11 @@ pub struct ScaleParams {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResizeParams {
+    /// EXACT_CAPACITY, CHANGE_IN_CAPACITY or CHANGE_IN_PERCENTAGE. A string on the wire, checked by the server, so an
+    /// unknown value is refused with Senlin's message ("Value 'X' is not acceptable for field 'adjustment_type'.").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub adjustment_type: Option<AdjustmentType>,
+    #[schema(value_type = Option<String>, example = "EXACT_CAPACITY", pattern = "^(EXACT_CAPACITY|CHANGE_IN_CAPACITY|CHANGE_IN_PERCENTAGE)$")]
+    pub adjustment_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -303,6 +304,10 @@ pub struct NodeUpdate {
     /// A new profile of the same type: the node's container is replaced (202 + action).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Mark (or unmark) the node as tainted: chosen first as a deletion victim and for a rolling update's first
+    /// batch (Senlin's API 1.13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tainted: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -443,6 +448,9 @@ pub struct Receiver {
     pub action: String,
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
+    /// The parameters a trigger's body may override; any other in a body is refused.
+    #[serde(default)]
+    pub overridable: Vec<String>,
     /// The trigger URL with its secret: shown only in the answer to create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -462,10 +470,14 @@ pub struct ReceiverCreate {
     pub cluster: String,
     /// The cluster action to run: scale_out, scale_in, resize, check, recover.
     pub action: String,
-    /// Stored parameters of the action, merged with a trigger's body.
+    /// Stored parameters of the action.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub params: serde_json::Map<String, serde_json::Value>,
+    /// Parameters of the action a trigger's body may set over the stored ones (none by default:
+    /// whoever holds the URL runs exactly the stored action). Senlin merged any.
+    #[serde(default)]
+    pub overridable: Vec<String>,
     #[serde(default)]
     pub metadata: Metadata,
 }

@@ -55,7 +55,8 @@ pub struct HostList {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostDrain {
-    /// Also move the host's containers to other hosts (recreated there).
+    /// Also move the host's containers to other hosts (recreated there) by a HOST_DRAIN action:
+    /// the answer is then 202 with the action in `Location`.
     #[serde(default)]
     pub migrate: bool,
 }

@@ -150,6 +150,7 @@ fn a_cluster_from_create_to_delete_with_policies_receivers_and_waits() {
     server.stop();
 }
 
+/// Orphan nodes join and leave a cluster; a drained host's member moves, its node with it.
 #[test]
 fn orphan_nodes_join_and_leave_clusters() {
     let sandbox = Sandbox::new();
@@ -170,6 +171,8 @@ fn orphan_nodes_join_and_leave_clusters() {
     assert_eq!(members(&sandbox, "web"), all_active(&["other", "spare"]));
     let orphans = sandbox.run(&["node", "list", "--status", "active", "-o", "json"], &[]).json();
     assert_eq!(orphans["nodes"].as_array().unwrap().len(), 2, "w-01 was deleted: {orphans}");
+    let tainted = sandbox.run(&["node", "update", "other", "--tainted", "true", "-o", "json"], &[]).json();
+    assert_eq!(tainted["tainted"], Value::Bool(true), "{tainted}");
 
     // Removing a node with --keep leaves it an orphan; then it goes on its own.
     sandbox.run(&["cluster", "del-nodes", "web", "spare", "--keep", "--wait"], &[]).ok();
@@ -179,6 +182,19 @@ fn orphan_nodes_join_and_leave_clusters() {
     sandbox.run(&["node", "check", "spare", "--wait"], &[]).ok();
     let said = sandbox.run(&["node", "delete", "spare", "--wait"], &[]).ok();
     assert!(said.contains("deleted node spare"), "{said}");
+
+    // A host drained with --migrate --wait: the member runs elsewhere, and its node says where.
+    let before = sandbox.run(&["node", "show", "other", "-o", "json"], &[]).json();
+    let old = before["host_name"].as_str().unwrap().to_owned();
+    let drained = sandbox.run(&["host", "drain", &old, "--migrate", "--wait", "-o", "json"], &[]).json();
+    assert_eq!(drained["state"], "DRAINING", "{drained}");
+    let after = sandbox.run(&["node", "show", "other", "-o", "json"], &[]).json();
+    let container = sandbox.run(&["container", "show", after["physical_id"].as_str().unwrap(), "-o", "json"], &[]).json();
+    assert_ne!(after["host_name"].as_str(), Some(old.as_str()), "{after}");
+    assert_eq!((container["host"].as_str(), container["status"].as_str()), (after["host_name"].as_str(), Some("RUNNING")), "{container}");
+    let drains = sandbox.run(&["action", "list", "--action", "host_drain", "-o", "json"], &[]).json();
+    assert_eq!(drains["actions"][0]["status"], "SUCCEEDED", "{drains}");
+    sandbox.run(&["host", "enable", &old], &[]).ok();
 
     // Operations on the members, then a delete that leaves nothing.
     sandbox.run(&["cluster", "operation", "web", "stop", "--filter", "role=backup", "--wait"], &[]).ok();

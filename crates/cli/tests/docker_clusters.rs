@@ -359,8 +359,12 @@ fn a_cluster_on_two_docker_agents_scales_heals_rolls_out_autoscales_and_goes() {
     region.assert_members_run(&five);
     region.create_policy("oldest-first", "type: deletion\nversion: '1.0'\nproperties:\n  criteria: OLDEST_FIRST\n");
     region.attach("oldest-first");
-    let exact =
-        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(2.0), strict: true, ..Default::default() };
+    let exact = ResizeParams {
+        adjustment_type: Some(AdjustmentType::ExactCapacity.to_string()),
+        number: Some(2.0),
+        strict: true,
+        ..Default::default()
+    };
     region.act(ClusterActionRequest::Resize(exact));
     let two = region.nodes();
     assert_eq!(two.iter().map(|n| n.index).collect::<Vec<_>>(), [4, 5], "the two youngest stay");
@@ -489,6 +493,7 @@ fn a_cluster_on_two_docker_agents_scales_heals_rolls_out_autoscales_and_goes() {
         cluster: "web".into(),
         action: "scale_out".into(),
         params: serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(1))]),
+        overridable: vec![],
         metadata: Default::default(),
     };
     let url = region.on(region.api.create_receiver(&receiver)).expect("receiver").url.expect("the trigger URL");

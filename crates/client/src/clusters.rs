@@ -73,7 +73,7 @@ mod tests {
         assert_eq!(String::from_utf8(request.body).unwrap(), r#"{"scale_out":{"count":2}}"#);
 
         let resize = ResizeParams {
-            adjustment_type: Some(AdjustmentType::ChangeInPercentage),
+            adjustment_type: Some(AdjustmentType::ChangeInPercentage.to_string()),
             number: Some(-50.0),
             min_step: Some(2),
             strict: false,

@@ -1,6 +1,6 @@
 //! Host endpoints: listing and managing the region's hosts, and join tokens for new agents.
 
-use crate::{Call, Client, ClientError, Filters};
+use crate::{Accepted, Call, Client, ClientError, Filters};
 use flotilla_api::{Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
 
 impl Client {
@@ -29,9 +29,10 @@ impl Client {
         self.send(Call::action(&["hosts", key, "disable"])).await
     }
 
-    /// Drains the host: nothing new lands there; with `migrate`, its containers move elsewhere.
-    pub async fn drain_host(&self, key: &str, body: &HostDrain) -> Result<Host, ClientError> {
-        self.send(Call::post(&["hosts", key, "drain"], body)).await
+    /// Drains the host: nothing new lands there; with `migrate`, its containers move elsewhere,
+    /// by the HOST_DRAIN action named in the answer.
+    pub async fn drain_host(&self, key: &str, body: &HostDrain) -> Result<Accepted<Host>, ClientError> {
+        self.send_accepted(Call::post(&["hosts", key, "drain"], body)).await
     }
 
     /// Forgets a host; refused (409) while containers remain on it.

@@ -1,8 +1,8 @@
-//! Actions: asynchronous operations on clusters and nodes, their statuses, inputs, and which
-//! actions conflict. The action table is the engine's queue.
+//! Actions: asynchronous operations on clusters, nodes and hosts, their statuses, inputs, and
+//! which actions conflict. The action table is the engine's queue.
 
 use crate::resize::ResizeRequest;
-use crate::{ActionId, ClusterId, NodeId, PolicyId, ProfileId, ProjectId, ServiceId, Timestamp, UserId};
+use crate::{ActionId, ClusterId, HostId, NodeId, PolicyId, ProfileId, ProjectId, ServiceId, Timestamp, UserId};
 use std::collections::BTreeMap;
 
 crate::named_enum! {
@@ -29,13 +29,24 @@ crate::named_enum! {
         NodeCheck => "NODE_CHECK",
         NodeRecover => "NODE_RECOVER",
         NodeOperation => "NODE_OPERATION",
+        /// Moves every container off a draining host (each node's under the node's lock).
+        HostDrain => "HOST_DRAIN",
     }
 }
 
 impl ActionKind {
-    /// Whether the action's target is a cluster (else a node).
+    /// Whether the action's target is a cluster.
     pub fn on_cluster(self) -> bool {
         self.as_str().starts_with("CLUSTER_")
+    }
+
+    /// The target of an action of this kind on the object `id`.
+    pub fn target(self, id: uuid::Uuid) -> Target {
+        match self.as_str().split('_').next() {
+            Some("CLUSTER") => Target::Cluster(ClusterId(id)),
+            Some("HOST") => Target::Host(HostId(id)),
+            _ => Target::Node(NodeId(id)),
+        }
     }
 }
 
@@ -174,6 +185,7 @@ impl From<ResizeInputs> for ResizeRequest {
 pub enum Target {
     Cluster(ClusterId),
     Node(NodeId),
+    Host(HostId),
 }
 
 impl Target {
@@ -181,6 +193,7 @@ impl Target {
         match self {
             Self::Cluster(c) => c.0,
             Self::Node(n) => n.0,
+            Self::Host(h) => h.0,
         }
     }
 }
@@ -226,7 +239,7 @@ impl Action {
             target,
             cluster_id: match target {
                 Target::Cluster(c) => Some(c),
-                Target::Node(_) => None,
+                Target::Node(_) | Target::Host(_) => None,
             },
             project_id,
             user_id,
@@ -276,6 +289,10 @@ mod tests {
         assert!(!ActionKind::NodeRecover.on_cluster());
         assert_eq!(ActionKind::parse("cluster_scale_out"), Some(ActionKind::ClusterScaleOut));
         assert!(ActionStatus::Cancelled.is_final() && !ActionStatus::Waiting.is_final());
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(ActionKind::ClusterResize.target(id), Target::Cluster(ClusterId(id)));
+        assert_eq!(ActionKind::NodeRecover.target(id), Target::Node(NodeId(id)));
+        assert_eq!(ActionKind::HostDrain.target(id), Target::Host(HostId(id)));
         let inputs = ActionInputs::Recover { action: RecoverAction::Recreate };
         let json = serde_json::to_string(&inputs).unwrap();
         assert_eq!(json, r#"{"type":"recover","action":"RECREATE"}"#);

@@ -30,7 +30,8 @@ pub struct Node {
     pub profile_id: ProfileId,
     pub status: NodeStatus,
     pub status_reason: String,
-    /// Set while the node is unhealthy; a tainted node is replaced first.
+    /// Set by a user (`PATCH` with `tainted: true`, Senlin's API 1.13): the node is chosen first as a deletion
+    /// victim and updated in the first rolling-update batch; it is otherwise served and counted as before.
     pub tainted: bool,
     /// The container this node manages.
     pub physical_id: Option<ContainerId>,
@@ -40,4 +41,53 @@ pub struct Node {
     pub metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Node {
+    /// Senlin's `filter_error_nodes`: a node in ERROR or WARNING, a tainted one, or one not yet ACTIVE is chosen
+    /// before the others, as a deletion victim and for the first batches of a rolling update.
+    pub fn goes_first(&self) -> bool {
+        self.tainted || self.status != NodeStatus::Active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn goes_first_as_senlin_filter_error_nodes() {
+        // Senlin's test_filter_error_nodes: ERROR, WARNING, tainted and not-yet-created nodes are picked out.
+        let now = crate::now();
+        let node = |status, tainted| Node {
+            id: NodeId::new(),
+            name: Name::parse("name", "n").unwrap(),
+            project_id: ProjectId::new(),
+            user_id: UserId::new(),
+            cluster_id: None,
+            index: 1,
+            role: String::new(),
+            profile_id: ProfileId::new(),
+            status,
+            status_reason: String::new(),
+            tainted,
+            physical_id: None,
+            host_id: None,
+            region: String::new(),
+            metadata: Metadata::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        let cases = [
+            (NodeStatus::Active, false, false),
+            (NodeStatus::Active, true, true),
+            (NodeStatus::Error, false, true),
+            (NodeStatus::Warning, false, true),
+            (NodeStatus::Creating, false, true),
+            (NodeStatus::Init, false, true),
+        ];
+        for (status, tainted, first) in cases {
+            assert_eq!(node(status, tainted).goes_first(), first, "{status} tainted={tainted}");
+        }
+    }
 }

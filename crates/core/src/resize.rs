@@ -105,8 +105,8 @@ pub enum ResizeError {
     MissingNumber,
     #[error("Missing adjustment_type value for size adjustment.")]
     MissingAdjustmentType,
-    #[error("The 'number' must be positive integer for adjustment type 'EXACT_CAPACITY'.")]
-    ExactCapacityNotPositive,
+    #[error("The 'number' must be non-negative integer for adjustment type 'EXACT_CAPACITY'.")]
+    ExactCapacityNegative,
     #[error("The target capacity ({desired}) is greater than the maximum number of nodes allowed per cluster ({max_nodes}).")]
     TargetAboveMaxNodes { desired: i64, max_nodes: i64 },
     #[error("The target capacity ({desired}) is less than the specified min_size ({min_size}).")]
@@ -237,15 +237,21 @@ pub fn check_size_params(
     Ok(())
 }
 
-/// Owns a whole `CLUSTER_RESIZE` decision, in the order Senlin takes it: the request's own checks (API and
-/// conductor), the size checks of the untruncated target, the best-effort truncation, the size checks again
-/// (the action's `parse_resize_params`), and the resulting properties.
+/// Owns a whole `CLUSTER_RESIZE` decision, in the order Senlin takes it: the API's checks (`_do_resize`: enough
+/// parameters, the fields' bounds, number and type together, `min_size` against `max_size` of the same request, before
+/// any target is computed), the conductor's (`cluster_resize`: a non-negative `EXACT_CAPACITY`, the size checks of the
+/// untruncated target), then the action's `parse_resize_params` (best-effort truncation, the size checks again).
 ///
-/// The current capacity is `cluster.desired`. As in Senlin, `strict=false` only relaxes the cluster's existing
-/// bounds: a target outside them is clamped to them. A target outside a `min_size`/`max_size` given in the same
-/// request, or over the region's `max_nodes_per_cluster` (default [`DEFAULT_MAX_NODES_PER_CLUSTER`]), is still
-/// refused. A request without an adjustment keeps the current capacity, clamped into the new bounds when not strict.
-pub fn resize(cluster: &ClusterSize, request: &ResizeRequest, max_nodes_per_cluster: i64) -> Result<ResizePlan, ResizeError> {
+/// `current` is the cluster's node count: Senlin's conductor and engine both start a relative adjustment from
+/// `Node.count_by_cluster`, not from `desired_capacity` (they differ while nodes are missing or being made). Senlin's
+/// engine falls back to `desired_capacity` when the count is 0 (`current or cluster.desired_capacity`, a Python
+/// truthiness slip its conductor does not share); here the count is used throughout, so API and engine agree.
+///
+/// As in Senlin, `strict=false` only relaxes the cluster's existing bounds: a target outside them is clamped to them.
+/// A target outside a `min_size`/`max_size` given in the same request, or over the region's `max_nodes_per_cluster`
+/// (default [`DEFAULT_MAX_NODES_PER_CLUSTER`]), is still refused. A request without an adjustment makes the node count
+/// the desired capacity (Senlin's `desired = current`), clamped into the new bounds when not strict.
+pub fn resize(cluster: &ClusterSize, current: i64, request: &ResizeRequest, max_nodes_per_cluster: i64) -> Result<ResizePlan, ResizeError> {
     let ResizeRequest { adjustment_type, number, min_size, max_size, min_step, strict } = *request;
     if adjustment_type.is_none() && number.is_none() && min_size.is_none() && max_size.is_none() {
         return Err(ResizeError::NotEnoughParameters);
@@ -259,15 +265,25 @@ pub fn resize(cluster: &ClusterSize, request: &ResizeRequest, max_nodes_per_clus
     if min_step.is_some_and(|step| step < 0) {
         return Err(ResizeError::NegativeMinStep);
     }
-    let adjustment = match (adjustment_type, number) {
+    match (adjustment_type, number) {
         (Some(_), None) => return Err(ResizeError::MissingNumber),
         (None, Some(_)) => return Err(ResizeError::MissingAdjustmentType),
-        (Some(AdjustmentType::ExactCapacity), Some(number)) if number <= 0.0 => return Err(ResizeError::ExactCapacityNotPositive),
+        _ => {}
+    }
+    // Senlin's API compares the two bounds of one request before anything else is computed (`max_size` 0 or -1
+    // is left to the size checks).
+    if let (Some(min_size), Some(max_size)) = (min_size, max_size)
+        && max_size > 0
+        && min_size > max_size
+    {
+        return Err(ResizeError::MinAboveSpecifiedMax { min_size, max_size });
+    }
+    let adjustment = match (adjustment_type, number) {
+        (Some(AdjustmentType::ExactCapacity), Some(number)) if number < 0.0 => return Err(ResizeError::ExactCapacityNegative),
         (Some(adjustment), Some(number)) => Some((adjustment, number)),
-        (None, None) => None,
+        _ => None,
     };
 
-    let current = cluster.desired;
     let target = adjustment.map(|(adjustment, number)| calculate_desired(current, adjustment, number, min_step));
     check_size_params(cluster, target, min_size, max_size, strict, max_nodes_per_cluster)?;
 
@@ -283,14 +299,15 @@ pub fn resize(cluster: &ClusterSize, request: &ResizeRequest, max_nodes_per_clus
 
 /// Owns `CLUSTER_SCALE_OUT`'s count check: the new desired capacity after adding `count` nodes.
 ///
-/// `count` must be positive (Senlin's default, when the request names none, is 1). The target is checked strictly
-/// against the cluster's bounds and the region's `max_nodes_per_cluster`.
-pub fn scale_out_target(cluster: &ClusterSize, count: i64, max_nodes_per_cluster: i64) -> Result<i64, ResizeError> {
+/// `count` must be positive (Senlin's default, when the request names none, is 1). As in Senlin's `do_scale_out`, the
+/// target is the node count `current` plus `count`, checked strictly against the cluster's bounds and the region's
+/// `max_nodes_per_cluster`.
+pub fn scale_out_target(cluster: &ClusterSize, current: i64, count: i64, max_nodes_per_cluster: i64) -> Result<i64, ResizeError> {
     match count {
         0 => Err(ResizeError::ScaleOutCountZero),
         c if c < 0 => Err(ResizeError::InvalidScaleOutCount(count)),
         _ => {
-            let target = cluster.desired.saturating_add(count);
+            let target = current.saturating_add(count);
             check_size_params(cluster, Some(target), None, None, true, max_nodes_per_cluster)?;
             Ok(target)
         }
@@ -299,14 +316,15 @@ pub fn scale_out_target(cluster: &ClusterSize, count: i64, max_nodes_per_cluster
 
 /// Owns `CLUSTER_SCALE_IN`'s count check: the new desired capacity after removing `count` nodes.
 ///
-/// `count` must be positive (Senlin's default is 1); a count beyond the current capacity is trimmed to it, and the
-/// target is then checked strictly, so going below the cluster's `min_size` is refused.
-pub fn scale_in_target(cluster: &ClusterSize, count: i64, max_nodes_per_cluster: i64) -> Result<i64, ResizeError> {
+/// `count` must be positive (Senlin's default is 1). As in Senlin's `do_scale_in`, it is taken from the node count
+/// `current` (a count beyond it is trimmed to it), and the target is then checked strictly, so going below the
+/// cluster's `min_size` is refused.
+pub fn scale_in_target(cluster: &ClusterSize, current: i64, count: i64, max_nodes_per_cluster: i64) -> Result<i64, ResizeError> {
     match count {
         0 => Err(ResizeError::ScaleInCountZero),
         c if c < 0 => Err(ResizeError::InvalidScaleInCount(count)),
         _ => {
-            let target = cluster.desired - count.min(cluster.desired.max(0));
+            let target = current - count.min(current.max(0));
             check_size_params(cluster, Some(target), None, None, true, max_nodes_per_cluster)?;
             Ok(target)
         }
@@ -334,9 +352,16 @@ mod tests {
         Truncate(i64, i64, i64),
         /// Cluster, desired, min_size, max_size, strict; with Senlin's test override max_nodes_per_cluster = 100.
         Check(ClusterSize, Option<i64>, Option<i64>, Option<i64>, bool),
+        /// Cluster (its desired capacity is also the node count), request.
         Resize(ClusterSize, ResizeRequest),
+        /// Cluster, node count, request.
+        ResizeFrom(ClusterSize, i64, ResizeRequest),
+        /// Cluster (its desired capacity is also the node count), count.
         ScaleOut(ClusterSize, i64),
         ScaleIn(ClusterSize, i64),
+        /// Cluster, node count, count.
+        ScaleInFrom(ClusterSize, i64, i64),
+        ScaleOutFrom(ClusterSize, i64, i64),
         Parse(&'static str),
     }
 
@@ -363,10 +388,13 @@ mod tests {
             Call::Check(cluster, desired, min, max, strict) => {
                 check_size_params(cluster, *desired, *min, *max, *strict, 100).map_or_else(|e| Fails(leak(e)), |()| Pass)
             }
-            Call::Resize(cluster, request) => resize(cluster, request, DEFAULT_MAX_NODES_PER_CLUSTER)
+            Call::Resize(cluster, request) => run(&Call::ResizeFrom(*cluster, cluster.desired, *request)),
+            Call::ResizeFrom(cluster, current, request) => resize(cluster, *current, request, DEFAULT_MAX_NODES_PER_CLUSTER)
                 .map_or_else(|e| Fails(leak(e)), |p| Plan(p.desired, p.min_size, p.max_size)),
-            Call::ScaleOut(cluster, count) => out(scale_out_target(cluster, *count, DEFAULT_MAX_NODES_PER_CLUSTER)),
-            Call::ScaleIn(cluster, count) => out(scale_in_target(cluster, *count, DEFAULT_MAX_NODES_PER_CLUSTER)),
+            Call::ScaleOut(cluster, count) => run(&Call::ScaleOutFrom(*cluster, cluster.desired, *count)),
+            Call::ScaleIn(cluster, count) => run(&Call::ScaleInFrom(*cluster, cluster.desired, *count)),
+            Call::ScaleOutFrom(cluster, current, count) => out(scale_out_target(cluster, *current, *count, DEFAULT_MAX_NODES_PER_CLUSTER)),
+            Call::ScaleInFrom(cluster, current, count) => out(scale_in_target(cluster, *current, *count, DEFAULT_MAX_NODES_PER_CLUSTER)),
             Call::Parse(s) => s.parse::<AdjustmentType>().map_or_else(|e| Fails(leak(e)), Type),
         }
     }
@@ -462,13 +490,37 @@ mod tests {
             ("cluster_resize_type_missing_number", Call::Resize(CSP, req(Some(ExactCapacity), None, None, None)), Fails("Missing number value for size adjustment.")),
             ("cluster_resize_number_without_type", Call::Resize(CSP, req(None, Some(10.0), None, None)), Fails("Missing adjustment_type value for size adjustment.")),
             ("cluster_resize_bad_number_for_exact_capacity", Call::Resize(CSP, req(Some(ExactCapacity), Some(-5.0), None, None)),
-                Fails("The 'number' must be positive integer for adjustment type 'EXACT_CAPACITY'.")),
+                Fails("The 'number' must be non-negative integer for adjustment type 'EXACT_CAPACITY'.")),
+            ("EXACT_CAPACITY -0.5 is negative before int()", Call::Resize(size(3, 0, -1), req(Some(ExactCapacity), Some(-0.5), None, None)),
+                Fails("The 'number' must be non-negative integer for adjustment type 'EXACT_CAPACITY'.")),
+            ("EXACT_CAPACITY 0 empties a cluster of min_size 0", Call::Resize(size(3, 0, -1), req(Some(ExactCapacity), Some(0.0), None, None)), Plan(0, 0, -1)),
+            ("EXACT_CAPACITY 0 is still held by min_size", Call::Resize(size(3, 1, -1), req(Some(ExactCapacity), Some(0.0), None, None)),
+                Fails("The target capacity (0) is less than the cluster's min_size (1).")),
+            // conductor test_cluster_resize_{exact_capacity,change_in_capacity}: the target starts from the node count
+            ("cluster_resize_change_in_capacity: count 2, +5", Call::ResizeFrom(size(4, 0, -1), 2, req(Some(ChangeInCapacity), Some(5.0), None, None)), Plan(7, 0, -1)),
+            ("cluster_resize_exact_capacity: count 3, =5", Call::ResizeFrom(size(4, 0, -1), 3, req(Some(ExactCapacity), Some(5.0), None, None)), Plan(5, 0, -1)),
+            // engine test_do_resize_*_with_parsing: count 10 whatever desired_capacity says
+            ("do_resize_grow_with_parsing: count 10, +3", Call::ResizeFrom(size(12, 0, -1), 10, req(Some(ChangeInCapacity), Some(3.0), None, None)), Plan(13, 0, -1)),
+            ("do_resize_shrink_with_parsing: count 10, -1", Call::ResizeFrom(size(8, 0, -1), 10, req(Some(ChangeInCapacity), Some(-1.0), None, None)), Plan(9, 0, -1)),
+            ("percentage of the node count", Call::ResizeFrom(size(20, 0, -1), 10, req(Some(ChangeInPercentage), Some(50.0), None, None)), Plan(15, 0, -1)),
+            ("no adjustment: the node count becomes desired (parse_resize_params: desired = current)",
+                Call::ResizeFrom(size(6, 0, -1), 4, req(None, None, Some(1), Some(10))), Plan(4, 1, 10)),
+            // engine test_scale_{out,in}: from the node count
+            ("do_scale_out from the node count", Call::ScaleOutFrom(size(8, 1, -1), 5, 2), Value(7)),
+            ("do_scale_in from the node count", Call::ScaleInFrom(size(11, 1, -1), 8, 3), Value(5)),
+            ("do_scale_in trims to the node count", Call::ScaleInFrom(size(5, 0, -1), 2, 3), Value(0)),
             ("cluster_resize_change_in_percentage 15.81% of 10", Call::Resize(size(10, 0, -1), req(Some(ChangeInPercentage), Some(15.81), None, None)), Plan(11, 0, -1)),
             // api/openstack/v1/test_clusters.py: test_action_resize_* (and the controller's empty-request check)
             ("action_resize_with_bad_type", Call::Parse("NOT_QUITE_SURE"), Fails("Value 'NOT_QUITE_SURE' is not acceptable for field 'adjustment_type'.")),
             ("action_resize_with_change_percentage", Call::Parse("CHANGE_IN_PERCENTAGE"), Type(ChangeInPercentage)),
             ("action_resize_max_size_too_small", Call::Resize(CSP, req(None, None, Some(2), Some(1))),
                 Fails("The specified min_size (2) is greater than the specified max_size (1).")),
+            ("min_size > max_size is refused before a target is computed", Call::Resize(CSP, req(Some(ExactCapacity), Some(5.0), Some(7), Some(3))),
+                Fails("The specified min_size (7) is greater than the specified max_size (3).")),
+            ("min_size > max_size before a negative EXACT_CAPACITY", Call::Resize(CSP, req(Some(ExactCapacity), Some(-1.0), Some(7), Some(3))),
+                Fails("The specified min_size (7) is greater than the specified max_size (3).")),
+            ("missing number comes before min_size > max_size", Call::Resize(CSP, req(Some(ExactCapacity), None, Some(7), Some(3))),
+                Fails("Missing number value for size adjustment.")),
             ("controller: only strict given", Call::Resize(CSP, ResizeRequest { strict: false, ..Default::default() }), Fails("Not enough parameters to do resize action.")),
             // conductor/service/test_clusters.py: test_cluster_scale_{out,in}_count_zero
             ("cluster_scale_out_count_zero", Call::ScaleOut(size(4, 0, -1), 0), Fails("Count for scale-out request cannot be 0.")),
@@ -500,49 +552,52 @@ mod tests {
         };
         // Outside the cluster's existing bounds: clamped to them.
         assert_eq!(
-            resize(&cluster, &loose(Some(ExactCapacity), Some(30.0), None, None), 1000),
+            resize(&cluster, cluster.desired, &loose(Some(ExactCapacity), Some(30.0), None, None), 1000),
             Ok(ResizePlan { desired: 20, min_size: 10, max_size: 20 })
         );
         assert_eq!(
-            resize(&cluster, &loose(Some(ChangeInCapacity), Some(-12.0), None, None), 1000),
+            resize(&cluster, cluster.desired, &loose(Some(ChangeInCapacity), Some(-12.0), None, None), 1000),
             Ok(ResizePlan { desired: 10, min_size: 10, max_size: 20 })
         );
         // New bounds without an adjustment: the current capacity is clamped into them.
-        assert_eq!(resize(&cluster, &loose(None, None, None, Some(14)), 1000), Ok(ResizePlan { desired: 14, min_size: 10, max_size: 14 }));
         assert_eq!(
-            resize(&cluster, &loose(None, None, Some(18), Some(-1)), 1000),
+            resize(&cluster, cluster.desired, &loose(None, None, None, Some(14)), 1000),
+            Ok(ResizePlan { desired: 14, min_size: 10, max_size: 14 })
+        );
+        assert_eq!(
+            resize(&cluster, cluster.desired, &loose(None, None, Some(18), Some(-1)), 1000),
             Ok(ResizePlan { desired: 18, min_size: 18, max_size: -1 })
         );
         // Outside a bound given in the same request: refused.
-        let err = resize(&cluster, &loose(Some(ExactCapacity), Some(30.0), None, Some(25)), 1000).unwrap_err();
+        let err = resize(&cluster, cluster.desired, &loose(Some(ExactCapacity), Some(30.0), None, Some(25)), 1000).unwrap_err();
         assert_eq!(err.to_string(), "The target capacity (30) is greater than the specified max_size (25).");
-        let err = resize(&cluster, &loose(Some(ChangeInCapacity), Some(-10.0), Some(8), None), 1000).unwrap_err();
+        let err = resize(&cluster, cluster.desired, &loose(Some(ChangeInCapacity), Some(-10.0), Some(8), None), 1000).unwrap_err();
         assert_eq!(err.to_string(), "The target capacity (5) is less than the specified min_size (8).");
         // Over the region's cap: refused, whatever the cluster's max_size.
         let unlimited = size(15, 0, -1);
-        let err = resize(&unlimited, &loose(Some(ExactCapacity), Some(1001.0), None, None), 1000).unwrap_err();
+        let err = resize(&unlimited, unlimited.desired, &loose(Some(ExactCapacity), Some(1001.0), None, None), 1000).unwrap_err();
         assert_eq!(err.to_string(), "The target capacity (1001) is greater than the maximum number of nodes allowed per cluster (1000).");
         // The same requests under strict=true are refused against the cluster's bounds.
-        let err = resize(&cluster, &req(Some(ExactCapacity), Some(30.0), None, None), 1000).unwrap_err();
+        let err = resize(&cluster, cluster.desired, &req(Some(ExactCapacity), Some(30.0), None, None), 1000).unwrap_err();
         assert_eq!(err.to_string(), "The target capacity (30) is greater than the cluster's max_size (20).");
     }
 
     #[test]
     fn request_fields_are_bounded_as_senlin_capacity_fields() {
         let cluster = size(15, 10, 20);
-        let err = resize(&cluster, &req(None, None, Some(-1), None), 1000).unwrap_err();
+        let err = resize(&cluster, cluster.desired, &req(None, None, Some(-1), None), 1000).unwrap_err();
         assert_eq!(err.to_string(), "The value for the min_size field must be greater than or equal to 0.");
-        let err = resize(&cluster, &req(None, None, None, Some(-2)), 1000).unwrap_err();
+        let err = resize(&cluster, cluster.desired, &req(None, None, None, Some(-2)), 1000).unwrap_err();
         assert_eq!(err.to_string(), "The value for the max_size field must be greater than or equal to -1.");
-        let err = resize(&cluster, &req(None, None, None, Some(1001)), 1000).unwrap_err();
+        let err = resize(&cluster, cluster.desired, &req(None, None, None, Some(1001)), 1000).unwrap_err();
         assert_eq!(err.to_string(), "The value for the max_size field must be less than or equal to 1000.");
         let percent = ResizeRequest { min_step: Some(-1), ..req(Some(ChangeInPercentage), Some(10.0), None, None) };
-        assert_eq!(resize(&cluster, &percent, 1000).unwrap_err().to_string(), "Value must be >= 0 for field 'min_step'.");
+        assert_eq!(resize(&cluster, cluster.desired, &percent, 1000).unwrap_err().to_string(), "Value must be >= 0 for field 'min_step'.");
         // min_step is ignored (not even checked) for the other adjustment types, as Senlin drops it.
         let exact = ResizeRequest { min_step: Some(-1), ..req(Some(ChangeInCapacity), Some(1.0), None, None) };
-        assert_eq!(resize(&cluster, &exact, 1000), Ok(ResizePlan { desired: 16, min_size: 10, max_size: 20 }));
+        assert_eq!(resize(&cluster, cluster.desired, &exact, 1000), Ok(ResizePlan { desired: 16, min_size: 10, max_size: 20 }));
         let percent = ResizeRequest { min_step: Some(3), ..req(Some(ChangeInPercentage), Some(-1.0), None, None) };
-        assert_eq!(resize(&cluster, &percent, 1000), Ok(ResizePlan { desired: 12, min_size: 10, max_size: 20 }));
+        assert_eq!(resize(&cluster, cluster.desired, &percent, 1000), Ok(ResizePlan { desired: 12, min_size: 10, max_size: 20 }));
     }
 
     #[test]

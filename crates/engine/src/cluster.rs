@@ -7,11 +7,13 @@ use crate::node::Outputs;
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, NodeOperation, RecoverAction, Target};
 use flotilla_core::cluster::{Cluster, ClusterStatus};
 use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::policy::deletion::{Removal, RemovalPlan};
 use flotilla_core::resize::{self, ClusterSize};
 use flotilla_core::{Name, NodeId, ProfileId};
 use flotilla_store::{ClusterChanges, NodeChanges, Scope, StoreError};
 use rand::Rng;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Outputs, EngineError> {
     let Target::Cluster(id) = ctx.action.target else { return Err(EngineError::failed("not a cluster action")) };
@@ -152,11 +154,23 @@ async fn settle_desired(ctx: &Ctx, cluster: &Cluster, desired: i64, min: Option<
     Ok(desired)
 }
 
+/// The desired capacity this action already settled (before a takeover), if any.
+async fn settled(ctx: &Ctx) -> Result<Option<i64>, EngineError> {
+    let current = ctx.store().action(Scope::All, &ctx.action.id.to_string()).await?;
+    Ok(current.outputs.get("desired_capacity").and_then(|d| d.parse().ok()))
+}
+
 async fn scale_out(ctx: &Ctx, cluster: Cluster, count: Option<i64>) -> Result<Outputs, EngineError> {
-    let count = crate::policies::scale_count(ctx, &cluster, ActionKind::ClusterScaleOut, count).await?;
-    let target = resize::scale_out_target(&size(&cluster), count, ctx.shared.config.max_nodes_per_cluster)
-        .map_err(|e| EngineError::failed(e.to_string()))?;
-    let desired = settle_desired(ctx, &cluster, target, None, None).await?;
+    let desired = match settled(ctx).await? {
+        Some(desired) => desired,
+        None => {
+            let count = crate::policies::scale_count(ctx, &cluster, ActionKind::ClusterScaleOut, count).await?;
+            let current = ctx.store().cluster_nodes(cluster.id).await?.len() as i64;
+            let target = resize::scale_out_target(&size(&cluster), current, count, ctx.shared.config.max_nodes_per_cluster)
+                .map_err(|e| EngineError::failed(e.to_string()))?;
+            settle_desired(ctx, &cluster, target, None, None).await?
+        }
+    };
     let outputs = grow_to(ctx, &cluster, desired).await?;
     crate::policies::start_cooldown(ctx, &cluster, ActionKind::ClusterScaleOut).await?;
     Ok(outputs)
@@ -174,11 +188,13 @@ async fn grow_to(ctx: &Ctx, cluster: &Cluster, desired: i64) -> Result<Outputs, 
 }
 
 async fn scale_in(ctx: &Ctx, cluster: Cluster, count: Option<i64>, plan: Option<(i64, i64, i64)>) -> Result<Outputs, EngineError> {
-    let (desired, min, max) = match plan {
-        Some(plan) => plan,
-        None => {
+    let (desired, min, max) = match (plan, settled(ctx).await?) {
+        (Some(plan), _) => plan,
+        (None, Some(desired)) => (desired, cluster.min_size, cluster.max_size),
+        (None, None) => {
             let count = crate::policies::scale_count(ctx, &cluster, ActionKind::ClusterScaleIn, count).await?;
-            let target = resize::scale_in_target(&size(&cluster), count, ctx.shared.config.max_nodes_per_cluster)
+            let current = ctx.store().cluster_nodes(cluster.id).await?.len() as i64;
+            let target = resize::scale_in_target(&size(&cluster), current, count, ctx.shared.config.max_nodes_per_cluster)
                 .map_err(|e| EngineError::failed(e.to_string()))?;
             (target, cluster.min_size, cluster.max_size)
         }
@@ -198,16 +214,47 @@ async fn shrink_to(ctx: &Ctx, cluster: &Cluster, desired: i64) -> Result<Outputs
     let count = nodes.len() as i64 - desired;
     let victims = if count > 0 { crate::policies::victims(ctx, cluster, nodes, count as usize).await? } else { Vec::new() };
     let names: Vec<String> = victims.iter().map(|n| n.name.to_string()).collect();
-    spawn_for(ctx, &victims, ActionKind::NodeDelete, ActionInputs::None).await?;
-    let failures = ctx.wait_children().await?;
-    let outputs = Outputs::from([("desired_capacity".to_owned(), desired.to_string()), ("deleted".to_owned(), names.join(","))]);
+    let plan = crate::policies::removal(ctx, cluster.id, Removal::Shrink).await?;
+    let failures = remove_nodes(ctx, &victims, plan).await?;
+    let outputs = Outputs::from([("desired_capacity".to_owned(), desired.to_string()), (removed_key(plan).to_owned(), names.join(","))]);
     outcome(failures, "the scale-in", outputs)
 }
 
+/// The output naming the nodes taken out: `deleted`, or `removed` when they were kept as orphans.
+fn removed_key(plan: RemovalPlan) -> &'static str {
+    if plan.destroy { "deleted" } else { "removed" }
+}
+
+/// Takes `nodes` out of their cluster as `plan` says (Senlin's `_delete_nodes`): after its grace period, deleted
+/// with their containers, or (not `destroy`) left as orphan nodes that keep their containers (Senlin's NODE_LEAVE).
+/// Answers the failures of the node deletions.
+async fn remove_nodes(ctx: &Ctx, nodes: &[Node], plan: RemovalPlan) -> Result<Vec<String>, EngineError> {
+    if nodes.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The grace runs once: a takeover that finds the deletions already written does not wait again.
+    if plan.grace_period > 0 && ctx.store().child_progress(ctx.action.id).await?.0 == 0 {
+        ctx.pause(Duration::from_secs(plan.grace_period)).await?;
+    }
+    if plan.destroy {
+        spawn_for(ctx, nodes, ActionKind::NodeDelete, ActionInputs::None).await?;
+        return ctx.wait_children().await;
+    }
+    for node in nodes {
+        ctx.store().update_node(node.id, NodeChanges { cluster: Some((None, -1)), ..Default::default() }).await?;
+    }
+    Ok(Vec::new())
+}
+
 async fn resize(ctx: &Ctx, cluster: Cluster, request: resize::ResizeRequest) -> Result<Outputs, EngineError> {
-    let plan = resize::resize(&size(&cluster), &request, ctx.shared.config.max_nodes_per_cluster)
-        .map_err(|e| EngineError::failed(e.to_string()))?;
+    // Senlin's engine starts a relative adjustment from the node count (`Node.count_by_cluster`); a takeover
+    // keeps what the first run settled (the count has moved since).
     let current = ctx.store().cluster_nodes(cluster.id).await?.len() as i64;
+    let plan = match settled(ctx).await? {
+        Some(desired) => resize::ResizePlan { desired, min_size: cluster.min_size, max_size: cluster.max_size },
+        None => resize::resize(&size(&cluster), current, &request, ctx.shared.config.max_nodes_per_cluster)
+            .map_err(|e| EngineError::failed(e.to_string()))?,
+    };
     if plan.desired >= current {
         let desired = settle_desired(ctx, &cluster, plan.desired, Some(plan.min_size), Some(plan.max_size)).await?;
         grow_to(ctx, &cluster, desired).await
@@ -267,18 +314,16 @@ async fn del_nodes(ctx: &Ctx, cluster: Cluster, ids: &[NodeId], destroy: bool) -
             cluster.min_size
         )));
     }
-    let desired = settle_desired(ctx, &cluster, remaining.max(0), None, None).await?;
+    let plan = crate::policies::removal(ctx, cluster.id, Removal::DelNodes { destroy }).await?;
+    let desired = match plan.reduce_desired_capacity {
+        true => settle_desired(ctx, &cluster, remaining.max(0), None, None).await?,
+        false => cluster.desired_capacity,
+    };
     set_status(ctx, &cluster, ClusterStatus::Resizing, format!("removing {} nodes", leaving.len())).await?;
     let names: Vec<String> = leaving.iter().map(|n| n.name.to_string()).collect();
-    if destroy {
-        spawn_for(ctx, &leaving, ActionKind::NodeDelete, ActionInputs::None).await?;
-        let failures = ctx.wait_children().await?;
-        return outcome(failures, "the node deletion", Outputs::from([("deleted".to_owned(), names.join(","))]));
-    }
-    for node in &leaving {
-        ctx.store().update_node(node.id, NodeChanges { cluster: Some((None, -1)), ..Default::default() }).await?;
-    }
-    Ok(Outputs::from([("desired_capacity".to_owned(), desired.to_string()), ("removed".to_owned(), names.join(","))]))
+    let failures = remove_nodes(ctx, &leaving, plan).await?;
+    let outputs = Outputs::from([("desired_capacity".to_owned(), desired.to_string()), (removed_key(plan).to_owned(), names.join(","))]);
+    outcome(failures, "the node deletion", outputs)
 }
 
 async fn replace_nodes(ctx: &Ctx, cluster: Cluster, pairs: &BTreeMap<NodeId, NodeId>) -> Result<Outputs, EngineError> {

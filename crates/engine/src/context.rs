@@ -147,7 +147,12 @@ impl Ctx {
             .by(Some(self.action.project_id), Some(self.action.user_id))
             .reason(reason)
             .meta("action", self.action.id);
-        if let Err(e) = self.store().record_event(&event).await {
+        self.record(&event).await;
+    }
+
+    /// Records `event`; a failed write is logged, never fails the action.
+    pub async fn record(&self, event: &Event) {
+        if let Err(e) = self.store().record_event(event).await {
             tracing::warn!(error = %e, "cannot record an event");
         }
     }

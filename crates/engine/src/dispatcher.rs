@@ -111,11 +111,18 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
     let (object_type, object_id) = match ctx.action.target {
         Target::Cluster(c) => (ObjectType::Cluster, c.0),
         Target::Node(n) => (ObjectType::Node, n.0),
+        Target::Host(h) => (ObjectType::Host, h.0),
     };
     let prefix = format!("{}_", ctx.action.kind.as_str().to_ascii_lowercase());
     let target_name = ctx.action.name.strip_prefix(&prefix).unwrap_or(&ctx.action.name).to_owned();
     ctx.event(object_type, object_id, &target_name, START, "").await;
-    let work = async { if ctx.action.kind.on_cluster() { crate::cluster::run(&ctx).await } else { crate::node::run(&ctx).await } };
+    let work = async {
+        match ctx.action.target {
+            Target::Cluster(_) => crate::cluster::run(&ctx).await,
+            Target::Node(_) => crate::node::run(&ctx).await,
+            Target::Host(_) => crate::host::run(&ctx).await,
+        }
+    };
     // A panic fails this action only: it still ends, frees its locks and is evaluated below.
     let result = crate::guard::caught(work).await.unwrap_or_else(|panic| {
         tracing::error!(action = %ctx.action.id, kind = %ctx.action.kind, %panic, "engine: an action panicked");

@@ -11,6 +11,7 @@ mod dispatcher;
 mod error;
 mod guard;
 mod health;
+mod host;
 mod node;
 mod placer;
 mod policies;

@@ -3,9 +3,10 @@
 
 use crate::context::Ctx;
 use crate::error::EngineError;
-use flotilla_core::action::{ActionInputs, ActionKind, NodeOperation, RecoverAction, Target};
+use flotilla_core::action::{ActionInputs, ActionKind, Cause, NodeOperation, RecoverAction, Target};
 use flotilla_core::container::{Container, ContainerStatus, DesiredState};
 use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::policy::deletion::Removal;
 use flotilla_core::scheduler::Request;
 use flotilla_core::{ContainerId, ProfileId};
 use flotilla_store::{ContainerChanges, NodeChanges, NodePlacement, Scope, StoreError};
@@ -76,7 +77,7 @@ async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) -> Result<(Co
 }
 
 /// Waits until `id` runs; an error, an exit or its disappearance fails the wait.
-async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<Container, EngineError> {
+pub(crate) async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<Container, EngineError> {
     ctx.wait_container(id, |c| match c {
         None => Some(Err("its container disappeared".to_owned())),
         Some(c) => match c.status {
@@ -175,9 +176,17 @@ async fn remove_container(ctx: &Ctx, container: ContainerId, wait: bool) -> Resu
 }
 
 /// Deletes the node's container, then the node. A node already gone is deleted: a delete run
-/// again after a takeover finds less to do, never an error.
+/// again after a takeover finds less to do, never an error. A user's delete of a member first
+/// waits its cluster's deletion policy's grace period (Senlin's `NodeAction.do_delete`).
 async fn delete(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
     let gone = |e: &EngineError| matches!(e, EngineError::Store(StoreError::NotFound { kind: "node", .. }));
+    if let Some(cluster) = node.cluster_id
+        && ctx.action.cause == Cause::User
+        && node.status != NodeStatus::Deleting
+    {
+        let plan = crate::policies::removal(ctx, cluster, Removal::NodeDelete).await?;
+        ctx.pause(std::time::Duration::from_secs(plan.grace_period)).await?;
+    }
     match set_status(ctx, &node, NodeStatus::Deleting, "").await {
         Err(e) if gone(&e) => return Ok(Outputs::new()),
         other => other?,
@@ -306,7 +315,6 @@ async fn recover_container(ctx: &Ctx, node: &Node, container: ContainerId, how: 
                 }
                 Err(no_fit) => return Err(EngineError::Failed(no_fit)),
             };
-            store.update_node(node.id, NodeChanges { physical: Some((Some(container), Some(host))), ..Default::default() }).await?;
             ctx.shared.agents.wake(host);
             if let Some(old) = current.host_id {
                 ctx.shared.agents.wake(old);

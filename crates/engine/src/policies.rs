@@ -7,9 +7,9 @@ use crate::error::EngineError;
 use crate::node::Outputs;
 use flotilla_core::action::{ActionInputs, ActionKind};
 use flotilla_core::cluster::Cluster;
-use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::node::Node;
 use flotilla_core::policy::PolicyProperties;
-use flotilla_core::policy::deletion::{Candidate, Criteria, select_victims, select_victims_by_zone};
+use flotilla_core::policy::deletion::{self, Candidate, Criteria, Removal, RemovalPlan, select_victims, select_victims_by_zone};
 use flotilla_core::resize::ClusterSize;
 use flotilla_core::scheduler::Request;
 use flotilla_store::{Binding, ClusterChanges, Scope};
@@ -17,15 +17,15 @@ use rand::Rng;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Rolling-update batches: their sizes, and the pause between them.
+/// Rolling-update batches: the nodes of each (indices into the nodes planned), and the pause between them.
 pub(crate) struct BatchPlan {
-    pub sizes: Vec<usize>,
+    pub batches: Vec<Vec<usize>>,
     pub pause: Duration,
 }
 
 /// The enabled policies of `cluster`.
-async fn enabled(ctx: &Ctx, cluster: &Cluster) -> Result<Vec<Binding>, EngineError> {
-    Ok(ctx.store().cluster_policies(cluster.id).await?.into_iter().filter(|b| b.enabled).collect())
+async fn enabled(ctx: &Ctx, cluster: flotilla_core::ClusterId) -> Result<Vec<Binding>, EngineError> {
+    Ok(ctx.store().cluster_policies(cluster).await?.into_iter().filter(|b| b.enabled).collect())
 }
 
 /// The zone of each member's host (empty when unplaced).
@@ -61,7 +61,7 @@ fn per_zone(zones: &[(String, String)]) -> BTreeMap<String, usize> {
 /// The zone of each of `count` new nodes, as a `placement.zone` policy plans it.
 pub(crate) async fn zones_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64) -> Result<Vec<Option<String>>, EngineError> {
     let count = count.max(0) as usize;
-    for binding in enabled(ctx, cluster).await? {
+    for binding in enabled(ctx, cluster.id).await? {
         if let PolicyProperties::PlacementZone(policy) = &binding.policy.spec.properties {
             let nodes = ctx.store().cluster_nodes(cluster.id).await?;
             let current = per_zone(&member_zones(ctx, &nodes).await?);
@@ -76,7 +76,7 @@ pub(crate) async fn zones_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64
 /// on the nodes; across regions it is followed once regions are federated.
 pub(crate) async fn regions_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64) -> Result<Vec<String>, EngineError> {
     let count = count.max(0) as usize;
-    for binding in enabled(ctx, cluster).await? {
+    for binding in enabled(ctx, cluster.id).await? {
         if let PolicyProperties::PlacementRegion(policy) = &binding.policy.spec.properties {
             let mut current = BTreeMap::new();
             for node in ctx.store().cluster_nodes(cluster.id).await? {
@@ -92,7 +92,7 @@ pub(crate) async fn regions_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i
 pub(crate) async fn shape_request(ctx: &Ctx, cluster: Option<flotilla_core::ClusterId>, request: &mut Request) -> Result<(), EngineError> {
     let Some(cluster) = cluster else { return Ok(()) };
     let cluster = ctx.store().cluster(Scope::All, &cluster.to_string()).await?;
-    for binding in enabled(ctx, &cluster).await? {
+    for binding in enabled(ctx, cluster.id).await? {
         if let PolicyProperties::Affinity(policy) = &binding.policy.spec.properties {
             let nodes = ctx.store().cluster_nodes(cluster.id).await?;
             policy.apply(request, &member_zones(ctx, &nodes).await?);
@@ -104,7 +104,7 @@ pub(crate) async fn shape_request(ctx: &Ctx, cluster: Option<flotilla_core::Clus
 /// How many nodes a scale action adds or removes: the user's count, else the scaling policy's
 /// adjustment, else 1; checked as Senlin's scaling policy does.
 pub(crate) async fn scale_count(ctx: &Ctx, cluster: &Cluster, kind: ActionKind, requested: Option<i64>) -> Result<i64, EngineError> {
-    for binding in enabled(ctx, cluster).await? {
+    for binding in enabled(ctx, cluster.id).await? {
         if let PolicyProperties::Scaling(policy) = &binding.policy.spec.properties
             && policy.applies_to(kind.as_str())
         {
@@ -120,7 +120,7 @@ pub(crate) async fn scale_count(ctx: &Ctx, cluster: &Cluster, kind: ActionKind, 
 
 /// Starts the scaling policy's cooldown after a successful scale action.
 pub(crate) async fn start_cooldown(ctx: &Ctx, cluster: &Cluster, kind: ActionKind) -> Result<(), EngineError> {
-    for binding in enabled(ctx, cluster).await? {
+    for binding in enabled(ctx, cluster.id).await? {
         if let PolicyProperties::Scaling(policy) = &binding.policy.spec.properties
             && policy.applies_to(kind.as_str())
             && policy.adjustment.cooldown > 0
@@ -137,7 +137,7 @@ pub(crate) async fn start_cooldown(ctx: &Ctx, cluster: &Cluster, kind: ActionKin
 /// The `count` nodes to delete: unhealthy ones first, then as the deletion policy's criteria
 /// and the zone placement's plan say (default: the youngest).
 pub(crate) async fn victims(ctx: &Ctx, cluster: &Cluster, nodes: Vec<Node>, count: usize) -> Result<Vec<Node>, EngineError> {
-    let bindings = enabled(ctx, cluster).await?;
+    let bindings = enabled(ctx, cluster.id).await?;
     let criteria = bindings
         .iter()
         .find_map(|b| match &b.policy.spec.properties {
@@ -154,7 +154,7 @@ pub(crate) async fn victims(ctx: &Ctx, cluster: &Cluster, nodes: Vec<Node>, coun
         }
         // Nodes made in one transaction share a millisecond: the index breaks the tie.
         let created_at = node.created_at + chrono::Duration::microseconds(node.index);
-        let healthy = node.status == NodeStatus::Active;
+        let healthy = !node.goes_first();
         candidates.push(Candidate { created_at, profile_created_at: profiles[&node.profile_id], healthy, zone: zone.clone() });
     }
     let pick = |n: usize| rand::rng().random_range(0..n.max(1));
@@ -168,14 +168,23 @@ pub(crate) async fn victims(ctx: &Ctx, cluster: &Cluster, nodes: Vec<Node>, coun
     Ok(chosen.into_iter().map(|i| nodes[i].clone()).collect())
 }
 
-/// The rolling update's batches, as the batch policy says (default: all at once).
-pub(crate) async fn batches(ctx: &Ctx, cluster: &Cluster, total: usize) -> Result<BatchPlan, EngineError> {
-    for binding in enabled(ctx, cluster).await? {
+/// The rolling update's batches of `nodes`, as the batch policy says: unhealthy and tainted nodes
+/// in the first batches (default: all at once).
+pub(crate) async fn batches(ctx: &Ctx, cluster: &Cluster, nodes: &[Node]) -> Result<BatchPlan, EngineError> {
+    for binding in enabled(ctx, cluster.id).await? {
         if let PolicyProperties::Batch(policy) = &binding.policy.spec.properties {
-            return Ok(BatchPlan { sizes: policy.plan(total), pause: Duration::from_secs(policy.pause_time) });
+            let healthy: Vec<bool> = nodes.iter().map(|n| !n.goes_first()).collect();
+            return Ok(BatchPlan { batches: policy.plan_nodes(&healthy), pause: Duration::from_secs(policy.pause_time) });
         }
     }
-    Ok(BatchPlan { sizes: if total == 0 { vec![] } else { vec![total] }, pause: Duration::ZERO })
+    let all = if nodes.is_empty() { vec![] } else { vec![(0..nodes.len()).collect()] };
+    Ok(BatchPlan { batches: all, pause: Duration::ZERO })
+}
+
+/// How nodes leave `cluster` for `removal`, as its deletion policy (if any) says.
+pub(crate) async fn removal(ctx: &Ctx, cluster: flotilla_core::ClusterId, removal: Removal) -> Result<RemovalPlan, EngineError> {
+    let bindings = enabled(ctx, cluster).await?;
+    Ok(deletion::plan_removal(deletion::attached(bindings.iter().map(|b| &b.policy.spec.properties)), removal))
 }
 
 /// `CLUSTER_ATTACH_POLICY`, `CLUSTER_DETACH_POLICY`, `CLUSTER_UPDATE_POLICY`.

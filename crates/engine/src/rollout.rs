@@ -26,12 +26,14 @@ pub(crate) async fn run(ctx: &Ctx, cluster: Cluster, profile: ProfileId) -> Resu
     let changes = ClusterChanges { profile_id: Some(profile), ..Default::default() };
     ctx.store().update_cluster(cluster.id, changes).await?;
     let pending: Vec<Node> = ctx.store().cluster_nodes(cluster.id).await?.into_iter().filter(|n| n.profile_id != profile).collect();
-    let plan = crate::policies::batches(ctx, &cluster, pending.len()).await?;
+    let plan = crate::policies::batches(ctx, &cluster, &pending).await?;
+    let total = plan.batches.len();
     let mut done = 0;
-    for (number, size) in plan.sizes.iter().enumerate() {
-        let batch = &pending[done..done + size];
-        set_status(ctx, &cluster, ClusterStatus::Updating, format!("batch {} of {}: {} nodes", number + 1, plan.sizes.len(), size)).await?;
-        submit_children(ctx, batch, ActionKind::NodeUpdate, ActionInputs::Update { profile }).await?;
+    for (number, indices) in plan.batches.iter().enumerate() {
+        let batch: Vec<Node> = indices.iter().map(|&i| pending[i].clone()).collect();
+        let size = batch.len();
+        set_status(ctx, &cluster, ClusterStatus::Updating, format!("batch {} of {total}: {size} nodes", number + 1)).await?;
+        submit_children(ctx, &batch, ActionKind::NodeUpdate, ActionInputs::Update { profile }).await?;
         let failures = match ctx.wait_children().await {
             Ok(failures) => failures,
             Err(EngineError::Abandoned) => return Err(EngineError::Abandoned),
@@ -39,7 +41,7 @@ pub(crate) async fn run(ctx: &Ctx, cluster: Cluster, profile: ProfileId) -> Resu
         };
         done += size;
         if !failures.is_empty() {
-            let reason = format!("batch {} of {} failed ({}); rolled back to profile {from}", number + 1, plan.sizes.len(), failures[0]);
+            let reason = format!("batch {} of {total} failed ({}); rolled back to profile {from}", number + 1, failures[0]);
             roll_back(ctx, &cluster, from, profile).await?;
             return Err(EngineError::Failed(reason));
         }

@@ -8,11 +8,13 @@ mod health;
 mod http;
 mod identity;
 mod images;
+mod retention;
 mod routes;
 mod state;
 
 pub use error::ApiError;
 pub use identity::bootstrap::Bootstrap;
+pub use retention::{DEFAULT_RETENTION, Retention};
 
 use flotilla_core::scheduler::Settings as SchedulerSettings;
 use flotilla_store::{Store, StoreError};
@@ -52,6 +54,8 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// The longest a request body may pause between two pieces; then the request fails.
     pub body_read_timeout: Duration,
+    /// How long events and finished actions are kept.
+    pub retention: Retention,
 }
 
 /// How long a client may take to send a request head unless configured otherwise.
@@ -75,6 +79,7 @@ impl ServerConfig {
             network_pool: flotilla_core::network::RegionPool::default(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            retention: Retention::default(),
         }
     }
 }
@@ -106,7 +111,7 @@ pub struct Server {
     /// Ends the endless responses (event streams), which a graceful stop would otherwise wait for.
     streams: CancellationToken,
     task: JoinHandle<Result<(), ServerError>>,
-    /// Token purge and heartbeat watch; aborted on shutdown.
+    /// Token purge, heartbeat watch, retention; aborted on shutdown.
     background: Vec<JoinHandle<()>>,
     engine: flotilla_engine::Engine,
 }
@@ -150,6 +155,7 @@ impl Server {
                 ..config.engine
             }),
             shutdown: CancellationToken::new(),
+            logins: Arc::default(),
         };
         let engine = flotilla_engine::Engine::start(
             (*state.engine_config).clone(),
@@ -170,8 +176,9 @@ impl Server {
             Ok(())
         });
         let purge = tokio::spawn(purge_tokens(store.clone()));
+        let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, bootstrap, store, stop, streams, task, background: vec![purge, health], engine })
+        Ok(Server { addr, bootstrap, store, stop, streams, task, background: vec![purge, health, retention], engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -21,6 +21,8 @@ pub struct AppState {
     pub engine_config: Arc<flotilla_engine::EngineConfig>,
     /// Cancelled when the server shuts down: endless responses (event streams) end then.
     pub shutdown: CancellationToken,
+    /// Failed logins per user and per client address.
+    pub logins: Arc<crate::identity::throttle::LoginThrottle>,
 }
 
 /// The region's knobs.

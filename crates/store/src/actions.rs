@@ -28,7 +28,7 @@ fn parse<T>(row: &AnyRow, column: &str, parse: impl Fn(&str) -> Option<T>) -> Re
 
 pub(crate) fn decode(row: &AnyRow) -> Result<Action, StoreError> {
     let kind = parse(row, "kind", ActionKind::parse)?;
-    let target: uuid::Uuid = get_id(row, "target_id")?;
+    let target = kind.target(get_id(row, "target_id")?);
     let opt_time = |column: &str| -> Result<Option<Timestamp>, StoreError> {
         Ok(row.try_get::<Option<i64>, _>(column)?.and_then(chrono::DateTime::from_timestamp_millis))
     };
@@ -36,11 +36,7 @@ pub(crate) fn decode(row: &AnyRow) -> Result<Action, StoreError> {
         id: get_id(row, "id")?,
         name: row.try_get("name")?,
         kind,
-        target: if kind.on_cluster() {
-            Target::Cluster(flotilla_core::ClusterId(target))
-        } else {
-            Target::Node(flotilla_core::NodeId(target))
-        },
+        target,
         cluster_id: get_opt_id(row, "cluster_id")?,
         project_id: get_id(row, "project_id")?,
         user_id: get_id(row, "user_id")?,
@@ -135,6 +131,30 @@ impl Store {
             }
             insert_action(&mut w.tx, child).await?;
         }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes `action` on its host (a HOST_DRAIN), under the host's row lock: 409 while another
+    /// unfinished action of that kind works on the host (two drains would move its containers twice).
+    pub async fn submit_host_action(&self, action: &Action) -> Result<(), StoreError> {
+        let Target::Host(host) = action.target else { return Err(StoreError::Corrupt(format!("action {} is not on a host", action.id))) };
+        let mut w = self.begin_write().await?;
+        let row = crate::crud::row_for_update(&mut w.tx, "host", "hosts", &host.to_string()).await?;
+        let running =
+            sqlx::query("SELECT id FROM actions WHERE kind = $1 AND target_id = $2 AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED')")
+                .bind(action.kind.as_str())
+                .bind(host.to_string())
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        if let Some(other) = running {
+            let (name, other): (String, String) = (row.try_get("name")?, other.try_get("id")?);
+            return Err(StoreError::Conflict(format!(
+                "host {name} is already under action {other} ({}); try again when it ends",
+                action.kind
+            )));
+        }
+        insert_action(&mut w.tx, action).await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -53,12 +53,12 @@ pub(crate) fn decode(row: &AnyRow) -> Result<Cluster, StoreError> {
     })
 }
 
-/// Takes `cluster`'s lock for `action` inside `tx`, or explains who holds it (409). A scaling
-/// action is also refused while the cluster's cooldown runs.
-pub(crate) async fn take_cluster_lock(tx: &mut Tx, cluster: ClusterId, action: &Action, respect_cooldown: bool) -> Result<(), StoreError> {
+/// `cluster`'s row, locked until `tx` ends; 409 naming the action that holds the cluster's
+/// lock, if one does.
+pub(crate) async fn lock_free_cluster(tx: &mut Tx, cluster: ClusterId) -> Result<AnyRow, StoreError> {
     let row = crate::crud::row_for_update(tx, "cluster", "clusters", &cluster.to_string()).await?;
-    let name: String = row.try_get("name")?;
     if let Some(holder) = row.try_get::<Option<String>, _>("lock_action")? {
+        let name: String = row.try_get("name")?;
         let what = sqlx::query("SELECT kind, status FROM actions WHERE id = $1").bind(holder.clone()).fetch_optional(&mut **tx).await?;
         let what = match what {
             Some(r) => format!("{} ({})", r.try_get::<String, _>("kind")?, r.try_get::<String, _>("status")?),
@@ -66,6 +66,14 @@ pub(crate) async fn take_cluster_lock(tx: &mut Tx, cluster: ClusterId, action: &
         };
         return Err(StoreError::Conflict(format!("cluster {name} is locked by action {holder}, {what}; try again when it ends")));
     }
+    Ok(row)
+}
+
+/// Takes `cluster`'s lock for `action` inside `tx`, or explains who holds it (409). A scaling
+/// action is also refused while the cluster's cooldown runs.
+pub(crate) async fn take_cluster_lock(tx: &mut Tx, cluster: ClusterId, action: &Action, respect_cooldown: bool) -> Result<(), StoreError> {
+    let row = lock_free_cluster(tx, cluster).await?;
+    let name: String = row.try_get("name")?;
     let cooldown_until: i64 = row.try_get("cooldown_until")?;
     if respect_cooldown && cooldown_until > now_millis() {
         let until = chrono::DateTime::from_timestamp_millis(cooldown_until).unwrap_or_default();
@@ -219,18 +227,16 @@ impl Store {
         Ok(c)
     }
 
-    /// Reserves `count` node indexes of `cluster`; answers the first.
+    /// Reserves `count` node indexes of `cluster`; answers the first. One statement moves the
+    /// counter and answers it, so concurrent callers never share an index.
     pub async fn take_node_indexes(&self, cluster: ClusterId, count: i64) -> Result<i64, StoreError> {
-        let mut w = self.begin_write().await?;
-        let row = crate::crud::row_for_update(&mut w.tx, "cluster", "clusters", &cluster.to_string()).await?;
-        let first: i64 = row.try_get("next_index")?;
-        sqlx::query("UPDATE clusters SET next_index = next_index + $2 WHERE id = $1")
+        let row = sqlx::query("UPDATE clusters SET next_index = next_index + $2 WHERE id = $1 RETURNING next_index")
             .bind(cluster.to_string())
             .bind(count)
-            .execute(&mut *w.tx)
-            .await?;
-        w.tx.commit().await?;
-        Ok(first)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "cluster", key: cluster.to_string() })?;
+        Ok(row.try_get::<i64, _>("next_index")? - count)
     }
 
     /// How many of `cluster`'s nodes there are, and how many are ACTIVE.

@@ -237,6 +237,11 @@ impl Store {
     /// Applies `changes`; the container's host is woken when what it must run changed.
     pub async fn update_container(&self, id: ContainerId, changes: ContainerChanges) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
+        let resizes = changes.cpu.is_some() || changes.memory.is_some();
+        if resizes {
+            // Before the row: placements take this lock first, then the rows they write.
+            crate::placement::lock_placement(self.backend, &mut w.tx).await?;
+        }
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let mut c = decode_container(&row)?;
         let wakes_host = changes.desired.is_some_and(|d| d != c.desired)
@@ -246,8 +251,7 @@ impl Store {
             || changes.stop_timeout.is_some()
             || changes.spec.is_some();
         let spec_changed = changes.spec.is_some();
-        if changes.cpu.is_some() || changes.memory.is_some() {
-            crate::placement::lock_placement(self.backend, &mut w.tx).await?;
+        if resizes {
             let resized =
                 ContainerProperties { cpu: changes.cpu.or(c.spec.cpu), memory: changes.memory.or(c.spec.memory), ..c.spec.clone() };
             let add = Usage {
@@ -345,7 +349,8 @@ impl Store {
     }
 
     /// Moves a container to the host the scheduler picks for `request` (whose `avoid_hosts` holds
-    /// the old host), as a new generation. Answers the new host, or the scheduler's refusal (the container is kept).
+    /// the old host), as a new generation, and records the new host on the node managing it, in
+    /// the same transaction. Answers the new host, or the scheduler's refusal (the container is kept).
     pub async fn move_container(
         &self,
         id: ContainerId,
@@ -376,6 +381,12 @@ impl Store {
         crate::ports::sync_ports(self.backend, &mut w.tx, self.region_pool, &decode_container(&row)?).await?;
         let mounts = crate::volumes::mounts_of(&mut w.tx, &id.to_string()).await?;
         crate::volumes::record_on_host(&mut w.tx, host, &mounts).await?;
+        sqlx::query("UPDATE nodes SET host_id = $2, updated_at = $3 WHERE physical_id = $1")
+            .bind(id.to_string())
+            .bind(host.to_string())
+            .bind(now_millis())
+            .execute(&mut *w.tx)
+            .await?;
         bump_revision(&mut w.tx, &host.to_string()).await?;
         if let Some(old) = old {
             bump_revision(&mut w.tx, &old).await?;
@@ -463,9 +474,13 @@ impl Store {
         let mut w = self.begin_write().await?;
         let now = now_millis();
         let mut changes = ObservationChanges::default();
+        // Each row is locked while it is judged and written (an engine's write of it waits, and a
+        // generation bumped meanwhile is seen); in id order, so two batches never deadlock.
+        let mut observations: Vec<&Observation> = observations.iter().collect();
+        observations.sort_by_key(|seen| seen.id);
+        let select = format!("SELECT * FROM containers WHERE id = $1{}", crate::crud::lock_clause(&w.tx));
         for seen in observations {
-            let Some(row) =
-                sqlx::query("SELECT * FROM containers WHERE id = $1").bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
+            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select.clone())).bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
             else {
                 continue;
             };

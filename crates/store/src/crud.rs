@@ -1,21 +1,30 @@
-//! Row operations every object table shares: read one inside a write, delete one by id.
+//! Row operations every object table shares: read one inside a write (locked), delete one by id.
 
 use crate::{Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-/// The row of `table` (a constant) with `id`, read inside the write transaction `tx`.
+/// The row of `table` (a constant) with `id`, read inside the write transaction `tx` and locked
+/// until it ends: on PostgreSQL `FOR UPDATE` (a concurrent read-modify-write of the row waits,
+/// then reads what this one wrote); on SQLite the transaction already holds the single writer.
+/// Without the lock, two writers read the same row and the later one writes back the earlier
+/// one's columns as they were (a lost update).
 pub(crate) async fn row_for_update(
     tx: &mut Transaction<'static, Any>,
     kind: &'static str,
     table: &'static str,
     id: &str,
 ) -> Result<AnyRow, StoreError> {
-    sqlx::query(AssertSqlSafe(format!("SELECT * FROM {table} WHERE id = $1")))
+    sqlx::query(AssertSqlSafe(format!("SELECT * FROM {table} WHERE id = $1{}", lock_clause(tx))))
         .bind(id.to_owned())
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| StoreError::NotFound { kind, key: id.to_owned() })
+}
+
+/// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose writer lock the transaction holds).
+pub(crate) fn lock_clause(tx: &Transaction<'static, Any>) -> &'static str {
+    if tx.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" }
 }
 
 impl Store {

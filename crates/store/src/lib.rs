@@ -21,6 +21,7 @@ mod profiles;
 mod projects;
 mod quotas;
 mod receivers;
+mod retention;
 mod roles;
 mod tokens;
 mod users;
@@ -34,7 +35,7 @@ pub use containers::{
 pub use error::StoreError;
 pub use events::EventFilters;
 pub use hosts::{Callback, HostRegistration};
-pub use idempotency::IdempotencyClaim;
+pub use idempotency::{IdempotencyClaim, IdempotentAnswer};
 pub use list::Filter;
 pub use networks::{NetworkRow, SubnetRow};
 pub use nodes::{NodeChanges, NodeFilters};

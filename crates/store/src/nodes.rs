@@ -101,6 +101,15 @@ pub(crate) async fn take_node_lock(tx: &mut Tx, node: NodeId, action: &Action) -
     Err(StoreError::Conflict(format!("node {name} is locked by action {}; try again when it ends", holder.unwrap_or_default())))
 }
 
+/// How many members `cluster` has; with `staying`, only those no NODE_DELETE is removing.
+async fn members(tx: &mut Tx, cluster: ClusterId, staying: bool) -> Result<i64, StoreError> {
+    let leaving =
+        if staying { " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.id = n.lock_action AND a.kind = 'NODE_DELETE')" } else { "" };
+    let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM nodes n WHERE n.cluster_id = $1{leaving}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cluster.to_string()).fetch_one(&mut **tx).await?;
+    Ok(row.try_get("n")?)
+}
+
 impl Store {
     /// Writes new nodes and the actions creating them (each holding its node's lock), in one transaction.
     pub async fn create_nodes(&self, nodes: &[(Node, Action)]) -> Result<(), StoreError> {
@@ -108,6 +117,65 @@ impl Store {
         for (node, action) in nodes {
             insert_node(&mut w.tx, node, Some(action)).await?;
             insert_action(&mut w.tx, action).await?;
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes `node`, a new member of its cluster (at the cluster's next index, set here), and
+    /// the action creating it, and raises the cluster's desired capacity by one: all in one
+    /// transaction under the cluster's row lock, so concurrent creates each count once. 409
+    /// while a cluster action holds the cluster, or when it is at its max_size.
+    pub async fn create_member_node(&self, node: &mut Node, action: &Action) -> Result<(), StoreError> {
+        let cluster = node.cluster_id.ok_or_else(|| StoreError::Corrupt(format!("node {} has no cluster", node.name)))?;
+        let mut w = self.begin_write().await?;
+        let c = crate::clusters::decode(&crate::clusters::lock_free_cluster(&mut w.tx, cluster).await?)?;
+        if c.max_size >= 0 && members(&mut w.tx, cluster, false).await? + 1 > c.max_size {
+            return Err(StoreError::Conflict(format!("cluster {} is at its max_size {}", c.name, c.max_size)));
+        }
+        let row = sqlx::query(
+            "UPDATE clusters SET next_index = next_index + 1, desired_capacity = desired_capacity + 1, updated_at = $2 WHERE id = $1
+             RETURNING next_index",
+        )
+        .bind(cluster.to_string())
+        .bind(millis(flotilla_core::now()))
+        .fetch_one(&mut *w.tx)
+        .await?;
+        node.index = row.try_get::<i64, _>("next_index")? - 1;
+        insert_node(&mut w.tx, node, Some(action)).await?;
+        insert_action(&mut w.tx, action).await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes `action` (a NODE_DELETE) on `node`, a cluster member, taking the node's lock, and
+    /// lowers the cluster's desired capacity by one (not below its min_size): all in one
+    /// transaction under the cluster's row lock, so each node's delete counts once however many
+    /// run at once. 409 while a cluster action holds the cluster, when another action holds the
+    /// node, or when the members not already being deleted would fall below min_size.
+    pub async fn submit_member_delete(&self, node: &Node, action: &Action, reduce_desired: bool) -> Result<(), StoreError> {
+        let cluster = node.cluster_id.ok_or_else(|| StoreError::Corrupt(format!("node {} has no cluster", node.name)))?;
+        let mut w = self.begin_write().await?;
+        let c = crate::clusters::decode(&crate::clusters::lock_free_cluster(&mut w.tx, cluster).await?)?;
+        take_node_lock(&mut w.tx, node.id, action).await?;
+        let now_in = sqlx::query("SELECT cluster_id FROM nodes WHERE id = $1").bind(node.id.to_string()).fetch_one(&mut *w.tx).await?;
+        if get_opt_id::<ClusterId>(&now_in, "cluster_id")? != Some(cluster) {
+            return Err(StoreError::Conflict(format!("node {} left cluster {}; try again", node.name, c.name)));
+        }
+        insert_action(&mut w.tx, action).await?;
+        if members(&mut w.tx, cluster, true).await? < c.min_size {
+            return Err(StoreError::Conflict(format!(
+                "deleting node {} would leave cluster {} below its min_size {}",
+                node.name, c.name, c.min_size
+            )));
+        }
+        if reduce_desired {
+            sqlx::query("UPDATE clusters SET desired_capacity = $2, updated_at = $3 WHERE id = $1")
+                .bind(cluster.to_string())
+                .bind((c.desired_capacity - 1).max(c.min_size))
+                .bind(millis(flotilla_core::now()))
+                .execute(&mut *w.tx)
+                .await?;
         }
         w.tx.commit().await?;
         Ok(())
@@ -126,6 +194,15 @@ impl Store {
         let mut w = self.begin_write().await?;
         take_node_lock(&mut w.tx, node, action).await?;
         insert_action(&mut w.tx, action).await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes `node`'s lock for the running `action` (which may hold several; they are freed when
+    /// it ends); 409 naming the action that holds it.
+    pub async fn lock_node(&self, node: NodeId, action: &Action) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        take_node_lock(&mut w.tx, node, action).await?;
         w.tx.commit().await?;
         Ok(())
     }

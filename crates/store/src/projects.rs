@@ -73,6 +73,7 @@ impl Store {
         self.list_page("projects", &filters, params, decode).await
     }
 
+    /// Changes a project; disabling it revokes every token on it, for good.
     pub async fn update_project(&self, id: ProjectId, changes: ProjectChanges) -> Result<Project, StoreError> {
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "project", "projects", &id.to_string()).await?;
@@ -100,6 +101,9 @@ impl Store {
             .execute(&mut *w.tx)
             .await
             .map_err(StoreError::on_insert("project", project.name.as_str()))?;
+        if changes.enabled == Some(false) {
+            crate::tokens::revoke_project_tokens(&mut w.tx, id, None).await?;
+        }
         w.tx.commit().await?;
         Ok(project)
     }

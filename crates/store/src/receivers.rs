@@ -1,6 +1,6 @@
 //! Receivers: webhooks that run a stored cluster action, found by the digest of their secret.
 
-use crate::codec::{get_id, get_json, get_name, get_time, metadata_json, millis};
+use crate::codec::{get_id, get_json, get_name, get_time, metadata_json, millis, to_json};
 use crate::list::Filter;
 use crate::{Scope, Store, StoreError};
 use flotilla_core::{ClusterId, ListParams, Metadata, Name, Page, ProjectId, ReceiverId, Timestamp, UserId};
@@ -20,6 +20,8 @@ pub struct Receiver {
     pub action: String,
     /// Stored parameters, a JSON object as text.
     pub params: String,
+    /// The parameters a trigger's body may override.
+    pub overridable: Vec<String>,
     pub metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -35,6 +37,7 @@ fn decode(row: &AnyRow) -> Result<Receiver, StoreError> {
         cluster_id: get_id(row, "cluster_id")?,
         action: row.try_get("action")?,
         params: row.try_get("params")?,
+        overridable: get_json(row, "overridable")?,
         metadata: get_json(row, "metadata")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
@@ -44,8 +47,8 @@ fn decode(row: &AnyRow) -> Result<Receiver, StoreError> {
 impl Store {
     pub async fn create_receiver(&self, r: &Receiver, secret_digest: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO receivers (id, name, project_id, user_id, type, cluster_id, action, params, secret_digest, metadata, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO receivers (id, name, project_id, user_id, type, cluster_id, action, params, secret_digest, metadata, created_at, updated_at, overridable)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(r.id.to_string())
         .bind(r.name.to_string())
@@ -59,6 +62,7 @@ impl Store {
         .bind(metadata_json(&r.metadata))
         .bind(millis(r.created_at))
         .bind(millis(r.updated_at))
+        .bind(to_json(&r.overridable))
         .execute(&self.pool)
         .await
         .map_err(StoreError::on_insert("receiver", r.name.as_str()))?;

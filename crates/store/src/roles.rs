@@ -62,8 +62,18 @@ impl Store {
         self.list_page("role_assignment_view", &filters, params, decode).await
     }
 
+    /// Removes an assignment and, in the same transaction, revokes its user's tokens on its
+    /// project: a later assignment does not revive them.
     pub async fn delete_role_assignment(&self, id: RoleAssignmentId) -> Result<(), StoreError> {
-        self.delete_by_id("role assignment", "role_assignments", &id.to_string()).await
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query("DELETE FROM role_assignments WHERE id = $1 RETURNING user_id, project_id")
+            .bind(id.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "role assignment", key: id.to_string() })?;
+        crate::tokens::revoke_project_tokens(&mut w.tx, get_id(&row, "project_id")?, Some(get_id(&row, "user_id")?)).await?;
+        w.tx.commit().await?;
+        Ok(())
     }
 
     /// The highest role `user` holds on `project`, if any.

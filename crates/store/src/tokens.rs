@@ -1,9 +1,9 @@
 //! Tokens: issued, looked up by the hash of their secret, revoked, expired.
 
 use crate::codec::{get_bool, get_id, get_time, millis, now_millis};
-use crate::{Store, StoreError};
-use flotilla_core::TokenId;
+use crate::{Store, StoreError, Tx};
 use flotilla_core::identity::TokenRecord;
+use flotilla_core::{ProjectId, TokenId, UserId};
 use sqlx::any::AnyRow;
 
 fn decode(row: &AnyRow) -> Result<TokenRecord, StoreError> {
@@ -17,6 +17,28 @@ fn decode(row: &AnyRow) -> Result<TokenRecord, StoreError> {
         expires_at: get_time(row, "expires_at")?,
         revoked: get_bool(row, "revoked")?,
     })
+}
+
+/// Revokes every token of `user` but `keep` (a password change or a disable: for good, so
+/// re-enabling the user does not revive them).
+pub(crate) async fn revoke_user_tokens(tx: &mut Tx, user: UserId, keep: Option<TokenId>) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = $1 AND id <> $2 AND revoked = 0")
+        .bind(user.to_string())
+        .bind(keep.map(|t| t.to_string()).unwrap_or_default())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Revokes every token on `project`, of `user` only when given (a role assignment removed, or
+/// the project disabled: for good, so a new assignment or a re-enable does not revive them).
+pub(crate) async fn revoke_project_tokens(tx: &mut Tx, project: ProjectId, user: Option<UserId>) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE project_id = $1 AND ($2 = '' OR user_id = $2) AND revoked = 0")
+        .bind(project.to_string())
+        .bind(user.map(|u| u.to_string()).unwrap_or_default())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 impl Store {

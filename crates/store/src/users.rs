@@ -4,7 +4,7 @@ use crate::codec::{get_bool, get_id, get_json, get_name, get_opt_id, get_time, m
 use crate::list::Filter;
 use crate::{Store, StoreError};
 use flotilla_core::identity::User;
-use flotilla_core::{ListParams, Metadata, Name, Page, ProjectId, UserId};
+use flotilla_core::{ListParams, Metadata, Name, Page, ProjectId, TokenId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -17,6 +17,9 @@ pub struct UserChanges {
     pub enabled: Option<bool>,
     pub default_project_id: Option<ProjectId>,
     pub metadata: Option<Metadata>,
+    /// A change of password or a disable revokes the user's tokens, in the same transaction;
+    /// this one (the caller's, changing their own password) is kept.
+    pub keep_token: Option<TokenId>,
 }
 
 fn decode(row: &AnyRow) -> Result<User, StoreError> {
@@ -92,6 +95,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "user", "users", &id.to_string()).await?;
         let mut user = decode(&row)?;
+        let revokes = changes.password_hash.is_some() || changes.enabled == Some(false);
         if let Some(name) = changes.name {
             user.name = name;
         }
@@ -126,6 +130,9 @@ impl Store {
         .execute(&mut *w.tx)
         .await
         .map_err(StoreError::on_insert("user", user.name.as_str()))?;
+        if revokes {
+            crate::tokens::revoke_user_tokens(&mut w.tx, id, changes.keep_token).await?;
+        }
         w.tx.commit().await?;
         Ok(user)
     }

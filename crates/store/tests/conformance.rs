@@ -8,7 +8,9 @@ use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, Contain
 use flotilla_core::scheduler::{Request, Resources, Settings};
 use flotilla_core::{ContainerId, HostId};
 use flotilla_core::{ListParams, Metadata, Name, ProfileId, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
-use flotilla_store::{ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, ProjectChanges, Scope, Store, StoreError};
+use flotilla_store::{
+    ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, IdempotentAnswer, ProjectChanges, Scope, Store, StoreError,
+};
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -49,7 +51,9 @@ conformance!(
     events_are_scoped_filtered_and_ordered,
     observations_record_health_and_cpu,
     concurrent_engines_never_claim_one_action_twice,
-    silent_engines_actions_are_taken_over
+    silent_engines_actions_are_taken_over,
+    old_events_go_in_bounded_batches,
+    only_old_finished_unlocked_actions_go
 );
 
 fn name(n: &str) -> Name {
@@ -205,16 +209,18 @@ async fn idempotency_keys(store: &Store) {
     let scope = UserId::new();
     assert_eq!(store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(), IdempotencyClaim::Run);
     assert_eq!(store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(), IdempotencyClaim::InFlight);
-    store.finish_idempotency_key(scope, "k1", 201, "{\"ok\":1}").await.unwrap();
-    assert_eq!(
-        store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(),
-        IdempotencyClaim::Replay { status: 201, body: "{\"ok\":1}".into() }
-    );
+    let answer = IdempotentAnswer { status: 202, body: Some("{\"ok\":1}".into()), location: Some("/v1/actions/1".into()) };
+    store.finish_idempotency_key(scope, "k1", &answer).await.unwrap();
+    assert_eq!(store.claim_idempotency_key(scope, "k1", "h1").await.unwrap(), IdempotencyClaim::Replay(answer));
     assert_eq!(store.claim_idempotency_key(scope, "k1", "h2").await.unwrap(), IdempotencyClaim::Mismatch);
     assert_eq!(store.claim_idempotency_key(UserId::new(), "k1", "h2").await.unwrap(), IdempotencyClaim::Run);
     store.claim_idempotency_key(scope, "k2", "h").await.unwrap();
     store.release_idempotency_key(scope, "k2").await.unwrap();
     assert_eq!(store.claim_idempotency_key(scope, "k2", "h").await.unwrap(), IdempotencyClaim::Run);
+    // An answer that carried a secret is kept without its body.
+    let withheld = IdempotentAnswer { status: 201, body: None, location: None };
+    store.finish_idempotency_key(scope, "k2", &withheld).await.unwrap();
+    assert_eq!(store.claim_idempotency_key(scope, "k2", "h").await.unwrap(), IdempotencyClaim::Replay(withheld));
 }
 
 async fn profiles_are_scoped(store: &Store) {
@@ -500,4 +506,94 @@ async fn silent_engines_actions_are_taken_over(store: &Store) {
     let first = reclaimed[0].id;
     assert!(store.finish_action(first, ActionStatus::Succeeded, "", &Default::default()).await.unwrap());
     assert!(!store.finish_action(first, ActionStatus::Failed, "late", &Default::default()).await.unwrap());
+}
+
+async fn old_events_go_in_bounded_batches(store: &Store) {
+    let event = |n: String| Event::new(ObjectType::Host, uuid::Uuid::now_v7(), &n, EventAction::HostJoin, "UP");
+    let old: Vec<Event> = (0..3).map(|i| event(format!("old{i}"))).collect();
+    store.record_events(&old).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let cutoff = flotilla_core::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let new: Vec<Event> = (0..2).map(|i| event(format!("new{i}"))).collect();
+    store.record_events(&new).await.unwrap();
+
+    assert_eq!(store.purge_events(cutoff, 2).await.unwrap(), 2, "one batch is at most its size");
+    assert_eq!(store.purge_events(cutoff, 2).await.unwrap(), 1);
+    assert_eq!(store.purge_events(cutoff, 2).await.unwrap(), 0);
+    let left = store.list_events(Scope::All, EventFilters::default(), &ListParams::default()).await.unwrap().items;
+    assert_eq!(left, new, "only the events made after the cutoff stay");
+}
+
+async fn only_old_finished_unlocked_actions_go(store: &Store) {
+    use flotilla_core::action::{Action, ActionKind, ActionStatus::*, Cause, Target};
+    use flotilla_core::cluster::{Cluster, ClusterStatus};
+    let now = flotilla_core::now();
+    let (long_ago, cutoff) = (now - chrono::Duration::days(40), now - chrono::Duration::days(30));
+    let action = |name: &str, status, ended_at, parent| {
+        let target = Target::Cluster(flotilla_core::ClusterId::new());
+        let mut a = Action::new(ActionKind::ClusterCheck, target, name, ProjectId::new(), UserId::new(), Cause::User);
+        (a.status, a.ended_at, a.parent) = (status, ended_at, parent);
+        a
+    };
+    let waiting_parent = action("waiting parent", Waiting, None, None);
+    let ended_parent = action("ended parent", Succeeded, Some(long_ago), None);
+    let written = vec![
+        action("succeeded", Succeeded, Some(long_ago), None),
+        action("failed", Failed, Some(long_ago), None),
+        action("cancelled", Cancelled, Some(long_ago), None),
+        action("recent", Succeeded, Some(now), None),
+        action("running", Running, None, None),
+        action("waiting with a stale end", Waiting, Some(long_ago), None),
+        action("ready", Ready, None, None),
+        action("child of a waiting parent", Succeeded, Some(long_ago), Some(waiting_parent.id)),
+        action("child of an ended parent", Failed, Some(long_ago), Some(ended_parent.id)),
+        waiting_parent,
+        ended_parent,
+    ];
+    store.submit_child_actions(&written).await.unwrap();
+    // A lock naming an ended action (finish_action frees locks, but a lock is the last word).
+    let p = project("retention");
+    store.create_project(&p).await.unwrap();
+    let web = profile("web", p.id, "nginx");
+    store.create_profile(&web).await.unwrap();
+    let cluster = Cluster {
+        id: flotilla_core::ClusterId::new(),
+        name: name("locked"),
+        project_id: p.id,
+        user_id: UserId::new(),
+        profile_id: web.id,
+        desired_capacity: 0,
+        min_size: 0,
+        max_size: -1,
+        timeout: 60,
+        config: Default::default(),
+        status: ClusterStatus::Init,
+        status_reason: String::new(),
+        next_index: 1,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let holder = action("lock holder", Succeeded, Some(long_ago), None);
+    store.create_cluster(&cluster, &holder).await.unwrap();
+
+    let mut purged = 0;
+    loop {
+        let done = store.purge_actions(cutoff, 2).await.unwrap();
+        assert!(done <= 2, "one batch is at most its size");
+        if done == 0 {
+            break;
+        }
+        purged += done;
+    }
+    assert_eq!(purged, 5);
+    let left = store.list_actions(Scope::All, Default::default(), &ListParams::default()).await.unwrap().items;
+    let mut names: Vec<&str> = left.iter().map(|a| a.name.trim_start_matches("cluster_check_")).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["child of a waiting parent", "lock holder", "ready", "recent", "running", "waiting parent", "waiting with a stale end"]
+    );
+    assert_eq!(store.cluster_lock(cluster.id).await.unwrap(), Some(holder.id), "the lock still names its action");
 }

@@ -2,8 +2,10 @@
 //! in, add simulated hosts, wait for containers, and make scratch databases. Under `CI=true` a
 //! missing PostgreSQL fails, never skips.
 
+mod fixtures;
 mod sim;
 
+pub use fixtures::workload_profile;
 pub use sim::{SimHost, wait_for_container, wait_until};
 
 use flotilla_api::{ProjectCreate, RoleAssignmentCreate, TokenCreate, UserCreate};

@@ -4,31 +4,15 @@
 //! cancellation, and deletes that leave nothing behind. On SQLite, and PostgreSQL when present.
 
 use flotilla_api::{
-    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, ProfileCreate,
-    ReceiverCreate, ResizeParams, ScaleParams,
+    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, ReceiverCreate,
+    ResizeParams, ScaleParams,
 };
 use flotilla_client::{Client, ClientError, Waited};
 use flotilla_core::policy::PolicySpec;
-use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
+use flotilla_core::profile::ContainerProperties;
 use flotilla_core::resize::AdjustmentType;
-use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until};
-use std::collections::BTreeMap;
+use flotilla_testkit::{Backend, SimHost, TestRegion, wait_until, workload_profile as profile};
 use std::time::Duration;
-
-fn profile(name: &str, mode: &str) -> ProfileCreate {
-    let properties = ContainerProperties {
-        image: "flotilla/workload:latest".into(),
-        cpu: Some(0.1),
-        memory: Some(64),
-        environment: BTreeMap::from([("MODE".to_owned(), mode.to_owned())]),
-        ..Default::default()
-    };
-    ProfileCreate {
-        name: name.into(),
-        spec: ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties },
-        metadata: Default::default(),
-    }
-}
 
 fn cluster(name: &str, profile: &str, desired: i64, min: i64, max: i64) -> ClusterCreate {
     ClusterCreate {
@@ -113,8 +97,12 @@ async fn lifecycle(backend: Backend) {
     assert_eq!((child.action.as_str(), child.depended_by.clone()), ("NODE_CREATE", vec![parent.id]));
 
     // Senlin's resize checks, with its messages; nothing is started.
-    let too_big =
-        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(10.0), strict: true, ..Default::default() };
+    let too_big = ResizeParams {
+        adjustment_type: Some(AdjustmentType::ExactCapacity.to_string()),
+        number: Some(10.0),
+        strict: true,
+        ..Default::default()
+    };
     let (status, message) = error(admin.cluster_action("web", &ClusterActionRequest::Resize(too_big)).await);
     assert_eq!(status, 400);
     assert!(message.contains("The target capacity (10) is greater than the cluster's max_size (6)."), "{message}");
@@ -145,8 +133,12 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(containers(admin).await.len(), 2, "the victims' containers are gone");
 
     // Resize to an exact capacity.
-    let exact =
-        ResizeParams { adjustment_type: Some(AdjustmentType::ExactCapacity), number: Some(4.0), strict: true, ..Default::default() };
+    let exact = ResizeParams {
+        adjustment_type: Some(AdjustmentType::ExactCapacity.to_string()),
+        number: Some(4.0),
+        strict: true,
+        ..Default::default()
+    };
     assert_eq!(act(admin, "web", ClusterActionRequest::Resize(exact)).await.0, "SUCCEEDED");
     assert_eq!(members(admin, "web").await.len(), 4);
 
@@ -157,6 +149,7 @@ async fn lifecycle(backend: Backend) {
         cluster: "web".into(),
         action: "scale_out".into(),
         params: serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(1))]),
+        overridable: vec!["count".into()],
         metadata: Default::default(),
     };
     let url = admin.create_receiver(&receiver).await.expect("receiver").url.expect("the trigger URL is shown once");
@@ -166,6 +159,20 @@ async fn lifecycle(backend: Backend) {
         anonymous.trigger_receiver(&url, &serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(2))])).await.expect("trigger");
     assert_eq!(finished(admin, fired.action).await.0, "SUCCEEDED");
     assert_eq!(members(admin, "web").await.len(), 6);
+    // The body sets only what the receiver lists as overridable: none by default.
+    let fixed = ReceiverCreate { name: "fixed".into(), overridable: vec![], ..receiver.clone() };
+    let fixed_url = admin.create_receiver(&fixed).await.expect("receiver").url.expect("URL");
+    let count = serde_json::Map::from_iter([("count".to_owned(), serde_json::json!(50))]);
+    let (code, message) = error(anonymous.trigger_receiver(&fixed_url, &count).await);
+    assert!(code == 400 && message.contains("body.count") && message.contains("none"), "{code} {message}");
+    let min_size = serde_json::Map::from_iter([("min_size".to_owned(), serde_json::json!(0))]);
+    let (code, message) = error(anonymous.trigger_receiver(&url, &min_size).await);
+    assert!(code == 400 && message.contains("body.min_size") && message.contains("count"), "{code} {message}");
+    assert_eq!(members(admin, "web").await.len(), 6, "a refused trigger runs nothing");
+    let unknown = ReceiverCreate { name: "odd".into(), overridable: vec!["count".into(), "colour".into()], ..receiver.clone() };
+    let (code, message) = error(admin.create_receiver(&unknown).await);
+    assert!(code == 400 && message.contains("overridable[1]") && message.contains("colour"), "{code} {message}");
+    admin.delete_receiver("fixed").await.expect("revoke");
     admin.delete_receiver("grow").await.expect("revoke");
     assert_eq!(error(anonymous.trigger_receiver(&url, &Default::default()).await).0, 404);
 

@@ -248,7 +248,14 @@ async fn drain_moves_containers_and_empty_hosts_can_be_deleted() {
     assert_eq!(status(member.drain_host(&first, &HostDrain { migrate: true }).await).0, 403);
 
     let drained = admin.drain_host(&first, &HostDrain { migrate: true }).await.expect("drain");
-    assert_eq!(drained.state, "DRAINING");
+    assert_eq!(drained.body.state, "DRAINING");
+    let action = drained.action.expect("Location names the HOST_DRAIN action");
+    match admin.wait_action(&action, Duration::from_millis(100), Duration::from_secs(60), |_| {}).await.expect("action") {
+        flotilla_client::Waited::Ended(a) => {
+            assert_eq!((a.action.as_str(), a.status.as_str()), ("HOST_DRAIN", "SUCCEEDED"), "{}", a.status_reason)
+        }
+        flotilla_client::Waited::TimedOut(a) => panic!("HOST_DRAIN still {}", a.status),
+    }
     wait_until("the container runs on the other host", || async {
         admin.container("one").await.is_ok_and(|c| c.status == "RUNNING" && c.host.as_deref() == Some(other))
     })
@@ -272,7 +279,11 @@ async fn drain_moves_containers_and_empty_hosts_can_be_deleted() {
     let all = ListQuery { all_projects: Some(true), ..ListQuery::default() };
     let actions = |events: Vec<flotilla_api::Event>| events.into_iter().map(|e| e.action).collect::<Vec<_>>();
     assert_eq!(actions(admin.list_events(&all, &about(other)).await.expect("events").events), ["HOST_JOIN", "HOST_DISABLE", "HOST_ENABLE"]);
-    assert_eq!(actions(admin.list_events(&all, &about(&first)).await.expect("events").events), ["HOST_JOIN", "HOST_DRAIN", "HOST_DELETE"]);
+    // The drain is its action's START and END.
+    assert_eq!(
+        actions(admin.list_events(&all, &about(&first)).await.expect("events").events),
+        ["HOST_JOIN", "HOST_DRAIN", "HOST_DRAIN", "HOST_DELETE"]
+    );
 
     a.shutdown().await;
     b.shutdown().await;

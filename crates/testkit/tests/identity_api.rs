@@ -37,6 +37,7 @@ on_both_backends!(
     bad_bodies_are_rejected_clearly,
     lists_page_sort_filter_and_lookup_by_name,
     identity_is_admin_only_and_users_change_their_password,
+    tokens_are_revoked_for_good_by_password_changes_disables_and_role_removals,
 );
 
 fn spec(image: &str) -> ProfileSpec {
@@ -341,6 +342,45 @@ async fn identity_is_admin_only_and_users_change_their_password(region: &TestReg
     assert_eq!(status(region.admin.delete_project("ops").await), 409);
 }
 
+async fn tokens_are_revoked_for_good_by_password_changes_disables_and_role_removals(region: &TestRegion) {
+    let tom = region.add_user("tom", "rev", Role::Member).await;
+    let other_session = login(&region.url, "tom", USER_PASSWORD, None).await.unwrap();
+    // His own password change keeps the token he made it with and signs the other one out.
+    tom.update_user("tom", &UserUpdate { password: Some("tom-second-pw".into()), ..Default::default() }).await.unwrap();
+    tom.current_token().await.unwrap();
+    assert_eq!(status(other_session.current_token().await), 401);
+    // An admin's change of his password revokes all of them.
+    region.admin.update_user("tom", &UserUpdate { password: Some("tom-third-pw".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(status(tom.current_token().await), 401);
+    // Disabled, then enabled again: the token of before stays dead; a new login works.
+    let before = login(&region.url, "tom", "tom-third-pw", None).await.unwrap();
+    before.current_token().await.unwrap();
+    region.admin.update_user("tom", &UserUpdate { enabled: Some(false), ..Default::default() }).await.unwrap();
+    assert_eq!(status(before.current_token().await), 401);
+    region.admin.update_user("tom", &UserUpdate { enabled: Some(true), ..Default::default() }).await.unwrap();
+    assert_eq!(status(before.current_token().await), 401);
+    let after = login(&region.url, "tom", "tom-third-pw", None).await.unwrap();
+    after.current_token().await.unwrap();
+    // His role removed, then given again: the token of before stays dead.
+    let roles = region.admin.list_role_assignments(Some("tom"), Some("rev"), &ListQuery::default()).await.unwrap();
+    let [assignment] = roles.role_assignments.as_slice() else { panic!("one assignment: {roles:?}") };
+    region.admin.delete_role_assignment(&assignment.id.to_string()).await.unwrap();
+    assert_eq!(status(after.current_token().await), 401);
+    let again = flotilla_api::RoleAssignmentCreate { user: "tom".into(), project: "rev".into(), role: Role::Member };
+    region.admin.assign_role(&again).await.unwrap();
+    assert_eq!(status(after.current_token().await), 401);
+    let last = login(&region.url, "tom", "tom-third-pw", None).await.unwrap();
+    last.current_token().await.unwrap();
+    // His project disabled, then enabled again: the same.
+    let off = flotilla_api::ProjectUpdate { enabled: Some(false), ..Default::default() };
+    region.admin.update_project("rev", &off).await.unwrap();
+    region.admin.update_project("rev", &flotilla_api::ProjectUpdate { enabled: Some(true), ..Default::default() }).await.unwrap();
+    assert_eq!(status(last.current_token().await), 401);
+    login(&region.url, "tom", "tom-third-pw", None).await.unwrap().current_token().await.unwrap();
+    // Other users' tokens were never touched.
+    region.admin.current_token().await.unwrap();
+}
+
 #[tokio::test]
 async fn meta_endpoints_openapi_metrics_and_request_ids() {
     let region = TestRegion::start(Backend::Sqlite).await.unwrap();
@@ -375,5 +415,101 @@ async fn meta_endpoints_openapi_metrics_and_request_ids() {
     let metrics = http().get(format!("{}/metrics", region.url)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains(r#"flotilla_http_requests_total{method="GET",route="/v1/profiles/{profile}",status="404"} 1"#), "{metrics}");
     assert!(metrics.contains("flotilla_http_request_duration_seconds_bucket"), "{metrics}");
+    region.stop().await;
+}
+
+/// A client connecting from the loopback address `127.0.0.{last}`.
+fn from_address(last: u8) -> reqwest::Client {
+    reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, last])).build().unwrap()
+}
+
+/// Logs `user` in with `password` through `http`; the status and the `Retry-After` header.
+async fn try_login(region: &TestRegion, http: &reqwest::Client, user: &str, password: &str) -> (u16, Option<u64>) {
+    let resp = http.post(format!("{}/v1/auth/tokens", region.url)).json(&json!({"user": user, "password": password})).send().await.unwrap();
+    let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
+    (resp.status().as_u16(), retry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_throttled_per_user_and_per_address() {
+    let region = TestRegion::sqlite().await;
+    // Both log in once from 127.0.0.1.
+    region.add_user("lim", "throttled", Role::Member).await;
+    region.add_user("other", "throttled", Role::Member).await;
+    let (attacker, stranger, home) = (from_address(2), from_address(3), from_address(1));
+    for _ in 0..10 {
+        assert_eq!(try_login(&region, &attacker, "lim", "wrong-password").await, (401, None));
+    }
+    // The eleventh try is refused before any password is checked, the right one too.
+    let (code, retry) = try_login(&region, &attacker, "lim", USER_PASSWORD).await;
+    assert_eq!(code, 429);
+    assert!(retry.is_some_and(|s| (1..=6).contains(&s)), "Retry-After: {retry:?}");
+    // The address is spent for every user; lim is spent from addresses he never logged in from...
+    assert_eq!(try_login(&region, &attacker, "other", USER_PASSWORD).await.0, 429);
+    assert_eq!(try_login(&region, &stranger, "lim", USER_PASSWORD).await.0, 429);
+    // ...but not from where he logged in before: strangers' failures do not lock him out.
+    assert_eq!(try_login(&region, &home, "lim", USER_PASSWORD).await.0, 201);
+    // Another user from another address is untouched; successes spend nothing.
+    for _ in 0..20 {
+        assert_eq!(try_login(&region, &stranger, "other", USER_PASSWORD).await.0, 201);
+    }
+    // Unknown names are throttled like users (by the name given), with the same 401 until then.
+    let prowler = from_address(4);
+    for i in 0..10 {
+        assert_eq!(try_login(&region, &prowler, &format!("ghost-{i}"), "whatever-pw").await.0, 401);
+    }
+    assert_eq!(try_login(&region, &prowler, "ghost-new", "whatever-pw").await.0, 429);
+    region.stop().await;
+}
+
+/// Every byte the region's SQLite database holds (the file and its write-ahead log).
+fn database_bytes(region: &TestRegion) -> Vec<u8> {
+    let path = region.database_url.strip_prefix("sqlite://").unwrap().to_owned();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+    bytes
+}
+
+/// Posts `body` to `path` as the admin with an `Idempotency-Key`.
+async fn keyed_post(region: &TestRegion, path: &str, body: &Value, key: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    raw(region, &region.admin, reqwest::Method::POST, path, Some(body.to_string()), &[("idempotency-key", key)]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_replays_location_and_keeps_no_secret() {
+    let region = TestRegion::sqlite().await;
+    region.admin.create_profile(&profile("web")).await.unwrap();
+    // A replayed 202 keeps its Location.
+    let cluster = json!({"name": "web", "profile": "web", "desired_capacity": 0});
+    let (code, first, _) = keyed_post(&region, "/v1/clusters", &cluster, "cluster-1").await;
+    assert_eq!(code, 202);
+    let location = first["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/v1/actions/"), "{location}");
+    let (code, again, _) = keyed_post(&region, "/v1/clusters", &cluster, "cluster-1").await;
+    assert_eq!((code, again["idempotent-replayed"].to_str().unwrap()), (202, "true"));
+    assert_eq!(again["location"].to_str().unwrap(), location);
+    // Answers carrying a secret are shown once: a retry is a 409 saying so, never the secret.
+    let receiver = json!({"name": "grow", "cluster": "web", "action": "scale_out"});
+    let (code, headers, body) = keyed_post(&region, "/v1/receivers", &receiver, "receiver-1").await;
+    assert_eq!(code, 201, "{body}");
+    let url = body["url"].as_str().unwrap().to_owned();
+    let webhook_secret = url.rsplit('/').next().unwrap().to_owned();
+    let made = headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(made, format!("/v1/receivers/{}", body["id"].as_str().unwrap()));
+    let (code, _, body) = keyed_post(&region, "/v1/receivers", &receiver, "receiver-1").await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert_eq!(code, 409, "{body}");
+    assert!(message.contains("shown only once") && message.contains(&made) && !message.contains(&webhook_secret), "{message}");
+    let (code, _, body) = keyed_post(&region, "/v1/hosts/join-tokens", &json!({}), "join-1").await;
+    assert_eq!(code, 201);
+    let join_token = body["token"].as_str().unwrap().to_owned();
+    let (code, _, body) = keyed_post(&region, "/v1/hosts/join-tokens", &json!({}), "join-1").await;
+    assert_eq!(code, 409, "{body}");
+    assert!(!body.to_string().contains(&join_token));
+    // Neither secret is anywhere in the database (they are kept as digests only).
+    let bytes = database_bytes(&region);
+    for secret in [&webhook_secret, &join_token] {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} is stored in clear");
+    }
     region.stop().await;
 }

@@ -282,9 +282,9 @@ pub struct ResizeArgs {
 impl ResizeArgs {
     fn params(&self) -> ResizeParams {
         let (adjustment_type, number) = match (self.capacity, self.adjustment, self.percentage) {
-            (Some(capacity), _, _) => (Some(AdjustmentType::ExactCapacity), Some(capacity as f64)),
-            (_, Some(adjustment), _) => (Some(AdjustmentType::ChangeInCapacity), Some(adjustment as f64)),
-            (_, _, Some(percentage)) => (Some(AdjustmentType::ChangeInPercentage), Some(percentage)),
+            (Some(capacity), _, _) => (Some(AdjustmentType::ExactCapacity.to_string()), Some(capacity as f64)),
+            (_, Some(adjustment), _) => (Some(AdjustmentType::ChangeInCapacity.to_string()), Some(adjustment as f64)),
+            (_, _, Some(percentage)) => (Some(AdjustmentType::ChangeInPercentage.to_string()), Some(percentage)),
             _ => (None, None),
         };
         ResizeParams {

@@ -2,6 +2,8 @@
 //! tokens for new agents.
 
 use super::common::ListArgs;
+use super::follow;
+use super::wait::WaitArgs;
 use crate::output::{self, Format, Row};
 use anyhow::Result;
 use clap::Subcommand;
@@ -37,9 +39,12 @@ pub enum HostCommand {
     Drain {
         /// Name or id of the host.
         host: String,
-        /// Also recreate the host's containers on other hosts.
+        /// Also recreate the host's containers on other hosts (a HOST_DRAIN action).
         #[arg(long)]
         migrate: bool,
+        /// With --migrate: wait until every container runs on another host.
+        #[command(flatten)]
+        wait: WaitArgs,
     },
     /// Forget a host (refused while containers remain on it).
     Delete {
@@ -63,7 +68,14 @@ pub async fn run(client: &Client, format: Format, command: HostCommand) -> Resul
         HostCommand::Show { host } => output::one(format, &client.host(&host).await?),
         HostCommand::Enable { host } => output::one(format, &client.enable_host(&host).await?),
         HostCommand::Disable { host } => output::one(format, &client.disable_host(&host).await?),
-        HostCommand::Drain { host, migrate } => output::one(format, &client.drain_host(&host, &HostDrain { migrate }).await?),
+        HostCommand::Drain { host, migrate, wait } => {
+            let accepted = client.drain_host(&host, &HostDrain { migrate }).await?;
+            if migrate {
+                follow::created(client, accepted.action.as_deref(), &wait).await?;
+            }
+            let shown = if migrate && wait.wait { client.host(&host).await? } else { accepted.body };
+            output::one(format, &shown)
+        }
         HostCommand::Delete { host } => {
             client.delete_host(&host).await?;
             output::deleted(format, "host", &host)

@@ -76,6 +76,10 @@ pub enum NodeCommand {
         /// A new profile (name or id) of the same type: the container is replaced (an action).
         #[arg(long)]
         profile: Option<String>,
+        /// Mark the node tainted (true) or not (false): a tainted node goes first when the cluster shrinks
+        /// or rolls out a new profile.
+        #[arg(long, value_name = "BOOL")]
+        tainted: Option<bool>,
         #[command(flatten)]
         metadata: MetadataArgs,
         #[command(flatten)]
@@ -135,8 +139,8 @@ pub async fn run(client: &Client, format: Format, command: NodeCommand) -> Resul
             return output::list(format, &client.list_nodes(&list.query(), &filter).await?);
         }
         NodeCommand::Show { node } => return shown(format, &client.node(&node).await?),
-        NodeCommand::Update { node, name, role, profile, metadata, wait } => {
-            let body = NodeUpdate { name, role, metadata: metadata.update(), profile };
+        NodeCommand::Update { node, name, role, profile, tainted, metadata, wait } => {
+            let body = NodeUpdate { name, role, metadata: metadata.update(), profile, tainted };
             return match client.update_node(&node, &body).await? {
                 Updated::Done(node) => shown(format, &node),
                 Updated::Started(accepted) => follow::started(client, format, &accepted, &wait).await,

@@ -27,6 +27,9 @@ pub enum ReceiverCommand {
         /// A parameter of the action, KEY=VALUE (VALUE read as JSON when it is, e.g. count=2); repeat for more.
         #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
         params: Vec<(String, Value)>,
+        /// A parameter a trigger may set over the stored ones (e.g. count); repeat for more. None by default.
+        #[arg(long = "overridable", value_name = "PARAM")]
+        overridable: Vec<String>,
         #[command(flatten)]
         metadata: MetadataArgs,
     },
@@ -51,7 +54,7 @@ pub enum ReceiverCommand {
         /// The trigger URL `receiver create` printed.
         #[arg(value_name = "URL")]
         trigger_url: String,
-        /// A parameter overriding a stored one, KEY=VALUE (VALUE read as JSON when it is); repeat for more.
+        /// A parameter overriding a stored one, KEY=VALUE (VALUE read as JSON when it is); only those the receiver lists as overridable.
         #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
         params: Vec<(String, Value)>,
         #[command(flatten)]
@@ -62,13 +65,14 @@ pub enum ReceiverCommand {
 /// Runs `command`; `client` gives the logged-in client (a trigger needs none).
 pub async fn run(client: impl Fn() -> Result<Client>, format: Format, command: ReceiverCommand) -> Result<()> {
     match command {
-        ReceiverCommand::Create { name, cluster, action, params: entries, metadata } => {
+        ReceiverCommand::Create { name, cluster, action, params: entries, overridable, metadata } => {
             let body = ReceiverCreate {
                 name,
                 type_name: "webhook".into(),
                 cluster,
                 action,
                 params: params(entries),
+                overridable,
                 metadata: metadata.metadata(),
             };
             let receiver = client()?.create_receiver(&body).await?;

@@ -78,6 +78,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
         network_pool: flotilla_core::network::RegionPool::default(),
         header_read_timeout: flotilla_server::DEFAULT_HEADER_READ_TIMEOUT,
         body_read_timeout: flotilla_server::DEFAULT_BODY_READ_TIMEOUT,
+        retention: flotilla_server::Retention::default(),
     };
     let server = server::start(&settings).await?;
     let url = server.url();

@@ -36,6 +36,7 @@ pub async fn start(settings: &Settings) -> Result<Server> {
         network_pool: settings.network_pool,
         header_read_timeout: settings.header_read_timeout,
         body_read_timeout: settings.body_read_timeout,
+        retention: settings.retention,
         engine: flotilla_engine::EngineConfig { max_nodes_per_cluster: settings.max_nodes_per_cluster, ..Default::default() },
         ..ServerConfig::new(settings.listen, settings.database.clone(), settings.data_dir.clone())
     };

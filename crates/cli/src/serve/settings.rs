@@ -6,6 +6,7 @@ use crate::paths;
 use anyhow::{Context, Result};
 use clap::Args;
 use flotilla_core::network::{DEFAULT_POOL, DEFAULT_SUBNET_PREFIX, RegionPool};
+use flotilla_server::{DEFAULT_RETENTION, Retention};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -50,8 +51,14 @@ pub struct ServerArgs {
     /// Seconds a request body may pause between two pieces before the request fails [default: 60].
     #[arg(long, env = "FLOTILLA_BODY_READ_TIMEOUT", value_name = "SECS")]
     pub body_read_timeout: Option<u64>,
+    /// Seconds events are kept before they are purged; 0 keeps them for ever [default: 2592000, 30 days as Senlin].
+    #[arg(long, env = "FLOTILLA_EVENT_RETENTION", value_name = "SECS")]
+    pub event_retention: Option<u64>,
+    /// Seconds finished actions are kept before they are purged; 0 keeps them for ever [default: 2592000].
+    #[arg(long, env = "FLOTILLA_ACTION_RETENTION", value_name = "SECS")]
+    pub action_retention: Option<u64>,
     /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster,
-    /// network_pool, default_subnet_prefix, header_read_timeout, body_read_timeout.
+    /// network_pool, default_subnet_prefix, header_read_timeout, body_read_timeout, event_retention, action_retention.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -73,6 +80,8 @@ pub struct FileSettings {
     pub default_subnet_prefix: Option<u8>,
     pub header_read_timeout: Option<u64>,
     pub body_read_timeout: Option<u64>,
+    pub event_retention: Option<u64>,
+    pub action_retention: Option<u64>,
 }
 
 impl FileSettings {
@@ -95,6 +104,8 @@ pub struct Settings {
     pub network_pool: RegionPool,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// How long events and finished actions are kept.
+    pub retention: Retention,
 }
 
 impl Settings {
@@ -136,6 +147,11 @@ impl Settings {
                 args.network_pool.as_deref().or(file.network_pool.as_deref()).unwrap_or(DEFAULT_POOL),
                 args.default_subnet_prefix.or(file.default_subnet_prefix).unwrap_or(DEFAULT_SUBNET_PREFIX),
             )?,
+            retention: Retention {
+                events: retention("event_retention", args.event_retention.or(file.event_retention))?,
+                actions: retention("action_retention", args.action_retention.or(file.action_retention))?,
+                ..Retention::default()
+            },
             data_dir,
         })
     }
@@ -146,6 +162,18 @@ fn timeout(name: &str, secs: Option<u64>, default: Duration) -> Result<Duration>
     let Some(secs) = secs else { return Ok(default) };
     flotilla_core::bounds::range(name, secs, 1, 3600)?;
     Ok(Duration::from_secs(secs))
+}
+
+/// A retention setting in seconds: unset is the default, 0 keeps for ever.
+fn retention(name: &str, seconds: Option<u64>) -> Result<Option<Duration>> {
+    Ok(match seconds {
+        None => Some(DEFAULT_RETENTION),
+        Some(0) => None,
+        Some(secs) => {
+            flotilla_core::bounds::seconds(name, secs, 1)?;
+            Some(Duration::from_secs(secs))
+        }
+    })
 }
 
 /// The SQLite database inside `data_dir`.
@@ -171,6 +199,8 @@ mod tests {
             body_read_timeout: None,
             network_pool: None,
             default_subnet_prefix: None,
+            event_retention: None,
+            action_retention: None,
             config: None,
             log: LogArgs { log_format: LogFormat::Text },
         }
@@ -190,6 +220,18 @@ mod tests {
         assert_eq!(settings.bootstrap_password, None);
         assert_eq!(settings.host_grace_period, Duration::from_secs(10));
         assert_eq!(settings.network_pool, RegionPool::default());
+        assert_eq!(settings.retention, Retention::default());
+        assert_eq!(settings.retention.events, Some(Duration::from_secs(30 * 86_400)));
+    }
+
+    #[test]
+    fn retention_from_flags_and_file_zero_keeps_for_ever() {
+        let file: FileSettings = toml::from_str("event_retention = 3600\naction_retention = 7200\n").unwrap();
+        let mut flags = args();
+        flags.action_retention = Some(0);
+        let settings = Settings::merge(&flags, file, default_dir).unwrap();
+        assert_eq!(settings.retention.events, Some(Duration::from_secs(3600)));
+        assert_eq!(settings.retention.actions, None);
     }
 
     #[test]

@@ -60,14 +60,8 @@ impl BatchPolicy {
         size.max(1)
     }
 
-    /// The size of each batch updating `total` nodes, in order; empty for no nodes.
-    pub fn plan(&self, total: usize) -> Vec<usize> {
-        let size = self.batch_size(total);
-        (0..total).step_by(size).map(|start| size.min(total - start)).collect()
-    }
-
-    /// Senlin's `_pick_nodes`: the nodes (indices into `healthy`) of each batch, unhealthy nodes first so the healthy
-    /// ones stay in service longest; otherwise in the given order.
+    /// Senlin's `_pick_nodes`: the nodes (indices into `healthy`) of each batch, unhealthy nodes (`Node::goes_first`)
+    /// first so the healthy ones stay in service longest; otherwise in the given order. Empty for no nodes.
     pub fn plan_nodes(&self, healthy: &[bool]) -> Vec<Vec<usize>> {
         let (mut order, rest): (Vec<usize>, Vec<usize>) = (0..healthy.len()).partition(|&i| !healthy[i]);
         order.extend(rest);
@@ -101,8 +95,9 @@ mod tests {
             ("single node", policy(1, -1), 1, vec![1]),
         ];
         for (name, p, total, expected) in cases {
-            assert_eq!(p.plan(total), expected, "{name}");
-            assert_eq!(p.plan(total).iter().sum::<usize>(), total, "{name}");
+            let batches = p.plan_nodes(&vec![true; total]);
+            assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), expected, "{name}");
+            assert_eq!(batches.concat(), (0..total).collect::<Vec<_>>(), "{name}: every node once, in order");
         }
     }
 
@@ -112,6 +107,8 @@ mod tests {
         assert_eq!(policy(1, 2).plan_nodes(&[true, true, true]), vec![vec![0, 1], vec![2]]);
         assert_eq!(policy(1, 2).plan_nodes(&[true, true, false]), vec![vec![2, 0], vec![1]]);
         assert_eq!(policy(1, 2).plan_nodes(&[]), Vec::<Vec<usize>>::new());
+        // Several unhealthy nodes fill the first batches, keeping their order.
+        assert_eq!(policy(1, 2).plan_nodes(&[true, false, true, false, false]), vec![vec![1, 3], vec![4, 0], vec![2]]);
     }
 
     #[test]

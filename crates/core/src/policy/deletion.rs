@@ -25,13 +25,16 @@ pub struct DeletionPolicy {
     /// How victims are chosen (default `RANDOM`).
     #[serde(default = "random")]
     pub criteria: Criteria,
-    /// Delete the victims' containers, not only take them out of the cluster (default true).
+    /// Delete the victims with their containers (default true); false: they leave the cluster as orphan nodes
+    /// that keep their containers (Senlin's NODE_LEAVE). Read by scale-in, resize and `del_nodes`.
     #[serde(default = "yes")]
     pub destroy_after_deletion: bool,
-    /// Seconds to wait before deleting the victims (default 0).
+    /// Seconds to wait, once the victims are chosen, before they are deleted (default 0; at most
+    /// [`MAX_GRACE_PERIOD`]). Read by scale-in, resize, `del_nodes` and a user's delete of a member node.
     #[serde(default)]
     pub grace_period: u64,
-    /// Lower the cluster's desired capacity by the victims (default true).
+    /// Lower the cluster's desired capacity by the nodes deleted (default true). Read by `del_nodes` and a
+    /// user's delete of a member node; scale-in and resize set the desired capacity they computed.
     #[serde(default = "yes")]
     pub reduce_desired_capacity: bool,
 }
@@ -43,11 +46,62 @@ impl Default for DeletionPolicy {
     }
 }
 
+/// The longest `grace_period` accepted: a day (every action has its own timeout too).
+pub const MAX_GRACE_PERIOD: u64 = 86_400;
+
 fn random() -> Criteria {
     Criteria::Random
 }
 fn yes() -> bool {
     true
+}
+
+/// Why nodes are being removed from a cluster: each reads the deletion policy as Senlin's action of that kind does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// `CLUSTER_SCALE_IN` or `CLUSTER_RESIZE` shrinking: the policy's `destroy_after_deletion` and `grace_period`.
+    Shrink,
+    /// `CLUSTER_DEL_NODES`: the request's `destroy` unless a deletion policy is attached (Senlin's `do_del_nodes`
+    /// takes the policy's decision over the input), its `grace_period` and `reduce_desired_capacity`.
+    DelNodes { destroy: bool },
+    /// A user's `NODE_DELETE` of a member: always destroyed; the policy's `grace_period` and
+    /// `reduce_desired_capacity` (Senlin's `NodeAction.do_delete`).
+    NodeDelete,
+}
+
+/// How the nodes leave, once decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemovalPlan {
+    /// Delete nodes and containers; false: the nodes become orphans and keep their containers.
+    pub destroy: bool,
+    /// Seconds to wait before removing them.
+    pub grace_period: u64,
+    /// Lower the cluster's desired capacity by the nodes removed (not read by [`Removal::Shrink`], which sets its own).
+    pub reduce_desired_capacity: bool,
+}
+
+/// The enabled deletion policy among a cluster's policies, if any.
+pub fn attached<'a>(policies: impl IntoIterator<Item = &'a super::PolicyProperties>) -> Option<&'a DeletionPolicy> {
+    policies.into_iter().find_map(|p| match p {
+        super::PolicyProperties::Deletion(d) => Some(d),
+        _ => None,
+    })
+}
+
+/// Owns how nodes leave a cluster: the deletion `policy` (when one is attached) read for `removal` as Senlin reads it.
+pub fn plan_removal(policy: Option<&DeletionPolicy>, removal: Removal) -> RemovalPlan {
+    let requested = match removal {
+        Removal::DelNodes { destroy } => destroy,
+        Removal::Shrink | Removal::NodeDelete => true,
+    };
+    match policy {
+        None => RemovalPlan { destroy: requested, grace_period: 0, reduce_desired_capacity: true },
+        Some(p) => RemovalPlan {
+            destroy: removal == Removal::NodeDelete || p.destroy_after_deletion,
+            grace_period: p.grace_period,
+            reduce_desired_capacity: p.reduce_desired_capacity,
+        },
+    }
 }
 
 /// What victim selection knows of one node.
@@ -57,16 +111,16 @@ pub struct Candidate {
     pub created_at: Timestamp,
     /// When the node's profile was created.
     pub profile_created_at: Timestamp,
-    /// False for nodes in ERROR or WARNING (or otherwise judged unhealthy): they go first.
+    /// False for nodes in ERROR or WARNING, tainted or not yet ACTIVE (`Node::goes_first`): they go first.
     pub healthy: bool,
     /// The node's zone (or region, when applying a region plan).
     pub zone: String,
 }
 
 impl DeletionPolicy {
-    /// Nothing beyond the types to check; present so every policy validates alike.
+    /// Checks `grace_period`; paths in errors start with `prefix` (e.g. `spec.properties.`).
     pub fn validate_at(&self, prefix: &str) -> Result<(), ValidationError> {
-        crate::bounds::seconds(format!("{prefix}grace_period"), self.grace_period, 0)
+        crate::bounds::range(format!("{prefix}grace_period"), self.grace_period, 0, MAX_GRACE_PERIOD)
     }
 
     /// [`select_victims`] with this policy's criteria.
@@ -162,6 +216,36 @@ mod tests {
         for (name, count, criteria, pick, expected) in cases {
             assert_eq!(select_victims(&nodes, count, criteria, pick), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn removal_reads_the_policy_as_senlin() {
+        let keep = DeletionPolicy { destroy_after_deletion: false, grace_period: 30, reduce_desired_capacity: false, ..Default::default() };
+        let plan = |destroy, grace_period, reduce_desired_capacity| RemovalPlan { destroy, grace_period, reduce_desired_capacity };
+        let cases = [
+            // No policy: Senlin's defaults, the request's destroy for del_nodes.
+            ("shrink, no policy", None, Removal::Shrink, plan(true, 0, true)),
+            ("del_nodes destroy, no policy", None, Removal::DelNodes { destroy: true }, plan(true, 0, true)),
+            ("del_nodes keep, no policy", None, Removal::DelNodes { destroy: false }, plan(false, 0, true)),
+            ("node delete, no policy", None, Removal::NodeDelete, plan(true, 0, true)),
+            // test_deletion_policy._update_action: the policy's three settings ride on the action.
+            ("shrink keeps the victims as orphans", Some(&keep), Removal::Shrink, plan(false, 30, false)),
+            ("the policy overrides del_nodes' destroy", Some(&keep), Removal::DelNodes { destroy: true }, plan(false, 30, false)),
+            ("a node delete always destroys", Some(&keep), Removal::NodeDelete, plan(true, 30, false)),
+            ("the default policy", Some(&DeletionPolicy::default()), Removal::DelNodes { destroy: false }, plan(true, 0, true)),
+        ];
+        for (name, policy, removal, expected) in cases {
+            assert_eq!(plan_removal(policy, removal), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn grace_period_is_bounded() {
+        let long = DeletionPolicy { grace_period: MAX_GRACE_PERIOD + 1, ..Default::default() };
+        let error = long.validate_at("spec.properties.").unwrap_err();
+        assert_eq!(error.field, "spec.properties.grace_period");
+        assert!(error.to_string().contains("86400"), "{error}");
+        assert!(DeletionPolicy { grace_period: MAX_GRACE_PERIOD, ..Default::default() }.validate_at("").is_ok());
     }
 
     #[test]

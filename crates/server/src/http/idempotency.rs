@@ -1,5 +1,8 @@
 //! `Idempotency-Key` on POST: the first request runs, a retry with the same body replays its
-//! answer, the same key on a different request is refused (422), a retry racing the first is 409.
+//! answer (status, body, `Location`), the same key on a different request is refused (422), a
+//! retry racing the first is 409. An answer that carried a secret (a join token, a webhook URL)
+//! is never kept: its retry is a 409 saying the secret was shown once (as Stripe and Kubernetes
+//! show a created secret once), with the `Location` of what it made when there is one.
 
 use crate::error::ApiError;
 use crate::http::extract::MAX_JSON_BODY;
@@ -11,10 +14,16 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use flotilla_api::{IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, IMAGE_SHA256_HEADER};
-use flotilla_store::IdempotencyClaim;
+use flotilla_store::{IdempotencyClaim, IdempotentAnswer};
 use sha2::{Digest, Sha256};
 
 const MAX_KEY_LEN: usize = 255;
+
+/// Marks an answer that carries a secret (as a response extension: `(StatusCode,
+/// Extension(SecretAnswer), Json(..))`): the idempotency store keeps its status and `Location`,
+/// never its body.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretAnswer;
 
 /// Whether the body is a streamed archive (never buffered here).
 fn streamed(parts: &axum::http::request::Parts) -> bool {
@@ -66,7 +75,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let store = &state.store;
     let early = match store.claim_idempotency_key(principal.user_id, &key, &request_hash).await? {
         IdempotencyClaim::Run => None,
-        IdempotencyClaim::Replay { status, body } => Some(replay(status, body)),
+        IdempotencyClaim::Replay(answer) => Some(replay(&key, answer)),
         IdempotencyClaim::InFlight => {
             Some(ApiError::Conflict(format!("a request with Idempotency-Key {key:?} is still in progress; retry later")).into_response())
         }
@@ -89,16 +98,31 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     }
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, usize::MAX).await.map_err(|e| ApiError::Internal(format!("cannot buffer response: {e}")))?;
-    let text = String::from_utf8_lossy(&body).into_owned();
-    store.finish_idempotency_key(principal.user_id, &key, parts.status.as_u16(), &text).await?;
+    let answer = IdempotentAnswer {
+        status: parts.status.as_u16(),
+        body: parts.extensions.get::<SecretAnswer>().is_none().then(|| String::from_utf8_lossy(&body).into_owned()),
+        location: parts.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    };
+    store.finish_idempotency_key(principal.user_id, &key, &answer).await?;
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 
-fn replay(status: u16, body: String) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+/// The answer to a retry: the kept one, or a 409 when it carried a secret.
+fn replay(key: &str, answer: IdempotentAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let Some(body) = answer.body else {
+        let made = answer.location.as_deref().map(|l| format!(" it made {l};")).unwrap_or_default();
+        let message = format!(
+            "the request with Idempotency-Key {key:?} already succeeded ({status});{made} its answer carried a secret, which is shown only once and not kept: make a new one"
+        );
+        return ApiError::Conflict(message).into_response();
+    };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(IDEMPOTENT_REPLAYED_HEADER, HeaderValue::from_static("true"));
+    if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
     response
 }

@@ -1,6 +1,6 @@
 //! Request ids: every request gets one (or keeps the caller's), every log line and error body carries it.
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -17,7 +17,8 @@ pub fn current() -> String {
 }
 
 /// Takes a sane `x-request-id` from the caller or makes one, and runs the request inside a span
-/// and a task-local holding it; echoes it on the response.
+/// and a task-local holding it; echoes it on the response. The span names the route template
+/// (`/v1/webhooks/{secret}`), never the raw path, which may carry a secret.
 pub async fn layer(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -28,7 +29,8 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let value = HeaderValue::from_str(&id).expect("request ids are ASCII");
     request.headers_mut().insert(REQUEST_ID_HEADER, value.clone());
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path(), user = tracing::field::Empty);
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), route, user = tracing::field::Empty);
     let mut response = REQUEST_ID
         .scope(
             id,

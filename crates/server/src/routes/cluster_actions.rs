@@ -31,10 +31,19 @@ pub async fn cluster_action(
 }
 
 /// The node ids of `keys` (ids or names) in `cluster`'s project; `field` names them in errors.
+/// A node named twice (by the same key, or by its id and its name) is refused: it would count twice.
 async fn node_ids(state: &AppState, cluster: &Cluster, keys: &[String], field: &str) -> Result<Vec<NodeId>, ApiError> {
     let mut ids = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
         let node = super::referenced(state.store.node(Scope::Project(cluster.project_id), key).await, format!("{field}[{i}]"), key)?;
+        if let Some(first) = ids.iter().position(|id| *id == node.id) {
+            return Err(ValidationError::new(
+                format!("{field}[{i}]"),
+                key,
+                format!("names node {} again (as {field}[{first}])", node.name),
+            )
+            .into());
+        }
         ids.push(node.id);
     }
     if ids.is_empty() {
@@ -71,7 +80,7 @@ pub async fn submit(
         }
         ClusterActionRequest::Resize(p) => {
             let inputs = ResizeInputs {
-                adjustment_type: p.adjustment_type,
+                adjustment_type: p.adjustment_type.as_deref().map(str::parse).transpose()?,
                 number: p.number,
                 min_size: p.min_size,
                 max_size: p.max_size,
@@ -79,8 +88,9 @@ pub async fn submit(
                 strict: p.strict,
             };
             let size = ClusterSize { desired: cluster.desired_capacity, min_size: cluster.min_size, max_size: cluster.max_size };
-            resize::resize(&size, &inputs.into(), state.engine_config.max_nodes_per_cluster)
-                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            // As Senlin's conductor: the target starts from the node count.
+            let current = state.store.cluster_nodes(cluster.id).await?.len() as i64;
+            resize::resize(&size, current, &inputs.into(), state.engine_config.max_nodes_per_cluster)?;
             (ActionKind::ClusterResize, ActionInputs::Resize(inputs), true)
         }
         ClusterActionRequest::AddNodes(p) => {

@@ -258,6 +258,7 @@ pub fn receiver(r: flotilla_store::Receiver, url: Option<String>) -> api::Receiv
         cluster_id: r.cluster_id.0,
         action: r.action,
         params: serde_json::from_str(&r.params).unwrap_or_default(),
+        overridable: r.overridable,
         url,
         metadata: r.metadata,
         created_at: r.created_at,

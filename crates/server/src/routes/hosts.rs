@@ -4,18 +4,20 @@ use super::{convert, list_params};
 use crate::error::ApiError;
 use crate::events;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::idempotency::SecretAnswer;
 use crate::identity::principal::Principal;
 use crate::identity::secret;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
-use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
+use flotilla_core::action::{Action, ActionKind, Cause, Target};
+use flotilla_core::event::{END, EventAction};
 use flotilla_core::host::Schedulable;
-use flotilla_core::scheduler::{HostState, Request};
+use flotilla_core::scheduler::HostState;
 use flotilla_core::{JoinTokenId, ValidationError};
-use flotilla_store::Scope;
 use serde::Deserialize;
 
 /// Lifetime of a join token when none is asked for.
@@ -32,12 +34,12 @@ pub async fn create_join_token(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(body): ApiJson<JoinTokenCreate>,
-) -> Result<(StatusCode, Json<JoinToken>), ApiError> {
+) -> Result<(StatusCode, Extension<SecretAnswer>, Json<JoinToken>), ApiError> {
     caller.require_admin()?;
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
     flotilla_core::host::check_join_token_ttl(ttl)?;
     let token = issue(&state.store, std::time::Duration::from_secs(ttl)).await?;
-    Ok((StatusCode::CREATED, Json(token)))
+    Ok((StatusCode::CREATED, Extension(SecretAnswer), Json(token)))
 }
 
 #[utoipa::path(get, path = "/v1/hosts", tag = "hosts", params(ListQuery, ("state" = Option<String>, Query, description = "UP, DOWN, DRAINING or DISABLED")),
@@ -63,11 +65,22 @@ pub async fn get_host(State(state): State<AppState>, _caller: Principal, Path(ke
     Ok(Json(convert::host(state.store.host(&key).await?)))
 }
 
-async fn switch(state: &AppState, caller: &Principal, key: &str, to: Schedulable) -> Result<flotilla_core::host::Host, ApiError> {
+/// Switches the host to `to`; with `record`, an event says so (a drain that migrates has its
+/// action's events instead).
+async fn switch(
+    state: &AppState,
+    caller: &Principal,
+    key: &str,
+    to: Schedulable,
+    record: bool,
+) -> Result<flotilla_core::host::Host, ApiError> {
     caller.require_admin()?;
     let host = state.store.host(key).await?;
     let host = state.store.set_schedulable(host.id, to).await?;
     tracing::info!(host = %host.name, schedulable = to.as_str(), "host switched");
+    if !record {
+        return Ok(host);
+    }
     let action = match to {
         Schedulable::Enabled => EventAction::HostEnable,
         Schedulable::Disabled => EventAction::HostDisable,
@@ -80,56 +93,36 @@ async fn switch(state: &AppState, caller: &Principal, key: &str, to: Schedulable
 #[utoipa::path(post, path = "/v1/hosts/{host}/enable", tag = "hosts", params(("host" = String, Path, description = "id or name")),
     responses((status = 200, body = Host), (status = 403, body = ErrorBody)))]
 pub async fn enable_host(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
-    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Enabled).await?)))
+    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Enabled, true).await?)))
 }
 
 #[utoipa::path(post, path = "/v1/hosts/{host}/disable", tag = "hosts", params(("host" = String, Path, description = "id or name")),
     responses((status = 200, body = Host), (status = 403, body = ErrorBody)))]
 pub async fn disable_host(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
-    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Disabled).await?)))
+    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Disabled, true).await?)))
 }
 
-/// Stops new placements on the host; with `migrate`, moves each of its containers to another host.
+/// Stops new placements on the host (200); with `migrate`, also writes a HOST_DRAIN action that
+/// moves each of its containers to another host (202 + `Location`; 409 while another runs).
 #[utoipa::path(post, path = "/v1/hosts/{host}/drain", tag = "hosts", params(("host" = String, Path, description = "id or name")),
-    request_body = HostDrain, responses((status = 200, body = Host), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body = HostDrain, responses((status = 200, body = Host), (status = 202, body = Host, description = "the HOST_DRAIN action to follow is in `Location`"),
+    (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn drain_host(
     State(state): State<AppState>,
     caller: Principal,
     Path(key): Path<String>,
     ApiJson(body): ApiJson<HostDrain>,
-) -> Result<Json<Host>, ApiError> {
-    let host = switch(&state, &caller, &key, Schedulable::Draining).await?;
-    if body.migrate {
-        let mut stuck = Vec::new();
-        for id in state.store.containers_on(host.id).await? {
-            let row = state.store.container(Scope::All, &id.to_string()).await?;
-            let mut request = Request::for_spec(&row.container.spec);
-            request.host = None;
-            request.avoid_hosts.insert(host.name.clone());
-            let moved = state.store.move_container(id, &request, &state.settings.scheduler).await?;
-            let migrate = |status| events::container(&row.container, &caller, EventAction::ContainerMigrate, status);
-            let event = match moved {
-                Ok(to) => {
-                    state.agents.wakers.wake(to);
-                    migrate(START).reason(format!("moved off draining host {}", host.name))
-                }
-                Err(why) => {
-                    stuck.push(format!("{}: {why}", row.container.name));
-                    migrate(FAILED).level(EventLevel::Warning).reason(why)
-                }
-            };
-            events::record(&state, event).await;
-        }
-        state.agents.wakers.wake(host.id);
-        if !stuck.is_empty() {
-            return Err(ApiError::Conflict(format!(
-                "host {} is draining but some containers could not move: {}",
-                host.name,
-                stuck.join("; ")
-            )));
-        }
+) -> Result<Response, ApiError> {
+    let host = switch(&state, &caller, &key, Schedulable::Draining, !body.migrate).await?;
+    if !body.migrate {
+        return Ok(Json(convert::host(host)).into_response());
     }
-    Ok(Json(convert::host(state.store.host(&host.id.to_string()).await?)))
+    let action =
+        Action::new(ActionKind::HostDrain, Target::Host(host.id), host.name.as_str(), caller.project_id, caller.user_id, Cause::User);
+    state.store.submit_host_action(&action).await?;
+    state.engine.notify();
+    let location = format!("/v1/actions/{}", action.id);
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(convert::host(host))).into_response())
 }
 
 #[utoipa::path(delete, path = "/v1/hosts/{host}", tag = "hosts", params(("host" = String, Path, description = "id or name")),

@@ -17,9 +17,10 @@ use flotilla_api::{
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, Target};
 use flotilla_core::container::ContainerStatus;
 use flotilla_core::node::NodeStatus;
+use flotilla_core::policy::deletion::{self, Removal};
 use flotilla_core::profile::{CONTAINER_DOCKER, Profile, ProfileSpec};
 use flotilla_core::{Name, NodeId, ProfileId, ValidationError, metadata, node};
-use flotilla_store::{ClusterChanges, NodeChanges, NodeFilters, Scope};
+use flotilla_store::{NodeChanges, NodeFilters, Scope};
 
 /// A node as the API shows it: with its host's name and its container's addresses.
 pub(super) async fn shown(state: &AppState, n: node::Node) -> Node {
@@ -84,19 +85,15 @@ pub async fn create_node(
             )
             .into());
         }
-        let members = state.store.cluster_nodes(c.id).await?.len() as i64;
-        if c.max_size >= 0 && members + 1 > c.max_size {
-            return Err(ApiError::Conflict(format!("cluster {} is at its max_size {}", c.name, c.max_size)));
-        }
         n.cluster_id = Some(c.id);
-        n.index = state.store.take_node_indexes(c.id, 1).await?;
     }
     let mut action = Action::new(ActionKind::NodeCreate, Target::Node(n.id), n.name.as_str(), n.project_id, n.user_id, Cause::User)
         .inputs(ActionInputs::NodeCreate { zone: None });
     action.cluster_id = n.cluster_id;
-    state.store.create_nodes(&[(n.clone(), action.clone())]).await?;
-    if let Some(c) = cluster {
-        state.store.update_cluster(c.id, ClusterChanges { desired_capacity: Some(c.desired_capacity + 1), ..Default::default() }).await?;
+    match n.cluster_id {
+        // Its index, the max_size check and desired + 1 in one transaction with the node.
+        Some(_) => state.store.create_member_node(&mut n, &action).await?,
+        None => state.store.create_nodes(&[(n.clone(), action.clone())]).await?,
     }
     state.engine.notify();
     let location = format!("/v1/actions/{}", action.id);
@@ -207,11 +204,19 @@ pub async fn update_node(
         name: body.name.as_deref().map(|v| Name::parse("name", v)).transpose()?,
         role: body.role,
         metadata: body.metadata,
+        tainted: body.tainted,
         ..Default::default()
     };
     let n = state.store.update_node(n.id, changes).await?;
     let Some(profile) = profile else { return Ok(Json(shown(&state, n).await).into_response()) };
     submit(&state, &n, &caller, ActionKind::NodeUpdate, ActionInputs::Update { profile }).await
+}
+
+/// `caller`'s `kind` action on node `n`.
+fn new_action(n: &node::Node, caller: &Principal, kind: ActionKind, inputs: ActionInputs) -> Action {
+    let mut action = Action::new(kind, Target::Node(n.id), n.name.as_str(), n.project_id, caller.user_id, Cause::User).inputs(inputs);
+    action.cluster_id = n.cluster_id;
+    action
 }
 
 /// Writes a node action holding the node's lock (409 when another holds it), answers 202.
@@ -222,8 +227,7 @@ async fn submit(
     kind: ActionKind,
     inputs: ActionInputs,
 ) -> Result<Response, ApiError> {
-    let mut action = Action::new(kind, Target::Node(n.id), n.name.as_str(), n.project_id, caller.user_id, Cause::User).inputs(inputs);
-    action.cluster_id = n.cluster_id;
+    let action = new_action(n, caller, kind, inputs);
     state.store.submit_node_action(n.id, &action).await?;
     state.engine.notify();
     Ok(accepted_action(action.id))
@@ -234,21 +238,18 @@ async fn submit(
 pub async fn delete_node(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Response, ApiError> {
     caller.require_write()?;
     let n = state.store.node(caller.scope(None)?, &key).await?;
-    if let Some(cluster) = n.cluster_id {
-        let c = state.store.cluster(Scope::All, &cluster.to_string()).await?;
-        let members = state.store.cluster_nodes(c.id).await?.len() as i64;
-        if members - 1 < c.min_size {
-            return Err(ApiError::Conflict(format!(
-                "deleting node {} would leave cluster {} below its min_size {}",
-                n.name, c.name, c.min_size
-            )));
-        }
-        let response = submit(&state, &n, &caller, ActionKind::NodeDelete, ActionInputs::None).await?;
-        let desired = (c.desired_capacity - 1).max(c.min_size);
-        state.store.update_cluster(c.id, ClusterChanges { desired_capacity: Some(desired), ..Default::default() }).await?;
-        return Ok(response);
-    }
-    submit(&state, &n, &caller, ActionKind::NodeDelete, ActionInputs::None).await
+    let Some(cluster) = n.cluster_id else {
+        return submit(&state, &n, &caller, ActionKind::NodeDelete, ActionInputs::None).await;
+    };
+    // A member: the min_size check and desired - 1 (unless the deletion policy's
+    // reduce_desired_capacity is false, as Senlin's NODE_DELETE reads it) in one transaction with the node's lock.
+    let bindings = state.store.cluster_policies(cluster).await?;
+    let policy = deletion::attached(bindings.iter().filter(|b| b.enabled).map(|b| &b.policy.spec.properties));
+    let reduce_desired = deletion::plan_removal(policy, Removal::NodeDelete).reduce_desired_capacity;
+    let action = new_action(&n, &caller, ActionKind::NodeDelete, ActionInputs::None);
+    state.store.submit_member_delete(&n, &action, reduce_desired).await?;
+    state.engine.notify();
+    Ok(accepted_action(action.id))
 }
 
 #[utoipa::path(post, path = "/v1/nodes/{node}/actions", tag = "nodes", params(("node" = String, Path, description = "id or name")),

@@ -1,28 +1,50 @@
 //! `/v1/receivers`: webhooks. Create answers the trigger URL with an unguessable secret (kept
-//! only as a digest); `POST /v1/webhooks/{secret}` runs the stored cluster action with the
-//! stored params merged with the body, without a token; deleting the receiver revokes it.
+//! only as a digest, never in the idempotency store); `POST /v1/webhooks/{secret}` runs the
+//! stored cluster action with the stored params, without a token; its body may set only the
+//! parameters the receiver lists as `overridable` (none by default; Senlin merged any, so
+//! whoever held the URL chose the count); deleting the receiver revokes it.
 
 use super::cluster_actions::submit;
 use super::clusters::accepted_action;
 use super::{convert, list_params};
 use crate::error::ApiError;
 use crate::http::extract::ApiQuery;
+use crate::http::idempotency::SecretAnswer;
 use crate::identity::principal::Principal;
 use crate::identity::secret;
 use crate::state::AppState;
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use axum::{Extension, Json};
 use flotilla_api::{ActionAccepted, ClusterActionRequest, ErrorBody, ListQuery, Receiver, ReceiverCreate, ReceiverList};
 use flotilla_core::action::Cause;
 use flotilla_core::{Name, ReceiverId, ValidationError, metadata};
 use flotilla_store::Scope;
 use serde_json::{Map, Value};
 
-/// The actions a webhook may run.
-const ACTIONS: [&str; 5] = ["scale_out", "scale_in", "resize", "check", "recover"];
+/// The actions a webhook may run, with their parameters.
+const ACTIONS: [(&str, &[&str]); 5] = [
+    ("scale_out", &["count"]),
+    ("scale_in", &["count"]),
+    ("resize", &["adjustment_type", "number", "min_size", "max_size", "min_step", "strict"]),
+    ("check", &[]),
+    ("recover", &["operation"]),
+];
+
+/// The parameters of the webhook action `action`, or why it is not one.
+fn action_params(action: &str) -> Result<&'static [&'static str], ValidationError> {
+    ACTIONS.iter().find(|(name, _)| *name == action).map(|(_, params)| *params).ok_or_else(|| {
+        let names: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();
+        ValidationError::new("action", action, format!("a webhook runs one of {}", names.join(", ")))
+    })
+}
+
+/// Names listed (`what`) as a comma-separated list, or `none`.
+fn listed(names: &[impl AsRef<str>]) -> String {
+    if names.is_empty() { "none".to_owned() } else { names.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ") }
+}
 
 /// The cluster action `action` with `params` (a JSON object), or why not (`field` names it).
 fn action_request(action: &str, params: Map<String, Value>, field: &str) -> Result<ClusterActionRequest, ApiError> {
@@ -30,6 +52,8 @@ fn action_request(action: &str, params: Map<String, Value>, field: &str) -> Resu
     serde_json::from_value(value).map_err(|e| ValidationError::new(field, action, format!("bad parameters: {e}")).into())
 }
 
+/// Creates a webhook receiver; the answer (`Location`: the receiver) carries its trigger URL,
+/// shown this once: a retry with the same `Idempotency-Key` is a 409, never the URL again.
 #[utoipa::path(post, path = "/v1/receivers", tag = "receivers", request_body = ReceiverCreate,
     responses((status = 201, body = Receiver), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_receiver(
@@ -37,15 +61,19 @@ pub async fn create_receiver(
     caller: Principal,
     headers: HeaderMap,
     crate::http::extract::ApiJson(body): crate::http::extract::ApiJson<ReceiverCreate>,
-) -> Result<(StatusCode, Json<Receiver>), ApiError> {
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Extension<SecretAnswer>, Json<Receiver>), ApiError> {
     caller.require_write()?;
     let name = Name::parse("name", &body.name)?;
     metadata::validate(&body.metadata)?;
     if body.type_name != "webhook" {
         return Err(ValidationError::new("type", &body.type_name, "only webhook receivers exist").into());
     }
-    if !ACTIONS.contains(&body.action.as_str()) {
-        return Err(ValidationError::new("action", &body.action, format!("a webhook runs one of {}", ACTIONS.join(", "))).into());
+    let known = action_params(&body.action)?;
+    for (i, name) in body.overridable.iter().enumerate() {
+        if !known.contains(&name.as_str()) {
+            let reason = format!("{} takes only these parameters: {}", body.action, listed(known));
+            return Err(ValidationError::new(format!("overridable[{i}]"), name, reason).into());
+        }
     }
     action_request(&body.action, body.params.clone(), "params")?;
     let cluster = super::referenced(state.store.cluster(caller.scope(None)?, &body.cluster).await, "cluster", &body.cluster)?;
@@ -59,6 +87,7 @@ pub async fn create_receiver(
         cluster_id: cluster.id,
         action: body.action,
         params: Value::Object(body.params).to_string(),
+        overridable: body.overridable,
         metadata: body.metadata,
         created_at: now,
         updated_at: now,
@@ -68,7 +97,8 @@ pub async fn create_receiver(
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let url = format!("http://{host}/v1/webhooks/{secret}");
     tracing::info!(receiver = %receiver.name, cluster = %cluster.name, "webhook receiver created");
-    Ok((StatusCode::CREATED, Json(convert::receiver(receiver, Some(url)))))
+    let location = [(header::LOCATION, format!("/v1/receivers/{}", receiver.id))];
+    Ok((StatusCode::CREATED, location, Extension(SecretAnswer), Json(convert::receiver(receiver, Some(url)))))
 }
 
 #[utoipa::path(get, path = "/v1/receivers", tag = "receivers", params(ListQuery), responses((status = 200, body = ReceiverList)))]
@@ -109,6 +139,10 @@ pub async fn trigger_webhook(State(state): State<AppState>, Path(secret): Path<S
     let mut params: Map<String, Value> = serde_json::from_str(&receiver.params).unwrap_or_default();
     if !body.is_empty() {
         let extra: Map<String, Value> = crate::http::extract::parse_json(&body)?;
+        if let Some(name) = extra.keys().find(|name| !receiver.overridable.contains(name)) {
+            let reason = format!("this receiver lets a trigger override only: {}", listed(&receiver.overridable));
+            return Err(ValidationError::new(format!("body.{name}"), &extra[name], reason).into());
+        }
         params.extend(extra);
     }
     let request = action_request(&receiver.action, params, "body")?;

@@ -78,6 +78,7 @@ pub async fn assign_role(
     Ok((StatusCode::CREATED, Json(convert::role_assignment(assignment))))
 }
 
+/// Removes an assignment; the user's tokens on its project are revoked for good.
 #[utoipa::path(delete, path = "/v1/role_assignments/{id}", tag = "identity", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_role_assignment(

@@ -6,22 +6,26 @@ use crate::identity::principal::{Principal, authenticate, token_from_headers};
 use crate::identity::{password, secret};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use flotilla_api::{ErrorBody, ObjectRef, SUBJECT_TOKEN_HEADER, Token, TokenCreate};
 use flotilla_core::identity::TokenRecord;
 use flotilla_core::{TokenId, ValidationError};
+use std::net::SocketAddr;
 
 const DEFAULT_LIFETIME_S: u64 = 12 * 3600;
 const MIN_LIFETIME_S: u64 = 60;
 const MAX_LIFETIME_S: u64 = 30 * 24 * 3600;
 
 /// Trades a user name and password for a token scoped to one project. Every credential failure
-/// answers the same 401, so the answer never tells which part was wrong.
+/// answers the same 401, so the answer never tells which part was wrong; failures are throttled
+/// per user and per client address (429 with `Retry-After`).
 #[utoipa::path(post, path = "/v1/auth/tokens", tag = "auth", security(()), request_body = TokenCreate,
-    responses((status = 201, body = Token), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = Token), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "seconds until a login may be tried again")))))]
 pub async fn create_token(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<TokenCreate>,
 ) -> Result<(StatusCode, Json<Token>), ApiError> {
     let lifetime = body.expires_in.unwrap_or(DEFAULT_LIFETIME_S);
@@ -30,8 +34,15 @@ pub async fn create_token(
     }
     let invalid = || ApiError::Unauthorized("invalid credentials".into());
     let user = state.store.user(&body.user).await.ok().filter(|u| u.enabled);
+    // Throttled by the user's id (however named), or by the name given when no user has it.
+    let subject = user.as_ref().map_or_else(|| body.user.clone(), |u| u.id.to_string());
+    state.logins.check(&subject, client.ip())?;
     let verified = password::verify(body.password, user.as_ref().map(|u| u.password_hash.clone())).await;
-    let user = user.filter(|_| verified).ok_or_else(invalid)?;
+    let Some(user) = user.filter(|_| verified) else {
+        state.logins.failed(&subject, client.ip());
+        return Err(invalid());
+    };
+    state.logins.succeeded(&subject, client.ip());
     let project = match &body.project {
         Some(key) => state.store.project(key).await.ok(),
         None => match user.default_project_id {

@@ -96,7 +96,9 @@ pub async fn get_user(State(state): State<AppState>, caller: Principal, Path(key
     Ok(Json(convert::user(visible_user(&state, &caller, &key).await?)))
 }
 
-/// Admins change anything; a user may change only their own password and e-mail.
+/// Admins change anything; a user may change only their own password and e-mail. A new
+/// password or a disable revokes the user's tokens for good (but the caller's own, when they
+/// change their own password).
 #[utoipa::path(patch, path = "/v1/users/{user}", tag = "identity", params(("user" = String, Path, description = "id or name")),
     request_body = UserUpdate, responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn update_user(
@@ -132,6 +134,9 @@ pub async fn update_user(
         enabled: body.enabled,
         default_project_id,
         metadata: body.metadata,
+        // A password change or a disable revokes the user's tokens; users changing their own
+        // password keep the token they did it with (as GitHub signs the other sessions out).
+        keep_token: (user.id == caller.user_id).then_some(caller.token_id),
     };
     Ok(Json(convert::user(state.store.update_user(user.id, changes).await?)))
 }

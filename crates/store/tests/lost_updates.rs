@@ -1,0 +1,317 @@
+//! No lost update: writers racing on one row (an agent's report and an engine's write of a
+//! container, an API PATCH and the engine's status of a node or a cluster, node indexes taken at
+//! once) each keep what they wrote. Many rounds make the race likely; it shows on PostgreSQL
+//! (SQLite's single writer hides it, and runs the same checks). Under `CI=true` a missing
+//! PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
+
+use flotilla_core::action::{Action, ActionKind, Cause, Target};
+use flotilla_core::cluster::{Cluster, ClusterStatus};
+use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, Observation};
+use flotilla_core::identity::Project;
+use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
+use flotilla_core::scheduler::{Request, Resources, Settings};
+use flotilla_core::{ClusterId, ContainerId, HostId, Metadata, Name, NodeId, ProfileId, ProjectId, UserId};
+use flotilla_store::{ClusterChanges, ContainerChanges, HostRegistration, NodeChanges, Scope, Store};
+
+const ROUNDS: usize = 60;
+
+async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::connect(&format!("sqlite://{}", dir.path().join("flotilla.db").display())).await.unwrap();
+    let mut stores = vec![(sqlite, Some(dir))];
+    match std::env::var("FLOTILLA_TEST_POSTGRES_URL") {
+        Ok(server) => {
+            let name = format!("races_{}", uuid::Uuid::now_v7().simple());
+            let url = flotilla_store::create_postgres_database(&server, &name).await.unwrap();
+            stores.push((Store::connect(&url).await.unwrap(), None));
+        }
+        Err(_) => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but FLOTILLA_TEST_POSTGRES_URL is not set");
+            eprintln!("FLOTILLA_TEST_POSTGRES_URL not set: PostgreSQL half skipped outside CI (scripts/test.sh sets it)");
+        }
+    }
+    stores
+}
+
+fn name(n: &str) -> Name {
+    Name::parse("name", n).unwrap()
+}
+
+/// A project with a profile, for rows that need both.
+async fn project(store: &Store) -> (ProjectId, ProfileId) {
+    let now = flotilla_core::now();
+    let p = Project {
+        id: ProjectId::new(),
+        name: name("racers"),
+        description: String::new(),
+        enabled: true,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_project(&p).await.unwrap();
+    let profile = Profile {
+        id: ProfileId::new(),
+        name: name("web"),
+        project_id: p.id,
+        user_id: UserId::new(),
+        spec: ProfileSpec {
+            type_name: CONTAINER_DOCKER.into(),
+            version: CONTAINER_DOCKER_VERSION.into(),
+            properties: ContainerProperties { image: "demo".into(), ..Default::default() },
+        },
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_profile(&profile).await.unwrap();
+    (p.id, profile.id)
+}
+
+/// A container placed on a fresh host, CREATING at generation 1.
+async fn container(store: &Store, project: ProjectId) -> (HostId, ContainerId) {
+    let host = store
+        .register_host(HostRegistration {
+            name: "host-1".into(),
+            zone: String::new(),
+            pool: String::new(),
+            labels: Default::default(),
+            runtime: "sim".into(),
+            advertise: "http://127.0.0.1:1".into(),
+            capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
+            credential_digest: "digest-1".into(),
+            callback_secret: "secret".into(),
+        })
+        .await
+        .unwrap();
+    let now = flotilla_core::now();
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    let c = Container {
+        id: ContainerId::new(),
+        name: name("web"),
+        project_id: project,
+        user_id: UserId::new(),
+        spec: spec.clone(),
+        image_id: None,
+        host_id: None,
+        desired: DesiredState::Running,
+        generation: 1,
+        status: ContainerStatus::Creating,
+        status_reason: String::new(),
+        runtime_id: None,
+        exit_code: None,
+        health: ContainerHealth::Unknown,
+        cpu_percent: None,
+        observed_at: None,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let row = store.create_container(c, &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    assert_eq!(row.container.host_id, Some(host.id));
+    (host.id, row.container.id)
+}
+
+/// An agent's report of `id` at `generation`: running and healthy.
+fn report(id: ContainerId, generation: u64, round: usize) -> Observation {
+    Observation {
+        id,
+        generation,
+        runtime_id: Some(format!("r{round}")),
+        status: Some(ContainerStatus::Running),
+        exit_code: None,
+        reason: format!("round {round}"),
+        health: Some(ContainerHealth::Healthy),
+        cpu_percent: Some(5.0),
+    }
+}
+
+fn round_metadata(round: usize) -> Metadata {
+    Metadata::from([("round".to_owned(), round.to_string())])
+}
+
+/// An agent's report racing an engine's (or a PATCH's) write of the same container: both land.
+async fn reports_and_engine_writes(store: &Store) {
+    let (project, _) = project(store).await;
+    let (host, id) = container(store, project).await;
+    for round in 0..ROUNDS {
+        let (agent, engine, patch) = (store.clone(), store.clone(), store.clone());
+        let observed = tokio::spawn(async move { agent.apply_observations(host, &[report(id, 1, round)]).await.unwrap() });
+        let desired = tokio::spawn(async move {
+            let changes = ContainerChanges { metadata: Some(round_metadata(round)), ..Default::default() };
+            engine.update_container(id, changes).await.unwrap()
+        });
+        let renamed = tokio::spawn(async move {
+            let changes = ContainerChanges { name: Some(name(&format!("web-{round}"))), ..Default::default() };
+            patch.update_container(id, changes).await.unwrap()
+        });
+        let (_, _, _) = (observed.await.unwrap(), desired.await.unwrap(), renamed.await.unwrap());
+        let c = store.container(Scope::All, &id.to_string()).await.unwrap().container;
+        assert_eq!(c.status, ContainerStatus::Running, "round {round}: the agent's report was undone: {c:?}");
+        assert_eq!(c.health, ContainerHealth::Healthy, "round {round}: the agent's report was undone");
+        assert_eq!(c.metadata, round_metadata(round), "round {round}: the engine's write was undone");
+        assert_eq!(c.name.as_str(), format!("web-{round}"), "round {round}: the PATCH was undone");
+        let reset = ContainerChanges { status: Some((ContainerStatus::Creating, String::new())), ..Default::default() };
+        store.update_container(id, reset).await.unwrap();
+    }
+}
+
+/// A rebuild (a generation bump) racing a report of the old generation: the bump is kept, and
+/// the old generation's report is never applied to the new one.
+async fn generation_bumps_and_stale_reports(store: &Store) {
+    let (project, _) = project(store).await;
+    let (host, id) = container(store, project).await;
+    for round in 0..ROUNDS {
+        let generation = store.container(Scope::All, &id.to_string()).await.unwrap().container.generation;
+        let (agent, engine) = (store.clone(), store.clone());
+        let observed = tokio::spawn(async move { agent.apply_observations(host, &[report(id, generation, round)]).await.unwrap() });
+        let rebuilt = tokio::spawn(async move {
+            engine.update_container(id, ContainerChanges { bump_generation: true, ..Default::default() }).await.unwrap()
+        });
+        let (_, _) = (observed.await.unwrap(), rebuilt.await.unwrap());
+        let c = store.container(Scope::All, &id.to_string()).await.unwrap().container;
+        assert_eq!(c.generation, generation + 1, "round {round}: the rebuild was undone");
+        assert_eq!(c.health, ContainerHealth::Unknown, "round {round}: generation {generation}'s report landed on {}", c.generation);
+    }
+}
+
+fn node(project: ProjectId, profile: ProfileId) -> Node {
+    let now = flotilla_core::now();
+    Node {
+        id: NodeId::new(),
+        name: name("n-0"),
+        project_id: project,
+        user_id: UserId::new(),
+        cluster_id: None,
+        index: -1,
+        role: String::new(),
+        profile_id: profile,
+        status: NodeStatus::Init,
+        status_reason: String::new(),
+        tainted: false,
+        physical_id: None,
+        host_id: None,
+        region: String::new(),
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A PATCH of a node (name, role, metadata) racing the engine's status write: all land.
+async fn node_patches_and_status_writes(store: &Store) {
+    let (project, profile) = project(store).await;
+    let n = node(project, profile);
+    store.adopt_node(&n).await.unwrap();
+    let id = n.id;
+    for round in 0..ROUNDS {
+        let writes = [
+            NodeChanges { name: Some(name(&format!("n-{round}"))), ..Default::default() },
+            NodeChanges { status: Some((NodeStatus::Active, format!("round {round}"))), ..Default::default() },
+            NodeChanges { role: Some(format!("role-{round}")), ..Default::default() },
+            NodeChanges { metadata: Some(round_metadata(round)), ..Default::default() },
+        ];
+        let tasks: Vec<_> = writes
+            .into_iter()
+            .map(|changes| {
+                let store = store.clone();
+                tokio::spawn(async move { store.update_node(id, changes).await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let n = store.node(Scope::All, &id.to_string()).await.unwrap();
+        let seen = (n.name.to_string(), n.status_reason.clone(), n.role.clone(), n.metadata.clone());
+        let wanted = (format!("n-{round}"), format!("round {round}"), format!("role-{round}"), round_metadata(round));
+        assert_eq!(seen, wanted, "round {round}: a write to node {id} was lost");
+    }
+}
+
+async fn cluster(store: &Store, project: ProjectId, profile: ProfileId) -> ClusterId {
+    let now = flotilla_core::now();
+    let c = Cluster {
+        id: ClusterId::new(),
+        name: name("web"),
+        project_id: project,
+        user_id: UserId::new(),
+        profile_id: profile,
+        desired_capacity: 0,
+        min_size: 0,
+        max_size: -1,
+        timeout: 60,
+        config: Default::default(),
+        status: ClusterStatus::Init,
+        status_reason: String::new(),
+        next_index: 1,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let action = Action::new(ActionKind::ClusterCreate, Target::Cluster(c.id), "web", project, c.user_id, Cause::User);
+    store.create_cluster(&c, &action).await.unwrap();
+    c.id
+}
+
+/// A resize of a cluster (desired capacity) racing the engine's status and a PATCH of its
+/// metadata, while two callers take node indexes: every write lands, no index is handed out twice.
+async fn cluster_writes_and_node_indexes(store: &Store) {
+    let (project, profile) = project(store).await;
+    let id = cluster(store, project, profile).await;
+    let mut indexes = Vec::new();
+    for round in 0..ROUNDS {
+        let writes = [
+            ClusterChanges { desired_capacity: Some(round as i64), ..Default::default() },
+            ClusterChanges { status: Some((ClusterStatus::Active, format!("round {round}"))), ..Default::default() },
+            ClusterChanges { metadata: Some(round_metadata(round)), ..Default::default() },
+        ];
+        let updates: Vec<_> = writes
+            .into_iter()
+            .map(|changes| {
+                let store = store.clone();
+                tokio::spawn(async move { store.update_cluster(id, changes).await.unwrap() })
+            })
+            .collect();
+        let takers: Vec<_> = (0..2)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.take_node_indexes(id, 1).await.unwrap() })
+            })
+            .collect();
+        for t in updates {
+            t.await.unwrap();
+        }
+        for t in takers {
+            indexes.push(t.await.unwrap());
+        }
+        let c = store.cluster(Scope::All, &id.to_string()).await.unwrap();
+        let seen = (c.desired_capacity, c.status_reason.clone(), c.metadata.clone());
+        assert_eq!(
+            seen,
+            (round as i64, format!("round {round}"), round_metadata(round)),
+            "round {round}: a write to cluster {id} was lost"
+        );
+    }
+    indexes.sort();
+    let expected: Vec<i64> = (1..=2 * ROUNDS as i64).collect();
+    assert_eq!(indexes, expected, "every node index handed out once");
+    assert_eq!(store.cluster(Scope::All, &id.to_string()).await.unwrap().next_index, 2 * ROUNDS as i64 + 1);
+}
+
+macro_rules! races {
+    ($($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                for (store, _dir) in super::stores().await {
+                    super::$case(&store).await;
+                }
+            }
+        )*
+    };
+}
+
+mod on_both_backends {
+    races!(reports_and_engine_writes, generation_bumps_and_stale_reports, node_patches_and_status_writes, cluster_writes_and_node_indexes);
+}
