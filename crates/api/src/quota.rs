@@ -10,12 +10,16 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct QuotaLimits {
     #[serde(default = "unlimited")]
+    #[schema(minimum = -1)]
     pub containers: i64,
     #[serde(default = "unlimited")]
+    #[schema(minimum = -1)]
     pub cpu_millis: i64,
     #[serde(default = "unlimited")]
+    #[schema(minimum = -1)]
     pub memory_mib: i64,
     #[serde(default = "unlimited")]
+    #[schema(minimum = -1)]
     pub image_bytes: i64,
     #[serde(default = "default_networks")]
     pub networks: i64,

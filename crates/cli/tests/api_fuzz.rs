@@ -41,8 +41,11 @@ fn schemathesis() -> Option<String> {
 
 /// Runs schemathesis as the holder of `token`; answers whether it found nothing, and its output.
 fn fuzz(st: &str, url: &str, token: &str, report: &std::path::Path) -> (bool, String) {
+    std::fs::create_dir_all(report).unwrap();
     let mut command = Command::new(st);
+    // Its cache (`.schemathesis/`) goes into the sandbox, not the source tree.
     command
+        .current_dir(report)
         .args(["run", &format!("{url}/v1/openapi.json")])
         .args(["--header", &format!("X-Auth-Token: {token}")])
         .args(["--checks", "not_a_server_error,negative_data_rejection,response_schema_conformance,status_code_conformance"])

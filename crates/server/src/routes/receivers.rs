@@ -138,8 +138,7 @@ pub async fn trigger_webhook(State(state): State<AppState>, Path(secret): Path<S
         .map_err(|_| ApiError::NotFound("no receiver has this URL (deleted?)".to_owned()))?;
     let mut params: Map<String, Value> = serde_json::from_str(&receiver.params).unwrap_or_default();
     if !body.is_empty() {
-        let extra: Map<String, Value> =
-            serde_json::from_slice(&body).map_err(|e| ValidationError::new("body", "(json)", format!("must be a JSON object: {e}")))?;
+        let extra: Map<String, Value> = crate::http::extract::parse_json(&body)?;
         if let Some(name) = extra.keys().find(|name| !receiver.overridable.contains(name)) {
             let reason = format!("this receiver lets a trigger override only: {}", listed(&receiver.overridable));
             return Err(ValidationError::new(format!("body.{name}"), &extra[name], reason).into());
