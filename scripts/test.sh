@@ -10,7 +10,10 @@
 #      `flotilla`, LOGIN SUPERUSER, since tests create and drop their own
 #      databases) and database `flotilla` are created in it.
 #   3. Exports FLOTILLA_TEST_POSTGRES_URL=postgres://flotilla:flotilla@127.0.0.1:PORT/flotilla
-#   4. Runs `cargo nextest run --workspace --no-fail-fast "$@"` (installing
+#   4. Makes a Python virtual environment under target/pyvenv (reused when it
+#      holds the pinned version) with schemathesis, the API fuzzer, and exports
+#      FLOTILLA_TEST_SCHEMATHESIS=<its st> for crates/cli/tests/api_fuzz.rs.
+#   5. Runs `cargo nextest run --workspace --no-fail-fast "$@"` (installing
 #      cargo-nextest first if it is missing) and exits with its exit code.
 #   The cluster is stopped and the temp dir removed on exit, whatever happens.
 #
@@ -204,7 +207,30 @@ if [ "${FLOTILLA_TEST_ONLY_DB:-}" = "1" ]; then
     exit 0
 fi
 
+# The API fuzzer (crates/cli/tests/api_fuzz.rs), pinned so runs are repeatable.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+    local venv="target/pyvenv"
+    local st="$venv/bin/st"
+    if [ -x "$st" ] && "$st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+        step "schemathesis $SCHEMATHESIS_VERSION found in $venv"
+    else
+        step "installing schemathesis $SCHEMATHESIS_VERSION in $venv"
+        if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+            [ "$(id -u)" -eq 0 ] || die "python3 with venv is missing and we are not root to apt-get it"
+            apt-get update
+            DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-venv
+        fi
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    fi
+    FLOTILLA_TEST_SCHEMATHESIS="$(cd "$(dirname "$st")" && pwd)/st"
+    export FLOTILLA_TEST_SCHEMATHESIS
+}
+
 ensure_busybox
+ensure_schemathesis
 
 if ! cargo nextest --version >/dev/null 2>&1; then
     step "installing cargo-nextest"

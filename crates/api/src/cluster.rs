@@ -41,14 +41,20 @@ pub struct ClusterCreate {
     pub name: String,
     /// A profile's id or name.
     pub profile: String,
+    /// At most the region's `max_nodes_per_cluster` (itself at most 1,000,000).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub desired_capacity: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub min_size: i64,
+    /// -1: no limit but the region's.
     #[serde(default = "unlimited")]
+    #[schema(minimum = -1, maximum = 1000000)]
     pub max_size: i64,
-    /// Seconds each action may take (default 3600).
+    /// Seconds each action may take, 1 to 7 days (default 3600).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 604800)]
     pub timeout: Option<u32>,
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -69,7 +75,9 @@ pub struct ClusterUpdate {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// Seconds each action may take, 1 to 7 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 604800)]
     pub timeout: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
@@ -132,8 +140,10 @@ pub struct Empty {}
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScaleParams {
-    /// How many nodes; default: what the scaling policy says, else 1.
+    /// How many nodes, 1 to the region's `max_nodes_per_cluster` (at most 1,000,000); default:
+    /// what the scaling policy says, else 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub count: Option<i64>,
 }
 
@@ -460,8 +470,10 @@ pub struct ReceiverCreate {
     #[schema(value_type = Object)]
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Parameters of the action a trigger's body may set over the stored ones (none by default:
-    /// whoever holds the URL runs exactly the stored action). Senlin merged any.
+    /// whoever holds the URL runs exactly the stored action). Senlin merged any. Each at most
+    /// once, so no more than the action has (6: resize).
     #[serde(default)]
+    #[schema(max_items = 6)]
     pub overridable: Vec<String>,
     #[serde(default)]
     pub metadata: Metadata,

@@ -71,9 +71,13 @@ pub struct ContainerCreate {
 pub struct ContainerUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Cores, 0.001 to 1024.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.001, maximum = 1024)]
     pub cpu: Option<f64>,
+    /// MiB, 4 to 16 TiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 4, maximum = 16777216)]
     pub memory: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
@@ -109,6 +113,7 @@ pub struct DeleteQuery {
 #[into_params(parameter_in = Query)]
 pub struct StopQuery {
     /// Seconds between SIGTERM and SIGKILL (default: the spec's `stop_timeout`, else 10).
+    #[param(minimum = 0, maximum = 31622400)]
     pub timeout: Option<u32>,
 }
 

@@ -64,8 +64,9 @@ pub struct HostDrain {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinTokenCreate {
-    /// Lifetime in seconds (default one day).
+    /// Lifetime in seconds, one minute to 30 days (default one day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 60, maximum = 2592000)]
     pub ttl_seconds: Option<u64>,
 }
 

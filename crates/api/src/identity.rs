@@ -25,6 +25,7 @@ pub struct TokenCreate {
     pub project: Option<String>,
     /// Lifetime in seconds (60 to 30 days; default 12 hours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 60, maximum = 2592000)]
     pub expires_in: Option<u64>,
 }
 

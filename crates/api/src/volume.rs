@@ -34,7 +34,9 @@ pub struct VolumeCreate {
     pub driver: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub driver_opts: BTreeMap<String, String>,
+    /// MiB, 1 to 1 PiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1073741824)]
     pub size_mib: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,

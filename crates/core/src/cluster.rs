@@ -132,6 +132,11 @@ pub fn evaluate(desired: i64, min_size: i64, max_size: i64, members: MemberCount
     }
 }
 
+/// Checks the seconds each action of a cluster may take: 1 up to [`crate::bounds::MAX_ACTION_TIMEOUT`].
+pub fn check_timeout(timeout: u32) -> Result<(), ValidationError> {
+    crate::bounds::range("timeout", timeout, 1, crate::bounds::MAX_ACTION_TIMEOUT)
+}
+
 /// Checks a cluster's size properties as Senlin's cluster create does, naming the field.
 pub fn check_sizes(desired: i64, min_size: i64, max_size: i64, max_nodes_per_cluster: i64) -> Result<(), ValidationError> {
     if min_size < 0 {

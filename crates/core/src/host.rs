@@ -7,6 +7,16 @@ use std::collections::BTreeMap;
 /// How long a host may stay silent before it is declared DOWN, unless the region says otherwise.
 pub const DEFAULT_GRACE_PERIOD_SECS: u64 = 10;
 
+/// The shortest lifetime a join token may be given: one minute.
+pub const MIN_JOIN_TOKEN_TTL_SECS: u64 = 60;
+/// The longest lifetime a join token may be given: 30 days.
+pub const MAX_JOIN_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Checks a join token's lifetime in seconds, naming `ttl_seconds`.
+pub fn check_join_token_ttl(ttl: u64) -> Result<(), crate::ValidationError> {
+    crate::bounds::range("ttl_seconds", ttl, MIN_JOIN_TOKEN_TTL_SECS, MAX_JOIN_TOKEN_TTL_SECS)
+}
+
 /// What an operator decided about a host, independent of whether it is alive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schedulable {
@@ -82,6 +92,14 @@ impl Host {
 }
 
 impl HostState {
+    /// Every state, as users see them.
+    pub const ALL: [HostState; 4] = [HostState::Up, HostState::Down, HostState::Draining, HostState::Disabled];
+
+    /// The state spelled `s` (any case), if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str().eq_ignore_ascii_case(s))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             HostState::Up => "UP",

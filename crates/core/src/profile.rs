@@ -1,5 +1,6 @@
 //! Profiles: the spec of what a container is (`container.docker` 1.0) and its validation.
 
+use crate::bounds;
 use crate::validation::ValidationError;
 use std::collections::BTreeMap;
 
@@ -192,15 +193,23 @@ impl ContainerProperties {
         if self.image.trim().is_empty() {
             return Err(ValidationError::new(format!("{p}image"), &self.image, "is required"));
         }
-        if let Some(cpu) = self.cpu
-            && !(cpu > 0.0 && cpu <= 1024.0)
-        {
-            return Err(ValidationError::new(format!("{p}cpu"), cpu, "must be more than 0 and at most 1024 cores"));
+        crate::image::validate_reference(&format!("{p}image"), &self.image)?;
+        self.validate_limits(p)?;
+        bounds::strings(&format!("{p}command"), &self.command, bounds::MAX_VALUE_LEN)?;
+        bounds::string_map(&format!("{p}environment"), &self.environment)?;
+        bounds::string_map(&format!("{p}labels"), &self.labels)?;
+        bounds::strings(&format!("{p}constraints"), &self.constraints, bounds::MAX_TEXT_LEN)?;
+        bounds::strings(&format!("{p}binds"), &self.binds, bounds::MAX_TEXT_LEN)?;
+        bounds::entries(format!("{p}ports"), self.ports.len())?;
+        bounds::entries(format!("{p}networks"), self.networks.len())?;
+        bounds::entries(format!("{p}volumes"), self.volumes.len())?;
+        for (field, value) in [("host_cluster", &self.host_cluster), ("host_node", &self.host_node)] {
+            if let Some(value) = value {
+                bounds::text(format!("{p}{field}"), value, bounds::MAX_KEY_LEN)?;
+            }
         }
-        if let Some(memory) = self.memory
-            && memory < 4
-        {
-            return Err(ValidationError::new(format!("{p}memory"), memory, "must be at least 4 MiB"));
+        if let Some(stop) = self.stop_timeout {
+            bounds::range(format!("{p}stop_timeout"), u64::from(stop), 0, bounds::MAX_SECONDS)?;
         }
         for (i, port) in self.ports.iter().enumerate() {
             if port.container == 0 {
@@ -227,14 +236,19 @@ impl ContainerProperties {
             if !mount.target.starts_with('/') {
                 return Err(ValidationError::new(format!("{p}volumes[{i}].target"), &mount.target, "must be an absolute path"));
             }
+            bounds::text(format!("{p}volumes[{i}].target"), &mount.target, bounds::MAX_TEXT_LEN)?;
         }
         if let Some(check) = &self.healthcheck {
             let probes = usize::from(check.http.is_some()) + usize::from(check.tcp.is_some()) + usize::from(!check.command.is_empty());
             if probes != 1 {
                 return Err(ValidationError::new(format!("{p}healthcheck"), probes, "give exactly one of http, tcp or command"));
             }
-            if check.interval == 0 {
-                return Err(ValidationError::new(format!("{p}healthcheck.interval"), 0, "must be at least 1 second"));
+            bounds::range(format!("{p}healthcheck.interval"), u64::from(check.interval), 1, bounds::MAX_SECONDS)?;
+            bounds::range(format!("{p}healthcheck.timeout"), u64::from(check.timeout), 0, bounds::MAX_SECONDS)?;
+            bounds::range(format!("{p}healthcheck.retries"), check.retries, 0, 1000)?;
+            bounds::strings(&format!("{p}healthcheck.command"), &check.command, bounds::MAX_VALUE_LEN)?;
+            if let Some(http) = &check.http {
+                bounds::text(format!("{p}healthcheck.http.path"), &http.path, bounds::MAX_TEXT_LEN)?;
             }
         }
         for (i, constraint) in self.constraints.iter().enumerate() {
@@ -246,7 +260,24 @@ impl ContainerProperties {
         }
         Ok(())
     }
+
+    /// Checks the CPU and memory a container asks for (also what an update of them must meet).
+    pub fn validate_limits(&self, prefix: &str) -> Result<(), ValidationError> {
+        if let Some(cpu) = self.cpu
+            && !(MIN_CPU_CORES..=bounds::MAX_CPU_CORES).contains(&cpu)
+        {
+            let max = bounds::MAX_CPU_CORES;
+            return Err(ValidationError::new(format!("{prefix}cpu"), cpu, format!("must be between {MIN_CPU_CORES} and {max} cores")));
+        }
+        if let Some(memory) = self.memory {
+            bounds::range(format!("{prefix}memory"), memory, bounds::MIN_MEMORY_MIB, bounds::MAX_MEMORY_MIB)?;
+        }
+        Ok(())
+    }
 }
+
+/// The fewest cores a container may ask for: one thousandth, what the scheduler counts in.
+pub const MIN_CPU_CORES: f64 = 0.001;
 
 #[cfg(test)]
 mod tests {

@@ -61,7 +61,7 @@ impl Quota {
         for (resource, limit, used, requested) in checks {
             if let Some(limit) = limit
                 && requested > 0
-                && used + requested > limit
+                && used.saturating_add(requested) > limit
             {
                 return Err(QuotaExceeded { resource, limit, used, requested });
             }

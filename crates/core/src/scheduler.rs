@@ -207,7 +207,7 @@ fn refuse_with(host: &HostView, request: &Request, constraints: &[Constraint<'_>
     if let Some(reason) = request.affinity.refuse(host) {
         return Some(reason);
     }
-    let fits = |want: u64, used: u64, capacity: u64, ratio: f64| (used + want) as f64 <= capacity as f64 * ratio;
+    let fits = |want: u64, used: u64, capacity: u64, ratio: f64| used.saturating_add(want) as f64 <= capacity as f64 * ratio;
     let (want, used, cap) = (request.resources, host.allocated, host.capacity);
     if !fits(want.cpu_millis, used.cpu_millis, cap.cpu_millis, settings.cpu_overcommit) {
         return Some(Reason::InsufficientCpu);

@@ -32,8 +32,8 @@ impl Volume {
         if let Some(key) = self.driver_opts.keys().find(|k| !plain(k)) {
             return Err(ValidationError::new(format!("driver_opts.{key}"), key, "must be an option name of letters, digits and ._-/:"));
         }
-        if self.size_mib == Some(0) {
-            return Err(ValidationError::new("size_mib", 0, "must be at least 1"));
+        if let Some(size) = self.size_mib {
+            crate::bounds::range("size_mib", size, 1, crate::bounds::MAX_DISK_MIB)?;
         }
         if let Some(pool) = &self.pool
             && pool.trim().is_empty()

@@ -30,12 +30,22 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
+/// Considers every cluster; an error or a panic in one is logged and the others go on.
 async fn sweep(shared: &Shared) -> Result<(), StoreError> {
     for cluster in shared.store.all_clusters().await? {
-        for binding in shared.store.cluster_policies(cluster.id).await? {
-            if let (true, PolicyProperties::Autoscaling(policy)) = (binding.enabled, &binding.policy.spec.properties) {
-                consider(shared, &cluster, &binding, policy).await?;
-            }
+        match crate::guard::caught(consider_cluster(shared, &cluster)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(cluster = %cluster.name, error = %e, "autoscaler: cannot consider a cluster"),
+            Err(panic) => tracing::error!(cluster = %cluster.name, %panic, "autoscaler: evaluating a cluster panicked"),
+        }
+    }
+    Ok(())
+}
+
+async fn consider_cluster(shared: &Shared, cluster: &Cluster) -> Result<(), StoreError> {
+    for binding in shared.store.cluster_policies(cluster.id).await? {
+        if let (true, PolicyProperties::Autoscaling(policy)) = (binding.enabled, &binding.policy.spec.properties) {
+            consider(shared, cluster, &binding, policy).await?;
         }
     }
     Ok(())
@@ -79,7 +89,10 @@ async fn consider(shared: &Shared, cluster: &Cluster, binding: &Binding, policy:
     let now = now();
     let (mut recorded, last) = history(&binding.data);
     recorded.push((now, autoscaler.recommend(current, average)));
-    let keep_after = now - chrono::Duration::seconds(policy.stabilization_window.max(policy.scale_in_cooldown) as i64 + 60);
+    let kept = policy.stabilization_window.max(policy.scale_in_cooldown).saturating_add(60);
+    let keep_after = chrono::Duration::try_seconds(i64::try_from(kept).unwrap_or(i64::MAX))
+        .and_then(|kept| now.checked_sub_signed(kept))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
     recorded.retain(|(at, _)| *at >= keep_after);
     let mut data = binding.data.clone();
     let as_ms: Vec<(i64, usize)> = recorded.iter().map(|(at, n)| (at.timestamp_millis(), *n)).collect();

@@ -115,7 +115,12 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
     let prefix = format!("{}_", ctx.action.kind.as_str().to_ascii_lowercase());
     let target_name = ctx.action.name.strip_prefix(&prefix).unwrap_or(&ctx.action.name).to_owned();
     ctx.event(object_type, object_id, &target_name, START, "").await;
-    let result = if ctx.action.kind.on_cluster() { crate::cluster::run(&ctx).await } else { crate::node::run(&ctx).await };
+    let work = async { if ctx.action.kind.on_cluster() { crate::cluster::run(&ctx).await } else { crate::node::run(&ctx).await } };
+    // A panic fails this action only: it still ends, frees its locks and is evaluated below.
+    let result = crate::guard::caught(work).await.unwrap_or_else(|panic| {
+        tracing::error!(action = %ctx.action.id, kind = %ctx.action.kind, %panic, "engine: an action panicked");
+        Err(EngineError::Failed(panic))
+    });
     let (status, reason, outputs) = match result {
         Ok(outputs) => (ActionStatus::Succeeded, String::new(), outputs),
         Err(EngineError::Abandoned) => {

@@ -34,34 +34,50 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
+/// Checks every cluster; an error or a panic in one is logged and the others go on.
 async fn sweep(shared: &Shared, checked: &mut HashMap<ClusterId, Instant>, backoff: &mut Backoff) -> Result<(), StoreError> {
     for cluster in shared.store.all_clusters().await? {
-        let bindings = shared.store.cluster_policies(cluster.id).await?;
-        let Some(policy) = bindings.iter().filter(|b| b.enabled).find_map(|b| match &b.policy.spec.properties {
-            PolicyProperties::Health(h) => Some(h.clone()),
-            _ => None,
-        }) else {
-            continue;
-        };
-        let due = checked.get(&cluster.id).is_none_or(|at| at.elapsed().as_secs() >= policy.detection.interval);
-        // Checks are suspended while an action works on the cluster (Senlin's health policy hooks).
-        if !due || shared.store.cluster_lock(cluster.id).await?.is_some() {
+        match crate::guard::caught(check(shared, &cluster, checked, backoff)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(cluster = %cluster.name, error = %e, "health manager: cannot check a cluster"),
+            Err(panic) => tracing::error!(cluster = %cluster.name, %panic, "health manager: checking a cluster panicked"),
+        }
+    }
+    Ok(())
+}
+
+/// Judges `cluster`'s members when its health policy's interval is due, recovering the unhealthy.
+async fn check(
+    shared: &Shared,
+    cluster: &Cluster,
+    checked: &mut HashMap<ClusterId, Instant>,
+    backoff: &mut Backoff,
+) -> Result<(), StoreError> {
+    let bindings = shared.store.cluster_policies(cluster.id).await?;
+    let Some(policy) = bindings.iter().filter(|b| b.enabled).find_map(|b| match &b.policy.spec.properties {
+        PolicyProperties::Health(h) => Some(h.clone()),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let due = checked.get(&cluster.id).is_none_or(|at| at.elapsed().as_secs() >= policy.detection.interval);
+    // Checks are suspended while an action works on the cluster (Senlin's health policy hooks).
+    if !due || shared.store.cluster_lock(cluster.id).await?.is_some() {
+        return Ok(());
+    }
+    checked.insert(cluster.id, Instant::now());
+    for node in shared.store.cluster_nodes(cluster.id).await? {
+        if !matches!(node.status, NodeStatus::Active | NodeStatus::Error | NodeStatus::Warning) {
             continue;
         }
-        checked.insert(cluster.id, Instant::now());
-        for node in shared.store.cluster_nodes(cluster.id).await? {
-            if !matches!(node.status, NodeStatus::Active | NodeStatus::Error | NodeStatus::Warning) {
-                continue;
-            }
-            match judge(shared, &policy, &node).await? {
-                Verdict::Healthy => backoff.forget(node.id),
-                Verdict::Unhealthy(reason) if backoff.due(node.id) => {
-                    if recover(shared, &cluster, &node, &policy, &reason).await? {
-                        backoff.started(node.id);
-                    }
+        match judge(shared, &policy, &node).await? {
+            Verdict::Healthy => backoff.forget(node.id),
+            Verdict::Unhealthy(reason) if backoff.due(node.id) => {
+                if recover(shared, cluster, &node, &policy, &reason).await? {
+                    backoff.started(node.id);
                 }
-                Verdict::Unhealthy(_) => {}
             }
+            Verdict::Unhealthy(_) => {}
         }
     }
     Ok(())
@@ -124,7 +140,9 @@ async fn recover(shared: &Shared, cluster: &Cluster, node: &Node, policy: &Healt
     let mut action =
         Action::new(ActionKind::NodeRecover, Target::Node(node.id), node.name.as_str(), node.project_id, cluster.user_id, Cause::Health)
             .inputs(ActionInputs::Recover { action: how })
-            .timeout(policy.detection.node_update_timeout as u32);
+            .timeout(
+                u32::try_from(policy.detection.node_update_timeout).unwrap_or(u32::MAX).min(flotilla_core::bounds::MAX_ACTION_TIMEOUT),
+            );
     action.cluster_id = Some(cluster.id);
     match shared.store.submit_node_action(node.id, &action).await {
         Ok(()) => {

@@ -9,6 +9,7 @@ mod config;
 mod context;
 mod dispatcher;
 mod error;
+mod guard;
 mod health;
 mod node;
 mod placer;

@@ -125,7 +125,9 @@ pub(crate) async fn start_cooldown(ctx: &Ctx, cluster: &Cluster, kind: ActionKin
             && policy.applies_to(kind.as_str())
             && policy.adjustment.cooldown > 0
         {
-            let until = flotilla_core::now() + chrono::Duration::seconds(policy.adjustment.cooldown as i64);
+            let cooldown = chrono::Duration::try_seconds(i64::try_from(policy.adjustment.cooldown).unwrap_or(i64::MAX));
+            let until =
+                cooldown.and_then(|c| flotilla_core::now().checked_add_signed(c)).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
             ctx.store().update_cluster(cluster.id, ClusterChanges { cooldown_until: Some(until), ..Default::default() }).await?;
         }
     }

@@ -48,7 +48,16 @@ pub struct ServerConfig {
     pub engine: flotilla_engine::EngineConfig,
     /// Where projects' default networks are carved from.
     pub network_pool: flotilla_core::network::RegionPool,
+    /// The longest a client may take to send a request's head; then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// The longest a request body may pause between two pieces; then the request fails.
+    pub body_read_timeout: Duration,
 }
+
+/// How long a client may take to send a request head unless configured otherwise.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request body may stall unless configured otherwise.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl ServerConfig {
     /// A region with the default knobs: 10 s grace period, 2 GiB images, spread scheduling.
@@ -64,6 +73,8 @@ impl ServerConfig {
             scheduler: SchedulerSettings::default(),
             engine: flotilla_engine::EngineConfig::default(),
             network_pool: flotilla_core::network::RegionPool::default(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 }
@@ -119,6 +130,7 @@ impl Server {
             image_dir: config.data_dir.join("images"),
             image_size_limit: config.image_size_limit,
             scheduler: config.scheduler,
+            body_read_timeout: config.body_read_timeout,
         };
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -150,14 +162,13 @@ impl Server {
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();
+        let header_read_timeout = config.header_read_timeout;
         let task = tokio::spawn(async move {
-            // The client's address (`ConnectInfo`) is what logins are throttled by.
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .map_err(ServerError::Serve)
+            let stop = async move {
+                let _ = stopped.await;
+            };
+            http::serve::serve(listener, app, header_read_timeout, stop).await;
+            Ok(())
         });
         let purge = tokio::spawn(purge_tokens(store.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");

@@ -35,6 +35,8 @@ pub struct RegionSettings {
     /// Largest image archive accepted, in bytes.
     pub image_size_limit: u64,
     pub scheduler: SchedulerSettings,
+    /// The longest a request body may pause between two pieces.
+    pub body_read_timeout: Duration,
 }
 
 impl RegionSettings {

@@ -5,7 +5,7 @@ use crate::list::Filter;
 use crate::{Store, StoreError};
 use flotilla_core::container::{ContainerStatus, StatusChange};
 use flotilla_core::host::{Host, Schedulable, Utilisation};
-use flotilla_core::scheduler::Resources;
+use flotilla_core::scheduler::{HostState, Resources};
 use flotilla_core::{HostId, JoinTokenId, ListParams, Page, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -165,13 +165,23 @@ impl Store {
     }
 
     /// Hosts, optionally only those named `name` or in `state` (`UP`, `DOWN`, `DRAINING`, `DISABLED`).
-    pub async fn list_hosts(&self, name: Option<&str>, state: Option<&str>, params: &ListParams) -> Result<Page<Host>, StoreError> {
+    pub async fn list_hosts(&self, name: Option<&str>, state: Option<HostState>, params: &ListParams) -> Result<Page<Host>, StoreError> {
         let mut filters = Vec::new();
         if let Some(name) = name {
             filters.push(Filter::eq("name", name));
         }
+        // A host's state is its liveness and what the operator decided (`Host::state`).
+        let schedulable = match state {
+            None | Some(HostState::Down) => None,
+            Some(HostState::Up) => Some(Schedulable::Enabled),
+            Some(HostState::Disabled) => Some(Schedulable::Disabled),
+            Some(HostState::Draining) => Some(Schedulable::Draining),
+        };
         if let Some(state) = state {
-            filters.push(Filter::eq("state", state.to_ascii_uppercase()));
+            filters.push(Filter::eq_int("alive", i64::from(state != HostState::Down)));
+        }
+        if let Some(schedulable) = schedulable {
+            filters.push(Filter::eq("schedulable", schedulable.as_str()));
         }
         self.list_page("host_view", &filters, params, decode).await
     }

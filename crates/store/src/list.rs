@@ -10,17 +10,22 @@ use sqlx::{AssertSqlSafe, Row};
 pub struct Filter {
     pub(crate) column: &'static str,
     pub(crate) op: &'static str,
-    pub(crate) value: String,
+    value: Bound,
 }
 
 impl Filter {
     pub(crate) fn eq(column: &'static str, value: impl ToString) -> Self {
-        Self { column, op: "=", value: value.to_string() }
+        Self { column, op: "=", value: Bound::Text(value.to_string()) }
+    }
+
+    /// `column = value` on an integer column.
+    pub(crate) fn eq_int(column: &'static str, value: i64) -> Self {
+        Self { column, op: "=", value: Bound::Int(value) }
     }
 
     /// `column > value`, compared as text.
     pub(crate) fn after(column: &'static str, value: impl ToString) -> Self {
-        Self { column, op: ">", value: value.to_string() }
+        Self { column, op: ">", value: Bound::Text(value.to_string()) }
     }
 }
 
@@ -33,6 +38,7 @@ pub(crate) enum Order {
     Id,
 }
 
+#[derive(Debug, Clone)]
 enum Bound {
     Text(String),
     Int(i64),
@@ -63,7 +69,7 @@ impl Store {
             Order::Key => (params.sort.column(), params.sort != SortKey::Name),
             Order::Id => ("id", false),
         };
-        let mut binds: Vec<Bound> = filters.iter().map(|f| Bound::Text(f.value.clone())).collect();
+        let mut binds: Vec<Bound> = filters.iter().map(|f| f.value.clone()).collect();
         let mut conditions: Vec<String> = filters.iter().enumerate().map(|(i, f)| format!("{} {} ${}", f.column, f.op, i + 1)).collect();
         if let Some(marker) = &params.marker {
             let sql = format!("SELECT {column} FROM {table} WHERE id = $1");

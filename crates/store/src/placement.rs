@@ -166,8 +166,8 @@ impl RegionView {
             Ok(index) => {
                 let host = self.ids[index];
                 let view = &mut self.views[index];
-                view.allocated.cpu_millis += add.cpu_millis;
-                view.allocated.memory_mib += add.memory_mib;
+                view.allocated.cpu_millis = view.allocated.cpu_millis.saturating_add(add.cpu_millis);
+                view.allocated.memory_mib = view.allocated.memory_mib.saturating_add(add.memory_mib);
                 view.containers += 1;
                 view.host_ports.extend(container.spec.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))));
                 if let Some(cluster) = cluster {
@@ -184,8 +184,8 @@ impl RegionView {
         }
         let (_, used) = self.quotas.get_mut(&project).expect("just read");
         used.containers += add.containers;
-        used.cpu_millis += add.cpu_millis;
-        used.memory_mib += add.memory_mib;
+        used.cpu_millis = used.cpu_millis.saturating_add(add.cpu_millis);
+        used.memory_mib = used.memory_mib.saturating_add(add.memory_mib);
         crate::containers::insert(tx, &container).await?;
         for port in &ports {
             insert_port(tx, port).await?;

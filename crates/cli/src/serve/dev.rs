@@ -76,6 +76,8 @@ pub async fn run(args: DevArgs) -> Result<()> {
         host_grace_period: Duration::from_secs(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
         max_nodes_per_cluster: DEFAULT_MAX_NODES_PER_CLUSTER,
         network_pool: flotilla_core::network::RegionPool::default(),
+        header_read_timeout: flotilla_server::DEFAULT_HEADER_READ_TIMEOUT,
+        body_read_timeout: flotilla_server::DEFAULT_BODY_READ_TIMEOUT,
     };
     let server = server::start(&settings).await?;
     let url = server.url();

@@ -34,6 +34,8 @@ pub async fn start(settings: &Settings) -> Result<Server> {
         bootstrap_password: settings.bootstrap_password.clone(),
         grace_period: settings.host_grace_period,
         network_pool: settings.network_pool,
+        header_read_timeout: settings.header_read_timeout,
+        body_read_timeout: settings.body_read_timeout,
         engine: flotilla_engine::EngineConfig { max_nodes_per_cluster: settings.max_nodes_per_cluster, ..Default::default() },
         ..ServerConfig::new(settings.listen, settings.database.clone(), settings.data_dir.clone())
     };

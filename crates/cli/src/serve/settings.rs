@@ -44,8 +44,14 @@ pub struct ServerArgs {
     /// The prefix length of each project's default subnet [default: 20].
     #[arg(long, env = "FLOTILLA_DEFAULT_SUBNET_PREFIX", value_name = "LEN")]
     pub default_subnet_prefix: Option<u8>,
+    /// Seconds a client may take to send a request's head before the connection is closed [default: 30].
+    #[arg(long, env = "FLOTILLA_HEADER_READ_TIMEOUT", value_name = "SECS")]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a request body may pause between two pieces before the request fails [default: 60].
+    #[arg(long, env = "FLOTILLA_BODY_READ_TIMEOUT", value_name = "SECS")]
+    pub body_read_timeout: Option<u64>,
     /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster,
-    /// network_pool, default_subnet_prefix.
+    /// network_pool, default_subnet_prefix, header_read_timeout, body_read_timeout.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -65,6 +71,8 @@ pub struct FileSettings {
     pub max_nodes_per_cluster: Option<i64>,
     pub network_pool: Option<String>,
     pub default_subnet_prefix: Option<u8>,
+    pub header_read_timeout: Option<u64>,
+    pub body_read_timeout: Option<u64>,
 }
 
 impl FileSettings {
@@ -85,6 +93,8 @@ pub struct Settings {
     pub host_grace_period: Duration,
     pub max_nodes_per_cluster: i64,
     pub network_pool: RegionPool,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
 }
 
 impl Settings {
@@ -101,6 +111,8 @@ impl Settings {
             None => default_data_dir()?,
         };
         let database = args.database.clone().or(file.database).unwrap_or_else(|| sqlite_url(&data_dir));
+        let max_nodes_per_cluster = args.max_nodes_per_cluster.or(file.max_nodes_per_cluster).unwrap_or(DEFAULT_MAX_NODES_PER_CLUSTER);
+        flotilla_core::bounds::range("max_nodes_per_cluster", max_nodes_per_cluster, 1, flotilla_core::bounds::MAX_CLUSTER_SIZE)?;
         Ok(Settings {
             listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid default")),
             database,
@@ -109,7 +121,17 @@ impl Settings {
             host_grace_period: Duration::from_secs(
                 args.host_grace_period.or(file.host_grace_period).unwrap_or(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
             ),
-            max_nodes_per_cluster: args.max_nodes_per_cluster.or(file.max_nodes_per_cluster).unwrap_or(DEFAULT_MAX_NODES_PER_CLUSTER),
+            max_nodes_per_cluster,
+            header_read_timeout: timeout(
+                "header_read_timeout",
+                args.header_read_timeout.or(file.header_read_timeout),
+                flotilla_server::DEFAULT_HEADER_READ_TIMEOUT,
+            )?,
+            body_read_timeout: timeout(
+                "body_read_timeout",
+                args.body_read_timeout.or(file.body_read_timeout),
+                flotilla_server::DEFAULT_BODY_READ_TIMEOUT,
+            )?,
             network_pool: RegionPool::parse(
                 args.network_pool.as_deref().or(file.network_pool.as_deref()).unwrap_or(DEFAULT_POOL),
                 args.default_subnet_prefix.or(file.default_subnet_prefix).unwrap_or(DEFAULT_SUBNET_PREFIX),
@@ -117,6 +139,13 @@ impl Settings {
             data_dir,
         })
     }
+}
+
+/// A timeout setting in seconds (1 s to an hour), else `default`.
+fn timeout(name: &str, secs: Option<u64>, default: Duration) -> Result<Duration> {
+    let Some(secs) = secs else { return Ok(default) };
+    flotilla_core::bounds::range(name, secs, 1, 3600)?;
+    Ok(Duration::from_secs(secs))
 }
 
 /// The SQLite database inside `data_dir`.
@@ -138,6 +167,8 @@ mod tests {
             bootstrap_password: None,
             host_grace_period: None,
             max_nodes_per_cluster: None,
+            header_read_timeout: None,
+            body_read_timeout: None,
             network_pool: None,
             default_subnet_prefix: None,
             config: None,

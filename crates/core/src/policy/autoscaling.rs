@@ -67,7 +67,12 @@ impl AutoscalingPolicy {
         if !(0.0..1.0).contains(&self.tolerance) {
             return Err(ValidationError::new(format!("{prefix}tolerance"), self.tolerance, "must be at least 0 and less than 1"));
         }
-        Ok(())
+        let most = crate::bounds::MAX_CLUSTER_SIZE;
+        crate::bounds::range(format!("{prefix}min_size"), self.min_size as u64, 1, most as u64)?;
+        crate::bounds::range(format!("{prefix}max_size"), self.max_size, -1, most)?;
+        crate::bounds::seconds(format!("{prefix}scale_out_cooldown"), self.scale_out_cooldown, 0)?;
+        crate::bounds::seconds(format!("{prefix}scale_in_cooldown"), self.scale_in_cooldown, 0)?;
+        crate::bounds::seconds(format!("{prefix}stabilization_window"), self.stabilization_window, 0)
     }
 
     /// The decision maker for this policy.

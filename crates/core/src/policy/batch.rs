@@ -44,7 +44,9 @@ impl BatchPolicy {
                 "must be -1 (no limit) or at least 1",
             ));
         }
-        Ok(())
+        crate::bounds::range(format!("{prefix}max_batch_size"), self.max_batch_size, -1, crate::bounds::MAX_CLUSTER_SIZE)?;
+        crate::bounds::range(format!("{prefix}min_in_service"), self.min_in_service as u64, 0, crate::bounds::MAX_CLUSTER_SIZE as u64)?;
+        crate::bounds::seconds(format!("{prefix}pause_time"), self.pause_time, 0)
     }
 
     /// Senlin's `_get_batch_size`: all but `min_in_service` nodes at once (half, rounded up, when the cluster has no

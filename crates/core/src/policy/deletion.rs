@@ -65,8 +65,8 @@ pub struct Candidate {
 
 impl DeletionPolicy {
     /// Nothing beyond the types to check; present so every policy validates alike.
-    pub fn validate_at(&self, _prefix: &str) -> Result<(), ValidationError> {
-        Ok(())
+    pub fn validate_at(&self, prefix: &str) -> Result<(), ValidationError> {
+        crate::bounds::seconds(format!("{prefix}grace_period"), self.grace_period, 0)
     }
 
     /// [`select_victims`] with this policy's criteria.

@@ -104,13 +104,8 @@ pub enum Verdict {
 impl HealthPolicy {
     /// Checks the intervals; paths in errors start with `prefix` (e.g. `spec.properties.`).
     pub fn validate_at(&self, prefix: &str) -> Result<(), ValidationError> {
-        if self.detection.interval == 0 {
-            return Err(ValidationError::new(format!("{prefix}detection.interval"), 0, "must be at least 1 second"));
-        }
-        if self.detection.node_update_timeout == 0 {
-            return Err(ValidationError::new(format!("{prefix}detection.node_update_timeout"), 0, "must be at least 1 second"));
-        }
-        Ok(())
+        crate::bounds::seconds(format!("{prefix}detection.interval"), self.detection.interval, 1)?;
+        crate::bounds::seconds(format!("{prefix}detection.node_update_timeout"), self.detection.node_update_timeout, 1)
     }
 
     /// [`judge`] by this policy's detection type.

@@ -100,10 +100,10 @@ impl RegionPlacement {
     /// Checks the region list; paths in errors start with `prefix` (e.g. `spec.properties.`).
     pub fn validate_at(&self, prefix: &str) -> Result<(), ValidationError> {
         check_places(prefix, "regions", self.regions.iter().map(|r| (r.name.as_str(), r.weight)))?;
-        match self.regions.iter().position(|r| r.cap < -1) {
-            Some(i) => Err(ValidationError::new(format!("{prefix}regions[{i}].cap"), self.regions[i].cap, "must be -1 (no cap) or more")),
-            None => Ok(()),
+        for (i, region) in self.regions.iter().enumerate() {
+            crate::bounds::range(format!("{prefix}regions[{i}].cap"), region.cap, -1, crate::bounds::MAX_CLUSTER_SIZE)?;
         }
+        Ok(())
     }
 
     /// The region of each of `count` new nodes, given the nodes each region holds now; an error when caps cannot fit them.
@@ -126,6 +126,8 @@ impl RegionPlacement {
 fn check_places<'a>(prefix: &str, list: &str, places: impl Iterator<Item = (&'a str, u32)>) -> Result<(), ValidationError> {
     let mut seen = BTreeSet::new();
     for (i, (name, weight)) in places.enumerate() {
+        crate::bounds::entries(format!("{prefix}{list}"), i + 1)?;
+        crate::bounds::text(format!("{prefix}{list}[{i}].name"), name, crate::bounds::MAX_KEY_LEN)?;
         if name.trim().is_empty() {
             return Err(ValidationError::new(format!("{prefix}{list}[{i}].name"), name, "is required"));
         }

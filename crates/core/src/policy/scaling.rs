@@ -107,6 +107,10 @@ impl ScalingPolicy {
                 format!("must be a whole number for {}", a.adjustment_type),
             ));
         }
+        let most = if a.adjustment_type == AdjustmentType::ChangeInPercentage { 1e6 } else { crate::bounds::MAX_CLUSTER_SIZE as f64 };
+        crate::bounds::range(format!("{prefix}adjustment.number"), a.number, 0.0, most)?;
+        crate::bounds::range(format!("{prefix}adjustment.min_step"), i64::from(a.min_step), 0, crate::bounds::MAX_CLUSTER_SIZE)?;
+        crate::bounds::seconds(format!("{prefix}adjustment.cooldown"), a.cooldown, 0)?;
         Ok(())
     }
 

@@ -39,23 +39,52 @@ fn body_error(rejection: BytesRejection) -> ApiError {
     }
 }
 
-/// Parses JSON, naming the path of the offending field in the error.
+/// Parses a JSON object, naming the path of the offending field in the error. Anything but one
+/// object (an array, trailing text after it) and NUL characters in strings are refused: no
+/// request body is anything else, and no store keeps NULs.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::BadRequest("request body is empty: a JSON object is required".into()));
     }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest("request body must be a JSON object".into()));
+    }
+    if has_escaped_nul(bytes) {
+        return Err(ApiError::BadRequest("request body holds a NUL character (\\u0000): strings may not contain it".into()));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::BadRequest(format!("malformed JSON: {inner}"))
-        } else if path == "." {
-            ApiError::BadRequest(format!("invalid request body: {inner}"))
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
+    deserializer.end().map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+/// Whether a JSON text holds an escaped NUL (`\u0000`); a raw NUL is a syntax error already.
+/// Backslashes appear only inside strings, where each starts a two-character escape or `\uXXXX`.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            i += 2;
         } else {
-            ApiError::BadRequest(format!("invalid field {path}: {inner}"))
+            i += 1;
         }
-    })
+    }
+    false
+}
+
+fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        ApiError::BadRequest(format!("malformed JSON: {inner}"))
+    } else if path == "." {
+        ApiError::BadRequest(format!("invalid request body: {inner}"))
+    } else {
+        ApiError::BadRequest(format!("invalid field {path}: {inner}"))
+    }
 }
 
 /// Query parameters; a value of the wrong type → 400 naming the parameter.
@@ -105,11 +134,18 @@ mod tests {
             (r#"{"inner": {"size": 1}}"#, "missing field `name`"),
             (r#"{"name": "a", "#, "malformed JSON"),
             ("", "empty"),
+            (r#"{"name": "a", "inner": {"size": 1}} trailing"#, "malformed JSON"),
+            (r#"{"name": "a", "inner": {"size": 1}}{}"#, "malformed JSON"),
+            (r#"["a", {"size": 1}]"#, "must be a JSON object"),
+            (r#"{"name": "a\u0000b", "inner": {"size": 1}}"#, "NUL"),
         ];
         for (body, expected) in cases {
             let error = parse_json::<Body>(body.as_bytes()).unwrap_err();
             assert!(matches!(error, ApiError::BadRequest(_)));
             assert!(error.to_string().contains(expected), "{body}: {error}");
         }
+        // An escaped backslash followed by `u0000` is text, not a NUL.
+        assert!(parse_json::<Body>(br#"{"name": "a\\u0000", "inner": {"size": 1}}"#).is_ok());
+        assert!(parse_json::<Body>(b" {\"name\": \"a\", \"inner\": {\"size\": 1}}\n").is_ok());
     }
 }

@@ -3,4 +3,6 @@
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
+pub mod no_nul;
 pub mod request_id;
+pub mod serve;

@@ -43,10 +43,11 @@ async fn node_ids(state: &AppState, cluster: &Cluster, keys: &[String], field: &
     Ok(ids)
 }
 
-fn positive(field: &str, count: Option<i64>) -> Result<(), ApiError> {
+/// A scale count: 1 up to the region's `max_nodes_per_cluster` (no scale could use more).
+fn scale_count(state: &AppState, field: &str, count: Option<i64>) -> Result<(), ApiError> {
     match count {
-        Some(c) if c < 1 => Err(ValidationError::new(field, c, "must be at least 1").into()),
-        _ => Ok(()),
+        Some(c) => Ok(flotilla_core::bounds::range(field, c, 1, state.engine_config.max_nodes_per_cluster)?),
+        None => Ok(()),
     }
 }
 
@@ -61,11 +62,11 @@ pub async fn submit(
     let name = request.name();
     let (kind, inputs, cooldown) = match request {
         ClusterActionRequest::ScaleOut(p) => {
-            positive("scale_out.count", p.count)?;
+            scale_count(state, "scale_out.count", p.count)?;
             (ActionKind::ClusterScaleOut, ActionInputs::Scale { count: p.count }, true)
         }
         ClusterActionRequest::ScaleIn(p) => {
-            positive("scale_in.count", p.count)?;
+            scale_count(state, "scale_in.count", p.count)?;
             (ActionKind::ClusterScaleIn, ActionInputs::Scale { count: p.count }, true)
         }
         ClusterActionRequest::Resize(p) => {

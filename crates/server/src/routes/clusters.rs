@@ -44,9 +44,7 @@ pub async fn create_cluster(
     body.config.validate()?;
     cluster::check_sizes(body.desired_capacity, body.min_size, body.max_size, state.engine_config.max_nodes_per_cluster)?;
     let timeout = body.timeout.unwrap_or(cluster::DEFAULT_TIMEOUT_SECS);
-    if timeout == 0 {
-        return Err(ValidationError::new("timeout", timeout, "must be at least 1 second").into());
-    }
+    cluster::check_timeout(timeout)?;
     let profile = super::referenced(state.store.profile(caller.scope(None)?, &body.profile).await, "profile", &body.profile)?;
     let now = flotilla_core::now();
     let c = cluster::Cluster {
@@ -125,8 +123,8 @@ pub async fn update_cluster(
     if let Some(m) = &body.metadata {
         metadata::validate(m)?;
     }
-    if body.timeout == Some(0) {
-        return Err(ValidationError::new("timeout", 0, "must be at least 1 second").into());
+    if let Some(timeout) = body.timeout {
+        cluster::check_timeout(timeout)?;
     }
     let profile = match &body.profile {
         Some(key) => {

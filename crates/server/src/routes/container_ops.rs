@@ -91,6 +91,7 @@ pub async fn stop_container(
     Path(key): Path<String>,
     ApiQuery(query): ApiQuery<StopQuery>,
 ) -> Result<Response, ApiError> {
+    check_stop_timeout(&query)?;
     let row = for_op(&state, &caller, &key, Operation::Stop).await?;
     let changes = ContainerChanges { stop_timeout: query.timeout, ..desire(DesiredState::Stopped) };
     converge(&state, &caller, &row, changes, EventAction::ContainerStop).await
@@ -128,6 +129,7 @@ pub async fn restart_container(
     Path(key): Path<String>,
     ApiQuery(query): ApiQuery<StopQuery>,
 ) -> Result<Response, ApiError> {
+    check_stop_timeout(&query)?;
     let row = for_op(&state, &caller, &key, Operation::Restart).await?;
     let row = state.store.update_container(row.container.id, desire(DesiredState::Running)).await?;
     let seen = AgentCall::to(&state, &row.container, row.host_name.as_deref()).await?.restart(query.timeout).await?;
@@ -233,4 +235,12 @@ pub async fn container_top(
 ) -> Result<Json<ContainerTop>, ApiError> {
     let (_, call) = for_read(&state, &caller, &key, Operation::Top).await?;
     Ok(Json(call.top().await?))
+}
+
+/// A stop or restart timeout: at most [`flotilla_core::bounds::MAX_SECONDS`].
+fn check_stop_timeout(query: &StopQuery) -> Result<(), ApiError> {
+    match query.timeout {
+        Some(t) => Ok(flotilla_core::bounds::range("timeout", u64::from(t), 0, flotilla_core::bounds::MAX_SECONDS)?),
+        None => Ok(()),
+    }
 }

@@ -162,7 +162,7 @@ pub async fn update_container(
         memory: body.memory.or(row.container.spec.memory),
         ..row.container.spec.clone()
     };
-    probe.validate_at("")?;
+    probe.validate_limits("")?;
     if let Some(m) = &body.metadata {
         metadata::validate(m)?;
     }

@@ -12,10 +12,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
-use flotilla_core::JoinTokenId;
 use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
 use flotilla_core::host::Schedulable;
-use flotilla_core::scheduler::Request;
+use flotilla_core::scheduler::{HostState, Request};
+use flotilla_core::{JoinTokenId, ValidationError};
 use flotilla_store::Scope;
 use serde::Deserialize;
 
@@ -36,6 +36,7 @@ pub async fn create_join_token(
 ) -> Result<(StatusCode, Extension<SecretAnswer>, Json<JoinToken>), ApiError> {
     caller.require_admin()?;
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
+    flotilla_core::host::check_join_token_ttl(ttl)?;
     let token = issue(&state.store, std::time::Duration::from_secs(ttl)).await?;
     Ok((StatusCode::CREATED, Extension(SecretAnswer), Json(token)))
 }
@@ -49,7 +50,11 @@ pub async fn list_hosts(
     ApiQuery(filter): ApiQuery<StateFilter>,
 ) -> Result<Json<HostList>, ApiError> {
     let params = list_params(&query)?;
-    let page = state.store.list_hosts(query.name.as_deref(), filter.state.as_deref(), &params).await?.map(convert::host);
+    let wanted = filter
+        .state
+        .map(|s| HostState::parse(&s).ok_or_else(|| ValidationError::new("state", &s, "must be UP, DOWN, DRAINING or DISABLED")))
+        .transpose()?;
+    let page = state.store.list_hosts(query.name.as_deref(), wanted, &params).await?.map(convert::host);
     Ok(Json(HostList { hosts: page.items, next: page.next }))
 }
 

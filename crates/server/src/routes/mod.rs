@@ -25,7 +25,7 @@ mod version;
 mod volumes;
 
 use crate::agents::gateway;
-use crate::http::{extract::MAX_JSON_BODY, idempotency, metrics, request_id};
+use crate::http::{extract::MAX_JSON_BODY, idempotency, metrics, no_nul, request_id};
 use crate::identity::principal::require_token;
 use crate::state::AppState;
 use axum::Router;
@@ -34,6 +34,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use flotilla_api::ListQuery;
 use flotilla_core::{ListParams, ValidationError};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -55,6 +56,27 @@ impl Modify for TokenAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))));
+    }
+}
+
+/// Every operation may answer an error (401 without a token, 403 without the right, 404, 400 for
+/// bad input, ...) with the one error body: a `default` response says so in the document.
+struct ErrorAnswers;
+
+impl Modify for ErrorAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = ResponseBuilder::new()
+            .description("An error: the body says which, and why")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head, &mut item.options];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.entry("default".to_owned()).or_insert_with(|| error.clone().into());
+            }
+        }
     }
 }
 
@@ -139,6 +161,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/agent/images/{image}", get(gateway::image));
     let mut doc = public_doc;
     doc.merge(protected_doc);
+    // After the merge: modifiers of `ApiDoc` run before any route is added.
+    ErrorAnswers.modify(&mut doc);
     let protected = protected
         .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(from_fn_with_state(state.clone(), require_token));
@@ -152,6 +176,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(version::not_found)
         .layer(from_fn_with_state(state.metrics.clone(), metrics::layer))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(RequestBodyTimeoutLayer::new(state.settings.body_read_timeout))
+        .layer(from_fn(no_nul::layer))
         .layer(from_fn(request_id::layer))
         .with_state(state)
 }
