@@ -475,8 +475,10 @@ pub struct ReceiverCreate {
     #[schema(value_type = Object)]
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Parameters of the action a trigger's body may set over the stored ones (none by default:
-    /// whoever holds the URL runs exactly the stored action). Senlin merged any.
+    /// whoever holds the URL runs exactly the stored action). Senlin merged any. Each at most
+    /// once, so no more than the action has (6: resize).
     #[serde(default)]
+    #[schema(max_items = 6)]
     pub overridable: Vec<String>,
     #[serde(default)]
     pub metadata: Metadata,

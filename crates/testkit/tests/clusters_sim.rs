@@ -172,6 +172,9 @@ async fn lifecycle(backend: Backend) {
     let unknown = ReceiverCreate { name: "odd".into(), overridable: vec!["count".into(), "colour".into()], ..receiver.clone() };
     let (code, message) = error(admin.create_receiver(&unknown).await);
     assert!(code == 400 && message.contains("overridable[1]") && message.contains("colour"), "{code} {message}");
+    let twice = ReceiverCreate { name: "odd".into(), overridable: vec!["count".into(), "count".into()], ..receiver.clone() };
+    let (code, message) = error(admin.create_receiver(&twice).await);
+    assert!(code == 400 && message.contains("overridable[1]") && message.contains("twice"), "{code} {message}");
     admin.delete_receiver("fixed").await.expect("revoke");
     admin.delete_receiver("grow").await.expect("revoke");
     assert_eq!(error(anonymous.trigger_receiver(&url, &Default::default()).await).0, 404);

@@ -70,10 +70,14 @@ pub async fn create_receiver(
     }
     let known = action_params(&body.action)?;
     for (i, name) in body.overridable.iter().enumerate() {
-        if !known.contains(&name.as_str()) {
-            let reason = format!("{} takes only these parameters: {}", body.action, listed(known));
-            return Err(ValidationError::new(format!("overridable[{i}]"), name, reason).into());
-        }
+        let reason = if !known.contains(&name.as_str()) {
+            format!("{} takes only these parameters: {}", body.action, listed(known))
+        } else if body.overridable[..i].contains(name) {
+            "is listed twice".to_owned()
+        } else {
+            continue;
+        };
+        return Err(ValidationError::new(format!("overridable[{i}]"), name, reason).into());
     }
     action_request(&body.action, body.params.clone(), "params")?;
     let cluster = super::referenced(state.store.cluster(caller.scope(None)?, &body.cluster).await, "cluster", &body.cluster)?;
