@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
-use flotilla_core::JoinTokenId;
+use flotilla_core::{HostId, JoinTokenId};
 use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
 use flotilla_core::host::Schedulable;
 use flotilla_core::scheduler::Request;
@@ -35,7 +35,11 @@ pub async fn create_join_token(
 ) -> Result<(StatusCode, Json<JoinToken>), ApiError> {
     caller.require_admin()?;
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
-    let token = issue(&state.store, std::time::Duration::from_secs(ttl)).await?;
+    let replaces = match &body.replace {
+        Some(key) => Some(state.store.host(key).await?.id),
+        None => None,
+    };
+    let token = issue(&state.store, std::time::Duration::from_secs(ttl), replaces).await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
 
@@ -43,19 +47,19 @@ pub async fn create_join_token(
     responses((status = 200, body = HostList)))]
 pub async fn list_hosts(
     State(state): State<AppState>,
-    _caller: Principal,
+    caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
     ApiQuery(filter): ApiQuery<StateFilter>,
 ) -> Result<Json<HostList>, ApiError> {
     let params = list_params(&query)?;
-    let page = state.store.list_hosts(query.name.as_deref(), filter.state.as_deref(), &params).await?.map(convert::host);
+    let page = state.store.list_hosts(query.name.as_deref(), filter.state.as_deref(), &params).await?.map(|h| convert::host(h, &caller));
     Ok(Json(HostList { hosts: page.items, next: page.next }))
 }
 
 #[utoipa::path(get, path = "/v1/hosts/{host}", tag = "hosts", params(("host" = String, Path, description = "id or name")),
     responses((status = 200, body = Host), (status = 404, body = ErrorBody)))]
-pub async fn get_host(State(state): State<AppState>, _caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
-    Ok(Json(convert::host(state.store.host(&key).await?)))
+pub async fn get_host(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
+    Ok(Json(convert::host(state.store.host(&key).await?, &caller)))
 }
 
 async fn switch(state: &AppState, caller: &Principal, key: &str, to: Schedulable) -> Result<flotilla_core::host::Host, ApiError> {
@@ -75,13 +79,13 @@ async fn switch(state: &AppState, caller: &Principal, key: &str, to: Schedulable
 #[utoipa::path(post, path = "/v1/hosts/{host}/enable", tag = "hosts", params(("host" = String, Path, description = "id or name")),
     responses((status = 200, body = Host), (status = 403, body = ErrorBody)))]
 pub async fn enable_host(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
-    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Enabled).await?)))
+    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Enabled).await?, &caller)))
 }
 
 #[utoipa::path(post, path = "/v1/hosts/{host}/disable", tag = "hosts", params(("host" = String, Path, description = "id or name")),
     responses((status = 200, body = Host), (status = 403, body = ErrorBody)))]
 pub async fn disable_host(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
-    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Disabled).await?)))
+    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Disabled).await?, &caller)))
 }
 
 /// Stops new placements on the host; with `migrate`, moves each of its containers to another host.
@@ -124,7 +128,7 @@ pub async fn drain_host(
             )));
         }
     }
-    Ok(Json(convert::host(state.store.host(&host.id.to_string()).await?)))
+    Ok(Json(convert::host(state.store.host(&host.id.to_string()).await?, &caller)))
 }
 
 #[utoipa::path(delete, path = "/v1/hosts/{host}", tag = "hosts", params(("host" = String, Path, description = "id or name")),
@@ -138,12 +142,12 @@ pub async fn delete_host(State(state): State<AppState>, caller: Principal, Path(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A fresh join token, stored as its digest.
-pub async fn issue(store: &flotilla_store::Store, ttl: std::time::Duration) -> Result<JoinToken, ApiError> {
+/// A fresh join token, stored as its digest; with `replaces`, it takes over that host only.
+pub async fn issue(store: &flotilla_store::Store, ttl: std::time::Duration, replaces: Option<HostId>) -> Result<JoinToken, ApiError> {
     let token = secret::generate();
     let id = JoinTokenId::new();
     let expires_at =
         flotilla_core::now() + chrono::Duration::from_std(ttl).map_err(|e| ApiError::BadRequest(format!("ttl_seconds: {e}")))?;
-    store.create_join_token(id, &secret::digest(&token), expires_at).await?;
-    Ok(JoinToken { id: id.0, token, expires_at })
+    store.create_join_token(id, &secret::digest(&token), expires_at, replaces).await?;
+    Ok(JoinToken { id: id.0, token, expires_at, replaces: replaces.map(|h| h.0) })
 }
