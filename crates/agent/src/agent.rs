@@ -11,7 +11,8 @@ use crate::runtime::ContainerRuntime;
 use crate::vitals::{self, Vitals};
 use flotilla_api::agent::{AgentJoin, Assignments, Heartbeat};
 use flotilla_api::{Capacity, HostUtilisation};
-use rand::Rng;
+use crate::state::StateFile;
+use flotilla_tls::{Identity, TlsListener};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,9 +35,15 @@ pub struct Agent {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// 256 random bits, hex-encoded.
-fn new_secret() -> String {
-    hex::encode(rand::rng().random::<[u8; 32]>())
+/// The host part of a URL (`https://[::1]:7947/x` → `::1`): what the agent's certificate names.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => host,
+        _ => authority,
+    };
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Resolves once `shutdown` turns true (or its sender is gone).
@@ -56,7 +63,8 @@ async fn pause(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool
 impl Agent {
     /// Binds the listener, joins the region, and starts the loops.
     pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> Result<Agent, AgentError> {
-        Self::start_with(config, runtime, http_client()?).await
+        let http = http_client(config.ca_cert.as_deref())?;
+        Self::start_with(config, runtime, http).await
     }
 
     /// [`Agent::start`] with a given HTTP client (simulated hosts of one process share one).
@@ -69,10 +77,12 @@ impl Agent {
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|source| AgentError::Bind { addr: config.listen, source })?;
         let bound = listener.local_addr().map_err(|source| AgentError::Bind { addr: config.listen, source })?;
-        let advertise = config.advertise.clone().unwrap_or_else(|| format!("http://{bound}"));
-        let secret = new_secret();
+        let advertise = config.advertise.clone().unwrap_or_else(|| format!("https://{bound}"));
+        // A key pair of this run: the server pins its certificate when the agent joins.
+        let identity = Identity::self_signed(&[url_host(&advertise).to_owned()])?;
         let join = AgentJoin {
             join_token: config.join_token.clone(),
+            credential: None,
             name: config.name.clone(),
             zone: config.zone.clone(),
             pool: config.pool.clone(),
@@ -80,17 +90,19 @@ impl Agent {
             runtime: runtime.kind().to_owned(),
             advertise: advertise.clone(),
             capacity,
-            callback_secret: secret.clone(),
+            certificate: identity.cert_pem.clone(),
         };
-        let (region, joined) = RegionClient::join(http, &config.server, join, config.timings.join_retry_for).await?;
+        let state = config.state_dir.as_deref().map(|dir| StateFile::new(dir, &config.server, &config.name));
+        let (region, joined) = RegionClient::join(http, &config.server, join, config.timings.join_retry_for, state).await?;
+        let tls = flotilla_tls::pinned_server_config(&identity, region.server_pin())?;
+        let listener = TlsListener::new(listener, tls).map_err(|source| AgentError::Bind { addr: bound, source })?;
         let region = Arc::new(region);
         let host_id = joined.host_id;
         tracing::info!(host = %config.name, %host_id, %advertise, runtime = runtime.kind(), "joined the region");
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (assignments_tx, assignments_rx) = watch::channel(None);
-        let app =
-            callback::router(CallbackState { runtime: runtime.clone(), host_id, secret: secret.into(), shutdown: shutdown_rx.clone() });
+        let app = callback::router(CallbackState { runtime: runtime.clone(), host_id, shutdown: shutdown_rx.clone() });
         let mut serve_shutdown = shutdown_rx.clone();
         let serve = async move {
             let result = axum::serve(listener, app).with_graceful_shutdown(async move { stopped(&mut serve_shutdown).await }).await;
@@ -208,5 +220,18 @@ async fn poll_assignments(
                 backoff = (backoff * 2).min(MAX_POLL_BACKOFF);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_host;
+
+    #[test]
+    fn certificates_name_the_advertised_host() {
+        assert_eq!(url_host("https://10.0.0.5:7947"), "10.0.0.5");
+        assert_eq!(url_host("https://node-3.example:7947/x"), "node-3.example");
+        assert_eq!(url_host("https://[::1]:7947"), "::1");
+        assert_eq!(url_host("https://node-3"), "node-3");
     }
 }

@@ -3,22 +3,28 @@
 use flotilla_api::Capacity;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// An agent's configuration.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// Base URL of the region server, e.g. `http://10.0.0.1:7946`.
+    /// Base URL of the region server, e.g. `https://10.0.0.1:7700`.
     pub server: String,
-    pub join_token: String,
+    /// Needed to join under a new name; a host that saved its credential joins again without it.
+    pub join_token: Option<String>,
     /// The host's name; joining again under the same name keeps the host's id.
     pub name: String,
+    /// Where the host credential is saved at each join and read at start; in memory only when absent.
+    pub state_dir: Option<PathBuf>,
+    /// Certificates (PEM) trusted for the server's HTTPS besides the system's roots.
+    pub ca_cert: Option<Vec<u8>>,
     pub zone: String,
     pub pool: String,
     pub labels: BTreeMap<String, String>,
-    /// Where the agent serves the server's interactive calls.
+    /// Where the agent serves the server's interactive calls (mutual TLS).
     pub listen: SocketAddr,
-    /// Base URL the server uses to reach the agent; default `http://{bound listen address}`.
+    /// Base URL the server uses to reach the agent; default `https://{bound listen address}`.
     pub advertise: Option<String>,
     /// Replaces what the runtime reports, field by field.
     pub capacity: CapacityOverride,
@@ -30,8 +36,10 @@ impl AgentConfig {
     pub fn new(server: impl Into<String>, join_token: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             server: server.into(),
-            join_token: join_token.into(),
+            join_token: Some(join_token.into()),
             name: name.into(),
+            state_dir: None,
+            ca_cert: None,
             zone: String::new(),
             pool: String::new(),
             labels: BTreeMap::new(),

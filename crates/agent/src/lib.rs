@@ -13,6 +13,7 @@ mod reconcile;
 mod region;
 pub mod runtime;
 mod simulate;
+mod state;
 mod vitals;
 
 pub use agent::Agent;

@@ -22,6 +22,11 @@ impl Pin {
         Self(Arc::new(RwLock::new(certificate)))
     }
 
+    /// A pin no certificate matches, until [`Pin::set`].
+    pub fn empty() -> Self {
+        Self::new(CertificateDer::from(Vec::new()))
+    }
+
     pub fn set(&self, certificate: CertificateDer<'static>) {
         *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = certificate;
     }
