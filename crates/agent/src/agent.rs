@@ -2,7 +2,7 @@
 //! samples) and its listener until shut down. Shutting down never touches the containers: the next agent adopts them.
 
 use crate::callback::{self, CallbackState};
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, url_host};
 use crate::error::AgentError;
 use crate::probe::Prober;
 use crate::reconcile::Reconciler;
@@ -33,17 +33,6 @@ pub struct Agent {
     advertise: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-}
-
-/// The host part of a URL (`https://[::1]:7947/x` → `::1`): what the agent's certificate names.
-fn url_host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => host,
-        _ => authority,
-    };
-    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Resolves once `shutdown` turns true (or its sender is gone).
@@ -223,15 +212,3 @@ async fn poll_assignments(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::url_host;
-
-    #[test]
-    fn certificates_name_the_advertised_host() {
-        assert_eq!(url_host("https://10.0.0.5:7947"), "10.0.0.5");
-        assert_eq!(url_host("https://node-3.example:7947/x"), "node-3.example");
-        assert_eq!(url_host("https://[::1]:7947"), "::1");
-        assert_eq!(url_host("https://node-3"), "node-3");
-    }
-}

@@ -51,6 +51,35 @@ impl AgentConfig {
     }
 }
 
+/// The host part of a URL (`https://[::1]:7947/x` → `::1`): what the agent's certificate names.
+pub(crate) fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => host,
+        _ => authority,
+    };
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// The socket address an advertised URL names (its port, else `default_port`), resolved: where the
+/// agent listens, so that the callback is served on that address only, not on every interface.
+pub async fn advertised_address(advertise: &str, default_port: u16) -> std::io::Result<SocketAddr> {
+    let rest = advertise.split_once("://").map_or(advertise, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let port = match authority.rsplit_once(':') {
+        Some((_, port)) if !port.contains(']') => {
+            port.parse().map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("bad port in {advertise}")))?
+        }
+        _ => default_port,
+    };
+    let host = url_host(advertise);
+    tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("{host} has no address")))
+}
+
 /// Capacity to announce instead of the runtime's own figures (so agents sharing one engine differ).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CapacityOverride {
@@ -105,6 +134,21 @@ impl Default for Timings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificates_name_the_advertised_host() {
+        assert_eq!(url_host("https://10.0.0.5:7947"), "10.0.0.5");
+        assert_eq!(url_host("https://node-3.example:7947/x"), "node-3.example");
+        assert_eq!(url_host("https://[::1]:7947"), "::1");
+        assert_eq!(url_host("https://node-3"), "node-3");
+    }
+
+    #[tokio::test]
+    async fn the_listener_follows_the_advertised_address() {
+        assert_eq!(advertised_address("https://127.0.0.1:9001", 7947).await.unwrap(), "127.0.0.1:9001".parse().unwrap());
+        assert_eq!(advertised_address("https://127.0.0.2", 7947).await.unwrap(), "127.0.0.2:7947".parse().unwrap());
+        assert!(advertised_address("https://127.0.0.1:x", 7947).await.is_err());
+    }
 
     #[test]
     fn overrides_replace_field_by_field() {

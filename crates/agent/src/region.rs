@@ -29,7 +29,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 pub fn http_client(ca_cert: Option<&[u8]>) -> Result<reqwest::Client, AgentError> {
     let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
     if let Some(pem) = ca_cert {
-        for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| AgentError::Client(format!("CA certificate: {e}")))? {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| AgentError::Client(format!("CA certificate: {e}")))?;
+        if certs.is_empty() {
+            return Err(AgentError::Client("CA certificate: it holds no PEM certificate".into()));
+        }
+        for cert in certs {
             builder = builder.add_root_certificate(cert);
         }
     }

@@ -56,7 +56,7 @@ pub struct ServerConfig {
 }
 
 /// PEM files of the API's certificate (chain) and private key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,

@@ -37,13 +37,18 @@ impl Identity {
         Ok(identity)
     }
 
+    /// The identity of a certificate file and a key file (PEM).
+    pub fn from_files(cert: &Path, key: &Path) -> Result<Self, TlsError> {
+        let read = |path: &Path| std::fs::read_to_string(path).map_err(|source| TlsError::Read { path: path.to_owned(), source });
+        Self::from_pem(read(cert)?, read(key)?)
+    }
+
     /// The identity kept in `dir` (`cert.pem`, `key.pem`), made self-signed for `names` on first use;
     /// the key file is written with mode 0600 in a 0700 directory.
     pub fn load_or_create(dir: &Path, names: &[String]) -> Result<Self, TlsError> {
         let (cert_path, key_path) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
         if key_path.exists() {
-            let read = |path: &Path| std::fs::read_to_string(path).map_err(|source| TlsError::Read { path: path.to_owned(), source });
-            return Self::from_pem(read(&cert_path)?, read(&key_path)?);
+            return Self::from_files(&cert_path, &key_path);
         }
         let made = Self::self_signed(names)?;
         let write = |path: &Path, text: &str| {

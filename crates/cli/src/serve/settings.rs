@@ -6,6 +6,7 @@ use crate::paths;
 use anyhow::{Context, Result};
 use clap::Args;
 use flotilla_core::network::{DEFAULT_POOL, DEFAULT_SUBNET_PREFIX, RegionPool};
+use flotilla_server::TlsFiles;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -44,8 +45,21 @@ pub struct ServerArgs {
     /// The prefix length of each project's default subnet [default: 20].
     #[arg(long, env = "FLOTILLA_DEFAULT_SUBNET_PREFIX", value_name = "LEN")]
     pub default_subnet_prefix: Option<u8>,
+    /// Serve the API over HTTPS with this certificate (PEM, chain) and --tls-key.
+    #[arg(long, env = "FLOTILLA_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "FLOTILLA_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The certificate (PEM) the server presents on its calls to agents, with --callback-key; the
+    /// servers of one region share it [default: made on first start in DIR/callback-identity].
+    #[arg(long, env = "FLOTILLA_CALLBACK_CERT", value_name = "FILE", requires = "callback_key")]
+    pub callback_cert: Option<PathBuf>,
+    /// The private key (PEM) of --callback-cert.
+    #[arg(long, env = "FLOTILLA_CALLBACK_KEY", value_name = "FILE", requires = "callback_cert")]
+    pub callback_key: Option<PathBuf>,
     /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster,
-    /// network_pool, default_subnet_prefix.
+    /// network_pool, default_subnet_prefix, tls_cert, tls_key, callback_cert, callback_key.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -65,6 +79,10 @@ pub struct FileSettings {
     pub max_nodes_per_cluster: Option<i64>,
     pub network_pool: Option<String>,
     pub default_subnet_prefix: Option<u8>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub callback_cert: Option<PathBuf>,
+    pub callback_key: Option<PathBuf>,
 }
 
 impl FileSettings {
@@ -85,6 +103,19 @@ pub struct Settings {
     pub host_grace_period: Duration,
     pub max_nodes_per_cluster: i64,
     pub network_pool: RegionPool,
+    /// The API's certificate and key: HTTPS when set.
+    pub tls: Option<TlsFiles>,
+    /// The identity presented to agents, when given rather than made in the data dir.
+    pub callback: Option<TlsFiles>,
+}
+
+/// A certificate and key pair of files from the flags or the file, both or neither.
+fn pair(what: &str, cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<Option<TlsFiles>> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!("{what}_cert and {what}_key go together: give both or neither"),
+    }
 }
 
 impl Settings {
@@ -114,6 +145,8 @@ impl Settings {
                 args.network_pool.as_deref().or(file.network_pool.as_deref()).unwrap_or(DEFAULT_POOL),
                 args.default_subnet_prefix.or(file.default_subnet_prefix).unwrap_or(DEFAULT_SUBNET_PREFIX),
             )?,
+            tls: pair("tls", args.tls_cert.clone().or(file.tls_cert), args.tls_key.clone().or(file.tls_key))?,
+            callback: pair("callback", args.callback_cert.clone().or(file.callback_cert), args.callback_key.clone().or(file.callback_key))?,
             data_dir,
         })
     }
@@ -140,6 +173,10 @@ mod tests {
             max_nodes_per_cluster: None,
             network_pool: None,
             default_subnet_prefix: None,
+            tls_cert: None,
+            tls_key: None,
+            callback_cert: None,
+            callback_key: None,
             config: None,
             log: LogArgs { log_format: LogFormat::Text },
         }
@@ -189,6 +226,19 @@ mod tests {
         assert_eq!(settings.data_dir, PathBuf::from("/srv/f"));
         assert_eq!(settings.database, "sqlite:///srv/f/flotilla.db", "the database follows the data dir");
         assert_eq!(settings.bootstrap_password.as_deref(), Some("from-file-pw"));
+    }
+
+    #[test]
+    fn certificates_come_with_their_keys() {
+        let file: FileSettings = toml::from_str("tls_cert = \"/etc/f/api.pem\"\n").unwrap();
+        let error = Settings::merge(&args(), file, default_dir).unwrap_err().to_string();
+        assert!(error.contains("tls_cert and tls_key"), "{error}");
+        let mut flags = args();
+        flags.callback_cert = Some("/etc/f/cb.pem".into());
+        flags.callback_key = Some("/etc/f/cb.key".into());
+        let settings = Settings::merge(&flags, FileSettings::default(), default_dir).unwrap();
+        assert_eq!(settings.callback.unwrap().key, PathBuf::from("/etc/f/cb.key"));
+        assert!(settings.tls.is_none());
     }
 
     #[test]
