@@ -8,10 +8,10 @@ use crate::probe::Prober;
 use crate::reconcile::Reconciler;
 use crate::region::{RegionClient, http_client};
 use crate::runtime::ContainerRuntime;
+use crate::state::StateFile;
 use crate::vitals::{self, Vitals};
 use flotilla_api::agent::{AgentJoin, Assignments, Heartbeat};
 use flotilla_api::{Capacity, HostUtilisation};
-use crate::state::StateFile;
 use flotilla_tls::{Identity, TlsListener};
 use std::future::Future;
 use std::sync::Arc;
@@ -211,4 +211,3 @@ async fn poll_assignments(
         }
     }
 }
-

@@ -241,16 +241,8 @@ async fn interactive_calls_need_the_server_certificate_and_act_on_the_container(
         assert!(error.is_connect() || error.is_request(), "{error:?}");
     }
 
-    let exec: ExecResult = http
-        .post(url("exec"))
-        
-        .json(&serde_json::json!({"command": ["echo", "hi"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let exec: ExecResult =
+        http.post(url("exec")).json(&serde_json::json!({"command": ["echo", "hi"]})).send().await.unwrap().json().await.unwrap();
     assert_eq!((exec.exit_code, exec.output.as_str()), (0, "hi\n"));
     let empty = http.post(url("exec")).json(&serde_json::json!({"command": []})).send().await.unwrap();
     assert_eq!(empty.status(), 400);

@@ -23,16 +23,18 @@ fn make_pki(sandbox: &Sandbox) -> TestPki {
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let server_key = KeyPair::generate().unwrap();
-    let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
+    let server_cert =
+        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap().signed_by(&server_key, &issuer).unwrap();
     let write = |name: &str, text: String| {
         let path = sandbox.path(name);
         std::fs::write(&path, text).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    TestPki { ca: write("ca.pem", ca_cert.pem()), cert: write("server.pem", server_cert.pem()), key: write("server.key", server_key.serialize_pem()) }
+    TestPki {
+        ca: write("ca.pem", ca_cert.pem()),
+        cert: write("server.pem", server_cert.pem()),
+        key: write("server.key", server_key.serialize_pem()),
+    }
 }
 
 #[test]
@@ -52,9 +54,7 @@ fn the_whole_path_runs_over_tls() {
     let login = ["login", "--url", &server.url, "--user", "admin", "--project", "admin", "--ca-cert", &pki.ca];
     sandbox.run(&login, &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
-    let state = sandbox.path("agent-state");
-    let agent_flags = ["--ca-cert", &pki.ca, "--state-dir", state.to_str().unwrap()];
-    let _agent = sim_agent(&sandbox, &server, &token, "tls-host", &agent_flags, "joined");
+    let _agent = sim_agent(&sandbox, &server, &token, "tls-host", &["--ca-cert", &pki.ca], "joined");
 
     let run = ["container", "run", "--name", "web", "--image", "any/image:1", "--wait", "-o", "json"];
     let web = sandbox.run(&run, &[]).json();
@@ -69,7 +69,8 @@ fn the_whole_path_runs_over_tls() {
     assert!(advertise.starts_with("https://127.0.0.1:"), "{advertise}");
     let stranger_key = KeyPair::generate().unwrap();
     let stranger_cert = CertificateParams::new(vec!["stranger".to_owned()]).unwrap().self_signed(&stranger_key).unwrap();
-    let stranger_identity = reqwest::Identity::from_pem(format!("{}{}", stranger_cert.pem(), stranger_key.serialize_pem()).as_bytes()).unwrap();
+    let stranger_identity =
+        reqwest::Identity::from_pem(format!("{}{}", stranger_cert.pem(), stranger_key.serialize_pem()).as_bytes()).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let without = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
     let other = reqwest::Client::builder().danger_accept_invalid_certs(true).identity(stranger_identity).build().unwrap();

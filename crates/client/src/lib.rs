@@ -177,9 +177,8 @@ impl Client {
         let path = path.strip_suffix("/v1").unwrap_or(path);
         let path = format!("{path}/");
         base.set_path(&path);
-        let mut http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("flotilla-client/", env!("CARGO_PKG_VERSION")));
+        let mut http =
+            reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).user_agent(concat!("flotilla-client/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = ca_cert {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| ClientError::CaCert(e.to_string()))?;
             if certs.is_empty() {

@@ -95,10 +95,14 @@ async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
     let id_token = store.register_host(registration("h3"), token(None), "cred-h3").await.unwrap().host.id;
     assert!(matches!(store.register_host(registration("h1"), token(Some(id_token)), "cred-5").await, Err(StoreError::Conflict(_))));
     let digest = "replace-token-digest";
-    store.create_join_token(flotilla_core::JoinTokenId::new(), digest, flotilla_core::now() + chrono::Duration::hours(1), Some(id)).await.unwrap();
+    store
+        .create_join_token(flotilla_core::JoinTokenId::new(), digest, flotilla_core::now() + chrono::Duration::hours(1), Some(id))
+        .await
+        .unwrap();
     let grant = store.join_grant(digest).await.unwrap().unwrap();
     assert_eq!(grant.replaces, Some(id));
-    let replaced = store.register_host(registration("h1"), JoinProof { token: Some(grant), credential_digest: None }, "cred-5").await.unwrap();
+    let replaced =
+        store.register_host(registration("h1"), JoinProof { token: Some(grant), credential_digest: None }, "cred-5").await.unwrap();
     assert_eq!((replaced.host.id, replaced.credential_kept), (id, false));
     assert_eq!(store.host_by_credential("cred-5").await.unwrap().id, id);
     assert!(store.host_by_credential("cred-1").await.is_err(), "the replaced agent is refused");

@@ -2,8 +2,8 @@
 //! admin's replace token), agents re-join with the credential saved in their state directory, and
 //! only admins see where agents listen.
 
-use flotilla_agent::{Agent, AgentConfig, AgentError};
 use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
+use flotilla_agent::{Agent, AgentConfig, AgentError};
 use flotilla_api::{ContainerCreate, JoinTokenCreate, ListQuery};
 use flotilla_core::Role;
 use flotilla_core::profile::ContainerProperties;

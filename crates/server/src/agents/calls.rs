@@ -26,7 +26,9 @@ pub struct AgentCall {
 /// An HTTP client that reaches only the agent holding `certificate`'s key, as the server's `identity`.
 fn pinned_client(identity: &flotilla_tls::Identity, certificate: &str, host: &str) -> Result<reqwest::Client, ApiError> {
     if certificate.is_empty() {
-        return Err(ApiError::Conflict(format!("the agent of host {host} has not joined since callbacks need its certificate: restart it")));
+        return Err(ApiError::Conflict(format!(
+            "the agent of host {host} has not joined since callbacks need its certificate: restart it"
+        )));
     }
     let pinned = flotilla_tls::certificates("agent certificate", certificate.as_bytes())
         .map_err(|e| ApiError::Internal(format!("host {host}: {e}")))?

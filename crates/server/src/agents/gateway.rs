@@ -46,7 +46,12 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
     }
     let name = Name::parse("name", &body.name)?;
     if !body.advertise.starts_with("https://") {
-        return Err(ValidationError::new("advertise", &body.advertise, "must be an https:// URL (the server calls agents over mutual TLS)").into());
+        return Err(ValidationError::new(
+            "advertise",
+            &body.advertise,
+            "must be an https:// URL (the server calls agents over mutual TLS)",
+        )
+        .into());
     }
     if body.runtime != "docker" && body.runtime != "sim" {
         return Err(ValidationError::new("runtime", &body.runtime, "must be docker or sim").into());

@@ -11,10 +11,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
-use flotilla_core::{HostId, JoinTokenId};
 use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
 use flotilla_core::host::Schedulable;
 use flotilla_core::scheduler::Request;
+use flotilla_core::{HostId, JoinTokenId};
 use flotilla_store::Scope;
 use serde::Deserialize;
 
