@@ -81,7 +81,7 @@ impl Agent {
             capacity,
             certificate: identity.cert_pem.clone(),
         };
-        let state = config.state_dir.as_deref().map(|dir| StateFile::new(dir, &config.server, &config.name));
+        let state = config.state_dir.as_deref().map(|dir| StateFile::new(dir, &config.name));
         let (region, joined) = RegionClient::join(http, &config.server, join, config.timings.join_retry_for, state).await?;
         let tls = flotilla_tls::pinned_server_config(&identity, region.server_pin())?;
         let listener = TlsListener::new(listener, tls).map_err(|source| AgentError::Bind { addr: bound, source })?;
