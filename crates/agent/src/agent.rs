@@ -2,16 +2,17 @@
 //! samples) and its listener until shut down. Shutting down never touches the containers: the next agent adopts them.
 
 use crate::callback::{self, CallbackState};
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, url_host};
 use crate::error::AgentError;
 use crate::probe::Prober;
 use crate::reconcile::Reconciler;
 use crate::region::{RegionClient, http_client};
 use crate::runtime::ContainerRuntime;
+use crate::state::StateFile;
 use crate::vitals::{self, Vitals};
 use flotilla_api::agent::{AgentJoin, Assignments, Heartbeat};
 use flotilla_api::{Capacity, HostUtilisation};
-use rand::Rng;
+use flotilla_tls::{Identity, TlsListener};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,11 +35,6 @@ pub struct Agent {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// 256 random bits, hex-encoded.
-fn new_secret() -> String {
-    hex::encode(rand::rng().random::<[u8; 32]>())
-}
-
 /// Resolves once `shutdown` turns true (or its sender is gone).
 pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     // Err: the sender is gone, which also means stop.
@@ -56,7 +52,8 @@ async fn pause(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool
 impl Agent {
     /// Binds the listener, joins the region, and starts the loops.
     pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> Result<Agent, AgentError> {
-        Self::start_with(config, runtime, http_client()?).await
+        let http = http_client(config.ca_cert.as_deref())?;
+        Self::start_with(config, runtime, http).await
     }
 
     /// [`Agent::start`] with a given HTTP client (simulated hosts of one process share one).
@@ -69,10 +66,12 @@ impl Agent {
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|source| AgentError::Bind { addr: config.listen, source })?;
         let bound = listener.local_addr().map_err(|source| AgentError::Bind { addr: config.listen, source })?;
-        let advertise = config.advertise.clone().unwrap_or_else(|| format!("http://{bound}"));
-        let secret = new_secret();
+        let advertise = config.advertise.clone().unwrap_or_else(|| format!("https://{bound}"));
+        // A key pair of this run: the server pins its certificate when the agent joins.
+        let identity = Identity::self_signed(&[url_host(&advertise).to_owned()])?;
         let join = AgentJoin {
             join_token: config.join_token.clone(),
+            credential: None,
             name: config.name.clone(),
             zone: config.zone.clone(),
             pool: config.pool.clone(),
@@ -80,17 +79,19 @@ impl Agent {
             runtime: runtime.kind().to_owned(),
             advertise: advertise.clone(),
             capacity,
-            callback_secret: secret.clone(),
+            certificate: identity.cert_pem.clone(),
         };
-        let (region, joined) = RegionClient::join(http, &config.server, join, config.timings.join_retry_for).await?;
+        let state = config.state_dir.as_deref().map(|dir| StateFile::new(dir, &config.name));
+        let (region, joined) = RegionClient::join(http, &config.server, join, config.timings.join_retry_for, state).await?;
+        let tls = flotilla_tls::pinned_server_config(&identity, region.server_pin())?;
+        let listener = TlsListener::new(listener, tls).map_err(|source| AgentError::Bind { addr: bound, source })?;
         let region = Arc::new(region);
         let host_id = joined.host_id;
         tracing::info!(host = %config.name, %host_id, %advertise, runtime = runtime.kind(), "joined the region");
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (assignments_tx, assignments_rx) = watch::channel(None);
-        let app =
-            callback::router(CallbackState { runtime: runtime.clone(), host_id, secret: secret.into(), shutdown: shutdown_rx.clone() });
+        let app = callback::router(CallbackState { runtime: runtime.clone(), host_id, shutdown: shutdown_rx.clone() });
         let mut serve_shutdown = shutdown_rx.clone();
         let serve = async move {
             let result = axum::serve(listener, app).with_graceful_shutdown(async move { stopped(&mut serve_shutdown).await }).await;

@@ -3,22 +3,28 @@
 use flotilla_api::Capacity;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// An agent's configuration.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// Base URL of the region server, e.g. `http://10.0.0.1:7946`.
+    /// Base URL of the region server, e.g. `https://10.0.0.1:7700`.
     pub server: String,
-    pub join_token: String,
+    /// Needed to join under a new name; a host that saved its credential joins again without it.
+    pub join_token: Option<String>,
     /// The host's name; joining again under the same name keeps the host's id.
     pub name: String,
+    /// Where the host credential is saved at each join and read at start; in memory only when absent.
+    pub state_dir: Option<PathBuf>,
+    /// Certificates (PEM) trusted for the server's HTTPS besides the system's roots.
+    pub ca_cert: Option<Vec<u8>>,
     pub zone: String,
     pub pool: String,
     pub labels: BTreeMap<String, String>,
-    /// Where the agent serves the server's interactive calls.
+    /// Where the agent serves the server's interactive calls (mutual TLS).
     pub listen: SocketAddr,
-    /// Base URL the server uses to reach the agent; default `http://{bound listen address}`.
+    /// Base URL the server uses to reach the agent; default `https://{bound listen address}`.
     pub advertise: Option<String>,
     /// Replaces what the runtime reports, field by field.
     pub capacity: CapacityOverride,
@@ -30,8 +36,10 @@ impl AgentConfig {
     pub fn new(server: impl Into<String>, join_token: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             server: server.into(),
-            join_token: join_token.into(),
+            join_token: Some(join_token.into()),
             name: name.into(),
+            state_dir: None,
+            ca_cert: None,
             zone: String::new(),
             pool: String::new(),
             labels: BTreeMap::new(),
@@ -41,6 +49,35 @@ impl AgentConfig {
             timings: Timings::default(),
         }
     }
+}
+
+/// The host part of a URL (`https://[::1]:7947/x` → `::1`): what the agent's certificate names.
+pub(crate) fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => host,
+        _ => authority,
+    };
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// The socket address an advertised URL names (its port, else `default_port`), resolved: where the
+/// agent listens, so that the callback is served on that address only, not on every interface.
+pub async fn advertised_address(advertise: &str, default_port: u16) -> std::io::Result<SocketAddr> {
+    let rest = advertise.split_once("://").map_or(advertise, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let port = match authority.rsplit_once(':') {
+        Some((_, port)) if !port.contains(']') => {
+            port.parse().map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("bad port in {advertise}")))?
+        }
+        _ => default_port,
+    };
+    let host = url_host(advertise);
+    tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("{host} has no address")))
 }
 
 /// Capacity to announce instead of the runtime's own figures (so agents sharing one engine differ).
@@ -97,6 +134,21 @@ impl Default for Timings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificates_name_the_advertised_host() {
+        assert_eq!(url_host("https://10.0.0.5:7947"), "10.0.0.5");
+        assert_eq!(url_host("https://node-3.example:7947/x"), "node-3.example");
+        assert_eq!(url_host("https://[::1]:7947"), "::1");
+        assert_eq!(url_host("https://node-3"), "node-3");
+    }
+
+    #[tokio::test]
+    async fn the_listener_follows_the_advertised_address() {
+        assert_eq!(advertised_address("https://127.0.0.1:9001", 7947).await.unwrap(), "127.0.0.1:9001".parse().unwrap());
+        assert_eq!(advertised_address("https://127.0.0.2", 7947).await.unwrap(), "127.0.0.2:7947".parse().unwrap());
+        assert!(advertised_address("https://127.0.0.1:x", 7947).await.is_err());
+    }
 
     #[test]
     fn overrides_replace_field_by_field() {

@@ -17,4 +17,8 @@ pub enum AgentError {
     Decode { what: &'static str, message: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    #[error("agent state {path}: {source}")]
+    State { path: std::path::PathBuf, source: std::io::Error },
+    #[error("TLS: {0}")]
+    Tls(#[from] flotilla_tls::TlsError),
 }

@@ -13,9 +13,10 @@ mod reconcile;
 mod region;
 pub mod runtime;
 mod simulate;
+mod state;
 mod vitals;
 
 pub use agent::Agent;
-pub use config::{AgentConfig, CapacityOverride, Timings};
+pub use config::{AgentConfig, CapacityOverride, Timings, advertised_address};
 pub use error::AgentError;
 pub use simulate::start_simulated;

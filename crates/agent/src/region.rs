@@ -1,12 +1,16 @@
 //! The agent's client of the region server's `/v1/agent` API: join, heartbeat, long-poll for
-//! assignments, reports, image fetch. A call answered 401 joins again and is retried once.
+//! assignments, reports, image fetch. A call answered 401 joins again and is retried once. Every
+//! join presents the credential in use (saved in the state directory, when there is one) and the
+//! join token; its answer's credential is saved, and the server's certificate pinned.
 
 use crate::error::AgentError;
 use crate::reconcile::Upstream;
 use crate::runtime::ArchiveStream;
+use crate::state::StateFile;
 use async_trait::async_trait;
 use flotilla_api::ErrorBody;
 use flotilla_api::agent::{AgentJoin, AgentJoined, Assignments, Heartbeat, Reports};
+use flotilla_tls::Pin;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use std::sync::RwLock;
@@ -20,9 +24,20 @@ const IMAGE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Longest pause between join attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// The HTTP client agents share (one per process is enough, even for thousands of simulated hosts).
-pub fn http_client() -> Result<reqwest::Client, AgentError> {
-    reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().map_err(|e| AgentError::Client(e.to_string()))
+/// The HTTP client agents share (one per process is enough, even for thousands of simulated hosts),
+/// trusting `ca_cert` (PEM) for the server's HTTPS besides the system's roots.
+pub fn http_client(ca_cert: Option<&[u8]>) -> Result<reqwest::Client, AgentError> {
+    let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10));
+    if let Some(pem) = ca_cert {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| AgentError::Client(format!("CA certificate: {e}")))?;
+        if certs.is_empty() {
+            return Err(AgentError::Client("CA certificate: it holds no PEM certificate".into()));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| AgentError::Client(e.to_string()))
 }
 
 /// A joined agent's link to its region.
@@ -34,6 +49,9 @@ pub struct RegionClient {
     retry_for: Duration,
     credential: RwLock<String>,
     rejoin: tokio::sync::Mutex<()>,
+    state: Option<StateFile>,
+    /// The server's callback certificate from the last join: the only client the listener admits.
+    server_pin: Pin,
 }
 
 /// The server's error message: its JSON error body's `message`, else the body as text.
@@ -49,23 +67,44 @@ fn retryable(status: StatusCode) -> bool {
 }
 
 impl RegionClient {
-    /// Joins the region (retrying an unreachable or unavailable server for `retry_for`).
+    /// Joins the region (retrying an unreachable or unavailable server for `retry_for`), with the
+    /// credential saved in `state` if there is one.
     pub async fn join(
         http: reqwest::Client,
         server: &str,
         join: AgentJoin,
         retry_for: Duration,
+        state: Option<StateFile>,
     ) -> Result<(Self, AgentJoined), AgentError> {
+        let saved = state.as_ref().map(StateFile::load).transpose()?.flatten();
         let client = Self {
             http,
             base: server.trim_end_matches('/').to_owned(),
             join,
             retry_for,
-            credential: RwLock::new(String::new()),
+            credential: RwLock::new(saved.unwrap_or_default()),
             rejoin: tokio::sync::Mutex::new(()),
+            state,
+            server_pin: Pin::empty(),
         };
         let joined = client.send_join().await?;
         Ok((client, joined))
+    }
+
+    /// The certificate the server presents on its calls, as of the last join.
+    pub fn server_pin(&self) -> Pin {
+        self.server_pin.clone()
+    }
+
+    /// Keeps what a join answered: the credential (saved) and the server's certificate (pinned).
+    fn joined(&self, joined: &AgentJoined) -> Result<(), AgentError> {
+        let server = flotilla_tls::certificates("server certificate", joined.server_certificate.as_bytes())?.swap_remove(0);
+        self.server_pin.set(server);
+        if let Some(state) = &self.state {
+            state.save(joined.host_id, &joined.credential)?;
+        }
+        self.set_credential(joined.credential.clone());
+        Ok(())
     }
 
     fn url(&self, path: &str) -> String {
@@ -87,12 +126,14 @@ impl RegionClient {
         let url = self.url("/v1/agent/join");
         let deadline = Instant::now() + self.retry_for;
         let mut backoff = Duration::from_millis(100);
+        let mut join = self.join.clone();
+        join.credential = Some(self.credential()).filter(|c| !c.is_empty());
         loop {
-            let last_error = match self.http.post(&url).json(&self.join).timeout(CALL_TIMEOUT).send().await {
+            let last_error = match self.http.post(&url).json(&join).timeout(CALL_TIMEOUT).send().await {
                 Ok(response) if response.status().is_success() => {
                     let joined: AgentJoined =
                         response.json().await.map_err(|e| AgentError::Decode { what: "join", message: e.to_string() })?;
-                    self.set_credential(joined.credential.clone());
+                    self.joined(&joined)?;
                     return Ok(joined);
                 }
                 Ok(response) if retryable(response.status()) => refusal("join", response).await,

@@ -28,7 +28,7 @@ fn host_config(config: &AgentConfig, i: usize) -> AgentConfig {
 /// Starts `hosts` simulated agents, joined concurrently. If any fails to start, those started are
 /// shut down and the first error is returned.
 pub async fn start_simulated(config: AgentConfig, hosts: usize, sim: SimConfig) -> Result<Vec<Agent>, AgentError> {
-    let http = http_client()?;
+    let http = http_client(config.ca_cert.as_deref())?;
     let results: Vec<Result<Agent, AgentError>> = futures::stream::iter(1..=hosts)
         .map(|i| {
             let runtime = Arc::new(SimRuntime::new(SimConfig { seed: sim.seed.wrapping_add(i as u64), ..sim.clone() }));

@@ -13,7 +13,7 @@ use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::region::{FakeRegion, JOIN_TOKEN};
+use support::region::{FakeRegion, JOIN_TOKEN, server_identity};
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -65,8 +65,8 @@ async fn joins_heartbeats_runs_and_removes_its_assignments() {
     assert_eq!((join.runtime.as_str(), join.zone.as_str(), join.labels["disk"].as_str()), ("sim", "az1", "ssd"));
     assert_eq!((join.capacity.cpus, join.capacity.memory_mib, join.capacity.disk_mib), (2.0, 8192, 1000));
     assert_eq!(join.advertise, agent.advertise());
-    assert!(agent.advertise().starts_with("http://127.0.0.1:"));
-    assert_eq!(join.callback_secret.len(), 64);
+    assert!(agent.advertise().starts_with("https://127.0.0.1:"));
+    assert!(join.certificate.starts_with("-----BEGIN CERTIFICATE-----"), "{}", join.certificate);
 
     let host = agent.host_id();
     region.wait(WAIT, "two heartbeats", |r| r.heartbeats(host).len() >= 2).await;
@@ -188,7 +188,7 @@ async fn joining_fails_clearly() {
     let region = FakeRegion::start().await;
     let runtime: Arc<SimRuntime> = Arc::new(SimRuntime::new(SimConfig::default()));
     let mut bad_token = config(&region, "host-d");
-    bad_token.join_token = "wrong".into();
+    bad_token.join_token = Some("wrong".into());
     match Agent::start(bad_token, runtime.clone()).await {
         Err(AgentError::Refused { status: 401, message, .. }) => assert_eq!(message, "join token is not valid"),
         other => panic!("expected a 401 refusal, got {other:?}"),
@@ -209,81 +209,77 @@ async fn joining_fails_clearly() {
     assert!(started.elapsed() >= Duration::from_millis(700), "retried for a while: {:?}", started.elapsed());
 }
 
-/// The interactive calls, as the server makes them.
+/// A client of `agent_cert`'s agent presenting `identity` (mutual TLS, the agent's certificate pinned).
+fn caller(agent_cert: &str, identity: &flotilla_tls::Identity) -> reqwest::Client {
+    let pinned = flotilla_tls::certificates("agent", agent_cert.as_bytes()).unwrap().swap_remove(0);
+    let tls = flotilla_tls::pinned_client_config(pinned, identity).unwrap();
+    reqwest::Client::builder().use_preconfigured_tls(tls).build().unwrap()
+}
+
+/// The interactive calls, as the server makes them: only the server the agent pinned gets through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn interactive_calls_need_the_secret_and_act_on_the_container() {
+async fn interactive_calls_need_the_server_certificate_and_act_on_the_container() {
     let region = FakeRegion::start().await;
     let runtime = Arc::new(SimRuntime::new(SimConfig::default()));
     let agent = Agent::start(config(&region, "host-e"), runtime.clone()).await.unwrap();
     let host = agent.host_id();
-    let secret = region.joins()[0].callback_secret.clone();
+    let agent_cert = region.joins()[0].certificate.clone();
     let a = assignment("api", DesiredState::Running);
     region.assign(host, vec![a.clone()]);
     region.wait_report(host, WAIT, running(a.id)).await;
 
-    let http = reqwest::Client::new();
+    let http = caller(&agent_cert, server_identity());
     let base = format!("{}/agent/v1", agent.advertise());
     let url = |path: &str| format!("{base}/containers/{}/{path}", a.id);
     assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
 
-    for auth in [None, Some("wrong")] {
-        let mut request = http.get(url("stats"));
-        if let Some(token) = auth {
-            request = request.bearer_auth(token);
-        }
-        let response = request.header("x-request-id", "req-1").send().await.unwrap();
-        assert_eq!(response.status(), 401);
-        let body: ErrorBody = response.json().await.unwrap();
-        assert_eq!((body.error.code, body.error.request_id.as_str()), (401, "req-1"));
+    // No client certificate, or another one: the handshake fails, no request is answered.
+    let stranger = flotilla_tls::Identity::self_signed(&["stranger".into()]).unwrap();
+    let anonymous = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    for refused in [anonymous, caller(&agent_cert, &stranger)] {
+        let error = refused.get(url("stats")).send().await.expect_err("refused without the server's certificate");
+        assert!(error.is_connect() || error.is_request(), "{error:?}");
     }
 
-    let exec: ExecResult = http
-        .post(url("exec"))
-        .bearer_auth(&secret)
-        .json(&serde_json::json!({"command": ["echo", "hi"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let exec: ExecResult =
+        http.post(url("exec")).json(&serde_json::json!({"command": ["echo", "hi"]})).send().await.unwrap().json().await.unwrap();
     assert_eq!((exec.exit_code, exec.output.as_str()), (0, "hi\n"));
-    let empty = http.post(url("exec")).bearer_auth(&secret).json(&serde_json::json!({"command": []})).send().await.unwrap();
+    let empty = http.post(url("exec")).json(&serde_json::json!({"command": []})).send().await.unwrap();
     assert_eq!(empty.status(), 400);
-    let unknown_field = http.post(url("exec")).bearer_auth(&secret).json(&serde_json::json!({"cmd": ["x"]})).send().await.unwrap();
+    let unknown_field = http.post(url("exec")).json(&serde_json::json!({"cmd": ["x"]})).send().await.unwrap();
     assert_eq!(unknown_field.status(), 400);
 
-    let logs = http.get(url("logs?tail=1")).bearer_auth(&secret).send().await.unwrap();
+    let logs = http.get(url("logs?tail=1")).send().await.unwrap();
     assert_eq!(logs.headers()["content-type"], "text/plain; charset=utf-8");
     assert_eq!(logs.text().await.unwrap(), "sim: started serve\n");
 
-    let stats: ContainerStats = http.get(url("stats")).bearer_auth(&secret).send().await.unwrap().json().await.unwrap();
+    let stats: ContainerStats = http.get(url("stats")).send().await.unwrap().json().await.unwrap();
     assert_eq!(stats.pids, 1);
-    let top: ContainerTop = http.get(url("top")).bearer_auth(&secret).send().await.unwrap().json().await.unwrap();
+    let top: ContainerTop = http.get(url("top")).send().await.unwrap().json().await.unwrap();
     assert_eq!(top.processes[0].last().map(String::as_str), Some("serve"));
 
-    let killed: Observed = http.post(url("kill?signal=SIGTERM")).bearer_auth(&secret).send().await.unwrap().json().await.unwrap();
+    let killed: Observed = http.post(url("kill?signal=SIGTERM")).send().await.unwrap().json().await.unwrap();
     assert_eq!((killed.state, killed.exit_code), (ObservedState::Exited, Some(143)));
-    let bad_signal = http.post(url("kill?signal=SIGNOPE")).bearer_auth(&secret).send().await.unwrap();
+    let bad_signal = http.post(url("kill?signal=SIGNOPE")).send().await.unwrap();
     assert_eq!(bad_signal.status(), 400);
-    let restarted: Observed = http.post(url("restart?timeout=1")).bearer_auth(&secret).send().await.unwrap().json().await.unwrap();
+    let restarted: Observed = http.post(url("restart?timeout=1")).send().await.unwrap().json().await.unwrap();
     assert_eq!((restarted.id, restarted.state), (a.id, ObservedState::Running));
 
-    let renamed = http.post(url("rename")).bearer_auth(&secret).json(&serde_json::json!({"name": "api2"})).send().await.unwrap();
+    let renamed = http.post(url("rename")).json(&serde_json::json!({"name": "api2"})).send().await.unwrap();
     assert_eq!(renamed.status(), 204);
     assert_eq!(runtime.list(host).await.unwrap()[0].name, runtime_name("api2", a.id, a.generation));
-    let updated = http.post(url("update")).bearer_auth(&secret).json(&serde_json::json!({"cpu": 1.5, "memory": 256})).send().await.unwrap();
+    let updated = http.post(url("update")).json(&serde_json::json!({"cpu": 1.5, "memory": 256})).send().await.unwrap();
     assert_eq!(updated.status(), 204);
-    let stats: ContainerStats = http.get(url("stats")).bearer_auth(&secret).send().await.unwrap().json().await.unwrap();
+    let stats: ContainerStats = http.get(url("stats")).send().await.unwrap().json().await.unwrap();
     assert_eq!((stats.cpu_percent, stats.memory_limit_mib), (75.0, 256.0));
 
-    let missing = http.get(format!("{base}/containers/{}/stats", Uuid::now_v7())).bearer_auth(&secret).send().await.unwrap();
+    let missing = http.get(format!("{base}/containers/{}/stats", Uuid::now_v7())).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     let body: ErrorBody = missing.json().await.unwrap();
     assert!(body.error.message.starts_with("no container"), "{}", body.error.message);
 
     // A followed log stays open, and ends when the agent shuts down.
-    let follow = http.get(url("logs?follow=true")).bearer_auth(&secret).send().await.unwrap();
+    let follow = http.get(url("logs?follow=true")).send().await.unwrap();
     assert_eq!(follow.status(), 200);
     let mut body = follow.bytes_stream();
     let mut text = String::new();
@@ -318,6 +314,6 @@ async fn many_simulated_hosts_join_at_once() {
     futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
 
     let mut bad = config(&region, "bad");
-    bad.join_token = "wrong".into();
+    bad.join_token = Some("wrong".into());
     assert!(matches!(start_simulated(bad, 3, SimConfig::default()).await, Err(AgentError::Refused { status: 401, .. })));
 }

@@ -1,7 +1,7 @@
 //! The agent protocol: agent → server (join, heartbeat, long-poll assignments, reports, image
 //! fetch) under `/v1/agent`, and server → agent interactive calls under `/agent/v1`.
-//! Both directions authenticate with `Authorization: Bearer`: the host credential one way, the
-//! agent's callback secret the other.
+//! Agents authenticate with `Authorization: Bearer <host credential>`; the server's calls to an
+//! agent go over mutual TLS, each side pinning the certificate the other sent at join.
 
 use crate::host::{Capacity, HostUtilisation};
 use flotilla_core::container::DesiredState;
@@ -21,11 +21,17 @@ pub const LABEL_PROJECT: &str = "flotilla.project";
 pub const LABEL_NETWORK: &str = "flotilla.network";
 pub const LABEL_VOLUME: &str = "flotilla.volume";
 
-/// `POST /v1/agent/join`: an agent asks to join the region as host `name`.
+/// `POST /v1/agent/join`: an agent asks to join the region as host `name`. A new name needs a
+/// valid join token; a name already joined needs that host's current `credential` (an agent
+/// restarting with its saved state) or a join token an admin issued to replace that host.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentJoin {
-    pub join_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_token: Option<String>,
+    /// The host credential this agent saved when it last joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
     pub name: String,
     #[serde(default)]
     pub zone: String,
@@ -35,11 +41,11 @@ pub struct AgentJoin {
     pub labels: BTreeMap<String, String>,
     /// `docker` or `sim`.
     pub runtime: String,
-    /// Base URL where the server reaches this agent, e.g. `http://10.0.0.5:7947`.
+    /// Base URL where the server reaches this agent, e.g. `https://10.0.0.5:7947`.
     pub advertise: String,
     pub capacity: Capacity,
-    /// What the server presents on its calls to the agent.
-    pub callback_secret: String,
+    /// The agent's callback certificate (PEM, self-signed): the server pins it on its calls.
+    pub certificate: String,
 }
 
 /// The answer to a join: the host's id and the credential for every later call.
@@ -48,6 +54,8 @@ pub struct AgentJoined {
     pub host_id: Uuid,
     pub credential: String,
     pub heartbeat_interval_ms: u64,
+    /// The certificate (PEM) the server presents on its calls to the agent: the agent pins it.
+    pub server_certificate: String,
 }
 
 /// `POST /v1/agent/heartbeat`.

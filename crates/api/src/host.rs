@@ -31,8 +31,9 @@ pub struct Host {
     pub labels: BTreeMap<String, String>,
     /// `docker` or `sim`.
     pub runtime: String,
-    /// Where the server reaches the agent.
-    pub advertise: String,
+    /// Where the server reaches the agent; shown to admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertise: Option<String>,
     /// `UP`, `DOWN`, `DRAINING` or `DISABLED`.
     pub state: String,
     pub capacity: Capacity,
@@ -69,6 +70,10 @@ pub struct JoinTokenCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 60, maximum = 2592000)]
     pub ttl_seconds: Option<u64>,
+    /// A host (id or name) whose name the token may take over, with its id and containers: for a
+    /// machine that lost its agent's state. Such a token joins that host only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace: Option<String>,
 }
 
 /// A join token; `token` is shown once, at creation.
@@ -77,4 +82,7 @@ pub struct JoinToken {
     pub id: Uuid,
     pub token: String,
     pub expires_at: DateTime<Utc>,
+    /// The host this token replaces, if it was issued for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Uuid>,
 }

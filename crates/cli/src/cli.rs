@@ -36,6 +36,9 @@ pub struct Globals {
     /// Token to use instead of the one saved by `flotilla login`.
     #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// Also trust the certificates of this PEM file for the server's HTTPS (saved by `flotilla login`).
+    #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_CACERT", value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

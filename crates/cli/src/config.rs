@@ -12,6 +12,9 @@ use std::path::Path;
 pub struct UserConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// A CA certificate file trusted for the server's HTTPS (`--ca-cert` at login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<std::path::PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,7 +59,8 @@ mod tests {
         assert_eq!(UserConfig::load(&path).unwrap(), UserConfig::default());
 
         let config = UserConfig {
-            url: Some("http://127.0.0.1:7700".into()),
+            url: Some("https://127.0.0.1:7700".into()),
+            ca_cert: Some("/etc/flotilla/ca.pem".into()),
             token: Some("secret".into()),
             user: Some("alice".into()),
             project: Some("demo".into()),

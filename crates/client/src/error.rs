@@ -21,6 +21,9 @@ pub enum ClientError {
     /// The base URL given to [`crate::Client::new`] is not an http(s) URL.
     #[error("invalid server URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    /// The CA certificate given to [`crate::Client::with_ca`] is not PEM.
+    #[error("invalid CA certificate: {0}")]
+    CaCert(String),
     /// A local file to send could not be read.
     #[error("cannot read {path}: {error}")]
     File { path: String, error: std::io::Error },
@@ -31,7 +34,7 @@ impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api { status, .. } | ClientError::Decode { status, .. } => Some(*status),
-            ClientError::Transport { .. } | ClientError::InvalidUrl { .. } | ClientError::File { .. } => None,
+            ClientError::Transport { .. } | ClientError::InvalidUrl { .. } | ClientError::CaCert(_) | ClientError::File { .. } => None,
         }
     }
 

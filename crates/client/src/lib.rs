@@ -160,6 +160,12 @@ impl<'a, B: Serialize> Call<'a, B> {
 impl Client {
     /// A client for the server at `base_url` (`http://host:port`, with or without a trailing `/v1`).
     pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        Self::with_ca(base_url, None)
+    }
+
+    /// A client for the server at `base_url` that also trusts the certificates of `ca_cert` (PEM)
+    /// for HTTPS, e.g. the CA of a server started with `--tls-cert`.
+    pub fn with_ca(base_url: &str, ca_cert: Option<&[u8]>) -> Result<Self, ClientError> {
         let invalid = |reason: String| ClientError::InvalidUrl { url: base_url.to_owned(), reason };
         let mut base = Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
@@ -171,11 +177,18 @@ impl Client {
         let path = path.strip_suffix("/v1").unwrap_or(path);
         let path = format!("{path}/");
         base.set_path(&path);
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("flotilla-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| invalid(e.to_string()))?;
+        let mut http =
+            reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).user_agent(concat!("flotilla-client/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = ca_cert {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| ClientError::CaCert(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(ClientError::CaCert("it holds no PEM certificate".into()));
+            }
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        let http = http.build().map_err(|e| invalid(e.to_string()))?;
         Ok(Self { http, base, token: None, idempotency_key: None })
     }
 

@@ -10,7 +10,7 @@ use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, Profile, Pro
 use flotilla_core::scheduler::Resources;
 use flotilla_core::{ClusterId, ContainerId, HostId, Name, ProfileId, ProjectId, UserId, now};
 use flotilla_engine::{Agents, Engine, EngineConfig, EngineWaker};
-use flotilla_store::{ActionFilters, HostRegistration, Scope, Store};
+use flotilla_store::{ActionFilters, HostRegistration, JoinGrant, JoinProof, Scope, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,10 +71,10 @@ async fn seed(store: &Store) -> (ProjectId, UserId, ProfileId) {
         runtime: "sim".into(),
         advertise: "http://127.0.0.1:1".into(),
         capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 10_000 },
-        credential_digest: "d".into(),
-        callback_secret: "s".into(),
+        certificate: String::new(),
     };
-    store.register_host(host).await.unwrap();
+    let token = JoinProof { token: Some(JoinGrant { replaces: None }), credential_digest: None };
+    store.register_host(host, token, "d").await.unwrap();
     (project.id, user.id, profile.id)
 }
 

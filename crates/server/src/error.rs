@@ -71,6 +71,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { .. } => ApiError::NotFound(error.to_string()),
+            StoreError::Unauthenticated(_) => ApiError::Unauthorized(error.to_string()),
             StoreError::NameTaken { .. } | StoreError::Conflict(_) | StoreError::Ambiguous { .. } => ApiError::Conflict(error.to_string()),
             StoreError::BadMarker(_) | StoreError::Invalid(_) => ApiError::BadRequest(error.to_string()),
             StoreError::Quota(_) => ApiError::Forbidden(error.to_string()),

@@ -56,12 +56,27 @@ pub struct ServerConfig {
     pub body_read_timeout: Duration,
     /// How long events and finished actions are kept.
     pub retention: Retention,
+    /// Serve the API over HTTPS with this certificate and key; plain HTTP when absent.
+    pub tls: Option<TlsFiles>,
+    /// What the server presents on its calls to agents; when absent, the identity kept in
+    /// `data_dir/callback-identity` (made on first start). Servers sharing a region share one.
+    pub callback_identity: Option<flotilla_tls::Identity>,
 }
 
 /// How long a client may take to send a request head unless configured otherwise.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a request body may stall unless configured otherwise.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// PEM files of the API's certificate (chain) and private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Where a server without a given callback identity keeps the one it made.
+const CALLBACK_IDENTITY_DIR: &str = "callback-identity";
 
 impl ServerConfig {
     /// A region with the default knobs: 10 s grace period, 2 GiB images, spread scheduling.
@@ -80,6 +95,8 @@ impl ServerConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             retention: Retention::default(),
+            tls: None,
+            callback_identity: None,
         }
     }
 }
@@ -100,11 +117,15 @@ pub enum ServerError {
     Serve(std::io::Error),
     #[error("server task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("TLS: {0}")]
+    Tls(#[from] flotilla_tls::TlsError),
 }
 
 /// A running region server, serving in the background until shut down.
 pub struct Server {
     addr: SocketAddr,
+    /// `https` when the API is served over TLS.
+    scheme: &'static str,
     bootstrap: Option<Bootstrap>,
     store: Store,
     stop: oneshot::Sender<()>,
@@ -125,6 +146,11 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Opens the store (migrating it), bootstraps the admin on a fresh database, binds, and serves.
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        let api_tls = config.tls.as_ref().map(|files| flotilla_tls::api_server_config(&files.cert, &files.key)).transpose()?;
+        let identity = match config.callback_identity.clone() {
+            Some(identity) => identity,
+            None => flotilla_tls::Identity::load_or_create(&config.data_dir.join(CALLBACK_IDENTITY_DIR), &["flotilla-server".into()])?,
+        };
         let store = Store::connect(&config.database_url).await?.with_region_pool(config.network_pool);
         let bootstrap = identity::bootstrap::bootstrap(&store, config.bootstrap_password).await.map_err(ServerError::Bootstrap)?;
         let listener =
@@ -137,16 +163,12 @@ impl Server {
             scheduler: config.scheduler,
             body_read_timeout: config.body_read_timeout,
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| ServerError::Serve(std::io::Error::other(e)))?;
         let state = AppState {
             store: store.clone(),
             region: config.region.clone(),
             metrics: Arc::new(http::metrics::Metrics::new()),
             settings: Arc::new(settings),
-            agents: Arc::new(AgentLinks { wakers: Default::default(), http }),
+            agents: Arc::new(AgentLinks { wakers: Default::default(), identity }),
             engine: flotilla_engine::EngineWaker::default(),
             engine_config: Arc::new(flotilla_engine::EngineConfig {
                 name: addr.to_string(),
@@ -167,18 +189,22 @@ impl Server {
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();
+        let scheme = if api_tls.is_some() { "https" } else { "http" };
         let header_read_timeout = config.header_read_timeout;
-        let task = tokio::spawn(async move {
-            let stop = async move {
-                let _ = stopped.await;
-            };
-            http::serve::serve(listener, app, header_read_timeout, stop).await;
-            Ok(())
-        });
+        let stopping = async move {
+            let _ = stopped.await;
+        };
+        let task = match api_tls {
+            Some(tls) => {
+                let listener = flotilla_tls::TlsListener::new(listener, tls).map_err(ServerError::Serve)?;
+                tokio::spawn(async move { Ok(http::serve::serve(listener, app, header_read_timeout, stopping).await) })
+            }
+            None => tokio::spawn(async move { Ok(http::serve::serve(listener, app, header_read_timeout, stopping).await) }),
+        };
         let purge = tokio::spawn(purge_tokens(store.clone()));
         let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, bootstrap, store, stop, streams, task, background: vec![purge, health, retention], engine })
+        Ok(Server { addr, scheme, bootstrap, store, stop, streams, task, background: vec![purge, health, retention], engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -186,12 +212,12 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// A join token agents use to join this region, valid for `ttl`.
     pub async fn issue_join_token(&self, ttl: Duration) -> Result<String, ApiError> {
-        Ok(routes::issue_join_token(&self.store, ttl).await?.token)
+        Ok(routes::issue_join_token(&self.store, ttl, None).await?.token)
     }
 
     /// What the first start created, on the first start only.

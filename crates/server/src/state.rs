@@ -50,11 +50,12 @@ impl RegionSettings {
     }
 }
 
-/// How the server reaches agents: the long-poll wake-ups and one HTTP client for calls.
+/// How the server reaches agents: the long-poll wake-ups, and the identity it presents on its
+/// calls to them (agents pin its certificate when they join).
 #[derive(Debug)]
 pub struct AgentLinks {
     pub wakers: Wakers,
-    pub http: reqwest::Client,
+    pub identity: flotilla_tls::Identity,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<Metrics> {

@@ -13,6 +13,9 @@ pub enum StoreError {
     NameTaken { kind: &'static str, name: String },
     #[error("{0}")]
     Conflict(String),
+    /// A join that proves nothing: no valid join token, no matching host credential.
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("name {name:?} matches {count} {kind}s in different projects: use the id")]
     Ambiguous { kind: &'static str, name: String, count: usize },
     /// A request names something that cannot be (an unknown network, an address outside the subnet).

@@ -1,8 +1,8 @@
 //! Hosts and join tokens: registration, heartbeats, liveness, the operator's switches, revisions.
 
-use crate::codec::{get_bool, get_id, get_json, get_name, get_time, millis, now_millis, to_json};
+use crate::codec::{get_bool, get_id, get_json, get_name, get_opt_id, get_time, millis, now_millis, to_json};
 use crate::list::Filter;
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use flotilla_core::container::{ContainerStatus, StatusChange};
 use flotilla_core::host::{Host, Schedulable, Utilisation};
 use flotilla_core::scheduler::{HostState, Resources};
@@ -21,15 +21,36 @@ pub struct HostRegistration {
     pub runtime: String,
     pub advertise: String,
     pub capacity: Resources,
-    pub credential_digest: String,
-    pub callback_secret: String,
+    /// The agent's callback certificate (PEM), which the server pins: public, not a secret.
+    pub certificate: String,
 }
 
-/// How the server reaches a host's agent.
+/// What vouches for a join: a valid join token (and the host it may replace), the digest of the
+/// host credential the agent presented.
+#[derive(Debug, Clone, Default)]
+pub struct JoinProof {
+    pub token: Option<JoinGrant>,
+    pub credential_digest: Option<String>,
+}
+
+/// A valid join token: it admits new hosts, or takes over the one host it was issued to replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinGrant {
+    pub replaces: Option<HostId>,
+}
+
+/// A host that joined, and whether it kept the credential it presented (else it gets a new one).
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub host: Host,
+    pub credential_kept: bool,
+}
+
+/// How the server reaches a host's agent: its URL and the certificate it must present.
 #[derive(Debug, Clone)]
 pub struct Callback {
     pub advertise: String,
-    pub secret: String,
+    pub certificate: String,
 }
 
 fn int(row: &AnyRow, column: &str) -> Result<u64, StoreError> {
@@ -81,63 +102,117 @@ pub(crate) async fn bump_revision(tx: &mut sqlx::Transaction<'static, sqlx::Any>
 }
 
 impl Store {
-    pub async fn create_join_token(&self, id: JoinTokenId, digest: &str, expires_at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO join_tokens (id, digest, expires_at, created_at) VALUES ($1, $2, $3, $4)")
+    /// Stores a join token's digest; with `replaces`, the token may take over that host only.
+    pub async fn create_join_token(
+        &self,
+        id: JoinTokenId,
+        digest: &str,
+        expires_at: Timestamp,
+        replaces: Option<HostId>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO join_tokens (id, digest, expires_at, created_at, replaces) VALUES ($1, $2, $3, $4, $5)")
             .bind(id.to_string())
             .bind(digest.to_owned())
             .bind(millis(expires_at))
             .bind(now_millis())
+            .bind(replaces.map(|h| h.to_string()))
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// Whether a join token with this digest exists and has not expired.
-    pub async fn join_token_valid(&self, digest: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT id FROM join_tokens WHERE digest = $1 AND expires_at > $2")
+    /// The join token with this digest, unless unknown or expired.
+    pub async fn join_grant(&self, digest: &str) -> Result<Option<JoinGrant>, StoreError> {
+        let row = sqlx::query("SELECT replaces FROM join_tokens WHERE digest = $1 AND expires_at > $2")
             .bind(digest.to_owned())
             .bind(now_millis())
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.is_some())
+        row.map(|row| Ok(JoinGrant { replaces: get_opt_id(&row, "replaces")? })).transpose()
     }
 
-    /// Registers a host, or re-registers the host of that name (same id, new credential), alive now;
-    /// one upsert on both backends.
-    pub async fn register_host(&self, reg: HostRegistration) -> Result<Host, StoreError> {
+    /// Registers a host under a free name, or joins the host of that name again (same id, its
+    /// containers) when `proof` shows its current credential (kept), a token issued to replace it,
+    /// or a token while it has no certificate on record (it joined before hosts kept one); a
+    /// replacing token is spent. A taken name is a conflict; no proof at all is unauthenticated.
+    /// `fresh_digest` is the digest of the credential handed out when the presented one is not kept.
+    pub async fn register_host(&self, reg: HostRegistration, proof: JoinProof, fresh_digest: &str) -> Result<Registered, StoreError> {
         let mut w = self.begin_write().await?;
+        let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+        let existing =
+            sqlx::query(AssertSqlSafe(format!("SELECT id, credential_digest, agent_certificate FROM hosts WHERE name = $1{lock}")))
+                .bind(reg.name.clone())
+                .fetch_optional(&mut *w.tx)
+                .await?;
         let now = now_millis();
+        let (id, digest, credential_kept) = match existing {
+            None => {
+                let Some(grant) = proof.token else { return Err(StoreError::Unauthenticated("join token is invalid or expired".into())) };
+                if grant.replaces.is_some() {
+                    return Err(StoreError::Conflict("this join token replaces another host: join under that host's name".into()));
+                }
+                let id = HostId::new().to_string();
+                sqlx::query(
+                    "INSERT INTO hosts (id, name, zone, pool, labels, runtime, advertise, agent_certificate, credential_digest,
+                     cpu_millis, memory_mib, disk_mib, cpu_percent, memory_used_mib, schedulable, alive, last_heartbeat, images,
+                     revision, created_at, updated_at)
+                     VALUES ($1, $2, '', '', '{}', '', '', '', $3, 0, 0, 0, 0.0, 0, 'enabled', 1, $4, '[]', 0, $4, $4)",
+                )
+                .bind(id.clone())
+                .bind(reg.name.clone())
+                .bind(fresh_digest.to_owned())
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await
+                .map_err(StoreError::on_insert("host", &reg.name))?;
+                (id, fresh_digest.to_owned(), false)
+            }
+            Some(row) => {
+                let id: String = row.try_get("id")?;
+                let current: String = row.try_get("credential_digest")?;
+                let certificate: String = row.try_get("agent_certificate")?;
+                if proof.credential_digest.as_deref() == Some(current.as_str()) {
+                    (id, current, true)
+                } else if let Some(grant) = proof.token {
+                    let replaces = grant.replaces.map(|h| h.to_string());
+                    if replaces.as_deref() != Some(id.as_str()) && !certificate.is_empty() {
+                        return Err(StoreError::Conflict(format!(
+                            "host {} has joined already: its agent joins again with the credential it saved (--state-dir); \
+                             to put another machine in its place, an admin issues `flotilla host join-token --replace {}`",
+                            reg.name, reg.name
+                        )));
+                    }
+                    sqlx::query("DELETE FROM join_tokens WHERE replaces = $1").bind(id.clone()).execute(&mut *w.tx).await?;
+                    (id, fresh_digest.to_owned(), false)
+                } else {
+                    return Err(StoreError::Unauthenticated(format!(
+                        "the join token is invalid or expired and the credential is not host {}'s",
+                        reg.name
+                    )));
+                }
+            }
+        };
         sqlx::query(
-            "INSERT INTO hosts (id, name, zone, pool, labels, runtime, advertise, callback_secret, credential_digest,
-             cpu_millis, memory_mib, disk_mib, cpu_percent, memory_used_mib, schedulable, alive, last_heartbeat, images,
-             revision, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0.0, 0, 'enabled', 1, $13, '[]', 1, $13, $13)
-             ON CONFLICT (name) DO UPDATE SET zone = excluded.zone, pool = excluded.pool, labels = excluded.labels,
-             runtime = excluded.runtime, advertise = excluded.advertise, callback_secret = excluded.callback_secret,
-             credential_digest = excluded.credential_digest, cpu_millis = excluded.cpu_millis, memory_mib = excluded.memory_mib,
-             disk_mib = excluded.disk_mib, alive = 1, last_heartbeat = excluded.last_heartbeat, revision = hosts.revision + 1,
-             updated_at = excluded.updated_at",
+            "UPDATE hosts SET zone = $2, pool = $3, labels = $4, runtime = $5, advertise = $6, agent_certificate = $7,
+             credential_digest = $8, cpu_millis = $9, memory_mib = $10, disk_mib = $11, alive = 1, last_heartbeat = $12,
+             revision = revision + 1, updated_at = $12 WHERE id = $1",
         )
-        .bind(HostId::new().to_string())
-        .bind(reg.name.clone())
+        .bind(id.clone())
         .bind(reg.zone)
         .bind(reg.pool)
         .bind(to_json(&reg.labels))
         .bind(reg.runtime)
         .bind(reg.advertise)
-        .bind(reg.callback_secret)
-        .bind(reg.credential_digest)
+        .bind(reg.certificate)
+        .bind(digest)
         .bind(reg.capacity.cpu_millis as i64)
         .bind(reg.capacity.memory_mib as i64)
         .bind(reg.capacity.disk_mib as i64)
         .bind(now)
         .execute(&mut *w.tx)
         .await?;
-        // A host joining again under its name keeps its id: read whichever row holds the name now.
-        let id: String =
-            sqlx::query("SELECT id FROM hosts WHERE name = $1").bind(reg.name.clone()).fetch_one(&mut *w.tx).await?.try_get("id")?;
         w.tx.commit().await?;
-        self.host(&id).await
+        Ok(Registered { host: self.host(&id).await?, credential_kept })
     }
 
     /// The host holding this credential.
@@ -156,12 +231,12 @@ impl Store {
     }
 
     pub async fn host_callback(&self, id: HostId) -> Result<Callback, StoreError> {
-        let row = sqlx::query("SELECT advertise, callback_secret FROM hosts WHERE id = $1")
+        let row = sqlx::query("SELECT advertise, agent_certificate FROM hosts WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound { kind: "host", key: id.to_string() })?;
-        Ok(Callback { advertise: row.try_get("advertise")?, secret: row.try_get("callback_secret")? })
+        Ok(Callback { advertise: row.try_get("advertise")?, certificate: row.try_get("agent_certificate")? })
     }
 
     /// Hosts, optionally only those named `name` or in `state` (`UP`, `DOWN`, `DRAINING`, `DISABLED`).

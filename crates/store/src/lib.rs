@@ -34,7 +34,7 @@ pub use containers::{
 };
 pub use error::StoreError;
 pub use events::EventFilters;
-pub use hosts::{Callback, HostRegistration};
+pub use hosts::{Callback, HostRegistration, JoinGrant, JoinProof, Registered};
 pub use idempotency::{IdempotencyClaim, IdempotentAnswer};
 pub use list::Filter;
 pub use networks::{NetworkRow, SubnetRow};

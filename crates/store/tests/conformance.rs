@@ -9,7 +9,8 @@ use flotilla_core::scheduler::{Request, Resources, Settings};
 use flotilla_core::{ContainerId, HostId};
 use flotilla_core::{ListParams, Metadata, Name, ProfileId, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
 use flotilla_store::{
-    ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, IdempotentAnswer, ProjectChanges, Scope, Store, StoreError,
+    ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, IdempotentAnswer, JoinGrant, JoinProof, ProjectChanges, Scope,
+    Store, StoreError,
 };
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
@@ -53,8 +54,68 @@ conformance!(
     concurrent_engines_never_claim_one_action_twice,
     silent_engines_actions_are_taken_over,
     old_events_go_in_bounded_batches,
-    only_old_finished_unlocked_actions_go
+    only_old_finished_unlocked_actions_go,
+    a_joined_name_needs_its_credential_or_a_replace_token
 );
+
+fn registration(name: &str) -> HostRegistration {
+    HostRegistration {
+        name: name.into(),
+        zone: String::new(),
+        pool: String::new(),
+        labels: Default::default(),
+        runtime: "sim".into(),
+        advertise: "https://127.0.0.1:1".into(),
+        capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
+        certificate: "-----BEGIN CERTIFICATE-----".into(),
+    }
+}
+
+async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
+    let token = |replaces| JoinProof { token: Some(JoinGrant { replaces }), credential_digest: None };
+    let first = store.register_host(registration("h1"), token(None), "cred-1").await.unwrap();
+    assert!(!first.credential_kept);
+    let id = first.host.id;
+
+    // Another join token cannot take the name (nor its id and containers).
+    let taken = store.register_host(registration("h1"), token(None), "cred-2").await.unwrap_err();
+    assert!(matches!(&taken, StoreError::Conflict(m) if m.contains("h1") && m.contains("--replace")), "{taken:?}");
+    assert_eq!(store.host_by_credential("cred-1").await.unwrap().id, id, "the real agent keeps its credential");
+    assert!(store.host_by_credential("cred-2").await.is_err());
+    // Nor can a stale or made-up credential without a token.
+    let stale = JoinProof { token: None, credential_digest: Some("cred-x".into()) };
+    assert!(matches!(store.register_host(registration("h1"), stale, "cred-3").await, Err(StoreError::Unauthenticated(_))));
+    let nothing = JoinProof::default();
+    assert!(matches!(store.register_host(registration("h2"), nothing, "cred-3").await, Err(StoreError::Unauthenticated(_))));
+
+    // The host's own credential joins again, without a token: same id, credential kept.
+    let own = JoinProof { token: None, credential_digest: Some("cred-1".into()) };
+    let again = store.register_host(registration("h1"), own, "cred-4").await.unwrap();
+    assert_eq!((again.host.id, again.credential_kept), (id, true));
+    assert!(store.host_by_credential("cred-4").await.is_err(), "the offered fresh credential was not stored");
+
+    // An admin's replace token takes it over once: new credential, same id; the old one is shut out.
+    let id_token = store.register_host(registration("h3"), token(None), "cred-h3").await.unwrap().host.id;
+    assert!(matches!(store.register_host(registration("h1"), token(Some(id_token)), "cred-5").await, Err(StoreError::Conflict(_))));
+    let digest = "replace-token-digest";
+    store
+        .create_join_token(flotilla_core::JoinTokenId::new(), digest, flotilla_core::now() + chrono::Duration::hours(1), Some(id))
+        .await
+        .unwrap();
+    let grant = store.join_grant(digest).await.unwrap().unwrap();
+    assert_eq!(grant.replaces, Some(id));
+    let replaced =
+        store.register_host(registration("h1"), JoinProof { token: Some(grant), credential_digest: None }, "cred-5").await.unwrap();
+    assert_eq!((replaced.host.id, replaced.credential_kept), (id, false));
+    assert_eq!(store.host_by_credential("cred-5").await.unwrap().id, id);
+    assert!(store.host_by_credential("cred-1").await.is_err(), "the replaced agent is refused");
+    assert_eq!(store.join_grant(digest).await.unwrap(), None, "a replace token is spent");
+    // A replace token does not admit another name.
+    let unused = store.register_host(registration("h9"), token(Some(id)), "cred-9").await.unwrap_err();
+    assert!(matches!(unused, StoreError::Conflict(_)), "{unused:?}");
+    // The pinned certificate is what the server's calls use.
+    assert_eq!(store.host_callback(id).await.unwrap().certificate, "-----BEGIN CERTIFICATE-----");
+}
 
 fn name(n: &str) -> Name {
     Name::parse("name", n).unwrap()
@@ -338,20 +399,8 @@ async fn events_are_scoped_filtered_and_ordered(store: &Store) {
 async fn observations_record_health_and_cpu(store: &Store) {
     let p = project("probed");
     store.create_project(&p).await.unwrap();
-    let host = store
-        .register_host(HostRegistration {
-            name: "host-1".into(),
-            zone: String::new(),
-            pool: String::new(),
-            labels: Default::default(),
-            runtime: "sim".into(),
-            advertise: "http://127.0.0.1:1".into(),
-            capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
-            credential_digest: "digest-1".into(),
-            callback_secret: "secret".into(),
-        })
-        .await
-        .unwrap();
+    let admitted = JoinProof { token: Some(JoinGrant { replaces: None }), credential_digest: None };
+    let host = store.register_host(registration("host-1"), admitted, "digest-1").await.unwrap().host;
     let now = flotilla_core::now();
     let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
     let container = Container {

@@ -12,7 +12,7 @@ use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::scheduler::{Request, Resources, Settings};
 use flotilla_core::{ClusterId, ContainerId, HostId, Metadata, Name, NodeId, ProfileId, ProjectId, UserId};
-use flotilla_store::{ClusterChanges, ContainerChanges, HostRegistration, NodeChanges, Scope, Store};
+use flotilla_store::{ClusterChanges, ContainerChanges, HostRegistration, JoinGrant, JoinProof, NodeChanges, Scope, Store};
 
 const ROUNDS: usize = 60;
 
@@ -80,11 +80,11 @@ async fn container(store: &Store, project: ProjectId) -> (HostId, ContainerId) {
             runtime: "sim".into(),
             advertise: "http://127.0.0.1:1".into(),
             capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
-            credential_digest: "digest-1".into(),
-            callback_secret: "secret".into(),
-        })
+            certificate: String::new(),
+        }, JoinProof { token: Some(JoinGrant { replaces: None }), credential_digest: None }, "digest-1")
         .await
-        .unwrap();
+        .unwrap()
+        .host;
     let now = flotilla_core::now();
     let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
     let c = Container {

@@ -8,7 +8,7 @@ mod sim;
 
 pub use fixtures::workload_profile;
 pub use images::image_archive;
-pub use sim::{SimHost, wait_for_container, wait_until};
+pub use sim::{SimHost, fast_timings, wait_for_container, wait_until};
 
 use flotilla_api::{ProjectCreate, RoleAssignmentCreate, TokenCreate, UserCreate};
 use flotilla_client::Client;

@@ -87,6 +87,8 @@ impl TestRegion {
         config.labels = host.labels;
         config.capacity = CapacityOverride { cpus: Some(host.cpus), memory_mib: Some(host.memory_mib), disk_mib: None };
         config.timings = fast_timings();
+        // As a real agent does: a host started again under its name joins with its saved credential.
+        config.state_dir = Some(self.data_dir().join("agents"));
         let runtime = Arc::new(SimRuntime::new(SimConfig::default()));
         let agent = Agent::start(config, runtime.clone()).await.expect("simulated agent joins");
         (agent, runtime)

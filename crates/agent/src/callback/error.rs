@@ -8,8 +8,6 @@ use flotilla_api::{ErrorBody, ErrorDetail};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallbackError {
-    #[error("missing or wrong callback secret")]
-    Unauthorized,
     #[error("no container {0} on this host")]
     UnknownContainer(String),
     #[error("{0}")]
@@ -21,7 +19,6 @@ pub enum CallbackError {
 impl CallbackError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::UnknownContainer(_) | Self::Runtime(RuntimeError::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) | Self::Runtime(RuntimeError::InvalidArgument(_)) => StatusCode::BAD_REQUEST,
             Self::Runtime(RuntimeError::Conflict(_) | RuntimeError::InUse(_) | RuntimeError::ImageMissing(_)) => StatusCode::CONFLICT,

@@ -60,21 +60,30 @@ fn host_of(shared: &Shared, headers: &HeaderMap) -> Option<Uuid> {
     shared.with(|i| i.credentials.get(credential).copied())
 }
 
+/// The certificate this fake server presents on its calls to agents (one per test process).
+pub fn server_identity() -> &'static flotilla_tls::Identity {
+    static IDENTITY: std::sync::OnceLock<flotilla_tls::Identity> = std::sync::OnceLock::new();
+    IDENTITY.get_or_init(|| flotilla_tls::Identity::self_signed(&["fake-region".into()]).unwrap())
+}
+
+/// A host's credential is kept when it is presented again; else the join token must be valid.
 async fn join(State(shared): State<Shared>, Json(join): Json<AgentJoin>) -> Response {
-    if join.join_token != JOIN_TOKEN {
+    let known = join.credential.as_ref().is_some_and(|c| shared.with(|i| i.credentials.contains_key(c)));
+    if !known && join.join_token.as_deref() != Some(JOIN_TOKEN) {
         return error(StatusCode::UNAUTHORIZED, "join token is not valid");
     }
     if shared.with(|i| i.unavailable_joins.checked_sub(1).map(|left| i.unavailable_joins = left)).is_some() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "starting up");
     }
-    let credential = Uuid::now_v7().simple().to_string();
+    let credential = if known { join.credential.clone().unwrap_or_default() } else { Uuid::now_v7().simple().to_string() };
     let host_id = shared.with(|i| {
         let id = *i.hosts.entry(join.name.clone()).or_insert_with(Uuid::now_v7);
         i.credentials.insert(credential.clone(), id);
         i.joins.push(join);
         id
     });
-    Json(AgentJoined { host_id, credential, heartbeat_interval_ms: 200 }).into_response()
+    let server_certificate = server_identity().cert_pem.clone();
+    Json(AgentJoined { host_id, credential, heartbeat_interval_ms: 200, server_certificate }).into_response()
 }
 
 async fn heartbeat(State(shared): State<Shared>, headers: HeaderMap, Json(beat): Json<Heartbeat>) -> Response {

@@ -57,7 +57,7 @@ pub async fn login(globals: &Globals, args: LoginArgs) -> Result<()> {
     let source = Source { flag: "--password", env: "FLOTILLA_PASSWORD" };
     let password = secret::obtain(args.password, &source, &format!("Password for {user}: "), false)?;
     let request = TokenCreate { user, password, project: args.project, expires_in: args.expires_in };
-    let token = session.log_in(&url, request).await?;
+    let token = session.log_in(&url, session.ca_cert(globals), request).await?;
     if globals.output == Format::Table {
         let until = token.expires_at.format("%Y-%m-%d %H:%M UTC");
         println!("logged in to {url} as {} on project {} ({}) until {until}", token.user.name, token.project.name, token.role);

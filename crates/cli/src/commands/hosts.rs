@@ -56,6 +56,10 @@ pub enum HostCommand {
         /// Lifetime in seconds (default: the server's, one day).
         #[arg(long, value_name = "SECONDS")]
         ttl: Option<u64>,
+        /// Issue the token to put another machine in place of this host (id or name): it joins
+        /// under that name, keeping the host's id and containers, and the old agent is shut out.
+        #[arg(long, value_name = "HOST")]
+        replace: Option<String>,
     },
 }
 
@@ -80,7 +84,9 @@ pub async fn run(client: &Client, format: Format, command: HostCommand) -> Resul
             client.delete_host(&host).await?;
             output::deleted(format, "host", &host)
         }
-        HostCommand::JoinToken { ttl } => output::one(format, &client.create_join_token(&JoinTokenCreate { ttl_seconds: ttl }).await?),
+        HostCommand::JoinToken { ttl, replace } => {
+            output::one(format, &client.create_join_token(&JoinTokenCreate { ttl_seconds: ttl, replace }).await?)
+        }
     }
 }
 

@@ -59,7 +59,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Cluster(cmd) => clusters::run(&client()?, format, cmd).await,
         Command::Node(cmd) => nodes::run(&client()?, format, cmd).await,
         Command::Policy(cmd) => policies::run(&client()?, format, cmd).await,
-        Command::Receiver(cmd) => receivers::run(client, format, cmd).await,
+        Command::Receiver(cmd) => receivers::run(client, |url| Session::load()?.anonymous(url, &globals), format, cmd).await,
         Command::Action(cmd) => actions::run(&client()?, format, cmd).await,
     };
     done.map_err(token_rejected)

@@ -63,7 +63,13 @@ pub enum ReceiverCommand {
 }
 
 /// Runs `command`; `client` gives the logged-in client (a trigger needs none).
-pub async fn run(client: impl Fn() -> Result<Client>, format: Format, command: ReceiverCommand) -> Result<()> {
+/// `client` makes the session's client; `anonymous` a client without a token for a webhook URL.
+pub async fn run(
+    client: impl Fn() -> Result<Client>,
+    anonymous: impl Fn(&str) -> Result<Client>,
+    format: Format,
+    command: ReceiverCommand,
+) -> Result<()> {
     match command {
         ReceiverCommand::Create { name, cluster, action, params: entries, overridable, metadata } => {
             let body = ReceiverCreate {
@@ -91,7 +97,7 @@ pub async fn run(client: impl Fn() -> Result<Client>, format: Format, command: R
         // (Not `url`: that is the global --url's id.)
         ReceiverCommand::Trigger { trigger_url, params: entries, wait } => {
             let absolute = trigger_url.starts_with("http://") || trigger_url.starts_with("https://");
-            let trigger = if absolute { Client::new(&trigger_url)? } else { client()? };
+            let trigger = if absolute { anonymous(&trigger_url)? } else { client()? };
             let accepted = trigger.trigger_receiver(&trigger_url, &params(entries)).await?;
             let follower = if wait.wait { client()? } else { trigger };
             follow::started(&follower, format, &accepted, &wait).await

@@ -7,14 +7,17 @@ use clap::Args;
 use flotilla_agent::runtime::ContainerRuntime;
 use flotilla_agent::runtime::docker::DockerRuntime;
 use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
-use flotilla_agent::{Agent, start_simulated};
+use flotilla_agent::{Agent, advertised_address, start_simulated};
 use flotilla_agent::{AgentConfig, CapacityOverride};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Where an agent listens for the server's calls unless told otherwise.
-pub const DEFAULT_AGENT_LISTEN: &str = "0.0.0.0:7947";
+/// The port an agent serves the server's calls on unless told otherwise.
+pub const DEFAULT_AGENT_PORT: u16 = 7947;
+/// Where an agent keeps its host credential unless told otherwise.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/flotilla/agent";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RuntimeKind {
@@ -27,9 +30,17 @@ pub struct AgentArgs {
     /// The region server's URL.
     #[arg(long, env = "FLOTILLA_SERVER", value_name = "URL")]
     pub server: String,
-    /// A join token from `flotilla host join-token`.
+    /// A join token from `flotilla host join-token`; not needed by a host that joined before and
+    /// kept its credential in --state-dir.
     #[arg(long, env = "FLOTILLA_JOIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
-    pub join_token: String,
+    pub join_token: Option<String>,
+    /// Where the host credential is kept (mode 0600), so that a restarted agent joins again as the
+    /// same host without a join token.
+    #[arg(long, env = "FLOTILLA_AGENT_STATE_DIR", value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// Also trust the certificates of this PEM file for the server's HTTPS.
+    #[arg(long, env = "FLOTILLA_CACERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = RuntimeKind::Docker)]
     pub runtime: RuntimeKind,
     /// The host's name [default: this machine's hostname].
@@ -43,10 +54,11 @@ pub struct AgentArgs {
     /// A host label, `key=value`; repeatable.
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
-    /// Address to serve the server's calls (logs, exec, stats, top) on.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_AGENT_LISTEN)]
-    pub listen: SocketAddr,
-    /// URL the server reaches this agent at [default: http://LISTEN, with the hostname for 0.0.0.0].
+    /// Address to serve the server's calls (logs, exec, stats, top; mutual TLS) on [default: the
+    /// address --advertise names, else HOSTNAME:7947]. Not 0.0.0.0 unless --advertise is given.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// URL the server reaches this agent at [default: https://LISTEN, else https://HOSTNAME:7947].
     #[arg(long, value_name = "URL")]
     pub advertise: Option<String>,
     /// CPUs to announce instead of the machine's.
@@ -108,19 +120,39 @@ pub async fn runtime(kind: RuntimeKind, sim: SimConfig) -> Result<Arc<dyn Contai
     })
 }
 
+/// Where the callback listens and the URL it is advertised at: on the advertised address only.
+async fn callback_addresses(listen: Option<SocketAddr>, advertise: Option<String>) -> Result<(SocketAddr, Option<String>)> {
+    let advertise = match (listen, advertise) {
+        (Some(listen), advertise @ Some(_)) => return Ok((listen, advertise)),
+        (Some(listen), None) if listen.ip().is_unspecified() => bail!(
+            "--listen {listen} would serve the callback (exec into every container) on every interface: \
+             give the address the server reaches this host at, or --advertise URL as well"
+        ),
+        (Some(listen), None) => return Ok((listen, None)),
+        (None, Some(advertise)) => advertise,
+        (None, None) => format!("https://{}:{DEFAULT_AGENT_PORT}", hostname()),
+    };
+    let listen = advertised_address(&advertise, DEFAULT_AGENT_PORT)
+        .await
+        .with_context(|| format!("cannot find the address of {advertise} to listen on: pass --listen ADDR"))?;
+    Ok((listen, Some(advertise)))
+}
+
 pub async fn run(args: AgentArgs) -> Result<()> {
     logging::init(&args.log)?;
     let stop = shutdown::on_signal()?;
     let name = args.name.clone().unwrap_or_else(hostname);
-    let mut config = AgentConfig::new(args.server.trim_end_matches('/'), args.join_token.clone(), name);
+    let mut config = AgentConfig::new(args.server.trim_end_matches('/'), String::new(), name);
+    config.join_token = args.join_token.clone();
+    config.state_dir = Some(args.state_dir.clone());
+    config.ca_cert = match &args.ca_cert {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read --ca-cert {}", path.display()))?),
+        None => None,
+    };
     config.zone = args.zone.clone();
     config.pool = args.pool.clone();
     config.labels = args.labels.iter().cloned().collect::<BTreeMap<_, _>>();
-    config.listen = args.listen;
-    config.advertise = args
-        .advertise
-        .clone()
-        .or_else(|| args.listen.ip().is_unspecified().then(|| format!("http://{}:{}", hostname(), args.listen.port())));
+    (config.listen, config.advertise) = callback_addresses(args.listen, args.advertise.clone()).await?;
     config.capacity = CapacityOverride { cpus: args.cpus, memory_mib: args.memory_mib, disk_mib: None };
     if let Some(secs) = args.report_interval {
         config.timings.cpu_sample = std::time::Duration::from_secs(secs);

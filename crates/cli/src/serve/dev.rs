@@ -25,6 +25,9 @@ const ADMIN: &str = "admin";
 /// The file in the data directory holding the admin password.
 const PASSWORD_FILE: &str = "admin-password";
 
+/// Where the dev agents keep their host credentials, in the data directory.
+const AGENT_STATE_DIR: &str = "agents";
+
 /// The demo container `dev` runs, and its image.
 const DEMO: &str = "demo";
 const DEMO_IMAGE: &str = "flotilla/workload:latest";
@@ -79,6 +82,8 @@ pub async fn run(args: DevArgs) -> Result<()> {
         header_read_timeout: flotilla_server::DEFAULT_HEADER_READ_TIMEOUT,
         body_read_timeout: flotilla_server::DEFAULT_BODY_READ_TIMEOUT,
         retention: flotilla_server::Retention::default(),
+        tls: None,
+        callback: None,
     };
     let server = server::start(&settings).await?;
     let url = server.url();
@@ -103,7 +108,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
     lines.push(format!("listening on {url}"));
     let mut session = Session::load()?;
     let request = TokenCreate { user: ADMIN.into(), password, project: Some(ADMIN.into()), expires_in: None };
-    let token = session.log_in(&url, request).await.context("cannot log the CLI in as admin")?;
+    let token = session.log_in(&url, None, request).await.context("cannot log the CLI in as admin")?;
     let client = flotilla_client::Client::new(&url)?.with_token(token.token.unwrap_or_default());
 
     let (runtime, runtime_line) = pick_runtime(args.runtime).await?;
@@ -112,6 +117,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
     for i in 1..=args.hosts.max(1) {
         let mut config = AgentConfig::new(&url, join_token.clone(), format!("dev-{i}"));
         config.zone = "dev".into();
+        config.state_dir = Some(settings.data_dir.join(AGENT_STATE_DIR));
         agents.push(Agent::start(config, runtime.clone()).await.context("a dev agent cannot join")?);
     }
     lines.push(format!("{} host(s) joined: {runtime_line}", agents.len()));

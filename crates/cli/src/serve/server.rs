@@ -5,6 +5,7 @@ use super::{logging, shutdown};
 use crate::private;
 use anyhow::{Context, Result};
 use flotilla_server::{Server, ServerConfig};
+use flotilla_tls::Identity;
 use std::io::Write;
 
 pub use super::settings::ServerArgs;
@@ -38,6 +39,8 @@ pub async fn start(settings: &Settings) -> Result<Server> {
         body_read_timeout: settings.body_read_timeout,
         retention: settings.retention,
         engine: flotilla_engine::EngineConfig { max_nodes_per_cluster: settings.max_nodes_per_cluster, ..Default::default() },
+        tls: settings.tls.clone(),
+        callback_identity: settings.callback.as_ref().map(|files| Identity::from_files(&files.cert, &files.key)).transpose()?,
         ..ServerConfig::new(settings.listen, settings.database.clone(), settings.data_dir.clone())
     };
     Server::start(config).await.context("cannot start the server")

@@ -6,7 +6,7 @@ use crate::paths;
 use anyhow::{Context, Result};
 use clap::Args;
 use flotilla_core::network::{DEFAULT_POOL, DEFAULT_SUBNET_PREFIX, RegionPool};
-use flotilla_server::{DEFAULT_RETENTION, Retention};
+use flotilla_server::{DEFAULT_RETENTION, Retention, TlsFiles};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -57,8 +57,22 @@ pub struct ServerArgs {
     /// Seconds finished actions are kept before they are purged; 0 keeps them for ever [default: 2592000].
     #[arg(long, env = "FLOTILLA_ACTION_RETENTION", value_name = "SECS")]
     pub action_retention: Option<u64>,
+    /// Serve the API over HTTPS with this certificate (PEM, chain) and --tls-key.
+    #[arg(long, env = "FLOTILLA_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "FLOTILLA_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The certificate (PEM) the server presents on its calls to agents, with --callback-key; the
+    /// servers of one region share it [default: made on first start in DIR/callback-identity].
+    #[arg(long, env = "FLOTILLA_CALLBACK_CERT", value_name = "FILE", requires = "callback_key")]
+    pub callback_cert: Option<PathBuf>,
+    /// The private key (PEM) of --callback-cert.
+    #[arg(long, env = "FLOTILLA_CALLBACK_KEY", value_name = "FILE", requires = "callback_cert")]
+    pub callback_key: Option<PathBuf>,
     /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster,
-    /// network_pool, default_subnet_prefix, header_read_timeout, body_read_timeout, event_retention, action_retention.
+    /// network_pool, default_subnet_prefix, header_read_timeout, body_read_timeout, event_retention, action_retention,
+    /// tls_cert, tls_key, callback_cert, callback_key.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -82,6 +96,10 @@ pub struct FileSettings {
     pub body_read_timeout: Option<u64>,
     pub event_retention: Option<u64>,
     pub action_retention: Option<u64>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub callback_cert: Option<PathBuf>,
+    pub callback_key: Option<PathBuf>,
 }
 
 impl FileSettings {
@@ -106,6 +124,19 @@ pub struct Settings {
     pub body_read_timeout: Duration,
     /// How long events and finished actions are kept.
     pub retention: Retention,
+    /// The API's certificate and key: HTTPS when set.
+    pub tls: Option<TlsFiles>,
+    /// The identity presented to agents, when given rather than made in the data dir.
+    pub callback: Option<TlsFiles>,
+}
+
+/// A certificate and key pair of files from the flags or the file, both or neither.
+fn pair(what: &str, cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<Option<TlsFiles>> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!("{what}_cert and {what}_key go together: give both or neither"),
+    }
 }
 
 impl Settings {
@@ -152,6 +183,8 @@ impl Settings {
                 actions: retention("action_retention", args.action_retention.or(file.action_retention))?,
                 ..Retention::default()
             },
+            tls: pair("tls", args.tls_cert.clone().or(file.tls_cert), args.tls_key.clone().or(file.tls_key))?,
+            callback: pair("callback", args.callback_cert.clone().or(file.callback_cert), args.callback_key.clone().or(file.callback_key))?,
             data_dir,
         })
     }
@@ -201,6 +234,10 @@ mod tests {
             default_subnet_prefix: None,
             event_retention: None,
             action_retention: None,
+            tls_cert: None,
+            tls_key: None,
+            callback_cert: None,
+            callback_key: None,
             config: None,
             log: LogArgs { log_format: LogFormat::Text },
         }
@@ -262,6 +299,19 @@ mod tests {
         assert_eq!(settings.data_dir, PathBuf::from("/srv/f"));
         assert_eq!(settings.database, "sqlite:///srv/f/flotilla.db", "the database follows the data dir");
         assert_eq!(settings.bootstrap_password.as_deref(), Some("from-file-pw"));
+    }
+
+    #[test]
+    fn certificates_come_with_their_keys() {
+        let file: FileSettings = toml::from_str("tls_cert = \"/etc/f/api.pem\"\n").unwrap();
+        let error = Settings::merge(&args(), file, default_dir).unwrap_err().to_string();
+        assert!(error.contains("tls_cert and tls_key"), "{error}");
+        let mut flags = args();
+        flags.callback_cert = Some("/etc/f/cb.pem".into());
+        flags.callback_key = Some("/etc/f/cb.key".into());
+        let settings = Settings::merge(&flags, FileSettings::default(), default_dir).unwrap();
+        assert_eq!(settings.callback.unwrap().key, PathBuf::from("/etc/f/cb.key"));
+        assert!(settings.tls.is_none());
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub const LEAKY_VARS: &[&str] = &[
     "FLOTILLA_BOOTSTRAP_PASSWORD",
     "FLOTILLA_SERVER_CONFIG",
     "FLOTILLA_LOG_FORMAT",
+    "FLOTILLA_CACERT",
+    "FLOTILLA_TLS_CERT",
+    "FLOTILLA_TLS_KEY",
+    "FLOTILLA_CALLBACK_CERT",
+    "FLOTILLA_CALLBACK_KEY",
+    "FLOTILLA_JOIN_TOKEN",
 ];
 
 /// A sandbox: its own HOME and XDG directories, so nothing touches the real user's files.
@@ -65,6 +71,7 @@ impl Sandbox {
         cmd.env("HOME", self.path("home"))
             .env("XDG_CONFIG_HOME", self.path("xdg-config"))
             .env("XDG_DATA_HOME", self.path("xdg-data"))
+            .env("FLOTILLA_AGENT_STATE_DIR", self.path("agent-state"))
             .env("RUST_LOG", "info")
             .env_remove("RUST_BACKTRACE");
         for (k, v) in env {

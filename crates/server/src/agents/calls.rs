@@ -1,5 +1,6 @@
 //! Calls from the server to a host's agent: restart, kill, logs, exec, stats, top, rename, limits.
-//! Authenticated with the callback secret the agent gave when it joined.
+//! Over mutual TLS: the server trusts only the certificate the agent sent at join and presents its
+//! own callback identity, which the agent pinned from the join's answer.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,8 +20,25 @@ const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 pub struct AgentCall {
     http: reqwest::Client,
     base: String,
-    secret: String,
     host: String,
+}
+
+/// An HTTP client that reaches only the agent holding `certificate`'s key, as the server's `identity`.
+fn pinned_client(identity: &flotilla_tls::Identity, certificate: &str, host: &str) -> Result<reqwest::Client, ApiError> {
+    if certificate.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "the agent of host {host} has not joined since callbacks need its certificate: restart it"
+        )));
+    }
+    let pinned = flotilla_tls::certificates("agent certificate", certificate.as_bytes())
+        .map_err(|e| ApiError::Internal(format!("host {host}: {e}")))?
+        .swap_remove(0);
+    let tls = flotilla_tls::pinned_client_config(pinned, identity).map_err(|e| ApiError::Internal(format!("callback TLS: {e}")))?;
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| ApiError::Internal(format!("callback client: {e}")))
 }
 
 impl AgentCall {
@@ -29,11 +47,11 @@ impl AgentCall {
         let host =
             container.host_id.ok_or_else(|| ApiError::Conflict(format!("container {} is not placed on any host", container.name)))?;
         let callback = state.store.host_callback(host).await?;
+        let name = host_name.unwrap_or("(unknown)").to_owned();
         Ok(AgentCall {
-            http: state.agents.http.clone(),
+            http: pinned_client(&state.agents.identity, &callback.certificate, &name)?,
             base: format!("{}/agent/v1/containers/{}", callback.advertise, container.id),
-            secret: callback.secret,
-            host: host_name.unwrap_or("(unknown)").to_owned(),
+            host: name,
         })
     }
 
@@ -44,7 +62,7 @@ impl AgentCall {
         query: &impl Serialize,
         body: Option<&impl Serialize>,
     ) -> Result<reqwest::Response, ApiError> {
-        let mut request = self.http.request(method, format!("{}/{path}", self.base)).bearer_auth(&self.secret).query(query);
+        let mut request = self.http.request(method, format!("{}/{path}", self.base)).query(query);
         if path != "logs" {
             request = request.timeout(CALL_TIMEOUT);
         }

@@ -21,7 +21,7 @@ use flotilla_core::host::Utilisation;
 use flotilla_core::scheduler::Resources;
 use flotilla_core::volume::Volume;
 use flotilla_core::{ContainerId, ImageId, Name, ValidationError};
-use flotilla_store::{AssignedContainer, HostRegistration};
+use flotilla_store::{AssignedContainer, HostRegistration, JoinProof};
 use std::time::Duration;
 
 /// Longest long-poll an agent may ask for.
@@ -33,39 +33,60 @@ pub fn resources(capacity: &flotilla_api::Capacity) -> Resources {
     Resources { cpu_millis: (capacity.cpus * 1000.0).round() as u64, memory_mib: capacity.memory_mib, disk_mib: capacity.disk_mib }
 }
 
-/// Trades a join token for a host credential; a host joining again under its name keeps its id.
+/// Trades a join token (or the host's saved credential) for a host credential. A new name needs
+/// a valid join token; a name already joined needs its host's current credential (kept, so an
+/// agent that saved it never loses it) or a token an admin issued to replace that host.
 pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoin>) -> Result<Json<AgentJoined>, ApiError> {
-    if !state.store.join_token_valid(&secret::digest(&body.join_token)).await? {
+    let grant = match &body.join_token {
+        Some(token) => state.store.join_grant(&secret::digest(token)).await?,
+        None => None,
+    };
+    if grant.is_none() && body.credential.is_none() {
         return Err(ApiError::Unauthorized("join token is invalid or expired".into()));
     }
     let name = Name::parse("name", &body.name)?;
-    if !(body.advertise.starts_with("http://") || body.advertise.starts_with("https://")) {
-        return Err(ValidationError::new("advertise", &body.advertise, "must be an http:// or https:// URL").into());
+    if !body.advertise.starts_with("https://") {
+        return Err(ValidationError::new(
+            "advertise",
+            &body.advertise,
+            "must be an https:// URL (the server calls agents over mutual TLS)",
+        )
+        .into());
     }
     if body.runtime != "docker" && body.runtime != "sim" {
         return Err(ValidationError::new("runtime", &body.runtime, "must be docker or sim").into());
     }
-    let credential = secret::generate();
-    let host = state
-        .store
-        .register_host(HostRegistration {
-            name: name.to_string(),
-            zone: body.zone,
-            pool: body.pool,
-            labels: body.labels,
-            runtime: body.runtime,
-            advertise: body.advertise.trim_end_matches('/').to_owned(),
-            capacity: resources(&body.capacity),
-            credential_digest: secret::digest(&credential),
-            callback_secret: body.callback_secret,
-        })
-        .await?;
+    flotilla_tls::certificates("certificate", body.certificate.as_bytes())
+        .map_err(|e| ValidationError::new("certificate", "(PEM)", e.to_string()))?;
+    let fresh = secret::generate();
+    let proof = JoinProof { token: grant, credential_digest: body.credential.as_deref().map(secret::digest) };
+    let registration = HostRegistration {
+        name: name.to_string(),
+        zone: body.zone,
+        pool: body.pool,
+        labels: body.labels,
+        runtime: body.runtime,
+        advertise: body.advertise.trim_end_matches('/').to_owned(),
+        capacity: resources(&body.capacity),
+        certificate: body.certificate,
+    };
+    let registered = state.store.register_host(registration, proof, &secret::digest(&fresh)).await?;
+    let host = registered.host;
+    let credential = match body.credential {
+        Some(kept) if registered.credential_kept => kept,
+        _ => fresh,
+    };
     state.agents.wakers.wake(host.id);
     tracing::info!(host = %host.name, id = %host.id, "host joined");
     let again = if host.created_at == host.updated_at { "joined" } else { "joined again" };
     let event = events::host(&host, None, EventAction::HostJoin, host.state().as_str()).reason(again);
     events::record(&state, event.meta("zone", &host.zone).meta("pool", &host.pool).meta("runtime", &host.runtime)).await;
-    Ok(Json(AgentJoined { host_id: host.id.0, credential, heartbeat_interval_ms: state.settings.heartbeat_interval().as_millis() as u64 }))
+    Ok(Json(AgentJoined {
+        host_id: host.id.0,
+        credential,
+        heartbeat_interval_ms: state.settings.heartbeat_interval().as_millis() as u64,
+        server_certificate: state.agents.identity.cert_pem.clone(),
+    }))
 }
 
 pub async fn heartbeat(

@@ -1,4 +1,5 @@
-//! The connection loop: accepts TCP connections and serves the app on each (HTTP/1.1 and h2c) with
+//! The connection loop: accepts connections (TCP, or TLS from `flotilla_tls::TlsListener`) and serves
+//! the app on each (HTTP/1.1 and h2 / h2c) with
 //! a header read timeout, so a client that sends half a request head is dropped, not held for ever;
 //! each request carries its peer's address (`ConnectInfo`). A graceful stop lets requests in flight finish.
 
@@ -12,14 +13,14 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-/// How long a pause in accepting lasts after an accept error (e.g. out of file descriptors).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
 /// Serves `app` on `listener` until `stop` resolves, then waits for the connections' requests in flight.
-pub async fn serve(listener: TcpListener, app: Router, header_read_timeout: Duration, stop: impl Future<Output = ()>) {
+/// (axum's listeners retry failed accepts themselves, after a pause.)
+pub async fn serve<L>(mut listener: L, app: Router, header_read_timeout: Duration, stop: impl Future<Output = ()>)
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
     builder.http2().timer(TokioTimer::new());
@@ -28,14 +29,7 @@ pub async fn serve(listener: TcpListener, app: Router, header_read_timeout: Dura
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(%error, "accepting a connection failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
+            accepted = listener.accept() => accepted,
         };
         let app = app.clone();
         let service = TowerToHyperService::new(tower::service_fn(move |mut request: hyper::Request<Incoming>| {

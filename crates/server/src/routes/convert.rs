@@ -56,7 +56,8 @@ pub fn capacity(r: flotilla_core::scheduler::Resources) -> api::Capacity {
     api::Capacity { cpus: r.cpu_millis as f64 / 1000.0, memory_mib: r.memory_mib, disk_mib: r.disk_mib }
 }
 
-pub fn host(h: flotilla_core::host::Host) -> api::Host {
+/// A host as `caller` may see it: where its agent listens is for admins only.
+pub fn host(h: flotilla_core::host::Host, caller: &crate::identity::principal::Principal) -> api::Host {
     api::Host {
         id: h.id.0,
         state: h.state().as_str().to_owned(),
@@ -65,7 +66,7 @@ pub fn host(h: flotilla_core::host::Host) -> api::Host {
         pool: h.pool,
         labels: h.labels,
         runtime: h.runtime,
-        advertise: h.advertise,
+        advertise: caller.role.is_admin().then_some(h.advertise),
         capacity: capacity(h.capacity),
         allocated: capacity(h.allocated),
         utilisation: api::HostUtilisation { cpu_percent: h.utilisation.cpu_percent, memory_used_mib: h.utilisation.memory_used_mib },

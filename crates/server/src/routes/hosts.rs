@@ -17,7 +17,7 @@ use flotilla_core::action::{Action, ActionKind, Cause, Target};
 use flotilla_core::event::{END, EventAction};
 use flotilla_core::host::Schedulable;
 use flotilla_core::scheduler::HostState;
-use flotilla_core::{JoinTokenId, ValidationError};
+use flotilla_core::{HostId, JoinTokenId, ValidationError};
 use serde::Deserialize;
 
 /// Lifetime of a join token when none is asked for.
@@ -38,7 +38,11 @@ pub async fn create_join_token(
     caller.require_admin()?;
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
     flotilla_core::host::check_join_token_ttl(ttl)?;
-    let token = issue(&state.store, std::time::Duration::from_secs(ttl)).await?;
+    let replaces = match &body.replace {
+        Some(key) => Some(state.store.host(key).await?.id),
+        None => None,
+    };
+    let token = issue(&state.store, std::time::Duration::from_secs(ttl), replaces).await?;
     Ok((StatusCode::CREATED, Extension(SecretAnswer), Json(token)))
 }
 
@@ -46,7 +50,7 @@ pub async fn create_join_token(
     responses((status = 200, body = HostList)))]
 pub async fn list_hosts(
     State(state): State<AppState>,
-    _caller: Principal,
+    caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
     ApiQuery(filter): ApiQuery<StateFilter>,
 ) -> Result<Json<HostList>, ApiError> {
@@ -55,14 +59,14 @@ pub async fn list_hosts(
         .state
         .map(|s| HostState::parse(&s).ok_or_else(|| ValidationError::new("state", &s, "must be UP, DOWN, DRAINING or DISABLED")))
         .transpose()?;
-    let page = state.store.list_hosts(query.name.as_deref(), wanted, &params).await?.map(convert::host);
+    let page = state.store.list_hosts(query.name.as_deref(), wanted, &params).await?.map(|h| convert::host(h, &caller));
     Ok(Json(HostList { hosts: page.items, next: page.next }))
 }
 
 #[utoipa::path(get, path = "/v1/hosts/{host}", tag = "hosts", params(("host" = String, Path, description = "id or name")),
     responses((status = 200, body = Host), (status = 404, body = ErrorBody)))]
-pub async fn get_host(State(state): State<AppState>, _caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
-    Ok(Json(convert::host(state.store.host(&key).await?)))
+pub async fn get_host(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
+    Ok(Json(convert::host(state.store.host(&key).await?, &caller)))
 }
 
 /// Switches the host to `to`; with `record`, an event says so (a drain that migrates has its
@@ -93,13 +97,13 @@ async fn switch(
 #[utoipa::path(post, path = "/v1/hosts/{host}/enable", tag = "hosts", params(("host" = String, Path, description = "id or name")),
     responses((status = 200, body = Host), (status = 403, body = ErrorBody)))]
 pub async fn enable_host(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
-    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Enabled, true).await?)))
+    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Enabled, true).await?, &caller)))
 }
 
 #[utoipa::path(post, path = "/v1/hosts/{host}/disable", tag = "hosts", params(("host" = String, Path, description = "id or name")),
     responses((status = 200, body = Host), (status = 403, body = ErrorBody)))]
 pub async fn disable_host(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<Json<Host>, ApiError> {
-    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Disabled, true).await?)))
+    Ok(Json(convert::host(switch(&state, &caller, &key, Schedulable::Disabled, true).await?, &caller)))
 }
 
 /// Stops new placements on the host (200); with `migrate`, also writes a HOST_DRAIN action that
@@ -115,14 +119,14 @@ pub async fn drain_host(
 ) -> Result<Response, ApiError> {
     let host = switch(&state, &caller, &key, Schedulable::Draining, !body.migrate).await?;
     if !body.migrate {
-        return Ok(Json(convert::host(host)).into_response());
+        return Ok(Json(convert::host(host, &caller)).into_response());
     }
     let action =
         Action::new(ActionKind::HostDrain, Target::Host(host.id), host.name.as_str(), caller.project_id, caller.user_id, Cause::User);
     state.store.submit_host_action(&action).await?;
     state.engine.notify();
     let location = format!("/v1/actions/{}", action.id);
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(convert::host(host))).into_response())
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(convert::host(host, &caller))).into_response())
 }
 
 #[utoipa::path(delete, path = "/v1/hosts/{host}", tag = "hosts", params(("host" = String, Path, description = "id or name")),
@@ -136,12 +140,12 @@ pub async fn delete_host(State(state): State<AppState>, caller: Principal, Path(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A fresh join token, stored as its digest.
-pub async fn issue(store: &flotilla_store::Store, ttl: std::time::Duration) -> Result<JoinToken, ApiError> {
+/// A fresh join token, stored as its digest; with `replaces`, it takes over that host only.
+pub async fn issue(store: &flotilla_store::Store, ttl: std::time::Duration, replaces: Option<HostId>) -> Result<JoinToken, ApiError> {
     let token = secret::generate();
     let id = JoinTokenId::new();
     let expires_at =
         flotilla_core::now() + chrono::Duration::from_std(ttl).map_err(|e| ApiError::BadRequest(format!("ttl_seconds: {e}")))?;
-    store.create_join_token(id, &secret::digest(&token), expires_at).await?;
-    Ok(JoinToken { id: id.0, token, expires_at })
+    store.create_join_token(id, &secret::digest(&token), expires_at, replaces).await?;
+    Ok(JoinToken { id: id.0, token, expires_at, replaces: replaces.map(|h| h.0) })
 }

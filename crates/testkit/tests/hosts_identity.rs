@@ -1,0 +1,107 @@
+//! Hosts' identity through the real server: a joined name needs its host's credential (or an
+//! admin's replace token), agents re-join with the credential saved in their state directory, and
+//! only admins see where agents listen.
+
+use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
+use flotilla_agent::{Agent, AgentConfig, AgentError};
+use flotilla_api::{ContainerCreate, JoinTokenCreate, ListQuery};
+use flotilla_core::Role;
+use flotilla_core::profile::ContainerProperties;
+use flotilla_testkit::{SimHost, TestRegion, fast_timings, wait_for_container};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn agent_config(region: &TestRegion, token: Option<String>, name: &str, state_dir: Option<&Path>) -> AgentConfig {
+    let mut config = AgentConfig::new(&region.url, String::new(), name);
+    config.join_token = token;
+    config.state_dir = state_dir.map(Path::to_owned);
+    config.timings = fast_timings();
+    config.timings.join_retry_for = Duration::from_secs(1);
+    config
+}
+
+fn sim() -> Arc<SimRuntime> {
+    Arc::new(SimRuntime::new(SimConfig::default()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_token_cannot_take_a_live_hosts_name() {
+    let region = TestRegion::sqlite().await;
+    let real = region.sim_agent(SimHost::new("h1")).await;
+    let spec = ContainerProperties { image: "demo:1".into(), ..Default::default() };
+    let body = ContainerCreate { name: "web".into(), spec, run: true, metadata: Default::default() };
+    region.admin.create_container(&body).await.unwrap();
+    wait_for_container(&region.admin, "web", "RUNNING").await;
+
+    // A fresh join token under the live host's name: refused, and the host is left as it was.
+    let token = region.join_token().await;
+    let error = Agent::start(agent_config(&region, Some(token), "h1", None), sim()).await.unwrap_err();
+    match error {
+        AgentError::Refused { status: 409, message, .. } => assert!(message.contains("--replace h1"), "{message}"),
+        other => panic!("expected a 409, got {other:?}"),
+    }
+    let host = region.admin.host("h1").await.unwrap();
+    assert_eq!((host.id, host.state.as_str()), (real.host_id(), "UP"));
+    let web = region.admin.container("web").await.unwrap();
+    assert_eq!(web.host_id, Some(real.host_id()), "the container stays with the real host");
+
+    // An admin's replace token puts a new agent in its place: same id, same containers.
+    let replace = JoinTokenCreate { ttl_seconds: None, replace: Some("h1".into()) };
+    let token = region.admin.create_join_token(&replace).await.unwrap();
+    assert_eq!(token.replaces, Some(real.host_id()));
+    let member = region.add_user("mia", "p1", Role::Member).await;
+    let refused = member.create_join_token(&replace).await.unwrap_err();
+    assert_eq!(refused.status(), Some(403));
+    let successor = Agent::start(agent_config(&region, Some(token.token), "h1", None), sim()).await.unwrap();
+    assert_eq!(successor.host_id(), real.host_id());
+    wait_for_container(&region.admin, "web", "RUNNING").await;
+    successor.shutdown().await;
+    real.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_agent_joins_again_with_its_saved_credential() {
+    let region = TestRegion::sqlite().await;
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("agent");
+    let short = region.admin.create_join_token(&JoinTokenCreate { ttl_seconds: Some(1), replace: None }).await.unwrap().token;
+    let first = Agent::start(agent_config(&region, Some(short.clone()), "h2", Some(&state_dir)), sim()).await.unwrap();
+    let id = first.host_id();
+    first.shutdown().await;
+
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state_dir), 0o700);
+    assert_eq!(mode(&state_dir.join("h2.json")), 0o600);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // The join token has expired: without the saved credential there is no way back in...
+    let error = Agent::start(agent_config(&region, Some(short.clone()), "h2", None), sim()).await.unwrap_err();
+    assert!(matches!(error, AgentError::Refused { status: 401, .. }), "{error:?}");
+    // ...with it, the agent is the same host again, with the expired token or none at all.
+    let again = Agent::start(agent_config(&region, Some(short), "h2", Some(&state_dir)), sim()).await.unwrap();
+    assert_eq!(again.host_id(), id);
+    again.shutdown().await;
+    let tokenless = Agent::start(agent_config(&region, None, "h2", Some(&state_dir)), sim()).await.unwrap();
+    assert_eq!(tokenless.host_id(), id);
+    assert_eq!(region.admin.host("h2").await.unwrap().state, "UP");
+    tokenless.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_and_members_do_not_see_agents_urls() {
+    let region = TestRegion::sqlite().await;
+    let agent = region.sim_agent(SimHost::new("h3")).await;
+    let admin_view = region.admin.host("h3").await.unwrap();
+    assert_eq!(admin_view.advertise.as_deref(), Some(agent.advertise()));
+    for role in [Role::Reader, Role::Member] {
+        let user = region.add_user(&format!("u-{role}"), "p1", role).await;
+        let one = user.host("h3").await.unwrap();
+        let listed = user.list_hosts(None, &ListQuery::default()).await.unwrap();
+        assert_eq!((one.advertise, listed.hosts[0].advertise.clone()), (None, None), "{role}");
+        let raw = serde_json::to_string(&listed).unwrap();
+        assert!(!raw.contains(agent.advertise()), "{role}: {raw}");
+    }
+    agent.shutdown().await;
+}
