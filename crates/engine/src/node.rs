@@ -165,7 +165,11 @@ async fn remove_container(ctx: &Ctx, container: ContainerId, wait: bool) -> Resu
         };
     }
     let changes = ContainerChanges { desired: Some(DesiredState::Deleted), ..Default::default() };
-    ctx.store().update_container(container, changes).await?;
+    match ctx.store().update_container(container, changes).await {
+        // Its agent may remove it (and report so) before the update's answer is read back.
+        Ok(_) | Err(StoreError::NotFound { kind: "container", .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
     if let Some(host) = host {
         ctx.shared.agents.wake(host.id);
     }

@@ -23,12 +23,21 @@ pub struct SimHost {
     labels: BTreeMap<String, String>,
     cpus: f64,
     memory_mib: u64,
+    latency: Duration,
 }
 
 impl SimHost {
     /// A host of 4 CPUs and 8 GiB in no zone or pool.
     pub fn new(name: &str) -> Self {
-        SimHost { name: name.into(), zone: String::new(), pool: String::new(), labels: BTreeMap::new(), cpus: 4.0, memory_mib: 8192 }
+        SimHost {
+            name: name.into(),
+            zone: String::new(),
+            pool: String::new(),
+            labels: BTreeMap::new(),
+            cpus: 4.0,
+            memory_mib: 8192,
+            latency: Duration::ZERO,
+        }
     }
 
     pub fn zone(mut self, zone: &str) -> Self {
@@ -53,6 +62,12 @@ impl SimHost {
 
     pub fn memory_mib(mut self, memory_mib: u64) -> Self {
         self.memory_mib = memory_mib;
+        self
+    }
+
+    /// Added to each runtime operation (a create, a start): work on this host takes a while.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
         self
     }
 }
@@ -89,7 +104,7 @@ impl TestRegion {
         config.timings = fast_timings();
         // As a real agent does: a host started again under its name joins with its saved credential.
         config.state_dir = Some(self.data_dir().join("agents"));
-        let runtime = Arc::new(SimRuntime::new(SimConfig::default()));
+        let runtime = Arc::new(SimRuntime::new(SimConfig { latency: host.latency, ..SimConfig::default() }));
         let agent = Agent::start(config, runtime.clone()).await.expect("simulated agent joins");
         (agent, runtime)
     }

@@ -159,7 +159,8 @@ async fn drain_moves_nodes(backend: Backend) {
     admin.create_profile(&profile()).await.expect("profile");
     cluster(admin, "web", 3, 0).await;
     assert!(members(admin, "web").await.iter().all(|n| n.host_name.as_deref() == Some("old")));
-    let _second = region.sim_agent(SimHost::new("new")).await;
+    // Slow to start containers: the first drain still runs when the second comes.
+    let _second = region.sim_agent(SimHost::new("new").latency(Duration::from_millis(500))).await;
 
     // Two drains at once: one action moves the containers, the other is refused while it runs.
     let answers = at_once(0..2, |_| {
