@@ -92,7 +92,7 @@ async fn scheduling_follows_host_node_pool_constraints_and_ports() {
     assert!(shown.ports[0].ends_with(":18080->8080/tcp"), "{:?}", shown.ports);
 
     // Too big for any host: ERROR with the per-filter explanation.
-    let huge = admin.create_container(&create("huge", ContainerProperties { memory: Some(1 << 30), ..spec() })).await.expect("accepted");
+    let huge = admin.create_container(&create("huge", ContainerProperties { memory: Some(1 << 24), ..spec() })).await.expect("accepted");
     assert_eq!(huge.status, "ERROR");
     assert!(huge.status_reason.contains("3 insufficient memory"), "{}", huge.status_reason);
     // A container that was never placed is deleted at once.

@@ -92,7 +92,7 @@ async fn events_record_who_did_what(backend: Backend) {
     assert_eq!(all_events(admin, about("theirs")).await.len(), 1, "admins listing all projects see every project");
 
     // A create nothing fits is an ERROR naming why.
-    let huge = team.create_container(&create("huge", 1 << 30)).await.expect("accepted, then ERROR");
+    let huge = team.create_container(&create("huge", 1 << 24)).await.expect("accepted, then ERROR");
     assert_eq!(huge.status, "ERROR");
     let errors = events(&team, EventFilter { level: Some("error".into()), ..Default::default() }).await;
     assert_eq!(steps(&errors), [("CONTAINER_CREATE", "FAILED")]);
