@@ -197,9 +197,15 @@ impl Server {
         let task = match api_tls {
             Some(tls) => {
                 let listener = flotilla_tls::TlsListener::new(listener, tls).map_err(ServerError::Serve)?;
-                tokio::spawn(async move { Ok(http::serve::serve(listener, app, header_read_timeout, stopping).await) })
+                tokio::spawn(async move {
+                    http::serve::serve(listener, app, header_read_timeout, stopping).await;
+                    Ok(())
+                })
             }
-            None => tokio::spawn(async move { Ok(http::serve::serve(listener, app, header_read_timeout, stopping).await) }),
+            None => tokio::spawn(async move {
+                http::serve::serve(listener, app, header_read_timeout, stopping).await;
+                Ok(())
+            }),
         };
         let purge = tokio::spawn(purge_tokens(store.clone()));
         let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));

@@ -53,7 +53,10 @@ enum Bound {
 }
 
 impl Bound {
-    fn bind_to(self, query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+    fn bind_to(
+        self,
+        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
         match self {
             Bound::Text(text) => query.bind(text),
             Bound::Int(int) => query.bind(int),

@@ -1,17 +1,19 @@
 //! Store conformance suite: the same checks against SQLite and a real PostgreSQL.
 //! Under `CI=true` a missing PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
 
-use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, Observation};
+use flotilla_core::HostId;
+use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::event::{END, Event, EventAction, EventLevel, ObjectType, START};
-use flotilla_core::identity::{Project, TokenRecord, User};
-use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
-use flotilla_core::scheduler::{Request, Resources, Settings};
-use flotilla_core::{ContainerId, HostId};
-use flotilla_core::{ListParams, Metadata, Name, ProfileId, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
+use flotilla_core::identity::{TokenRecord, User};
+use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties};
+use flotilla_core::scheduler::{Request, Settings};
+use flotilla_core::{ListParams, Metadata, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
+mod support;
+
 use flotilla_store::{
-    ContainerChanges, EventFilters, HostRegistration, IdempotencyClaim, IdempotentAnswer, JoinGrant, JoinProof, ProjectChanges, Scope,
-    Store, StoreError,
+    ContainerChanges, EventFilters, IdempotencyClaim, IdempotentAnswer, JoinGrant, JoinProof, ProjectChanges, Scope, Store, StoreError,
 };
+use support::{admitted, container, name, profile, project, registration};
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -57,19 +59,6 @@ conformance!(
     only_old_finished_unlocked_actions_go,
     a_joined_name_needs_its_credential_or_a_replace_token
 );
-
-fn registration(name: &str) -> HostRegistration {
-    HostRegistration {
-        name: name.into(),
-        zone: String::new(),
-        pool: String::new(),
-        labels: Default::default(),
-        runtime: "sim".into(),
-        advertise: "https://127.0.0.1:1".into(),
-        capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
-        certificate: "-----BEGIN CERTIFICATE-----".into(),
-    }
-}
 
 async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
     let token = |replaces| JoinProof { token: Some(JoinGrant { replaces }), credential_digest: None };
@@ -117,23 +106,6 @@ async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
     assert_eq!(store.host_callback(id).await.unwrap().certificate, "-----BEGIN CERTIFICATE-----");
 }
 
-fn name(n: &str) -> Name {
-    Name::parse("name", n).unwrap()
-}
-
-fn project(n: &str) -> Project {
-    let now = flotilla_core::now();
-    Project {
-        id: ProjectId::new(),
-        name: name(n),
-        description: String::new(),
-        enabled: true,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 fn user(n: &str, default_project: Option<ProjectId>) -> User {
     let now = flotilla_core::now();
     User {
@@ -144,24 +116,6 @@ fn user(n: &str, default_project: Option<ProjectId>) -> User {
         enabled: true,
         default_project_id: default_project,
         metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-fn profile(n: &str, project: ProjectId, image: &str) -> Profile {
-    let now = flotilla_core::now();
-    Profile {
-        id: ProfileId::new(),
-        name: name(n),
-        project_id: project,
-        user_id: UserId::new(),
-        spec: ProfileSpec {
-            type_name: CONTAINER_DOCKER.into(),
-            version: CONTAINER_DOCKER_VERSION.into(),
-            properties: ContainerProperties { image: image.into(), ..Default::default() },
-        },
-        metadata: Metadata::from([("tier".into(), "web".into())]),
         created_at: now,
         updated_at: now,
     }
@@ -399,31 +353,9 @@ async fn events_are_scoped_filtered_and_ordered(store: &Store) {
 async fn observations_record_health_and_cpu(store: &Store) {
     let p = project("probed");
     store.create_project(&p).await.unwrap();
-    let admitted = JoinProof { token: Some(JoinGrant { replaces: None }), credential_digest: None };
-    let host = store.register_host(registration("host-1"), admitted, "digest-1").await.unwrap().host;
-    let now = flotilla_core::now();
+    let host = store.register_host(registration("host-1"), admitted(), "digest-1").await.unwrap().host;
     let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
-    let container = Container {
-        id: ContainerId::new(),
-        name: name("web"),
-        project_id: p.id,
-        user_id: UserId::new(),
-        spec: spec.clone(),
-        image_id: None,
-        host_id: None,
-        desired: DesiredState::Running,
-        generation: 1,
-        status: ContainerStatus::Creating,
-        status_reason: String::new(),
-        runtime_id: None,
-        exit_code: None,
-        health: ContainerHealth::Unknown,
-        cpu_percent: None,
-        observed_at: None,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let container = container(p.id, spec.clone());
     let id = container.id;
     let created = store.create_container(container, &Request::for_spec(&spec), &Settings::default()).await.unwrap();
     assert_eq!(created.container.host_id, Some(host.id));

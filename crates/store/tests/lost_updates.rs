@@ -6,13 +6,16 @@
 
 use flotilla_core::action::{Action, ActionKind, Cause, Target};
 use flotilla_core::cluster::{Cluster, ClusterStatus};
-use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, Observation};
-use flotilla_core::identity::Project;
+use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::node::{Node, NodeStatus};
-use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
-use flotilla_core::scheduler::{Request, Resources, Settings};
-use flotilla_core::{ClusterId, ContainerId, HostId, Metadata, Name, NodeId, ProfileId, ProjectId, UserId};
-use flotilla_store::{ClusterChanges, ContainerChanges, HostRegistration, JoinGrant, JoinProof, NodeChanges, Scope, Store};
+use flotilla_core::profile::ContainerProperties;
+use flotilla_core::scheduler::{Request, Settings};
+use flotilla_core::{ClusterId, ContainerId, HostId, Metadata, NodeId, ProfileId, ProjectId, UserId};
+use flotilla_store::{ClusterChanges, ContainerChanges, NodeChanges, Scope, Store};
+
+mod support;
+
+use support::name;
 
 const ROUNDS: usize = 60;
 
@@ -34,86 +37,25 @@ async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
     stores
 }
 
-fn name(n: &str) -> Name {
-    Name::parse("name", n).unwrap()
-}
-
 /// A project with a profile, for rows that need both.
 async fn project(store: &Store) -> (ProjectId, ProfileId) {
-    let now = flotilla_core::now();
-    let p = Project {
-        id: ProjectId::new(),
-        name: name("racers"),
-        description: String::new(),
-        enabled: true,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let p = support::project("racers");
     store.create_project(&p).await.unwrap();
-    let profile = Profile {
-        id: ProfileId::new(),
-        name: name("web"),
-        project_id: p.id,
-        user_id: UserId::new(),
-        spec: ProfileSpec {
-            type_name: CONTAINER_DOCKER.into(),
-            version: CONTAINER_DOCKER_VERSION.into(),
-            properties: ContainerProperties { image: "demo".into(), ..Default::default() },
-        },
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let profile = support::profile("web", p.id, "demo");
     store.create_profile(&profile).await.unwrap();
     (p.id, profile.id)
 }
 
 /// A container placed on a fresh host, CREATING at generation 1.
 async fn container(store: &Store, project: ProjectId) -> (HostId, ContainerId) {
-    let host = store
-        .register_host(HostRegistration {
-            name: "host-1".into(),
-            zone: String::new(),
-            pool: String::new(),
-            labels: Default::default(),
-            runtime: "sim".into(),
-            advertise: "http://127.0.0.1:1".into(),
-            capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
-            certificate: String::new(),
-        }, JoinProof { token: Some(JoinGrant { replaces: None }), credential_digest: None }, "digest-1")
-        .await
-        .unwrap()
-        .host;
-    let now = flotilla_core::now();
+    let host = store.register_host(support::registration("host-1"), support::admitted(), "digest-1").await.unwrap().host;
     let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
-    let c = Container {
-        id: ContainerId::new(),
-        name: name("web"),
-        project_id: project,
-        user_id: UserId::new(),
-        spec: spec.clone(),
-        image_id: None,
-        host_id: None,
-        desired: DesiredState::Running,
-        generation: 1,
-        status: ContainerStatus::Creating,
-        status_reason: String::new(),
-        runtime_id: None,
-        exit_code: None,
-        health: ContainerHealth::Unknown,
-        cpu_percent: None,
-        observed_at: None,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    let row = store.create_container(c, &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    let row =
+        store.create_container(support::container(project, spec.clone()), &Request::for_spec(&spec), &Settings::default()).await.unwrap();
     assert_eq!(row.container.host_id, Some(host.id));
     (host.id, row.container.id)
 }
 
-/// An agent's report of `id` at `generation`: running and healthy.
 fn report(id: ContainerId, generation: u64, round: usize) -> Observation {
     Observation {
         id,

@@ -97,8 +97,13 @@ impl TestRegion {
 
     /// A join token for agents of this region.
     pub async fn join_token(&self) -> String {
+        self.join_token_valid_for(std::time::Duration::from_secs(3600)).await
+    }
+
+    /// A join token valid for `ttl`, which may be shorter than the API allows (to see one expire).
+    pub async fn join_token_valid_for(&self, ttl: std::time::Duration) -> String {
         let server = self.server.as_ref().expect("region is running");
-        server.issue_join_token(std::time::Duration::from_secs(3600)).await.expect("issue a join token")
+        server.issue_join_token(ttl).await.expect("issue a join token")
     }
 
     /// A client with no token.

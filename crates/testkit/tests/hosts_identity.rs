@@ -66,7 +66,7 @@ async fn a_restarted_agent_joins_again_with_its_saved_credential() {
     let region = TestRegion::sqlite().await;
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().join("agent");
-    let short = region.admin.create_join_token(&JoinTokenCreate { ttl_seconds: Some(1), replace: None }).await.unwrap().token;
+    let short = region.join_token_valid_for(Duration::from_secs(1)).await;
     let first = Agent::start(agent_config(&region, Some(short.clone()), "h2", Some(&state_dir)), sim()).await.unwrap();
     let id = first.host_id();
     first.shutdown().await;

@@ -1,16 +1,17 @@
 //! No tenant reaches another or the host, through the real HTTP API with simulated hosts: volume
-//! options that reach the host's files, adopting a privileged container, special and pooled
+//! options that reach the host's files, adopting a privileged container or building on an admin's
+//! privileged profile, special and pooled
 //! address space, overlaps and list markers that would confirm another project's objects,
 //! another project's private image (also once cached on a host), the images an agent may fetch,
 //! and the quotas of networks and ports (exact under concurrent creates on PostgreSQL).
 
 use flotilla_api::{
-    ContainerCreate, ContainerFilter, ImageUploadQuery, ListQuery, NetworkCreate, NodeAdopt, PortCreate, QuotaLimits, SubnetCreate,
-    VolumeCreate,
+    ClusterCreate, ClusterFilter, ContainerCreate, ContainerFilter, ImageUploadQuery, ListQuery, NetworkCreate, NodeAdopt, NodeCreate,
+    NodeFilter, PortCreate, ProfileCreate, QuotaLimits, SubnetCreate, VolumeCreate,
 };
 use flotilla_client::ClientError;
 use flotilla_core::Role;
-use flotilla_core::profile::{ContainerProperties, VolumeMount};
+use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec, VolumeMount};
 use flotilla_testkit::{Backend, SimHost, TestRegion, wait_for_container};
 
 fn status(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
@@ -116,6 +117,38 @@ async fn adopting_needs_the_rights_of_the_containers_settings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admins_privileged_profile_runs_only_for_admins() {
+    let region = TestRegion::sqlite().await;
+    let agent = region.sim_agent(SimHost::new("h")).await;
+    let member = region.add_user("mo", "team", Role::Member).await;
+    let boss = region.add_user("bo", "team", Role::Admin).await;
+    let properties = ContainerProperties { privileged: true, ..spec("busybox") };
+    let spec = ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties };
+    boss.create_profile(&ProfileCreate { name: "privp".into(), spec, metadata: Default::default() }).await.expect("admins make it");
+    let cluster = ClusterCreate {
+        name: "c".into(),
+        profile: "privp".into(),
+        desired_capacity: 1,
+        min_size: 0,
+        max_size: 3,
+        timeout: Some(30),
+        config: Default::default(),
+        metadata: Default::default(),
+    };
+    let (code, message) = status(member.create_cluster(&cluster).await);
+    assert_eq!(code, 403, "{message}");
+    assert!(message.contains("profile privp: spec.properties.privileged"), "{message}");
+    let node = NodeCreate { name: "n".into(), profile: "privp".into(), cluster: None, role: String::new(), metadata: Default::default() };
+    let (code, message) = status(member.create_node(&node).await);
+    assert_eq!(code, 403, "{message}");
+    assert!(member.list_clusters(&ListQuery::default(), &ClusterFilter::default()).await.unwrap().clusters.is_empty(), "nothing made");
+    assert!(member.list_nodes(&ListQuery::default(), &NodeFilter::default()).await.unwrap().nodes.is_empty(), "nothing made");
+    boss.create_cluster(&cluster).await.expect("an admin builds it");
+    agent.shutdown().await;
+    region.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn address_space_is_guarded_and_overlaps_name_nothing_of_others() {
     let region = TestRegion::sqlite().await;
     let alice = region.add_user("al", "alpha", Role::Member).await;
@@ -176,7 +209,8 @@ async fn a_private_image_runs_only_in_its_project_and_by_its_id() {
     assert_eq!(ran.status, "CREATING");
 
     // Now the host holds it; the other project names it every way it could.
-    for reference in ["alpha/secret:1", "alpha/secret@sha256:0123", docker_id.as_str()] {
+    let by_digest = format!("alpha/secret@sha256:{}", "0123456789abcdef".repeat(4));
+    for reference in ["alpha/secret:1", by_digest.as_str(), docker_id.as_str()] {
         let (code, message) = status(bob.create_container(&create("theirs", spec(reference))).await);
         assert_eq!(code, 404, "{reference}: {message}");
         assert!(message.contains("not found"), "{message}");
@@ -186,11 +220,12 @@ async fn a_private_image_runs_only_in_its_project_and_by_its_id() {
 
     // The agent is handed the image by its Docker id, and may fetch only images of its host.
     let token = region.join_token().await;
+    let snoop = flotilla_tls::Identity::self_signed(&["127.0.0.1".into()]).unwrap();
     let http = reqwest::Client::new();
     let joined: serde_json::Value = http
         .post(format!("{}/v1/agent/join", region.url))
-        .json(&serde_json::json!({"join_token": token, "name": "snoop", "advertise": "http://127.0.0.1:9", "runtime": "sim",
-            "capacity": {"cpus": 1.0, "memory_mib": 1024, "disk_mib": 1024}, "callback_secret": "x"}))
+        .json(&serde_json::json!({"join_token": token, "name": "snoop", "advertise": "https://127.0.0.1:9", "runtime": "sim",
+            "capacity": {"cpus": 1.0, "memory_mib": 1024, "disk_mib": 1024}, "certificate": snoop.cert_pem}))
         .send()
         .await
         .unwrap()

@@ -45,7 +45,7 @@ pub async fn create_cluster(
     cluster::check_sizes(body.desired_capacity, body.min_size, body.max_size, state.engine_config.max_nodes_per_cluster)?;
     let timeout = body.timeout.unwrap_or(cluster::DEFAULT_TIMEOUT_SECS);
     cluster::check_timeout(timeout)?;
-    let profile = super::referenced(state.store.profile(caller.scope(None)?, &body.profile).await, "profile", &body.profile)?;
+    let profile = super::profiles::usable_profile(&state, &caller, &body.profile).await?;
     let now = flotilla_core::now();
     let c = cluster::Cluster {
         id: ClusterId::new(),
@@ -128,7 +128,7 @@ pub async fn update_cluster(
     }
     let profile = match &body.profile {
         Some(key) => {
-            let p = super::referenced(state.store.profile(caller.scope(None)?, key).await, "profile", key)?;
+            let p = super::profiles::usable_profile(&state, &caller, key).await?;
             let old = state.store.profile(Scope::All, &c.profile_id.to_string()).await?;
             if p.spec.type_name != old.spec.type_name {
                 return Err(ValidationError::new(

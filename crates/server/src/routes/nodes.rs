@@ -69,7 +69,7 @@ pub async fn create_node(
     let name = Name::parse("name", &body.name)?;
     metadata::validate(&body.metadata)?;
     let scope = caller.scope(None)?;
-    let profile = super::referenced(state.store.profile(scope, &body.profile).await, "profile", &body.profile)?;
+    let profile = super::profiles::usable_profile(&state, &caller, &body.profile).await?;
     let mut n = new_node(name, &caller, profile.id, body.role, body.metadata);
     let cluster = match &body.cluster {
         Some(key) => Some(super::referenced(state.store.cluster(scope, key).await, "cluster", key)?),
@@ -197,7 +197,7 @@ pub async fn update_node(
     }
     let profile = match &body.profile {
         Some(key) => {
-            let p = super::referenced(state.store.profile(caller.scope(None)?, key).await, "profile", key)?;
+            let p = super::profiles::usable_profile(&state, &caller, key).await?;
             (p.id != n.profile_id).then_some(p.id)
         }
         None => None,

@@ -117,3 +117,11 @@ pub async fn delete_profile(State(state): State<AppState>, caller: Principal, Pa
     tracing::info!(profile = %profile.name, "profile deleted");
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The profile `key` names, for `caller` to run containers from: a profile with admin-only settings
+/// (privileged, host binds, host networking, a volume reaching the host) runs only for admins, whoever made it.
+pub(super) async fn usable_profile(state: &AppState, caller: &Principal, key: &str) -> Result<flotilla_core::profile::Profile, ApiError> {
+    let profile = super::referenced(state.store.profile(caller.scope(None)?, key).await, "profile", key)?;
+    check_admin_fields(state, caller, &profile.spec.properties, &format!("profile {}: spec.properties.", profile.name)).await?;
+    Ok(profile)
+}

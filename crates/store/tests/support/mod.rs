@@ -1,0 +1,90 @@
+//! Rows the store's test suites share: names, a project, a profile, a host's registration, a container.
+#![allow(dead_code)] // each test crate uses its own part
+
+use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
+use flotilla_core::identity::Project;
+use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
+use flotilla_core::scheduler::Resources;
+use flotilla_core::{ContainerId, Metadata, Name, ProfileId, ProjectId, UserId};
+use flotilla_store::{HostRegistration, JoinGrant, JoinProof};
+
+pub fn name(n: &str) -> Name {
+    Name::parse("name", n).unwrap()
+}
+
+pub fn project(n: &str) -> Project {
+    let now = flotilla_core::now();
+    Project {
+        id: ProjectId::new(),
+        name: name(n),
+        description: String::new(),
+        enabled: true,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A `container.docker` profile of `image`, labelled `tier: web`.
+pub fn profile(n: &str, project: ProjectId, image: &str) -> Profile {
+    let now = flotilla_core::now();
+    Profile {
+        id: ProfileId::new(),
+        name: name(n),
+        project_id: project,
+        user_id: UserId::new(),
+        spec: ProfileSpec {
+            type_name: CONTAINER_DOCKER.into(),
+            version: CONTAINER_DOCKER_VERSION.into(),
+            properties: ContainerProperties { image: image.into(), ..Default::default() },
+        },
+        metadata: Metadata::from([("tier".into(), "web".into())]),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A simulated host of 4 cores, 8 GiB and 1 GB of disk.
+pub fn registration(name: &str) -> HostRegistration {
+    HostRegistration {
+        name: name.into(),
+        zone: String::new(),
+        pool: String::new(),
+        labels: Default::default(),
+        runtime: "sim".into(),
+        advertise: "https://127.0.0.1:1".into(),
+        capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
+        certificate: "-----BEGIN CERTIFICATE-----".into(),
+    }
+}
+
+/// What a valid join token for a new host proves.
+pub fn admitted() -> JoinProof {
+    JoinProof { token: Some(JoinGrant { replaces: None }), credential_digest: None }
+}
+
+/// A container named `web` of `spec`, not yet placed: CREATING at generation 1.
+pub fn container(project: ProjectId, spec: ContainerProperties) -> Container {
+    let now = flotilla_core::now();
+    Container {
+        id: ContainerId::new(),
+        name: name("web"),
+        project_id: project,
+        user_id: UserId::new(),
+        spec,
+        image_id: None,
+        host_id: None,
+        desired: DesiredState::Running,
+        generation: 1,
+        status: ContainerStatus::Creating,
+        status_reason: String::new(),
+        runtime_id: None,
+        exit_code: None,
+        health: ContainerHealth::Unknown,
+        cpu_percent: None,
+        observed_at: None,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
