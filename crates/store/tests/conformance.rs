@@ -508,7 +508,7 @@ async fn old_events_go_in_bounded_batches(store: &Store) {
 
 async fn only_old_finished_unlocked_actions_go(store: &Store) {
     use flotilla_core::action::{Action, ActionKind, ActionStatus::*, Cause, Target};
-    use flotilla_core::cluster::{Cluster, ClusterStatus};
+
     let now = flotilla_core::now();
     let (long_ago, cutoff) = (now - chrono::Duration::days(40), now - chrono::Duration::days(30));
     let action = |name: &str, status, ended_at, parent| {
@@ -538,24 +538,7 @@ async fn only_old_finished_unlocked_actions_go(store: &Store) {
     store.create_project(&p).await.unwrap();
     let web = profile("web", p.id, "nginx");
     store.create_profile(&web).await.unwrap();
-    let cluster = Cluster {
-        id: flotilla_core::ClusterId::new(),
-        name: name("locked"),
-        project_id: p.id,
-        user_id: UserId::new(),
-        profile_id: web.id,
-        desired_capacity: 0,
-        min_size: 0,
-        max_size: -1,
-        timeout: 60,
-        config: Default::default(),
-        status: ClusterStatus::Init,
-        status_reason: String::new(),
-        next_index: 1,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let cluster = support::cluster("locked", p.id, web.id);
     let holder = action("lock holder", Succeeded, Some(long_ago), None);
     store.create_cluster(&cluster, &holder).await.unwrap();
 

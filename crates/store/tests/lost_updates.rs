@@ -5,7 +5,7 @@
 //! PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
 
 use flotilla_core::action::{Action, ActionKind, Cause, Target};
-use flotilla_core::cluster::{Cluster, ClusterStatus};
+use flotilla_core::cluster::ClusterStatus;
 use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::ContainerProperties;
@@ -172,25 +172,8 @@ async fn node_patches_and_status_writes(store: &Store) {
 }
 
 async fn cluster(store: &Store, project: ProjectId, profile: ProfileId) -> ClusterId {
-    let now = flotilla_core::now();
-    let c = Cluster {
-        id: ClusterId::new(),
-        name: name("web"),
-        project_id: project,
-        user_id: UserId::new(),
-        profile_id: profile,
-        desired_capacity: 0,
-        min_size: 0,
-        max_size: -1,
-        timeout: 60,
-        config: Default::default(),
-        status: ClusterStatus::Init,
-        status_reason: String::new(),
-        next_index: 1,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let _now = flotilla_core::now();
+    let c = support::cluster("web", project, profile);
     let action = Action::new(ActionKind::ClusterCreate, Target::Cluster(c.id), "web", project, c.user_id, Cause::User);
     store.create_cluster(&c, &action).await.unwrap();
     c.id

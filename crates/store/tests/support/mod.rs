@@ -1,11 +1,12 @@
 //! Rows the store's test suites share: names, a project, a profile, a host's registration, a container.
 #![allow(dead_code)] // each test crate uses its own part
 
+use flotilla_core::cluster::{Cluster, ClusterStatus};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
 use flotilla_core::identity::Project;
 use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::scheduler::Resources;
-use flotilla_core::{ContainerId, Metadata, Name, ProfileId, ProjectId, UserId};
+use flotilla_core::{ClusterId, ContainerId, Metadata, Name, ProfileId, ProjectId, UserId};
 use flotilla_store::{HostRegistration, JoinGrant, JoinProof};
 
 pub fn name(n: &str) -> Name {
@@ -83,6 +84,29 @@ pub fn container(project: ProjectId, spec: ContainerProperties) -> Container {
         health: ContainerHealth::Unknown,
         cpu_percent: None,
         observed_at: None,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// An empty, unbounded cluster `n` of `profile`, its first node index 1.
+pub fn cluster(n: &str, project: ProjectId, profile: ProfileId) -> Cluster {
+    let now = flotilla_core::now();
+    Cluster {
+        id: ClusterId::new(),
+        name: name(n),
+        project_id: project,
+        user_id: UserId::new(),
+        profile_id: profile,
+        desired_capacity: 0,
+        min_size: 0,
+        max_size: -1,
+        timeout: 60,
+        config: Default::default(),
+        status: ClusterStatus::Init,
+        status_reason: String::new(),
+        next_index: 1,
         metadata: Metadata::new(),
         created_at: now,
         updated_at: now,
