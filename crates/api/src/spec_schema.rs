@@ -37,10 +37,7 @@ pub fn container_properties() -> Schema {
     let port = || integer(1, u64::from(u16::MAX));
     closed_object()
         .description(Some("Same properties as a `container.docker` profile."))
-        .property(
-            "image",
-            ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).pattern(Some(IMAGE_PATTERN)),
-        )
+        .property("image", ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).pattern(Some(IMAGE_PATTERN)))
         .required("image")
         .property("command", strings(MAX_VALUE_LEN))
         .property("environment", string_map())
@@ -96,10 +93,7 @@ pub fn container_properties() -> Schema {
 /// A health check: exactly one of `http`, `tcp` or `command` (the server checks the one).
 fn healthcheck() -> ObjectBuilder {
     let port = || integer(0, u64::from(u16::MAX));
-    let http = closed_object()
-        .property("port", port())
-        .required("port")
-        .property("path", string().max_length(Some(MAX_TEXT_LEN)));
+    let http = closed_object().property("port", port()).required("port").property("path", string().max_length(Some(MAX_TEXT_LEN)));
     let tcp = closed_object().property("port", port()).required("port");
     closed_object()
         .schema_type(nullable_type(Type::Object))

@@ -100,7 +100,9 @@ fn the_container_spec_schema_is_no_stricter_than_core() {
     use flotilla_core::profile::ContainerProperties;
     let pattern = |p: &str| regex::Regex::new(p).unwrap();
     let image = pattern(flotilla_api::spec_schema::IMAGE_PATTERN);
-    for valid in ["busybox", "localhost:5000/a/b:v1.2", "a@sha256:0123456789abcdef0123456789abcdef", "r.io/x_y@a+b:0123456789abcdef0123456789abcdef"] {
+    for valid in
+        ["busybox", "localhost:5000/a/b:v1.2", "a@sha256:0123456789abcdef0123456789abcdef", "r.io/x_y@a+b:0123456789abcdef0123456789abcdef"]
+    {
         flotilla_core::image::validate_reference("image", valid).unwrap();
         assert!(image.is_match(valid), "{valid}");
     }
