@@ -31,7 +31,7 @@ expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429,
 
 [[operations]]
 include-path = "/v1/containers/{container}/logs"
-parameters = { "query.follow" = false }
+parameters = { "query.follow" = "false" }
 "#;
 
 /// Routes left out, each for a reason that is not a defect:
