@@ -98,7 +98,7 @@ pub struct Assignment {
     pub generation: u64,
     #[schema(value_type = String)]
     pub desired: DesiredState,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::spec_schema::container_properties)]
     pub spec: ContainerProperties,
     pub image: ImageSource,
     /// Set once the container was created: if it vanished from the runtime it was removed

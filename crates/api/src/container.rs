@@ -14,7 +14,7 @@ pub struct Container {
     pub project_id: Uuid,
     pub user_id: Uuid,
     /// Same properties as a `container.docker` profile.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::spec_schema::container_properties)]
     pub spec: ContainerProperties,
     /// The host's name, once placed.
     pub host: Option<String>,
@@ -56,7 +56,7 @@ pub struct Container {
 #[serde(deny_unknown_fields)]
 pub struct ContainerCreate {
     pub name: String,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::spec_schema::container_properties)]
     pub spec: ContainerProperties,
     /// Start it once created (Zun's `run`); otherwise it stays CREATED.
     #[serde(default)]

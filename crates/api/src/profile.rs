@@ -14,7 +14,7 @@ pub struct Profile {
     pub project_id: Uuid,
     pub user_id: Uuid,
     /// `{type, version, properties}`; immutable.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::spec_schema::profile_spec)]
     pub spec: ProfileSpec,
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
@@ -25,7 +25,7 @@ pub struct Profile {
 #[serde(deny_unknown_fields)]
 pub struct ProfileCreate {
     pub name: String,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::spec_schema::profile_spec)]
     pub spec: ProfileSpec,
     #[serde(default)]
     pub metadata: Metadata,
@@ -45,7 +45,7 @@ pub struct ProfileUpdate {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileValidate {
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::spec_schema::profile_spec)]
     pub spec: ProfileSpec,
 }
 

@@ -245,7 +245,7 @@ impl ContainerProperties {
             }
             bounds::range(format!("{p}healthcheck.interval"), u64::from(check.interval), 1, bounds::MAX_SECONDS)?;
             bounds::range(format!("{p}healthcheck.timeout"), u64::from(check.timeout), 0, bounds::MAX_SECONDS)?;
-            bounds::range(format!("{p}healthcheck.retries"), check.retries, 0, 1000)?;
+            bounds::range(format!("{p}healthcheck.retries"), check.retries, 0, MAX_HEALTHCHECK_RETRIES)?;
             bounds::strings(&format!("{p}healthcheck.command"), &check.command, bounds::MAX_VALUE_LEN)?;
             if let Some(http) = &check.http {
                 bounds::text(format!("{p}healthcheck.http.path"), &http.path, bounds::MAX_TEXT_LEN)?;
@@ -275,6 +275,9 @@ impl ContainerProperties {
         Ok(())
     }
 }
+
+/// The most retries a health check may count before it calls a container unhealthy.
+pub const MAX_HEALTHCHECK_RETRIES: u32 = 1000;
 
 /// The fewest cores a container may ask for: one thousandth, what the scheduler counts in.
 pub const MIN_CPU_CORES: f64 = 0.001;
