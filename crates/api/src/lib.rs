@@ -12,6 +12,7 @@ pub mod listing;
 pub mod network;
 pub mod profile;
 pub mod quota;
+pub mod region;
 pub mod spec_schema;
 pub mod version;
 pub mod volume;

@@ -4,6 +4,7 @@
 mod agents;
 mod error;
 mod events;
+pub mod federation;
 mod health;
 mod http;
 mod identity;
@@ -61,6 +62,8 @@ pub struct ServerConfig {
     /// What the server presents on its calls to agents; when absent, the identity kept in
     /// `data_dir/callback-identity` (made on first start). Servers sharing a region share one.
     pub callback_identity: Option<flotilla_tls::Identity>,
+    /// Standalone, central, or a federated region.
+    pub role: federation::Role,
 }
 
 /// How long a client may take to send a request head unless configured otherwise.
@@ -97,6 +100,7 @@ impl ServerConfig {
             retention: Retention::default(),
             tls: None,
             callback_identity: None,
+            role: federation::Role::Standalone,
         }
     }
 }
@@ -119,6 +123,8 @@ pub enum ServerError {
     Join(#[from] tokio::task::JoinError),
     #[error("TLS: {0}")]
     Tls(#[from] flotilla_tls::TlsError),
+    #[error("link to the central: {0}")]
+    Link(#[from] federation::link::LinkError),
 }
 
 /// A running region server, serving in the background until shut down.
@@ -178,6 +184,7 @@ impl Server {
             }),
             shutdown: CancellationToken::new(),
             logins: Arc::default(),
+            federation: federation::Federation::from_role(&config.role)?,
         };
         let engine = flotilla_engine::Engine::start(
             (*state.engine_config).clone(),

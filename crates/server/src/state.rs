@@ -23,6 +23,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Failed logins per user and per client address.
     pub logins: Arc<crate::identity::throttle::LoginThrottle>,
+    /// This server's place among regions (and its link to the central when it is a region).
+    pub federation: crate::federation::Federation,
 }
 
 /// The region's knobs.

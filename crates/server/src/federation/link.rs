@@ -1,0 +1,130 @@
+//! A region's HTTP link to its central: one client, the central's base URL, and the region's
+//! credential once registered. Every cross-region call of a region goes through here.
+
+use flotilla_api::ErrorBody;
+use flotilla_api::region::REGION_CREDENTIAL_HEADER;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// Time allowed for one call to the central.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a call to the central did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LinkError {
+    /// No answer: the central is down or the network between is cut.
+    #[error("central {url} unreachable: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The central answered with an error.
+    #[error("central refused ({status}): {message}")]
+    Refused { status: u16, message: String },
+    /// The region has no credential yet (registration has not completed).
+    #[error("this region is not registered with its central yet")]
+    NotRegistered,
+    /// The answer was not what the API promises.
+    #[error("central answered something unreadable: {0}")]
+    Decode(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl LinkError {
+    /// True when the central could not be reached at all (as opposed to refusing).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, LinkError::Unreachable { .. })
+    }
+}
+
+/// The link itself.
+#[derive(Debug)]
+pub struct CentralLink {
+    http: reqwest::Client,
+    base: String,
+    credential: RwLock<Option<String>>,
+}
+
+impl CentralLink {
+    /// A link to `base` (no trailing slash needed), trusting `ca_cert` (PEM) besides the system's roots.
+    pub fn new(base: &str, ca_cert: Option<&[u8]>) -> Result<CentralLink, LinkError> {
+        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(CALL_TIMEOUT);
+        if let Some(pem) = ca_cert {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| LinkError::Client(format!("CA certificate: {e}")))?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| LinkError::Client(e.to_string()))?;
+        Ok(CentralLink { http, base: base.trim_end_matches('/').to_owned(), credential: RwLock::new(None) })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The credential the central gave this region; sent on every later call.
+    pub fn set_credential(&self, credential: String) {
+        *self.credential.write().unwrap_or_else(|e| e.into_inner()) = Some(credential);
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.credential.read().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// Calls `path` (e.g. `/v1/federation/heartbeat`) with the region's credential and a JSON body,
+    /// answering the JSON reply.
+    pub async fn call<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, LinkError> {
+        let bytes = self.send(method, path, body, true).await?;
+        serde_json::from_slice(&bytes).map_err(|e| LinkError::Decode(e.to_string()))
+    }
+
+    /// As [`call`](Self::call) for calls whose answer carries nothing needed.
+    pub async fn call_no_reply<B: Serialize + ?Sized>(&self, method: Method, path: &str, body: Option<&B>) -> Result<(), LinkError> {
+        self.send(method, path, body, true).await.map(drop)
+    }
+
+    /// As [`call`](Self::call) without the credential: registration, before there is one.
+    pub async fn call_unregistered<B: Serialize + ?Sized, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, LinkError> {
+        let bytes = self.send(Method::POST, path, Some(body), false).await?;
+        serde_json::from_slice(&bytes).map_err(|e| LinkError::Decode(e.to_string()))
+    }
+
+    async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        credential: bool,
+    ) -> Result<bytes::Bytes, LinkError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method, &url);
+        if credential {
+            let credential = self.credential.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or(LinkError::NotRegistered)?;
+            request = request.header(REGION_CREDENTIAL_HEADER, credential);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| LinkError::Unreachable { url: self.base.clone(), reason: e.to_string() })?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| LinkError::Unreachable { url: self.base.clone(), reason: e.to_string() })?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        Err(refusal(status, &bytes))
+    }
+}
+
+/// The central's error message: its JSON error body's `message`, else the body as text.
+fn refusal(status: StatusCode, body: &[u8]) -> LinkError {
+    let message =
+        serde_json::from_slice::<ErrorBody>(body).map(|b| b.error.message).unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+    LinkError::Refused { status: status.as_u16(), message }
+}
