@@ -1,0 +1,100 @@
+//! One host's Docker Engine: its own config file (storage driver fuse-overlayfs, bridge and pools
+//! out of the test suites' ranges, a cgroup parent named after the host), data root, exec root,
+//! pid file and socket, started inside the host's namespace with `nsenter --net=`.
+
+use super::TestbedError;
+use bollard::Docker;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a new engine has to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Where one engine keeps its state.
+#[derive(Debug, Clone)]
+pub struct EnginePaths {
+    /// `/run/flotilla-testbed/<run>/<host>`: socket, pid file, exec root, config, log.
+    pub runtime: PathBuf,
+    /// `/var/lib/flotilla-testbed/<run>/<host>`: images, layers, containers.
+    pub data: PathBuf,
+}
+
+impl EnginePaths {
+    pub fn socket(&self) -> PathBuf {
+        self.runtime.join("docker.sock")
+    }
+
+    pub fn pidfile(&self) -> PathBuf {
+        self.runtime.join("docker.pid")
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.runtime.join("dockerd.log")
+    }
+}
+
+/// The daemon config of host `index` (`cgroup_parent` is the host's name): the bridge and default
+/// pools sit in 10.230.0.0/15, away from the suites' 10.201–10.204; containers stop within 1 s
+/// of the daemon's.
+fn config(index: usize, cgroup_parent: &str) -> serde_json::Value {
+    serde_json::json!({
+        "storage-driver": "fuse-overlayfs",
+        "bip": format!("10.230.{index}.1/24"),
+        "default-address-pools": [{"base": format!("10.231.{}.0/21", index * 8), "size": 24}],
+        "cgroup-parent": format!("/{cgroup_parent}"),
+        "shutdown-timeout": 1,
+    })
+}
+
+/// Starts the engine of host `index` (called `name`) in namespace `netns`; answers the daemon's
+/// process and a client once `docker info` answers.
+pub async fn start(index: usize, name: &str, netns: &Path, paths: &EnginePaths) -> Result<(Child, Docker), TestbedError> {
+    let exec_root = paths.runtime.join("exec");
+    for dir in [&paths.runtime, &paths.data, &exec_root] {
+        std::fs::create_dir_all(dir).map_err(TestbedError::io(format!("creating {}", dir.display())))?;
+    }
+    let config_file = paths.runtime.join("daemon.json");
+    std::fs::write(&config_file, config(index, name).to_string()).map_err(TestbedError::io("writing the daemon config"))?;
+    let log = std::fs::File::create(paths.log()).map_err(TestbedError::io("creating the daemon log"))?;
+    let socket = paths.socket();
+    let child = Command::new("nsenter")
+        .arg(format!("--net={}", netns.display()))
+        .arg("dockerd")
+        .arg("--config-file")
+        .arg(&config_file)
+        .arg("--data-root")
+        .arg(&paths.data)
+        .arg("--exec-root")
+        .arg(&exec_root)
+        .arg("--pidfile")
+        .arg(paths.pidfile())
+        .arg("-H")
+        .arg(format!("unix://{}", socket.display()))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(TestbedError::io("sharing the daemon log"))?)
+        .stderr(log)
+        .spawn()
+        .map_err(TestbedError::io("starting nsenter dockerd (are util-linux and docker.io installed?)"))?;
+    let docker = connect(&socket).map_err(|message| TestbedError::Docker { host: name.to_owned(), message })?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        match docker.info().await {
+            Ok(_) => return Ok((child, docker)),
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(e) => {
+                let log = std::fs::read_to_string(paths.log()).unwrap_or_default();
+                let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+                return Err(TestbedError::Docker {
+                    host: name.to_owned(),
+                    message: format!("no answer within {START_TIMEOUT:?} ({e}); log:\n{tail}"),
+                });
+            }
+        }
+    }
+}
+
+/// A client of the engine listening on `socket`.
+pub fn connect(socket: &Path) -> Result<Docker, String> {
+    Docker::connect_with_unix(&socket.display().to_string(), 120, bollard::API_DEFAULT_VERSION).map_err(|e| e.to_string())
+}
