@@ -169,6 +169,16 @@ pub fn remove_run(run: &RunName) -> Vec<String> {
             left.push(format!("namespace {} ({e})", namespace.display()));
         }
     }
+    // The kernel tears a namespace down (and the root link with its peer) shortly after its
+    // last holder went.
+    let root_link = Path::new("/sys/class/net").join(run.root_link());
+    let deadline = Instant::now() + KILL_WAIT;
+    while root_link.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if root_link.exists() {
+        left.push(format!("link {}", run.root_link()));
+    }
     left
 }
 

@@ -58,7 +58,7 @@ pub async fn start(index: usize, name: &str, netns: &Path, paths: &EnginePaths) 
     std::fs::write(&config_file, config(index, name).to_string()).map_err(TestbedError::io("writing the daemon config"))?;
     let log = std::fs::File::create(paths.log()).map_err(TestbedError::io("creating the daemon log"))?;
     let socket = paths.socket();
-    let child = Command::new("nsenter")
+    let mut child = Command::new("nsenter")
         .arg(format!("--net={}", netns.display()))
         .arg("dockerd")
         .arg("--config-file")
@@ -76,20 +76,25 @@ pub async fn start(index: usize, name: &str, netns: &Path, paths: &EnginePaths) 
         .stderr(log)
         .spawn()
         .map_err(TestbedError::io("starting nsenter dockerd (are util-linux and docker.io installed?)"))?;
-    let docker = connect(&socket).map_err(|message| TestbedError::Docker { host: name.to_owned(), message })?;
     let deadline = Instant::now() + START_TIMEOUT;
+    let failure = |message: String| {
+        let log = std::fs::read_to_string(paths.log()).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        TestbedError::Docker { host: name.to_owned(), message: format!("{message}; log:\n{}", tail.join("\n")) }
+    };
     loop {
-        match docker.info().await {
-            Ok(_) => return Ok((child, docker)),
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(failure(format!("dockerd exited with {status}")));
+        }
+        let answer = match connect(&socket) {
+            Ok(docker) => docker.info().await.map(|_| docker).map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(docker) => return Ok((child, docker)),
             Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
-            Err(e) => {
-                let log = std::fs::read_to_string(paths.log()).unwrap_or_default();
-                let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-                return Err(TestbedError::Docker {
-                    host: name.to_owned(),
-                    message: format!("no answer within {START_TIMEOUT:?} ({e}); log:\n{tail}"),
-                });
-            }
+            Err(e) => return Err(failure(format!("no answer within {START_TIMEOUT:?} ({e})"))),
         }
     }
 }
