@@ -175,7 +175,8 @@ async fn an_underlay_overlapping_a_route_of_the_machine_is_refused_and_leaves_no
     assert!(matches!(&bad, TestbedError::Spec { field: "underlay", value, .. } if value == "198.51.100.7/24"), "{bad}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On a current-thread runtime: the testbed needs no second worker.
+#[tokio::test]
 async fn a_start_sweeps_the_leftovers_of_a_run_whose_process_died() {
     // A run of a process that exited: its namespace and directories stay behind, as after a crash.
     let mut child = std::process::Command::new("true").spawn().unwrap();

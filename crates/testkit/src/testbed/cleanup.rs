@@ -51,14 +51,21 @@ fn cgroups(run: &RunName) -> Vec<PathBuf> {
     out
 }
 
-/// Processes in the run's namespaces or cgroups.
-fn processes(run: &RunName) -> Vec<i32> {
-    let inodes: Vec<u64> = entries(Path::new(NETNS_DIR), &format!("{run}-")).iter().filter_map(|p| netns::inode(p).ok()).collect();
-    let mut pids = netns::processes_in(&inodes);
+/// Processes in the run's cgroups: its engines' containers.
+fn contained(run: &RunName) -> Vec<i32> {
+    let mut pids = Vec::new();
     for cgroup in cgroups(run) {
         let procs = std::fs::read_to_string(cgroup.join("cgroup.procs")).unwrap_or_default();
         pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()).filter(|pid| netns::alive(*pid)));
     }
+    pids
+}
+
+/// Processes in the run's namespaces or cgroups.
+fn processes(run: &RunName) -> Vec<i32> {
+    let inodes: Vec<u64> = entries(Path::new(NETNS_DIR), &format!("{run}-")).iter().filter_map(|p| netns::inode(p).ok()).collect();
+    let mut pids = netns::processes_in(&inodes);
+    pids.extend(contained(run));
     pids.sort_unstable();
     pids.dedup();
     pids
@@ -82,8 +89,14 @@ fn wait_gone(mut pids: Vec<i32>, limit: Duration) -> Vec<i32> {
     }
 }
 
-/// SIGTERM to each engine of the run that is still in the run's namespaces, waiting for them.
+/// Kills the containers (an engine gives each 10 s to stop by itself), then SIGTERM to each engine
+/// of the run that is still in the run's namespaces, waiting for them.
 fn stop_engines(run: &RunName) {
+    let containers = contained(run);
+    for pid in &containers {
+        signal(*pid, Signal::KILL);
+    }
+    wait_gone(containers, KILL_WAIT);
     let inside = processes(run);
     let engines: Vec<i32> = entries(&run.runtime_dir(), "")
         .iter()
