@@ -194,6 +194,35 @@ async fn a_start_sweeps_the_leftovers_of_a_run_whose_process_died() {
     assert_eq!(remains_of(&crashed), Vec::<String>::new(), "the dead run was swept");
     let live = bed.run_name().to_owned();
     assert!(!remains_of(&live).is_empty(), "this run's own things are there");
-    drop(bed);
-    assert_eq!(remains_of(&live), Vec::<String>::new(), "dropping removes everything too");
+    let panicked = tokio::spawn(async move {
+        let _bed = bed;
+        panic!("a test fails while its testbed runs");
+    })
+    .await
+    .unwrap_err();
+    assert!(panicked.is_panic());
+    assert_eq!(remains_of(&live), Vec::<String>::new(), "a panic removes everything too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_testbeds_take_separate_blocks_and_cannot_reach_each_other() {
+    let spec = TestbedSpec { hosts: 1, prefix: "tbp", underlay: UNDERLAY };
+    let (a, b) = tokio::join!(Testbed::start(spec), Testbed::start(spec));
+    let (a, b) = (a.expect("testbed a starts"), b.expect("testbed b starts"));
+    assert_ne!(a.run_name(), b.run_name());
+    assert!(!a.underlay().overlaps(b.underlay()), "{} and {}", a.underlay(), b.underlay());
+    // Each host reaches its own root address but not the other testbed's host: no route joins them.
+    let listener = b.host(0).inside(|| TcpListener::bind((b.host(0).underlay_ip(), 0))).unwrap();
+    let to = listener.local_addr().unwrap();
+    let across = a.host(0).inside(|| TcpStream::connect_timeout(&to, Duration::from_secs(2)));
+    assert_eq!(across.unwrap_err().raw_os_error(), Some(101), "ENETUNREACH from the other testbed");
+    let server = serve_peer_addresses(listener, 1);
+    assert_eq!(exchange(to).unwrap(), b.server_ip().to_string(), "the root namespace reaches both");
+    server.join().unwrap();
+    let (ra, rb) = (a.run_name().to_owned(), b.run_name().to_owned());
+    let (stopped_a, stopped_b) = tokio::join!(a.stop(), b.stop());
+    stopped_a.unwrap();
+    stopped_b.unwrap();
+    assert_eq!(remains_of(&ra), Vec::<String>::new());
+    assert_eq!(remains_of(&rb), Vec::<String>::new());
 }
