@@ -68,3 +68,16 @@ async fn an_agent_in_a_host_namespace_runs_its_containers_on_that_hosts_engine()
     server.stop();
     bed.stop().await.expect("the testbed stops cleanly");
 }
+
+#[test]
+fn an_agent_refuses_a_docker_host_that_is_not_a_unix_socket() {
+    let sandbox = Sandbox::new();
+    let args = ["agent", "--server", "http://127.0.0.1:9", "--join-token", "t", "--listen", "127.0.0.1:0"];
+    for (flag, env) in [(Some("tcp://127.0.0.1:2375"), None), (None, Some("tcp://127.0.0.1:2375"))] {
+        let mut all = args.to_vec();
+        all.extend(flag.map(|f| ["--docker-host", f]).into_iter().flatten());
+        let env: Vec<(&str, &str)> = env.map(|e| ("DOCKER_HOST", e)).into_iter().collect();
+        let line = sandbox.run(&all, &env).fails_with(1);
+        assert!(line.contains("--docker-host tcp://127.0.0.1:2375") && line.contains("unix:///PATH"), "{line}");
+    }
+}
