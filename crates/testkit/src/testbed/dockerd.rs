@@ -34,16 +34,15 @@ impl EnginePaths {
     }
 }
 
-/// The daemon config of host `index` (`cgroup_parent` is the host's name): the bridge and default
-/// pools sit in 10.230.0.0/15, away from the suites' 10.201–10.204; containers stop within 1 s
-/// of the daemon's.
+/// The daemon config of host `index` (`cgroup_parent` is the host's name): the bridge in
+/// 10.230.0.0/16 and a /21 of default pools per host from 10.231.0.0 on, away from the suites'
+/// 10.201–10.204.
 fn config(index: usize, cgroup_parent: &str) -> serde_json::Value {
     serde_json::json!({
         "storage-driver": "fuse-overlayfs",
         "bip": format!("10.230.{index}.1/24"),
-        "default-address-pools": [{"base": format!("10.231.{}.0/21", index * 8), "size": 24}],
+        "default-address-pools": [{"base": format!("10.{}.{}.0/21", 231 + index / 32, index % 32 * 8), "size": 24}],
         "cgroup-parent": format!("/{cgroup_parent}"),
-        "shutdown-timeout": 1,
     })
 }
 
@@ -102,4 +101,25 @@ pub async fn start(index: usize, name: &str, netns: &Path, paths: &EnginePaths) 
 /// A client of the engine listening on `socket`.
 pub fn connect(socket: &Path) -> Result<Docker, String> {
     Docker::connect_with_unix(&socket.display().to_string(), 120, bollard::API_DEFAULT_VERSION).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config;
+
+    #[test]
+    fn every_host_gets_its_own_bridge_and_pools_out_of_the_suites_ranges() {
+        let mut seen = std::collections::HashSet::new();
+        for index in 0..61 {
+            let config = config(index, "h");
+            assert_eq!(config["storage-driver"], "fuse-overlayfs");
+            assert!(config.get("data-root").is_none(), "the data root is a flag of its own");
+            let bip = config["bip"].as_str().unwrap().to_owned();
+            let pool = config["default-address-pools"][0]["base"].as_str().unwrap().to_owned();
+            let pool_net = flotilla_core::ipam::Cidr::parse("pool", &pool).expect("a valid /21");
+            assert!(pool_net.network.octets()[1] >= 231, "{pool}");
+            assert!(bip.starts_with("10.230."), "{bip}");
+            assert!(seen.insert(bip) && seen.insert(pool), "host {index} has its own ranges");
+        }
+    }
 }
