@@ -1,5 +1,6 @@
 //! Federation: what role this server plays among regions, and its link to the central.
 
+pub mod caller;
 pub mod link;
 
 use std::sync::Arc;
