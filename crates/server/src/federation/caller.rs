@@ -2,7 +2,6 @@
 //! digest the registry keeps (as host credentials are).
 
 use crate::error::ApiError;
-use crate::federation::Federation;
 use crate::identity::secret;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
@@ -22,9 +21,7 @@ impl FromRequestParts<AppState> for RegionCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if !matches!(state.federation, Federation::Central(_)) {
-            return Err(ApiError::NotFound("not a central: this server has no regions (start it with --central)".into()));
-        }
+        state.federation.central()?;
         let credential =
             parts.headers.get(REGION_CREDENTIAL_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()).ok_or_else(
                 || ApiError::Unauthorized(format!("region calls need the region's credential in {REGION_CREDENTIAL_HEADER}")),
