@@ -11,7 +11,7 @@ use flotilla_api::TokenCreate;
 use flotilla_client::Client;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent};
+use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, make_pki, sim_agent};
 
 /// The central counts a region DOWN after this many seconds of silence.
 const GRACE: &str = "2";
@@ -22,9 +22,10 @@ fn free_address() -> String {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
 }
 
-fn start_central(sandbox: &Sandbox) -> Running {
+/// The central, with `extra` flags.
+fn start_central(sandbox: &Sandbox, extra: &[&str]) -> Running {
     let data = sandbox.path("central-data");
-    let args = [
+    let mut args = vec![
         "server",
         "--central",
         "--listen",
@@ -38,6 +39,7 @@ fn start_central(sandbox: &Sandbox) -> Running {
         "--global-pool",
         "10.200.0.0/16",
     ];
+    args.extend(extra);
     sandbox.spawn("central", &args, &[], "listening on ")
 }
 
@@ -55,6 +57,11 @@ impl RegionServer {
     }
 
     fn start(&self, sandbox: &Sandbox, central: &Running, join_token: Option<&str>) -> Running {
+        self.start_with(sandbox, central, join_token, &[])
+    }
+
+    /// As [`RegionServer::start`], with `extra` flags.
+    fn start_with(&self, sandbox: &Sandbox, central: &Running, join_token: Option<&str>, extra: &[&str]) -> Running {
         let data = sandbox.path(&format!("{}-data", self.name));
         let mut args = vec![
             "server",
@@ -77,6 +84,7 @@ impl RegionServer {
         if let Some(database) = &self.database {
             args.extend(["--database", database]);
         }
+        args.extend(extra);
         sandbox.spawn(&self.name, &args, &[], "listening on ")
     }
 }
@@ -132,7 +140,7 @@ fn one_login_works_in_every_region_and_identity_stays_at_the_central() {
     let sandbox = Sandbox::new();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let postgres = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path()));
-    let central = start_central(&sandbox);
+    let central = start_central(&sandbox, &[]);
     log_in_as_admin(&sandbox, &central);
 
     // The central runs no hosts.
@@ -201,7 +209,7 @@ fn one_login_works_in_every_region_and_identity_stays_at_the_central() {
 #[test]
 fn a_region_outlives_its_central_and_a_silent_region_goes_down() {
     let sandbox = Sandbox::new();
-    let central = start_central(&sandbox);
+    let central = start_central(&sandbox, &[]);
     log_in_as_admin(&sandbox, &central);
     let south = RegionServer::new("south", "10.170.0.0/16", None);
     let mut south_run = south.start(&sandbox, &central, Some(&region_join_token(&sandbox)));
@@ -235,4 +243,29 @@ fn a_region_outlives_its_central_and_a_silent_region_goes_down() {
     south_run.child.wait().unwrap();
     let took = eventually("south DOWN", Duration::from_secs(15), || status_of(&sandbox, "south").as_deref() == Some("DOWN"));
     assert!(took >= Duration::from_secs(1), "not before the grace period (took {took:?})");
+}
+
+#[test]
+fn regions_trust_a_central_over_tls_only_with_its_ca() {
+    let sandbox = Sandbox::new();
+    let pki = make_pki(&sandbox);
+    let central = start_central(&sandbox, &["--tls-cert", &pki.cert, "--tls-key", &pki.key]);
+    assert!(central.url.starts_with("https://"), "{}", central.url);
+    let login = ["login", "--url", &central.url, "--user", "admin", "--project", "admin", "--ca-cert", &pki.ca];
+    sandbox.run(&login, &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
+
+    // Without the CA the central's certificate is not trusted: no registration.
+    let stranger = RegionServer::new("stranger", "10.180.0.0/16", None);
+    let mut refused = stranger.start(&sandbox, &central, Some(&region_join_token(&sandbox)));
+    eventually("the untrusted central is reported", Duration::from_secs(20), || {
+        refused.stderr().contains("cannot register with the central")
+    });
+    refused.terminate();
+    assert_eq!(listed(&sandbox, "stranger"), None);
+
+    let north = RegionServer::new("north", "10.190.0.0/16", None);
+    let north_run = north.start_with(&sandbox, &central, Some(&region_join_token(&sandbox)), &["--ca-cert", &pki.ca]);
+    eventually("north UP over TLS", Duration::from_secs(20), || status_of(&sandbox, "north").as_deref() == Some("UP"));
+    let whoami = json(&sandbox, &["--url", &north_run.url, "project", "list"]);
+    assert_eq!(whoami["projects"][0]["name"], "admin", "the central vouched over TLS: {whoami}");
 }
