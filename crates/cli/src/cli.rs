@@ -39,6 +39,11 @@ pub struct Globals {
     /// Also trust the certificates of this PEM file for the server's HTTPS (saved by `flotilla login`).
     #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_CACERT", value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// The region that region commands (containers, clusters, hosts, networks, volumes, profiles...)
+    /// go to, by name [default: the one `flotilla region use` saved, else the server logged in to].
+    /// User, project, role, token and region commands always go to the central.
+    #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_REGION", value_name = "NAME")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,5 +139,16 @@ mod tests {
         assert_eq!(cli.globals.url.as_deref(), Some("http://h:1"));
         let err = Cli::try_parse_from(["flotilla", "user", "list", "-o", "xml"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn the_region_is_global_but_the_server_keeps_its_own() {
+        let cli = Cli::try_parse_from(["flotilla", "container", "list", "--region", "east"]).unwrap();
+        assert_eq!(cli.globals.region.as_deref(), Some("east"));
+        let cli = Cli::try_parse_from(["flotilla", "--region", "west", "cluster", "list", "--all-regions"]).unwrap();
+        assert_eq!(cli.globals.region.as_deref(), Some("west"));
+        let cli = Cli::try_parse_from(["flotilla", "server", "--region", "north"]).unwrap();
+        let Command::Server(args) = cli.command else { panic!() };
+        assert_eq!(args.region.as_deref(), Some("north"), "the server's own --region names it");
     }
 }

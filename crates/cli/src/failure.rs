@@ -15,6 +15,15 @@ pub const EXIT_TIMEOUT: u8 = 5;
 pub enum CliError {
     #[error("not logged in: run `flotilla login --url URL --user NAME`")]
     NotLoggedIn,
+    /// `--region NAME` (or the default region) names no region the central knows.
+    #[error("unknown region {name:?}: the central knows {}", if .known.is_empty() { "none (is the server logged in to a central?)" } else { .known.as_str() })]
+    UnknownRegion { name: String, known: String },
+    /// `--all-regions` without any region to ask.
+    #[error("--all-regions: no regions known; the server logged in to is not a central, or no region has joined it yet")]
+    NoRegions,
+    /// `--all-regions`: not one region answered (each was reported on stderr).
+    #[error("--all-regions: none of the {0} regions answered")]
+    NoRegionAnswered(usize),
     /// The server refused the saved token (expired or revoked).
     #[error("{0}; log in again with `flotilla login`")]
     TokenRejected(ClientError),
@@ -57,6 +66,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         Some(CliError::WaitTimedOut { .. } | CliError::ActionTimedOut { .. }) => return EXIT_TIMEOUT,
         Some(CliError::ContainerFailed { .. } | CliError::ActionFailed { .. }) => return EXIT_ERROR,
         Some(CliError::NotLoggedIn) => Some(401),
+        Some(CliError::UnknownRegion { .. } | CliError::NoRegions | CliError::NoRegionAnswered(_)) => None,
         Some(CliError::TokenRejected(inner)) => inner.status(),
         None => err.chain().find_map(|e| e.downcast_ref::<ClientError>().and_then(ClientError::status)),
     };

@@ -6,6 +6,7 @@ use super::container_spec::{CreateArgs, parse_since};
 use super::wait::{self, Goal, WaitArgs};
 use crate::failure::CliError;
 use crate::output::{self, Format, Part, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use flotilla_api::{
@@ -31,6 +32,8 @@ pub enum ContainerCommand {
         host: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a container by name or id.
     Show {
@@ -151,13 +154,13 @@ pub struct Stopping {
     pub wait: WaitArgs,
 }
 
-pub async fn run(client: &Client, format: Format, command: ContainerCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> Result<()> {
     match command {
         ContainerCommand::Run(args) => create(client, format, args, true).await,
         ContainerCommand::Create(args) => create(client, format, args, false).await,
-        ContainerCommand::List { status, host, list } => {
+        ContainerCommand::List { status, host, list, spread } => {
             let filter = ContainerFilter { status: status.map(|s| s.to_uppercase()), host };
-            output::list(format, &client.list_containers(&list.query(), &filter).await?)
+            client.list(format, &spread, async |c| c.list_containers(&list.query(), &filter).await).await
         }
         ContainerCommand::Show { container } => shown(format, &client.container(&container).await?),
         ContainerCommand::Update { container, name, cpu, memory, metadata } => {
