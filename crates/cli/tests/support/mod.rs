@@ -2,6 +2,8 @@
 //! roles (server, dev, agent) as child processes stopped with SIGTERM.
 #![allow(dead_code)] // each test crate uses its own part of this module
 
+pub mod regions;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
