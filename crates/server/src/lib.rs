@@ -9,6 +9,7 @@ mod health;
 mod http;
 mod identity;
 mod images;
+mod jobs;
 mod retention;
 mod routes;
 mod state;
@@ -158,6 +159,7 @@ impl Server {
             None => flotilla_tls::Identity::load_or_create(&config.data_dir.join(CALLBACK_IDENTITY_DIR), &["flotilla-server".into()])?,
         };
         let store = Store::connect(&config.database_url).await?.with_region_pool(config.network_pool);
+        let store = if matches!(config.role, federation::Role::Region(_)) { store.with_route_sync() } else { store };
         let bootstrap = identity::bootstrap::bootstrap(&store, config.bootstrap_password).await.map_err(ServerError::Bootstrap)?;
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServerError::Bind { addr: config.listen, source })?;
@@ -194,6 +196,11 @@ impl Server {
         );
         let streams = state.shutdown.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
+        let handlers = jobs::handlers(&store, &state.federation);
+        let mut background = Vec::new();
+        if !handlers.is_empty() {
+            background.push(tokio::spawn(jobs::run_forever(store.clone(), handlers, jobs::RunnerSettings::default())));
+        }
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let scheme = if api_tls.is_some() { "https" } else { "http" };
@@ -217,7 +224,8 @@ impl Server {
         let purge = tokio::spawn(purge_tokens(store.clone()));
         let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, scheme, bootstrap, store, stop, streams, task, background: vec![purge, health, retention], engine })
+        background.extend([purge, health, retention]);
+        Ok(Server { addr, scheme, bootstrap, store, stop, streams, task, background, engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

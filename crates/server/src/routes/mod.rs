@@ -9,6 +9,7 @@ mod convert;
 mod events;
 mod hosts;
 mod images;
+mod jobs;
 mod networks;
 mod nodes;
 mod policies;
@@ -19,6 +20,7 @@ mod projects;
 mod quotas;
 mod receivers;
 mod roles;
+mod routings;
 mod tokens;
 mod users;
 mod version;
@@ -46,7 +48,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
     modifiers(&TokenAuth),
     security(("token" = [])),
-    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "agent"), (name = "meta"))
+    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "jobs"), (name = "regions"), (name = "agent"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -152,6 +154,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(ports::disconnect_network))
         .routes(routes!(volumes::list_volumes, volumes::create_volume))
         .routes(routes!(volumes::get_volume, volumes::delete_volume))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::get_job))
+        .routes(routes!(jobs::redo_job))
+        .routes(routes!(routings::list_routings))
+        .routes(routes!(routings::get_routing))
         .split_for_parts();
     let agent = Router::new()
         .route("/v1/agent/join", post(gateway::join))
