@@ -27,6 +27,7 @@ mod nodes;
 mod policies;
 mod quotas;
 mod receivers;
+mod regions;
 mod routings;
 mod volumes;
 

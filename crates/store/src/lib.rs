@@ -2,6 +2,7 @@
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
 mod actions;
+mod central_link;
 mod clusters;
 mod codec;
 mod containers;
@@ -22,6 +23,7 @@ mod profiles;
 mod projects;
 mod quotas;
 mod receivers;
+mod regions;
 mod retention;
 mod roles;
 mod routes;
@@ -31,6 +33,7 @@ mod users;
 mod volumes;
 
 pub use actions::ActionFilters;
+pub use central_link::{CentralCredential, VouchedIdentity};
 pub use clusters::{ClusterChanges, ClusterFilters};
 pub use containers::{
     AssignedContainer, Attachment, ContainerChanges, ContainerFilters, ContainerRow, HostAssignments, NodePlacement, ObservationChanges,
@@ -48,6 +51,7 @@ pub use ports::{Address, PortFilters, PortRow};
 pub use profiles::ProfileChanges;
 pub use projects::ProjectChanges;
 pub use receivers::Receiver;
+pub use regions::{RegionJoined, RegionProof, RegionRegistration, RegionRow};
 pub use routes::{Located, ROUTE_SYNC};
 pub use routings::{Routing, RoutingFilters};
 pub use users::UserChanges;

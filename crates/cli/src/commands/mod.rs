@@ -10,6 +10,7 @@ pub mod events;
 pub mod follow;
 pub mod hosts;
 pub mod images;
+pub mod jobs;
 pub mod networks;
 pub mod nodes;
 pub mod policies;
@@ -18,7 +19,9 @@ pub mod profiles;
 pub mod projects;
 pub mod quotas;
 pub mod receivers;
+pub mod regions;
 pub mod roles;
+pub mod routings;
 pub mod subnets;
 pub mod users;
 pub mod volumes;
@@ -61,6 +64,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Policy(cmd) => policies::run(&client()?, format, cmd).await,
         Command::Receiver(cmd) => receivers::run(client, |url| Session::load()?.anonymous(url, &globals), format, cmd).await,
         Command::Action(cmd) => actions::run(&client()?, format, cmd).await,
+        Command::Region(cmd) => regions::run(&client()?, format, cmd).await,
+        Command::Job(cmd) => jobs::run(&client()?, format, cmd).await,
+        Command::Routing(cmd) => routings::run(&client()?, format, cmd).await,
     };
     done.map_err(token_rejected)
 }
