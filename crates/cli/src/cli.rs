@@ -1,8 +1,8 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
 use crate::commands::{
-    actions, auth, clusters, containers, events, hosts, images, networks, nodes, policies, ports, profiles, projects, quotas, receivers,
-    regions, roles, subnets, users, volumes,
+    actions, auth, clusters, containers, events, hosts, images, jobs, networks, nodes, policies, ports, profiles, projects, quotas,
+    receivers, regions, roles, routings, subnets, users, volumes,
 };
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
@@ -114,6 +114,12 @@ pub enum Command {
     /// The federation's regions (at the central): list, show, delete; join tokens for new regions.
     #[command(subcommand)]
     Region(regions::RegionCommand),
+    /// Background jobs (cross-region work; admins): list, show, redo.
+    #[command(subcommand)]
+    Job(jobs::JobCommand),
+    /// The routing table (at the central): where each id lives; list (admins), show.
+    #[command(subcommand)]
+    Routing(routings::RoutingCommand),
     /// Run a region server: REST API, store and identity.
     Server(server::ServerArgs),
     /// Run a host agent: join a region and run its containers on the local Docker Engine (or simulate hosts).

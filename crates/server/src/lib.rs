@@ -9,6 +9,7 @@ mod health;
 mod http;
 mod identity;
 mod images;
+mod jobs;
 mod retention;
 mod routes;
 mod state;
@@ -160,6 +161,7 @@ impl Server {
             None => flotilla_tls::Identity::load_or_create(&config.data_dir.join(CALLBACK_IDENTITY_DIR), &["flotilla-server".into()])?,
         };
         let store = Store::connect(&config.database_url).await?.with_region_pool(config.network_pool);
+        let store = if matches!(config.role, federation::Role::Region(_)) { store.with_route_sync() } else { store };
         // A federated region's identity is the central's: it creates no admin of its own.
         let bootstrap = match config.role {
             federation::Role::Region(_) => None,
@@ -208,6 +210,7 @@ impl Server {
         );
         let streams = state.shutdown.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
+        let handlers = jobs::handlers(&store, &state.federation);
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let scheme = if api_tls.is_some() { "https" } else { "http" };
@@ -233,6 +236,9 @@ impl Server {
         let mut background = vec![purge, health, retention];
         if let Some((link, registration)) = region_link {
             background.push(tokio::spawn(federation::region::run(store.clone(), link, registration)));
+        }
+        if !handlers.is_empty() {
+            background.push(tokio::spawn(jobs::run_forever(store.clone(), handlers, jobs::RunnerSettings::default())));
         }
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
         Ok(Server { addr, scheme, bootstrap, store, stop, streams, task, background, engine })

@@ -10,6 +10,7 @@ pub mod events;
 pub mod follow;
 pub mod hosts;
 pub mod images;
+pub mod jobs;
 pub mod networks;
 pub mod nodes;
 pub mod policies;
@@ -20,6 +21,7 @@ pub mod quotas;
 pub mod receivers;
 pub mod regions;
 pub mod roles;
+pub mod routings;
 pub mod subnets;
 pub mod users;
 pub mod volumes;
@@ -64,6 +66,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Policy(cmd) => policies::run(&target().await?, format, cmd).await,
         Command::Receiver(cmd) => receivers::run(target, |url| Session::load()?.anonymous(url, &globals), format, cmd).await,
         Command::Action(cmd) => actions::run(&target().await?, format, cmd).await,
+        Command::Job(cmd) => jobs::run(&central()?, format, cmd).await,
+        Command::Routing(cmd) => routings::run(&central()?, format, cmd).await,
     };
     done.map_err(token_rejected)
 }

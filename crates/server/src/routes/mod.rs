@@ -10,6 +10,7 @@ mod events;
 mod federation;
 mod hosts;
 mod images;
+mod jobs;
 mod networks;
 mod nodes;
 mod policies;
@@ -21,6 +22,7 @@ mod quotas;
 mod receivers;
 mod regions;
 mod roles;
+mod routings;
 mod tokens;
 mod users;
 mod version;
@@ -48,7 +50,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
     modifiers(&TokenAuth),
     security(("token" = [])),
-    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "regions"), (name = "federation"), (name = "agent"), (name = "meta"))
+    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "jobs"), (name = "regions"), (name = "federation"), (name = "agent"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(federation::join))
         .routes(routes!(federation::heartbeat))
         .routes(routes!(federation::validate_token))
+        .routes(routes!(routings::receive_routings))
         .split_for_parts();
     let identity = OpenApiRouter::new()
         .routes(routes!(tokens::current_token, tokens::revoke_token))
@@ -168,6 +171,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(regions::create_region_join_token))
         .routes(routes!(regions::list_regions))
         .routes(routes!(regions::get_region, regions::delete_region))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::get_job))
+        .routes(routes!(jobs::redo_job))
+        .routes(routes!(routings::list_routings))
+        .routes(routes!(routings::get_routing))
         .split_for_parts();
     let agent = Router::new()
         .route("/v1/agent/join", post(gateway::join))
