@@ -70,7 +70,7 @@ impl Session {
             .iter()
             .map(|(name, url)| Ok((name.clone(), self.anonymous(url, globals)?.with_token(token.clone()))))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Target::new(client, regions))
+        Ok(Target::new(chosen, client, central, regions))
     }
 
     /// The saved API URL of region `name`.

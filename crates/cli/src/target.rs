@@ -1,5 +1,6 @@
 //! Where a region command goes: the chosen region's API (`--region`, else the default region, else
-//! the server logged in to), or every known region at once for a list with `--all-regions`.
+//! the server logged in to), every known region at once for a list with `--all-regions`, and for an
+//! id the chosen region does not hold, the region the central's routing table names.
 
 use crate::failure::CliError;
 use crate::output::{self, Format, Listing};
@@ -22,9 +23,13 @@ pub struct Spread {
     pub all_regions: bool,
 }
 
-/// The chosen region's client (commands use it as a [`Client`]) and every known region's.
+/// The chosen region's client (commands use it as a [`Client`]), the central's and every known
+/// region's.
 pub struct Target {
+    /// The chosen region's name; `None` for the server logged in to.
+    chosen: Option<String>,
     client: Client,
+    central: Client,
     regions: Vec<(String, Client)>,
 }
 
@@ -36,9 +41,29 @@ impl Deref for Target {
 }
 
 impl Target {
-    /// `client` for the chosen region; `regions` every known region by name.
-    pub fn new(client: Client, regions: Vec<(String, Client)>) -> Self {
-        Target { client, regions }
+    /// `client` for the region named `chosen` (the server logged in to when `None`), `central` for
+    /// the routing table, `regions` every known region by name.
+    pub fn new(chosen: Option<String>, client: Client, central: Client, regions: Vec<(String, Client)>) -> Self {
+        Target { chosen, client, central, regions }
+    }
+
+    /// Runs `call` on `key` in the chosen region; when that answers 404 and the central's routing
+    /// table places `key` (an id: names are not global) in another known region, runs it there instead (said on
+    /// stderr). Answers the result and the client of the region that answered, for what follows
+    /// (a `--wait`).
+    pub async fn found<T>(&self, key: &str, call: impl AsyncFn(&Client) -> Result<T, ClientError>) -> Result<(T, &Client), ClientError> {
+        let missing = match call(&self.client).await {
+            Err(err) if err.status() == Some(404) => err,
+            answered => return answered.map(|value| (value, &self.client)),
+        };
+        let Ok(route) = self.central.routing(key).await else { return Err(missing) };
+        match self.regions.iter().find(|(name, _)| *name == route.region && self.chosen.as_ref() != Some(name)) {
+            Some((name, client)) => {
+                eprintln!("{} {key} is in region {name} (from the routing table)", route.resource_type);
+                Ok((call(client).await?, client))
+            }
+            None => Err(missing),
+        }
     }
 
     /// Prints the page `fetch` gets from the chosen region, or with `--all-regions` what it gets

@@ -2,11 +2,13 @@
 //! PostgreSQL when scripts/test.sh provides it), each with a simulated host. One login at the central;
 //! `--region` (and FLOTILLA_REGION, and the default `region use` saves) sends region commands to that
 //! region; `--all-regions` lists every region with REGION, and reports a stopped region on stderr
-//! while still listing the others. `flotilla dev --regions 2 --runtime sim` runs a container in each.
+//! while still listing the others; `show`/`delete` of an id held by another region find it through
+//! the central's routing table. `flotilla dev --regions 2 --runtime sim` runs a container in each.
 
 mod support;
 
 use serde_json::Value;
+use std::ops::Not;
 use support::regions::{central, cli_json, region, sim_host};
 use support::{ADMIN_PASSWORD, Sandbox, log_in_as_admin};
 
@@ -45,9 +47,11 @@ fn one_login_reaches_every_region_and_lists_them_all() {
     let _hosts = [sim_host(&sandbox, "east", &east), sim_host(&sandbox, "west", &west), sim_host(&sandbox, "north", &north)];
 
     // `--region` sends region commands to that region with the one token of the central.
+    let mut ids = std::collections::BTreeMap::new();
     for name in ["east", "west", "north"] {
         let container = run_in(&sandbox, name, &format!("web-{name}"));
         assert_eq!(container["status"], "RUNNING", "{container}");
+        ids.insert(name, container["id"].as_str().unwrap().to_owned());
     }
     let west_only = cli_json(&sandbox, &["--region", "west", "container", "list"]);
     assert_eq!(placed_names(&west_only), ["web-west"], "{west_only}");
@@ -83,15 +87,30 @@ fn one_login_reaches_every_region_and_lists_them_all() {
     assert!(said.contains("regions: east, north, west"), "{said}");
     assert_eq!(placed_names(&cli_json(&sandbox, &["container", "list"])), ["web-north"]);
 
+    // `show` and `delete` of another region's id find it through the central's routing table.
+    let west_id = &ids["west"];
+    let started = std::time::Instant::now();
+    while sandbox.run(&["routing", "show", west_id, "-o", "json"], &[]).stdout.contains("\"west\"").not() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "west's container never reached the routing table");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let shown = sandbox.run(&["container", "show", west_id, "-o", "json"], &[]);
+    assert!(shown.stderr.contains("is in region west"), "{}", shown.stderr);
+    assert_eq!(shown.json()["name"], "web-west");
+    sandbox.run(&["container", "delete", west_id, "--force", "--wait"], &[]).ok();
+    assert_eq!(placed_names(&cli_json(&sandbox, &["--region", "west", "container", "list"])), Vec::<String>::new());
+    let missing = sandbox.run(&["container", "show", "web-nowhere"], &[]).fails_with(1);
+    assert!(missing.contains("web-nowhere") && missing.contains("404"), "a name in no region stays a 404: {missing}");
+
     // A stopped region is reported on stderr; the others are still listed and the command succeeds.
     north.terminate();
     let partial = sandbox.run(&["container", "list", "--all-regions", "-o", "json"], &[]);
     assert!(partial.stderr.contains("region north did not answer"), "{}", partial.stderr);
-    assert_eq!(placed(&partial.json()), pairs(&[("east", "web-east"), ("west", "web-west")]));
+    assert_eq!(placed(&partial.json()), pairs(&[("east", "web-east")]));
     let table = sandbox.run(&["container", "list", "--all-regions"], &[]);
     assert!(table.stderr.contains("region north"), "{}", table.stderr);
     let listed = table.ok();
-    assert!(listed.contains("web-east") && listed.contains("web-west") && !listed.contains("web-north"), "{listed}");
+    assert!(listed.contains("web-east") && !listed.contains("web-north"), "{listed}");
 }
 
 /// The names in a one-region `container list -o json`.

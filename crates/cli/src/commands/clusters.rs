@@ -337,7 +337,9 @@ pub async fn run(client: &Target, format: Format, command: ClusterCommand) -> Re
             let filter = ClusterFilter { status: status.map(|s| s.to_uppercase()) };
             return client.list(format, &spread, async |c| c.list_clusters(&list.query(), &filter).await).await;
         }
-        ClusterCommand::Show { cluster } => return output::one(format, &client.cluster(&cluster).await?),
+        ClusterCommand::Show { cluster } => {
+            return output::one(format, &client.found(&cluster, async |c| c.cluster(&cluster).await).await?.0);
+        }
         ClusterCommand::Update { cluster, name, profile, timeout, metadata, wait } => {
             let body = ClusterUpdate { name, metadata: metadata.update(), timeout, profile };
             return match client.update_cluster(&cluster, &body).await? {
@@ -346,8 +348,8 @@ pub async fn run(client: &Target, format: Format, command: ClusterCommand) -> Re
             };
         }
         ClusterCommand::Delete { cluster, force, wait } => {
-            let accepted = client.delete_cluster(&cluster, force).await?;
-            return follow::deleted(client, format, "cluster", &cluster, &accepted, &wait).await;
+            let (accepted, at) = client.found(&cluster, async |c| c.delete_cluster(&cluster, force).await).await?;
+            return follow::deleted(at, format, "cluster", &cluster, &accepted, &wait).await;
         }
         ClusterCommand::Collect { cluster, attr } => {
             let attrs = client.cluster_attrs(&cluster, &attr).await?;

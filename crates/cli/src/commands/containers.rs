@@ -162,17 +162,17 @@ pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> 
             let filter = ContainerFilter { status: status.map(|s| s.to_uppercase()), host };
             client.list(format, &spread, async |c| c.list_containers(&list.query(), &filter).await).await
         }
-        ContainerCommand::Show { container } => shown(format, &client.container(&container).await?),
+        ContainerCommand::Show { container } => shown(format, &client.found(&container, async |c| c.container(&container).await).await?.0),
         ContainerCommand::Update { container, name, cpu, memory, metadata } => {
             let body = ContainerUpdate { name, cpu, memory, metadata: metadata.update() };
             shown(format, &client.update_container(&container, &body).await?)
         }
         ContainerCommand::Delete { container, stop, force, wait } => {
             let options = DeleteQuery { stop: stop.then_some(true), force: force.then_some(true) };
-            if let Some(accepted) = client.delete_container(&container, &options).await?
+            if let (Some(accepted), at) = client.found(&container, async |c| c.delete_container(&container, &options).await).await?
                 && wait.wait
             {
-                wait::until(client, &accepted, Goal::Gone, &wait).await?;
+                wait::until(at, &accepted, Goal::Gone, &wait).await?;
             }
             output::deleted(format, "container", &container)
         }

@@ -77,9 +77,10 @@ pub async fn run(client: &Target, format: Format, command: NetworkCommand) -> Re
             shown(format, &client.create_network(&body).await?)
         }
         NetworkCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_networks(&list.query()).await).await,
-        NetworkCommand::Show { network } => shown(format, &client.network(&network).await?),
+        NetworkCommand::Show { network } => shown(format, &client.found(&network, async |c| c.network(&network).await).await?.0),
         NetworkCommand::Delete { networks } => {
-            delete_each(format, "network", &networks, async |key| client.delete_network(key).await).await
+            delete_each(format, "network", &networks, async |key| client.found(key, async |c| c.delete_network(key).await).await.map(drop))
+                .await
         }
         NetworkCommand::Connect { network, container, ip } => {
             let body = NetworkConnect { network, ip_address: ip.map(|ip| ip.to_string()) };

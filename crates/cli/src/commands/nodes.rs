@@ -141,7 +141,7 @@ pub async fn run(client: &Target, format: Format, command: NodeCommand) -> Resul
             let filter = NodeFilter { status: status.map(|s| s.to_uppercase()), cluster };
             return client.list(format, &spread, async |c| c.list_nodes(&list.query(), &filter).await).await;
         }
-        NodeCommand::Show { node } => return shown(format, &client.node(&node).await?),
+        NodeCommand::Show { node } => return shown(format, &client.found(&node, async |c| c.node(&node).await).await?.0),
         NodeCommand::Update { node, name, role, profile, tainted, metadata, wait } => {
             let body = NodeUpdate { name, role, metadata: metadata.update(), profile, tainted };
             return match client.update_node(&node, &body).await? {
@@ -150,8 +150,8 @@ pub async fn run(client: &Target, format: Format, command: NodeCommand) -> Resul
             };
         }
         NodeCommand::Delete { node, wait } => {
-            let accepted = client.delete_node(&node).await?;
-            return follow::deleted(client, format, "node", &node, &accepted, &wait).await;
+            let (accepted, at) = client.found(&node, async |c| c.delete_node(&node).await).await?;
+            return follow::deleted(at, format, "node", &node, &accepted, &wait).await;
         }
         NodeCommand::Check { node, wait } => (node, NodeActionRequest::Check(Empty {}), wait),
         NodeCommand::Recover { node, operation, wait } => (node, NodeActionRequest::Recover(RecoverParams { operation }), wait),

@@ -57,8 +57,11 @@ pub async fn run(client: &Target, format: Format, command: VolumeCommand) -> Res
             output::one(format, &client.create_volume(&body).await?)
         }
         VolumeCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_volumes(&list.query()).await).await,
-        VolumeCommand::Show { volume } => output::one(format, &client.volume(&volume).await?),
-        VolumeCommand::Delete { volumes } => delete_each(format, "volume", &volumes, async |key| client.delete_volume(key).await).await,
+        VolumeCommand::Show { volume } => output::one(format, &client.found(&volume, async |c| c.volume(&volume).await).await?.0),
+        VolumeCommand::Delete { volumes } => {
+            delete_each(format, "volume", &volumes, async |key| client.found(key, async |c| c.delete_volume(key).await).await.map(drop))
+                .await
+        }
     }
 }
 
