@@ -296,6 +296,35 @@ mod tests {
         }
     }
 
+    impl Serialize for Pair {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            json!({"key": self.0, "count": self.1}).serialize(serializer)
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Pairs {
+        pairs: Vec<Pair>,
+        next: Option<String>,
+    }
+
+    listing!(Pairs, pairs, Pair);
+
+    #[test]
+    fn regions_pages_merge_under_the_list_field_with_their_region() {
+        let east = Pairs { pairs: vec![Pair("a", 1), Pair("b", 2)], next: Some("m1".into()) };
+        let west = Pairs { pairs: vec![Pair("c", 3)], next: None };
+        let both = merged(&[("east", east), ("west", west)]).unwrap();
+        let expected = json!({"pairs": [
+            {"key": "a", "count": 1, "region": "east"},
+            {"key": "b", "count": 2, "region": "east"},
+            {"key": "c", "count": 3, "region": "west"}
+        ]});
+        assert_eq!(both, expected, "no `next`: each region's marker goes to stderr");
+        let empty = merged(&[("east", Pairs { pairs: vec![], next: None })]).unwrap();
+        assert_eq!(empty, json!({"pairs": []}), "the list's field even when empty");
+    }
+
     #[test]
     fn parts_are_tables_under_the_fields() {
         let value = json!({"name": "front", "subnets": ["raw"], "tags": [], "id": "n1"});

@@ -192,7 +192,7 @@ pub(super) async fn start_agents(
     let join_token = server.issue_join_token(Duration::from_secs(24 * 3600)).await.context("cannot issue a join token")?;
     let mut agents = Vec::new();
     for i in 1..=hosts.max(1) {
-        let mut config = AgentConfig::new(&server.url(), join_token.clone(), format!("{prefix}-{i}"));
+        let mut config = AgentConfig::new(server.url(), join_token.clone(), format!("{prefix}-{i}"));
         config.zone = prefix.into();
         config.state_dir = Some(data_dir.join(AGENT_STATE_DIR));
         agents.push(Agent::start(config, runtime.clone()).await.context("a dev agent cannot join")?);
