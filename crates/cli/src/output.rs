@@ -120,7 +120,8 @@ pub fn list<L: Listing>(format: Format, page: &L) -> Result<()> {
 
 /// Prints the pages of one list from several regions: a table with a REGION column first, or one
 /// answer whose items each carry `region` (under the list's own field, without `next`) as JSON or
-/// YAML. A region with more to list is named on stderr with its marker.
+/// YAML; an object with a `region` of its own (a node) keeps it. A region with more to list is named
+/// on stderr with its marker.
 pub fn regional_list<L: Listing>(format: Format, pages: &[(&str, L)]) -> Result<()> {
     if format == Format::Table {
         let headers: Vec<&str> = std::iter::once("REGION").chain(L::Item::HEADERS.iter().copied()).collect();
@@ -148,7 +149,7 @@ fn merged<L: Listing>(pages: &[(&str, L)]) -> Result<Value> {
                 field = Some(name);
                 items.extend(list.into_iter().map(|mut item| {
                     if let Value::Object(fields) = &mut item {
-                        fields.insert("region".into(), Value::String((*region).to_owned()));
+                        fields.entry("region").or_insert_with(|| Value::String((*region).to_owned()));
                     }
                     item
                 }));

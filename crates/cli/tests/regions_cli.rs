@@ -2,13 +2,12 @@
 //! PostgreSQL when scripts/test.sh provides it), each with a simulated host. One login at the central;
 //! `--region` (and FLOTILLA_REGION, and the default `region use` saves) sends region commands to that
 //! region; `--all-regions` lists every region with REGION, and reports a stopped region on stderr
-//! while still listing the others; `show`/`delete` of an id held by another region find it through
-//! the central's routing table. `flotilla dev --regions 2 --runtime sim` runs a container in each.
+//! while still listing the others; `show`, `delete` and operations on an id held by another region
+//! find it through the central's routing table. `flotilla dev --regions 2 --runtime sim` runs a container in each.
 
 mod support;
 
 use serde_json::Value;
-use std::ops::Not;
 use support::regions::{central, cli_json, region, sim_host};
 use support::{ADMIN_PASSWORD, Sandbox, log_in_as_admin};
 
@@ -89,16 +88,16 @@ fn one_login_reaches_every_region_and_lists_them_all() {
 
     // `show` and `delete` of another region's id find it through the central's routing table.
     let west_id = &ids["west"];
-    let started = std::time::Instant::now();
-    while sandbox.run(&["routing", "show", west_id, "-o", "json"], &[]).stdout.contains("\"west\"").not() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(30), "west's container never reached the routing table");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    routed(&sandbox, west_id, "west");
     let shown = sandbox.run(&["container", "show", west_id, "-o", "json"], &[]);
     assert!(shown.stderr.contains("is in region west"), "{}", shown.stderr);
     assert_eq!(shown.json()["name"], "web-west");
     sandbox.run(&["container", "delete", west_id, "--force", "--wait"], &[]).ok();
     assert_eq!(placed_names(&cli_json(&sandbox, &["--region", "west", "container", "list"])), Vec::<String>::new());
+    let east_id = &ids["east"];
+    routed(&sandbox, east_id, "east");
+    let stopped = cli_json(&sandbox, &["container", "stop", east_id, "--wait"]);
+    assert_eq!(stopped["status"], "STOPPED", "an operation by id is done where the id lives, --wait included: {stopped}");
     let missing = sandbox.run(&["container", "show", "web-nowhere"], &[]).fails_with(1);
     assert!(missing.contains("web-nowhere") && missing.contains("404"), "a name in no region stays a 404: {missing}");
 
@@ -111,6 +110,19 @@ fn one_login_reaches_every_region_and_lists_them_all() {
     assert!(table.stderr.contains("region north"), "{}", table.stderr);
     let listed = table.ok();
     assert!(listed.contains("web-east") && !listed.contains("web-north"), "{listed}");
+}
+
+/// Waits until the central's routing table places `id` in `region` (regions report asynchronously).
+fn routed(sandbox: &Sandbox, id: &str, region: &str) {
+    let started = std::time::Instant::now();
+    let placed_in = || {
+        let shown = sandbox.run(&["routing", "show", id, "-o", "json"], &[]);
+        (shown.code == Some(0)).then(|| serde_json::from_str::<Value>(&shown.stdout).unwrap()["region"].clone())
+    };
+    while placed_in().is_none_or(|placed| placed != region) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{id} never reached the routing table as {region}'s");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// The names in a one-region `container list -o json`.
