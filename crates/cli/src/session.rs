@@ -43,7 +43,8 @@ impl Session {
 
     /// A client for the server carrying the token: `--token`/`FLOTILLA_TOKEN`, else the saved one.
     pub fn client(&self, globals: &Globals) -> Result<Client> {
-        Ok(self.anonymous(&self.url(globals)?, globals)?.with_token(self.token(globals)?))
+        let token = self.token(globals)?;
+        Ok(self.anonymous(&self.url(globals)?, globals)?.with_token(token))
     }
 
     fn token(&self, globals: &Globals) -> Result<String> {
