@@ -3,7 +3,8 @@
 //! `--region` (and FLOTILLA_REGION, and the default `region use` saves) sends region commands to that
 //! region; `--all-regions` lists every region with REGION, and reports a stopped region on stderr
 //! while still listing the others; `show`, `delete` and operations on an id held by another region
-//! find it through the central's routing table. `flotilla dev --regions 2 --runtime sim` runs a container in each.
+//! find it through the central's routing table. `flotilla dev --regions 2 --runtime sim` runs a
+//! container in each, and starts again on its data.
 
 mod support;
 
@@ -146,6 +147,12 @@ fn dev_with_two_regions_runs_a_container_in_each() {
         assert!(names.contains(&name), "{regions}");
         assert_eq!(run_in(&sandbox, name, &format!("web-{name}"))["status"], "RUNNING");
     }
+    let all = cli_json(&sandbox, &["container", "list", "--all-regions"]);
+    assert_eq!(placed(&all), pairs(&[("region-1", "web-region-1"), ("region-2", "web-region-2")]), "{all}");
+    dev.stop();
+
+    // Started again on its data, the regions come back with the credentials they kept.
+    let dev = sandbox.spawn("dev-again", &args, &[], "Press Ctrl-C to stop.");
     let all = cli_json(&sandbox, &["container", "list", "--all-regions"]);
     assert_eq!(placed(&all), pairs(&[("region-1", "web-region-1"), ("region-2", "web-region-2")]), "{all}");
     dev.stop();

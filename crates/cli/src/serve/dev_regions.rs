@@ -83,7 +83,8 @@ pub async fn run(args: &DevArgs, count: u8, data_dir: PathBuf, stop: impl Future
         regions.push((name, region, agents));
     }
     lines.push(format!("hosts: {runtime_line}"));
-    registered(&admin, count).await?;
+    let advertised: Vec<(String, String)> = regions.iter().map(|(name, region, _)| (name.clone(), region.url())).collect();
+    registered(&admin, &advertised).await?;
 
     let mut session = Session::load()?;
     session.log_in(&central_url, None, request).await.context("cannot log the CLI in as admin")?;
@@ -123,16 +124,22 @@ pub async fn run(args: &DevArgs, count: u8, data_dir: PathBuf, stop: impl Future
     central.shutdown().await.context("the central failed")
 }
 
-/// Waits until the central lists `count` regions.
-async fn registered(central: &Client, count: u8) -> Result<()> {
+/// Waits until the central lists each of `regions` (name, API URL) at that URL, so that the CLI
+/// learns where they are now (a restarted region may have a new port).
+async fn registered(central: &Client, regions: &[(String, String)]) -> Result<()> {
     let started = Instant::now();
     loop {
-        let listed = central.list_regions(&ListQuery::default()).await?.regions.len();
-        if listed >= usize::from(count) {
+        let listed = central.list_regions(&ListQuery::default()).await?.regions;
+        let missing: Vec<&str> = regions
+            .iter()
+            .filter(|(name, url)| !listed.iter().any(|r| r.name == *name && r.api_url == *url))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if missing.is_empty() {
             return Ok(());
         }
         if started.elapsed() > REGISTRATION_TIMEOUT {
-            bail!("only {listed} of {count} regions registered with the central within {} s", REGISTRATION_TIMEOUT.as_secs());
+            bail!("{} did not register with the central within {} s", missing.join(", "), REGISTRATION_TIMEOUT.as_secs());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
