@@ -169,3 +169,23 @@ pub struct JobList {
     pub jobs: Vec<Job>,
     pub next: Option<String>,
 }
+
+/// Filters of `GET /v1/jobs`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobFilter {
+    /// `NEW`, `RUNNING`, `SUCCESS` or `FAIL`.
+    pub status: Option<String>,
+    pub job_type: Option<String>,
+    pub resource_id: Option<Uuid>,
+}
+
+/// Filters of `GET /v1/routings`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RoutingFilter {
+    /// A region's name.
+    pub region: Option<String>,
+    pub resource_type: Option<String>,
+    pub project_id: Option<Uuid>,
+}

@@ -1,8 +1,8 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
 use crate::commands::{
-    actions, auth, clusters, containers, events, hosts, images, networks, nodes, policies, ports, profiles, projects, quotas, receivers,
-    roles, subnets, users, volumes,
+    actions, auth, clusters, containers, events, hosts, images, jobs, networks, nodes, policies, ports, profiles, projects, quotas,
+    receivers, regions, roles, routings, subnets, users, volumes,
 };
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
@@ -39,6 +39,11 @@ pub struct Globals {
     /// Also trust the certificates of this PEM file for the server's HTTPS (saved by `flotilla login`).
     #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_CACERT", value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// The region that region commands (containers, clusters, hosts, networks, volumes, profiles...)
+    /// go to, by name [default: the one `flotilla region use` saved, else the server logged in to].
+    /// User, project, role, token and region commands always go to the central.
+    #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_REGION", value_name = "NAME")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +111,15 @@ pub enum Command {
     /// The demo workload: serve it, or build its image offline.
     #[command(subcommand)]
     Workload(WorkloadCommand),
+    /// The federation's regions (at the central): list, show, delete; join tokens for new regions.
+    #[command(subcommand)]
+    Region(regions::RegionCommand),
+    /// Background jobs (cross-region work; admins): list, show, redo.
+    #[command(subcommand)]
+    Job(jobs::JobCommand),
+    /// The routing table (at the central): where each id lives; list (admins), show.
+    #[command(subcommand)]
+    Routing(routings::RoutingCommand),
     /// Run a region server: REST API, store and identity.
     Server(server::ServerArgs),
     /// Run a host agent: join a region and run its containers on the local Docker Engine (or simulate hosts).
@@ -131,5 +145,16 @@ mod tests {
         assert_eq!(cli.globals.url.as_deref(), Some("http://h:1"));
         let err = Cli::try_parse_from(["flotilla", "user", "list", "-o", "xml"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn the_region_is_global_but_the_server_keeps_its_own() {
+        let cli = Cli::try_parse_from(["flotilla", "container", "list", "--region", "east"]).unwrap();
+        assert_eq!(cli.globals.region.as_deref(), Some("east"));
+        let cli = Cli::try_parse_from(["flotilla", "--region", "west", "cluster", "list", "--all-regions"]).unwrap();
+        assert_eq!(cli.globals.region.as_deref(), Some("west"));
+        let cli = Cli::try_parse_from(["flotilla", "server", "--region", "north"]).unwrap();
+        let Command::Server(args) = cli.command else { panic!() };
+        assert_eq!(args.region.as_deref(), Some("north"), "the server's own --region names it");
     }
 }

@@ -4,6 +4,7 @@ use crate::private;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What `flotilla login` saves (TOML). Unknown keys are kept out of the way, not refused, so an
@@ -23,6 +24,13 @@ pub struct UserConfig {
     pub project: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// The region that region commands go to without `--region` (`flotilla region use`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Every region's API URL by name, learnt from the central at login and by `flotilla region list`
+    /// (last: TOML writes tables after plain keys).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub regions: BTreeMap<String, String>,
 }
 
 impl UserConfig {
@@ -65,6 +73,8 @@ mod tests {
             user: Some("alice".into()),
             project: Some("demo".into()),
             expires_at: Some(DateTime::from_timestamp(1_900_000_000, 0).unwrap()),
+            region: Some("east".into()),
+            regions: [("east".to_owned(), "http://127.0.0.1:7801".to_owned()), ("west".into(), "http://127.0.0.1:7802".into())].into(),
         };
         config.save(&path).unwrap();
         assert_eq!(UserConfig::load(&path).unwrap(), config);

@@ -15,6 +15,17 @@ pub const EXIT_TIMEOUT: u8 = 5;
 pub enum CliError {
     #[error("not logged in: run `flotilla login --url URL --user NAME`")]
     NotLoggedIn,
+    /// `--region NAME` (or the default region) names no region the central knows.
+    #[error("unknown region {name:?}: the central knows {}", if .known.is_empty() { "none (is the server logged in to a central?)" } else { .known.as_str() })]
+    UnknownRegion { name: String, known: String },
+    /// `--all-regions` without any region to ask.
+    #[error(
+        "--all-regions: no regions known; the server logged in to is not a central, or no region had joined it (`flotilla region list` looks again)"
+    )]
+    NoRegions,
+    /// `--all-regions`: not one region answered (each was reported on stderr).
+    #[error("--all-regions: none of the {0} regions answered")]
+    NoRegionAnswered(usize),
     /// The server refused the saved token (expired or revoked).
     #[error("{0}; log in again with `flotilla login`")]
     TokenRejected(ClientError),
@@ -57,6 +68,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         Some(CliError::WaitTimedOut { .. } | CliError::ActionTimedOut { .. }) => return EXIT_TIMEOUT,
         Some(CliError::ContainerFailed { .. } | CliError::ActionFailed { .. }) => return EXIT_ERROR,
         Some(CliError::NotLoggedIn) => Some(401),
+        Some(CliError::UnknownRegion { .. } | CliError::NoRegions | CliError::NoRegionAnswered(_)) => None,
         Some(CliError::TokenRejected(inner)) => inner.status(),
         None => err.chain().find_map(|e| e.downcast_ref::<ClientError>().and_then(ClientError::status)),
     };
@@ -113,6 +125,17 @@ mod tests {
         let late = CliError::ActionTimedOut { id: "a1".into(), kind: "CLUSTER_CREATE".into(), status: "RUNNING".into(), seconds: 9 };
         assert!(late.to_string().starts_with("action a1 (CLUSTER_CREATE) is still RUNNING after 9 s"), "{late}");
         assert_eq!(code(anyhow::Error::new(late).context("waiting")), 5);
+    }
+
+    #[test]
+    fn region_failures_name_what_is_known() {
+        let unknown = CliError::UnknownRegion { name: "mars".into(), known: "east, west".into() };
+        assert_eq!(unknown.to_string(), "unknown region \"mars\": the central knows east, west");
+        let nothing = CliError::UnknownRegion { name: "mars".into(), known: String::new() };
+        assert!(nothing.to_string().contains("none (is the server logged in to a central?)"), "{nothing}");
+        for err in [unknown, CliError::NoRegions, CliError::NoRegionAnswered(3)] {
+            assert_eq!(exit_code(&err.into()), EXIT_ERROR);
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod private;
 mod secret;
 mod serve;
 mod session;
+mod target;
 mod workload;
 
 use clap::Parser;

@@ -111,19 +111,63 @@ pub fn list<L: Listing>(format: Format, page: &L) -> Result<()> {
     if format != Format::Table {
         return emit(&structured(format, page)?);
     }
-    if page.items().is_empty() {
-        eprintln!("(none)");
-    } else {
-        let mut table = table(L::Item::HEADERS);
-        for item in page.items() {
-            table.add_row(item.cells());
-        }
-        emit(&format!("{table}\n"))?;
-    }
+    rows(L::Item::HEADERS, page.items().iter().map(Row::cells).collect())?;
     if let Some(next) = page.next() {
         eprintln!("more: repeat with --marker {next}");
     }
     Ok(())
+}
+
+/// Prints the pages of one list from several regions: a table with a REGION column first, or one
+/// answer whose items each carry `region` (under the list's own field, without `next`) as JSON or
+/// YAML; an object with a `region` of its own (a node) keeps it. A region with more to list is named
+/// on stderr with its marker.
+pub fn regional_list<L: Listing>(format: Format, pages: &[(&str, L)]) -> Result<()> {
+    if format == Format::Table {
+        let headers: Vec<&str> = std::iter::once("REGION").chain(L::Item::HEADERS.iter().copied()).collect();
+        let cells = |region: &str, item: &L::Item| std::iter::once(region.to_owned()).chain(item.cells()).collect();
+        rows(&headers, pages.iter().flat_map(|(region, page)| page.items().iter().map(|item| cells(region, item))).collect())?;
+    } else {
+        emit(&structured(format, &merged(pages)?)?)?;
+    }
+    for (region, page) in pages {
+        if let Some(next) = page.next() {
+            eprintln!("more in region {region}: repeat with --region {region} --marker {next}");
+        }
+    }
+    Ok(())
+}
+
+/// The items of every region's page under the list's own field, each with its `region`.
+fn merged<L: Listing>(pages: &[(&str, L)]) -> Result<Value> {
+    let mut field = None;
+    let mut items = Vec::new();
+    for (region, page) in pages {
+        let Value::Object(answer) = serde_json::to_value(page).context("cannot render the answer")? else { continue };
+        for (name, value) in answer {
+            if let Value::Array(list) = value {
+                field = Some(name);
+                items.extend(list.into_iter().map(|mut item| {
+                    if let Value::Object(fields) = &mut item {
+                        fields.entry("region").or_insert_with(|| Value::String((*region).to_owned()));
+                    }
+                    item
+                }));
+            }
+        }
+    }
+    Ok(Value::Object([(field.unwrap_or_else(|| "items".into()), Value::Array(items))].into_iter().collect()))
+}
+
+/// A table of `rows` under `headers`, or `(none)` on stderr when there are none.
+fn rows(headers: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
+    if rows.is_empty() {
+        eprintln!("(none)");
+        return Ok(());
+    }
+    let mut table = table(headers);
+    table.add_rows(rows);
+    emit(&format!("{table}\n"))
 }
 
 /// Prints rows under headers that come with the data (`top`, quotas), or `value` as JSON or YAML.
@@ -251,6 +295,35 @@ mod tests {
         fn cells(&self) -> Vec<String> {
             vec![self.0.to_owned(), self.1.to_string()]
         }
+    }
+
+    impl Serialize for Pair {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            json!({"key": self.0, "count": self.1}).serialize(serializer)
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Pairs {
+        pairs: Vec<Pair>,
+        next: Option<String>,
+    }
+
+    listing!(Pairs, pairs, Pair);
+
+    #[test]
+    fn regions_pages_merge_under_the_list_field_with_their_region() {
+        let east = Pairs { pairs: vec![Pair("a", 1), Pair("b", 2)], next: Some("m1".into()) };
+        let west = Pairs { pairs: vec![Pair("c", 3)], next: None };
+        let both = merged(&[("east", east), ("west", west)]).unwrap();
+        let expected = json!({"pairs": [
+            {"key": "a", "count": 1, "region": "east"},
+            {"key": "b", "count": 2, "region": "east"},
+            {"key": "c", "count": 3, "region": "west"}
+        ]});
+        assert_eq!(both, expected, "no `next`: each region's marker goes to stderr");
+        let empty = merged(&[("east", Pairs { pairs: vec![], next: None })]).unwrap();
+        assert_eq!(empty, json!({"pairs": []}), "the list's field even when empty");
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! The CLI's session: the server URL and token from flags, environment or the user config file,
-//! and the login that saves them.
+//! the login that saves them, and the regions learnt from the central.
 
 use crate::cli::Globals;
 use crate::config::UserConfig;
 use crate::failure::CliError;
 use crate::paths;
+use crate::target::Target;
 use anyhow::{Context, Result, anyhow};
-use flotilla_api::{Token, TokenCreate};
+use flotilla_api::region::RegionList;
+use flotilla_api::{ListQuery, Token, TokenCreate};
 use flotilla_client::Client;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The user config file and what it holds.
@@ -40,15 +43,88 @@ impl Session {
 
     /// A client for the server carrying the token: `--token`/`FLOTILLA_TOKEN`, else the saved one.
     pub fn client(&self, globals: &Globals) -> Result<Client> {
-        let token = globals.token.clone().or_else(|| self.config.token.clone()).ok_or(CliError::NotLoggedIn)?;
+        let token = self.token(globals)?;
         Ok(self.anonymous(&self.url(globals)?, globals)?.with_token(token))
+    }
+
+    fn token(&self, globals: &Globals) -> Result<String> {
+        Ok(globals.token.clone().or_else(|| self.config.token.clone()).ok_or(CliError::NotLoggedIn)?)
+    }
+
+    /// Where region commands go: the region `--region`/`FLOTILLA_REGION` names, else the default
+    /// region, else the server logged in to; with every known region for `--all-regions`. A name
+    /// not in the saved table sends the central a fresh look before it is refused.
+    pub async fn target(&mut self, globals: &Globals) -> Result<Target> {
+        let central = self.client(globals)?;
+        let chosen = globals.region.clone().or_else(|| self.config.region.clone());
+        if chosen.as_ref().is_some_and(|name| !self.config.regions.contains_key(name)) {
+            self.refresh_regions(&central).await?;
+        }
+        let client = match &chosen {
+            Some(name) => self.anonymous(&self.region_url(name)?, globals)?.with_token(self.token(globals)?),
+            None => central.clone(),
+        };
+        let token = self.token(globals)?;
+        let regions = self
+            .config
+            .regions
+            .iter()
+            .map(|(name, url)| Ok((name.clone(), self.anonymous(url, globals)?.with_token(token.clone()))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Target::new(chosen, client, central, regions))
+    }
+
+    /// The saved API URL of region `name`.
+    fn region_url(&self, name: &str) -> Result<String, CliError> {
+        self.config.regions.get(name).cloned().ok_or_else(|| CliError::UnknownRegion {
+            name: name.to_owned(),
+            known: self.config.regions.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Saves `name` as the default region (after a fresh look at the central when it is not a known
+    /// region), or forgets the default with `None`.
+    pub async fn choose_region(&mut self, central: &Client, name: Option<&str>) -> Result<()> {
+        if let Some(name) = name
+            && !self.config.regions.contains_key(name)
+        {
+            self.refresh_regions(central).await?;
+            self.region_url(name)?;
+        }
+        self.config.region = name.map(str::to_owned);
+        self.config.save(&self.path)
+    }
+
+    /// Asks the central for every region and saves their URLs.
+    pub async fn refresh_regions(&mut self, central: &Client) -> Result<()> {
+        let regions = all_regions(central).await?;
+        self.remember_regions(&regions, true)
+    }
+
+    /// Saves the API URLs of `listed`; with `complete`, forgets the regions not among them.
+    pub fn remember_regions(&mut self, listed: &RegionList, complete: bool) -> Result<()> {
+        let urls = listed.regions.iter().map(|r| (r.name.clone(), r.api_url.trim_end_matches('/').to_owned()));
+        if complete {
+            self.config.regions = urls.collect();
+        } else {
+            self.config.regions.extend(urls);
+        }
+        self.config.save(&self.path)
     }
 
     /// Asks `url` (trusting `ca_cert` for HTTPS) for a token and saves it with the server, the CA,
     /// the user and project it belongs to.
     pub async fn log_in(&mut self, url: &str, ca_cert: Option<PathBuf>, request: TokenCreate) -> Result<Token> {
-        let token = client_trusting(url, ca_cert.as_deref())?.create_token(&request).await?;
+        let server = client_trusting(url, ca_cert.as_deref())?;
+        let token = server.create_token(&request).await?;
         let secret = token.token.clone().ok_or_else(|| anyhow!("the server issued a token without its secret"))?;
+        let regions = match all_regions(&server.clone().with_token(secret.clone())).await {
+            Ok(list) => list.regions.into_iter().map(|r| (r.name, r.api_url.trim_end_matches('/').to_owned())).collect(),
+            Err(e) if e.downcast_ref::<flotilla_client::ClientError>().and_then(|e| e.status()) == Some(404) => BTreeMap::new(),
+            Err(e) => return Err(e.context("logged in, but cannot learn the federation's regions")),
+        };
+        let same_server = self.config.url.as_deref() == Some(url.trim_end_matches('/'));
+        let region = self.config.region.take().filter(|name| same_server && regions.contains_key(name));
         self.config = UserConfig {
             url: Some(url.trim_end_matches('/').to_owned()),
             ca_cert,
@@ -56,6 +132,8 @@ impl Session {
             user: Some(token.user.name.clone()),
             project: Some(token.project.name.clone()),
             expires_at: Some(token.expires_at),
+            region,
+            regions,
         };
         self.config.save(&self.path)?;
         Ok(token)
@@ -69,4 +147,16 @@ fn client_trusting(url: &str, ca_cert: Option<&Path>) -> Result<Client> {
         None => None,
     };
     Ok(Client::with_ca(url, pem.as_deref())?)
+}
+
+/// Every region the central knows (404 from a server that is no central).
+async fn all_regions(central: &Client) -> Result<RegionList> {
+    let query = ListQuery { limit: Some(1000), ..Default::default() };
+    let mut list = central.list_regions(&query).await?;
+    while let Some(marker) = list.next.take() {
+        let page = central.list_regions(&ListQuery { marker: Some(marker), ..query.clone() }).await?;
+        list.regions.extend(page.regions);
+        list.next = page.next;
+    }
+    Ok(list)
 }

@@ -21,11 +21,14 @@ mod events;
 mod fake_server;
 mod hosts;
 mod images;
+mod jobs;
 mod networks;
 mod nodes;
 mod policies;
 mod quotas;
 mod receivers;
+mod regions;
+mod routings;
 mod volumes;
 
 pub use actions::{ActionProgress, Waited};

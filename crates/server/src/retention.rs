@@ -1,5 +1,5 @@
-//! Retention: a periodic task that purges events and finished actions past their configured age,
-//! in bounded batches so that no statement holds the database long.
+//! Retention: a periodic task that purges events, finished actions and successful jobs past their
+//! configured age, in bounded batches so that no statement holds the database long.
 
 use flotilla_store::{Store, StoreError};
 use std::time::Duration;
@@ -10,6 +10,7 @@ const BATCH: u32 = 1000;
 const MAX_BATCHES: u32 = 100;
 
 /// How long events and finished actions are kept (`None`: for ever), and how often the purge runs.
+/// Successful jobs are kept as long as finished actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     pub events: Option<Duration>,
@@ -33,23 +34,25 @@ pub(crate) async fn purge_forever(store: Store, retention: Retention) {
     loop {
         tick.tick().await;
         match purge_once(&store, retention).await {
-            Ok((0, 0)) => {}
-            Ok((events, actions)) => tracing::info!(events, actions, "old events and actions purged"),
-            Err(e) => tracing::warn!(error = %e, "purging old events and actions failed"),
+            Ok((0, 0, 0)) => {}
+            Ok((events, actions, jobs)) => tracing::info!(events, actions, jobs, "old events, actions and jobs purged"),
+            Err(e) => tracing::warn!(error = %e, "purging old events, actions and jobs failed"),
         }
     }
 }
 
-/// One run: the events, then the actions, older than their retention; answers how many of each went.
-async fn purge_once(store: &Store, retention: Retention) -> Result<(u64, u64), StoreError> {
+/// One run: the events, then the actions and the successful jobs, older than their retention;
+/// answers how many of each went.
+async fn purge_once(store: &Store, retention: Retention) -> Result<(u64, u64, u64), StoreError> {
     let now = flotilla_core::now();
     let cutoff = |age: Duration| chrono::Duration::from_std(age).ok().and_then(|age| now.checked_sub_signed(age));
-    let mut purged = (0, 0);
+    let mut purged = (0, 0, 0);
     if let Some(before) = retention.events.and_then(cutoff) {
         purged.0 = in_batches(|| store.purge_events(before, BATCH)).await?;
     }
     if let Some(before) = retention.actions.and_then(cutoff) {
         purged.1 = in_batches(|| store.purge_actions(before, BATCH)).await?;
+        purged.2 = in_batches(|| store.purge_jobs(before, BATCH)).await?;
     }
     Ok(purged)
 }

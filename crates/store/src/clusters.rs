@@ -120,6 +120,7 @@ impl Store {
         .await
         .map_err(StoreError::on_insert("cluster", cluster.name.as_str()))?;
         insert_action(&mut w.tx, action).await?;
+        self.sync_route(&mut w.tx, cluster.id.0, cluster.project_id).await?;
         w.tx.commit().await?;
         Ok(())
     }
@@ -264,7 +265,11 @@ impl Store {
         }
         sqlx::query("DELETE FROM cluster_policies WHERE cluster_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         sqlx::query("DELETE FROM receivers WHERE cluster_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
-        sqlx::query("DELETE FROM clusters WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        let gone =
+            sqlx::query("DELETE FROM clusters WHERE id = $1 RETURNING project_id").bind(id.to_string()).fetch_optional(&mut *w.tx).await?;
+        if let Some(gone) = gone {
+            self.sync_route(&mut w.tx, id.0, get_id(&gone, "project_id")?).await?;
+        }
         w.tx.commit().await?;
         Ok(())
     }

@@ -153,7 +153,8 @@ impl Store {
         let mut w = self.begin_write().await?;
         let id = container.id;
         let mut region = RegionView::load(self.backend, self.region_pool, &mut w.tx).await?;
-        region.place(&mut w.tx, container, request, settings, None).await?;
+        let container = region.place(&mut w.tx, container, request, settings, None).await?;
+        self.sync_route(&mut w.tx, container.id.0, container.project_id).await?;
         region.finish(&mut w.tx).await?;
         w.tx.commit().await?;
         self.container(Scope::All, &id.to_string()).await
@@ -174,6 +175,7 @@ impl Store {
         for p in placements {
             match region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await {
                 Ok(container) => {
+                    self.sync_route(&mut w.tx, container.id.0, container.project_id).await?;
                     sqlx::query("UPDATE nodes SET physical_id = $2, host_id = $3, status = 'CREATING', updated_at = $4 WHERE id = $1")
                         .bind(p.node.to_string())
                         .bind(container.id.to_string())
@@ -343,6 +345,7 @@ impl Store {
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let host: Option<String> = row.try_get("host_id")?;
         sqlx::query("DELETE FROM containers WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        self.sync_route(&mut w.tx, id.0, get_id(&row, "project_id")?).await?;
         if let Some(host) = host {
             bump_revision(&mut w.tx, &host).await?;
         }
@@ -505,6 +508,7 @@ impl Store {
             match (seen.status, c.desired) {
                 (None, DesiredState::Deleted) => {
                     sqlx::query("DELETE FROM containers WHERE id = $1").bind(c.id.to_string()).execute(&mut *w.tx).await?;
+                    self.sync_route(&mut w.tx, c.id.0, c.project_id).await?;
                     let reason = "removed from its host".to_owned();
                     changes.status.push(StatusChange {
                         id: c.id,

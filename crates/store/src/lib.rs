@@ -2,6 +2,7 @@
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
 mod actions;
+mod central_link;
 mod clusters;
 mod codec;
 mod containers;
@@ -11,6 +12,7 @@ mod events;
 mod hosts;
 mod idempotency;
 mod images;
+mod jobs;
 mod list;
 mod networks;
 mod nodes;
@@ -21,13 +23,17 @@ mod profiles;
 mod projects;
 mod quotas;
 mod receivers;
+mod regions;
 mod retention;
 mod roles;
+mod routes;
+mod routings;
 mod tokens;
 mod users;
 mod volumes;
 
 pub use actions::ActionFilters;
+pub use central_link::{CentralCredential, VouchedIdentity};
 pub use clusters::{ClusterChanges, ClusterFilters};
 pub use containers::{
     AssignedContainer, Attachment, ContainerChanges, ContainerFilters, ContainerRow, HostAssignments, NodePlacement, ObservationChanges,
@@ -36,6 +42,7 @@ pub use error::StoreError;
 pub use events::EventFilters;
 pub use hosts::{Callback, HostRegistration, JoinGrant, JoinProof, Registered};
 pub use idempotency::{IdempotencyClaim, IdempotentAnswer};
+pub use jobs::{Job, JobFilters, JobStatus};
 pub use list::Filter;
 pub use networks::{NetworkRow, SubnetRow};
 pub use nodes::{NodeChanges, NodeFilters};
@@ -44,6 +51,9 @@ pub use ports::{Address, PortFilters, PortRow};
 pub use profiles::ProfileChanges;
 pub use projects::ProjectChanges;
 pub use receivers::Receiver;
+pub use regions::{RegionJoined, RegionProof, RegionRegistration, RegionRow};
+pub use routes::{Located, ROUTE_SYNC};
+pub use routings::{Routing, RoutingFilters};
 pub use users::UserChanges;
 pub use volumes::{Mount, VolumeRow};
 
@@ -77,6 +87,10 @@ pub struct Store {
     sqlite_writer: Arc<Mutex<()>>,
     /// Where projects' default networks are carved from.
     region_pool: RegionPool,
+    /// Notified when a job is queued.
+    jobs_waker: Arc<tokio::sync::Notify>,
+    /// A federated region's: objects created or deleted queue a job reporting them to the central.
+    route_sync: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -124,7 +138,14 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Self { pool, backend, sqlite_writer: Arc::new(Mutex::new(())), region_pool: RegionPool::default() })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+            region_pool: RegionPool::default(),
+            jobs_waker: Arc::default(),
+            route_sync: false,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -134,6 +155,12 @@ impl Store {
     /// The store, carving projects' default networks from `pool` (default: [`RegionPool::default`]).
     pub fn with_region_pool(self, pool: RegionPool) -> Self {
         Self { region_pool: pool, ..self }
+    }
+
+    /// The store of a federated region: creating or deleting a container, cluster, node, network
+    /// or volume queues a [`ROUTE_SYNC`] job in the same transaction.
+    pub fn with_route_sync(self) -> Self {
+        Self { route_sync: true, ..self }
     }
 
     /// Where projects' default networks are carved from.

@@ -211,6 +211,7 @@ impl Store {
     pub async fn create_network(&self, network: &Network, subnet: Option<&Subnet>) -> Result<NetworkRow, StoreError> {
         let mut w = self.begin_write().await?;
         insert_network(self.backend, &mut w.tx, network).await?;
+        self.sync_route(&mut w.tx, network.id.0, network.project_id).await?;
         if let Some(subnet) = subnet {
             insert_subnet(self.backend, &mut w.tx, subnet).await?;
         }
@@ -281,10 +282,10 @@ impl Store {
         let mut w = self.begin_write().await?;
         refuse_while_ports(&mut w.tx, "network_id", &id.to_string(), "network").await?;
         sqlx::query("DELETE FROM subnets WHERE network_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
-        let done = sqlx::query("DELETE FROM networks WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "network", key: id.to_string() });
-        }
+        let gone =
+            sqlx::query("DELETE FROM networks WHERE id = $1 RETURNING project_id").bind(id.to_string()).fetch_optional(&mut *w.tx).await?;
+        let gone = gone.ok_or_else(|| StoreError::NotFound { kind: "network", key: id.to_string() })?;
+        self.sync_route(&mut w.tx, id.0, get_id(&gone, "project_id")?).await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -117,6 +117,7 @@ impl Store {
         for (node, action) in nodes {
             insert_node(&mut w.tx, node, Some(action)).await?;
             insert_action(&mut w.tx, action).await?;
+            self.sync_route(&mut w.tx, node.id.0, node.project_id).await?;
         }
         w.tx.commit().await?;
         Ok(())
@@ -144,6 +145,7 @@ impl Store {
         node.index = row.try_get::<i64, _>("next_index")? - 1;
         insert_node(&mut w.tx, node, Some(action)).await?;
         insert_action(&mut w.tx, action).await?;
+        self.sync_route(&mut w.tx, node.id.0, node.project_id).await?;
         w.tx.commit().await?;
         Ok(())
     }
@@ -185,6 +187,7 @@ impl Store {
     pub async fn adopt_node(&self, node: &Node) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         insert_node(&mut w.tx, node, None).await?;
+        self.sync_route(&mut w.tx, node.id.0, node.project_id).await?;
         w.tx.commit().await?;
         Ok(())
     }
@@ -310,6 +313,12 @@ impl Store {
 
     /// Forgets a node (its container is the caller's to delete first).
     pub async fn delete_node(&self, id: NodeId) -> Result<(), StoreError> {
-        self.delete_by_id("node", "nodes", &id.to_string()).await
+        let mut w = self.begin_write().await?;
+        let gone =
+            sqlx::query("DELETE FROM nodes WHERE id = $1 RETURNING project_id").bind(id.to_string()).fetch_optional(&mut *w.tx).await?;
+        let gone = gone.ok_or_else(|| StoreError::NotFound { kind: "node", key: id.to_string() })?;
+        self.sync_route(&mut w.tx, id.0, get_id(&gone, "project_id")?).await?;
+        w.tx.commit().await?;
+        Ok(())
     }
 }

@@ -157,6 +157,7 @@ impl Store {
         .execute(&mut *w.tx)
         .await
         .map_err(StoreError::on_insert("volume", v.name.as_str()))?;
+        self.sync_route(&mut w.tx, v.id.0, v.project_id).await?;
         if v.pool.is_some() {
             wake_volume_hosts(&mut w.tx, v).await?;
         }
@@ -218,6 +219,7 @@ impl Store {
         wake_volume_hosts(&mut w.tx, &volume).await?;
         sqlx::query("DELETE FROM host_volumes WHERE volume_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         sqlx::query("DELETE FROM volumes WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        self.sync_route(&mut w.tx, id.0, volume.project_id).await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -57,7 +57,16 @@ conformance!(
     silent_engines_actions_are_taken_over,
     old_events_go_in_bounded_batches,
     only_old_finished_unlocked_actions_go,
-    a_joined_name_needs_its_credential_or_a_replace_token
+    regions_register_once_come_back_with_their_credential_and_heartbeat,
+    a_region_keeps_its_credential_and_the_identities_its_central_vouched_for,
+    a_joined_name_needs_its_credential_or_a_replace_token,
+    jobs_coalesce_per_type_and_resource,
+    jobs_past_their_expiry_are_taken_over,
+    failed_jobs_back_off_then_fail_and_are_redone,
+    concurrent_runners_never_claim_one_job_twice,
+    routed_objects_queue_route_sync_on_a_federated_region_only,
+    regions_write_only_their_own_routings,
+    only_old_successful_jobs_go
 );
 
 async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
@@ -560,4 +569,303 @@ async fn only_old_finished_unlocked_actions_go(store: &Store) {
         ["child of a waiting parent", "lock holder", "ready", "recent", "running", "waiting parent", "waiting with a stale end"]
     );
     assert_eq!(store.cluster_lock(cluster.id).await.unwrap(), Some(holder.id), "the lock still names its action");
+}
+
+const EXPIRY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The ids of the NEW jobs of `job_type` for `resource`.
+async fn waiting_jobs(store: &Store, job_type: &str, resource: uuid::Uuid) -> Vec<flotilla_store::Job> {
+    let filters = flotilla_store::JobFilters { status: Some(JobStatus::New), job_type: Some(job_type), resource_id: Some(resource) };
+    store.list_jobs(filters, &ListParams::default()).await.unwrap().items
+}
+
+use flotilla_store::JobStatus;
+
+async fn jobs_coalesce_per_type_and_resource(store: &Store) {
+    let (resource, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let mut added = 0;
+    for _ in 0..10 {
+        added += usize::from(store.enqueue_job("sync", resource, None).await.unwrap());
+    }
+    assert_eq!(added, 1, "ten queued updates of one resource make one job");
+    assert!(store.enqueue_job("sync", other, None).await.unwrap(), "another resource has its own");
+    assert!(store.enqueue_job("other_type", resource, None).await.unwrap(), "another type has its own");
+    assert_eq!(waiting_jobs(store, "sync", resource).await.len(), 1);
+
+    let runner = uuid::Uuid::now_v7();
+    let claimed = store.claim_jobs(runner, &["sync"], 10, EXPIRY).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.resource_id).collect::<std::collections::BTreeSet<_>>(), [resource, other].into());
+    assert!(claimed.iter().all(|j| j.status == JobStatus::Running && j.attempts == 1 && j.claimed_by == Some(runner)));
+    let first = claimed.into_iter().find(|j| j.resource_id == resource).unwrap();
+
+    // A change while the job runs gets one follow-up, however many come.
+    assert!(store.enqueue_job("sync", resource, None).await.unwrap());
+    assert!(!store.enqueue_job("sync", resource, None).await.unwrap());
+    assert!(store.claim_jobs(runner, &["sync"], 10, EXPIRY).await.unwrap().is_empty(), "no two jobs of one resource run together");
+    assert!(store.complete_job(&first).await.unwrap());
+    assert_eq!(store.job(first.id).await.unwrap().status, JobStatus::Success);
+    let follow_up = store.claim_jobs(runner, &["sync"], 10, EXPIRY).await.unwrap();
+    assert_eq!(follow_up.len(), 1);
+    assert_eq!(follow_up[0].resource_id, resource);
+    assert_ne!(follow_up[0].id, first.id);
+    assert!(store.claim_jobs(runner, &["sync"], 10, EXPIRY).await.unwrap().is_empty());
+}
+
+async fn jobs_past_their_expiry_are_taken_over(store: &Store) {
+    let resource = uuid::Uuid::now_v7();
+    store.enqueue_job("sync", resource, None).await.unwrap();
+    let (dead, alive) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let stale = store.claim_jobs(dead, &["sync"], 1, EXPIRY).await.unwrap().remove(0);
+    assert!(store.claim_jobs(alive, &["sync"], 1, EXPIRY).await.unwrap().is_empty(), "a job within its expiry stays its runner's");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let taken = store.claim_jobs(alive, &["sync"], 1, std::time::Duration::from_millis(10)).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0].id, taken[0].claimed_by, taken[0].attempts), (stale.id, Some(alive), 2));
+    assert!(!store.complete_job(&stale).await.unwrap(), "the silent runner's late finish changes nothing");
+    assert!(!store.fail_job(&stale, "late", None).await.unwrap());
+    assert_eq!(store.job(stale.id).await.unwrap().status, JobStatus::Running);
+    assert!(store.complete_job(&taken[0]).await.unwrap());
+    assert_eq!(store.job(stale.id).await.unwrap().status, JobStatus::Success);
+}
+
+async fn failed_jobs_back_off_then_fail_and_are_redone(store: &Store) {
+    let runner = uuid::Uuid::now_v7();
+    let resource = uuid::Uuid::now_v7();
+    store.enqueue_job("sync", resource, None).await.unwrap();
+    let job = store.claim_jobs(runner, &["sync"], 1, EXPIRY).await.unwrap().remove(0);
+    assert!(store.fail_job(&job, "central unreachable", Some(std::time::Duration::from_millis(400))).await.unwrap());
+    let waiting = store.job(job.id).await.unwrap();
+    assert_eq!((waiting.status, waiting.attempts, waiting.last_error.as_deref()), (JobStatus::New, 1, Some("central unreachable")));
+    assert!(waiting.run_after > flotilla_core::now());
+    assert!(store.claim_jobs(runner, &["sync"], 1, EXPIRY).await.unwrap().is_empty(), "not before its backoff ends");
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    let again = store.claim_jobs(runner, &["sync"], 1, EXPIRY).await.unwrap().remove(0);
+    assert_eq!((again.id, again.attempts), (job.id, 2));
+
+    // A failure while a follow-up waits folds into it: one job left, with the attempts and error.
+    store.enqueue_job("sync", resource, None).await.unwrap();
+    let follow_up = waiting_jobs(store, "sync", resource).await.remove(0);
+    assert!(store.fail_job(&again, "refused", Some(std::time::Duration::from_millis(1))).await.unwrap());
+    assert!(matches!(store.job(again.id).await, Err(StoreError::NotFound { .. })));
+    let folded = store.job(follow_up.id).await.unwrap();
+    assert_eq!((folded.status, folded.attempts, folded.last_error.as_deref()), (JobStatus::New, 2, Some("refused")));
+
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let last = store.claim_jobs(runner, &["sync"], 1, EXPIRY).await.unwrap().remove(0);
+    assert!(matches!(store.redo_job(last.id).await, Err(StoreError::Conflict(_))), "a RUNNING job cannot be redone");
+    assert!(store.fail_job(&last, "out of attempts", None).await.unwrap());
+    let failed = store.job(last.id).await.unwrap();
+    assert_eq!((failed.status, failed.attempts), (JobStatus::Fail, 3));
+    assert!(store.claim_jobs(runner, &["sync"], 1, EXPIRY).await.unwrap().is_empty(), "a FAIL job waits for a redo");
+
+    let redone = store.redo_job(last.id).await.unwrap();
+    assert_eq!((redone.status, redone.attempts, redone.claimed_by), (JobStatus::New, 0, None));
+    let rerun = store.claim_jobs(runner, &["sync"], 1, EXPIRY).await.unwrap().remove(0);
+    assert_eq!(rerun.id, last.id);
+    assert!(store.complete_job(&rerun).await.unwrap());
+    assert!(matches!(store.redo_job(last.id).await, Err(StoreError::Conflict(_))), "a SUCCESS job cannot be redone");
+    assert!(matches!(store.redo_job(uuid::Uuid::now_v7()).await, Err(StoreError::NotFound { .. })));
+}
+
+async fn concurrent_runners_never_claim_one_job_twice(store: &Store) {
+    let resources: Vec<uuid::Uuid> = (0..40).map(|_| uuid::Uuid::now_v7()).collect();
+    for resource in &resources {
+        store.enqueue_job("sync", *resource, None).await.unwrap();
+    }
+    let runners = (0..4).map(|_| {
+        let (store, resources) = (store.clone(), resources.clone());
+        tokio::spawn(async move {
+            let runner = uuid::Uuid::now_v7();
+            let mut ran = Vec::new();
+            for round in 0.. {
+                let claimed = store.claim_jobs(runner, &["sync"], 3, EXPIRY).await.unwrap();
+                if claimed.is_empty() && round > 20 {
+                    return ran;
+                }
+                // Changes keep coming while jobs run: each gets a follow-up.
+                if round < 10 {
+                    store.enqueue_job("sync", resources[round * 4 % resources.len()], None).await.unwrap();
+                }
+                for job in claimed {
+                    assert!(store.complete_job(&job).await.unwrap(), "a job finished by its only runner");
+                    ran.push(job.id);
+                }
+                tokio::task::yield_now().await;
+            }
+            unreachable!()
+        })
+    });
+    let mut all = Vec::new();
+    for runner in runners {
+        all.extend(runner.await.unwrap());
+    }
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "no job ran twice");
+    let page = ListParams { limit: 1000, ..ListParams::default() };
+    let jobs = store.list_jobs(Default::default(), &page).await.unwrap().items;
+    assert!(jobs.iter().all(|j| j.status == JobStatus::Success && j.attempts == 1), "every job ran once: {jobs:?}");
+    assert_eq!(jobs.len(), all.len());
+}
+
+async fn routed_objects_queue_route_sync_on_a_federated_region_only(store: &Store) {
+    let p = project("routed");
+    store.create_project(&p).await.unwrap();
+    store.register_host(registration("host-1"), admitted(), "digest-1").await.unwrap();
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    let standalone = store.create_container(container(p.id, spec.clone()), &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    let jobs = store.list_jobs(Default::default(), &ListParams::default()).await.unwrap().items;
+    assert!(jobs.is_empty(), "a standalone region queues nothing: {jobs:?}");
+
+    let region = store.clone().with_route_sync();
+    let mut c = container(p.id, spec.clone());
+    c.name = name("routed");
+    let row = region.create_container(c, &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    let id = row.container.id.0;
+    let queued = waiting_jobs(store, flotilla_store::ROUTE_SYNC, id).await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].project_id, Some(p.id));
+    let located = region.locate(&[id, standalone.container.id.0, uuid::Uuid::now_v7()]).await.unwrap();
+    assert_eq!(located.len(), 2, "both containers are here, the random id is not");
+    assert!(located.iter().all(|l| l.resource_type == "container" && l.project_id == p.id));
+
+    region.delete_container(row.container.id).await.unwrap();
+    assert_eq!(waiting_jobs(store, flotilla_store::ROUTE_SYNC, id).await.len(), 1, "the delete coalesces into the waiting job");
+    assert!(region.locate(&[id]).await.unwrap().is_empty());
+
+    let network = flotilla_core::network::Network {
+        id: flotilla_core::NetworkId::new(),
+        name: name("routed-net"),
+        project_id: p.id,
+        shared: false,
+        is_default: false,
+        metadata: Metadata::new(),
+        created_at: flotilla_core::now(),
+        updated_at: flotilla_core::now(),
+    };
+    region.create_network(&network, None).await.unwrap();
+    assert_eq!(region.locate(&[network.id.0]).await.unwrap()[0].resource_type, "network");
+    region.delete_network(network.id).await.unwrap();
+    assert_eq!(waiting_jobs(store, flotilla_store::ROUTE_SYNC, network.id.0).await.len(), 1);
+    let all = store.list_jobs(Default::default(), &ListParams::default()).await.unwrap().items;
+    assert_eq!(all.len(), 2, "one job per routed object: {all:?}");
+}
+
+async fn regions_write_only_their_own_routings(store: &Store) {
+    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let (p, q) = (ProjectId::new(), ProjectId::new());
+    let (x, y, z) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let refused = store
+        .apply_routings(a, "east", &[(x, "container".into(), p), (y, "cluster".into(), p), (z, "container".into(), q)], &[])
+        .await
+        .unwrap();
+    assert!(refused.is_empty());
+    let refused = store.apply_routings(b, "west", &[(x, "container".into(), q)], &[y]).await.unwrap();
+    assert_eq!(refused, vec![x, y], "a region cannot move or delete another's rows");
+    let kept = store.routing(Scope::All, x).await.unwrap();
+    assert_eq!((kept.region.as_str(), kept.region_id, kept.project_id), ("east", a, p));
+    assert!(store.routing(Scope::All, y).await.is_ok());
+
+    // Upserting again is idempotent; the region's own delete works, and deleting what is gone is no error.
+    assert!(store.apply_routings(a, "east", &[(x, "container".into(), p)], &[y, uuid::Uuid::now_v7()]).await.unwrap().is_empty());
+    assert!(matches!(store.routing(Scope::All, y).await, Err(StoreError::NotFound { .. })));
+
+    assert_eq!(store.routing(Scope::Project(p), x).await.unwrap().id, x);
+    assert!(matches!(store.routing(Scope::Project(q), x).await, Err(StoreError::NotFound { .. })), "another project's id is not found");
+    let list = |filters| async move { store.list_routings(filters, &ListParams::default()).await.unwrap().items };
+    let ids = |rows: Vec<flotilla_store::Routing>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(list(flotilla_store::RoutingFilters { project_id: Some(q), ..Default::default() }).await), vec![z]);
+    assert_eq!(ids(list(flotilla_store::RoutingFilters { region: Some("west"), ..Default::default() }).await), Vec::<uuid::Uuid>::new());
+    let containers = ids(list(flotilla_store::RoutingFilters { resource_type: Some("container"), ..Default::default() }).await);
+    assert_eq!(containers, vec![x, z]);
+    let first = store.list_routings(Default::default(), &ListParams { limit: 1, ..ListParams::default() }).await.unwrap();
+    assert_eq!(first.next, Some(x.to_string()), "paginated");
+}
+
+async fn only_old_successful_jobs_go(store: &Store) {
+    let runner = uuid::Uuid::now_v7();
+    for _ in 0..3 {
+        store.enqueue_job("sync", uuid::Uuid::now_v7(), None).await.unwrap();
+    }
+    let claimed = store.claim_jobs(runner, &["sync"], 3, EXPIRY).await.unwrap();
+    assert!(store.complete_job(&claimed[0]).await.unwrap());
+    assert!(store.complete_job(&claimed[1]).await.unwrap());
+    assert!(store.fail_job(&claimed[2], "broken", None).await.unwrap());
+    store.enqueue_job("sync", uuid::Uuid::now_v7(), None).await.unwrap();
+    assert_eq!(store.purge_jobs(flotilla_core::now() - chrono::Duration::hours(1), 10).await.unwrap(), 0, "recent ones stay");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(store.purge_jobs(flotilla_core::now(), 1).await.unwrap(), 1, "one batch is at most its size");
+    assert_eq!(store.purge_jobs(flotilla_core::now(), 10).await.unwrap(), 1);
+    let left: Vec<JobStatus> =
+        store.list_jobs(Default::default(), &ListParams::default()).await.unwrap().items.iter().map(|j| j.status).collect();
+    assert_eq!(left, vec![JobStatus::Fail, JobStatus::New]);
+}
+
+async fn regions_register_once_come_back_with_their_credential_and_heartbeat(store: &Store) {
+    use flotilla_store::{RegionProof, RegionRegistration};
+    let reg =
+        |name: &str| RegionRegistration { name: name.into(), api_url: format!("http://{name}:7700"), network_pool: "10.1.0.0/16".into() };
+    let token = |digest: &str| RegionProof { token_digest: Some(digest.into()), credential_digest: None };
+    let expires = flotilla_core::now() + chrono::Duration::hours(1);
+    store.create_region_join_token(flotilla_core::JoinTokenId::new(), "tok-1", expires).await.unwrap();
+    store.create_region_join_token(flotilla_core::JoinTokenId::new(), "tok-2", expires).await.unwrap();
+    store
+        .create_region_join_token(flotilla_core::JoinTokenId::new(), "old", flotilla_core::now() - chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+
+    let east = store.join_region(reg("east"), token("tok-1"), "cred-east").await.unwrap();
+    assert!(!east.credential_kept);
+    assert_eq!((east.region.name.as_str(), east.region.api_url.as_str()), ("east", "http://east:7700"));
+    assert!(east.region.last_heartbeat.is_some(), "a registration counts as a heartbeat");
+    // The token is spent; an expired one never worked; a taken name is a conflict and spends nothing.
+    let spent = store.join_region(reg("west"), token("tok-1"), "cred-west").await.unwrap_err();
+    assert!(matches!(spent, StoreError::Unauthenticated(_)), "{spent:?}");
+    let expired = store.join_region(reg("west"), token("old"), "cred-west").await.unwrap_err();
+    assert!(matches!(expired, StoreError::Unauthenticated(_)), "{expired:?}");
+    let taken = store.join_region(reg("east"), token("tok-2"), "cred-other").await.unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict(ref m) if m.contains("east")), "{taken:?}");
+    let west = store.join_region(reg("west"), token("tok-2"), "cred-west").await.unwrap();
+
+    // Back with its credential (a restart): same id, new URL, credential kept; a wrong one is refused.
+    let mut moved = reg("east");
+    moved.api_url = "https://east.example:7700".into();
+    let back = RegionProof { token_digest: None, credential_digest: Some("cred-east".into()) };
+    let again = store.join_region(moved.clone(), back, "unused").await.unwrap();
+    assert!(again.credential_kept);
+    assert_eq!((again.region.id, again.region.api_url.as_str()), (east.region.id, "https://east.example:7700"));
+    let wrong = RegionProof { token_digest: None, credential_digest: Some("cred-west".into()) };
+    assert!(matches!(store.join_region(moved, wrong, "unused").await.unwrap_err(), StoreError::Unauthenticated(_)));
+
+    assert_eq!(store.region_by_credential("cred-west").await.unwrap().map(|r| r.id), Some(west.region.id));
+    assert_eq!(store.region_by_credential("cred-nobody").await.unwrap(), None);
+    store.region_heartbeat(west.region.id, 3, 42).await.unwrap();
+    let shown = store.region("west").await.unwrap();
+    assert_eq!((shown.host_count, shown.container_count), (3, 42));
+    let names: Vec<String> = store.list_regions(None, &ListParams::default()).await.unwrap().items.into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["east", "west"]);
+    store.delete_region(west.region.id).await.unwrap();
+    assert_eq!(store.region_by_credential("cred-west").await.unwrap(), None, "a deleted region's credential stops working");
+    assert!(matches!(store.region_heartbeat(west.region.id, 0, 0).await.unwrap_err(), StoreError::NotFound { .. }));
+}
+
+async fn a_region_keeps_its_credential_and_the_identities_its_central_vouched_for(store: &Store) {
+    use flotilla_store::{CentralCredential, VouchedIdentity};
+    assert_eq!(store.central_credential().await.unwrap(), None);
+    let first =
+        CentralCredential { region_id: flotilla_core::ids::RegionId::new(), central_url: "http://c:1".into(), credential: "c1".into() };
+    store.save_central_credential(&first).await.unwrap();
+    let second = CentralCredential { credential: "c2".into(), ..first };
+    store.save_central_credential(&second).await.unwrap();
+    assert_eq!(store.central_credential().await.unwrap(), Some(second), "one credential, the last one");
+
+    let who =
+        VouchedIdentity { user_id: UserId::new(), user_name: name("alice"), project_id: ProjectId::new(), project_name: name("team") };
+    store.keep_vouched_identity(&who).await.unwrap();
+    let renamed = VouchedIdentity { project_name: name("team-2"), ..who.clone() };
+    store.keep_vouched_identity(&renamed).await.unwrap();
+    assert_eq!(store.project_by_id(who.project_id).await.unwrap().name.as_str(), "team-2", "the central's id, its latest name");
+    assert_eq!(store.user_by_id(who.user_id).await.unwrap().name.as_str(), "alice");
+    assert_eq!(store.region_counts().await.unwrap(), (0, 0));
 }

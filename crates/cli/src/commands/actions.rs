@@ -5,10 +5,10 @@ use super::common::ListArgs;
 use super::follow;
 use super::wait::WaitArgs;
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use flotilla_api::{Action, ActionFilter, ActionList};
-use flotilla_client::Client;
 use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
@@ -29,6 +29,8 @@ pub enum ActionCommand {
         target: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show an action: its inputs, outputs, what it depends on and what depends on it.
     Show {
@@ -50,13 +52,13 @@ pub enum ActionCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: ActionCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: ActionCommand) -> Result<()> {
     match command {
-        ActionCommand::List { cluster, status, action, target, list } => {
+        ActionCommand::List { cluster, status, action, target, list, spread } => {
             let target = target.map(|t| serde_json::from_value(Value::String(t))).transpose().context("--target: expected an action id")?;
             let filter =
                 ActionFilter { status: status.map(|s| s.to_uppercase()), action: action.map(|a| a.to_uppercase()), cluster, target };
-            output::list(format, &client.list_actions(&list.query(), &filter).await?)
+            client.list(format, &spread, async |c| c.list_actions(&list.query(), &filter).await).await
         }
         ActionCommand::Show { action } => show_action(format, &client.action(&action).await?),
         ActionCommand::Cancel { action } => show_action(format, &client.cancel_action(&action).await?),

@@ -58,9 +58,18 @@ pub async fn login(globals: &Globals, args: LoginArgs) -> Result<()> {
     let password = secret::obtain(args.password, &source, &format!("Password for {user}: "), false)?;
     let request = TokenCreate { user, password, project: args.project, expires_in: args.expires_in };
     let token = session.log_in(&url, session.ca_cert(globals), request).await?;
+    if let Some(region) = &globals.region {
+        session.choose_region(&session.client(globals)?, Some(region)).await?;
+    }
     if globals.output == Format::Table {
         let until = token.expires_at.format("%Y-%m-%d %H:%M UTC");
         println!("logged in to {url} as {} on project {} ({}) until {until}", token.user.name, token.project.name, token.role);
+        let regions = &session.config.regions;
+        if !regions.is_empty() {
+            let names = regions.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+            let default = session.config.region.as_deref().map(|r| format!("; region commands go to {r}")).unwrap_or_default();
+            println!("regions: {names}{default} (choose one with --region NAME or `flotilla region use NAME`)");
+        }
         Ok(())
     } else {
         output::one(globals.output, &Identity::new(&url, &token))

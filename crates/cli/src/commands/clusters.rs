@@ -6,6 +6,7 @@ use super::common::{ListArgs, MetadataArgs, parse_entry, parse_pair};
 use super::follow;
 use super::wait::WaitArgs;
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::{Result, bail};
 use clap::{ArgAction, Args, Subcommand};
 use flotilla_api::{
@@ -29,6 +30,8 @@ pub enum ClusterCommand {
         status: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a cluster by name or id.
     Show {
@@ -176,6 +179,8 @@ pub enum ClusterCommand {
         status: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
 }
 
@@ -325,14 +330,16 @@ fn replacements(pairs: Vec<(String, String)>) -> Result<ReplaceParams> {
     Ok(ReplaceParams { nodes })
 }
 
-pub async fn run(client: &Client, format: Format, command: ClusterCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: ClusterCommand) -> Result<()> {
     let (cluster, request, wait) = match command {
         ClusterCommand::Create(args) => return create(client, format, args).await,
-        ClusterCommand::List { status, list } => {
+        ClusterCommand::List { status, list, spread } => {
             let filter = ClusterFilter { status: status.map(|s| s.to_uppercase()) };
-            return output::list(format, &client.list_clusters(&list.query(), &filter).await?);
+            return client.list(format, &spread, async |c| c.list_clusters(&list.query(), &filter).await).await;
         }
-        ClusterCommand::Show { cluster } => return output::one(format, &client.cluster(&cluster).await?),
+        ClusterCommand::Show { cluster } => {
+            return output::one(format, &client.found(&cluster, async |c| c.cluster(&cluster).await).await?.0);
+        }
         ClusterCommand::Update { cluster, name, profile, timeout, metadata, wait } => {
             let body = ClusterUpdate { name, metadata: metadata.update(), timeout, profile };
             return match client.update_cluster(&cluster, &body).await? {
@@ -341,17 +348,17 @@ pub async fn run(client: &Client, format: Format, command: ClusterCommand) -> Re
             };
         }
         ClusterCommand::Delete { cluster, force, wait } => {
-            let accepted = client.delete_cluster(&cluster, force).await?;
-            return follow::deleted(client, format, "cluster", &cluster, &accepted, &wait).await;
+            let (accepted, at) = client.found(&cluster, async |c| c.delete_cluster(&cluster, force).await).await?;
+            return follow::deleted(at, format, "cluster", &cluster, &accepted, &wait).await;
         }
         ClusterCommand::Collect { cluster, attr } => {
             let attrs = client.cluster_attrs(&cluster, &attr).await?;
             let rows = attrs.cluster_attributes.iter().map(|a| vec![a.id.to_string(), output::cell(&a.value)]).collect();
             return output::grid(format, &attrs, &["NODE", "VALUE"], rows);
         }
-        ClusterCommand::Members { cluster, status, list } => {
+        ClusterCommand::Members { cluster, status, list, spread } => {
             let filter = NodeFilter { status: status.map(|s| s.to_uppercase()), cluster: Some(cluster) };
-            return output::list(format, &client.list_nodes(&list.query(), &filter).await?);
+            return client.list(format, &spread, async |c| c.list_nodes(&list.query(), &filter).await).await;
         }
         ClusterCommand::ScaleOut(args) => (args.cluster, ClusterActionRequest::ScaleOut(ScaleParams { count: args.count }), args.wait),
         ClusterCommand::ScaleIn(args) => (args.cluster, ClusterActionRequest::ScaleIn(ScaleParams { count: args.count }), args.wait),

@@ -6,6 +6,7 @@ use super::container_spec::{CreateArgs, parse_since};
 use super::wait::{self, Goal, WaitArgs};
 use crate::failure::CliError;
 use crate::output::{self, Format, Part, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use flotilla_api::{
@@ -31,6 +32,8 @@ pub enum ContainerCommand {
         host: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a container by name or id.
     Show {
@@ -151,53 +154,66 @@ pub struct Stopping {
     pub wait: WaitArgs,
 }
 
-pub async fn run(client: &Client, format: Format, command: ContainerCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> Result<()> {
     match command {
         ContainerCommand::Run(args) => create(client, format, args, true).await,
         ContainerCommand::Create(args) => create(client, format, args, false).await,
-        ContainerCommand::List { status, host, list } => {
+        ContainerCommand::List { status, host, list, spread } => {
             let filter = ContainerFilter { status: status.map(|s| s.to_uppercase()), host };
-            output::list(format, &client.list_containers(&list.query(), &filter).await?)
+            client.list(format, &spread, async |c| c.list_containers(&list.query(), &filter).await).await
         }
-        ContainerCommand::Show { container } => shown(format, &client.container(&container).await?),
+        ContainerCommand::Show { container } => shown(format, &client.found(&container, async |c| c.container(&container).await).await?.0),
         ContainerCommand::Update { container, name, cpu, memory, metadata } => {
             let body = ContainerUpdate { name, cpu, memory, metadata: metadata.update() };
-            shown(format, &client.update_container(&container, &body).await?)
+            shown(format, &client.found(&container, async |c| c.update_container(&container, &body).await).await?.0)
         }
         ContainerCommand::Delete { container, stop, force, wait } => {
             let options = DeleteQuery { stop: stop.then_some(true), force: force.then_some(true) };
-            if let Some(accepted) = client.delete_container(&container, &options).await?
+            if let (Some(accepted), at) = client.found(&container, async |c| c.delete_container(&container, &options).await).await?
                 && wait.wait
             {
-                wait::until(client, &accepted, Goal::Gone, &wait).await?;
+                wait::until(at, &accepted, Goal::Gone, &wait).await?;
             }
             output::deleted(format, "container", &container)
         }
         ContainerCommand::Start(op) => {
-            operated(client, format, client.start_container(&op.container).await?, wait::RUNNING, &op.wait).await
+            let (accepted, at) = client.found(&op.container, async |c| c.start_container(&op.container).await).await?;
+            operated(at, format, accepted, wait::RUNNING, &op.wait).await
         }
         ContainerCommand::Stop(op) => {
-            let accepted = client.stop_container(&op.container, &StopQuery { timeout: op.timeout }).await?;
-            operated(client, format, accepted, wait::STOPPED, &op.wait).await
+            let query = StopQuery { timeout: op.timeout };
+            let (accepted, at) = client.found(&op.container, async |c| c.stop_container(&op.container, &query).await).await?;
+            operated(at, format, accepted, wait::STOPPED, &op.wait).await
         }
         ContainerCommand::Restart(op) => {
-            let accepted = client.restart_container(&op.container, &StopQuery { timeout: op.timeout }).await?;
-            operated(client, format, accepted, wait::RUNNING, &op.wait).await
+            let query = StopQuery { timeout: op.timeout };
+            let (accepted, at) = client.found(&op.container, async |c| c.restart_container(&op.container, &query).await).await?;
+            operated(at, format, accepted, wait::RUNNING, &op.wait).await
         }
-        ContainerCommand::Pause(op) => operated(client, format, client.pause_container(&op.container).await?, wait::PAUSED, &op.wait).await,
+        ContainerCommand::Pause(op) => {
+            let (accepted, at) = client.found(&op.container, async |c| c.pause_container(&op.container).await).await?;
+            operated(at, format, accepted, wait::PAUSED, &op.wait).await
+        }
         ContainerCommand::Unpause(op) => {
-            operated(client, format, client.unpause_container(&op.container).await?, wait::RUNNING, &op.wait).await
+            let (accepted, at) = client.found(&op.container, async |c| c.unpause_container(&op.container).await).await?;
+            operated(at, format, accepted, wait::RUNNING, &op.wait).await
         }
-        ContainerCommand::Kill { container, signal } => shown(format, &client.kill_container(&container, &KillQuery { signal }).await?),
+        ContainerCommand::Kill { container, signal } => {
+            let query = KillQuery { signal };
+            shown(format, &client.found(&container, async |c| c.kill_container(&container, &query).await).await?.0)
+        }
         ContainerCommand::Rebuild(op) => {
-            let accepted = client.rebuild_container(&op.container).await?;
+            let (accepted, at) = client.found(&op.container, async |c| c.rebuild_container(&op.container).await).await?;
             let goal = Goal::rebuilt(&accepted);
-            operated(client, format, accepted, goal, &op.wait).await
+            operated(at, format, accepted, goal, &op.wait).await
         }
-        ContainerCommand::Rename { container, name } => shown(format, &client.rename_container(&container, &RenameRequest { name }).await?),
+        ContainerCommand::Rename { container, name } => {
+            let body = RenameRequest { name };
+            shown(format, &client.found(&container, async |c| c.rename_container(&container, &body).await).await?.0)
+        }
         ContainerCommand::Logs { container, follow, tail, since, timestamps } => {
             let options = LogsQuery { tail, since, follow: follow.then_some(true), timestamps: timestamps.then_some(true) };
-            let mut chunks = client.container_logs(&container, &options).await?;
+            let (mut chunks, _) = client.found(&container, async |c| c.container_logs(&container, &options).await).await?;
             while let Some(chunk) = chunks.try_next().await? {
                 if !output::raw(&chunk)? {
                     break;
@@ -206,7 +222,8 @@ pub async fn run(client: &Client, format: Format, command: ContainerCommand) -> 
             Ok(())
         }
         ContainerCommand::Exec { container, command } => {
-            let result = client.exec_container(&container, &ExecRequest { command }).await?;
+            let body = ExecRequest { command };
+            let (result, _) = client.found(&container, async |c| c.exec_container(&container, &body).await).await?;
             if format == Format::Table {
                 output::raw(result.output.as_bytes())?;
             } else {
@@ -217,9 +234,11 @@ pub async fn run(client: &Client, format: Format, command: ContainerCommand) -> 
                 code => Err(CliError::CommandExited(code).into()),
             }
         }
-        ContainerCommand::Stats { container } => output::one(format, &client.container_stats(&container).await?),
+        ContainerCommand::Stats { container } => {
+            output::one(format, &client.found(&container, async |c| c.container_stats(&container).await).await?.0)
+        }
         ContainerCommand::Top { container } => {
-            let top = client.container_top(&container).await?;
+            let (top, _) = client.found(&container, async |c| c.container_top(&container).await).await?;
             let headers: Vec<&str> = top.titles.iter().map(String::as_str).collect();
             output::grid(format, &top, &headers, top.processes.clone())
         }

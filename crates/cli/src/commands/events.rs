@@ -3,6 +3,7 @@
 
 use super::common::ListArgs;
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{Event, EventFilter, EventList, EventStreamQuery};
@@ -31,15 +32,17 @@ pub enum EventCommand {
         #[arg(long, value_parser = ["INFO", "WARNING", "ERROR"], ignore_case = true)]
         level: Option<String>,
         /// Keep printing new events until interrupted (JSON: one event per line).
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "all_regions")]
         follow: bool,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: EventCommand) -> Result<()> {
-    let EventCommand::List { object_type, object, action, level, follow, list } = command;
+pub async fn run(client: &Target, format: Format, command: EventCommand) -> Result<()> {
+    let EventCommand::List { object_type, object, action, level, follow, list, spread } = command;
     let filter = EventFilter {
         object_type: object_type.map(|t| t.to_lowercase()),
         object,
@@ -47,7 +50,7 @@ pub async fn run(client: &Client, format: Format, command: EventCommand) -> Resu
         level: level.map(|l| l.to_uppercase()),
     };
     if !follow {
-        return output::list(format, &client.list_events(&list.query(), &filter).await?);
+        return client.list(format, &spread, async |c| c.list_events(&list.query(), &filter).await).await;
     }
     // The stream opens before the list is read, so that no event falls between the two; the
     // events both carry print once.

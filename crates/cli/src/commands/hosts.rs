@@ -5,10 +5,10 @@ use super::common::ListArgs;
 use super::follow;
 use super::wait::WaitArgs;
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{Capacity, Host, HostDrain, HostList, JoinTokenCreate};
-use flotilla_client::Client;
 
 #[derive(Debug, Subcommand)]
 pub enum HostCommand {
@@ -19,6 +19,8 @@ pub enum HostCommand {
         state: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a host by name or id.
     Show {
@@ -63,11 +65,11 @@ pub enum HostCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: HostCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: HostCommand) -> Result<()> {
     match command {
-        HostCommand::List { state, list } => {
+        HostCommand::List { state, list, spread } => {
             let state = state.map(|s| s.to_uppercase());
-            output::list(format, &client.list_hosts(state.as_deref(), &list.query()).await?)
+            client.list(format, &spread, async |c| c.list_hosts(state.as_deref(), &list.query()).await).await
         }
         HostCommand::Show { host } => output::one(format, &client.host(&host).await?),
         HostCommand::Enable { host } => output::one(format, &client.enable_host(&host).await?),

@@ -2,10 +2,10 @@
 
 use super::common::ListArgs;
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use flotilla_api::{Image, ImageList, ImageUploadQuery};
-use flotilla_client::Client;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -23,7 +23,12 @@ pub enum ImageCommand {
         public: bool,
     },
     /// List images.
-    List(ListArgs),
+    List {
+        #[command(flatten)]
+        list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
+    },
     /// Show an image by name or id.
     Show {
         /// Name or id of the image.
@@ -36,7 +41,7 @@ pub enum ImageCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: ImageCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: ImageCommand) -> Result<()> {
     match command {
         ImageCommand::Upload { file, name, public } => {
             let total = std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?.len();
@@ -51,7 +56,7 @@ pub async fn run(client: &Client, format: Format, command: ImageCommand) -> Resu
             eprintln!("{}", Progress::line(total, total, "uploaded"));
             output::one(format, &image)
         }
-        ImageCommand::List(list) => output::list(format, &client.list_images(&list.query()).await?),
+        ImageCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_images(&list.query()).await).await,
         ImageCommand::Show { image } => output::one(format, &client.image(&image).await?),
         ImageCommand::Delete { image } => {
             client.delete_image(&image).await?;

@@ -10,6 +10,7 @@ pub mod events;
 pub mod follow;
 pub mod hosts;
 pub mod images;
+pub mod jobs;
 pub mod networks;
 pub mod nodes;
 pub mod policies;
@@ -18,7 +19,9 @@ pub mod profiles;
 pub mod projects;
 pub mod quotas;
 pub mod receivers;
+pub mod regions;
 pub mod roles;
+pub mod routings;
 pub mod subnets;
 pub mod users;
 pub mod volumes;
@@ -34,7 +37,8 @@ use anyhow::Result;
 pub async fn run(cli: Cli) -> Result<()> {
     let Cli { globals, command } = cli;
     let format = globals.output;
-    let client = || Session::load()?.client(&globals);
+    let central = || Session::load()?.client(&globals);
+    let target = async || Session::load()?.target(&globals).await;
     let done = match command {
         Command::Login(args) => return auth::login(&globals, args).await,
         Command::Logout => return auth::logout(&globals).await,
@@ -43,24 +47,27 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Dev(args) => return dev::run(args).await,
         Command::Workload(cmd) => return workload::run(cmd).await,
         Command::Whoami => auth::whoami(&globals).await,
-        Command::User(cmd) => users::run(&client()?, format, cmd).await,
-        Command::Project(cmd) => projects::run(&client()?, format, cmd).await,
-        Command::Role(cmd) => roles::run(&client()?, format, cmd).await,
-        Command::Profile(cmd) => profiles::run(&client()?, format, cmd).await,
-        Command::Container(cmd) => containers::run(&client()?, format, cmd).await,
-        Command::Image(cmd) => images::run(&client()?, format, cmd).await,
-        Command::Network(cmd) => networks::run(&client()?, format, cmd).await,
-        Command::Subnet(cmd) => subnets::run(&client()?, format, cmd).await,
-        Command::Port(cmd) => ports::run(&client()?, format, cmd).await,
-        Command::Volume(cmd) => volumes::run(&client()?, format, cmd).await,
-        Command::Host(cmd) => hosts::run(&client()?, format, cmd).await,
-        Command::Event(cmd) => events::run(&client()?, format, cmd).await,
-        Command::Quota(cmd) => quotas::run(&client()?, format, cmd).await,
-        Command::Cluster(cmd) => clusters::run(&client()?, format, cmd).await,
-        Command::Node(cmd) => nodes::run(&client()?, format, cmd).await,
-        Command::Policy(cmd) => policies::run(&client()?, format, cmd).await,
-        Command::Receiver(cmd) => receivers::run(client, |url| Session::load()?.anonymous(url, &globals), format, cmd).await,
-        Command::Action(cmd) => actions::run(&client()?, format, cmd).await,
+        Command::User(cmd) => users::run(&central()?, format, cmd).await,
+        Command::Project(cmd) => projects::run(&central()?, format, cmd).await,
+        Command::Role(cmd) => roles::run(&central()?, format, cmd).await,
+        Command::Region(cmd) => regions::run(&globals, cmd).await,
+        Command::Profile(cmd) => profiles::run(&target().await?, format, cmd).await,
+        Command::Container(cmd) => containers::run(&target().await?, format, cmd).await,
+        Command::Image(cmd) => images::run(&target().await?, format, cmd).await,
+        Command::Network(cmd) => networks::run(&target().await?, format, cmd).await,
+        Command::Subnet(cmd) => subnets::run(&target().await?, format, cmd).await,
+        Command::Port(cmd) => ports::run(&target().await?, format, cmd).await,
+        Command::Volume(cmd) => volumes::run(&target().await?, format, cmd).await,
+        Command::Host(cmd) => hosts::run(&target().await?, format, cmd).await,
+        Command::Event(cmd) => events::run(&target().await?, format, cmd).await,
+        Command::Quota(cmd) => quotas::run(&target().await?, format, cmd).await,
+        Command::Cluster(cmd) => clusters::run(&target().await?, format, cmd).await,
+        Command::Node(cmd) => nodes::run(&target().await?, format, cmd).await,
+        Command::Policy(cmd) => policies::run(&target().await?, format, cmd).await,
+        Command::Receiver(cmd) => receivers::run(target, |url| Session::load()?.anonymous(url, &globals), format, cmd).await,
+        Command::Action(cmd) => actions::run(&target().await?, format, cmd).await,
+        Command::Job(cmd) => jobs::run(&central()?, format, cmd).await,
+        Command::Routing(cmd) => routings::run(&central()?, format, cmd).await,
     };
     done.map_err(token_rejected)
 }

@@ -5,10 +5,10 @@ use super::common::{ListArgs, MetadataArgs, delete_each};
 use super::containers;
 use super::subnets::SubnetOptions;
 use crate::output::{self, Format, Part, Row};
+use crate::target::{Spread, Target};
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use flotilla_api::{Address, Network, NetworkConnect, NetworkCreate, NetworkList};
-use flotilla_client::Client;
 use std::net::Ipv4Addr;
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +32,8 @@ pub enum NetworkCommand {
     List {
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a network by name or id, with its subnets.
     Show {
@@ -63,7 +65,7 @@ pub enum NetworkCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: NetworkCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: NetworkCommand) -> Result<()> {
     match command {
         NetworkCommand::Create { name, shared, subnet, options, metadata } => {
             let subnet = match subnet {
@@ -74,10 +76,11 @@ pub async fn run(client: &Client, format: Format, command: NetworkCommand) -> Re
             let body = NetworkCreate { name, shared, subnet, metadata: metadata.metadata() };
             shown(format, &client.create_network(&body).await?)
         }
-        NetworkCommand::List { list } => output::list(format, &client.list_networks(&list.query()).await?),
-        NetworkCommand::Show { network } => shown(format, &client.network(&network).await?),
+        NetworkCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_networks(&list.query()).await).await,
+        NetworkCommand::Show { network } => shown(format, &client.found(&network, async |c| c.network(&network).await).await?.0),
         NetworkCommand::Delete { networks } => {
-            delete_each(format, "network", &networks, async |key| client.delete_network(key).await).await
+            delete_each(format, "network", &networks, async |key| client.found(key, async |c| c.delete_network(key).await).await.map(drop))
+                .await
         }
         NetworkCommand::Connect { network, container, ip } => {
             let body = NetworkConnect { network, ip_address: ip.map(|ip| ip.to_string()) };

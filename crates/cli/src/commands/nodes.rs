@@ -6,12 +6,13 @@ use super::common::{ListArgs, MetadataArgs};
 use super::follow;
 use super::wait::WaitArgs;
 use crate::output::{self, Format, Part, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{
     Empty, Node, NodeActionRequest, NodeAdopt, NodeCreate, NodeFilter, NodeList, NodeUpdate, OperationParams, RecoverParams,
 };
-use flotilla_client::{Client, Updated};
+use flotilla_client::Updated;
 use flotilla_core::action::{NodeOperation, RecoverAction};
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +58,8 @@ pub enum NodeCommand {
         status: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a node by name or id.
     Show {
@@ -121,7 +124,7 @@ pub enum NodeCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: NodeCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: NodeCommand) -> Result<()> {
     let (node, request, wait) = match command {
         NodeCommand::Create { name, profile, cluster, role, metadata, wait } => {
             let body = NodeCreate { name, profile, cluster, role, metadata: metadata.metadata() };
@@ -134,11 +137,11 @@ pub async fn run(client: &Client, format: Format, command: NodeCommand) -> Resul
             let body = NodeAdopt { container, name, role, metadata: metadata.metadata() };
             return shown(format, &client.adopt_node(&body).await?);
         }
-        NodeCommand::List { cluster, status, list } => {
+        NodeCommand::List { cluster, status, list, spread } => {
             let filter = NodeFilter { status: status.map(|s| s.to_uppercase()), cluster };
-            return output::list(format, &client.list_nodes(&list.query(), &filter).await?);
+            return client.list(format, &spread, async |c| c.list_nodes(&list.query(), &filter).await).await;
         }
-        NodeCommand::Show { node } => return shown(format, &client.node(&node).await?),
+        NodeCommand::Show { node } => return shown(format, &client.found(&node, async |c| c.node(&node).await).await?.0),
         NodeCommand::Update { node, name, role, profile, tainted, metadata, wait } => {
             let body = NodeUpdate { name, role, metadata: metadata.update(), profile, tainted };
             return match client.update_node(&node, &body).await? {
@@ -147,8 +150,8 @@ pub async fn run(client: &Client, format: Format, command: NodeCommand) -> Resul
             };
         }
         NodeCommand::Delete { node, wait } => {
-            let accepted = client.delete_node(&node).await?;
-            return follow::deleted(client, format, "node", &node, &accepted, &wait).await;
+            let (accepted, at) = client.found(&node, async |c| c.delete_node(&node).await).await?;
+            return follow::deleted(at, format, "node", &node, &accepted, &wait).await;
         }
         NodeCommand::Check { node, wait } => (node, NodeActionRequest::Check(Empty {}), wait),
         NodeCommand::Recover { node, operation, wait } => (node, NodeActionRequest::Recover(RecoverParams { operation }), wait),

@@ -3,10 +3,10 @@
 
 use super::common::{ListArgs, MetadataArgs, read_document, validated};
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{Policy, PolicyCreate, PolicyList, PolicyUpdate, PolicyValidate};
-use flotilla_client::Client;
 use flotilla_core::policy::PolicySpec;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +26,8 @@ pub enum PolicyCommand {
     List {
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a policy by name or id, with its spec.
     Show {
@@ -57,13 +59,13 @@ pub enum PolicyCommand {
     TypeList,
 }
 
-pub async fn run(client: &Client, format: Format, command: PolicyCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: PolicyCommand) -> Result<()> {
     match command {
         PolicyCommand::Create { name, spec_file, metadata } => {
             let body = PolicyCreate { name, spec: read_spec(&spec_file)?, metadata: metadata.metadata() };
             output::one(format, &client.create_policy(&body).await?)
         }
-        PolicyCommand::List { list } => output::list(format, &client.list_policies(&list.query()).await?),
+        PolicyCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_policies(&list.query()).await).await,
         PolicyCommand::Show { policy } => output::one(format, &client.policy(&policy).await?),
         PolicyCommand::Update { policy, name, metadata } => {
             let body = PolicyUpdate { name, metadata: metadata.update() };

@@ -3,10 +3,10 @@
 
 use super::common::ListArgs;
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{Port, PortCreate, PortFilters, PortList};
-use flotilla_client::Client;
 use std::net::Ipv4Addr;
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +32,8 @@ pub enum PortCommand {
         container: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a port by id.
     Show {
@@ -45,14 +47,15 @@ pub enum PortCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: PortCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: PortCommand) -> Result<()> {
     match command {
         PortCommand::Create { network, ip, name } => {
             let body = PortCreate { network, name, ip_address: ip.map(|ip| ip.to_string()) };
             output::one(format, &client.create_port(&body).await?)
         }
-        PortCommand::List { network, container, list } => {
-            output::list(format, &client.list_ports(&list.query(), &PortFilters { network, container }).await?)
+        PortCommand::List { network, container, list, spread } => {
+            let filters = PortFilters { network, container };
+            client.list(format, &spread, async |c| c.list_ports(&list.query(), &filters).await).await
         }
         PortCommand::Show { port } => output::one(format, &client.port(&port).await?),
         PortCommand::Delete { port } => {

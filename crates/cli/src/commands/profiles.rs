@@ -2,10 +2,10 @@
 
 use super::common::{ListArgs, MetadataArgs, read_document, validated};
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{Profile, ProfileCreate, ProfileList, ProfileUpdate, ProfileValidate};
-use flotilla_client::Client;
 use flotilla_core::profile::ProfileSpec;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,8 @@ pub enum ProfileCommand {
         type_name: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a profile by name or id, with its spec.
     Show {
@@ -57,13 +59,15 @@ pub enum ProfileCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: ProfileCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: ProfileCommand) -> Result<()> {
     match command {
         ProfileCommand::Create { name, spec_file, metadata } => {
             let body = ProfileCreate { name, spec: read_spec(&spec_file)?, metadata: metadata.metadata() };
             output::one(format, &client.create_profile(&body).await?)
         }
-        ProfileCommand::List { type_name, list } => output::list(format, &client.list_profiles(type_name.as_deref(), &list.query()).await?),
+        ProfileCommand::List { type_name, list, spread } => {
+            client.list(format, &spread, async |c| c.list_profiles(type_name.as_deref(), &list.query()).await).await
+        }
         ProfileCommand::Show { profile } => output::one(format, &client.profile(&profile).await?),
         ProfileCommand::Update { profile, name, metadata } => {
             let body = ProfileUpdate { name, metadata: metadata.update() };

@@ -1,10 +1,10 @@
 //! `flotilla quota ...`: show a project's limits and usage, and set its limits (admin).
 
 use crate::output::{self, Format};
+use crate::target::Target;
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use flotilla_api::{Quota, QuotaLimits};
-use flotilla_client::Client;
 
 #[derive(Debug, Subcommand)]
 pub enum QuotaCommand {
@@ -38,7 +38,7 @@ pub enum QuotaCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: QuotaCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: QuotaCommand) -> Result<()> {
     let quota = match command {
         QuotaCommand::Show { project } => {
             let project = match project {

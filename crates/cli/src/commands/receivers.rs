@@ -6,6 +6,7 @@ use super::common::{ListArgs, MetadataArgs, params, parse_param};
 use super::follow;
 use super::wait::WaitArgs;
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{Receiver, ReceiverCreate, ReceiverList};
@@ -37,6 +38,8 @@ pub enum ReceiverCommand {
     List {
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a receiver by name or id.
     Show {
@@ -65,7 +68,7 @@ pub enum ReceiverCommand {
 /// Runs `command`; `client` gives the logged-in client (a trigger needs none).
 /// `client` makes the session's client; `anonymous` a client without a token for a webhook URL.
 pub async fn run(
-    client: impl Fn() -> Result<Client>,
+    client: impl AsyncFn() -> Result<Target>,
     anonymous: impl Fn(&str) -> Result<Client>,
     format: Format,
     command: ReceiverCommand,
@@ -81,25 +84,27 @@ pub async fn run(
                 overridable,
                 metadata: metadata.metadata(),
             };
-            let receiver = client()?.create_receiver(&body).await?;
+            let receiver = client().await?.create_receiver(&body).await?;
             output::one(format, &receiver)?;
             match &receiver.url {
                 Some(url) if format == Format::Table => output::done(format, &format!("trigger URL (shown only now): {url}")),
                 _ => Ok(()),
             }
         }
-        ReceiverCommand::List { list } => output::list(format, &client()?.list_receivers(&list.query()).await?),
-        ReceiverCommand::Show { receiver } => output::one(format, &client()?.receiver(&receiver).await?),
+        ReceiverCommand::List { list, spread } => {
+            client().await?.list(format, &spread, async |c| c.list_receivers(&list.query()).await).await
+        }
+        ReceiverCommand::Show { receiver } => output::one(format, &client().await?.receiver(&receiver).await?),
         ReceiverCommand::Delete { receiver } => {
-            client()?.delete_receiver(&receiver).await?;
+            client().await?.delete_receiver(&receiver).await?;
             output::deleted(format, "receiver", &receiver)
         }
         // (Not `url`: that is the global --url's id.)
         ReceiverCommand::Trigger { trigger_url, params: entries, wait } => {
             let absolute = trigger_url.starts_with("http://") || trigger_url.starts_with("https://");
-            let trigger = if absolute { anonymous(&trigger_url)? } else { client()? };
+            let trigger = if absolute { anonymous(&trigger_url)? } else { (*client().await?).clone() };
             let accepted = trigger.trigger_receiver(&trigger_url, &params(entries)).await?;
-            let follower = if wait.wait { client()? } else { trigger };
+            let follower = if wait.wait { (*client().await?).clone() } else { trigger };
             follow::started(&follower, format, &accepted, &wait).await
         }
     }

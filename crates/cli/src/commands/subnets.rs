@@ -2,10 +2,10 @@
 //! `network create --subnet` shares (gateway, allocation pools, reserved addresses).
 
 use crate::output::{self, Format, Row};
+use crate::target::Target;
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use flotilla_api::{AllocationPool, Subnet, SubnetCreate};
-use flotilla_client::Client;
 use std::net::Ipv4Addr;
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +72,7 @@ impl SubnetOptions {
     }
 }
 
-pub async fn run(client: &Client, format: Format, command: SubnetCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: SubnetCommand) -> Result<()> {
     match command {
         SubnetCommand::Create { network, cidr, name, options } => {
             output::one(format, &client.create_subnet(&network, &options.subnet(name, cidr)).await?)

@@ -3,10 +3,10 @@
 
 use super::common::{ListArgs, MetadataArgs, delete_each, parse_entry};
 use crate::output::{self, Format, Row};
+use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
 use flotilla_api::{Volume, VolumeCreate, VolumeList};
-use flotilla_client::Client;
 
 #[derive(Debug, Subcommand)]
 pub enum VolumeCommand {
@@ -33,6 +33,8 @@ pub enum VolumeCommand {
     List {
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Show a volume by name or id.
     Show {
@@ -47,16 +49,19 @@ pub enum VolumeCommand {
     },
 }
 
-pub async fn run(client: &Client, format: Format, command: VolumeCommand) -> Result<()> {
+pub async fn run(client: &Target, format: Format, command: VolumeCommand) -> Result<()> {
     match command {
         VolumeCommand::Create { name, driver, opts, size, pool, metadata } => {
             let body =
                 VolumeCreate { name, driver, driver_opts: opts.into_iter().collect(), size_mib: size, pool, metadata: metadata.metadata() };
             output::one(format, &client.create_volume(&body).await?)
         }
-        VolumeCommand::List { list } => output::list(format, &client.list_volumes(&list.query()).await?),
-        VolumeCommand::Show { volume } => output::one(format, &client.volume(&volume).await?),
-        VolumeCommand::Delete { volumes } => delete_each(format, "volume", &volumes, async |key| client.delete_volume(key).await).await,
+        VolumeCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_volumes(&list.query()).await).await,
+        VolumeCommand::Show { volume } => output::one(format, &client.found(&volume, async |c| c.volume(&volume).await).await?.0),
+        VolumeCommand::Delete { volumes } => {
+            delete_each(format, "volume", &volumes, async |key| client.found(key, async |c| c.delete_volume(key).await).await.map(drop))
+                .await
+        }
     }
 }
 

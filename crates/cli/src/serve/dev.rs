@@ -1,7 +1,9 @@
-//! `flotilla dev`: an all-in-one region on a laptop. SQLite in a data directory, the admin password
-//! kept there, and the CLI logged in as admin, so the next command just works.
+//! `flotilla dev`: an all-in-one region on a laptop (or a federation of them with `--regions N`,
+//! see `dev_regions`). SQLite in a data directory, the admin password kept there, and the CLI logged
+//! in as admin, so the next command just works.
 
 use super::agent::{self, RuntimeKind};
+use super::dev_regions;
 use super::logging::{self, LogArgs};
 use super::settings::{DEFAULT_LISTEN, DEFAULT_MAX_NODES_PER_CLUSTER, DEFAULT_REGION, Settings, sqlite_url};
 use super::{server, shutdown};
@@ -21,16 +23,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The admin the server bootstraps.
-const ADMIN: &str = "admin";
+pub(super) const ADMIN: &str = "admin";
 /// The file in the data directory holding the admin password.
-const PASSWORD_FILE: &str = "admin-password";
+pub(super) const PASSWORD_FILE: &str = "admin-password";
 
 /// Where the dev agents keep their host credentials, in the data directory.
 const AGENT_STATE_DIR: &str = "agents";
 
 /// The demo container `dev` runs, and its image.
-const DEMO: &str = "demo";
-const DEMO_IMAGE: &str = "flotilla/workload:latest";
+pub(super) const DEMO: &str = "demo";
+pub(super) const DEMO_IMAGE: &str = "flotilla/workload:latest";
 
 /// Which runtime the dev region's agents drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,6 +56,11 @@ pub struct DevArgs {
     pub hosts: usize,
     #[arg(long, value_enum, default_value_t = DevRuntime::Auto)]
     pub runtime: DevRuntime,
+    /// Run a federation instead of one region: a central on --listen and N regions (region-1 ...
+    /// region-N, 1 to 8) on the next ports, each with its own SQLite under the data directory and
+    /// --hosts hosts of its own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub regions: Option<u8>,
     /// Do not build, upload and run the demo workload container.
     #[arg(long)]
     pub no_demo: bool,
@@ -62,49 +69,23 @@ pub struct DevArgs {
 }
 
 pub async fn run(args: DevArgs) -> Result<()> {
-    let data_dir = match args.data_dir {
-        Some(dir) => std::path::absolute(&dir).with_context(|| format!("cannot resolve {}", dir.display()))?,
+    let data_dir = match &args.data_dir {
+        Some(dir) => std::path::absolute(dir).with_context(|| format!("cannot resolve {}", dir.display()))?,
         None => paths::data_dir()?.join("dev"),
     };
     logging::init(&args.log)?;
     let stop = shutdown::on_signal()?;
+    if let Some(regions) = args.regions {
+        return dev_regions::run(&args, regions, data_dir, stop).await;
+    }
     let password_file = data_dir.join(PASSWORD_FILE);
     let saved = read_password(&password_file)?;
-    let settings = Settings {
-        listen: args.listen,
-        database: sqlite_url(&data_dir),
-        data_dir,
-        region: DEFAULT_REGION.to_owned(),
-        bootstrap_password: saved.clone(),
-        host_grace_period: Duration::from_secs(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
-        max_nodes_per_cluster: DEFAULT_MAX_NODES_PER_CLUSTER,
-        network_pool: flotilla_core::network::RegionPool::default(),
-        header_read_timeout: flotilla_server::DEFAULT_HEADER_READ_TIMEOUT,
-        body_read_timeout: flotilla_server::DEFAULT_BODY_READ_TIMEOUT,
-        retention: flotilla_server::Retention::default(),
-        tls: None,
-        callback: None,
-    };
+    let settings = settings(args.listen, data_dir, DEFAULT_REGION, saved.clone(), flotilla_server::federation::Role::Standalone);
     let server = server::start(&settings).await?;
     let url = server.url();
 
     let mut lines = Vec::new();
-    let password = match (server.bootstrap(), saved) {
-        (Some(bootstrap), saved) => {
-            if saved.is_none() {
-                private::write_file(&password_file, bootstrap.password.as_bytes())?;
-            }
-            lines.push(format!("bootstrap: created user {ADMIN:?} with role admin on project {ADMIN:?}"));
-            lines.push(format!("bootstrap: admin password: {} (saved in {})", bootstrap.password, password_file.display()));
-            bootstrap.password.clone()
-        }
-        (None, Some(saved)) => saved,
-        (None, None) => anyhow::bail!(
-            "{} is missing, so the CLI cannot log in as admin; remove {} to start over",
-            password_file.display(),
-            settings.data_dir.display()
-        ),
-    };
+    let password = admin_password(&server, saved, &password_file, &settings.data_dir, &mut lines)?;
     lines.push(format!("listening on {url}"));
     let mut session = Session::load()?;
     let request = TokenCreate { user: ADMIN.into(), password, project: Some(ADMIN.into()), expires_in: None };
@@ -112,14 +93,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
     let client = flotilla_client::Client::new(&url)?.with_token(token.token.unwrap_or_default());
 
     let (runtime, runtime_line) = pick_runtime(args.runtime).await?;
-    let join_token = server.issue_join_token(Duration::from_secs(24 * 3600)).await.context("cannot issue a join token")?;
-    let mut agents = Vec::new();
-    for i in 1..=args.hosts.max(1) {
-        let mut config = AgentConfig::new(&url, join_token.clone(), format!("dev-{i}"));
-        config.zone = "dev".into();
-        config.state_dir = Some(settings.data_dir.join(AGENT_STATE_DIR));
-        agents.push(Agent::start(config, runtime.clone()).await.context("a dev agent cannot join")?);
-    }
+    let agents = start_agents(&server, &settings.data_dir, "dev", args.hosts, &runtime).await?;
     lines.push(format!("{} host(s) joined: {runtime_line}", agents.len()));
     if !args.no_demo {
         lines.push(demo(&client, &settings.data_dir).await?);
@@ -153,8 +127,81 @@ pub async fn run(args: DevArgs) -> Result<()> {
     server.shutdown().await.context("the server failed")
 }
 
+/// The settings of a dev server listening on `listen` with its files in `data_dir`.
+pub(super) fn settings(
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    region: &str,
+    bootstrap_password: Option<String>,
+    role: flotilla_server::federation::Role,
+) -> Settings {
+    Settings {
+        listen,
+        database: sqlite_url(&data_dir),
+        data_dir,
+        region: region.to_owned(),
+        bootstrap_password,
+        host_grace_period: Duration::from_secs(flotilla_core::host::DEFAULT_GRACE_PERIOD_SECS),
+        max_nodes_per_cluster: DEFAULT_MAX_NODES_PER_CLUSTER,
+        network_pool: flotilla_core::network::RegionPool::default(),
+        header_read_timeout: flotilla_server::DEFAULT_HEADER_READ_TIMEOUT,
+        body_read_timeout: flotilla_server::DEFAULT_BODY_READ_TIMEOUT,
+        retention: flotilla_server::Retention::default(),
+        tls: None,
+        callback: None,
+        role,
+    }
+}
+
+/// The admin's password: made by `server`'s first start (then saved in `password_file`, and said in
+/// `lines`), else the saved one.
+pub(super) fn admin_password(
+    server: &flotilla_server::Server,
+    saved: Option<String>,
+    password_file: &Path,
+    data_dir: &Path,
+    lines: &mut Vec<String>,
+) -> Result<String> {
+    match (server.bootstrap(), saved) {
+        (Some(bootstrap), saved) => {
+            if saved.is_none() {
+                private::write_file(password_file, bootstrap.password.as_bytes())?;
+            }
+            lines.push(format!("bootstrap: created user {ADMIN:?} with role admin on project {ADMIN:?}"));
+            lines.push(format!("bootstrap: admin password: {} (saved in {})", bootstrap.password, password_file.display()));
+            Ok(bootstrap.password.clone())
+        }
+        (None, Some(saved)) => Ok(saved),
+        (None, None) => anyhow::bail!(
+            "{} is missing, so the CLI cannot log in as admin; remove {} to start over",
+            password_file.display(),
+            data_dir.display()
+        ),
+    }
+}
+
+/// Starts `hosts` agents (at least one) named PREFIX-1 ... on `runtime`, joined to `server`, keeping
+/// their credentials under `data_dir`.
+pub(super) async fn start_agents(
+    server: &flotilla_server::Server,
+    data_dir: &Path,
+    prefix: &str,
+    hosts: usize,
+    runtime: &Arc<dyn ContainerRuntime>,
+) -> Result<Vec<Agent>> {
+    let join_token = server.issue_join_token(Duration::from_secs(24 * 3600)).await.context("cannot issue a join token")?;
+    let mut agents = Vec::new();
+    for i in 1..=hosts.max(1) {
+        let mut config = AgentConfig::new(server.url(), join_token.clone(), format!("{prefix}-{i}"));
+        config.zone = prefix.into();
+        config.state_dir = Some(data_dir.join(AGENT_STATE_DIR));
+        agents.push(Agent::start(config, runtime.clone()).await.context("a dev agent cannot join")?);
+    }
+    Ok(agents)
+}
+
 /// Docker when asked for or reachable; else the simulated runtime, with a line saying why.
-async fn pick_runtime(choice: DevRuntime) -> Result<(Arc<dyn ContainerRuntime>, String)> {
+pub(super) async fn pick_runtime(choice: DevRuntime) -> Result<(Arc<dyn ContainerRuntime>, String)> {
     match choice {
         DevRuntime::Docker => {
             Ok((agent::runtime(RuntimeKind::Docker, SimConfig::default()).await?, "runtime docker (local Docker Engine)".into()))
@@ -175,7 +222,7 @@ async fn pick_runtime(choice: DevRuntime) -> Result<(Arc<dyn ContainerRuntime>, 
 
 /// Builds the workload image from this binary, uploads it and runs the demo container, unless
 /// they exist already; answers the line to print.
-async fn demo(client: &flotilla_client::Client, data_dir: &Path) -> Result<String> {
+pub(super) async fn demo(client: &flotilla_client::Client, data_dir: &Path) -> Result<String> {
     if client.container(DEMO).await.is_ok() {
         return Ok(format!("demo container {DEMO:?} exists already"));
     }
@@ -193,7 +240,7 @@ async fn demo(client: &flotilla_client::Client, data_dir: &Path) -> Result<Strin
 }
 
 /// The saved admin password, `None` when there is no file yet.
-fn read_password(path: &Path) -> Result<Option<String>> {
+pub(super) fn read_password(path: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text.trim().to_owned()).filter(|p| !p.is_empty())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod dev;
+pub mod dev_regions;
 pub mod logging;
 pub mod server;
 pub mod settings;
