@@ -206,6 +206,15 @@ fn one_login_works_in_every_region_and_identity_stays_at_the_central() {
     eventually("east registered again", Duration::from_secs(20), || east_again.stderr().contains("registered with the central"));
     assert_eq!(status_of(&sandbox, "east").as_deref(), Some("UP"));
     assert_eq!(json(&sandbox, &["region", "list"])["regions"].as_array().unwrap().len(), 2, "the same region, not a new one");
+
+    // A region join token lives one minute to 30 days; a deleted region's credential stops working.
+    let short = sandbox.run(&["region", "join-token", "--ttl", "10"], &[]).fails_with(1);
+    assert!(short.contains("ttl_seconds") && short.contains("10"), "{short}");
+    sandbox.run(&["region", "delete", "west"], &[]).ok();
+    assert_eq!(listed(&sandbox, "west"), None);
+    eventually("west told it is no longer known", Duration::from_secs(20), || {
+        west_run.stderr().contains("no longer knows this region's credential")
+    });
 }
 
 #[test]
