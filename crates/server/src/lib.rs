@@ -235,7 +235,8 @@ impl Server {
         let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
         let mut background = vec![purge, health, retention];
         if let Some((link, registration)) = region_link {
-            background.push(tokio::spawn(federation::region::run(store.clone(), link, registration)));
+            let registered = federation::region::register_first(&store, &link, &registration).await;
+            background.push(tokio::spawn(federation::region::run(store.clone(), link, registration, registered)));
         }
         if !handlers.is_empty() {
             background.push(tokio::spawn(jobs::run_forever(store.clone(), handlers, jobs::RunnerSettings::default())));

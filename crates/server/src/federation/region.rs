@@ -14,6 +14,8 @@ use std::time::Duration;
 const MAX_RETRY: Duration = Duration::from_secs(30);
 /// The first wait after a failed registration.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
+/// How long a starting region waits for its first registration before serving without it.
+const FIRST_REGISTRATION_WAIT: Duration = Duration::from_secs(5);
 
 /// Why a region cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +57,28 @@ pub async fn prepare(store: &Store, link: &CentralLink, registration: &Registrat
     Ok(())
 }
 
-/// Registers, then heartbeats for ever; registers again whenever the central stops knowing the
-/// region's credential.
-pub async fn run(store: Store, link: Arc<CentralLink>, registration: Registration) {
+/// The first registration, before the server announces itself, so that a region whose central
+/// answers serves its users' tokens from its first request; a central that does not answer
+/// within [`FIRST_REGISTRATION_WAIT`] leaves it to the background. Answers the heartbeat interval
+/// once registered.
+pub async fn register_first(store: &Store, link: &CentralLink, registration: &Registration) -> Option<Duration> {
+    match tokio::time::timeout(FIRST_REGISTRATION_WAIT, try_register(store, link, registration)).await {
+        Ok(outcome) => registered(link, outcome, FIRST_RETRY),
+        Err(_) => {
+            tracing::warn!(central = %link.url(), "the central does not answer yet: registering in the background");
+            None
+        }
+    }
+}
+
+/// Registers (unless `registered` says it already did, with the heartbeat interval), then
+/// heartbeats for ever; registers again whenever the central stops knowing the region's credential.
+pub async fn run(store: Store, link: Arc<CentralLink>, registration: Registration, mut registered: Option<Duration>) {
     loop {
-        let interval = register(&store, &link, &registration).await;
+        let interval = match registered.take() {
+            Some(interval) => interval,
+            None => register(&store, &link, &registration).await,
+        };
         heartbeat_until_refused(&store, &link, interval).await;
     }
 }
@@ -68,19 +87,28 @@ pub async fn run(store: Store, link: Arc<CentralLink>, registration: Registratio
 async fn register(store: &Store, link: &CentralLink, registration: &Registration) -> Duration {
     let mut wait = FIRST_RETRY;
     loop {
-        match try_register(store, link, registration).await {
-            Ok(joined) => {
-                tracing::info!(central = %link.url(), region_id = %joined.region_id, "registered with the central");
-                return Duration::from_millis(joined.heartbeat_interval_ms.max(100));
-            }
-            Err(RegisterError::Link(e)) if e.is_unreachable() => {
-                tracing::warn!(error = %e, retry_in = ?wait, "cannot register with the central yet");
-            }
-            Err(e) => tracing::error!(error = %e, retry_in = ?wait, "the central refused this region's registration"),
+        if let Some(interval) = registered(link, try_register(store, link, registration).await, wait) {
+            return interval;
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(MAX_RETRY);
     }
+}
+
+/// Logs a registration's outcome (the next try in `retry_in` when it failed); the heartbeat
+/// interval when it succeeded.
+fn registered(link: &CentralLink, outcome: Result<RegionJoined, RegisterError>, retry_in: Duration) -> Option<Duration> {
+    match outcome {
+        Ok(joined) => {
+            tracing::info!(central = %link.url(), region_id = %joined.region_id, "registered with the central");
+            return Some(Duration::from_millis(joined.heartbeat_interval_ms.max(100)));
+        }
+        Err(RegisterError::Link(e)) if e.is_unreachable() => {
+            tracing::warn!(error = %e, ?retry_in, "cannot register with the central yet");
+        }
+        Err(e) => tracing::error!(error = %e, ?retry_in, "the central refused this region's registration"),
+    }
+    None
 }
 
 #[derive(Debug, thiserror::Error)]
