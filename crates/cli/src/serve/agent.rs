@@ -43,6 +43,9 @@ pub struct AgentArgs {
     pub ca_cert: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = RuntimeKind::Docker)]
     pub runtime: RuntimeKind,
+    /// With `--runtime docker`: the engine's socket, `unix:///PATH` [default: /var/run/docker.sock].
+    #[arg(long, env = "DOCKER_HOST", value_name = "unix:///PATH")]
+    pub docker_host: Option<String>,
     /// The host's name [default: this machine's hostname].
     #[arg(long)]
     pub name: Option<String>,
@@ -173,7 +176,15 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
         return Ok(());
     }
-    let agent = Agent::start(config, runtime(args.runtime, sim_config(&args)).await?).await.context("the agent cannot join its region")?;
+    let runtime = match (args.runtime, &args.docker_host) {
+        (RuntimeKind::Docker, Some(endpoint)) => Arc::new(
+            DockerRuntime::connect_to(endpoint)
+                .await
+                .with_context(|| format!("cannot reach the Docker Engine at --docker-host {endpoint}"))?,
+        ),
+        (kind, _) => runtime(kind, sim_config(&args)).await?,
+    };
+    let agent = Agent::start(config, runtime).await.context("the agent cannot join its region")?;
     server::announce(&[format!(
         "host {} joined {} as {} (serving calls at {})",
         agent.name(),
