@@ -22,14 +22,14 @@ fn network(name: &str, cidr: &str) -> NetworkCreate {
     NetworkCreate { name: name.into(), shared: false, subnet: Some(subnet), metadata: Default::default() }
 }
 
-/// Runs container `name` on `host`, on network `web`, and waits until it runs.
-async fn run_on(client: &Client, name: &str, host: &str) -> RemoteEndpoint {
+/// Runs container `name` on `host`, on network `network`, and waits until it runs.
+async fn run_on(client: &Client, name: &str, host: &str, network: &str) -> RemoteEndpoint {
     let spec = ContainerProperties {
         image: "flotilla/workload:latest".into(),
         cpu: Some(0.1),
         memory: Some(64),
         host_node: Some(host.into()),
-        networks: vec![NetworkRef { network: "web".into() }],
+        networks: vec![NetworkRef { network: network.into() }],
         ..Default::default()
     };
     client.create_container(&ContainerCreate { name: name.into(), spec, run: true, metadata: Default::default() }).await.expect("create");
@@ -64,9 +64,9 @@ async fn overlay_follows_containers(backend: Backend) {
 
     let web = NetworkId(region.admin.create_network(&network("web", "10.77.0.0/24")).await.unwrap().id);
     let other = NetworkId(region.admin.create_network(&network("other", "10.78.0.0/24")).await.unwrap().id);
-    let x = run_on(&region.admin, "x", "host-a").await;
-    let y = run_on(&region.admin, "y", "host-b").await;
-    run_on(&region.admin, "z", "host-c").await;
+    let x = run_on(&region.admin, "x", "host-a", "web").await;
+    let y = run_on(&region.admin, "y", "host-b", "web").await;
+    run_on(&region.admin, "z", "host-c", "web").await;
 
     let assigned = store.assignments(a).await.unwrap();
     let attachment = &assigned.containers.iter().find(|c| c.container.name.as_str() == "x").unwrap().networks[0];
@@ -78,7 +78,7 @@ async fn overlay_follows_containers(backend: Backend) {
 
     // A container comes on host-a: host-b is woken and gets it; host-c is left alone.
     let (before_b, before_c) = (store.host_revision(b).await.unwrap(), store.host_revision(c).await.unwrap());
-    let w = run_on(&region.admin, "w", "host-a").await;
+    let w = run_on(&region.admin, "w", "host-a", "web").await;
     assert!(store.host_revision(b).await.unwrap() > before_b, "host-b's revision moved");
     let mut both = vec![x.clone(), w.clone()];
     both.sort_by_key(|e| e.ip.parse::<Ipv4Addr>().unwrap());
@@ -93,22 +93,7 @@ async fn overlay_follows_containers(backend: Backend) {
     assert_eq!(store.host_revision(c).await.unwrap(), before_c, "host-c has no tunnel address: never woken by the overlay");
 
     // Networks have distinct VNIs.
-    region
-        .admin
-        .create_container(&ContainerCreate {
-            name: "o".into(),
-            spec: ContainerProperties {
-                image: "flotilla/workload:latest".into(),
-                host_node: Some("host-a".into()),
-                networks: vec![NetworkRef { network: "other".into() }],
-                ..Default::default()
-            },
-            run: true,
-            metadata: Default::default(),
-        })
-        .await
-        .unwrap();
-    wait_for_container(&region.admin, "o", "RUNNING").await;
+    run_on(&region.admin, "o", "host-a", "other").await;
     let vnis: Vec<u32> = store.assignments(a).await.unwrap().containers.iter().flat_map(|c| c.networks.iter().map(|n| n.vni)).collect();
     let mut distinct = vnis.clone();
     distinct.sort();
