@@ -8,7 +8,6 @@ use flotilla_core::overlay::{VNI_FIRST, VNI_LAST};
 use flotilla_core::{Metadata, Name, NetworkId, ProjectId};
 use flotilla_store::Store;
 use sqlx::Row;
-use std::collections::BTreeSet;
 
 const NETWORKS: usize = 40;
 
