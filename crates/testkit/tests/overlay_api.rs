@@ -2,7 +2,8 @@
 //! addresses: networks get distinct VNIs, each host's assignments carry the remote endpoints of
 //! its networks (containers on other hosts with a tunnel address), and the revisions of the hosts
 //! carrying a network move when one of its containers comes or goes; a host without a tunnel
-//! address gets no overlay and is not woken; a bad tunnel address is refused at join.
+//! address gets no overlay and is not woken; a host joining again at another tunnel address wakes
+//! its peers with it; a bad tunnel address is refused at join.
 
 use flotilla_agent::{Agent, AgentConfig};
 use flotilla_api::{ContainerCreate, DeleteQuery, NetworkCreate, SubnetCreate};
@@ -48,7 +49,7 @@ async fn remotes(store: &Store, host: HostId, network: NetworkId) -> Option<Vec<
 async fn overlay_follows_containers(backend: Backend) {
     let Some(region) = TestRegion::start(backend).await else { return };
     let store = region.store().await;
-    let agents: Vec<Agent> = vec![
+    let mut agents: Vec<Agent> = vec![
         region.sim_agent(SimHost::new("host-a").tunnel_address(TUNNEL_A)).await,
         region.sim_agent(SimHost::new("host-b").tunnel_address(TUNNEL_B)).await,
         region.sim_agent(SimHost::new("host-c")).await,
@@ -99,6 +100,15 @@ async fn overlay_follows_containers(backend: Backend) {
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), 2, "web and other: {vnis:?}");
+
+    // host-b joins again at another tunnel address: host-a is woken and reaches y there.
+    let before_a = store.host_revision(a).await.unwrap();
+    agents.remove(1).shutdown().await;
+    let moved_to = Ipv4Addr::new(198, 51, 100, 13);
+    agents.push(region.sim_agent(SimHost::new("host-b").tunnel_address(moved_to)).await);
+    assert!(store.host_revision(a).await.unwrap() > before_a, "host-a's revision moved");
+    let y_there = RemoteEndpoint { tunnel_address: moved_to.to_string(), ..y };
+    assert_eq!(remotes(&store, a, web).await, Some(vec![y_there]));
 
     for agent in agents {
         agent.shutdown().await;
