@@ -28,6 +28,9 @@ pub struct AgentConfig {
     pub advertise: Option<String>,
     /// Replaces what the runtime reports, field by field.
     pub capacity: CapacityOverride,
+    /// The host's address on the underlay, reported at join: with it, the Docker runtime's
+    /// networks span hosts over VXLAN ([`crate::overlay`]); without, they stay local bridges.
+    pub tunnel_address: Option<Ipv4Addr>,
     pub timings: Timings,
 }
 
@@ -46,6 +49,7 @@ impl AgentConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             advertise: None,
             capacity: CapacityOverride::default(),
+            tunnel_address: None,
             timings: Timings::default(),
         }
     }

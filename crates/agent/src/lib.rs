@@ -8,6 +8,7 @@ mod agent;
 mod callback;
 mod config;
 mod error;
+pub mod overlay;
 mod probe;
 mod reconcile;
 mod region;

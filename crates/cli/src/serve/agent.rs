@@ -64,6 +64,10 @@ pub struct AgentArgs {
     /// URL the server reaches this agent at [default: https://LISTEN, else https://HOSTNAME:7947].
     #[arg(long, value_name = "URL")]
     pub advertise: Option<String>,
+    /// This host's IPv4 address on the underlay: other hosts' VXLAN packets come to it, and the
+    /// host's networks span hosts (Docker runtime). Without it, its networks stay local bridges.
+    #[arg(long, env = "FLOTILLA_TUNNEL_ADDRESS", value_name = "IP")]
+    pub tunnel_address: Option<std::net::Ipv4Addr>,
     /// CPUs to announce instead of the machine's.
     #[arg(long)]
     pub cpus: Option<f64>,
@@ -157,6 +161,7 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     config.labels = args.labels.iter().cloned().collect::<BTreeMap<_, _>>();
     (config.listen, config.advertise) = callback_addresses(args.listen, args.advertise.clone()).await?;
     config.capacity = CapacityOverride { cpus: args.cpus, memory_mib: args.memory_mib, disk_mib: None };
+    config.tunnel_address = args.tunnel_address;
     if let Some(secs) = args.report_interval {
         config.timings.cpu_sample = std::time::Duration::from_secs(secs);
         config.timings.full_report = std::time::Duration::from_secs(secs);

@@ -13,15 +13,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::agent::{
     AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Health, HealthStatus, Heartbeat, HostNetwork, HostVolume,
-    ImageSource, NetworkAttachment, ObservedState, Reports, VolumeMount,
+    ImageSource, NetworkAttachment, NetworkOverlay, ObservedState, RemoteEndpoint, Reports, VolumeMount,
 };
 use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::event::EventAction;
 use flotilla_core::host::Utilisation;
+use flotilla_core::overlay::{OVERLAY_MTU, parse_tunnel_address};
 use flotilla_core::scheduler::Resources;
 use flotilla_core::volume::Volume;
-use flotilla_core::{ContainerId, ImageId, Name, ValidationError};
+use flotilla_core::{ContainerId, ImageId, Name, NetworkId, ValidationError};
 use flotilla_store::{AssignedContainer, HostRegistration, JoinProof};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Longest long-poll an agent may ask for.
@@ -59,6 +61,7 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
     }
     flotilla_tls::certificates("certificate", body.certificate.as_bytes())
         .map_err(|e| ValidationError::new("certificate", "(PEM)", e.to_string()))?;
+    let tunnel_address = body.tunnel_address.as_deref().map(|t| parse_tunnel_address("tunnel_address", t)).transpose()?;
     let fresh = secret::generate();
     let proof = JoinProof { token: grant, credential_digest: body.credential.as_deref().map(secret::digest) };
     let registration = HostRegistration {
@@ -70,6 +73,7 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
         advertise: body.advertise.trim_end_matches('/').to_owned(),
         capacity: resources(&body.capacity),
         certificate: body.certificate,
+        tunnel_address,
     };
     let registered = state.store.register_host(registration, proof, &secret::digest(&fresh)).await?;
     let host = registered.host;
@@ -131,11 +135,14 @@ pub async fn assignments(
         }
     }
     let assigned = state.store.assignments(host.id).await?;
-    let containers = assigned.containers.into_iter().map(assignment).collect();
+    let overlay = assigned.overlay;
+    let containers = assigned.containers.into_iter().map(|a| assignment(a, overlay.as_ref())).collect();
     Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect() }))
 }
 
-fn assignment(a: AssignedContainer) -> Assignment {
+/// Container `a` as its host's agent gets it; `overlay`: the remote endpoints of each network,
+/// when the host has a tunnel address.
+fn assignment(a: AssignedContainer, overlay: Option<&HashMap<NetworkId, Vec<flotilla_store::RemoteEndpoint>>>) -> Assignment {
     let c = a.container;
     let aliases = a.aliases;
     let digest = a.image_digest;
@@ -156,7 +163,17 @@ fn assignment(a: AssignedContainer) -> Assignment {
             .networks
             .into_iter()
             .map(|n| NetworkAttachment {
-                network: HostNetwork { id: n.network_id.0, name: n.network_name, cidr: n.cidr, gateway: n.gateway },
+                network: HostNetwork {
+                    id: n.network_id.0,
+                    name: n.network_name,
+                    cidr: n.cidr,
+                    gateway: n.gateway,
+                    overlay: overlay.map(|remotes| NetworkOverlay {
+                        vni: n.vni,
+                        mtu: OVERLAY_MTU,
+                        remotes: remotes.get(&n.network_id).map_or_else(Vec::new, |r| r.iter().map(remote_endpoint).collect()),
+                    }),
+                },
                 ip_address: n.ip,
                 mac_address: n.mac,
                 aliases: aliases.clone(),
@@ -168,6 +185,10 @@ fn assignment(a: AssignedContainer) -> Assignment {
             .map(|m| VolumeMount { volume: host_volume(&m.volume), target: m.target.clone(), read_only: m.read_only })
             .collect(),
     }
+}
+
+fn remote_endpoint(r: &flotilla_store::RemoteEndpoint) -> RemoteEndpoint {
+    RemoteEndpoint { ip: r.ip.clone(), mac: r.mac.clone(), tunnel_address: r.tunnel_address.clone() }
 }
 
 fn host_volume(v: &Volume) -> HostVolume {
