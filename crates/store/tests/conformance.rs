@@ -750,6 +750,17 @@ async fn routed_objects_queue_route_sync_on_a_federated_region_only(store: &Stor
     assert_eq!(waiting_jobs(store, flotilla_store::ROUTE_SYNC, network.id.0).await.len(), 1);
     let all = store.list_jobs(Default::default(), &ListParams::default()).await.unwrap().items;
     assert_eq!(all.len(), 2, "one job per routed object: {all:?}");
+
+    // A project's first container makes its default network: routed too.
+    let q = project("routed-too");
+    store.create_project(&q).await.unwrap();
+    region.create_container(container(q.id, spec.clone()), &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    let all = store.list_jobs(Default::default(), &ListParams::default()).await.unwrap().items;
+    let located = region.locate(&all[2..].iter().map(|j| j.resource_id).collect::<Vec<_>>()).await.unwrap();
+    let mut kinds: Vec<&str> = located.iter().map(|l| l.resource_type).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["container", "network"], "{all:?}");
+    assert!(located.iter().all(|l| l.project_id == q.id));
 }
 
 async fn regions_write_only_their_own_routings(store: &Store) {
