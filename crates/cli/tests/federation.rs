@@ -3,7 +3,9 @@
 //! One login at the central works in every region; identity writes at a region are refused naming
 //! the central; a token revoked at the central stops working at a region within the cache TTL; a
 //! region restarted without its join token comes back; a region keeps creating containers while
-//! the central is stopped and says so in /healthz; a killed region goes DOWN after the grace period.
+//! the central is stopped and says so in /healthz; a killed region goes DOWN after the grace period;
+//! the central refuses agents (it runs no hosts); a region reaches a central over TLS only when it
+//! trusts the central's CA (`--ca-cert`).
 
 mod support;
 
@@ -11,7 +13,7 @@ use flotilla_api::TokenCreate;
 use flotilla_client::Client;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent};
+use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, make_pki, sim_agent};
 
 /// The central counts a region DOWN after this many seconds of silence.
 const GRACE: &str = "2";
@@ -22,9 +24,10 @@ fn free_address() -> String {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
 }
 
-fn start_central(sandbox: &Sandbox) -> Running {
+/// The central, with `extra` flags.
+fn start_central(sandbox: &Sandbox, extra: &[&str]) -> Running {
     let data = sandbox.path("central-data");
-    let args = [
+    let mut args = vec![
         "server",
         "--central",
         "--listen",
@@ -38,6 +41,7 @@ fn start_central(sandbox: &Sandbox) -> Running {
         "--global-pool",
         "10.200.0.0/16",
     ];
+    args.extend(extra);
     sandbox.spawn("central", &args, &[], "listening on ")
 }
 
@@ -55,6 +59,11 @@ impl RegionServer {
     }
 
     fn start(&self, sandbox: &Sandbox, central: &Running, join_token: Option<&str>) -> Running {
+        self.start_with(sandbox, central, join_token, &[])
+    }
+
+    /// As [`RegionServer::start`], with `extra` flags.
+    fn start_with(&self, sandbox: &Sandbox, central: &Running, join_token: Option<&str>, extra: &[&str]) -> Running {
         let data = sandbox.path(&format!("{}-data", self.name));
         let mut args = vec![
             "server",
@@ -77,6 +86,7 @@ impl RegionServer {
         if let Some(database) = &self.database {
             args.extend(["--database", database]);
         }
+        args.extend(extra);
         sandbox.spawn(&self.name, &args, &[], "listening on ")
     }
 }
@@ -132,7 +142,7 @@ fn one_login_works_in_every_region_and_identity_stays_at_the_central() {
     let sandbox = Sandbox::new();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let postgres = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path()));
-    let central = start_central(&sandbox);
+    let central = start_central(&sandbox, &[]);
     log_in_as_admin(&sandbox, &central);
 
     // The central runs no hosts.
@@ -201,7 +211,7 @@ fn one_login_works_in_every_region_and_identity_stays_at_the_central() {
 #[test]
 fn a_region_outlives_its_central_and_a_silent_region_goes_down() {
     let sandbox = Sandbox::new();
-    let central = start_central(&sandbox);
+    let central = start_central(&sandbox, &[]);
     log_in_as_admin(&sandbox, &central);
     let south = RegionServer::new("south", "10.170.0.0/16", None);
     let mut south_run = south.start(&sandbox, &central, Some(&region_join_token(&sandbox)));
@@ -210,6 +220,25 @@ fn a_region_outlives_its_central_and_a_silent_region_goes_down() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let healthz = format!("{}/healthz", south_run.url);
     let health = || -> Value { runtime.block_on(async { reqwest::get(&healthz).await.unwrap().json().await.unwrap() }) };
+
+    // The central runs no hosts: an agent's join there is refused, saying so.
+    let join = flotilla_api::agent::AgentJoin {
+        join_token: Some("flt_any".into()),
+        credential: None,
+        name: "lost".into(),
+        zone: String::new(),
+        pool: String::new(),
+        labels: Default::default(),
+        runtime: "sim".into(),
+        advertise: "https://127.0.0.1:1".into(),
+        capacity: flotilla_api::Capacity { cpus: 1.0, memory_mib: 512, disk_mib: 0 },
+        certificate: String::new(),
+    };
+    let refused = runtime.block_on(async {
+        let answer = reqwest::Client::new().post(format!("{}/v1/agent/join", central.url)).json(&join).send().await.unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    });
+    assert!(refused.0 == 421 && refused.1.contains("runs no hosts"), "{refused:?}");
     assert_eq!(health()["central"]["reachable"], true, "{}", health());
 
     // The central stops answering: the region keeps creating with the token it validated.
@@ -235,4 +264,29 @@ fn a_region_outlives_its_central_and_a_silent_region_goes_down() {
     south_run.child.wait().unwrap();
     let took = eventually("south DOWN", Duration::from_secs(15), || status_of(&sandbox, "south").as_deref() == Some("DOWN"));
     assert!(took >= Duration::from_secs(1), "not before the grace period (took {took:?})");
+}
+
+#[test]
+fn regions_trust_a_central_over_tls_only_with_its_ca() {
+    let sandbox = Sandbox::new();
+    let pki = make_pki(&sandbox);
+    let central = start_central(&sandbox, &["--tls-cert", &pki.cert, "--tls-key", &pki.key]);
+    assert!(central.url.starts_with("https://"), "{}", central.url);
+    let login = ["login", "--url", &central.url, "--user", "admin", "--project", "admin", "--ca-cert", &pki.ca];
+    sandbox.run(&login, &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
+
+    // Without the CA the central's certificate is not trusted: no registration.
+    let stranger = RegionServer::new("stranger", "10.180.0.0/16", None);
+    let mut refused = stranger.start(&sandbox, &central, Some(&region_join_token(&sandbox)));
+    eventually("the untrusted central is reported", Duration::from_secs(20), || {
+        refused.stderr().contains("cannot register with the central")
+    });
+    refused.terminate();
+    assert_eq!(listed(&sandbox, "stranger"), None);
+
+    let north = RegionServer::new("north", "10.190.0.0/16", None);
+    let north_run = north.start_with(&sandbox, &central, Some(&region_join_token(&sandbox)), &["--ca-cert", &pki.ca]);
+    eventually("north UP over TLS", Duration::from_secs(20), || status_of(&sandbox, "north").as_deref() == Some("UP"));
+    let whoami = json(&sandbox, &["--url", &north_run.url, "project", "list"]);
+    assert_eq!(whoami["projects"][0]["name"], "admin", "the central vouched over TLS: {whoami}");
 }

@@ -45,6 +45,12 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("post", "/v1/users", "admins only: identity"),
     ("post", "/v1/role_assignments", "admins only: identity"),
     ("post", "/v1/webhooks/{secret}", "no token: the 256-bit secret is the credential (tested in clusters_sim)"),
+    ("post", "/v1/regions/join-tokens", "the central's: admins only; names no project object"),
+    ("get", "/v1/regions/{region}", "regions are the federation's, not a project's: every signed-in user sees them"),
+    ("delete", "/v1/regions/{region}", "regions are the federation's: admins only"),
+    ("post", "/v1/federation/join", "regions call it with a region join token or credential; names no project object"),
+    ("post", "/v1/federation/heartbeat", "regions call it with their credential; names no project object"),
+    ("post", "/v1/federation/tokens/validate", "regions call it with their credential (tests/federation.rs)"),
 ];
 
 /// A request's answer: status and body.
