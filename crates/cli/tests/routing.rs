@@ -1,4 +1,5 @@
-//! The routing table with the real binary: a central and a region (SQLite, a simulated host).
+//! The routing table with the real binary: a central and a region (SQLite, a simulated host; a
+//! second region on PostgreSQL when scripts/test.sh provides it).
 //! Containers created at the region appear in the central's `routing list` and go after their
 //! delete; with the central stopped the region still creates, its route_sync jobs back off, and
 //! their routes arrive once the central is back on the same address: each job ran to SUCCESS once,
@@ -47,16 +48,36 @@ fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
     }
 }
 
-/// The container ids the central's routing table places in region `east`.
-fn routed_containers(sandbox: &Sandbox) -> BTreeSet<String> {
-    let listed = json(sandbox, &["routing", "list", "--region", "east", "--type", "container", "--limit", "1000"]);
+/// The ids of `kind` the central's routing table places in `region`.
+fn routed(sandbox: &Sandbox, region: &str, kind: &str) -> BTreeSet<String> {
+    let listed = json(sandbox, &["routing", "list", "--region", region, "--type", kind, "--limit", "1000"]);
     listed["routings"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+}
+
+fn routed_containers(sandbox: &Sandbox) -> BTreeSet<String> {
+    routed(sandbox, "east", "container")
 }
 
 /// The region's route_sync jobs.
 fn route_jobs(sandbox: &Sandbox, region: &Running) -> Vec<Value> {
     let listed = json(sandbox, &["--url", &region.url, "job", "list", "--type", "route_sync", "--limit", "1000"]);
     listed["jobs"].as_array().unwrap().clone()
+}
+
+/// Region server `name` registered with `central` (on `database`, else SQLite), with a simulated host.
+fn region(sandbox: &Sandbox, central: &Running, name: &str, pool: &str, database: Option<&str>) -> (Running, Running) {
+    let token = json(sandbox, &["region", "join-token"])["token"].as_str().unwrap().to_owned();
+    let (data, listen) = (sandbox.path(&format!("{name}-data")), free_address());
+    let mut args = vec!["server", "--region", name, "--listen", &listen, "--data-dir", data.to_str().unwrap()];
+    args.extend(["--central-url", &central.url, "--network-pool", pool, "--region-join-token", &token]);
+    if let Some(database) = database {
+        args.extend(["--database", database]);
+    }
+    let server = sandbox.spawn(name, &args, &[], "listening on ");
+    wait_until("the region registered", Duration::from_secs(20), || server.stderr().contains("registered with the central"));
+    let host_token = json(sandbox, &["--url", &server.url, "host", "join-token"])["token"].as_str().unwrap().to_owned();
+    let host = sim_agent(sandbox, &server, &host_token, &format!("{name}-sim"), &[], "joined");
+    (server, host)
 }
 
 fn run(sandbox: &Sandbox, region: &Running, name: &str) -> String {
@@ -68,34 +89,26 @@ fn run(sandbox: &Sandbox, region: &Running, name: &str) -> String {
 #[test]
 fn regions_write_their_routes_asynchronously_and_converge_after_an_outage() {
     let sandbox = Sandbox::new();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let postgres = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path()));
     let central = Central::new(&sandbox);
     let central_run = central.start(&sandbox, "central");
     log_in_as_admin(&sandbox, &central_run);
+    let (east, _east_host) = region(&sandbox, &central_run, "east", "10.150.0.0/16", None);
 
-    let token = json(&sandbox, &["region", "join-token"])["token"].as_str().unwrap().to_owned();
-    let (east_data, east_listen) = (sandbox.path("east-data"), free_address());
-    let east_args = [
-        "server",
-        "--region",
-        "east",
-        "--listen",
-        &east_listen,
-        "--data-dir",
-        east_data.to_str().unwrap(),
-        "--central-url",
-        &central_run.url,
-        "--network-pool",
-        "10.150.0.0/16",
-        "--region-join-token",
-        &token,
-    ];
-    let east = sandbox.spawn("east", &east_args, &[], "listening on ");
-    let host_token = json(&sandbox, &["--url", &east.url, "host", "join-token"])["token"].as_str().unwrap().to_owned();
-    let _host = sim_agent(&sandbox, &east, &host_token, "east-sim", &[], "joined");
+    // A region on PostgreSQL routes the same way.
+    if let Some(database) = postgres {
+        let (west, _west_host) = region(&sandbox, &central_run, "west", "10.160.0.0/16", Some(&database));
+        let there = run(&sandbox, &west, "west-web");
+        wait_until("the PostgreSQL region's route", Duration::from_secs(20), || {
+            routed(&sandbox, "west", "container") == [there.clone()].into()
+        });
+    }
 
     // Created at the region, routed at the central; a delete removes the route.
     let (web, api) = (run(&sandbox, &east, "web"), run(&sandbox, &east, "api"));
     wait_until("both routes at the central", Duration::from_secs(20), || routed_containers(&sandbox) == [web.clone(), api.clone()].into());
+    assert_eq!(routed(&sandbox, "east", "network").len(), 1, "the project's default network, made by its first container");
     let shown = json(&sandbox, &["routing", "show", &web]);
     assert_eq!((shown["region"].as_str(), shown["resource_type"].as_str()), (Some("east"), Some("container")), "{shown}");
     sandbox.run(&["--url", &east.url, "container", "delete", "web", "--stop", "--wait"], &[]).ok();
@@ -133,7 +146,7 @@ fn regions_write_their_routes_asynchronously_and_converge_after_an_outage() {
     }
     let redo = sandbox.run(&["--url", &east.url, "job", "redo", jobs[0]["id"].as_str().unwrap()], &[]).fails_with(1);
     assert!(redo.contains("409") && redo.contains("SUCCESS"), "{redo}");
-    let all = json(&sandbox, &["routing", "list", "--limit", "1000"]);
+    let all = json(&sandbox, &["routing", "list", "--region", "east", "--limit", "1000"]);
     let containers = all["routings"].as_array().unwrap().iter().filter(|r| r["resource_type"] == "container").count();
     assert_eq!(containers, 4, "nothing routed twice or left behind: {all}");
 }
