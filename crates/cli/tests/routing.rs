@@ -138,6 +138,9 @@ fn regions_write_their_routes_asynchronously_and_converge_after_an_outage() {
     wait_until("every route_sync job done", Duration::from_secs(20), || {
         route_jobs(&sandbox, &east).iter().all(|j| j["status"] == "SUCCESS")
     });
+    wait_until("the region saw its central back and hurried its jobs", Duration::from_secs(5), || {
+        east.stderr().contains("central reachable again: waiting route_sync jobs run now")
+    });
     let jobs = route_jobs(&sandbox, &east);
     for id in &during {
         let of_it: Vec<&Value> = jobs.iter().filter(|j| j["resource_id"] == id.as_str()).collect();

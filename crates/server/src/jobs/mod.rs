@@ -4,7 +4,7 @@
 //! job out of attempts). Woken when a job is queued here,
 //! polling otherwise (jobs queued by another server of the region, backoffs ending).
 
-mod route_sync;
+pub(crate) mod route_sync;
 
 use crate::federation::Federation;
 use crate::federation::link::LinkError;
@@ -81,12 +81,13 @@ pub struct RunnerSettings {
 }
 
 impl Default for RunnerSettings {
-    /// Batches of 100, 4 at once, 5 min expiry, 1 s poll; 1 s to 5 min backoff over 30 attempts.
+    /// Batches of 100, 4 at once, 1 min expiry (a job left RUNNING by a stopped server waits no
+    /// longer), 1 s poll; 1 s to 5 min backoff over 30 attempts.
     fn default() -> Self {
         RunnerSettings {
             batch: 100,
             concurrency: 4,
-            expiry: Duration::from_secs(300),
+            expiry: Duration::from_secs(60),
             poll: Duration::from_secs(1),
             backoff: Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(300), max_attempts: 30 },
         }
