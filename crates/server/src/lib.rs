@@ -235,6 +235,7 @@ impl Server {
         let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
         let mut background = vec![purge, health, retention];
         if let Some((link, registration)) = region_link {
+            background.push(tokio::spawn(jobs::route_sync::hurry_when_back(store.clone(), link.clone())));
             let registered = federation::region::register_first(&store, &link, &registration).await;
             background.push(tokio::spawn(federation::region::run(store.clone(), link, registration, registered)));
         }

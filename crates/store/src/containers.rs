@@ -158,7 +158,7 @@ impl Store {
     pub async fn create_container(&self, container: Container, request: &Request, settings: &Settings) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
         let id = container.id;
-        let mut region = RegionView::load(self.backend, self.region_pool, &mut w.tx).await?;
+        let mut region = RegionView::load(self, &mut w.tx).await?;
         let container = region.place(&mut w.tx, container, request, settings, None).await?;
         self.sync_route(&mut w.tx, container.id.0, container.project_id).await?;
         region.finish(&mut w.tx).await?;
@@ -176,7 +176,7 @@ impl Store {
         settings: &Settings,
     ) -> Result<Vec<Result<Container, StoreError>>, StoreError> {
         let mut w = self.begin_write().await?;
-        let mut region = RegionView::load(self.backend, self.region_pool, &mut w.tx).await?;
+        let mut region = RegionView::load(self, &mut w.tx).await?;
         let mut answers = Vec::with_capacity(placements.len());
         for p in placements {
             match region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await {
@@ -334,7 +334,7 @@ impl Store {
         .await
         .map_err(StoreError::on_insert("container", c.name.as_str()))?;
         if spec_changed {
-            crate::ports::sync_ports(self.backend, &mut w.tx, self.region_pool, &c).await?;
+            crate::ports::sync_ports(self, &mut w.tx, &c).await?;
             let (mounts, _) = crate::volumes::resolve_mounts(&mut w.tx, &c).await?;
             crate::volumes::insert_mounts(&mut w.tx, &c, &mounts).await?;
         }
@@ -370,7 +370,7 @@ impl Store {
         settings: &Settings,
     ) -> Result<Result<HostId, String>, StoreError> {
         let mut w = self.begin_write().await?;
-        let region = RegionView::load(self.backend, self.region_pool, &mut w.tx).await?;
+        let region = RegionView::load(self, &mut w.tx).await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let old: Option<String> = row.try_get("host_id")?;
         let host = match region.choose(request, settings) {
@@ -392,7 +392,7 @@ impl Store {
         // New addresses too (as a rescheduled pod gets): the old copy may still hold the old ones
         // on its host until its agent returns and removes it.
         sqlx::query("DELETE FROM ports WHERE container_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
-        crate::ports::sync_ports(self.backend, &mut w.tx, self.region_pool, &decode_container(&row)?).await?;
+        crate::ports::sync_ports(self, &mut w.tx, &decode_container(&row)?).await?;
         let mounts = crate::volumes::mounts_of(&mut w.tx, &id.to_string()).await?;
         crate::volumes::record_on_host(&mut w.tx, host, &mounts).await?;
         sqlx::query("UPDATE nodes SET host_id = $2, updated_at = $3 WHERE physical_id = $1")

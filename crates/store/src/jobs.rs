@@ -277,6 +277,19 @@ impl Store {
         self.job(id).await
     }
 
+    /// Makes every NEW `job_type` job waiting out a backoff due now (what they waited for is
+    /// back); answers how many. The runner is woken.
+    pub async fn hurry_jobs(&self, job_type: &str) -> Result<u64, StoreError> {
+        let now = now_millis();
+        let done = sqlx::query("UPDATE jobs SET run_after = $2, updated_at = $2 WHERE job_type = $1 AND status = 'NEW' AND run_after > $2")
+            .bind(job_type.to_owned())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        self.jobs_waker.notify_one();
+        Ok(done.rows_affected())
+    }
+
     pub async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
         decode(&self.find_one("job", "jobs", None, &id.to_string()).await?)
     }

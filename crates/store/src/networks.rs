@@ -6,7 +6,7 @@ use crate::codec::{get_bool, get_id, get_json, get_name, get_time, metadata_json
 use crate::list::Filter;
 use crate::{Backend, Scope, Store, StoreError, Tx};
 use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
-use flotilla_core::network::{DEFAULT_NETWORK, Network, RegionPool, Subnet};
+use flotilla_core::network::{DEFAULT_NETWORK, Network, Subnet};
 use flotilla_core::{ListParams, Metadata, Name, NetworkId, Page, ProjectId, SubnetId};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -168,8 +168,10 @@ pub(crate) async fn visible_network(tx: &mut Tx, project: ProjectId, key: &str) 
     row.as_ref().map(decode_network).transpose()
 }
 
-/// The project's default network, made on first use with a subnet carved from `pool`.
-pub(crate) async fn default_network(backend: Backend, tx: &mut Tx, pool: RegionPool, project: ProjectId) -> Result<Network, StoreError> {
+/// The project's default network, made on first use with a subnet carved from the store's region
+/// pool (and routed like any network made).
+pub(crate) async fn default_network(store: &Store, tx: &mut Tx, project: ProjectId) -> Result<Network, StoreError> {
+    let (backend, pool) = (store.backend, store.region_pool);
     let find = "SELECT * FROM networks WHERE project_id = $1 AND is_default = 1";
     if let Some(row) = sqlx::query(find).bind(project.to_string()).fetch_optional(&mut **tx).await? {
         return decode_network(&row);
@@ -202,6 +204,7 @@ pub(crate) async fn default_network(backend: Backend, tx: &mut Tx, pool: RegionP
         updated_at: now,
     };
     insert_network(backend, tx, &network).await?;
+    store.sync_route(tx, network.id.0, project).await?;
     let plan = SubnetPlan::new("", cidr, None, Vec::new(), Default::default()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let subnet = Subnet { id: SubnetId::new(), name, network_id: network.id, project_id: project, plan, created_at: now };
     insert_subnet(backend, tx, &subnet).await?;

@@ -8,9 +8,8 @@ use crate::hosts::bump_revision;
 use crate::ports::{Allocator, allocate_ports, wanted_networks, write_port};
 use crate::quotas::{quota_in, usage_in};
 use crate::volumes::{insert_mounts, resolve_mounts};
-use crate::{Backend, StoreError, Tx};
+use crate::{Backend, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
-use flotilla_core::network::RegionPool;
 use flotilla_core::quota::{Quota, Usage};
 use flotilla_core::scheduler::{self, HostView, Request, Settings};
 use flotilla_core::{ClusterId, HostId, ProjectId, ValidationError};
@@ -38,14 +37,16 @@ pub(crate) struct RegionView {
     /// Hosts whose assignments changed: their agents must wake.
     touched: BTreeSet<HostId>,
     backend: Backend,
-    /// Where default networks come from, and the addresses handed out so far.
-    region_pool: RegionPool,
+    /// The store: where default networks come from (and whether they are routed).
+    store: Store,
+    /// The addresses handed out so far.
     addresses: Allocator,
 }
 
 impl RegionView {
     /// Takes the placement lock and reads every host with what is claimed on it.
-    pub(crate) async fn load(backend: Backend, region_pool: RegionPool, tx: &mut Tx) -> Result<Self, StoreError> {
+    pub(crate) async fn load(store: &Store, tx: &mut Tx) -> Result<Self, StoreError> {
+        let backend = store.backend;
         lock_placement(backend, tx).await?;
         let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
         let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
@@ -84,7 +85,7 @@ impl RegionView {
             quotas: HashMap::new(),
             touched: BTreeSet::new(),
             backend,
-            region_pool,
+            store: store.clone(),
             addresses: Allocator::default(),
         })
     }
@@ -135,7 +136,7 @@ impl RegionView {
         settings: &Settings,
         cluster: Option<ClusterId>,
     ) -> Result<Container, StoreError> {
-        let wanted = wanted_networks(self.backend, tx, self.region_pool, &container).await?;
+        let wanted = wanted_networks(&self.store, tx, &container).await?;
         let add = Usage {
             containers: 1,
             cpu_millis: container.spec.cpu_millis(),

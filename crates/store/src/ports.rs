@@ -10,7 +10,7 @@ use crate::networks::{decode_subnet, default_network, visible_network};
 use crate::{Backend, Scope, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
 use flotilla_core::ipam::SubnetPlan;
-use flotilla_core::network::{Port, PortStatus, RegionPool, mac_for};
+use flotilla_core::network::{Port, PortStatus, mac_for};
 use flotilla_core::profile::NetworkRef;
 use flotilla_core::{ContainerId, ListParams, NetworkId, Page, PortId, ProjectId, SubnetId, ValidationError};
 use sqlx::Row;
@@ -200,12 +200,12 @@ pub(crate) struct Wanted {
 
 /// The networks `c`'s spec names (its project's default network when it names none; none with
 /// host networking). An unknown network is a 400 naming `spec.networks[i].network`.
-pub(crate) async fn wanted_networks(backend: Backend, tx: &mut Tx, pool: RegionPool, c: &Container) -> Result<Vec<Wanted>, StoreError> {
+pub(crate) async fn wanted_networks(store: &Store, tx: &mut Tx, c: &Container) -> Result<Vec<Wanted>, StoreError> {
     if c.spec.host_network {
         return Ok(Vec::new());
     }
     if c.spec.networks.is_empty() {
-        let network = default_network(backend, tx, pool, c.project_id).await?;
+        let network = default_network(store, tx, c.project_id).await?;
         return Ok(vec![Wanted { network: network.id, name: network.name.to_string() }]);
     }
     let mut wanted: Vec<Wanted> = Vec::with_capacity(c.spec.networks.len());
@@ -257,10 +257,11 @@ fn container_port(c: &Container, network: NetworkId, subnet_id: SubnetId, ip: Ip
 
 /// Makes `c`'s ports match its spec's networks: ports on networks it no longer names are deleted
 /// (their addresses released), networks it newly names get one.
-pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, c: &Container) -> Result<(), StoreError> {
+pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Result<(), StoreError> {
+    let backend = store.backend;
     // The placement lock before any subnet's row: the order every writer of ports keeps.
     crate::placement::lock_placement(backend, tx).await?;
-    let wanted = wanted_networks(backend, tx, pool, c).await?;
+    let wanted = wanted_networks(store, tx, c).await?;
     let around = crate::overlay::Around::Container(c.id);
     crate::overlay::wake_peers(tx, around).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
@@ -433,7 +434,7 @@ impl Store {
         if c.spec.host_network {
             return Err(StoreError::Conflict(format!("container {id} uses the host's network: it joins no other")));
         }
-        let wanted = wanted_networks(self.backend, &mut w.tx, self.region_pool, &c).await?;
+        let wanted = wanted_networks(self, &mut w.tx, &c).await?;
         if c.spec.networks.is_empty() {
             c.spec.networks = wanted.iter().map(|w| NetworkRef { network: w.name.clone() }).collect();
         }
@@ -445,7 +446,7 @@ impl Store {
             let (subnet_id, ip) = alloc.allocate(self.backend, &mut w.tx, (network, &name), Some((ip, "ip_address"))).await?;
             insert_port(self.backend, &mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
         }
-        sync_ports(self.backend, &mut w.tx, self.region_pool, &c).await?;
+        sync_ports(self, &mut w.tx, &c).await?;
         sqlx::query("UPDATE containers SET spec = $2, updated_at = $3 WHERE id = $1")
             .bind(id.to_string())
             .bind(to_json(&c.spec))

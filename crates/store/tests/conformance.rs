@@ -658,6 +658,19 @@ async fn failed_jobs_back_off_then_fail_and_are_redone(store: &Store) {
     assert_eq!((failed.status, failed.attempts), (JobStatus::Fail, 3));
     assert!(store.claim_jobs(runner, &["sync"], 1, EXPIRY).await.unwrap().is_empty(), "a FAIL job waits for a redo");
 
+    // What a job waits for is back: every waiting job of its type is due now.
+    let (hurried, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    store.enqueue_job("hurried", hurried, None).await.unwrap();
+    store.enqueue_job("other", other, None).await.unwrap();
+    let backing_off = store.claim_jobs(runner, &["hurried", "other"], 2, EXPIRY).await.unwrap();
+    for job in &backing_off {
+        store.fail_job(job, "unreachable", Some(std::time::Duration::from_secs(3600))).await.unwrap();
+    }
+    assert_eq!(store.hurry_jobs("hurried").await.unwrap(), 1);
+    let due = store.claim_jobs(runner, &["hurried", "other"], 2, EXPIRY).await.unwrap();
+    assert_eq!(due.iter().map(|j| j.resource_id).collect::<Vec<_>>(), [hurried], "only that type, at once");
+    assert!(store.complete_job(&due[0]).await.unwrap());
+
     let redone = store.redo_job(last.id).await.unwrap();
     assert_eq!((redone.status, redone.attempts, redone.claimed_by), (JobStatus::New, 0, None));
     let rerun = store.claim_jobs(runner, &["sync"], 1, EXPIRY).await.unwrap().remove(0);
@@ -750,6 +763,17 @@ async fn routed_objects_queue_route_sync_on_a_federated_region_only(store: &Stor
     assert_eq!(waiting_jobs(store, flotilla_store::ROUTE_SYNC, network.id.0).await.len(), 1);
     let all = store.list_jobs(Default::default(), &ListParams::default()).await.unwrap().items;
     assert_eq!(all.len(), 2, "one job per routed object: {all:?}");
+
+    // A project's first container makes its default network: routed too.
+    let q = project("routed-too");
+    store.create_project(&q).await.unwrap();
+    region.create_container(container(q.id, spec.clone()), &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    let all = store.list_jobs(Default::default(), &ListParams::default()).await.unwrap().items;
+    let located = region.locate(&all[2..].iter().map(|j| j.resource_id).collect::<Vec<_>>()).await.unwrap();
+    let mut kinds: Vec<&str> = located.iter().map(|l| l.resource_type).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["container", "network"], "{all:?}");
+    assert!(located.iter().all(|l| l.project_id == q.id));
 }
 
 async fn regions_write_only_their_own_routings(store: &Store) {

@@ -51,6 +51,10 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("post", "/v1/federation/join", "regions call it with a region join token or credential; names no project object"),
     ("post", "/v1/federation/heartbeat", "regions call it with their credential; names no project object"),
     ("post", "/v1/federation/tokens/validate", "regions call it with their credential (tests/federation.rs)"),
+    ("post", "/v1/federation/routings", "regions call it with their credential for their own rows (tests/routing.rs)"),
+    ("get", "/v1/jobs/{job}", "jobs are the server's background work, not a project's: admins only (jobs_api)"),
+    ("post", "/v1/jobs/{job}/redo", "jobs are the server's: admins only (jobs_api)"),
+    ("get", "/v1/routings/{id}", "the central's table, empty here; an id of another project is a 404 (jobs_api)"),
 ];
 
 /// A request's answer: status and body.

@@ -1,9 +1,10 @@
 //! The job runner: claims due jobs of the types this server has handlers for, runs them in
 //! batches per type with bounded concurrency, and records each outcome (SUCCESS, or NEW again
-//! after a backoff with jitter, or FAIL once out of attempts). Woken when a job is queued here,
+//! after a backoff with jitter, or FAIL once out of attempts; an unreachable central never runs a
+//! job out of attempts). Woken when a job is queued here,
 //! polling otherwise (jobs queued by another server of the region, backoffs ending).
 
-mod route_sync;
+pub(crate) mod route_sync;
 
 use crate::federation::Federation;
 use crate::federation::link::LinkError;
@@ -24,6 +25,15 @@ pub enum JobError {
     Timeout(Duration),
 }
 
+impl JobError {
+    /// Whether the far side could not be reached at all (down, cut off, or this region not yet
+    /// registered): such a failure is retried however long it lasts, so that work converges after
+    /// any outage; other failures count towards FAIL.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, JobError::Link(e) if e.is_unreachable() || matches!(e, LinkError::NotRegistered))
+    }
+}
+
 /// What runs the jobs of one type.
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync {
@@ -37,19 +47,21 @@ pub trait Handler: Send + Sync {
 pub struct Backoff {
     pub base: Duration,
     pub cap: Duration,
-    /// Runs after which a failing job ends in FAIL.
+    /// Runs after which a job failing otherwise than transiently ends in FAIL.
     pub max_attempts: u32,
 }
 
 impl Backoff {
-    /// The wait after the `attempts`-th run failed, `jitter` in [-1, 1] scaling ±20 %; `None` when
-    /// no attempt is left.
-    pub fn after(&self, attempts: u32, jitter: f64) -> Option<Duration> {
-        if attempts >= self.max_attempts {
-            return None;
-        }
+    /// The wait after the `attempts`-th run failed, `jitter` in [-1, 1] scaling ±20 %.
+    pub fn delay(&self, attempts: u32, jitter: f64) -> Duration {
         let doubled = self.base.saturating_mul(1u32 << attempts.saturating_sub(1).min(20));
-        Some(doubled.min(self.cap).mul_f64(1.0 + 0.2 * jitter.clamp(-1.0, 1.0)))
+        doubled.min(self.cap).mul_f64(1.0 + 0.2 * jitter.clamp(-1.0, 1.0))
+    }
+
+    /// The wait before the next try after `error` on the `attempts`-th run, or `None` when the job
+    /// is out of attempts (a transient error never runs out).
+    pub fn after(&self, attempts: u32, error: &JobError, jitter: f64) -> Option<Duration> {
+        (error.is_transient() || attempts < self.max_attempts).then(|| self.delay(attempts, jitter))
     }
 }
 
@@ -69,12 +81,13 @@ pub struct RunnerSettings {
 }
 
 impl Default for RunnerSettings {
-    /// Batches of 100, 4 at once, 5 min expiry, 1 s poll; 1 s to 5 min backoff over 30 attempts.
+    /// Batches of 100, 4 at once, 1 min expiry (a job left RUNNING by a stopped server waits no
+    /// longer), 1 s poll; 1 s to 5 min backoff over 30 attempts.
     fn default() -> Self {
         RunnerSettings {
             batch: 100,
             concurrency: 4,
-            expiry: Duration::from_secs(300),
+            expiry: Duration::from_secs(60),
             poll: Duration::from_secs(1),
             backoff: Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(300), max_attempts: 30 },
         }
@@ -147,7 +160,7 @@ async fn record(store: &Store, job: &Job, outcome: &Result<(), JobError>, backof
     let held = match outcome {
         Ok(()) => store.complete_job(job).await?,
         Err(error) => {
-            let retry = backoff.after(job.attempts, rand::random_range(-1.0..=1.0));
+            let retry = backoff.after(job.attempts, error, rand::random_range(-1.0..=1.0));
             match retry {
                 Some(after) => tracing::debug!(job = %job.id, job_type = %job.job_type, %error, ?after, "job failed; retried later"),
                 None => tracing::warn!(job = %job.id, job_type = %job.job_type, %error, attempts = job.attempts, "job failed for good"),

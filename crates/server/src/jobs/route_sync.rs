@@ -1,5 +1,6 @@
 //! `route_sync`: tells the central where this region's objects are. For each id it reads whether
-//! the object is still here and sends the central an upsert or a delete, one call per batch.
+//! the object is still here and sends the central an upsert or a delete, one call per batch. When
+//! the central answers again after an outage, the jobs backing off are made due at once.
 
 use super::{Handler, JobError};
 use crate::federation::link::CentralLink;
@@ -8,6 +9,10 @@ use flotilla_store::{Job, ROUTE_SYNC, Store};
 use reqwest::Method;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the link's reachability is looked at.
+const WATCH: Duration = Duration::from_secs(1);
 
 pub(crate) struct RouteSync {
     store: Store,
@@ -39,5 +44,23 @@ impl Handler for RouteSync {
         };
         self.link.call_no_reply(Method::POST, "/v1/federation/routings", Some(&changes)).await?;
         Ok(())
+    }
+}
+
+/// Until aborted: whenever the central turns reachable again (as the link's calls, heartbeats
+/// included, observe it), the route_sync jobs waiting out a backoff run at once rather than at the
+/// end of it (up to 5 min after a long outage).
+pub(crate) async fn hurry_when_back(store: Store, link: Arc<CentralLink>) {
+    let mut was = link.reachability().reachable;
+    loop {
+        tokio::time::sleep(WATCH).await;
+        let now = link.reachability().reachable;
+        if now && !was {
+            match store.hurry_jobs(ROUTE_SYNC).await {
+                Ok(n) => tracing::info!(jobs = n, "central reachable again: waiting route_sync jobs run now"),
+                Err(e) => tracing::warn!(error = %e, "hurrying route_sync jobs failed"),
+            }
+        }
+        was = now;
     }
 }

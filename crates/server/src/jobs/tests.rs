@@ -2,16 +2,22 @@ use super::*;
 use std::sync::Mutex;
 
 #[test]
-fn backoff_doubles_to_its_cap_with_jitter_then_gives_up() {
+fn backoff_doubles_to_its_cap_with_jitter_then_gives_up_unless_the_far_side_is_unreachable() {
     let b = Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(300), max_attempts: 30 };
-    assert_eq!(b.after(1, 0.0), Some(Duration::from_secs(1)));
-    assert_eq!(b.after(2, 0.0), Some(Duration::from_secs(2)));
-    assert_eq!(b.after(5, 0.0), Some(Duration::from_secs(16)));
-    assert_eq!(b.after(12, 0.0), Some(Duration::from_secs(300)), "capped");
-    assert_eq!(b.after(1, 1.0), Some(Duration::from_millis(1200)));
-    assert_eq!(b.after(1, -1.0), Some(Duration::from_millis(800)));
-    assert_eq!(b.after(29, 5.0), Some(Duration::from_secs(360)), "jitter is at most 20 %");
-    assert_eq!(b.after(30, 0.0), None, "out of attempts");
+    assert_eq!(b.delay(1, 0.0), Duration::from_secs(1));
+    assert_eq!(b.delay(2, 0.0), Duration::from_secs(2));
+    assert_eq!(b.delay(5, 0.0), Duration::from_secs(16));
+    assert_eq!(b.delay(12, 0.0), Duration::from_secs(300), "capped");
+    assert_eq!(b.delay(1, 1.0), Duration::from_millis(1200));
+    assert_eq!(b.delay(1, -1.0), Duration::from_millis(800));
+    assert_eq!(b.delay(29, 5.0), Duration::from_secs(360), "jitter is at most 20 %");
+    let refused = JobError::Link(LinkError::Refused { status: 400, message: "no".into() });
+    let unreachable = JobError::Link(LinkError::Unreachable { url: "http://c".into(), reason: "refused".into() });
+    assert_eq!(b.after(29, &refused, 0.0), Some(Duration::from_secs(300)));
+    assert_eq!(b.after(30, &refused, 0.0), None, "out of attempts");
+    assert_eq!(b.after(30, &JobError::Timeout(Duration::ZERO), 0.0), None);
+    assert_eq!(b.after(500, &unreachable, 0.0), Some(Duration::from_secs(300)), "an outage never exhausts a job");
+    assert_eq!(b.after(500, &JobError::Link(LinkError::NotRegistered), 0.0), Some(Duration::from_secs(300)));
 }
 
 /// A handler that records the batches it got and fails while `failing`.
