@@ -2,6 +2,7 @@
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
 mod actions;
+mod blocks;
 mod clusters;
 mod codec;
 mod containers;
@@ -28,6 +29,7 @@ mod users;
 mod volumes;
 
 pub use actions::ActionFilters;
+pub use blocks::AddressBlock;
 pub use clusters::{ClusterChanges, ClusterFilters};
 pub use containers::{
     AssignedContainer, Attachment, ContainerChanges, ContainerFilters, ContainerRow, HostAssignments, NodePlacement, ObservationChanges,

@@ -92,6 +92,7 @@ pub async fn create_network(
         project_id: caller.project_id,
         shared: body.shared,
         is_default: false,
+        global: false,
         metadata: body.metadata,
         created_at: now,
         updated_at: now,
