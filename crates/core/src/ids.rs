@@ -47,6 +47,7 @@ typed_id!(
     ContainerId,
     ImageId,
     JoinTokenId,
+    RegionId,
     EventId,
     ClusterId,
     NodeId,

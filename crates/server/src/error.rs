@@ -29,6 +29,10 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{0}")]
     Unavailable(String),
+    /// 421: the request belongs to another server of the federation (identity writes at a
+    /// region go to the central; agents join regions, not the central). The message names it.
+    #[error("{0}")]
+    Misdirected(String),
     /// 429, with `Retry-After: retry_after` seconds.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
@@ -48,6 +52,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -125,6 +125,8 @@ pub enum ServerError {
     Tls(#[from] flotilla_tls::TlsError),
     #[error("link to the central: {0}")]
     Link(#[from] federation::link::LinkError),
+    #[error("{0}")]
+    Region(#[from] federation::region::RegionStartError),
 }
 
 /// A running region server, serving in the background until shut down.
@@ -158,7 +160,11 @@ impl Server {
             None => flotilla_tls::Identity::load_or_create(&config.data_dir.join(CALLBACK_IDENTITY_DIR), &["flotilla-server".into()])?,
         };
         let store = Store::connect(&config.database_url).await?.with_region_pool(config.network_pool);
-        let bootstrap = identity::bootstrap::bootstrap(&store, config.bootstrap_password).await.map_err(ServerError::Bootstrap)?;
+        // A federated region's identity is the central's: it creates no admin of its own.
+        let bootstrap = match config.role {
+            federation::Role::Region(_) => None,
+            _ => identity::bootstrap::bootstrap(&store, config.bootstrap_password).await.map_err(ServerError::Bootstrap)?,
+        };
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind { addr: config.listen, source })?;
@@ -185,6 +191,14 @@ impl Server {
             shutdown: CancellationToken::new(),
             logins: Arc::default(),
             federation: federation::Federation::from_role(&config.role)?,
+        };
+        let region_link = match (&config.role, &state.federation) {
+            (federation::Role::Region(settings), federation::Federation::Region(link)) => {
+                let registration = federation::region::Registration::new(&config.region, settings, config.network_pool.cidr.to_string());
+                federation::region::prepare(&store, link, &registration).await?;
+                Some((link.clone(), registration))
+            }
+            _ => None,
         };
         let engine = flotilla_engine::Engine::start(
             (*state.engine_config).clone(),
@@ -216,8 +230,12 @@ impl Server {
         };
         let purge = tokio::spawn(purge_tokens(store.clone()));
         let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
+        let mut background = vec![purge, health, retention];
+        if let Some((link, registration)) = region_link {
+            background.push(tokio::spawn(federation::region::run(store.clone(), link, registration)));
+        }
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, scheme, bootstrap, store, stop, streams, task, background: vec![purge, health, retention], engine })
+        Ok(Server { addr, scheme, bootstrap, store, stop, streams, task, background, engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

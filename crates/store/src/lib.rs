@@ -3,6 +3,7 @@
 
 mod actions;
 mod blocks;
+mod central_link;
 mod clusters;
 mod codec;
 mod containers;
@@ -22,6 +23,7 @@ mod profiles;
 mod projects;
 mod quotas;
 mod receivers;
+mod regions;
 mod retention;
 mod roles;
 mod tokens;
@@ -30,6 +32,7 @@ mod volumes;
 
 pub use actions::ActionFilters;
 pub use blocks::AddressBlock;
+pub use central_link::{CentralCredential, VouchedIdentity};
 pub use clusters::{ClusterChanges, ClusterFilters};
 pub use containers::{
     AssignedContainer, Attachment, ContainerChanges, ContainerFilters, ContainerRow, HostAssignments, NodePlacement, ObservationChanges,
@@ -46,6 +49,7 @@ pub use ports::{Address, PortFilters, PortRow};
 pub use profiles::ProfileChanges;
 pub use projects::ProjectChanges;
 pub use receivers::Receiver;
+pub use regions::{RegionJoined, RegionProof, RegionRegistration, RegionRow};
 pub use users::UserChanges;
 pub use volumes::{Mount, VolumeRow};
 

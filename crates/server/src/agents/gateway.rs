@@ -37,6 +37,7 @@ pub fn resources(capacity: &flotilla_api::Capacity) -> Resources {
 /// a valid join token; a name already joined needs its host's current credential (kept, so an
 /// agent that saved it never loses it) or a token an admin issued to replace that host.
 pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoin>) -> Result<Json<AgentJoined>, ApiError> {
+    state.federation.require_hosts()?;
     let grant = match &body.join_token {
         Some(token) => state.store.join_grant(&secret::digest(token)).await?,
         None => None,

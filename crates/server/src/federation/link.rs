@@ -1,12 +1,13 @@
 //! A region's HTTP link to its central: one client, the central's base URL, and the region's
 //! credential once registered. Every cross-region call of a region goes through here.
 
+use chrono::{DateTime, Utc};
 use flotilla_api::ErrorBody;
 use flotilla_api::region::REGION_CREDENTIAL_HEADER;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 /// Time allowed for one call to the central.
@@ -38,12 +39,23 @@ impl LinkError {
     }
 }
 
+/// Whether the central answered the last call, and since when that has been so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reachability {
+    pub reachable: bool,
+    pub since: DateTime<Utc>,
+}
+
 /// The link itself.
 #[derive(Debug)]
 pub struct CentralLink {
     http: reqwest::Client,
     base: String,
     credential: RwLock<Option<String>>,
+    /// What the calls so far found; every call updates it, an outage is logged once.
+    reachability: Mutex<Reachability>,
+    /// The central's validations of tokens, while they may be trusted.
+    pub tokens: super::tokens::TokenCache,
 }
 
 impl CentralLink {
@@ -57,7 +69,37 @@ impl CentralLink {
             }
         }
         let http = builder.build().map_err(|e| LinkError::Client(e.to_string()))?;
-        Ok(CentralLink { http, base: base.trim_end_matches('/').to_owned(), credential: RwLock::new(None) })
+        Ok(CentralLink {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            credential: RwLock::new(None),
+            reachability: Mutex::new(Reachability { reachable: true, since: Utc::now() }),
+            tokens: super::tokens::TokenCache::new(super::DEFAULT_TOKEN_CACHE_TTL),
+        })
+    }
+
+    /// The same link, trusting the central's validations of tokens for `ttl`.
+    pub fn with_token_cache_ttl(self, ttl: Duration) -> CentralLink {
+        CentralLink { tokens: super::tokens::TokenCache::new(ttl), ..self }
+    }
+
+    /// Whether the central answered the last call (any answer counts, a refusal too).
+    pub fn reachability(&self) -> Reachability {
+        *self.reachability.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a call's outcome; the first failure of an outage and the recovery are logged.
+    fn observe(&self, reachable: bool, reason: &str) {
+        let mut current = self.reachability.lock().unwrap_or_else(|e| e.into_inner());
+        if current.reachable == reachable {
+            return;
+        }
+        *current = Reachability { reachable, since: Utc::now() };
+        if reachable {
+            tracing::info!(central = %self.base, "central reachable again");
+        } else {
+            tracing::warn!(central = %self.base, reason, "central unreachable: serving tokens it validated before until they expire");
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -112,9 +154,22 @@ impl CentralLink {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| LinkError::Unreachable { url: self.base.clone(), reason: e.to_string() })?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| LinkError::Unreachable { url: self.base.clone(), reason: e.to_string() })?;
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                response.bytes().await.map(|bytes| (status, bytes))
+            }
+            Err(e) => Err(e),
+        };
+        let (status, bytes) = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                let reason = e.to_string();
+                self.observe(false, &reason);
+                return Err(LinkError::Unreachable { url: self.base.clone(), reason });
+            }
+        };
+        self.observe(true, "");
         if status.is_success() {
             return Ok(bytes);
         }

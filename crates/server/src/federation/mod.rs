@@ -1,6 +1,10 @@
 //! Federation: what role this server plays among regions, and its link to the central.
 
+pub mod caller;
+pub mod central_only;
 pub mod link;
+pub mod region;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +34,13 @@ pub struct CentralSettings {
     pub global_pool: Option<flotilla_core::ipam::Cidr>,
     /// Silence after which a region is DOWN.
     pub region_grace_period: Duration,
+}
+
+impl CentralSettings {
+    /// Regions heartbeat four times per grace period.
+    pub fn heartbeat_interval(&self) -> Duration {
+        (self.region_grace_period / 4).max(Duration::from_millis(100))
+    }
 }
 
 /// A federated region's knobs.
@@ -63,9 +74,28 @@ impl Federation {
             Role::Standalone => Federation::Standalone,
             Role::Central(settings) => Federation::Central(Arc::new(settings.clone())),
             Role::Region(settings) => {
-                Federation::Region(Arc::new(link::CentralLink::new(&settings.central_url, settings.ca_cert.as_deref())?))
+                let link = link::CentralLink::new(&settings.central_url, settings.ca_cert.as_deref())?;
+                Federation::Region(Arc::new(link.with_token_cache_ttl(settings.token_cache_ttl)))
             }
         })
+    }
+
+    /// The central's settings; anywhere but at a central, a 404 saying so.
+    pub fn central(&self) -> Result<&CentralSettings, crate::error::ApiError> {
+        match self {
+            Federation::Central(settings) => Ok(settings),
+            _ => Err(crate::error::ApiError::NotFound("not a central: this server has no regions (start it with --central)".into())),
+        }
+    }
+
+    /// Refuses work that needs hosts at the central, which runs none (421).
+    pub fn require_hosts(&self) -> Result<(), crate::error::ApiError> {
+        match self {
+            Federation::Central(_) => Err(crate::error::ApiError::Misdirected(
+                "this server is the central: it runs no hosts; agents join a region's server".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The central's URL when this server is a federated region.

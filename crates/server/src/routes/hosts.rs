@@ -36,6 +36,7 @@ pub async fn create_join_token(
     ApiJson(body): ApiJson<JoinTokenCreate>,
 ) -> Result<(StatusCode, Extension<SecretAnswer>, Json<JoinToken>), ApiError> {
     caller.require_admin()?;
+    state.federation.require_hosts()?;
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_JOIN_TOKEN_TTL);
     flotilla_core::host::check_join_token_ttl(ttl)?;
     let replaces = match &body.replace {

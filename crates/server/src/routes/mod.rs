@@ -7,6 +7,7 @@ mod container_ops;
 mod containers;
 mod convert;
 mod events;
+mod federation;
 mod hosts;
 mod images;
 mod networks;
@@ -18,6 +19,7 @@ mod profiles;
 mod projects;
 mod quotas;
 mod receivers;
+mod regions;
 mod roles;
 mod tokens;
 mod users;
@@ -46,7 +48,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Flotilla API", description = "Multi-tenant, multi-region container clusters."),
     modifiers(&TokenAuth),
     security(("token" = [])),
-    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "agent"), (name = "meta"))
+    tags((name = "auth"), (name = "identity"), (name = "profiles"), (name = "hosts"), (name = "containers"), (name = "images"), (name = "quotas"), (name = "events"), (name = "clusters"), (name = "nodes"), (name = "actions"), (name = "policies"), (name = "receivers"), (name = "networks"), (name = "volumes"), (name = "regions"), (name = "federation"), (name = "agent"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -56,6 +58,10 @@ impl Modify for TokenAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))));
+        components.add_security_scheme(
+            "region_credential",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(flotilla_api::region::REGION_CREDENTIAL_HEADER))),
+        );
     }
 }
 
@@ -82,12 +88,16 @@ impl Modify for ErrorAnswers {
 
 /// The whole application: public routes, token-protected routes, docs, health and metrics.
 pub fn router(state: AppState) -> Router {
+    let central_only = || from_fn_with_state(state.clone(), crate::federation::central_only::layer);
     let (public, public_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(version::version))
-        .routes(routes!(tokens::create_token))
+        .merge(OpenApiRouter::new().routes(routes!(tokens::create_token)).route_layer(central_only()))
         .routes(routes!(receivers::trigger_webhook))
+        .routes(routes!(federation::join))
+        .routes(routes!(federation::heartbeat))
+        .routes(routes!(federation::validate_token))
         .split_for_parts();
-    let (protected, protected_doc) = OpenApiRouter::new()
+    let identity = OpenApiRouter::new()
         .routes(routes!(tokens::current_token, tokens::revoke_token))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user, users::delete_user))
@@ -95,6 +105,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
         .routes(routes!(roles::list_role_assignments, roles::assign_role))
         .routes(routes!(roles::delete_role_assignment))
+        .route_layer(central_only());
+    let (protected, protected_doc) = OpenApiRouter::new()
+        .merge(identity)
         .routes(routes!(profiles::list_profiles, profiles::create_profile))
         .routes(routes!(profiles::validate_profile))
         .routes(routes!(profile_types::profile_types))
@@ -152,6 +165,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(ports::disconnect_network))
         .routes(routes!(volumes::list_volumes, volumes::create_volume))
         .routes(routes!(volumes::get_volume, volumes::delete_volume))
+        .routes(routes!(regions::create_region_join_token))
+        .routes(routes!(regions::list_regions))
+        .routes(routes!(regions::get_region, regions::delete_region))
         .split_for_parts();
     let agent = Router::new()
         .route("/v1/agent/join", post(gateway::join))

@@ -18,10 +18,21 @@ pub async fn version(State(state): State<AppState>) -> Json<VersionInfo> {
     })
 }
 
-/// 200 when the server and its database answer, 503 when the database does not.
+/// 200 when the server and its database answer, 503 when the database does not. A federated
+/// region adds whether its central answers (it keeps serving either way).
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     state.store.ping().await.map_err(|e| ApiError::Unavailable(format!("database unreachable: {e}")))?;
-    Ok(Json(serde_json::json!({"status": "ok", "region": state.region})))
+    let mut health = serde_json::json!({"status": "ok", "region": state.region});
+    if let crate::federation::Federation::Region(link) = &state.federation {
+        let seen = link.reachability();
+        health["central"] = serde_json::json!({
+            "url": link.url(),
+            "reachable": seen.reachable,
+            "since": seen.since,
+            "registered": link.is_registered(),
+        });
+    }
+    Ok(Json(health))
 }
 
 pub async fn not_found(uri: Uri) -> ApiError {
