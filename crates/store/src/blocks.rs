@@ -47,6 +47,24 @@ pub(crate) async fn blocks_in(tx: &mut Tx, network: NetworkId) -> Result<Vec<Add
     rows.iter().map(decode_block).collect()
 }
 
+/// A 409 while blocks or fixed addresses of global network `network` are held by regions.
+pub(crate) async fn refuse_while_held(tx: &mut Tx, network: NetworkId) -> Result<(), StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM address_blocks WHERE network_id = $1) AS blocks,
+                (SELECT COUNT(*) FROM global_fixed_ips WHERE network_id = $1) AS fixed",
+    )
+    .bind(network.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let (blocks, fixed): (i64, i64) = (row.try_get("blocks")?, row.try_get("fixed")?);
+    if blocks + fixed > 0 {
+        return Err(StoreError::Conflict(format!(
+            "regions hold {blocks} address block(s) and {fixed} fixed address(es) of this global network: its ports go first"
+        )));
+    }
+    Ok(())
+}
+
 async fn insert_block(tx: &mut Tx, b: &AddressBlock) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO address_blocks (network_id, cidr, first_ip, last_ip, region_id, reserved, created_at)

@@ -279,17 +279,12 @@ impl Store {
         network.subnets.into_iter().find(|s| s.subnet.id == id).ok_or_else(not_found)
     }
 
-    /// Deletes a network and its subnet (and a global network's blocks and fixed addresses kept
-    /// here); refused while any port holds one of its addresses.
+    /// Deletes a network and its subnet; refused while any port holds one of its addresses, or
+    /// (a global network) while regions hold blocks or fixed addresses of it.
     pub async fn delete_network(&self, id: NetworkId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         refuse_while_ports(&mut w.tx, "network_id", &id.to_string(), "network").await?;
-        for table in ["address_blocks", "global_fixed_ips"] {
-            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE network_id = $1")))
-                .bind(id.to_string())
-                .execute(&mut *w.tx)
-                .await?;
-        }
+        crate::blocks::refuse_while_held(&mut w.tx, id).await?;
         sqlx::query("DELETE FROM subnets WHERE network_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         let done = sqlx::query("DELETE FROM networks WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         if done.rows_affected() == 0 {

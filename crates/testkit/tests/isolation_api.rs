@@ -202,7 +202,7 @@ async fn populate(region: &TestRegion, owner: &Client, owner_name: &str) -> BTre
     let receiver = owner.create_receiver(&receiver).await.unwrap();
     a.insert("receiver", named(receiver.id.to_string(), "a-rec", format!("/v1/receivers/{}", receiver.id)));
     let subnet = SubnetCreate { name: None, cidr: "192.168.40.0/24".into(), gateway: None, allocation_pools: vec![], reserved: vec![] };
-    let network = NetworkCreate { name: "a-net".into(), shared: false, subnet: Some(subnet), metadata: Default::default() };
+    let network = NetworkCreate { name: "a-net".into(), shared: false, global: false, subnet: Some(subnet), metadata: Default::default() };
     let network = owner.create_network(&network).await.unwrap();
     a.insert("network", named(network.id.to_string(), "a-net", format!("/v1/networks/{}", network.id)));
     let subnet = network.subnets[0].id.to_string();
