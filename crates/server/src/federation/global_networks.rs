@@ -20,19 +20,28 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// How many blocks one request may ask for before giving up (others keep taking the new ones).
+/// How many blocks one request may ask for before giving up (requests that never needed the gate
+/// keep taking addresses meanwhile).
 const MAX_BLOCK_ASKS: usize = 8;
+
+/// How long a failed ask for a block answers the requests queued behind it, so a burst does not
+/// wait on an unreachable central once per request.
+const FAILED_ASK_HOLDS: Duration = Duration::from_secs(2);
+
+/// The last ask for a block of one network that the central did not answer: when, and the error.
+type FailedAsk = Option<(Instant, String)>;
 
 /// One gate per global network: a single ask for a block at a time, so a burst of requests that
 /// find the held blocks full costs one block, not one each.
 #[derive(Debug, Default)]
 pub struct BlockGates {
-    gates: Mutex<HashMap<NetworkId, Arc<tokio::sync::Mutex<()>>>>,
+    gates: Mutex<HashMap<NetworkId, Arc<tokio::sync::Mutex<FailedAsk>>>>,
 }
 
 impl BlockGates {
-    fn gate(&self, network: NetworkId) -> Arc<tokio::sync::Mutex<()>> {
+    fn gate(&self, network: NetworkId) -> Arc<tokio::sync::Mutex<FailedAsk>> {
         self.gates.lock().unwrap_or_else(|e| e.into_inner()).entry(network).or_default().clone()
     }
 }
@@ -154,27 +163,43 @@ fn urlencoding(key: &str) -> String {
 }
 
 /// Runs `attempt` (a store write that allocates addresses); when this region's blocks of a global
-/// network are full, asks the central for another (one ask per network at a time; the first
-/// request through the gate tries again before asking) and runs it again. Dynamic addresses keep
+/// network are full, asks the central for another and runs it again. One request per network
+/// holds the gate at a time: it tries again first (another may just have brought a block), else
+/// asks, and tries with the new block before letting the next one in. Dynamic addresses keep
 /// coming from the held blocks while the central is unreachable; when they are full, a 503.
 pub async fn with_blocks<T, F, Fut>(state: &AppState, mut attempt: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
+    let (network, name) = match attempt().await {
+        Err(StoreError::BlocksExhausted { network, name }) => (network, name),
+        other => return other.map_err(Into::into),
+    };
+    let gate = state.blocks.gate(network);
+    let mut failed = gate.lock().await;
     for _ in 0..MAX_BLOCK_ASKS {
-        let (network, name) = match attempt().await {
-            Err(StoreError::BlocksExhausted { network, name }) => (network, name),
-            other => return other.map_err(Into::into),
-        };
-        let gate = state.blocks.gate(network);
-        let _one_ask = gate.lock().await;
         match attempt().await {
-            Err(StoreError::BlocksExhausted { .. }) => fetch_block(state, network, &name).await?,
+            Err(StoreError::BlocksExhausted { .. }) => {}
             other => return other.map_err(Into::into),
         }
+        if let Some((at, error)) = failed.as_ref()
+            && at.elapsed() < FAILED_ASK_HOLDS
+        {
+            return Err(ApiError::Unavailable(error.clone()));
+        }
+        match fetch_block(state, network, &name).await {
+            Ok(()) => *failed = None,
+            Err(e @ ApiError::Unavailable(_)) => {
+                *failed = Some((Instant::now(), e.to_string()));
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Err(ApiError::Unavailable("address blocks were used up faster than the central handed them out: try again".into()))
+    Err(ApiError::Unavailable(format!(
+        "the address blocks of global network {name} were used up faster than the central handed them out: try again"
+    )))
 }
 
 /// Asks the central for another block of `network` and keeps it.

@@ -1,0 +1,220 @@
+//! Global networks over a central and three regions, each a real `flotilla server` process (SQLite;
+//! the third region on PostgreSQL when `FLOTILLA_TEST_POSTGRES_URL` is set, required under CI):
+//! a global network created through a region exists everywhere under one id (each region copies it
+//! on first use); 1,000 concurrent port creates spread over the three regions get 1,000 distinct
+//! addresses of its subnet; a fixed address taken in one region (or inside another region's
+//! block) is refused in another with a 409 naming it, and is free again once its port goes; with
+//! the central stopped a region still hands out the addresses of the blocks it holds, then answers
+//! 503 naming the central.
+
+mod support;
+
+use flotilla_api::{NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
+use flotilla_client::{Client, ClientError};
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+use support::{ADMIN_PASSWORD, Running, Sandbox};
+
+const GLOBAL_POOL: &str = "172.30.0.0/16";
+/// 2,045 addresses in 32 blocks of /26: room for 1,000 ports and each region's partly used blocks.
+const SUBNET: &str = "172.30.0.0/21";
+const PORTS: usize = 1000;
+
+struct Federation {
+    central: Running,
+    regions: Vec<Running>,
+    rt: tokio::runtime::Runtime,
+    /// The admin's token, made at the central and honoured by every region.
+    token: String,
+    /// Last: the processes stop before their files go.
+    _sandbox: Sandbox,
+}
+
+impl Federation {
+    fn start() -> Federation {
+        let sandbox = Sandbox::new();
+        let data = sandbox.path("central-data");
+        let central = sandbox.spawn(
+            "central",
+            &[
+                "server",
+                "--central",
+                "--global-pool",
+                GLOBAL_POOL,
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--bootstrap-password",
+                ADMIN_PASSWORD,
+            ],
+            &[],
+            "listening on ",
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let body = TokenCreate { user: "admin".into(), password: ADMIN_PASSWORD.into(), project: Some("admin".into()), expires_in: None };
+        let token = rt.block_on(Client::new(&central.url).unwrap().create_token(&body)).expect("login at the central").token.unwrap();
+        // The CI-required check lives in the testkit: under CI a missing PostgreSQL fails here.
+        let postgres = rt.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path()));
+        let mut regions = Vec::new();
+        for i in 0..3 {
+            let join = rt.block_on(join_token(&central.url, &token));
+            let data = sandbox.path(&format!("r{i}-data"));
+            let name = format!("r{i}");
+            let mut args = vec![
+                "server",
+                "--region",
+                &name,
+                "--central-url",
+                &central.url,
+                "--region-join-token",
+                &join,
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data.to_str().unwrap(),
+            ];
+            if let (2, Some(url)) = (i, postgres.as_deref()) {
+                args.extend(["--database", url]);
+            }
+            regions.push(sandbox.spawn(&name, &args, &[], "listening on "));
+        }
+        let federation = Federation { central, regions, rt, token, _sandbox: sandbox };
+        federation.wait_registered();
+        federation
+    }
+
+    fn on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+
+    fn region(&self, i: usize) -> Client {
+        Client::new(&self.regions[i].url).unwrap().with_token(self.token.clone())
+    }
+
+    /// Waits until the central's registry has the three regions.
+    fn wait_registered(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let http = reqwest::Client::new();
+        loop {
+            let answer: serde_json::Value = self.on(async {
+                let got = http.get(format!("{}/v1/regions", self.central.url)).header("x-auth-token", &self.token).send().await;
+                match got {
+                    Ok(r) => r.json().await.unwrap_or_default(),
+                    Err(_) => serde_json::Value::Null,
+                }
+            });
+            let up = answer["regions"].as_array().map_or(0, |r| r.iter().filter(|r| r["status"] == "UP").count());
+            if up == 3 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the three regions registered within 30 s: {answer}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// A one-use region join token from the central.
+async fn join_token(central: &str, token: &str) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{central}/v1/regions/join-tokens"))
+        .header("x-auth-token", token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["token"].as_str().unwrap_or_else(|| panic!("a region join token: {answer}")).to_owned()
+}
+
+fn global(name: &str, cidr: &str) -> NetworkCreate {
+    NetworkCreate {
+        name: name.into(),
+        shared: false,
+        global: true,
+        subnet: Some(SubnetCreate { cidr: cidr.into(), ..Default::default() }),
+        metadata: Default::default(),
+    }
+}
+
+fn port(network: &str, ip: Option<Ipv4Addr>) -> PortCreate {
+    PortCreate { network: network.into(), name: None, ip_address: ip.map(|ip| ip.to_string()) }
+}
+
+fn refused(result: Result<flotilla_api::Port, ClientError>, status: u16) -> String {
+    match result {
+        Err(ClientError::Api { status: got, message, .. }) if got == status => message,
+        other => panic!("expected a {status}, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_address_space_over_three_regions() {
+    let mut f = Federation::start();
+    let regions: Vec<Client> = (0..3).map(|i| f.region(i)).collect();
+
+    // Created through region 0 (forwarded to the central), refused outside the global pool.
+    let outside = f.on(regions[0].create_network(&global("elsewhere", "10.9.0.0/24")));
+    assert!(
+        matches!(&outside, Err(ClientError::Api { status: 400, message, .. }) if message.contains("subnet.cidr") && message.contains(GLOBAL_POOL)),
+        "{outside:?}"
+    );
+    let created = f.on(regions[0].create_network(&global("everywhere", SUBNET))).expect("a global network through a region");
+    assert!(created.global);
+    let central = Client::new(&f.central.url).unwrap().with_token(f.token.clone());
+    assert_eq!(f.on(central.network("everywhere")).expect("the central has it").id, created.id);
+    let overlapping = f.on(regions[1].create_network(&global("over", "172.30.4.0/24")));
+    assert!(matches!(&overlapping, Err(ClientError::Api { status: 409, .. })), "global subnets never overlap: {overlapping:?}");
+
+    // 1,000 port creates at once over the three regions, by name: regions 1 and 2 copy the network on first use.
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..PORTS)
+        .map(|i| {
+            let client = regions[i % 3].clone();
+            f.rt.spawn(async move { client.create_port(&port("everywhere", None)).await.map(|p| (i % 3, p.ip_address)) })
+        })
+        .collect();
+    let mut addresses: Vec<(usize, Ipv4Addr)> = Vec::with_capacity(PORTS);
+    for task in tasks {
+        let (region, ip) = f.on(task).unwrap().expect("every port create succeeds");
+        addresses.push((region, ip.parse().unwrap()));
+    }
+    eprintln!("{PORTS} global port creates over 3 regions in {:?}", started.elapsed());
+    let distinct: BTreeSet<Ipv4Addr> = addresses.iter().map(|(_, ip)| *ip).collect();
+    assert_eq!(distinct.len(), PORTS, "all {PORTS} addresses are distinct across the regions");
+    let (low, high): (Ipv4Addr, Ipv4Addr) = ("172.30.0.2".parse().unwrap(), "172.30.7.254".parse().unwrap());
+    assert!(distinct.iter().all(|ip| (low..=high).contains(ip)), "every address is of {SUBNET}, never its gateway");
+    for client in &regions {
+        let copy = f.on(client.network("everywhere")).expect("each region has its copy");
+        assert!(copy.global && copy.id == created.id, "the same id everywhere");
+    }
+
+    // A fixed address outside every block: taken in region 0, refused in region 1, free again once its port goes.
+    let fixed: Ipv4Addr = "172.30.7.200".parse().unwrap();
+    let held = f.on(regions[0].create_port(&port("everywhere", Some(fixed)))).expect("a fixed address at region 0");
+    let message = refused(f.on(regions[1].create_port(&port("everywhere", Some(fixed)))), 409);
+    assert!(message.contains("172.30.7.200"), "{message}");
+    // An address of region 0's blocks is refused as a fixed address in region 2.
+    let of_region_0 = addresses.iter().find(|(r, _)| *r == 0).unwrap().1;
+    let message = refused(f.on(regions[2].create_port(&port("everywhere", Some(of_region_0)))), 409);
+    assert!(message.contains(&of_region_0.to_string()), "{message}");
+    f.on(regions[0].delete_port(&held.id.to_string())).expect("the fixed port goes");
+    f.on(regions[1].create_port(&port("everywhere", Some(fixed)))).expect("freed at the central with its port");
+
+    // The central stopped: region 0 hands out what its block of `spare` holds, then a 503 naming the central.
+    f.on(regions[0].create_network(&global("spare", "172.30.16.0/24"))).unwrap();
+    // The first port brings the first block: 172.30.16.0/26 less the gateway, 62 addresses.
+    f.on(regions[0].create_port(&port("spare", None))).unwrap();
+    assert!(f.central.terminate().is_some(), "the central stops");
+    for i in 0..61 {
+        f.on(regions[0].create_port(&port("spare", None))).unwrap_or_else(|e| panic!("held address {i} with the central down: {e}"));
+    }
+    let message = refused(f.on(regions[0].create_port(&port("spare", None))), 503);
+    assert!(message.contains(&f.central.url) && message.contains("cannot be reached"), "{message}");
+    // A global network never used in region 1 cannot be copied there now: a 503 naming the central too.
+    let message = refused(f.on(regions[1].create_port(&port("spare", None))), 503);
+    assert!(message.contains(&f.central.url), "{message}");
+}
