@@ -45,6 +45,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("post", "/v1/users", "admins only: identity"),
     ("post", "/v1/role_assignments", "admins only: identity"),
     ("post", "/v1/webhooks/{secret}", "no token: the 256-bit secret is the credential (tested in clusters_sim)"),
+    ("post", "/v1/federation/networks", "a region's credential, not a token: only a central answers (tested in cli global_networks)"),
+    ("get", "/v1/federation/networks/{network}", "a region's credential, not a token: only a central answers"),
+    ("post", "/v1/federation/networks/{network}/blocks", "a region's credential, not a token: only a central answers"),
+    ("post", "/v1/federation/networks/{network}/fixed-ips", "a region's credential, not a token: only a central answers"),
+    ("delete", "/v1/federation/networks/{network}/fixed-ips/{address}", "a region's credential, not a token: only a central answers"),
 ];
 
 /// A request's answer: status and body.
