@@ -2,7 +2,7 @@
 
 use crate::commands::{
     actions, auth, clusters, containers, events, hosts, images, networks, nodes, policies, ports, profiles, projects, quotas, receivers,
-    roles, subnets, users, volumes,
+    regions, roles, subnets, users, volumes,
 };
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
@@ -106,6 +106,9 @@ pub enum Command {
     /// The demo workload: serve it, or build its image offline.
     #[command(subcommand)]
     Workload(WorkloadCommand),
+    /// The federation's regions (at the central): list, show, delete; join tokens for new regions.
+    #[command(subcommand)]
+    Region(regions::RegionCommand),
     /// Run a region server: REST API, store and identity.
     Server(server::ServerArgs),
     /// Run a host agent: join a region and run its containers on the local Docker Engine (or simulate hosts).

@@ -6,36 +6,8 @@
 
 mod support;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use support::{ADMIN_PASSWORD, Sandbox, sim_agent, start_named_server};
-
-/// A CA and a server certificate it signed for 127.0.0.1, written as PEM files in the sandbox.
-struct TestPki {
-    ca: String,
-    cert: String,
-    key: String,
-}
-
-fn make_pki(sandbox: &Sandbox) -> TestPki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server_cert =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap().signed_by(&server_key, &issuer).unwrap();
-    let write = |name: &str, text: String| {
-        let path = sandbox.path(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
-    TestPki {
-        ca: write("ca.pem", ca_cert.pem()),
-        cert: write("server.pem", server_cert.pem()),
-        key: write("server.key", server_key.serialize_pem()),
-    }
-}
+use rcgen::{CertificateParams, KeyPair};
+use support::{ADMIN_PASSWORD, Sandbox, make_pki, sim_agent, start_named_server};
 
 #[test]
 fn the_whole_path_runs_over_tls() {

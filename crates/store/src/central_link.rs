@@ -94,6 +94,6 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok((row.try_get::<i64, _>("hosts")?.max(0) as u64, row.try_get::<i64, _>("containers")?.max(0) as u64))
+        Ok((crate::hosts::int(&row, "hosts")?, crate::hosts::int(&row, "containers")?))
     }
 }

@@ -53,7 +53,8 @@ pub struct Callback {
     pub certificate: String,
 }
 
-fn int(row: &AnyRow, column: &str) -> Result<u64, StoreError> {
+/// A non-negative count column (negatives read as 0).
+pub(crate) fn int(row: &AnyRow, column: &str) -> Result<u64, StoreError> {
     Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
 }
 

@@ -2,6 +2,7 @@
 //! tokens they register with.
 
 use crate::codec::{get_id, get_opt_time, get_time, millis, now_millis};
+use crate::hosts::int;
 use crate::{Store, StoreError};
 use flotilla_core::ids::RegionId;
 use flotilla_core::{JoinTokenId, ListParams, Page, Timestamp};
@@ -46,10 +47,6 @@ pub struct RegionJoined {
     pub credential_kept: bool,
 }
 
-fn count(row: &AnyRow, column: &str) -> Result<u64, StoreError> {
-    Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
-}
-
 fn decode(row: &AnyRow) -> Result<RegionRow, StoreError> {
     Ok(RegionRow {
         id: get_id(row, "id")?,
@@ -57,8 +54,8 @@ fn decode(row: &AnyRow) -> Result<RegionRow, StoreError> {
         api_url: row.try_get("api_url")?,
         network_pool: row.try_get("network_pool")?,
         last_heartbeat: get_opt_time(row, "last_heartbeat")?,
-        host_count: count(row, "host_count")?,
-        container_count: count(row, "container_count")?,
+        host_count: int(row, "host_count")?,
+        container_count: int(row, "container_count")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })

@@ -57,6 +57,8 @@ conformance!(
     silent_engines_actions_are_taken_over,
     old_events_go_in_bounded_batches,
     only_old_finished_unlocked_actions_go,
+    regions_register_once_come_back_with_their_credential_and_heartbeat,
+    a_region_keeps_its_credential_and_the_identities_its_central_vouched_for,
     a_joined_name_needs_its_credential_or_a_replace_token
 );
 
@@ -560,4 +562,72 @@ async fn only_old_finished_unlocked_actions_go(store: &Store) {
         ["child of a waiting parent", "lock holder", "ready", "recent", "running", "waiting parent", "waiting with a stale end"]
     );
     assert_eq!(store.cluster_lock(cluster.id).await.unwrap(), Some(holder.id), "the lock still names its action");
+}
+
+async fn regions_register_once_come_back_with_their_credential_and_heartbeat(store: &Store) {
+    use flotilla_store::{RegionProof, RegionRegistration};
+    let reg =
+        |name: &str| RegionRegistration { name: name.into(), api_url: format!("http://{name}:7700"), network_pool: "10.1.0.0/16".into() };
+    let token = |digest: &str| RegionProof { token_digest: Some(digest.into()), credential_digest: None };
+    let expires = flotilla_core::now() + chrono::Duration::hours(1);
+    store.create_region_join_token(flotilla_core::JoinTokenId::new(), "tok-1", expires).await.unwrap();
+    store.create_region_join_token(flotilla_core::JoinTokenId::new(), "tok-2", expires).await.unwrap();
+    store
+        .create_region_join_token(flotilla_core::JoinTokenId::new(), "old", flotilla_core::now() - chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+
+    let east = store.join_region(reg("east"), token("tok-1"), "cred-east").await.unwrap();
+    assert!(!east.credential_kept);
+    assert_eq!((east.region.name.as_str(), east.region.api_url.as_str()), ("east", "http://east:7700"));
+    assert!(east.region.last_heartbeat.is_some(), "a registration counts as a heartbeat");
+    // The token is spent; an expired one never worked; a taken name is a conflict and spends nothing.
+    let spent = store.join_region(reg("west"), token("tok-1"), "cred-west").await.unwrap_err();
+    assert!(matches!(spent, StoreError::Unauthenticated(_)), "{spent:?}");
+    let expired = store.join_region(reg("west"), token("old"), "cred-west").await.unwrap_err();
+    assert!(matches!(expired, StoreError::Unauthenticated(_)), "{expired:?}");
+    let taken = store.join_region(reg("east"), token("tok-2"), "cred-other").await.unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict(ref m) if m.contains("east")), "{taken:?}");
+    let west = store.join_region(reg("west"), token("tok-2"), "cred-west").await.unwrap();
+
+    // Back with its credential (a restart): same id, new URL, credential kept; a wrong one is refused.
+    let mut moved = reg("east");
+    moved.api_url = "https://east.example:7700".into();
+    let back = RegionProof { token_digest: None, credential_digest: Some("cred-east".into()) };
+    let again = store.join_region(moved.clone(), back, "unused").await.unwrap();
+    assert!(again.credential_kept);
+    assert_eq!((again.region.id, again.region.api_url.as_str()), (east.region.id, "https://east.example:7700"));
+    let wrong = RegionProof { token_digest: None, credential_digest: Some("cred-west".into()) };
+    assert!(matches!(store.join_region(moved, wrong, "unused").await.unwrap_err(), StoreError::Unauthenticated(_)));
+
+    assert_eq!(store.region_by_credential("cred-west").await.unwrap().map(|r| r.id), Some(west.region.id));
+    assert_eq!(store.region_by_credential("cred-nobody").await.unwrap(), None);
+    store.region_heartbeat(west.region.id, 3, 42).await.unwrap();
+    let shown = store.region("west").await.unwrap();
+    assert_eq!((shown.host_count, shown.container_count), (3, 42));
+    let names: Vec<String> = store.list_regions(None, &ListParams::default()).await.unwrap().items.into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["east", "west"]);
+    store.delete_region(west.region.id).await.unwrap();
+    assert_eq!(store.region_by_credential("cred-west").await.unwrap(), None, "a deleted region's credential stops working");
+    assert!(matches!(store.region_heartbeat(west.region.id, 0, 0).await.unwrap_err(), StoreError::NotFound { .. }));
+}
+
+async fn a_region_keeps_its_credential_and_the_identities_its_central_vouched_for(store: &Store) {
+    use flotilla_store::{CentralCredential, VouchedIdentity};
+    assert_eq!(store.central_credential().await.unwrap(), None);
+    let first =
+        CentralCredential { region_id: flotilla_core::ids::RegionId::new(), central_url: "http://c:1".into(), credential: "c1".into() };
+    store.save_central_credential(&first).await.unwrap();
+    let second = CentralCredential { credential: "c2".into(), ..first };
+    store.save_central_credential(&second).await.unwrap();
+    assert_eq!(store.central_credential().await.unwrap(), Some(second), "one credential, the last one");
+
+    let who =
+        VouchedIdentity { user_id: UserId::new(), user_name: name("alice"), project_id: ProjectId::new(), project_name: name("team") };
+    store.keep_vouched_identity(&who).await.unwrap();
+    let renamed = VouchedIdentity { project_name: name("team-2"), ..who.clone() };
+    store.keep_vouched_identity(&renamed).await.unwrap();
+    assert_eq!(store.project_by_id(who.project_id).await.unwrap().name.as_str(), "team-2", "the central's id, its latest name");
+    assert_eq!(store.user_by_id(who.user_id).await.unwrap().name.as_str(), "alice");
+    assert_eq!(store.region_counts().await.unwrap(), (0, 0));
 }

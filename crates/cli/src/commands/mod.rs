@@ -18,6 +18,7 @@ pub mod profiles;
 pub mod projects;
 pub mod quotas;
 pub mod receivers;
+pub mod regions;
 pub mod roles;
 pub mod subnets;
 pub mod users;
@@ -61,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Policy(cmd) => policies::run(&client()?, format, cmd).await,
         Command::Receiver(cmd) => receivers::run(client, |url| Session::load()?.anonymous(url, &globals), format, cmd).await,
         Command::Action(cmd) => actions::run(&client()?, format, cmd).await,
+        Command::Region(cmd) => regions::run(&client()?, format, cmd).await,
     };
     done.map_err(token_rejected)
 }

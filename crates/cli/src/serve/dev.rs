@@ -84,6 +84,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
         retention: flotilla_server::Retention::default(),
         tls: None,
         callback: None,
+        role: flotilla_server::federation::Role::Standalone,
     };
     let server = server::start(&settings).await?;
     let url = server.url();

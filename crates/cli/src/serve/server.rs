@@ -41,6 +41,7 @@ pub async fn start(settings: &Settings) -> Result<Server> {
         engine: flotilla_engine::EngineConfig { max_nodes_per_cluster: settings.max_nodes_per_cluster, ..Default::default() },
         tls: settings.tls.clone(),
         callback_identity: settings.callback.as_ref().map(|files| Identity::from_files(&files.cert, &files.key)).transpose()?,
+        role: settings.role.clone(),
         ..ServerConfig::new(settings.listen, settings.database.clone(), settings.data_dir.clone())
     };
     Server::start(config).await.context("cannot start the server")

@@ -6,6 +6,7 @@ use crate::paths;
 use anyhow::{Context, Result};
 use clap::Args;
 use flotilla_core::network::{DEFAULT_POOL, DEFAULT_SUBNET_PREFIX, RegionPool};
+use flotilla_server::federation::{CentralSettings, DEFAULT_REGION_GRACE_PERIOD, DEFAULT_TOKEN_CACHE_TTL, RegionLinkSettings, Role};
 use flotilla_server::{DEFAULT_RETENTION, Retention, TlsFiles};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -70,9 +71,35 @@ pub struct ServerArgs {
     /// The private key (PEM) of --callback-cert.
     #[arg(long, env = "FLOTILLA_CALLBACK_KEY", value_name = "FILE", requires = "callback_cert")]
     pub callback_key: Option<PathBuf>,
+    /// Run the central of a federation: identity, the region registry, the global address space; no hosts.
+    #[arg(long, env = "FLOTILLA_CENTRAL", conflicts_with = "central_url")]
+    pub central: bool,
+    /// The central's global address space for global networks (IPv4 CIDR); regions' pools may not overlap it.
+    #[arg(long, env = "FLOTILLA_GLOBAL_POOL", value_name = "CIDR")]
+    pub global_pool: Option<String>,
+    /// At the central: seconds without a heartbeat after which a region is DOWN [default: 10].
+    #[arg(long, env = "FLOTILLA_REGION_GRACE_PERIOD", value_name = "SECS")]
+    pub region_grace_period: Option<u64>,
+    /// Run as a region of the federation whose central serves this URL.
+    #[arg(long, env = "FLOTILLA_CENTRAL_URL", value_name = "URL")]
+    pub central_url: Option<String>,
+    /// A token from `flotilla region join-token` at the central, for this region's first start
+    /// (later starts use the credential kept in the store).
+    #[arg(long, env = "FLOTILLA_REGION_JOIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub region_join_token: Option<String>,
+    /// Where clients and other regions reach this region's API [default: http(s)://LISTEN].
+    #[arg(long, env = "FLOTILLA_ADVERTISE_URL", value_name = "URL")]
+    pub advertise_url: Option<String>,
+    /// Seconds a region trusts the central's validation of a token before asking again [default: 30].
+    #[arg(long, env = "FLOTILLA_TOKEN_CACHE_TTL", value_name = "SECS")]
+    pub token_cache_ttl: Option<u64>,
+    /// Also trust the certificates of this PEM file for the central's HTTPS.
+    #[arg(long, env = "FLOTILLA_CACERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster,
     /// network_pool, default_subnet_prefix, header_read_timeout, body_read_timeout, event_retention, action_retention,
-    /// tls_cert, tls_key, callback_cert, callback_key.
+    /// tls_cert, tls_key, callback_cert, callback_key, central, global_pool, region_grace_period, central_url,
+    /// region_join_token, advertise_url, token_cache_ttl, ca_cert.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -100,6 +127,14 @@ pub struct FileSettings {
     pub tls_key: Option<PathBuf>,
     pub callback_cert: Option<PathBuf>,
     pub callback_key: Option<PathBuf>,
+    pub central: Option<bool>,
+    pub global_pool: Option<String>,
+    pub region_grace_period: Option<u64>,
+    pub central_url: Option<String>,
+    pub region_join_token: Option<String>,
+    pub advertise_url: Option<String>,
+    pub token_cache_ttl: Option<u64>,
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl FileSettings {
@@ -128,6 +163,8 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// The identity presented to agents, when given rather than made in the data dir.
     pub callback: Option<TlsFiles>,
+    /// Standalone, the central, or a region of a federation.
+    pub role: Role,
 }
 
 /// A certificate and key pair of files from the flags or the file, both or neither.
@@ -148,6 +185,10 @@ impl Settings {
 
     /// Flags (clap has already put environment variables in their place) over the file over defaults.
     pub fn merge(args: &ServerArgs, file: FileSettings, default_data_dir: impl FnOnce() -> Result<PathBuf>) -> Result<Self> {
+        let role = role(args, &file)?;
+        if matches!(role, Role::Region(_)) && (args.bootstrap_password.is_some() || file.bootstrap_password.is_some()) {
+            anyhow::bail!("bootstrap_password: a federated region creates no admin of its own (users log in at the central)");
+        }
         let data_dir = match args.data_dir.clone().or(file.data_dir) {
             Some(dir) => dir,
             None => default_data_dir()?,
@@ -185,12 +226,74 @@ impl Settings {
             },
             tls: pair("tls", args.tls_cert.clone().or(file.tls_cert), args.tls_key.clone().or(file.tls_key))?,
             callback: pair("callback", args.callback_cert.clone().or(file.callback_cert), args.callback_key.clone().or(file.callback_key))?,
+            role,
             data_dir,
         })
     }
 }
 
-/// A timeout setting in seconds (1 s to an hour), else `default`.
+/// The server's role among regions from the federation settings; a setting of one role given to
+/// another is an error naming it (nothing parsed goes unapplied).
+fn role(args: &ServerArgs, file: &FileSettings) -> Result<Role> {
+    let central = args.central || file.central == Some(true);
+    let global_pool = args.global_pool.clone().or(file.global_pool.clone());
+    let grace = args.region_grace_period.or(file.region_grace_period);
+    let central_url = args.central_url.clone().or(file.central_url.clone());
+    let join_token = args.region_join_token.clone().or(file.region_join_token.clone());
+    let advertise_url = args.advertise_url.clone().or(file.advertise_url.clone());
+    let token_cache_ttl = args.token_cache_ttl.or(file.token_cache_ttl);
+    let ca_cert = args.ca_cert.clone().or(file.ca_cert.clone());
+    let listen = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid default"));
+    let tls = args.tls_cert.is_some() || file.tls_cert.is_some();
+    let central_only = [("global_pool", global_pool.is_some()), ("region_grace_period", grace.is_some())];
+    let region_only = [
+        ("region_join_token", join_token.is_some()),
+        ("advertise_url", advertise_url.is_some()),
+        ("token_cache_ttl", token_cache_ttl.is_some()),
+        ("ca_cert", ca_cert.is_some()),
+    ];
+    let refuse = |settings: &[(&str, bool)], role: &str| match settings.iter().find(|(_, given)| *given) {
+        Some((name, _)) => Err(anyhow::anyhow!("{name} is a setting of {role}")),
+        None => Ok(()),
+    };
+    let (central_role, region_role) = ("the central (--central)", "a region (with --central-url)");
+    match (central, central_url) {
+        (true, Some(_)) => anyhow::bail!("central and central_url exclude each other: the central has no central"),
+        (true, None) => {
+            refuse(&region_only, region_role)?;
+            let global_pool = global_pool.map(|p| flotilla_core::ipam::Cidr::parse("global_pool", &p)).transpose()?;
+            let region_grace_period = timeout("region_grace_period", grace, DEFAULT_REGION_GRACE_PERIOD)?;
+            Ok(Role::Central(CentralSettings { global_pool, region_grace_period }))
+        }
+        (false, Some(central_url)) => {
+            refuse(&central_only, central_role)?;
+            let uri: axum::http::Uri = central_url.parse().map_err(|e| anyhow::anyhow!("central_url {central_url:?} is not a URL: {e}"))?;
+            if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+                anyhow::bail!("central_url {central_url:?} must be an http:// or https:// URL with a host");
+            }
+            let advertise_url = match advertise_url {
+                Some(url) => url,
+                None if listen.ip().is_unspecified() || listen.port() == 0 => {
+                    anyhow::bail!(
+                        "advertise_url is needed when listening on {listen}: other regions and clients must know where to reach this one"
+                    )
+                }
+                None => format!("{}://{listen}", if tls { "https" } else { "http" }),
+            };
+            let token_cache_ttl = timeout("token_cache_ttl", token_cache_ttl, DEFAULT_TOKEN_CACHE_TTL)?;
+            let ca_cert =
+                ca_cert.map(|path| std::fs::read(&path).with_context(|| format!("cannot read ca_cert {}", path.display()))).transpose()?;
+            Ok(Role::Region(RegionLinkSettings { central_url, join_token, advertise_url, ca_cert, token_cache_ttl }))
+        }
+        (false, None) => {
+            refuse(&central_only, central_role)?;
+            refuse(&region_only, region_role)?;
+            Ok(Role::Standalone)
+        }
+    }
+}
+
+/// A duration setting in seconds (1 s to an hour), else `default`.
 fn timeout(name: &str, secs: Option<u64>, default: Duration) -> Result<Duration> {
     let Some(secs) = secs else { return Ok(default) };
     flotilla_core::bounds::range(name, secs, 1, 3600)?;
@@ -238,6 +341,14 @@ mod tests {
             tls_key: None,
             callback_cert: None,
             callback_key: None,
+            central: false,
+            global_pool: None,
+            region_grace_period: None,
+            central_url: None,
+            region_join_token: None,
+            advertise_url: None,
+            token_cache_ttl: None,
+            ca_cert: None,
             config: None,
             log: LogArgs { log_format: LogFormat::Text },
         }
@@ -312,6 +423,52 @@ mod tests {
         let settings = Settings::merge(&flags, FileSettings::default(), default_dir).unwrap();
         assert_eq!(settings.callback.unwrap().key, PathBuf::from("/etc/f/cb.key"));
         assert!(settings.tls.is_none());
+    }
+
+    #[test]
+    fn the_role_comes_from_the_federation_settings() {
+        assert_eq!(Settings::merge(&args(), FileSettings::default(), default_dir).unwrap().role, Role::Standalone);
+        let mut central = args();
+        central.central = true;
+        central.global_pool = Some("10.200.0.0/16".into());
+        let Role::Central(settings) = Settings::merge(&central, FileSettings::default(), default_dir).unwrap().role else {
+            panic!("--central runs the central")
+        };
+        assert_eq!(settings.global_pool.map(|p| p.to_string()).as_deref(), Some("10.200.0.0/16"));
+        assert_eq!(settings.region_grace_period, DEFAULT_REGION_GRACE_PERIOD);
+
+        let file: FileSettings =
+            toml::from_str("central_url = \"https://central:7700\"\nlisten = \"127.0.0.1:7800\"\ntoken_cache_ttl = 5\n").unwrap();
+        let mut region = args();
+        region.region_join_token = Some("flt_x".into());
+        let Role::Region(link) = Settings::merge(&region, file, default_dir).unwrap().role else { panic!("central_url makes a region") };
+        assert_eq!(
+            (link.central_url.as_str(), link.advertise_url.as_str(), link.join_token.as_deref()),
+            ("https://central:7700", "http://127.0.0.1:7800", Some("flt_x")),
+            "the advertised URL defaults to the listen address"
+        );
+        assert_eq!(link.token_cache_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_setting_of_another_role_is_refused_by_name() {
+        let refused =
+            |flags: ServerArgs, file: &str| Settings::merge(&flags, toml::from_str(file).unwrap(), default_dir).unwrap_err().to_string();
+        let mut flags = args();
+        flags.global_pool = Some("10.200.0.0/16".into());
+        assert!(refused(flags, "").contains("global_pool is a setting of the central"));
+        let mut flags = args();
+        flags.central = true;
+        assert!(refused(flags.clone(), "token_cache_ttl = 5").contains("token_cache_ttl is a setting of a region"));
+        assert!(refused(flags, "central_url = \"http://c:1\"").contains("exclude each other"));
+        let mut flags = args();
+        flags.central_url = Some("http://c:1".into());
+        flags.region_grace_period = Some(5);
+        assert!(refused(flags.clone(), "listen = \"127.0.0.1:7800\"").contains("region_grace_period is a setting of the central"));
+        flags.region_grace_period = None;
+        assert!(refused(flags.clone(), "listen = \"0.0.0.0:7800\"").contains("advertise_url is needed"));
+        flags.bootstrap_password = Some("pw-pw-pw-pw".into());
+        assert!(refused(flags, "listen = \"127.0.0.1:7800\"").contains("bootstrap_password"));
     }
 
     #[test]

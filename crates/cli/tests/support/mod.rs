@@ -143,6 +143,36 @@ pub fn log_in_as_admin(sandbox: &Sandbox, server: &Running) {
     sandbox.run(&["login", "--url", &server.url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", ADMIN_PASSWORD)]).ok();
 }
 
+/// A CA and a server certificate it signed for 127.0.0.1, written as PEM files in the sandbox.
+pub struct TestPki {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+}
+
+pub fn make_pki(sandbox: &Sandbox) -> TestPki {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server_cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let write = |name: &str, text: String| {
+        let path = sandbox.path(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    TestPki {
+        ca: write("ca.pem", ca_cert.pem()),
+        cert: write("server.pem", server_cert.pem()),
+        key: write("server.key", server_key.serialize_pem()),
+    }
+}
+
 /// A finished command.
 #[derive(Debug)]
 pub struct Outcome {

@@ -11,13 +11,13 @@ use axum::response::Response;
 
 /// Route layer of the identity routes.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
-    if let Federation::Region(link) = &state.federation {
-        if !matches!(*request.method(), Method::GET | Method::HEAD) {
-            return Err(ApiError::Misdirected(format!(
-                "identity is managed by the central: send this request to {} (users log in there; its tokens work in every region)",
-                link.url()
-            )));
-        }
+    if let Federation::Region(link) = &state.federation
+        && !matches!(*request.method(), Method::GET | Method::HEAD)
+    {
+        return Err(ApiError::Misdirected(format!(
+            "identity is managed by the central: send this request to {} (users log in there; its tokens work in every region)",
+            link.url()
+        )));
     }
     Ok(next.run(request).await)
 }

@@ -16,7 +16,7 @@ pub const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_REGION_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
 /// The role a server is started in.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Role {
     /// A region on its own, exactly as before federation (dev mode, tests).
     #[default]
@@ -29,7 +29,7 @@ pub enum Role {
 }
 
 /// The central's knobs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CentralSettings {
     /// The global address space global networks' subnets come from.
     pub global_pool: Option<flotilla_core::ipam::Cidr>,
@@ -45,7 +45,7 @@ impl CentralSettings {
 }
 
 /// A federated region's knobs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RegionLinkSettings {
     /// The central's API, e.g. `https://central.example:7700`.
     pub central_url: String,

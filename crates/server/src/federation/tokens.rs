@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// How long a request holding a cached (if stale) validation waits for the central's new one.
+const REVALIDATION_WAIT: Duration = Duration::from_secs(2);
 /// Entries beyond which a new one first sweeps out those whose tokens expired.
 const SWEEP_ABOVE: usize = 10_000;
 
@@ -70,9 +72,15 @@ pub async fn vouched(state: &AppState, link: &CentralLink, secret: &str, digest:
     if let Some(fresh) = cached.as_ref().filter(|v| v.at.elapsed() < link.tokens.ttl) {
         return Ok(fresh.principal.clone());
     }
-    let asked = link
-        .call::<_, ValidatedToken>(Method::POST, "/v1/federation/tokens/validate", Some(&TokenValidate { token: secret.to_owned() }))
-        .await;
+    let asked = match &cached {
+        // Known to be out of reach (the link's other calls say so): the cached answer, at once.
+        Some(stale) if !link.reachability().reachable => return Ok(stale.principal.clone()),
+        // A cached answer waits for the central only briefly: a silent central must not stall every request.
+        Some(_) => tokio::time::timeout(REVALIDATION_WAIT, ask(link, secret))
+            .await
+            .unwrap_or_else(|_| Err(LinkError::Unreachable { url: link.url().to_owned(), reason: "no answer in time".into() })),
+        None => ask(link, secret).await,
+    };
     match asked {
         Ok(answer) => {
             let principal = principal(answer)?;
@@ -101,6 +109,10 @@ pub async fn vouched(state: &AppState, link: &CentralLink, secret: &str, digest:
             Err(ApiError::Unauthorized("token is invalid, expired or revoked".into()))
         }
     }
+}
+
+async fn ask(link: &CentralLink, secret: &str) -> Result<ValidatedToken, LinkError> {
+    link.call(Method::POST, "/v1/federation/tokens/validate", Some(&TokenValidate { token: secret.to_owned() })).await
 }
 
 /// The central's answer as this region's principal.

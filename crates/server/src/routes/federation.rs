@@ -66,7 +66,7 @@ fn check_url(text: &str) -> Result<String, ValidationError> {
 
 /// The calling region is alive and runs this many hosts and containers.
 #[utoipa::path(post, path = "/v1/federation/heartbeat", tag = "federation", security(("region_credential" = [])), request_body = RegionHeartbeat,
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "not a central")))]
 pub async fn heartbeat(
     State(state): State<AppState>,
     caller: RegionCaller,
@@ -78,7 +78,7 @@ pub async fn heartbeat(
 
 /// Who a token is, for a region to act on it: 401 when it is invalid, expired or revoked.
 #[utoipa::path(post, path = "/v1/federation/tokens/validate", tag = "federation", security(("region_credential" = [])), request_body = TokenValidate,
-    responses((status = 200, body = ValidatedToken), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = ValidatedToken), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "not a central")))]
 pub async fn validate_token(
     State(state): State<AppState>,
     caller: RegionCaller,
