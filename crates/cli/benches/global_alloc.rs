@@ -38,9 +38,11 @@ fn url_of(ready: &str) -> Result<String> {
     ready.split("listening on ").nth(1).map(|u| u.trim().to_owned()).context("no URL on the server's ready line")
 }
 
+/// `flotilla server` on a loopback address free now (a region must know its own URL before it starts).
 fn server(sandbox: &Sandbox, name: &'static str, extra: &[&str]) -> Result<(Role, String)> {
     let data = sandbox.path(&format!("{name}-data"));
-    let mut args = vec!["server", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().context("a UTF-8 path")?];
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+    let mut args = vec!["server", "--listen", &listen, "--data-dir", data.to_str().context("a UTF-8 path")?];
     args.extend(extra);
     let (role, ready) = sandbox.spawn(name, &args, "listening on ")?;
     Ok((role, url_of(&ready)?))

@@ -2,15 +2,16 @@
 //! the third region on PostgreSQL when `FLOTILLA_TEST_POSTGRES_URL` is set, required under CI):
 //! a global network created through a region exists everywhere under one id (each region copies it
 //! on first use); 1,000 concurrent port creates spread over the three regions get 1,000 distinct
-//! addresses of its subnet; a fixed address taken in one region (or inside another region's
+//! addresses of its subnet, and a container there one more; a fixed address taken in one region (or inside another region's
 //! block) is refused in another with a 409 naming it, and is free again once its port goes; with
 //! the central stopped a region still hands out the addresses of the blocks it holds, then answers
 //! 503 naming the central.
 
 mod support;
 
-use flotilla_api::{NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
+use flotilla_api::{ContainerCreate, JoinTokenCreate, NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
 use flotilla_client::{Client, ClientError};
+use flotilla_core::profile::{ContainerProperties, NetworkRef};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -28,7 +29,7 @@ struct Federation {
     /// The admin's token, made at the central and honoured by every region.
     token: String,
     /// Last: the processes stop before their files go.
-    _sandbox: Sandbox,
+    sandbox: Sandbox,
 }
 
 impl Federation {
@@ -62,6 +63,7 @@ impl Federation {
             let join = rt.block_on(join_token(&central.url, &token));
             let data = sandbox.path(&format!("r{i}-data"));
             let name = format!("r{i}");
+            let listen = support::free_address();
             let mut args = vec![
                 "server",
                 "--region",
@@ -71,7 +73,7 @@ impl Federation {
                 "--region-join-token",
                 &join,
                 "--listen",
-                "127.0.0.1:0",
+                &listen,
                 "--data-dir",
                 data.to_str().unwrap(),
             ];
@@ -80,7 +82,7 @@ impl Federation {
             }
             regions.push(sandbox.spawn(&name, &args, &[], "listening on "));
         }
-        let federation = Federation { central, regions, rt, token, _sandbox: sandbox };
+        let federation = Federation { central, regions, rt, token, sandbox };
         federation.wait_registered();
         federation
     }
@@ -93,24 +95,19 @@ impl Federation {
         Client::new(&self.regions[i].url).unwrap().with_token(self.token.clone())
     }
 
-    /// Waits until the central's registry has the three regions.
+    /// Waits until every region is registered: each honours the central's token.
     fn wait_registered(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let http = reqwest::Client::new();
-        loop {
-            let answer: serde_json::Value = self.on(async {
-                let got = http.get(format!("{}/v1/regions", self.central.url)).header("x-auth-token", &self.token).send().await;
-                match got {
-                    Ok(r) => r.json().await.unwrap_or_default(),
-                    Err(_) => serde_json::Value::Null,
+        for region in &self.regions {
+            loop {
+                let status = self.on(http.get(format!("{}/v1/networks", region.url)).header("x-auth-token", &self.token).send());
+                match status.map(|r| r.status().as_u16()) {
+                    Ok(200) => break,
+                    other => assert!(Instant::now() < deadline, "region {} registered within 30 s: {other:?}", region.url),
                 }
-            });
-            let up = answer["regions"].as_array().map_or(0, |r| r.iter().filter(|r| r["status"] == "UP").count());
-            if up == 3 {
-                return;
+                std::thread::sleep(Duration::from_millis(100));
             }
-            assert!(Instant::now() < deadline, "the three regions registered within 30 s: {answer}");
-            std::thread::sleep(Duration::from_millis(200));
         }
     }
 }
@@ -191,6 +188,21 @@ fn one_address_space_over_three_regions() {
         let copy = f.on(client.network("everywhere")).expect("each region has its copy");
         assert!(copy.global && copy.id == created.id, "the same id everywhere");
     }
+
+    // A container in region 2 (a simulated host) on the global network gets its address the same way.
+    let join = f.on(regions[2].create_join_token(&JoinTokenCreate::default())).expect("a host join token").token;
+    let state = f.sandbox.path("agent-state-h2");
+    let _agent = support::sim_agent(&f.sandbox, &f.regions[2], &join, "h2", &["--state-dir", state.to_str().unwrap()], "joined");
+    let spec = ContainerProperties {
+        image: "any/image:1".into(),
+        networks: vec![NetworkRef { network: "everywhere".into() }],
+        ..Default::default()
+    };
+    let body = ContainerCreate { name: "web".into(), spec, run: true, metadata: Default::default() };
+    let container = f.on(regions[2].create_container(&body)).expect("a container on the global network");
+    let address: Ipv4Addr = container.addresses[0].ip_address.parse().unwrap();
+    assert_eq!(container.addresses[0].network_id, created.id);
+    assert!((low..=high).contains(&address) && !distinct.contains(&address), "a new address of {SUBNET}: {address}");
 
     // A fixed address outside every block: taken in region 0, refused in region 1, free again once its port goes.
     let fixed: Ipv4Addr = "172.30.7.200".parse().unwrap();
