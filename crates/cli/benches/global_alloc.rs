@@ -7,7 +7,8 @@
 mod roles;
 
 use anyhow::{Context, Result, bail, ensure};
-use flotilla_api::{NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
+use flotilla_api::region::RegionJoinTokenCreate;
+use flotilla_api::{ListQuery, NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
 use flotilla_client::Client;
 use futures::future::try_join_all;
 use roles::{Role, Sandbox, flotilla_binary};
@@ -48,31 +49,18 @@ fn server(sandbox: &Sandbox, name: &'static str, extra: &[&str]) -> Result<(Role
     Ok((role, url_of(&ready)?))
 }
 
-async fn join_token(central: &str, token: &str) -> Result<String> {
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{central}/v1/regions/join-tokens"))
-        .header("x-auth-token", token)
-        .json(&serde_json::json!({}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    answer["token"].as_str().map(str::to_owned).with_context(|| format!("no region join token: {answer}"))
-}
-
-async fn wait_registered(central: &str, token: &str) -> Result<()> {
+/// Waits until every region is registered: each honours the central's token.
+async fn wait_registered(regions: &[Client]) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let answer: serde_json::Value =
-            reqwest::Client::new().get(format!("{central}/v1/regions")).header("x-auth-token", token).send().await?.json().await?;
-        if answer["regions"].as_array().is_some_and(|r| r.iter().filter(|r| r["status"] == "UP").count() == REGIONS.len()) {
-            return Ok(());
+    for region in regions {
+        while let Err(e) = region.list_networks(&ListQuery::default()).await {
+            if Instant::now() > deadline {
+                bail!("a region did not register within 60 s: {e}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        if Instant::now() > deadline {
-            bail!("the regions did not register within 60 s: {answer}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Ok(())
 }
 
 /// `count` port creates on `network` at `client`, `IN_FLIGHT` at once; each one's latency and address.
@@ -104,15 +92,16 @@ async fn run() -> Result<()> {
         server(&sandbox, "central", &["--central", "--global-pool", "172.31.0.0/16", "--bootstrap-password", PASSWORD])?;
     let body = TokenCreate { user: "admin".into(), password: PASSWORD.into(), project: Some("admin".into()), expires_in: None };
     let token = Client::new(&central)?.create_token(&body).await?.token.context("a token")?;
+    let admin = Client::new(&central)?.with_token(token.clone());
     let mut roles = Vec::new();
     let mut clients = Vec::new();
     for name in REGIONS {
-        let join = join_token(&central, &token).await?;
+        let join = admin.create_region_join_token(&RegionJoinTokenCreate::default()).await?.token;
         let (role, url) = server(&sandbox, name, &["--region", name, "--central-url", &central, "--region-join-token", &join])?;
         roles.push(role);
         clients.push(Client::new(&url)?.with_token(token.clone()));
     }
-    wait_registered(&central, &token).await?;
+    wait_registered(&clients).await?;
     let network = NetworkCreate {
         name: "bench".into(),
         shared: false,

@@ -9,6 +9,7 @@
 
 mod support;
 
+use flotilla_api::region::RegionJoinTokenCreate;
 use flotilla_api::{ContainerCreate, JoinTokenCreate, NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
 use flotilla_client::{Client, ClientError};
 use flotilla_core::profile::{ContainerProperties, NetworkRef};
@@ -56,11 +57,12 @@ impl Federation {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let body = TokenCreate { user: "admin".into(), password: ADMIN_PASSWORD.into(), project: Some("admin".into()), expires_in: None };
         let token = rt.block_on(Client::new(&central.url).unwrap().create_token(&body)).expect("login at the central").token.unwrap();
+        let admin = Client::new(&central.url).unwrap().with_token(token.clone());
         // The CI-required check lives in the testkit: under CI a missing PostgreSQL fails here.
         let postgres = rt.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path()));
         let mut regions = Vec::new();
         for i in 0..3 {
-            let join = rt.block_on(join_token(&central.url, &token));
+            let join = rt.block_on(admin.create_region_join_token(&RegionJoinTokenCreate::default())).expect("a region join token").token;
             let data = sandbox.path(&format!("r{i}-data"));
             let name = format!("r{i}");
             let listen = support::free_address();
@@ -110,21 +112,6 @@ impl Federation {
             }
         }
     }
-}
-
-/// A one-use region join token from the central.
-async fn join_token(central: &str, token: &str) -> String {
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{central}/v1/regions/join-tokens"))
-        .header("x-auth-token", token)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["token"].as_str().unwrap_or_else(|| panic!("a region join token: {answer}")).to_owned()
 }
 
 fn global(name: &str, cidr: &str) -> NetworkCreate {

@@ -6,22 +6,21 @@
 //! lets allocation go on. Under `CI=true` a missing PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`)
 //! fails the run.
 
+mod support;
+
 use flotilla_core::identity::Project;
 use flotilla_core::ipam::{Cidr, SubnetPlan};
 use flotilla_core::network::{Network, Subnet};
-use flotilla_core::{Metadata, Name, NetworkId, ProjectId, SubnetId};
+use flotilla_core::{Metadata, NetworkId, ProjectId, SubnetId};
 use flotilla_store::{AddressBlock, Store, StoreError};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
+use support::name;
 use uuid::Uuid;
 
 /// The global subnet: 16 blocks of /26.
 const SUBNET: &str = "10.200.0.0/22";
 const BLOCKS: usize = 16;
-
-fn name(n: &str) -> Name {
-    Name::parse("name", n).unwrap()
-}
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -30,16 +29,7 @@ fn ip(s: &str) -> Ipv4Addr {
 /// A project and global network `id` (given: a region's copy has the central's id).
 async fn global_network(store: &Store, project: ProjectId, id: NetworkId) {
     let now = flotilla_core::now();
-    let p = Project {
-        id: project,
-        name: name("p"),
-        description: String::new(),
-        enabled: true,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_project(&p).await.unwrap();
+    store.create_project(&Project { id: project, ..support::project("p") }).await.unwrap();
     let network = Network {
         id,
         name: name("everywhere"),
