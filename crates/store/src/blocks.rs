@@ -210,6 +210,33 @@ impl Store {
         Ok(())
     }
 
+    /// At a region: how many addresses of the blocks it holds of `network` are still free; `None`
+    /// when it is not a global network with a subnet.
+    pub async fn held_free(&self, network: NetworkId) -> Result<Option<usize>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT s.* FROM subnets s JOIN networks n ON n.id = s.network_id WHERE s.network_id = $1 AND n.is_global = 1 LIMIT 1",
+        )
+        .bind(network.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let plan = decode_subnet(&row)?.plan;
+        let blocks = blocks_in(&mut tx, network).await?;
+        let cidrs: Vec<Cidr> = blocks.iter().map(|b| b.cidr).collect();
+        let held = plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied()));
+        let taken: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM ports p JOIN address_blocks b ON b.network_id = p.network_id AND p.ip >= b.first_ip AND p.ip <= b.last_ip
+             WHERE p.network_id = $1",
+        )
+        .bind(network.to_string())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        tx.commit().await?;
+        Ok(Some(held.capacity().saturating_sub(usize::try_from(taken).unwrap_or(usize::MAX))))
+    }
+
     /// The blocks of `network` kept here (at the central every block handed out, at a region those
     /// it holds), in address order.
     pub async fn blocks(&self, network: NetworkId) -> Result<Vec<AddressBlock>, StoreError> {

@@ -19,29 +19,68 @@ use reqwest::Method;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How many blocks one request may ask for before giving up (requests that never needed the gate
-/// keep taking addresses meanwhile).
+/// How many blocks one request may see come before giving up (requests that never found the
+/// blocks full keep taking addresses meanwhile).
 const MAX_BLOCK_ASKS: usize = 8;
 
 /// How long a failed ask for a block answers the requests queued behind it, so a burst does not
 /// wait on an unreachable central once per request.
 const FAILED_ASK_HOLDS: Duration = Duration::from_secs(2);
 
+/// A region keeps at least a block's worth of a global network's addresses free in its held
+/// blocks, asking for the next block in the background below it: creates seldom wait on the
+/// central, and a partition starts with room.
+const LOW_WATER: usize = 64;
+
 /// The last ask for a block of one network that the central did not answer: when, and the error.
 type FailedAsk = Option<(Instant, String)>;
 
-/// One gate per global network: a single ask for a block at a time, so a burst of requests that
-/// find the held blocks full costs one block, not one each.
+/// One network's asks for blocks: one at a time, so a burst of requests that find the held blocks
+/// full costs one block, not one each.
+#[derive(Debug, Default)]
+struct Gate {
+    /// Blocks received so far: a request that found the blocks full and sees this move tries again
+    /// without asking.
+    received: AtomicU64,
+    ask: tokio::sync::Mutex<FailedAsk>,
+}
+
+impl Gate {
+    /// Asks the central for the next block (the caller holds `failed`, the ask lock), unless the
+    /// last ask failed just now; records the outcome.
+    async fn ask(&self, failed: &mut FailedAsk, state: &AppState, network: NetworkId, name: &str) -> Result<(), ApiError> {
+        if let Some((at, error)) = failed.as_ref()
+            && at.elapsed() < FAILED_ASK_HOLDS
+        {
+            return Err(ApiError::Unavailable(error.clone()));
+        }
+        match fetch_block(state, network, name).await {
+            Ok(()) => {
+                *failed = None;
+                self.received.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e @ ApiError::Unavailable(_)) => {
+                *failed = Some((Instant::now(), e.to_string()));
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The gates of a region's global networks.
 #[derive(Debug, Default)]
 pub struct BlockGates {
-    gates: Mutex<HashMap<NetworkId, Arc<tokio::sync::Mutex<FailedAsk>>>>,
+    gates: Mutex<HashMap<NetworkId, Arc<Gate>>>,
 }
 
 impl BlockGates {
-    fn gate(&self, network: NetworkId) -> Arc<tokio::sync::Mutex<FailedAsk>> {
+    fn gate(&self, network: NetworkId) -> Arc<Gate> {
         self.gates.lock().unwrap_or_else(|e| e.into_inner()).entry(network).or_default().clone()
     }
 }
@@ -163,10 +202,10 @@ fn urlencoding(key: &str) -> String {
 }
 
 /// Runs `attempt` (a store write that allocates addresses); when this region's blocks of a global
-/// network are full, asks the central for another and runs it again. One request per network
-/// holds the gate at a time: it tries again first (another may just have brought a block), else
-/// asks, and tries with the new block before letting the next one in. Dynamic addresses keep
-/// coming from the held blocks while the central is unreachable; when they are full, a 503.
+/// network are full, gets another from the central and runs it again. One ask per network at a
+/// time: requests queued behind it try again as soon as a block came, without asking. Dynamic
+/// addresses keep coming from the held blocks while the central is unreachable; when they are
+/// full, a 503 naming the central.
 pub async fn with_blocks<T, F, Fut>(state: &AppState, mut attempt: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
@@ -177,29 +216,49 @@ where
         other => return other.map_err(Into::into),
     };
     let gate = state.blocks.gate(network);
-    let mut failed = gate.lock().await;
+    // Read after the refusal: a block that came in between is at worst asked for once too often.
+    let mut seen = gate.received.load(Ordering::SeqCst);
     for _ in 0..MAX_BLOCK_ASKS {
+        {
+            let mut failed = gate.ask.lock().await;
+            if gate.received.load(Ordering::SeqCst) == seen {
+                gate.ask(&mut failed, state, network, &name).await?;
+            }
+        }
+        seen = gate.received.load(Ordering::SeqCst);
         match attempt().await {
             Err(StoreError::BlocksExhausted { .. }) => {}
             other => return other.map_err(Into::into),
-        }
-        if let Some((at, error)) = failed.as_ref()
-            && at.elapsed() < FAILED_ASK_HOLDS
-        {
-            return Err(ApiError::Unavailable(error.clone()));
-        }
-        match fetch_block(state, network, &name).await {
-            Ok(()) => *failed = None,
-            Err(e @ ApiError::Unavailable(_)) => {
-                *failed = Some((Instant::now(), e.to_string()));
-                return Err(e);
-            }
-            Err(e) => return Err(e),
         }
     }
     Err(ApiError::Unavailable(format!(
         "the address blocks of global network {name} were used up faster than the central handed them out: try again"
     )))
+}
+
+/// After an address of `network` was handed out here: when fewer than [`LOW_WATER`] of the held
+/// blocks' addresses are left, asks the central for the next block in the background (not while
+/// another ask is under way or one just failed). Nothing at the central or standalone.
+pub fn top_up(state: &AppState, network: NetworkId, name: &str) {
+    if region_link(state).is_none() {
+        return;
+    }
+    let (state, name) = (state.clone(), name.to_owned());
+    tokio::spawn(async move {
+        let gate = state.blocks.gate(network);
+        let Ok(mut failed) = gate.ask.try_lock() else { return };
+        if failed.as_ref().is_some_and(|(at, _)| at.elapsed() < FAILED_ASK_HOLDS) {
+            return;
+        }
+        match state.store.held_free(network).await {
+            Ok(Some(free)) if free < LOW_WATER => {}
+            Ok(_) => return,
+            Err(e) => return tracing::warn!(network = %name, error = %e, "cannot count the held addresses"),
+        }
+        if let Err(e) = gate.ask(&mut failed, &state, network, &name).await {
+            tracing::warn!(network = %name, error = %e, "no address block ahead of need");
+        }
+    });
 }
 
 /// Asks the central for another block of `network` and keeps it.

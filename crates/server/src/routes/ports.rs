@@ -39,6 +39,9 @@ pub async fn create_port(
     }
     let name = body.name.unwrap_or_default();
     let port = global_networks::with_blocks(&state, || state.store.create_port(caller.project_id, network.network.id, &name, ip)).await?;
+    if network.network.global {
+        global_networks::top_up(&state, network.network.id, network.network.name.as_str());
+    }
     Ok((StatusCode::CREATED, Json(convert::port(port))))
 }
 
@@ -99,6 +102,9 @@ pub async fn connect_network(
         global_networks::claim_fixed(&state, &network.network, ip).await?;
     }
     global_networks::with_blocks(&state, || state.store.connect_container(container.id, network.network.id, &body.network, ip)).await?;
+    if network.network.global {
+        global_networks::top_up(&state, network.network.id, network.network.name.as_str());
+    }
     tracing::info!(container = %container.name, network = %network.network.name, "container connected");
     Ok(Json(convert::container(state.store.container(scope, &container.id.to_string()).await?)))
 }
