@@ -2,7 +2,7 @@
 //! the third region on PostgreSQL when `FLOTILLA_TEST_POSTGRES_URL` is set, required under CI):
 //! a global network created through a region exists everywhere under one id (each region copies it
 //! on first use); 1,000 concurrent port creates spread over the three regions get 1,000 distinct
-//! addresses of its subnet, and a container there one more; a fixed address taken in one region (or inside another region's
+//! addresses of its subnet, and a container there one more; a profile naming one copies it; a fixed address taken in one region (or inside another region's
 //! block) is refused in another with a 409 naming it, and is free again once its port goes; with
 //! the central stopped a region still hands out the addresses of the blocks it holds, then answers
 //! 503 naming the central.
@@ -10,9 +10,9 @@
 mod support;
 
 use flotilla_api::region::RegionJoinTokenCreate;
-use flotilla_api::{ContainerCreate, JoinTokenCreate, NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
+use flotilla_api::{ContainerCreate, JoinTokenCreate, NetworkCreate, PortCreate, ProfileCreate, SubnetCreate, TokenCreate};
 use flotilla_client::{Client, ClientError};
-use flotilla_core::profile::{ContainerProperties, NetworkRef};
+use flotilla_core::profile::{ContainerProperties, NetworkRef, ProfileSpec};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -124,6 +124,10 @@ fn global(name: &str, cidr: &str) -> NetworkCreate {
     }
 }
 
+fn spec_of(image: &str) -> ContainerProperties {
+    ContainerProperties { image: image.into(), ..Default::default() }
+}
+
 fn port(network: &str, ip: Option<Ipv4Addr>) -> PortCreate {
     PortCreate { network: network.into(), name: None, ip_address: ip.map(|ip| ip.to_string()) }
 }
@@ -180,16 +184,22 @@ fn one_address_space_over_three_regions() {
     let join = f.on(regions[2].create_join_token(&JoinTokenCreate::default())).expect("a host join token").token;
     let state = f.sandbox.path("agent-state-h2");
     let _agent = support::sim_agent(&f.sandbox, &f.regions[2], &join, "h2", &["--state-dir", state.to_str().unwrap()], "joined");
-    let spec = ContainerProperties {
-        image: "any/image:1".into(),
-        networks: vec![NetworkRef { network: "everywhere".into() }],
-        ..Default::default()
-    };
+    let spec = ContainerProperties { networks: vec![NetworkRef { network: "everywhere".into() }], ..spec_of("any/image:1") };
     let body = ContainerCreate { name: "web".into(), spec, run: true, metadata: Default::default() };
     let container = f.on(regions[2].create_container(&body)).expect("a container on the global network");
     let address: Ipv4Addr = container.addresses[0].ip_address.parse().unwrap();
     assert_eq!(container.addresses[0].network_id, created.id);
     assert!((low..=high).contains(&address) && !distinct.contains(&address), "a new address of {SUBNET}: {address}");
+
+    // A profile naming a global network copies it at once (the engine's nodes do not call the central).
+    let late = f.on(regions[0].create_network(&global("late", "172.30.8.0/24"))).unwrap();
+    let spec = ProfileSpec {
+        type_name: flotilla_core::profile::CONTAINER_DOCKER.into(),
+        version: "1.0".into(),
+        properties: ContainerProperties { networks: vec![NetworkRef { network: "late".into() }], ..spec_of("any/image:1") },
+    };
+    f.on(regions[1].create_profile(&ProfileCreate { name: "on-late".into(), spec, metadata: Default::default() })).unwrap();
+    assert_eq!(f.on(regions[1].network("late")).expect("copied with the profile").id, late.id);
 
     // A fixed address outside every block: taken in region 0, refused in region 1, free again once its port goes.
     let fixed: Ipv4Addr = "172.30.7.200".parse().unwrap();

@@ -37,7 +37,8 @@ fn address(field: &str, text: &str) -> Result<Ipv4Addr, ValidationError> {
 /// A user's global network create, forwarded by the region they called.
 #[utoipa::path(post, path = "/v1/federation/networks", tag = "federation", security(("region_credential" = [])),
     request_body = GlobalNetworkCreate,
-    responses((status = 201, body = Network), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Network), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "not a central"), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: RegionCaller,
@@ -102,7 +103,8 @@ pub async fn reserve_fixed_ip(
 /// Frees a fixed address the calling region recorded (its port went).
 #[utoipa::path(delete, path = "/v1/federation/networks/{network}/fixed-ips/{address}", tag = "federation", security(("region_credential" = [])),
     params(("network" = String, Path, description = "id"), ("address" = String, Path, description = "IPv4 address")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "not a central")))]
 pub async fn release_fixed_ip(
     State(state): State<AppState>,
     caller: RegionCaller,
