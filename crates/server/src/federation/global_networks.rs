@@ -181,6 +181,14 @@ pub async fn ensure_local(state: &AppState, caller: &Principal, key: &str) -> Re
     }
     let path = format!("/v1/federation/networks/{}?project={}", urlencoding(key), caller.project_id);
     match link.call::<(), WireNetwork>(Method::GET, &path, None).await {
+        // The copy belongs to the network's project, whose row a region holds once one of its
+        // users called it: a shared global network of a project never seen here cannot be copied.
+        Ok(wire) if wire.project_id != caller.project_id.0 && state.store.project(&wire.project_id.to_string()).await.is_err() => {
+            Err(ApiError::Conflict(format!(
+                "global network {} is shared by another project, unknown in this region until one of its users calls it: it cannot be copied here yet",
+                wire.name
+            )))
+        }
         Ok(wire) => copy_locally(state, &wire).await.map(drop),
         Err(LinkError::Refused { status: 404, .. }) => Ok(()),
         Err(e) => Err(central_error(
