@@ -3,7 +3,9 @@
 //! One login at the central works in every region; identity writes at a region are refused naming
 //! the central; a token revoked at the central stops working at a region within the cache TTL; a
 //! region restarted without its join token comes back; a region keeps creating containers while
-//! the central is stopped and says so in /healthz; a killed region goes DOWN after the grace period.
+//! the central is stopped and says so in /healthz; a killed region goes DOWN after the grace period;
+//! the central refuses agents (it runs no hosts); a region reaches a central over TLS only when it
+//! trusts the central's CA (`--ca-cert`).
 
 mod support;
 
@@ -204,6 +206,15 @@ fn one_login_works_in_every_region_and_identity_stays_at_the_central() {
     eventually("east registered again", Duration::from_secs(20), || east_again.stderr().contains("registered with the central"));
     assert_eq!(status_of(&sandbox, "east").as_deref(), Some("UP"));
     assert_eq!(json(&sandbox, &["region", "list"])["regions"].as_array().unwrap().len(), 2, "the same region, not a new one");
+
+    // A region join token lives one minute to 30 days; a deleted region's credential stops working.
+    let short = sandbox.run(&["region", "join-token", "--ttl", "10"], &[]).fails_with(1);
+    assert!(short.contains("ttl_seconds") && short.contains("10"), "{short}");
+    sandbox.run(&["region", "delete", "west"], &[]).ok();
+    assert_eq!(listed(&sandbox, "west"), None);
+    eventually("west told it is no longer known", Duration::from_secs(20), || {
+        west_run.stderr().contains("no longer knows this region's credential")
+    });
 }
 
 #[test]
@@ -218,6 +229,25 @@ fn a_region_outlives_its_central_and_a_silent_region_goes_down() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let healthz = format!("{}/healthz", south_run.url);
     let health = || -> Value { runtime.block_on(async { reqwest::get(&healthz).await.unwrap().json().await.unwrap() }) };
+
+    // The central runs no hosts: an agent's join there is refused, saying so.
+    let join = flotilla_api::agent::AgentJoin {
+        join_token: Some("flt_any".into()),
+        credential: None,
+        name: "lost".into(),
+        zone: String::new(),
+        pool: String::new(),
+        labels: Default::default(),
+        runtime: "sim".into(),
+        advertise: "https://127.0.0.1:1".into(),
+        capacity: flotilla_api::Capacity { cpus: 1.0, memory_mib: 512, disk_mib: 0 },
+        certificate: String::new(),
+    };
+    let refused = runtime.block_on(async {
+        let answer = reqwest::Client::new().post(format!("{}/v1/agent/join", central.url)).json(&join).send().await.unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    });
+    assert!(refused.0 == 421 && refused.1.contains("runs no hosts"), "{refused:?}");
     assert_eq!(health()["central"]["reachable"], true, "{}", health());
 
     // The central stops answering: the region keeps creating with the token it validated.

@@ -104,7 +104,8 @@ pub async fn heartbeat(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Answers the host's assignments once its revision differs from `since`, or when `wait` ends.
+/// Answers the host's assignments once its revision differs from `since`, or when `wait` ends
+/// (or the server stops).
 pub async fn assignments(
     State(state): State<AppState>,
     AgentHost(host): AgentHost,
@@ -125,6 +126,8 @@ pub async fn assignments(
         tokio::select! {
             () = notified => {}
             () = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
+            // A graceful stop waits for requests in flight: a long-poll answers at once then.
+            () = state.shutdown.cancelled() => break,
         }
     }
     let assigned = state.store.assignments(host.id).await?;
