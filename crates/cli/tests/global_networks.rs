@@ -3,14 +3,15 @@
 //! a global network created through a region exists everywhere under one id (each region copies it
 //! on first use); 1,000 concurrent port creates spread over the three regions get 1,000 distinct
 //! addresses of its subnet, and a container there one more; a profile naming one copies it; a fixed address taken in one region (or inside another region's
-//! block) is refused in another with a 409 naming it, and is free again once its port goes; with
+//! block) is refused in another with a 409 naming it, and is free again once its port goes (or its
+//! container disconnects); with
 //! the central stopped a region still hands out the addresses of the blocks it holds, then answers
 //! 503 naming the central.
 
 mod support;
 
 use flotilla_api::region::RegionJoinTokenCreate;
-use flotilla_api::{ContainerCreate, JoinTokenCreate, NetworkCreate, PortCreate, ProfileCreate, SubnetCreate, TokenCreate};
+use flotilla_api::{ContainerCreate, JoinTokenCreate, NetworkConnect, NetworkCreate, PortCreate, ProfileCreate, SubnetCreate, TokenCreate};
 use flotilla_client::{Client, ClientError};
 use flotilla_core::profile::{ContainerProperties, NetworkRef, ProfileSpec};
 use std::collections::BTreeSet;
@@ -200,6 +201,14 @@ fn one_address_space_over_three_regions() {
     };
     f.on(regions[1].create_profile(&ProfileCreate { name: "on-late".into(), spec, metadata: Default::default() })).unwrap();
     assert_eq!(f.on(regions[1].network("late")).expect("copied with the profile").id, late.id);
+
+    // A container's fixed address on a global network is held across regions until it disconnects.
+    let at = || NetworkConnect { network: "late".into(), ip_address: Some("172.30.8.50".into()) };
+    f.on(regions[2].connect_network("web", &at())).expect("a fixed address at region 2");
+    let taken = f.on(regions[0].create_port(&port("late", Some("172.30.8.50".parse().unwrap()))));
+    assert!(refused(taken, 409).contains("172.30.8.50"));
+    f.on(regions[2].disconnect_network("web", "late")).expect("disconnected");
+    f.on(regions[0].create_port(&port("late", Some("172.30.8.50".parse().unwrap())))).expect("freed at the central with the disconnect");
 
     // A fixed address outside every block: taken in region 0, refused in region 1, free again once its port goes.
     let fixed: Ipv4Addr = "172.30.7.200".parse().unwrap();

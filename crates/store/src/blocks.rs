@@ -103,7 +103,7 @@ async fn lock_global_subnet(backend: Backend, tx: &mut Tx, network: NetworkId) -
 
 impl Store {
     /// At the central: hands `region` the next free block of global network `network` (with the
-    /// addresses already fixed inside it as its reserved ones); 409 when none is left.
+    /// addresses other regions already fixed inside it as its reserved ones); 409 when none is left.
     pub async fn allocate_block(&self, network: NetworkId, region: Uuid) -> Result<AddressBlock, StoreError> {
         let mut w = self.begin_write().await?;
         let (name, subnet) = lock_global_subnet(self.backend, &mut w.tx, network).await?;
@@ -114,15 +114,26 @@ impl Store {
                 subnet.plan.cidr
             ))
         })?;
-        let reserved = sqlx::query("SELECT ip FROM global_fixed_ips WHERE network_id = $1 AND ip >= $2 AND ip <= $3 ORDER BY ip")
+        // Addresses other regions fixed inside the block stay theirs; the asker's own fold into the
+        // block (its ports table keeps them, and only it hands out the block's addresses now).
+        let reserved =
+            sqlx::query("SELECT ip FROM global_fixed_ips WHERE network_id = $1 AND ip >= $2 AND ip <= $3 AND region_id != $4 ORDER BY ip")
+                .bind(network.to_string())
+                .bind(i64::from(cidr.first()))
+                .bind(i64::from(cidr.last()))
+                .bind(region.to_string())
+                .fetch_all(&mut *w.tx)
+                .await?
+                .iter()
+                .map(|r| Ok(Ipv4Addr::from(r.try_get::<i64, _>("ip")? as u32)))
+                .collect::<Result<_, StoreError>>()?;
+        sqlx::query("DELETE FROM global_fixed_ips WHERE network_id = $1 AND ip >= $2 AND ip <= $3 AND region_id = $4")
             .bind(network.to_string())
             .bind(i64::from(cidr.first()))
             .bind(i64::from(cidr.last()))
-            .fetch_all(&mut *w.tx)
-            .await?
-            .iter()
-            .map(|r| Ok(Ipv4Addr::from(r.try_get::<i64, _>("ip")? as u32)))
-            .collect::<Result<_, StoreError>>()?;
+            .bind(region.to_string())
+            .execute(&mut *w.tx)
+            .await?;
         let block = AddressBlock { network_id: network, cidr, region_id: region, reserved, created_at: flotilla_core::now() };
         insert_block(&mut w.tx, &block).await?;
         w.tx.commit().await?;
@@ -211,7 +222,7 @@ impl Store {
     }
 
     /// At a region: how many addresses of the blocks it holds of `network` are still free; `None`
-    /// when it is not a global network with a subnet.
+    /// when it is not a global network with a subnet, or no block is held yet.
     pub async fn held_free(&self, network: NetworkId) -> Result<Option<usize>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -223,6 +234,9 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let plan = decode_subnet(&row)?.plan;
         let blocks = blocks_in(&mut tx, network).await?;
+        if blocks.is_empty() {
+            return Ok(None);
+        }
         let cidrs: Vec<Cidr> = blocks.iter().map(|b| b.cidr).collect();
         let held = plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied()));
         let taken: i64 = sqlx::query(

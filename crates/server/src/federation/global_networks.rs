@@ -246,7 +246,8 @@ where
 
 /// After an address of `network` was handed out here: when fewer than [`LOW_WATER`] of the held
 /// blocks' addresses are left, asks the central for the next block in the background (not while
-/// another ask is under way or one just failed). Nothing at the central or standalone.
+/// another ask is under way or one just failed; not before the region holds a first block, which
+/// only a dynamic address brings). Nothing at the central or standalone.
 pub fn top_up(state: &AppState, network: NetworkId, name: &str) {
     if region_link(state).is_none() {
         return;

@@ -119,9 +119,13 @@ pub async fn disconnect_network(
 ) -> Result<Json<Container>, ApiError> {
     caller.require_write()?;
     let scope = caller.scope(None)?;
-    let container = state.store.container(scope, &key).await?.container;
+    let row = state.store.container(scope, &key).await?;
     let network = state.store.network(scope, &network_key).await?;
-    state.store.disconnect_container(container.id, network.network.id, &network_key).await?;
+    state.store.disconnect_container(row.container.id, network.network.id, &network_key).await?;
+    for address in row.addresses.iter().filter(|a| a.network_id == network.network.id) {
+        global_networks::release_fixed(&state, &network.network, address.ip).await;
+    }
+    let container = row.container;
     tracing::info!(container = %container.name, network = %network.network.name, "container disconnected");
     Ok(Json(convert::container(state.store.container(scope, &container.id.to_string()).await?)))
 }
