@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod container;
 pub mod error;
 pub mod event;
+pub mod global_network;
 pub mod host;
 pub mod identity;
 pub mod image;

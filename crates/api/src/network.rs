@@ -16,6 +16,9 @@ pub struct Network {
     pub shared: bool,
     /// The project's default network, made on first use from the region's pool.
     pub is_default: bool,
+    /// One network in every region under this id, its addresses from the central's global pool.
+    #[serde(default)]
+    pub global: bool,
     pub subnets: Vec<Subnet>,
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
@@ -29,6 +32,10 @@ pub struct NetworkCreate {
     /// Admins only.
     #[serde(default)]
     pub shared: bool,
+    /// Made at the central (a region forwards the create), the same in every region; needs a
+    /// `subnet` inside the central's global pool.
+    #[serde(default)]
+    pub global: bool,
     /// A subnet made with the network, in the same transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subnet: Option<SubnetCreate>,

@@ -173,6 +173,7 @@ fn members_reach_each_other_other_networks_do_not_pool_volumes_are_shared_and_no
         .on(api.create_network(&NetworkCreate {
             name: "backend".into(),
             shared: false,
+            global: false,
             subnet: Some(subnet("10.203.100.0/24")),
             metadata: Default::default(),
         }))
@@ -181,6 +182,7 @@ fn members_reach_each_other_other_networks_do_not_pool_volumes_are_shared_and_no
         .on(api.create_network(&NetworkCreate {
             name: "other".into(),
             shared: false,
+            global: false,
             subnet: Some(subnet("10.203.101.0/24")),
             metadata: Default::default(),
         }))

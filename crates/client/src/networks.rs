@@ -92,7 +92,7 @@ mod tests {
             allocation_pools: vec![AllocationPool { start: "10.1.0.10".into(), end: "10.1.0.99".into() }],
             ..SubnetCreate::default()
         };
-        let body = NetworkCreate { name: "front".into(), shared: false, subnet: Some(subnet), metadata: Default::default() };
+        let body = NetworkCreate { name: "front".into(), shared: false, global: false, subnet: Some(subnet), metadata: Default::default() };
         let network = Client::new(&url).unwrap().create_network(&body).await.unwrap();
         assert_eq!(network.name, "front");
         let request = server.join().unwrap();

@@ -1,6 +1,7 @@
 //! IPv4 address management: subnets (CIDR, gateway, allocation pools, reserved addresses), the
-//! overlap rule between subnets, and choosing the next free address. Pure: the store keeps
-//! which addresses are taken and calls this inside its transaction.
+//! overlap rule between subnets, choosing the next free address, and the blocks of a global
+//! subnet that the central hands to regions. Pure: the store keeps which addresses and blocks
+//! are taken and calls this inside its transaction.
 
 use crate::ValidationError;
 use std::collections::BTreeSet;
@@ -66,6 +67,33 @@ impl Cidr {
     pub fn hosts(self) -> (u32, u32) {
         (self.first() + 1, self.last() - 1)
     }
+
+    /// The first `prefix`-long block of this network, aligned, that overlaps none of `taken`
+    /// (none when `prefix` is shorter than the network's own).
+    pub fn first_free_block(self, prefix: u8, taken: &[Cidr]) -> Option<Cidr> {
+        if prefix < self.prefix || prefix > 32 {
+            return None;
+        }
+        let size = 1u64 << (32 - prefix);
+        let mut start = u64::from(self.first());
+        while start + size - 1 <= u64::from(self.last()) {
+            let block = Cidr { network: Ipv4Addr::from(start as u32), prefix };
+            match taken.iter().filter(|t| t.overlaps(block)).map(|t| u64::from(t.last())).max() {
+                None => return Some(block),
+                // Jump past the furthest overlapping network, to the next aligned block.
+                Some(last) => start = (last + 1).div_ceil(size) * size,
+            }
+        }
+        None
+    }
+}
+
+/// The length of the blocks a region gets from a global subnet: 64 addresses.
+pub const BLOCK_PREFIX: u8 = 26;
+
+/// The block length of `subnet`: [`BLOCK_PREFIX`], or the whole subnet when it is smaller.
+pub fn block_prefix(subnet: Cidr) -> u8 {
+    BLOCK_PREFIX.max(subnet.prefix)
 }
 
 impl std::fmt::Display for Cidr {
@@ -167,6 +195,41 @@ impl SubnetPlan {
     /// How many addresses the pools can hand out.
     pub fn capacity(&self) -> usize {
         self.pools.iter().flat_map(|p| u32::from(p.start)..=u32::from(p.end)).filter(|a| self.assignable(Ipv4Addr::from(*a))).count()
+    }
+
+    /// This plan narrowed to `blocks` (a region's share of a global subnet): its pools cut to the
+    /// parts inside the blocks, `also_reserved` (addresses fixed elsewhere) never handed out.
+    pub fn within(&self, blocks: &[Cidr], also_reserved: impl IntoIterator<Item = Ipv4Addr>) -> SubnetPlan {
+        let mut blocks = blocks.to_vec();
+        blocks.sort();
+        let pools = self
+            .pools
+            .iter()
+            .flat_map(|p| {
+                blocks.iter().filter_map(move |b| {
+                    let (start, end) = (u32::from(p.start).max(b.first()), u32::from(p.end).min(b.last()));
+                    (start <= end).then(|| Pool { start: Ipv4Addr::from(start), end: Ipv4Addr::from(end) })
+                })
+            })
+            .collect();
+        let mut reserved = self.reserved.clone();
+        reserved.extend(also_reserved);
+        SubnetPlan { cidr: self.cidr, gateway: self.gateway, pools, reserved }
+    }
+
+    /// The next block of this (global) subnet to hand a region: the first [`block_prefix`]-long
+    /// block overlapping none of `taken` that holds at least one address to hand out (blocks
+    /// outside the pools, or holding only the gateway, are passed over).
+    pub fn next_block(&self, taken: &[Cidr]) -> Option<Cidr> {
+        let prefix = block_prefix(self.cidr);
+        let mut skipped = taken.to_vec();
+        while let Some(block) = self.cidr.first_free_block(prefix, &skipped) {
+            if self.within(&[block], []).capacity() > 0 {
+                return Some(block);
+            }
+            skipped.push(block);
+        }
+        None
     }
 }
 
@@ -271,5 +334,85 @@ mod tests {
         assert_eq!(plan.next_free_from(ip("10.0.0.5"), &all_but_two), Some(ip("10.0.0.2")), "a released address is reused after the wrap");
         let full: BTreeSet<Ipv4Addr> = ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"].map(ip).into();
         assert_eq!(plan.next_free_from(ip("10.0.0.4"), &full), None);
+    }
+
+    fn cidr(s: &str) -> Cidr {
+        Cidr::parse("cidr", s).unwrap()
+    }
+
+    #[test]
+    fn free_blocks_are_aligned_and_skip_taken_ones() {
+        let c = cidr("10.50.0.0/24");
+        let cases: [(u8, &[&str], Option<&str>); 7] = [
+            (26, &[], Some("10.50.0.0/26")),
+            (26, &["10.50.0.0/26"], Some("10.50.0.64/26")),
+            (26, &["10.50.0.0/26", "10.50.0.128/26"], Some("10.50.0.64/26")),
+            (26, &["10.50.0.0/25", "10.50.0.128/26", "10.50.0.192/26"], None),
+            // A taken network that straddles blocks pushes past its end, to the next aligned block.
+            (26, &["10.50.0.96/27"], Some("10.50.0.0/26")),
+            (26, &["10.50.0.0/26", "10.50.0.96/27"], Some("10.50.0.128/26")),
+            // A block longer than the network is never one of it.
+            (23, &[], None),
+        ];
+        for (prefix, taken, want) in cases {
+            let taken: Vec<Cidr> = taken.iter().map(|t| cidr(t)).collect();
+            assert_eq!(c.first_free_block(prefix, &taken), want.map(cidr), "/{prefix} around {taken:?}");
+        }
+    }
+
+    #[test]
+    fn block_length_is_26_or_the_whole_small_subnet() {
+        for (subnet, prefix) in [("10.0.0.0/16", 26), ("10.0.0.0/26", 26), ("10.0.0.0/28", 28), ("10.0.0.0/8", 26)] {
+            assert_eq!(block_prefix(cidr(subnet)), prefix, "{subnet}");
+        }
+    }
+
+    #[test]
+    fn a_plan_within_blocks_hands_out_only_their_addresses() {
+        let plan = SubnetPlan::new("", cidr("10.60.0.0/24"), None, vec![], BTreeSet::new()).unwrap();
+        // Two blocks, out of order: the gateway .1 is in the first and never handed out.
+        let held = plan.within(&[cidr("10.60.0.128/26"), cidr("10.60.0.0/26")], [ip("10.60.0.130")]);
+        assert_eq!(
+            held.pools,
+            vec![Pool { start: ip("10.60.0.1"), end: ip("10.60.0.63") }, Pool { start: ip("10.60.0.128"), end: ip("10.60.0.191") }]
+        );
+        assert_eq!(held.capacity(), 62 + 63, "the gateway and the address fixed elsewhere are left out");
+        let mut taken = BTreeSet::new();
+        let mut seen = Vec::new();
+        while let Some(a) = held.next_free_from(ip("10.60.0.0"), &taken) {
+            taken.insert(a);
+            seen.push(a);
+        }
+        assert_eq!(seen.len(), 125);
+        assert!(seen.iter().all(|a| u32::from(*a) < u32::from(ip("10.60.0.64")) || (ip("10.60.0.128")..=ip("10.60.0.191")).contains(a)));
+        assert!(!seen.contains(&ip("10.60.0.130")) && !seen.contains(&ip("10.60.0.1")) && !seen.contains(&ip("10.60.0.255")));
+        // No block: nothing to hand out.
+        assert_eq!(plan.within(&[], []).next_free_from(ip("10.60.0.0"), &BTreeSet::new()), None);
+        // User pools narrower than the blocks stay narrow.
+        let narrow =
+            SubnetPlan::new("", cidr("10.60.0.0/24"), None, vec![Pool { start: ip("10.60.0.10"), end: ip("10.60.0.20") }], BTreeSet::new())
+                .unwrap();
+        assert_eq!(narrow.within(&[cidr("10.60.0.0/26")], []).capacity(), 11);
+    }
+
+    #[test]
+    fn the_next_block_passes_over_blocks_with_nothing_to_hand_out() {
+        let pools = vec![Pool { start: ip("10.70.0.100"), end: ip("10.70.0.200") }];
+        let plan = SubnetPlan::new("", cidr("10.70.0.0/24"), None, pools, BTreeSet::new()).unwrap();
+        let cases: [(&[&str], Option<&str>); 4] = [
+            // .0/26 holds no pool address: the first block handed out is .64/26.
+            (&[], Some("10.70.0.64/26")),
+            (&["10.70.0.64/26"], Some("10.70.0.128/26")),
+            (&["10.70.0.64/26", "10.70.0.128/26"], Some("10.70.0.192/26")),
+            (&["10.70.0.64/26", "10.70.0.128/26", "10.70.0.192/26"], None),
+        ];
+        for (taken, want) in cases {
+            let taken: Vec<Cidr> = taken.iter().map(|t| cidr(t)).collect();
+            assert_eq!(plan.next_block(&taken), want.map(cidr), "after {taken:?}");
+        }
+        // A /30 subnet is one block; its only hosts are the gateway and one address.
+        let tiny = SubnetPlan::new("", cidr("10.71.0.0/30"), None, vec![], BTreeSet::new()).unwrap();
+        assert_eq!(tiny.next_block(&[]), Some(cidr("10.71.0.0/30")));
+        assert_eq!(tiny.next_block(&[cidr("10.71.0.0/30")]), None);
     }
 }

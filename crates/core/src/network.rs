@@ -18,6 +18,9 @@ pub struct Network {
     /// Usable by every project.
     pub shared: bool,
     pub is_default: bool,
+    /// One network in every region under the same id, its addresses from the central's global
+    /// space (each region allocates from the blocks it holds).
+    pub global: bool,
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -105,17 +108,7 @@ impl RegionPool {
 
     /// The first `prefix`-long block of the pool that overlaps none of `taken`.
     pub fn carve(&self, taken: &[Cidr]) -> Option<Cidr> {
-        let size = 1u64 << (32 - self.prefix);
-        let mut start = u64::from(self.cidr.first());
-        while start + size - 1 <= u64::from(self.cidr.last()) {
-            let block = Cidr { network: Ipv4Addr::from(start as u32), prefix: self.prefix };
-            match taken.iter().filter(|t| t.overlaps(block)).map(|t| u64::from(t.last())).max() {
-                None => return Some(block),
-                // Jump past the furthest overlapping subnet, to the next aligned block.
-                Some(last) => start = (last + 1).div_ceil(size) * size,
-            }
-        }
-        None
+        self.cidr.first_free_block(self.prefix, taken)
     }
 }
 

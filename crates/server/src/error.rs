@@ -80,7 +80,7 @@ impl From<StoreError> for ApiError {
             StoreError::NameTaken { .. } | StoreError::Conflict(_) | StoreError::Ambiguous { .. } => ApiError::Conflict(error.to_string()),
             StoreError::BadMarker(_) | StoreError::Invalid(_) => ApiError::BadRequest(error.to_string()),
             StoreError::Quota(_) => ApiError::Forbidden(error.to_string()),
-            StoreError::Connect { .. } => ApiError::Unavailable(error.to_string()),
+            StoreError::Connect { .. } | StoreError::BlocksExhausted { .. } => ApiError::Unavailable(error.to_string()),
             StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) | StoreError::Migrate(_) | StoreError::Database(_) => {
                 ApiError::Internal(error.to_string())
             }

@@ -193,6 +193,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             logins: Arc::default(),
             federation: federation::Federation::from_role(&config.role)?,
+            blocks: Arc::default(),
         };
         let region_link = match (&config.role, &state.federation) {
             (federation::Role::Region(settings), federation::Federation::Region(link)) => {

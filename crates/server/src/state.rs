@@ -25,6 +25,8 @@ pub struct AppState {
     pub logins: Arc<crate::identity::throttle::LoginThrottle>,
     /// This server's place among regions (and its link to the central when it is a region).
     pub federation: crate::federation::Federation,
+    /// One ask for an address block at a time per global network (at a region).
+    pub blocks: Arc<crate::federation::global_networks::BlockGates>,
 }
 
 /// The region's knobs.

@@ -31,6 +31,7 @@ async fn fresh_network(store: &Store, tag: &str) -> (ProjectId, NetworkId) {
         project_id: project.id,
         shared: false,
         is_default: false,
+        global: false,
         metadata: Metadata::new(),
         created_at: now,
         updated_at: now,

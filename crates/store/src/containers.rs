@@ -191,7 +191,10 @@ impl Store {
                         .await?;
                     answers.push(Ok(container));
                 }
-                Err(refused @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_))) => answers.push(Err(refused)),
+                Err(
+                    refused
+                    @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_) | StoreError::BlocksExhausted { .. }),
+                ) => answers.push(Err(refused)),
                 Err(e) => return Err(e),
             }
         }

@@ -21,6 +21,10 @@ pub enum StoreError {
     /// A request names something that cannot be (an unknown network, an address outside the subnet).
     #[error("{0}")]
     Invalid(#[from] flotilla_core::ValidationError),
+    /// Every address of the blocks this region holds of a global network is taken: the central
+    /// must hand it another block.
+    #[error("the address blocks this region holds of global network {name} are all taken")]
+    BlocksExhausted { network: flotilla_core::NetworkId, name: String },
     #[error("{0}")]
     Quota(flotilla_core::quota::QuotaExceeded),
     #[error("marker {0:?} is not an object of this list")]

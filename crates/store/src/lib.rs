@@ -2,6 +2,7 @@
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
 mod actions;
+mod blocks;
 mod central_link;
 mod clusters;
 mod codec;
@@ -34,6 +35,7 @@ mod users;
 mod volumes;
 
 pub use actions::ActionFilters;
+pub use blocks::AddressBlock;
 pub use central_link::{CentralCredential, VouchedIdentity};
 pub use clusters::{ClusterChanges, ClusterFilters};
 pub use containers::{

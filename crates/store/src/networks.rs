@@ -33,6 +33,7 @@ fn decode_network(row: &AnyRow) -> Result<Network, StoreError> {
         project_id: get_id(row, "project_id")?,
         shared: get_bool(row, "shared")?,
         is_default: get_bool(row, "is_default")?,
+        global: get_bool(row, "is_global")?,
         metadata: get_json(row, "metadata")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
@@ -81,14 +82,15 @@ async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network) -> Result<()
     crate::quotas::check_one_more(backend, tx, n.project_id, crate::quotas::Counted::Networks).await?;
     let vni = crate::overlay::allocate_vni(backend, tx).await?;
     sqlx::query(
-        "INSERT INTO networks (id, name, project_id, shared, is_default, metadata, created_at, updated_at, vni)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO networks (id, name, project_id, shared, is_default, is_global, metadata, created_at, updated_at, vni)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(n.id.to_string())
     .bind(n.name.to_string())
     .bind(n.project_id.to_string())
     .bind(i64::from(n.shared))
     .bind(i64::from(n.is_default))
+    .bind(i64::from(n.global))
     .bind(metadata_json(&n.metadata))
     .bind(millis(n.created_at))
     .bind(millis(n.updated_at))
@@ -199,6 +201,7 @@ pub(crate) async fn default_network(store: &Store, tx: &mut Tx, project: Project
         project_id: project,
         shared: false,
         is_default: true,
+        global: false,
         metadata: Metadata::default(),
         created_at: now,
         updated_at: now,
@@ -282,10 +285,12 @@ impl Store {
         network.subnets.into_iter().find(|s| s.subnet.id == id).ok_or_else(not_found)
     }
 
-    /// Deletes a network and its subnet; refused while any port holds one of its addresses.
+    /// Deletes a network and its subnet; refused while any port holds one of its addresses, or
+    /// (a global network) while regions hold blocks or fixed addresses of it.
     pub async fn delete_network(&self, id: NetworkId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         refuse_while_ports(&mut w.tx, "network_id", &id.to_string(), "network").await?;
+        crate::blocks::refuse_while_held(&mut w.tx, id).await?;
         sqlx::query("DELETE FROM subnets WHERE network_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         let gone =
             sqlx::query("DELETE FROM networks WHERE id = $1 RETURNING project_id").bind(id.to_string()).fetch_optional(&mut *w.tx).await?;

@@ -3,7 +3,7 @@
 //! the `(subnet_id, ip)` key backs it. A container's ports follow its spec's networks; an address
 //! is released when its port goes (with its container, or deleted).
 
-use crate::codec::{get_id, get_opt_id, get_time, millis, now_millis, to_json};
+use crate::codec::{get_bool, get_id, get_opt_id, get_time, millis, now_millis, to_json};
 use crate::hosts::bump_revision;
 use crate::list::Filter;
 use crate::networks::{decode_subnet, default_network, visible_network};
@@ -74,10 +74,12 @@ fn decode_row(row: &AnyRow) -> Result<PortRow, StoreError> {
     })
 }
 
-/// One subnet as an allocation sees it: its plan, the addresses taken, where to look next.
+/// One subnet as an allocation sees it: its plan, the addresses taken, where to look next; for a
+/// global network, the plan narrowed to the blocks this region holds.
 struct SubnetState {
     id: SubnetId,
     plan: SubnetPlan,
+    held: Option<SubnetPlan>,
     taken: BTreeSet<Ipv4Addr>,
     cursor: Ipv4Addr,
 }
@@ -92,14 +94,23 @@ pub(crate) struct Allocator {
 impl Allocator {
     async fn subnet(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId, name: &str) -> Result<&mut SubnetState, StoreError> {
         if let Entry::Vacant(slot) = self.subnets.entry(network) {
-            let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM subnets WHERE network_id = $1 LIMIT 1{lock}")))
-                .bind(network.to_string())
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or_else(|| StoreError::Conflict(format!("network {name} has no subnet: create one first")))?;
+            let lock = if backend == Backend::Postgres { " FOR UPDATE OF s" } else { "" };
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT s.*, n.is_global FROM subnets s JOIN networks n ON n.id = s.network_id WHERE s.network_id = $1 LIMIT 1{lock}"
+            )))
+            .bind(network.to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("network {name} has no subnet: create one first")))?;
             let subnet = decode_subnet(&row)?;
             let cursor = Ipv4Addr::from(row.try_get::<i64, _>("next_ip")? as u32);
+            let held = if get_bool(&row, "is_global")? {
+                let blocks = crate::blocks::blocks_in(tx, network).await?;
+                let cidrs: Vec<_> = blocks.iter().map(|b| b.cidr).collect();
+                Some(subnet.plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied())))
+            } else {
+                None
+            };
             let taken = sqlx::query("SELECT ip FROM ports WHERE subnet_id = $1")
                 .bind(subnet.id.to_string())
                 .fetch_all(&mut **tx)
@@ -107,13 +118,16 @@ impl Allocator {
                 .iter()
                 .map(|r| Ok(Ipv4Addr::from(r.try_get::<i64, _>("ip")? as u32)))
                 .collect::<Result<_, StoreError>>()?;
-            slot.insert(SubnetState { id: subnet.id, plan: subnet.plan, taken, cursor });
+            slot.insert(SubnetState { id: subnet.id, plan: subnet.plan, held, taken, cursor });
         }
         Ok(self.subnets.get_mut(&network).expect("just read"))
     }
 
     /// An address on `network` (named `name` in errors): `fixed` when it is free and assignable
-    /// (errors name `field`), else the next free one; 409 when the pools are exhausted.
+    /// (errors name `field`), else the next free one; 409 when the pools are exhausted. On a
+    /// global network a dynamic address comes from the blocks this region holds
+    /// ([`StoreError::BlocksExhausted`] when they are full), and a fixed one must not be reserved
+    /// in them (fixed in another region before the block came here).
     pub(crate) async fn allocate(
         &mut self,
         backend: Backend,
@@ -131,15 +145,23 @@ impl Allocator {
                 if s.taken.contains(&ip) {
                     return Err(StoreError::Conflict(format!("{field} {ip} is already in use on network {name}")));
                 }
+                if s.held.as_ref().is_some_and(|held| held.reserved.contains(&ip)) {
+                    return Err(StoreError::Conflict(format!("{field} {ip} is already in use on global network {name} in another region")));
+                }
                 ip
             }
-            None => s.plan.next_free_from(s.cursor, &s.taken).ok_or_else(|| {
-                StoreError::Conflict(format!(
-                    "network {name} has no free address: all {} addresses of subnet {} are taken",
-                    s.plan.capacity(),
-                    s.plan.cidr
-                ))
-            })?,
+            None => match &s.held {
+                Some(held) => {
+                    held.next_free_from(s.cursor, &s.taken).ok_or_else(|| StoreError::BlocksExhausted { network, name: name.to_owned() })?
+                }
+                None => s.plan.next_free_from(s.cursor, &s.taken).ok_or_else(|| {
+                    StoreError::Conflict(format!(
+                        "network {name} has no free address: all {} addresses of subnet {} are taken",
+                        s.plan.capacity(),
+                        s.plan.cidr
+                    ))
+                })?,
+            },
         };
         s.taken.insert(ip);
         if fixed.is_none() {

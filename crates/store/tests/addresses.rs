@@ -36,6 +36,7 @@ async fn network(store: &Store) -> (ProjectId, NetworkId) {
         project_id: project.id,
         shared: false,
         is_default: false,
+        global: false,
         metadata: Metadata::new(),
         created_at: now,
         updated_at: now,

@@ -753,6 +753,7 @@ async fn routed_objects_queue_route_sync_on_a_federated_region_only(store: &Stor
         project_id: p.id,
         shared: false,
         is_default: false,
+        global: false,
         metadata: Metadata::new(),
         created_at: flotilla_core::now(),
         updated_at: flotilla_core::now(),

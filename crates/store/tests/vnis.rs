@@ -23,6 +23,7 @@ fn network(project: ProjectId, n: &str) -> Network {
         project_id: project,
         shared: false,
         is_default: false,
+        global: false,
         metadata: Metadata::new(),
         created_at: now,
         updated_at: now,

@@ -55,6 +55,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("get", "/v1/jobs/{job}", "jobs are the server's background work, not a project's: admins only (jobs_api)"),
     ("post", "/v1/jobs/{job}/redo", "jobs are the server's: admins only (jobs_api)"),
     ("get", "/v1/routings/{id}", "the central's table, empty here; an id of another project is a 404 (jobs_api)"),
+    ("post", "/v1/federation/networks", "a region's credential, not a token: only a central answers (tested in cli global_networks)"),
+    ("get", "/v1/federation/networks/{network}", "a region's credential, not a token: only a central answers"),
+    ("post", "/v1/federation/networks/{network}/blocks", "a region's credential, not a token: only a central answers"),
+    ("post", "/v1/federation/networks/{network}/fixed-ips", "a region's credential, not a token: only a central answers"),
+    ("delete", "/v1/federation/networks/{network}/fixed-ips/{address}", "a region's credential, not a token: only a central answers"),
 ];
 
 /// A request's answer: status and body.
@@ -212,7 +217,7 @@ async fn populate(region: &TestRegion, owner: &Client, owner_name: &str) -> BTre
     let receiver = owner.create_receiver(&receiver).await.unwrap();
     a.insert("receiver", named(receiver.id.to_string(), "a-rec", format!("/v1/receivers/{}", receiver.id)));
     let subnet = SubnetCreate { name: None, cidr: "192.168.40.0/24".into(), gateway: None, allocation_pools: vec![], reserved: vec![] };
-    let network = NetworkCreate { name: "a-net".into(), shared: false, subnet: Some(subnet), metadata: Default::default() };
+    let network = NetworkCreate { name: "a-net".into(), shared: false, global: false, subnet: Some(subnet), metadata: Default::default() };
     let network = owner.create_network(&network).await.unwrap();
     a.insert("network", named(network.id.to_string(), "a-net", format!("/v1/networks/{}", network.id)));
     let subnet = network.subnets[0].id.to_string();

@@ -20,7 +20,7 @@ const TUNNEL_B: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 12);
 
 fn network(name: &str, cidr: &str) -> NetworkCreate {
     let subnet = SubnetCreate { name: None, cidr: cidr.into(), gateway: None, allocation_pools: vec![], reserved: vec![] };
-    NetworkCreate { name: name.into(), shared: false, subnet: Some(subnet), metadata: Default::default() }
+    NetworkCreate { name: name.into(), shared: false, global: false, subnet: Some(subnet), metadata: Default::default() }
 }
 
 /// Runs container `name` on `host`, on network `network`, and waits until it runs.

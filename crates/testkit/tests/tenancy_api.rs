@@ -40,7 +40,7 @@ fn volume(name: &str, driver: Option<&str>, options: &[(&str, &str)]) -> VolumeC
 
 fn network(name: &str, cidr: &str) -> NetworkCreate {
     let subnet = SubnetCreate { name: None, cidr: cidr.into(), gateway: None, allocation_pools: vec![], reserved: vec![] };
-    NetworkCreate { name: name.into(), shared: false, subnet: Some(subnet), metadata: Default::default() }
+    NetworkCreate { name: name.into(), shared: false, global: false, subnet: Some(subnet), metadata: Default::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,10 @@ pub enum NetworkCommand {
         /// Usable by every project (admins only).
         #[arg(long)]
         shared: bool,
+        /// One network in every region under the same id, its addresses from the central's
+        /// global pool (needs --subnet inside it; made at the central, also when asked of a region).
+        #[arg(long, requires = "subnet")]
+        global: bool,
         /// Make a subnet with the network: its IPv4 range, e.g. 10.1.0.0/24.
         #[arg(long, value_name = "CIDR")]
         subnet: Option<String>,
@@ -67,13 +71,13 @@ pub enum NetworkCommand {
 
 pub async fn run(client: &Target, format: Format, command: NetworkCommand) -> Result<()> {
     match command {
-        NetworkCommand::Create { name, shared, subnet, options, metadata } => {
+        NetworkCommand::Create { name, shared, global, subnet, options, metadata } => {
             let subnet = match subnet {
                 Some(cidr) => Some(options.subnet(None, cidr)),
                 None if options.is_set() => bail!("--gateway, --pool and --reserve describe the network's subnet: add --subnet CIDR"),
                 None => None,
             };
-            let body = NetworkCreate { name, shared, subnet, metadata: metadata.metadata() };
+            let body = NetworkCreate { name, shared, global, subnet, metadata: metadata.metadata() };
             shown(format, &client.create_network(&body).await?)
         }
         NetworkCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_networks(&list.query()).await).await,
@@ -98,13 +102,14 @@ fn shown(format: Format, network: &Network) -> Result<()> {
 }
 
 impl Row for Network {
-    const HEADERS: &'static [&'static str] = &["ID", "NAME", "SHARED", "DEFAULT", "SUBNETS", "CREATED"];
+    const HEADERS: &'static [&'static str] = &["ID", "NAME", "SHARED", "DEFAULT", "GLOBAL", "SUBNETS", "CREATED"];
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
             self.name.clone(),
             self.shared.to_string(),
             self.is_default.to_string(),
+            self.global.to_string(),
             self.subnets.iter().map(|subnet| subnet.cidr.as_str()).collect::<Vec<_>>().join(", "),
             output::when(&self.created_at),
         ]
@@ -146,8 +151,16 @@ mod tests {
         assert_eq!((name.as_str(), shared, subnet.as_deref()), ("front", true, Some("10.1.0.0/24")));
         assert_eq!(options.pools.len(), 1);
         assert_eq!(options.reserved, [Ipv4Addr::new(10, 1, 0, 20)]);
-        let NetworkCommand::Create { subnet, options, .. } = parse(&["create", "back"]).unwrap() else { panic!() };
-        assert!(subnet.is_none() && !options.is_set());
+        let NetworkCommand::Create { subnet, options, global, .. } = parse(&["create", "back"]).unwrap() else { panic!() };
+        assert!(subnet.is_none() && !options.is_set() && !global);
+        let NetworkCommand::Create { global, subnet, .. } =
+            parse(&["create", "everywhere", "--global", "--subnet", "10.200.0.0/16"]).unwrap()
+        else {
+            panic!()
+        };
+        assert!(global && subnet.as_deref() == Some("10.200.0.0/16"));
+        let bad = parse(&["create", "everywhere", "--global"]).unwrap_err();
+        assert!(bad.to_string().contains("--subnet"), "a global network needs its subnet: {bad}");
     }
 
     #[test]
@@ -178,7 +191,7 @@ mod tests {
             ]
         }))
         .unwrap();
-        assert_eq!(network.cells()[1..5], ["front", "true", "false", "10.1.0.0/24, 10.2.0.0/24"]);
+        assert_eq!(network.cells()[1..6], ["front", "true", "false", "false", "10.1.0.0/24, 10.2.0.0/24"]);
         let address = Address {
             network_id: network.id,
             network: "front".into(),

@@ -115,6 +115,11 @@ impl Sandbox {
     }
 }
 
+/// A loopback address free right now, for a server that must know its own URL before it starts.
+pub fn free_address() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
+}
+
 /// `flotilla server` on SQLite in the sandbox's data dir, or on the PostgreSQL database `database`.
 pub fn start_server_on(sandbox: &Sandbox, database: Option<&str>) -> Running {
     start_named_server(sandbox, "server", database, &[])

@@ -2,6 +2,7 @@
 
 pub mod caller;
 pub mod central_only;
+pub mod global_networks;
 pub mod link;
 pub mod region;
 pub mod tokens;

@@ -3,6 +3,7 @@
 use super::{convert, list_params};
 use crate::error::ApiError;
 use crate::events;
+use crate::federation::global_networks;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
 use crate::state::AppState;
@@ -99,8 +100,12 @@ pub async fn create_container(
         created_at: now,
         updated_at: now,
     };
+    for network in &container.spec.networks {
+        global_networks::prepare_network(&state, &caller, &network.network).await?;
+    }
     let request = Request::for_spec(&container.spec);
-    let row = state.store.create_container(container, &request, &state.settings.scheduler).await?;
+    let row = global_networks::with_blocks(&state, || state.store.create_container(container.clone(), &request, &state.settings.scheduler))
+        .await?;
     let c = &row.container;
     let event = match (c.host_id, &row.host_name) {
         (Some(host), Some(name)) => {

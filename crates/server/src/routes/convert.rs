@@ -280,6 +280,7 @@ pub fn network(row: flotilla_store::NetworkRow) -> api::Network {
         project_id: n.project_id.0,
         shared: n.shared,
         is_default: n.is_default,
+        global: n.global,
         subnets: row.subnets.into_iter().map(subnet).collect(),
         metadata: n.metadata,
         created_at: n.created_at,

@@ -8,6 +8,7 @@ mod containers;
 mod convert;
 mod events;
 mod federation;
+mod global_networks;
 mod hosts;
 mod images;
 mod jobs;
@@ -99,6 +100,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(federation::heartbeat))
         .routes(routes!(federation::validate_token))
         .routes(routes!(routings::receive_routings))
+        .routes(routes!(global_networks::create))
+        .routes(routes!(global_networks::get))
+        .routes(routes!(global_networks::allocate_block))
+        .routes(routes!(global_networks::reserve_fixed_ip))
+        .routes(routes!(global_networks::release_fixed_ip))
         .split_for_parts();
     let identity = OpenApiRouter::new()
         .routes(routes!(tokens::current_token, tokens::revoke_token))
@@ -207,6 +213,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub use hosts::issue as issue_join_token;
+pub(crate) use networks::subnet_of;
 
 /// The page request of a list query.
 fn list_params(query: &ListQuery) -> Result<ListParams, ValidationError> {

@@ -3,6 +3,7 @@
 
 use super::{convert, list_params};
 use crate::error::ApiError;
+use crate::federation::{Federation, global_networks};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
 use crate::state::AppState;
@@ -12,7 +13,7 @@ use axum::http::StatusCode;
 use flotilla_api::{ErrorBody, ListQuery, Network, NetworkCreate, NetworkList, Subnet, SubnetCreate, SubnetList};
 use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
 use flotilla_core::network::Network as NetworkObject;
-use flotilla_core::{Name, NetworkId, SubnetId, ValidationError, metadata};
+use flotilla_core::{Name, NetworkId, ProjectId, SubnetId, ValidationError, metadata};
 use flotilla_store::NetworkRow;
 use std::net::Ipv4Addr;
 
@@ -21,7 +22,11 @@ fn ip(field: &str, text: &str) -> Result<Ipv4Addr, ValidationError> {
 }
 
 /// Checks a subnet as given (fields named from `prefix`) and builds it for `network`.
-fn subnet_of(network: &NetworkObject, body: &SubnetCreate, prefix: &str) -> Result<flotilla_core::network::Subnet, ValidationError> {
+pub(crate) fn subnet_of(
+    network: &NetworkObject,
+    body: &SubnetCreate,
+    prefix: &str,
+) -> Result<flotilla_core::network::Subnet, ValidationError> {
     let name = match &body.name {
         Some(name) => Name::parse(&format!("{prefix}name"), name)?,
         None => Name::parse(&format!("{prefix}name"), &format!("{}-subnet", network.name))?,
@@ -72,8 +77,52 @@ pub(super) async fn owned_network(state: &AppState, caller: &Principal, key: &st
     Ok(row)
 }
 
+/// A new network of `project` as `body` asks, with its subnet when given (checked).
+fn network_of(
+    body: &NetworkCreate,
+    project: ProjectId,
+) -> Result<(NetworkObject, Option<flotilla_core::network::Subnet>), ValidationError> {
+    let name = Name::parse("name", &body.name)?;
+    metadata::validate(&body.metadata)?;
+    let now = flotilla_core::now();
+    let network = NetworkObject {
+        id: NetworkId::new(),
+        name,
+        project_id: project,
+        shared: body.shared,
+        is_default: false,
+        global: body.global,
+        metadata: body.metadata.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let subnet = body.subnet.as_ref().map(|s| subnet_of(&network, s, "subnet.")).transpose()?;
+    Ok((network, subnet))
+}
+
+/// At the central: a global network of `project`, its subnet inside the global pool (and, as
+/// every subnet here, overlapping no other).
+pub(crate) async fn create_global(state: &AppState, project: ProjectId, body: &NetworkCreate) -> Result<NetworkRow, ApiError> {
+    let central = state.federation.central()?;
+    let pool = central.global_pool.ok_or_else(|| {
+        ValidationError::new("global", "true", "the central has no global address space: start it with --global-pool CIDR")
+    })?;
+    let (network, subnet) = network_of(&NetworkCreate { global: true, ..body.clone() }, project)?;
+    let subnet = subnet.ok_or_else(|| {
+        ValidationError::new("subnet", "(none)", format!("a global network needs a subnet inside the central's global pool {pool}"))
+    })?;
+    let cidr = subnet.plan.cidr;
+    if cidr.first() < pool.first() || cidr.last() > pool.last() {
+        return Err(ValidationError::new("subnet.cidr", cidr, format!("must lie inside the central's global pool {pool}")).into());
+    }
+    let row = state.store.create_network(&network, Some(&subnet)).await?;
+    tracing::info!(network = %network.name, id = %network.id, %cidr, "global network created");
+    Ok(row)
+}
+
 #[utoipa::path(post, path = "/v1/networks", tag = "networks", request_body = NetworkCreate,
-    responses((status = 201, body = Network), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Network), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "a global network at a region whose central cannot be reached")))]
 pub async fn create_network(
     State(state): State<AppState>,
     caller: Principal,
@@ -83,20 +132,26 @@ pub async fn create_network(
     if body.shared {
         caller.require_admin().map_err(|_| ApiError::Forbidden("shared: only admins create shared networks".to_owned()))?;
     }
-    let name = Name::parse("name", &body.name)?;
-    metadata::validate(&body.metadata)?;
-    let now = flotilla_core::now();
-    let network = NetworkObject {
-        id: NetworkId::new(),
-        name,
-        project_id: caller.project_id,
-        shared: body.shared,
-        is_default: false,
-        metadata: body.metadata,
-        created_at: now,
-        updated_at: now,
-    };
-    let subnet = body.subnet.as_ref().map(|s| subnet_of(&network, s, "subnet.")).transpose()?;
+    if body.global {
+        let row = match &state.federation {
+            Federation::Region(link) => {
+                // Checked here too, so bad input never reaches the central.
+                network_of(&body, caller.project_id)?;
+                global_networks::forward_create(&state, link, &caller, &body).await?
+            }
+            Federation::Central(_) => create_global(&state, caller.project_id, &body).await?,
+            Federation::Standalone => {
+                return Err(ValidationError::new(
+                    "global",
+                    "true",
+                    "this server is not part of a federation (no central to own the global space)",
+                )
+                .into());
+            }
+        };
+        return Ok((StatusCode::CREATED, Json(convert::network(row))));
+    }
+    let (network, subnet) = network_of(&body, caller.project_id)?;
     if let Some(subnet) = &subnet {
         check_region_pool(&state, &caller, subnet, "subnet.cidr")?;
     }
@@ -127,6 +182,9 @@ pub async fn get_network(State(state): State<AppState>, caller: Principal, Path(
 pub async fn delete_network(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_write()?;
     let row = owned_network(&state, &caller, &key).await?;
+    if row.network.global && matches!(state.federation, Federation::Region(_)) {
+        return Err(ApiError::Conflict(format!("network {} is global: it is deleted at the central, not in a region", row.network.name)));
+    }
     state.store.delete_network(row.network.id).await?;
     tracing::info!(network = %row.network.name, "network deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -3,6 +3,7 @@
 
 use super::{convert, list_params};
 use crate::error::ApiError;
+use crate::federation::global_networks;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
 use crate::state::AppState;
@@ -11,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use flotilla_api::{Container, ErrorBody, ListQuery, NetworkConnect, Port, PortCreate, PortFilters, PortList};
 use flotilla_core::{PortId, ValidationError};
+use flotilla_store::Scope;
 use std::net::Ipv4Addr;
 
 fn fixed_ip(text: Option<&str>) -> Result<Option<Ipv4Addr>, ValidationError> {
@@ -30,9 +32,16 @@ pub async fn create_port(
 ) -> Result<(StatusCode, Json<Port>), ApiError> {
     caller.require_write()?;
     let ip = fixed_ip(body.ip_address.as_deref())?;
+    global_networks::prepare_network(&state, &caller, &body.network).await?;
     let network = super::referenced(state.store.network(caller.scope(None)?, &body.network).await, "network", &body.network)?;
+    if let Some(ip) = ip {
+        global_networks::claim_fixed(&state, &network.network, ip).await?;
+    }
     let name = body.name.unwrap_or_default();
-    let port = state.store.create_port(caller.project_id, network.network.id, &name, ip).await?;
+    let port = global_networks::with_blocks(&state, || state.store.create_port(caller.project_id, network.network.id, &name, ip)).await?;
+    if network.network.global {
+        global_networks::top_up(&state, network.network.id, network.network.name.as_str());
+    }
     Ok((StatusCode::CREATED, Json(convert::port(port))))
 }
 
@@ -69,6 +78,8 @@ pub async fn delete_port(State(state): State<AppState>, caller: Principal, Path(
     caller.require_write()?;
     let port = state.store.port(caller.scope(None)?, port_id(&key)?).await?;
     state.store.delete_port(port.port.id).await?;
+    let network = state.store.network(Scope::All, &port.port.network_id.to_string()).await?;
+    global_networks::release_fixed(&state, &network.network, port.port.ip).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -85,8 +96,15 @@ pub async fn connect_network(
     let ip = fixed_ip(body.ip_address.as_deref())?;
     let scope = caller.scope(None)?;
     let container = state.store.container(scope, &key).await?.container;
+    global_networks::prepare_network(&state, &caller, &body.network).await?;
     let network = super::referenced(state.store.network(scope, &body.network).await, "network", &body.network)?;
-    state.store.connect_container(container.id, network.network.id, &body.network, ip).await?;
+    if let Some(ip) = ip {
+        global_networks::claim_fixed(&state, &network.network, ip).await?;
+    }
+    global_networks::with_blocks(&state, || state.store.connect_container(container.id, network.network.id, &body.network, ip)).await?;
+    if network.network.global {
+        global_networks::top_up(&state, network.network.id, network.network.name.as_str());
+    }
     tracing::info!(container = %container.name, network = %network.network.name, "container connected");
     Ok(Json(convert::container(state.store.container(scope, &container.id.to_string()).await?)))
 }
@@ -101,9 +119,13 @@ pub async fn disconnect_network(
 ) -> Result<Json<Container>, ApiError> {
     caller.require_write()?;
     let scope = caller.scope(None)?;
-    let container = state.store.container(scope, &key).await?.container;
+    let row = state.store.container(scope, &key).await?;
     let network = state.store.network(scope, &network_key).await?;
-    state.store.disconnect_container(container.id, network.network.id, &network_key).await?;
+    state.store.disconnect_container(row.container.id, network.network.id, &network_key).await?;
+    for address in row.addresses.iter().filter(|a| a.network_id == network.network.id) {
+        global_networks::release_fixed(&state, &network.network, address.ip).await;
+    }
+    let container = row.container;
     tracing::info!(container = %container.name, network = %network.network.name, "container disconnected");
     Ok(Json(convert::container(state.store.container(scope, &container.id.to_string()).await?)))
 }

@@ -55,6 +55,10 @@ pub async fn create_profile(
     check_admin_fields(&state, &caller, &body.spec.properties, "spec.properties.").await?;
     check_host_rules(&state, &body.spec.properties, "spec.properties.").await?;
     state.store.resolve_image(caller.project_id, &flotilla_core::image::normalize_reference(&body.spec.properties.image)).await?;
+    // A global network the nodes will join is copied here now: the engine does not call the central.
+    for network in &body.spec.properties.networks {
+        crate::federation::global_networks::ensure_local(&state, &caller, &network.network).await?;
+    }
     let now = flotilla_core::now();
     let profile = flotilla_core::profile::Profile {
         id: ProfileId::new(),
