@@ -29,6 +29,12 @@ pub struct AgentConfig {
     /// Replaces what the runtime reports, field by field.
     pub capacity: CapacityOverride,
     pub timings: Timings,
+    /// Serve each network's names on its gateway at this port (53 for containers); none: no
+    /// name server (simulated hosts have no bridges).
+    pub dns_port: Option<u16>,
+    /// Apply the assignments' routers to the host (IP forwarding, iptables rules past Docker's
+    /// isolation): hosts of a real runtime.
+    pub routing: bool,
 }
 
 impl AgentConfig {
@@ -47,6 +53,8 @@ impl AgentConfig {
             advertise: None,
             capacity: CapacityOverride::default(),
             timings: Timings::default(),
+            dns_port: None,
+            routing: false,
         }
     }
 }

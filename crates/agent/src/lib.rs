@@ -7,10 +7,13 @@
 mod agent;
 mod callback;
 mod config;
+mod dns;
 mod error;
+mod follow;
 mod probe;
 mod reconcile;
 mod region;
+mod routing;
 pub mod runtime;
 mod simulate;
 mod state;

@@ -26,6 +26,7 @@ mod nodes;
 mod policies;
 mod quotas;
 mod receivers;
+mod routers;
 mod volumes;
 
 pub use actions::{ActionProgress, Waited};

@@ -261,6 +261,7 @@ pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, 
     // The placement lock before any subnet's row: the order every writer of ports keeps.
     crate::placement::lock_placement(backend, tx).await?;
     let wanted = wanted_networks(backend, tx, pool, c).await?;
+    crate::names::wake_neighbours(tx, c.id).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
         .bind(c.id.to_string())
         .fetch_all(&mut **tx)
@@ -280,6 +281,7 @@ pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, 
     for port in allocate_ports(backend, tx, &mut alloc, c, &missing).await? {
         insert_port(backend, tx, &port).await?;
     }
+    crate::names::wake_neighbours(tx, c.id).await?;
     alloc.save(tx).await
 }
 

@@ -24,7 +24,13 @@ pub fn assignment(n: u128, desired: DesiredState) -> Assignment {
 
 /// Network `n`: `10.213.n.0/24`.
 pub fn network(n: u128) -> HostNetwork {
-    HostNetwork { id: Uuid::from_u128(n), name: format!("net{n}"), cidr: format!("10.213.{n}.0/24"), gateway: format!("10.213.{n}.1") }
+    HostNetwork {
+        id: Uuid::from_u128(n),
+        name: format!("net{n}"),
+        cidr: format!("10.213.{n}.0/24"),
+        gateway: format!("10.213.{n}.1"),
+        names: vec![],
+    }
 }
 
 pub fn volume(n: u128) -> HostVolume {

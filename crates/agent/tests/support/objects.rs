@@ -7,7 +7,13 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 fn network(x: u8) -> HostNetwork {
-    HostNetwork { id: Uuid::now_v7(), name: "contract".into(), cidr: format!("10.213.{x}.0/24"), gateway: format!("10.213.{x}.1") }
+    HostNetwork {
+        id: Uuid::now_v7(),
+        name: "contract".into(),
+        cidr: format!("10.213.{x}.0/24"),
+        gateway: format!("10.213.{x}.1"),
+        names: vec![],
+    }
 }
 
 fn endpoint(spec: &NetworkSpec, last: u8) -> Endpoint {
@@ -17,6 +23,7 @@ fn endpoint(spec: &NetworkSpec, last: u8) -> Endpoint {
         ip_address: format!("{prefix}{last}"),
         mac_address: String::new(),
         aliases: vec!["contract".into()],
+        gateway: format!("{prefix}1"),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod projects;
 pub mod quotas;
 pub mod receivers;
 pub mod roles;
+pub mod routers;
 pub mod subnets;
 pub mod users;
 pub mod volumes;
@@ -53,6 +54,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Subnet(cmd) => subnets::run(&client()?, format, cmd).await,
         Command::Port(cmd) => ports::run(&client()?, format, cmd).await,
         Command::Volume(cmd) => volumes::run(&client()?, format, cmd).await,
+        Command::Router(cmd) => routers::run(&client()?, format, cmd).await,
         Command::Host(cmd) => hosts::run(&client()?, format, cmd).await,
         Command::Event(cmd) => events::run(&client()?, format, cmd).await,
         Command::Quota(cmd) => quotas::run(&client()?, format, cmd).await,

@@ -118,6 +118,10 @@ pub async fn run(args: DevArgs) -> Result<()> {
         let mut config = AgentConfig::new(&url, join_token.clone(), format!("dev-{i}"));
         config.zone = "dev".into();
         config.state_dir = Some(settings.data_dir.join(AGENT_STATE_DIR));
+        // The agents share one engine and its bridges: the first to bind a gateway answers its
+        // network's names (each holds all of them).
+        config.dns_port = (runtime.kind() == "docker").then_some(53);
+        config.routing = runtime.kind() == "docker";
         agents.push(Agent::start(config, runtime.clone()).await.context("a dev agent cannot join")?);
     }
     lines.push(format!("{} host(s) joined: {runtime_line}", agents.len()));

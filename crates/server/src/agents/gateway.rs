@@ -12,16 +12,17 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::agent::{
-    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Health, HealthStatus, Heartbeat, HostNetwork, HostVolume,
-    ImageSource, NetworkAttachment, ObservedState, Reports, VolumeMount,
+    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, DnsName, Health, HealthStatus, Heartbeat, HostNetwork, HostRouter,
+    HostVolume, ImageSource, NetworkAttachment, ObservedState, Reports, VolumeMount,
 };
 use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::event::EventAction;
 use flotilla_core::host::Utilisation;
 use flotilla_core::scheduler::Resources;
 use flotilla_core::volume::Volume;
-use flotilla_core::{ContainerId, ImageId, Name, ValidationError};
-use flotilla_store::{AssignedContainer, HostRegistration, JoinProof};
+use flotilla_core::{ContainerId, ImageId, Name, NetworkId, ValidationError};
+use flotilla_store::{AssignedContainer, HostRegistration, JoinProof, NameRecord};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Longest long-poll an agent may ask for.
@@ -127,11 +128,13 @@ pub async fn assignments(
         }
     }
     let assigned = state.store.assignments(host.id).await?;
-    let containers = assigned.containers.into_iter().map(assignment).collect();
-    Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect() }))
+    let names = assigned.names;
+    let containers = assigned.containers.into_iter().map(|a| assignment(a, &names)).collect();
+    let routers = assigned.routers.into_iter().map(|r| host_router(r, &names)).collect();
+    Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect(), routers }))
 }
 
-fn assignment(a: AssignedContainer) -> Assignment {
+fn assignment(a: AssignedContainer, names: &HashMap<NetworkId, Vec<NameRecord>>) -> Assignment {
     let c = a.container;
     let aliases = a.aliases;
     let digest = a.image_digest;
@@ -152,7 +155,13 @@ fn assignment(a: AssignedContainer) -> Assignment {
             .networks
             .into_iter()
             .map(|n| NetworkAttachment {
-                network: HostNetwork { id: n.network_id.0, name: n.network_name, cidr: n.cidr, gateway: n.gateway },
+                network: HostNetwork {
+                    id: n.network_id.0,
+                    name: n.network_name,
+                    cidr: n.cidr,
+                    gateway: n.gateway,
+                    names: dns_names(names.get(&n.network_id)),
+                },
                 ip_address: n.ip,
                 mac_address: n.mac,
                 aliases: aliases.clone(),
@@ -164,6 +173,26 @@ fn assignment(a: AssignedContainer) -> Assignment {
             .map(|m| VolumeMount { volume: host_volume(&m.volume), target: m.target.clone(), read_only: m.read_only })
             .collect(),
     }
+}
+
+fn host_router(r: flotilla_store::HostRouter, names: &HashMap<NetworkId, Vec<NameRecord>>) -> HostRouter {
+    let networks = r
+        .interfaces
+        .into_iter()
+        .map(|i| HostNetwork {
+            id: i.network_id.0,
+            name: i.network.to_string(),
+            cidr: i.cidr.to_string(),
+            gateway: i.gateway.to_string(),
+            names: dns_names(names.get(&i.network_id)),
+        })
+        .collect();
+    HostRouter { id: r.id.0, name: r.name.to_string(), networks }
+}
+
+fn dns_names(records: Option<&Vec<NameRecord>>) -> Vec<DnsName> {
+    let records = records.map(Vec::as_slice).unwrap_or_default();
+    records.iter().map(|r| DnsName { name: r.name.clone(), addresses: r.addresses.iter().map(ToString::to_string).collect() }).collect()
 }
 
 fn host_volume(v: &Volume) -> HostVolume {

@@ -19,6 +19,7 @@ mod projects;
 mod quotas;
 mod receivers;
 mod roles;
+mod routers;
 mod tokens;
 mod users;
 mod version;
@@ -152,6 +153,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(ports::disconnect_network))
         .routes(routes!(volumes::list_volumes, volumes::create_volume))
         .routes(routes!(volumes::get_volume, volumes::delete_volume))
+        .routes(routes!(routers::list_routers, routers::create_router))
+        .routes(routes!(routers::get_router, routers::delete_router))
+        .routes(routes!(routers::add_router_interface))
+        .routes(routes!(routers::remove_router_interface))
         .split_for_parts();
     let agent = Router::new()
         .route("/v1/agent/join", post(gateway::join))
