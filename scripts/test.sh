@@ -13,7 +13,9 @@
 #   4. Makes a Python virtual environment under target/pyvenv (reused when it
 #      holds the pinned version) with schemathesis, the API fuzzer, and exports
 #      FLOTILLA_TEST_SCHEMATHESIS=<its st> for crates/cli/tests/api_fuzz.rs.
-#   5. Runs `cargo nextest run --workspace --no-fail-fast "$@"` (installing
+#   5. Makes sure the testbed's tools exist (dockerd, fuse-overlayfs, nsenter, ip,
+#      iptables; installs their Debian packages with apt-get if not).
+#   6. Runs `cargo nextest run --workspace --no-fail-fast "$@"` (installing
 #      cargo-nextest first if it is missing) and exits with its exit code.
 #   The cluster is stopped and the temp dir removed on exit, whatever happens.
 #
@@ -91,6 +93,23 @@ ensure_busybox() {
     step "installing busybox-static with apt-get (for offline test images)"
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static
+}
+
+# The testbed (crates/testkit/src/testbed) makes hosts of network namespaces, each with a Docker
+# Engine of its own on fuse-overlayfs, entered with nsenter; its tests run as root, never skip.
+ensure_testbed_tools() {
+    local missing=() tool package
+    for tool in dockerd:docker.io docker:docker.io fuse-overlayfs:fuse-overlayfs nsenter:util-linux ip:iproute2 iptables:iptables; do
+        package=${tool#*:}
+        tool=${tool%%:*}
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$package")
+    done
+    [ -e /dev/fuse ] || die "/dev/fuse is missing: the testbed's engines need fuse-overlayfs"
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "testbed tools missing (${missing[*]}) and we are not root to apt-get them"
+    step "installing ${missing[*]} with apt-get (for the testbed)"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 }
 
 setup_postgres() {
@@ -230,6 +249,7 @@ ensure_schemathesis() {
 }
 
 ensure_busybox
+ensure_testbed_tools
 ensure_schemathesis
 
 if ! cargo nextest --version >/dev/null 2>&1; then

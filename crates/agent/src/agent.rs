@@ -5,6 +5,7 @@ use crate::callback::{self, CallbackState};
 use crate::config::{AgentConfig, url_host};
 use crate::error::AgentError;
 use crate::follow::Follow;
+use crate::overlay::Overlay;
 use crate::probe::Prober;
 use crate::reconcile::Reconciler;
 use crate::region::{RegionClient, http_client};
@@ -70,6 +71,11 @@ impl Agent {
         let advertise = config.advertise.clone().unwrap_or_else(|| format!("https://{bound}"));
         // A key pair of this run: the server pins its certificate when the agent joins.
         let identity = Identity::self_signed(&[url_host(&advertise).to_owned()])?;
+        // The overlay is the Docker runtime's: the simulated one has no kernel devices to bind.
+        let overlay = match config.tunnel_address {
+            Some(local) if runtime.kind() == "docker" => Some(Overlay::connect(local)?),
+            _ => None,
+        };
         let join = AgentJoin {
             join_token: config.join_token.clone(),
             credential: None,
@@ -81,6 +87,7 @@ impl Agent {
             advertise: advertise.clone(),
             capacity,
             certificate: identity.cert_pem.clone(),
+            tunnel_address: config.tunnel_address.map(|t| t.to_string()),
         };
         let state = config.state_dir.as_deref().map(|dir| StateFile::new(dir, &config.name));
         let (region, joined) = RegionClient::join(http, &config.server, join, config.timings.join_retry_for, state).await?;
@@ -103,7 +110,7 @@ impl Agent {
         let heartbeat_every = Duration::from_millis(joined.heartbeat_interval_ms.max(100));
         let timings = config.timings;
         let vitals = Arc::new(Vitals::default());
-        let reconciler = Reconciler::new(host_id, runtime.clone(), region.clone(), timings, vitals.clone());
+        let reconciler = Reconciler::new(host_id, runtime.clone(), region.clone(), timings, vitals.clone()).with_overlay(overlay);
         let prober = Prober::new(host_id, runtime.clone(), vitals.clone());
         let mut tasks = Vec::new();
         if let Some(port) = config.dns_port {

@@ -28,6 +28,9 @@ pub struct AgentConfig {
     pub advertise: Option<String>,
     /// Replaces what the runtime reports, field by field.
     pub capacity: CapacityOverride,
+    /// The host's address on the underlay, reported at join: with it, the Docker runtime's
+    /// networks span hosts over VXLAN ([`crate::overlay`]); without, they stay local bridges.
+    pub tunnel_address: Option<Ipv4Addr>,
     pub timings: Timings,
     /// Serve each network's names on its gateway at this port (53 for containers); none: no
     /// name server (simulated hosts have no bridges).
@@ -52,6 +55,7 @@ impl AgentConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             advertise: None,
             capacity: CapacityOverride::default(),
+            tunnel_address: None,
             timings: Timings::default(),
             dns_port: None,
             routing: false,

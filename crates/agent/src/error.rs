@@ -21,4 +21,6 @@ pub enum AgentError {
     State { path: std::path::PathBuf, source: std::io::Error },
     #[error("TLS: {0}")]
     Tls(#[from] flotilla_tls::TlsError),
+    #[error("overlay: {0}")]
+    Overlay(#[from] crate::overlay::OverlayError),
 }

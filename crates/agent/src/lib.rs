@@ -10,6 +10,7 @@ mod config;
 mod dns;
 mod error;
 mod follow;
+pub mod overlay;
 mod probe;
 mod reconcile;
 mod region;

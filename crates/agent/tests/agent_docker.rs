@@ -199,7 +199,7 @@ fn ip(x: u8, last: u8) -> String {
 }
 
 fn host_network(name: &str, x: u8) -> HostNetwork {
-    HostNetwork { id: Uuid::now_v7(), name: name.into(), cidr: format!("10.213.{x}.0/24"), gateway: ip(x, 1), names: vec![] }
+    HostNetwork { id: Uuid::now_v7(), name: name.into(), cidr: format!("10.213.{x}.0/24"), gateway: ip(x, 1), overlay: None, names: vec![] }
 }
 
 /// The attachment Flotilla's allocation would give: the MAC is `02:42:` and the address's bytes.

@@ -46,6 +46,10 @@ pub struct AgentJoin {
     pub capacity: Capacity,
     /// The agent's callback certificate (PEM, self-signed): the server pins it on its calls.
     pub certificate: String,
+    /// The IPv4 address other hosts' VXLAN packets reach this host at (`--tunnel-address`).
+    /// Absent: the host's networks stay local bridges (no overlay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_address: Option<String>,
 }
 
 /// The answer to a join: the host's id and the credential for every later call.
@@ -145,6 +149,9 @@ pub struct HostNetwork {
     /// `ADDRESS/PREFIX`.
     pub cidr: String,
     pub gateway: String,
+    /// Set when the host has a tunnel address: the network spans hosts over VXLAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<NetworkOverlay>,
     /// The names the network answers (the agent's DNS server on its gateway): every container's
     /// name on it, on any host, and each cluster's name for its running members.
     #[serde(default)]
@@ -156,6 +163,27 @@ pub struct HostNetwork {
 pub struct DnsName {
     pub name: String,
     pub addresses: Vec<String>,
+}
+
+/// A network's overlay on a host: its bridge carries a VXLAN device, and the forwarding and
+/// neighbour entries of its containers on other hosts come from here (nothing is learned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NetworkOverlay {
+    /// The VXLAN id, unique in the region.
+    pub vni: u32,
+    /// The MTU of the bridge, the VXLAN device and the containers' interfaces.
+    pub mtu: u32,
+    /// The network's containers on other hosts with a tunnel address.
+    pub remotes: Vec<RemoteEndpoint>,
+}
+
+/// A container on another host, as the overlay reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub struct RemoteEndpoint {
+    pub ip: String,
+    pub mac: String,
+    /// Its host's tunnel address.
+    pub tunnel_address: String,
 }
 
 /// A mount of a Flotilla volume.

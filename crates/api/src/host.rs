@@ -34,6 +34,9 @@ pub struct Host {
     /// Where the server reaches the agent; shown to admins only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advertise: Option<String>,
+    /// Where other hosts' VXLAN packets reach it (`--tunnel-address`); shown to admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_address: Option<String>,
     /// `UP`, `DOWN`, `DRAINING` or `DISABLED`.
     pub state: String,
     pub capacity: Capacity,

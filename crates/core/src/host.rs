@@ -75,6 +75,8 @@ pub struct Host {
     pub images: Vec<String>,
     /// Bumped whenever the set of containers assigned to the host changes; agents long-poll on it.
     pub revision: u64,
+    /// Where other hosts' VXLAN packets reach this one (reported at join); `None`: no overlay.
+    pub tunnel_address: Option<std::net::Ipv4Addr>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -16,6 +16,7 @@ pub mod name;
 mod named;
 pub mod network;
 pub mod node;
+pub mod overlay;
 pub mod policy;
 pub mod profile;
 pub mod quota;

@@ -5,6 +5,7 @@ use crate::codec::{get_id, get_json, get_name, get_opt_id, get_opt_time, get_tim
 use crate::hosts::bump_revision;
 use crate::list::Filter;
 use crate::names::NameRecord;
+use crate::overlay::{Around, RemoteEndpoint, wake_peers};
 use crate::placement::RegionView;
 use crate::ports::Address;
 use crate::quotas::check_quota;
@@ -41,6 +42,9 @@ pub struct HostAssignments {
     pub names: HashMap<NetworkId, Vec<NameRecord>>,
     /// The routers joining a network of the host, each with all its networks.
     pub routers: Vec<HostRouter>,
+    /// Set when the host has a tunnel address: the remote endpoints of each network it carries
+    /// (a network missing from the map has none). `None`: no overlay, the networks stay local.
+    pub overlay: Option<HashMap<NetworkId, Vec<RemoteEndpoint>>>,
 }
 
 /// A container on a host, with its networks (in the order it joined them), the alias it answers
@@ -62,6 +66,8 @@ pub struct Attachment {
     pub network_name: String,
     pub cidr: String,
     pub gateway: String,
+    /// The network's VXLAN id.
+    pub vni: u32,
     pub ip: String,
     pub mac: String,
 }
@@ -348,6 +354,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let host: Option<String> = row.try_get("host_id")?;
+        wake_peers(&mut w.tx, Around::Container(id)).await?;
         sqlx::query("DELETE FROM containers WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         if let Some(host) = host {
             bump_revision(&mut w.tx, &host).await?;
@@ -373,6 +380,8 @@ impl Store {
             Ok(host) => host,
             Err(no_fit) => return Ok(Err(no_fit.to_string())),
         };
+        // The old host's peers lose its endpoints (the new host's get them from `sync_ports`).
+        wake_peers(&mut w.tx, Around::Container(id)).await?;
         sqlx::query(
             "UPDATE containers SET host_id = $2, generation = generation + 1, status = 'CREATING', status_reason = $3, runtime_id = NULL,
              health = '', health_reason = '', cpu_percent = NULL, updated_at = $4 WHERE id = $1",
@@ -409,12 +418,13 @@ impl Store {
     pub async fn assignments(&self, host: HostId) -> Result<HostAssignments, StoreError> {
         let mut tx = self.pool.begin().await?;
         let h = host.to_string();
-        let revision = sqlx::query("SELECT revision FROM hosts WHERE id = $1")
+        let row = sqlx::query("SELECT revision, tunnel_address FROM hosts WHERE id = $1")
             .bind(h.clone())
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "host", key: h.clone() })?
-            .try_get::<i64, _>("revision")? as u64;
+            .ok_or_else(|| StoreError::NotFound { kind: "host", key: h.clone() })?;
+        let revision = row.try_get::<i64, _>("revision")? as u64;
+        let tunnel: Option<String> = row.try_get("tunnel_address")?;
         let rows = sqlx::query(
             "SELECT c.*, i.docker_id AS image_digest FROM containers c LEFT JOIN images i ON i.id = c.image_id
              WHERE c.host_id = $1 ORDER BY c.id",
@@ -436,7 +446,7 @@ impl Store {
             .collect::<Result<_, StoreError>>()?;
         let index: HashMap<ContainerId, usize> = containers.iter().enumerate().map(|(i, a)| (a.container.id, i)).collect();
         let attachments = sqlx::query(
-            "SELECT p.container_id, p.ip_address, p.mac, n.id AS network_id, n.name AS network_name, s.cidr, s.gateway
+            "SELECT p.container_id, p.ip_address, p.mac, n.id AS network_id, n.name AS network_name, n.vni, s.cidr, s.gateway
              FROM ports p JOIN containers c ON c.id = p.container_id JOIN networks n ON n.id = p.network_id
              JOIN subnets s ON s.id = p.subnet_id WHERE c.host_id = $1 ORDER BY p.created_at, p.id",
         )
@@ -450,6 +460,7 @@ impl Store {
                 network_name: r.try_get("network_name")?,
                 cidr: r.try_get("cidr")?,
                 gateway: r.try_get("gateway")?,
+                vni: u32::try_from(r.try_get::<i64, _>("vni")?).map_err(|e| StoreError::Corrupt(format!("vni: {e}")))?,
                 ip: r.try_get("ip_address")?,
                 mac: r.try_get("mac")?,
             });
@@ -474,8 +485,12 @@ impl Store {
         .collect::<Result<_, _>>()?;
         let names = crate::names::names_on(&mut tx, host).await?;
         let routers = crate::routers::routers_on(&mut tx, host).await?;
+        let overlay = match tunnel {
+            Some(_) => Some(crate::overlay::remote_endpoints(&mut tx, host).await?),
+            None => None,
+        };
         tx.commit().await?;
-        Ok(HostAssignments { revision, containers, volumes, names, routers })
+        Ok(HostAssignments { revision, containers, volumes, names, routers, overlay })
     }
 
     /// Records what `host`'s agent saw, and answers the status and health changes it made. Reports
@@ -502,7 +517,7 @@ impl Store {
             }
             match (seen.status, c.desired) {
                 (None, DesiredState::Deleted) => {
-                    crate::names::wake_neighbours(&mut w.tx, c.id).await?;
+                    wake_peers(&mut w.tx, Around::Container(c.id)).await?;
                     sqlx::query("DELETE FROM containers WHERE id = $1").bind(c.id.to_string()).execute(&mut *w.tx).await?;
                     let reason = "removed from its host".to_owned();
                     changes.status.push(StatusChange {
@@ -552,7 +567,7 @@ impl Store {
                     if status != c.status {
                         if (status == ContainerStatus::Running) != (c.status == ContainerStatus::Running) {
                             // A cluster's name answers its running members.
-                            crate::names::wake_neighbours(&mut w.tx, c.id).await?;
+                            wake_peers(&mut w.tx, Around::Container(c.id)).await?;
                         }
                         let reason = seen.reason.clone();
                         changes.status.push(StatusChange {

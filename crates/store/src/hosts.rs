@@ -10,6 +10,7 @@ use flotilla_core::{HostId, JoinTokenId, ListParams, Page, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 /// What an agent tells about itself when it joins.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct HostRegistration {
     pub capacity: Resources,
     /// The agent's callback certificate (PEM), which the server pins: public, not a secret.
     pub certificate: String,
+    /// Where other hosts' VXLAN packets reach this one; `None`: no overlay on this host.
+    pub tunnel_address: Option<Ipv4Addr>,
 }
 
 /// What vouches for a join: a valid join token (and the host it may replace), the digest of the
@@ -77,6 +80,10 @@ pub(crate) fn decode(row: &AnyRow) -> Result<Host, StoreError> {
         last_heartbeat: last_heartbeat.and_then(chrono::DateTime::from_timestamp_millis),
         images: get_json(row, "images")?,
         revision: int(row, "revision")?,
+        tunnel_address: row
+            .try_get::<Option<String>, _>("tunnel_address")?
+            .map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("tunnel_address = {t:?}"))))
+            .transpose()?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
@@ -139,12 +146,18 @@ impl Store {
     pub async fn register_host(&self, reg: HostRegistration, proof: JoinProof, fresh_digest: &str) -> Result<Registered, StoreError> {
         let mut w = self.begin_write().await?;
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
-        let existing =
-            sqlx::query(AssertSqlSafe(format!("SELECT id, credential_digest, agent_certificate FROM hosts WHERE name = $1{lock}")))
-                .bind(reg.name.clone())
-                .fetch_optional(&mut *w.tx)
-                .await?;
+        let existing = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, credential_digest, agent_certificate, tunnel_address FROM hosts WHERE name = $1{lock}"
+        )))
+        .bind(reg.name.clone())
+        .fetch_optional(&mut *w.tx)
+        .await?;
         let now = now_millis();
+        let tunnel = reg.tunnel_address.map(|t| t.to_string());
+        let tunnel_moved = match &existing {
+            Some(row) => row.try_get::<Option<String>, _>("tunnel_address")? != tunnel,
+            None => false,
+        };
         let (id, digest, credential_kept) = match existing {
             None => {
                 let Some(grant) = proof.token else { return Err(StoreError::Unauthenticated("join token is invalid or expired".into())) };
@@ -192,10 +205,18 @@ impl Store {
                 }
             }
         };
+        let moved = if tunnel_moved {
+            let host: HostId = id.parse().map_err(|_| StoreError::Corrupt(format!("host id = {id:?}")))?;
+            // Peers that reached it at its old address (woken again below for the new one).
+            crate::overlay::wake_peers(&mut w.tx, crate::overlay::Around::Host(host)).await?;
+            Some(host)
+        } else {
+            None
+        };
         sqlx::query(
             "UPDATE hosts SET zone = $2, pool = $3, labels = $4, runtime = $5, advertise = $6, agent_certificate = $7,
              credential_digest = $8, cpu_millis = $9, memory_mib = $10, disk_mib = $11, alive = 1, last_heartbeat = $12,
-             revision = revision + 1, updated_at = $12 WHERE id = $1",
+             revision = revision + 1, updated_at = $12, tunnel_address = $13 WHERE id = $1",
         )
         .bind(id.clone())
         .bind(reg.zone)
@@ -209,8 +230,12 @@ impl Store {
         .bind(reg.capacity.memory_mib as i64)
         .bind(reg.capacity.disk_mib as i64)
         .bind(now)
+        .bind(tunnel)
         .execute(&mut *w.tx)
         .await?;
+        if let Some(host) = moved {
+            crate::overlay::wake_peers(&mut w.tx, crate::overlay::Around::Host(host)).await?;
+        }
         w.tx.commit().await?;
         Ok(Registered { host: self.host(&id).await?, credential_kept })
     }

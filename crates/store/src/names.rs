@@ -1,10 +1,10 @@
-//! The names each network answers (its containers' names, and its clusters' names for their
-//! running members), and waking the hosts that carry a container's networks when they change.
+//! The names each network answers: its containers' names, and its clusters' names for their
+//! running members (the hosts carrying a network are woken by `overlay::wake_peers`).
 
 use crate::codec::get_id;
 use crate::{StoreError, Tx};
 use flotilla_core::container::ContainerStatus;
-use flotilla_core::{ContainerId, HostId, NetworkId};
+use flotilla_core::{HostId, NetworkId};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
@@ -47,18 +47,4 @@ pub(crate) async fn names_on(tx: &mut Tx, host: HostId) -> Result<HashMap<Networ
             (network, records.collect())
         })
         .collect())
-}
-
-/// Bumps the revision of every host carrying one of `container`'s networks, so their agents
-/// learn its names (call it before ports go, and after they come).
-pub(crate) async fn wake_neighbours(tx: &mut Tx, container: ContainerId) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE hosts SET revision = revision + 1 WHERE id IN (
-           SELECT c.host_id FROM ports p JOIN containers c ON c.id = p.container_id
-           WHERE c.host_id IS NOT NULL AND p.network_id IN (SELECT network_id FROM ports WHERE container_id = $1))",
-    )
-    .bind(container.to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -76,12 +76,13 @@ async fn lock_address_space(backend: Backend, tx: &mut Tx) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Writes network `n` within its project's quota of networks.
+/// Writes network `n` within its project's quota of networks, with the region's next VNI.
 async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network) -> Result<(), StoreError> {
     crate::quotas::check_one_more(backend, tx, n.project_id, crate::quotas::Counted::Networks).await?;
+    let vni = crate::overlay::allocate_vni(backend, tx).await?;
     sqlx::query(
-        "INSERT INTO networks (id, name, project_id, shared, is_default, metadata, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO networks (id, name, project_id, shared, is_default, metadata, created_at, updated_at, vni)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(n.id.to_string())
     .bind(n.name.to_string())
@@ -91,6 +92,7 @@ async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network) -> Result<()
     .bind(metadata_json(&n.metadata))
     .bind(millis(n.created_at))
     .bind(millis(n.updated_at))
+    .bind(i64::from(vni))
     .execute(&mut **tx)
     .await
     .map_err(StoreError::on_insert("network", n.name.as_str()))?;

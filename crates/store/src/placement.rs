@@ -197,6 +197,9 @@ impl RegionView {
         for port in &ports {
             write_port(tx, port).await?;
         }
+        if container.host_id.is_some() {
+            crate::overlay::wake_peers(tx, crate::overlay::Around::Container(container.id)).await?;
+        }
         insert_mounts(tx, &container, &mounts).await?;
         Ok(container)
     }

@@ -261,7 +261,8 @@ pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, 
     // The placement lock before any subnet's row: the order every writer of ports keeps.
     crate::placement::lock_placement(backend, tx).await?;
     let wanted = wanted_networks(backend, tx, pool, c).await?;
-    crate::names::wake_neighbours(tx, c.id).await?;
+    let around = crate::overlay::Around::Container(c.id);
+    crate::overlay::wake_peers(tx, around).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
         .bind(c.id.to_string())
         .fetch_all(&mut **tx)
@@ -281,8 +282,8 @@ pub(crate) async fn sync_ports(backend: Backend, tx: &mut Tx, pool: RegionPool, 
     for port in allocate_ports(backend, tx, &mut alloc, c, &missing).await? {
         insert_port(backend, tx, &port).await?;
     }
-    crate::names::wake_neighbours(tx, c.id).await?;
-    alloc.save(tx).await
+    alloc.save(tx).await?;
+    crate::overlay::wake_peers(tx, around).await
 }
 
 impl Store {

@@ -5,6 +5,7 @@
 mod fixtures;
 mod images;
 mod sim;
+pub mod testbed;
 
 pub use fixtures::workload_profile;
 pub use images::image_archive;

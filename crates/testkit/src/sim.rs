@@ -24,6 +24,7 @@ pub struct SimHost {
     cpus: f64,
     memory_mib: u64,
     latency: Duration,
+    tunnel_address: Option<std::net::Ipv4Addr>,
 }
 
 impl SimHost {
@@ -37,6 +38,7 @@ impl SimHost {
             cpus: 4.0,
             memory_mib: 8192,
             latency: Duration::ZERO,
+            tunnel_address: None,
         }
     }
 
@@ -62,6 +64,13 @@ impl SimHost {
 
     pub fn memory_mib(mut self, memory_mib: u64) -> Self {
         self.memory_mib = memory_mib;
+        self
+    }
+
+    /// The tunnel address the agent reports at join (the simulated runtime makes no overlay,
+    /// but the region hands the host its networks' remote endpoints).
+    pub fn tunnel_address(mut self, address: std::net::Ipv4Addr) -> Self {
+        self.tunnel_address = Some(address);
         self
     }
 
@@ -102,6 +111,7 @@ impl TestRegion {
         config.labels = host.labels;
         config.capacity = CapacityOverride { cpus: Some(host.cpus), memory_mib: Some(host.memory_mib), disk_mib: None };
         config.timings = fast_timings();
+        config.tunnel_address = host.tunnel_address;
         // As a real agent does: a host started again under its name joins with its saved credential.
         config.state_dir = Some(self.data_dir().join("agents"));
         let runtime = Arc::new(SimRuntime::new(SimConfig { latency: host.latency, ..SimConfig::default() }));

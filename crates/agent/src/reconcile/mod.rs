@@ -9,7 +9,7 @@ mod attach;
 mod bind;
 mod execute;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod memory;
 mod objects;
 mod observe;
@@ -20,6 +20,7 @@ pub use observe::observed;
 
 use crate::config::Timings;
 use crate::error::AgentError;
+use crate::overlay::Overlay;
 use crate::runtime::{ArchiveStream, ContainerRuntime};
 use crate::vitals::Vitals;
 use async_trait::async_trait;
@@ -55,6 +56,8 @@ pub struct Reconciler {
     image_lock: tokio::sync::Mutex<()>,
     /// Health and CPU use of running containers, measured between passes.
     vitals: Arc<Vitals>,
+    /// The host's overlay, when its networks span hosts.
+    overlay: Option<Overlay>,
 }
 
 impl Reconciler {
@@ -74,7 +77,15 @@ impl Reconciler {
             reporter: Reporter::default(),
             image_lock: tokio::sync::Mutex::new(()),
             vitals,
+            overlay: None,
         }
+    }
+
+    /// Reconciles the host's overlay too: before the networks are made, their bridges, VXLAN
+    /// devices and entries; the links of networks gone once their runtime networks are.
+    pub fn with_overlay(mut self, overlay: Option<Overlay>) -> Self {
+        self.overlay = overlay;
+        self
     }
 
     /// One pass over the containers `assignments` and the pool volumes `pool`.
@@ -82,8 +93,15 @@ impl Reconciler {
         let now = Instant::now();
         let mut runtime = self.runtime.list(self.host_id).await?;
         let networks = self.runtime.networks().await?;
-        let objects = objects::plan(self.host_id, assignments, pool, &networks, &self.runtime.volumes().await?);
-        let unavailable = bind::ensure(self.runtime.as_ref(), &objects).await;
+        let mut objects = objects::plan(self.host_id, assignments, pool, &networks, &self.runtime.volumes().await?);
+        let mut unavailable = HashMap::new();
+        if let Some(overlay) = &self.overlay {
+            // The bridge of a runtime network not yet removed stays until it is.
+            let keep: Vec<String> = networks.iter().map(|n| crate::overlay::bridge_name(n.id)).collect();
+            unavailable = overlay.reconcile(&crate::overlay::wanted(assignments), &keep).await;
+            objects.ensure_networks.retain(|n| !unavailable.contains_key(&n.name));
+        }
+        unavailable.extend(bind::ensure(self.runtime.as_ref(), &objects).await);
         let actions = plan::plan(assignments, &runtime, &self.memory, now, self.timings.failure_retry);
         if !actions.is_empty() {
             let by_id: HashMap<Uuid, &Assignment> = assignments.iter().map(|a| (a.id, a)).collect();

@@ -76,6 +76,7 @@ mod tests {
                 name: "n".into(),
                 cidr: (*cidr).into(),
                 gateway: cidr.replace(".0/24", ".1"),
+                overlay: None,
                 names: vec![],
             })
             .collect();

@@ -8,7 +8,7 @@ pub mod docker;
 mod objects;
 pub mod sim;
 
-pub use objects::{Endpoint, MountSpec, NetworkSpec, RuntimeObject, VolumeSpec, network_name, volume_name};
+pub use objects::{Bridge, Endpoint, MountSpec, NetworkSpec, RuntimeObject, VolumeSpec, network_name, volume_name};
 
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -27,11 +27,28 @@ pub struct NetworkSpec {
     /// `ADDRESS/PREFIX`.
     pub cidr: String,
     pub gateway: String,
+    /// Set for a network with an overlay: the runtime binds the network to this bridge (which
+    /// [`crate::overlay`] makes and keeps) and gives its interfaces this MTU.
+    pub bridge: Option<Bridge>,
+}
+
+/// The host bridge an overlay network is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bridge {
+    pub name: String,
+    pub mtu: u32,
 }
 
 impl NetworkSpec {
     pub fn new(network: &HostNetwork, host_id: Uuid) -> Self {
-        Self { name: network_name(network), network_id: network.id, host_id, cidr: network.cidr.clone(), gateway: network.gateway.clone() }
+        Self {
+            name: network_name(network),
+            network_id: network.id,
+            host_id,
+            cidr: network.cidr.clone(),
+            gateway: network.gateway.clone(),
+            bridge: network.overlay.as_ref().map(|o| Bridge { name: crate::overlay::bridge_name(network.id), mtu: o.mtu }),
+        }
     }
 
     /// `flotilla.network` and `flotilla.host`.
@@ -150,8 +167,14 @@ mod tests {
 
     #[test]
     fn names_carry_the_random_tail_of_the_id() {
-        let network =
-            HostNetwork { id: id(), name: "backend".into(), cidr: "10.0.0.0/24".into(), gateway: "10.0.0.1".into(), names: vec![] };
+        let network = HostNetwork {
+            id: id(),
+            name: "backend".into(),
+            cidr: "10.0.0.0/24".into(),
+            gateway: "10.0.0.1".into(),
+            overlay: None,
+            names: vec![],
+        };
         assert_eq!(network_name(&network), "flt-net-backend-123456789abc");
         let volume = HostVolume { id: id(), name: "data".into(), driver: "local".into(), driver_opts: BTreeMap::new() };
         assert_eq!(volume_name(&volume), "flt-vol-data-123456789abc");
@@ -160,7 +183,14 @@ mod tests {
     #[test]
     fn labels_name_the_object_and_the_host() {
         let host = Uuid::from_u128(7);
-        let network = HostNetwork { id: id(), name: "n".into(), cidr: "10.0.0.0/24".into(), gateway: "10.0.0.1".into(), names: vec![] };
+        let network = HostNetwork {
+            id: id(),
+            name: "n".into(),
+            cidr: "10.0.0.0/24".into(),
+            gateway: "10.0.0.1".into(),
+            overlay: None,
+            names: vec![],
+        };
         let labels = NetworkSpec::new(&network, host).labels();
         assert_eq!(labels[LABEL_NETWORK], id().to_string());
         assert_eq!(labels[LABEL_HOST], host.to_string());

@@ -13,6 +13,7 @@ fn network(x: u8) -> HostNetwork {
         cidr: format!("10.213.{x}.0/24"),
         gateway: format!("10.213.{x}.1"),
         names: vec![],
+        overlay: None,
     }
 }
 

@@ -43,6 +43,9 @@ pub struct AgentArgs {
     pub ca_cert: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = RuntimeKind::Docker)]
     pub runtime: RuntimeKind,
+    /// With `--runtime docker`: the engine's socket, `unix:///PATH` [default: /var/run/docker.sock].
+    #[arg(long, env = "DOCKER_HOST", value_name = "unix:///PATH")]
+    pub docker_host: Option<String>,
     /// The host's name [default: this machine's hostname].
     #[arg(long)]
     pub name: Option<String>,
@@ -61,6 +64,10 @@ pub struct AgentArgs {
     /// URL the server reaches this agent at [default: https://LISTEN, else https://HOSTNAME:7947].
     #[arg(long, value_name = "URL")]
     pub advertise: Option<String>,
+    /// This host's IPv4 address on the underlay: other hosts' VXLAN packets come to it, and the
+    /// host's networks span hosts (Docker runtime). Without it, its networks stay local bridges.
+    #[arg(long, env = "FLOTILLA_TUNNEL_ADDRESS", value_name = "IP")]
+    pub tunnel_address: Option<std::net::Ipv4Addr>,
     /// CPUs to announce instead of the machine's.
     #[arg(long)]
     pub cpus: Option<f64>,
@@ -158,6 +165,7 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     // and route between the networks their routers join.
     config.dns_port = (args.runtime == RuntimeKind::Docker).then_some(53);
     config.routing = args.runtime == RuntimeKind::Docker;
+    config.tunnel_address = args.tunnel_address;
     if let Some(secs) = args.report_interval {
         config.timings.cpu_sample = std::time::Duration::from_secs(secs);
         config.timings.full_report = std::time::Duration::from_secs(secs);
@@ -172,7 +180,15 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
         return Ok(());
     }
-    let agent = Agent::start(config, runtime(args.runtime, sim_config(&args)).await?).await.context("the agent cannot join its region")?;
+    let runtime = match (args.runtime, &args.docker_host) {
+        (RuntimeKind::Docker, Some(endpoint)) => Arc::new(
+            DockerRuntime::connect_to(endpoint)
+                .await
+                .with_context(|| format!("cannot reach the Docker Engine at --docker-host {endpoint}"))?,
+        ),
+        (kind, _) => runtime(kind, sim_config(&args)).await?,
+    };
+    let agent = Agent::start(config, runtime).await.context("the agent cannot join its region")?;
     server::announce(&[format!(
         "host {} joined {} as {} (serving calls at {})",
         agent.name(),

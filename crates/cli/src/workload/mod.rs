@@ -1,6 +1,7 @@
 //! `flotilla workload`: a small program to run in containers for tests and demos (`serve`), and the
 //! image that carries it (`image`), built offline from this very binary.
 
+pub mod fetch;
 pub mod image;
 pub mod serve;
 
@@ -14,11 +15,14 @@ pub enum WorkloadCommand {
     /// Write a `docker save` archive of an image that runs `flotilla workload serve`, built from this
     /// binary and its shared libraries, without Docker or a registry.
     Image(image::ImageArgs),
+    /// GET an http:// URL and print the body (exit 1 unless 2xx): a client inside containers.
+    Fetch(fetch::FetchArgs),
 }
 
 pub async fn run(command: WorkloadCommand) -> Result<()> {
     match command {
         WorkloadCommand::Serve(args) => serve::run(args).await,
         WorkloadCommand::Image(args) => image::run(args).await,
+        WorkloadCommand::Fetch(args) => fetch::run(args).await,
     }
 }

@@ -13,11 +13,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::agent::{
     AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, DnsName, Health, HealthStatus, Heartbeat, HostNetwork, HostRouter,
-    HostVolume, ImageSource, NetworkAttachment, ObservedState, Reports, VolumeMount,
+    HostVolume, ImageSource, NetworkAttachment, NetworkOverlay, ObservedState, RemoteEndpoint, Reports, VolumeMount,
 };
 use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::event::EventAction;
 use flotilla_core::host::Utilisation;
+use flotilla_core::overlay::{OVERLAY_MTU, parse_tunnel_address};
 use flotilla_core::scheduler::Resources;
 use flotilla_core::volume::Volume;
 use flotilla_core::{ContainerId, ImageId, Name, NetworkId, ValidationError};
@@ -59,6 +60,7 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
     }
     flotilla_tls::certificates("certificate", body.certificate.as_bytes())
         .map_err(|e| ValidationError::new("certificate", "(PEM)", e.to_string()))?;
+    let tunnel_address = body.tunnel_address.as_deref().map(|t| parse_tunnel_address("tunnel_address", t)).transpose()?;
     let fresh = secret::generate();
     let proof = JoinProof { token: grant, credential_digest: body.credential.as_deref().map(secret::digest) };
     let registration = HostRegistration {
@@ -70,6 +72,7 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
         advertise: body.advertise.trim_end_matches('/').to_owned(),
         capacity: resources(&body.capacity),
         certificate: body.certificate,
+        tunnel_address,
     };
     let registered = state.store.register_host(registration, proof, &secret::digest(&fresh)).await?;
     let host = registered.host;
@@ -128,13 +131,19 @@ pub async fn assignments(
         }
     }
     let assigned = state.store.assignments(host.id).await?;
-    let names = assigned.names;
-    let containers = assigned.containers.into_iter().map(|a| assignment(a, &names)).collect();
+    let (names, overlay) = (assigned.names, assigned.overlay);
+    let containers = assigned.containers.into_iter().map(|a| assignment(a, &names, overlay.as_ref())).collect();
     let routers = assigned.routers.into_iter().map(|r| host_router(r, &names)).collect();
     Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect(), routers }))
 }
 
-fn assignment(a: AssignedContainer, names: &HashMap<NetworkId, Vec<NameRecord>>) -> Assignment {
+/// Container `a` as its host's agent gets it, with the names of its networks; `overlay`: the
+/// remote endpoints of each network, when the host has a tunnel address.
+fn assignment(
+    a: AssignedContainer,
+    names: &HashMap<NetworkId, Vec<NameRecord>>,
+    overlay: Option<&HashMap<NetworkId, Vec<flotilla_store::RemoteEndpoint>>>,
+) -> Assignment {
     let c = a.container;
     let aliases = a.aliases;
     let digest = a.image_digest;
@@ -160,6 +169,11 @@ fn assignment(a: AssignedContainer, names: &HashMap<NetworkId, Vec<NameRecord>>)
                     name: n.network_name,
                     cidr: n.cidr,
                     gateway: n.gateway,
+                    overlay: overlay.map(|remotes| NetworkOverlay {
+                        vni: n.vni,
+                        mtu: OVERLAY_MTU,
+                        remotes: remotes.get(&n.network_id).map_or_else(Vec::new, |r| r.iter().map(remote_endpoint).collect()),
+                    }),
                     names: dns_names(names.get(&n.network_id)),
                 },
                 ip_address: n.ip,
@@ -175,6 +189,10 @@ fn assignment(a: AssignedContainer, names: &HashMap<NetworkId, Vec<NameRecord>>)
     }
 }
 
+fn remote_endpoint(r: &flotilla_store::RemoteEndpoint) -> RemoteEndpoint {
+    RemoteEndpoint { ip: r.ip.clone(), mac: r.mac.clone(), tunnel_address: r.tunnel_address.clone() }
+}
+
 fn host_router(r: flotilla_store::HostRouter, names: &HashMap<NetworkId, Vec<NameRecord>>) -> HostRouter {
     let networks = r
         .interfaces
@@ -184,6 +202,7 @@ fn host_router(r: flotilla_store::HostRouter, names: &HashMap<NetworkId, Vec<Nam
             name: i.network.to_string(),
             cidr: i.cidr.to_string(),
             gateway: i.gateway.to_string(),
+            overlay: None,
             names: dns_names(names.get(&i.network_id)),
         })
         .collect();

@@ -56,6 +56,7 @@ pub fn registration(name: &str) -> HostRegistration {
         advertise: "https://127.0.0.1:1".into(),
         capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
         certificate: "-----BEGIN CERTIFICATE-----".into(),
+        tunnel_address: None,
     }
 }
 

@@ -97,7 +97,23 @@ impl DockerRuntime {
     /// Connects to the local engine (`DOCKER_HOST` if it names a unix socket, else `/var/run/docker.sock`)
     /// and negotiates the API version.
     pub async fn connect() -> Result<Self, RuntimeError> {
-        let docker = Docker::connect_with_unix_defaults().map_err(|e| engine_error("connecting to the Docker Engine", e))?;
+        Self::negotiate(Docker::connect_with_unix_defaults()).await
+    }
+
+    /// Connects to the engine at `endpoint`, `unix:///PATH` or a bare socket path (the agent's
+    /// `--docker-host`), and negotiates the API version.
+    pub async fn connect_to(endpoint: &str) -> Result<Self, RuntimeError> {
+        let path = endpoint.strip_prefix("unix://").unwrap_or(endpoint);
+        if !path.starts_with('/') {
+            return Err(RuntimeError::InvalidArgument(format!(
+                "Docker host {endpoint:?} must be unix:///PATH: only a local socket is supported"
+            )));
+        }
+        Self::negotiate(Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)).await
+    }
+
+    async fn negotiate(docker: Result<Docker, DockerError>) -> Result<Self, RuntimeError> {
+        let docker = docker.map_err(|e| engine_error("connecting to the Docker Engine", e))?;
         let docker = docker.negotiate_version().await.map_err(|e| engine_error("connecting to the Docker Engine", e))?;
         let probes = reqwest::Client::builder()
             .no_proxy()

@@ -91,14 +91,22 @@ fn mount(m: &MountSpec) -> Mount {
     }
 }
 
-/// The body of `POST /networks/create`: a labelled bridge with the spec's subnet and gateway.
+/// The body of `POST /networks/create`: a labelled bridge with the spec's subnet and gateway; an
+/// overlay network is bound to its host bridge (made beforehand) with its MTU.
 pub fn network_create(spec: &NetworkSpec) -> NetworkCreateRequest {
     let config = IpamConfig { subnet: Some(spec.cidr.clone()), gateway: Some(spec.gateway.clone()), ..Default::default() };
+    let options = spec.bridge.as_ref().map(|b| {
+        HashMap::from([
+            ("com.docker.network.bridge.name".to_owned(), b.name.clone()),
+            ("com.docker.network.driver.mtu".to_owned(), b.mtu.to_string()),
+        ])
+    });
     NetworkCreateRequest {
         name: spec.name.clone(),
         driver: Some("bridge".to_owned()),
         ipam: Some(Ipam { driver: Some("default".to_owned()), config: Some(vec![config]), options: None }),
         labels: Some(spec.labels()),
+        options,
         ..Default::default()
     }
 }
@@ -127,6 +135,7 @@ fn restart_policy(policy: RestartPolicy) -> DockerRestart {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::Bridge;
     use flotilla_api::agent::{LABEL_CONTAINER, LABEL_HOST, LABEL_NETWORK, LABEL_VOLUME};
     use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe, PortSpec};
     use uuid::Uuid;
@@ -263,8 +272,14 @@ mod tests {
             host_id,
             cidr: "10.213.0.0/24".into(),
             gateway: "10.213.0.1".into(),
+            bridge: None,
         };
         let request = network_create(&network);
+        assert_eq!(request.options, None, "no overlay: Docker makes its own bridge");
+        let bound = network_create(&NetworkSpec { bridge: Some(Bridge { name: "flt-56789abc".into(), mtu: 1450 }), ..network.clone() });
+        let options = bound.options.unwrap();
+        assert_eq!(options["com.docker.network.bridge.name"], "flt-56789abc");
+        assert_eq!(options["com.docker.network.driver.mtu"], "1450");
         assert_eq!((request.name.as_str(), request.driver.as_deref()), ("flt-net-a-1", Some("bridge")));
         let config = &request.ipam.unwrap().config.unwrap()[0];
         assert_eq!((config.subnet.as_deref(), config.gateway.as_deref()), (Some("10.213.0.0/24"), Some("10.213.0.1")));

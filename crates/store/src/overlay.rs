@@ -1,0 +1,104 @@
+//! The overlay's rows: VNIs handed to networks at create, the remote endpoints a host's
+//! assignments carry (its networks' containers on other hosts with a tunnel address), and the
+//! wake-up of the hosts that carry a network when one of its containers comes, moves or goes (their
+//! endpoints and names change).
+
+use crate::codec::get_id;
+use crate::hosts::bump_revision;
+use crate::{Backend, StoreError, Tx};
+use flotilla_core::overlay::{VNI_FIRST, VNI_LAST, next_vni};
+use flotilla_core::{ContainerId, HostId, NetworkId};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// A container on another host with a tunnel address, as a host's overlay reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteEndpoint {
+    pub ip: String,
+    pub mac: String,
+    /// Its host's tunnel address.
+    pub tunnel_address: String,
+}
+
+/// The next free VNI of the region. On PostgreSQL an advisory lock serialises network creates
+/// until commit (SQLite has one writer); the unique index is the last word.
+pub(crate) async fn allocate_vni(backend: Backend, tx: &mut Tx) -> Result<u32, StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7043)").execute(&mut **tx).await?;
+    }
+    let highest: Option<i64> = sqlx::query("SELECT MAX(vni) AS highest FROM networks").fetch_one(&mut **tx).await?.try_get("highest")?;
+    if let Some(vni) = next_vni(highest.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32)) {
+        return Ok(vni);
+    }
+    // The range is used up to its end: the lowest gap left by deleted networks.
+    let first_taken =
+        sqlx::query("SELECT 1 AS taken FROM networks WHERE vni = $1").bind(i64::from(VNI_FIRST)).fetch_optional(&mut **tx).await?;
+    if first_taken.is_none() {
+        return Ok(VNI_FIRST);
+    }
+    let gap: Option<i64> = sqlx::query(
+        "SELECT MIN(n.vni + 1) AS gap FROM networks n
+         WHERE n.vni >= $1 AND n.vni < $2 AND NOT EXISTS (SELECT 1 FROM networks m WHERE m.vni = n.vni + 1)",
+    )
+    .bind(i64::from(VNI_FIRST))
+    .bind(i64::from(VNI_LAST))
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("gap")?;
+    gap.map(|g| g as u32)
+        .ok_or_else(|| StoreError::Conflict(format!("the region has no VXLAN id left ({VNI_FIRST}..={VNI_LAST} are all in use)")))
+}
+
+/// Whose networks changed: one container's, or those of every container on one host.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Around {
+    Container(ContainerId),
+    Host(HostId),
+}
+
+/// Bumps the revision of every host that carries a network of `around` (whose remote endpoints
+/// and names change), in host id order. Called before a change with the rows as they were, and
+/// after it with the rows as they are.
+pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreError> {
+    let (containers, key) = match around {
+        Around::Container(id) => ("c0.id = $1", id.to_string()),
+        Around::Host(id) => ("c0.host_id = $1", id.to_string()),
+    };
+    let hosts = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT DISTINCT h.id FROM hosts h JOIN containers c ON c.host_id = h.id JOIN ports p ON p.container_id = c.id
+         WHERE p.network_id IN (SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id WHERE {containers})
+         ORDER BY h.id"
+    )))
+    .bind(key)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in &hosts {
+        bump_revision(tx, &row.try_get::<String, _>("id")?).await?;
+    }
+    Ok(())
+}
+
+/// The remote endpoints of each network `host` carries: the containers on it placed on other
+/// hosts that have a tunnel address. Empty when `host` has none itself.
+pub(crate) async fn remote_endpoints(tx: &mut Tx, host: HostId) -> Result<HashMap<NetworkId, Vec<RemoteEndpoint>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.network_id, p.ip_address, p.mac, h.tunnel_address FROM ports p JOIN containers c ON c.id = p.container_id
+         JOIN hosts h ON h.id = c.host_id
+         WHERE h.tunnel_address IS NOT NULL AND c.host_id != $1
+           AND EXISTS (SELECT 1 FROM hosts me WHERE me.id = $1 AND me.tunnel_address IS NOT NULL)
+           AND p.network_id IN (SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id WHERE c0.host_id = $1)
+         ORDER BY p.network_id, p.ip",
+    )
+    .bind(host.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut remotes: HashMap<NetworkId, Vec<RemoteEndpoint>> = HashMap::new();
+    for r in &rows {
+        remotes.entry(get_id(r, "network_id")?).or_default().push(RemoteEndpoint {
+            ip: r.try_get("ip_address")?,
+            mac: r.try_get("mac")?,
+            tunnel_address: r.try_get("tunnel_address")?,
+        });
+    }
+    Ok(remotes)
+}

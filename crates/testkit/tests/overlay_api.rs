@@ -1,0 +1,150 @@
+//! The overlay's control plane, on SQLite and PostgreSQL, with simulated hosts that report tunnel
+//! addresses: networks get distinct VNIs, each host's assignments carry the remote endpoints of
+//! its networks (containers on other hosts with a tunnel address), and the revisions of the hosts
+//! carrying a network move when one of its containers comes or goes; a host without a tunnel
+//! address gets no overlay and is not woken; a bad tunnel address is refused at join.
+
+use flotilla_agent::{Agent, AgentConfig};
+use flotilla_api::{ContainerCreate, DeleteQuery, NetworkCreate, SubnetCreate};
+use flotilla_client::Client;
+use flotilla_core::overlay::{OVERLAY_MTU, VNI_FIRST, VNI_LAST};
+use flotilla_core::profile::{ContainerProperties, NetworkRef};
+use flotilla_core::{HostId, NetworkId, Role};
+use flotilla_store::{HostAssignments, RemoteEndpoint, Store};
+use flotilla_testkit::{Backend, SimHost, TestRegion, wait_for_container, wait_until};
+use std::net::Ipv4Addr;
+
+const TUNNEL_A: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 11);
+const TUNNEL_B: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 12);
+
+fn network(name: &str, cidr: &str) -> NetworkCreate {
+    let subnet = SubnetCreate { name: None, cidr: cidr.into(), gateway: None, allocation_pools: vec![], reserved: vec![] };
+    NetworkCreate { name: name.into(), shared: false, subnet: Some(subnet), metadata: Default::default() }
+}
+
+/// Runs container `name` on `host`, on network `web`, and waits until it runs.
+async fn run_on(client: &Client, name: &str, host: &str) -> RemoteEndpoint {
+    let spec = ContainerProperties {
+        image: "flotilla/workload:latest".into(),
+        cpu: Some(0.1),
+        memory: Some(64),
+        host_node: Some(host.into()),
+        networks: vec![NetworkRef { network: "web".into() }],
+        ..Default::default()
+    };
+    client.create_container(&ContainerCreate { name: name.into(), spec, run: true, metadata: Default::default() }).await.expect("create");
+    let c = wait_for_container(client, name, "RUNNING").await;
+    let address = &c.addresses[0];
+    let tunnel = if host == "host-a" { TUNNEL_A } else { TUNNEL_B };
+    RemoteEndpoint { ip: address.ip_address.clone(), mac: address.mac_address.clone(), tunnel_address: tunnel.to_string() }
+}
+
+/// The remote endpoints host `host`'s assignments carry for `network` (`None`: no overlay).
+async fn remotes(store: &Store, host: HostId, network: NetworkId) -> Option<Vec<RemoteEndpoint>> {
+    let assigned: HostAssignments = store.assignments(host).await.expect("assignments");
+    assigned.overlay.map(|o| o.get(&network).cloned().unwrap_or_default())
+}
+
+async fn overlay_follows_containers(backend: Backend) {
+    let Some(region) = TestRegion::start(backend).await else { return };
+    let store = region.store().await;
+    let agents: Vec<Agent> = vec![
+        region.sim_agent(SimHost::new("host-a").tunnel_address(TUNNEL_A)).await,
+        region.sim_agent(SimHost::new("host-b").tunnel_address(TUNNEL_B)).await,
+        region.sim_agent(SimHost::new("host-c")).await,
+    ];
+    let [a, b, c] = [0, 1, 2].map(|i| HostId(agents[i].host_id()));
+
+    // Hosts show their tunnel address to admins only.
+    let shown = region.admin.host("host-a").await.unwrap();
+    assert_eq!(shown.tunnel_address.as_deref(), Some("198.51.100.11"));
+    assert_eq!(region.admin.host("host-c").await.unwrap().tunnel_address, None);
+    let member = region.add_user("mia", "admin", Role::Member).await;
+    assert_eq!(member.host("host-a").await.unwrap().tunnel_address, None, "not for members");
+
+    let web = NetworkId(region.admin.create_network(&network("web", "10.77.0.0/24")).await.unwrap().id);
+    let other = NetworkId(region.admin.create_network(&network("other", "10.78.0.0/24")).await.unwrap().id);
+    let x = run_on(&region.admin, "x", "host-a").await;
+    let y = run_on(&region.admin, "y", "host-b").await;
+    run_on(&region.admin, "z", "host-c").await;
+
+    let assigned = store.assignments(a).await.unwrap();
+    let attachment = &assigned.containers.iter().find(|c| c.container.name.as_str() == "x").unwrap().networks[0];
+    assert!((VNI_FIRST..=VNI_LAST).contains(&attachment.vni), "vni {}", attachment.vni);
+    assert_eq!(remotes(&store, a, web).await, Some(vec![y.clone()]), "host-a reaches y on host-b; z's host has no tunnel");
+    assert_eq!(remotes(&store, b, web).await, Some(vec![x.clone()]));
+    assert_eq!(remotes(&store, c, web).await, None, "no tunnel address: no overlay");
+    assert_eq!(remotes(&store, a, other).await, Some(vec![]), "a network host-a does not carry has no endpoints");
+
+    // A container comes on host-a: host-b is woken and gets it.
+    let (before_b, before_c) = (store.host_revision(b).await.unwrap(), store.host_revision(c).await.unwrap());
+    let w = run_on(&region.admin, "w", "host-a").await;
+    assert!(store.host_revision(b).await.unwrap() > before_b, "host-b's revision moved");
+    let mut both = vec![x.clone(), w.clone()];
+    both.sort_by(|l, r| l.ip.parse::<Ipv4Addr>().unwrap().cmp(&r.ip.parse().unwrap()));
+    assert_eq!(remotes(&store, b, web).await, Some(both));
+
+    // x goes: host-b is woken and loses it.
+    let before_b = store.host_revision(b).await.unwrap();
+    region.admin.delete_container("x", &DeleteQuery { stop: Some(true), force: None }).await.expect("delete");
+    wait_until("x is gone", || async { region.admin.container("x").await.is_err() }).await;
+    assert!(store.host_revision(b).await.unwrap() > before_b, "host-b's revision moved");
+    assert_eq!(remotes(&store, b, web).await, Some(vec![w]));
+    // host-c has no tunnel address (no endpoints) but carries web: woken for its names.
+    assert!(store.host_revision(c).await.unwrap() > before_c, "host-c's names of web changed");
+
+    // Networks have distinct VNIs.
+    region
+        .admin
+        .create_container(&ContainerCreate {
+            name: "o".into(),
+            spec: ContainerProperties {
+                image: "flotilla/workload:latest".into(),
+                host_node: Some("host-a".into()),
+                networks: vec![NetworkRef { network: "other".into() }],
+                ..Default::default()
+            },
+            run: true,
+            metadata: Default::default(),
+        })
+        .await
+        .unwrap();
+    wait_for_container(&region.admin, "o", "RUNNING").await;
+    let vnis: Vec<u32> = store.assignments(a).await.unwrap().containers.iter().flat_map(|c| c.networks.iter().map(|n| n.vni)).collect();
+    let mut distinct = vnis.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 2, "web and other: {vnis:?}");
+    assert_eq!(OVERLAY_MTU, 1450);
+
+    for agent in agents {
+        agent.shutdown().await;
+    }
+    region.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlay_follows_containers_on_sqlite() {
+    overlay_follows_containers(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlay_follows_containers_on_postgres() {
+    overlay_follows_containers(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_tunnel_address_is_refused_at_join_and_leaves_no_host() {
+    let region = TestRegion::sqlite().await;
+    for bad in [Ipv4Addr::LOCALHOST, Ipv4Addr::UNSPECIFIED, Ipv4Addr::new(224, 0, 0, 5)] {
+        let mut config = AgentConfig::new(&region.url, region.join_token().await, "bad-tunnel");
+        config.tunnel_address = Some(bad);
+        config.timings = flotilla_testkit::fast_timings();
+        let runtime = std::sync::Arc::new(flotilla_agent::runtime::sim::SimRuntime::new(Default::default()));
+        let refused = Agent::start(config, runtime).await.expect_err("refused");
+        let message = refused.to_string();
+        assert!(message.contains("400") && message.contains("tunnel_address") && message.contains(&bad.to_string()), "{message}");
+    }
+    assert!(region.admin.host("bad-tunnel").await.is_err(), "no host was made");
+    region.stop().await;
+}
