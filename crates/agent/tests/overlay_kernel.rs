@@ -20,6 +20,10 @@ const HOST_C: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 3);
 /// Runs `test` on a thread of its own in a new network namespace, on a runtime of that thread.
 fn in_new_netns<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F + Send + 'static) {
     std::thread::spawn(move || {
+        // `unshare` is deprecated for flags that change the thread's files or filesystem under
+        // std's feet (CLONE_FILES, CLONE_FS); a network namespace is not one of them, and
+        // `unshare_unsafe` would need `unsafe`, which the workspace forbids.
+        #[allow(deprecated)]
         rustix::thread::unshare(rustix::thread::UnshareFlags::NEWNET).expect("unshare a network namespace (run as root)");
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(test());
     })

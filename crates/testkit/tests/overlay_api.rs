@@ -2,12 +2,13 @@
 //! addresses: networks get distinct VNIs, each host's assignments carry the remote endpoints of
 //! its networks (containers on other hosts with a tunnel address), and the revisions of the hosts
 //! carrying a network move when one of its containers comes or goes; a host without a tunnel
-//! address gets no overlay and is not woken; a bad tunnel address is refused at join.
+//! address gets no overlay and is not woken; a host joining again at another tunnel address wakes
+//! its peers with it; a bad tunnel address is refused at join.
 
 use flotilla_agent::{Agent, AgentConfig};
 use flotilla_api::{ContainerCreate, DeleteQuery, NetworkCreate, SubnetCreate};
 use flotilla_client::Client;
-use flotilla_core::overlay::{OVERLAY_MTU, VNI_FIRST, VNI_LAST};
+use flotilla_core::overlay::{VNI_FIRST, VNI_LAST};
 use flotilla_core::profile::{ContainerProperties, NetworkRef};
 use flotilla_core::{HostId, NetworkId, Role};
 use flotilla_store::{HostAssignments, RemoteEndpoint, Store};
@@ -22,14 +23,14 @@ fn network(name: &str, cidr: &str) -> NetworkCreate {
     NetworkCreate { name: name.into(), shared: false, subnet: Some(subnet), metadata: Default::default() }
 }
 
-/// Runs container `name` on `host`, on network `web`, and waits until it runs.
-async fn run_on(client: &Client, name: &str, host: &str) -> RemoteEndpoint {
+/// Runs container `name` on `host`, on network `network`, and waits until it runs.
+async fn run_on(client: &Client, name: &str, host: &str, network: &str) -> RemoteEndpoint {
     let spec = ContainerProperties {
         image: "flotilla/workload:latest".into(),
         cpu: Some(0.1),
         memory: Some(64),
         host_node: Some(host.into()),
-        networks: vec![NetworkRef { network: "web".into() }],
+        networks: vec![NetworkRef { network: network.into() }],
         ..Default::default()
     };
     client.create_container(&ContainerCreate { name: name.into(), spec, run: true, metadata: Default::default() }).await.expect("create");
@@ -48,7 +49,7 @@ async fn remotes(store: &Store, host: HostId, network: NetworkId) -> Option<Vec<
 async fn overlay_follows_containers(backend: Backend) {
     let Some(region) = TestRegion::start(backend).await else { return };
     let store = region.store().await;
-    let agents: Vec<Agent> = vec![
+    let mut agents: Vec<Agent> = vec![
         region.sim_agent(SimHost::new("host-a").tunnel_address(TUNNEL_A)).await,
         region.sim_agent(SimHost::new("host-b").tunnel_address(TUNNEL_B)).await,
         region.sim_agent(SimHost::new("host-c")).await,
@@ -64,9 +65,9 @@ async fn overlay_follows_containers(backend: Backend) {
 
     let web = NetworkId(region.admin.create_network(&network("web", "10.77.0.0/24")).await.unwrap().id);
     let other = NetworkId(region.admin.create_network(&network("other", "10.78.0.0/24")).await.unwrap().id);
-    let x = run_on(&region.admin, "x", "host-a").await;
-    let y = run_on(&region.admin, "y", "host-b").await;
-    run_on(&region.admin, "z", "host-c").await;
+    let x = run_on(&region.admin, "x", "host-a", "web").await;
+    let y = run_on(&region.admin, "y", "host-b", "web").await;
+    run_on(&region.admin, "z", "host-c", "web").await;
 
     let assigned = store.assignments(a).await.unwrap();
     let attachment = &assigned.containers.iter().find(|c| c.container.name.as_str() == "x").unwrap().networks[0];
@@ -78,10 +79,10 @@ async fn overlay_follows_containers(backend: Backend) {
 
     // A container comes on host-a: host-b is woken and gets it.
     let (before_b, before_c) = (store.host_revision(b).await.unwrap(), store.host_revision(c).await.unwrap());
-    let w = run_on(&region.admin, "w", "host-a").await;
+    let w = run_on(&region.admin, "w", "host-a", "web").await;
     assert!(store.host_revision(b).await.unwrap() > before_b, "host-b's revision moved");
     let mut both = vec![x.clone(), w.clone()];
-    both.sort_by(|l, r| l.ip.parse::<Ipv4Addr>().unwrap().cmp(&r.ip.parse().unwrap()));
+    both.sort_by_key(|e| e.ip.parse::<Ipv4Addr>().unwrap());
     assert_eq!(remotes(&store, b, web).await, Some(both));
 
     // x goes: host-b is woken and loses it.
@@ -94,28 +95,21 @@ async fn overlay_follows_containers(backend: Backend) {
     assert!(store.host_revision(c).await.unwrap() > before_c, "host-c's names of web changed");
 
     // Networks have distinct VNIs.
-    region
-        .admin
-        .create_container(&ContainerCreate {
-            name: "o".into(),
-            spec: ContainerProperties {
-                image: "flotilla/workload:latest".into(),
-                host_node: Some("host-a".into()),
-                networks: vec![NetworkRef { network: "other".into() }],
-                ..Default::default()
-            },
-            run: true,
-            metadata: Default::default(),
-        })
-        .await
-        .unwrap();
-    wait_for_container(&region.admin, "o", "RUNNING").await;
+    run_on(&region.admin, "o", "host-a", "other").await;
     let vnis: Vec<u32> = store.assignments(a).await.unwrap().containers.iter().flat_map(|c| c.networks.iter().map(|n| n.vni)).collect();
     let mut distinct = vnis.clone();
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), 2, "web and other: {vnis:?}");
-    assert_eq!(OVERLAY_MTU, 1450);
+
+    // host-b joins again at another tunnel address: host-a is woken and reaches y there.
+    let before_a = store.host_revision(a).await.unwrap();
+    agents.remove(1).shutdown().await;
+    let moved_to = Ipv4Addr::new(198, 51, 100, 13);
+    agents.push(region.sim_agent(SimHost::new("host-b").tunnel_address(moved_to)).await);
+    assert!(store.host_revision(a).await.unwrap() > before_a, "host-a's revision moved");
+    let y_there = RemoteEndpoint { tunnel_address: moved_to.to_string(), ..y };
+    assert_eq!(remotes(&store, a, web).await, Some(vec![y_there]));
 
     for agent in agents {
         agent.shutdown().await;

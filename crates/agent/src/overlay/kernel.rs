@@ -129,17 +129,15 @@ impl Kernel {
         }
     }
 
+    /// Every entry of `family` (AF_BRIDGE: forwarding; AF_INET: neighbour) in the namespace.
+    async fn dump(&self, family: AddressFamily) -> Result<Vec<NeighbourMessage>, OverlayError> {
+        let request = self.handle.neighbours().get().set_address_family(family);
+        request.execute().try_collect().await.map_err(failed(format!("listing {family:?} entries")))
+    }
+
     /// The forwarding entries with a remote destination on VXLAN device `index`: MAC → address.
     pub(super) async fn forwarding(&self, index: u32) -> Result<BTreeMap<[u8; 6], Ipv4Addr>, OverlayError> {
-        let all: Vec<NeighbourMessage> = self
-            .handle
-            .neighbours()
-            .get()
-            .set_address_family(AddressFamily::Bridge)
-            .execute()
-            .try_collect()
-            .await
-            .map_err(failed("listing forwarding entries"))?;
+        let all = self.dump(AddressFamily::Bridge).await?;
         Ok(all
             .iter()
             .filter(|m| m.header.ifindex == index && !m.header.flags.contains(NeighbourFlags::Controller))
@@ -147,17 +145,9 @@ impl Kernel {
             .collect())
     }
 
-    /// The permanent neighbour entries on device `index`: IP → MAC.
+    /// The neighbour entries on device `index`: IP → MAC.
     pub(super) async fn neighbours(&self, index: u32) -> Result<BTreeMap<Ipv4Addr, [u8; 6]>, OverlayError> {
-        let all: Vec<NeighbourMessage> = self
-            .handle
-            .neighbours()
-            .get()
-            .set_address_family(AddressFamily::Inet)
-            .execute()
-            .try_collect()
-            .await
-            .map_err(failed("listing neighbour entries"))?;
+        let all = self.dump(AddressFamily::Inet).await?;
         Ok(all.iter().filter(|m| m.header.ifindex == index).filter_map(|m| Some((ipv4_of(m)?, mac_of(m)?))).collect())
     }
 
