@@ -4,6 +4,7 @@
 use crate::callback::{self, CallbackState};
 use crate::config::{AgentConfig, url_host};
 use crate::error::AgentError;
+use crate::follow::Follow;
 use crate::overlay::Overlay;
 use crate::probe::Prober;
 use crate::reconcile::Reconciler;
@@ -111,14 +112,22 @@ impl Agent {
         let vitals = Arc::new(Vitals::default());
         let reconciler = Reconciler::new(host_id, runtime.clone(), region.clone(), timings, vitals.clone()).with_overlay(overlay);
         let prober = Prober::new(host_id, runtime.clone(), vitals.clone());
-        let tasks = vec![
+        let mut tasks = Vec::new();
+        if let Some(port) = config.dns_port {
+            let follow = Follow::new(assignments_rx.clone(), shutdown_rx.clone(), timings.resync);
+            tasks.push(tokio::spawn(crate::dns::serve_names(port, follow)));
+        }
+        if config.routing {
+            tasks.push(tokio::spawn(crate::routing::route(Follow::new(assignments_rx.clone(), shutdown_rx.clone(), timings.resync))));
+        }
+        tasks.extend([
             tokio::spawn(serve),
             tokio::spawn(heartbeats(region.clone(), runtime.clone(), capacity, heartbeat_every, shutdown_rx.clone())),
             tokio::spawn(poll_assignments(region, timings.long_poll_wait_secs, assignments_tx, shutdown_rx.clone())),
             tokio::spawn(prober.run(assignments_rx.clone(), shutdown_rx.clone(), timings.probe_tick)),
             tokio::spawn(vitals::sample_cpu(host_id, runtime, vitals, timings.cpu_sample, shutdown_rx.clone())),
             tokio::spawn(reconciler.run(assignments_rx, shutdown_rx)),
-        ];
+        ]);
         Ok(Agent { host_id, name: config.name, advertise, shutdown, tasks })
     }
 

@@ -32,6 +32,12 @@ pub struct AgentConfig {
     /// networks span hosts over VXLAN ([`crate::overlay`]); without, they stay local bridges.
     pub tunnel_address: Option<Ipv4Addr>,
     pub timings: Timings,
+    /// Serve each network's names on its gateway at this port (53 for containers); none: no
+    /// name server (simulated hosts have no bridges).
+    pub dns_port: Option<u16>,
+    /// Apply the assignments' routers to the host (IP forwarding, iptables rules past Docker's
+    /// isolation): hosts of a real runtime.
+    pub routing: bool,
 }
 
 impl AgentConfig {
@@ -51,6 +57,8 @@ impl AgentConfig {
             capacity: CapacityOverride::default(),
             tunnel_address: None,
             timings: Timings::default(),
+            dns_port: None,
+            routing: false,
         }
     }
 }

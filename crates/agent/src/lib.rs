@@ -7,11 +7,14 @@
 mod agent;
 mod callback;
 mod config;
+mod dns;
 mod error;
+mod follow;
 pub mod overlay;
 mod probe;
 mod reconcile;
 mod region;
+mod routing;
 pub mod runtime;
 mod simulate;
 mod state;

@@ -297,7 +297,7 @@ mod tests {
         let (checked, unchecked) = (assignment(1, Some(check(5))), assignment(2, None));
         let runtime_id = started(&rt, host, &checked).await;
         started(&rt, host, &unchecked).await;
-        let assignments = Assignments { revision: 1, containers: vec![checked.clone(), unchecked.clone()], volumes: Vec::new() };
+        let assignments = Assignments { revision: 1, containers: vec![checked.clone(), unchecked.clone()], ..Assignments::default() };
 
         let t0 = Instant::now();
         round(&mut prober, &assignments, t0).await;

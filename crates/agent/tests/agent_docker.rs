@@ -9,7 +9,8 @@ use flotilla_agent::runtime::docker::DockerRuntime;
 use flotilla_agent::runtime::{ContainerRuntime, network_name, volume_name};
 use flotilla_agent::{Agent, AgentConfig, CapacityOverride, Timings};
 use flotilla_api::agent::{
-    Assignment, HealthStatus, HostNetwork, HostVolume, ImageSource, NetworkAttachment, Observed, ObservedState, VolumeMount,
+    Assignment, DnsName, HealthStatus, HostNetwork, HostRouter, HostVolume, ImageSource, NetworkAttachment, Observed, ObservedState,
+    VolumeMount,
 };
 use flotilla_core::container::DesiredState;
 use flotilla_core::profile::{ContainerProperties, Healthcheck, HttpProbe};
@@ -198,7 +199,7 @@ fn ip(x: u8, last: u8) -> String {
 }
 
 fn host_network(name: &str, x: u8) -> HostNetwork {
-    HostNetwork { id: Uuid::now_v7(), name: name.into(), cidr: format!("10.213.{x}.0/24"), gateway: ip(x, 1), overlay: None }
+    HostNetwork { id: Uuid::now_v7(), name: name.into(), cidr: format!("10.213.{x}.0/24"), gateway: ip(x, 1), overlay: None, names: vec![] }
 }
 
 /// The attachment Flotilla's allocation would give: the MAC is `02:42:` and the address's bytes.
@@ -259,7 +260,10 @@ async fn networks_and_volumes_are_bound_on_the_host() {
     let runtime = Arc::new(DockerRuntime::connect().await.unwrap());
     busybox_image(&runtime).await;
     let region = FakeRegion::start().await;
-    let agent = Agent::start(config(&region), runtime.clone()).await.unwrap();
+    // This host answers its networks' names (on each gateway, port 53) and applies routers.
+    let mut config = config(&region);
+    (config.dns_port, config.routing) = (Some(53), true);
+    let agent = Agent::start(config, runtime.clone()).await.unwrap();
     let host = agent.host_id();
     let _cleanup = HostCleanup(host);
     // The agent stops before the cleanup, even after a failed assertion: it would make the
@@ -273,7 +277,9 @@ async fn networks_and_volumes_are_bound_on_the_host() {
 
 async fn bind_networks_and_volumes(runtime: &DockerRuntime, region: &FakeRegion, host: Uuid) {
     let [x, y] = free_subnets(runtime, 2).await[..] else { unreachable!() };
-    let (front, back) = (host_network("front", x), host_network("back", y));
+    let (mut front, back) = (host_network("front", x), host_network("back", y));
+    // A name of front that only the region knows (another host's container, say).
+    front.names = vec![DnsName { name: "elsewhere".into(), addresses: vec![ip(x, 99)] }];
     let pool = HostVolume { id: Uuid::now_v7(), name: "pool".into(), driver: "local".into(), driver_opts: BTreeMap::new() };
 
     // A pool volume exists on the host without any container.
@@ -320,6 +326,26 @@ async fn bind_networks_and_volumes(runtime: &DockerRuntime, region: &FakeRegion,
     assert!(!get(runtime, &i_rid, &ip(x, 10)).await.contains("hello"), "no route from back to front");
     let (code, output) = sh(runtime, &i_rid, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 web 8080").await;
     assert!(code != 0 && !output.contains("hello"), "no name from front is known on back: {code} {output}");
+
+    // Names Docker does not know are answered by the agent on the network's gateway.
+    let lookup = eventually("the agent's name server answers through Docker's", || async {
+        let (_, lookup) = sh(runtime, &c_rid, "busybox nslookup elsewhere 127.0.0.11").await;
+        lookup.contains(&ip(x, 99)).then_some(lookup)
+    })
+    .await;
+    assert!(lookup.contains(&ip(x, 99)), "{lookup}");
+    let (_, lookup) = sh(runtime, &i_rid, "busybox nslookup elsewhere 127.0.0.11").await;
+    assert!(!lookup.contains(&ip(x, 99)), "back does not know front's names: {lookup}");
+
+    // A router joining front and back: back reaches front by address, until it is removed.
+    let router = HostRouter { id: Uuid::now_v7(), name: "edge".into(), networks: vec![front.clone(), back.clone()] };
+    region.route(host, vec![router]);
+    eventually("back reaches front through the router", || async {
+        get(runtime, &i_rid, &ip(x, 10)).await.contains(&hello_s).then_some(())
+    })
+    .await;
+    region.route(host, vec![]);
+    eventually("back is isolated again", || async { (!get(runtime, &i_rid, &ip(x, 10)).await.contains("hello")).then_some(()) }).await;
 
     // The pool volume is shared by the containers of the host.
     assert_eq!(sh(runtime, &s_rid, "echo written-by-s > /pool/note").await.0, 0);

@@ -90,6 +90,18 @@ pub struct Assignments {
     /// Volumes of the host's pool: present on the host even while no container mounts them.
     #[serde(default)]
     pub volumes: Vec<HostVolume>,
+    /// Routers joining a network of the host: it routes between all of each one's networks
+    /// (and carries them, even without a container on them).
+    #[serde(default)]
+    pub routers: Vec<HostRouter>,
+}
+
+/// A router as a host applies it: the networks it joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostRouter {
+    pub id: Uuid,
+    pub name: String,
+    pub networks: Vec<HostNetwork>,
 }
 
 /// One container the host should hold.
@@ -124,7 +136,8 @@ pub struct NetworkAttachment {
     /// The address Flotilla allocated to it.
     pub ip_address: String,
     pub mac_address: String,
-    /// DNS names other containers on the network find it by: its name, and its cluster's.
+    /// The names its engine's DNS answers for it: its name (a cluster's name is answered by the
+    /// agent's name server from `network.names`, for every member on every host).
     pub aliases: Vec<String>,
 }
 
@@ -139,6 +152,17 @@ pub struct HostNetwork {
     /// Set when the host has a tunnel address: the network spans hosts over VXLAN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<NetworkOverlay>,
+    /// The names the network answers (the agent's DNS server on its gateway): every container's
+    /// name on it, on any host, and each cluster's name for its running members.
+    #[serde(default)]
+    pub names: Vec<DnsName>,
+}
+
+/// A name and its IPv4 addresses on one network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DnsName {
+    pub name: String,
+    pub addresses: Vec<String>,
 }
 
 /// A network's overlay on a host: its bridge carries a VXLAN device, and the forwarding and

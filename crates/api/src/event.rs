@@ -21,7 +21,7 @@ pub struct Event {
     pub project_id: Option<Uuid>,
     /// Who asked; `null` when Flotilla noticed it itself.
     pub user_id: Option<Uuid>,
-    /// `container`, `host`, `image`, `cluster` or `node`.
+    /// `container`, `host`, `image`, `cluster`, `node` or `router`.
     pub object_type: String,
     pub object_id: Uuid,
     pub object_name: String,
@@ -43,7 +43,7 @@ pub struct EventList {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventFilter {
-    /// `container`, `host`, `image`, `cluster` or `node`.
+    /// `container`, `host`, `image`, `cluster`, `node` or `router`.
     pub object_type: Option<String>,
     /// The object's id or name.
     pub object: Option<String>,

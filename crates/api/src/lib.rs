@@ -14,6 +14,7 @@ pub mod network;
 pub mod profile;
 pub mod quota;
 pub mod region;
+pub mod router;
 pub mod spec_schema;
 pub mod version;
 pub mod volume;
@@ -29,6 +30,7 @@ pub use listing::ListQuery;
 pub use network::*;
 pub use profile::*;
 pub use quota::*;
+pub use router::*;
 pub use version::VersionInfo;
 pub use volume::*;
 

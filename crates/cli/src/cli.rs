@@ -2,7 +2,7 @@
 
 use crate::commands::{
     actions, auth, clusters, containers, events, hosts, images, jobs, networks, nodes, policies, ports, profiles, projects, quotas,
-    receivers, regions, roles, routings, subnets, users, volumes,
+    receivers, regions, roles, routers, routings, subnets, users, volumes,
 };
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
@@ -93,6 +93,9 @@ pub enum Command {
     /// Ports: addresses held on a network, reserved or a container's.
     #[command(subcommand)]
     Port(ports::PortCommand),
+    /// Routers joining networks: create, add-interface, remove-interface, list, show, delete.
+    #[command(subcommand)]
+    Router(routers::RouterCommand),
     /// Named volumes containers mount (`container run -v VOLUME:/TARGET`).
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),

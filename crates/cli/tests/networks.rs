@@ -3,7 +3,8 @@
 //! port/volume/container` commands: a network made with its subnet, listed and shown; ports with the
 //! next free address and a fixed one; the refusals (an address taken, an overlapping subnet, a
 //! network with ports, a mounted volume), each naming what is in the way; a container connected and
-//! disconnected, its addresses in `container show` and `node show`.
+//! disconnected, its addresses in `container show` and `node show`; a router joining two networks
+//! and refused its delete until its interfaces are removed.
 
 mod support;
 
@@ -157,5 +158,36 @@ fn networks_subnets_ports_and_volumes_from_create_to_delete() {
     let gone = refused(sandbox.run(&["volume", "show", "data"], &[]));
     assert!(gone.contains("404"), "{gone}");
     agent.stop();
+    server.stop();
+}
+
+#[test]
+fn routers_join_networks_until_their_interfaces_go() {
+    let sandbox = Sandbox::new();
+    let server = start_server_on(&sandbox, None);
+    log_in_as_admin(&sandbox, &server);
+    json(&sandbox, &["network", "create", "left", "--subnet", "10.3.0.0/24"]);
+    json(&sandbox, &["network", "create", "right", "--subnet", "10.4.0.0/24"]);
+    let edge = json(&sandbox, &["router", "create", "edge"]);
+    assert_eq!((edge["name"].as_str(), edge["interfaces"].as_array().map(Vec::len)), (Some("edge"), Some(0)), "{edge}");
+    json(&sandbox, &["router", "add-interface", "edge", "left"]);
+    let edge = json(&sandbox, &["router", "add-interface", "edge", "right"]);
+    let joined: Vec<(&str, &str)> =
+        edge["interfaces"].as_array().unwrap().iter().map(|i| (i["network"].as_str().unwrap(), i["gateway"].as_str().unwrap())).collect();
+    assert_eq!(joined, [("left", "10.3.0.1"), ("right", "10.4.0.1")], "{edge}");
+    let table = sandbox.run(&["router", "show", "edge"], &[]).ok();
+    assert!(table.contains("interfaces:") && table.contains("10.4.0.0/24"), "{table}");
+    let table = sandbox.run(&["router", "list"], &[]).ok();
+    assert!(table.lines().any(|l| l.contains("edge") && l.contains("left, right")), "{table}");
+
+    let taken = refused(sandbox.run(&["router", "delete", "edge"], &[]));
+    assert!(taken.contains("409") && taken.contains("still joins network(s) left, right"), "{taken}");
+    let unknown = refused(sandbox.run(&["router", "add-interface", "edge", "nowhere"], &[]));
+    assert!(unknown.contains("400") && unknown.contains("nowhere"), "{unknown}");
+    json(&sandbox, &["router", "remove-interface", "edge", "left"]);
+    let edge = json(&sandbox, &["router", "remove-interface", "edge", "right"]);
+    assert_eq!(edge["interfaces"], serde_json::json!([]), "{edge}");
+    sandbox.run(&["router", "delete", "edge"], &[]).ok();
+    assert!(refused(sandbox.run(&["router", "show", "edge"], &[])).contains("404"));
     server.stop();
 }

@@ -28,6 +28,7 @@ mod policies;
 mod quotas;
 mod receivers;
 mod regions;
+mod routers;
 mod routings;
 mod volumes;
 

@@ -37,10 +37,11 @@ pub enum ObjectType {
     Image,
     Cluster,
     Node,
+    Router,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 5] = [Self::Container, Self::Host, Self::Image, Self::Cluster, Self::Node];
+    pub const ALL: [ObjectType; 6] = [Self::Container, Self::Host, Self::Image, Self::Cluster, Self::Node, Self::Router];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +50,7 @@ impl ObjectType {
             Self::Image => "image",
             Self::Cluster => "cluster",
             Self::Node => "node",
+            Self::Router => "router",
         }
     }
 
@@ -121,6 +123,11 @@ actions! {
     NodeCheck => "NODE_CHECK",
     NodeRecover => "NODE_RECOVER",
     NodeOperation => "NODE_OPERATION",
+    RouterCreate => "ROUTER_CREATE",
+    RouterDelete => "ROUTER_DELETE",
+    /// A network joined the router (the event's metadata names it).
+    RouterAddInterface => "ROUTER_ADD_INTERFACE",
+    RouterRemoveInterface => "ROUTER_REMOVE_INTERFACE",
 }
 
 impl From<crate::action::ActionKind> for EventAction {

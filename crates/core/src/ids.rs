@@ -59,6 +59,7 @@ typed_id!(
     SubnetId,
     PortId,
     VolumeId,
+    RouterId,
 );
 
 /// Whose idempotency keys a key belongs to: keys are per user, so two users never collide.

@@ -22,13 +22,14 @@ pub mod profile;
 pub mod quota;
 pub mod resize;
 pub mod role;
+pub mod router;
 pub mod scheduler;
 pub mod validation;
 pub mod volume;
 
 pub use ids::{
     ActionId, ClusterId, ContainerId, EventId, HostId, IdempotencyScope, ImageId, JoinTokenId, NetworkId, NodeId, PolicyId, PortId,
-    ProfileId, ProjectId, ReceiverId, RoleAssignmentId, ServiceId, SubnetId, TokenId, UserId, VolumeId,
+    ProfileId, ProjectId, ReceiverId, RoleAssignmentId, RouterId, ServiceId, SubnetId, TokenId, UserId, VolumeId,
 };
 pub use listing::{ListParams, Page, SortDir, SortKey};
 pub use metadata::Metadata;

@@ -7,6 +7,7 @@ use flotilla_core::container::{Container, StatusChange};
 use flotilla_core::event::{Event, EventAction, ObjectType};
 use flotilla_core::host::Host;
 use flotilla_core::image::Image;
+use flotilla_core::router::Router;
 use flotilla_store::ObservationChanges;
 
 /// Appends `event` to the log.
@@ -38,6 +39,11 @@ pub fn host(h: &Host, caller: Option<&Principal>, action: EventAction, status: &
 /// An event about image `i`, done by `caller`.
 pub fn image(i: &Image, caller: &Principal, action: EventAction, status: &str) -> Event {
     Event::new(ObjectType::Image, i.id.0, &i.name, action, status).by(Some(i.project_id), Some(caller.user_id))
+}
+
+/// An event about router `r`, done by `caller`.
+pub fn router(r: &Router, caller: &Principal, action: EventAction) -> Event {
+    Event::new(ObjectType::Router, r.id.0, r.name.as_str(), action, flotilla_core::event::END).by(Some(r.project_id), Some(caller.user_id))
 }
 
 /// Records the observed status changes worth an event (deleted, ERROR, UNKNOWN).

@@ -4,10 +4,12 @@
 use crate::codec::{get_id, get_json, get_name, get_opt_id, get_opt_time, get_time, metadata_json, millis, now_millis, opt_float, to_json};
 use crate::hosts::bump_revision;
 use crate::list::Filter;
+use crate::names::NameRecord;
 use crate::overlay::{Around, RemoteEndpoint, wake_peers};
 use crate::placement::RegionView;
 use crate::ports::Address;
 use crate::quotas::check_quota;
+use crate::routers::HostRouter;
 use crate::volumes::Mount;
 use crate::{Scope, Store, StoreError};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
@@ -36,13 +38,17 @@ pub struct HostAssignments {
     pub revision: u64,
     pub containers: Vec<AssignedContainer>,
     pub volumes: Vec<Volume>,
+    /// The names each network of the host answers, from every host's containers.
+    pub names: HashMap<NetworkId, Vec<NameRecord>>,
+    /// The routers joining a network of the host, each with all its networks.
+    pub routers: Vec<HostRouter>,
     /// Set when the host has a tunnel address: the remote endpoints of each network it carries
     /// (a network missing from the map has none). `None`: no overlay, the networks stay local.
     pub overlay: Option<HashMap<NetworkId, Vec<RemoteEndpoint>>>,
 }
 
-/// A container on a host, with its networks (in the order it joined them), the DNS names it
-/// answers to there (its name, its cluster's) and its mounts.
+/// A container on a host, with its networks (in the order it joined them), the alias it answers
+/// to in its engine's DNS (its name) and its mounts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssignedContainer {
     pub container: Container,
@@ -465,20 +471,10 @@ impl Store {
                 mac: r.try_get("mac")?,
             });
         }
-        let clusters = sqlx::query(
-            "SELECT n.physical_id, cl.name FROM nodes n JOIN clusters cl ON cl.id = n.cluster_id JOIN containers c ON c.id = n.physical_id
-             WHERE c.host_id = $1",
-        )
-        .bind(h.clone())
-        .fetch_all(&mut *tx)
-        .await?;
+        // Only the container's own name: Docker's embedded DNS answers it without asking, so a
+        // cluster's name (all its members, on every host) is left to the agent's name server.
         for a in &mut containers {
             a.aliases.push(a.container.name.to_string());
-        }
-        for r in &clusters {
-            if let Some(&i) = index.get(&get_id(r, "physical_id")?) {
-                containers[i].aliases.push(r.try_get("name")?);
-            }
         }
         for a in &mut containers {
             a.mounts = crate::volumes::mounts_of(&mut tx, &a.container.id.to_string()).await?;
@@ -493,12 +489,14 @@ impl Store {
         .iter()
         .map(crate::volumes::decode_volume)
         .collect::<Result<_, _>>()?;
+        let names = crate::names::names_on(&mut tx, host).await?;
+        let routers = crate::routers::routers_on(&mut tx, host).await?;
         let overlay = match tunnel {
             Some(_) => Some(crate::overlay::remote_endpoints(&mut tx, host).await?),
             None => None,
         };
         tx.commit().await?;
-        Ok(HostAssignments { revision, containers, volumes, overlay })
+        Ok(HostAssignments { revision, containers, volumes, names, routers, overlay })
     }
 
     /// Records what `host`'s agent saw, and answers the status and health changes it made. Reports
@@ -574,6 +572,10 @@ impl Store {
                         });
                     }
                     if status != c.status {
+                        if (status == ContainerStatus::Running) != (c.status == ContainerStatus::Running) {
+                            // A cluster's name answers its running members.
+                            wake_peers(&mut w.tx, Around::Container(c.id)).await?;
+                        }
                         let reason = seen.reason.clone();
                         changes.status.push(StatusChange {
                             id: c.id,

@@ -285,12 +285,13 @@ impl Store {
         network.subnets.into_iter().find(|s| s.subnet.id == id).ok_or_else(not_found)
     }
 
-    /// Deletes a network and its subnet; refused while any port holds one of its addresses, or
-    /// (a global network) while regions hold blocks or fixed addresses of it.
+    /// Deletes a network and its subnet; refused while any port holds one of its addresses, a
+    /// router joins it, or (a global network) regions hold blocks or fixed addresses of it.
     pub async fn delete_network(&self, id: NetworkId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         refuse_while_ports(&mut w.tx, "network_id", &id.to_string(), "network").await?;
         crate::blocks::refuse_while_held(&mut w.tx, id).await?;
+        crate::routers::refuse_while_joined(&mut w.tx, id, "the network is not deleted").await?;
         sqlx::query("DELETE FROM subnets WHERE network_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         let gone =
             sqlx::query("DELETE FROM networks WHERE id = $1 RETURNING project_id").bind(id.to_string()).fetch_optional(&mut *w.tx).await?;
@@ -300,10 +301,15 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a subnet; refused while any port holds one of its addresses.
+    /// Deletes a subnet; refused while any port holds one of its addresses or a router joins its network.
     pub async fn delete_subnet(&self, id: SubnetId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         refuse_while_ports(&mut w.tx, "subnet_id", &id.to_string(), "subnet").await?;
+        if let Some(row) =
+            sqlx::query("SELECT network_id FROM subnets WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *w.tx).await?
+        {
+            crate::routers::refuse_while_joined(&mut w.tx, get_id(&row, "network_id")?, "the subnet is not deleted").await?;
+        }
         let done = sqlx::query("DELETE FROM subnets WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { kind: "subnet", key: id.to_string() });

@@ -1,6 +1,7 @@
 //! The overlay's rows: VNIs handed to networks at create, the remote endpoints a host's
 //! assignments carry (its networks' containers on other hosts with a tunnel address), and the
-//! wake-up of the hosts that carry a network when one of its containers comes, moves or goes.
+//! wake-up of the hosts that carry a network when one of its containers comes, moves or goes (their
+//! endpoints and names change).
 
 use crate::codec::get_id;
 use crate::hosts::bump_revision;
@@ -55,10 +56,9 @@ pub(crate) enum Around {
     Host(HostId),
 }
 
-/// Bumps the revision of every host with a tunnel address that carries a network of `around`
-/// (whose remote endpoints change), in host id order; nothing when `around`'s host has no tunnel
-/// address (no host's endpoints name its containers). Called before a change with the rows as they
-/// were, and after it with the rows as they are.
+/// Bumps the revision of every host that carries a network of `around` (whose remote endpoints
+/// and names change), in host id order. Called before a change with the rows as they were, and
+/// after it with the rows as they are.
 pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreError> {
     let (containers, key) = match around {
         Around::Container(id) => ("c0.id = $1", id.to_string()),
@@ -66,9 +66,7 @@ pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreE
     };
     let hosts = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT h.id FROM hosts h JOIN containers c ON c.host_id = h.id JOIN ports p ON p.container_id = c.id
-         WHERE h.tunnel_address IS NOT NULL AND p.network_id IN (
-             SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id JOIN hosts h0 ON h0.id = c0.host_id
-             WHERE {containers} AND h0.tunnel_address IS NOT NULL)
+         WHERE p.network_id IN (SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id WHERE {containers})
          ORDER BY h.id"
     )))
     .bind(key)

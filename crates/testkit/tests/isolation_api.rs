@@ -7,8 +7,8 @@
 //! a new route cannot escape the matrix.
 
 use flotilla_api::{
-    ClusterCreate, ContainerCreate, ImageUploadQuery, NetworkCreate, PolicyCreate, PortCreate, ProfileCreate, ReceiverCreate, SubnetCreate,
-    VolumeCreate,
+    ClusterCreate, ContainerCreate, ImageUploadQuery, NetworkCreate, PolicyCreate, PortCreate, ProfileCreate, ReceiverCreate, RouterCreate,
+    SubnetCreate, VolumeCreate,
 };
 use flotilla_client::Client;
 use flotilla_core::Role;
@@ -41,6 +41,7 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("post", "/v1/policies", "a create in the caller's own project, naming nothing else"),
     ("post", "/v1/profiles", "a create in the caller's own project; its image reference is walked by POST /v1/containers"),
     ("post", "/v1/volumes", "a create in the caller's own project, naming nothing else"),
+    ("post", "/v1/routers", "a create in the caller's own project, naming nothing else; interfaces are walked"),
     ("post", "/v1/projects", "admins only: identity"),
     ("post", "/v1/users", "admins only: identity"),
     ("post", "/v1/role_assignments", "admins only: identity"),
@@ -123,6 +124,7 @@ fn body_for(method: &str, path: &str, a: &BTreeMap<&str, Object>) -> Option<Valu
         ("post", "/v1/containers/{container}/rename") => renamed,
         ("post", "/v1/containers/{container}/networks") => json!({"network": a["network"].name}),
         ("post", "/v1/networks/{network}/subnets") => json!({"cidr": "192.168.250.0/24"}),
+        ("post", "/v1/routers/{router}/interfaces") => json!({"network": a["network"].name}),
         _ => return None,
     })
 }
@@ -224,6 +226,9 @@ async fn populate(region: &TestRegion, owner: &Client, owner_name: &str) -> BTre
     a.insert("subnet", Object { id: subnet.clone(), name: None, show: format!("/v1/subnets/{subnet}") });
     let port = owner.create_port(&PortCreate { network: "a-net".into(), name: Some("a-port".into()), ip_address: None }).await.unwrap();
     a.insert("port", Object { id: port.id.to_string(), name: None, show: format!("/v1/ports/{}", port.id) });
+    let router = owner.create_router(&RouterCreate { name: "a-rtr".into() }).await.unwrap();
+    owner.add_router_interface("a-rtr", "a-net").await.unwrap();
+    a.insert("router", named(router.id.to_string(), "a-rtr", format!("/v1/routers/{}", router.id)));
     let volume = VolumeCreate {
         name: "a-vol".into(),
         driver: None,

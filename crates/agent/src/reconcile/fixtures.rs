@@ -29,6 +29,7 @@ pub fn network(n: u128) -> HostNetwork {
         name: format!("net{n}"),
         cidr: format!("10.213.{n}.0/24"),
         gateway: format!("10.213.{n}.1"),
+        names: vec![],
         overlay: None,
     }
 }

@@ -126,6 +126,8 @@ pub struct Endpoint {
     pub ip_address: String,
     pub mac_address: String,
     pub aliases: Vec<String>,
+    /// The network's gateway, where the agent answers the network's names.
+    pub gateway: String,
 }
 
 impl From<&NetworkAttachment> for Endpoint {
@@ -135,6 +137,7 @@ impl From<&NetworkAttachment> for Endpoint {
             ip_address: attachment.ip_address.clone(),
             mac_address: attachment.mac_address.clone(),
             aliases: attachment.aliases.clone(),
+            gateway: attachment.network.gateway.clone(),
         }
     }
 }
@@ -164,8 +167,14 @@ mod tests {
 
     #[test]
     fn names_carry_the_random_tail_of_the_id() {
-        let network =
-            HostNetwork { id: id(), name: "backend".into(), cidr: "10.0.0.0/24".into(), gateway: "10.0.0.1".into(), overlay: None };
+        let network = HostNetwork {
+            id: id(),
+            name: "backend".into(),
+            cidr: "10.0.0.0/24".into(),
+            gateway: "10.0.0.1".into(),
+            overlay: None,
+            names: vec![],
+        };
         assert_eq!(network_name(&network), "flt-net-backend-123456789abc");
         let volume = HostVolume { id: id(), name: "data".into(), driver: "local".into(), driver_opts: BTreeMap::new() };
         assert_eq!(volume_name(&volume), "flt-vol-data-123456789abc");
@@ -174,7 +183,14 @@ mod tests {
     #[test]
     fn labels_name_the_object_and_the_host() {
         let host = Uuid::from_u128(7);
-        let network = HostNetwork { id: id(), name: "n".into(), cidr: "10.0.0.0/24".into(), gateway: "10.0.0.1".into(), overlay: None };
+        let network = HostNetwork {
+            id: id(),
+            name: "n".into(),
+            cidr: "10.0.0.0/24".into(),
+            gateway: "10.0.0.1".into(),
+            overlay: None,
+            names: vec![],
+        };
         let labels = NetworkSpec::new(&network, host).labels();
         assert_eq!(labels[LABEL_NETWORK], id().to_string());
         assert_eq!(labels[LABEL_HOST], host.to_string());

@@ -12,6 +12,7 @@ fn network(x: u8) -> HostNetwork {
         name: "contract".into(),
         cidr: format!("10.213.{x}.0/24"),
         gateway: format!("10.213.{x}.1"),
+        names: vec![],
         overlay: None,
     }
 }
@@ -23,6 +24,7 @@ fn endpoint(spec: &NetworkSpec, last: u8) -> Endpoint {
         ip_address: format!("{prefix}{last}"),
         mac_address: String::new(),
         aliases: vec!["contract".into()],
+        gateway: format!("{prefix}1"),
     }
 }
 

@@ -7,7 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use flotilla_api::agent::{AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, HostVolume, Observed, Reports};
+use flotilla_api::agent::{
+    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Heartbeat, HostRouter, HostVolume, Observed, Reports,
+};
 use flotilla_api::{ErrorBody, ErrorDetail};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -167,6 +169,14 @@ impl FakeRegion {
         self.shared.channel(host).send_modify(|a| {
             a.revision += 1;
             a.volumes = volumes;
+        });
+    }
+
+    /// Replaces host `host`'s routers, bumping its revision.
+    pub fn route(&self, host: Uuid, routers: Vec<HostRouter>) {
+        self.shared.channel(host).send_modify(|a| {
+            a.revision += 1;
+            a.routers = routers;
         });
     }
 

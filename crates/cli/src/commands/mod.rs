@@ -21,6 +21,7 @@ pub mod quotas;
 pub mod receivers;
 pub mod regions;
 pub mod roles;
+pub mod routers;
 pub mod routings;
 pub mod subnets;
 pub mod users;
@@ -58,6 +59,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Subnet(cmd) => subnets::run(&target().await?, format, cmd).await,
         Command::Port(cmd) => ports::run(&target().await?, format, cmd).await,
         Command::Volume(cmd) => volumes::run(&target().await?, format, cmd).await,
+        Command::Router(cmd) => routers::run(&target().await?, format, cmd).await,
         Command::Host(cmd) => hosts::run(&target().await?, format, cmd).await,
         Command::Event(cmd) => events::run(&target().await?, format, cmd).await,
         Command::Quota(cmd) => quotas::run(&target().await?, format, cmd).await,

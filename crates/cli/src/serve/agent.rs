@@ -161,6 +161,10 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     config.labels = args.labels.iter().cloned().collect::<BTreeMap<_, _>>();
     (config.listen, config.advertise) = callback_addresses(args.listen, args.advertise.clone()).await?;
     config.capacity = CapacityOverride { cpus: args.cpus, memory_mib: args.memory_mib, disk_mib: None };
+    // Docker hosts answer their networks' names on each gateway (containers are pointed there)
+    // and route between the networks their routers join.
+    config.dns_port = (args.runtime == RuntimeKind::Docker).then_some(53);
+    config.routing = args.runtime == RuntimeKind::Docker;
     config.tunnel_address = args.tunnel_address;
     if let Some(secs) = args.report_interval {
         config.timings.cpu_sample = std::time::Duration::from_secs(secs);

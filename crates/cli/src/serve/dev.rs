@@ -195,6 +195,10 @@ pub(super) async fn start_agents(
         let mut config = AgentConfig::new(server.url(), join_token.clone(), format!("{prefix}-{i}"));
         config.zone = prefix.into();
         config.state_dir = Some(data_dir.join(AGENT_STATE_DIR));
+        // The agents share one engine and its bridges: the first to bind a gateway answers its
+        // network's names (each holds all of them).
+        config.dns_port = (runtime.kind() == "docker").then_some(53);
+        config.routing = runtime.kind() == "docker";
         agents.push(Agent::start(config, runtime.clone()).await.context("a dev agent cannot join")?);
     }
     Ok(agents)

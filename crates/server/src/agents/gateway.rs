@@ -12,8 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::agent::{
-    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, Health, HealthStatus, Heartbeat, HostNetwork, HostVolume,
-    ImageSource, NetworkAttachment, NetworkOverlay, ObservedState, RemoteEndpoint, Reports, VolumeMount,
+    AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, DnsName, Health, HealthStatus, Heartbeat, HostNetwork, HostRouter,
+    HostVolume, ImageSource, NetworkAttachment, NetworkOverlay, ObservedState, RemoteEndpoint, Reports, VolumeMount,
 };
 use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::event::EventAction;
@@ -22,7 +22,7 @@ use flotilla_core::overlay::{OVERLAY_MTU, parse_tunnel_address};
 use flotilla_core::scheduler::Resources;
 use flotilla_core::volume::Volume;
 use flotilla_core::{ContainerId, ImageId, Name, NetworkId, ValidationError};
-use flotilla_store::{AssignedContainer, HostRegistration, JoinProof};
+use flotilla_store::{AssignedContainer, HostRegistration, JoinProof, NameRecord};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -135,14 +135,19 @@ pub async fn assignments(
         }
     }
     let assigned = state.store.assignments(host.id).await?;
-    let overlay = assigned.overlay;
-    let containers = assigned.containers.into_iter().map(|a| assignment(a, overlay.as_ref())).collect();
-    Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect() }))
+    let (names, overlay) = (assigned.names, assigned.overlay);
+    let containers = assigned.containers.into_iter().map(|a| assignment(a, &names, overlay.as_ref())).collect();
+    let routers = assigned.routers.into_iter().map(|r| host_router(r, &names)).collect();
+    Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect(), routers }))
 }
 
-/// Container `a` as its host's agent gets it; `overlay`: the remote endpoints of each network,
-/// when the host has a tunnel address.
-fn assignment(a: AssignedContainer, overlay: Option<&HashMap<NetworkId, Vec<flotilla_store::RemoteEndpoint>>>) -> Assignment {
+/// Container `a` as its host's agent gets it, with the names of its networks; `overlay`: the
+/// remote endpoints of each network, when the host has a tunnel address.
+fn assignment(
+    a: AssignedContainer,
+    names: &HashMap<NetworkId, Vec<NameRecord>>,
+    overlay: Option<&HashMap<NetworkId, Vec<flotilla_store::RemoteEndpoint>>>,
+) -> Assignment {
     let c = a.container;
     let aliases = a.aliases;
     let digest = a.image_digest;
@@ -173,6 +178,7 @@ fn assignment(a: AssignedContainer, overlay: Option<&HashMap<NetworkId, Vec<flot
                         mtu: OVERLAY_MTU,
                         remotes: remotes.get(&n.network_id).map_or_else(Vec::new, |r| r.iter().map(remote_endpoint).collect()),
                     }),
+                    names: dns_names(names.get(&n.network_id)),
                 },
                 ip_address: n.ip,
                 mac_address: n.mac,
@@ -189,6 +195,27 @@ fn assignment(a: AssignedContainer, overlay: Option<&HashMap<NetworkId, Vec<flot
 
 fn remote_endpoint(r: &flotilla_store::RemoteEndpoint) -> RemoteEndpoint {
     RemoteEndpoint { ip: r.ip.clone(), mac: r.mac.clone(), tunnel_address: r.tunnel_address.clone() }
+}
+
+fn host_router(r: flotilla_store::HostRouter, names: &HashMap<NetworkId, Vec<NameRecord>>) -> HostRouter {
+    let networks = r
+        .interfaces
+        .into_iter()
+        .map(|i| HostNetwork {
+            id: i.network_id.0,
+            name: i.network.to_string(),
+            cidr: i.cidr.to_string(),
+            gateway: i.gateway.to_string(),
+            overlay: None,
+            names: dns_names(names.get(&i.network_id)),
+        })
+        .collect();
+    HostRouter { id: r.id.0, name: r.name.to_string(), networks }
+}
+
+fn dns_names(records: Option<&Vec<NameRecord>>) -> Vec<DnsName> {
+    let records = records.map(Vec::as_slice).unwrap_or_default();
+    records.iter().map(|r| DnsName { name: r.name.clone(), addresses: r.addresses.iter().map(ToString::to_string).collect() }).collect()
 }
 
 fn host_volume(v: &Volume) -> HostVolume {

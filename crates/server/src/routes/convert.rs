@@ -339,3 +339,24 @@ pub fn volume(row: flotilla_store::VolumeRow) -> api::Volume {
         created_at: v.created_at,
     }
 }
+
+pub fn router(row: flotilla_store::RouterRow) -> api::Router {
+    let r = row.router;
+    api::Router {
+        id: r.id.0,
+        name: r.name.to_string(),
+        project_id: r.project_id.0,
+        interfaces: row
+            .interfaces
+            .into_iter()
+            .map(|i| api::RouterInterface {
+                network_id: i.network_id.0,
+                network: i.network.to_string(),
+                cidr: i.cidr.to_string(),
+                gateway: i.gateway.to_string(),
+            })
+            .collect(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}

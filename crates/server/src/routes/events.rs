@@ -42,8 +42,9 @@ impl Wanted {
             text.map(|t| parse(t).ok_or_else(|| ValidationError::new(field, t, format!("must be one of {names}")))).transpose()
         }
         let actions: Vec<&str> = EventAction::ALL.iter().map(|a| a.as_str()).collect();
+        let types: Vec<&str> = ObjectType::ALL.iter().map(|t| t.as_str()).collect();
         Ok(Wanted {
-            object_type: check("object_type", filter.object_type.as_deref(), ObjectType::parse, "container, host, image")?,
+            object_type: check("object_type", filter.object_type.as_deref(), ObjectType::parse, &types.join(", "))?,
             object: filter.object,
             action: check("action", filter.action.as_deref(), EventAction::parse, &actions.join(", "))?,
             level: check("level", filter.level.as_deref(), EventLevel::parse, "INFO, WARNING, ERROR")?,

@@ -23,6 +23,7 @@ mod quotas;
 mod receivers;
 mod regions;
 mod roles;
+mod routers;
 mod routings;
 mod tokens;
 mod users;
@@ -182,6 +183,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(jobs::redo_job))
         .routes(routes!(routings::list_routings))
         .routes(routes!(routings::get_routing))
+        .routes(routes!(routers::list_routers, routers::create_router))
+        .routes(routes!(routers::get_router, routers::delete_router))
+        .routes(routes!(routers::add_router_interface))
+        .routes(routes!(routers::remove_router_interface))
         .split_for_parts();
     let agent = Router::new()
         .route("/v1/agent/join", post(gateway::join))

@@ -44,6 +44,9 @@ pub fn create_body(spec: &CreateSpec) -> ContainerCreateBody {
         binds: (!p.binds.is_empty()).then(|| p.binds.clone()),
         mounts: (!spec.mounts.is_empty()).then(|| spec.mounts.iter().map(mount).collect()),
         network_mode: if p.host_network { Some("host".to_owned()) } else { spec.networks.first().map(|e| e.network.clone()) },
+        // Docker's embedded DNS forwards the names it does not know (other hosts' containers) to
+        // the agent's server on the first network's gateway.
+        dns: if p.host_network { None } else { spec.networks.first().map(|e| vec![e.gateway.clone()]) },
         ..Default::default()
     };
     // API 1.41 takes one endpoint at create: the others are connected afterwards.
@@ -216,6 +219,7 @@ mod tests {
             ip_address: ip.into(),
             mac_address: String::new(),
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            gateway: "10.9.0.1".into(),
         }
     }
 

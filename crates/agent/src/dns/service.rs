@@ -1,0 +1,42 @@
+//! Keeps one name server per network the host carries, on the network's gateway address (on the
+//! host's bridge, where its containers reach it), with the names of its latest assignments.
+//! A gateway not yet on the host (its bridge is made by the reconciler) is tried again each tick.
+
+use super::{NameServer, Names};
+use crate::follow::Follow;
+use flotilla_api::agent::{Assignments, HostNetwork};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use uuid::Uuid;
+
+/// The networks of `assignments` by id (each once).
+fn networks(assignments: &Assignments) -> HashMap<Uuid, &HostNetwork> {
+    assignments.containers.iter().flat_map(|a| &a.networks).map(|n| (n.network.id, &n.network)).collect()
+}
+
+/// Serves the names of every network of the latest assignments on its gateway, port `port`,
+/// until the agent stops.
+pub(crate) async fn serve_names(port: u16, mut follow: Follow) {
+    let mut servers: HashMap<Uuid, NameServer> = HashMap::new();
+    while let Some(current) = follow.next().await {
+        let wanted = networks(&current);
+        servers.retain(|id, server| {
+            wanted.get(id).is_some_and(|n| n.gateway.parse::<IpAddr>().is_ok_and(|gateway| gateway == server.address().ip()))
+        });
+        for (id, network) in wanted {
+            let names = Names::new(&network.names);
+            if let Some(server) = servers.get(&id) {
+                server.replace(names);
+                continue;
+            }
+            let Ok(gateway) = network.gateway.parse::<IpAddr>() else { continue };
+            match NameServer::start(SocketAddr::new(gateway, port), names).await {
+                Ok(server) => {
+                    tracing::info!(network = %network.name, address = %server.address(), "serving the network's names");
+                    servers.insert(id, server);
+                }
+                Err(error) => tracing::debug!(network = %network.name, %gateway, %error, "the network's name server waits for its gateway"),
+            }
+        }
+    }
+}
