@@ -34,7 +34,7 @@ pub struct NetworkCreate {
     pub shared: bool,
     /// Made at the central (a region forwards the create), the same in every region; needs a
     /// `subnet` inside the central's global pool.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub global: bool,
     /// A subnet made with the network, in the same transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -59,7 +59,12 @@ pub(crate) enum Around {
 /// Bumps the revision of every host that carries a network of `around` (whose remote endpoints
 /// and names change), in host id order. Called before a change with the rows as they were, and
 /// after it with the rows as they are.
+///
+/// It bumps several hosts' rows, so on PostgreSQL it first takes the placement lock: every
+/// transaction that wakes peers holds it before its first host row (callers that lock container
+/// rows take it before those too), so two of them never wait on each other's rows.
 pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreError> {
+    crate::placement::lock_placement(Backend::of(tx), tx).await?;
     let (containers, key) = match around {
         Around::Container(id) => ("c0.id = $1", id.to_string()),
         Around::Host(id) => ("c0.host_id = $1", id.to_string()),
