@@ -1,7 +1,8 @@
 //! One network's DNS server (hickory-server) on an address, UDP and TCP: authoritative for the
-//! network's names, REFUSED for every other name (it forwards nothing).
+//! network's names; every other name is asked of the host's resolvers (REFUSED when none answers).
 
 use super::names::{Answer, Names};
+use super::resolvers::Resolvers;
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::op::{Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_server::proto::rr::rdata::A;
@@ -23,6 +24,7 @@ const TCP_BUFFER: usize = 16;
 #[derive(Clone)]
 struct Handler {
     names: Arc<RwLock<Names>>,
+    resolvers: Arc<Resolvers>,
 }
 
 #[async_trait::async_trait]
@@ -46,10 +48,17 @@ impl RequestHandler for Handler {
                 addresses.into_iter().map(|ip| Record::from_rdata(name.clone(), TTL, RData::A(A(ip)))).collect()
             }
             Answer::NoData => Vec::new(),
-            Answer::Refused => {
-                metadata.response_code = ResponseCode::Refused;
-                Vec::new()
-            }
+            Answer::Refused => match self.resolvers.ask(request.metadata.id, query.original().clone()).await {
+                Some(reply) => {
+                    metadata.response_code = reply.metadata.response_code;
+                    metadata.recursion_available = reply.metadata.recursion_available;
+                    reply.answers
+                }
+                None => {
+                    metadata.response_code = ResponseCode::Refused;
+                    Vec::new()
+                }
+            },
         };
         sent(response.send_response(builder.build(metadata, records.iter(), [], [], [])).await, metadata)
     }
@@ -73,13 +82,14 @@ pub struct NameServer {
 }
 
 impl NameServer {
-    /// Serves `names` on `address` (UDP and TCP; port 0 picks one, the same for both).
-    pub async fn start(address: SocketAddr, names: Names) -> std::io::Result<Self> {
+    /// Serves `names` on `address` (UDP and TCP; port 0 picks one, the same for both), asking
+    /// `resolvers` for every other name.
+    pub async fn start(address: SocketAddr, names: Names, resolvers: Arc<Resolvers>) -> std::io::Result<Self> {
         let udp = tokio::net::UdpSocket::bind(address).await?;
         let address = udp.local_addr()?;
         let tcp = tokio::net::TcpListener::bind(address).await?;
         let names = Arc::new(RwLock::new(names));
-        let mut server = hickory_server::Server::new(Handler { names: names.clone() });
+        let mut server = hickory_server::Server::new(Handler { names: names.clone(), resolvers });
         server.register_socket(udp);
         server.register_listener(tcp, TCP_TIMEOUT, TCP_BUFFER);
         Ok(Self { names, address, _server: server })
@@ -125,7 +135,10 @@ mod tests {
     #[tokio::test]
     async fn a_real_query_over_udp_gets_the_names_addresses() {
         let names = Names::new(&[DnsName { name: "web".into(), addresses: vec!["10.1.0.2".into(), "10.1.0.3".into()] }]);
-        let server = NameServer::start("127.0.0.1:0".parse().unwrap(), names).await.unwrap();
+        let outside = Names::new(&[DnsName { name: "example.org".into(), addresses: vec!["192.0.2.80".into()] }]);
+        let resolver = NameServer::start("127.0.0.1:0".parse().unwrap(), outside, Arc::default()).await.unwrap();
+        let resolvers = Arc::new(Resolvers::servers(vec![resolver.address()]));
+        let server = NameServer::start("127.0.0.1:0".parse().unwrap(), names, resolvers).await.unwrap();
         let answer = ask(server.address(), "WEB.", RecordType::A).await;
         assert_eq!(answer.metadata.response_code, ResponseCode::NoError);
         assert!(answer.metadata.authoritative);
@@ -135,7 +148,10 @@ mod tests {
         let none = ask(server.address(), "web.", RecordType::AAAA).await;
         assert_eq!((none.metadata.response_code, none.answers.len()), (ResponseCode::NoError, 0), "no data for AAAA");
         let other = ask(server.address(), "example.org.", RecordType::A).await;
-        assert_eq!((other.metadata.response_code, other.metadata.authoritative), (ResponseCode::Refused, false));
+        assert_eq!((other.metadata.response_code, other.metadata.authoritative), (ResponseCode::NoError, false), "asked resolvers");
+        assert_eq!(addresses(&other), [Ipv4Addr::new(192, 0, 2, 80)]);
+        let unknown = ask(server.address(), "nowhere.test.", RecordType::A).await;
+        assert_eq!(unknown.metadata.response_code, ResponseCode::Refused, "neither the network's nor the resolver's");
 
         server.replace(Names::new(&[DnsName { name: "web".into(), addresses: vec!["10.1.0.9".into()] }]));
         assert_eq!(

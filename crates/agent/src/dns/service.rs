@@ -2,11 +2,12 @@
 //! host's bridge, where its containers reach it), with the names of its latest assignments.
 //! A gateway not yet on the host (its bridge is made by the reconciler) is tried again each tick.
 
-use super::{NameServer, Names};
+use super::{NameServer, Names, Resolvers};
 use crate::follow::Follow;
 use flotilla_api::agent::{Assignments, HostNetwork};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The networks of `assignments` by id (each once).
@@ -18,6 +19,7 @@ fn networks(assignments: &Assignments) -> HashMap<Uuid, &HostNetwork> {
 /// until the agent stops.
 pub(crate) async fn serve_names(port: u16, mut follow: Follow) {
     let mut servers: HashMap<Uuid, NameServer> = HashMap::new();
+    let resolvers = Arc::new(Resolvers::system());
     while let Some(current) = follow.next().await {
         let wanted = networks(&current);
         servers.retain(|id, server| {
@@ -30,7 +32,7 @@ pub(crate) async fn serve_names(port: u16, mut follow: Follow) {
                 continue;
             }
             let Ok(gateway) = network.gateway.parse::<IpAddr>() else { continue };
-            match NameServer::start(SocketAddr::new(gateway, port), names).await {
+            match NameServer::start(SocketAddr::new(gateway, port), names, resolvers.clone()).await {
                 Ok(server) => {
                     tracing::info!(network = %network.name, address = %server.address(), "serving the network's names");
                     servers.insert(id, server);
