@@ -117,6 +117,20 @@ fn eventually(what: &str, within: Duration, mut check: impl FnMut() -> bool) -> 
     start.elapsed()
 }
 
+/// Waits until `region` says in `/healthz` that it is registered with its central: its first
+/// registration may outlast the few seconds it waits before it starts listening.
+fn registered(region: &Running) {
+    let healthz = format!("{}/healthz", region.url);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let is_registered = || {
+        runtime.block_on(async {
+            let answer = reqwest::get(&healthz).await.ok()?.json::<Value>().await.ok()?;
+            answer["central"]["registered"].as_bool()
+        })
+    };
+    eventually("the region registered with its central", Duration::from_secs(30), || is_registered() == Some(true));
+}
+
 /// The region `name` as `region list -o json` shows it.
 fn listed(sandbox: &Sandbox, name: &str) -> Option<Value> {
     json(sandbox, &["region", "list"])["regions"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned()
@@ -162,6 +176,8 @@ fn one_login_works_in_every_region_and_identity_stays_at_the_central() {
     let west = RegionServer::new("west", "10.160.0.0/16", postgres);
     let east_run = east.start(&sandbox, &central, Some(&region_join_token(&sandbox)));
     let west_run = west.start(&sandbox, &central, Some(&region_join_token(&sandbox)));
+    registered(&east_run);
+    registered(&west_run);
     let _east_host = host_in(&sandbox, &east_run, "east-sim");
     let _west_host = host_in(&sandbox, &west_run, "west-sim");
 
@@ -201,6 +217,7 @@ fn one_login_works_in_every_region_and_identity_stays_at_the_central() {
     // Restarted without its join token, a region comes back with the credential it kept.
     drop(east_run);
     let east_again = east.start(&sandbox, &central, None);
+    registered(&east_again);
     let containers = json(&sandbox, &["--url", &east_again.url, "container", "list"]);
     assert_eq!(containers["containers"][0]["name"], "web-east", "{containers}");
     eventually("east registered again", Duration::from_secs(20), || east_again.stderr().contains("registered with the central"));
@@ -224,6 +241,7 @@ fn a_region_outlives_its_central_and_a_silent_region_goes_down() {
     log_in_as_admin(&sandbox, &central);
     let south = RegionServer::new("south", "10.170.0.0/16", None);
     let mut south_run = south.start(&sandbox, &central, Some(&region_join_token(&sandbox)));
+    registered(&south_run);
     let _host = host_in(&sandbox, &south_run, "south-sim");
     run_container(&sandbox, &south_run, "before");
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -296,6 +314,7 @@ fn regions_trust_a_central_over_tls_only_with_its_ca() {
 
     let north = RegionServer::new("north", "10.190.0.0/16", None);
     let north_run = north.start_with(&sandbox, &central, Some(&region_join_token(&sandbox)), &["--ca-cert", &pki.ca]);
+    registered(&north_run);
     eventually("north UP over TLS", Duration::from_secs(20), || status_of(&sandbox, "north").as_deref() == Some("UP"));
     let whoami = json(&sandbox, &["--url", &north_run.url, "project", "list"]);
     assert_eq!(whoami["projects"][0]["name"], "admin", "the central vouched over TLS: {whoami}");
