@@ -357,8 +357,6 @@ impl Store {
     /// Forgets a container at once (its host, if it returns, removes what is left).
     pub async fn delete_container(&self, id: ContainerId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        // Peers are woken below: the placement lock before the container's row (see `wake_peers`).
-        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let host: Option<String> = row.try_get("host_id")?;
         wake_peers(&mut w.tx, Around::Container(id)).await?;
@@ -507,9 +505,6 @@ impl Store {
     /// the container runs; a report without them (an answer to a restart or kill) leaves them be.
     pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<ObservationChanges, StoreError> {
         let mut w = self.begin_write().await?;
-        // A deletion or a container starting or stopping wakes peers: the placement lock before
-        // any container's row (see `wake_peers`).
-        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
         let now = now_millis();
         let mut changes = ObservationChanges::default();
         // Each row is locked while it is judged and written (an engine's write of it waits, and a

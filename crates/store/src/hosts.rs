@@ -146,9 +146,6 @@ impl Store {
     /// `fresh_digest` is the digest of the credential handed out when the presented one is not kept.
     pub async fn register_host(&self, reg: HostRegistration, proof: JoinProof, fresh_digest: &str) -> Result<Registered, StoreError> {
         let mut w = self.begin_write().await?;
-        // A re-join at another tunnel address wakes peers: the placement lock before the host's row
-        // (see `overlay::wake_peers`); joins are rare.
-        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
         let existing = sqlx::query(AssertSqlSafe(format!(
             "SELECT id, credential_digest, agent_certificate, tunnel_address FROM hosts WHERE name = $1{lock}"

@@ -79,13 +79,6 @@ pub enum Backend {
     Postgres,
 }
 
-impl Backend {
-    /// The backend an open transaction runs on.
-    pub(crate) fn of(tx: &Tx) -> Backend {
-        if tx.backend_name() == "PostgreSQL" { Backend::Postgres } else { Backend::Sqlite }
-    }
-}
-
 /// Which projects a query may see: one, or (admins only) all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

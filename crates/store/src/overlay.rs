@@ -56,22 +56,22 @@ pub(crate) enum Around {
     Host(HostId),
 }
 
-/// Bumps the revision of every host that carries a network of `around` (whose remote endpoints
-/// and names change), in host id order. Called before a change with the rows as they were, and
-/// after it with the rows as they are.
-///
-/// It bumps several hosts' rows, so on PostgreSQL it first takes the placement lock: every
-/// transaction that wakes peers holds it before its first host row (callers that lock container
-/// rows take it before those too), so two of them never wait on each other's rows.
+/// Bumps the revision of every host with a tunnel address that carries a network of `around`
+/// (whose remote endpoints and names change), in host id order; nothing when `around`'s host has
+/// no tunnel address. Hosts without a tunnel address reach no other host's containers, so only
+/// their own changes wake them (each bump locks a host row: waking every host carrying a network
+/// deadlocked concurrent writers on PostgreSQL). Called before a change with the rows as they
+/// were, and after it with the rows as they are.
 pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreError> {
-    crate::placement::lock_placement(Backend::of(tx), tx).await?;
     let (containers, key) = match around {
         Around::Container(id) => ("c0.id = $1", id.to_string()),
         Around::Host(id) => ("c0.host_id = $1", id.to_string()),
     };
     let hosts = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT h.id FROM hosts h JOIN containers c ON c.host_id = h.id JOIN ports p ON p.container_id = c.id
-         WHERE p.network_id IN (SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id WHERE {containers})
+         WHERE h.tunnel_address IS NOT NULL AND p.network_id IN (
+             SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id JOIN hosts h0 ON h0.id = c0.host_id
+             WHERE {containers} AND h0.tunnel_address IS NOT NULL)
          ORDER BY h.id"
     )))
     .bind(key)

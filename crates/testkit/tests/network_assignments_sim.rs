@@ -14,6 +14,7 @@ use flotilla_core::{HostId, NetworkId};
 use flotilla_store::Store;
 use flotilla_testkit::{Backend, SimHost, TestRegion, wait_for_container, wait_until};
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 fn on(network: &str, host: Option<&str>) -> ContainerProperties {
     ContainerProperties {
@@ -54,7 +55,11 @@ async fn addresses(client: &Client, network: &str) -> BTreeMap<String, String> {
 
 async fn names_span_hosts_and_follow_containers(backend: Backend) {
     let Some(region) = TestRegion::start(backend).await else { return };
-    let agents = [region.sim_agent(SimHost::new("h1")).await, region.sim_agent(SimHost::new("h2")).await];
+    // Names of other hosts' containers follow them where an overlay joins the hosts.
+    let agents = [
+        region.sim_agent(SimHost::new("h1").tunnel_address(Ipv4Addr::new(198, 51, 100, 21))).await,
+        region.sim_agent(SimHost::new("h2").tunnel_address(Ipv4Addr::new(198, 51, 100, 22))).await,
+    ];
     let (h1, h2) = (HostId(agents[0].host_id()), HostId(agents[1].host_id()));
     let admin = &region.admin;
     let app = admin.create_network(&network("app", "192.168.71.0/24")).await.unwrap();
