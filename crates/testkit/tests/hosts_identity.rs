@@ -6,7 +6,7 @@ use flotilla_agent::runtime::sim::{SimConfig, SimRuntime};
 use flotilla_agent::{Agent, AgentConfig, AgentError};
 use flotilla_api::{ContainerCreate, JoinTokenCreate, ListQuery};
 use flotilla_core::Role;
-use flotilla_core::profile::ContainerProperties;
+use flotilla_core::profile::{ContainerProperties, RestartPolicy};
 use flotilla_testkit::{SimHost, TestRegion, fast_timings, wait_for_container};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -30,7 +30,8 @@ fn sim() -> Arc<SimRuntime> {
 async fn a_join_token_cannot_take_a_live_hosts_name() {
     let region = TestRegion::sqlite().await;
     let real = region.sim_agent(SimHost::new("h1")).await;
-    let spec = ContainerProperties { image: "demo:1".into(), ..Default::default() };
+    // Restarted by its host when it is gone: the replacing agent below starts on an empty runtime.
+    let spec = ContainerProperties { image: "demo:1".into(), restart_policy: Some(RestartPolicy::Always), ..Default::default() };
     let body = ContainerCreate { name: "web".into(), spec, run: true, metadata: Default::default() };
     region.admin.create_container(&body).await.unwrap();
     wait_for_container(&region.admin, "web", "RUNNING").await;
@@ -54,11 +55,13 @@ async fn a_join_token_cannot_take_a_live_hosts_name() {
     let member = region.add_user("mia", "p1", Role::Member).await;
     let refused = member.create_join_token(&replace).await.unwrap_err();
     assert_eq!(refused.status(), Some(403));
+    // The machine lost its agent: the old one is gone before the new one joins in its place.
+    let real_id = real.host_id();
+    real.shutdown().await;
     let successor = Agent::start(agent_config(&region, Some(token.token), "h1", None), sim()).await.unwrap();
-    assert_eq!(successor.host_id(), real.host_id());
+    assert_eq!(successor.host_id(), real_id);
     wait_for_container(&region.admin, "web", "RUNNING").await;
     successor.shutdown().await;
-    real.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
