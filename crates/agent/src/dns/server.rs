@@ -74,6 +74,20 @@ fn sent(result: Result<ResponseInfo, hickory_server::net::NetError>, metadata: M
     })
 }
 
+/// A UDP socket and a TCP listener on one address; with port 0, the port UDP picked (tried again
+/// a few times when TCP has it taken).
+async fn bind_both(address: SocketAddr) -> std::io::Result<(tokio::net::UdpSocket, tokio::net::TcpListener)> {
+    let mut attempts = if address.port() == 0 { 16 } else { 1 };
+    loop {
+        let udp = tokio::net::UdpSocket::bind(address).await?;
+        match tokio::net::TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && attempts > 1 => attempts -= 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A running server; dropping it stops it.
 pub struct NameServer {
     names: Arc<RwLock<Names>>,
@@ -85,9 +99,8 @@ impl NameServer {
     /// Serves `names` on `address` (UDP and TCP; port 0 picks one, the same for both), asking
     /// `resolvers` for every other name.
     pub async fn start(address: SocketAddr, names: Names, resolvers: Arc<Resolvers>) -> std::io::Result<Self> {
-        let udp = tokio::net::UdpSocket::bind(address).await?;
+        let (udp, tcp) = bind_both(address).await?;
         let address = udp.local_addr()?;
-        let tcp = tokio::net::TcpListener::bind(address).await?;
         let names = Arc::new(RwLock::new(names));
         let mut server = hickory_server::Server::new(Handler { names: names.clone(), resolvers });
         server.register_socket(udp);
