@@ -189,3 +189,45 @@ pub struct RoutingFilter {
     pub resource_type: Option<String>,
     pub project_id: Option<Uuid>,
 }
+
+/// `GET /v1/federation/regions` (a region, at the central): the other regions, to reach them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PeerRegionList {
+    pub regions: Vec<Region>,
+}
+
+/// `POST /v1/federation/regions/verify` (a region, at the central): whose credential another
+/// region presented to it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionCredentialCheck {
+    pub credential: String,
+}
+
+/// The region a credential belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegionCredentialOwner {
+    pub name: String,
+}
+
+/// `PUT /v1/federation/members/{id}` (a cluster's home region, at another region): run this
+/// member of one of its clusters here, under the id given. Creating it again answers it as it is.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberCreate {
+    pub name: String,
+    pub project_id: Uuid,
+    pub project_name: String,
+    pub user_id: Uuid,
+    pub user_name: String,
+    #[schema(schema_with = crate::spec_schema::container_properties)]
+    pub spec: flotilla_core::profile::ContainerProperties,
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// `GET /v1/federation/members`: the members the calling home region runs here.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemberList {
+    pub members: Vec<crate::container::Container>,
+}

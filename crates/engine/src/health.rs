@@ -5,7 +5,7 @@
 use crate::context::Shared;
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, Target};
 use flotilla_core::cluster::Cluster;
-use flotilla_core::container::{ContainerHealth, DesiredState};
+use flotilla_core::container::{ContainerHealth, ContainerStatus, DesiredState};
 use flotilla_core::event::{Event, EventLevel, ObjectType, START};
 use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::policy::PolicyProperties;
@@ -84,6 +84,9 @@ async fn check(
 }
 
 async fn judge(shared: &Shared, policy: &HealthPolicy, node: &Node) -> Result<Verdict, StoreError> {
+    if crate::remote::elsewhere(&shared.config.region, node) {
+        return judge_remote(shared, policy, node).await;
+    }
     let container = match node.physical_id {
         Some(id) => match shared.store.container(Scope::All, &id.to_string()).await {
             Ok(row) => Some(row.container),
@@ -105,6 +108,22 @@ async fn judge(shared: &Shared, policy: &HealthPolicy, node: &Node) -> Result<Ve
             ContainerHealth::Unhealthy { .. } => Some(false),
             ContainerHealth::Unknown | ContainerHealth::Starting => None,
         }),
+    };
+    Ok(policy.judge(&observed))
+}
+
+/// [`judge`] for a member in another region: its status as that region last reported it; a
+/// region that cannot be reached counts as a host that is down.
+async fn judge_remote(shared: &Shared, policy: &HealthPolicy, node: &Node) -> Result<Verdict, StoreError> {
+    let member = match node.physical_id {
+        Some(id) => shared.store.remote_member(id).await?,
+        None => None,
+    };
+    let observed = NodeObservation {
+        container_status: member.as_ref().map(|m| m.status),
+        desired: DesiredState::Running,
+        host_up: member.as_ref().is_some_and(|m| m.status != ContainerStatus::Unknown),
+        probe_healthy: None,
     };
     Ok(policy.judge(&observed))
 }

@@ -15,6 +15,7 @@ mod host;
 mod node;
 mod placer;
 mod policies;
+mod remote;
 mod rollout;
 mod watch;
 

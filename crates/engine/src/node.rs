@@ -40,7 +40,7 @@ async fn set_status(ctx: &Ctx, node: &Node, status: NodeStatus, reason: impl Int
 }
 
 /// The container `node` should run, from its profile.
-async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) -> Result<(Container, Request), EngineError> {
+pub(crate) async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) -> Result<(Container, Request), EngineError> {
     let profile = ctx.store().profile(Scope::All, &profile.to_string()).await?;
     let spec = profile.spec.properties;
     let reference = flotilla_core::image::normalize_reference(&spec.image);
@@ -90,7 +90,10 @@ pub(crate) async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<Container
     .await
 }
 
-async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, EngineError> {
+pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, EngineError> {
+    if crate::remote::is_remote(ctx, &node) {
+        return create_remote(ctx, node).await;
+    }
     let container = match node.physical_id {
         // Taken over after the container was written: wait for it, never make a second one.
         Some(existing) => existing,
@@ -131,6 +134,25 @@ async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, 
         Err(error) => {
             // A failed create leaves no container behind.
             discard_container(ctx, &node, container).await;
+            set_status(ctx, &node, NodeStatus::Error, error.to_string()).await?;
+            Err(error)
+        }
+    }
+}
+
+/// [`create`] for a node planned for another region: its member there, or the one it has.
+async fn create_remote(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
+    let made = match node.physical_id {
+        Some(existing) => crate::remote::wait_running(ctx, existing).await.map(|_| existing),
+        None => crate::remote::create(ctx, &node, &node.region).await,
+    };
+    match made {
+        Ok(container) => {
+            set_status(ctx, &node, NodeStatus::Active, "").await?;
+            Ok(Outputs::from([("container".to_owned(), container.to_string()), ("region".to_owned(), node.region.clone())]))
+        }
+        Err(e @ EngineError::Abandoned) => Err(e),
+        Err(error) => {
             set_status(ctx, &node, NodeStatus::Error, error.to_string()).await?;
             Err(error)
         }
@@ -195,8 +217,10 @@ async fn delete(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
         Err(e) if gone(&e) => return Ok(Outputs::new()),
         other => other?,
     };
-    if let Some(container) = node.physical_id {
-        remove_container(ctx, container, true).await?;
+    match node.physical_id {
+        Some(container) if crate::remote::is_remote(ctx, &node) => crate::remote::remove(ctx, container).await?,
+        Some(container) => remove_container(ctx, container, true).await?,
+        None => {}
     }
     match ctx.store().delete_node(node.id).await {
         Ok(()) | Err(StoreError::NotFound { .. }) => Ok(Outputs::new()),
@@ -208,6 +232,13 @@ async fn delete(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
 async fn update(ctx: &Ctx, node: Node, profile: ProfileId) -> Result<Outputs, EngineError> {
     let Some(container) = node.physical_id else { return Err(EngineError::failed(format!("node {} has no container", node.name))) };
     set_status(ctx, &node, NodeStatus::Updating, format!("to profile {profile}")).await?;
+    if crate::remote::is_remote(ctx, &node) {
+        // In another region: a new member of the new profile there takes the old one's place.
+        let node = ctx.store().update_node(node.id, NodeChanges { profile_id: Some(profile), ..Default::default() }).await?;
+        crate::remote::create(ctx, &node, &node.region).await?;
+        set_status(ctx, &node, NodeStatus::Active, "").await?;
+        return Ok(Outputs::new());
+    }
     let (wanted, _) = container_for(ctx, &node, profile).await?;
     let changes = ContainerChanges {
         spec: Some((wanted.spec, wanted.image_id)),
@@ -235,6 +266,9 @@ async fn update(ctx: &Ctx, node: Node, profile: ProfileId) -> Result<Outputs, En
 /// Why `node`'s container is not healthy, if it is not.
 pub(crate) async fn fault(ctx: &Ctx, node: &Node) -> Result<Option<String>, EngineError> {
     let Some(container) = node.physical_id else { return Ok(Some("it has no container".to_owned())) };
+    if crate::remote::is_remote(ctx, node) {
+        return crate::remote::fault(ctx, container).await;
+    }
     let c = match ctx.store().container(Scope::All, &container.to_string()).await {
         Ok(row) => row.container,
         Err(StoreError::NotFound { .. }) => return Ok(Some("its container is gone".to_owned())),
@@ -259,6 +293,8 @@ async fn check(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
 async fn recover(ctx: &Ctx, node: Node, how: RecoverAction) -> Result<Outputs, EngineError> {
     set_status(ctx, &node, NodeStatus::Recovering, format!("{how}")).await?;
     let result = match node.physical_id {
+        // In another region, whatever the policy says: a new member where the placement plans it.
+        _ if crate::remote::is_remote(ctx, &node) => crate::remote::relocate(ctx, &node).await,
         None => create(ctx, node.clone(), None).await.map(|_| ()),
         Some(container) => recover_container(ctx, &node, container, how).await,
     };
@@ -338,6 +374,9 @@ async fn old_host_up(ctx: &Ctx, host: Option<flotilla_core::HostId>) -> bool {
 
 async fn operate(ctx: &Ctx, node: Node, operation: NodeOperation) -> Result<Outputs, EngineError> {
     let Some(container) = node.physical_id else { return Err(EngineError::failed(format!("node {} has no container", node.name))) };
+    if crate::remote::is_remote(ctx, &node) {
+        return Err(EngineError::failed(format!("node {} runs in region {}: {operation} it there", node.name, node.region)));
+    }
     let desired = match operation {
         NodeOperation::Restart => {
             ctx.shared.agents.restart(container).await.map_err(EngineError::Failed)?;

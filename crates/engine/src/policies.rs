@@ -10,11 +10,12 @@ use flotilla_core::cluster::Cluster;
 use flotilla_core::node::Node;
 use flotilla_core::policy::PolicyProperties;
 use flotilla_core::policy::deletion::{self, Candidate, Criteria, Removal, RemovalPlan, select_victims, select_victims_by_zone};
+use flotilla_core::policy::placement::RegionPlacement;
 use flotilla_core::resize::ClusterSize;
 use flotilla_core::scheduler::Request;
 use flotilla_store::{Binding, ClusterChanges, Scope};
 use rand::Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Rolling-update batches: the nodes of each (indices into the nodes planned), and the pause between them.
@@ -72,20 +73,68 @@ pub(crate) async fn zones_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64
 }
 
 /// The region each of `count` new nodes is planned for: a `placement.region` policy's plan
-/// (weights and caps over the regions' current counts), else this region. The plan is recorded
-/// on the nodes; across regions it is followed once regions are federated.
+/// (weights and caps over the regions' current counts) over the regions that are up (this one,
+/// and the others the central lists UP that answer), else this region.
 pub(crate) async fn regions_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64) -> Result<Vec<String>, EngineError> {
     let count = count.max(0) as usize;
-    for binding in enabled(ctx, cluster.id).await? {
-        if let PolicyProperties::PlacementRegion(policy) = &binding.policy.spec.properties {
-            let mut current = BTreeMap::new();
-            for node in ctx.store().cluster_nodes(cluster.id).await? {
-                *current.entry(node.region).or_insert(0) += 1;
-            }
-            return policy.plan_create(&current, count).map_err(|e| EngineError::failed(e.to_string()));
+    let Some(policy) = region_placement(ctx, cluster).await? else { return Ok(vec![ctx.shared.config.region.clone(); count]) };
+    let nodes = ctx.store().cluster_nodes(cluster.id).await?;
+    plan_regions(&regions_up(ctx).await?, &policy, nodes.iter(), count)
+}
+
+/// Where a member of `cluster` whose region was lost (or whose member failed) goes: the region
+/// placement's plan over the regions up now. The members to move (this one and those in regions
+/// that are down) are planned together, in index order, counting the others, so that members
+/// moved at once spread as one plan says. Without a region placement policy, this region.
+pub(crate) async fn region_for_replacement(ctx: &Ctx, cluster: &Cluster, node: &Node) -> Result<String, EngineError> {
+    let Some(policy) = region_placement(ctx, cluster).await? else { return Ok(ctx.shared.config.region.clone()) };
+    let up = regions_up(ctx).await?;
+    let nodes = ctx.store().cluster_nodes(cluster.id).await?;
+    let (mut moving, staying): (Vec<&Node>, Vec<&Node>) = nodes.iter().partition(|n| n.id == node.id || !up.contains(&n.region));
+    moving.sort_by_key(|n| n.index);
+    let position = moving.iter().position(|n| n.id == node.id).unwrap_or(0);
+    // The caps may leave room for fewer than all: the first in index order go, the others stay.
+    let mut refused = EngineError::failed("the region placement planned nothing");
+    for count in (position + 1..=moving.len().max(1)).rev() {
+        match plan_regions(&up, &policy, staying.iter().copied(), count) {
+            Ok(plan) => return plan.get(position).cloned().ok_or(refused),
+            Err(e) => refused = e,
         }
     }
-    Ok(vec![ctx.shared.config.region.clone(); count])
+    Err(refused)
+}
+
+/// The regions up now: this one, and the others the central lists UP that answer.
+async fn regions_up(ctx: &Ctx) -> Result<BTreeSet<String>, EngineError> {
+    let mut up: BTreeSet<String> = ctx.store().peer_regions().await?.into_iter().filter(|p| p.up).map(|p| p.name).collect();
+    up.insert(ctx.shared.config.region.clone());
+    Ok(up)
+}
+
+async fn region_placement(ctx: &Ctx, cluster: &Cluster) -> Result<Option<RegionPlacement>, EngineError> {
+    Ok(enabled(ctx, cluster.id).await?.into_iter().find_map(|b| match b.policy.spec.properties {
+        PolicyProperties::PlacementRegion(policy) => Some(policy),
+        _ => None,
+    }))
+}
+
+/// `policy`'s plan for `count` nodes over those of its regions that are `up`, given `members`.
+fn plan_regions<'a>(
+    up: &BTreeSet<String>,
+    policy: &RegionPlacement,
+    members: impl Iterator<Item = &'a Node>,
+    count: usize,
+) -> Result<Vec<String>, EngineError> {
+    let usable = RegionPlacement { regions: policy.regions.iter().filter(|r| up.contains(&r.name)).cloned().collect() };
+    if usable.regions.is_empty() {
+        let named: Vec<&str> = policy.regions.iter().map(|r| r.name.as_str()).collect();
+        return Err(EngineError::failed(format!("no region of the placement policy is up: {}", named.join(", "))));
+    }
+    let mut current = BTreeMap::new();
+    for node in members {
+        *current.entry(node.region.clone()).or_insert(0) += 1;
+    }
+    usable.plan_create(&current, count).map_err(|e| EngineError::failed(e.to_string()))
 }
 
 /// Narrows a member's placement as an `affinity` policy says.

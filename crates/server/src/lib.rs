@@ -237,6 +237,7 @@ impl Server {
         let mut background = vec![purge, health, retention];
         if let Some((link, registration)) = region_link {
             background.push(tokio::spawn(jobs::route_sync::hurry_when_back(store.clone(), link.clone())));
+            background.push(tokio::spawn(federation::peers::run(store.clone(), link.clone())));
             let registered = federation::region::register_first(&store, &link, &registration).await;
             background.push(tokio::spawn(federation::region::run(store.clone(), link, registration, registered)));
         }

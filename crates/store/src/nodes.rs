@@ -22,6 +22,8 @@ pub struct NodeChanges {
     pub cluster: Option<(Option<ClusterId>, i64)>,
     pub profile_id: Option<ProfileId>,
     pub physical: Option<(Option<ContainerId>, Option<HostId>)>,
+    /// The region the node's container runs in.
+    pub region: Option<String>,
 }
 
 /// Filters of a node list.
@@ -286,10 +288,13 @@ impl Store {
             n.physical_id = container;
             n.host_id = host;
         }
+        if let Some(region) = changes.region {
+            n.region = region;
+        }
         n.updated_at = flotilla_core::now();
         sqlx::query(
             "UPDATE nodes SET name = $2, metadata = $3, role = $4, status = $5, status_reason = $6, tainted = $7, cluster_id = $8,
-             node_index = $9, profile_id = $10, physical_id = $11, host_id = $12, updated_at = $13 WHERE id = $1",
+             node_index = $9, profile_id = $10, physical_id = $11, host_id = $12, updated_at = $13, region = $14 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(n.name.to_string())
@@ -304,6 +309,7 @@ impl Store {
         .bind(n.physical_id.map(|c| c.to_string()))
         .bind(n.host_id.map(|h| h.to_string()))
         .bind(millis(n.updated_at))
+        .bind(n.region.clone())
         .execute(&mut *w.tx)
         .await
         .map_err(StoreError::on_insert("node", n.name.as_str()))?;

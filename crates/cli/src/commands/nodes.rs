@@ -169,7 +169,7 @@ fn shown(format: Format, node: &Node) -> Result<()> {
 }
 
 impl Row for Node {
-    const HEADERS: &'static [&'static str] = &["ID", "NAME", "INDEX", "ROLE", "STATUS", "HOST", "CONTAINER", "CREATED"];
+    const HEADERS: &'static [&'static str] = &["ID", "NAME", "INDEX", "ROLE", "STATUS", "RUNS IN", "HOST", "CONTAINER", "CREATED"];
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
@@ -177,6 +177,7 @@ impl Row for Node {
             self.index.to_string(),
             self.role.clone(),
             self.status.clone(),
+            self.region.clone(),
             self.host_name.clone().unwrap_or_default(),
             self.physical_id.map(|id| id.to_string()).unwrap_or_default(),
             output::when(&self.created_at),

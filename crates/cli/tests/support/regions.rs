@@ -40,3 +40,19 @@ pub fn sim_host(sandbox: &Sandbox, region_name: &str, region: &Running) -> Runni
     let state = sandbox.path(&format!("{host}-state"));
     sim_agent(sandbox, region, &token, &host, &["--state-dir", state.to_str().unwrap()], "joined")
 }
+
+/// Region `name` started again on its data and address (`url`), with the credential it kept: no token.
+pub fn region_again(sandbox: &Sandbox, central: &Running, name: &str, pool: &str, url: &str) -> Running {
+    let listen = url.trim_start_matches("http://");
+    let data = sandbox.path(&format!("{name}-data"));
+    let args = ["server", "--region", name, "--listen", listen, "--data-dir", data.to_str().unwrap(), "--central-url", &central.url];
+    sandbox.spawn(name, &[&args[..], &["--network-pool", pool]].concat(), &[], "listening on ")
+}
+
+/// The simulated host of `region` started again with the credential it kept (its runtime empty).
+pub fn sim_host_again(sandbox: &Sandbox, region_name: &str, region: &Running) -> Running {
+    let host = format!("{region_name}-sim");
+    let state = sandbox.path(&format!("{host}-state"));
+    let args = ["agent", "--server", &region.url, "--runtime", "sim", "--name", &host, "--listen", "127.0.0.1:0"];
+    sandbox.spawn(&format!("{host}-again"), &[&args[..], &["--state-dir", state.to_str().unwrap()]].concat(), &[], "joined")
+}

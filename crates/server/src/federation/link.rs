@@ -17,10 +17,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LinkError {
     /// No answer: the central is down or the network between is cut.
-    #[error("central {url} unreachable: {reason}")]
+    #[error("{url} unreachable: {reason}")]
     Unreachable { url: String, reason: String },
     /// The central answered with an error.
-    #[error("central refused ({status}): {message}")]
+    #[error("refused ({status}): {message}")]
     Refused { status: u16, message: String },
     /// The region has no credential yet (registration has not completed).
     #[error("this region is not registered with its central yet")]
@@ -56,6 +56,8 @@ pub struct CentralLink {
     reachability: Mutex<Reachability>,
     /// The central's validations of tokens, while they may be trusted.
     pub tokens: super::tokens::TokenCache,
+    /// The other regions whose credentials the central vouched for lately.
+    pub peers: super::peer::PeerCredentials,
 }
 
 impl CentralLink {
@@ -75,6 +77,7 @@ impl CentralLink {
             credential: RwLock::new(None),
             reachability: Mutex::new(Reachability { reachable: true, since: Utc::now() }),
             tokens: super::tokens::TokenCache::new(super::DEFAULT_TOKEN_CACHE_TTL),
+            peers: Default::default(),
         })
     }
 
@@ -138,6 +141,30 @@ impl CentralLink {
         serde_json::from_slice(&bytes).map_err(|e| LinkError::Decode(e.to_string()))
     }
 
+    /// Calls another region's API at `base` with this region's credential (which that region
+    /// has the central vouch for), answering the JSON reply.
+    pub async fn call_region<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, LinkError> {
+        let bytes = self.send_to(base, method, path, body, true).await?;
+        serde_json::from_slice(&bytes).map_err(|e| LinkError::Decode(e.to_string()))
+    }
+
+    /// As [`call_region`](Self::call_region) for calls whose answer carries nothing needed.
+    pub async fn call_region_no_reply<B: Serialize + ?Sized>(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), LinkError> {
+        self.send_to(base, method, path, body, true).await.map(drop)
+    }
+
     async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -145,7 +172,24 @@ impl CentralLink {
         body: Option<&B>,
         credential: bool,
     ) -> Result<bytes::Bytes, LinkError> {
-        let url = format!("{}{path}", self.base);
+        let answer = self.send_to(&self.base, method, path, body, credential).await;
+        match &answer {
+            Err(LinkError::Unreachable { reason, .. }) => self.observe(false, reason),
+            _ => self.observe(true, ""),
+        }
+        answer
+    }
+
+    /// One call to `base` (the central's or another region's API).
+    async fn send_to<B: Serialize + ?Sized>(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        credential: bool,
+    ) -> Result<bytes::Bytes, LinkError> {
+        let url = format!("{}{path}", base.trim_end_matches('/'));
         let mut request = self.http.request(method, &url);
         if credential {
             let credential = self.credential.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or(LinkError::NotRegistered)?;
@@ -163,13 +207,8 @@ impl CentralLink {
         };
         let (status, bytes) = match answer {
             Ok(answer) => answer,
-            Err(e) => {
-                let reason = e.to_string();
-                self.observe(false, &reason);
-                return Err(LinkError::Unreachable { url: self.base.clone(), reason });
-            }
+            Err(e) => return Err(LinkError::Unreachable { url: base.to_owned(), reason: e.to_string() }),
         };
-        self.observe(true, "");
         if status.is_success() {
             return Ok(bytes);
         }

@@ -4,6 +4,8 @@ pub mod caller;
 pub mod central_only;
 pub mod global_networks;
 pub mod link;
+pub mod peer;
+pub mod peers;
 pub mod region;
 pub mod tokens;
 

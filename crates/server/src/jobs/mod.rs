@@ -4,6 +4,7 @@
 //! job out of attempts). Woken when a job is queued here,
 //! polling otherwise (jobs queued by another server of the region, backoffs ending).
 
+pub(crate) mod remote_member;
 pub(crate) mod route_sync;
 
 use crate::federation::Federation;
@@ -23,6 +24,9 @@ pub enum JobError {
     Store(#[from] StoreError),
     #[error("took longer than {0:?}")]
     Timeout(Duration),
+    /// The central has not listed the region (yet): this region learns it within seconds.
+    #[error("region {0} is not known to this region yet")]
+    UnknownRegion(String),
 }
 
 impl JobError {
@@ -30,7 +34,11 @@ impl JobError {
     /// registered): such a failure is retried however long it lasts, so that work converges after
     /// any outage; other failures count towards FAIL.
     pub fn is_transient(&self) -> bool {
-        matches!(self, JobError::Link(e) if e.is_unreachable() || matches!(e, LinkError::NotRegistered))
+        match self {
+            JobError::Link(e) => e.is_unreachable() || matches!(e, LinkError::NotRegistered),
+            JobError::UnknownRegion(_) => true,
+            JobError::Store(_) | JobError::Timeout(_) => false,
+        }
     }
 }
 
@@ -98,10 +106,14 @@ impl Default for RunnerSettings {
 /// queued together runs together.
 const SETTLE: Duration = Duration::from_millis(50);
 
-/// The handlers this server's role runs: a federated region reports its routes; others have none.
+/// The handlers this server's role runs: a federated region reports its routes and makes its
+/// clusters' members in other regions; others have none.
 pub(crate) fn handlers(store: &Store, federation: &Federation) -> Vec<Arc<dyn Handler>> {
     match federation {
-        Federation::Region(link) => vec![Arc::new(route_sync::RouteSync::new(store.clone(), link.clone()))],
+        Federation::Region(link) => vec![
+            Arc::new(route_sync::RouteSync::new(store.clone(), link.clone())),
+            Arc::new(remote_member::RemoteMemberJob::new(store.clone(), link.clone())),
+        ],
         Federation::Standalone | Federation::Central(_) => Vec::new(),
     }
 }

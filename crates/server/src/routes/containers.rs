@@ -71,23 +71,39 @@ pub async fn create_container(
     ApiJson(body): ApiJson<ContainerCreate>,
 ) -> Result<Response, ApiError> {
     caller.require_write()?;
-    let name = Name::parse("name", &body.name)?;
-    body.spec.validate_at("spec.")?;
-    metadata::validate(&body.metadata)?;
-    check_admin_fields(&state, &caller, &body.spec, "spec.").await?;
-    check_host_rules(&state, &body.spec, "spec.").await?;
-    let reference = flotilla_core::image::normalize_reference(&body.spec.image);
+    let desired = if body.run { DesiredState::Running } else { DesiredState::Stopped };
+    let row = create_as(&state, &caller, ContainerId::new(), &body.name, body.spec, body.metadata, desired).await?;
+    Ok(accepted(row))
+}
+
+/// Creates (and places) container `id` for `caller`: the name, spec and metadata checked, its
+/// networks made ready, the event recorded. A placement that fails writes an ERROR container.
+pub async fn create_as(
+    state: &AppState,
+    caller: &Principal,
+    id: ContainerId,
+    name: &str,
+    spec: ContainerProperties,
+    metadata: flotilla_core::Metadata,
+    desired: DesiredState,
+) -> Result<ContainerRow, ApiError> {
+    let name = Name::parse("name", name)?;
+    spec.validate_at("spec.")?;
+    metadata::validate(&metadata)?;
+    check_admin_fields(state, caller, &spec, "spec.").await?;
+    check_host_rules(state, &spec, "spec.").await?;
+    let reference = flotilla_core::image::normalize_reference(&spec.image);
     let image = state.store.resolve_image(caller.project_id, &reference).await?;
     let now = flotilla_core::now();
     let container = flotilla_core::container::Container {
-        id: ContainerId::new(),
+        id,
         name,
         project_id: caller.project_id,
         user_id: caller.user_id,
-        spec: body.spec,
+        spec,
         image_id: image.map(|i| i.id),
         host_id: None,
-        desired: if body.run { DesiredState::Running } else { DesiredState::Stopped },
+        desired,
         generation: 1,
         status: ContainerStatus::Creating,
         status_reason: String::new(),
@@ -96,31 +112,31 @@ pub async fn create_container(
         health: Default::default(),
         cpu_percent: None,
         observed_at: None,
-        metadata: body.metadata,
+        metadata,
         created_at: now,
         updated_at: now,
     };
     for network in &container.spec.networks {
-        global_networks::prepare_network(&state, &caller, &network.network).await?;
+        global_networks::prepare_network(state, caller, &network.network).await?;
     }
     let request = Request::for_spec(&container.spec);
-    let row = global_networks::with_blocks(&state, || state.store.create_container(container.clone(), &request, &state.settings.scheduler))
+    let row = global_networks::with_blocks(state, || state.store.create_container(container.clone(), &request, &state.settings.scheduler))
         .await?;
     let c = &row.container;
     let event = match (c.host_id, &row.host_name) {
         (Some(host), Some(name)) => {
             state.agents.wakers.wake(host);
             tracing::info!(container = %c.name, host = %name, "container placed");
-            events::container(c, &caller, EventAction::ContainerCreate, START).reason(format!("placed on host {name}")).meta("host", name)
+            events::container(c, caller, EventAction::ContainerCreate, START).reason(format!("placed on host {name}")).meta("host", name)
         }
         _ => {
             tracing::info!(container = %c.name, reason = %c.status_reason, "container not placed");
-            let event = events::container(c, &caller, EventAction::ContainerCreate, FAILED);
+            let event = events::container(c, caller, EventAction::ContainerCreate, FAILED);
             event.level(EventLevel::Error).reason(c.status_reason.clone())
         }
     };
-    events::record(&state, event).await;
-    Ok(accepted(row))
+    events::record(state, event).await;
+    Ok(row)
 }
 
 #[utoipa::path(get, path = "/v1/containers", tag = "containers", params(ListQuery, ContainerFilter),
@@ -228,6 +244,16 @@ pub async fn delete_container(
         let op = if query.stop == Some(true) { Operation::DeleteStopping } else { Operation::Delete };
         c.status.check(op).map_err(|e| ApiError::Conflict(format!("{e} (use stop=true or force=true)")))?;
     }
+    match remove(&state, &caller, row, force).await? {
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+        Some(deleting) => Ok(accepted(deleting)),
+    }
+}
+
+/// Deletes a container: at once when it has no live host to remove it (or `force` and its host
+/// is down: `None`), else by its agent (the row as it is now, DELETING).
+pub async fn remove(state: &AppState, caller: &Principal, row: ContainerRow, force: bool) -> Result<Option<ContainerRow>, ApiError> {
+    let c = &row.container;
     let host_down = match c.host_id {
         Some(host) => state.store.host(&host.to_string()).await?.state() == HostState::Down,
         None => true,
@@ -238,8 +264,8 @@ pub async fn delete_container(
             state.agents.wakers.wake(host);
         }
         tracing::info!(container = %c.name, "container deleted");
-        events::record(&state, events::container(c, &caller, EventAction::ContainerDelete, END)).await;
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        events::record(state, events::container(c, caller, EventAction::ContainerDelete, END)).await;
+        return Ok(None);
     }
     let changes = ContainerChanges {
         desired: Some(DesiredState::Deleted),
@@ -250,6 +276,6 @@ pub async fn delete_container(
     if let Some(host) = row.container.host_id {
         state.agents.wakers.wake(host);
     }
-    events::record(&state, events::container(&row.container, &caller, EventAction::ContainerDelete, START)).await;
-    Ok(accepted(row))
+    events::record(state, events::container(&row.container, caller, EventAction::ContainerDelete, START)).await;
+    Ok(Some(row))
 }

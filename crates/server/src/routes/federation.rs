@@ -11,7 +11,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use flotilla_api::ErrorBody;
-use flotilla_api::region::{RegionHeartbeat, RegionJoin, RegionJoined, TokenValidate, ValidatedToken};
+use flotilla_api::region::{
+    PeerRegionList, RegionCredentialCheck, RegionCredentialOwner, RegionHeartbeat, RegionJoin, RegionJoined, TokenValidate, ValidatedToken,
+};
 use flotilla_core::ipam::Cidr;
 use flotilla_core::{Name, ValidationError};
 use flotilla_store::{RegionProof, RegionRegistration};
@@ -96,4 +98,34 @@ pub async fn validate_token(
         created_at: principal.created_at,
         expires_at: principal.expires_at,
     }))
+}
+
+/// Every region but the caller, with its status and API URL: how a cluster's home region finds
+/// the regions its members run in.
+#[utoipa::path(get, path = "/v1/federation/regions", tag = "federation", security(("region_credential" = [])),
+    responses((status = 200, body = PeerRegionList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "not a central")))]
+pub async fn peer_regions(State(state): State<AppState>, caller: RegionCaller) -> Result<Json<PeerRegionList>, ApiError> {
+    let grace = state.federation.central()?.region_grace_period;
+    let params = flotilla_core::ListParams { limit: flotilla_core::listing::MAX_LIMIT, ..Default::default() };
+    let page = state.store.list_regions(None, &params).await?;
+    let regions = page.items.into_iter().filter(|r| r.id.0 != caller.id).map(|r| super::regions::region(r, grace)).collect();
+    Ok(Json(PeerRegionList { regions }))
+}
+
+/// Which region a credential belongs to: a region asks when another region calls it (401 when
+/// the credential is no region's).
+#[utoipa::path(post, path = "/v1/federation/regions/verify", tag = "federation", security(("region_credential" = [])),
+    request_body = RegionCredentialCheck,
+    responses((status = 200, body = RegionCredentialOwner), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "not a central")))]
+pub async fn verify_region(
+    State(state): State<AppState>,
+    _caller: RegionCaller,
+    ApiJson(body): ApiJson<RegionCredentialCheck>,
+) -> Result<Json<RegionCredentialOwner>, ApiError> {
+    let owner = state
+        .store
+        .region_by_credential(&secret::digest(body.credential.trim()))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the credential is no region's".into()))?;
+    Ok(Json(RegionCredentialOwner { name: owner.name }))
 }

@@ -12,6 +12,7 @@ mod global_networks;
 mod hosts;
 mod images;
 mod jobs;
+mod members;
 mod networks;
 mod nodes;
 mod policies;
@@ -100,6 +101,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(federation::join))
         .routes(routes!(federation::heartbeat))
         .routes(routes!(federation::validate_token))
+        .routes(routes!(federation::peer_regions))
+        .routes(routes!(federation::verify_region))
+        .routes(routes!(members::list_members))
+        .routes(routes!(members::put_member, members::delete_member))
         .routes(routes!(routings::receive_routings))
         .routes(routes!(global_networks::create))
         .routes(routes!(global_networks::get))

@@ -22,8 +22,21 @@ use flotilla_core::profile::{CONTAINER_DOCKER, Profile, ProfileSpec};
 use flotilla_core::{Name, NodeId, ProfileId, ValidationError, metadata, node};
 use flotilla_store::{NodeChanges, NodeFilters, Scope};
 
-/// A node as the API shows it: with its host's name and its container's addresses.
+/// A node as the API shows it: with its host's name and its container's addresses (for a member
+/// in another region, as that region last reported them).
 pub(super) async fn shown(state: &AppState, n: node::Node) -> Node {
+    if n.region != state.region
+        && let Some(c) = n.physical_id
+        && let Ok(Some(member)) = state.store.remote_member(c).await
+    {
+        let addresses = member.addresses.into_iter().map(|a| flotilla_api::Address {
+            network_id: uuid::Uuid::nil(),
+            network: a.network,
+            ip_address: a.ip,
+            mac_address: a.mac,
+        });
+        return Node { addresses: addresses.collect(), ..convert::node(n, member.host, Vec::new()) };
+    }
     let host_name = match n.host_id {
         Some(h) => state.store.host(&h.to_string()).await.ok().map(|h| h.name),
         None => None,

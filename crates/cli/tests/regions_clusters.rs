@@ -1,0 +1,134 @@
+//! A cluster across regions, with the real binary: a central and three regions as processes, each
+//! with a simulated host. A cluster of 12 at its home region `r1` with a region placement of
+//! weights 1:1:2 has 3, 3 and 6 members in r1, r2 and r3 (the members in r2 and r3 are containers
+//! there, made through those regions' APIs). r3's server and agent are killed (SIGKILL): once the
+//! central counts r3 DOWN, the health policy recreates its 6 members in r1 and r2. r3 started again
+//! on its data (its agent too, on an empty runtime) still holds the old 6: they are removed there
+//! (the fence), and 12 containers run across the regions, never more once settled.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use support::regions::{central, cli_json, region, region_again, sim_host, sim_host_again};
+use support::{Sandbox, log_in_as_admin};
+
+/// Time allowed for detection, replacement or the fence.
+const SETTLE: Duration = Duration::from_secs(90);
+
+const REGIONS: [(&str, &str); 3] = [("r1", "10.181.0.0/16"), ("r2", "10.182.0.0/16"), ("r3", "10.183.0.0/16")];
+
+/// The cluster's members: (region they run in, status), from the home region.
+fn members(sandbox: &Sandbox) -> Vec<(String, String)> {
+    let nodes = cli_json(sandbox, &["--region", "r1", "cluster", "members", "web"]);
+    nodes["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["region"].as_str().unwrap().to_owned(), n["status"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Members per region.
+fn per_region(members: &[(String, String)]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (region, _) in members {
+        *counts.entry(region.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The RUNNING containers of `region` named after the cluster's members.
+fn running_in(sandbox: &Sandbox, region: &str) -> usize {
+    let list = cli_json(sandbox, &["--region", region, "container", "list"]);
+    list["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap().starts_with("web-") && c["status"] == "RUNNING")
+        .count()
+}
+
+/// Every container of `region`, whatever its status.
+fn containers_in(sandbox: &Sandbox, region: &str) -> usize {
+    cli_json(sandbox, &["--region", region, "container", "list"])["containers"].as_array().unwrap().len()
+}
+
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + SETTLE;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn file(sandbox: &Sandbox, name: &str, text: &str) -> String {
+    let path = sandbox.path(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_cluster_spans_three_regions_and_survives_losing_one() {
+    let sandbox = Sandbox::new();
+    let central = central(&sandbox, "3");
+    log_in_as_admin(&sandbox, &central);
+    let mut servers: BTreeMap<&str, support::Running> =
+        REGIONS.iter().map(|(name, pool)| (*name, region(&sandbox, &central, name, pool, None))).collect();
+    let mut hosts: BTreeMap<&str, support::Running> =
+        REGIONS.iter().map(|(name, _)| (*name, sim_host(&sandbox, name, &servers[name]))).collect();
+
+    let profile = file(&sandbox, "web.yaml", "type: container.docker\nversion: \"1.0\"\nproperties:\n  image: any/image:1\n  memory: 64\n");
+    let placement = file(
+        &sandbox,
+        "regions.yaml",
+        "type: placement.region\nversion: '1.0'\nproperties:\n  regions:\n    - {name: r1, weight: 100}\n    - {name: r2, weight: 100}\n    - {name: r3, weight: 200}\n",
+    );
+    let health = file(
+        &sandbox,
+        "health.yaml",
+        "type: health\nversion: '1.0'\nproperties:\n  detection:\n    type: container_status\n    interval: 1\n  recovery:\n    action: RECREATE\n",
+    );
+    let at_home = |args: &[&str]| sandbox.run(&[&["--region", "r1"][..], args].concat(), &[]).ok();
+    at_home(&["profile", "create", "web", "--spec-file", &profile]);
+    at_home(&["policy", "create", "spread", "--spec-file", &placement]);
+    at_home(&["policy", "create", "heal", "--spec-file", &health]);
+    at_home(&["cluster", "create", "web", "--profile", "web", "--desired-capacity", "0", "--wait"]);
+    at_home(&["cluster", "policy-attach", "web", "spread", "--wait"]);
+    at_home(&["cluster", "policy-attach", "web", "heal", "--wait"]);
+    at_home(&["cluster", "resize", "web", "--capacity", "12", "--wait"]);
+
+    // 1:1:2 over three regions; each member is a running container in its region.
+    let placed = members(&sandbox);
+    assert!(placed.iter().all(|(_, status)| status == "ACTIVE"), "{placed:?}");
+    assert_eq!(per_region(&placed), BTreeMap::from([("r1".into(), 3), ("r2".into(), 3), ("r3".into(), 6)]));
+    for (name, count) in [("r1", 3), ("r2", 3), ("r3", 6)] {
+        assert_eq!(running_in(&sandbox, name), count, "containers running in {name}");
+    }
+    let table = sandbox.run(&["--region", "r1", "cluster", "members", "web"], &[]).ok();
+    assert!(table.contains("RUNS IN") && table.contains("r3"), "members show their region: {table}");
+
+    // r3 is lost: its server and agent are killed.
+    let lost_url = servers["r3"].url.clone();
+    for process in [servers.remove("r3").unwrap(), hosts.remove("r3").unwrap()] {
+        let mut process = process;
+        process.child.kill().unwrap();
+        process.child.wait().unwrap();
+    }
+    eventually("r3's members are recreated in r1 and r2", || {
+        let now = members(&sandbox);
+        now.len() == 12 && now.iter().all(|(region, status)| region != "r3" && status == "ACTIVE")
+    });
+    assert_eq!(running_in(&sandbox, "r1") + running_in(&sandbox, "r2"), 12);
+    let moved = per_region(&members(&sandbox));
+    assert!(moved["r1"] > 3 && moved["r2"] > 3, "the lost members spread over both regions left: {moved:?}");
+
+    // r3 returns on its data, its host on an empty runtime: the old members are removed there.
+    let back = region_again(&sandbox, &central, "r3", REGIONS[2].1, &lost_url);
+    let _host = sim_host_again(&sandbox, "r3", &back);
+    eventually("r3's old members are fenced", || containers_in(&sandbox, "r3") == 0);
+    let settled = members(&sandbox);
+    assert_eq!(settled.len(), 12);
+    assert!(settled.iter().all(|(region, status)| region != "r3" && status == "ACTIVE"), "{settled:?}");
+    assert_eq!(running_in(&sandbox, "r1") + running_in(&sandbox, "r2") + containers_in(&sandbox, "r3"), 12, "12 run, never more");
+}
