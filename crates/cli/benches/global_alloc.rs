@@ -7,12 +7,13 @@
 
 mod roles;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use flotilla_api::region::RegionJoinTokenCreate;
-use flotilla_api::{ListQuery, NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
+use flotilla_api::{NetworkCreate, PortCreate, SubnetCreate, TokenCreate};
 use flotilla_client::Client;
 use futures::future::try_join_all;
-use roles::{Role, Sandbox, flotilla_binary};
+use roles::federation::{server, wait_registered};
+use roles::{Sandbox, flotilla_binary};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
@@ -34,34 +35,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn url_of(ready: &str) -> Result<String> {
-    ready.split("listening on ").nth(1).map(|u| u.trim().to_owned()).context("no URL on the server's ready line")
-}
-
-/// `flotilla server` on a loopback address free now (a region must know its own URL before it starts).
-fn server(sandbox: &Sandbox, name: &'static str, extra: &[&str]) -> Result<(Role, String)> {
-    let data = sandbox.path(&format!("{name}-data"));
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
-    let mut args = vec!["server", "--listen", &listen, "--data-dir", data.to_str().context("a UTF-8 path")?];
-    args.extend(extra);
-    let (role, ready) = sandbox.spawn(name, &args, "listening on ")?;
-    Ok((role, url_of(&ready)?))
-}
-
-/// Waits until every region is registered: each honours the central's token.
-async fn wait_registered(regions: &[Client]) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for region in regions {
-        while let Err(e) = region.list_networks(&ListQuery::default()).await {
-            if Instant::now() > deadline {
-                bail!("a region did not register within 60 s: {e}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    Ok(())
 }
 
 /// `count` port creates on `network` at `client`, `IN_FLIGHT` at once; each one's latency and address.

@@ -13,8 +13,9 @@ use flotilla_core::node::Node;
 use flotilla_store::{NewRemoteMember, NodeChanges, RemoteMember, Scope};
 use std::time::Duration;
 
-/// How often a wait looks at a remote member's row (the server refreshes it about every second).
-const POLL: Duration = Duration::from_millis(300);
+/// How often a wait looks at a remote member's row (the server refreshes it every 100 ms while a
+/// member is being made).
+const POLL: Duration = Duration::from_millis(100);
 
 /// Whether `node`'s container belongs in another region than this engine's.
 pub(crate) fn is_remote(ctx: &Ctx, node: &Node) -> bool {

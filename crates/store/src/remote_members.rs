@@ -198,6 +198,14 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
+    /// Whether a wanted member has not been seen running yet (its node action waits for it).
+    pub async fn remote_members_pending(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 AS pending FROM remote_members WHERE desired = 'running' AND status = 'CREATING' LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// The regions this region has members in.
     pub async fn remote_member_regions(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT DISTINCT region FROM remote_members ORDER BY region").fetch_all(&self.pool).await?;

@@ -2,6 +2,8 @@
 //! (server, agent) as child processes with their memory use, and small helpers.
 #![allow(dead_code)] // each bench uses its own part of this module
 
+pub mod federation;
+
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -1,4 +1,5 @@
-//! A federated region's view of the other regions, kept current every second: the central's list
+//! A federated region's view of the other regions, kept current every second (every 100 ms while
+//! a member is being made): the central's list
 //! (UP/DOWN, API URLs) and, for each region this region's clusters have members in, their status
 //! there. A region the central lists DOWN, or that this region cannot reach past the grace period,
 //! is down: its members turn UNKNOWN and the health policy moves them. When it answers again the
@@ -18,6 +19,8 @@ use std::time::{Duration, Instant};
 
 /// How often the regions are looked at.
 const TICK: Duration = Duration::from_secs(1);
+/// How often while a member is being made (its node action waits for it to run).
+const FAST_TICK: Duration = Duration::from_millis(100);
 
 /// What a member's region says of it, as this region records it.
 pub(crate) fn observation(c: &flotilla_api::Container) -> MemberObservation {
@@ -48,8 +51,20 @@ struct Seen {
 /// Until aborted: one look every second.
 pub(crate) async fn run(store: Store, link: Arc<CentralLink>) {
     let mut seen = Seen::default();
+    let mut last = Instant::now();
     loop {
-        tokio::time::sleep(TICK).await;
+        tokio::time::sleep(FAST_TICK).await;
+        let hurried = match store.remote_members_pending().await {
+            Ok(pending) => pending,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the members being made");
+                false
+            }
+        };
+        if !hurried && last.elapsed() < TICK {
+            continue;
+        }
+        last = Instant::now();
         if let Err(e) = tick(&store, &link, &mut seen).await {
             tracing::warn!(error = %e, "looking at the other regions failed");
         }

@@ -46,6 +46,11 @@ impl JobError {
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync {
     fn job_type(&self) -> &'static str;
+    /// The most jobs handed to one [`run`](Self::run) (below the runner's batch); `None`: no
+    /// limit of its own. Jobs whose failures must not hold up the others run one by one.
+    fn batch_limit(&self) -> Option<usize> {
+        None
+    }
     /// Runs `jobs`, all of this handler's type, together: they succeed or fail as one.
     async fn run(&self, jobs: &[Job]) -> Result<(), JobError>;
 }
@@ -150,7 +155,8 @@ async fn run_claimed(store: &Store, by_type: &BTreeMap<&'static str, Arc<dyn Han
     for (job_type, jobs) in grouped {
         // Only types with a handler are claimed.
         let Some(handler) = by_type.get(job_type.as_str()) else { continue };
-        batches.extend(jobs.chunks(settings.batch.max(1)).map(|chunk| (handler.clone(), chunk.to_vec())));
+        let size = handler.batch_limit().map_or(settings.batch, |limit| limit.min(settings.batch)).max(1);
+        batches.extend(jobs.chunks(size).map(|chunk| (handler.clone(), chunk.to_vec())));
     }
     futures::stream::iter(batches)
         .for_each_concurrent(settings.concurrency.max(1), |(handler, batch)| async move {

@@ -51,6 +51,11 @@ impl Handler for RemoteMemberJob {
         REMOTE_MEMBER
     }
 
+    /// One at a time: a removal waiting for a lost region must not hold up creates elsewhere.
+    fn batch_limit(&self) -> Option<usize> {
+        Some(1)
+    }
+
     async fn run(&self, jobs: &[Job]) -> Result<(), JobError> {
         for job in jobs {
             // A row already forgotten: its member is gone there, nothing to do.
