@@ -1,5 +1,5 @@
-//! A cluster across regions, with the real binary: a central and three regions as processes, each
-//! with a simulated host. A cluster of 12 at its home region `r1` with a region placement of
+//! A cluster across regions, with the real binary: a central and three regions as processes (r2 on
+//! PostgreSQL when scripts/test.sh provides it), each with a simulated host. A cluster of 12 at its home region `r1` with a region placement of
 //! weights 1:1:2 has 3, 3 and 6 members in r1, r2 and r3 (the members in r2 and r3 are containers
 //! there, made through those regions' APIs). r3's server and agent are killed (SIGKILL): once the
 //! central counts r3 DOWN, the health policy recreates its 6 members in r1 and r2. r3 started again
@@ -71,10 +71,14 @@ fn file(sandbox: &Sandbox, name: &str, text: &str) -> String {
 #[test]
 fn a_cluster_spans_three_regions_and_survives_losing_one() {
     let sandbox = Sandbox::new();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let postgres = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path()));
     let central = central(&sandbox, "3");
     log_in_as_admin(&sandbox, &central);
+    // r2 keeps its rows on PostgreSQL when scripts/test.sh provides it.
+    let database = |name: &str| if name == "r2" { postgres.as_deref() } else { None };
     let mut servers: BTreeMap<&str, support::Running> =
-        REGIONS.iter().map(|(name, pool)| (*name, region(&sandbox, &central, name, pool, None))).collect();
+        REGIONS.iter().map(|(name, pool)| (*name, region(&sandbox, &central, name, pool, database(name)))).collect();
     let mut hosts: BTreeMap<&str, support::Running> =
         REGIONS.iter().map(|(name, _)| (*name, sim_host(&sandbox, name, &servers[name]))).collect();
 
