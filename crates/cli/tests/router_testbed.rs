@@ -4,9 +4,10 @@
 //! cluster's name answers both members' addresses, from inside either); a container on network
 //! `b` on the third host does not reach them until a router joins `a` and `b` (each host then
 //! carries the other network's bridge and routes locally), nor after the interface is removed
-//! (the carried bridges and the rules go); after everything is deleted no bridge, VXLAN device,
-//! forwarding or neighbour entry, iptables rule of Flotilla's, or Docker network remains on any
-//! host. Needs root and Docker's binaries (scripts/test.sh installs them).
+//! (the carried bridges and the rules go); a network no router joins stays isolated; after
+//! everything is deleted no bridge, VXLAN device, forwarding or neighbour entry, iptables rule of
+//! Flotilla's, or Docker network remains on any host. Needs root and Docker's binaries
+//! (scripts/test.sh installs them).
 
 mod support;
 
@@ -124,10 +125,14 @@ async fn a_router_joins_networks_across_hosts_and_names_resolve_everywhere() {
     }
 
     // A container on network b on host 2: isolated from network a.
-    let args =
-        ["container", "run", "--name", "outsider", "--image", tag, "--network", "b", "--host-node", h2.name(), "--wait", "-o", "json"];
-    let outsider = sandbox.run(&args, &[]).json();
-    assert_eq!((outsider["status"].as_str(), outsider["host"].as_str()), (Some("RUNNING"), Some(h2.name())), "{outsider}");
+    let run = |name: &str, network: &str, host: &Host| {
+        let args =
+            ["container", "run", "--name", name, "--image", tag, "--network", network, "--host-node", host.name(), "--wait", "-o", "json"];
+        let c = sandbox.run(&args, &[]).json();
+        assert_eq!((c["status"].as_str(), c["host"].as_str()), (Some("RUNNING"), Some(host.name())), "{c}");
+        c
+    };
+    let outsider = run("outsider", "b", h2);
     let ip_out = ip_of(&outsider);
     for ip in [&ip1, &ip2] {
         assert!(fetch(sandbox, "outsider", ip).is_err(), "network b reaches {ip} of network a without a router");
@@ -152,6 +157,17 @@ async fn a_router_joins_networks_across_hosts_and_names_resolve_everywhere() {
         assert_eq!(carried(host).await, Some(both_bridges.clone()), "{} carries both networks", host.name());
         assert!(!flotilla_rules(host).await.is_empty(), "{} routes between them", host.name());
     }
+
+    // A network no router joins stays isolated, also on a host that carries the joined ones.
+    sandbox.run(&["network", "create", "c", "--subnet", "10.94.0.0/24"], &[]).ok();
+    let member_on_h1 = if m1["host"] == h1.name() { "web-1" } else { "web-2" };
+    let ip_stranger = ip_of(&run("stranger", "c", h1));
+    assert!(!reaches(sandbox, "stranger", &ip_stranger).await.is_empty(), "the stranger serves");
+    for (from, to) in [("outsider", &ip_stranger), (member_on_h1, &ip_stranger), ("stranger", &ip_out), ("stranger", &ip1)] {
+        assert!(fetch(sandbox, from, to).is_err(), "{from} reaches {to} through a router that does not join network c");
+    }
+    assert_eq!(carried(h2).await, Some(both_bridges.clone()), "host 2 does not carry network c");
+    sandbox.run(&["container", "delete", "stranger", "--stop", "--wait"], &[]).ok();
     // Host 2 reaches network a's members through its own bridge of a: forwarding entries for
     // them, to their hosts; host 0 forwards the outsider's MAC to host 2.
     let fdb = on(h2, &["bridge", "fdb", "show", "br", &bridge_a]).await;
@@ -182,7 +198,7 @@ async fn a_router_joins_networks_across_hosts_and_names_resolve_everywhere() {
     sandbox.run(&["router", "delete", "edge"], &[]).ok();
     sandbox.run(&["cluster", "delete", "web", "--wait"], &[]).ok();
     sandbox.run(&["container", "delete", "outsider", "--stop", "--wait"], &[]).ok();
-    sandbox.run(&["network", "delete", "a", "b"], &[]).ok();
+    sandbox.run(&["network", "delete", "a", "b", "c"], &[]).ok();
     for host in region.bed.hosts() {
         eventually(&format!("{} is clean", host.name()), || async { no_overlay_left(host).await && flotilla_rules(host).await.is_empty() })
             .await;
