@@ -3,8 +3,8 @@
 //! what is, never at what happened.
 //!
 //! A pass: make the missing networks (those of the containers and those carried for the host's
-//! routers) and volumes, act on containers, connect and disconnect
-//! containers whose networks changed, remove the networks and volumes nothing needs, report.
+//! routers) and volumes, act on containers, connect and disconnect containers whose networks
+//! changed, remove the networks and volumes nothing needs, report.
 
 mod attach;
 mod bind;
