@@ -1,9 +1,10 @@
 //! Routers and names on real hosts: a testbed of 3 hosts (network namespaces, each with its own
 //! Docker Engine and a real `flotilla agent --tunnel-address`), one real region server. The two
 //! members of a cluster on network `a`, on two hosts, reach each other by IP and by name (the
-//! cluster's name answers both members' addresses, from inside either); a container on network
-//! `b` on the third host does not reach them until a router joins `a` and `b` (each host then
-//! carries the other network's bridge and routes locally), nor after the interface is removed
+//! cluster's name answers both members' addresses, from inside either, and from a container of
+//! the network on the third host); a container on network `b` on the third host does not reach
+//! them until a router joins `a` and `b` (each host then carries the other network's bridge and
+//! routes locally), nor after the interface is removed
 //! (the carried bridges and the rules go); a network no router joins stays isolated; after
 //! everything is deleted no bridge, VXLAN device, forwarding or neighbour entry, iptables rule of
 //! Flotilla's, or Docker network remains on any host. Needs root and Docker's binaries
@@ -124,7 +125,6 @@ async fn a_router_joins_networks_across_hosts_and_names_resolve_everywhere() {
         assert!(!reaches(sandbox, member, "web").await.is_empty(), "by the cluster's name");
     }
 
-    // A container on network b on host 2: isolated from network a.
     let run = |name: &str, network: &str, host: &Host| {
         let args =
             ["container", "run", "--name", name, "--image", tag, "--network", network, "--host-node", host.name(), "--wait", "-o", "json"];
@@ -132,6 +132,15 @@ async fn a_router_joins_networks_across_hosts_and_names_resolve_everywhere() {
         assert_eq!((c["status"].as_str(), c["host"].as_str()), (Some("RUNNING"), Some(host.name())), "{c}");
         c
     };
+    // A container of network a on the third host, no member there: the names answer it too.
+    run("watcher", "a", h2);
+    resolves(sandbox, "watcher", "web", &both).await;
+    resolves(sandbox, "watcher", "web-1", std::slice::from_ref(&ip1)).await;
+    assert!(!reaches(sandbox, "watcher", "web").await.is_empty(), "by the cluster's name from a third host");
+    sandbox.run(&["container", "delete", "watcher", "--stop", "--wait"], &[]).ok();
+    eventually("host 2 carries nothing once the watcher left", || async { carried(h2).await == Some(vec![]) }).await;
+
+    // A container on network b on host 2: isolated from network a.
     let outsider = run("outsider", "b", h2);
     let ip_out = ip_of(&outsider);
     for ip in [&ip1, &ip2] {
