@@ -90,8 +90,10 @@ pub struct Assignments {
     /// Volumes of the host's pool: present on the host even while no container mounts them.
     #[serde(default)]
     pub volumes: Vec<HostVolume>,
-    /// Routers joining a network of the host: it routes between all of each one's networks
-    /// (and carries them, even without a container on them).
+    /// Routers joining a network of the host: it routes between all of each one's networks.
+    /// On a host with a tunnel address each network comes with its overlay, and the host carries
+    /// it (bridge, VXLAN device, entries), even without a container on it: traffic to another
+    /// network of the router is routed on the sending host and tunnelled to the receiver.
     #[serde(default)]
     pub routers: Vec<HostRouter>,
 }

@@ -1,7 +1,7 @@
 //! The overlay's rows: VNIs handed to networks at create, the remote endpoints a host's
-//! assignments carry (its networks' containers on other hosts with a tunnel address), and the
-//! wake-up of the hosts that carry a network when one of its containers comes, moves or goes (their
-//! endpoints and names change).
+//! assignments carry (the containers on other hosts with a tunnel address of its networks and of
+//! those routers join to them), and the wake-up of the hosts that carry a network when one of its
+//! containers comes, moves or goes (their endpoints and names change).
 
 use crate::codec::get_id;
 use crate::hosts::bump_revision;
@@ -57,21 +57,25 @@ pub(crate) enum Around {
 }
 
 /// Bumps the revision of every host with a tunnel address that carries a network of `around`
-/// (whose remote endpoints and names change), in host id order; nothing when `around`'s host has
-/// no tunnel address. Hosts without a tunnel address reach no other host's containers, so only
-/// their own changes wake them (each bump locks a host row: waking every host carrying a network
-/// deadlocked concurrent writers on PostgreSQL). Called before a change with the rows as they
-/// were, and after it with the rows as they are.
+/// (its containers', or one a router joins to them: their remote endpoints and names change), in
+/// host id order; nothing when `around`'s host has no tunnel address. Hosts without a tunnel
+/// address reach no other host's containers, so only their own changes wake them (each bump
+/// locks a host row: waking every host carrying a network deadlocked concurrent writers on
+/// PostgreSQL). Called before a change with the rows as they were, and after it with the rows as
+/// they are.
 pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreError> {
     let (containers, key) = match around {
         Around::Container(id) => ("c0.id = $1", id.to_string()),
         Around::Host(id) => ("c0.host_id = $1", id.to_string()),
     };
+    // The networks of `around`, and those routers join to them (hosts carry those too).
+    let networks = crate::routers::with_routed(&format!(
+        "SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id JOIN hosts h0 ON h0.id = c0.host_id
+         WHERE {containers} AND h0.tunnel_address IS NOT NULL"
+    ));
     let hosts = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT h.id FROM hosts h JOIN containers c ON c.host_id = h.id JOIN ports p ON p.container_id = c.id
-         WHERE h.tunnel_address IS NOT NULL AND p.network_id IN (
-             SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id JOIN hosts h0 ON h0.id = c0.host_id
-             WHERE {containers} AND h0.tunnel_address IS NOT NULL)
+         WHERE h.tunnel_address IS NOT NULL AND p.network_id IN ({networks})
          ORDER BY h.id"
     )))
     .bind(key)
@@ -83,17 +87,21 @@ pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreE
     Ok(())
 }
 
-/// The remote endpoints of each network `host` carries: the containers on it placed on other
-/// hosts that have a tunnel address. Empty when `host` has none itself.
+/// The remote endpoints of each network `host` carries (its containers', and those routers join
+/// to them): the containers on it placed on other hosts that have a tunnel address. Empty when
+/// `host` has none itself.
 pub(crate) async fn remote_endpoints(tx: &mut Tx, host: HostId) -> Result<HashMap<NetworkId, Vec<RemoteEndpoint>>, StoreError> {
-    let rows = sqlx::query(
+    let carried = crate::routers::with_routed(
+        "SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id WHERE c0.host_id = $1",
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT p.network_id, p.ip_address, p.mac, h.tunnel_address FROM ports p JOIN containers c ON c.id = p.container_id
          JOIN hosts h ON h.id = c.host_id
          WHERE h.tunnel_address IS NOT NULL AND c.host_id != $1
            AND EXISTS (SELECT 1 FROM hosts me WHERE me.id = $1 AND me.tunnel_address IS NOT NULL)
-           AND p.network_id IN (SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id WHERE c0.host_id = $1)
-         ORDER BY p.network_id, p.ip",
-    )
+           AND p.network_id IN ({carried})
+         ORDER BY p.network_id, p.ip"
+    )))
     .bind(host.to_string())
     .fetch_all(&mut **tx)
     .await?;

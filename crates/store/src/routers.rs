@@ -26,6 +26,8 @@ pub struct RouterInterface {
     pub network: Name,
     pub cidr: Cidr,
     pub gateway: Ipv4Addr,
+    /// The network's VXLAN id (a host carrying it over the overlay needs it).
+    pub vni: u32,
 }
 
 fn decode_router(row: &AnyRow) -> Result<Router, StoreError> {
@@ -45,13 +47,24 @@ fn decode_interface(row: &AnyRow) -> Result<RouterInterface, StoreError> {
         network: Name::parse("network", &row.try_get::<String, _>("network_name")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         cidr: subnet.plan.cidr,
         gateway: subnet.plan.gateway,
+        vni: u32::try_from(row.try_get::<i64, _>("vni")?).map_err(|e| StoreError::Corrupt(format!("vni: {e}")))?,
     })
+}
+
+/// SQL of the networks `networks` (a query of network ids) names, and of every network a router
+/// joins to one of them: the networks a host carries when `networks` are those of its containers
+/// (it routes to the others locally, so it carries their bridges and remote endpoints too).
+pub(crate) fn with_routed(networks: &str) -> String {
+    format!(
+        "{networks} UNION SELECT ri2.network_id FROM router_interfaces ri1 JOIN router_interfaces ri2 ON ri2.router_id = ri1.router_id
+         WHERE ri1.network_id IN ({networks})"
+    )
 }
 
 /// The interfaces of `router`, by network name.
 async fn interfaces_of(tx: &mut Tx, router: RouterId) -> Result<Vec<RouterInterface>, StoreError> {
     let rows = sqlx::query(
-        "SELECT s.*, n.name AS network_name FROM router_interfaces ri JOIN networks n ON n.id = ri.network_id
+        "SELECT s.*, n.name AS network_name, n.vni FROM router_interfaces ri JOIN networks n ON n.id = ri.network_id
          JOIN subnets s ON s.network_id = ri.network_id WHERE ri.router_id = $1 ORDER BY n.name",
     )
     .bind(router.to_string())
@@ -86,7 +99,7 @@ pub struct HostRouter {
 /// with all of its networks.
 pub(crate) async fn routers_on(tx: &mut Tx, host: HostId) -> Result<Vec<HostRouter>, StoreError> {
     let rows = sqlx::query(
-        "SELECT r.id AS router_id, r.name AS router_name, s.*, n.name AS network_name
+        "SELECT r.id AS router_id, r.name AS router_name, s.*, n.name AS network_name, n.vni
          FROM routers r JOIN router_interfaces ri ON ri.router_id = r.id JOIN networks n ON n.id = ri.network_id
          JOIN subnets s ON s.network_id = ri.network_id
          WHERE r.id IN (SELECT ri2.router_id FROM router_interfaces ri2 WHERE ri2.network_id IN

@@ -3,10 +3,11 @@
 //! its networks (containers on other hosts with a tunnel address), and the revisions of the hosts
 //! carrying a network move when one of its containers comes or goes; a host without a tunnel
 //! address gets no overlay and is not woken; a host joining again at another tunnel address wakes
-//! its peers with it; a bad tunnel address is refused at join.
+//! its peers with it; a bad tunnel address is refused at join. A router joining networks makes
+//! each host carry the others too, with their remote endpoints.
 
 use flotilla_agent::{Agent, AgentConfig};
-use flotilla_api::{ContainerCreate, DeleteQuery, NetworkCreate, SubnetCreate};
+use flotilla_api::{ContainerCreate, DeleteQuery, NetworkCreate, RouterCreate, SubnetCreate};
 use flotilla_client::Client;
 use flotilla_core::overlay::{VNI_FIRST, VNI_LAST};
 use flotilla_core::profile::{ContainerProperties, NetworkRef};
@@ -124,6 +125,69 @@ async fn overlay_follows_containers_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlay_follows_containers_on_postgres() {
     overlay_follows_containers(Backend::Postgres).await;
+}
+
+/// A router joining two networks: a host carries the other network too (its remote endpoints come
+/// with its own network's), and is woken when that network's containers come; a network not
+/// joined stays out; removing the interface takes it away again.
+async fn routed_networks_are_carried_with_their_remotes(backend: Backend) {
+    let Some(region) = TestRegion::start(backend).await else { return };
+    let store = region.store().await;
+    let agents: Vec<Agent> = vec![
+        region.sim_agent(SimHost::new("host-a").tunnel_address(TUNNEL_A)).await,
+        region.sim_agent(SimHost::new("host-b").tunnel_address(TUNNEL_B)).await,
+    ];
+    let [a, b] = [0, 1].map(|i| HostId(agents[i].host_id()));
+    let web = NetworkId(region.admin.create_network(&network("web", "10.77.0.0/24")).await.unwrap().id);
+    let back = NetworkId(region.admin.create_network(&network("back", "10.78.0.0/24")).await.unwrap().id);
+    let lone = NetworkId(region.admin.create_network(&network("lone", "10.79.0.0/24")).await.unwrap().id);
+    let x = run_on(&region.admin, "x", "host-a", "web").await;
+    let y = run_on(&region.admin, "y", "host-b", "back").await;
+    run_on(&region.admin, "q", "host-b", "lone").await;
+    assert_eq!(remotes(&store, a, back).await, Some(vec![]), "not joined: host-a does not carry back");
+
+    region.admin.create_router(&RouterCreate { name: "edge".into() }).await.unwrap();
+    region.admin.add_router_interface("edge", "web").await.unwrap();
+    let before_a = store.host_revision(a).await.unwrap();
+    region.admin.add_router_interface("edge", "back").await.unwrap();
+    assert!(store.host_revision(a).await.unwrap() > before_a, "host-a learns of the router");
+    let routers = store.assignments(a).await.unwrap().routers;
+    let vni_of = |id: NetworkId| routers[0].interfaces.iter().find(|i| i.network_id == id).map(|i| i.vni);
+    assert!(vni_of(back).is_some_and(|v| (VNI_FIRST..=VNI_LAST).contains(&v)), "{routers:?}");
+    assert_ne!(vni_of(back), vni_of(web));
+    assert_eq!(remotes(&store, a, back).await, Some(vec![y.clone()]), "host-a carries back: y is a remote of it");
+    assert_eq!(remotes(&store, b, web).await, Some(vec![x]), "and host-b carries web");
+    assert_eq!(remotes(&store, a, lone).await, Some(vec![]), "a network no router joins stays out");
+
+    // A container comes on back: host-a, which carries back through the router, is woken.
+    let before_a = store.host_revision(a).await.unwrap();
+    let y2 = run_on(&region.admin, "y2", "host-b", "back").await;
+    assert!(store.host_revision(a).await.unwrap() > before_a, "host-a's revision moved");
+    let mut both = vec![y, y2];
+    both.sort_by_key(|e| e.ip.parse::<Ipv4Addr>().unwrap());
+    assert_eq!(remotes(&store, a, back).await, Some(both));
+
+    // The interface goes: host-a no longer carries back.
+    let before_a = store.host_revision(a).await.unwrap();
+    region.admin.remove_router_interface("edge", "back").await.unwrap();
+    assert!(store.host_revision(a).await.unwrap() > before_a, "host-a's revision moved");
+    assert_eq!(remotes(&store, a, back).await, Some(vec![]));
+    assert_eq!(store.assignments(a).await.unwrap().routers[0].interfaces.len(), 1, "only web is left on the router");
+
+    for agent in agents {
+        agent.shutdown().await;
+    }
+    region.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routed_networks_are_carried_with_their_remotes_on_sqlite() {
+    routed_networks_are_carried_with_their_remotes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routed_networks_are_carried_with_their_remotes_on_postgres() {
+    routed_networks_are_carried_with_their_remotes(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

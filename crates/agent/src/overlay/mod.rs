@@ -5,7 +5,8 @@
 //! its host's tunnel address) and neighbour entries (remote IP → MAC) of the network's containers
 //! on other hosts — all from the control plane, nothing learned from the wire, no flooding entry.
 //!
-//! API: [`wanted`] reads the overlay networks out of the assignments; [`Overlay::reconcile`] makes
+//! API: [`wanted`] reads the overlay networks out of the assignments (with those the host carries
+//! for its routers: [`crate::routing`]); [`Overlay::reconcile`] makes
 //! the kernel match them (links that are right are kept, entries added and removed one by one) and
 //! deletes the links of networks gone. The Docker network of each is bound to its bridge by the
 //! runtime ([`crate::runtime::NetworkSpec::bridge`]).
@@ -15,7 +16,7 @@ mod plan;
 
 pub use plan::{EntryPlan, Link, LinkKind, LinkStep, plan_entries, plan_links};
 
-use flotilla_api::agent::Assignment;
+use flotilla_api::agent::{Assignment, HostNetwork};
 use flotilla_core::container::DesiredState;
 use kernel::Kernel;
 use std::collections::{BTreeMap, HashMap};
@@ -100,13 +101,13 @@ pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
     parts.next().is_none().then_some(mac)
 }
 
-/// The overlay networks the live assignments use, once each. A remote endpoint that does not
-/// parse is left out (and logged): the rest of the network still works.
-pub fn wanted(assignments: &[Assignment]) -> Vec<OverlayNetwork> {
+/// The overlay networks the live assignments use and those `carried` for the host's routers, once
+/// each. A remote endpoint that does not parse is left out (and logged): the rest of the network
+/// still works.
+pub fn wanted(assignments: &[Assignment], carried: &[HostNetwork]) -> Vec<OverlayNetwork> {
     let mut networks: BTreeMap<Uuid, OverlayNetwork> = BTreeMap::new();
     let live = assignments.iter().filter(|a| a.desired != DesiredState::Deleted);
-    for attachment in live.flat_map(|a| &a.networks) {
-        let network = &attachment.network;
+    for network in live.flat_map(|a| a.networks.iter().map(|n| &n.network)).chain(carried) {
         let Some(overlay) = &network.overlay else { continue };
         networks.entry(network.id).or_insert_with(|| OverlayNetwork {
             network_id: network.id,
@@ -264,7 +265,7 @@ mod tests {
         same_network.networks[0].network.overlay = a.networks[0].network.overlay.clone();
         let mut deleted = on(assignment(3, DesiredState::Deleted), &[3], &[]);
         deleted.networks[0].network.overlay = Some(NetworkOverlay { vni: 4200, mtu: 1450, remotes: vec![] });
-        let got = wanted(&[a.clone(), same_network, deleted]);
+        let got = wanted(&[a.clone(), same_network, deleted], &[]);
         assert_eq!(got.len(), 1, "network 2 has no overlay, network 3 only a deleted container: {got:?}");
         let n = &got[0];
         assert_eq!((n.vni, n.mtu, n.vxlan.as_str(), n.bridge.clone()), (4100, 1450, "fltx-4100", bridge_name(a.networks[0].network.id)));
@@ -276,5 +277,14 @@ mod tests {
         );
         assert_eq!(n.forwarding(), BTreeMap::from([([2, 0x42, 10, 0xd5, 1, 7], tunnel)]));
         assert_eq!(n.neighbours(), BTreeMap::from([(Ipv4Addr::new(10, 213, 1, 7), [2, 0x42, 10, 0xd5, 1, 7])]));
+
+        // A network carried for a router joins them, with its remotes; one already there stays once.
+        let mut routed = crate::reconcile::fixtures::network(5);
+        routed.overlay = Some(NetworkOverlay { vni: 4500, mtu: 1450, remotes: vec![remote("10.213.5.3", "02:42:0a:d5:05:03")] });
+        let got = wanted(std::slice::from_ref(&a), &[routed.clone(), a.networks[0].network.clone()]);
+        let vnis: Vec<u32> = got.iter().map(|n| n.vni).collect();
+        assert_eq!(vnis, [4100, 4500], "{got:?}");
+        assert_eq!(got[1].bridge, bridge_name(routed.id));
+        assert_eq!(got[1].remotes[0].ip, Ipv4Addr::new(10, 213, 5, 3));
     }
 }

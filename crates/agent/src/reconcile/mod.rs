@@ -2,8 +2,9 @@
 //! verdict, list the runtime, plan, act, observe and report. Level-triggered: a pass only looks at
 //! what is, never at what happened.
 //!
-//! A pass: make the missing networks and volumes, act on containers, connect and disconnect
-//! containers whose networks changed, remove the networks and volumes nothing needs, report.
+//! A pass: make the missing networks (those of the containers and those carried for the host's
+//! routers) and volumes, act on containers, connect and disconnect containers whose networks
+//! changed, remove the networks and volumes nothing needs, report.
 
 mod attach;
 mod bind;
@@ -25,7 +26,7 @@ use crate::runtime::{ArchiveStream, ContainerRuntime};
 use crate::vitals::Vitals;
 use async_trait::async_trait;
 use execute::{Effect, Executor};
-use flotilla_api::agent::{Assignment, Assignments, HostVolume, Reports};
+use flotilla_api::agent::{Assignment, Assignments, HostNetwork, HostVolume, Reports};
 use futures::StreamExt;
 use memory::{Failure, Memory};
 use report::Reporter;
@@ -88,17 +89,18 @@ impl Reconciler {
         self
     }
 
-    /// One pass over the containers `assignments` and the pool volumes `pool`.
-    pub async fn pass(&mut self, assignments: &[Assignment], pool: &[HostVolume]) -> Result<(), AgentError> {
+    /// One pass over the containers `assignments`, the pool volumes `pool` and the networks
+    /// `carried` for the host's routers (made and kept as if a container were on them).
+    pub async fn pass(&mut self, assignments: &[Assignment], pool: &[HostVolume], carried: &[HostNetwork]) -> Result<(), AgentError> {
         let now = Instant::now();
         let mut runtime = self.runtime.list(self.host_id).await?;
         let networks = self.runtime.networks().await?;
-        let mut objects = objects::plan(self.host_id, assignments, pool, &networks, &self.runtime.volumes().await?);
+        let mut objects = objects::plan(self.host_id, assignments, carried, pool, &networks, &self.runtime.volumes().await?);
         let mut unavailable = HashMap::new();
         if let Some(overlay) = &self.overlay {
             // The bridge of a runtime network not yet removed stays until it is.
             let keep: Vec<String> = networks.iter().map(|n| crate::overlay::bridge_name(n.id)).collect();
-            unavailable = overlay.reconcile(&crate::overlay::wanted(assignments), &keep).await;
+            unavailable = overlay.reconcile(&crate::overlay::wanted(assignments, carried), &keep).await;
             objects.ensure_networks.retain(|n| !unavailable.contains_key(&n.name));
         }
         unavailable.extend(bind::ensure(self.runtime.as_ref(), &objects).await);
@@ -174,9 +176,10 @@ impl Reconciler {
             }
             let current = assignments.borrow_and_update().clone();
             if let Some(current) = current {
+                let carried = crate::routing::carried(&current.routers);
                 tokio::select! {
                     _ = shutdown.wait_for(|stop| *stop) => return,
-                    result = self.pass(&current.containers, &current.volumes) => if let Err(e) = result {
+                    result = self.pass(&current.containers, &current.volumes, &carried) => if let Err(e) = result {
                         tracing::warn!(host = %self.host_id, error = %e, "reconcile pass failed");
                     }
                 }

@@ -3,7 +3,7 @@
 //! after them. Objects made by another host's agent (sharing the engine) are used, never removed.
 
 use crate::runtime::{NetworkSpec, RuntimeObject, VolumeSpec};
-use flotilla_api::agent::{Assignment, HostVolume};
+use flotilla_api::agent::{Assignment, HostNetwork, HostVolume};
 use flotilla_core::container::DesiredState;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -21,17 +21,23 @@ pub struct ObjectPlan {
 }
 
 /// `assignments` are the host's containers (those whose desired state is deleted need nothing),
-/// `pool` the volumes its pool holds, `networks` and `volumes` the runtime's Flotilla objects.
+/// `carried` the networks the host carries for its routers, `pool` the volumes its pool holds,
+/// `networks` and `volumes` the runtime's Flotilla objects.
 pub fn plan(
     host_id: Uuid,
     assignments: &[Assignment],
+    carried: &[HostNetwork],
     pool: &[HostVolume],
     networks: &[RuntimeObject],
     volumes: &[RuntimeObject],
 ) -> ObjectPlan {
     let live = || assignments.iter().filter(|a| a.desired != DesiredState::Deleted);
-    let needed_networks: BTreeMap<String, NetworkSpec> =
-        live().flat_map(|a| &a.networks).map(|n| NetworkSpec::new(&n.network, host_id)).map(|s| (s.name.clone(), s)).collect();
+    let needed_networks: BTreeMap<String, NetworkSpec> = live()
+        .flat_map(|a| a.networks.iter().map(|n| &n.network))
+        .chain(carried)
+        .map(|n| NetworkSpec::new(n, host_id))
+        .map(|s| (s.name.clone(), s))
+        .collect();
     let needed_volumes: BTreeMap<String, VolumeSpec> = live()
         .flat_map(|a| a.mounts.iter().map(|m| &m.volume))
         .chain(pool)
@@ -124,7 +130,7 @@ mod tests {
         ];
         for (case, assignments, pool, networks, volumes, want) in table {
             let pool: Vec<HostVolume> = pool.into_iter().map(volume).collect();
-            let got = plan(HOST, &assignments, &pool, &networks, &volumes);
+            let got = plan(HOST, &assignments, &[], &pool, &networks, &volumes);
             let network_names = |ns: Vec<u128>| ns.into_iter().map(|n| network_name(&network(n))).collect::<Vec<_>>();
             let volume_names = |vs: Vec<u128>| vs.into_iter().map(|v| volume_name(&volume(v))).collect::<Vec<_>>();
             let ensured_networks: Vec<String> = got.ensure_networks.iter().map(|s| s.name.clone()).collect();
@@ -138,7 +144,7 @@ mod tests {
 
     #[test]
     fn made_objects_are_labelled_with_this_host_and_carry_the_specs() {
-        let got = plan(HOST, &[on(assignment(1, DesiredState::Running), &[4], &[5])], &[], &[], &[]);
+        let got = plan(HOST, &[on(assignment(1, DesiredState::Running), &[4], &[5])], &[], &[], &[], &[]);
         let n = &got.ensure_networks[0];
         assert_eq!(
             (n.host_id, n.network_id, n.cidr.as_str(), n.gateway.as_str()),
@@ -149,10 +155,20 @@ mod tests {
     }
 
     #[test]
+    fn networks_carried_for_routers_are_made_without_a_container_and_go_when_no_longer_carried() {
+        let a = on(assignment(1, DesiredState::Running), &[1], &[]);
+        let got = plan(HOST, std::slice::from_ref(&a), &[network(1), network(2)], &[], &[listed_network(1, HOST)], &[]);
+        let made: Vec<&str> = got.ensure_networks.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(made, [network_name(&network(2))], "the routed network is made; the container's exists");
+        let got = plan(HOST, &[a], &[], &[], &[listed_network(1, HOST), listed_network(2, HOST)], &[]);
+        assert_eq!(got.remove_networks, [network_name(&network(2))], "the router left: its network goes");
+    }
+
+    #[test]
     fn a_listed_object_of_the_same_name_but_another_id_is_not_taken_for_it() {
         let mut impostor = listed_network(1, HOST);
         impostor.id = Uuid::from_u128(99);
-        let got = plan(HOST, &[on(assignment(1, DesiredState::Running), &[1], &[])], &[], &[impostor], &[]);
+        let got = plan(HOST, &[on(assignment(1, DesiredState::Running), &[1], &[])], &[], &[], &[impostor], &[]);
         assert_eq!(got.ensure_networks.len(), 1, "ensured, so the conflict is reported");
         assert!(got.remove_networks.is_empty(), "its name is needed");
     }

@@ -109,13 +109,13 @@ async fn creates_starts_reports_and_stays_quiet() {
     let s = Setup::new(SimConfig::default(), Recorder::default());
     let mut r = s.reconciler(timings());
     let set = vec![assignment(1, DesiredState::Running), assignment(2, DesiredState::Stopped), assignment(3, DesiredState::Paused)];
-    r.pass(&set, &[]).await.unwrap();
+    r.pass(&set, &[], &[]).await.unwrap();
     assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running), (2, ObservedState::Created), (3, ObservedState::Paused)]);
     let list = s.runtime.list(s.host).await.unwrap();
     assert_eq!(list.len(), 3);
     let first = list.iter().find(|c| c.container_id == Uuid::from_u128(1)).unwrap();
     assert_eq!(first.name, runtime_name("app1", Uuid::from_u128(1), first.generation));
-    r.pass(&set, &[]).await.unwrap();
+    r.pass(&set, &[], &[]).await.unwrap();
     assert!(s.upstream.take().is_empty(), "nothing changed, nothing reported");
 }
 
@@ -124,7 +124,7 @@ async fn desired_state_changes_are_applied() {
     let s = Setup::new(SimConfig::default(), Recorder::default());
     let mut r = s.reconciler(timings());
     let mut a = assignment(1, DesiredState::Running);
-    r.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+    r.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
     let rid = s.state_of(1).await[0].0.clone();
     for (desired, state, observed) in [
         (DesiredState::Stopped, RuntimeState::Exited, ObservedState::Exited),
@@ -133,7 +133,7 @@ async fn desired_state_changes_are_applied() {
         (DesiredState::Running, RuntimeState::Running, ObservedState::Running),
     ] {
         a.desired = desired;
-        r.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+        r.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
         assert_eq!(s.state_of(1).await, vec![(rid.clone(), 1, state)], "{desired:?}");
         assert_eq!(states(&s.upstream.take()).last(), Some(&(1, observed)));
     }
@@ -144,11 +144,11 @@ async fn a_container_that_exited_on_its_own_is_reported_not_restarted() {
     let s = Setup::new(SimConfig::default(), Recorder::default());
     let mut r = s.reconciler(timings());
     let a = assignment(1, DesiredState::Running);
-    r.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+    r.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
     let rid = s.state_of(1).await[0].0.clone();
     s.runtime.kill(&rid, "SIGKILL").await.unwrap();
     s.upstream.take();
-    r.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+    r.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
     let reports = s.upstream.take();
     assert_eq!(reports.len(), 1);
     assert_eq!((reports[0].state, reports[0].exit_code), (ObservedState::Exited, Some(137)));
@@ -160,14 +160,14 @@ async fn a_container_that_exited_on_its_own_is_reported_not_restarted() {
 async fn unassigned_and_deleted_containers_are_removed_and_reported() {
     let s = Setup::new(SimConfig::default(), Recorder::default());
     let mut r = s.reconciler(timings());
-    r.pass(&[assignment(1, DesiredState::Running), assignment(2, DesiredState::Running)], &[]).await.unwrap();
+    r.pass(&[assignment(1, DesiredState::Running), assignment(2, DesiredState::Running)], &[], &[]).await.unwrap();
     s.upstream.take();
     // 1 moved away (fence), 2 deleted.
-    r.pass(&[assignment(2, DesiredState::Deleted)], &[]).await.unwrap();
+    r.pass(&[assignment(2, DesiredState::Deleted)], &[], &[]).await.unwrap();
     let reports = s.upstream.take();
     assert_eq!(states(&reports), vec![(1, ObservedState::Removed), (2, ObservedState::Removed)]);
     assert!(s.runtime.list(s.host).await.unwrap().is_empty());
-    r.pass(&[assignment(2, DesiredState::Deleted)], &[]).await.unwrap();
+    r.pass(&[assignment(2, DesiredState::Deleted)], &[], &[]).await.unwrap();
     assert!(s.upstream.take().is_empty());
 }
 
@@ -176,11 +176,11 @@ async fn a_new_generation_replaces_the_old_one() {
     let s = Setup::new(SimConfig::default(), Recorder::default());
     let mut r = s.reconciler(timings());
     let mut a = assignment(1, DesiredState::Running);
-    r.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+    r.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
     let old = s.state_of(1).await[0].0.clone();
     a.generation = 2;
     a.runtime_id = Some(old.clone());
-    r.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+    r.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
     let now = s.state_of(1).await;
     assert_eq!(now.len(), 1);
     assert_ne!(now[0].0, old);
@@ -194,12 +194,12 @@ async fn a_new_generation_replaces_the_old_one() {
 async fn a_restarted_agent_adopts_instead_of_recreating() {
     let s = Setup::new(SimConfig::default(), Recorder::default());
     let set = vec![assignment(1, DesiredState::Running), assignment(2, DesiredState::Running)];
-    s.reconciler(timings()).pass(&set, &[]).await.unwrap();
+    s.reconciler(timings()).pass(&set, &[], &[]).await.unwrap();
     let before = (s.state_of(1).await, s.state_of(2).await);
     // Container 2 exited on its own while no agent ran.
     s.runtime.kill(&before.1[0].0, "SIGTERM").await.unwrap();
     let mut fresh = s.reconciler(timings());
-    fresh.pass(&set, &[]).await.unwrap();
+    fresh.pass(&set, &[], &[]).await.unwrap();
     assert_eq!(s.state_of(1).await, before.0);
     assert_eq!(s.state_of(2).await, vec![(before.1[0].0.clone(), 1, RuntimeState::Exited)]);
 }
@@ -213,7 +213,7 @@ async fn vanished_containers_are_missing_unless_their_policy_restarts_them() {
     let mut restartable = assignment(2, DesiredState::Running);
     restartable.runtime_id = Some("cafe".into());
     restartable.spec.restart_policy = Some(flotilla_core::profile::RestartPolicy::Always);
-    r.pass(&[gone, restartable], &[]).await.unwrap();
+    r.pass(&[gone, restartable], &[], &[]).await.unwrap();
     let reports = s.upstream.take();
     assert_eq!(states(&reports), vec![(1, ObservedState::Missing), (2, ObservedState::Running)]);
     assert_eq!(reports[0].reason, "removed from the runtime outside Flotilla");
@@ -229,7 +229,7 @@ async fn images_are_fetched_loaded_and_then_used() {
     let mut b = assignment(2, DesiredState::Running);
     a.image.image_id = Some(Uuid::from_u128(5));
     b.image.image_id = Some(Uuid::from_u128(5));
-    r.pass(&[a, b], &[]).await.unwrap();
+    r.pass(&[a, b], &[], &[]).await.unwrap();
     assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running), (2, ObservedState::Running)]);
     assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 1, "one download for two containers");
     assert_eq!(s.runtime.images().await.unwrap(), vec!["demo:latest".to_owned()]);
@@ -245,7 +245,7 @@ async fn a_flotilla_image_runs_by_its_id_never_by_a_tag_in_the_cache() {
     let mut a = assignment(1, DesiredState::Running);
     a.image.image_id = Some(Uuid::from_u128(5));
     a.image.digest = Some("sha256:c".into());
-    s.reconciler(timings()).pass(&[a], &[]).await.unwrap();
+    s.reconciler(timings()).pass(&[a], &[], &[]).await.unwrap();
     assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running)]);
     assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 1, "the cached tag is not the assigned image: it is fetched");
     assert!(s.runtime.has_image("sha256:c").await.unwrap() && s.runtime.has_image("sha256:theirs").await.unwrap());
@@ -258,19 +258,19 @@ async fn image_problems_fail_the_container_and_are_not_hammered() {
     let mut a = assignment(1, DesiredState::Running);
     a.image.image_id = Some(Uuid::from_u128(5));
     let mut r = s.reconciler(timings());
-    r.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+    r.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
     let reports = s.upstream.take();
     assert_eq!(states(&reports), vec![(1, ObservedState::Failed)]);
     assert!(reports[0].reason.contains("not demo:latest"), "{}", reports[0].reason);
-    r.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+    r.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
     assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 1, "held back for failure_retry");
     let mut eager = s.reconciler(Timings { failure_retry: Duration::ZERO, ..timings() });
-    eager.pass(std::slice::from_ref(&a), &[]).await.unwrap();
-    eager.pass(std::slice::from_ref(&a), &[]).await.unwrap();
+    eager.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
+    eager.pass(std::slice::from_ref(&a), &[], &[]).await.unwrap();
     assert_eq!(s.upstream.fetches.load(Ordering::SeqCst), 3, "retried once the delay passed");
 
     let s = Setup::new(sim, Recorder::default());
-    s.reconciler(timings()).pass(&[assignment(1, DesiredState::Running)], &[]).await.unwrap();
+    s.reconciler(timings()).pass(&[assignment(1, DesiredState::Running)], &[], &[]).await.unwrap();
     let reports = s.upstream.take();
     assert_eq!(reports[0].state, ObservedState::Failed);
     assert_eq!(reports[0].reason, "image demo:latest not found on host");
@@ -280,7 +280,7 @@ async fn image_problems_fail_the_container_and_are_not_hammered() {
 #[tokio::test]
 async fn injected_failures_are_reported_as_failed() {
     let s = Setup::new(SimConfig { failure_rate: 1.0, ..SimConfig::default() }, Recorder::default());
-    s.reconciler(timings()).pass(&[assignment(1, DesiredState::Running)], &[]).await.unwrap();
+    s.reconciler(timings()).pass(&[assignment(1, DesiredState::Running)], &[], &[]).await.unwrap();
     let reports = s.upstream.take();
     assert_eq!(states(&reports), vec![(1, ObservedState::Failed)]);
     assert_eq!(reports[0].reason, "creating: simulated failure of create");
@@ -303,7 +303,7 @@ async fn stray_copies_and_foreign_hosts_are_told_apart() {
     };
     let foreign = s.runtime.create(&spec(other_host, "other")).await.unwrap();
     s.runtime.create(&spec(s.host, "mine")).await.unwrap();
-    s.reconciler(timings()).pass(&[], &[]).await.unwrap();
+    s.reconciler(timings()).pass(&[], &[], &[]).await.unwrap();
     assert!(s.runtime.list(s.host).await.unwrap().is_empty());
     assert_eq!(s.runtime.list(other_host).await.unwrap()[0].runtime_id, foreign, "another host's container is not touched");
 }
@@ -338,7 +338,7 @@ async fn networks_and_volumes_are_made_followed_live_and_removed() {
     let mut r = s.reconciler(timings());
     let a = on(assignment(1, DesiredState::Running), &[1, 2], &[7]);
     let b = on(assignment(2, DesiredState::Running), &[1], &[7]);
-    r.pass(&[a.clone(), b.clone()], &[volume(8)]).await.unwrap();
+    r.pass(&[a.clone(), b.clone()], &[volume(8)], &[]).await.unwrap();
     assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running), (2, ObservedState::Running)]);
     let mine = |names: &[String]| names.iter().map(|n| (n.clone(), true)).collect::<Vec<_>>();
     assert_eq!(objects(s.runtime.networks().await.unwrap(), s.host), mine(&[network_of(1), network_of(2)]));
@@ -350,16 +350,16 @@ async fn networks_and_volumes_are_made_followed_live_and_removed() {
     // Network 2 detached from 1 and attached to 2, without a new generation: live, not recreated.
     let a = on(assignment(1, DesiredState::Running), &[1], &[7]);
     let b = on(assignment(2, DesiredState::Running), &[1, 2], &[7]);
-    r.pass(&[a.clone(), b.clone()], &[volume(8)]).await.unwrap();
+    r.pass(&[a.clone(), b.clone()], &[volume(8)], &[]).await.unwrap();
     assert_eq!(s.attachments_of(1).await, (a_id, vec![network_of(1)]));
     assert_eq!(s.attachments_of(2).await, (b_id, vec![network_of(1), network_of(2)]));
 
     // Network 2 and the pool's volume are no longer needed.
-    r.pass(&[a.clone(), on(assignment(2, DesiredState::Running), &[1], &[7])], &[]).await.unwrap();
+    r.pass(&[a.clone(), on(assignment(2, DesiredState::Running), &[1], &[7])], &[], &[]).await.unwrap();
     assert_eq!(objects(s.runtime.networks().await.unwrap(), s.host), mine(&[network_of(1)]));
     assert_eq!(objects(s.runtime.volumes().await.unwrap(), s.host), mine(&[volume_of(7)]));
 
-    r.pass(&[], &[]).await.unwrap();
+    r.pass(&[], &[], &[]).await.unwrap();
     assert!(s.runtime.list(s.host).await.unwrap().is_empty());
     assert_eq!(objects(s.runtime.networks().await.unwrap(), s.host), vec![], "nothing left");
     assert_eq!(objects(s.runtime.volumes().await.unwrap(), s.host), vec![]);
@@ -373,14 +373,14 @@ async fn another_hosts_objects_are_used_and_never_removed() {
     s.runtime.ensure_network(&NetworkSpec::new(&network(1), other_host)).await.unwrap();
     s.runtime.ensure_volume(&VolumeSpec::new(&volume(7), other_host)).await.unwrap();
     let mut r = s.reconciler(timings());
-    r.pass(&[on(assignment(1, DesiredState::Running), &[1, 3], &[7])], &[]).await.unwrap();
+    r.pass(&[on(assignment(1, DesiredState::Running), &[1, 3], &[7])], &[], &[]).await.unwrap();
     assert_eq!(states(&s.upstream.take()), vec![(1, ObservedState::Running)]);
     assert_eq!(objects(s.runtime.networks().await.unwrap(), s.host), vec![(network_of(1), false), (network_of(3), true)]);
     let mut theirs = CreateSpec::of(&on(assignment(9, DesiredState::Running), &[3], &[]), other_host);
     theirs.name = "theirs".into();
     s.runtime.create(&theirs).await.unwrap();
 
-    r.pass(&[], &[]).await.unwrap();
+    r.pass(&[], &[], &[]).await.unwrap();
     assert_eq!(
         objects(s.runtime.networks().await.unwrap(), s.host),
         vec![(network_of(1), false), (network_of(3), true)],
@@ -390,7 +390,7 @@ async fn another_hosts_objects_are_used_and_never_removed() {
     for c in s.runtime.list(other_host).await.unwrap() {
         s.runtime.remove(&c.runtime_id, true).await.unwrap();
     }
-    r.pass(&[], &[]).await.unwrap();
+    r.pass(&[], &[], &[]).await.unwrap();
     assert_eq!(objects(s.runtime.networks().await.unwrap(), s.host), vec![(network_of(1), false)], "removed once free");
 }
 
@@ -399,7 +399,7 @@ async fn a_network_that_cannot_be_made_fails_its_containers_with_why() {
     let s = Setup::new(SimConfig::default(), Recorder::default());
     let impostor = NetworkSpec { network_id: Uuid::from_u128(99), ..NetworkSpec::new(&network(1), s.host) };
     s.runtime.ensure_network(&impostor).await.unwrap();
-    s.reconciler(timings()).pass(&[on(assignment(1, DesiredState::Running), &[1], &[])], &[]).await.unwrap();
+    s.reconciler(timings()).pass(&[on(assignment(1, DesiredState::Running), &[1], &[])], &[], &[]).await.unwrap();
     let reports = s.upstream.take();
     assert_eq!(states(&reports), vec![(1, ObservedState::Failed)]);
     let reason = &reports[0].reason;

@@ -1,4 +1,5 @@
-//! The rules a host's routers need, and what to add and delete to get there. Pure.
+//! The rules a host's routers need, and what to add and delete to get there; the networks a
+//! host carries for its routers. Pure.
 //!
 //! Docker drops traffic between two of its bridge networks (`DOCKER-ISOLATION-STAGE-*`, after
 //! `DOCKER-USER` in `FORWARD`) and masquerades a subnet's traffic leaving by another interface.
@@ -6,7 +7,7 @@
 //! returns it from `nat POSTROUTING` before Docker's `MASQUERADE`; every rule carries
 //! [`COMMENT`], so the host's own rules are found and removed when an interface goes.
 
-use flotilla_api::agent::HostRouter;
+use flotilla_api::agent::{HostNetwork, HostRouter};
 use std::collections::BTreeSet;
 
 /// The comment of every rule Flotilla adds.
@@ -43,6 +44,20 @@ pub fn wanted(routers: &[HostRouter]) -> BTreeSet<Rule> {
         }
     }
     rules
+}
+
+/// The networks the host carries for `routers`: each network of a router that spans hosts (has
+/// an overlay), once. Its bridge, VXLAN device, entries and Docker network are kept like those of
+/// a network with a container here, so traffic to it is routed on this host, answered by its
+/// gateway here, and tunnelled to the host of its receiver.
+pub fn carried(routers: &[HostRouter]) -> Vec<HostNetwork> {
+    let mut networks: Vec<HostNetwork> = Vec::new();
+    for n in routers.iter().flat_map(|r| &r.networks).filter(|n| n.overlay.is_some()) {
+        if !networks.iter().any(|m| m.id == n.id) {
+            networks.push(n.clone());
+        }
+    }
+    networks
 }
 
 /// Flotilla's rules among `listing`, the output of `iptables -t TABLE -S CHAIN`.
@@ -104,6 +119,20 @@ mod tests {
         // Two routers never join each other's networks.
         let two = wanted(&[router(&["10.1.0.0/24", "10.2.0.0/24"]), router(&["10.3.0.0/24", "10.4.0.0/24"])]);
         assert!(!two.iter().any(|r| r.spec.join(" ").contains("-s 10.1.0.0/24 -d 10.3.0.0/24")), "{two:?}");
+    }
+
+    #[test]
+    fn a_host_carries_the_networks_of_its_routers_that_span_hosts() {
+        use flotilla_api::agent::NetworkOverlay;
+        let mut spanning = router(&["10.1.0.0/24", "10.2.0.0/24", "10.3.0.0/24"]);
+        for (n, vni) in spanning.networks.iter_mut().zip([4100, 4101]) {
+            n.overlay = Some(NetworkOverlay { vni, mtu: 1450, remotes: vec![] });
+        }
+        let local = router(&["10.4.0.0/24", "10.5.0.0/24"]);
+        let got: Vec<String> = carried(&[spanning.clone(), local]).into_iter().map(|n| n.cidr).collect();
+        assert_eq!(got, ["10.1.0.0/24", "10.2.0.0/24"], "only networks with an overlay; a host without a tunnel address carries none");
+        assert_eq!(carried(&[spanning.clone(), spanning]).len(), 2, "each network once");
+        assert!(carried(&[]).is_empty());
     }
 
     #[test]

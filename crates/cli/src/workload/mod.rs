@@ -3,6 +3,7 @@
 
 pub mod fetch;
 pub mod image;
+pub mod resolve;
 pub mod serve;
 
 use anyhow::Result;
@@ -17,6 +18,8 @@ pub enum WorkloadCommand {
     Image(image::ImageArgs),
     /// GET an http:// URL and print the body (exit 1 unless 2xx): a client inside containers.
     Fetch(fetch::FetchArgs),
+    /// Print the IPv4 addresses a name resolves to, one a line (exit 1 when none): inside containers.
+    Resolve(resolve::ResolveArgs),
 }
 
 pub async fn run(command: WorkloadCommand) -> Result<()> {
@@ -24,5 +27,6 @@ pub async fn run(command: WorkloadCommand) -> Result<()> {
         WorkloadCommand::Serve(args) => serve::run(args).await,
         WorkloadCommand::Image(args) => image::run(args).await,
         WorkloadCommand::Fetch(args) => fetch::run(args).await,
+        WorkloadCommand::Resolve(args) => resolve::run(args).await,
     }
 }

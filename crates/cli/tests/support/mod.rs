@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses its own part of this module
 
 pub mod regions;
+pub mod testbed;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

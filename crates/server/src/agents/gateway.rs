@@ -137,7 +137,7 @@ pub async fn assignments(
     let assigned = state.store.assignments(host.id).await?;
     let (names, overlay) = (assigned.names, assigned.overlay);
     let containers = assigned.containers.into_iter().map(|a| assignment(a, &names, overlay.as_ref())).collect();
-    let routers = assigned.routers.into_iter().map(|r| host_router(r, &names)).collect();
+    let routers = assigned.routers.into_iter().map(|r| host_router(r, &names, overlay.as_ref())).collect();
     Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect(), routers }))
 }
 
@@ -173,11 +173,7 @@ fn assignment(
                     name: n.network_name,
                     cidr: n.cidr,
                     gateway: n.gateway,
-                    overlay: overlay.map(|remotes| NetworkOverlay {
-                        vni: n.vni,
-                        mtu: OVERLAY_MTU,
-                        remotes: remotes.get(&n.network_id).map_or_else(Vec::new, |r| r.iter().map(remote_endpoint).collect()),
-                    }),
+                    overlay: network_overlay(overlay, n.network_id, n.vni),
                     names: dns_names(names.get(&n.network_id)),
                 },
                 ip_address: n.ip,
@@ -193,11 +189,31 @@ fn assignment(
     }
 }
 
+/// Network `id`'s overlay (VNI `vni`) on a host with a tunnel address (`overlay`: the remote
+/// endpoints of the networks it carries); `None` without one.
+fn network_overlay(
+    overlay: Option<&HashMap<NetworkId, Vec<flotilla_store::RemoteEndpoint>>>,
+    id: NetworkId,
+    vni: u32,
+) -> Option<NetworkOverlay> {
+    overlay.map(|remotes| NetworkOverlay {
+        vni,
+        mtu: OVERLAY_MTU,
+        remotes: remotes.get(&id).map_or_else(Vec::new, |r| r.iter().map(remote_endpoint).collect()),
+    })
+}
+
 fn remote_endpoint(r: &flotilla_store::RemoteEndpoint) -> RemoteEndpoint {
     RemoteEndpoint { ip: r.ip.clone(), mac: r.mac.clone(), tunnel_address: r.tunnel_address.clone() }
 }
 
-fn host_router(r: flotilla_store::HostRouter, names: &HashMap<NetworkId, Vec<NameRecord>>) -> HostRouter {
+/// Router `r` as a host gets it: each of its networks with its names and, on a host with a
+/// tunnel address, its overlay (the host carries the networks a router joins to its own).
+fn host_router(
+    r: flotilla_store::HostRouter,
+    names: &HashMap<NetworkId, Vec<NameRecord>>,
+    overlay: Option<&HashMap<NetworkId, Vec<flotilla_store::RemoteEndpoint>>>,
+) -> HostRouter {
     let networks = r
         .interfaces
         .into_iter()
@@ -206,7 +222,7 @@ fn host_router(r: flotilla_store::HostRouter, names: &HashMap<NetworkId, Vec<Nam
             name: i.network.to_string(),
             cidr: i.cidr.to_string(),
             gateway: i.gateway.to_string(),
-            overlay: None,
+            overlay: network_overlay(overlay, i.network_id, i.vni),
             names: dns_names(names.get(&i.network_id)),
         })
         .collect();
