@@ -1,9 +1,11 @@
-//! `flotilla workload`: a small program to run in containers for tests and demos (`serve`), and the
-//! image that carries it (`image`), built offline from this very binary.
+//! `flotilla workload`: a small program to run in containers for tests, demos and benchmarks
+//! (`serve`, `fetch`, the traffic generator `sink`/`blast`/`ping`), and the image that carries it
+//! (`image`), built offline from this very binary.
 
 pub mod fetch;
 pub mod image;
 pub mod serve;
+pub mod traffic;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -17,6 +19,13 @@ pub enum WorkloadCommand {
     Image(image::ImageArgs),
     /// GET an http:// URL and print the body (exit 1 unless 2xx): a client inside containers.
     Fetch(fetch::FetchArgs),
+    /// Listen for `blast` and `ping` (TCP): count what a blast sends, echo what a ping sends.
+    Sink(traffic::SinkArgs),
+    /// Send to a `sink` as fast as possible for a while; print the throughput it received (JSON).
+    Blast(traffic::BlastArgs),
+    /// Small requests to a `sink` over one TCP connection, one at a time; print the round-trip
+    /// percentiles (JSON).
+    Ping(traffic::PingArgs),
 }
 
 pub async fn run(command: WorkloadCommand) -> Result<()> {
@@ -24,5 +33,8 @@ pub async fn run(command: WorkloadCommand) -> Result<()> {
         WorkloadCommand::Serve(args) => serve::run(args).await,
         WorkloadCommand::Image(args) => image::run(args).await,
         WorkloadCommand::Fetch(args) => fetch::run(args).await,
+        WorkloadCommand::Sink(args) => traffic::sink(args).await,
+        WorkloadCommand::Blast(args) => traffic::blast(args).await,
+        WorkloadCommand::Ping(args) => traffic::ping(args).await,
     }
 }
