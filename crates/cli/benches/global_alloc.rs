@@ -27,14 +27,7 @@ const PER_REGION: usize = 1000;
 const IN_FLIGHT: usize = 32;
 
 fn main() -> ExitCode {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-    match rt.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    roles::block_on(run())
 }
 
 /// `count` port creates on `network` at `client`, `IN_FLIGHT` at once; each one's latency and address.

@@ -30,14 +30,7 @@ const REGIONS: [&str; 3] = ["r0", "r1", "r2"];
 const CREATES: usize = 40;
 
 fn main() -> ExitCode {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-    match rt.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    roles::block_on(run())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -111,7 +111,7 @@ pub enum Command {
     /// The event log: who did what to which object; follow it as it happens.
     #[command(subcommand)]
     Event(events::EventCommand),
-    /// The demo workload: serve it, or build its image offline.
+    /// The demo workload: serve it, fetch from it, generate traffic, or build its image offline.
     #[command(subcommand)]
     Workload(WorkloadCommand),
     /// The federation's regions (at the central): list, show, delete; join tokens for new regions.

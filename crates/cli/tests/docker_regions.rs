@@ -85,7 +85,7 @@ fn docker_agent(sandbox: &Sandbox, region_name: &str, server: &Running, name: &s
 #[test]
 fn a_cluster_across_two_regions_on_docker_survives_losing_one() {
     let sandbox = Sandbox::new();
-    let central = central(&sandbox, "3");
+    let central = central(&sandbox, "3", &[]);
     log_in_as_admin(&sandbox, &central);
     let project = cli_json(&sandbox, &["project", "show", "admin"])["id"].as_str().unwrap().to_owned();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
@@ -94,7 +94,7 @@ fn a_cluster_across_two_regions_on_docker_survives_losing_one() {
     let mut cleanup = Cleanup { project: project.clone(), tag: tag.clone(), processes: Vec::new() };
     let pools = [("d1", "10.221.0.0/16"), ("d2", "10.222.0.0/16")];
     let mut servers: BTreeMap<&str, Running> =
-        pools.iter().map(|(name, pool)| (*name, region(&sandbox, &central, name, pool, None))).collect();
+        pools.iter().map(|(name, pool)| (*name, region(&sandbox, &central.url, name, pool, None, &[]))).collect();
 
     let archive = sandbox.path("workload.tar");
     sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
@@ -157,7 +157,7 @@ fn a_cluster_across_two_regions_on_docker_survives_losing_one() {
     assert!(in_d2.iter().all(|id| running(id) == 1), "the lost region's containers still run until it returns");
 
     // d2 returns on its data: its agent removes the old members; 4 run, never more.
-    let d2 = region_again(&sandbox, &central, "d2", pools[1].1, &d2_url);
+    let d2 = region_again(&sandbox, &central.url, "d2", pools[1].1, &d2_url);
     cleanup.processes.push(docker_agent(&sandbox, "d2", &d2, &format!("d2-{suffix}"), None));
     eventually("d2's old members are gone from Docker", || {
         in_d2.iter().all(|id| docker(&["ps", "-aq", "--filter", &format!("label=flotilla.container={id}")]).is_empty())

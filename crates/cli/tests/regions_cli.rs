@@ -38,12 +38,12 @@ fn one_login_reaches_every_region_and_lists_them_all() {
     let sandbox = Sandbox::new();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let postgres = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path()));
-    let central = central(&sandbox, "2");
+    let central = central(&sandbox, "2", &[]);
     log_in_as_admin(&sandbox, &central);
 
-    let east = region(&sandbox, &central, "east", "10.150.0.0/16", None);
-    let west = region(&sandbox, &central, "west", "10.160.0.0/16", postgres.as_deref());
-    let mut north = region(&sandbox, &central, "north", "10.170.0.0/16", None);
+    let east = region(&sandbox, &central.url, "east", "10.150.0.0/16", None, &[]);
+    let west = region(&sandbox, &central.url, "west", "10.160.0.0/16", postgres.as_deref(), &[]);
+    let mut north = region(&sandbox, &central.url, "north", "10.170.0.0/16", None, &[]);
     let _hosts = [sim_host(&sandbox, "east", &east), sim_host(&sandbox, "west", &west), sim_host(&sandbox, "north", &north)];
 
     // `--region` sends region commands to that region with the one token of the central.

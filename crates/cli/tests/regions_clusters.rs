@@ -73,12 +73,12 @@ fn a_cluster_spans_three_regions_and_survives_losing_one() {
     let sandbox = Sandbox::new();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let postgres = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, sandbox.dir.path()));
-    let central = central(&sandbox, "3");
+    let central = central(&sandbox, "3", &[]);
     log_in_as_admin(&sandbox, &central);
     // r2 keeps its rows on PostgreSQL when scripts/test.sh provides it.
     let database = |name: &str| if name == "r2" { postgres.as_deref() } else { None };
     let mut servers: BTreeMap<&str, support::Running> =
-        REGIONS.iter().map(|(name, pool)| (*name, region(&sandbox, &central, name, pool, database(name)))).collect();
+        REGIONS.iter().map(|(name, pool)| (*name, region(&sandbox, &central.url, name, pool, database(name), &[]))).collect();
     let mut hosts: BTreeMap<&str, support::Running> =
         REGIONS.iter().map(|(name, _)| (*name, sim_host(&sandbox, name, &servers[name]))).collect();
 
@@ -128,7 +128,7 @@ fn a_cluster_spans_three_regions_and_survives_losing_one() {
     assert!(moved["r1"] > 3 && moved["r2"] > 3, "the lost members spread over both regions left: {moved:?}");
 
     // r3 returns on its data, its host on an empty runtime: the old members are removed there.
-    let back = region_again(&sandbox, &central, "r3", REGIONS[2].1, &lost_url);
+    let back = region_again(&sandbox, &central.url, "r3", REGIONS[2].1, &lost_url);
     let _host = sim_host_again(&sandbox, "r3", &back);
     eventually("r3's old members are fenced", || containers_in(&sandbox, "r3") == 0);
     let settled = members(&sandbox);

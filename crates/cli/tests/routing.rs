@@ -9,12 +9,9 @@ mod support;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
-use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent};
-
-fn free_address() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
-}
+use std::time::Duration;
+use support::regions::{cli_json as json, region, route_jobs, routed, sim_host};
+use support::{ADMIN_PASSWORD, Running, Sandbox, free_address, log_in_as_admin, wait_until};
 
 /// A central on a fixed address and data directory, so that it can be stopped and started again.
 struct Central {
@@ -34,50 +31,8 @@ impl Central {
     }
 }
 
-/// `flotilla ARGS -o json`, which must succeed.
-fn json(sandbox: &Sandbox, args: &[&str]) -> Value {
-    sandbox.run(&[args, &["-o", "json"]].concat(), &[]).json()
-}
-
-/// Waits up to `within` for `check`, looking every 200 ms.
-fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check() {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The ids of `kind` the central's routing table places in `region`.
-fn routed(sandbox: &Sandbox, region: &str, kind: &str) -> BTreeSet<String> {
-    let listed = json(sandbox, &["routing", "list", "--region", region, "--type", kind, "--limit", "1000"]);
-    listed["routings"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
-}
-
 fn routed_containers(sandbox: &Sandbox) -> BTreeSet<String> {
     routed(sandbox, "east", "container")
-}
-
-/// The region's route_sync jobs.
-fn route_jobs(sandbox: &Sandbox, region: &Running) -> Vec<Value> {
-    let listed = json(sandbox, &["--url", &region.url, "job", "list", "--type", "route_sync", "--limit", "1000"]);
-    listed["jobs"].as_array().unwrap().clone()
-}
-
-/// Region server `name` registered with `central` (on `database`, else SQLite), with a simulated host.
-fn region(sandbox: &Sandbox, central: &Running, name: &str, pool: &str, database: Option<&str>) -> (Running, Running) {
-    let token = json(sandbox, &["region", "join-token"])["token"].as_str().unwrap().to_owned();
-    let (data, listen) = (sandbox.path(&format!("{name}-data")), free_address());
-    let mut args = vec!["server", "--region", name, "--listen", &listen, "--data-dir", data.to_str().unwrap()];
-    args.extend(["--central-url", &central.url, "--network-pool", pool, "--region-join-token", &token]);
-    if let Some(database) = database {
-        args.extend(["--database", database]);
-    }
-    let server = sandbox.spawn(name, &args, &[], "listening on ");
-    wait_until("the region registered", Duration::from_secs(20), || server.stderr().contains("registered with the central"));
-    let host_token = json(sandbox, &["--url", &server.url, "host", "join-token"])["token"].as_str().unwrap().to_owned();
-    let host = sim_agent(sandbox, &server, &host_token, &format!("{name}-sim"), &[], "joined");
-    (server, host)
 }
 
 fn run(sandbox: &Sandbox, region: &Running, name: &str) -> String {
@@ -94,11 +49,13 @@ fn regions_write_their_routes_asynchronously_and_converge_after_an_outage() {
     let central = Central::new(&sandbox);
     let central_run = central.start(&sandbox, "central");
     log_in_as_admin(&sandbox, &central_run);
-    let (east, _east_host) = region(&sandbox, &central_run, "east", "10.150.0.0/16", None);
+    let east = region(&sandbox, &central_run.url, "east", "10.150.0.0/16", None, &[]);
+    let _east_host = sim_host(&sandbox, "east", &east);
 
     // A region on PostgreSQL routes the same way.
     if let Some(database) = postgres {
-        let (west, _west_host) = region(&sandbox, &central_run, "west", "10.160.0.0/16", Some(&database));
+        let west = region(&sandbox, &central_run.url, "west", "10.160.0.0/16", Some(&database), &[]);
+        let _west_host = sim_host(&sandbox, "west", &west);
         let there = run(&sandbox, &west, "west-web");
         wait_until("the PostgreSQL region's route", Duration::from_secs(20), || {
             routed(&sandbox, "west", "container") == [there.clone()].into()

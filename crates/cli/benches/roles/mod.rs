@@ -20,6 +20,18 @@ pub fn unique_suffix() -> String {
     format!("{:x}{nanos:x}", std::process::id())
 }
 
+/// Runs a benchmark's async body on a 2-thread runtime: its error on stderr and a failing exit code.
+pub fn block_on(body: impl std::future::Future<Output = Result<()>>) -> std::process::ExitCode {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    match rt.block_on(body) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 pub fn warn_on(what: &str, outcome: Result<()>) {
     if let Err(e) = outcome {
         eprintln!("warning: {what}: {e:#}");

@@ -1,10 +1,12 @@
-//! `flotilla workload`: a small program to run in containers for tests and demos (`serve`), and the
-//! image that carries it (`image`), built offline from this very binary.
+//! `flotilla workload`: a small program to run in containers for tests, demos and benchmarks
+//! (`serve`, `fetch`, the traffic generator `sink`/`blast`/`ping`), and the image that carries it
+//! (`image`), built offline from this very binary.
 
 pub mod fetch;
 pub mod image;
 pub mod resolve;
 pub mod serve;
+pub mod traffic;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -20,6 +22,13 @@ pub enum WorkloadCommand {
     Fetch(fetch::FetchArgs),
     /// Print the IPv4 addresses a name resolves to, one a line (exit 1 when none): inside containers.
     Resolve(resolve::ResolveArgs),
+    /// Listen for `blast` and `ping` (TCP): count what a blast sends, echo what a ping sends.
+    Sink(traffic::SinkArgs),
+    /// Send to a `sink` as fast as possible for a while; print the throughput it received (JSON).
+    Blast(traffic::BlastArgs),
+    /// Small requests to a `sink` over one TCP connection, one at a time; print the round-trip
+    /// percentiles (JSON).
+    Ping(traffic::PingArgs),
 }
 
 pub async fn run(command: WorkloadCommand) -> Result<()> {
@@ -28,5 +37,8 @@ pub async fn run(command: WorkloadCommand) -> Result<()> {
         WorkloadCommand::Image(args) => image::run(args).await,
         WorkloadCommand::Fetch(args) => fetch::run(args).await,
         WorkloadCommand::Resolve(args) => resolve::run(args).await,
+        WorkloadCommand::Sink(args) => traffic::sink(args).await,
+        WorkloadCommand::Blast(args) => traffic::blast(args).await,
+        WorkloadCommand::Ping(args) => traffic::ping(args).await,
     }
 }

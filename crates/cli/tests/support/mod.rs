@@ -116,6 +116,15 @@ impl Sandbox {
     }
 }
 
+/// Waits up to `within` for `check`, looking every 200 ms; panics naming `what` after that.
+pub fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A loopback address free right now, for a server that must know its own URL before it starts.
 pub fn free_address() -> String {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()

@@ -1,29 +1,34 @@
 //! A federation of real processes for the CLI's tests: a central, regions registering with it with
-//! join tokens issued through the CLI, and a simulated host in a region.
+//! join tokens issued through the CLI, and a simulated host in a region; what the central's
+//! routing table and a region's route_sync jobs say.
 
 use super::{Running, Sandbox, sim_agent, start_named_server};
+use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// `flotilla ARGS -o json` with the sandbox's session, which must succeed.
 pub fn cli_json(sandbox: &Sandbox, args: &[&str]) -> serde_json::Value {
     sandbox.run(&[args, &["-o", "json"]].concat(), &[]).json()
 }
 
-/// `flotilla server --central` on SQLite; a region is DOWN after `grace` seconds of silence.
-pub fn central(sandbox: &Sandbox, grace: &str) -> Running {
-    start_named_server(sandbox, "central", None, &["--central", "--region-grace-period", grace])
+/// `flotilla server --central` on SQLite; a region is DOWN after `grace` seconds of silence; `extra` flags.
+pub fn central(sandbox: &Sandbox, grace: &str, extra: &[&str]) -> Running {
+    start_named_server(sandbox, "central", None, &[&["--central", "--region-grace-period", grace], extra].concat())
 }
 
-/// Region `name` registered with `central` (the sandbox's CLI logged in there as admin), on its own
-/// loopback port, on `database` or SQLite, making default networks from `pool`.
-pub fn region(sandbox: &Sandbox, central: &Running, name: &str, pool: &str, database: Option<&str>) -> Running {
+/// Region `name` registered with the central at `central_url` (the sandbox's CLI logged in at the
+/// central as admin), on its own loopback port, on `database` or SQLite, making default networks
+/// from `pool`, with `extra` flags.
+pub fn region(sandbox: &Sandbox, central_url: &str, name: &str, pool: &str, database: Option<&str>, extra: &[&str]) -> Running {
     let token = cli_json(sandbox, &["region", "join-token"])["token"].as_str().unwrap().to_owned();
     let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
     let data = sandbox.path(&format!("{name}-data"));
     let mut args = vec!["server", "--region", name, "--listen", &listen, "--data-dir", data.to_str().unwrap()];
-    args.extend(["--central-url", &central.url, "--region-join-token", &token, "--network-pool", pool]);
+    args.extend(["--central-url", central_url, "--region-join-token", &token, "--network-pool", pool]);
     if let Some(database) = database {
         args.extend(["--database", database]);
     }
+    args.extend(extra);
     let running = sandbox.spawn(name, &args, &[], "listening on ");
     let started = std::time::Instant::now();
     while !cli_json(sandbox, &["region", "list"])["regions"].as_array().unwrap().iter().any(|r| r["name"] == name) {
@@ -42,10 +47,10 @@ pub fn sim_host(sandbox: &Sandbox, region_name: &str, region: &Running) -> Runni
 }
 
 /// Region `name` started again on its data and address (`url`), with the credential it kept: no token.
-pub fn region_again(sandbox: &Sandbox, central: &Running, name: &str, pool: &str, url: &str) -> Running {
+pub fn region_again(sandbox: &Sandbox, central_url: &str, name: &str, pool: &str, url: &str) -> Running {
     let listen = url.trim_start_matches("http://");
     let data = sandbox.path(&format!("{name}-data"));
-    let args = ["server", "--region", name, "--listen", listen, "--data-dir", data.to_str().unwrap(), "--central-url", &central.url];
+    let args = ["server", "--region", name, "--listen", listen, "--data-dir", data.to_str().unwrap(), "--central-url", central_url];
     sandbox.spawn(name, &[&args[..], &["--network-pool", pool]].concat(), &[], "listening on ")
 }
 
@@ -55,4 +60,16 @@ pub fn sim_host_again(sandbox: &Sandbox, region_name: &str, region: &Running) ->
     let state = sandbox.path(&format!("{host}-state"));
     let args = ["agent", "--server", &region.url, "--runtime", "sim", "--name", &host, "--listen", "127.0.0.1:0"];
     sandbox.spawn(&format!("{host}-again"), &[&args[..], &["--state-dir", state.to_str().unwrap()]].concat(), &[], "joined")
+}
+
+/// The ids of `kind` the central's routing table places in `region`.
+pub fn routed(sandbox: &Sandbox, region: &str, kind: &str) -> BTreeSet<String> {
+    let listed = cli_json(sandbox, &["routing", "list", "--region", region, "--type", kind, "--limit", "1000"]);
+    listed["routings"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The route_sync jobs of `region` (the server).
+pub fn route_jobs(sandbox: &Sandbox, region: &Running) -> Vec<Value> {
+    let listed = cli_json(sandbox, &["--url", &region.url, "job", "list", "--type", "route_sync", "--limit", "1000"]);
+    listed["jobs"].as_array().unwrap().clone()
 }
