@@ -5,6 +5,7 @@ pub mod central_only;
 pub mod global_networks;
 pub mod link;
 pub mod region;
+pub mod remote_endpoints;
 pub mod tokens;
 
 use std::sync::Arc;
