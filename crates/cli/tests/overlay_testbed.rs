@@ -8,68 +8,10 @@
 
 mod support;
 
-use flotilla_testkit::testbed::{AgentArgs, AgentProcess, Host, Testbed, TestbedSpec};
-use serde_json::Value;
-use std::time::{Duration, Instant};
+use flotilla_testkit::testbed::{AgentArgs, AgentProcess, Testbed, TestbedSpec};
+use std::time::Duration;
+use support::overlay::{docker_networks, eventually, ip_of, is_clean, on, overlay_links, reaches};
 use support::{ADMIN_PASSWORD, BIN, Sandbox, log_in_as_admin};
-
-/// How long the overlay may take to follow a change (a long-poll round and a pass).
-const CONVERGE: Duration = Duration::from_secs(60);
-
-/// What `command` prints on `host` (in its namespace).
-async fn on(host: &Host, command: &[&str]) -> String {
-    let out = host.exec(command).await.unwrap_or_else(|e| panic!("{command:?} on {}: {e}", host.name()));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Flotilla's links on `host`: bridges `flt-XXXXXXXX` and VXLAN devices `fltx-N`.
-async fn overlay_links(host: &Host) -> Vec<String> {
-    on(host, &["ip", "-o", "link", "show"])
-        .await
-        .lines()
-        .filter_map(|l| l.split(": ").nth(1).map(|n| n.split('@').next().unwrap_or(n).to_owned()))
-        .filter(|name| name.starts_with("flt"))
-        .collect()
-}
-
-/// Flotilla's Docker networks on `host`'s engine.
-async fn docker_networks(host: &Host) -> Vec<String> {
-    let filters = std::collections::HashMap::from([("label".to_owned(), vec!["flotilla.network".to_owned()])]);
-    let options = bollard::query_parameters::ListNetworksOptions { filters: Some(filters) };
-    host.docker().list_networks(Some(options)).await.unwrap().into_iter().filter_map(|n| n.name).collect()
-}
-
-/// Polls `check` until it holds; panics naming `what` after [`CONVERGE`].
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + CONVERGE;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// `container exec FROM -- /flotilla workload fetch http://IP:8080/`: the answer's body, or why not.
-fn fetch(sandbox: &Sandbox, from: &str, ip: &str) -> Result<String, String> {
-    let url = format!("http://{ip}:8080/");
-    let out = sandbox.run(&["container", "exec", from, "--", "/flotilla", "workload", "fetch", &url, "--timeout", "3"], &[]);
-    if out.code == Some(0) { Ok(out.stdout) } else { Err(format!("{out:?}")) }
-}
-
-/// Retries [`fetch`] for a while (entries reach the other host through its long poll).
-async fn reaches(sandbox: &Sandbox, from: &str, ip: &str) -> String {
-    let deadline = Instant::now() + CONVERGE;
-    loop {
-        match fetch(sandbox, from, ip) {
-            Ok(body) => return body,
-            Err(why) => assert!(Instant::now() < deadline, "{from} never reached {ip}: {why}"),
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn ip_of(container: &Value) -> String {
-    container["addresses"][0]["ip_address"].as_str().unwrap_or_else(|| panic!("no address: {container}")).to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_of_one_network_reach_each_other_across_hosts_and_leave_nothing_behind() {
@@ -111,8 +53,8 @@ async fn containers_of_one_network_reach_each_other_across_hosts_and_leave_nothi
     let (ip_a, ip_b) = (ip_of(&a), ip_of(&b));
 
     // Across hosts, both ways, over the tunnel.
-    assert!(!reaches(&sandbox, "a", &ip_b).await.is_empty());
-    assert!(!reaches(&sandbox, "b", &ip_a).await.is_empty());
+    assert!(!reaches(&sandbox, &[], "a", &ip_b).await.is_empty());
+    assert!(!reaches(&sandbox, &[], "b", &ip_a).await.is_empty());
     let vxlan = overlay_links(h0).await.into_iter().find(|l| l.starts_with("fltx-")).expect("a VXLAN device on host 0");
     let fdb = on(h0, &["bridge", "fdb", "show", "dev", &vxlan]).await;
     let mac_b = b["addresses"][0]["mac_address"].as_str().unwrap();
@@ -133,8 +75,8 @@ async fn containers_of_one_network_reach_each_other_across_hosts_and_leave_nothi
     let moved = sandbox.run(&["container", "show", "b", "-o", "json"], &[]).json();
     assert_eq!(moved["host"], h2.name(), "{moved}");
     let ip_moved = ip_of(&moved);
-    assert!(!reaches(&sandbox, "a", &ip_moved).await.is_empty());
-    assert!(!reaches(&sandbox, "b", &ip_a).await.is_empty());
+    assert!(!reaches(&sandbox, &[], "a", &ip_moved).await.is_empty());
+    assert!(!reaches(&sandbox, &[], "b", &ip_a).await.is_empty());
     let mac_moved = moved["addresses"][0]["mac_address"].as_str().unwrap().to_owned();
     eventually("host 0 forwards b's new MAC to host 2 and forgets the old one", || async {
         let fdb = on(h0, &["bridge", "fdb", "show", "dev", &vxlan]).await;
@@ -152,15 +94,7 @@ async fn containers_of_one_network_reach_each_other_across_hosts_and_leave_nothi
     }
     sandbox.run(&["network", "delete", "web"], &[]).ok();
     for host in bed.hosts() {
-        eventually(&format!("{} is clean", host.name()), || async {
-            let fdb = on(host, &["bridge", "fdb", "show"]).await;
-            let neighbours = on(host, &["ip", "neigh", "show"]).await;
-            overlay_links(host).await.is_empty()
-                && docker_networks(host).await.is_empty()
-                && !fdb.contains("fltx-")
-                && !neighbours.contains("fltx-")
-        })
-        .await;
+        eventually(&format!("{} is clean", host.name()), || is_clean(host)).await;
     }
     for agent in agents {
         assert!(agent.stop().await.expect("the agent stops").success());

@@ -16,8 +16,14 @@ pub fn central(sandbox: &Sandbox, grace: &str) -> Running {
 /// Region `name` registered with `central` (the sandbox's CLI logged in there as admin), on its own
 /// loopback port, on `database` or SQLite, making default networks from `pool`.
 pub fn region(sandbox: &Sandbox, central: &Running, name: &str, pool: &str, database: Option<&str>) -> Running {
+    region_at(sandbox, central, name, pool, database, std::net::Ipv4Addr::LOCALHOST)
+}
+
+/// As [`region`], listening on a free port of `ip` (e.g. a testbed's server address, which its
+/// hosts reach).
+pub fn region_at(sandbox: &Sandbox, central: &Running, name: &str, pool: &str, database: Option<&str>, ip: std::net::Ipv4Addr) -> Running {
     let token = cli_json(sandbox, &["region", "join-token"])["token"].as_str().unwrap().to_owned();
-    let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let listen = std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().to_string();
     let data = sandbox.path(&format!("{name}-data"));
     let mut args = vec!["server", "--region", name, "--listen", &listen, "--data-dir", data.to_str().unwrap()];
     args.extend(["--central-url", &central.url, "--region-join-token", &token, "--network-pool", pool]);
