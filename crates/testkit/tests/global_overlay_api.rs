@@ -6,15 +6,14 @@
 //! change on a global network queues an `endpoint_sync` job on a federated region's store; at the
 //! central each region's report replaces its last, and a region is answered the others'.
 
-use flotilla_api::{ContainerCreate, NetworkCreate, SubnetCreate};
+use flotilla_api::{NetworkCreate, SubnetCreate};
 use flotilla_client::Client;
 use flotilla_core::ipam::{Cidr, SubnetPlan};
 use flotilla_core::network::{Network, Subnet};
 use flotilla_core::overlay::GLOBAL_VNI_FIRST;
-use flotilla_core::profile::{ContainerProperties, NetworkRef};
 use flotilla_core::{HostId, ListParams, Metadata, Name, NetworkId, ProjectId, SubnetId};
 use flotilla_store::{AddressBlock, ENDPOINT_SYNC, GlobalEndpoint, JobFilters, NetworkEndpoints, RemoteEndpoint, Store, StoreError};
-use flotilla_testkit::{Backend, SimHost, TestRegion, wait_for_container};
+use flotilla_testkit::{Backend, SimHost, TestRegion, run_on};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use uuid::Uuid;
@@ -48,19 +47,12 @@ fn endpoint(ip: &str, tunnel: &str) -> RemoteEndpoint {
     RemoteEndpoint { ip: ip.into(), mac: format!("02:42:0a:fa:01:{:02x}", last % 256), tunnel_address: tunnel.into() }
 }
 
-async fn run_on(client: &Client, name: &str, host: &str, network: &str) -> RemoteEndpoint {
-    let spec = ContainerProperties {
-        image: "flotilla/workload:latest".into(),
-        cpu: Some(0.1),
-        memory: Some(64),
-        host_node: Some(host.into()),
-        networks: vec![NetworkRef { network: network.into() }],
-        ..Default::default()
-    };
-    client.create_container(&ContainerCreate { name: name.into(), spec, run: true, metadata: Default::default() }).await.expect("create");
-    let c = wait_for_container(client, name, "RUNNING").await;
+/// Runs container `name` on `host`, on network `network`, and waits until it runs: its endpoint.
+async fn endpoint_on(client: &Client, name: &str, host: &str, network: &str) -> RemoteEndpoint {
+    let c = run_on(client, name, host, network).await;
     let address = &c.addresses[0];
-    RemoteEndpoint { ip: address.ip_address.clone(), mac: address.mac_address.clone(), tunnel_address: TUNNEL_A.to_string() }
+    let tunnel = TUNNEL_A;
+    RemoteEndpoint { ip: address.ip_address.clone(), mac: address.mac_address.clone(), tunnel_address: tunnel.to_string() }
 }
 
 async fn remotes(store: &Store, host: HostId, network: NetworkId) -> Vec<RemoteEndpoint> {
@@ -101,7 +93,7 @@ async fn a_region_keeps_and_serves_endpoints(backend: Backend) {
         .unwrap();
 
     // A container on it: the region knows its endpoint and that its hosts carry the network.
-    let x = run_on(&region.admin, "x", "host-a", "g").await;
+    let x = endpoint_on(&region.admin, "x", "host-a", "g").await;
     let attachment = store.assignments(a).await.unwrap().containers[0].networks[0].clone();
     assert_eq!(attachment.vni, VNI, "the hosts tunnel it under the central's VNI");
     assert_eq!(
