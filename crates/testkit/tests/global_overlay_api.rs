@@ -4,15 +4,20 @@
 //! regions' endpoints it keeps reach the assignments of the hosts carrying the network (woken when
 //! they change, not when nothing did; dropped when the answer leaves the network out); a port
 //! change on a global network queues an `endpoint_sync` job on a federated region's store; at the
-//! central each region's report replaces its last, and a region is answered the others'.
+//! central each region's report replaces its last, a region is answered the others', and a deleted
+//! region's go with it.
 
 use flotilla_api::{NetworkCreate, SubnetCreate};
 use flotilla_client::Client;
+use flotilla_core::ids::RegionId;
 use flotilla_core::ipam::{Cidr, SubnetPlan};
 use flotilla_core::network::{Network, Subnet};
 use flotilla_core::overlay::GLOBAL_VNI_FIRST;
-use flotilla_core::{HostId, ListParams, Metadata, Name, NetworkId, ProjectId, SubnetId};
-use flotilla_store::{AddressBlock, ENDPOINT_SYNC, GlobalEndpoint, JobFilters, NetworkEndpoints, RemoteEndpoint, Store, StoreError};
+use flotilla_core::{HostId, JoinTokenId, ListParams, Metadata, Name, NetworkId, ProjectId, SubnetId};
+use flotilla_store::{
+    AddressBlock, ENDPOINT_SYNC, GlobalEndpoint, JobFilters, NetworkEndpoints, RegionProof, RegionRegistration, RemoteEndpoint, Store,
+    StoreError,
+};
 use flotilla_testkit::{Backend, SimHost, TestRegion, run_on};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -154,7 +159,12 @@ async fn the_central_keeps_each_regions_endpoints(backend: Backend) {
     let vni = store.create_network(&g, Some(&g_subnet)).await.unwrap().vni;
     assert_eq!(vni, GLOBAL_VNI_FIRST);
 
-    let (r1, r2, r3) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    // r2 is a registered region (deleting it drops its endpoints); r1 and r3 are only ids.
+    store.create_region_join_token(JoinTokenId::new(), "token-digest", flotilla_core::now() + chrono::Duration::hours(1)).await.unwrap();
+    let registration = RegionRegistration { name: "r2".into(), api_url: "http://r2.invalid".into(), network_pool: "10.90.0.0/16".into() };
+    let proof = RegionProof { token_digest: Some("token-digest".into()), credential_digest: None };
+    let r2 = store.join_region(registration, proof, "credential-digest").await.unwrap().region.id;
+    let (r1, r2, r3) = (Uuid::now_v7(), r2.0, Uuid::now_v7());
     let e1 = endpoint("10.250.0.5", "198.51.100.11");
     let e2 = endpoint("10.250.0.70", "198.51.100.21");
     let report = |n: NetworkId, e: Vec<RemoteEndpoint>| BTreeMap::from([(n, e)]);
@@ -186,6 +196,9 @@ async fn the_central_keeps_each_regions_endpoints(backend: Backend) {
     // A report replaces the region's last: r1's container went.
     assert_eq!(store.record_region_endpoints(r1, &report(g.id, vec![])).await.unwrap(), vec![g.id]);
     assert_eq!(store.endpoints_for_region(r3, &[g.id]).await.unwrap(), answered(vec![(r2, e2)]));
+    // A deleted region's endpoints go with it.
+    store.delete_region(RegionId(r2)).await.unwrap();
+    assert_eq!(store.endpoints_for_region(r3, &[g.id]).await.unwrap(), answered(vec![]));
     // Bad input names the field.
     match store.record_region_endpoints(r1, &report(g.id, vec![endpoint("10.250.0.999", "x")])).await {
         Err(StoreError::Invalid(e)) => assert_eq!(e.field, "endpoints.ip"),
