@@ -8,7 +8,8 @@ use crate::codec::get_id;
 use crate::hosts::bump_revision;
 use crate::overlay::{Around, RemoteEndpoint, around_condition};
 use crate::{Store, StoreError, Tx};
-use flotilla_core::{HostId, NetworkId, ProjectId};
+use flotilla_core::overlay::parse_tunnel_address;
+use flotilla_core::{HostId, NetworkId, ProjectId, ValidationError};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -33,9 +34,12 @@ pub struct NetworkEndpoints {
     pub endpoints: Vec<GlobalEndpoint>,
 }
 
-fn ip_value(field: &str, text: &str) -> Result<i64, StoreError> {
+/// `e`'s address as its 32-bit value, after checking its address and tunnel address (a 400 naming
+/// the field and value).
+fn checked_ip(e: &RemoteEndpoint) -> Result<i64, StoreError> {
     let ip: Ipv4Addr =
-        text.parse().map_err(|_| StoreError::Invalid(flotilla_core::ValidationError::new(field, text, "must be an IPv4 address")))?;
+        e.ip.parse().map_err(|_| StoreError::Invalid(ValidationError::new("endpoints.ip_address", &e.ip, "must be an IPv4 address")))?;
+    parse_tunnel_address("endpoints.tunnel_address", &e.tunnel_address)?;
     Ok(i64::from(u32::from(ip)))
 }
 
@@ -100,7 +104,7 @@ async fn insert(tx: &mut Tx, network: NetworkId, e: &GlobalEndpoint) -> Result<(
     )
     .bind(network.to_string())
     .bind(e.region_id.to_string())
-    .bind(ip_value("endpoints.ip", &e.endpoint.ip)?)
+    .bind(checked_ip(&e.endpoint)?)
     .bind(e.endpoint.ip.clone())
     .bind(e.endpoint.mac.clone())
     .bind(e.endpoint.tunnel_address.clone())
@@ -109,15 +113,14 @@ async fn insert(tx: &mut Tx, network: NetworkId, e: &GlobalEndpoint) -> Result<(
     Ok(())
 }
 
-/// Makes the endpoints of `network` kept here from `regions` exactly `wanted`; answers whether
-/// anything changed.
-async fn replace(tx: &mut Tx, network: NetworkId, regions: Option<Uuid>, wanted: &BTreeSet<GlobalEndpoint>) -> Result<bool, StoreError> {
-    let have: BTreeSet<GlobalEndpoint> =
-        kept(tx, network).await?.into_iter().filter(|e| regions.is_none_or(|r| e.region_id == r)).collect();
+/// Makes the endpoints of `network` kept here (of region `only`, else of every region) exactly
+/// `wanted`; answers whether anything changed.
+async fn replace(tx: &mut Tx, network: NetworkId, only: Option<Uuid>, wanted: &BTreeSet<GlobalEndpoint>) -> Result<bool, StoreError> {
+    let have: BTreeSet<GlobalEndpoint> = kept(tx, network).await?.into_iter().filter(|e| only.is_none_or(|r| e.region_id == r)).collect();
     if &have == wanted {
         return Ok(false);
     }
-    let delete = match regions {
+    let delete = match only {
         Some(region) => sqlx::query("DELETE FROM global_endpoints WHERE network_id = $1 AND region_id = $2")
             .bind(network.to_string())
             .bind(region.to_string()),

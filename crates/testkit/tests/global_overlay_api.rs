@@ -200,10 +200,16 @@ async fn the_central_keeps_each_regions_endpoints(backend: Backend) {
     store.delete_region(RegionId(r2)).await.unwrap();
     assert_eq!(store.endpoints_for_region(r3, &[g.id]).await.unwrap(), answered(vec![]));
     // Bad input names the field.
-    match store.record_region_endpoints(r1, &report(g.id, vec![endpoint("10.250.0.999", "x")])).await {
-        Err(StoreError::Invalid(e)) => assert_eq!(e.field, "endpoints.ip"),
-        other => panic!("a bad address: {other:?}"),
+    for (bad, field, value) in [
+        (endpoint("10.250.0.999", "198.51.100.11"), "endpoints.ip_address", "10.250.0.999"),
+        (endpoint("10.250.0.9", "127.0.0.1"), "endpoints.tunnel_address", "127.0.0.1"),
+    ] {
+        match store.record_region_endpoints(r1, &report(g.id, vec![e1.clone(), bad])).await {
+            Err(StoreError::Invalid(e)) => assert_eq!((e.field.as_str(), e.value.as_str()), (field, value)),
+            other => panic!("a bad {field}: {other:?}"),
+        }
     }
+    assert_eq!(store.endpoints_for_region(r3, &[g.id]).await.unwrap(), answered(vec![]), "a refused report writes nothing, e1 neither");
     central.stop().await;
 }
 
