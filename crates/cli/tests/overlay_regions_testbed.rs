@@ -5,7 +5,8 @@
 //! global network in the two regions reach each other by IP over VXLAN (HTTP from inside a
 //! container, both ways), under the central's VNI on every host, the forwarding and neighbour
 //! entries of the other region's containers coming from the central (and following them: a
-//! container deleted in one region leaves the other's hosts; with the central stopped the regions
+//! container deleted in one region leaves the other's hosts, one moved is reached at its new
+//! place; with the central stopped the regions
 //! keep what they learned and traffic flows); after everything is deleted
 //! no bridge, VXLAN device, forwarding or neighbour entry, or Docker network of Flotilla's remains
 //! on any host. Needs root and Docker's binaries (scripts/test.sh installs them).
@@ -104,10 +105,20 @@ async fn containers_of_a_global_network_reach_each_other_across_regions_and_leav
     })
     .await;
 
+    // a moves to host 1 (host 0 drained): region B's host follows it there.
+    sandbox.run(&[&in_a[..], &["host", "drain", h0.name(), "--migrate", "--wait"]].concat(), &[]).ok();
+    let a = cli_json(&sandbox, &[&in_a[..], &["container", "show", "a"]].concat());
+    assert_eq!(a["host"], h1.name(), "{a}");
+    let ip_a = ip_of(&a);
+    assert!(!reaches(&sandbox, &in_b, "c", &ip_a).await.is_empty(), "B reaches a at its new place");
+    assert!(!reaches(&sandbox, &in_a, "a", &ip_c).await.is_empty(), "and a reaches B from there");
+    let mac_a = mac(&a);
+    eventually("host 2 forwards a to host 1", || has_entries(h2, &vxlan, &ip_a, &mac_a, h1)).await;
+
     // The central stops: the regions keep the entries they learned, and traffic keeps flowing.
     central.stop();
     assert!(!reaches(&sandbox, &in_b, "c", &ip_a).await.is_empty(), "B still reaches A without the central");
-    assert!(has_entries(h2, &vxlan, &ip_a, &mac(&a), h0).await, "host 2 keeps a's entries");
+    assert!(has_entries(h2, &vxlan, &ip_a, &mac_a, h1).await, "host 2 keeps a's entries");
 
     // Everything deleted: nothing of Flotilla's left on any host.
     sandbox.run(&[&in_a[..], &["container", "delete", "a", "--stop", "--wait"]].concat(), &[]).ok();
