@@ -1,8 +1,7 @@
 //! The overlay's rows: VNIs handed to networks at create, the remote endpoints a host's
 //! assignments carry (its networks' containers on other hosts with a tunnel address, and other
-//! regions' on its global networks), and the
-//! wake-up of the hosts that carry a network when one of its containers comes, moves or goes (their
-//! endpoints and names change).
+//! regions' on its global networks), and the wake-up of the hosts that carry a network when one
+//! of its containers comes, moves or goes (their endpoints and names change).
 
 use crate::codec::get_id;
 use crate::hosts::bump_revision;
@@ -64,11 +63,11 @@ pub(crate) enum Around {
 
 /// Bumps the revision of every host with a tunnel address that carries a network of `around`
 /// (whose remote endpoints and names change), in host id order; nothing when `around`'s host has
-/// no tunnel address. On a federated region, also queues the report of `around`'s global networks'
-/// endpoints to the central (`global_endpoints::queue_reports`). Hosts without a tunnel address reach no other host's containers, so only
+/// no tunnel address. Hosts without a tunnel address reach no other host's containers, so only
 /// their own changes wake them (each bump locks a host row: waking every host carrying a network
 /// deadlocked concurrent writers on PostgreSQL). Called before a change with the rows as they
-/// were, and after it with the rows as they are.
+/// were, and after it with the rows as they are. On a federated region it also queues the report
+/// of `around`'s global networks' endpoints to the central (`global_endpoints::queue_reports`).
 pub(crate) async fn wake_peers(store: &Store, tx: &mut Tx, around: Around) -> Result<(), StoreError> {
     crate::global_endpoints::queue_reports(store, tx, around).await?;
     let (containers, key) = around_condition(around, "c0");
