@@ -59,8 +59,8 @@ pub(crate) async fn hurry_when_back(store: Store, link: Arc<CentralLink>) {
         if now && !was {
             for job_type in [ROUTE_SYNC, ENDPOINT_SYNC] {
                 match store.hurry_jobs(job_type).await {
-                    Ok(n) => tracing::info!(jobs = n, job_type, "central reachable again: waiting jobs run now"),
-                    Err(e) => tracing::warn!(error = %e, job_type, "hurrying jobs failed"),
+                    Ok(n) => tracing::info!(jobs = n, "central reachable again: waiting {job_type} jobs run now"),
+                    Err(e) => tracing::warn!(error = %e, "hurrying {job_type} jobs failed"),
                 }
             }
         }
