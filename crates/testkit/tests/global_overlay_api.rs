@@ -1,5 +1,6 @@
 //! Global networks on the overlay across regions, the store's rows on SQLite and PostgreSQL: a
-//! region's copy keeps the central's VNI (one outside the central's range is refused); a region
+//! region's copy keeps the central's VNI (one outside the central's range is refused; an older copy
+//! takes the central's when it answers); a region
 //! knows its own endpoints on a global network and the global networks its hosts carry; the other
 //! regions' endpoints it keeps reach the assignments of the hosts carrying the network (woken when
 //! they change, not when nothing did; dropped when the answer leaves the network out); a port
@@ -124,6 +125,12 @@ async fn a_region_keeps_and_serves_endpoints(backend: Backend) {
     assert_eq!(store.host_revision(c).await.unwrap(), before_c, "host-c carries nothing of g");
     assert_eq!(remotes(&store, a, g.id).await, vec![far.clone()]);
     assert_eq!(store.apply_remote_endpoints(&answer(vec![far.clone()])).await.unwrap(), Vec::<HostId>::new(), "nothing changed");
+
+    // A copy made with another VNI (before the central owned them) takes the central's.
+    let mut renumbered = answer(vec![far.clone()]);
+    renumbered[0].vni = VNI + 1;
+    assert_eq!(store.apply_remote_endpoints(&renumbered).await.unwrap(), vec![a]);
+    assert_eq!(store.assignments(a).await.unwrap().containers[0].networks[0].vni, VNI + 1);
 
     // The far container moves to another host of its region: host-a follows it.
     let moved = RemoteEndpoint { tunnel_address: "198.51.100.22".into(), ..far.clone() };
