@@ -1,12 +1,11 @@
 //! Global networks on the overlay across regions, the store's rows on SQLite and PostgreSQL: a
-//! region's copy keeps the central's VNI (one outside the central's range is refused; an older copy
-//! takes the central's when it answers); a region
-//! knows its own endpoints on a global network and the global networks its hosts carry; the other
-//! regions' endpoints it keeps reach the assignments of the hosts carrying the network (woken when
-//! they change, not when nothing did; dropped when the answer leaves the network out); a port
-//! change on a global network queues an `endpoint_sync` job on a federated region's store; at the
-//! central each region's report replaces its last, a region is answered the others', and a deleted
-//! region's go with it.
+//! region's copy keeps the central's VNI (one outside the central's range is refused; an older
+//! copy takes the central's when it answers); a region knows its own endpoints on a global network
+//! and the global networks its hosts carry; the other regions' endpoints it keeps reach the
+//! assignments of the hosts carrying the network (woken when they change, not when nothing did;
+//! dropped when the answer leaves the network out); a port change on a global network queues an
+//! `endpoint_sync` job on a federated region's store; at the central each region's report replaces
+//! its last, a region is answered the others', and a deleted region's go with it.
 
 use flotilla_api::{NetworkCreate, SubnetCreate};
 use flotilla_client::Client;
