@@ -1,6 +1,7 @@
 //! Global networks between a region and its central (`/v1/federation/networks/...`, the region's
 //! credential): a create forwarded by a region, the blocks of addresses the central hands a
-//! region, and fixed addresses checked at the central.
+//! region, fixed addresses checked at the central, and the endpoints each region has on them
+//! (`/v1/federation/endpoints`), which the overlay reaches across regions.
 
 use crate::network::NetworkCreate;
 use serde::{Deserialize, Serialize};
@@ -40,4 +41,66 @@ pub struct AddressBlock {
 #[serde(deny_unknown_fields)]
 pub struct GlobalFixedIp {
     pub address: String,
+}
+
+/// A container of a global network as the overlay reaches it: its address and MAC, and its
+/// host's tunnel address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub ip_address: String,
+    pub mac_address: String,
+    pub tunnel_address: String,
+}
+
+/// A region's endpoints on one global network: all of them (they replace what it reported before).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkEndpointsReport {
+    pub network_id: Uuid,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// `POST /v1/federation/endpoints`: the calling region's endpoints on the global networks named.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointReport {
+    pub networks: Vec<NetworkEndpointsReport>,
+}
+
+/// `POST /v1/federation/endpoints/watch`: the other regions' endpoints on the global networks the
+/// calling region carries, answered once they differ from the answer `since` names (its digest),
+/// or after `wait` seconds.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointWatch {
+    pub networks: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Seconds, at most 8 (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<u64>,
+}
+
+/// An endpoint in another region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegionEndpoint {
+    pub region_id: Uuid,
+    pub endpoint: Endpoint,
+}
+
+/// One global network's VNI and its endpoints in the other regions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RemoteNetworkEndpoints {
+    pub network_id: Uuid,
+    pub vni: u32,
+    pub endpoints: Vec<RegionEndpoint>,
+}
+
+/// The answer to an [`EndpointWatch`]: every global network named that the central knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RemoteEndpoints {
+    /// Names this answer: sent back as `since`, the next answer comes when it changes.
+    pub digest: String,
+    pub networks: Vec<RemoteNetworkEndpoints>,
 }

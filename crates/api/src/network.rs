@@ -19,6 +19,10 @@ pub struct Network {
     /// One network in every region under this id, its addresses from the central's global pool.
     #[serde(default)]
     pub global: bool,
+    /// Its VXLAN id on the hosts' overlay (a global network's is the central's, the same in every
+    /// region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vni: Option<u32>,
     pub subnets: Vec<Subnet>,
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,

@@ -1,14 +1,32 @@
-//! The overlay's numbers and rules: the VXLAN ids (VNIs) a region hands its networks, the MTU
-//! containers get over the tunnel, and what a host's tunnel address may be.
+//! The overlay's numbers and rules: the VXLAN ids (VNIs) a region hands its networks and those the
+//! central hands global networks (two disjoint ranges), the MTU containers get over the tunnel,
+//! and what a host's tunnel address may be.
 
 use crate::ValidationError;
 use std::net::Ipv4Addr;
 
 /// The first VNI a region hands out (those below are left to operators' own VXLANs).
 pub const VNI_FIRST: u32 = 4096;
-/// The last VNI a region hands out (VXLAN allows 2^24 - 1).
-pub const VNI_LAST: u32 = 16_000_000;
-const _: () = assert!(VNI_LAST < 1 << 24);
+/// The last VNI a region hands its own networks; those above are the central's.
+pub const VNI_LAST: u32 = (1 << 23) - 1;
+/// The first VNI the central hands a global network: one VNI in every region, unique across the
+/// federation, never one a region gives its own networks.
+pub const GLOBAL_VNI_FIRST: u32 = 1 << 23;
+/// The last VNI the central hands out (VXLAN allows 2^24 - 1).
+pub const GLOBAL_VNI_LAST: u32 = 16_000_000;
+const _: () = assert!(VNI_LAST < GLOBAL_VNI_FIRST && GLOBAL_VNI_LAST < 1 << 24);
+
+/// A range of VNIs one allocator hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VniRange {
+    pub first: u32,
+    pub last: u32,
+}
+
+/// What a region gives its own networks.
+pub const REGION_VNIS: VniRange = VniRange { first: VNI_FIRST, last: VNI_LAST };
+/// What the central gives global networks.
+pub const GLOBAL_VNIS: VniRange = VniRange { first: GLOBAL_VNI_FIRST, last: GLOBAL_VNI_LAST };
 /// Bytes VXLAN adds over IPv4: outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14.
 pub const VXLAN_OVERHEAD: u32 = 50;
 /// The MTU every host's tunnel link is taken to carry.
@@ -18,14 +36,21 @@ pub const OVERLAY_MTU: u32 = UNDERLAY_MTU - VXLAN_OVERHEAD;
 /// The UDP port VXLAN packets go to (IANA's).
 pub const VXLAN_PORT: u16 = 4789;
 
-/// The VNI after `highest`, the largest in use (none: the first); `None` past [`VNI_LAST`], where
-/// the lowest free one must be looked for.
-pub fn next_vni(highest: Option<u32>) -> Option<u32> {
-    match highest {
-        None => Some(VNI_FIRST),
-        Some(v) if v < VNI_FIRST => Some(VNI_FIRST),
-        Some(v) if v < VNI_LAST => Some(v + 1),
-        Some(_) => None,
+impl VniRange {
+    /// Whether `vni` lies in the range.
+    pub fn contains(self, vni: u32) -> bool {
+        (self.first..=self.last).contains(&vni)
+    }
+
+    /// The VNI after `highest`, the largest of the range in use (none: the first); `None` past the
+    /// last, where the lowest free one must be looked for.
+    pub fn next(self, highest: Option<u32>) -> Option<u32> {
+        match highest {
+            None => Some(self.first),
+            Some(v) if v < self.first => Some(self.first),
+            Some(v) if v < self.last => Some(v + 1),
+            Some(_) => None,
+        }
     }
 }
 
@@ -45,11 +70,19 @@ mod tests {
 
     #[test]
     fn vnis_count_up_from_the_first_and_stop_at_the_last() {
-        assert_eq!(next_vni(None), Some(VNI_FIRST));
-        assert_eq!(next_vni(Some(12)), Some(VNI_FIRST), "below the range: start at its first");
-        assert_eq!(next_vni(Some(VNI_FIRST)), Some(VNI_FIRST + 1));
-        assert_eq!(next_vni(Some(VNI_LAST - 1)), Some(VNI_LAST));
-        assert_eq!(next_vni(Some(VNI_LAST)), None, "past the last: look for a gap");
+        for range in [REGION_VNIS, GLOBAL_VNIS] {
+            assert_eq!(range.next(None), Some(range.first));
+            assert_eq!(range.next(Some(12)), Some(range.first), "below the range: start at its first");
+            assert_eq!(range.next(Some(range.first)), Some(range.first + 1));
+            assert_eq!(range.next(Some(range.last - 1)), Some(range.last));
+            assert_eq!(range.next(Some(range.last)), None, "past the last: look for a gap");
+        }
+    }
+
+    #[test]
+    fn regions_and_the_central_never_hand_out_the_same_vni() {
+        assert!(!REGION_VNIS.contains(GLOBAL_VNI_FIRST) && !GLOBAL_VNIS.contains(VNI_LAST));
+        assert!(REGION_VNIS.contains(VNI_FIRST) && GLOBAL_VNIS.contains(GLOBAL_VNI_LAST));
     }
 
     #[test]

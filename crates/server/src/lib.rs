@@ -194,6 +194,7 @@ impl Server {
             logins: Arc::default(),
             federation: federation::Federation::from_role(&config.role)?,
             blocks: Arc::default(),
+            endpoints: Arc::default(),
         };
         let region_link = match (&config.role, &state.federation) {
             (federation::Role::Region(settings), federation::Federation::Region(link)) => {
@@ -212,6 +213,7 @@ impl Server {
         let streams = state.shutdown.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let handlers = jobs::handlers(&store, &state.federation);
+        let follower = state.clone();
         let app = routes::router(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let scheme = if api_tls.is_some() { "https" } else { "http" };
@@ -238,6 +240,7 @@ impl Server {
         if let Some((link, registration)) = region_link {
             background.push(tokio::spawn(jobs::route_sync::hurry_when_back(store.clone(), link.clone())));
             background.push(tokio::spawn(federation::peers::run(store.clone(), link.clone())));
+            background.push(tokio::spawn(federation::remote_endpoints::follow(follower, link.clone())));
             let registered = federation::region::register_first(&store, &link, &registration).await;
             background.push(tokio::spawn(federation::region::run(store.clone(), link, registration, registered)));
         }

@@ -27,6 +27,9 @@ pub struct AppState {
     pub federation: crate::federation::Federation,
     /// One ask for an address block at a time per global network (at a region).
     pub blocks: Arc<crate::federation::global_networks::BlockGates>,
+    /// At the central: notified when a region's endpoints on a global network change, which the
+    /// other regions' watches answer.
+    pub endpoints: Arc<tokio::sync::Notify>,
 }
 
 /// The region's knobs.

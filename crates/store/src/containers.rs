@@ -359,7 +359,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let host: Option<String> = row.try_get("host_id")?;
-        wake_peers(&mut w.tx, Around::Container(id)).await?;
+        wake_peers(self, &mut w.tx, Around::Container(id)).await?;
         sqlx::query("DELETE FROM containers WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         self.sync_route(&mut w.tx, id.0, get_id(&row, "project_id")?).await?;
         if let Some(host) = host {
@@ -387,7 +387,7 @@ impl Store {
             Err(no_fit) => return Ok(Err(no_fit.to_string())),
         };
         // The old host's peers lose its endpoints (the new host's get them from `sync_ports`).
-        wake_peers(&mut w.tx, Around::Container(id)).await?;
+        wake_peers(self, &mut w.tx, Around::Container(id)).await?;
         sqlx::query(
             "UPDATE containers SET host_id = $2, generation = generation + 1, status = 'CREATING', status_reason = $3, runtime_id = NULL,
              health = '', health_reason = '', cpu_percent = NULL, updated_at = $4 WHERE id = $1",
@@ -523,7 +523,7 @@ impl Store {
             }
             match (seen.status, c.desired) {
                 (None, DesiredState::Deleted) => {
-                    wake_peers(&mut w.tx, Around::Container(c.id)).await?;
+                    wake_peers(self, &mut w.tx, Around::Container(c.id)).await?;
                     sqlx::query("DELETE FROM containers WHERE id = $1").bind(c.id.to_string()).execute(&mut *w.tx).await?;
                     self.sync_route(&mut w.tx, c.id.0, c.project_id).await?;
                     let reason = "removed from its host".to_owned();
@@ -574,7 +574,7 @@ impl Store {
                     if status != c.status {
                         if (status == ContainerStatus::Running) != (c.status == ContainerStatus::Running) {
                             // A cluster's name answers its running members.
-                            wake_peers(&mut w.tx, Around::Container(c.id)).await?;
+                            wake_peers(self, &mut w.tx, Around::Container(c.id)).await?;
                         }
                         let reason = seen.reason.clone();
                         changes.status.push(StatusChange {

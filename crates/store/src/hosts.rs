@@ -209,7 +209,7 @@ impl Store {
         let moved = if tunnel_moved {
             let host: HostId = id.parse().map_err(|_| StoreError::Corrupt(format!("host id = {id:?}")))?;
             // Peers that reached it at its old address (woken again below for the new one).
-            crate::overlay::wake_peers(&mut w.tx, crate::overlay::Around::Host(host)).await?;
+            crate::overlay::wake_peers(self, &mut w.tx, crate::overlay::Around::Host(host)).await?;
             Some(host)
         } else {
             None
@@ -235,7 +235,7 @@ impl Store {
         .execute(&mut *w.tx)
         .await?;
         if let Some(host) = moved {
-            crate::overlay::wake_peers(&mut w.tx, crate::overlay::Around::Host(host)).await?;
+            crate::overlay::wake_peers(self, &mut w.tx, crate::overlay::Around::Host(host)).await?;
         }
         w.tx.commit().await?;
         Ok(Registered { host: self.host(&id).await?, credential_kept })

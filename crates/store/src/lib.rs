@@ -10,6 +10,7 @@ mod containers;
 mod crud;
 mod error;
 mod events;
+mod global_endpoints;
 mod hosts;
 mod idempotency;
 mod images;
@@ -46,6 +47,7 @@ pub use containers::{
 };
 pub use error::StoreError;
 pub use events::EventFilters;
+pub use global_endpoints::{ENDPOINT_SYNC, GlobalEndpoint, NetworkEndpoints};
 pub use hosts::{Callback, HostRegistration, JoinGrant, JoinProof, Registered};
 pub use idempotency::{IdempotencyClaim, IdempotentAnswer};
 pub use jobs::{Job, JobFilters, JobStatus};
@@ -168,7 +170,8 @@ impl Store {
     }
 
     /// The store of a federated region: creating or deleting a container, cluster, node, network
-    /// or volume queues a [`ROUTE_SYNC`] job in the same transaction.
+    /// or volume queues a [`ROUTE_SYNC`] job in the same transaction, and a change of its
+    /// containers on a global network an [`ENDPOINT_SYNC`] job.
     pub fn with_route_sync(self) -> Self {
         Self { route_sync: true, ..self }
     }

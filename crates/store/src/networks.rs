@@ -7,6 +7,7 @@ use crate::list::Filter;
 use crate::{Backend, Scope, Store, StoreError, Tx};
 use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
 use flotilla_core::network::{DEFAULT_NETWORK, Network, Subnet};
+use flotilla_core::overlay::{GLOBAL_VNIS, REGION_VNIS};
 use flotilla_core::{ListParams, Metadata, Name, NetworkId, Page, ProjectId, SubnetId};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -17,6 +18,8 @@ use std::net::Ipv4Addr;
 pub struct NetworkRow {
     pub network: Network,
     pub subnets: Vec<SubnetRow>,
+    /// Its VXLAN id: the region's, or for a global network the central's (the same everywhere).
+    pub vni: u32,
 }
 
 /// A subnet and how many of its addresses are taken.
@@ -77,10 +80,15 @@ async fn lock_address_space(backend: Backend, tx: &mut Tx) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Writes network `n` within its project's quota of networks, with the region's next VNI.
-async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network) -> Result<(), StoreError> {
+/// Writes network `n` within its project's quota of networks, with VNI `vni` (a region's copy of a
+/// global network: the central's) or else the next of its range (global networks: the central's
+/// range, others the region's).
+async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network, vni: Option<u32>) -> Result<(), StoreError> {
     crate::quotas::check_one_more(backend, tx, n.project_id, crate::quotas::Counted::Networks).await?;
-    let vni = crate::overlay::allocate_vni(backend, tx).await?;
+    let vni = match vni {
+        Some(vni) => vni,
+        None => crate::overlay::allocate_vni(backend, tx, if n.global { GLOBAL_VNIS } else { REGION_VNIS }).await?,
+    };
     sqlx::query(
         "INSERT INTO networks (id, name, project_id, shared, is_default, is_global, metadata, created_at, updated_at, vni)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -206,7 +214,7 @@ pub(crate) async fn default_network(store: &Store, tx: &mut Tx, project: Project
         created_at: now,
         updated_at: now,
     };
-    insert_network(backend, tx, &network).await?;
+    insert_network(backend, tx, &network, None).await?;
     store.sync_route(tx, network.id.0, project).await?;
     let plan = SubnetPlan::new("", cidr, None, Vec::new(), Default::default()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let subnet = Subnet { id: SubnetId::new(), name, network_id: network.id, project_id: project, plan, created_at: now };
@@ -217,8 +225,22 @@ pub(crate) async fn default_network(store: &Store, tx: &mut Tx, project: Project
 impl Store {
     /// Writes a network, and its first subnet when given, in one transaction.
     pub async fn create_network(&self, network: &Network, subnet: Option<&Subnet>) -> Result<NetworkRow, StoreError> {
+        self.write_network(network, subnet, None).await
+    }
+
+    /// At a region: writes its copy of global network `network` (and its subnet) under the VNI
+    /// `vni` the central gave it, in one transaction.
+    pub async fn copy_global_network(&self, network: &Network, subnet: Option<&Subnet>, vni: u32) -> Result<NetworkRow, StoreError> {
+        if !GLOBAL_VNIS.contains(vni) {
+            let reason = format!("must lie in the central's range {}..={}", GLOBAL_VNIS.first, GLOBAL_VNIS.last);
+            return Err(StoreError::Invalid(flotilla_core::ValidationError::new("vni", vni, reason)));
+        }
+        self.write_network(network, subnet, Some(vni)).await
+    }
+
+    async fn write_network(&self, network: &Network, subnet: Option<&Subnet>, vni: Option<u32>) -> Result<NetworkRow, StoreError> {
         let mut w = self.begin_write().await?;
-        insert_network(self.backend, &mut w.tx, network).await?;
+        insert_network(self.backend, &mut w.tx, network, vni).await?;
         self.sync_route(&mut w.tx, network.id.0, network.project_id).await?;
         if let Some(subnet) = subnet {
             insert_subnet(self.backend, &mut w.tx, subnet).await?;
@@ -245,8 +267,7 @@ impl Store {
                 found.ok_or_else(|| StoreError::NotFound { kind: "network", key: key.to_owned() })?
             }
         };
-        let subnets = self.subnets_of(network.id).await?;
-        Ok(NetworkRow { network, subnets })
+        self.row_of(network).await
     }
 
     pub async fn list_networks(&self, scope: Scope, name: Option<&str>, params: &ListParams) -> Result<Page<NetworkRow>, StoreError> {
@@ -261,9 +282,21 @@ impl Store {
         let page = self.list_page(table, &filters, params, decode_network).await?;
         let mut rows = Vec::with_capacity(page.items.len());
         for network in page.items {
-            rows.push(NetworkRow { subnets: self.subnets_of(network.id).await?, network });
+            rows.push(self.row_of(network).await?);
         }
         Ok(Page { items: rows, next: page.next })
+    }
+
+    /// `network` with its subnets and VNI.
+    async fn row_of(&self, network: Network) -> Result<NetworkRow, StoreError> {
+        let vni: i64 = sqlx::query("SELECT vni FROM networks WHERE id = $1")
+            .bind(network.id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "network", key: network.id.to_string() })?
+            .try_get("vni")?;
+        let vni = u32::try_from(vni).map_err(|e| StoreError::Corrupt(format!("vni: {e}")))?;
+        Ok(NetworkRow { subnets: self.subnets_of(network.id).await?, network, vni })
     }
 
     async fn subnets_of(&self, network: NetworkId) -> Result<Vec<SubnetRow>, StoreError> {

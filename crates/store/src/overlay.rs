@@ -1,18 +1,19 @@
 //! The overlay's rows: VNIs handed to networks at create, the remote endpoints a host's
 //! assignments carry (the containers on other hosts with a tunnel address of its networks and of
-//! those routers join to them), and the wake-up of the hosts that carry a network when one of its
-//! containers comes, moves or goes (their endpoints and names change).
+//! those routers join to them, and other regions' on its global networks), and the wake-up of the
+//! hosts that carry a network when one of its containers comes, moves or goes (their endpoints and
+//! names change).
 
 use crate::codec::get_id;
 use crate::hosts::bump_revision;
-use crate::{Backend, StoreError, Tx};
-use flotilla_core::overlay::{VNI_FIRST, VNI_LAST, next_vni};
+use crate::{Backend, Store, StoreError, Tx};
+use flotilla_core::overlay::VniRange;
 use flotilla_core::{ContainerId, HostId, NetworkId};
 use sqlx::Row;
 use std::collections::HashMap;
 
 /// A container on another host with a tunnel address, as a host's overlay reaches it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RemoteEndpoint {
     pub ip: String,
     pub mac: String,
@@ -20,33 +21,38 @@ pub struct RemoteEndpoint {
     pub tunnel_address: String,
 }
 
-/// The next free VNI of the region. On PostgreSQL an advisory lock serialises network creates
-/// until commit (SQLite has one writer); the unique index is the last word.
-pub(crate) async fn allocate_vni(backend: Backend, tx: &mut Tx) -> Result<u32, StoreError> {
+/// The next free VNI of `range` (a region's own networks, or the central's global ones). On
+/// PostgreSQL an advisory lock serialises network creates until commit (SQLite has one writer);
+/// the unique index is the last word.
+pub(crate) async fn allocate_vni(backend: Backend, tx: &mut Tx, range: VniRange) -> Result<u32, StoreError> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7043)").execute(&mut **tx).await?;
     }
-    let highest: Option<i64> = sqlx::query("SELECT MAX(vni) AS highest FROM networks").fetch_one(&mut **tx).await?.try_get("highest")?;
-    if let Some(vni) = next_vni(highest.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32)) {
+    let (first, last) = (i64::from(range.first), i64::from(range.last));
+    let highest: Option<i64> = sqlx::query("SELECT MAX(vni) AS highest FROM networks WHERE vni >= $1 AND vni <= $2")
+        .bind(first)
+        .bind(last)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("highest")?;
+    if let Some(vni) = range.next(highest.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32)) {
         return Ok(vni);
     }
     // The range is used up to its end: the lowest gap left by deleted networks.
-    let first_taken =
-        sqlx::query("SELECT 1 AS taken FROM networks WHERE vni = $1").bind(i64::from(VNI_FIRST)).fetch_optional(&mut **tx).await?;
+    let first_taken = sqlx::query("SELECT 1 AS taken FROM networks WHERE vni = $1").bind(first).fetch_optional(&mut **tx).await?;
     if first_taken.is_none() {
-        return Ok(VNI_FIRST);
+        return Ok(range.first);
     }
     let gap: Option<i64> = sqlx::query(
         "SELECT MIN(n.vni + 1) AS gap FROM networks n
          WHERE n.vni >= $1 AND n.vni < $2 AND NOT EXISTS (SELECT 1 FROM networks m WHERE m.vni = n.vni + 1)",
     )
-    .bind(i64::from(VNI_FIRST))
-    .bind(i64::from(VNI_LAST))
+    .bind(first)
+    .bind(last)
     .fetch_one(&mut **tx)
     .await?
     .try_get("gap")?;
-    gap.map(|g| g as u32)
-        .ok_or_else(|| StoreError::Conflict(format!("the region has no VXLAN id left ({VNI_FIRST}..={VNI_LAST} are all in use)")))
+    gap.map(|g| g as u32).ok_or_else(|| StoreError::Conflict(format!("no VXLAN id left ({}..={} are all in use)", range.first, range.last)))
 }
 
 /// Whose networks changed: one container's, or those of every container on one host.
@@ -62,12 +68,11 @@ pub(crate) enum Around {
 /// address reach no other host's containers, so only their own changes wake them (each bump
 /// locks a host row: waking every host carrying a network deadlocked concurrent writers on
 /// PostgreSQL). Called before a change with the rows as they were, and after it with the rows as
-/// they are.
-pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreError> {
-    let (containers, key) = match around {
-        Around::Container(id) => ("c0.id = $1", id.to_string()),
-        Around::Host(id) => ("c0.host_id = $1", id.to_string()),
-    };
+/// they are. On a federated region it also queues the report of `around`'s global networks'
+/// endpoints to the central (`global_endpoints::queue_reports`).
+pub(crate) async fn wake_peers(store: &Store, tx: &mut Tx, around: Around) -> Result<(), StoreError> {
+    crate::global_endpoints::queue_reports(store, tx, around).await?;
+    let (containers, key) = around_condition(around, "c0");
     // The networks of `around`, and those routers join to them (hosts carry those too).
     let networks = crate::routers::with_routed(&format!(
         "SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id JOIN hosts h0 ON h0.id = c0.host_id
@@ -87,20 +92,33 @@ pub(crate) async fn wake_peers(tx: &mut Tx, around: Around) -> Result<(), StoreE
     Ok(())
 }
 
+/// The SQL condition on `{alias}` (a container) for `around`, and the id it binds as `$1`.
+pub(crate) fn around_condition(around: Around, alias: &str) -> (String, String) {
+    match around {
+        Around::Container(id) => (format!("{alias}.id = $1"), id.to_string()),
+        Around::Host(id) => (format!("{alias}.host_id = $1"), id.to_string()),
+    }
+}
+
 /// The remote endpoints of each network `host` carries (its containers', and those routers join
-/// to them): the containers on it placed on other hosts that have a tunnel address. Empty when
-/// `host` has none itself.
+/// to them): the containers on it placed on other hosts that have a tunnel address, and (a global
+/// network) those other regions have on it, as learned from the central. Empty when `host` has
+/// none itself.
 pub(crate) async fn remote_endpoints(tx: &mut Tx, host: HostId) -> Result<HashMap<NetworkId, Vec<RemoteEndpoint>>, StoreError> {
     let carried = crate::routers::with_routed(
         "SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id WHERE c0.host_id = $1",
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT p.network_id, p.ip_address, p.mac, h.tunnel_address FROM ports p JOIN containers c ON c.id = p.container_id
+        "SELECT p.network_id, p.ip, p.ip_address, p.mac, h.tunnel_address FROM ports p JOIN containers c ON c.id = p.container_id
          JOIN hosts h ON h.id = c.host_id
          WHERE h.tunnel_address IS NOT NULL AND c.host_id != $1
            AND EXISTS (SELECT 1 FROM hosts me WHERE me.id = $1 AND me.tunnel_address IS NOT NULL)
            AND p.network_id IN ({carried})
-         ORDER BY p.network_id, p.ip"
+         UNION ALL
+         SELECT g.network_id, g.ip, g.ip_address, g.mac, g.tunnel_address FROM global_endpoints g
+         WHERE EXISTS (SELECT 1 FROM hosts me WHERE me.id = $1 AND me.tunnel_address IS NOT NULL)
+           AND g.network_id IN ({carried})
+         ORDER BY network_id, ip"
     )))
     .bind(host.to_string())
     .fetch_all(&mut **tx)

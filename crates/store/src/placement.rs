@@ -199,7 +199,7 @@ impl RegionView {
             write_port(tx, port).await?;
         }
         if container.host_id.is_some() {
-            crate::overlay::wake_peers(tx, crate::overlay::Around::Container(container.id)).await?;
+            crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(container.id)).await?;
         }
         insert_mounts(tx, &container, &mounts).await?;
         Ok(container)

@@ -285,7 +285,7 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
     crate::placement::lock_placement(backend, tx).await?;
     let wanted = wanted_networks(store, tx, c).await?;
     let around = crate::overlay::Around::Container(c.id);
-    crate::overlay::wake_peers(tx, around).await?;
+    crate::overlay::wake_peers(store, tx, around).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
         .bind(c.id.to_string())
         .fetch_all(&mut **tx)
@@ -306,7 +306,7 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
         insert_port(backend, tx, &port).await?;
     }
     alloc.save(tx).await?;
-    crate::overlay::wake_peers(tx, around).await
+    crate::overlay::wake_peers(store, tx, around).await
 }
 
 impl Store {

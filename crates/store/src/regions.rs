@@ -171,8 +171,16 @@ impl Store {
         self.list_page("regions", &filters, params, decode).await
     }
 
-    /// Forgets a region: its credential stops working; it registers again with a new token.
+    /// Forgets a region and its endpoints on global networks: its credential stops working; it
+    /// registers again with a new token.
     pub async fn delete_region(&self, id: RegionId) -> Result<(), StoreError> {
-        self.delete_by_id("region", "regions", &id.to_string()).await
+        let mut w = self.begin_write().await?;
+        sqlx::query("DELETE FROM global_endpoints WHERE region_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        let done = sqlx::query("DELETE FROM regions WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "region", key: id.to_string() });
+        }
+        w.tx.commit().await?;
+        Ok(())
     }
 }

@@ -1,7 +1,8 @@
-//! Request bodies that scenario tests share.
+//! Request bodies that scenario tests share, and a container run on a chosen host and network.
 
-use flotilla_api::ProfileCreate;
-use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
+use flotilla_api::{Container, ContainerCreate, ProfileCreate};
+use flotilla_client::Client;
+use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, NetworkRef, ProfileSpec};
 use std::collections::BTreeMap;
 
 /// A small `container.docker` profile of the workload image (0.1 CPU, 64 MiB), its `MODE` set to `mode`.
@@ -18,4 +19,19 @@ pub fn workload_profile(name: &str, mode: &str) -> ProfileCreate {
         spec: ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties },
         metadata: Default::default(),
     }
+}
+
+/// Runs a small container of the workload image `name` on host `host`, on network `network`, and
+/// waits until it runs.
+pub async fn run_on(client: &Client, name: &str, host: &str, network: &str) -> Container {
+    let spec = ContainerProperties {
+        image: "flotilla/workload:latest".into(),
+        cpu: Some(0.1),
+        memory: Some(64),
+        host_node: Some(host.into()),
+        networks: vec![NetworkRef { network: network.into() }],
+        ..Default::default()
+    };
+    client.create_container(&ContainerCreate { name: name.into(), spec, run: true, metadata: Default::default() }).await.expect("create");
+    crate::wait_for_container(client, name, "RUNNING").await
 }

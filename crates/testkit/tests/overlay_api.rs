@@ -7,13 +7,12 @@
 //! each host carry the others too, with their remote endpoints.
 
 use flotilla_agent::{Agent, AgentConfig};
-use flotilla_api::{ContainerCreate, DeleteQuery, NetworkCreate, RouterCreate, SubnetCreate};
+use flotilla_api::{DeleteQuery, NetworkCreate, RouterCreate, SubnetCreate};
 use flotilla_client::Client;
 use flotilla_core::overlay::{VNI_FIRST, VNI_LAST};
-use flotilla_core::profile::{ContainerProperties, NetworkRef};
 use flotilla_core::{HostId, NetworkId, Role};
 use flotilla_store::{HostAssignments, RemoteEndpoint, Store};
-use flotilla_testkit::{Backend, SimHost, TestRegion, wait_for_container, wait_until};
+use flotilla_testkit::{Backend, SimHost, TestRegion, run_on, wait_until};
 use std::net::Ipv4Addr;
 
 const TUNNEL_A: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 11);
@@ -24,18 +23,9 @@ fn network(name: &str, cidr: &str) -> NetworkCreate {
     NetworkCreate { name: name.into(), shared: false, global: false, subnet: Some(subnet), metadata: Default::default() }
 }
 
-/// Runs container `name` on `host`, on network `network`, and waits until it runs.
-async fn run_on(client: &Client, name: &str, host: &str, network: &str) -> RemoteEndpoint {
-    let spec = ContainerProperties {
-        image: "flotilla/workload:latest".into(),
-        cpu: Some(0.1),
-        memory: Some(64),
-        host_node: Some(host.into()),
-        networks: vec![NetworkRef { network: network.into() }],
-        ..Default::default()
-    };
-    client.create_container(&ContainerCreate { name: name.into(), spec, run: true, metadata: Default::default() }).await.expect("create");
-    let c = wait_for_container(client, name, "RUNNING").await;
+/// Runs container `name` on `host`, on network `network`, and waits until it runs: its endpoint.
+async fn endpoint_on(client: &Client, name: &str, host: &str, network: &str) -> RemoteEndpoint {
+    let c = run_on(client, name, host, network).await;
     let address = &c.addresses[0];
     let tunnel = if host == "host-a" { TUNNEL_A } else { TUNNEL_B };
     RemoteEndpoint { ip: address.ip_address.clone(), mac: address.mac_address.clone(), tunnel_address: tunnel.to_string() }
@@ -66,9 +56,9 @@ async fn overlay_follows_containers(backend: Backend) {
 
     let web = NetworkId(region.admin.create_network(&network("web", "10.77.0.0/24")).await.unwrap().id);
     let other = NetworkId(region.admin.create_network(&network("other", "10.78.0.0/24")).await.unwrap().id);
-    let x = run_on(&region.admin, "x", "host-a", "web").await;
-    let y = run_on(&region.admin, "y", "host-b", "web").await;
-    run_on(&region.admin, "z", "host-c", "web").await;
+    let x = endpoint_on(&region.admin, "x", "host-a", "web").await;
+    let y = endpoint_on(&region.admin, "y", "host-b", "web").await;
+    endpoint_on(&region.admin, "z", "host-c", "web").await;
 
     let assigned = store.assignments(a).await.unwrap();
     let attachment = &assigned.containers.iter().find(|c| c.container.name.as_str() == "x").unwrap().networks[0];
@@ -80,7 +70,7 @@ async fn overlay_follows_containers(backend: Backend) {
 
     // A container comes on host-a: host-b is woken and gets it; host-c is left alone.
     let (before_b, before_c) = (store.host_revision(b).await.unwrap(), store.host_revision(c).await.unwrap());
-    let w = run_on(&region.admin, "w", "host-a", "web").await;
+    let w = endpoint_on(&region.admin, "w", "host-a", "web").await;
     assert!(store.host_revision(b).await.unwrap() > before_b, "host-b's revision moved");
     let mut both = vec![x.clone(), w.clone()];
     both.sort_by_key(|e| e.ip.parse::<Ipv4Addr>().unwrap());
@@ -95,7 +85,7 @@ async fn overlay_follows_containers(backend: Backend) {
     assert_eq!(store.host_revision(c).await.unwrap(), before_c, "host-c has no tunnel address: never woken by its peers");
 
     // Networks have distinct VNIs.
-    run_on(&region.admin, "o", "host-a", "other").await;
+    endpoint_on(&region.admin, "o", "host-a", "other").await;
     let vnis: Vec<u32> = store.assignments(a).await.unwrap().containers.iter().flat_map(|c| c.networks.iter().map(|n| n.vni)).collect();
     let mut distinct = vnis.clone();
     distinct.sort();
@@ -141,8 +131,8 @@ async fn routed_networks_are_carried_with_their_remotes(backend: Backend) {
     let web = NetworkId(region.admin.create_network(&network("web", "10.77.0.0/24")).await.unwrap().id);
     let back = NetworkId(region.admin.create_network(&network("back", "10.78.0.0/24")).await.unwrap().id);
     let lone = NetworkId(region.admin.create_network(&network("lone", "10.79.0.0/24")).await.unwrap().id);
-    let x = run_on(&region.admin, "x", "host-a", "web").await;
-    let y = run_on(&region.admin, "y", "host-b", "back").await;
+    let x = endpoint_on(&region.admin, "x", "host-a", "web").await;
+    let y = endpoint_on(&region.admin, "y", "host-b", "back").await;
     run_on(&region.admin, "q", "host-b", "lone").await;
     assert_eq!(remotes(&store, a, back).await, Some(vec![]), "not joined: host-a does not carry back");
 
@@ -161,7 +151,7 @@ async fn routed_networks_are_carried_with_their_remotes(backend: Backend) {
 
     // A container comes on back: host-a, which carries back through the router, is woken.
     let before_a = store.host_revision(a).await.unwrap();
-    let y2 = run_on(&region.admin, "y2", "host-b", "back").await;
+    let y2 = endpoint_on(&region.admin, "y2", "host-b", "back").await;
     assert!(store.host_revision(a).await.unwrap() > before_a, "host-a's revision moved");
     let mut both = vec![y, y2];
     both.sort_by_key(|e| e.ip.parse::<Ipv4Addr>().unwrap());

@@ -20,8 +20,22 @@ pub fn central(sandbox: &Sandbox, grace: &str, extra: &[&str]) -> Running {
 /// central as admin), on its own loopback port, on `database` or SQLite, making default networks
 /// from `pool`, with `extra` flags.
 pub fn region(sandbox: &Sandbox, central_url: &str, name: &str, pool: &str, database: Option<&str>, extra: &[&str]) -> Running {
+    region_at(sandbox, central_url, name, pool, database, extra, std::net::Ipv4Addr::LOCALHOST)
+}
+
+/// As [`region`], listening on a free port of `ip` (e.g. a testbed's server address, which its
+/// hosts reach).
+pub fn region_at(
+    sandbox: &Sandbox,
+    central_url: &str,
+    name: &str,
+    pool: &str,
+    database: Option<&str>,
+    extra: &[&str],
+    ip: std::net::Ipv4Addr,
+) -> Running {
     let token = cli_json(sandbox, &["region", "join-token"])["token"].as_str().unwrap().to_owned();
-    let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let listen = std::net::TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap().to_string();
     let data = sandbox.path(&format!("{name}-data"));
     let mut args = vec!["server", "--region", name, "--listen", &listen, "--data-dir", data.to_str().unwrap()];
     args.extend(["--central-url", central_url, "--region-join-token", &token, "--network-pool", pool]);

@@ -9,7 +9,8 @@ use flotilla_testkit::testbed::{AgentArgs, AgentProcess, Host, Testbed, TestbedS
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// How long the overlay may take to follow a change (a long-poll round and a pass).
+/// How long the overlay may take to follow a change (a long-poll round and a pass; across regions
+/// a report to the central and a watch round too).
 pub const CONVERGE: Duration = Duration::from_secs(60);
 
 /// The testbed, the server, the agents and the CLI's sandbox (logged in as admin).
@@ -116,16 +117,27 @@ pub async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut c
 /// `container exec FROM -- /flotilla workload fetch http://TARGET:8080/` (TARGET an address or a
 /// name): the answer's body, or why not.
 pub fn fetch(sandbox: &Sandbox, from: &str, target: &str) -> Result<String, String> {
+    fetch_in(sandbox, &[], from, target)
+}
+
+/// [`fetch`] with the CLI's `cli` flags first (e.g. `--region NAME`).
+pub fn fetch_in(sandbox: &Sandbox, cli: &[&str], from: &str, target: &str) -> Result<String, String> {
     let url = format!("http://{target}:8080/");
-    let out = sandbox.run(&["container", "exec", from, "--", "/flotilla", "workload", "fetch", &url, "--timeout", "3"], &[]);
+    let args = [cli, &["container", "exec", from, "--", "/flotilla", "workload", "fetch", &url, "--timeout", "3"]].concat();
+    let out = sandbox.run(&args, &[]);
     if out.code == Some(0) { Ok(out.stdout) } else { Err(format!("{out:?}")) }
 }
 
 /// Retries [`fetch`] for a while (entries reach the other host through its long poll).
 pub async fn reaches(sandbox: &Sandbox, from: &str, target: &str) -> String {
+    reaches_in(sandbox, &[], from, target).await
+}
+
+/// [`reaches`] with the CLI's `cli` flags first (e.g. `--region NAME`).
+pub async fn reaches_in(sandbox: &Sandbox, cli: &[&str], from: &str, target: &str) -> String {
     let deadline = Instant::now() + CONVERGE;
     loop {
-        match fetch(sandbox, from, target) {
+        match fetch_in(sandbox, cli, from, target) {
             Ok(body) => return body,
             Err(why) => assert!(Instant::now() < deadline, "{from} never reached {target}: {why}"),
         }

@@ -112,7 +112,7 @@ fn region_link(state: &AppState) -> Option<&CentralLink> {
 }
 
 /// Makes the local copy of global network `wire` (as the central answered it): same id, name,
-/// project and subnet. A copy made meanwhile by another request is fine.
+/// project, subnet and VNI. A copy made meanwhile by another request is fine.
 async fn copy_locally(state: &AppState, wire: &WireNetwork) -> Result<NetworkRow, ApiError> {
     let network = Network {
         id: NetworkId(wire.id),
@@ -141,7 +141,8 @@ async fn copy_locally(state: &AppState, wire: &WireNetwork) -> Result<NetworkRow
         }
         None => None,
     };
-    match state.store.create_network(&network, subnet.as_ref()).await {
+    let vni = wire.vni.ok_or_else(|| ApiError::Internal(format!("the central sent global network {} without its VNI", wire.name)))?;
+    match state.store.copy_global_network(&network, subnet.as_ref(), vni).await {
         Ok(row) => {
             tracing::info!(network = %network.name, id = %network.id, "local copy of a global network made");
             Ok(row)

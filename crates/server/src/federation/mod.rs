@@ -7,6 +7,7 @@ pub mod link;
 pub mod peer;
 pub mod peers;
 pub mod region;
+pub mod remote_endpoints;
 pub mod tokens;
 
 use std::sync::Arc;

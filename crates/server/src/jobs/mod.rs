@@ -4,6 +4,7 @@
 //! job out of attempts). Woken when a job is queued here,
 //! polling otherwise (jobs queued by another server of the region, backoffs ending).
 
+pub(crate) mod endpoint_sync;
 pub(crate) mod remote_member;
 pub(crate) mod route_sync;
 
@@ -111,13 +112,14 @@ impl Default for RunnerSettings {
 /// queued together runs together.
 const SETTLE: Duration = Duration::from_millis(50);
 
-/// The handlers this server's role runs: a federated region reports its routes and makes its
-/// clusters' members in other regions; others have none.
+/// The handlers this server's role runs: a federated region reports its routes and its endpoints
+/// on global networks, and makes its clusters' members in other regions; others have none.
 pub(crate) fn handlers(store: &Store, federation: &Federation) -> Vec<Arc<dyn Handler>> {
     match federation {
         Federation::Region(link) => vec![
             Arc::new(route_sync::RouteSync::new(store.clone(), link.clone())),
             Arc::new(remote_member::RemoteMemberJob::new(store.clone(), link.clone())),
+            Arc::new(endpoint_sync::EndpointSync::new(store.clone(), link.clone())),
         ],
         Federation::Standalone | Federation::Central(_) => Vec::new(),
     }

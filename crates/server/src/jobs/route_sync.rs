@@ -1,11 +1,12 @@
 //! `route_sync`: tells the central where this region's objects are. For each id it reads whether
 //! the object is still here and sends the central an upsert or a delete, one call per batch. When
-//! the central answers again after an outage, the jobs backing off are made due at once.
+//! the central answers again after an outage, the jobs backing off (these and endpoint_sync) are
+//! made due at once.
 
 use super::{Handler, JobError};
 use crate::federation::link::CentralLink;
 use flotilla_api::region::{RouteEntry, RoutingChanges};
-use flotilla_store::{Job, ROUTE_SYNC, Store};
+use flotilla_store::{ENDPOINT_SYNC, Job, ROUTE_SYNC, Store};
 use reqwest::Method;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -48,17 +49,19 @@ impl Handler for RouteSync {
 }
 
 /// Until aborted: whenever the central turns reachable again (as the link's calls, heartbeats
-/// included, observe it), the route_sync jobs waiting out a backoff run at once rather than at the
-/// end of it (up to 5 min after a long outage).
+/// included, observe it), the route_sync and endpoint_sync jobs waiting out a backoff run at once
+/// rather than at the end of it (up to 5 min after a long outage).
 pub(crate) async fn hurry_when_back(store: Store, link: Arc<CentralLink>) {
     let mut was = link.reachability().reachable;
     loop {
         tokio::time::sleep(WATCH).await;
         let now = link.reachability().reachable;
         if now && !was {
-            match store.hurry_jobs(ROUTE_SYNC).await {
-                Ok(n) => tracing::info!(jobs = n, "central reachable again: waiting route_sync jobs run now"),
-                Err(e) => tracing::warn!(error = %e, "hurrying route_sync jobs failed"),
+            for job_type in [ROUTE_SYNC, ENDPOINT_SYNC] {
+                match store.hurry_jobs(job_type).await {
+                    Ok(n) => tracing::info!(jobs = n, "central reachable again: waiting {job_type} jobs run now"),
+                    Err(e) => tracing::warn!(error = %e, "hurrying {job_type} jobs failed"),
+                }
             }
         }
         was = now;

@@ -281,6 +281,7 @@ pub fn network(row: flotilla_store::NetworkRow) -> api::Network {
         shared: n.shared,
         is_default: n.is_default,
         global: n.global,
+        vni: Some(row.vni),
         subnets: row.subnets.into_iter().map(subnet).collect(),
         metadata: n.metadata,
         created_at: n.created_at,

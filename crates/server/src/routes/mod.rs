@@ -8,6 +8,7 @@ mod containers;
 mod convert;
 mod events;
 mod federation;
+mod global_endpoints;
 mod global_networks;
 mod hosts;
 mod images;
@@ -111,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(global_networks::allocate_block))
         .routes(routes!(global_networks::reserve_fixed_ip))
         .routes(routes!(global_networks::release_fixed_ip))
+        .routes(routes!(global_endpoints::report))
+        .routes(routes!(global_endpoints::watch))
         .split_for_parts();
     let identity = OpenApiRouter::new()
         .routes(routes!(tokens::current_token, tokens::revoke_token))

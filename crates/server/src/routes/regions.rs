@@ -85,6 +85,8 @@ pub async fn delete_region(State(state): State<AppState>, caller: Principal, Pat
     caller.require_admin()?;
     let row = state.store.region(&key).await?;
     state.store.delete_region(row.id).await?;
+    // Its endpoints on global networks went with it: the other regions' watches answer.
+    state.endpoints.notify_waiters();
     tracing::info!(region = %row.name, "region deleted");
     Ok(StatusCode::NO_CONTENT)
 }
