@@ -51,6 +51,10 @@ pub struct Endpoint {
     pub ip_address: String,
     pub mac_address: String,
     pub tunnel_address: String,
+    /// The names it answers to: its container's, and its cluster's while it runs (other regions'
+    /// hosts resolve them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 /// A region's endpoints on one global network: all of them (they replace what it reported before).

@@ -3,7 +3,8 @@
 //! central and two regions (real `flotilla server` processes; the regions listen on the testbed's
 //! server address, on two ports): hosts 0 and 1 in region A, host 2 in region B. Containers of one
 //! global network in the two regions reach each other by IP over VXLAN (HTTP from inside a
-//! container, both ways), under the central's VNI on every host, the forwarding and neighbour
+//! container, both ways) and by name (each region's hosts answer the other's containers' names),
+//! under the central's VNI on every host, the forwarding and neighbour
 //! entries of the other region's containers coming from the central (and following them: a
 //! container deleted in one region leaves the other's hosts, one moved is reached at its new
 //! place; with the central stopped the regions
@@ -87,6 +88,9 @@ async fn containers_of_a_global_network_reach_each_other_across_regions_and_leav
     assert!(!reaches_in(&sandbox, &in_a, "a", &ip_c).await.is_empty(), "A reaches B");
     assert!(!reaches_in(&sandbox, &in_a, "b", &ip_c).await.is_empty(), "A's other host reaches B");
     assert!(!reaches_in(&sandbox, &in_a, "a", &ip_b).await.is_empty(), "within A");
+    // Names too: each region's hosts answer the other region's containers' names.
+    assert!(!reaches_in(&sandbox, &in_b, "c", "a").await.is_empty(), "B reaches a by its name");
+    assert!(!reaches_in(&sandbox, &in_a, "b", "c").await.is_empty(), "A reaches c by its name");
 
     // The entries name the other region's host; nothing floods.
     let vxlan = format!("fltx-{vni}");

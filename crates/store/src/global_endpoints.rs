@@ -1,13 +1,14 @@
 //! Endpoints of global networks across regions (migration 0018). A region reports its containers
-//! on each global network (address, MAC, its host's tunnel address) to the central by an
+//! on each global network (address, MAC, its host's tunnel address, the names it answers to) to the central by an
 //! [`ENDPOINT_SYNC`] job per network, queued with the port change that needs it; the central keeps
 //! every region's; a region keeps the other regions' as the central last answered them (kept while
 //! it cannot be reached), and its hosts' assignments carry them (`overlay::remote_endpoints`).
 
-use crate::codec::get_id;
+use crate::codec::{get_id, get_json, to_json};
 use crate::hosts::bump_revision;
 use crate::overlay::{Around, RemoteEndpoint, around_condition};
 use crate::{Store, StoreError, Tx};
+use flotilla_core::container::ContainerStatus;
 use flotilla_core::overlay::parse_tunnel_address;
 use flotilla_core::{HostId, NetworkId, ProjectId, ValidationError};
 use sqlx::Row;
@@ -40,6 +41,9 @@ fn checked_ip(e: &RemoteEndpoint) -> Result<i64, StoreError> {
     let ip: Ipv4Addr =
         e.ip.parse().map_err(|_| StoreError::Invalid(ValidationError::new("endpoints.ip_address", &e.ip, "must be an IPv4 address")))?;
     parse_tunnel_address("endpoints.tunnel_address", &e.tunnel_address)?;
+    for name in &e.names {
+        flotilla_core::Name::parse("endpoints.names", name)?;
+    }
     Ok(i64::from(u32::from(ip)))
 }
 
@@ -78,7 +82,7 @@ async fn hosts_carrying(tx: &mut Tx, network: NetworkId) -> Result<Vec<HostId>, 
 
 /// The endpoints of `network` kept here (at a region: the other regions').
 async fn kept(tx: &mut Tx, network: NetworkId) -> Result<BTreeSet<GlobalEndpoint>, StoreError> {
-    let rows = sqlx::query("SELECT region_id, ip_address, mac, tunnel_address FROM global_endpoints WHERE network_id = $1")
+    let rows = sqlx::query("SELECT region_id, ip_address, mac, tunnel_address, names FROM global_endpoints WHERE network_id = $1")
         .bind(network.to_string())
         .fetch_all(&mut **tx)
         .await?;
@@ -90,6 +94,7 @@ async fn kept(tx: &mut Tx, network: NetworkId) -> Result<BTreeSet<GlobalEndpoint
                     ip: r.try_get("ip_address")?,
                     mac: r.try_get("mac")?,
                     tunnel_address: r.try_get("tunnel_address")?,
+                    names: get_json(r, "names")?,
                 },
             })
         })
@@ -98,9 +103,10 @@ async fn kept(tx: &mut Tx, network: NetworkId) -> Result<BTreeSet<GlobalEndpoint
 
 async fn insert(tx: &mut Tx, network: NetworkId, e: &GlobalEndpoint) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO global_endpoints (network_id, region_id, ip, ip_address, mac, tunnel_address) VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO global_endpoints (network_id, region_id, ip, ip_address, mac, tunnel_address, names)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (network_id, region_id, ip) DO UPDATE SET ip_address = excluded.ip_address, mac = excluded.mac,
-         tunnel_address = excluded.tunnel_address",
+         tunnel_address = excluded.tunnel_address, names = excluded.names",
     )
     .bind(network.to_string())
     .bind(e.region_id.to_string())
@@ -108,6 +114,7 @@ async fn insert(tx: &mut Tx, network: NetworkId, e: &GlobalEndpoint) -> Result<(
     .bind(e.endpoint.ip.clone())
     .bind(e.endpoint.mac.clone())
     .bind(e.endpoint.tunnel_address.clone())
+    .bind(to_json(&e.endpoint.names))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -141,8 +148,10 @@ impl Store {
         let mut found: BTreeMap<NetworkId, Vec<RemoteEndpoint>> = networks.iter().map(|n| (*n, Vec::new())).collect();
         for network in networks {
             let rows = sqlx::query(
-                "SELECT p.ip_address, p.mac, h.tunnel_address FROM ports p JOIN containers c ON c.id = p.container_id
+                "SELECT p.ip_address, p.mac, h.tunnel_address, c.name AS container_name, c.status, cl.name AS cluster_name
+                 FROM ports p JOIN containers c ON c.id = p.container_id
                  JOIN hosts h ON h.id = c.host_id JOIN networks n ON n.id = p.network_id
+                 LEFT JOIN nodes nd ON nd.physical_id = c.id LEFT JOIN clusters cl ON cl.id = nd.cluster_id
                  WHERE p.network_id = $1 AND n.is_global = 1 AND h.tunnel_address IS NOT NULL ORDER BY p.ip",
             )
             .bind(network.to_string())
@@ -150,10 +159,16 @@ impl Store {
             .await?;
             let entry = found.entry(*network).or_default();
             for r in &rows {
+                let mut names = vec![r.try_get::<String, _>("container_name")?];
+                let running = r.try_get::<String, _>("status")? == ContainerStatus::Running.as_str();
+                if let (Some(cluster), true) = (r.try_get::<Option<String>, _>("cluster_name")?, running) {
+                    names.push(cluster);
+                }
                 entry.push(RemoteEndpoint {
                     ip: r.try_get("ip_address")?,
                     mac: r.try_get("mac")?,
                     tunnel_address: r.try_get("tunnel_address")?,
+                    names,
                 });
             }
         }

@@ -1,7 +1,7 @@
 //! The names each network answers: its containers' names, and its clusters' names for their
-//! running members (the hosts carrying a network are woken by `overlay::wake_peers`).
+//! running members (on a global network, other regions' too, as they reported them) (the hosts carrying a network are woken by `overlay::wake_peers`).
 
-use crate::codec::get_id;
+use crate::codec::{get_id, get_json};
 use crate::{StoreError, Tx};
 use flotilla_core::container::ContainerStatus;
 use flotilla_core::{HostId, NetworkId};
@@ -30,6 +30,22 @@ pub(crate) async fn names_on(tx: &mut Tx, host: HostId) -> Result<HashMap<Networ
     .fetch_all(&mut **tx)
     .await?;
     let mut names: HashMap<NetworkId, BTreeMap<String, BTreeSet<Ipv4Addr>>> = HashMap::new();
+    // Other regions' containers on the global networks carried here, as their regions reported them.
+    let far = sqlx::query(
+        "SELECT g.network_id, g.ip_address, g.names FROM global_endpoints g
+         WHERE g.network_id IN (SELECT q.network_id FROM ports q JOIN containers d ON d.id = q.container_id WHERE d.host_id = $1)",
+    )
+    .bind(host.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in &far {
+        let text: String = r.try_get("ip_address")?;
+        let ip: Ipv4Addr = text.parse().map_err(|_| StoreError::Corrupt(format!("ip_address = {text:?}")))?;
+        let network = names.entry(get_id(r, "network_id")?).or_default();
+        for name in get_json::<Vec<String>>(r, "names")? {
+            network.entry(name).or_default().insert(ip);
+        }
+    }
     for r in &rows {
         let text: String = r.try_get("ip_address")?;
         let ip: Ipv4Addr = text.parse().map_err(|_| StoreError::Corrupt(format!("ip_address = {text:?}")))?;

@@ -19,6 +19,10 @@ pub struct RemoteEndpoint {
     pub mac: String,
     /// Its host's tunnel address.
     pub tunnel_address: String,
+    /// The names it answers to (its container's, and its cluster's while it runs) when it is an
+    /// endpoint of a global network reported across regions; empty in a host's assignments, whose
+    /// names come with its networks.
+    pub names: Vec<String>,
 }
 
 /// The next free VNI of `range` (a region's own networks, or the central's global ones). On
@@ -129,6 +133,7 @@ pub(crate) async fn remote_endpoints(tx: &mut Tx, host: HostId) -> Result<HashMa
             ip: r.try_get("ip_address")?,
             mac: r.try_get("mac")?,
             tunnel_address: r.try_get("tunnel_address")?,
+            names: Vec::new(),
         });
     }
     Ok(remotes)

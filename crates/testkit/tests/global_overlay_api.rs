@@ -49,15 +49,17 @@ fn global_copy(project: ProjectId, name: &str) -> (Network, Subnet) {
 
 fn endpoint(ip: &str, tunnel: &str) -> RemoteEndpoint {
     let last: u32 = ip.rsplit('.').next().unwrap().parse().unwrap();
-    RemoteEndpoint { ip: ip.into(), mac: format!("02:42:0a:fa:01:{:02x}", last % 256), tunnel_address: tunnel.into() }
+    RemoteEndpoint { ip: ip.into(), mac: format!("02:42:0a:fa:01:{:02x}", last % 256), tunnel_address: tunnel.into(), names: Vec::new() }
 }
 
-/// Runs container `name` on `host`, on network `network`, and waits until it runs: its endpoint.
+/// Runs container `name` on `host`, on network `network`, and waits until it runs: its endpoint,
+/// as its region reports it (with its name).
 async fn endpoint_on(client: &Client, name: &str, host: &str, network: &str) -> RemoteEndpoint {
     let c = run_on(client, name, host, network).await;
     let address = &c.addresses[0];
     let tunnel = TUNNEL_A;
-    RemoteEndpoint { ip: address.ip_address.clone(), mac: address.mac_address.clone(), tunnel_address: tunnel.to_string() }
+    let names = vec![name.to_owned()];
+    RemoteEndpoint { ip: address.ip_address.clone(), mac: address.mac_address.clone(), tunnel_address: tunnel.to_string(), names }
 }
 
 async fn remotes(store: &Store, host: HostId, network: NetworkId) -> Vec<RemoteEndpoint> {
@@ -110,7 +112,9 @@ async fn a_region_keeps_and_serves_endpoints(backend: Backend) {
     // Other regions' endpoints: host-a (carrying g, with a tunnel address) gets them and is woken;
     // the same answer again changes nothing and wakes nobody.
     let other = Uuid::now_v7();
-    let far = endpoint("10.250.0.70", "198.51.100.21");
+    let far = RemoteEndpoint { names: vec!["far-web".into()], ..endpoint("10.250.0.70", "198.51.100.21") };
+    // In a host's assignments an endpoint carries no names: they come with the network's names.
+    let unnamed = |e: &RemoteEndpoint| RemoteEndpoint { names: Vec::new(), ..e.clone() };
     let answer = |endpoints: Vec<RemoteEndpoint>| {
         vec![NetworkEndpoints {
             network_id: g.id,
@@ -122,7 +126,10 @@ async fn a_region_keeps_and_serves_endpoints(backend: Backend) {
     assert_eq!(store.apply_remote_endpoints(&answer(vec![far.clone()])).await.unwrap(), vec![a]);
     assert!(store.host_revision(a).await.unwrap() > before_a);
     assert_eq!(store.host_revision(c).await.unwrap(), before_c, "host-c carries nothing of g");
-    assert_eq!(remotes(&store, a, g.id).await, vec![far.clone()]);
+    assert_eq!(remotes(&store, a, g.id).await, vec![unnamed(&far)]);
+    let names = store.assignments(a).await.unwrap().names.remove(&g.id).unwrap_or_default();
+    let far_ip: std::net::Ipv4Addr = far.ip.parse().unwrap();
+    assert!(names.iter().any(|n| n.name == "far-web" && n.addresses == [far_ip]), "the far container's name resolves here: {names:?}");
     assert_eq!(store.apply_remote_endpoints(&answer(vec![far.clone()])).await.unwrap(), Vec::<HostId>::new(), "nothing changed");
 
     // A copy made with another VNI (before the central owned them) takes the central's.
@@ -134,7 +141,7 @@ async fn a_region_keeps_and_serves_endpoints(backend: Backend) {
     // The far container moves to another host of its region: host-a follows it.
     let moved = RemoteEndpoint { tunnel_address: "198.51.100.22".into(), ..far.clone() };
     assert_eq!(store.apply_remote_endpoints(&answer(vec![moved.clone()])).await.unwrap(), vec![a]);
-    assert_eq!(remotes(&store, a, g.id).await, vec![moved]);
+    assert_eq!(remotes(&store, a, g.id).await, vec![unnamed(&moved)]);
     // An answer leaving g out drops its endpoints.
     assert_eq!(store.apply_remote_endpoints(&[]).await.unwrap(), vec![a]);
     assert_eq!(remotes(&store, a, g.id).await, vec![]);

@@ -28,7 +28,12 @@ async fn endpoint_on(client: &Client, name: &str, host: &str, network: &str) -> 
     let c = run_on(client, name, host, network).await;
     let address = &c.addresses[0];
     let tunnel = if host == "host-a" { TUNNEL_A } else { TUNNEL_B };
-    RemoteEndpoint { ip: address.ip_address.clone(), mac: address.mac_address.clone(), tunnel_address: tunnel.to_string() }
+    RemoteEndpoint {
+        ip: address.ip_address.clone(),
+        mac: address.mac_address.clone(),
+        tunnel_address: tunnel.to_string(),
+        names: Vec::new(),
+    }
 }
 
 /// The remote endpoints host `host`'s assignments carry for `network` (`None`: no overlay).

@@ -18,12 +18,12 @@ const RECHECK: Duration = Duration::from_secs(1);
 
 /// An endpoint as the federation API carries it.
 pub(crate) fn wire_endpoint(e: RemoteEndpoint) -> Endpoint {
-    Endpoint { ip_address: e.ip, mac_address: e.mac, tunnel_address: e.tunnel_address }
+    Endpoint { ip_address: e.ip, mac_address: e.mac, tunnel_address: e.tunnel_address, names: e.names }
 }
 
 /// An endpoint as the store keeps it.
 pub(crate) fn store_endpoint(e: Endpoint) -> RemoteEndpoint {
-    RemoteEndpoint { ip: e.ip_address, mac: e.mac_address, tunnel_address: e.tunnel_address }
+    RemoteEndpoint { ip: e.ip_address, mac: e.mac_address, tunnel_address: e.tunnel_address, names: e.names }
 }
 
 /// A network's other-region endpoints as the federation API carries them.
