@@ -29,7 +29,7 @@ fn a_killed_servers_actions_are_finished_by_the_other_without_duplicates_or_leak
         (a, b)
     });
     let token = runtime.block_on(via_survivor.create_join_token(&JoinTokenCreate::default())).unwrap().token;
-    // Ten simulated hosts, each create and start taking 100 ms, so the scale-out takes a while.
+    // Ten simulated hosts, each create and start taking 300 ms, so the scale-out takes a while.
     let agent_args = [
         "agent",
         "--server",
@@ -45,7 +45,7 @@ fn a_killed_servers_actions_are_finished_by_the_other_without_duplicates_or_leak
         "--simulate-hosts",
         "10",
         "--sim-latency-ms",
-        "100",
+        "300",
     ];
     let _agents = sandbox.spawn("agents", &agent_args, &[], "simulated hosts joined");
 
@@ -53,8 +53,10 @@ fn a_killed_servers_actions_are_finished_by_the_other_without_duplicates_or_leak
         create_cluster(&via_doomed).await;
         via_doomed.cluster_action("big", &ClusterActionRequest::ScaleOut(ScaleParams { count: Some(50) })).await.unwrap().action.to_string()
     });
-    // Kill the server whose API took the scale-out once the work is under way.
-    runtime.block_on(wait_for_active(&via_survivor, 5));
+    // Kill the server whose API took the scale-out once it waits for its node actions (woken by its
+    // own API, it claims them first), long before they end: a fast machine finished all 50 before
+    // 5 were seen ACTIVE, leaving nothing to take over.
+    runtime.block_on(wait_for_status(&via_survivor, &scale, "WAITING"));
     doomed.child.kill().unwrap();
     doomed.child.wait().unwrap();
 
@@ -138,6 +140,18 @@ async fn assert_converged(client: &Client, count: usize) {
     let managed: BTreeSet<_> = nodes.iter().map(|n| n.physical_id.expect("every node has its container")).collect();
     let existing: BTreeSet<_> = containers.iter().map(|c| c.id).collect();
     assert_eq!(managed, existing, "every container belongs to a node and every node's container exists: none leaked");
+}
+
+/// Polls action `id` until its status is `status`; an action that ended first fails the test.
+async fn wait_for_status(client: &Client, id: &str, status: &str) {
+    loop {
+        let action = client.action(id).await.unwrap();
+        if action.status == status {
+            return;
+        }
+        assert!(!["SUCCEEDED", "FAILED", "CANCELLED"].contains(&action.status.as_str()), "action {id} ended {} first", action.status);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn wait(client: &Client, action: &str) -> flotilla_api::Action {

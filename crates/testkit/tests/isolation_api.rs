@@ -61,6 +61,15 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("post", "/v1/federation/networks/{network}/blocks", "a region's credential, not a token: only a central answers"),
     ("post", "/v1/federation/networks/{network}/fixed-ips", "a region's credential, not a token: only a central answers"),
     ("delete", "/v1/federation/networks/{network}/fixed-ips/{address}", "a region's credential, not a token: only a central answers"),
+    ("post", "/v1/federation/endpoints", "a region's credential, not a token: its own endpoints, only a central answers"),
+    ("post", "/v1/federation/endpoints/watch", "a region's credential, not a token: only a central answers"),
+    ("post", "/v1/federation/regions/verify", "a region's credential, not a token: only a central answers; names no project object"),
+    (
+        "put",
+        "/v1/federation/members/{id}",
+        "another region's credential, not a token: only a federated region answers (cli regions_clusters)",
+    ),
+    ("delete", "/v1/federation/members/{id}", "another region's credential, not a token: only its own members (cli regions_clusters)"),
 ];
 
 /// A request's answer: status and body.
