@@ -11,7 +11,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::regions::{central, cli_json, region, region_again};
+use support::regions::{central, cli_json, region, region_again, spread_cluster};
 use support::{Running, Sandbox, log_in_as_admin};
 
 const SETTLE: Duration = Duration::from_secs(120);
@@ -104,34 +104,8 @@ fn a_cluster_across_two_regions_on_docker_survives_losing_one() {
         cleanup.processes.push(docker_agent(&sandbox, name, server, &format!("{name}-{suffix}"), Some(&token)));
     }
 
-    let file = |name: &str, text: String| {
-        let path = sandbox.path(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
-    let profile = file(
-        "web.yaml",
-        format!(
-            "type: container.docker\nversion: '1.0'\nproperties:\n  image: {tag}\n  command: [/flotilla, workload, serve, --port, '8080']\n  memory: 64\n"
-        ),
-    );
-    let placement = file(
-        "regions.yaml",
-        "type: placement.region\nversion: '1.0'\nproperties:\n  regions:\n    - {name: d1, weight: 100}\n    - {name: d2, weight: 100}\n"
-            .into(),
-    );
-    let health = file(
-        "health.yaml",
-        "type: health\nversion: '1.0'\nproperties:\n  detection:\n    type: container_status\n    interval: 1\n  recovery:\n    action: RECREATE\n".into(),
-    );
-    let at_home = |args: &[&str]| sandbox.run(&[&["--region", "d1"][..], args].concat(), &[]).ok();
-    at_home(&["profile", "create", "web", "--spec-file", &profile]);
-    at_home(&["policy", "create", "spread", "--spec-file", &placement]);
-    at_home(&["policy", "create", "heal", "--spec-file", &health]);
-    at_home(&["cluster", "create", "web", "--profile", "web", "--desired-capacity", "0", "--wait"]);
-    at_home(&["cluster", "policy-attach", "web", "spread", "--wait"]);
-    at_home(&["cluster", "policy-attach", "web", "heal", "--wait"]);
-    at_home(&["cluster", "resize", "web", "--capacity", "4", "--wait"]);
+    let serve = "  command: [/flotilla, workload, serve, --port, '8080']\n";
+    spread_cluster(&sandbox, "d1", &tag, serve, &[("d1", 100), ("d2", 100)], 4);
 
     // Two members in each region, each one running Docker container under its Flotilla id.
     let placed = members(&sandbox);
@@ -166,7 +140,7 @@ fn a_cluster_across_two_regions_on_docker_survives_losing_one() {
     assert!(settled.iter().all(|(region, status, id)| region == "d1" && status == "ACTIVE" && running(id) == 1), "{settled:?}");
     assert_eq!(of_project(&project).len(), 4, "4 containers of the project in Docker");
 
-    at_home(&["cluster", "delete", "web", "--wait"]);
+    sandbox.run(&["--region", "d1", "cluster", "delete", "web", "--wait"], &[]).ok();
     eventually("nothing of the project is left in Docker", || of_project(&project).is_empty());
     cleanup.processes.push(d2);
 }

@@ -10,7 +10,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use support::regions::{central, cli_json, region, region_again, sim_host, sim_host_again};
+use support::regions::{central, cli_json, region, region_again, sim_host, sim_host_again, spread_cluster};
 use support::{Sandbox, log_in_as_admin};
 
 /// Time allowed for detection, replacement or the fence.
@@ -62,12 +62,6 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-fn file(sandbox: &Sandbox, name: &str, text: &str) -> String {
-    let path = sandbox.path(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_owned()
-}
-
 #[test]
 fn a_cluster_spans_three_regions_and_survives_losing_one() {
     let sandbox = Sandbox::new();
@@ -82,25 +76,7 @@ fn a_cluster_spans_three_regions_and_survives_losing_one() {
     let mut hosts: BTreeMap<&str, support::Running> =
         REGIONS.iter().map(|(name, _)| (*name, sim_host(&sandbox, name, &servers[name]))).collect();
 
-    let profile = file(&sandbox, "web.yaml", "type: container.docker\nversion: \"1.0\"\nproperties:\n  image: any/image:1\n  memory: 64\n");
-    let placement = file(
-        &sandbox,
-        "regions.yaml",
-        "type: placement.region\nversion: '1.0'\nproperties:\n  regions:\n    - {name: r1, weight: 100}\n    - {name: r2, weight: 100}\n    - {name: r3, weight: 200}\n",
-    );
-    let health = file(
-        &sandbox,
-        "health.yaml",
-        "type: health\nversion: '1.0'\nproperties:\n  detection:\n    type: container_status\n    interval: 1\n  recovery:\n    action: RECREATE\n",
-    );
-    let at_home = |args: &[&str]| sandbox.run(&[&["--region", "r1"][..], args].concat(), &[]).ok();
-    at_home(&["profile", "create", "web", "--spec-file", &profile]);
-    at_home(&["policy", "create", "spread", "--spec-file", &placement]);
-    at_home(&["policy", "create", "heal", "--spec-file", &health]);
-    at_home(&["cluster", "create", "web", "--profile", "web", "--desired-capacity", "0", "--wait"]);
-    at_home(&["cluster", "policy-attach", "web", "spread", "--wait"]);
-    at_home(&["cluster", "policy-attach", "web", "heal", "--wait"]);
-    at_home(&["cluster", "resize", "web", "--capacity", "12", "--wait"]);
+    spread_cluster(&sandbox, "r1", "any/image:1", "", &[("r1", 100), ("r2", 100), ("r3", 200)], 12);
 
     // 1:1:2 over three regions; each member is a running container in its region.
     let placed = members(&sandbox);

@@ -87,3 +87,28 @@ pub fn route_jobs(sandbox: &Sandbox, region: &Running) -> Vec<Value> {
     let listed = cli_json(sandbox, &["--url", &region.url, "job", "list", "--type", "route_sync", "--limit", "1000"]);
     listed["jobs"].as_array().unwrap().clone()
 }
+
+/// Cluster `web` of `size` members of a profile running `image` (and `command`, if any), made at
+/// region `home` with a region placement of `weights` and a health policy recreating failed members
+/// (checked every second); waits until the resize ends.
+pub fn spread_cluster(sandbox: &Sandbox, home: &str, image: &str, command: &str, weights: &[(&str, u32)], size: usize) {
+    let file = |name: &str, text: String| {
+        let path = sandbox.path(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let profile =
+        file("web.yaml", format!("type: container.docker\nversion: '1.0'\nproperties:\n  image: {image}\n{command}  memory: 64\n"));
+    let regions: String = weights.iter().map(|(name, weight)| format!("    - {{name: {name}, weight: {weight}}}\n")).collect();
+    let placement = file("regions.yaml", format!("type: placement.region\nversion: '1.0'\nproperties:\n  regions:\n{regions}"));
+    let health = "type: health\nversion: '1.0'\nproperties:\n  detection:\n    type: container_status\n    interval: 1\n  recovery:\n    action: RECREATE\n";
+    let health = file("health.yaml", health.to_owned());
+    let at_home = |args: &[&str]| sandbox.run(&[&["--region", home][..], args].concat(), &[]).ok();
+    at_home(&["profile", "create", "web", "--spec-file", &profile]);
+    at_home(&["policy", "create", "spread", "--spec-file", &placement]);
+    at_home(&["policy", "create", "heal", "--spec-file", &health]);
+    at_home(&["cluster", "create", "web", "--profile", "web", "--desired-capacity", "0", "--wait"]);
+    at_home(&["cluster", "policy-attach", "web", "spread", "--wait"]);
+    at_home(&["cluster", "policy-attach", "web", "heal", "--wait"]);
+    at_home(&["cluster", "resize", "web", "--capacity", &size.to_string(), "--wait"]);
+}
