@@ -71,6 +71,7 @@ pub struct PeerRegion {
     /// Listed UP by the central and answering this region's calls.
     pub up: bool,
     pub reason: String,
+    /// When this region's view of it last changed.
     pub checked_at: Timestamp,
 }
 

@@ -46,6 +46,9 @@ struct Seen {
     failing: HashMap<String, (Instant, String)>,
     /// Whether each region was up at the last tick.
     was_up: BTreeMap<String, bool>,
+    /// What was last written to the store (name, URL, up, reason): it is written again only when
+    /// it changes, not at every tick.
+    written: Vec<(String, String, bool, String)>,
 }
 
 /// Until aborted: one look every second.
@@ -104,7 +107,12 @@ async fn tick(store: &Store, link: &CentralLink, seen: &mut Seen) -> Result<(), 
             PeerRegion { name: r.name.clone(), api_url: r.api_url.clone(), up: reason.is_empty(), reason, checked_at: now }
         })
         .collect();
-    store.set_peer_regions(&peers).await?;
+    let view: Vec<(String, String, bool, String)> =
+        peers.iter().map(|p| (p.name.clone(), p.api_url.clone(), p.up, p.reason.clone())).collect();
+    if view != seen.written {
+        store.set_peer_regions(&peers).await?;
+        seen.written = view;
+    }
     for peer in &peers {
         if !peer.up && with_members.contains(&peer.name) {
             store.remote_region_unreachable(&peer.name, &format!("region {} is down: {}", peer.name, peer.reason)).await?;
