@@ -52,8 +52,9 @@ pub(crate) async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<RemoteMem
         let Some(member) = ctx.store().remote_member(id).await? else {
             return Err(EngineError::failed("its container in the other region disappeared"));
         };
-        let failed =
-            |what: &str| Err(EngineError::failed(format!("container {} {what} in region {}: {}", member.name, what, member.region)));
+        let failed = |what: &str| {
+            Err(EngineError::failed(format!("container {} {what} in region {}: {}", member.name, member.region, member.status_reason)))
+        };
         match member.status {
             ContainerStatus::Running => return Ok(member),
             ContainerStatus::Error => return failed("failed"),

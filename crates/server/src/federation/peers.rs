@@ -37,6 +37,14 @@ pub(crate) fn observation(c: &flotilla_api::Container) -> MemberObservation {
     }
 }
 
+/// How long a wanted member may be missing from its region's list before it counts as gone.
+const GONE_AFTER: Duration = Duration::from_secs(10);
+
+/// Whether `row`'s member has not been seen (its row unchanged) for [`GONE_AFTER`].
+fn missing_long(row: &flotilla_store::RemoteMember) -> bool {
+    (flotilla_core::now() - row.updated_at).to_std().is_ok_and(|missing| missing >= GONE_AFTER)
+}
+
 /// What the loop remembers between ticks.
 #[derive(Default)]
 struct Seen {
@@ -137,13 +145,17 @@ async fn reconcile(store: &Store, link: &CentralLink, region: &Region, list: Mem
     for row in &rows {
         match (row.desired, present.get(&row.container_id)) {
             (MemberDesire::Running, Some(c)) => observed.push(observation(c)),
-            (MemberDesire::Running, None) if row.status != ContainerStatus::Creating => observed.push(MemberObservation {
-                container_id: row.container_id,
-                status: ContainerStatus::Error,
-                status_reason: format!("its container is gone from region {}", region.name),
-                host: None,
-                addresses: Vec::new(),
-            }),
+            // Gone only once it has been missing a while: a member is listed there only after
+            // its create answered, so a list read meanwhile may miss it.
+            (MemberDesire::Running, None) if row.status != ContainerStatus::Creating && missing_long(row) => {
+                observed.push(MemberObservation {
+                    container_id: row.container_id,
+                    status: ContainerStatus::Error,
+                    status_reason: format!("its container is gone from region {}", region.name),
+                    host: None,
+                    addresses: Vec::new(),
+                })
+            }
             (MemberDesire::Running, None) => {}
             (MemberDesire::Deleted, None) => store.forget_remote_member(row.container_id).await?,
             (MemberDesire::Deleted, Some(c)) if c.status != ContainerStatus::Deleting.as_str() => {
