@@ -63,6 +63,24 @@ pub struct Endpoint {
 pub struct NetworkEndpointsReport {
     pub network_id: Uuid,
     pub endpoints: Vec<Endpoint>,
+    /// Every address the region's ports hold on the network: the fixed addresses it recorded at
+    /// the central that are not among them (and were recorded more than
+    /// [`FIXED_IP_SETTLE_SECS`] ago) are freed there.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+}
+
+/// A fixed address recorded at the central more recently than this (seconds) is not judged by a
+/// report: the report may have been read before its port was made.
+pub const FIXED_IP_SETTLE_SECS: u64 = 10;
+
+/// The central's answer to an [`EndpointReport`].
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointReportAnswer {
+    /// Fixed addresses not in use that were recorded too recently to be freed yet: the region
+    /// reports again later.
+    pub unsettled_fixed_ips: usize,
 }
 
 /// `POST /v1/federation/endpoints`: the calling region's endpoints on the global networks named.

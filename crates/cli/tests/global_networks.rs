@@ -11,7 +11,9 @@
 mod support;
 
 use flotilla_api::region::RegionJoinTokenCreate;
-use flotilla_api::{ContainerCreate, JoinTokenCreate, NetworkConnect, NetworkCreate, PortCreate, ProfileCreate, SubnetCreate, TokenCreate};
+use flotilla_api::{
+    ContainerCreate, DeleteQuery, JoinTokenCreate, NetworkConnect, NetworkCreate, PortCreate, ProfileCreate, SubnetCreate, TokenCreate,
+};
 use flotilla_client::{Client, ClientError};
 use flotilla_core::profile::{ContainerProperties, NetworkRef, ProfileSpec};
 use std::collections::BTreeSet;
@@ -209,6 +211,20 @@ fn one_address_space_over_three_regions() {
     assert!(refused(taken, 409).contains("172.30.8.50"));
     f.on(regions[2].disconnect_network("web", "late")).expect("disconnected");
     f.on(regions[0].create_port(&port("late", Some("172.30.8.50".parse().unwrap())))).expect("freed at the central with the disconnect");
+    // ... or until the container goes: its region's next endpoint report frees it at the central.
+    let at = || NetworkConnect { network: "late".into(), ip_address: Some("172.30.8.60".into()) };
+    f.on(regions[2].connect_network("web", &at())).expect("another fixed address at region 2");
+    assert!(refused(f.on(regions[0].create_port(&port("late", Some("172.30.8.60".parse().unwrap())))), 409).contains("172.30.8.60"));
+    f.on(regions[2].delete_container("web", &DeleteQuery { stop: None, force: Some(true) }))
+        .expect("the container goes, fixed address and all");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match f.on(regions[0].create_port(&port("late", Some("172.30.8.60".parse().unwrap())))) {
+            Ok(_) => break,
+            Err(ClientError::Api { status: 409, .. }) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
+            Err(e) => panic!("the deleted container's fixed address is freed at the central within a minute: {e:?}"),
+        }
+    }
 
     // A fixed address outside every block: taken in region 0, refused in region 1, free again once its port goes.
     let fixed: Ipv4Addr = "172.30.7.200".parse().unwrap();

@@ -12,6 +12,7 @@ use flotilla_core::network::Subnet;
 use flotilla_core::{NetworkId, Timestamp, ValidationError};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use uuid::Uuid;
 
@@ -211,6 +212,63 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// At the central: frees the fixed addresses of `network` that `region` recorded before
+    /// `settled` and no longer uses (not in `in_use`: every address its ports hold there, as it
+    /// reported). Answers how many it recorded since `settled`, which a report read before their
+    /// port was made could miss: they are judged by a later report.
+    pub async fn release_unused_global_ips(
+        &self,
+        network: NetworkId,
+        region: Uuid,
+        in_use: &BTreeSet<Ipv4Addr>,
+        settled: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut w = self.begin_write().await?;
+        let rows = sqlx::query("SELECT ip_address, created_at FROM global_fixed_ips WHERE network_id = $1 AND region_id = $2")
+            .bind(network.to_string())
+            .bind(region.to_string())
+            .fetch_all(&mut *w.tx)
+            .await?;
+        let mut unsettled = 0;
+        for row in &rows {
+            let text: String = row.try_get("ip_address")?;
+            let ip: Ipv4Addr = text.parse().map_err(|_| StoreError::Corrupt(format!("fixed address {text:?}")))?;
+            if in_use.contains(&ip) {
+                continue;
+            }
+            if get_time(row, "created_at")? > settled {
+                unsettled += 1;
+                continue;
+            }
+            sqlx::query("DELETE FROM global_fixed_ips WHERE network_id = $1 AND ip = $2 AND region_id = $3")
+                .bind(network.to_string())
+                .bind(i64::from(u32::from(ip)))
+                .bind(region.to_string())
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        w.tx.commit().await?;
+        Ok(unsettled)
+    }
+
+    /// At a region: every address its ports hold on each of `networks`.
+    pub async fn addresses_in_use(&self, networks: &[NetworkId]) -> Result<BTreeMap<NetworkId, BTreeSet<Ipv4Addr>>, StoreError> {
+        let mut found = BTreeMap::new();
+        for network in networks {
+            let rows =
+                sqlx::query("SELECT ip_address FROM ports WHERE network_id = $1").bind(network.to_string()).fetch_all(&self.pool).await?;
+            let addresses = rows
+                .iter()
+                .map(|r| {
+                    let text: String = r.try_get("ip_address")?;
+                    text.parse().map_err(|_| StoreError::Corrupt(format!("port address {text:?}")))
+                })
+                .collect::<Result<_, StoreError>>()?;
+            found.insert(*network, addresses);
+        }
+        Ok(found)
     }
 
     /// At a region: keeps a block the central handed it (again: nothing changes).

@@ -28,6 +28,9 @@ pub enum JobError {
     /// The central has not listed the region (yet): this region learns it within seconds.
     #[error("region {0} is not known to this region yet")]
     UnknownRegion(String),
+    /// The far side answered, but the work is not finished: it runs again after the backoff.
+    #[error("not settled yet: {0}")]
+    Unsettled(String),
 }
 
 impl JobError {
@@ -37,7 +40,7 @@ impl JobError {
     pub fn is_transient(&self) -> bool {
         match self {
             JobError::Link(e) => e.is_unreachable() || matches!(e, LinkError::NotRegistered),
-            JobError::UnknownRegion(_) => true,
+            JobError::UnknownRegion(_) | JobError::Unsettled(_) => true,
             JobError::Store(_) | JobError::Timeout(_) => false,
         }
     }

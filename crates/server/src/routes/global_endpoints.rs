@@ -9,12 +9,14 @@ use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use flotilla_api::ErrorBody;
-use flotilla_api::global_network::{EndpointReport, EndpointWatch, RemoteEndpoints, RemoteNetworkEndpoints};
-use flotilla_core::NetworkId;
+use flotilla_api::global_network::{
+    EndpointReport, EndpointReportAnswer, EndpointWatch, FIXED_IP_SETTLE_SECS, RemoteEndpoints, RemoteNetworkEndpoints,
+};
+use flotilla_core::{NetworkId, ValidationError};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -23,16 +25,28 @@ const MAX_WAIT: u64 = 8;
 /// How often a held watch reads again, to see reports another server of the central took.
 const RECHECK: Duration = Duration::from_secs(1);
 
-/// The calling region's endpoints on the global networks named, each network's whole set.
+/// The calling region's endpoints on the global networks named, each network's whole set; the
+/// fixed addresses it recorded there and no longer uses are freed.
 #[utoipa::path(post, path = "/v1/federation/endpoints", tag = "federation", security(("region_credential" = [])),
     request_body = EndpointReport,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = EndpointReportAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "not a central")))]
 pub async fn report(
     State(state): State<AppState>,
     caller: RegionCaller,
     ApiJson(body): ApiJson<EndpointReport>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<EndpointReportAnswer>, ApiError> {
+    let settled = flotilla_core::now() - chrono::Duration::seconds(FIXED_IP_SETTLE_SECS as i64);
+    let mut unsettled_fixed_ips = 0;
+    for network in &body.networks {
+        let in_use = network
+            .addresses
+            .iter()
+            .enumerate()
+            .map(|(i, a)| a.parse().map_err(|_| ValidationError::new(format!("networks.addresses[{i}]"), a, "must be an IPv4 address")))
+            .collect::<Result<BTreeSet<Ipv4Addr>, _>>()?;
+        unsettled_fixed_ips += state.store.release_unused_global_ips(NetworkId(network.network_id), caller.id, &in_use, settled).await?;
+    }
     let reports: BTreeMap<NetworkId, _> =
         body.networks.into_iter().map(|n| (NetworkId(n.network_id), n.endpoints.into_iter().map(store_endpoint).collect())).collect();
     let changed = state.store.record_region_endpoints(caller.id, &reports).await?;
@@ -40,7 +54,7 @@ pub async fn report(
         tracing::info!(region = %caller.name, networks = changed.len(), "a region's endpoints on global networks changed");
         state.endpoints.notify_waiters();
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(EndpointReportAnswer { unsettled_fixed_ips }))
 }
 
 /// Names an answer: the SHA-256 of its JSON.

@@ -209,7 +209,8 @@ pub fn router(state: AppState) -> Router {
     let protected = protected
         .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(from_fn_with_state(state.clone(), require_token));
-    Router::new()
+    let site = flotilla_openstack::Site { region: state.region.clone(), public_url: None };
+    let api = Router::new()
         .merge(public)
         .merge(protected)
         .merge(agent)
@@ -222,7 +223,8 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyTimeoutLayer::new(state.settings.body_read_timeout))
         .layer(from_fn(no_nul::layer))
         .layer(from_fn(request_id::layer))
-        .with_state(state)
+        .with_state(state);
+    flotilla_openstack::mount(api, site)
 }
 
 pub use hosts::issue as issue_join_token;

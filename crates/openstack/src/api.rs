@@ -1,0 +1,78 @@
+//! Calls into Flotilla's own `/v1` API, in-process: a dialect's handler sends a request through
+//! the same router (token check, idempotency, handlers) a client would reach.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The `/v1` API of the server the dialects are mounted on.
+#[derive(Clone)]
+pub struct Api {
+    router: Router,
+}
+
+/// An answer of the `/v1` API.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The JSON body; `Value::Null` when there was none or it was not JSON.
+    pub body: Value,
+}
+
+impl Answer {
+    /// Flotilla's error message (`error.message`) of a failed answer, or the status's reason.
+    pub fn message(&self) -> String {
+        self.body["error"]["message"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.status.canonical_reason().unwrap_or("error").to_owned())
+    }
+}
+
+impl Api {
+    pub fn new(router: Router) -> Self {
+        Self { router }
+    }
+
+    /// Sends `method path_and_query` with the caller's token (when it has one) and a JSON body.
+    pub async fn call(&self, method: Method, path_and_query: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
+        let mut request = Request::builder().method(method).uri(path_and_query);
+        if let Some(token) = token.and_then(|t| HeaderValue::from_str(t).ok()) {
+            request = request.header("x-auth-token", token);
+        }
+        let request = match body {
+            Some(body) => {
+                request.header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(body).unwrap_or_default()))
+            }
+            None => request.body(Body::empty()),
+        };
+        let request = match request {
+            Ok(request) => request,
+            Err(error) => return Answer::internal(&error.to_string()),
+        };
+        let response = match self.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let (parts, body) = response.into_parts();
+        let bytes = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => return Answer::internal(&error.to_string()),
+        };
+        Answer { status: parts.status, headers: parts.headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+}
+
+impl Answer {
+    fn internal(message: &str) -> Self {
+        Answer {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            headers: HeaderMap::new(),
+            body: serde_json::json!({"error": {"message": message}}),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! OpenStack dialects over Flotilla's own API: Keystone v3 at `/identity`, Senlin clustering v1 at
+//! `/clustering`, Zun container v1 at `/container`. Each request is translated into calls of the
+//! `/v1` API in-process (same tokens, rights, validation and behaviour), and each answer back into
+//! the dialect's shapes and errors.
+
+mod api;
+mod keystone;
+mod senlin;
+mod zun;
+
+pub use api::{Answer, Api};
+
+use axum::Router;
+use std::sync::Arc;
+
+/// What the dialects need to know about the server they are mounted on.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// This server's region name (the catalog's `region` and `region_id` for its endpoints).
+    pub region: String,
+    /// The URL clients reach this server at, when it was given (`--advertise-url`); otherwise the
+    /// request's `Host` decides.
+    pub public_url: Option<String>,
+}
+
+/// `api` with the three dialects nested under their prefixes.
+pub fn mount(api: Router, site: Site) -> Router {
+    let inner = Api::new(api.clone());
+    let site = Arc::new(site);
+    api.nest("/identity", keystone::router(inner.clone(), site.clone()))
+        .nest("/clustering", senlin::router(inner.clone(), site.clone()))
+        .nest("/container", zun::router(inner, site))
+}

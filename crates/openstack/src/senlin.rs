@@ -1,0 +1,10 @@
+//! Senlin clustering API v1 at `/clustering`.
+
+use crate::{Api, Site};
+use axum::Router;
+use std::sync::Arc;
+
+/// The routes of this dialect, relative to its prefix.
+pub(crate) fn router(_api: Api, _site: Arc<Site>) -> Router {
+    Router::new()
+}
