@@ -4,7 +4,8 @@
 //! there, made through those regions' APIs). r3's server and agent are killed (SIGKILL): once the
 //! central counts r3 DOWN, the health policy recreates its 6 members in r1 and r2. r3 started again
 //! on its data (its agent too, on an empty runtime) still holds the old 6: they are removed there
-//! (the fence), and 12 containers run across the regions, never more once settled.
+//! (the fence), and 12 containers run across the regions, never more once settled. Then the home
+//! region r1 is killed: r2's members keep running, and once r1 returns a scale-in to 2 reaches them.
 
 mod support;
 
@@ -111,4 +112,26 @@ fn a_cluster_spans_three_regions_and_survives_losing_one() {
     assert_eq!(settled.len(), 12);
     assert!(settled.iter().all(|(region, status)| region != "r3" && status == "ACTIVE"), "{settled:?}");
     assert_eq!(running_in(&sandbox, "r1") + running_in(&sandbox, "r2") + containers_in(&sandbox, "r3"), 12, "12 run, never more");
+
+    // The home region is lost: the members elsewhere keep running (past the central's grace),
+    // and are managed again once it returns.
+    let home_url = servers["r1"].url.clone();
+    let in_r2 = running_in(&sandbox, "r2");
+    for process in [servers.remove("r1").unwrap(), hosts.remove("r1").unwrap()] {
+        let mut process = process;
+        process.child.kill().unwrap();
+        process.child.wait().unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(running_in(&sandbox, "r2"), in_r2, "r2's members keep running while their home region is gone");
+    let home = region_again(&sandbox, &central.url, "r1", REGIONS[0].1, &home_url);
+    let _home_host = sim_host_again(&sandbox, "r1", &home);
+    eventually("the cluster is whole again at its home", || {
+        let now = members(&sandbox);
+        now.len() == 12 && now.iter().all(|(_, status)| status == "ACTIVE")
+    });
+    sandbox.run(&["--region", "r1", "cluster", "resize", "web", "--capacity", "2", "--wait"], &[]).ok();
+    eventually("the scale-in reaches r2's members", || running_in(&sandbox, "r1") + running_in(&sandbox, "r2") == 2);
+    assert!(running_in(&sandbox, "r2") < in_r2, "members in r2 were removed by their home region");
+    assert_eq!(members(&sandbox).len(), 2);
 }
