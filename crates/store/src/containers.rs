@@ -221,6 +221,19 @@ impl Store {
         Ok(self.with_addresses(vec![row]).await?.remove(0))
     }
 
+    /// The containers this region runs for the clusters of `home_region` (its hosted members),
+    /// in id order.
+    pub async fn hosted_member_containers(&self, home_region: &str) -> Result<Vec<ContainerRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT v.* FROM container_view v JOIN hosted_members m ON m.container_id = v.id WHERE m.home_region = $1 ORDER BY v.id",
+        )
+        .bind(home_region.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        self.with_addresses(rows).await
+    }
+
     async fn with_addresses(&self, mut rows: Vec<ContainerRow>) -> Result<Vec<ContainerRow>, StoreError> {
         let ids: Vec<ContainerId> = rows.iter().map(|r| r.container.id).collect();
         let mut addresses = self.addresses(&ids).await?;

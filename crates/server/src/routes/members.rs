@@ -77,14 +77,7 @@ pub async fn put_member(
 #[utoipa::path(get, path = "/v1/federation/members", tag = "federation", security(("region_credential" = [])),
     responses((status = 200, body = MemberList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "not a federated region")))]
 pub async fn list_members(State(state): State<AppState>, caller: PeerCaller) -> Result<Json<MemberList>, ApiError> {
-    let mut members = Vec::new();
-    for id in state.store.hosted_members(&caller.name).await? {
-        match state.store.container(Scope::All, &id.to_string()).await {
-            Ok(row) => members.push(convert::container(row)),
-            Err(StoreError::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let members = state.store.hosted_member_containers(&caller.name).await?.into_iter().map(convert::container).collect();
     Ok(Json(MemberList { members }))
 }
 
@@ -106,11 +99,12 @@ pub async fn delete_member(State(state): State<AppState>, caller: PeerCaller, Pa
     }
     let c = &row.container;
     let project = state.store.project(&c.project_id.to_string()).await?;
-    let user_name = Name::parse("user_name", "federation").map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The member's cluster's user (vouched for when the member was made) removes it.
+    let user = state.store.user(&c.user_id.to_string()).await?;
     let principal = Principal {
         token_id: TokenId(Uuid::nil()),
         user_id: c.user_id,
-        user_name,
+        user_name: user.name,
         project_id: c.project_id,
         project_name: project.name,
         role: Role::Member,
