@@ -184,12 +184,18 @@ impl SubnetPlan {
     /// reserved, wrapping to the pools' start: addresses rotate (as Docker's do), so one just released is
     /// not handed out again at once, and is reused once the rest are taken.
     pub fn next_free_from(&self, from: Ipv4Addr, taken: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
-        let from = u32::from(from);
         let free = |a: &u32| self.assignable(Ipv4Addr::from(*a)) && !taken.contains(&Ipv4Addr::from(*a));
-        let after = self.pools.iter().find_map(|p| (u32::from(p.start).max(from)..=u32::from(p.end)).find(free));
-        after
-            .or_else(|| self.pools.iter().find_map(|p| (u32::from(p.start)..=u32::from(p.end).min(from.saturating_sub(1))).find(free)))
-            .map(Ipv4Addr::from)
+        self.search_order(from).into_iter().find_map(|(start, end)| (start..=end).find(free)).map(Ipv4Addr::from)
+    }
+
+    /// The ranges of the pools (first and last address, inclusive) in the order
+    /// [`next_free_from`](Self::next_free_from) tries them: from `from` to each pool's end, then
+    /// from the pools' start up to just before `from`.
+    pub fn search_order(&self, from: Ipv4Addr) -> Vec<(u32, u32)> {
+        let from = u32::from(from);
+        let after = self.pools.iter().map(|p| (u32::from(p.start).max(from), u32::from(p.end)));
+        let before = self.pools.iter().filter_map(|p| Some((u32::from(p.start), u32::from(p.end).min(from.checked_sub(1)?))));
+        after.chain(before).filter(|(start, end)| start <= end).collect()
     }
 
     /// How many addresses the pools can hand out.

@@ -74,14 +74,82 @@ fn decode_row(row: &AnyRow) -> Result<PortRow, StoreError> {
     })
 }
 
-/// One subnet as an allocation sees it: its plan, the addresses taken, where to look next; for a
-/// global network, the plan narrowed to the blocks this region holds.
+/// One subnet as an allocation sees it: its plan, the addresses taken (as far as read), where to
+/// look next; for a global network, the plan narrowed to the blocks this region holds.
 struct SubnetState {
     id: SubnetId,
     plan: SubnetPlan,
     held: Option<SubnetPlan>,
-    taken: BTreeSet<Ipv4Addr>,
+    taken: Taken,
     cursor: Ipv4Addr,
+}
+
+/// Addresses read per look at a subnet's taken ones (on the `(subnet_id, ip)` key).
+const WINDOW: u32 = 256;
+
+/// A subnet's taken addresses, read a window at a time from where the search is: an allocation
+/// reads what lies just past the cursor, not every address of the subnet, so it costs the same
+/// in an empty subnet and in a nearly full one.
+struct Taken {
+    subnet: SubnetId,
+    /// The ranges read so far (first and last address, inclusive).
+    read: Vec<(u32, u32)>,
+    addresses: BTreeSet<u32>,
+}
+
+impl Taken {
+    fn new(subnet: SubnetId) -> Self {
+        Taken { subnet, read: Vec::new(), addresses: BTreeSet::new() }
+    }
+
+    /// Reads the taken addresses in `first..=last` unless that range was read already.
+    async fn read(&mut self, tx: &mut Tx, first: u32, last: u32) -> Result<(), StoreError> {
+        if self.read.iter().any(|(a, b)| *a <= first && last <= *b) {
+            return Ok(());
+        }
+        let rows = sqlx::query("SELECT ip FROM ports WHERE subnet_id = $1 AND ip >= $2 AND ip <= $3")
+            .bind(self.subnet.to_string())
+            .bind(i64::from(first))
+            .bind(i64::from(last))
+            .fetch_all(&mut **tx)
+            .await?;
+        for row in &rows {
+            self.addresses.insert(row.try_get::<i64, _>("ip")? as u32);
+        }
+        self.read.push((first, last));
+        Ok(())
+    }
+
+    async fn contains(&mut self, tx: &mut Tx, ip: Ipv4Addr) -> Result<bool, StoreError> {
+        let ip = u32::from(ip);
+        self.read(tx, ip, ip).await?;
+        Ok(self.addresses.contains(&ip))
+    }
+
+    fn insert(&mut self, ip: Ipv4Addr) {
+        self.addresses.insert(u32::from(ip));
+    }
+
+    /// The first address of `plan`'s pools at or after `from` that is free (wrapping around, as
+    /// [`SubnetPlan::next_free_from`]), reading the taken ones a window at a time.
+    async fn next_free(&mut self, tx: &mut Tx, plan: &SubnetPlan, from: Ipv4Addr) -> Result<Option<Ipv4Addr>, StoreError> {
+        for (start, end) in plan.search_order(from) {
+            let mut first = start;
+            loop {
+                let last = end.min(first.saturating_add(WINDOW - 1));
+                self.read(tx, first, last).await?;
+                let free = (first..=last).find(|a| plan.assignable(Ipv4Addr::from(*a)) && !self.addresses.contains(a));
+                if let Some(free) = free {
+                    return Ok(Some(Ipv4Addr::from(free)));
+                }
+                if last == end {
+                    break;
+                }
+                first = last + 1;
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// Hands out addresses inside one write transaction; each network's subnet is read (and on
@@ -111,14 +179,7 @@ impl Allocator {
             } else {
                 None
             };
-            let taken = sqlx::query("SELECT ip FROM ports WHERE subnet_id = $1")
-                .bind(subnet.id.to_string())
-                .fetch_all(&mut **tx)
-                .await?
-                .iter()
-                .map(|r| Ok(Ipv4Addr::from(r.try_get::<i64, _>("ip")? as u32)))
-                .collect::<Result<_, StoreError>>()?;
-            slot.insert(SubnetState { id: subnet.id, plan: subnet.plan, held, taken, cursor });
+            slot.insert(SubnetState { id: subnet.id, plan: subnet.plan, held, taken: Taken::new(subnet.id), cursor });
         }
         Ok(self.subnets.get_mut(&network).expect("just read"))
     }
@@ -142,7 +203,7 @@ impl Allocator {
                     let reason = format!("is not an assignable address of {} (gateway {}, reserved excluded)", s.plan.cidr, s.plan.gateway);
                     return Err(StoreError::Invalid(ValidationError::new(field, ip, reason)));
                 }
-                if s.taken.contains(&ip) {
+                if s.taken.contains(tx, ip).await? {
                     return Err(StoreError::Conflict(format!("{field} {ip} is already in use on network {name}")));
                 }
                 if s.held.as_ref().is_some_and(|held| held.reserved.contains(&ip)) {
@@ -151,10 +212,12 @@ impl Allocator {
                 ip
             }
             None => match &s.held {
-                Some(held) => {
-                    held.next_free_from(s.cursor, &s.taken).ok_or_else(|| StoreError::BlocksExhausted { network, name: name.to_owned() })?
-                }
-                None => s.plan.next_free_from(s.cursor, &s.taken).ok_or_else(|| {
+                Some(held) => s
+                    .taken
+                    .next_free(tx, held, s.cursor)
+                    .await?
+                    .ok_or_else(|| StoreError::BlocksExhausted { network, name: name.to_owned() })?,
+                None => s.taken.next_free(tx, &s.plan, s.cursor).await?.ok_or_else(|| {
                     StoreError::Conflict(format!(
                         "network {name} has no free address: all {} addresses of subnet {} are taken",
                         s.plan.capacity(),
