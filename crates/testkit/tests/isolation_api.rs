@@ -235,7 +235,7 @@ async fn populate(region: &TestRegion, owner: &Client, owner_name: &str) -> BTre
     a.insert("subnet", Object { id: subnet.clone(), name: None, show: format!("/v1/subnets/{subnet}") });
     let port = owner.create_port(&PortCreate { network: "a-net".into(), name: Some("a-port".into()), ip_address: None }).await.unwrap();
     a.insert("port", Object { id: port.id.to_string(), name: None, show: format!("/v1/ports/{}", port.id) });
-    let router = owner.create_router(&RouterCreate { name: "a-rtr".into() }).await.unwrap();
+    let router = owner.create_router(&RouterCreate { name: "a-rtr".into(), global: false }).await.unwrap();
     owner.add_router_interface("a-rtr", "a-net").await.unwrap();
     a.insert("router", named(router.id.to_string(), "a-rtr", format!("/v1/routers/{}", router.id)));
     let volume = VolumeCreate {
