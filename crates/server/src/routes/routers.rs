@@ -1,7 +1,7 @@
 //! `/v1/routers`: routers of a project and their interfaces, each joining one of the project's
 //! networks (a network joins at most one router; a router with interfaces is not deleted). A
 //! global router is the central's (a region forwards its create there) and joins global networks
-//! only; a region's copy of it is changed at the central (421 naming it).
+//! only; it is changed at the central only (a region's copy: 421 naming the central).
 
 use super::{convert, list_params};
 use crate::error::ApiError;
@@ -60,14 +60,13 @@ pub(crate) async fn create(state: &AppState, project: ProjectId, name: Name, glo
 /// A region's copy of a global router is the central's to change: 421 naming it. At the central,
 /// a change of a global router is announced to the regions' watches.
 fn changes_here(state: &AppState, router: &flotilla_core::router::Router) -> Result<(), ApiError> {
-    if let (true, Federation::Region(link)) = (router.global, &state.federation) {
-        return Err(ApiError::Misdirected(format!(
-            "router {} is global: it is changed at the central, send this request to {}",
-            router.name,
-            link.url()
-        )));
-    }
-    Ok(())
+    let central = match &state.federation {
+        _ if !router.global => return Ok(()),
+        Federation::Central(_) => return Ok(()),
+        Federation::Region(link) => format!(": send this request to {}", link.url()),
+        Federation::Standalone => String::new(),
+    };
+    Err(ApiError::Misdirected(format!("router {} is global: it is changed at the central{central}", router.name)))
 }
 
 /// After a global router changed at the central: the regions' watches answer again.
