@@ -149,3 +149,42 @@ pub async fn reaches_in(sandbox: &Sandbox, cli: &[&str], from: &str, target: &st
 pub fn ip_of(container: &Value) -> String {
     container["addresses"][0]["ip_address"].as_str().unwrap_or_else(|| panic!("no address: {container}")).to_owned()
 }
+
+/// Retries until `from` (a container of the region `cli` names) no longer reaches `target` (the
+/// path is gone).
+pub async fn cut_off(sandbox: &Sandbox, cli: &[&str], from: &str, target: &str) {
+    eventually(&format!("{from} no longer reaches {target}"), || {
+        let reached = fetch_in(sandbox, cli, from, target).is_ok();
+        async move { !reached }
+    })
+    .await;
+}
+
+/// The networks `host` carries: its overlay bridges, sorted, when each has its VXLAN device
+/// (`None` while some has not).
+pub async fn carried(host: &Host) -> Option<Vec<String>> {
+    let links = overlay_links(host).await;
+    let mut bridges: Vec<String> = links.iter().filter(|l| !l.starts_with("fltx-")).cloned().collect();
+    bridges.sort();
+    (links.len() == 2 * bridges.len()).then_some(bridges)
+}
+
+/// `flotilla agent` on host `index` of `bed`, joined to region `name` (served at `region`), with
+/// its tunnel address.
+pub async fn join_region(bed: &Testbed, sandbox: &Sandbox, index: usize, name: &str, region: &Running) -> AgentProcess {
+    let host = bed.host(index);
+    let token = sandbox.run(&["--region", name, "host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    let extra = ["--tunnel-address", &host.underlay_ip().to_string(), "--cpus", "2"].map(String::from).to_vec();
+    let args = AgentArgs { binary: BIN.into(), server_url: region.url.clone(), join_token: token, extra_args: extra };
+    let mut agent = bed.spawn_agent(index, args).expect("the agent starts");
+    agent.wait_for("joined", Duration::from_secs(60)).await.unwrap_or_else(|e| panic!("{e}; {}", agent.log()));
+    agent
+}
+
+/// The bridge of the network named `network` (shown by the server logged in to): `flt-` and the
+/// last 8 hex digits of its id.
+pub fn bridge_of(sandbox: &Sandbox, network: &str) -> String {
+    let shown = sandbox.run(&["network", "show", network, "-o", "json"], &[]).json();
+    let id = shown["id"].as_str().unwrap_or_else(|| panic!("no id: {shown}")).replace('-', "");
+    format!("flt-{}", &id[id.len() - 8..])
+}
