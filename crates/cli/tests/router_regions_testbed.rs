@@ -108,7 +108,9 @@ async fn a_global_router_joins_networks_of_two_regions_until_its_interface_goes(
     cli_json(&sandbox, &["router", "remove-interface", "edge", "net1"]);
     sandbox.run(&["router", "delete", "edge"], &[]).ok();
     sandbox.run(&[&in_a[..], &["container", "delete", "one", "--stop", "--wait"]].concat(), &[]).ok();
-    sandbox.run(&[&in_b[..], &["container", "delete", "two", "three", "--stop", "--wait"]].concat(), &[]).ok();
+    for c in ["two", "three"] {
+        sandbox.run(&[&in_b[..], &["container", "delete", c, "--stop", "--wait"]].concat(), &[]).ok();
+    }
     for host in bed.hosts() {
         eventually(&format!("{} is clean", host.name()), || async { no_overlay_left(host).await && flotilla_rules(host).await.is_empty() })
             .await;
