@@ -1,7 +1,8 @@
 //! A global router joining networks of two regions, on real hosts (Tricircle's Fig. 3: net1 in
 //! region 1, net2 in region 2, joined by a router): a testbed of 2 hosts (network namespaces, each
 //! with its own Docker Engine and a real `flotilla agent --tunnel-address`), a central and two
-//! regions (real `flotilla server` processes), host 0 in region A and host 1 in region B. A
+//! regions (real `flotilla server` processes), host 0 in region A and host 1 in region B. The
+//! router is created through region A (forwarded to the central). A
 //! container on global network net1 in A and one on global net2 in B reach each other by IP only
 //! while the central's global router joins the two (each region copies the router, its hosts
 //! carry the other network and route to it locally); an unjoined global net3 stays isolated; the
@@ -43,8 +44,11 @@ async fn a_global_router_joins_networks_of_two_regions_until_its_interface_goes(
         cli_json(&sandbox, &["network", "create", name, "--global", "--subnet", cidr]);
     }
     let [b1, b2] = ["net1", "net2"].map(|n| bridge_of(&sandbox, n));
-    let edge = cli_json(&sandbox, &["router", "create", "edge", "--global"]);
+    // The router's create goes through region A, which forwards it to the central.
+    let edge = cli_json(&sandbox, &[&in_a[..], &["router", "create", "edge", "--global"]].concat());
     assert_eq!(edge["global"], true, "{edge}");
+    let at_central = cli_json(&sandbox, &["router", "show", "edge"]);
+    assert_eq!((at_central["id"].as_str(), at_central["global"].as_bool()), (edge["id"].as_str(), Some(true)), "{at_central}");
 
     let run = |target: [&str; 2], name: &str, network: &str, host: &Host| {
         let args = ["container", "run", "--name", name, "--image", &tag, "--network", network, "--host-node", host.name(), "--wait"];

@@ -58,6 +58,7 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("get", "/v1/routings/{id}", "the central's table, empty here; an id of another project is a 404 (jobs_api)"),
     ("post", "/v1/federation/networks", "a region's credential, not a token: only a central answers (tested in cli global_networks)"),
     ("get", "/v1/federation/networks/{network}", "a region's credential, not a token: only a central answers"),
+    ("post", "/v1/federation/routers", "a region's credential, not a token: only a central answers (tested in cli router_regions_testbed)"),
     ("post", "/v1/federation/networks/{network}/blocks", "a region's credential, not a token: only a central answers"),
     ("post", "/v1/federation/networks/{network}/fixed-ips", "a region's credential, not a token: only a central answers"),
     ("delete", "/v1/federation/networks/{network}/fixed-ips/{address}", "a region's credential, not a token: only a central answers"),
