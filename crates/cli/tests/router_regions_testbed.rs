@@ -12,30 +12,17 @@
 
 mod support;
 
-use flotilla_testkit::testbed::{Host, Testbed, TestbedSpec};
-use support::regions::{cli_json, region_at};
+use flotilla_testkit::testbed::Host;
+use support::regions::cli_json;
 use support::testbed::{
-    bridge_of, carried, cut_off, eventually, fetch_in, flotilla_rules, ip_of, join_region, no_overlay_left, reaches_in,
+    IN_A, IN_B, TwoRegions, bridge_of, carried, cut_off, eventually, fetch_in, flotilla_rules, ip_of, join_region, no_overlay_left,
+    reaches_in,
 };
-use support::{Sandbox, log_in_as_admin, start_named_server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_global_router_joins_networks_of_two_regions_until_its_interface_goes() {
-    let bed = Testbed::start(TestbedSpec { hosts: 2, prefix: "grt", underlay: "198.51.100.0/24" }).await.expect("the testbed starts");
-    let sandbox = Sandbox::new();
-    let tag = format!("flotilla-testbed/workload:{}", bed.run_name());
-    let archive = sandbox.path("workload.tar");
-    sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
-    bed.load_image(&archive).await.expect("the image loads");
-
-    let central = start_named_server(&sandbox, "central", None, &["--central", "--global-pool", "10.240.0.0/16"]);
-    log_in_as_admin(&sandbox, &central);
-    let region_a = region_at(&sandbox, &central.url, "ra", "10.81.0.0/16", None, &[], bed.server_ip());
-    let region_b = region_at(&sandbox, &central.url, "rb", "10.82.0.0/16", None, &[], bed.server_ip());
-    let [in_a, in_b] = [["--region", "ra"], ["--region", "rb"]];
-    for target in [in_a, in_b] {
-        sandbox.run(&[&target[..], &["image", "upload", archive.to_str().unwrap()]].concat(), &[]).ok();
-    }
+    let TwoRegions { bed, sandbox, central, regions: [region_a, region_b], tag } = TwoRegions::start(2, "grt").await;
+    let [in_a, in_b] = [IN_A, IN_B];
     let agents = vec![join_region(&bed, &sandbox, 0, "ra", &region_a).await, join_region(&bed, &sandbox, 1, "rb", &region_b).await];
     let [h0, h1] = [0, 1].map(|i| bed.host(i));
 
@@ -71,8 +58,7 @@ async fn a_global_router_joins_networks_of_two_regions_until_its_interface_goes(
     assert_eq!(names, ["net1", "net2"], "{joined}");
     assert!(!reaches_in(&sandbox, &in_a, "one", &ip2).await.is_empty(), "A reaches B through the router");
     assert!(!reaches_in(&sandbox, &in_b, "two", &ip1).await.is_empty(), "B reaches A through the router");
-    let mut both = vec![b1.clone(), b2.clone()];
-    both.sort();
+    let both = [b1.clone(), b2.clone()];
     for host in [h0, h1] {
         assert_eq!(
             carried(host).await.as_ref().map(|c| c.iter().filter(|b| both.contains(b)).count()),

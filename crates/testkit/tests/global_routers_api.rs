@@ -7,14 +7,13 @@
 
 use flotilla_api::{NetworkCreate, RouterCreate, SubnetCreate};
 use flotilla_client::{Client, ClientError};
-use flotilla_core::ipam::{Cidr, SubnetPlan};
-use flotilla_core::network::{Network, Subnet};
+use flotilla_core::ipam::Cidr;
 use flotilla_core::overlay::GLOBAL_VNI_FIRST;
 use flotilla_core::router::Router;
-use flotilla_core::{HostId, Metadata, Name, NetworkId, ProjectId, RouterId, SubnetId};
+use flotilla_core::{HostId, Name, NetworkId, ProjectId, RouterId};
 use flotilla_server::federation::{CentralSettings, Role};
 use flotilla_store::{AddressBlock, GlobalEndpoint, GlobalRouterRow, NetworkEndpoints, RemoteEndpoint, Store};
-use flotilla_testkit::{Backend, SimHost, TestRegion, run_on};
+use flotilla_testkit::{Backend, SimHost, TestRegion, global_copy, run_on};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use uuid::Uuid;
@@ -83,26 +82,6 @@ async fn the_central_joins_global_networks_only(backend: Backend) {
     assert!(message.contains("global") && message.contains("not part of a federation"), "{message}");
     assert!(alone.admin.router("edge").await.is_err(), "nothing made");
     alone.stop().await;
-}
-
-/// Global network `name` as a region copies it from the central.
-fn global_copy(project: ProjectId, name: &str, cidr: &str) -> (Network, Subnet) {
-    let now = flotilla_core::now();
-    let network = Network {
-        id: NetworkId::new(),
-        name: Name::parse("name", name).unwrap(),
-        project_id: project,
-        shared: false,
-        is_default: false,
-        global: true,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    let plan = SubnetPlan::new("", Cidr::parse("cidr", cidr).unwrap(), None, Vec::new(), Default::default()).unwrap();
-    let subnet =
-        Subnet { id: SubnetId::new(), name: network.name.clone(), network_id: network.id, project_id: project, plan, created_at: now };
-    (network, subnet)
 }
 
 fn global_router(project: ProjectId, networks: Vec<NetworkId>) -> GlobalRouterRow {

@@ -4,7 +4,8 @@
 //! and what those tests look at on the hosts (links, entries, Docker networks, iptables) and
 //! inside containers (HTTP, names).
 
-use super::{ADMIN_PASSWORD, BIN, Running, Sandbox, log_in_as_admin};
+use super::regions::region_at;
+use super::{ADMIN_PASSWORD, BIN, Running, Sandbox, log_in_as_admin, start_named_server};
 use flotilla_testkit::testbed::{AgentArgs, AgentProcess, Host, Testbed, TestbedSpec};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -187,4 +188,40 @@ pub fn bridge_of(sandbox: &Sandbox, network: &str) -> String {
     let shown = sandbox.run(&["network", "show", network, "-o", "json"], &[]).json();
     let id = shown["id"].as_str().unwrap_or_else(|| panic!("no id: {shown}")).replace('-', "");
     format!("flt-{}", &id[id.len() - 8..])
+}
+
+/// A testbed with a central (global pool 10.240.0.0/16) and two regions on the testbed's server
+/// address, `ra` and `rb`, the workload image loaded into every engine and uploaded to both; no
+/// agent yet ([`join_region`]).
+pub struct TwoRegions {
+    pub bed: Testbed,
+    pub sandbox: Sandbox,
+    pub central: Running,
+    pub regions: [Running; 2],
+    /// The workload image's tag.
+    pub tag: String,
+}
+
+/// The CLI flags sending a command to region `ra` and to `rb`.
+pub const IN_A: [&str; 2] = ["--region", "ra"];
+pub const IN_B: [&str; 2] = ["--region", "rb"];
+
+impl TwoRegions {
+    /// Starts a testbed of `hosts` hosts named after `prefix`, the central and both regions.
+    pub async fn start(hosts: usize, prefix: &'static str) -> Self {
+        let bed = Testbed::start(TestbedSpec { hosts, prefix, underlay: "198.51.100.0/24" }).await.expect("the testbed starts");
+        let sandbox = Sandbox::new();
+        let tag = format!("flotilla-testbed/workload:{}", bed.run_name());
+        let archive = sandbox.path("workload.tar");
+        sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
+        bed.load_image(&archive).await.expect("the image loads");
+        let central = start_named_server(&sandbox, "central", None, &["--central", "--global-pool", "10.240.0.0/16"]);
+        log_in_as_admin(&sandbox, &central);
+        let regions = [("ra", "10.81.0.0/16"), ("rb", "10.82.0.0/16")]
+            .map(|(name, pool)| region_at(&sandbox, &central.url, name, pool, None, &[], bed.server_ip()));
+        for target in [IN_A, IN_B] {
+            sandbox.run(&[&target[..], &["image", "upload", archive.to_str().unwrap()]].concat(), &[]).ok();
+        }
+        Self { bed, sandbox, central, regions, tag }
+    }
 }
