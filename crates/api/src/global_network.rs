@@ -120,9 +120,33 @@ pub struct RemoteNetworkEndpoints {
 }
 
 /// The answer to an [`EndpointWatch`]: every global network named that the central knows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RemoteEndpoints {
     /// Names this answer: sent back as `since`, the next answer comes when it changes.
     pub digest: String,
     pub networks: Vec<RemoteNetworkEndpoints>,
+    /// The global routers joining a network named, each with every network it joins (what a
+    /// region copies: its hosts then carry those networks too).
+    #[serde(default)]
+    pub routers: Vec<GlobalRouter>,
+}
+
+/// A global router as a region copies it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GlobalRouter {
+    pub id: Uuid,
+    pub name: String,
+    pub project_id: Uuid,
+    /// The global networks it joins, whole (a region copies those it lacks).
+    pub networks: Vec<crate::Network>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /v1/federation/routers`: a user's global router create, forwarded by their region.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalRouterCreate {
+    pub project_id: Uuid,
+    pub name: String,
 }

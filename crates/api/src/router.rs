@@ -10,6 +10,9 @@ pub struct Router {
     pub id: Uuid,
     pub name: String,
     pub project_id: Uuid,
+    /// Made at the central: joins global networks, in every region that carries one of them.
+    #[serde(default)]
+    pub global: bool,
     /// The networks it joins, by name.
     pub interfaces: Vec<RouterInterface>,
     pub created_at: DateTime<Utc>,
@@ -29,6 +32,10 @@ pub struct RouterInterface {
 #[serde(deny_unknown_fields)]
 pub struct RouterCreate {
     pub name: String,
+    /// A router of the central joining global networks across regions (made at the central; a
+    /// region forwards the create there).
+    #[serde(default)]
+    pub global: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

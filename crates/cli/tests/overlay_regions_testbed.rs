@@ -15,22 +15,9 @@
 mod support;
 
 use flotilla_core::overlay::GLOBAL_VNIS;
-use flotilla_testkit::testbed::{AgentArgs, AgentProcess, Host, Testbed, TestbedSpec};
-use std::time::Duration;
-use support::regions::{cli_json, region_at};
-use support::testbed::{eventually, ip_of, no_overlay_left, on, reaches_in};
-use support::{BIN, Running, Sandbox, log_in_as_admin, start_named_server};
-
-/// `flotilla agent` on `host`, joined to region `name` (served at `region`), with its tunnel address.
-async fn join(bed: &Testbed, sandbox: &Sandbox, index: usize, name: &str, region: &Running) -> AgentProcess {
-    let host = bed.host(index);
-    let token = cli_json(sandbox, &["--region", name, "host", "join-token"])["token"].as_str().unwrap().to_owned();
-    let extra = ["--tunnel-address", &host.underlay_ip().to_string(), "--cpus", "2"].map(String::from).to_vec();
-    let args = AgentArgs { binary: BIN.into(), server_url: region.url.clone(), join_token: token, extra_args: extra };
-    let mut agent = bed.spawn_agent(index, args).expect("the agent starts");
-    agent.wait_for("joined", Duration::from_secs(60)).await.unwrap_or_else(|e| panic!("{e}; {}", agent.log()));
-    agent
-}
+use flotilla_testkit::testbed::Host;
+use support::regions::cli_json;
+use support::testbed::{IN_A, IN_B, TwoRegions, eventually, ip_of, join_region, no_overlay_left, on, reaches_in};
 
 /// Whether `host`'s VXLAN device `vxlan` forwards `mac` to `to` and answers `ip` with it.
 async fn has_entries(host: &Host, vxlan: &str, ip: &str, mac: &str, to: &Host) -> bool {
@@ -41,25 +28,12 @@ async fn has_entries(host: &Host, vxlan: &str, ip: &str, mac: &str, to: &Host) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_of_a_global_network_reach_each_other_across_regions_and_leave_nothing_behind() {
-    let bed = Testbed::start(TestbedSpec { hosts: 3, prefix: "ovr", underlay: "198.51.100.0/24" }).await.expect("the testbed starts");
-    let sandbox = Sandbox::new();
-    let tag = format!("flotilla-testbed/workload:{}", bed.run_name());
-    let archive = sandbox.path("workload.tar");
-    sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
-    bed.load_image(&archive).await.expect("the image loads");
-
-    let central = start_named_server(&sandbox, "central", None, &["--central", "--global-pool", "10.240.0.0/16"]);
-    log_in_as_admin(&sandbox, &central);
-    let region_a = region_at(&sandbox, &central.url, "ra", "10.81.0.0/16", None, &[], bed.server_ip());
-    let region_b = region_at(&sandbox, &central.url, "rb", "10.82.0.0/16", None, &[], bed.server_ip());
-    let [in_a, in_b] = [["--region", "ra"], ["--region", "rb"]];
-    for target in [in_a, in_b] {
-        sandbox.run(&[&target[..], &["image", "upload", archive.to_str().unwrap()]].concat(), &[]).ok();
-    }
+    let TwoRegions { bed, sandbox, central, regions: [region_a, region_b], tag } = TwoRegions::start(3, "ovr").await;
+    let [in_a, in_b] = [IN_A, IN_B];
     let agents = vec![
-        join(&bed, &sandbox, 0, "ra", &region_a).await,
-        join(&bed, &sandbox, 1, "ra", &region_a).await,
-        join(&bed, &sandbox, 2, "rb", &region_b).await,
+        join_region(&bed, &sandbox, 0, "ra", &region_a).await,
+        join_region(&bed, &sandbox, 1, "ra", &region_a).await,
+        join_region(&bed, &sandbox, 2, "rb", &region_b).await,
     ];
     let [h0, h1, h2] = [0, 1, 2].map(|i| bed.host(i));
 

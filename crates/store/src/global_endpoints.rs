@@ -68,12 +68,14 @@ pub(crate) async fn queue_reports(store: &Store, tx: &mut Tx, around: Around) ->
     Ok(())
 }
 
-/// The hosts with a tunnel address carrying a container on `network`.
-async fn hosts_carrying(tx: &mut Tx, network: NetworkId) -> Result<Vec<HostId>, StoreError> {
-    let rows = sqlx::query(
+/// The hosts with a tunnel address carrying `network`: a container on it, or on a network a router
+/// joins to it.
+pub(crate) async fn hosts_carrying(tx: &mut Tx, network: NetworkId) -> Result<Vec<HostId>, StoreError> {
+    let networks = crate::routers::with_routed("SELECT n0.id FROM networks n0 WHERE n0.id = $1");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT h.id FROM hosts h JOIN containers c ON c.host_id = h.id JOIN ports p ON p.container_id = c.id
-         WHERE h.tunnel_address IS NOT NULL AND p.network_id = $1",
-    )
+         WHERE h.tunnel_address IS NOT NULL AND p.network_id IN ({networks}) ORDER BY h.id"
+    )))
     .bind(network.to_string())
     .fetch_all(&mut **tx)
     .await?;
@@ -224,12 +226,16 @@ impl Store {
     }
 
     /// At a region: the global networks its hosts carry (a container on a host with a tunnel
-    /// address), whose other regions' endpoints it asks the central for.
+    /// address, or a router joining such a container's network to it), whose other regions'
+    /// endpoints (and global routers) it asks the central for.
     pub async fn carried_global_networks(&self) -> Result<Vec<NetworkId>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT n.id FROM networks n JOIN ports p ON p.network_id = n.id JOIN containers c ON c.id = p.container_id
-             JOIN hosts h ON h.id = c.host_id WHERE n.is_global = 1 AND h.tunnel_address IS NOT NULL ORDER BY n.id",
-        )
+        let networks = crate::routers::with_routed(
+            "SELECT p.network_id FROM ports p JOIN containers c ON c.id = p.container_id
+             JOIN hosts h ON h.id = c.host_id WHERE h.tunnel_address IS NOT NULL",
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT n.id FROM networks n WHERE n.is_global = 1 AND n.id IN ({networks}) ORDER BY n.id"
+        )))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| get_id(r, "id")).collect()

@@ -11,6 +11,7 @@ mod crud;
 mod error;
 mod events;
 mod global_endpoints;
+mod global_routers;
 mod hosts;
 mod idempotency;
 mod images;
@@ -48,6 +49,7 @@ pub use containers::{
 pub use error::StoreError;
 pub use events::EventFilters;
 pub use global_endpoints::{ENDPOINT_SYNC, GlobalEndpoint, NetworkEndpoints};
+pub use global_routers::GlobalRouterRow;
 pub use hosts::{Callback, HostRegistration, JoinGrant, JoinProof, Registered};
 pub use idempotency::{IdempotencyClaim, IdempotentAnswer};
 pub use jobs::{Job, JobFilters, JobStatus};

@@ -164,6 +164,12 @@ async fn insert_subnet(backend: Backend, tx: &mut Tx, s: &Subnet) -> Result<(), 
     Ok(())
 }
 
+/// Whether `network` is a global network (false for an unknown one).
+pub(crate) async fn is_global(tx: &mut Tx, network: NetworkId) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT is_global FROM networks WHERE id = $1").bind(network.to_string()).fetch_optional(&mut **tx).await?;
+    row.map_or(Ok(false), |r| get_bool(&r, "is_global"))
+}
+
 /// The network `key` (id or name) as `project` sees it: its own first, then a shared one.
 pub(crate) async fn visible_network(tx: &mut Tx, project: ProjectId, key: &str) -> Result<Option<Network>, StoreError> {
     let column = if crate::codec::is_id(key) { "id" } else { "name" };

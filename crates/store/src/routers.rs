@@ -2,7 +2,7 @@
 //! router (the key of `router_interfaces` is the last word); a router keeps its interfaces until
 //! they are removed, and a joined network (or its subnet) is not deleted.
 
-use crate::codec::{get_id, get_name, get_time, millis, now_millis};
+use crate::codec::{get_bool, get_id, get_name, get_time, millis, now_millis};
 use crate::list::Filter;
 use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::ipam::Cidr;
@@ -30,11 +30,12 @@ pub struct RouterInterface {
     pub vni: u32,
 }
 
-fn decode_router(row: &AnyRow) -> Result<Router, StoreError> {
+pub(crate) fn decode_router(row: &AnyRow) -> Result<Router, StoreError> {
     Ok(Router {
         id: get_id(row, "id")?,
         name: get_name(row)?,
         project_id: get_id(row, "project_id")?,
+        global: get_bool(row, "is_global")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
@@ -126,7 +127,7 @@ pub(crate) async fn routers_on(tx: &mut Tx, host: HostId) -> Result<Vec<HostRout
 
 /// Bumps the revision of every host carrying one of `router`'s networks: call it after an
 /// interface comes and before one goes, so the hosts of that network learn too.
-async fn wake_router_hosts(tx: &mut Tx, router: RouterId) -> Result<(), StoreError> {
+pub(crate) async fn wake_router_hosts(tx: &mut Tx, router: RouterId) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE hosts SET revision = revision + 1 WHERE id IN (
            SELECT c.host_id FROM ports p JOIN containers c ON c.id = p.container_id JOIN router_interfaces ri ON ri.network_id = p.network_id
@@ -138,20 +139,21 @@ async fn wake_router_hosts(tx: &mut Tx, router: RouterId) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Moves the router's `updated_at`, locking its row until the transaction ends.
-async fn touch(tx: &mut Tx, router: RouterId) -> Result<(), StoreError> {
-    crate::crud::row_for_update(tx, "router", "routers", &router.to_string()).await?;
+/// Moves the router's `updated_at`, locking its row until the transaction ends; answers the row.
+async fn touch(tx: &mut Tx, router: RouterId) -> Result<AnyRow, StoreError> {
+    let row = crate::crud::row_for_update(tx, "router", "routers", &router.to_string()).await?;
     sqlx::query("UPDATE routers SET updated_at = $1 WHERE id = $2").bind(now_millis()).bind(router.to_string()).execute(&mut **tx).await?;
-    Ok(())
+    Ok(row)
 }
 
 impl Store {
     pub async fn create_router(&self, router: &Router) -> Result<RouterRow, StoreError> {
         let mut w = self.begin_write().await?;
-        sqlx::query("INSERT INTO routers (id, name, project_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO routers (id, name, project_id, is_global, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(router.id.to_string())
             .bind(router.name.to_string())
             .bind(router.project_id.to_string())
+            .bind(i32::from(router.global))
             .bind(millis(router.created_at))
             .bind(millis(router.updated_at))
             .execute(&mut *w.tx)
@@ -212,7 +214,15 @@ impl Store {
     /// answers on its gateway) and no router yet.
     pub async fn add_router_interface(&self, router: RouterId, network: NetworkId, key: &str) -> Result<RouterRow, StoreError> {
         let mut w = self.begin_write().await?;
-        touch(&mut w.tx, router).await?;
+        let global = decode_router(&touch(&mut w.tx, router).await?)?.global;
+        if global && !crate::networks::is_global(&mut w.tx, network).await? {
+            return Err(ValidationError::new(
+                "network",
+                key,
+                "is not a global network: a global router joins global networks only (network create --global)",
+            )
+            .into());
+        }
         let subnets: i64 = sqlx::query("SELECT COUNT(*) FROM subnets WHERE network_id = $1")
             .bind(network.to_string())
             .fetch_one(&mut *w.tx)

@@ -8,7 +8,7 @@ mod images;
 mod sim;
 pub mod testbed;
 
-pub use fixtures::{run_on, workload_profile};
+pub use fixtures::{global_copy, run_on, workload_profile};
 pub use images::image_archive;
 pub use sim::{SimHost, fast_timings, wait_for_container, wait_until};
 

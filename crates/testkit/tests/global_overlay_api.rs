@@ -10,15 +10,14 @@
 use flotilla_api::{NetworkCreate, SubnetCreate};
 use flotilla_client::Client;
 use flotilla_core::ids::RegionId;
-use flotilla_core::ipam::{Cidr, SubnetPlan};
-use flotilla_core::network::{Network, Subnet};
+use flotilla_core::ipam::Cidr;
 use flotilla_core::overlay::GLOBAL_VNI_FIRST;
-use flotilla_core::{HostId, JoinTokenId, ListParams, Metadata, Name, NetworkId, ProjectId, SubnetId};
+use flotilla_core::{HostId, JoinTokenId, ListParams, NetworkId, ProjectId};
 use flotilla_store::{
     AddressBlock, ENDPOINT_SYNC, GlobalEndpoint, JobFilters, NetworkEndpoints, RegionProof, RegionRegistration, RemoteEndpoint, Store,
     StoreError,
 };
-use flotilla_testkit::{Backend, SimHost, TestRegion, run_on};
+use flotilla_testkit::{Backend, SimHost, TestRegion, global_copy, run_on};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use uuid::Uuid;
@@ -26,26 +25,6 @@ use uuid::Uuid;
 const TUNNEL_A: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 11);
 const GLOBAL_SUBNET: &str = "10.250.0.0/24";
 const VNI: u32 = GLOBAL_VNI_FIRST + 7;
-
-/// Global network `name` as a region copies it from the central, with the VNI the central gave.
-fn global_copy(project: ProjectId, name: &str) -> (Network, Subnet) {
-    let now = flotilla_core::now();
-    let network = Network {
-        id: NetworkId::new(),
-        name: Name::parse("name", name).unwrap(),
-        project_id: project,
-        shared: false,
-        is_default: false,
-        global: true,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    let plan = SubnetPlan::new("", Cidr::parse("cidr", GLOBAL_SUBNET).unwrap(), None, Vec::new(), Default::default()).unwrap();
-    let subnet =
-        Subnet { id: SubnetId::new(), name: network.name.clone(), network_id: network.id, project_id: project, plan, created_at: now };
-    (network, subnet)
-}
 
 fn endpoint(ip: &str, tunnel: &str) -> RemoteEndpoint {
     let last: u32 = ip.rsplit('.').next().unwrap().parse().unwrap();
@@ -79,8 +58,8 @@ async fn a_region_keeps_and_serves_endpoints(backend: Backend) {
     assert!(local.vni.is_some_and(|v| v < GLOBAL_VNI_FIRST), "a region's own network has a VNI of the region's range: {:?}", local.vni);
 
     // The copy keeps the central's VNI; one outside the central's range is refused.
-    let (g, g_subnet) = global_copy(project, "g");
-    let (bad, bad_subnet) = global_copy(project, "bad");
+    let (g, g_subnet) = global_copy(project, "g", GLOBAL_SUBNET);
+    let (bad, bad_subnet) = global_copy(project, "bad", GLOBAL_SUBNET);
     match store.copy_global_network(&bad, Some(&bad_subnet), 4096).await {
         Err(StoreError::Invalid(e)) => assert_eq!((e.field.as_str(), e.value.as_str()), ("vni", "4096")),
         other => panic!("a region's VNI for a global network: {other:?}"),
@@ -167,7 +146,7 @@ async fn the_central_keeps_each_regions_endpoints(backend: Backend) {
     let subnet = SubnetCreate { name: None, cidr: "10.77.0.0/24".into(), gateway: None, allocation_pools: vec![], reserved: vec![] };
     let local = NetworkCreate { name: "local".into(), shared: false, global: false, subnet: Some(subnet), metadata: Default::default() };
     let local = NetworkId(central.admin.create_network(&local).await.unwrap().id);
-    let (g, g_subnet) = global_copy(ProjectId(central.admin.network("local").await.unwrap().project_id), "g");
+    let (g, g_subnet) = global_copy(ProjectId(central.admin.network("local").await.unwrap().project_id), "g", GLOBAL_SUBNET);
     // Made where it is made (the central): the next VNI of the central's range.
     let vni = store.create_network(&g, Some(&g_subnet)).await.unwrap().vni;
     assert_eq!(vni, GLOBAL_VNI_FIRST);

@@ -58,6 +58,7 @@ const EXEMPT: &[(&str, &str, &str)] = &[
     ("get", "/v1/routings/{id}", "the central's table, empty here; an id of another project is a 404 (jobs_api)"),
     ("post", "/v1/federation/networks", "a region's credential, not a token: only a central answers (tested in cli global_networks)"),
     ("get", "/v1/federation/networks/{network}", "a region's credential, not a token: only a central answers"),
+    ("post", "/v1/federation/routers", "a region's credential, not a token: only a central answers (tested in cli router_regions_testbed)"),
     ("post", "/v1/federation/networks/{network}/blocks", "a region's credential, not a token: only a central answers"),
     ("post", "/v1/federation/networks/{network}/fixed-ips", "a region's credential, not a token: only a central answers"),
     ("delete", "/v1/federation/networks/{network}/fixed-ips/{address}", "a region's credential, not a token: only a central answers"),
@@ -235,7 +236,7 @@ async fn populate(region: &TestRegion, owner: &Client, owner_name: &str) -> BTre
     a.insert("subnet", Object { id: subnet.clone(), name: None, show: format!("/v1/subnets/{subnet}") });
     let port = owner.create_port(&PortCreate { network: "a-net".into(), name: Some("a-port".into()), ip_address: None }).await.unwrap();
     a.insert("port", Object { id: port.id.to_string(), name: None, show: format!("/v1/ports/{}", port.id) });
-    let router = owner.create_router(&RouterCreate { name: "a-rtr".into() }).await.unwrap();
+    let router = owner.create_router(&RouterCreate { name: "a-rtr".into(), global: false }).await.unwrap();
     owner.add_router_interface("a-rtr", "a-net").await.unwrap();
     a.insert("router", named(router.id.to_string(), "a-rtr", format!("/v1/routers/{}", router.id)));
     let volume = VolumeCreate {

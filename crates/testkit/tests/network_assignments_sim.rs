@@ -133,7 +133,7 @@ async fn names_span_hosts_and_follow_containers(backend: Backend) {
 
     // A router joining app and other: every host carrying either learns it, with both networks.
     let before = store.host_revision(h1).await.unwrap();
-    admin.create_router(&RouterCreate { name: "edge".into() }).await.unwrap();
+    admin.create_router(&RouterCreate { name: "edge".into(), global: false }).await.unwrap();
     admin.add_router_interface("edge", "other").await.unwrap();
     admin.add_router_interface("edge", "app").await.unwrap();
     assert!(store.host_revision(h1).await.unwrap() > before, "h1 learns of the router");

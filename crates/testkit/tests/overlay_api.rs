@@ -141,7 +141,7 @@ async fn routed_networks_are_carried_with_their_remotes(backend: Backend) {
     run_on(&region.admin, "q", "host-b", "lone").await;
     assert_eq!(remotes(&store, a, back).await, Some(vec![]), "not joined: host-a does not carry back");
 
-    region.admin.create_router(&RouterCreate { name: "edge".into() }).await.unwrap();
+    region.admin.create_router(&RouterCreate { name: "edge".into(), global: false }).await.unwrap();
     region.admin.add_router_interface("edge", "web").await.unwrap();
     let before_a = store.host_revision(a).await.unwrap();
     region.admin.add_router_interface("edge", "back").await.unwrap();

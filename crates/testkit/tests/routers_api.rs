@@ -19,7 +19,7 @@ fn network(name: &str, cidr: Option<&str>, shared: bool) -> NetworkCreate {
 }
 
 fn router(name: &str) -> RouterCreate {
-    RouterCreate { name: name.into() }
+    RouterCreate { name: name.into(), global: false }
 }
 
 async fn routers_join_their_projects_networks(backend: Backend) {

@@ -1,5 +1,6 @@
 //! `flotilla router ...`: routers joining a project's networks (create, add-interface,
-//! remove-interface, list, show with its interfaces, delete).
+//! remove-interface, list, show with its interfaces, delete); `create --global` makes a router
+//! of the central joining global networks across regions.
 
 use super::common::{ListArgs, delete_each};
 use crate::output::{self, Format, Part, Row};
@@ -14,6 +15,10 @@ pub enum RouterCommand {
     Create {
         /// Name of the new router.
         name: String,
+        /// A router of the central joining global networks across regions (made at the central,
+        /// or forwarded there by a region).
+        #[arg(long)]
+        global: bool,
     },
     /// Join a network to a router: its containers reach those of the router's other networks.
     AddInterface {
@@ -51,7 +56,7 @@ pub enum RouterCommand {
 
 pub async fn run(client: &Target, format: Format, command: RouterCommand) -> Result<()> {
     match command {
-        RouterCommand::Create { name } => shown(format, &client.create_router(&RouterCreate { name }).await?),
+        RouterCommand::Create { name, global } => shown(format, &client.create_router(&RouterCreate { name, global }).await?),
         RouterCommand::AddInterface { router, network } => shown(format, &client.add_router_interface(&router, &network).await?),
         RouterCommand::RemoveInterface { router, network } => shown(format, &client.remove_router_interface(&router, &network).await?),
         RouterCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_routers(&list.query()).await).await,
@@ -66,11 +71,12 @@ fn shown(format: Format, router: &Router) -> Result<()> {
 }
 
 impl Row for Router {
-    const HEADERS: &'static [&'static str] = &["ID", "NAME", "NETWORKS", "CREATED"];
+    const HEADERS: &'static [&'static str] = &["ID", "NAME", "GLOBAL", "NETWORKS", "CREATED"];
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
             self.name.clone(),
+            self.global.to_string(),
             self.interfaces.iter().map(|i| i.network.as_str()).collect::<Vec<_>>().join(", "),
             output::when(&self.created_at),
         ]
@@ -108,5 +114,13 @@ mod tests {
         assert_eq!((router.as_str(), network.as_str()), ("edge", "front"));
         assert_eq!(parse(&["add-interface", "edge"]).unwrap_err().exit_code(), 2, "a network is required");
         assert_eq!(parse(&["delete"]).unwrap_err().exit_code(), 2, "a router is required");
+    }
+
+    #[test]
+    fn create_takes_global() {
+        let RouterCommand::Create { name, global } = parse(&["create", "edge", "--global"]).unwrap() else { panic!() };
+        assert_eq!((name.as_str(), global), ("edge", true));
+        let RouterCommand::Create { global, .. } = parse(&["create", "edge"]).unwrap() else { panic!() };
+        assert!(!global, "a region's router by default");
     }
 }

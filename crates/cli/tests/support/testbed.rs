@@ -4,7 +4,8 @@
 //! and what those tests look at on the hosts (links, entries, Docker networks, iptables) and
 //! inside containers (HTTP, names).
 
-use super::{ADMIN_PASSWORD, BIN, Running, Sandbox, log_in_as_admin};
+use super::regions::region_at;
+use super::{ADMIN_PASSWORD, BIN, Running, Sandbox, log_in_as_admin, start_named_server};
 use flotilla_testkit::testbed::{AgentArgs, AgentProcess, Host, Testbed, TestbedSpec};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -148,4 +149,79 @@ pub async fn reaches_in(sandbox: &Sandbox, cli: &[&str], from: &str, target: &st
 /// The first address of a container as the CLI shows it.
 pub fn ip_of(container: &Value) -> String {
     container["addresses"][0]["ip_address"].as_str().unwrap_or_else(|| panic!("no address: {container}")).to_owned()
+}
+
+/// Retries until `from` (a container of the region `cli` names) no longer reaches `target` (the
+/// path is gone).
+pub async fn cut_off(sandbox: &Sandbox, cli: &[&str], from: &str, target: &str) {
+    eventually(&format!("{from} no longer reaches {target}"), || {
+        let reached = fetch_in(sandbox, cli, from, target).is_ok();
+        async move { !reached }
+    })
+    .await;
+}
+
+/// The networks `host` carries: its overlay bridges, sorted, when each has its VXLAN device
+/// (`None` while some has not).
+pub async fn carried(host: &Host) -> Option<Vec<String>> {
+    let links = overlay_links(host).await;
+    let mut bridges: Vec<String> = links.iter().filter(|l| !l.starts_with("fltx-")).cloned().collect();
+    bridges.sort();
+    (links.len() == 2 * bridges.len()).then_some(bridges)
+}
+
+/// `flotilla agent` on host `index` of `bed`, joined to region `name` (served at `region`), with
+/// its tunnel address.
+pub async fn join_region(bed: &Testbed, sandbox: &Sandbox, index: usize, name: &str, region: &Running) -> AgentProcess {
+    let host = bed.host(index);
+    let token = sandbox.run(&["--region", name, "host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    let extra = ["--tunnel-address", &host.underlay_ip().to_string(), "--cpus", "2"].map(String::from).to_vec();
+    let args = AgentArgs { binary: BIN.into(), server_url: region.url.clone(), join_token: token, extra_args: extra };
+    let mut agent = bed.spawn_agent(index, args).expect("the agent starts");
+    agent.wait_for("joined", Duration::from_secs(60)).await.unwrap_or_else(|e| panic!("{e}; {}", agent.log()));
+    agent
+}
+
+/// The bridge of the network named `network` (shown by the server logged in to): `flt-` and the
+/// last 8 hex digits of its id.
+pub fn bridge_of(sandbox: &Sandbox, network: &str) -> String {
+    let shown = sandbox.run(&["network", "show", network, "-o", "json"], &[]).json();
+    let id = shown["id"].as_str().unwrap_or_else(|| panic!("no id: {shown}")).replace('-', "");
+    format!("flt-{}", &id[id.len() - 8..])
+}
+
+/// A testbed with a central (global pool 10.240.0.0/16) and two regions on the testbed's server
+/// address, `ra` and `rb`, the workload image loaded into every engine and uploaded to both; no
+/// agent yet ([`join_region`]).
+pub struct TwoRegions {
+    pub bed: Testbed,
+    pub sandbox: Sandbox,
+    pub central: Running,
+    pub regions: [Running; 2],
+    /// The workload image's tag.
+    pub tag: String,
+}
+
+/// The CLI flags sending a command to region `ra` and to `rb`.
+pub const IN_A: [&str; 2] = ["--region", "ra"];
+pub const IN_B: [&str; 2] = ["--region", "rb"];
+
+impl TwoRegions {
+    /// Starts a testbed of `hosts` hosts named after `prefix`, the central and both regions.
+    pub async fn start(hosts: usize, prefix: &'static str) -> Self {
+        let bed = Testbed::start(TestbedSpec { hosts, prefix, underlay: "198.51.100.0/24" }).await.expect("the testbed starts");
+        let sandbox = Sandbox::new();
+        let tag = format!("flotilla-testbed/workload:{}", bed.run_name());
+        let archive = sandbox.path("workload.tar");
+        sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
+        bed.load_image(&archive).await.expect("the image loads");
+        let central = start_named_server(&sandbox, "central", None, &["--central", "--global-pool", "10.240.0.0/16"]);
+        log_in_as_admin(&sandbox, &central);
+        let regions = [("ra", "10.81.0.0/16"), ("rb", "10.82.0.0/16")]
+            .map(|(name, pool)| region_at(&sandbox, &central.url, name, pool, None, &[], bed.server_ip()));
+        for target in [IN_A, IN_B] {
+            sandbox.run(&[&target[..], &["image", "upload", archive.to_str().unwrap()]].concat(), &[]).ok();
+        }
+        Self { bed, sandbox, central, regions, tag }
+    }
 }

@@ -87,7 +87,7 @@ impl BlockGates {
 
 /// The central's answer as the API's: unreachable is a 503 saying what needed it, a refusal keeps
 /// the central's status and message.
-fn central_error(link: &CentralLink, error: LinkError, needed: &str) -> ApiError {
+pub(crate) fn central_error(link: &CentralLink, error: LinkError, needed: &str) -> ApiError {
     match error {
         LinkError::Unreachable { reason, .. } => {
             ApiError::Unavailable(format!("{needed}, and the central {} cannot be reached: {reason}", link.url()))
@@ -113,7 +113,7 @@ fn region_link(state: &AppState) -> Option<&CentralLink> {
 
 /// Makes the local copy of global network `wire` (as the central answered it): same id, name,
 /// project, subnet and VNI. A copy made meanwhile by another request is fine.
-async fn copy_locally(state: &AppState, wire: &WireNetwork) -> Result<NetworkRow, ApiError> {
+pub(crate) async fn copy_locally(state: &AppState, wire: &WireNetwork) -> Result<NetworkRow, ApiError> {
     let network = Network {
         id: NetworkId(wire.id),
         name: Name::parse("name", &wire.name)?,

@@ -3,6 +3,7 @@
 pub mod caller;
 pub mod central_only;
 pub mod global_networks;
+pub mod global_routers;
 pub mod link;
 pub mod peer;
 pub mod peers;

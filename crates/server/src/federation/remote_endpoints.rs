@@ -1,13 +1,15 @@
 //! A region's side of global networks on the overlay: it watches the central for the other
 //! regions' endpoints on the global networks its hosts carry (a long poll, asked again at once when
-//! that set changes), keeps them (`Store::apply_remote_endpoints`) and wakes the hosts whose
-//! entries changed. While the central cannot be reached the kept endpoints stay as they were.
+//! that set changes), keeps them (`Store::apply_remote_endpoints`) with the global routers joining
+//! those networks (`global_routers::keep`: its hosts then carry the routers' other networks, which
+//! it watches in turn) and wakes the hosts whose entries changed. While the central cannot be reached the kept endpoints stay as they were.
 
 use super::link::CentralLink;
+use crate::error::ApiError;
 use crate::state::AppState;
 use flotilla_api::global_network::{Endpoint, EndpointWatch, RegionEndpoint, RemoteEndpoints, RemoteNetworkEndpoints};
 use flotilla_core::NetworkId;
-use flotilla_store::{GlobalEndpoint, NetworkEndpoints, RemoteEndpoint, StoreError};
+use flotilla_store::{GlobalEndpoint, NetworkEndpoints, RemoteEndpoint};
 use reqwest::Method;
 use std::time::Duration;
 
@@ -51,14 +53,19 @@ fn store_network(n: RemoteNetworkEndpoints) -> NetworkEndpoints {
     }
 }
 
-/// Keeps the central's `answer` and wakes the hosts whose entries changed.
-async fn apply(state: &AppState, answer: Vec<RemoteNetworkEndpoints>) -> Result<(), StoreError> {
-    let networks: Vec<NetworkEndpoints> = answer.into_iter().map(store_network).collect();
+/// Keeps the central's `answer` (the global routers first: their networks are copied here) and
+/// wakes the hosts whose entries or routers changed.
+async fn apply(state: &AppState, answer: RemoteEndpoints) -> Result<(), ApiError> {
+    let routed = super::global_routers::keep(state, &answer.routers).await?;
+    if !routed.is_empty() {
+        tracing::info!(routers = answer.routers.len(), hosts = routed.len(), "global routers changed");
+    }
+    let networks: Vec<NetworkEndpoints> = answer.networks.into_iter().map(store_network).collect();
     let woken = state.store.apply_remote_endpoints(&networks).await?;
     if !woken.is_empty() {
         tracing::info!(networks = networks.len(), hosts = woken.len(), "other regions' endpoints on global networks changed");
     }
-    for host in woken {
+    for host in routed.into_iter().chain(woken) {
         state.agents.wakers.wake(host);
     }
     Ok(())
@@ -92,7 +99,7 @@ pub async fn follow(state: AppState, link: std::sync::Arc<CentralLink>) {
         if carried.is_empty() {
             // Nothing carried: nothing to ask; what was kept goes.
             if since.take().is_some()
-                && let Err(e) = apply(&state, Vec::new()).await
+                && let Err(e) = apply(&state, RemoteEndpoints { digest: String::new(), networks: Vec::new(), routers: Vec::new() }).await
             {
                 tracing::warn!(error = %e, "cannot drop the other regions' endpoints");
             }
@@ -103,10 +110,10 @@ pub async fn follow(state: AppState, link: std::sync::Arc<CentralLink>) {
         tokio::select! {
             answer = link.call::<_, RemoteEndpoints>(Method::POST, "/v1/federation/endpoints/watch", Some(&body)) => match answer {
                 Ok(answer) if since.as_deref() == Some(answer.digest.as_str()) => {}
-                Ok(answer) => match apply(&state, answer.networks).await {
-                    Ok(()) => since = Some(answer.digest),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot keep the other regions' endpoints");
+                Ok(answer) => match (answer.digest.clone(), apply(&state, answer).await) {
+                    (digest, Ok(())) => since = Some(digest),
+                    (_, Err(e)) => {
+                        tracing::warn!(error = %e, "cannot keep the other regions' endpoints and global routers");
                         tokio::time::sleep(RECHECK).await;
                     }
                 },

@@ -347,6 +347,7 @@ pub fn router(row: flotilla_store::RouterRow) -> api::Router {
         id: r.id.0,
         name: r.name.to_string(),
         project_id: r.project_id.0,
+        global: r.global,
         interfaces: row
             .interfaces
             .into_iter()

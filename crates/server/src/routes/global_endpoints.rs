@@ -1,6 +1,7 @@
 //! `/v1/federation/endpoints` at the central: each region reports its endpoints on global networks
 //! (a report replaces the region's last for each network named), and watches the other regions'
-//! on the global networks it carries (answered when they differ from the answer it holds).
+//! on the global networks it carries, with the global routers joining them (answered when they
+//! differ from the answer it holds).
 
 use crate::error::ApiError;
 use crate::federation::caller::RegionCaller;
@@ -11,7 +12,7 @@ use axum::Json;
 use axum::extract::State;
 use flotilla_api::ErrorBody;
 use flotilla_api::global_network::{
-    EndpointReport, EndpointReportAnswer, EndpointWatch, FIXED_IP_SETTLE_SECS, RemoteEndpoints, RemoteNetworkEndpoints,
+    EndpointReport, EndpointReportAnswer, EndpointWatch, FIXED_IP_SETTLE_SECS, GlobalRouter, RemoteEndpoints, RemoteNetworkEndpoints,
 };
 use flotilla_core::{NetworkId, ValidationError};
 use sha2::{Digest, Sha256};
@@ -58,8 +59,8 @@ pub async fn report(
 }
 
 /// Names an answer: the SHA-256 of its JSON.
-fn digest(networks: &[RemoteNetworkEndpoints]) -> String {
-    let json = serde_json::to_vec(networks).unwrap_or_default();
+fn digest(networks: &[RemoteNetworkEndpoints], routers: &[GlobalRouter]) -> String {
+    let json = serde_json::to_vec(&(networks, routers)).unwrap_or_default();
     hex::encode(Sha256::digest(&json))
 }
 
@@ -82,14 +83,15 @@ pub async fn watch(
         notified.as_mut().enable();
         let answer: Vec<RemoteNetworkEndpoints> =
             state.store.endpoints_for_region(caller.id, &networks).await?.into_iter().map(wire_network).collect();
-        let digest = digest(&answer);
+        let routers = super::global_routers::joining(&state, &networks).await?;
+        let digest = digest(&answer, &routers);
         if body.since.as_deref() != Some(digest.as_str()) || Instant::now() >= deadline {
-            return Ok(Json(RemoteEndpoints { digest, networks: answer }));
+            return Ok(Json(RemoteEndpoints { digest, networks: answer, routers }));
         }
         tokio::select! {
             () = &mut notified => {}
             () = tokio::time::sleep_until(deadline.min(Instant::now() + RECHECK)) => {}
-            () = state.shutdown.cancelled() => return Ok(Json(RemoteEndpoints { digest, networks: answer })),
+            () = state.shutdown.cancelled() => return Ok(Json(RemoteEndpoints { digest, networks: answer, routers })),
         }
     }
 }

@@ -10,6 +10,7 @@ mod events;
 mod federation;
 mod global_endpoints;
 mod global_networks;
+mod global_routers;
 mod hosts;
 mod images;
 mod jobs;
@@ -112,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(global_networks::allocate_block))
         .routes(routes!(global_networks::reserve_fixed_ip))
         .routes(routes!(global_networks::release_fixed_ip))
+        .routes(routes!(global_routers::create))
         .routes(routes!(global_endpoints::report))
         .routes(routes!(global_endpoints::watch))
         .split_for_parts();
