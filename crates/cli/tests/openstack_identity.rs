@@ -6,17 +6,8 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
-use support::openstack::{Cloud, assert_no_server_errors, cli};
+use support::openstack::{Cloud, assert_no_server_errors, cli, keys, set};
 use support::{ADMIN_PASSWORD, Sandbox, start_server_on};
-
-fn keys(value: &Value) -> BTreeSet<String> {
-    value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| s.to_string()).collect()
-}
 
 /// Keystone's date form: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 fn assert_keystone_date(date: &Value) {
@@ -168,15 +159,7 @@ fn the_openstack_cli_issues_a_token_and_reads_the_catalog() {
     };
     let sandbox = Sandbox::new();
     let server = start_server_on(&sandbox, None);
-    let cloud = Cloud {
-        cli,
-        auth_url: format!("{}/identity/v3", server.url),
-        user: "admin".into(),
-        password: ADMIN_PASSWORD.into(),
-        project: "admin".into(),
-        region: None,
-        home: sandbox.path("home"),
-    };
+    let cloud = Cloud::admin(cli, &server.url, sandbox.path("home"));
     let token = cloud.json(&["token", "issue"]);
     assert_eq!(keys(&token), set(&["expires", "id", "project_id", "user_id"]));
     let catalog = cloud.json(&["catalog", "list"]);

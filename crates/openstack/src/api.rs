@@ -5,6 +5,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -31,6 +32,8 @@ pub struct Answer {
     pub headers: HeaderMap,
     /// The JSON body; `Value::Null` when there was none or it was not JSON.
     pub body: Value,
+    /// The body as it came (e.g. a container's logs, which are text).
+    pub raw: Bytes,
 }
 
 impl Answer {
@@ -91,7 +94,7 @@ impl Api {
             Ok(collected) => collected.to_bytes(),
             Err(error) => return Answer::internal(&error.to_string()),
         };
-        Answer { status: parts.status, headers: parts.headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        Answer { status: parts.status, headers: parts.headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null), raw: bytes }
     }
 }
 
@@ -101,6 +104,7 @@ impl Answer {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             headers: HeaderMap::new(),
             body: serde_json::json!({"error": {"message": message}}),
+            raw: Bytes::new(),
         }
     }
 }

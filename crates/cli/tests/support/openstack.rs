@@ -2,6 +2,7 @@
 //! against a Flotilla server, as a user would: credentials in `OS_*` variables, `-f json` output.
 
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -31,6 +32,19 @@ pub struct Cloud {
 }
 
 impl Cloud {
+    /// The bootstrapped admin in project `admin` at the Keystone of the server at `url`.
+    pub fn admin(cli: String, url: &str, home: PathBuf) -> Cloud {
+        Cloud {
+            cli,
+            auth_url: format!("{url}/identity/v3"),
+            user: "admin".into(),
+            password: super::ADMIN_PASSWORD.into(),
+            project: "admin".into(),
+            region: None,
+            home,
+        }
+    }
+
     /// `openstack args…`: its exit code, stdout and stderr.
     pub fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
         let mut command = Command::new(&self.cli);
@@ -78,4 +92,14 @@ pub fn assert_no_server_errors(log: &str) {
     assert!(!log.contains("panicked"), "the server panicked:\n{log}");
     let errors: Vec<&str> = log.lines().filter(|l| l.contains("status=5")).collect();
     assert!(errors.is_empty(), "the server answered 5xx:\n{}", errors.join("\n"));
+}
+
+/// The keys of a JSON object.
+pub fn keys(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect()
+}
+
+/// `names` as a set, to compare with [`keys`].
+pub fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
 }
