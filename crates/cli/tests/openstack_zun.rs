@@ -1,7 +1,7 @@
 //! Zun v1 at `/container` on the real `flotilla server` with a simulated host: the wire shapes
 //! replayed in Rust (versions, microversion headers, container fields and statuses, Zun's error
 //! body, 401 on a bad token, pagination to an empty page), then the real `openstack appcontainer`
-//! commands with `-f json`.
+//! commands with `-f json`, and a central with two regions behind its one Keystone.
 
 mod support;
 
@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::openstack::{Cloud, assert_no_server_errors, cli, keys, set};
+use support::regions::{central, region, sim_host};
 use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent, start_server_on, wait_until};
 
 /// The fields of a Zun container (zun/api/controllers/v1/views/containers_view.py).
@@ -276,4 +277,57 @@ fn openstack_appcontainer_runs_a_container_on_a_sim_host() {
     assert!(deleted.contains("success"), "{deleted}");
     assert_eq!(cloud.json(&["appcontainer", "list"]), json!([]));
     assert_no_server_errors(&server.stderr());
+}
+
+#[test]
+fn one_keystone_at_the_central_sends_each_region_its_own_commands() {
+    let Some(cli) = cli() else {
+        eprintln!("skipped: FLOTILLA_TEST_OPENSTACK is not set (scripts/test.sh installs the OpenStack clients)");
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let central = central(&sandbox, "2", &[]);
+    log_in_as_admin(&sandbox, &central);
+    let east = region(&sandbox, &central.url, "east", "10.150.0.0/16", None, &[]);
+    let west = region(&sandbox, &central.url, "west", "10.160.0.0/16", None, &[]);
+    let _hosts = [sim_host(&sandbox, "east", &east), sim_host(&sandbox, "west", &west)];
+
+    // The central's catalog lists every region (and not the central, which runs no hosts).
+    let mut cloud = Cloud::admin(cli, &central.url, sandbox.path("home"));
+    let catalog = cloud.json(&["catalog", "list"]);
+    for (service, suffix) in catalog.as_array().unwrap().iter().zip(["/clustering", "/container/v1"]) {
+        let endpoints: Vec<(&str, &str)> =
+            service["Endpoints"].as_array().unwrap().iter().map(|e| (e["region"].as_str().unwrap(), e["url"].as_str().unwrap())).collect();
+        let expected = [("east", format!("{}{suffix}", east.url)), ("west", format!("{}{suffix}", west.url))];
+        assert_eq!(endpoints, expected.iter().map(|(r, u)| (*r, u.as_str())).collect::<Vec<_>>(), "{service}");
+    }
+
+    // --os-region-name picks the region each command goes to.
+    for (name, container) in [("east", "e1"), ("west", "w1")] {
+        cloud.region = Some(name.into());
+        let ran = cloud.ok(&["appcontainer", "run", "-f", "json", "--wait", "--name", container, "any/image:1"]);
+        let ran: Value = serde_json::from_str(&ran).unwrap_or_else(|e| panic!("run printed no JSON ({e}): {ran}"));
+        assert_eq!(ran["host"], format!("{name}-sim").as_str());
+    }
+    for (name, container) in [("east", "e1"), ("west", "w1")] {
+        cloud.region = Some(name.into());
+        let names: Vec<String> =
+            cloud.json(&["appcontainer", "list"]).as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(names, [container], "region {name}");
+        let (code, _, stderr) = cloud.run(&["appcontainer", "show", if name == "east" { "w1" } else { "e1" }]);
+        assert_ne!(code, Some(0), "the other region's container is not here: {stderr}");
+    }
+
+    // At a region, logins belong to the central: Keystone answers what /v1 answers there.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let refused = runtime.block_on(async {
+        let auth = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": ADMIN_PASSWORD, "domain": {"id": "default"}}}}}});
+        let answer = reqwest::Client::new().post(format!("{}/identity/v3/auth/tokens", east.url)).json(&auth).send().await.unwrap();
+        (answer.status(), answer.json::<Value>().await.unwrap())
+    });
+    assert_eq!(refused.0, StatusCode::MISDIRECTED_REQUEST);
+    assert!(refused.1["error"]["message"].as_str().unwrap().contains(&central.url), "{}", refused.1);
+    for server in [&central, &east, &west] {
+        assert_no_server_errors(&server.stderr());
+    }
 }
