@@ -7,7 +7,7 @@ mod support;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::openstack::{Cloud, assert_no_server_errors, cli, keys, set};
-use support::{ADMIN_PASSWORD, Sandbox, start_server_on};
+use support::{ADMIN_PASSWORD, Sandbox, make_pki, start_named_server, start_server_on};
 
 /// Keystone's date form: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 fn assert_keystone_date(date: &Value) {
@@ -170,4 +170,24 @@ fn the_openstack_cli_issues_a_token_and_reads_the_catalog() {
     assert_eq!(endpoints[0]["region"], "local");
     assert_eq!(endpoints[0]["url"], format!("{}/container/v1", server.url).as_str());
     assert_no_server_errors(&server.stderr());
+}
+
+#[test]
+fn over_https_the_catalog_and_discovery_name_https_urls() {
+    let sandbox = Sandbox::new();
+    let pki = make_pki(&sandbox);
+    let server = start_named_server(&sandbox, "server", None, &["--tls-cert", &pki.cert, "--tls-key", &pki.key]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&pki.ca).unwrap()).unwrap();
+    let http = reqwest::Client::builder().add_root_certificate(ca).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = server.url.clone();
+    let (location, catalog) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let root = http.get(format!("{url}/identity")).send().await.unwrap();
+        let location = root.headers()["location"].to_str().unwrap().to_owned();
+        let issued = issue(&http, &url, "", &password_auth(admin_by_name(), project_admin())).await;
+        assert_eq!(issued.status(), StatusCode::CREATED);
+        (location, issued.json::<Value>().await.unwrap()["token"]["catalog"].clone())
+    });
+    assert_eq!(location, format!("{url}/identity/v3/"));
+    assert_eq!(catalog[1]["endpoints"][0]["url"], format!("{url}/container/v1").as_str());
 }

@@ -21,16 +21,19 @@ pub struct Site {
     /// The URL clients reach this server at, when it was given (`--advertise-url`); otherwise the
     /// request's `Host` decides.
     pub public_url: Option<String>,
+    /// Whether this server serves HTTPS (the scheme of URLs made from the `Host`).
+    pub https: bool,
 }
 
 impl Site {
-    /// This server's URL, without a trailing slash: `public_url`, else `http://` and the request's `Host`.
+    /// This server's URL, without a trailing slash: `public_url`, else the scheme and the request's `Host`.
     pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
         if let Some(url) = &self.public_url {
             return url.trim_end_matches('/').to_owned();
         }
         let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        format!("http://{host}")
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{host}")
     }
 }
 

@@ -218,7 +218,7 @@ impl Server {
             federation::Role::Region(settings) => Some(settings.advertise_url.clone()),
             _ => None,
         };
-        let app = routes::router(state, public_url);
+        let app = routes::router(state, public_url, api_tls.is_some());
         let (stop, stopped) = oneshot::channel::<()>();
         let scheme = if api_tls.is_some() { "https" } else { "http" };
         let header_read_timeout = config.header_read_timeout;

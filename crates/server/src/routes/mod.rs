@@ -93,8 +93,9 @@ impl Modify for ErrorAnswers {
 }
 
 /// The whole application: public routes, token-protected routes, docs, health and metrics, and the
-/// OpenStack dialects; `public_url` is where clients reach this server when it is known.
-pub fn router(state: AppState, public_url: Option<String>) -> Router {
+/// OpenStack dialects; `public_url` is where clients reach this server when it is known, `https`
+/// whether it serves HTTPS.
+pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Router {
     let central_only = || from_fn_with_state(state.clone(), crate::federation::central_only::layer);
     let (public, public_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(version::version))
@@ -210,7 +211,7 @@ pub fn router(state: AppState, public_url: Option<String>) -> Router {
     let protected = protected
         .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(from_fn_with_state(state.clone(), require_token));
-    let site = flotilla_openstack::Site { region: state.region.clone(), public_url };
+    let site = flotilla_openstack::Site { region: state.region.clone(), public_url, https };
     let api = Router::new()
         .merge(public)
         .merge(protected)
