@@ -70,9 +70,13 @@ struct Zun {
 
 impl Zun {
     async fn new(url: &str) -> Zun {
+        Zun::as_user(url, "admin", ADMIN_PASSWORD, "admin").await
+    }
+
+    async fn as_user(url: &str, user: &str, password: &str, project: &str) -> Zun {
         let http = reqwest::Client::new();
-        let auth = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": ADMIN_PASSWORD, "domain": {"id": "default"}}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
+        let auth = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": user, "password": password, "domain": {"id": "default"}}}},
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}});
         let issued = http.post(format!("{url}/identity/v3/auth/tokens?nocatalog")).json(&auth).send().await.unwrap();
         assert_eq!(issued.status(), StatusCode::CREATED);
         let token = issued.headers()["x-subject-token"].to_str().unwrap().to_owned();
@@ -225,9 +229,24 @@ async fn replay(url: &str) {
     }
     assert_zun_error(&zun.json(Method::GET, "/containers/web", StatusCode::NOT_FOUND).await, 404);
 
-    // Hosts, images, services.
+    // Hosts (admins only), images, services.
     let hosts = zun.json(Method::GET, "/hosts", StatusCode::OK).await;
     assert_eq!(hosts["hosts"][0]["hostname"], "sim-1");
+    let admin = |method: Method, path: &str, body: Value| {
+        zun.http.request(method, format!("{url}{path}")).header("x-auth-token", &zun.token).json(&body).send()
+    };
+    assert_eq!(admin(Method::POST, "/v1/projects", json!({"name": "team"})).await.unwrap().status(), StatusCode::CREATED);
+    let mia = json!({"name": "mia", "password": "mia-pass-1234", "default_project": "team"});
+    assert_eq!(admin(Method::POST, "/v1/users", mia).await.unwrap().status(), StatusCode::CREATED);
+    let role = json!({"user": "mia", "project": "team", "role": "member"});
+    assert_eq!(admin(Method::POST, "/v1/role_assignments", role).await.unwrap().status(), StatusCode::CREATED);
+    let member = Zun::as_user(url, "mia", "mia-pass-1234", "team").await;
+    assert_zun_error(&member.json(Method::GET, "/hosts", StatusCode::FORBIDDEN).await, 403);
+    assert_eq!(
+        member.json(Method::GET, "/containers", StatusCode::OK).await["containers"],
+        json!([]),
+        "another project's containers are not listed"
+    );
     assert_eq!(zun.json(Method::GET, "/images", StatusCode::OK).await, json!({"images": [], "next": null}));
     assert!(zun.json(Method::GET, "/services", StatusCode::OK).await["services"].is_array());
 }

@@ -34,6 +34,16 @@ fn next_url(base: &str, resource: &str, next: Option<String>) -> Value {
     json!(next.map(|marker| format!("{base}/container/v1/{resource}/?marker={marker}")))
 }
 
+/// Zun's hosts are for admins (Flotilla shows its hosts to everyone, without their addresses).
+async fn require_admin(zun: &Zun, headers: &HeaderMap) -> Result<(), ZunError> {
+    let token: flotilla_api::Token = get(zun, headers, "/v1/auth/tokens").await?;
+    if token.role.is_admin() {
+        Ok(())
+    } else {
+        Err(ZunError::Flotilla { status: StatusCode::FORBIDDEN, message: "hosts are shown to admins only (Zun's policy)".into() })
+    }
+}
+
 fn host_view(h: &Host, base: &str) -> Value {
     let href = format!("{base}/container/v1/hosts/{}", h.id);
     json!({
@@ -60,16 +70,18 @@ fn host_view(h: &Host, base: &str) -> Value {
     })
 }
 
-/// `GET /v1/hosts`.
+/// `GET /v1/hosts` (admins).
 pub(super) async fn hosts(State(zun): State<Zun>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Json<Value>, ZunError> {
+    require_admin(&zun, &headers).await?;
     let list: HostList = get(&zun, &headers, &format!("/v1/hosts?{}", page(query.as_deref())?)).await?;
     let base = zun.base(&headers);
     let hosts: Vec<Value> = list.hosts.iter().map(|h| host_view(h, &base)).collect();
     Ok(Json(json!({"hosts": hosts, "next": next_url(&base, "hosts", list.next)})))
 }
 
-/// `GET /v1/hosts/{id}`.
+/// `GET /v1/hosts/{id}` (admins).
 pub(super) async fn host(State(zun): State<Zun>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ZunError> {
+    require_admin(&zun, &headers).await?;
     let host: Host = get(&zun, &headers, &format!("/v1/hosts/{}", escape(&id))).await?;
     Ok(Json(host_view(&host, &zun.base(&headers))))
 }
