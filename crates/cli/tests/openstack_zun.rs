@@ -215,7 +215,7 @@ async fn replay(url: &str) {
         page = zun.json(Method::GET, &path, StatusCode::OK).await;
     }
     assert_eq!(seen, ["web", "db"]);
-    let running = zun.json(Method::GET, "/containers?status=Running", StatusCode::OK).await;
+    let running = zun.json(Method::GET, "/containers/?status=Running", StatusCode::OK).await;
     assert_eq!(running["containers"].as_array().unwrap().len(), 1);
 
     // Delete with stop: 204, then 404.

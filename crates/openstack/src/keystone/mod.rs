@@ -27,3 +27,8 @@ pub(crate) fn router(api: Api, site: Arc<Site>) -> Router {
         .route("/v3/auth/tokens", get(tokens::validate).head(tokens::check).delete(tokens::revoke).post(tokens::issue))
         .with_state(Keystone { api, site })
 }
+
+/// `/identity/`, the root with a trailing slash, which a nested router cannot route (merged at the top).
+pub(crate) fn slash_root(api: Api, site: Arc<Site>) -> Router {
+    Router::new().route("/identity/", get(discovery::versions)).with_state(Keystone { api, site })
+}

@@ -90,3 +90,8 @@ pub(crate) fn router(api: Api, site: Arc<Site>) -> Router {
         .nest("/v1", v1)
         .with_state(Zun { api, site })
 }
+
+/// `/container/`, the root with a trailing slash, which a nested router cannot route (merged at the top).
+pub(crate) fn slash_root(api: Api, site: Arc<Site>) -> Router {
+    Router::new().route("/container/", get(root)).with_state(Zun { api, site })
+}
