@@ -171,6 +171,9 @@ async fn replay(url: &str) {
     let unknown = zun.request(Method::POST, "/containers").json(&json!({"image": "x", "colour": "red"})).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
     assert!(assert_zun_error(&unknown.json().await.unwrap(), 400).starts_with("colour: "));
+    let text = zun.request(Method::POST, "/containers").header("content-type", "text/plain").body("image=x").send().await.unwrap();
+    assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(assert_zun_error(&text.json().await.unwrap(), 415).contains("text/plain"));
     let filter = zun.json(Method::GET, "/containers?colour=red", StatusCode::BAD_REQUEST).await;
     assert!(assert_zun_error(&filter, 400).contains("colour"));
 

@@ -228,6 +228,13 @@ pub(super) async fn create(
     body: Bytes,
 ) -> Result<Response, ZunError> {
     let params = Params::parse(query.as_deref(), &["run"])?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.starts_with("application/json") {
+        return Err(ZunError::Flotilla {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: format!("Content-Type: `{content_type}` is not application/json"),
+        });
+    }
     let body: Value = serde_json::from_slice(&body).map_err(|error| ZunError::BadRequest(format!("the body is not JSON: {error}")))?;
     let create = create_body(&body, params.flag("run")?)?;
     let answer = check(zun.api.call(Method::POST, "/v1/containers", token(&headers), Some(&create)).await)?;
