@@ -187,6 +187,23 @@ async fn replay(url: &str) {
     let stats = zun.json(Method::GET, "/containers/web/stats", StatusCode::OK).await;
     assert_eq!(keys(&stats), set(&["CPU %", "MEM USAGE(MiB)", "MEM LIMIT(MiB)", "MEM %", "BLOCK I/O(B)", "NET I/O(B)"]));
 
+    // Networks: attach one (its address shows in network_list), detach it.
+    let network = json!({"name": "back", "subnet": {"cidr": "10.77.0.0/24"}});
+    let made = zun.http.post(format!("{url}/v1/networks")).header("x-auth-token", &zun.token).json(&network).send().await.unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let back = made.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let on_back = |list: &Value| list["networks"].as_array().unwrap().iter().any(|n| n["net_id"] == back.as_str());
+    let attach = zun.request(Method::POST, "/containers/web/network_attach?network=back").send().await.unwrap();
+    assert_eq!(attach.status(), StatusCode::ACCEPTED);
+    let listed = zun.json(Method::GET, "/containers/web/network_list", StatusCode::OK).await;
+    assert!(on_back(&listed), "{listed}");
+    let address = listed["networks"].as_array().unwrap().iter().find(|n| n["net_id"] == back.as_str()).unwrap()["fixed_ips"][0].clone();
+    assert!(address["ip_address"].as_str().unwrap().starts_with("10.77.0."), "{address}");
+    assert_eq!(address["version"], 4);
+    let detach = zun.request(Method::POST, "/containers/web/network_detach?network=back").send().await.unwrap();
+    assert_eq!(detach.status(), StatusCode::ACCEPTED);
+    assert!(!on_back(&zun.json(Method::GET, "/containers/web/network_list", StatusCode::OK).await));
+
     // Deleting a running container without stop or force: Zun's 409.
     let refused = zun.json(Method::DELETE, "/containers/web?force=False&stop=False&all_projects=False", StatusCode::CONFLICT).await;
     assert_zun_error(&refused, 409);
