@@ -1,0 +1,85 @@
+//! `openstack appcontainer` on the real Docker Engine: a real `flotilla server`, one real
+//! `flotilla agent` on the engine, the workload image built offline and uploaded, and the real
+//! OpenStack CLI (from the virtual environment `scripts/test.sh` makes) running, listing, showing,
+//! reading logs of, executing in, stopping, starting and deleting a container.
+
+mod support;
+
+use serde_json::Value;
+use std::process::Command;
+use std::time::Duration;
+use support::openstack::{Cloud, assert_no_server_errors, cli};
+use support::{Sandbox, log_in_as_admin, start_named_server, wait_until};
+
+/// Default networks of this test's projects come from here: Docker tests share one engine, each
+/// keeps to its own addresses.
+const NETWORK_POOL: &str = "10.205.0.0/16";
+
+/// Removes the Docker containers of a project, the networks of a host and the image when the
+/// test ends, however it ends.
+struct Cleanup {
+    project: String,
+    host: Option<String>,
+    image: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let listed = Command::new("docker").args(["ps", "-aq", "--filter", &format!("label=flotilla.project={}", self.project)]).output();
+        for id in listed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().lines() {
+            let _ = Command::new("docker").args(["rm", "-f", id]).output();
+        }
+        if let Some(host) = &self.host {
+            let listed = Command::new("docker").args(["network", "ls", "-q", "--filter", &format!("label=flotilla.host={host}")]).output();
+            for id in listed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().lines() {
+                let _ = Command::new("docker").args(["network", "rm", id]).output();
+            }
+        }
+        let _ = Command::new("docker").args(["image", "rm", "-f", &self.image]).output();
+    }
+}
+
+#[test]
+fn openstack_appcontainer_runs_a_container_on_a_docker_host() {
+    let Some(cli) = cli() else {
+        eprintln!("skipped: FLOTILLA_TEST_OPENSTACK is not set (scripts/test.sh installs the OpenStack clients)");
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let server = start_named_server(&sandbox, "server", None, &["--network-pool", NETWORK_POOL]);
+    log_in_as_admin(&sandbox, &server);
+    let project = sandbox.run(&["project", "show", "admin", "-o", "json"], &[]).json()["id"].as_str().unwrap().to_owned();
+    let suffix = format!("{:x}", std::process::id());
+    let tag = format!("flotilla-openstack/workload:{suffix}");
+    let mut cleanup = Cleanup { project, host: None, image: tag.clone() };
+    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    let name = format!("docker-{suffix}");
+    let args = ["agent", "--server", &server.url, "--join-token", &token, "--name", &name, "--listen", "127.0.0.1:0", "--cpus", "2"];
+    let _agent = sandbox.spawn("agent", &args, &[], "joined");
+    cleanup.host = sandbox.run(&["host", "show", &name, "-o", "json"], &[]).json()["id"].as_str().map(str::to_owned);
+    let archive = sandbox.path("workload.tar");
+    sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
+    sandbox.run(&["image", "upload", archive.to_str().unwrap(), "-o", "json"], &[]).json();
+
+    let cloud = Cloud::admin(cli, &server.url, sandbox.path("home"));
+    let web = cloud.ok(&["appcontainer", "run", "-f", "json", "--wait", "--name", "web", &tag]);
+    let web: Value = serde_json::from_str(&web).unwrap_or_else(|e| panic!("run printed no JSON ({e}): {web}"));
+    assert_eq!((web["status"].as_str(), web["host"].as_str()), (Some("Running"), Some(name.as_str())), "{web}");
+    let list = cloud.json(&["appcontainer", "list"]);
+    assert_eq!(list.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect::<Vec<_>>(), ["web"]);
+    assert_eq!(cloud.json(&["appcontainer", "show", "web"])["image"], tag.as_str());
+    wait_until("the workload logs", Duration::from_secs(30), || !cloud.ok(&["appcontainer", "logs", "web"]).trim().is_empty());
+    // (No `--flags` after the command: the `openstack` shell would take them for its own.)
+    let help = cloud.ok(&["appcontainer", "exec", "web", "/flotilla", "help", "workload"]);
+    assert!(help.contains("The demo workload"), "{help}");
+    let (code, usage, _) = cloud.run(&["appcontainer", "exec", "web", "/flotilla", "no-such-command"]);
+    assert_eq!(code, Some(2), "exec exits with the command's exit code: {usage}");
+    cloud.ok(&["appcontainer", "stop", "web"]);
+    wait_until("web stops", Duration::from_secs(60), || cloud.json(&["appcontainer", "show", "web"])["status"] == "Stopped");
+    cloud.ok(&["appcontainer", "start", "web"]);
+    wait_until("web starts", Duration::from_secs(60), || cloud.json(&["appcontainer", "show", "web"])["status"] == "Running");
+    let deleted = cloud.ok(&["appcontainer", "delete", "--stop", "--wait", "web"]);
+    assert!(deleted.contains("success"), "{deleted}");
+    assert_eq!(cloud.json(&["appcontainer", "list"]), serde_json::json!([]));
+    assert_no_server_errors(&server.stderr());
+}
