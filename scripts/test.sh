@@ -11,8 +11,11 @@
 #      databases) and database `flotilla` are created in it.
 #   3. Exports FLOTILLA_TEST_POSTGRES_URL=postgres://flotilla:flotilla@127.0.0.1:PORT/flotilla
 #   4. Makes a Python virtual environment under target/pyvenv (reused when it
-#      holds the pinned version) with schemathesis, the API fuzzer, and exports
-#      FLOTILLA_TEST_SCHEMATHESIS=<its st> for crates/cli/tests/api_fuzz.rs.
+#      holds the pinned versions) with schemathesis, the API fuzzer, and the real
+#      OpenStack clients (openstackclient, senlinclient, zunclient, openstacksdk,
+#      keystoneauth1), and exports FLOTILLA_TEST_SCHEMATHESIS=<its st> for
+#      crates/cli/tests/api_fuzz.rs and FLOTILLA_TEST_OPENSTACK=<its openstack>
+#      for crates/cli/tests/openstack_*.rs.
 #   5. Makes sure the testbed's tools exist (dockerd, fuse-overlayfs, nsenter, ip,
 #      iptables; installs their Debian packages with apt-get if not).
 #   6. Runs `cargo nextest run --workspace --no-fail-fast "$@"` (installing
@@ -226,15 +229,19 @@ if [ "${FLOTILLA_TEST_ONLY_DB:-}" = "1" ]; then
     exit 0
 fi
 
-# The API fuzzer (crates/cli/tests/api_fuzz.rs), pinned so runs are repeatable.
-SCHEMATHESIS_VERSION=4.32.5
-ensure_schemathesis() {
-    local venv="target/pyvenv"
-    local st="$venv/bin/st"
-    if [ -x "$st" ] && "$st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-        step "schemathesis $SCHEMATHESIS_VERSION found in $venv"
-    else
-        step "installing schemathesis $SCHEMATHESIS_VERSION in $venv"
+# The Python tools of the tests, pinned so runs are repeatable: the API fuzzer
+# (crates/cli/tests/api_fuzz.rs) and the real OpenStack clients (crates/cli/tests/openstack_*.rs).
+PY_PINS=(
+    schemathesis==4.32.5
+    python-openstackclient==10.5.0
+    python-senlinclient==3.1.0
+    python-zunclient==5.5.0
+    openstacksdk==4.22.0
+    keystoneauth1==5.18.1
+)
+ensure_pyvenv() {
+    local venv="target/pyvenv" missing=() pin installed
+    if [ ! -x "$venv/bin/pip" ]; then
         if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
             [ "$(id -u)" -eq 0 ] || die "python3 with venv is missing and we are not root to apt-get it"
             apt-get update
@@ -242,15 +249,26 @@ ensure_schemathesis() {
         fi
         rm -rf "$venv"
         python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
     fi
-    FLOTILLA_TEST_SCHEMATHESIS="$(cd "$(dirname "$st")" && pwd)/st"
-    export FLOTILLA_TEST_SCHEMATHESIS
+    installed=$("$venv/bin/pip" freeze --disable-pip-version-check 2>/dev/null | tr '[:upper:]_' '[:lower:]-')
+    for pin in "${PY_PINS[@]}"; do
+        grep -qx -- "$pin" <<<"$installed" || missing+=("$pin")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        step "Python tools found in $venv (${PY_PINS[*]})"
+    else
+        step "installing ${missing[*]} in $venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PINS[@]}"
+    fi
+    local bin
+    bin="$(cd "$venv/bin" && pwd)"
+    export FLOTILLA_TEST_SCHEMATHESIS="$bin/st"
+    export FLOTILLA_TEST_OPENSTACK="$bin/openstack"
 }
 
 ensure_busybox
 ensure_testbed_tools
-ensure_schemathesis
+ensure_pyvenv
 
 if ! cargo nextest --version >/dev/null 2>&1; then
     step "installing cargo-nextest"

@@ -3,15 +3,25 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use std::net::SocketAddr;
 use tower::ServiceExt;
 
 /// The `/v1` API of the server the dialects are mounted on.
 #[derive(Clone)]
 pub struct Api {
     router: Router,
+}
+
+/// What a call may carry besides its token and body.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The address of the client the dialect is serving.
+    pub client: Option<SocketAddr>,
 }
 
 /// An answer of the `/v1` API.
@@ -40,9 +50,27 @@ impl Api {
 
     /// Sends `method path_and_query` with the caller's token (when it has one) and a JSON body.
     pub async fn call(&self, method: Method, path_and_query: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
+        self.call_with(method, path_and_query, token, body, &Extra::default()).await
+    }
+
+    /// [`Api::call`] with more headers and the client's address (logins are throttled by it).
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        extra: &Extra,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(path_and_query);
         if let Some(token) = token.and_then(|t| HeaderValue::from_str(t).ok()) {
             request = request.header("x-auth-token", token);
+        }
+        for (name, value) in &extra.headers {
+            request = request.header(name, value);
+        }
+        if let Some(client) = extra.client {
+            request = request.extension(ConnectInfo(client));
         }
         let request = match body {
             Some(body) => {

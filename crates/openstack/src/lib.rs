@@ -8,7 +8,7 @@ mod keystone;
 mod senlin;
 mod zun;
 
-pub use api::{Answer, Api};
+pub use api::{Answer, Api, Extra};
 
 use axum::Router;
 use std::sync::Arc;
@@ -21,6 +21,17 @@ pub struct Site {
     /// The URL clients reach this server at, when it was given (`--advertise-url`); otherwise the
     /// request's `Host` decides.
     pub public_url: Option<String>,
+}
+
+impl Site {
+    /// This server's URL, without a trailing slash: `public_url`, else `http://` and the request's `Host`.
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        format!("http://{host}")
+    }
 }
 
 /// `api` with the three dialects nested under their prefixes.

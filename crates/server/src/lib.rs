@@ -214,7 +214,11 @@ impl Server {
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let handlers = jobs::handlers(&store, &state.federation);
         let follower = state.clone();
-        let app = routes::router(state);
+        let public_url = match &config.role {
+            federation::Role::Region(settings) => Some(settings.advertise_url.clone()),
+            _ => None,
+        };
+        let app = routes::router(state, public_url);
         let (stop, stopped) = oneshot::channel::<()>();
         let scheme = if api_tls.is_some() { "https" } else { "http" };
         let header_read_timeout = config.header_read_timeout;

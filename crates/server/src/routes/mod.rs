@@ -92,8 +92,9 @@ impl Modify for ErrorAnswers {
     }
 }
 
-/// The whole application: public routes, token-protected routes, docs, health and metrics.
-pub fn router(state: AppState) -> Router {
+/// The whole application: public routes, token-protected routes, docs, health and metrics, and the
+/// OpenStack dialects; `public_url` is where clients reach this server when it is known.
+pub fn router(state: AppState, public_url: Option<String>) -> Router {
     let central_only = || from_fn_with_state(state.clone(), crate::federation::central_only::layer);
     let (public, public_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(version::version))
@@ -209,7 +210,7 @@ pub fn router(state: AppState) -> Router {
     let protected = protected
         .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
         .route_layer(from_fn_with_state(state.clone(), require_token));
-    let site = flotilla_openstack::Site { region: state.region.clone(), public_url: None };
+    let site = flotilla_openstack::Site { region: state.region.clone(), public_url };
     let api = Router::new()
         .merge(public)
         .merge(protected)
@@ -218,13 +219,15 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(version::healthz))
         .route("/metrics", get(metrics::handler))
         .fallback(version::not_found)
+        .with_state(state.clone());
+    // The layers wrap the dialects too: their requests are logged and counted once, and the calls
+    // they make into `api` in-process run inside the request's id.
+    flotilla_openstack::mount(api, site)
         .layer(from_fn_with_state(state.metrics.clone(), metrics::layer))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(RequestBodyTimeoutLayer::new(state.settings.body_read_timeout))
         .layer(from_fn(no_nul::layer))
         .layer(from_fn(request_id::layer))
-        .with_state(state);
-    flotilla_openstack::mount(api, site)
 }
 
 pub use hosts::issue as issue_join_token;
