@@ -4,8 +4,8 @@
 use super::error::SenlinError;
 use crate::{Answer, Api, Site};
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::request::Parts;
-use axum::http::{Method, header};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -36,13 +36,7 @@ impl FromRequestParts<Shared> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
         let token = parts.headers.get("x-auth-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let root = match &state.site.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => {
-                let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-                format!("http://{host}")
-            }
-        };
+        let root = state.site.base_url(&parts.headers);
         Ok(Caller { token, base: format!("{root}/clustering") })
     }
 }
