@@ -168,15 +168,7 @@ fn the_openstack_cli_issues_a_token_and_reads_the_catalog() {
     };
     let sandbox = Sandbox::new();
     let server = start_server_on(&sandbox, None);
-    let cloud = Cloud {
-        cli,
-        auth_url: format!("{}/identity/v3", server.url),
-        user: "admin".into(),
-        password: ADMIN_PASSWORD.into(),
-        project: "admin".into(),
-        region: None,
-        home: sandbox.path("home"),
-    };
+    let cloud = Cloud::admin(&sandbox, &server, cli);
     let token = cloud.json(&["token", "issue"]);
     assert_eq!(keys(&token), set(&["expires", "id", "project_id", "user_id"]));
     let catalog = cloud.json(&["catalog", "list"]);

@@ -7,28 +7,8 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::openstack::{Cloud, assert_no_server_errors, cli};
-use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent, start_server_on, wait_until};
-
-fn region(sandbox: &Sandbox) -> (Running, Running) {
-    let server = start_server_on(sandbox, None);
-    log_in_as_admin(sandbox, &server);
-    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
-    let agents = sim_agent(sandbox, &server, &token, "sim", &["--simulate-hosts", "2"], "simulated hosts joined");
-    (server, agents)
-}
-
-fn cloud(sandbox: &Sandbox, server: &Running, cli: String) -> Cloud {
-    Cloud {
-        cli,
-        auth_url: format!("{}/identity/v3", server.url),
-        user: "admin".into(),
-        password: ADMIN_PASSWORD.into(),
-        project: "admin".into(),
-        region: None,
-        home: sandbox.path("home"),
-    }
-}
+use support::openstack::{Cloud, assert_no_server_errors, cli, sim_region};
+use support::{ADMIN_PASSWORD, Sandbox, wait_until};
 
 /// Writes `text` to the sandbox file `name`; answers its path.
 fn file(sandbox: &Sandbox, name: &str, text: &str) -> String {
@@ -61,8 +41,8 @@ fn the_openstack_cluster_commands_drive_a_cluster() {
         return;
     };
     let sandbox = Sandbox::new();
-    let (server, _agents) = region(&sandbox);
-    let cloud = cloud(&sandbox, &server, cli);
+    let (server, _agents) = sim_region(&sandbox);
+    let cloud = Cloud::admin(&sandbox, &server, cli);
 
     let spec = file(&sandbox, "web.yaml", PROFILE);
     let profile = cloud.json(&["cluster", "profile", "create", "--spec-file", &spec, "web"]);
@@ -190,7 +170,7 @@ fn an_openstacksdk_script_drives_a_cluster() {
         return;
     };
     let sandbox = Sandbox::new();
-    let (server, _agents) = region(&sandbox);
+    let (server, _agents) = sim_region(&sandbox);
     let python = std::path::Path::new(&cli).with_file_name("python");
     let script = file(&sandbox, "flow.py", SDK_FLOW);
     let auth_url = format!("{}/identity/v3", server.url);

@@ -9,7 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent, start_server_on};
+use support::openstack::sim_region;
+use support::{ADMIN_PASSWORD, Sandbox};
 
 const DATE: &str = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$";
 
@@ -149,14 +150,6 @@ const CLUSTER_KEYS: &[&str] = &[
     "policies",
 ];
 
-fn region(sandbox: &Sandbox) -> (Running, Running) {
-    let server = start_server_on(sandbox, None);
-    log_in_as_admin(sandbox, &server);
-    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
-    let agents = sim_agent(sandbox, &server, &token, "sim", &["--simulate-hosts", "2"], "simulated hosts joined");
-    (server, agents)
-}
-
 async fn log_in(http: &reqwest::Client, url: &str) -> String {
     let login = json!({"user": "admin", "password": ADMIN_PASSWORD, "project": "admin"});
     let answer: Value = http.post(format!("{url}/v1/auth/tokens")).json(&login).send().await.unwrap().json().await.unwrap();
@@ -166,7 +159,7 @@ async fn log_in(http: &reqwest::Client, url: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn senlin_wire_shapes_from_discovery_to_delete() {
     let sandbox = Sandbox::new();
-    let (server, _agents) = region(&sandbox);
+    let (server, _agents) = sim_region(&sandbox);
     let http = reqwest::Client::new();
     let token = log_in(&http, &server.url).await;
     let s = Senlin { http, base: format!("{}/clustering", server.url), token };

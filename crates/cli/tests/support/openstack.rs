@@ -1,6 +1,7 @@
 //! The real OpenStack CLI (`openstack`, from the virtual environment `scripts/test.sh` makes) run
 //! against a Flotilla server, as a user would: credentials in `OS_*` variables, `-f json` output.
 
+use super::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent, start_server_on};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -31,6 +32,19 @@ pub struct Cloud {
 }
 
 impl Cloud {
+    /// The bootstrapped admin of `server`, in its admin project, with no region picked.
+    pub fn admin(sandbox: &Sandbox, server: &Running, cli: String) -> Self {
+        Cloud {
+            cli,
+            auth_url: format!("{}/identity/v3", server.url),
+            user: "admin".into(),
+            password: ADMIN_PASSWORD.into(),
+            project: "admin".into(),
+            region: None,
+            home: sandbox.path("home"),
+        }
+    }
+
     /// `openstack args…`: its exit code, stdout and stderr.
     pub fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
         let mut command = Command::new(&self.cli);
@@ -78,4 +92,13 @@ pub fn assert_no_server_errors(log: &str) {
     assert!(!log.contains("panicked"), "the server panicked:\n{log}");
     let errors: Vec<&str> = log.lines().filter(|l| l.contains("status=5")).collect();
     assert!(errors.is_empty(), "the server answered 5xx:\n{}", errors.join("\n"));
+}
+
+/// A standalone region: `flotilla server` on SQLite and an agent simulating two hosts.
+pub fn sim_region(sandbox: &Sandbox) -> (Running, Running) {
+    let server = start_server_on(sandbox, None);
+    log_in_as_admin(sandbox, &server);
+    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    let agents = sim_agent(sandbox, &server, &token, "sim", &["--simulate-hosts", "2"], "simulated hosts joined");
+    (server, agents)
 }
