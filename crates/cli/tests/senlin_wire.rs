@@ -206,7 +206,9 @@ async fn senlin_wire_shapes_from_discovery_to_delete() {
     let second = s.post("/v1/profiles", json!({"profile": {"name": "web2", "spec": flotilla_spec}})).await;
     assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
     let nova = json!({"type": "os.nova.server", "version": 1.0, "properties": {"flavor": "m1.small"}});
-    s.post("/v1/profiles", json!({"profile": {"name": "vm", "spec": nova}})).await.senlin_error(400, "os.nova.server");
+    s.post("/v1/profiles", json!({"profile": {"name": "vm", "spec": nova}}))
+        .await
+        .senlin_error(400, "The profile type 'os.nova.server-1.0' is not supported");
     s.post("/v1/profiles", json!({"name": "bare"})).await.senlin_error(400, "missing 'profile' key");
     let validated = s.post("/v1/profiles/validate", json!({"profile": {"spec": spec}})).await;
     assert_eq!(validated.status, StatusCode::OK, "{}", validated.body);

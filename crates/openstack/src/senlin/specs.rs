@@ -47,7 +47,7 @@ fn spec(family: &Family, body: &Map<String, Value>) -> Result<Value, SenlinError
     };
     let type_name = wire::required(spec, "type")?;
     let version = wire::required(spec, "version")?;
-    let flotilla_type = (family.flotilla_type)(&type_name)?;
+    let flotilla_type = (family.flotilla_type)(&format!("{type_name}-{version}"))?;
     let properties = properties(family, spec.get("properties").unwrap_or(&Value::Null));
     Ok(json!({"type": flotilla_type, "version": version, "properties": properties}))
 }
