@@ -22,12 +22,8 @@ async fn shaped(senlin: &Shared, caller: &Caller, names: &mut ProfileNames, clus
 pub async fn list(State(senlin): State<Shared>, caller: Caller, Query(query): Query<Vec<(String, String)>>) -> Reply {
     let args = wire::list_args(&query, FILTERS)?;
     let all = senlin.list(&caller, CLUSTER.path, "clusters", args.pairs).await?;
-    let mut names = ProfileNames::default();
-    let mut out = Vec::with_capacity(all.len());
-    for c in &all {
-        out.push(shaped(&senlin, &caller, &mut names, c).await);
-    }
-    keyed(StatusCode::OK, "clusters", Value::Array(out))
+    let shown = ProfileNames::default().shape_all(&senlin, &caller, &all, shapes::cluster).await;
+    keyed(StatusCode::OK, "clusters", shown)
 }
 
 pub async fn show(State(senlin): State<Shared>, caller: Caller, Path(key): Path<String>) -> Reply {

@@ -27,12 +27,8 @@ pub async fn list(State(senlin): State<Shared>, caller: Caller, Query(query): Qu
         }
     }
     let all = senlin.list(&caller, NODE.path, "nodes", args.pairs).await?;
-    let mut names = ProfileNames::default();
-    let mut out = Vec::with_capacity(all.len());
-    for n in &all {
-        out.push(shaped(&senlin, &caller, &mut names, n).await);
-    }
-    keyed(StatusCode::OK, "nodes", Value::Array(out))
+    let shown = ProfileNames::default().shape_all(&senlin, &caller, &all, shapes::node).await;
+    keyed(StatusCode::OK, "nodes", shown)
 }
 
 pub async fn show(State(senlin): State<Shared>, caller: Caller, Path(key): Path<String>) -> Reply {

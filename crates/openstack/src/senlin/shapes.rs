@@ -38,6 +38,16 @@ impl ProfileNames {
         self.0.insert(id.to_owned(), name.clone());
         name
     }
+
+    /// `items` (clusters or nodes) shaped by `shape` with their profile's name.
+    pub async fn shape_all(&mut self, senlin: &Senlin, caller: &Caller, items: &[Value], shape: fn(&Value, Value) -> Value) -> Value {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let profile_name = self.name(senlin, caller, &item["profile_id"]).await;
+            out.push(shape(item, profile_name));
+        }
+        Value::Array(out)
+    }
 }
 
 pub fn profile(v: &Value) -> Value {
