@@ -174,6 +174,8 @@ async fn senlin_wire_shapes_from_discovery_to_delete() {
     assert_eq!(versions[0]["max_version"], "1.14");
     assert_eq!(root.header("openstack-api-version"), "clustering 1.14");
     assert_eq!(root.header("vary"), "OpenStack-API-Version");
+    let slash = s.send(Method::GET, "/", false, None).await;
+    assert_eq!((slash.status, slash.body.clone()), (root.status, root.body.clone()));
     let v1 = s.send(Method::GET, "/v1", false, None).await;
     assert_eq!((v1.status, v1.body["version"]["id"].clone()), (StatusCode::OK, json!("1.0")));
     let too_new = s.http.get(format!("{}/v1/clusters", s.base)).header("OpenStack-API-Version", "clustering 1.99").send().await.unwrap();
@@ -343,5 +345,5 @@ async fn senlin_wire_shapes_from_discovery_to_delete() {
     assert_eq!((deleted.status, deleted.body.clone()), (StatusCode::ACCEPTED, Value::Null));
     assert_eq!(s.wait(&deleted.action()).await, "SUCCEEDED");
     s.get(&format!("/v1/clusters/{id}")).await.senlin_error(404, "could not be found");
-    drop(server);
+    support::openstack::assert_no_server_errors(&server.stderr());
 }

@@ -40,5 +40,6 @@ pub fn mount(api: Router, site: Site) -> Router {
     let site = Arc::new(site);
     api.nest("/identity", keystone::router(inner.clone(), site.clone()))
         .nest("/clustering", senlin::router(inner.clone(), site.clone()))
+        .route("/clustering/", senlin::slash_root(site.clone()))
         .nest("/container", zun::router(inner, site))
 }

@@ -20,8 +20,9 @@ mod wire;
 
 use crate::{Api, Site};
 use axum::Router;
+use axum::http::HeaderMap;
 use axum::middleware::from_fn;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use context::Senlin;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -62,4 +63,10 @@ pub(crate) fn router(api: Api, site: Arc<Site>) -> Router {
     let router = specs::routes(router, "/v1/profiles", &specs::PROFILES);
     let router = specs::routes(router, "/v1/policies", &specs::POLICIES);
     router.layer(from_fn(version::microversion)).with_state(state)
+}
+
+/// `GET /clustering/` (a nested router's root has no trailing slash; tempest sends one).
+pub(crate) fn slash_root(site: Arc<Site>) -> MethodRouter {
+    get(move |headers: HeaderMap| async move { version::discovery(&format!("{}/clustering", site.base_url(&headers))) })
+        .layer(from_fn(version::microversion))
 }

@@ -15,14 +15,14 @@ pub const MIN_VERSION: (u32, u32) = (1, 0);
 pub const MAX_VERSION: (u32, u32) = (1, 14);
 const HEADER: &str = "openstack-api-version";
 
-fn version_doc(caller: &Caller) -> Value {
+fn version_doc(base: &str) -> Value {
     json!({
         "id": "1.0",
         "status": "CURRENT",
         "updated": "2016-01-18T00:00:00Z",
         "media-types": [{"base": "application/json", "type": "application/vnd.openstack.clustering-v1+json"}],
         "links": [
-            {"rel": "self", "href": format!("{}/v1/", caller.base)},
+            {"rel": "self", "href": format!("{base}/v1/")},
             {"rel": "help", "href": "https://docs.openstack.org/api-ref/clustering"},
         ],
         "min_version": format!("{}.{}", MIN_VERSION.0, MIN_VERSION.1),
@@ -30,14 +30,19 @@ fn version_doc(caller: &Caller) -> Value {
     })
 }
 
-/// `GET /`: 300 with the one version.
+/// The discovery document of the dialect at `base`: 300 with the one version.
+pub fn discovery(base: &str) -> Response {
+    (StatusCode::MULTIPLE_CHOICES, Json(json!({"versions": [version_doc(base)]}))).into_response()
+}
+
+/// `GET /`.
 pub async fn root(caller: Caller) -> Response {
-    (StatusCode::MULTIPLE_CHOICES, Json(json!({"versions": [version_doc(&caller)]}))).into_response()
+    discovery(&caller.base)
 }
 
 /// `GET /v1`: the version.
 pub async fn v1(caller: Caller) -> Response {
-    Json(json!({"version": version_doc(&caller)})).into_response()
+    Json(json!({"version": version_doc(&caller.base)})).into_response()
 }
 
 /// `GET /v1/build-info` (a token is needed, as in Senlin).
