@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use support::openstack::sim_region;
-use support::{ADMIN_PASSWORD, Sandbox};
+use support::{ADMIN_PASSWORD, Running, Sandbox};
 
 const DATE: &str = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$";
 
@@ -150,19 +150,22 @@ const CLUSTER_KEYS: &[&str] = &[
     "policies",
 ];
 
-async fn log_in(http: &reqwest::Client, url: &str) -> String {
+/// A sim region and the Senlin API of its server, with a token from Flotilla's own login (the
+/// token Keystone issues too).
+async fn start(sandbox: &Sandbox) -> (Running, Running, Senlin) {
+    let (server, agents) = sim_region(sandbox);
+    let http = reqwest::Client::new();
     let login = json!({"user": "admin", "password": ADMIN_PASSWORD, "project": "admin"});
-    let answer: Value = http.post(format!("{url}/v1/auth/tokens")).json(&login).send().await.unwrap().json().await.unwrap();
-    answer["token"].as_str().unwrap_or_else(|| panic!("no token in {answer}")).to_owned()
+    let answer: Value = http.post(format!("{}/v1/auth/tokens", server.url)).json(&login).send().await.unwrap().json().await.unwrap();
+    let token = answer["token"].as_str().unwrap_or_else(|| panic!("no token in {answer}")).to_owned();
+    let base = format!("{}/clustering", server.url);
+    (server, agents, Senlin { http, base, token })
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn senlin_wire_shapes_from_discovery_to_delete() {
     let sandbox = Sandbox::new();
-    let (server, _agents) = sim_region(&sandbox);
-    let http = reqwest::Client::new();
-    let token = log_in(&http, &server.url).await;
-    let s = Senlin { http, base: format!("{}/clustering", server.url), token };
+    let (server, _agents, s) = start(&sandbox).await;
     let date = matcher(DATE);
 
     // Discovery: no token, 300 at the root, the microversion echoed, an unknown one refused.
@@ -345,5 +348,67 @@ async fn senlin_wire_shapes_from_discovery_to_delete() {
     assert_eq!((deleted.status, deleted.body.clone()), (StatusCode::ACCEPTED, Value::Null));
     assert_eq!(s.wait(&deleted.action()).await, "SUCCEEDED");
     s.get(&format!("/v1/clusters/{id}")).await.senlin_error(404, "could not be found");
+    support::openstack::assert_no_server_errors(&server.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn senlin_nodes_and_the_node_actions_of_clusters() {
+    let sandbox = Sandbox::new();
+    let (server, _agents, s) = start(&sandbox).await;
+    let spec = json!({"type": "container.dockerinc.docker", "version": "1.0", "properties": {"image": "any/image:1"}});
+    assert_eq!(s.post("/v1/profiles", json!({"profile": {"name": "p", "spec": spec}})).await.status, StatusCode::CREATED);
+    let created = s.post("/v1/clusters", json!({"cluster": {"name": "c2", "profile_id": "p", "desired_capacity": 1}})).await;
+    assert_eq!(s.wait(&created.action()).await, "SUCCEEDED");
+
+    // An orphan node: 202 + Location, Senlin's empty cluster_id.
+    let made = s.post("/v1/nodes", json!({"node": {"name": "orphan", "profile_id": "p", "role": "spare"}})).await;
+    assert_eq!(made.status, StatusCode::ACCEPTED, "{}", made.body);
+    assert_eq!(made.body["node"]["cluster_id"], "");
+    assert_eq!(s.wait(&made.action()).await, "SUCCEEDED");
+    let orphan = s.get("/v1/nodes/orphan").await.body["node"].clone();
+    let orphan_id = orphan["id"].as_str().unwrap().to_owned();
+
+    // add_nodes by name, del_nodes by short id (kept as an orphan, as Senlin does).
+    let added = s.post("/v1/clusters/c2/actions", json!({"add_nodes": {"nodes": ["orphan"]}})).await;
+    assert_eq!(s.wait(&added.action()).await, "SUCCEEDED");
+    assert_eq!(s.get("/v1/nodes?cluster_id=c2").await.body["nodes"].as_array().unwrap().len(), 2);
+    let removed = s.post("/v1/clusters/c2/actions", json!({"del_nodes": {"nodes": [&orphan_id[..13]]}})).await;
+    assert_eq!(s.wait(&removed.action()).await, "SUCCEEDED");
+    assert_eq!(s.get("/v1/nodes/orphan").await.body["node"]["cluster_id"], "");
+    s.post("/v1/clusters/c2/actions", json!({"add_nodes": {"nodes": ["ghost"]}}))
+        .await
+        .senlin_error(404, "The node 'ghost' could not be found.");
+
+    // Check, recover (Senlin's REBOOT), an operation on the members, and on one node.
+    let checked = s.post("/v1/clusters/c2/actions", json!({"check": {}})).await;
+    assert_eq!(s.wait(&checked.action()).await, "SUCCEEDED");
+    let recovered = s.post("/v1/clusters/c2/actions", json!({"recover": {"operation": "REBOOT"}})).await;
+    assert_eq!(s.wait(&recovered.action()).await, "SUCCEEDED");
+    let op = s.post("/v1/clusters/c2/ops", json!({"restart": {"params": {}, "filters": {}}})).await;
+    assert_eq!(s.wait(&op.action()).await, "SUCCEEDED");
+    let node_op = s.post("/v1/nodes/orphan/ops", json!({"stop": {}})).await;
+    assert_eq!(s.wait(&node_op.action()).await, "SUCCEEDED");
+    let node_check = s.post("/v1/nodes/orphan/actions", json!({"check": {}})).await;
+    assert_eq!(s.wait(&node_check.action()).await, "SUCCEEDED");
+    s.post("/v1/nodes/orphan/actions", json!({"recover": {"check": true}})).await.senlin_error(400, "check");
+
+    // A finished action cannot be cancelled; an action only becomes CANCELLED.
+    let path = format!("/v1/actions/{}", node_check.action());
+    s.send(Method::PATCH, &path, true, Some(json!({"action": {"status": "SUCCEEDED"}}))).await.senlin_error(400, "CANCELLED");
+    let cancel = s.send(Method::PATCH, &path, true, Some(json!({"action": {"status": "CANCELLED"}}))).await;
+    cancel.senlin_error(409, "");
+
+    // Rename, then delete: 202 + Location.
+    let renamed = s.send(Method::PATCH, "/v1/nodes/orphan", true, Some(json!({"node": {"name": "spare-1"}}))).await;
+    assert_eq!((renamed.status, renamed.body["node"]["name"].clone()), (StatusCode::OK, json!("spare-1")));
+    let deleted = s.send(Method::DELETE, "/v1/nodes/spare-1", true, None).await;
+    assert_eq!(s.wait(&deleted.action()).await, "SUCCEEDED");
+    s.get(&format!("/v1/nodes/{orphan_id}")).await.senlin_error(404, "could not be found");
+
+    // The region's engines, as Senlin's services.
+    let services = s.get("/v1/services").await;
+    let first = &services.body["services"][0];
+    assert_eq!(first["binary"], "flotilla-engine", "{}", services.body);
+    assert!(matcher(DATE)(first["updated_at"].as_str().unwrap()));
     support::openstack::assert_no_server_errors(&server.stderr());
 }
