@@ -405,6 +405,25 @@ async fn senlin_nodes_and_the_node_actions_of_clusters() {
     assert_eq!(s.wait(&deleted.action()).await, "SUCCEEDED");
     s.get(&format!("/v1/nodes/{orphan_id}")).await.senlin_error(404, "could not be found");
 
+    // Adopt: a container made through /v1 becomes an orphan node; Nova servers are refused.
+    let container = json!({"name": "loner", "spec": {"image": "any/image:1"}, "run": true});
+    let made =
+        s.http.post(format!("{}/v1/containers", s.base.trim_end_matches("/clustering"))).header("X-Auth-Token", &s.token).json(&container);
+    assert!(made.send().await.unwrap().status().is_success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let adopted = loop {
+        let adopt = json!({"identity": "loner", "type": "container.dockerinc.docker-1.0", "name": "adopted"});
+        let answer = s.post("/v1/nodes/adopt", adopt).await;
+        if answer.status == StatusCode::OK || Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(adopted.status, StatusCode::OK, "{}", adopted.body);
+    assert_eq!((adopted.body["node"]["name"].clone(), adopted.body["node"]["cluster_id"].clone()), (json!("adopted"), json!("")));
+    let nova = json!({"identity": "loner", "type": "os.nova.server-1.0"});
+    s.post("/v1/nodes/adopt", nova).await.senlin_error(400, "os.nova.server-1.0");
+
     // The region's engines, as Senlin's services.
     let services = s.get("/v1/services").await;
     let first = &services.body["services"][0];
