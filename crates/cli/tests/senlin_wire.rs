@@ -342,6 +342,10 @@ async fn senlin_wire_shapes_from_discovery_to_delete() {
     assert!(event["level"].is_string() && date(event["timestamp"].as_str().unwrap()), "{event}");
     s.get("/v1/events?level=LOUD").await.senlin_error(400, "level");
 
+    // What Flotilla's Senlin does not have: Senlin's error body still.
+    s.send(Method::PATCH, "/v1/receivers/r1", true, Some(json!({"receiver": {"name": "r2"}}))).await.senlin_error(405, "not supported");
+    s.get("/v1/no-such-thing").await.senlin_error(404, "could not be found");
+
     // Delete: 202 + Location and no body; then the cluster is gone.
     s.send(Method::DELETE, "/v1/profiles/web", true, None).await.senlin_error(409, "");
     let deleted = s.send(Method::DELETE, "/v1/clusters/c1", true, None).await;

@@ -41,6 +41,20 @@ impl SenlinError {
         Self { status: StatusCode::INTERNAL_SERVER_ERROR, kind: "InternalError", message: message.into() }
     }
 
+    /// A path this API does not have.
+    pub fn not_found_route() -> Self {
+        Self { status: StatusCode::NOT_FOUND, kind: "HTTPNotFound", message: "The resource could not be found.".into() }
+    }
+
+    /// A method a path does not take (e.g. receiver updates, which Flotilla does not have).
+    pub fn method_not_allowed() -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            kind: "HTTPMethodNotAllowed",
+            message: "The method is not supported for this resource by Flotilla's Senlin API.".into(),
+        }
+    }
+
     /// Senlin's 400 for a query parameter its list does not take.
     pub fn invalid_parameter(name: &str) -> Self {
         Self::bad_request(format!("Invalid parameter {name}"))
@@ -70,6 +84,7 @@ fn explanation(status: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "Access was denied to this resource.",
         StatusCode::NOT_FOUND => "The resource could not be found.",
         StatusCode::NOT_ACCEPTABLE => "The resource could not be generated that was acceptable to your browser.",
+        StatusCode::METHOD_NOT_ALLOWED => "The method is not allowed for this resource.",
         StatusCode::CONFLICT => "There was a conflict when trying to complete your request.",
         _ => "The server has either erred or is incapable of performing the requested operation.",
     }

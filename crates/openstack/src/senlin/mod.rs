@@ -24,6 +24,7 @@ use axum::http::HeaderMap;
 use axum::middleware::from_fn;
 use axum::routing::{MethodRouter, get, post};
 use context::Senlin;
+use error::SenlinError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -62,7 +63,11 @@ pub(crate) fn router(api: Api, site: Arc<Site>) -> Router {
         .route("/v1/services", get(actions::services));
     let router = specs::routes(router, "/v1/profiles", &specs::PROFILES);
     let router = specs::routes(router, "/v1/policies", &specs::POLICIES);
-    router.layer(from_fn(version::microversion)).with_state(state)
+    router
+        .fallback(|| async { SenlinError::not_found_route() })
+        .method_not_allowed_fallback(|| async { SenlinError::method_not_allowed() })
+        .layer(from_fn(version::microversion))
+        .with_state(state)
 }
 
 /// `GET /clustering/` (a nested router's root has no trailing slash; tempest sends one).
