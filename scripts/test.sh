@@ -230,10 +230,15 @@ if [ "${FLOTILLA_TEST_ONLY_DB:-}" = "1" ]; then
 fi
 
 # The Python tools of the tests, pinned so runs are repeatable: the API fuzzer
-# (crates/cli/tests/api_fuzz.rs) and the real OpenStack clients (crates/cli/tests/openstack_*.rs).
+# (crates/cli/tests/api_fuzz.rs) and the real OpenStack clients (crates/cli/tests/openstack_*.rs,
+# senlin_clients.rs). python-senlinclient 3.1.0 (the last: Senlin is retired) formats its output
+# with plain functions, which osc-lib 4 refuses ("Invalid formatter provided."): osc-lib stays at
+# 3.2.0, with the python-openstackclient and cliff releases that go with it.
 PY_PINS=(
     schemathesis==4.32.5
-    python-openstackclient==10.5.0
+    python-openstackclient==7.5.1
+    osc-lib==3.2.0
+    cliff==4.9.1
     python-senlinclient==3.1.0
     python-zunclient==5.5.0
     openstacksdk==4.22.0

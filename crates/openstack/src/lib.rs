@@ -44,6 +44,7 @@ pub fn mount(api: Router, site: Site) -> Router {
     api.nest("/identity", keystone::router(inner.clone(), site.clone()))
         .merge(keystone::slash_root(inner.clone(), site.clone()))
         .nest("/clustering", senlin::router(inner.clone(), site.clone()))
+        .route("/clustering/", senlin::slash_root(site.clone()))
         .nest("/container", zun::router(inner.clone(), site.clone()))
         .merge(zun::slash_root(inner, site))
 }
@@ -63,7 +64,7 @@ mod tests {
     /// The roots answer with and without a trailing slash (tempest sends one, the clients do not).
     #[tokio::test]
     async fn roots_answer_with_and_without_a_trailing_slash() {
-        for path in ["/identity", "/identity/"] {
+        for path in ["/identity", "/identity/", "/clustering", "/clustering/"] {
             assert_eq!(status(path).await, StatusCode::MULTIPLE_CHOICES, "{path}");
         }
         for path in ["/identity/v3", "/identity/v3/", "/container", "/container/", "/container/v1", "/container/v1/"] {

@@ -1,6 +1,7 @@
 //! The real OpenStack CLI (`openstack`, from the virtual environment `scripts/test.sh` makes) run
 //! against a Flotilla server, as a user would: credentials in `OS_*` variables, `-f json` output.
 
+use super::{Running, Sandbox, log_in_as_admin, sim_agent, start_server_on};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -102,4 +103,13 @@ pub fn keys(value: &Value) -> BTreeSet<String> {
 /// `names` as a set, to compare with [`keys`].
 pub fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
+}
+
+/// A standalone region: `flotilla server` on SQLite and an agent simulating two hosts.
+pub fn sim_region(sandbox: &Sandbox) -> (Running, Running) {
+    let server = start_server_on(sandbox, None);
+    log_in_as_admin(sandbox, &server);
+    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    let agents = sim_agent(sandbox, &server, &token, "sim", &["--simulate-hosts", "2"], "simulated hosts joined");
+    (server, agents)
 }
