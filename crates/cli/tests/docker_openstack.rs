@@ -1,7 +1,8 @@
 //! `openstack appcontainer` on the real Docker Engine: a real `flotilla server`, one real
 //! `flotilla agent` on the engine, the workload image built offline and uploaded, and the real
 //! OpenStack CLI (from the virtual environment `scripts/test.sh` makes) running, listing, showing,
-//! reading logs of, executing in, stopping, starting and deleting a container.
+//! reading logs of, executing in, stopping, starting and deleting a container; then `openstack
+//! cluster` making a cluster of 2 whose members are Docker containers, and deleting it.
 
 mod support;
 
@@ -81,5 +82,24 @@ fn openstack_appcontainer_runs_a_container_on_a_docker_host() {
     let deleted = cloud.ok(&["appcontainer", "delete", "--stop", "--wait", "web"]);
     assert!(deleted.contains("success"), "{deleted}");
     assert_eq!(cloud.json(&["appcontainer", "list"]), serde_json::json!([]));
+
+    // The Senlin dialect on the same engine: a cluster of 2 runs 2 Docker containers, gone with it.
+    let spec = sandbox.path("web.yaml");
+    std::fs::write(&spec, format!("type: container.dockerinc.docker\nversion: 1.0\nproperties:\n  image: {tag}\n  memory: 64\n")).unwrap();
+    cloud.json(&["cluster", "profile", "create", "--spec-file", spec.to_str().unwrap(), "web"]);
+    cloud.json(&["cluster", "create", "--profile", "web", "--desired-capacity", "2", "--wait", "c1"]);
+    wait_until("the cluster's members run", Duration::from_secs(60), || {
+        let members = cloud.json(&["cluster", "members", "list", "c1"]);
+        members.as_array().is_some_and(|m| m.len() == 2 && m.iter().all(|n| n["status"] == "ACTIVE"))
+    });
+    assert_eq!(docker_containers(&cleanup.project), 2, "each member is a Docker container");
+    cloud.ok(&["cluster", "delete", "--force", "--wait", "c1"]);
+    wait_until("the members' containers go", Duration::from_secs(60), || docker_containers(&cleanup.project) == 0);
     assert_no_server_errors(&server.stderr());
+}
+
+/// The Docker containers of a project, running or not.
+fn docker_containers(project: &str) -> usize {
+    let listed = Command::new("docker").args(["ps", "-aq", "--filter", &format!("label=flotilla.project={project}")]).output().unwrap();
+    String::from_utf8_lossy(&listed.stdout).lines().count()
 }
