@@ -96,7 +96,12 @@ fn unpack(tar: &[u8], to: &Path) -> Result<(), CopyError> {
         if !inside.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
             return Err(CopyError::Escaping(inside));
         }
-        let target = if into_dir { to.join(&inside) } else { to.join(inside.components().skip(1).collect::<PathBuf>()) };
+        let rest: PathBuf = inside.components().skip(1).collect();
+        let target = match (into_dir, rest.as_os_str().is_empty()) {
+            (true, _) => to.join(&inside),
+            (false, true) => to.to_path_buf(),
+            (false, false) => to.join(rest),
+        };
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(local(parent))?;
         }
