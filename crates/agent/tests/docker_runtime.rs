@@ -88,6 +88,22 @@ async fn a_container_goes_through_its_whole_life() {
     assert!(top.titles.iter().any(|t| t == "CMD"), "{:?}", top.titles);
     assert!(top.processes.iter().any(|p| p.last().is_some_and(|cmd| cmd.contains("sleep 3600"))), "{:?}", top.processes);
 
+    let mut packed = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(5);
+    header.set_mode(0o644);
+    packed.append_data(&mut header, "copied.txt", &b"hello"[..]).unwrap();
+    rt.upload(&id, "/", packed.into_inner().unwrap().into()).await.unwrap();
+    let back = rt.download(&id, "/copied.txt", 1 << 20).await.unwrap();
+    let mut archive = tar::Archive::new(&back[..]);
+    let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    assert_eq!((entry.path().unwrap().to_str().unwrap(), text.as_str()), ("copied.txt", "hello"));
+    assert!(matches!(rt.download(&id, "/no/such", 1 << 20).await, Err(RuntimeError::NotFound(_))), "a missing path is a 404");
+    assert!(matches!(rt.upload(&id, "/no/such", back.clone()).await, Err(RuntimeError::NotFound(_))), "so is a missing directory");
+    assert!(matches!(rt.download(&id, "/copied.txt", 10).await, Err(RuntimeError::InvalidArgument(_))), "the limit holds");
+
     rt.pause(&id).await.unwrap();
     assert_eq!(state(&rt, &id).await.0, RuntimeState::Paused);
     assert!(matches!(rt.exec(&id, &["true".into()]).await, Err(RuntimeError::Conflict(_))), "no exec in a paused container");

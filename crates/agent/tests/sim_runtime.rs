@@ -63,6 +63,10 @@ async fn lifecycle_follows_docker() {
     let stats = rt.stats(&id).await.unwrap();
     assert_eq!((stats.cpu_percent, stats.memory_used_mib, stats.memory_limit_mib, stats.pids), (50.0, 256.0, 512.0, 1));
     assert_eq!(rt.top(&id).await.unwrap().processes[0].last().unwrap(), "serve --port 80");
+    let no_files = rt.download(&id, "/etc", 1 << 20).await.unwrap_err();
+    assert!(matches!(&no_files, RuntimeError::Conflict(m) if m.contains("docker runtime")), "{no_files:?}");
+    assert!(matches!(rt.upload(&id, "/tmp", Vec::new().into()).await, Err(RuntimeError::Conflict(_))), "no files to write either");
+    assert!(matches!(rt.download("nope", "/etc", 1).await, Err(RuntimeError::NotFound(_))));
 
     rt.pause(&id).await.unwrap();
     assert!(matches!(rt.pause(&id).await, Err(RuntimeError::Conflict(_))));

@@ -174,6 +174,35 @@ pub struct ContainerTop {
     pub processes: Vec<Vec<String>>,
 }
 
+/// `?path=` of a container's archive: an absolute path in the container.
+#[derive(Debug, Clone, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveQuery {
+    /// Absolute path in the container: the file or directory to read, or the directory to extract into.
+    pub path: String,
+}
+
+/// Header of a container archive download: its [`PathStat`] as base64 of JSON (as Docker's
+/// `X-Docker-Container-Path-Stat`).
+pub const PATH_STAT_HEADER: &str = "x-flotilla-path-stat";
+
+/// Largest tar accepted or answered by the container archive routes: 64 MiB.
+pub const MAX_ARCHIVE_BYTES: usize = 64 << 20;
+
+/// What a container's path is, read from the first entry of its archive (Docker's field names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PathStat {
+    /// The last component of the path.
+    pub name: String,
+    pub size: u64,
+    /// Go's `os.FileMode`: permission bits, with bit 31 for a directory and bit 27 for a symlink.
+    pub mode: u32,
+    /// RFC 3339.
+    pub mtime: String,
+    #[serde(rename = "linkTarget")]
+    pub link_target: String,
+}
+
 /// New limits for a running container.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
 pub struct LimitsUpdate {

@@ -7,38 +7,14 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Command;
 use std::time::Duration;
+use support::docker::Cleanup;
 use support::openstack::{Cloud, assert_no_server_errors, cli};
 use support::{Sandbox, log_in_as_admin, start_named_server, wait_until};
 
 /// Default networks of this test's projects come from here: Docker tests share one engine, each
 /// keeps to its own addresses.
 const NETWORK_POOL: &str = "10.205.0.0/16";
-
-/// Removes the Docker containers of a project, the networks of a host and the image when the
-/// test ends, however it ends.
-struct Cleanup {
-    project: String,
-    host: Option<String>,
-    image: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let listed = Command::new("docker").args(["ps", "-aq", "--filter", &format!("label=flotilla.project={}", self.project)]).output();
-        for id in listed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().lines() {
-            let _ = Command::new("docker").args(["rm", "-f", id]).output();
-        }
-        if let Some(host) = &self.host {
-            let listed = Command::new("docker").args(["network", "ls", "-q", "--filter", &format!("label=flotilla.host={host}")]).output();
-            for id in listed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().lines() {
-                let _ = Command::new("docker").args(["network", "rm", id]).output();
-            }
-        }
-        let _ = Command::new("docker").args(["image", "rm", "-f", &self.image]).output();
-    }
-}
 
 #[test]
 fn openstack_appcontainer_runs_a_container_on_a_docker_host() {

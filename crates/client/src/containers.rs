@@ -1,13 +1,15 @@
 //! Container endpoints: create/run, list, show, update, delete, the operations (start, stop...), and
-//! the interactive calls (logs, exec, stats, top).
+//! the interactive calls (logs, exec, stats, top) and the container's files (archive).
 
 use crate::{Call, Client, ClientError};
 use bytes::Bytes;
 use flotilla_api::{
-    Container, ContainerCreate, ContainerFilter, ContainerList, ContainerStats, ContainerTop, ContainerUpdate, DeleteQuery, ExecRequest,
-    ExecResult, KillQuery, ListQuery, LogsQuery, RenameRequest, StopQuery,
+    ArchiveQuery, Container, ContainerCreate, ContainerFilter, ContainerList, ContainerStats, ContainerTop, ContainerUpdate, DeleteQuery,
+    ExecRequest, ExecResult, KillQuery, ListQuery, LogsQuery, RenameRequest, StopQuery,
 };
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use reqwest::Method;
+use reqwest::header::CONTENT_TYPE;
 use std::time::Duration;
 
 /// A container's log output as it arrives, in chunks that need not end at line ends.
@@ -90,6 +92,22 @@ impl Client {
 
     pub async fn container_stats(&self, key: &str) -> Result<ContainerStats, ClientError> {
         self.send(Call::get(&["containers", key, "stats"])).await
+    }
+
+    /// `GET /v1/containers/{key}/archive?path=`: a tar of the file or directory `path`.
+    pub async fn download_archive(&self, key: &str, path: &str) -> Result<Bytes, ClientError> {
+        let (url, response) =
+            self.respond(Call::get(&["containers", key, "archive"]).query(ArchiveQuery { path: path.to_owned() })).await?;
+        response.bytes().await.map_err(|error| ClientError::Transport { url, error })
+    }
+
+    /// `PUT /v1/containers/{key}/archive?path=`: extracts `tar` into the directory `path`.
+    pub async fn upload_archive(&self, key: &str, path: &str, tar: Vec<u8>) -> Result<(), ClientError> {
+        let segments = ["containers", key, "archive"];
+        let call = Call::new(Method::PUT, &segments, None::<&()>).query(ArchiveQuery { path: path.to_owned() });
+        let url = self.endpoint(call.path).to_string();
+        let request = self.request(&call).header(CONTENT_TYPE, "application/x-tar").body(tar);
+        self.answer(&url, request).await.map(drop)
     }
 
     /// The container's processes, as `ps` shows them.

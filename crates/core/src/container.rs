@@ -67,6 +67,7 @@ impl ContainerStatus {
             Operation::DeleteStopping => &[Created, Running, Stopped, Paused, Restarting, Error, Unknown],
             Operation::Update | Operation::Rename => &[Creating, Created, Running, Stopped, Paused, Restarting, Error, Unknown],
             Operation::Logs => &[Created, Running, Stopped, Paused, Restarting, Error],
+            Operation::Copy => &[Created, Running, Stopped, Paused],
         };
         allowed.contains(&self)
     }
@@ -103,6 +104,8 @@ pub enum Operation {
     Exec,
     Top,
     Stats,
+    /// Copy files into or out of it (its archive).
+    Copy,
 }
 
 impl Operation {
@@ -123,6 +126,7 @@ impl Operation {
             Self::Exec => "exec",
             Self::Top => "top",
             Self::Stats => "stats",
+            Self::Copy => "copy files of",
         }
     }
 }

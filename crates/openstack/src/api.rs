@@ -23,6 +23,8 @@ pub struct Extra {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The address of the client the dialect is serving.
     pub client: Option<SocketAddr>,
+    /// A body sent as it is, with its content type, instead of JSON.
+    pub raw_body: Option<(HeaderValue, Bytes)>,
 }
 
 /// An answer of the `/v1` API.
@@ -75,11 +77,12 @@ impl Api {
         if let Some(client) = extra.client {
             request = request.extension(ConnectInfo(client));
         }
-        let request = match body {
-            Some(body) => {
+        let request = match (body, &extra.raw_body) {
+            (_, Some((content_type, raw))) => request.header(header::CONTENT_TYPE, content_type).body(Body::from(raw.clone())),
+            (Some(body), None) => {
                 request.header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(body).unwrap_or_default()))
             }
-            None => request.body(Body::empty()),
+            (None, None) => request.body(Body::empty()),
         };
         let request = match request {
             Ok(request) => request,

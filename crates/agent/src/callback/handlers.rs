@@ -10,8 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use flotilla_api::agent::Observed;
-use flotilla_api::{ContainerStats, ContainerTop, ExecRequest, ExecResult, KillQuery, LimitsUpdate, LogsQuery, RenameRequest, StopQuery};
+use flotilla_api::{
+    ArchiveQuery, ContainerStats, ContainerTop, ExecRequest, ExecResult, KillQuery, LimitsUpdate, LogsQuery, MAX_ARCHIVE_BYTES,
+    RenameRequest, StopQuery,
+};
 use futures::StreamExt;
 use uuid::Uuid;
 
@@ -102,6 +106,31 @@ pub async fn stats(State(state): State<CallbackState>, Path(id): Path<String>) -
 pub async fn top(State(state): State<CallbackState>, Path(id): Path<String>) -> Answer<Json<ContainerTop>> {
     let c = find(&state, &id).await?;
     Ok(Json(state.runtime.top(&c.runtime_id).await?))
+}
+
+/// The tar of `?path=`, as Docker's archive API answers it.
+pub async fn download(
+    State(state): State<CallbackState>,
+    Path(id): Path<String>,
+    q: Result<Query<ArchiveQuery>, QueryRejection>,
+) -> Answer<Response> {
+    let q = query(q)?;
+    let c = find(&state, &id).await?;
+    let tar = state.runtime.download(&c.runtime_id, &q.path, MAX_ARCHIVE_BYTES).await?;
+    Ok(([(CONTENT_TYPE, "application/x-tar")], tar).into_response())
+}
+
+/// Extracts the tar body into directory `?path=`.
+pub async fn upload(
+    State(state): State<CallbackState>,
+    Path(id): Path<String>,
+    q: Result<Query<ArchiveQuery>, QueryRejection>,
+    tar: Bytes,
+) -> Answer<StatusCode> {
+    let q = query(q)?;
+    let c = find(&state, &id).await?;
+    state.runtime.upload(&c.runtime_id, &q.path, tar).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn rename(

@@ -9,10 +9,12 @@ pub use error::CallbackError;
 
 use crate::runtime::ContainerRuntime;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use flotilla_api::MAX_ARCHIVE_BYTES;
 use flotilla_api::REQUEST_ID_HEADER;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -45,6 +47,10 @@ pub fn router(state: CallbackState) -> Router {
         .route("/agent/v1/containers/{id}/exec", post(handlers::exec))
         .route("/agent/v1/containers/{id}/stats", get(handlers::stats))
         .route("/agent/v1/containers/{id}/top", get(handlers::top))
+        .route(
+            "/agent/v1/containers/{id}/archive",
+            get(handlers::download).put(handlers::upload).layer(DefaultBodyLimit::max(MAX_ARCHIVE_BYTES)),
+        )
         .route("/agent/v1/containers/{id}/rename", post(handlers::rename))
         .route("/agent/v1/containers/{id}/update", post(handlers::update));
     Router::new()

@@ -216,6 +216,12 @@ pub trait ContainerRuntime: Send + Sync {
     /// (100 = one core busy). `None` when there is nothing to compare with yet (the first call).
     async fn cpu_percent(&self, id: &str) -> Result<Option<f64>, RuntimeError>;
     async fn top(&self, id: &str) -> Result<ContainerTop, RuntimeError>;
+    /// A tar of `path` (a file or directory) in container `id`, at most `limit` bytes;
+    /// [`RuntimeError::NotFound`] when the path does not exist.
+    async fn download(&self, id: &str, path: &str, limit: usize) -> Result<Bytes, RuntimeError>;
+    /// Extracts `tar` into directory `path` of container `id`; [`RuntimeError::NotFound`] when
+    /// the directory does not exist.
+    async fn upload(&self, id: &str, path: &str, tar: Bytes) -> Result<(), RuntimeError>;
     /// Renames the runtime container (the runtime's name, see [`runtime_name`]).
     async fn rename(&self, id: &str, name: &str) -> Result<(), RuntimeError>;
     /// New CPU (cores) and memory (MiB) limits; `None` leaves a limit as it is.

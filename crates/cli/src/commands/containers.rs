@@ -1,5 +1,5 @@
 //! `flotilla container ...`: run and manage containers (create, list, show, update, delete, start,
-//! stop, restart, pause, unpause, kill, rebuild, rename), and look into them (logs, exec, stats, top).
+//! stop, restart, pause, unpause, kill, rebuild, rename), and look into them (logs, exec, stats, top, cp).
 
 use super::common::{ListArgs, MetadataArgs};
 use super::container_spec::{CreateArgs, parse_since};
@@ -131,6 +131,17 @@ pub enum ContainerCommand {
         /// Name or id of the container.
         container: String,
     },
+    /// Copy a file or directory into or out of a container (created, running, stopped or paused).
+    ///
+    /// One side is CONTAINER:PATH with an absolute PATH. Into a container, PATH is an existing
+    /// directory the source lands in under its own name. Out of one, a local DST that is a
+    /// directory receives the copy under its own name; any other DST becomes the copy.
+    Cp {
+        /// CONTAINER:PATH or a local path.
+        src: String,
+        /// CONTAINER:DIR or a local path.
+        dst: String,
+    },
 }
 
 /// An operation on one container, optionally waited for.
@@ -221,6 +232,7 @@ pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> 
             }
             Ok(())
         }
+        ContainerCommand::Cp { src, dst } => super::copy::run(client, src, dst).await,
         ContainerCommand::Exec { container, command } => {
             let body = ExecRequest { command };
             let (result, _) = client.found(&container, async |c| c.exec_container(&container, &body).await).await?;

@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod common;
 pub mod container_spec;
 pub mod containers;
+pub mod copy;
 pub mod events;
 pub mod follow;
 pub mod hosts;

@@ -1,7 +1,8 @@
 //! `flotilla workload`: a small program to run in containers for tests, demos and benchmarks
-//! (`serve`, `fetch`, the traffic generator `sink`/`blast`/`ping`), and the image that carries it
+//! (`serve`, `fetch`, the traffic generator `sink`/`blast`/`ping`, `cat`), and the image that carries it
 //! (`image`), built offline from this very binary.
 
+pub mod cat;
 pub mod fetch;
 pub mod image;
 pub mod resolve;
@@ -29,6 +30,8 @@ pub enum WorkloadCommand {
     /// Small requests to a `sink` over one TCP connection, one at a time; print the round-trip
     /// percentiles (JSON).
     Ping(traffic::PingArgs),
+    /// Print files (exit 1 when one cannot be read): inside containers without a shell.
+    Cat(cat::CatArgs),
 }
 
 pub async fn run(command: WorkloadCommand) -> Result<()> {
@@ -40,5 +43,6 @@ pub async fn run(command: WorkloadCommand) -> Result<()> {
         WorkloadCommand::Sink(args) => traffic::sink(args).await,
         WorkloadCommand::Blast(args) => traffic::blast(args).await,
         WorkloadCommand::Ping(args) => traffic::ping(args).await,
+        WorkloadCommand::Cat(args) => cat::run(args).await,
     }
 }

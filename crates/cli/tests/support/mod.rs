@@ -2,6 +2,7 @@
 //! roles (server, dev, agent) as child processes stopped with SIGTERM.
 #![allow(dead_code)] // each test crate uses its own part of this module
 
+pub mod docker;
 pub mod openstack;
 pub mod regions;
 pub mod testbed;

@@ -100,7 +100,7 @@ async fn subject(keystone: &Keystone, headers: &HeaderMap, method: Method) -> Re
     let Some(subject) = header(headers, SUBJECT_TOKEN_HEADER) else {
         return Err(KeystoneError::BadRequest("X-Subject-Token: the header naming the token is missing".into()));
     };
-    let extra = Extra { headers: vec![subject_header(&subject)?], client: None };
+    let extra = Extra { headers: vec![subject_header(&subject)?], ..Extra::default() };
     let answer = keystone.api.call_with(method, "/v1/auth/tokens", caller.as_deref(), None, &extra).await;
     Ok((answer, subject))
 }

@@ -2,6 +2,7 @@
 //! operations, hosts, images and services, each translated into calls of Flotilla's `/v1` API.
 
 mod admin;
+mod archive;
 mod containers;
 mod error;
 mod operations;
@@ -11,7 +12,7 @@ mod view;
 
 use crate::{Api, Site};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::from_fn;
 use axum::routing::{get, post};
@@ -76,7 +77,8 @@ pub(crate) fn router(api: Api, site: Arc<Site>) -> Router {
         .route("/containers/{id}/top", get(op::top))
         .route("/containers/{id}/stats", get(op::stats))
         .route("/containers/{id}/network_list", get(op::network_list))
-        .route("/containers/{id}/get_archive", get(op::archive))
+        .route("/containers/{id}/get_archive", get(archive::get_archive))
+        .route("/containers/{id}/put_archive", post(archive::put_archive).layer(DefaultBodyLimit::max(archive::MAX_PUT_BODY)))
         .route("/hosts", get(admin::hosts))
         .route("/hosts/{id}", get(admin::host))
         .route("/images", get(admin::images).post(admin::pull))

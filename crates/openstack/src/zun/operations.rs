@@ -76,7 +76,6 @@ pub(super) async fn act(
             };
             (Method::DELETE, format!("/v1/containers/{container}/networks/{}", escape(network)), None)
         }
-        "put_archive" => return Err(archives_unsupported()),
         other => {
             return Err(ZunError::Flotilla {
                 status: StatusCode::NOT_FOUND,
@@ -86,17 +85,6 @@ pub(super) async fn act(
     };
     check(zun.api.call(method, &path, token(&headers), body.as_ref()).await)?;
     Ok(StatusCode::ACCEPTED)
-}
-
-fn archives_unsupported() -> ZunError {
-    ZunError::BadRequest(
-        "get_archive and put_archive are not supported by Flotilla: copy files with `execute` or bake them into the image".into(),
-    )
-}
-
-/// `GET /v1/containers/{id}/get_archive`: not supported.
-pub(super) async fn archive() -> ZunError {
-    archives_unsupported()
 }
 
 /// `GET /v1/containers/{id}/logs`: the logs as one JSON string.

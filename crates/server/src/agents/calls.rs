@@ -1,4 +1,5 @@
-//! Calls from the server to a host's agent: restart, kill, logs, exec, stats, top, rename, limits.
+//! Calls from the server to a host's agent: restart, kill, logs, exec, stats, top, rename, limits,
+//! and a container's files (archive).
 //! Over mutual TLS: the server trusts only the certificate the agent sent at join and presents its
 //! own callback identity, which the agent pinned from the join's answer.
 
@@ -15,6 +16,9 @@ use serde::de::DeserializeOwned;
 
 /// Longest an agent call may take (an exec can run for a while); logs stream without a limit.
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The agent's route of a container's files.
+const ARCHIVE: &str = "archive";
 
 /// One container's agent, ready to be called.
 pub struct AgentCall {
@@ -69,6 +73,12 @@ impl AgentCall {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.dispatch(request, path).await
+    }
+
+    /// Sends `request` for `path`; an agent's error keeps its meaning (a 404 of `archive` is the
+    /// container's path missing, any other the container missing on the host).
+    async fn dispatch(&self, request: reqwest::RequestBuilder, path: &str) -> Result<reqwest::Response, ApiError> {
         let response = request.send().await.map_err(|e| ApiError::Unavailable(format!("agent of host {} unreachable: {e}", self.host)))?;
         if response.status().is_success() {
             return Ok(response);
@@ -79,6 +89,7 @@ impl AgentCall {
             Err(_) => status.to_string(),
         };
         Err(match status.as_u16() {
+            404 if path == ARCHIVE => ApiError::NotFound(message),
             404 => ApiError::Conflict(format!("host {} does not hold the container: {message}", self.host)),
             409 => ApiError::Conflict(message),
             400 => ApiError::BadRequest(message),
@@ -123,6 +134,18 @@ impl AgentCall {
 
     pub async fn update_limits(&self, limits: &LimitsUpdate) -> Result<(), ApiError> {
         self.send(Method::POST, "update", &(), Some(limits)).await.map(drop)
+    }
+
+    /// The tar of `path` in the container.
+    pub async fn download(&self, path: &str) -> Result<Bytes, ApiError> {
+        let response = self.send(Method::GET, ARCHIVE, &[("path", path)], None::<&()>).await?;
+        response.bytes().await.map_err(|e| ApiError::Unavailable(format!("agent of host {} answered badly: {e}", self.host)))
+    }
+
+    /// Extracts `tar` into directory `path` of the container.
+    pub async fn upload(&self, path: &str, tar: Bytes) -> Result<(), ApiError> {
+        let request = self.http.put(format!("{}/{ARCHIVE}", self.base)).query(&[("path", path)]).timeout(CALL_TIMEOUT).body(tar);
+        self.dispatch(request, ARCHIVE).await.map(drop)
     }
 
     /// The container's log as a stream of chunks (open-ended with `follow`).

@@ -179,7 +179,12 @@ pub async fn rename_container(
 }
 
 /// A read-only call's container: any status `op` allows, any role that can see it.
-async fn for_read(state: &AppState, caller: &Principal, key: &str, op: Operation) -> Result<(ContainerRow, AgentCall), ApiError> {
+pub(super) async fn for_read(
+    state: &AppState,
+    caller: &Principal,
+    key: &str,
+    op: Operation,
+) -> Result<(ContainerRow, AgentCall), ApiError> {
     let row = state.store.container(caller.scope(None)?, key).await?;
     row.container.status.check(op).map_err(|e| ApiError::Conflict(format!("container {}: {e}", row.container.name)))?;
     let call = AgentCall::to(state, &row.container, row.host_name.as_deref()).await?;

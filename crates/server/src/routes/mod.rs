@@ -3,6 +3,7 @@
 mod actions;
 mod cluster_actions;
 mod clusters;
+mod container_files;
 mod container_ops;
 mod containers;
 mod convert;
@@ -154,6 +155,7 @@ pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Route
         .routes(routes!(container_ops::exec_container))
         .routes(routes!(container_ops::container_stats))
         .routes(routes!(container_ops::container_top))
+        .routes(routes!(container_files::download_archive, container_files::upload_archive))
         .routes(routes!(images::list_images, images::upload_image))
         .routes(routes!(images::get_image, images::delete_image))
         .routes(routes!(quotas::get_quota, quotas::set_quota))

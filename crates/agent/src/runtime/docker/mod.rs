@@ -16,9 +16,11 @@ use bollard::errors::Error as DockerError;
 use bollard::exec::StartExecResults;
 use bollard::models::{ContainerStateStatusEnum, ContainerSummaryStateEnum, ContainerUpdateBody, EndpointSettings, ExecConfig};
 use bollard::query_parameters::{
-    CreateContainerOptions, ImportImageOptions, KillContainerOptions, ListContainersOptions, ListImagesOptions, LogsOptions,
-    RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions, StatsOptions, StopContainerOptions, TopOptions,
+    CreateContainerOptions, DownloadFromContainerOptions, ImportImageOptions, KillContainerOptions, ListContainersOptions,
+    ListImagesOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions, StatsOptions,
+    StopContainerOptions, TopOptions, UploadToContainerOptions,
 };
+use bytes::Bytes;
 use flotilla_api::agent::LABEL_HOST;
 use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
 use flotilla_core::profile::Healthcheck;
@@ -316,6 +318,27 @@ impl ContainerRuntime for DockerRuntime {
             .await
             .map_err(|e| engine_error("listing processes", e))?;
         Ok(ContainerTop { titles: top.titles.unwrap_or_default(), processes: top.processes.unwrap_or_default() })
+    }
+
+    async fn download(&self, id: &str, path: &str, limit: usize) -> Result<Bytes, RuntimeError> {
+        let options = DownloadFromContainerOptions { path: path.to_owned() };
+        let mut chunks = self.docker.download_from_container(id, Some(options));
+        let mut tar = Vec::new();
+        while let Some(chunk) = chunks.try_next().await.map_err(|e| engine_error("reading the archive", e))? {
+            if tar.len() + chunk.len() > limit {
+                return Err(RuntimeError::InvalidArgument(format!("path: the archive of {path} is larger than {limit} bytes")));
+            }
+            tar.extend_from_slice(&chunk);
+        }
+        Ok(tar.into())
+    }
+
+    async fn upload(&self, id: &str, path: &str, tar: Bytes) -> Result<(), RuntimeError> {
+        let options = UploadToContainerOptions { path: path.to_owned(), ..Default::default() };
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(tar))
+            .await
+            .map_err(|e| engine_error("extracting the archive", e))
     }
 
     async fn rename(&self, id: &str, name: &str) -> Result<(), RuntimeError> {

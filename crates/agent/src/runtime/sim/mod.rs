@@ -171,6 +171,11 @@ fn signal_number(signal: &str) -> Option<i64> {
     known.iter().find(|(n, _)| *n == name).map(|(_, number)| *number)
 }
 
+/// The simulated runtime keeps no file systems: copying files is refused (409).
+fn no_files() -> RuntimeError {
+    RuntimeError::Conflict("the simulated runtime holds no files: copying files needs the docker runtime".into())
+}
+
 fn not_found(id: &str) -> RuntimeError {
     RuntimeError::NotFound(format!("No such container: {id}"))
 }
@@ -498,6 +503,16 @@ impl ContainerRuntime for SimRuntime {
         let process =
             ["root", "1", "0", "0", "00:00", "?", "00:00:00"].map(str::to_owned).into_iter().chain([c.command.join(" ")]).collect();
         Ok(ContainerTop { titles, processes: vec![process] })
+    }
+
+    async fn download(&self, id: &str, _path: &str, _limit: usize) -> Result<Bytes, RuntimeError> {
+        self.lock().containers.get(id).ok_or_else(|| not_found(id))?;
+        Err(no_files())
+    }
+
+    async fn upload(&self, id: &str, _path: &str, _tar: Bytes) -> Result<(), RuntimeError> {
+        self.lock().containers.get(id).ok_or_else(|| not_found(id))?;
+        Err(no_files())
     }
 
     async fn rename(&self, id: &str, name: &str) -> Result<(), RuntimeError> {
