@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::docker::Cleanup;
+use support::docker::{Cleanup, containers_of};
 use support::openstack::{Cloud, assert_no_server_errors, cli};
 use support::{Sandbox, log_in_as_admin, start_named_server, wait_until};
 
@@ -68,14 +68,8 @@ fn openstack_appcontainer_runs_a_container_on_a_docker_host() {
         let members = cloud.json(&["cluster", "members", "list", "c1"]);
         members.as_array().is_some_and(|m| m.len() == 2 && m.iter().all(|n| n["status"] == "ACTIVE"))
     });
-    assert_eq!(docker_containers(&cleanup.project), 2, "each member is a Docker container");
+    assert_eq!(containers_of(&cleanup.project).len(), 2, "each member is a Docker container");
     cloud.ok(&["cluster", "delete", "--force", "--wait", "c1"]);
-    wait_until("the members' containers go", Duration::from_secs(60), || docker_containers(&cleanup.project) == 0);
+    wait_until("the members' containers go", Duration::from_secs(60), || containers_of(&cleanup.project).is_empty());
     assert_no_server_errors(&server.stderr());
-}
-
-/// The Docker containers of a project, running or not.
-fn docker_containers(project: &str) -> usize {
-    let listed = Command::new("docker").args(["ps", "-aq", "--filter", &format!("label=flotilla.project={project}")]).output().unwrap();
-    String::from_utf8_lossy(&listed.stdout).lines().count()
 }

@@ -10,11 +10,16 @@ pub struct Cleanup {
     pub image: String,
 }
 
+/// The ids of the Docker containers of `project`, running or not (none when Docker cannot tell).
+pub fn containers_of(project: &str) -> Vec<String> {
+    let listed = Command::new("docker").args(["ps", "-aq", "--filter", &format!("label=flotilla.project={project}")]).output();
+    listed.map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect()).unwrap_or_default()
+}
+
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let listed = Command::new("docker").args(["ps", "-aq", "--filter", &format!("label=flotilla.project={}", self.project)]).output();
-        for id in listed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().lines() {
-            let _ = Command::new("docker").args(["rm", "-f", id]).output();
+        for id in containers_of(&self.project) {
+            let _ = Command::new("docker").args(["rm", "-f", &id]).output();
         }
         if let Some(host) = &self.host {
             let listed = Command::new("docker").args(["network", "ls", "-q", "--filter", &format!("label=flotilla.host={host}")]).output();
