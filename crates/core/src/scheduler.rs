@@ -63,6 +63,10 @@ pub struct Request {
 /// Placement rules relative to a cluster's members, from an affinity policy; all empty means none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AffinityRules {
+    /// Hard anti-affinity by host, as the placement sees the hosts: a host already holding a
+    /// member of the cluster (`HostView::cluster_members`, counted where the placement is written)
+    /// is excluded, so members placed at the same time never share a host.
+    pub avoid_member_hosts: bool,
     /// Hard anti-affinity by zone: zones excluded.
     pub avoid_zones: BTreeSet<String>,
     /// Hard affinity by host: when not empty, only these hosts.
@@ -82,7 +86,7 @@ pub struct AffinityRules {
 impl AffinityRules {
     /// Whether `host` breaks a hard rule: excluded by anti-affinity, or outside what affinity requires.
     fn refuse(&self, host: &HostView) -> Option<Reason> {
-        if self.avoid_zones.contains(&host.zone) {
+        if self.avoid_zones.contains(&host.zone) || (self.avoid_member_hosts && host.cluster_members > 0) {
             return Some(Reason::AntiAffinity);
         }
         let outside = |set: &BTreeSet<String>, name: &String| !set.is_empty() && !set.contains(name);
@@ -419,12 +423,14 @@ mod tests {
     fn affinity_rules_filter_and_score() {
         let s = Settings::default();
         let one = |name: &str| BTreeSet::from([name.to_owned()]);
-        let a = host("a", 0.1);
+        // a holds a member of the cluster already.
+        let a = HostView { cluster_members: 1, ..host("a", 0.1) };
         let b = HostView { zone: "az2".into(), ..host("b", 0.6) };
         let none = AffinityRules::default();
         // (rules, why a is refused, why b is refused, the pick); a is the idler host.
         let cases = [
             (AffinityRules { avoid_zones: one("az1"), ..none.clone() }, Some(Reason::AntiAffinity), None, "b"),
+            (AffinityRules { avoid_member_hosts: true, ..none.clone() }, Some(Reason::AntiAffinity), None, "b"),
             (AffinityRules { only_hosts: one("b"), ..none.clone() }, Some(Reason::Affinity), None, "b"),
             (AffinityRules { only_zones: one("az1"), ..none.clone() }, None, Some(Reason::Affinity), "a"),
             (AffinityRules { prefer_hosts: one("b"), ..none.clone() }, None, None, "b"),

@@ -62,6 +62,10 @@ impl AffinityPolicy {
             AffinityScope::Zone => zone.as_ref(),
         });
         let names = names.filter(|n| !n.is_empty()).map(str::to_owned);
+        // The members' hosts named here are those read before the placement; members placed at
+        // the same time are seen by the placement itself.
+        request.affinity.avoid_member_hosts |=
+            matches!((self.mode, self.soft, self.scope), (AffinityMode::AntiAffinity, false, AffinityScope::Host));
         let rules = &mut request.affinity;
         let target = match (self.mode, self.soft, self.scope) {
             (AffinityMode::AntiAffinity, false, AffinityScope::Host) => &mut request.avoid_hosts,
