@@ -1,13 +1,15 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
 use crate::commands::{
-    actions, auth, clusters, containers, events, hosts, images, jobs, networks, nodes, policies, ports, profiles, projects, quotas,
-    receivers, regions, roles, routers, routings, subnets, users, volumes,
+    actions, auth, clusters, containers, contexts, events, hosts, images, jobs, networks, nodes, policies, ports, profiles, projects,
+    quotas, receivers, regions, roles, routers, routings, subnets, users, volumes,
 };
+use crate::completion;
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
 use crate::workload::WorkloadCommand;
 use clap::{Args, Parser, Subcommand};
+use clap_complete::ArgValueCandidates;
 
 /// Flotilla: containers and clusters of containers on many hosts in many regions.
 ///
@@ -27,9 +29,13 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
 pub struct Globals {
-    /// Output format.
-    #[arg(short, long, global = true, help_heading = "Global options", value_enum, default_value_t = Format::Table)]
+    /// Output format: table, wide (every column, ids included), name, json, yaml, or
+    /// jsonpath=EXPR (kubectl's `{.items[*].name}` or `$.items[*].name`; one match per line).
+    #[arg(short, long, global = true, help_heading = "Global options", value_parser = Format::parse, default_value = "table", value_name = "FORMAT")]
     pub output: Format,
+    /// Print only ids, one per line (lists; the made object of a create).
+    #[arg(short, long, global = true, help_heading = "Global options", conflicts_with = "output")]
+    pub quiet: bool,
     /// Server URL, e.g. http://127.0.0.1:7700 (default: the one saved by `flotilla login`).
     #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_URL", value_name = "URL")]
     pub url: Option<String>,
@@ -42,8 +48,19 @@ pub struct Globals {
     /// The region that region commands (containers, clusters, hosts, networks, volumes, profiles...)
     /// go to, by name [default: the one `flotilla region use` saved, else the server logged in to].
     /// User, project, role, token and region commands always go to the central.
-    #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_REGION", value_name = "NAME")]
+    #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_REGION", value_name = "NAME", add = ArgValueCandidates::new(completion::regions))]
     pub region: Option<String>,
+    /// The saved context (server, token, default region) to use [default: the one `flotilla context
+    /// use` chose]; `flotilla --context NAME login` saves a new one.
+    #[arg(long, global = true, help_heading = "Global options", env = "FLOTILLA_CONTEXT", value_name = "NAME", add = ArgValueCandidates::new(completion::contexts))]
+    pub context: Option<String>,
+}
+
+impl Globals {
+    /// The output format `-o` or `-q` chose.
+    pub fn format(&self) -> Format {
+        if self.quiet { Format::Ids } else { self.output }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +71,13 @@ pub enum Command {
     Logout,
     /// Show who the saved token belongs to: user, project, role and expiry.
     Whoami,
+    /// Saved contexts (a server, its token, the default region): list, use, current, rename, delete.
+    #[command(subcommand)]
+    Context(contexts::ContextCommand),
+    /// Print the shell script that completes flotilla's commands, flags and live object names.
+    Completion(crate::completion::CompletionArgs),
+    /// Write the man pages of flotilla and every command into a directory.
+    Man(crate::completion::ManArgs),
     /// Manage users (admin).
     #[command(subcommand)]
     User(users::UserCommand),
@@ -148,6 +172,11 @@ mod tests {
         assert_eq!(cli.globals.url.as_deref(), Some("http://h:1"));
         let err = Cli::try_parse_from(["flotilla", "user", "list", "-o", "xml"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("\"xml\" is not an output format"), "{err}");
+        let cli = Cli::try_parse_from(["flotilla", "container", "list", "-q"]).unwrap();
+        assert_eq!(cli.globals.format(), Format::Ids);
+        let cli = Cli::try_parse_from(["flotilla", "container", "list", "-o", "wide"]).unwrap();
+        assert_eq!(cli.globals.format(), Format::Wide);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The user config file: which server the CLI talks to and the token it logged in with.
+//! The user config file: the contexts the CLI keeps (each a server, its token and whom it belongs
+//! to) and the one in use.
 
 use crate::private;
 use anyhow::{Context, Result};
@@ -7,10 +8,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// What `flotilla login` saves (TOML). Unknown keys are kept out of the way, not refused, so an
-/// older CLI can read a newer file.
+/// The context `flotilla login` saves to when none is named and none is in use.
+pub const DEFAULT_CONTEXT: &str = "default";
+
+/// One context: which server the CLI talks to and the token it logged in with. Unknown keys are
+/// kept out of the way, not refused, so an older CLI can read a newer file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserConfig {
+pub struct Credentials {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// A CA certificate file trusted for the server's HTTPS (`--ca-cert` at login).
@@ -33,6 +37,25 @@ pub struct UserConfig {
     pub regions: BTreeMap<String, String>,
 }
 
+impl Credentials {
+    /// Forgets the session (token and expiry), keeping the server and user for the next login.
+    pub fn forget_token(&mut self) {
+        self.token = None;
+        self.expires_at = None;
+    }
+}
+
+/// What the file holds (TOML): the contexts by name and the one in use. A file written before
+/// contexts existed (one session at the top level) reads as the context `default`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserConfig {
+    /// The context commands use without `--context` (`flotilla context use`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_context: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub contexts: BTreeMap<String, Credentials>,
+}
+
 impl UserConfig {
     /// Reads `path`; a missing file is an empty config.
     pub fn load(path: &Path) -> Result<Self> {
@@ -40,7 +63,13 @@ impl UserConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             read => read.with_context(|| format!("cannot read {}", path.display()))?,
         };
-        toml::from_str(&text).with_context(|| format!("cannot read {}", path.display()))
+        let mut config: UserConfig = toml::from_str(&text).with_context(|| format!("cannot read {}", path.display()))?;
+        let before_contexts: Credentials = toml::from_str(&text).with_context(|| format!("cannot read {}", path.display()))?;
+        if config.contexts.is_empty() && before_contexts != Credentials::default() {
+            config.contexts.insert(DEFAULT_CONTEXT.to_owned(), before_contexts);
+            config.current_context = Some(DEFAULT_CONTEXT.to_owned());
+        }
+        Ok(config)
     }
 
     /// Writes `path` with mode 0600 (see [`private::write_file`]).
@@ -49,10 +78,9 @@ impl UserConfig {
         private::write_file(path, text.as_bytes())
     }
 
-    /// Forgets the session (token and expiry), keeping the server and user for the next login.
-    pub fn forget_token(&mut self) {
-        self.token = None;
-        self.expires_at = None;
+    /// The name of the context in use: the current one, else `default`.
+    pub fn current_name(&self) -> &str {
+        self.current_context.as_deref().unwrap_or(DEFAULT_CONTEXT)
     }
 }
 
@@ -60,13 +88,8 @@ impl UserConfig {
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trip_and_missing_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("cli.toml");
-        assert_eq!(UserConfig::load(&path).unwrap(), UserConfig::default());
-
-        let config = UserConfig {
+    fn east() -> Credentials {
+        Credentials {
             url: Some("https://127.0.0.1:7700".into()),
             ca_cert: Some("/etc/flotilla/ca.pem".into()),
             token: Some("secret".into()),
@@ -75,15 +98,39 @@ mod tests {
             expires_at: Some(DateTime::from_timestamp(1_900_000_000, 0).unwrap()),
             region: Some("east".into()),
             regions: [("east".to_owned(), "http://127.0.0.1:7801".to_owned()), ("west".into(), "http://127.0.0.1:7802".into())].into(),
-        };
+        }
+    }
+
+    #[test]
+    fn round_trip_and_missing_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("cli.toml");
+        assert_eq!(UserConfig::load(&path).unwrap(), UserConfig::default());
+
+        let mut other = east();
+        other.url = Some("http://10.0.0.1:7700".into());
+        let config = UserConfig { current_context: Some("east".into()), contexts: [("east".into(), east()), ("lab".into(), other)].into() };
         config.save(&path).unwrap();
         assert_eq!(UserConfig::load(&path).unwrap(), config);
 
         let mut out = config.clone();
-        out.forget_token();
+        out.contexts.get_mut("east").unwrap().forget_token();
+        out.contexts.remove("lab");
         out.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("secret") && text.contains("alice"), "{text}");
+    }
+
+    #[test]
+    fn a_file_from_before_contexts_is_the_default_context() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("cli.toml");
+        std::fs::write(&path, "url = \"http://h:1\"\ntoken = \"t\"\nuser = \"bob\"\n[regions]\neast = \"http://e:1\"\n").unwrap();
+        let config = UserConfig::load(&path).unwrap();
+        assert_eq!(config.current_name(), DEFAULT_CONTEXT);
+        let saved = &config.contexts[DEFAULT_CONTEXT];
+        assert_eq!((saved.url.as_deref(), saved.token.as_deref(), saved.user.as_deref()), (Some("http://h:1"), Some("t"), Some("bob")));
+        assert_eq!(saved.regions["east"], "http://e:1");
     }
 
     #[test]

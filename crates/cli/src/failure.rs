@@ -18,6 +18,12 @@ pub enum CliError {
     /// `--region NAME` (or the default region) names no region the central knows.
     #[error("unknown region {name:?}: the central knows {}", if .known.is_empty() { "none (is the server logged in to a central?)" } else { .known.as_str() })]
     UnknownRegion { name: String, known: String },
+    /// `--context NAME` (or `context use NAME`) names no saved context.
+    #[error("unknown context {name:?}: saved contexts are {known}")]
+    UnknownContext { name: String, known: String },
+    /// `context rename` to a name already taken.
+    #[error("context {0:?} already exists: delete it first or choose another name")]
+    ContextExists(String),
     /// `--all-regions` without any region to ask.
     #[error(
         "--all-regions: no regions known; the server logged in to is not a central, or no region had joined it (`flotilla region list` looks again)"
@@ -68,7 +74,13 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         Some(CliError::WaitTimedOut { .. } | CliError::ActionTimedOut { .. }) => return EXIT_TIMEOUT,
         Some(CliError::ContainerFailed { .. } | CliError::ActionFailed { .. }) => return EXIT_ERROR,
         Some(CliError::NotLoggedIn) => Some(401),
-        Some(CliError::UnknownRegion { .. } | CliError::NoRegions | CliError::NoRegionAnswered(_)) => None,
+        Some(
+            CliError::UnknownRegion { .. }
+            | CliError::NoRegions
+            | CliError::NoRegionAnswered(_)
+            | CliError::UnknownContext { .. }
+            | CliError::ContextExists(_),
+        ) => None,
         Some(CliError::TokenRejected(inner)) => inner.status(),
         None => err.chain().find_map(|e| e.downcast_ref::<ClientError>().and_then(ClientError::status)),
     };

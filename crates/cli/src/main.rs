@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod completion;
 mod config;
 mod failure;
 mod output;
@@ -17,10 +18,17 @@ mod workload;
 use clap::Parser;
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    completion::serve();
     let cli = cli::Cli::parse();
-    match commands::run(cli).await {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", failure::message(&err));

@@ -1,4 +1,5 @@
-//! Printing results: tables for people (the default), JSON or YAML for scripts (`-o`).
+//! Printing results: tables for people (the default, `-o wide` with ids), JSON, YAML, names, ids
+//! (`-q`) or a JSONPath's matches for scripts (`-o`).
 
 use anyhow::{Context, Result};
 use comfy_table::{ContentArrangement, Table, presets};
@@ -6,13 +7,58 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::{ErrorKind, Write};
 
-/// The `-o/--output` choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// The `-o/--output` choice (`-q` is [`Format::Ids`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
+    /// Tables for people, names rather than ids.
     #[default]
     Table,
+    /// Tables with every column, ids included.
+    Wide,
+    /// Each object's name (its id when it has none), one per line.
+    Name,
+    /// Each object's id, one per line (`-q`).
+    Ids,
     Json,
     Yaml,
+    /// The matches of a JSONPath (`jsonpath={.items[*].name}` as kubectl, or `$.items[*].name`) in
+    /// the JSON answer, one per line: strings bare, anything else as compact JSON.
+    JsonPath(&'static str),
+}
+
+impl Format {
+    /// Parses `-o VALUE`. A JSONPath lives as long as the process (one per command line).
+    pub fn parse(text: &str) -> Result<Format, String> {
+        let format = match text {
+            "table" => Format::Table,
+            "wide" => Format::Wide,
+            "name" => Format::Name,
+            "json" => Format::Json,
+            "yaml" => Format::Yaml,
+            _ => match text.strip_prefix("jsonpath=") {
+                Some(expr) => {
+                    let path = json_path(expr)?;
+                    Format::JsonPath(Box::leak(path.into_boxed_str()))
+                }
+                None => return Err(format!("{text:?} is not an output format: use table, wide, name, json, yaml or jsonpath=EXPR")),
+            },
+        };
+        Ok(format)
+    }
+
+    /// Whether the output is for people: tables and messages.
+    pub fn is_table(self) -> bool {
+        matches!(self, Format::Table | Format::Wide)
+    }
+}
+
+/// A JSONPath as RFC 9535 writes it (`$.a[*].b`), from kubectl's form (`{.a[*].b}`) or its own;
+/// refused with the parser's reason when it does not parse.
+fn json_path(expr: &str) -> Result<String, String> {
+    let inner = expr.trim().strip_prefix('{').and_then(|e| e.strip_suffix('}')).unwrap_or(expr.trim());
+    let path = if inner.starts_with('$') { inner.to_owned() } else { format!("${inner}") };
+    serde_json_path::JsonPath::parse(&path).map_err(|e| format!("jsonpath={expr}: {e}"))?;
+    Ok(path)
 }
 
 /// An object shown as one row of a list table.
@@ -72,7 +118,7 @@ pub fn one<T: Serialize>(format: Format, value: &T) -> Result<()> {
 /// Prints one object as [`one`] does, but for people each part that has items as a table of its own,
 /// headed by its field's name, under the object's table (an empty part stays a field).
 pub fn detailed<T: Serialize>(format: Format, value: &T, parts: &[Part]) -> Result<()> {
-    if format == Format::Table { emit(&tables(value, parts)?) } else { emit(&structured(format, value)?) }
+    if format.is_table() { emit(&tables(value, parts)?) } else { emit(&structured(format, value)?) }
 }
 
 /// The tables [`detailed`] prints for people.
@@ -108,10 +154,10 @@ fn fields<T: Serialize>(value: &T, parts: &[&Part]) -> Result<Table> {
 /// Prints a page of objects: a table with one row each (and, on stderr, how to get the next page),
 /// or the whole answer, `next` included, as JSON or YAML.
 pub fn list<L: Listing>(format: Format, page: &L) -> Result<()> {
-    if format != Format::Table {
+    if !format.is_table() {
         return emit(&structured(format, page)?);
     }
-    rows(L::Item::HEADERS, page.items().iter().map(Row::cells).collect())?;
+    rows(format, L::Item::HEADERS, page.items().iter().map(Row::cells).collect())?;
     if let Some(next) = page.next() {
         eprintln!("more: repeat with --marker {next}");
     }
@@ -123,10 +169,10 @@ pub fn list<L: Listing>(format: Format, page: &L) -> Result<()> {
 /// YAML; an object with a `region` of its own (a node) keeps it. A region with more to list is named
 /// on stderr with its marker.
 pub fn regional_list<L: Listing>(format: Format, pages: &[(&str, L)]) -> Result<()> {
-    if format == Format::Table {
+    if format.is_table() {
         let headers: Vec<&str> = std::iter::once("REGION").chain(L::Item::HEADERS.iter().copied()).collect();
         let cells = |region: &str, item: &L::Item| std::iter::once(region.to_owned()).chain(item.cells()).collect();
-        rows(&headers, pages.iter().flat_map(|(region, page)| page.items().iter().map(|item| cells(region, item))).collect())?;
+        rows(format, &headers, pages.iter().flat_map(|(region, page)| page.items().iter().map(|item| cells(region, item))).collect())?;
     } else {
         emit(&structured(format, &merged(pages)?)?)?;
     }
@@ -159,20 +205,35 @@ fn merged<L: Listing>(pages: &[(&str, L)]) -> Result<Value> {
     Ok(Value::Object([(field.unwrap_or_else(|| "items".into()), Value::Array(items))].into_iter().collect()))
 }
 
-/// A table of `rows` under `headers`, or `(none)` on stderr when there are none.
-fn rows(headers: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
+/// A table of `rows` under `headers`, or `(none)` on stderr when there are none. Without `-o wide`
+/// a table with a NAME column leaves out the ID column: people read names.
+fn rows(format: Format, headers: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
     if rows.is_empty() {
         eprintln!("(none)");
         return Ok(());
     }
-    let mut table = table(headers);
+    let (headers, rows) = columns(format, headers, rows);
+    let mut table = table(&headers);
     table.add_rows(rows);
     emit(&format!("{table}\n"))
 }
 
+/// The columns a table shows in `format`: all with `-o wide`, else all but ID when there is a NAME.
+fn columns<'h>(format: Format, headers: &[&'h str], mut rows: Vec<Vec<String>>) -> (Vec<&'h str>, Vec<Vec<String>>) {
+    let mut headers = headers.to_vec();
+    if format == Format::Table
+        && headers.contains(&"NAME")
+        && let Some(id) = headers.iter().position(|h| *h == "ID")
+    {
+        headers.remove(id);
+        rows.iter_mut().filter(|row| row.len() > id).for_each(|row| drop(row.remove(id)));
+    }
+    (headers, rows)
+}
+
 /// Prints rows under headers that come with the data (`top`, quotas), or `value` as JSON or YAML.
 pub fn grid<T: Serialize>(format: Format, value: &T, headers: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
-    if format != Format::Table {
+    if !format.is_table() {
         return emit(&structured(format, value)?);
     }
     let mut table = table(headers);
@@ -197,7 +258,7 @@ pub fn size(bytes: u64) -> String {
 
 /// Prints a confirmation for people; scripts reading JSON or YAML get nothing (the exit code says it).
 pub fn done(format: Format, message: &str) -> Result<()> {
-    if format == Format::Table { emit(&format!("{message}\n")) } else { Ok(()) }
+    if format.is_table() { emit(&format!("{message}\n")) } else { Ok(()) }
 }
 
 /// Confirms that `kind` `key` is gone.
@@ -208,9 +269,42 @@ pub fn deleted(format: Format, kind: &str, key: &str) -> Result<()> {
 fn structured<T: Serialize>(format: Format, value: &T) -> Result<String> {
     let text = match format {
         Format::Json => serde_json::to_string_pretty(value).context("cannot render the answer as JSON")? + "\n",
-        Format::Yaml | Format::Table => serde_saphyr::to_string(value).context("cannot render the answer as YAML")?,
+        Format::Yaml | Format::Table | Format::Wide => serde_saphyr::to_string(value).context("cannot render the answer as YAML")?,
+        Format::Name => lines(objects(&to_json(value)?).iter().map(|o| key_of(o, "name").or_else(|| key_of(o, "id")))),
+        Format::Ids => lines(objects(&to_json(value)?).iter().map(|o| key_of(o, "id"))),
+        Format::JsonPath(path) => {
+            let path = serde_json_path::JsonPath::parse(path).context("a JSONPath checked when parsed")?;
+            let value = to_json(value)?;
+            lines(path.query(&value).all().into_iter().map(|found| Some(found.as_str().map_or_else(|| found.to_string(), str::to_owned))))
+        }
     };
     Ok(text)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).context("cannot render the answer")
+}
+
+/// The objects of an answer: a list answer's items (its one array field), else the answer itself.
+fn objects(value: &Value) -> Vec<&Value> {
+    let list = value.as_object().and_then(|fields| {
+        let mut arrays = fields.values().filter_map(Value::as_array);
+        arrays.next().filter(|_| arrays.next().is_none())
+    });
+    match list {
+        Some(items) => items.iter().collect(),
+        None => vec![value],
+    }
+}
+
+/// An object's `field` as text (a string, or a reference's name).
+fn key_of(object: &Value, field: &str) -> Option<String> {
+    object.get(field).map(cell).filter(|text| !text.is_empty())
+}
+
+/// The values that are there, one per line.
+fn lines(values: impl Iterator<Item = Option<String>>) -> String {
+    values.flatten().map(|line| line + "\n").collect()
 }
 
 fn table(headers: &[&str]) -> Table {
@@ -333,6 +427,32 @@ mod tests {
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
         assert_eq!(lines, ["FIELD  VALUE", "id     n1", "name   front", "tags   []", "", "subnets:", "KEY  COUNT", "a    1", "b    22"]);
         assert!(!text.contains("raw"), "a part is not also a field: {text}");
+    }
+
+    #[test]
+    fn names_ids_and_json_paths_pick_from_lists_and_objects() {
+        let list = json!({"containers": [{"id": "c1", "name": "web"}, {"id": "c2", "name": null}], "next": null});
+        assert_eq!(structured(Format::Name, &list).unwrap(), "web\nc2\n", "the id where there is no name");
+        assert_eq!(structured(Format::Ids, &list).unwrap(), "c1\nc2\n");
+        assert_eq!(structured(Format::Name, &json!({"id": "n1", "name": "front"})).unwrap(), "front\n");
+        let Format::JsonPath(path) = Format::parse("jsonpath={.containers[*].id}").unwrap() else { panic!("a JSONPath") };
+        assert_eq!(path, "$.containers[*].id");
+        assert_eq!(structured(Format::JsonPath(path), &list).unwrap(), "c1\nc2\n");
+        let Format::JsonPath(path) = Format::parse("jsonpath=$.containers[0]").unwrap() else { panic!("a JSONPath") };
+        assert_eq!(structured(Format::JsonPath(path), &list).unwrap(), "{\"id\":\"c1\",\"name\":\"web\"}\n");
+        let err = Format::parse("jsonpath={.containers[}").unwrap_err();
+        assert!(err.contains("jsonpath={.containers[}"), "{err}");
+        assert!(Format::parse("xml").unwrap_err().contains("\"xml\" is not an output format"));
+    }
+
+    #[test]
+    fn tables_name_rather_than_id_unless_wide() {
+        let row = || vec![vec!["c1".to_owned(), "web".into(), "RUNNING".into()]];
+        let (headers, rows) = columns(Format::Table, &["ID", "NAME", "STATUS"], row());
+        assert_eq!((headers, rows), (vec!["NAME", "STATUS"], vec![vec!["web".to_owned(), "RUNNING".into()]]));
+        assert_eq!(columns(Format::Wide, &["ID", "NAME", "STATUS"], row()).0, ["ID", "NAME", "STATUS"]);
+        let (headers, _) = columns(Format::Table, &["ID", "REGION", "TYPE"], row());
+        assert_eq!(headers, ["ID", "REGION", "TYPE"], "no NAME to show instead: the id stays");
     }
 
     #[test]

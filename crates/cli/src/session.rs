@@ -1,8 +1,8 @@
-//! The CLI's session: the server URL and token from flags, environment or the user config file,
-//! the login that saves them, and the regions learnt from the central.
+//! The CLI's session: the server URL and token from flags, environment or the context of the user
+//! config file in use, the login that saves them, and the regions learnt from the central.
 
 use crate::cli::Globals;
-use crate::config::UserConfig;
+use crate::config::{Credentials, UserConfig};
 use crate::failure::CliError;
 use crate::paths;
 use crate::target::Target;
@@ -13,17 +13,89 @@ use flotilla_client::Client;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The user config file and what it holds.
+/// The user config file, the context in use and what it holds.
 pub struct Session {
     pub path: PathBuf,
-    pub config: UserConfig,
+    file: UserConfig,
+    /// The context's name: `--context`/`FLOTILLA_CONTEXT`, else the current one.
+    pub name: String,
+    pub config: Credentials,
 }
 
 impl Session {
-    pub fn load() -> Result<Self> {
+    /// The context `--context` names (an unknown name is refused), else the current one.
+    pub fn load(globals: &Globals) -> Result<Self> {
+        let session = Self::open(globals.context.as_deref())?;
+        if let Some(name) = &globals.context
+            && !session.file.contexts.contains_key(name)
+        {
+            return Err(CliError::UnknownContext { name: name.clone(), known: session.context_names() }.into());
+        }
+        Ok(session)
+    }
+
+    /// Context `name` (else the current one); one not saved yet starts empty (for `flotilla login`
+    /// and `flotilla dev`, which make it).
+    pub fn open(name: Option<&str>) -> Result<Self> {
         let path = paths::config_file()?;
-        let config = UserConfig::load(&path)?;
-        Ok(Self { path, config })
+        let file = UserConfig::load(&path)?;
+        let name = name.map_or_else(|| file.current_name().to_owned(), str::to_owned);
+        let config = file.contexts.get(&name).cloned().unwrap_or_default();
+        Ok(Self { path, file, name, config })
+    }
+
+    /// Every saved context by name, and the current one's name.
+    pub fn contexts(&self) -> (&std::collections::BTreeMap<String, Credentials>, &str) {
+        (&self.file.contexts, self.file.current_name())
+    }
+
+    fn context_names(&self) -> String {
+        let names = self.file.contexts.keys().map(String::as_str).collect::<Vec<_>>();
+        if names.is_empty() { "none (log in first)".to_owned() } else { names.join(", ") }
+    }
+
+    /// Makes `name` the context commands use without `--context`.
+    pub fn use_context(&mut self, name: &str) -> Result<()> {
+        if !self.file.contexts.contains_key(name) {
+            return Err(CliError::UnknownContext { name: name.to_owned(), known: self.context_names() }.into());
+        }
+        self.file.current_context = Some(name.to_owned());
+        self.file.save(&self.path)
+    }
+
+    /// Forgets context `name` (its token stays valid at the server until it expires or is revoked).
+    pub fn delete_context(&mut self, name: &str) -> Result<()> {
+        if self.file.contexts.remove(name).is_none() {
+            return Err(CliError::UnknownContext { name: name.to_owned(), known: self.context_names() }.into());
+        }
+        if self.file.current_context.as_deref() == Some(name) {
+            self.file.current_context = None;
+        }
+        self.file.save(&self.path)
+    }
+
+    /// Renames context `from` to `to`, keeping it current when it was.
+    pub fn rename_context(&mut self, from: &str, to: &str) -> Result<()> {
+        if self.file.contexts.contains_key(to) {
+            return Err(CliError::ContextExists(to.to_owned()).into());
+        }
+        let Some(saved) = self.file.contexts.remove(from) else {
+            return Err(CliError::UnknownContext { name: from.to_owned(), known: self.context_names() }.into());
+        };
+        self.file.contexts.insert(to.to_owned(), saved);
+        if self.file.current_name() == from {
+            self.file.current_context = Some(to.to_owned());
+        }
+        self.file.save(&self.path)
+    }
+
+    /// Saves this context (made current when no context is current yet) to the user config file.
+    pub fn save(&mut self) -> Result<()> {
+        self.file.contexts.insert(self.name.clone(), self.config.clone());
+        if self.file.current_context.is_none() {
+            self.file.current_context = Some(self.name.clone());
+        }
+        self.file.save(&self.path)
     }
 
     /// The server URL: `--url`/`FLOTILLA_URL`, else the saved one.
@@ -92,7 +164,7 @@ impl Session {
             self.region_url(name)?;
         }
         self.config.region = name.map(str::to_owned);
-        self.config.save(&self.path)
+        self.save()
     }
 
     /// Asks the central for every region and saves their URLs.
@@ -109,7 +181,7 @@ impl Session {
         } else {
             self.config.regions.extend(urls);
         }
-        self.config.save(&self.path)
+        self.save()
     }
 
     /// Asks `url` (trusting `ca_cert` for HTTPS) for a token and saves it with the server, the CA,
@@ -125,7 +197,7 @@ impl Session {
         };
         let same_server = self.config.url.as_deref() == Some(url.trim_end_matches('/'));
         let region = self.config.region.take().filter(|name| same_server && regions.contains_key(name));
-        self.config = UserConfig {
+        self.config = Credentials {
             url: Some(url.trim_end_matches('/').to_owned()),
             ca_cert,
             token: Some(secret),
@@ -135,7 +207,7 @@ impl Session {
             region,
             regions,
         };
-        self.config.save(&self.path)?;
+        self.save()?;
         Ok(token)
     }
 }

@@ -71,7 +71,7 @@ pub async fn run(client: &Target, format: Format, command: ActionCommand) -> Res
 
 /// Prints an action; in a table, what it depends on and what depends on it one id per line.
 pub fn show_action(format: Format, action: &Action) -> Result<()> {
-    if format != Format::Table {
+    if !format.is_table() {
         return output::one(format, action);
     }
     let mut value = serde_json::to_value(action).context("cannot render the action")?;

@@ -2,7 +2,7 @@
 
 use crate::cli::Globals;
 use crate::failure::CliError;
-use crate::output::{self, Format};
+use crate::output;
 use crate::secret::{self, Source};
 use crate::session::Session;
 use anyhow::{Context, Result, anyhow};
@@ -51,7 +51,7 @@ impl<'a> Identity<'a> {
 }
 
 pub async fn login(globals: &Globals, args: LoginArgs) -> Result<()> {
-    let mut session = Session::load()?;
+    let mut session = Session::open(globals.context.as_deref())?;
     let url = session.url(globals)?;
     let user = args.user.or_else(|| session.config.user.clone()).ok_or_else(|| anyhow!("no user: pass --user NAME"))?;
     let source = Source { flag: "--password", env: "FLOTILLA_PASSWORD" };
@@ -61,7 +61,7 @@ pub async fn login(globals: &Globals, args: LoginArgs) -> Result<()> {
     if let Some(region) = &globals.region {
         session.choose_region(&session.client(globals)?, Some(region)).await?;
     }
-    if globals.output == Format::Table {
+    if globals.format().is_table() {
         let until = token.expires_at.format("%Y-%m-%d %H:%M UTC");
         println!("logged in to {url} as {} on project {} ({}) until {until}", token.user.name, token.project.name, token.role);
         let regions = &session.config.regions;
@@ -72,14 +72,14 @@ pub async fn login(globals: &Globals, args: LoginArgs) -> Result<()> {
         }
         Ok(())
     } else {
-        output::one(globals.output, &Identity::new(&url, &token))
+        output::one(globals.format(), &Identity::new(&url, &token))
     }
 }
 
 pub async fn logout(globals: &Globals) -> Result<()> {
-    let mut session = Session::load()?;
+    let mut session = Session::load(globals)?;
     let client = match session.client(globals) {
-        Err(e) if matches!(e.downcast_ref(), Some(CliError::NotLoggedIn)) => return output::done(globals.output, "not logged in"),
+        Err(e) if matches!(e.downcast_ref(), Some(CliError::NotLoggedIn)) => return output::done(globals.format(), "not logged in"),
         client => client?,
     };
     let revoked = match client.revoke_token().await {
@@ -87,15 +87,15 @@ pub async fn logout(globals: &Globals) -> Result<()> {
         revoked => revoked,
     };
     session.config.forget_token();
-    session.config.save(&session.path)?;
+    session.save()?;
     revoked.context("the token was removed from this machine, but the server could not revoke it")?;
-    output::done(globals.output, "logged out")
+    output::done(globals.format(), "logged out")
 }
 
 pub async fn whoami(globals: &Globals) -> Result<()> {
-    let session = Session::load()?;
+    let session = Session::load(globals)?;
     let client = session.client(globals)?;
     let token = client.current_token().await?;
     let url = session.url(globals)?;
-    output::one(globals.output, &Identity::new(&url, &token))
+    output::one(globals.format(), &Identity::new(&url, &token))
 }

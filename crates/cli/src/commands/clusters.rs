@@ -5,12 +5,14 @@
 use super::common::{ListArgs, MetadataArgs, parse_entry, parse_pair};
 use super::follow;
 use super::wait::WaitArgs;
-use crate::output::{self, Format, Row};
+use crate::completion;
+use crate::output::{self, Format, Part, Row};
 use crate::target::{Spread, Target};
 use anyhow::{Result, bail};
 use clap::{ArgAction, Args, Subcommand};
+use clap_complete::ArgValueCandidates;
 use flotilla_api::{
-    Cluster, ClusterActionRequest, ClusterCreate, ClusterFilter, ClusterList, ClusterUpdate, Empty, NodeFilter, NodesParams,
+    Cluster, ClusterActionRequest, ClusterCreate, ClusterFilter, ClusterList, ClusterUpdate, Empty, ListQuery, NodeFilter, NodesParams,
     OperationParams, PolicyParams, RecoverParams, ReplaceParams, ResizeParams, ScaleParams,
 };
 use flotilla_client::{Client, Updated};
@@ -36,11 +38,13 @@ pub enum ClusterCommand {
     /// Show a cluster by name or id.
     Show {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
     },
     /// Rename a cluster, change its timeout or metadata, or roll its nodes over to a new profile.
     Update {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// New name.
         #[arg(long)]
@@ -59,6 +63,7 @@ pub enum ClusterCommand {
     /// Delete a cluster with its nodes and their containers.
     Delete {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// Delete it whatever it is doing.
         #[arg(long)]
@@ -75,6 +80,7 @@ pub enum ClusterCommand {
     /// Make orphan nodes members of a cluster.
     AddNodes {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// Names or ids of the nodes.
         #[arg(required = true, value_name = "NODE")]
@@ -85,6 +91,7 @@ pub enum ClusterCommand {
     /// Remove nodes from a cluster, deleting them (or, with --keep, leaving them as orphans).
     DelNodes {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// Names or ids of the nodes.
         #[arg(required = true, value_name = "NODE")]
@@ -98,6 +105,7 @@ pub enum ClusterCommand {
     /// Replace members with orphan nodes: OLD=NEW, names or ids.
     ReplaceNodes {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// A member and the orphan node taking its place.
         #[arg(required = true, value_name = "OLD=NEW", value_parser = parse_pair)]
@@ -110,6 +118,7 @@ pub enum ClusterCommand {
     /// Recover a cluster's unhealthy nodes.
     Recover {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// How: RESTART the container, REBUILD it in place, or RECREATE it on another host (default).
         #[arg(long, value_name = "HOW", value_parser = parse_recovery)]
@@ -120,6 +129,7 @@ pub enum ClusterCommand {
     /// Attach a policy to a cluster.
     PolicyAttach {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// Name or id of the policy.
         policy: String,
@@ -132,6 +142,7 @@ pub enum ClusterCommand {
     /// Detach a policy from a cluster.
     PolicyDetach {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// Name or id of the policy.
         policy: String,
@@ -141,6 +152,7 @@ pub enum ClusterCommand {
     /// Enable or disable a policy attached to a cluster.
     PolicyUpdate {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// Name or id of the policy.
         policy: String,
@@ -153,6 +165,7 @@ pub enum ClusterCommand {
     /// Start, stop, restart, pause or unpause the containers of a cluster's members.
     Operation {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// start, stop, restart, pause or unpause.
         #[arg(value_parser = parse_operation)]
@@ -166,6 +179,7 @@ pub enum ClusterCommand {
     /// Show one attribute of every member: status, host_name, physical_id, or container.FIELD.
     Collect {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// The attribute.
         attr: String,
@@ -173,6 +187,7 @@ pub enum ClusterCommand {
     /// List a cluster's nodes.
     Members {
         /// Name or id of the cluster.
+        #[arg(add = ArgValueCandidates::new(completion::clusters))]
         cluster: String,
         /// Only nodes in this status, e.g. ACTIVE or ERROR.
         #[arg(long)]
@@ -232,6 +247,7 @@ impl CreateArgs {
 #[derive(Debug, Args)]
 pub struct ActionArgs {
     /// Name or id of the cluster.
+    #[arg(add = ArgValueCandidates::new(completion::clusters))]
     pub cluster: String,
     #[command(flatten)]
     pub wait: WaitArgs,
@@ -241,6 +257,7 @@ pub struct ActionArgs {
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
     /// Name or id of the cluster.
+    #[arg(add = ArgValueCandidates::new(completion::clusters))]
     pub cluster: String,
     /// How many nodes.
     #[arg(long, value_name = "N")]
@@ -255,6 +272,7 @@ pub struct ScaleArgs {
 #[command(group(clap::ArgGroup::new("change").args(["capacity", "adjustment", "percentage", "min_size", "max_size"]).multiple(true).required(true)))]
 pub struct ResizeArgs {
     /// Name or id of the cluster.
+    #[arg(add = ArgValueCandidates::new(completion::clusters))]
     pub cluster: String,
     /// The new desired capacity.
     #[arg(long, value_name = "N")]
@@ -338,7 +356,8 @@ pub async fn run(client: &Target, format: Format, command: ClusterCommand) -> Re
             return client.list(format, &spread, async |c| c.list_clusters(&list.query(), &filter).await).await;
         }
         ClusterCommand::Show { cluster } => {
-            return output::one(format, &client.found(&cluster, async |c| c.cluster(&cluster).await).await?.0);
+            let (cluster, at) = client.found(&cluster, async |c| c.cluster(&cluster).await).await?;
+            return shown(at, format, &cluster).await;
         }
         ClusterCommand::Update { cluster, name, profile, timeout, metadata, wait } => {
             let body = ClusterUpdate { name, metadata: metadata.update(), timeout, profile };
@@ -397,6 +416,32 @@ async fn create(client: &Client, format: Format, args: CreateArgs) -> Result<()>
     follow::created(client, accepted.action.as_deref(), &args.wait).await?;
     let cluster = if args.wait.wait { client.cluster(&accepted.body.id.to_string()).await? } else { accepted.body };
     output::one(format, &cluster)
+}
+
+/// A cluster; for people its members by name (with status, host and region) rather than their
+/// ids, and its latest events, as tables under it.
+async fn shown(client: &Client, format: Format, cluster: &Cluster) -> Result<()> {
+    if !format.is_table() {
+        return output::one(format, cluster);
+    }
+    let id = cluster.id.to_string();
+    let filter = NodeFilter { status: None, cluster: Some(id.clone()) };
+    let query = ListQuery { limit: Some(1000), ..Default::default() };
+    let members = client.list_nodes(&query, &filter).await?.nodes;
+    let members: Vec<Member> = members.iter().map(Member).collect();
+    let events = super::events::recent(client, format, &id).await;
+    output::detailed(format, cluster, &[Part::of("nodes", &members), Part::of("events", &events)])
+}
+
+/// A member as a row of `cluster show`.
+struct Member<'n>(&'n flotilla_api::Node);
+
+impl Row for Member<'_> {
+    const HEADERS: &'static [&'static str] = &["NAME", "STATUS", "HOST", "REGION", "ROLE"];
+    fn cells(&self) -> Vec<String> {
+        let node = self.0;
+        vec![node.name.clone(), node.status.clone(), node.host_name.clone().unwrap_or_default(), node.region.clone(), node.role.clone()]
+    }
 }
 
 impl Row for Cluster {

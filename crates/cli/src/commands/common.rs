@@ -144,7 +144,7 @@ pub fn read_document<T: DeserializeOwned>(path: &Path) -> Result<T> {
 /// Prints the answer to a validate: `FILE is a valid WHAT` for people, the spec as the server read it
 /// (defaults filled in) as JSON or YAML.
 pub fn validated<T: Serialize>(format: Format, path: &Path, what: &str, spec: &T) -> Result<()> {
-    if format == Format::Table { output::done(format, &format!("{} is a valid {what}", path.display())) } else { output::one(format, spec) }
+    if format.is_table() { output::done(format, &format!("{} is a valid {what}", path.display())) } else { output::one(format, spec) }
 }
 
 #[cfg(test)]

@@ -4,11 +4,13 @@
 use super::common::{ListArgs, MetadataArgs};
 use super::container_spec::{CreateArgs, parse_since};
 use super::wait::{self, Goal, WaitArgs};
+use crate::completion;
 use crate::failure::CliError;
 use crate::output::{self, Format, Part, Row};
 use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use clap_complete::ArgValueCandidates;
 use flotilla_api::{
     Container, ContainerCreate, ContainerFilter, ContainerList, ContainerUpdate, DeleteQuery, ExecRequest, KillQuery, LogsQuery,
     RenameRequest, StopQuery,
@@ -38,11 +40,13 @@ pub enum ContainerCommand {
     /// Show a container by name or id.
     Show {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
     },
     /// Change a container's name, CPU or memory limits, or metadata; only what is given changes.
     Update {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
         /// New name.
         #[arg(long)]
@@ -59,6 +63,7 @@ pub enum ContainerCommand {
     /// Delete a container.
     Delete {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
         /// Stop it first if it runs.
         #[arg(long)]
@@ -82,6 +87,7 @@ pub enum ContainerCommand {
     /// Send a signal to a running container.
     Kill {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
         /// Signal name or number (default SIGKILL).
         #[arg(long, short)]
@@ -92,6 +98,7 @@ pub enum ContainerCommand {
     /// Rename a container.
     Rename {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
         /// Its new name.
         name: String,
@@ -99,6 +106,7 @@ pub enum ContainerCommand {
     /// Print a container's output.
     Logs {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
         /// Keep printing new output until interrupted.
         #[arg(short, long)]
@@ -116,6 +124,7 @@ pub enum ContainerCommand {
     /// Run a command in a running container; exits with the command's exit code.
     Exec {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "COMMAND")]
@@ -124,11 +133,13 @@ pub enum ContainerCommand {
     /// Show a container's CPU, memory, network and process counts.
     Stats {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
     },
     /// Show a container's processes.
     Top {
         /// Name or id of the container.
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
     },
     /// Copy a file or directory into or out of a container (created, running, stopped or paused).
@@ -148,6 +159,7 @@ pub enum ContainerCommand {
 #[derive(Debug, Args)]
 pub struct Operation {
     /// Name or id of the container.
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub container: String,
     #[command(flatten)]
     pub wait: WaitArgs,
@@ -157,6 +169,7 @@ pub struct Operation {
 #[derive(Debug, Args)]
 pub struct Stopping {
     /// Name or id of the container.
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub container: String,
     /// Seconds between SIGTERM and SIGKILL (default: the spec's stop_timeout, else 10).
     #[arg(long, value_name = "SECONDS")]
@@ -173,7 +186,11 @@ pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> 
             let filter = ContainerFilter { status: status.map(|s| s.to_uppercase()), host };
             client.list(format, &spread, async |c| c.list_containers(&list.query(), &filter).await).await
         }
-        ContainerCommand::Show { container } => shown(format, &client.found(&container, async |c| c.container(&container).await).await?.0),
+        ContainerCommand::Show { container } => {
+            let (container, at) = client.found(&container, async |c| c.container(&container).await).await?;
+            let events = super::events::recent(at, format, &container.id.to_string()).await;
+            output::detailed(format, &container, &[Part::of("addresses", &container.addresses), Part::of("events", &events)])
+        }
         ContainerCommand::Update { container, name, cpu, memory, metadata } => {
             let body = ContainerUpdate { name, cpu, memory, metadata: metadata.update() };
             shown(format, &client.found(&container, async |c| c.update_container(&container, &body).await).await?.0)
@@ -236,7 +253,7 @@ pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> 
         ContainerCommand::Exec { container, command } => {
             let body = ExecRequest { command };
             let (result, _) = client.found(&container, async |c| c.exec_container(&container, &body).await).await?;
-            if format == Format::Table {
+            if format.is_table() {
                 output::raw(result.output.as_bytes())?;
             } else {
                 output::one(format, &result)?;

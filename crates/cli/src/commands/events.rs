@@ -6,8 +6,9 @@ use crate::output::{self, Format, Row};
 use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
-use flotilla_api::{Event, EventFilter, EventList, EventStreamQuery};
+use flotilla_api::{Event, EventFilter, EventList, EventStreamQuery, ListQuery};
 use flotilla_client::{Client, ClientError, EventStream};
+use flotilla_core::event::ObjectType;
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -19,8 +20,8 @@ const RECONNECT: Duration = Duration::from_secs(1);
 pub enum EventCommand {
     /// List events, oldest first (--sort created_at:desc for the newest first).
     List {
-        /// Only events about this kind of object.
-        #[arg(long, value_parser = ["container", "host", "image"], ignore_case = true)]
+        /// Only events about this kind of object (every kind the server records).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ObjectType::ALL.map(ObjectType::as_str)), ignore_case = true)]
         object_type: Option<String>,
         /// Only events about this object (name or id).
         #[arg(long)]
@@ -56,7 +57,7 @@ pub async fn run(client: &Target, format: Format, command: EventCommand) -> Resu
     // events both carry print once.
     let stream = client.stream_events(&filter, &EventStreamQuery { after: None, all_projects: list.all_projects.then_some(true) }).await?;
     let page = client.list_events(&list.query(), &filter).await?;
-    if format == Format::Table && !output::raw(line(Event::HEADERS.iter().map(|h| h.to_string()).collect()).as_bytes())? {
+    if format.is_table() && !output::raw(line(Event::HEADERS.iter().map(|h| h.to_string()).collect()).as_bytes())? {
         return Ok(());
     }
     for event in &page.events {
@@ -99,16 +100,20 @@ async fn follow_events(
     }
 }
 
-/// Prints one followed event: an aligned line, one JSON object per line, or a YAML document.
-/// `false` when the reader went away.
+/// Prints one followed event: an aligned line, one JSON object per line, a YAML document, or what
+/// `-o name`, `-q` or a JSONPath picks from it. `false` when the reader went away.
 fn print(format: Format, event: &Event) -> Result<bool> {
     match format {
-        Format::Table => output::raw(line(event.cells()).as_bytes()),
+        Format::Table | Format::Wide => output::raw(line(event.cells()).as_bytes()),
         Format::Json => output::raw(format!("{}\n", serde_json::to_string(event)?).as_bytes()),
         Format::Yaml => {
             let more = output::raw(b"---\n")?;
             output::one(Format::Yaml, event)?;
             Ok(more)
+        }
+        Format::Name | Format::Ids | Format::JsonPath(_) => {
+            output::one(format, event)?;
+            Ok(true)
         }
     }
 }
@@ -124,6 +129,22 @@ fn line(cells: Vec<String>) -> String {
         }
     }
     text.trim_end().to_owned() + "\n"
+}
+
+/// How many of an object's latest events a `show` prints under it for people.
+const SHOWN_EVENTS: u32 = 10;
+
+/// The latest events about object `id`, oldest first, for the end of a `show` (as `kubectl
+/// describe`): none for scripts' formats, or when they cannot be read (the object shows all the same).
+pub async fn recent(client: &Client, format: Format, id: &str) -> Vec<Event> {
+    if !format.is_table() {
+        return Vec::new();
+    }
+    let query = ListQuery { limit: Some(SHOWN_EVENTS), sort: Some("created_at:desc".into()), ..Default::default() };
+    let filter = EventFilter { object: Some(id.to_owned()), ..Default::default() };
+    let mut events = client.list_events(&query, &filter).await.map(|page| page.events).unwrap_or_default();
+    events.reverse();
+    events
 }
 
 impl Row for Event {
@@ -157,6 +178,10 @@ mod tests {
         };
         assert_eq!((object_type.as_deref(), level.as_deref(), follow, list.all_projects), (Some("HOST"), Some("error"), true, true));
         assert!(Cli::try_parse_from(["flotilla", "event", "list", "--level", "LOUD"]).is_err());
+        for kind in ["cluster", "node", "router"] {
+            assert!(Cli::try_parse_from(["flotilla", "event", "list", "--object-type", kind]).is_ok(), "{kind}");
+        }
+        assert!(Cli::try_parse_from(["flotilla", "event", "list", "--object-type", "planet"]).is_err());
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub async fn started(client: &Client, format: Format, accepted: &ActionAccepted,
     if args.wait {
         return show_action(format, &action(client, &id, args).await?);
     }
-    if format == Format::Table {
+    if format.is_table() {
         return output::done(format, &format!("accepted: action {id} (follow it with `flotilla action wait {id}`)"));
     }
     output::one(format, accepted)

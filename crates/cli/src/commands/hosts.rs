@@ -4,10 +4,12 @@
 use super::common::ListArgs;
 use super::follow;
 use super::wait::WaitArgs;
-use crate::output::{self, Format, Row};
+use crate::completion;
+use crate::output::{self, Format, Part, Row};
 use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
+use clap_complete::ArgValueCandidates;
 use flotilla_api::{Capacity, Host, HostDrain, HostList, JoinTokenCreate};
 
 #[derive(Debug, Subcommand)]
@@ -25,21 +27,25 @@ pub enum HostCommand {
     /// Show a host by name or id.
     Show {
         /// Name or id of the host.
+        #[arg(add = ArgValueCandidates::new(completion::hosts))]
         host: String,
     },
     /// Let the scheduler place containers on a host again.
     Enable {
         /// Name or id of the host.
+        #[arg(add = ArgValueCandidates::new(completion::hosts))]
         host: String,
     },
     /// Keep the scheduler from placing new containers on a host; its containers stay.
     Disable {
         /// Name or id of the host.
+        #[arg(add = ArgValueCandidates::new(completion::hosts))]
         host: String,
     },
     /// Drain a host: nothing new lands there; with --migrate its containers move to other hosts.
     Drain {
         /// Name or id of the host.
+        #[arg(add = ArgValueCandidates::new(completion::hosts))]
         host: String,
         /// Also recreate the host's containers on other hosts (a HOST_DRAIN action).
         #[arg(long)]
@@ -51,6 +57,7 @@ pub enum HostCommand {
     /// Forget a host (refused while containers remain on it).
     Delete {
         /// Name or id of the host.
+        #[arg(add = ArgValueCandidates::new(completion::hosts))]
         host: String,
     },
     /// Create a join token an agent uses to join the region (admin); shown once.
@@ -71,7 +78,11 @@ pub async fn run(client: &Target, format: Format, command: HostCommand) -> Resul
             let state = state.map(|s| s.to_uppercase());
             client.list(format, &spread, async |c| c.list_hosts(state.as_deref(), &list.query()).await).await
         }
-        HostCommand::Show { host } => output::one(format, &client.host(&host).await?),
+        HostCommand::Show { host } => {
+            let host = client.host(&host).await?;
+            let events = super::events::recent(client, format, &host.id.to_string()).await;
+            output::detailed(format, &host, &[Part::of("events", &events)])
+        }
         HostCommand::Enable { host } => output::one(format, &client.enable_host(&host).await?),
         HostCommand::Disable { host } => output::one(format, &client.disable_host(&host).await?),
         HostCommand::Drain { host, migrate, wait } => {

@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod common;
 pub mod container_spec;
 pub mod containers;
+pub mod contexts;
 pub mod copy;
 pub mod events;
 pub mod follow;
@@ -38,9 +39,9 @@ use anyhow::Result;
 
 pub async fn run(cli: Cli) -> Result<()> {
     let Cli { globals, command } = cli;
-    let format = globals.output;
-    let central = || Session::load()?.client(&globals);
-    let target = async || Session::load()?.target(&globals).await;
+    let format = globals.format();
+    let central = || Session::load(&globals)?.client(&globals);
+    let target = async || Session::load(&globals)?.target(&globals).await;
     let done = match command {
         Command::Login(args) => return auth::login(&globals, args).await,
         Command::Logout => return auth::logout(&globals).await,
@@ -49,6 +50,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Dev(args) => return dev::run(args).await,
         Command::Workload(cmd) => return workload::run(cmd).await,
         Command::Whoami => auth::whoami(&globals).await,
+        Command::Context(cmd) => contexts::run(&globals, cmd),
+        Command::Completion(args) => return crate::completion::script(&args),
+        Command::Man(args) => return crate::completion::man_pages(&args),
         Command::User(cmd) => users::run(&central()?, format, cmd).await,
         Command::Project(cmd) => projects::run(&central()?, format, cmd).await,
         Command::Role(cmd) => roles::run(&central()?, format, cmd).await,
@@ -67,7 +71,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Cluster(cmd) => clusters::run(&target().await?, format, cmd).await,
         Command::Node(cmd) => nodes::run(&target().await?, format, cmd).await,
         Command::Policy(cmd) => policies::run(&target().await?, format, cmd).await,
-        Command::Receiver(cmd) => receivers::run(target, |url| Session::load()?.anonymous(url, &globals), format, cmd).await,
+        Command::Receiver(cmd) => receivers::run(target, |url| Session::load(&globals)?.anonymous(url, &globals), format, cmd).await,
         Command::Action(cmd) => actions::run(&target().await?, format, cmd).await,
         Command::Job(cmd) => jobs::run(&central()?, format, cmd).await,
         Command::Routing(cmd) => routings::run(&central()?, format, cmd).await,

@@ -4,10 +4,12 @@
 use super::common::{ListArgs, MetadataArgs, delete_each};
 use super::containers;
 use super::subnets::SubnetOptions;
+use crate::completion;
 use crate::output::{self, Format, Part, Row};
 use crate::target::{Spread, Target};
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use clap_complete::ArgValueCandidates;
 use flotilla_api::{Address, Network, NetworkConnect, NetworkCreate, NetworkList};
 use std::net::Ipv4Addr;
 
@@ -42,6 +44,7 @@ pub enum NetworkCommand {
     /// Show a network by name or id, with its subnets.
     Show {
         /// Name or id of the network.
+        #[arg(add = ArgValueCandidates::new(completion::networks))]
         network: String,
     },
     /// Delete networks and their subnets; a network with ports left is refused.
@@ -53,6 +56,7 @@ pub enum NetworkCommand {
     /// Connect a container to a network: it gets an address there.
     Connect {
         /// Name or id of the network.
+        #[arg(add = ArgValueCandidates::new(completion::networks))]
         network: String,
         /// Name or id of the container.
         container: String,
@@ -63,6 +67,7 @@ pub enum NetworkCommand {
     /// Disconnect a container from a network: its address there is freed.
     Disconnect {
         /// Name or id of the network.
+        #[arg(add = ArgValueCandidates::new(completion::networks))]
         network: String,
         /// Name or id of the container.
         container: String,

@@ -1,10 +1,12 @@
 //! `flotilla profile ...`: create profiles from spec files, list, show, rename, delete, validate.
 
 use super::common::{ListArgs, MetadataArgs, read_document, validated};
+use crate::completion;
 use crate::output::{self, Format, Row};
 use crate::target::{Spread, Target};
 use anyhow::Result;
 use clap::Subcommand;
+use clap_complete::ArgValueCandidates;
 use flotilla_api::{Profile, ProfileCreate, ProfileList, ProfileUpdate, ProfileValidate};
 use flotilla_core::profile::ProfileSpec;
 use std::path::{Path, PathBuf};
@@ -34,11 +36,13 @@ pub enum ProfileCommand {
     /// Show a profile by name or id, with its spec.
     Show {
         /// Name or id of the profile.
+        #[arg(add = ArgValueCandidates::new(completion::profiles))]
         profile: String,
     },
     /// Rename a profile or replace its metadata (its spec never changes).
     Update {
         /// Name or id of the profile.
+        #[arg(add = ArgValueCandidates::new(completion::profiles))]
         profile: String,
         /// New name.
         #[arg(long)]
@@ -49,6 +53,7 @@ pub enum ProfileCommand {
     /// Delete a profile.
     Delete {
         /// Name or id of the profile.
+        #[arg(add = ArgValueCandidates::new(completion::profiles))]
         profile: String,
     },
     /// Check a spec file with the server without saving it.

@@ -87,7 +87,7 @@ pub async fn run(
             let receiver = client().await?.create_receiver(&body).await?;
             output::one(format, &receiver)?;
             match &receiver.url {
-                Some(url) if format == Format::Table => output::done(format, &format!("trigger URL (shown only now): {url}")),
+                Some(url) if format.is_table() => output::done(format, &format!("trigger URL (shown only now): {url}")),
                 _ => Ok(()),
             }
         }

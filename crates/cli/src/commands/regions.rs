@@ -44,9 +44,9 @@ pub enum RegionCommand {
 }
 
 pub async fn run(globals: &Globals, command: RegionCommand) -> Result<()> {
-    let mut session = Session::load()?;
+    let mut session = Session::load(globals)?;
     let client = session.client(globals)?;
-    let format = globals.output;
+    let format = globals.format();
     match command {
         RegionCommand::List(args) => {
             let page = client.list_regions(&args.query()).await?;

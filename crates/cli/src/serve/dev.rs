@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The CLI context `flotilla dev` logs in to and makes current.
+pub(super) const CONTEXT: &str = "dev";
 /// The admin the server bootstraps.
 pub(super) const ADMIN: &str = "admin";
 /// The file in the data directory holding the admin password.
@@ -87,9 +89,10 @@ pub async fn run(args: DevArgs) -> Result<()> {
     let mut lines = Vec::new();
     let password = admin_password(&server, saved, &password_file, &settings.data_dir, &mut lines)?;
     lines.push(format!("listening on {url}"));
-    let mut session = Session::load()?;
+    let mut session = Session::open(Some(CONTEXT))?;
     let request = TokenCreate { user: ADMIN.into(), password, project: Some(ADMIN.into()), expires_in: None };
     let token = session.log_in(&url, None, request).await.context("cannot log the CLI in as admin")?;
+    session.use_context(&session.name.clone())?;
     let client = flotilla_client::Client::new(&url)?.with_token(token.token.unwrap_or_default());
 
     let (runtime, runtime_line) = pick_runtime(args.runtime).await?;
@@ -106,7 +109,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
         format!("  user:      {ADMIN} (role admin on project {ADMIN})"),
         format!("  password:  in {}", password_file.display()),
         format!("  data:      {}", settings.data_dir.display()),
-        format!("  CLI:       logged in as {ADMIN} (config {})", session.path.display()),
+        format!("  CLI:       logged in as {ADMIN} in context {} (config {})", session.name, session.path.display()),
         String::new(),
         "Try:".to_owned(),
         "  flotilla host list".to_owned(),

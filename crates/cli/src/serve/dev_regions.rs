@@ -86,8 +86,9 @@ pub async fn run(args: &DevArgs, count: u8, data_dir: PathBuf, stop: impl Future
     let advertised: Vec<(String, String)> = regions.iter().map(|(name, region, _)| (name.clone(), region.url())).collect();
     registered(&admin, &advertised).await?;
 
-    let mut session = Session::load()?;
+    let mut session = Session::open(Some(dev::CONTEXT))?;
     session.log_in(&central_url, None, request).await.context("cannot log the CLI in as admin")?;
+    session.use_context(&session.name.clone())?;
     let first = region_name(1);
     if !args.no_demo {
         let token = session.config.token.clone().unwrap_or_default();
@@ -102,7 +103,7 @@ pub async fn run(args: &DevArgs, count: u8, data_dir: PathBuf, stop: impl Future
         format!("  user:      {ADMIN} (role admin on project {ADMIN})"),
         format!("  password:  in {}", password_file.display()),
         format!("  data:      {}", data_dir.display()),
-        format!("  CLI:       logged in at the central as {ADMIN} (config {})", session.path.display()),
+        format!("  CLI:       logged in at the central as {ADMIN} in context {} (config {})", session.name, session.path.display()),
         String::new(),
         "Try:".to_owned(),
         "  flotilla region list".to_owned(),
