@@ -209,7 +209,7 @@ fn server_settings_come_from_flags_then_env_then_file() {
 #[test]
 fn dev_logs_the_cli_in_and_again_after_a_restart() {
     let sandbox = Sandbox::new();
-    let first = sandbox.spawn("dev1", &["dev", "--listen", "127.0.0.1:0"], &[], "Press Ctrl-C");
+    let mut first = sandbox.spawn("dev1", &["dev", "--listen", "127.0.0.1:0"], &[], "Press Ctrl-C");
     let data = sandbox.path("xdg-data/flotilla/dev");
     let password_file = data.join("admin-password");
     assert_eq!(mode(&password_file), 0o600);
@@ -239,7 +239,18 @@ fn dev_logs_the_cli_in_and_again_after_a_restart() {
     assert_eq!((me["user"].as_str(), me["role"].as_str(), me["url"].as_str()), (Some("admin"), Some("admin"), Some(first.url.as_str())));
     sandbox.run(&["project", "create", "demo"], &[]).ok();
     let token = std::fs::read_to_string(&config).unwrap();
-    first.stop();
+    // The terminal shows what happens (events) and warnings; the whole log goes to a file.
+    sandbox.run(&["container", "run", "--name", "web", "--image", "flotilla/workload:latest", "--wait"], &[]).ok();
+    first.wait_for("container/web");
+    let terminal = first.stderr();
+    assert!(!terminal.contains(" INFO "), "no info lines on the terminal: {terminal}");
+    let log = std::fs::read_to_string(data.join("flotilla.log")).unwrap();
+    assert!(log.contains(" INFO ") && log.contains("listening"), "the full log is in the data dir: {log}");
+    // Ctrl-C says what keeps running and how to remove it.
+    assert!(first.terminate().is_some_and(|s| s.success()));
+    first.wait_for("flotilla dev --reset");
+    let said = first.stdout();
+    assert!(said.contains("2 container(s) keep running in Docker: ") && said.contains("demo") && said.contains("web"), "{said}");
 
     let second = sandbox.spawn("dev2", &["dev", "--listen", "127.0.0.1:0"], &[], "Press Ctrl-C");
     let out = second.stdout();
@@ -250,10 +261,18 @@ fn dev_logs_the_cli_in_and_again_after_a_restart() {
     let projects = sandbox.run(&["project", "list", "--all-projects", "-o", "json"], &[]).json();
     assert!(names(&projects, "projects").contains("demo"), "the data survived: {projects}");
     assert!(out.contains("demo container \"demo\" exists already"), "{out}");
-    sandbox.run(&["container", "delete", "demo", "--stop", "--wait"], &[]).ok();
-    let left = Command::new("docker").args(["ps", "-aq", "--filter", &format!("id={runtime_id}")]).output().unwrap();
-    assert!(left.stdout.is_empty(), "deleting the demo leaves no Docker container");
     second.stop();
+
+    // --reset removes what is left: the Docker containers, the data, the CLI's context.
+    let reset = sandbox.run(&["dev", "--listen", "127.0.0.1:0", "--reset"], &[]).ok();
+    assert!(reset.contains("Removed 0 cluster(s) and 2 container(s).") && reset.contains("Removed the CLI context dev."), "{reset}");
+    let left = Command::new("docker").args(["ps", "-aq", "--filter", &format!("id={runtime_id}")]).output().unwrap();
+    assert!(left.stdout.is_empty(), "the reset leaves no Docker container");
+    assert!(!data.exists(), "the data dir is gone");
+    let contexts = sandbox.run(&["context", "list", "-o", "name"], &[]).ok();
+    assert!(!contexts.contains("dev"), "{contexts}");
+    let again = sandbox.run(&["dev", "--reset"], &[]).ok();
+    assert!(again.contains("Nothing to reset"), "{again}");
 }
 
 #[test]

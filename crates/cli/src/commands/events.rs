@@ -69,6 +69,14 @@ pub async fn run(client: &Target, format: Format, command: EventCommand) -> Resu
     follow_events(client, format, &filter, list.all_projects, stream, listed).await
 }
 
+/// Prints every project's events from now on as aligned lines (`flotilla dev`'s terminal), until
+/// stdout goes away or the server refuses.
+pub async fn follow_from_now(client: &Client) -> Result<()> {
+    let filter = EventFilter::default();
+    let stream = client.stream_events(&filter, &EventStreamQuery { after: None, all_projects: Some(true) }).await?;
+    follow_events(client, Format::Table, &filter, true, stream, HashSet::new()).await
+}
+
 /// Prints the events of `events` not `listed` already. A stream that broke is opened again
 /// after the last event printed; ends only when the reader goes away or the server refuses.
 async fn follow_events(

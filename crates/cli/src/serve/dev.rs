@@ -4,6 +4,8 @@
 
 use super::agent::{self, RuntimeKind};
 use super::dev_regions;
+use super::dev_reset;
+use super::dev_terminal::{self, EventLines};
 use super::logging::{self, LogArgs};
 use super::settings::{DEFAULT_LISTEN, DEFAULT_MAX_NODES_PER_CLUSTER, DEFAULT_REGION, Settings, sqlite_url};
 use super::{server, shutdown};
@@ -26,6 +28,8 @@ use std::time::Duration;
 pub(super) const CONTEXT: &str = "dev";
 /// The admin the server bootstraps.
 pub(super) const ADMIN: &str = "admin";
+/// The file in the data directory holding the whole log.
+pub(super) const LOG_FILE: &str = "flotilla.log";
 /// The file in the data directory holding the admin password.
 pub(super) const PASSWORD_FILE: &str = "admin-password";
 
@@ -66,6 +70,10 @@ pub struct DevArgs {
     /// Do not build, upload and run the demo workload container.
     #[arg(long)]
     pub no_demo: bool,
+    /// Remove what earlier runs left (every cluster and container, in Docker too, the data
+    /// directory and the CLI's `dev` context) and exit.
+    #[arg(long, conflicts_with_all = ["regions", "no_demo"])]
+    pub reset: bool,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -75,10 +83,17 @@ pub async fn run(args: DevArgs) -> Result<()> {
         Some(dir) => std::path::absolute(dir).with_context(|| format!("cannot resolve {}", dir.display()))?,
         None => paths::data_dir()?.join("dev"),
     };
-    logging::init(&args.log)?;
+    if args.reset && !data_dir.exists() {
+        return server::announce(&[format!("Nothing to reset: {} does not exist.", data_dir.display())]);
+    }
+    let log_file = data_dir.join(LOG_FILE);
+    logging::init_dev(&args.log, &log_file)?;
+    if args.reset {
+        return dev_reset::run(&args, &data_dir).await;
+    }
     let stop = shutdown::on_signal()?;
     if let Some(regions) = args.regions {
-        return dev_regions::run(&args, regions, data_dir, stop).await;
+        return dev_regions::run(&args, regions, data_dir, &log_file, stop).await;
     }
     let password_file = data_dir.join(PASSWORD_FILE);
     let saved = read_password(&password_file)?;
@@ -122,10 +137,16 @@ pub async fn run(args: DevArgs) -> Result<()> {
         "  flotilla login --user alice --project demo".to_owned(),
         "  flotilla project list".to_owned(),
         String::new(),
+        format!("What happens shows below; warnings too. The full log is in {}.", log_file.display()),
         "Press Ctrl-C to stop.".to_owned(),
+        String::new(),
     ]);
     server::announce(&lines)?;
+    let events = EventLines::start(&client);
     stop.await;
+    drop(events);
+    let removal = format!("`flotilla dev --reset` removes them and the region's data ({}).", settings.data_dir.display());
+    server::announce(&dev_terminal::left_running(&client, runtime.kind(), &log_file, &removal).await)?;
     futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
     server.shutdown().await.context("the server failed")
 }

@@ -3,6 +3,7 @@
 //! at the central, knowing every region.
 
 use super::dev::{self, ADMIN, DEMO, DEMO_IMAGE, DevArgs, PASSWORD_FILE};
+use super::dev_terminal;
 use super::server;
 use crate::session::Session;
 use anyhow::{Context, Result, bail};
@@ -14,7 +15,7 @@ use flotilla_core::network::{DEFAULT_SUBNET_PREFIX, RegionPool};
 use flotilla_server::Server;
 use flotilla_server::federation::{CentralSettings, DEFAULT_REGION_GRACE_PERIOD, DEFAULT_TOKEN_CACHE_TTL, RegionLinkSettings, Role};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// How long the regions may take to register with the central.
@@ -42,7 +43,7 @@ fn region_address(central: SocketAddr, i: u8) -> Result<SocketAddr> {
     Ok(SocketAddr::new(central.ip(), port))
 }
 
-pub async fn run(args: &DevArgs, count: u8, data_dir: PathBuf, stop: impl Future<Output = ()>) -> Result<()> {
+pub async fn run(args: &DevArgs, count: u8, data_dir: PathBuf, log_file: &Path, stop: impl Future<Output = ()>) -> Result<()> {
     let central_dir = data_dir.join("central");
     let password_file = data_dir.join(PASSWORD_FILE);
     let saved = dev::read_password(&password_file)?;
@@ -114,10 +115,22 @@ pub async fn run(args: &DevArgs, count: u8, data_dir: PathBuf, stop: impl Future
         format!("  flotilla container logs {DEMO}"),
         "  flotilla host list --all-regions".to_owned(),
         String::new(),
+        format!("Warnings show below. The full log is in {}.", log_file.display()),
         "Press Ctrl-C to stop.".to_owned(),
     ]);
     server::announce(&lines)?;
     stop.await;
+    let mut left = vec![String::from("Flotilla dev federation stopped.")];
+    for (name, region, _) in &regions {
+        let at_region = Client::new(&region.url())?.with_token(session.config.token.clone().unwrap_or_default());
+        let removal = format!(
+            "`flotilla --region {name} container delete NAME --stop` removes one; the region's data is in {}.",
+            data_dir.join(name).display()
+        );
+        let said = dev_terminal::left_running(&at_region, runtime.kind(), log_file, &removal).await;
+        left.extend(said.into_iter().skip(1).map(|line| format!("{name}: {line}")));
+    }
+    server::announce(&left)?;
     for (name, region, agents) in regions {
         futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
         region.shutdown().await.with_context(|| format!("{name} failed"))?;

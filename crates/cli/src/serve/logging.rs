@@ -1,8 +1,10 @@
-//! Logs of the server roles: tracing to stderr, filtered by `FLOTILLA_LOG` or `RUST_LOG`, as text or JSON.
+//! Logs of the server roles: tracing to stderr, filtered by `FLOTILLA_LOG` or `RUST_LOG`, as text or
+//! JSON; for `flotilla dev`, warnings on the terminal and the whole log in a file.
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use std::io::IsTerminal;
+use std::path::Path;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,13 +20,41 @@ pub struct LogArgs {
     pub log_format: LogFormat,
 }
 
-/// Installs the global subscriber; the filter is `FLOTILLA_LOG`, else `RUST_LOG`, else `info`.
-pub fn init(args: &LogArgs) -> Result<()> {
+/// The filter `FLOTILLA_LOG`, else `RUST_LOG`, else `info` sets.
+fn env_filter() -> Result<EnvFilter> {
     let directives = ["FLOTILLA_LOG", "RUST_LOG"]
         .iter()
         .find_map(|var| std::env::var(var).ok().filter(|v| !v.trim().is_empty()))
         .unwrap_or_else(|| "info".to_owned());
-    let filter = EnvFilter::try_new(&directives).map_err(|e| anyhow!("invalid log filter {directives:?}: {e}"))?;
+    EnvFilter::try_new(&directives).map_err(|e| anyhow!("invalid log filter {directives:?}: {e}"))
+}
+
+/// `flotilla dev`'s logging: warnings and errors on stderr, for a person to read; every line the
+/// filter passes (`FLOTILLA_LOG`, else `RUST_LOG`, else `info`) appended to `file`.
+pub fn init_dev(args: &LogArgs, file: &Path) -> Result<()> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let log =
+        std::fs::OpenOptions::new().create(true).append(true).open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let to_file = tracing_subscriber::fmt::layer().with_writer(std::sync::Mutex::new(log)).with_ansi(false);
+    let to_file = match args.log_format {
+        LogFormat::Text => to_file.with_filter(env_filter()?).boxed(),
+        LogFormat::Json => to_file.json().with_filter(env_filter()?).boxed(),
+    };
+    let to_terminal = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
+    tracing_subscriber::registry().with(to_file).with(to_terminal).try_init().map_err(|e| anyhow!("cannot set up logging: {e}"))
+}
+
+/// Installs the global subscriber; the filter is `FLOTILLA_LOG`, else `RUST_LOG`, else `info`.
+pub fn init(args: &LogArgs) -> Result<()> {
+    let filter = env_filter()?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     let installed = match args.log_format {
         LogFormat::Text => builder.try_init(),

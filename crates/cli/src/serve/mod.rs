@@ -3,6 +3,8 @@
 pub mod agent;
 pub mod dev;
 pub mod dev_regions;
+pub mod dev_reset;
+pub mod dev_terminal;
 pub mod logging;
 pub mod server;
 pub mod settings;
