@@ -1,8 +1,8 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
 use crate::commands::{
-    actions, auth, clusters, containers, contexts, events, hosts, images, jobs, networks, nodes, policies, ports, profiles, projects,
-    quotas, receivers, regions, roles, routers, routings, subnets, users, volumes,
+    actions, apply, auth, clusters, containers, contexts, events, hosts, images, jobs, networks, nodes, policies, ports, profiles,
+    projects, quotas, receivers, regions, roles, routers, routings, subnets, users, volumes,
 };
 use crate::completion;
 use crate::output::Format;
@@ -105,6 +105,8 @@ pub enum Command {
     /// Actions: the asynchronous work on clusters and nodes; list, show, cancel, wait.
     #[command(subcommand)]
     Action(actions::ActionCommand),
+    /// Make or update, by name, the networks, volumes, profiles, policies and clusters a file describes.
+    Apply(apply::ApplyArgs),
     /// Run containers and look into them: logs, exec, stats, top.
     #[command(subcommand)]
     Container(containers::ContainerCommand),

@@ -147,6 +147,62 @@ fn contexts_formats_show_and_completion() {
     let contexts = complete(&sandbox, &["flotilla", "context", "use", ""], &[]);
     assert!(contexts.contains(&"ops".to_owned()) && !contexts.iter().any(|c| c.contains("alice")), "{contexts:?}");
 
+    // apply -f: create, then nothing to do, then a change shown by --dry-run and made by apply.
+    let manifest = |capacity: u8, tier: &str| {
+        format!(
+            "kind: network\nname: front\nsubnet: {{cidr: 10.77.0.0/24}}\n---\n\
+             kind: profile\nname: api-profile\nspec:\n  type: container.docker\n  version: \"1.0\"\n  properties: {{image: any/image:1, memory: 32}}\n---\n\
+             kind: policy\nname: oldest\nspec: {{type: deletion, version: \"1.0\", properties: {{criteria: OLDEST_FIRST}}}}\n---\n\
+             kind: cluster\nname: api\nprofile: api-profile\ndesired_capacity: {capacity}\nmax_size: 5\nmetadata: {{tier: {tier}}}\npolicies: [oldest]\n"
+        )
+    };
+    let file = sandbox.path("stack.yaml");
+    let file_arg = file.to_str().unwrap();
+    std::fs::write(&file, manifest(1, "api")).unwrap();
+    let results = |args: &[&str]| -> Vec<(String, String, String)> {
+        let out = sandbox.run(&[&["apply", "-f", file_arg, "-o", "json"], args].concat(), &[]).json();
+        out["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    format!("{}/{}", o["kind"].as_str().unwrap(), o["name"].as_str().unwrap()),
+                    o["result"].as_str().unwrap().to_owned(),
+                    o["changes"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let dry = results(&["--dry-run"]);
+    assert!(dry.iter().all(|(_, result, _)| result == "created"), "{dry:?}");
+    assert_eq!(sandbox.run(&["cluster", "show", "api"], &[]).code, Some(1), "a dry run makes nothing");
+    let made = results(&[]);
+    assert_eq!(
+        made.iter().map(|(o, r, _)| format!("{o} {r}")).collect::<Vec<_>>(),
+        ["network/front created", "profile/api-profile created", "policy/oldest created", "cluster/api created"]
+    );
+    let api = sandbox.run(&["cluster", "show", "api", "-o", "json"], &[]).json();
+    assert_eq!((api["desired_capacity"].as_i64(), api["policies"][0]["policy_name"].as_str()), (Some(1), Some("oldest")), "{api}");
+    let again = results(&["--dry-run"]);
+    assert!(again.iter().all(|(_, r, _)| r == "unchanged"), "{again:?}");
+    std::fs::write(&file, manifest(3, "backend")).unwrap();
+    let planned = results(&["--dry-run"]);
+    let cluster = planned.iter().find(|(o, ..)| o == "cluster/api").unwrap();
+    assert_eq!(cluster.1, "changed");
+    assert!(cluster.2.contains("desired_capacity: 1 -> 3") && cluster.2.contains("backend"), "{cluster:?}");
+    assert_eq!(sandbox.run(&["cluster", "show", "api", "-o", "json"], &[]).json()["desired_capacity"], 1, "still 1 after a dry run");
+    let table = sandbox.run(&["apply", "-f", file_arg], &[]).ok();
+    assert!(table.contains("cluster/api") && table.contains("changed"), "{table}");
+    let api = sandbox.run(&["cluster", "show", "api", "-o", "json"], &[]).json();
+    assert_eq!((api["desired_capacity"].as_i64(), api["metadata"]["tier"].as_str()), (Some(3), Some("backend")), "{api}");
+    assert_eq!(sandbox.run(&["cluster", "members", "api", "-q"], &[]).ok().lines().count(), 3);
+    let last = results(&["--dry-run"]);
+    assert!(last.iter().all(|(_, r, _)| r == "unchanged"), "{last:?}");
+    std::fs::write(&file, "kind: cluster\nname: bad\nprofile: api-profile\ncolour: blue\n").unwrap();
+    let refused = sandbox.run(&["apply", "-f", file_arg], &[]).fails_with(1);
+    assert!(refused.contains("cluster/bad") && refused.contains("colour"), "{refused}");
+
     // Man pages for every command.
     let man = sandbox.path("man");
     sandbox.run(&["man", man.to_str().unwrap()], &[]).ok();

@@ -1,6 +1,7 @@
 //! Runs the command the user typed: the CLI commands here, the process roles in `serve`.
 
 pub mod actions;
+pub mod apply;
 pub mod auth;
 pub mod clusters;
 pub mod common;
@@ -73,6 +74,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Policy(cmd) => policies::run(&target().await?, format, cmd).await,
         Command::Receiver(cmd) => receivers::run(target, |url| Session::load(&globals)?.anonymous(url, &globals), format, cmd).await,
         Command::Action(cmd) => actions::run(&target().await?, format, cmd).await,
+        Command::Apply(args) => apply::run(&target().await?, format, args).await,
         Command::Job(cmd) => jobs::run(&central()?, format, cmd).await,
         Command::Routing(cmd) => routings::run(&central()?, format, cmd).await,
     };
