@@ -4,16 +4,24 @@
 
 use crate::failure::CliError;
 use crate::output::{self, Format, Listing};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
+use flotilla_api::{EventFilter, EventStreamQuery};
 use flotilla_client::{Client, ClientError};
+use futures::StreamExt;
 use std::ops::Deref;
 use std::time::Duration;
 
 /// How long `--all-regions` waits for one region before reporting it as not answering.
 const REGION_ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// `--all-regions` of a region list command.
+/// How long `--watch` waits without an event before it lists again anyway (changes in other
+/// projects, for admins listing all, carry no event of the caller's).
+const WATCH_RESYNC: Duration = Duration::from_secs(5);
+/// How long `--watch` gathers events before listing again, so a burst lists once.
+const WATCH_SETTLE: Duration = Duration::from_millis(200);
+
+/// `--all-regions` and `--watch` of a region list command.
 #[derive(Debug, Clone, Args)]
 pub struct Spread {
     /// List in every region of the federation at once, with a REGION column (`region` in each JSON
@@ -21,6 +29,10 @@ pub struct Spread {
     /// the exit code is 0 when at least one region answered.
     #[arg(long)]
     pub all_regions: bool,
+    /// Keep listing: print the list again whenever it changed, as events arrive (after a blank
+    /// line; YAML as a new `---` document, JSON as the next object of a stream); Ctrl-C ends it.
+    #[arg(short, long, conflicts_with = "all_regions")]
+    pub watch: bool,
 }
 
 /// The chosen region's client (commands use it as a [`Client`]), the central's and every known
@@ -75,6 +87,9 @@ impl Target {
         spread: &Spread,
         fetch: impl AsyncFn(&Client) -> Result<L, ClientError>,
     ) -> Result<()> {
+        if spread.watch {
+            return self.watch(format, fetch).await;
+        }
         if !spread.all_regions {
             return output::list(format, &fetch(&self.client).await?);
         }
@@ -97,5 +112,45 @@ impl Target {
             return Err(CliError::NoRegionAnswered(self.regions.len()).into());
         }
         output::regional_list(format, &pages)
+    }
+
+    /// `--watch`: the list, then again each time an event came (a burst once) or every
+    /// [`WATCH_RESYNC`], printed only when it differs from the last one printed. A broken event
+    /// stream is opened again at the next round.
+    async fn watch<L: Listing>(&self, format: Format, fetch: impl AsyncFn(&Client) -> Result<L, ClientError>) -> Result<()> {
+        let mut events = None;
+        let mut last = None;
+        loop {
+            if events.is_none() {
+                events = self.client.stream_events(&EventFilter::default(), &EventStreamQuery::default()).await.ok();
+            }
+            let page = fetch(&self.client).await?;
+            let shown = serde_json::to_string(&page).context("cannot render the list")?;
+            if last.as_ref() != Some(&shown) {
+                let separator: &[u8] = match format {
+                    Format::Json => b"",
+                    Format::Yaml => b"---\n",
+                    _ => b"\n",
+                };
+                if last.is_some() {
+                    output::raw(separator)?;
+                }
+                output::list(format, &page)?;
+                last = Some(shown);
+            }
+            let Some(stream) = events.as_mut() else {
+                tokio::time::sleep(WATCH_RESYNC).await;
+                continue;
+            };
+            match tokio::time::timeout(WATCH_RESYNC, stream.next()).await {
+                Ok(Some(Ok(_))) => {
+                    let settle = tokio::time::sleep(WATCH_SETTLE);
+                    tokio::pin!(settle);
+                    while tokio::select! { _ = &mut settle => false, next = stream.next() => next.is_some() } {}
+                }
+                Ok(_) => events = None,
+                Err(_) => {}
+            }
+        }
     }
 }

@@ -86,6 +86,16 @@ fn contexts_formats_show_and_completion() {
     sandbox.run(&["cluster", "create", "web", "--profile", "web-profile", "--desired-capacity", "2", "--wait"], &[]).ok();
     sandbox.run(&["container", "run", "--name", "solo", "--image", "any/image:1", "--wait"], &[]).ok();
 
+    // --watch: the list again as it changes, without asking.
+    let mut watch = sandbox.spawn("watch", &["container", "list", "--watch", "-o", "name"], &[], "solo");
+    sandbox.run(&["container", "run", "--name", "watched", "--image", "any/image:1", "--wait"], &[]).ok();
+    watch.wait_for("watched");
+    drop(watch);
+    sandbox.run(&["container", "delete", "watched", "--stop"], &[]).ok();
+    wait_until("watched is gone", Duration::from_secs(30), || {
+        !sandbox.run(&["container", "list", "-o", "name"], &[]).ok().contains("watched")
+    });
+
     // Output formats: names in tables, ids with -o wide or -q, names with -o name, JSONPath.
     let listed = sandbox.run(&["container", "list", "-o", "json"], &[]).json();
     let solo: &Value = listed["containers"].as_array().unwrap().iter().find(|c| c["name"] == "solo").unwrap();
