@@ -1,7 +1,8 @@
 //! A fleet of hosts indexed for many placements: per request shape (request, settings, cluster)
 //! the hosts that pass every filter, ordered by score, so a placement takes the first and a claim
 //! re-filters and re-scores only the host it changed: O(log n) per placement, not a scan of every
-//! host. The choice is exactly `place`'s (highest score, ties to the lowest name); so is the
+//! host. A shape's first placement is a scan (its filings kept); the order is built at its second,
+//! so shapes placed once (say, each with its own `avoid_hosts`) cost no more than `place`. The choice is exactly `place`'s (highest score, ties to the lowest name); so is the
 //! no-fit explanation, from refusals counted per reason as hosts are filed (no map per host).
 
 use super::{Constraint, HostView, NoFit, Reason, Request, Settings, parse_constraints, refuse_with, score_with};
@@ -31,7 +32,8 @@ struct Shape {
     constraints: Vec<Constraint>,
     /// Each host's entry in `order`, or the first filter refusing it.
     keys: Vec<Result<Key, Reason>>,
-    order: BTreeSet<Key>,
+    /// The fitting hosts, best first; built when the shape is placed a second time.
+    order: Option<BTreeSet<Key>>,
     /// How many hosts each reason refuses (by `Reason as usize`).
     refused: [usize; Reason::ALL.len()],
 }
@@ -101,14 +103,23 @@ impl Fleet {
     /// there is none; the same answer as `place` over these hosts with `cluster`'s member counts.
     pub fn place(&mut self, request: &Request, settings: &Settings, cluster: Option<ClusterId>) -> Result<usize, NoFit> {
         let at = self.shapes.iter().position(|s| s.cluster == cluster && s.settings == *settings && s.request == *request);
-        let shape = match at {
-            Some(at) => self.shapes.remove(at),
-            None => self.index(request, settings, cluster),
+        let (shape, best) = match at {
+            Some(at) => {
+                let mut shape = self.shapes.remove(at);
+                let order = shape.order.get_or_insert_with(|| shape.keys.iter().filter_map(|k| k.ok()).collect());
+                let best = order.first().copied();
+                (shape, best)
+            }
+            None => {
+                let shape = self.file(request, settings, cluster);
+                let best = shape.keys.iter().filter_map(|k| k.ok()).min();
+                (shape, best)
+            }
         };
+        let answer = best.map(|b| b.index as usize).ok_or_else(|| NoFit::from_counts(self.hosts.len(), &shape.refused));
         self.shapes.truncate(SHAPES - 1);
         self.shapes.insert(0, shape);
-        let shape = &self.shapes[0];
-        shape.order.first().map(|best| best.index as usize).ok_or_else(|| NoFit::from_counts(self.hosts.len(), &shape.refused))
+        answer
     }
 
     /// Changes host `index` (a claim, a new measure) and re-files it in every indexed shape.
@@ -134,15 +145,15 @@ impl Fleet {
         self.refile(index);
     }
 
-    /// Filters and scores every host once for a new request shape.
-    fn index(&self, request: &Request, settings: &Settings, cluster: Option<ClusterId>) -> Shape {
+    /// Filters and scores every host once for a new request shape (no order yet).
+    fn file(&self, request: &Request, settings: &Settings, cluster: Option<ClusterId>) -> Shape {
         let mut shape = Shape {
             request: request.clone(),
             settings: *settings,
             cluster,
             constraints: parse_constraints(request),
             keys: Vec::with_capacity(self.hosts.len()),
-            order: BTreeSet::new(),
+            order: None,
             refused: [0; Reason::ALL.len()],
         };
         for (index, host) in self.hosts.iter().enumerate() {
@@ -152,7 +163,6 @@ impl Fleet {
             }
             shape.keys.push(key);
         }
-        shape.order = shape.keys.iter().filter_map(|k| k.ok()).collect();
         shape
     }
 
@@ -160,14 +170,16 @@ impl Fleet {
     fn refile(&mut self, index: usize) {
         let host = &self.hosts[index];
         for shape in &mut self.shapes {
-            match shape.keys[index] {
-                Ok(old) => _ = shape.order.remove(&old),
-                Err(reason) => shape.refused[reason as usize] -= 1,
+            match (shape.keys[index], &mut shape.order) {
+                (Ok(old), Some(order)) => _ = order.remove(&old),
+                (Ok(_), None) => {}
+                (Err(reason), _) => shape.refused[reason as usize] -= 1,
             }
             let key = shape.key(host, index, self.rank[index], members_of(&self.members, shape.cluster, index));
-            match key {
-                Ok(key) => _ = shape.order.insert(key),
-                Err(reason) => shape.refused[reason as usize] += 1,
+            match (key, &mut shape.order) {
+                (Ok(key), Some(order)) => _ = order.insert(key),
+                (Ok(_), None) => {}
+                (Err(reason), _) => shape.refused[reason as usize] += 1,
             }
             shape.keys[index] = key;
         }
