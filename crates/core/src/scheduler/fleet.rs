@@ -18,8 +18,8 @@ pub struct Fleet {
     hosts: Vec<HostView>,
     /// Each host's position in name order (input order among equal names): the tie-break.
     rank: Vec<u32>,
-    /// Per cluster, how many of its members each host holds (hosts without any are absent).
-    members: HashMap<ClusterId, HashMap<usize, u32>>,
+    /// Per cluster, how many of its members each host holds, by host index.
+    members: HashMap<ClusterId, Vec<u32>>,
     /// The indexed request shapes, the most recently used first.
     shapes: Vec<Shape>,
 }
@@ -70,9 +70,9 @@ impl PartialEq for Score {
 
 impl Eq for Score {}
 
-/// How many members of `cluster` host `index` holds (none without a cluster).
-fn members_of(members: &HashMap<ClusterId, HashMap<usize, u32>>, cluster: Option<ClusterId>, index: usize) -> u32 {
-    cluster.and_then(|c| members.get(&c)).and_then(|m| m.get(&index)).copied().unwrap_or(0)
+/// How many members of `cluster` each host holds, by host index (`None`: none anywhere).
+fn members_of(members: &HashMap<ClusterId, Vec<u32>>, cluster: Option<ClusterId>) -> Option<&[u32]> {
+    cluster.and_then(|c| members.get(&c)).map(Vec::as_slice)
 }
 
 impl Shape {
@@ -135,13 +135,17 @@ impl Fleet {
 
     /// How many members of `cluster` each host holds, by host index (hosts absent hold none).
     pub fn set_members(&mut self, cluster: ClusterId, counts: HashMap<usize, u32>) {
-        self.members.insert(cluster, counts);
+        let mut dense = vec![0; self.hosts.len()];
+        for (index, n) in counts {
+            dense[index] = n;
+        }
+        self.members.insert(cluster, dense);
         self.shapes.retain(|s| s.cluster != Some(cluster));
     }
 
     /// One more member of `cluster` on host `index`.
     pub fn add_member(&mut self, cluster: ClusterId, index: usize) {
-        *self.members.entry(cluster).or_default().entry(index).or_insert(0) += 1;
+        self.members.entry(cluster).or_insert_with(|| vec![0; self.hosts.len()])[index] += 1;
         self.refile(index);
     }
 
@@ -156,8 +160,9 @@ impl Fleet {
             order: None,
             refused: [0; Reason::ALL.len()],
         };
+        let members = members_of(&self.members, cluster);
         for (index, host) in self.hosts.iter().enumerate() {
-            let key = shape.key(host, index, self.rank[index], members_of(&self.members, cluster, index));
+            let key = shape.key(host, index, self.rank[index], members.map_or(0, |m| m[index]));
             if let Err(reason) = key {
                 shape.refused[reason as usize] += 1;
             }
@@ -175,7 +180,8 @@ impl Fleet {
                 (Ok(_), None) => {}
                 (Err(reason), _) => shape.refused[reason as usize] -= 1,
             }
-            let key = shape.key(host, index, self.rank[index], members_of(&self.members, shape.cluster, index));
+            let members = members_of(&self.members, shape.cluster).map_or(0, |m| m[index]);
+            let key = shape.key(host, index, self.rank[index], members);
             match (key, &mut shape.order) {
                 (Ok(key), Some(order)) => _ = order.insert(key),
                 (Ok(_), None) => {}
