@@ -2,15 +2,16 @@
 //! the hosts that pass every filter, ordered by score, so a placement takes the first and a claim
 //! re-filters and re-scores only the host it changed: O(log n) per placement, not a scan of every
 //! host. A shape's first placement is a scan (its filings kept); the order is built at its second,
-//! so shapes placed once (say, each with its own `avoid_hosts`) cost no more than `place`. The choice is exactly `place`'s (highest score, ties to the lowest name); so is the
-//! no-fit explanation, from refusals counted per reason as hosts are filed (no map per host).
+//! so shapes placed once (say, each with its own `avoid_hosts`) cost no more than `place`. The
+//! choice is exactly `place`'s (highest score, ties to the lowest name); so is the no-fit
+//! explanation, from refusals counted per reason as hosts are filed (no map per host).
 
 use super::{Constraint, HostView, NoFit, Reason, Request, Settings, parse_constraints, refuse_with, score_with};
 use crate::ClusterId;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, HashMap};
 
-/// How many request shapes keep their index (the least recently used is dropped first).
+/// How many request shapes keep their filings (the least recently used is dropped first).
 const SHAPES: usize = 8;
 
 /// Hosts, the members of each cluster on them, and an index of the fitting hosts per request shape.
@@ -20,7 +21,7 @@ pub struct Fleet {
     rank: Vec<u32>,
     /// Per cluster, how many of its members each host holds, by host index.
     members: HashMap<ClusterId, Vec<u32>>,
-    /// The indexed request shapes, the most recently used first.
+    /// The request shapes placed so far (at most `SHAPES`), the most recently used first.
     shapes: Vec<Shape>,
 }
 
@@ -88,7 +89,7 @@ impl Shape {
 }
 
 impl Fleet {
-    /// Indexes nothing yet: each request shape is indexed when first placed.
+    /// Files nothing yet: each request shape is filed when first placed, ordered when placed again.
     pub fn new(hosts: Vec<HostView>) -> Self {
         let mut by_name: Vec<usize> = (0..hosts.len()).collect();
         by_name.sort_by(|&a, &b| hosts[a].name.cmp(&hosts[b].name));
@@ -122,7 +123,7 @@ impl Fleet {
         answer
     }
 
-    /// Changes host `index` (a claim, a new measure) and re-files it in every indexed shape.
+    /// Changes host `index` (a claim, a new measure) and re-files it in every kept shape.
     pub fn update(&mut self, index: usize, change: impl FnOnce(&mut HostView)) {
         change(&mut self.hosts[index]);
         self.refile(index);
@@ -171,7 +172,7 @@ impl Fleet {
         shape
     }
 
-    /// Re-filters and re-scores host `index` in every indexed shape.
+    /// Re-filters and re-scores host `index` in every kept shape.
     fn refile(&mut self, index: usize) {
         let host = &self.hosts[index];
         for shape in &mut self.shapes {
