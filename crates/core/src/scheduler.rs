@@ -1,5 +1,11 @@
 //! Placement: filter a region's hosts, score the survivors, pick one; explain when none fits.
 //! Pure and deterministic (ties break on host name), like kube-scheduler's filter/score cycle.
+//! `place` scans a slice of hosts once; `Fleet` (`fleet.rs`) keeps hosts indexed by score per
+//! request shape, for many placements over many hosts.
+
+mod fleet;
+
+pub use fleet::Fleet;
 
 use crate::profile::PortSpec;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +41,8 @@ pub struct HostView {
     pub cpu_utilisation: f64,
     /// Host ports already published there, as `(port, protocol)`.
     pub host_ports: BTreeSet<(u16, String)>,
-    /// How many members of the cluster being placed already run there.
+    /// How many members of the cluster being placed already run there (read by `place`, `refuse`
+    /// and `score`; a `Fleet` keeps its own counts per cluster instead: `Fleet::set_members`).
     pub cluster_members: u32,
     /// How many containers the host holds in all.
     pub containers: u32,
@@ -43,7 +50,7 @@ pub struct HostView {
 }
 
 /// One placement request: a container and the rules around it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Request {
     pub resources: Resources,
     pub ports: Vec<PortSpec>,
@@ -85,8 +92,8 @@ pub struct AffinityRules {
 
 impl AffinityRules {
     /// Whether `host` breaks a hard rule: excluded by anti-affinity, or outside what affinity requires.
-    fn refuse(&self, host: &HostView) -> Option<Reason> {
-        if self.avoid_zones.contains(&host.zone) || (self.avoid_member_hosts && host.cluster_members > 0) {
+    fn refuse(&self, host: &HostView, members: u32) -> Option<Reason> {
+        if self.avoid_zones.contains(&host.zone) || (self.avoid_member_hosts && members > 0) {
             return Some(Reason::AntiAffinity);
         }
         let outside = |set: &BTreeSet<String>, name: &String| !set.is_empty() && !set.contains(name);
@@ -106,7 +113,7 @@ impl AffinityRules {
 const WISH_WEIGHT: f64 = 2.0;
 
 /// How scores are weighed, and how far allocations may exceed capacity.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     pub strategy: Strategy,
     pub cpu_overcommit: f64,
@@ -146,6 +153,24 @@ pub enum Reason {
     PortTaken,
 }
 
+impl Reason {
+    /// Every reason, in order (`reason as usize` is its position).
+    const ALL: [Reason; 12] = [
+        Reason::Down,
+        Reason::Draining,
+        Reason::Disabled,
+        Reason::NotRequestedHost,
+        Reason::OtherPool,
+        Reason::Constraint,
+        Reason::AntiAffinity,
+        Reason::Affinity,
+        Reason::InsufficientCpu,
+        Reason::InsufficientMemory,
+        Reason::InsufficientDisk,
+        Reason::PortTaken,
+    ];
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -172,6 +197,14 @@ pub struct NoFit {
     pub reasons: BTreeMap<Reason, usize>,
 }
 
+impl NoFit {
+    /// The explanation for `hosts` hosts refused as counted in `refused` (by `Reason as usize`).
+    fn from_counts(hosts: usize, refused: &[usize; Reason::ALL.len()]) -> Self {
+        let reasons = Reason::ALL.iter().zip(refused).filter(|(_, n)| **n > 0).map(|(r, n)| (*r, *n)).collect();
+        NoFit { hosts, reasons }
+    }
+}
+
 impl fmt::Display for NoFit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "no host fits: {} hosts", self.hosts)?;
@@ -186,10 +219,11 @@ impl fmt::Display for NoFit {
 
 /// The first filter `host` fails for `request`, if any.
 pub fn refuse(host: &HostView, request: &Request, settings: &Settings) -> Option<Reason> {
-    refuse_with(host, request, &parse_constraints(request), settings)
+    refuse_with(host, host.cluster_members, request, &parse_constraints(request), settings)
 }
 
-fn refuse_with(host: &HostView, request: &Request, constraints: &[Constraint<'_>], settings: &Settings) -> Option<Reason> {
+/// The first filter `host`, holding `members` of the cluster being placed, fails.
+fn refuse_with(host: &HostView, members: u32, request: &Request, constraints: &[Constraint], settings: &Settings) -> Option<Reason> {
     match host.state {
         HostState::Up => {}
         HostState::Down => return Some(Reason::Down),
@@ -208,7 +242,7 @@ fn refuse_with(host: &HostView, request: &Request, constraints: &[Constraint<'_>
     if request.avoid_hosts.contains(&host.name) {
         return Some(Reason::AntiAffinity);
     }
-    if let Some(reason) = request.affinity.refuse(host) {
+    if let Some(reason) = request.affinity.refuse(host, members) {
         return Some(reason);
     }
     let fits = |want: u64, used: u64, capacity: u64, ratio: f64| used.saturating_add(want) as f64 <= capacity as f64 * ratio;
@@ -227,14 +261,14 @@ fn refuse_with(host: &HostView, request: &Request, constraints: &[Constraint<'_>
 }
 
 /// A parsed `key == value` / `key != value`; unparseable text never holds.
-struct Constraint<'a> {
-    key: &'a str,
-    value: &'a str,
+struct Constraint {
+    key: String,
+    value: String,
     equal: bool,
     valid: bool,
 }
 
-fn parse_constraints(request: &Request) -> Vec<Constraint<'_>> {
+fn parse_constraints(request: &Request) -> Vec<Constraint> {
     request
         .constraints
         .iter()
@@ -244,24 +278,24 @@ fn parse_constraints(request: &Request) -> Vec<Constraint<'_>> {
                 None => (text.split_once("=="), true),
             };
             let (key, value) = split.unwrap_or(("", ""));
-            Constraint { key: key.trim(), value: value.trim(), equal, valid: split.is_some() }
+            Constraint { key: key.trim().to_owned(), value: value.trim().to_owned(), equal, valid: split.is_some() }
         })
         .collect()
 }
 
-impl Constraint<'_> {
+impl Constraint {
     /// Whether `host` satisfies it; an unknown key never matches `==`.
     fn holds(&self, host: &HostView) -> bool {
         if !self.valid {
             return false;
         }
-        let actual = match self.key {
+        let actual = match self.key.as_str() {
             "zone" => Some(host.zone.as_str()),
             "pool" => Some(host.pool.as_str()),
             "name" => Some(host.name.as_str()),
             key => key.strip_prefix("label.").and_then(|l| host.labels.get(l)).map(String::as_str),
         };
-        (actual == Some(self.value)) == self.equal
+        (actual == Some(self.value.as_str())) == self.equal
     }
 }
 
@@ -269,11 +303,16 @@ impl Constraint<'_> {
 /// then little allocated, then few containers; bin-pack prefers the host whose memory is most
 /// allocated. An image already present adds a little; a soft affinity wish (favoured or shunned host) outweighs the rest.
 pub fn score(host: &HostView, request: &Request, settings: &Settings) -> f64 {
+    score_with(host, host.cluster_members, request, settings)
+}
+
+/// `score` for `host` holding `members` of the cluster being placed.
+fn score_with(host: &HostView, members: u32, request: &Request, settings: &Settings) -> f64 {
     let image_bonus = if host.images.contains(&request.image) { 0.05 } else { 0.0 };
     let base = match settings.strategy {
         Strategy::Spread => {
             (1.0 - host.cpu_utilisation.clamp(0.0, 1.0))
-                - 0.1 * f64::from(host.cluster_members)
+                - 0.1 * f64::from(members)
                 - 0.05 * allocated_share(host)
                 - 0.001 * f64::from(host.containers)
         }
@@ -293,12 +332,10 @@ fn allocated_share(host: &HostView) -> f64 {
 
 /// The best host for `request`, or why there is none.
 pub fn place<'h>(hosts: &'h [HostView], request: &Request, settings: &Settings) -> Result<&'h HostView, NoFit> {
-    let mut reasons = BTreeMap::new();
     let mut best: Option<(&HostView, f64)> = None;
     let constraints = parse_constraints(request);
     for host in hosts {
-        if let Some(reason) = refuse_with(host, request, &constraints, settings) {
-            *reasons.entry(reason).or_insert(0) += 1;
+        if refuse_with(host, host.cluster_members, request, &constraints, settings).is_some() {
             continue;
         }
         let s = score(host, request, settings);
@@ -310,7 +347,18 @@ pub fn place<'h>(hosts: &'h [HostView], request: &Request, settings: &Settings) 
             best = Some((host, s));
         }
     }
-    best.map(|(h, _)| h).ok_or(NoFit { hosts: hosts.len(), reasons })
+    best.map(|(h, _)| h).ok_or_else(|| explain(hosts, request, &constraints, settings))
+}
+
+/// Why no host fits: every host's first failing filter, counted (only computed when nothing fits).
+fn explain(hosts: &[HostView], request: &Request, constraints: &[Constraint], settings: &Settings) -> NoFit {
+    let mut refused = [0; Reason::ALL.len()];
+    for host in hosts {
+        if let Some(reason) = refuse_with(host, host.cluster_members, request, constraints, settings) {
+            refused[reason as usize] += 1;
+        }
+    }
+    NoFit::from_counts(hosts.len(), &refused)
 }
 
 impl Request {
@@ -333,7 +381,7 @@ impl Request {
 mod tests {
     use super::*;
 
-    fn host(name: &str, cpu_util: f64) -> HostView {
+    pub(super) fn host(name: &str, cpu_util: f64) -> HostView {
         HostView {
             name: name.into(),
             zone: "az1".into(),
@@ -350,7 +398,7 @@ mod tests {
         }
     }
 
-    fn want(memory: u64) -> Request {
+    pub(super) fn want(memory: u64) -> Request {
         Request { resources: Resources { cpu_millis: 500, memory_mib: memory, disk_mib: 0 }, image: "busybox".into(), ..Default::default() }
     }
 
@@ -407,16 +455,22 @@ mod tests {
         assert_eq!(place(&hosts, &want(64), &s).unwrap().name, "busy");
     }
 
-    #[test]
-    fn no_fit_explains_every_host() {
+    /// Twelve hosts none of which fits the request: 7 full, 3 DOWN, 2 avoided; and the explanation.
+    pub(super) fn no_fit() -> (Vec<HostView>, Request, &'static str) {
         let mut hosts: Vec<HostView> = (0..7)
             .map(|i| HostView { allocated: Resources { memory_mib: 8192, ..Default::default() }, ..host(&format!("m{i}"), 0.0) })
             .collect();
         hosts.extend((0..3).map(|i| HostView { state: HostState::Down, ..host(&format!("d{i}"), 0.0) }));
         hosts.extend((0..2).map(|i| host(&format!("x{i}"), 0.0)));
         let request = Request { avoid_hosts: ["x0".to_owned(), "x1".to_owned()].into(), ..want(64) };
+        (hosts, request, "no host fits: 12 hosts; 7 insufficient memory, 3 DOWN, 2 excluded by anti-affinity")
+    }
+
+    #[test]
+    fn no_fit_explains_every_host() {
+        let (hosts, request, explanation) = no_fit();
         let err = place(&hosts, &request, &Settings::default()).unwrap_err();
-        assert_eq!(err.to_string(), "no host fits: 12 hosts; 7 insufficient memory, 3 DOWN, 2 excluded by anti-affinity");
+        assert_eq!(err.to_string(), explanation);
     }
 
     #[test]

@@ -392,7 +392,7 @@ impl Store {
         settings: &Settings,
     ) -> Result<Result<HostId, String>, StoreError> {
         let mut w = self.begin_write().await?;
-        let region = RegionView::load(self, &mut w.tx).await?;
+        let mut region = RegionView::load(self, &mut w.tx).await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let old: Option<String> = row.try_get("host_id")?;
         let host = match region.choose(request, settings) {

@@ -1,7 +1,8 @@
 //! Placement inside a write transaction: the region's hosts read once (with what is claimed on
-//! each), then any number of containers placed against that view, each claim applied to it at
-//! once, each quota checked against usage kept up to date, each row written. Many placements in
-//! one transaction cost one read of the hosts.
+//! each) into the scheduler's `Fleet`, then any number of containers placed against it, each claim
+//! applied to its host at once (re-filing that host alone), each quota checked against usage kept
+//! up to date, each row written. Many placements in one transaction cost one read of the hosts
+//! and one scan per request shape.
 
 use crate::codec::{get_id, get_json};
 use crate::hosts::bump_revision;
@@ -11,7 +12,7 @@ use crate::volumes::{insert_mounts, resolve_mounts};
 use crate::{Backend, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
 use flotilla_core::quota::{Quota, Usage};
-use flotilla_core::scheduler::{self, HostView, Request, Settings};
+use flotilla_core::scheduler::{self, Fleet, HostView, Request, Settings};
 use flotilla_core::{ClusterId, HostId, ProjectId, ValidationError};
 use sqlx::Row;
 use std::collections::hash_map::Entry;
@@ -28,10 +29,10 @@ pub(crate) async fn lock_placement(backend: Backend, tx: &mut Tx) -> Result<(), 
 
 /// The scheduler's view of the region inside one transaction, kept current as it places.
 pub(crate) struct RegionView {
+    /// Each host's id, by its index in `fleet`.
     ids: Vec<HostId>,
-    views: Vec<HostView>,
-    /// Per cluster, its members per host (read on first use).
-    members: HashMap<ClusterId, HashMap<HostId, u32>>,
+    /// The hosts as the scheduler sees them, with each cluster's members per host (read on first use).
+    fleet: Fleet,
     /// Per project, its quota and usage (read on first use).
     quotas: HashMap<ProjectId, (Quota, Usage)>,
     /// Hosts whose assignments changed: their agents must wake.
@@ -73,15 +74,14 @@ impl RegionView {
                 capacity: host.capacity,
                 allocated: host.allocated,
                 cpu_utilisation: host.utilisation.cpu_percent / 100.0,
-                cluster_members: 0,
+                cluster_members: 0, // the fleet counts members per cluster itself
                 containers: host.container_count as u32,
                 images: host.images.into_iter().collect(),
             });
         }
         Ok(Self {
             ids,
-            views,
-            members: HashMap::new(),
+            fleet: Fleet::new(views),
             quotas: HashMap::new(),
             touched: BTreeSet::new(),
             backend,
@@ -91,36 +91,30 @@ impl RegionView {
     }
 
     /// The host the scheduler picks for `request`, or why none fits.
-    pub(crate) fn choose(&self, request: &Request, settings: &Settings) -> Result<HostId, scheduler::NoFit> {
-        self.choose_index(request, settings).map(|i| self.ids[i])
+    pub(crate) fn choose(&mut self, request: &Request, settings: &Settings) -> Result<HostId, scheduler::NoFit> {
+        self.fleet.place(request, settings, None).map(|i| self.ids[i])
     }
 
-    fn choose_index(&self, request: &Request, settings: &Settings) -> Result<usize, scheduler::NoFit> {
-        scheduler::place(&self.views, request, settings)
-            .map(|chosen| self.views.iter().position(|v| std::ptr::eq(v, chosen)).expect("the chosen host is one of the views"))
-    }
-
-    /// Shows the scheduler how many members of `cluster` each host holds.
-    async fn count_members(&mut self, tx: &mut Tx, cluster: Option<ClusterId>) -> Result<(), StoreError> {
-        let Some(cluster) = cluster else {
-            self.views.iter_mut().for_each(|v| v.cluster_members = 0);
+    /// Shows the scheduler how many members of `cluster` each host holds: read once per
+    /// transaction, then counted as members are placed.
+    async fn count_members(&mut self, tx: &mut Tx, cluster: ClusterId) -> Result<(), StoreError> {
+        if self.fleet.knows_members(cluster) {
             return Ok(());
-        };
-        if let Entry::Vacant(slot) = self.members.entry(cluster) {
-            let rows = sqlx::query(
-                "SELECT host_id, CAST(COUNT(*) AS BIGINT) AS n FROM nodes WHERE cluster_id = $1 AND host_id IS NOT NULL GROUP BY host_id",
-            )
-            .bind(cluster.to_string())
-            .fetch_all(&mut **tx)
-            .await?;
-            let counts =
-                rows.iter().map(|r| Ok((get_id(r, "host_id")?, r.try_get::<i64, _>("n")? as u32))).collect::<Result<_, StoreError>>()?;
-            slot.insert(counts);
         }
-        let counts = &self.members[&cluster];
-        for (id, view) in self.ids.iter().zip(self.views.iter_mut()) {
-            view.cluster_members = counts.get(id).copied().unwrap_or(0);
+        let rows = sqlx::query(
+            "SELECT host_id, CAST(COUNT(*) AS BIGINT) AS n FROM nodes WHERE cluster_id = $1 AND host_id IS NOT NULL GROUP BY host_id",
+        )
+        .bind(cluster.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+        let index: HashMap<HostId, usize> = self.ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut counts = HashMap::new();
+        for row in &rows {
+            if let Some(&at) = index.get(&get_id(row, "host_id")?) {
+                counts.insert(at, row.try_get::<i64, _>("n")? as u32);
+            }
         }
+        self.fleet.set_members(cluster, counts);
         Ok(())
     }
 
@@ -168,17 +162,20 @@ impl RegionView {
             None => request,
         };
         let ports = allocate_ports(self.backend, tx, &mut self.addresses, &container, &wanted).await?;
-        self.count_members(tx, cluster).await?;
-        match self.choose_index(request, settings) {
+        if let Some(cluster) = cluster {
+            self.count_members(tx, cluster).await?;
+        }
+        match self.fleet.place(request, settings, cluster) {
             Ok(index) => {
                 let host = self.ids[index];
-                let view = &mut self.views[index];
-                view.allocated.cpu_millis = view.allocated.cpu_millis.saturating_add(add.cpu_millis);
-                view.allocated.memory_mib = view.allocated.memory_mib.saturating_add(add.memory_mib);
-                view.containers += 1;
-                view.host_ports.extend(container.spec.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))));
+                self.fleet.update(index, |view| {
+                    view.allocated.cpu_millis = view.allocated.cpu_millis.saturating_add(add.cpu_millis);
+                    view.allocated.memory_mib = view.allocated.memory_mib.saturating_add(add.memory_mib);
+                    view.containers += 1;
+                    view.host_ports.extend(container.spec.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))));
+                });
                 if let Some(cluster) = cluster {
-                    *self.members.entry(cluster).or_default().entry(host).or_insert(0) += 1;
+                    self.fleet.add_member(cluster, index);
                 }
                 container.host_id = Some(host);
                 self.touched.insert(host);
