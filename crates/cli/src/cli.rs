@@ -1,8 +1,8 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
 use crate::commands::{
-    actions, auth, clusters, containers, events, hosts, images, jobs, networks, nodes, policies, ports, profiles, projects, quotas,
-    receivers, regions, roles, routers, routings, subnets, users, volumes,
+    actions, auth, clusters, containers, dashboard, events, hosts, images, jobs, networks, nodes, policies, ports, profiles, projects,
+    quotas, receivers, regions, roles, routers, routings, subnets, users, volumes,
 };
 use crate::output::Format;
 use crate::serve::{agent, dev, server};
@@ -54,6 +54,8 @@ pub enum Command {
     Logout,
     /// Show who the saved token belongs to: user, project, role and expiry.
     Whoami,
+    /// Open the region's web dashboard in a browser, already signed in (a one-time link).
+    Dashboard(dashboard::DashboardArgs),
     /// Manage users (admin).
     #[command(subcommand)]
     User(users::UserCommand),

@@ -7,6 +7,7 @@ pub mod common;
 pub mod container_spec;
 pub mod containers;
 pub mod copy;
+pub mod dashboard;
 pub mod events;
 pub mod follow;
 pub mod hosts;
@@ -49,6 +50,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Dev(args) => return dev::run(args).await,
         Command::Workload(cmd) => return workload::run(cmd).await,
         Command::Whoami => auth::whoami(&globals).await,
+        Command::Dashboard(args) => dashboard::run(&target().await?, args).await,
         Command::User(cmd) => users::run(&central()?, format, cmd).await,
         Command::Project(cmd) => projects::run(&central()?, format, cmd).await,
         Command::Role(cmd) => roles::run(&central()?, format, cmd).await,
