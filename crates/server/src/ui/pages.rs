@@ -129,7 +129,7 @@ fn progress(action: &Action, all: &[Action]) -> Markup {
     }
     let done =
         if running(action) { action.depends_on.iter().filter(|id| all.iter().any(|a| a.id == **id && !running(a))).count() } else { total };
-    bar(done as f64, total as f64, &format!("{done} of {total} steps"))
+    html! { div.progress { (bar(done as f64, total as f64, &format!("{done} of {total} steps"))) } }
 }
 
 /// `GET /ui/clusters`.
@@ -236,7 +236,7 @@ fn container_row(session: &Session, c: &Container) -> Markup {
     html! {
         tr data-name=(c.name) data-status=(c.status) {
             td { strong { (c.name) } br; small.muted { (c.id) } }
-            td { (badge(&c.status)) @if c.health != "unknown" { " " (badge(&c.health.to_uppercase())) } }
+            td { (badge(&c.status)) @if matches!(c.health.as_str(), "healthy" | "unhealthy" | "starting") { " " (badge(&c.health.to_uppercase())) } }
             td.why { @if !c.status_reason.is_empty() { div.reason.error[c.status == "ERROR"] { (c.status_reason) } }
                 @if !c.health_reason.is_empty() { small { (c.health_reason) } } }
             td { (c.host.as_deref().unwrap_or("—")) }
