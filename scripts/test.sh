@@ -15,9 +15,13 @@
 #      OpenStack clients (openstackclient, senlinclient, zunclient, openstacksdk,
 #      keystoneauth1), and exports FLOTILLA_TEST_SCHEMATHESIS=<its st> for
 #      crates/cli/tests/api_fuzz.rs and FLOTILLA_TEST_OPENSTACK=<its openstack>
-#      for crates/cli/tests/openstack_*.rs.
+#      for crates/cli/tests/openstack_*.rs, and selenium for the dashboard's
+#      browser test (FLOTILLA_TEST_SELENIUM_PYTHON=<its python>).
 #   5. Makes sure the testbed's tools exist (dockerd, fuse-overlayfs, nsenter, ip,
 #      iptables; installs their Debian packages with apt-get if not).
+#   5b. Makes sure Debian's chromium and chromium-driver exist (apt-get if not) and
+#      exports FLOTILLA_TEST_CHROMIUM and FLOTILLA_TEST_CHROMEDRIVER for
+#      crates/cli/tests/dashboard_browser.rs.
 #   6. Runs `cargo nextest run --workspace --no-fail-fast "$@"` (installing
 #      cargo-nextest first if it is missing) and exits with its exit code.
 #   The cluster is stopped and the temp dir removed on exit, whatever happens.
@@ -243,6 +247,7 @@ PY_PINS=(
     python-zunclient==5.5.0
     openstacksdk==4.22.0
     keystoneauth1==5.18.1
+    selenium==4.35.0
 )
 ensure_pyvenv() {
     local venv="target/pyvenv" missing=() pin installed
@@ -269,11 +274,28 @@ ensure_pyvenv() {
     bin="$(cd "$venv/bin" && pwd)"
     export FLOTILLA_TEST_SCHEMATHESIS="$bin/st"
     export FLOTILLA_TEST_OPENSTACK="$bin/openstack"
+    export FLOTILLA_TEST_SELENIUM_PYTHON="$bin/python"
+}
+
+# The dashboard's browser test (crates/cli/tests/dashboard_browser.rs) drives Debian's chromium
+# through chromium-driver, from selenium in the venv above.
+ensure_browser() {
+    if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+        [ "$(id -u)" -eq 0 ] || die "chromium or chromedriver is missing and we are not root to apt-get them"
+        step "installing chromium and chromium-driver with apt-get (for the dashboard's browser test)"
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+    fi
+    FLOTILLA_TEST_CHROMIUM="$(command -v chromium)" || die "no chromium after installing it"
+    FLOTILLA_TEST_CHROMEDRIVER="$(command -v chromedriver)" || die "no chromedriver after installing chromium-driver"
+    export FLOTILLA_TEST_CHROMIUM FLOTILLA_TEST_CHROMEDRIVER
+    step "browser: $("$FLOTILLA_TEST_CHROMIUM" --version 2>/dev/null || echo chromium)"
 }
 
 ensure_busybox
 ensure_testbed_tools
 ensure_pyvenv
+ensure_browser
 
 if ! cargo nextest --version >/dev/null 2>&1; then
     step "installing cargo-nextest"

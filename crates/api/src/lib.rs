@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod cluster;
 pub mod container;
+pub mod dashboard;
 pub mod error;
 pub mod event;
 pub mod global_network;
@@ -21,6 +22,7 @@ pub mod volume;
 
 pub use cluster::*;
 pub use container::*;
+pub use dashboard::DashboardLink;
 pub use error::{ErrorBody, ErrorDetail};
 pub use event::*;
 pub use host::*;

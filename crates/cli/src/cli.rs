@@ -1,7 +1,7 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
 use crate::commands::{
-    actions, apply, auth, clusters, containers, contexts, events, hosts, images, jobs, networks, nodes, policies, ports, profiles,
+    actions, apply, auth, clusters, containers, contexts, dashboard, events, hosts, images, jobs, networks, nodes, policies, ports, profiles,
     projects, quotas, receivers, regions, roles, routers, routings, subnets, users, volumes,
 };
 use crate::completion;
@@ -78,6 +78,8 @@ pub enum Command {
     Completion(crate::completion::CompletionArgs),
     /// Write the man pages of flotilla and every command into a directory.
     Man(crate::completion::ManArgs),
+    /// Open the region's web dashboard in a browser, already signed in (a one-time link).
+    Dashboard(dashboard::DashboardArgs),
     /// Manage users (admin).
     #[command(subcommand)]
     User(users::UserCommand),

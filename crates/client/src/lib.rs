@@ -321,6 +321,12 @@ impl Client {
         self.send(Call::delete(&["auth", "tokens"])).await
     }
 
+    /// `POST /v1/dashboard/links`: a one-time link (a path on this server) that signs a browser in
+    /// to the dashboard with this client's token.
+    pub async fn create_dashboard_link(&self) -> Result<flotilla_api::DashboardLink, ClientError> {
+        self.send(Call::post(&["dashboard", "links"], &serde_json::json!({}))).await
+    }
+
     // --- users
 
     pub async fn list_users(&self, query: &ListQuery) -> Result<UserList, ClientError> {

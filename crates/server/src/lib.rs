@@ -13,6 +13,7 @@ mod jobs;
 mod retention;
 mod routes;
 mod state;
+mod ui;
 
 pub use error::ApiError;
 pub use identity::bootstrap::Bootstrap;

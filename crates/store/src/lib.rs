@@ -36,6 +36,7 @@ mod routers;
 mod routes;
 mod routings;
 mod tokens;
+mod ui_secrets;
 mod users;
 mod volumes;
 
@@ -68,6 +69,7 @@ pub use remote_members::{MemberDesire, MemberObservation, NewRemoteMember, PeerR
 pub use routers::{HostRouter, RouterInterface, RouterRow};
 pub use routes::{Located, ROUTE_SYNC};
 pub use routings::{Routing, RoutingFilters};
+pub use ui_secrets::{UiSecret, UiSecretKind};
 pub use users::UserChanges;
 pub use volumes::{Mount, VolumeRow};
 

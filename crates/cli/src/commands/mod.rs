@@ -9,6 +9,7 @@ pub mod container_spec;
 pub mod containers;
 pub mod contexts;
 pub mod copy;
+pub mod dashboard;
 pub mod events;
 pub mod follow;
 pub mod hosts;
@@ -54,6 +55,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Context(cmd) => contexts::run(&globals, cmd),
         Command::Completion(args) => return crate::completion::script(&args),
         Command::Man(args) => return crate::completion::man_pages(&args),
+        Command::Dashboard(args) => dashboard::run(&target().await?, args).await,
         Command::User(cmd) => users::run(&central()?, format, cmd).await,
         Command::Project(cmd) => projects::run(&central()?, format, cmd).await,
         Command::Role(cmd) => roles::run(&central()?, format, cmd).await,

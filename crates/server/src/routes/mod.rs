@@ -7,6 +7,7 @@ mod container_files;
 mod container_ops;
 mod containers;
 mod convert;
+mod dashboard;
 mod events;
 mod federation;
 mod global_endpoints;
@@ -94,9 +95,9 @@ impl Modify for ErrorAnswers {
     }
 }
 
-/// The whole application: public routes, token-protected routes, docs, health and metrics, and the
-/// OpenStack dialects; `public_url` is where clients reach this server when it is known, `https`
-/// whether it serves HTTPS.
+/// The whole application: public routes, token-protected routes, docs, health and metrics, the
+/// OpenStack dialects and the dashboard (`/ui`); `public_url` is where clients reach this server
+/// when it is known, `https` whether it serves HTTPS.
 pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Router {
     let central_only = || from_fn_with_state(state.clone(), crate::federation::central_only::layer);
     let (public, public_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -131,6 +132,7 @@ pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Route
         .route_layer(central_only());
     let (protected, protected_doc) = OpenApiRouter::new()
         .merge(identity)
+        .routes(routes!(dashboard::create_link))
         .routes(routes!(profiles::list_profiles, profiles::create_profile))
         .routes(routes!(profiles::validate_profile))
         .routes(routes!(profile_types::profile_types))
@@ -227,7 +229,11 @@ pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Route
         .with_state(state.clone());
     // The layers wrap the dialects too: their requests are logged and counted once, and the calls
     // they make into `api` in-process run inside the request's id.
+    let store = state.store.clone();
+    // The dashboard calls `api` in-process, as the dialects do, with the browser's token.
+    let ui = crate::ui::router(api.clone(), store, https);
     flotilla_openstack::mount(api, site)
+        .merge(ui)
         .layer(from_fn_with_state(state.metrics.clone(), metrics::layer))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(RequestBodyTimeoutLayer::new(state.settings.body_read_timeout))
