@@ -1,5 +1,5 @@
-//! Operating Flotilla: liveness and readiness through a graceful drain on SIGTERM, with a real
-//! `flotilla server` child process.
+//! Operating Flotilla with a real `flotilla server` child process: liveness and readiness through a
+//! graceful drain on SIGTERM, agents' versions.
 
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 mod support;
 
-use support::{ADMIN_PASSWORD, STOP_TIMEOUT, Sandbox, start_server_on, wait_until};
+use support::{ADMIN_PASSWORD, STOP_TIMEOUT, Sandbox, log_in_as_admin, sim_agent, start_server_on, wait_until};
 
 /// One HTTP/1.0 request over a fresh connection: the status code and the body.
 fn request(url: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
@@ -74,4 +74,27 @@ fn readyz_answers_503_while_a_sigterm_drains_requests_in_flight() {
     wait_until("the server exits once drained", STOP_TIMEOUT, || server.child.try_wait().unwrap().is_some());
     assert!(server.child.try_wait().unwrap().unwrap().success(), "exit 0; stderr {}", server.stderr());
     assert!(TcpStream::connect(addr).is_err(), "the listener is closed after the drain");
+}
+
+/// An agent reports its version when it joins and heartbeats: the host carries it (API) and
+/// `host list` shows it in the VERSION column.
+#[test]
+fn hosts_carry_the_version_their_agent_reports() {
+    let sandbox = Sandbox::new();
+    let server = start_server_on(&sandbox, None);
+    log_in_as_admin(&sandbox, &server);
+    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    let _agent = sim_agent(&sandbox, &server, &token, "versioned", &[], "joined");
+    let version = env!("CARGO_PKG_VERSION");
+
+    let (status, body) = request(&server.url, "GET", "/v1/hosts/versioned", &format!("X-Auth-Token: {}\r\n", admin_token(&server.url)), "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["agent_version"], version, "{body}");
+
+    let table = sandbox.run(&["host", "list"], &[]).ok();
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    let column = header.find("VERSION").unwrap_or_else(|| panic!("no VERSION column: {table}"));
+    let row = lines.next().unwrap();
+    assert_eq!(row.get(column..).and_then(|rest| rest.split_whitespace().next()), Some(version), "{table}");
 }
