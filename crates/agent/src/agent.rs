@@ -22,6 +22,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+/// The version this agent reports on joining and on each heartbeat: the workspace's, which is the
+/// `flotilla` binary's.
+const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Longest pause between long-poll attempts while the server is unreachable.
 const MAX_POLL_BACKOFF: Duration = Duration::from_secs(5);
 /// How long shutdown waits for a loop before aborting it.
@@ -88,6 +92,7 @@ impl Agent {
             capacity,
             certificate: identity.cert_pem.clone(),
             tunnel_address: config.tunnel_address.map(|t| t.to_string()),
+            agent_version: AGENT_VERSION.to_owned(),
         };
         let state = config.state_dir.as_deref().map(|dir| StateFile::new(dir, &config.name));
         let (region, joined) = RegionClient::join(http, &config.server, join, config.timings.join_retry_for, state).await?;
@@ -187,7 +192,7 @@ async fn heartbeats(
             tracing::warn!(error = %e, "cannot list images");
             Vec::new()
         });
-        let beat = Heartbeat { capacity, utilisation, images };
+        let beat = Heartbeat { capacity, utilisation, images, agent_version: AGENT_VERSION.to_owned() };
         tokio::select! {
             _ = stopped(&mut shutdown) => return,
             result = region.heartbeat(&beat) => if let Err(e) = result {

@@ -50,6 +50,9 @@ pub struct AgentJoin {
     /// Absent: the host's networks stay local bridges (no overlay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tunnel_address: Option<String>,
+    /// The agent's version (its binary's), shown in `host list`; absent from older agents.
+    #[serde(default)]
+    pub agent_version: String,
 }
 
 /// The answer to a join: the host's id and the credential for every later call.
@@ -70,6 +73,9 @@ pub struct Heartbeat {
     /// Image references the runtime holds.
     #[serde(default)]
     pub images: Vec<String>,
+    /// The agent's version (its binary's); absent from older agents.
+    #[serde(default)]
+    pub agent_version: String,
 }
 
 /// `GET /v1/agent/assignments`: answered at once when the host's revision differs from `since`,

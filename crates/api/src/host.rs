@@ -37,6 +37,9 @@ pub struct Host {
     /// Where other hosts' VXLAN packets reach it (`--tunnel-address`); shown to admins only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tunnel_address: Option<String>,
+    /// The version of the host's agent as it last reported it (empty: not reported).
+    #[serde(default)]
+    pub agent_version: String,
     /// `UP`, `DOWN`, `DRAINING` or `DISABLED`.
     pub state: String,
     pub capacity: Capacity,

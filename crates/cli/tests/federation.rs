@@ -261,6 +261,7 @@ fn a_region_outlives_its_central_and_a_silent_region_goes_down() {
         capacity: flotilla_api::Capacity { cpus: 1.0, memory_mib: 512, disk_mib: 0 },
         certificate: String::new(),
         tunnel_address: None,
+        agent_version: String::new(),
     };
     let refused = runtime.block_on(async {
         let answer = reqwest::Client::new().post(format!("{}/v1/agent/join", central.url)).json(&join).send().await.unwrap();

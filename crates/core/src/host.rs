@@ -77,6 +77,8 @@ pub struct Host {
     pub revision: u64,
     /// Where other hosts' VXLAN packets reach this one (reported at join); `None`: no overlay.
     pub tunnel_address: Option<std::net::Ipv4Addr>,
+    /// The version of the agent (its binary's) as last reported; empty until one reported it.
+    pub agent_version: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -73,6 +73,7 @@ async fn seed(store: &Store) -> (ProjectId, UserId, ProfileId) {
         capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 10_000 },
         certificate: String::new(),
         tunnel_address: None,
+        agent_version: "0.0.0-test".into(),
     };
     let token = JoinProof { token: Some(JoinGrant { replaces: None }), credential_digest: None };
     store.register_host(host, token, "d").await.unwrap();

@@ -31,6 +31,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The longest a stop keeps the listener open (answering `/readyz` with 503) while requests finish.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
 /// How often expired tokens are purged.
 const TOKEN_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -141,6 +144,8 @@ pub struct Server {
     stop: oneshot::Sender<()>,
     /// Ends the endless responses (event streams), which a graceful stop would otherwise wait for.
     streams: CancellationToken,
+    /// `/readyz` answers 503 from the start of a stop; the requests in flight are counted.
+    drain: Arc<http::drain::Drain>,
     task: JoinHandle<Result<(), ServerError>>,
     /// Token purge, heartbeat watch, retention; aborted on shutdown.
     background: Vec<JoinHandle<()>>,
@@ -192,6 +197,7 @@ impl Server {
                 ..config.engine
             }),
             shutdown: CancellationToken::new(),
+            drain: Arc::default(),
             logins: Arc::default(),
             federation: federation::Federation::from_role(&config.role)?,
             blocks: Arc::default(),
@@ -212,6 +218,7 @@ impl Server {
             state.engine.clone(),
         );
         let streams = state.shutdown.clone();
+        let drain = state.drain.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let handlers = jobs::handlers(&store, &state.federation);
         let follower = state.clone();
@@ -253,7 +260,7 @@ impl Server {
             background.push(tokio::spawn(jobs::run_forever(store.clone(), handlers, jobs::RunnerSettings::default())));
         }
         tracing::info!(%addr, backend = ?store.backend(), "region server listening");
-        Ok(Server { addr, scheme, bootstrap, store, stop, streams, task, background, engine })
+        Ok(Server { addr, scheme, bootstrap, store, stop, streams, drain, task, background, engine })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -288,10 +295,14 @@ impl Server {
         }
     }
 
-    /// Graceful stop: in-flight requests finish, then the store closes.
+    /// Graceful stop: `/readyz` answers 503 and endless responses end; the listener stays open
+    /// until the requests in flight finished (for [`DRAIN_LIMIT`] at most), then closes; requests
+    /// still running on open connections finish, then the store closes.
     pub async fn shutdown(self) -> Result<(), ServerError> {
-        tracing::info!("shutting down");
+        tracing::info!("shutting down: draining");
         self.streams.cancel();
+        self.drain.drain(DRAIN_LIMIT).await;
+        tracing::info!("drained: closing the listener");
         let _ = self.stop.send(());
         self.background.iter().for_each(JoinHandle::abort);
         self.engine.shutdown().await;

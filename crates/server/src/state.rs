@@ -21,6 +21,8 @@ pub struct AppState {
     pub engine_config: Arc<flotilla_engine::EngineConfig>,
     /// Cancelled when the server shuts down: endless responses (event streams) end then.
     pub shutdown: CancellationToken,
+    /// Set when a graceful stop began (`/readyz` answers 503); counts the requests in flight.
+    pub drain: Arc<crate::http::drain::Drain>,
     /// Failed logins per user and per client address.
     pub logins: Arc<crate::identity::throttle::LoginThrottle>,
     /// This server's place among regions (and its link to the central when it is a region).

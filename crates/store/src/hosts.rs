@@ -26,6 +26,8 @@ pub struct HostRegistration {
     pub certificate: String,
     /// Where other hosts' VXLAN packets reach this one; `None`: no overlay on this host.
     pub tunnel_address: Option<Ipv4Addr>,
+    /// The agent's version (its binary's).
+    pub agent_version: String,
 }
 
 /// What vouches for a join: a valid join token (and the host it may replace), the digest of the
@@ -85,6 +87,7 @@ pub(crate) fn decode(row: &AnyRow) -> Result<Host, StoreError> {
             .try_get::<Option<String>, _>("tunnel_address")?
             .map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("tunnel_address = {t:?}"))))
             .transpose()?,
+        agent_version: row.try_get("agent_version")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
@@ -217,7 +220,7 @@ impl Store {
         sqlx::query(
             "UPDATE hosts SET zone = $2, pool = $3, labels = $4, runtime = $5, advertise = $6, agent_certificate = $7,
              credential_digest = $8, cpu_millis = $9, memory_mib = $10, disk_mib = $11, alive = 1, last_heartbeat = $12,
-             revision = revision + 1, updated_at = $12, tunnel_address = $13 WHERE id = $1",
+             revision = revision + 1, updated_at = $12, tunnel_address = $13, agent_version = $14 WHERE id = $1",
         )
         .bind(id.clone())
         .bind(reg.zone)
@@ -232,6 +235,7 @@ impl Store {
         .bind(reg.capacity.disk_mib as i64)
         .bind(now)
         .bind(tunnel)
+        .bind(reg.agent_version)
         .execute(&mut *w.tx)
         .await?;
         if let Some(host) = moved {
@@ -287,13 +291,14 @@ impl Store {
         self.list_page("host_view", &filters, params, decode).await
     }
 
-    /// Records a heartbeat; answers whether the host was DOWN until now.
+    /// Records a heartbeat (and the agent's version); answers whether the host was DOWN until now.
     pub async fn record_heartbeat(
         &self,
         id: HostId,
         capacity: Resources,
         utilisation: Utilisation,
         images: &[String],
+        agent_version: &str,
     ) -> Result<bool, StoreError> {
         let mut w = self.begin_write().await?;
         let was_down = match sqlx::query("SELECT alive FROM hosts WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *w.tx).await? {
@@ -302,7 +307,7 @@ impl Store {
         };
         sqlx::query(
             "UPDATE hosts SET cpu_millis = $2, memory_mib = $3, disk_mib = $4, cpu_percent = $5, memory_used_mib = $6, images = $7,
-             alive = 1, last_heartbeat = $8 WHERE id = $1",
+             alive = 1, last_heartbeat = $8, agent_version = $9 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(capacity.cpu_millis as i64)
@@ -312,6 +317,7 @@ impl Store {
         .bind(utilisation.memory_used_mib as i64)
         .bind(to_json(&images))
         .bind(now_millis())
+        .bind(agent_version.to_owned())
         .execute(&mut *w.tx)
         .await?;
         if was_down {

@@ -110,7 +110,7 @@ fn share(used: impl std::fmt::Display, total: impl std::fmt::Display) -> String 
 
 impl Row for Host {
     const HEADERS: &'static [&'static str] =
-        &["ID", "NAME", "STATE", "ZONE", "POOL", "RUNTIME", "CPUS", "MEMORY MIB", "CPU %", "CONTAINERS", "HEARTBEAT"];
+        &["ID", "NAME", "STATE", "ZONE", "POOL", "RUNTIME", "VERSION", "CPUS", "MEMORY MIB", "CPU %", "CONTAINERS", "HEARTBEAT"];
     fn cells(&self) -> Vec<String> {
         let (Capacity { cpus, memory_mib, .. }, allocated) = (self.capacity, self.allocated);
         vec![
@@ -120,6 +120,7 @@ impl Row for Host {
             self.zone.clone(),
             self.pool.clone(),
             self.runtime.clone(),
+            if self.agent_version.is_empty() { "-".into() } else { self.agent_version.clone() },
             share(allocated.cpus, cpus),
             share(allocated.memory_mib, memory_mib),
             format!("{:.0}", self.utilisation.cpu_percent),

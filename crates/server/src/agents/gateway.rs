@@ -74,6 +74,7 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
         capacity: resources(&body.capacity),
         certificate: body.certificate,
         tunnel_address,
+        agent_version: checked_version(body.agent_version)?,
     };
     let registered = state.store.register_host(registration, proof, &secret::digest(&fresh)).await?;
     let host = registered.host;
@@ -94,13 +95,30 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
     }))
 }
 
+/// The longest agent version accepted.
+const MAX_AGENT_VERSION: usize = 64;
+
+/// An agent's reported version: printable, at most [`MAX_AGENT_VERSION`] bytes.
+fn checked_version(version: String) -> Result<String, ApiError> {
+    if version.len() > MAX_AGENT_VERSION || version.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ValidationError::new(
+            "agent_version",
+            &version,
+            format!("must be at most {MAX_AGENT_VERSION} printable characters, no spaces"),
+        )
+        .into());
+    }
+    Ok(version)
+}
+
 pub async fn heartbeat(
     State(state): State<AppState>,
     AgentHost(host): AgentHost,
     ApiJson(body): ApiJson<Heartbeat>,
 ) -> Result<StatusCode, ApiError> {
     let utilisation = Utilisation { cpu_percent: body.utilisation.cpu_percent, memory_used_mib: body.utilisation.memory_used_mib };
-    if state.store.record_heartbeat(host.id, resources(&body.capacity), utilisation, &body.images).await? {
+    let version = checked_version(body.agent_version)?;
+    if state.store.record_heartbeat(host.id, resources(&body.capacity), utilisation, &body.images, &version).await? {
         tracing::info!(host = %host.name, "host is back UP");
         state.agents.wakers.wake(host.id);
         events::record(&state, events::host(&host, None, EventAction::HostUp, "UP").reason("heartbeats again")).await;

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every route: request ids, body extraction, metrics, idempotency.
 
+pub mod drain;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;

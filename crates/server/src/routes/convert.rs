@@ -68,6 +68,7 @@ pub fn host(h: flotilla_core::host::Host, caller: &crate::identity::principal::P
         runtime: h.runtime,
         advertise: caller.role.is_admin().then_some(h.advertise),
         tunnel_address: h.tunnel_address.filter(|_| caller.role.is_admin()).map(|t| t.to_string()),
+        agent_version: h.agent_version,
         capacity: capacity(h.capacity),
         allocated: capacity(h.allocated),
         utilisation: api::HostUtilisation { cpu_percent: h.utilisation.cpu_percent, memory_used_mib: h.utilisation.memory_used_mib },

@@ -36,7 +36,7 @@ mod version;
 mod volumes;
 
 use crate::agents::gateway;
-use crate::http::{extract::MAX_JSON_BODY, idempotency, metrics, no_nul, request_id};
+use crate::http::{drain, extract::MAX_JSON_BODY, idempotency, metrics, no_nul, request_id};
 use crate::identity::principal::require_token;
 use crate::state::AppState;
 use axum::Router;
@@ -224,6 +224,8 @@ pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Route
         .merge(agent)
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .route("/healthz", get(version::healthz))
+        .route("/livez", get(version::livez))
+        .route("/readyz", get(version::readyz))
         .route("/metrics", get(metrics::handler))
         .fallback(version::not_found)
         .with_state(state.clone());
@@ -239,6 +241,7 @@ pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Route
         .layer(RequestBodyTimeoutLayer::new(state.settings.body_read_timeout))
         .layer(from_fn(no_nul::layer))
         .layer(from_fn(request_id::layer))
+        .layer(from_fn_with_state(state.drain.clone(), drain::layer))
 }
 
 pub use hosts::issue as issue_join_token;

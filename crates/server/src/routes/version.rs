@@ -35,6 +35,21 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::V
     Ok(Json(health))
 }
 
+/// 200 while the process serves at all (a liveness probe: restart it when this fails).
+pub async fn livez() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// 200 when the server takes new work: its database answers and no graceful stop began. While a
+/// stop drains the requests in flight it answers 503 `draining` (the listener is still open).
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    if state.drain.is_draining() {
+        return Err(ApiError::Unavailable("draining: the server is stopping".into()));
+    }
+    state.store.ping().await.map_err(|e| ApiError::Unavailable(format!("database unreachable: {e}")))?;
+    Ok(Json(serde_json::json!({"status": "ready", "region": state.region})))
+}
+
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
 }

@@ -57,6 +57,7 @@ pub fn registration(name: &str) -> HostRegistration {
         capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
         certificate: "-----BEGIN CERTIFICATE-----".into(),
         tunnel_address: None,
+        agent_version: "0.0.0-test".into(),
     }
 }
 
