@@ -1,7 +1,9 @@
 //! Benchmark: one cluster scaled from 0 to 10,000 nodes over 1,000 simulated hosts through the
 //! whole engine (REST API, action DAG, scheduler, store, agents' long-polls and reports), on
 //! SQLite and, when `FLOTILLA_TEST_POSTGRES_URL` names a server, on PostgreSQL. Prints the time
-//! until every node is ACTIVE, nodes/s, and the server's and the agent process's peak memory.
+//! until every node is ACTIVE, nodes/s, and the server's and the agent process's peak memory; fails
+//! unless every node is ACTIVE on its own address (the project's default network grows past one
+//! subnet) and the cluster's delete leaves no container, port or node.
 //!
 //! Run it with `cargo build --release -p flotilla && cargo bench -p flotilla --bench cluster_scale`;
 //! `FLOTILLA_BENCH_NODES` and `FLOTILLA_BENCH_HOSTS` change the sizes.
@@ -9,10 +11,14 @@
 mod roles;
 
 use anyhow::{Context, Result, bail};
-use flotilla_api::{ClusterActionRequest, ClusterCreate, JoinTokenCreate, NodeFilter, ProfileCreate, ScaleParams, TokenCreate};
+use flotilla_api::{
+    ClusterActionRequest, ClusterCreate, ContainerFilter, JoinTokenCreate, ListQuery, NodeFilter, PortFilters, ProfileCreate, ScaleParams,
+    TokenCreate,
+};
 use flotilla_client::Client;
 use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
 use roles::{Role, Sandbox, flotilla_binary};
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -134,6 +140,21 @@ async fn scale(client: &Client, nodes: usize) -> Result<Duration> {
     let active = client.all_nodes(&NodeFilter { cluster: Some("bench".into()), status: Some("ACTIVE".into()) }).await?.len();
     if active != nodes {
         bail!("{active} of {nodes} nodes ACTIVE after the scale-out");
+    }
+    let ports = client.all_ports(&PortFilters::default()).await?;
+    let addresses: HashSet<&str> = ports.iter().map(|p| p.ip_address.as_str()).collect();
+    if (ports.len(), addresses.len()) != (nodes, nodes) {
+        bail!("{} ports, {} distinct addresses for {nodes} nodes", ports.len(), addresses.len());
+    }
+    let deleted = client.delete_cluster("bench", false).await?;
+    wait(client, &deleted.action.to_string()).await?;
+    let left = (
+        client.list_containers(&ListQuery::default(), &ContainerFilter::default()).await?.containers.len(),
+        client.all_ports(&PortFilters::default()).await?.len(),
+        client.all_nodes(&NodeFilter::default()).await?.len(),
+    );
+    if left != (0, 0, 0) {
+        bail!("left after the delete: {} container(s), {} port(s), {} node(s)", left.0, left.1, left.2);
     }
     Ok(took)
 }

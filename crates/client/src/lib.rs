@@ -132,6 +132,28 @@ impl<'a> Call<'a, ()> {
     }
 }
 
+/// The page size used when reading every object of a list.
+const PAGE: u32 = 1000;
+
+/// Every object of a list, `fetch` answering one page (its objects and the next page's marker)
+/// for each query, page after page.
+async fn every_page<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ClientError>
+where
+    F: FnMut(ListQuery) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ClientError>>,
+{
+    let mut query = ListQuery { limit: Some(PAGE), ..ListQuery::default() };
+    let mut all = Vec::new();
+    loop {
+        let (items, next) = fetch(query.clone()).await?;
+        all.extend(items);
+        match next {
+            Some(next) if query.marker.as_ref() != Some(&next) => query.marker = Some(next),
+            _ => return Ok(all),
+        }
+    }
+}
+
 impl<'a, B: Serialize> Call<'a, B> {
     fn new(method: Method, path: &'a [&'a str], body: Option<&'a B>) -> Self {
         Call { method, path, query: Vec::new(), body, timeout: Some(REQUEST_TIMEOUT) }

@@ -55,6 +55,15 @@ impl Client {
         self.send(Call::list(&["ports"], query, filters)).await
     }
 
+    /// Every port matching `filters`, page after page.
+    pub async fn all_ports(&self, filters: &PortFilters) -> Result<Vec<Port>, ClientError> {
+        crate::every_page(|query| async move {
+            let page = self.list_ports(&query, filters).await?;
+            Ok((page.ports, page.next))
+        })
+        .await
+    }
+
     pub async fn port(&self, id: &str) -> Result<Port, ClientError> {
         self.send(Call::get(&["ports", id])).await
     }

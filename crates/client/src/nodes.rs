@@ -4,9 +4,6 @@
 use crate::{Accepted, Call, Client, ClientError, Updated};
 use flotilla_api::{ActionAccepted, ListQuery, Node, NodeActionRequest, NodeAdopt, NodeCreate, NodeFilter, NodeList, NodeUpdate};
 
-/// The page size used when reading every node of a filter.
-const PAGE: u32 = 1000;
-
 impl Client {
     /// `POST /v1/nodes`: the node is written and its NODE_CREATE action queued.
     pub async fn create_node(&self, body: &NodeCreate) -> Result<Accepted<Node>, ClientError> {
@@ -25,16 +22,11 @@ impl Client {
 
     /// Every node matching `filter`, page after page.
     pub async fn all_nodes(&self, filter: &NodeFilter) -> Result<Vec<Node>, ClientError> {
-        let mut query = ListQuery { limit: Some(PAGE), ..ListQuery::default() };
-        let mut nodes = Vec::new();
-        loop {
+        crate::every_page(|query| async move {
             let page = self.list_nodes(&query, filter).await?;
-            nodes.extend(page.nodes);
-            match page.next {
-                Some(next) if query.marker.as_ref() != Some(&next) => query.marker = Some(next),
-                _ => return Ok(nodes),
-            }
-        }
+            Ok((page.nodes, page.next))
+        })
+        .await
     }
 
     /// A node by id or name.

@@ -1,12 +1,12 @@
 //! Networks and subnets: creation with the region-wide overlap check, visibility (own and shared
 //! networks), deletion refused while ports hold addresses, and each project's default network,
-//! carved from the region's pool on first use.
+//! carved from the region's pool on first use and grown by another subnet of it when full.
 
 use crate::codec::{get_bool, get_id, get_json, get_name, get_time, metadata_json, millis, to_json};
 use crate::list::Filter;
 use crate::{Backend, Scope, Store, StoreError, Tx};
 use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
-use flotilla_core::network::{DEFAULT_NETWORK, Network, Subnet};
+use flotilla_core::network::{DEFAULT_NETWORK, Network, RegionPool, Subnet};
 use flotilla_core::overlay::{GLOBAL_VNIS, REGION_VNIS};
 use flotilla_core::{ListParams, Metadata, Name, NetworkId, Page, ProjectId, SubnetId};
 use sqlx::any::AnyRow;
@@ -109,7 +109,8 @@ async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network, vni: Option<
     Ok(())
 }
 
-/// Writes `s` after checking its network has no subnet yet and no subnet of the region overlaps it.
+/// Writes `s` after checking its network has no subnet yet and no subnet of the region overlaps it
+/// (a user's network has one subnet; only a default network grows more, see [`grow_default_network`]).
 async fn insert_subnet(backend: Backend, tx: &mut Tx, s: &Subnet) -> Result<(), StoreError> {
     lock_address_space(backend, tx).await?;
     if let Some(row) =
@@ -118,6 +119,12 @@ async fn insert_subnet(backend: Backend, tx: &mut Tx, s: &Subnet) -> Result<(), 
         let (name, cidr): (String, String) = (row.try_get("name")?, row.try_get("cidr")?);
         return Err(StoreError::Conflict(format!("the network already has subnet {name} ({cidr}); a network has one subnet")));
     }
+    write_subnet(backend, tx, s).await
+}
+
+/// Writes `s` after checking no subnet of the region overlaps it.
+async fn write_subnet(backend: Backend, tx: &mut Tx, s: &Subnet) -> Result<(), StoreError> {
+    lock_address_space(backend, tx).await?;
     let cidr = s.plan.cidr;
     // The project's own subnet first: only that one may be named (another project's subnet, its
     // id and its CIDR are not the caller's to learn).
@@ -196,17 +203,7 @@ pub(crate) async fn default_network(store: &Store, tx: &mut Tx, project: Project
     if let Some(row) = sqlx::query(find).bind(project.to_string()).fetch_optional(&mut **tx).await? {
         return decode_network(&row);
     }
-    let taken = sqlx::query("SELECT cidr FROM subnets WHERE first_ip <= $1 AND last_ip >= $2")
-        .bind(i64::from(pool.cidr.last()))
-        .bind(i64::from(pool.cidr.first()))
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| Cidr::parse("cidr", &r.try_get::<String, _>("cidr")?).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let cidr = pool.carve(&taken).ok_or_else(|| {
-        StoreError::Conflict(format!("the region's network pool {} has no free /{} left for a default network", pool.cidr, pool.prefix))
-    })?;
+    let cidr = carve(backend, tx, pool, "a default network").await?;
     let now = flotilla_core::now();
     let name = Name::parse("name", DEFAULT_NETWORK).expect("a valid name");
     let network = Network {
@@ -226,6 +223,40 @@ pub(crate) async fn default_network(store: &Store, tx: &mut Tx, project: Project
     let subnet = Subnet { id: SubnetId::new(), name, network_id: network.id, project_id: project, plan, created_at: now };
     insert_subnet(backend, tx, &subnet).await?;
     Ok(network)
+}
+
+/// The first free `/prefix` of the region's pool `pool` (under the address-space lock, held until
+/// the transaction ends); a 409 naming the pool and `what` it was for when none is left.
+async fn carve(backend: Backend, tx: &mut Tx, pool: RegionPool, what: &str) -> Result<Cidr, StoreError> {
+    lock_address_space(backend, tx).await?;
+    let taken = sqlx::query("SELECT cidr FROM subnets WHERE first_ip <= $1 AND last_ip >= $2")
+        .bind(i64::from(pool.cidr.last()))
+        .bind(i64::from(pool.cidr.first()))
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Cidr::parse("cidr", &r.try_get::<String, _>("cidr")?).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    pool.carve(&taken).ok_or_else(|| {
+        StoreError::Conflict(format!("the region's network pool {} has no free /{} left for {what}", pool.cidr, pool.prefix))
+    })
+}
+
+/// Grows default network `network` of `project` by one subnet of the region pool's prefix, carved
+/// under the address-space lock in the caller's transaction (the one writing the port that needs
+/// it). Its name is the network's with the subnet's number (`default-2`, `default-3`, ...).
+pub(crate) async fn grow_default_network(store: &Store, tx: &mut Tx, network: NetworkId, project: ProjectId) -> Result<Subnet, StoreError> {
+    let cidr = carve(store.backend, tx, store.region_pool, "another subnet of a full default network").await?;
+    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM subnets WHERE network_id = $1")
+        .bind(network.to_string())
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    let name = Name::parse("name", &format!("{DEFAULT_NETWORK}-{}", count + 1)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let plan = SubnetPlan::new("", cidr, None, Vec::new(), Default::default()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let subnet = Subnet { id: SubnetId::new(), name, network_id: network, project_id: project, plan, created_at: flotilla_core::now() };
+    write_subnet(store.backend, tx, &subnet).await?;
+    Ok(subnet)
 }
 
 impl Store {

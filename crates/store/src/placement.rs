@@ -37,7 +37,6 @@ pub(crate) struct RegionView {
     quotas: HashMap<ProjectId, (Quota, Usage)>,
     /// Hosts whose assignments changed: their agents must wake.
     touched: BTreeSet<HostId>,
-    backend: Backend,
     /// The store: where default networks come from (and whether they are routed).
     store: Store,
     /// The addresses handed out so far.
@@ -47,8 +46,7 @@ pub(crate) struct RegionView {
 impl RegionView {
     /// Takes the placement lock and reads every host with what is claimed on it.
     pub(crate) async fn load(store: &Store, tx: &mut Tx) -> Result<Self, StoreError> {
-        let backend = store.backend;
-        lock_placement(backend, tx).await?;
+        lock_placement(store.backend, tx).await?;
         let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
         let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
         for row in sqlx::query("SELECT host_id, host_ports FROM containers WHERE host_id IS NOT NULL AND host_ports != '[]'")
@@ -84,7 +82,6 @@ impl RegionView {
             fleet: Fleet::new(views),
             quotas: HashMap::new(),
             touched: BTreeSet::new(),
-            backend,
             store: store.clone(),
             addresses: Allocator::default(),
         })
@@ -161,7 +158,7 @@ impl RegionView {
             }
             None => request,
         };
-        let ports = allocate_ports(self.backend, tx, &mut self.addresses, &container, &wanted).await?;
+        let ports = allocate_ports(&self.store, tx, &mut self.addresses, &container, &wanted).await?;
         if let Some(cluster) = cluster {
             self.count_members(tx, cluster).await?;
         }

@@ -1,6 +1,6 @@
-//! Ports: addresses handed out from a network's subnet, never twice. Allocation runs inside a
-//! write transaction (on PostgreSQL the subnet's row is locked first; SQLite has one writer) and
-//! the `(subnet_id, ip)` key backs it. A container's ports follow its spec's networks; an address
+//! Ports: addresses handed out from a network's subnets, never twice. Allocation runs inside a
+//! write transaction (on PostgreSQL the network's subnet rows are locked first; SQLite has one
+//! writer) and the `(subnet_id, ip)` key backs it; a full default network grows by a subnet. A container's ports follow its spec's networks; an address
 //! is released when its port goes (with its container, or deleted).
 
 use crate::codec::{get_bool, get_id, get_opt_id, get_time, millis, now_millis, to_json};
@@ -10,7 +10,7 @@ use crate::networks::{decode_subnet, default_network, visible_network};
 use crate::{Backend, Scope, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
 use flotilla_core::ipam::SubnetPlan;
-use flotilla_core::network::{Port, PortStatus, mac_for};
+use flotilla_core::network::{Port, PortStatus, Subnet, mac_for};
 use flotilla_core::profile::NetworkRef;
 use flotilla_core::{ContainerId, ListParams, NetworkId, Page, PortId, ProjectId, SubnetId, ValidationError};
 use sqlx::Row;
@@ -75,13 +75,58 @@ fn decode_row(row: &AnyRow) -> Result<PortRow, StoreError> {
 }
 
 /// One subnet as an allocation sees it: its plan, the addresses taken (as far as read), where to
-/// look next; for a global network, the plan narrowed to the blocks this region holds.
+/// look next (and where it looked when read); for a global network, the plan narrowed to the
+/// blocks this region holds.
 struct SubnetState {
     id: SubnetId,
     plan: SubnetPlan,
     held: Option<SubnetPlan>,
     taken: Taken,
     cursor: Ipv4Addr,
+    read_cursor: Ipv4Addr,
+}
+
+impl SubnetState {
+    fn new(subnet: Subnet, cursor: Ipv4Addr, held: Option<SubnetPlan>) -> Self {
+        SubnetState { id: subnet.id, plan: subnet.plan, held, taken: Taken::new(subnet.id), cursor, read_cursor: cursor }
+    }
+}
+
+/// A network as an allocation sees it: its subnets in the order they were made, and whether it is
+/// its project's default network (which grows by another subnet when every one is full).
+struct NetworkState {
+    project: ProjectId,
+    is_default: bool,
+    subnets: Vec<SubnetState>,
+}
+
+impl NetworkState {
+    /// The next free address of the newest subnet that has one (the newest is where growth left
+    /// room; older ones still hand out the addresses released in them), with the subnet's index.
+    async fn next_free(&mut self, tx: &mut Tx) -> Result<Option<(usize, Ipv4Addr)>, StoreError> {
+        for (i, s) in self.subnets.iter_mut().enumerate().rev() {
+            let plan = s.held.as_ref().unwrap_or(&s.plan);
+            if let Some(ip) = s.taken.next_free(tx, plan, s.cursor).await? {
+                return Ok(Some((i, ip)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Why network `network` (named `name`) has no address left: a global network's blocks here
+    /// are full, or every address of its subnets is taken (each named).
+    fn exhausted(&self, network: NetworkId, name: &str) -> StoreError {
+        if self.subnets.iter().any(|s| s.held.is_some()) {
+            return StoreError::BlocksExhausted { network, name: name.to_owned() };
+        }
+        let capacity: usize = self.subnets.iter().map(|s| s.plan.capacity()).sum();
+        let cidrs: Vec<String> = self.subnets.iter().map(|s| s.plan.cidr.to_string()).collect();
+        let subnets = if cidrs.len() == 1 { "subnet" } else { "subnets" };
+        StoreError::Conflict(format!(
+            "network {name} has no free address: all {capacity} addresses of {subnets} {} are taken",
+            cidrs.join(", ")
+        ))
+    }
 }
 
 /// Addresses read per look at a subnet's taken ones (on the `(subnet_id, ip)` key).
@@ -152,80 +197,87 @@ impl Taken {
     }
 }
 
-/// Hands out addresses inside one write transaction; each network's subnet is read (and on
-/// PostgreSQL locked) once, so a batch of placements costs one read per subnet.
+/// Hands out addresses inside one write transaction; each network's subnets are read (and on
+/// PostgreSQL locked) once, so a batch of placements costs one read per network. A full default
+/// network grows by a subnet carved from the region's pool in the same transaction (every writer
+/// of ports holds the placement lock, so one need never carves two).
 #[derive(Default)]
 pub(crate) struct Allocator {
-    subnets: HashMap<NetworkId, SubnetState>,
+    networks: HashMap<NetworkId, NetworkState>,
 }
 
 impl Allocator {
-    async fn subnet(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId, name: &str) -> Result<&mut SubnetState, StoreError> {
-        if let Entry::Vacant(slot) = self.subnets.entry(network) {
+    async fn network(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId, name: &str) -> Result<&mut NetworkState, StoreError> {
+        if let Entry::Vacant(slot) = self.networks.entry(network) {
             let lock = if backend == Backend::Postgres { " FOR UPDATE OF s" } else { "" };
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT s.*, n.is_global FROM subnets s JOIN networks n ON n.id = s.network_id WHERE s.network_id = $1 LIMIT 1{lock}"
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT s.*, n.is_global, n.is_default FROM subnets s JOIN networks n ON n.id = s.network_id
+                 WHERE s.network_id = $1 ORDER BY s.created_at, s.id{lock}"
             )))
             .bind(network.to_string())
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or_else(|| StoreError::Conflict(format!("network {name} has no subnet: create one first")))?;
-            let subnet = decode_subnet(&row)?;
-            let cursor = Ipv4Addr::from(row.try_get::<i64, _>("next_ip")? as u32);
-            let held = if get_bool(&row, "is_global")? {
-                let blocks = crate::blocks::blocks_in(tx, network).await?;
-                let cidrs: Vec<_> = blocks.iter().map(|b| b.cidr).collect();
-                Some(subnet.plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied())))
-            } else {
-                None
-            };
-            slot.insert(SubnetState { id: subnet.id, plan: subnet.plan, held, taken: Taken::new(subnet.id), cursor });
+            .fetch_all(&mut **tx)
+            .await?;
+            let first = rows.first().ok_or_else(|| StoreError::Conflict(format!("network {name} has no subnet: create one first")))?;
+            let blocks = if get_bool(first, "is_global")? { Some(crate::blocks::blocks_in(tx, network).await?) } else { None };
+            let mut subnets = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let subnet = decode_subnet(row)?;
+                let cursor = Ipv4Addr::from(row.try_get::<i64, _>("next_ip")? as u32);
+                let held = blocks.as_ref().map(|blocks| {
+                    let cidrs: Vec<_> = blocks.iter().map(|b| b.cidr).collect();
+                    subnet.plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied()))
+                });
+                subnets.push(SubnetState::new(subnet, cursor, held));
+            }
+            let project = get_id(first, "project_id")?;
+            slot.insert(NetworkState { project, is_default: get_bool(first, "is_default")?, subnets });
         }
-        Ok(self.subnets.get_mut(&network).expect("just read"))
+        Ok(self.networks.get_mut(&network).expect("just read"))
     }
 
-    /// An address on `network` (named `name` in errors): `fixed` when it is free and assignable
-    /// (errors name `field`), else the next free one; 409 when the pools are exhausted. On a
-    /// global network a dynamic address comes from the blocks this region holds
+    /// An address on `network` (named `name` in errors): `fixed` when it is free and assignable in
+    /// one of its subnets (errors name `field`), else the next free one; when every subnet is full
+    /// a default network grows by another subnet, any other network is a 409 naming its subnets.
+    /// On a global network a dynamic address comes from the blocks this region holds
     /// ([`StoreError::BlocksExhausted`] when they are full), and a fixed one must not be reserved
     /// in them (fixed in another region before the block came here).
     pub(crate) async fn allocate(
         &mut self,
-        backend: Backend,
+        store: &Store,
         tx: &mut Tx,
         (network, name): (NetworkId, &str),
         fixed: Option<(Ipv4Addr, &str)>,
     ) -> Result<(SubnetId, Ipv4Addr), StoreError> {
-        let s = self.subnet(backend, tx, network, name).await?;
-        let ip = match fixed {
+        let n = self.network(store.backend, tx, network, name).await?;
+        let (at, ip) = match fixed {
             Some((ip, field)) => {
-                if !s.plan.cidr.contains(ip) || !s.plan.assignable(ip) {
-                    let reason = format!("is not an assignable address of {} (gateway {}, reserved excluded)", s.plan.cidr, s.plan.gateway);
+                let Some(at) = n.subnets.iter().position(|s| s.plan.cidr.contains(ip) && s.plan.assignable(ip)) else {
+                    let plans: Vec<String> =
+                        n.subnets.iter().map(|s| format!("{} (gateway {}, reserved excluded)", s.plan.cidr, s.plan.gateway)).collect();
+                    let reason = format!("is not an assignable address of {}", plans.join(" or "));
                     return Err(StoreError::Invalid(ValidationError::new(field, ip, reason)));
-                }
+                };
+                let s = &mut n.subnets[at];
                 if s.taken.contains(tx, ip).await? {
                     return Err(StoreError::Conflict(format!("{field} {ip} is already in use on network {name}")));
                 }
                 if s.held.as_ref().is_some_and(|held| held.reserved.contains(&ip)) {
                     return Err(StoreError::Conflict(format!("{field} {ip} is already in use on global network {name} in another region")));
                 }
-                ip
+                (at, ip)
             }
-            None => match &s.held {
-                Some(held) => s
-                    .taken
-                    .next_free(tx, held, s.cursor)
-                    .await?
-                    .ok_or_else(|| StoreError::BlocksExhausted { network, name: name.to_owned() })?,
-                None => s.taken.next_free(tx, &s.plan, s.cursor).await?.ok_or_else(|| {
-                    StoreError::Conflict(format!(
-                        "network {name} has no free address: all {} addresses of subnet {} are taken",
-                        s.plan.capacity(),
-                        s.plan.cidr
-                    ))
-                })?,
+            None => match n.next_free(tx).await? {
+                Some(found) => found,
+                None if n.is_default => {
+                    let subnet = crate::networks::grow_default_network(store, tx, network, n.project).await?;
+                    let cursor = Ipv4Addr::from(subnet.plan.cidr.first());
+                    n.subnets.push(SubnetState::new(subnet, cursor, None));
+                    n.next_free(tx).await?.ok_or_else(|| n.exhausted(network, name))?
+                }
+                None => return Err(n.exhausted(network, name)),
             },
         };
+        let s = &mut n.subnets[at];
         s.taken.insert(ip);
         if fixed.is_none() {
             s.cursor = Ipv4Addr::from(u32::from(ip).saturating_add(1));
@@ -233,9 +285,9 @@ impl Allocator {
         Ok((s.id, ip))
     }
 
-    /// Writes where each subnet's next allocation starts.
+    /// Writes where each subnet's next allocation starts (those whose start moved).
     pub(crate) async fn save(&self, tx: &mut Tx) -> Result<(), StoreError> {
-        for s in self.subnets.values() {
+        for s in self.networks.values().flat_map(|n| &n.subnets).filter(|s| s.cursor != s.read_cursor) {
             sqlx::query("UPDATE subnets SET next_ip = $2 WHERE id = $1")
                 .bind(s.id.to_string())
                 .bind(i64::from(u32::from(s.cursor)))
@@ -312,7 +364,7 @@ pub(crate) async fn wanted_networks(store: &Store, tx: &mut Tx, c: &Container) -
 
 /// New ports of `container` on each wanted network, addresses allocated (not yet written).
 pub(crate) async fn allocate_ports(
-    backend: Backend,
+    store: &Store,
     tx: &mut Tx,
     alloc: &mut Allocator,
     container: &Container,
@@ -320,7 +372,7 @@ pub(crate) async fn allocate_ports(
 ) -> Result<Vec<Port>, StoreError> {
     let mut ports = Vec::with_capacity(wanted.len());
     for w in wanted {
-        let (subnet_id, ip) = alloc.allocate(backend, tx, (w.network, &w.name), None).await?;
+        let (subnet_id, ip) = alloc.allocate(store, tx, (w.network, &w.name), None).await?;
         ports.push(container_port(container, w.network, subnet_id, ip));
     }
     Ok(ports)
@@ -365,7 +417,7 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
     }
     let missing: Vec<Wanted> = wanted.into_iter().filter(|w| !have.contains(&w.network)).collect();
     let mut alloc = Allocator::default();
-    for port in allocate_ports(backend, tx, &mut alloc, c, &missing).await? {
+    for port in allocate_ports(store, tx, &mut alloc, c, &missing).await? {
         insert_port(backend, tx, &port).await?;
     }
     alloc.save(tx).await?;
@@ -390,7 +442,7 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound { kind: "network", key: network.to_string() })?
             .try_get("name")?;
         let mut alloc = Allocator::default();
-        let (subnet_id, ip) = alloc.allocate(self.backend, &mut w.tx, (network, &network_name), ip.map(|ip| (ip, "ip_address"))).await?;
+        let (subnet_id, ip) = alloc.allocate(self, &mut w.tx, (network, &network_name), ip.map(|ip| (ip, "ip_address"))).await?;
         let port = Port {
             id: PortId::new(),
             name: name.to_owned(),
@@ -528,7 +580,7 @@ impl Store {
         if let Some((network, ip)) = fixed {
             let name = c.spec.networks.last().map(|n| n.network.clone()).unwrap_or_default();
             let mut alloc = Allocator::default();
-            let (subnet_id, ip) = alloc.allocate(self.backend, &mut w.tx, (network, &name), Some((ip, "ip_address"))).await?;
+            let (subnet_id, ip) = alloc.allocate(self, &mut w.tx, (network, &name), Some((ip, "ip_address"))).await?;
             insert_port(self.backend, &mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
         }
         sync_ports(self, &mut w.tx, &c).await?;

@@ -1,11 +1,12 @@
 //! Scenario tests of clusters through the real HTTP API of an in-process region with simulated
 //! agents: create, scale, resize (Senlin's errors), locks (409), the action DAG, deletion and
 //! zone placement policies, webhooks, health recovery of a host that goes DOWN, rolling updates,
-//! cancellation, and deletes that leave nothing behind. On SQLite, and PostgreSQL when present.
+//! cancellation, deletes that leave nothing behind, and a cluster that outgrows one default
+//! subnet. On SQLite, and PostgreSQL when present.
 
 use flotilla_api::{
-    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, ReceiverCreate,
-    ResizeParams, ScaleParams,
+    ClusterActionRequest, ClusterCreate, ClusterUpdate, ContainerFilter, ListQuery, NodeFilter, PolicyCreate, PolicyParams, PortFilters,
+    ReceiverCreate, ResizeParams, ScaleParams,
 };
 use flotilla_client::{Client, ClientError, Waited};
 use flotilla_core::policy::PolicySpec;
@@ -213,6 +214,53 @@ async fn cluster_lifecycle_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_lifecycle_on_postgres() {
     lifecycle(Backend::Postgres).await;
+}
+
+/// A cluster larger than one default subnet (the region pool 10.90.0.0/26 carved in /28s: 13
+/// addresses each) grows the project's default network: every node ACTIVE, each on its own
+/// address inside one of the network's subnets, which the network lists; nothing is left after
+/// the delete.
+async fn a_cluster_outgrows_one_default_subnet(backend: Backend) {
+    let pool = flotilla_core::network::RegionPool::parse("10.90.0.0/26", 28).expect("a pool");
+    let Some(region) = TestRegion::start_with(backend, |c| c.network_pool = pool).await else { return };
+    let _agents = [region.sim_agent(SimHost::new("h1")).await, region.sim_agent(SimHost::new("h2")).await];
+    let admin = &region.admin;
+    admin.create_profile(&profile("web", "v1")).await.expect("profile");
+    let created = admin.create_cluster(&cluster("big", "web", 30, 0, 40)).await.expect("create");
+    assert_eq!(finished(admin, created.action.expect("an action")).await.0, "SUCCEEDED");
+    let statuses = members(admin, "big").await;
+    assert_eq!(statuses.len(), 30);
+    assert!(statuses.iter().all(|(_, s)| s == "ACTIVE"), "{statuses:?}");
+
+    let network = admin.network("default").await.expect("the default network");
+    let cidrs: Vec<&str> = network.subnets.iter().map(|s| s.cidr.as_str()).collect();
+    assert_eq!(cidrs, ["10.90.0.0/28", "10.90.0.16/28", "10.90.0.32/28"]);
+    let on_default = PortFilters { network: Some("default".into()), container: None };
+    let ports = admin.all_ports(&on_default).await.expect("ports");
+    let addresses: std::collections::BTreeSet<&str> = ports.iter().map(|p| p.ip_address.as_str()).collect();
+    assert_eq!((ports.len(), addresses.len()), (30, 30), "one port per node, no address twice");
+    for p in &ports {
+        let subnet = network.subnets.iter().find(|s| s.id == p.subnet_id).expect("the port's subnet is the network's");
+        let cidr = flotilla_core::ipam::Cidr::parse("cidr", &subnet.cidr).expect("a CIDR");
+        assert!(cidr.contains(p.ip_address.parse().expect("an address")), "{} outside {}", p.ip_address, subnet.cidr);
+    }
+
+    let deleted = admin.delete_cluster("big", false).await.expect("delete");
+    assert_eq!(finished(admin, deleted.action).await.0, "SUCCEEDED");
+    assert!(containers(admin).await.is_empty());
+    assert!(admin.all_nodes(&NodeFilter::default()).await.expect("nodes").is_empty());
+    assert!(admin.all_ports(&on_default).await.expect("ports").is_empty());
+    region.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_outgrows_one_default_subnet_on_sqlite() {
+    a_cluster_outgrows_one_default_subnet(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_outgrows_one_default_subnet_on_postgres() {
+    a_cluster_outgrows_one_default_subnet(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
