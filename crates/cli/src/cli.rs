@@ -1,8 +1,8 @@
 //! The command line: global options and the top-level commands, parsed by clap.
 
 use crate::commands::{
-    actions, apply, auth, clusters, containers, contexts, dashboard, events, hosts, images, jobs, networks, nodes, policies, ports, profiles,
-    projects, quotas, receivers, regions, roles, routers, routings, subnets, users, volumes,
+    actions, apply, auth, clusters, containers, contexts, dashboard, events, hosts, images, jobs, networks, nodes, policies, ports,
+    profiles, projects, quotas, receivers, regions, roles, routers, routings, subnets, users, volumes,
 };
 use crate::completion;
 use crate::output::Format;
