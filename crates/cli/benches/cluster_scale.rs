@@ -11,12 +11,8 @@
 mod roles;
 
 use anyhow::{Context, Result, bail};
-use flotilla_api::{
-    ClusterActionRequest, ClusterCreate, ContainerFilter, JoinTokenCreate, ListQuery, NodeFilter, PortFilters, ProfileCreate, ScaleParams,
-    TokenCreate,
-};
+use flotilla_api::{ClusterActionRequest, ContainerFilter, JoinTokenCreate, ListQuery, NodeFilter, PortFilters, ScaleParams};
 use flotilla_client::Client;
-use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
 use roles::{Role, Sandbox, flotilla_binary};
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -76,11 +72,7 @@ fn run(runtime: &tokio::runtime::Runtime, nodes: usize, hosts: usize, database: 
     }
     let (mut server, ready) = sandbox.spawn("server", &args, "listening on ")?;
     let url = ready.split_once("listening on ").map(|(_, url)| url.trim().to_owned()).context("the server printed no URL")?;
-    let client = runtime.block_on(async {
-        let login = TokenCreate { user: "admin".into(), password: PASSWORD.into(), project: Some("admin".into()), expires_in: None };
-        let token = Client::new(&url)?.create_token(&login).await?;
-        Ok::<_, flotilla_client::ClientError>(Client::new(&url)?.with_token(token.token.unwrap_or_default()))
-    })?;
+    let client = runtime.block_on(roles::admin(&url, PASSWORD))?;
     let join = runtime.block_on(client.create_join_token(&JoinTokenCreate::default()))?.token;
     let hosts = hosts.to_string();
     let agent_args = [
@@ -117,21 +109,7 @@ fn stop(agent: &mut Role, server: &mut Role) {
 
 /// Creates an empty cluster, scales it out by `nodes`, and answers how long until all were ACTIVE.
 async fn scale(client: &Client, nodes: usize) -> Result<Duration> {
-    let properties = ContainerProperties { image: "bench/any:1".into(), cpu: Some(0.01), memory: Some(4), ..Default::default() };
-    let spec = ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties };
-    client.create_profile(&ProfileCreate { name: "bench".into(), spec, metadata: Default::default() }).await?;
-    let body = ClusterCreate {
-        name: "bench".into(),
-        profile: "bench".into(),
-        desired_capacity: 0,
-        min_size: 0,
-        max_size: -1,
-        timeout: Some(3600),
-        config: Default::default(),
-        metadata: Default::default(),
-    };
-    let created = client.create_cluster(&body).await?;
-    wait(client, &created.action.context("no action")?).await?;
+    wait(client, &roles::bench_cluster(client, 0, 3600).await?).await?;
     let start = Instant::now();
     let scale_out = ClusterActionRequest::ScaleOut(ScaleParams { count: Some(nodes as i64) });
     let action = client.cluster_action("bench", &scale_out).await?.action.to_string();

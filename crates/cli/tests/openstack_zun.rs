@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::openstack::{Cloud, assert_no_server_errors, cli, keys, set};
-use support::regions::{central, region, sim_host};
+use support::regions::east_and_west;
 use support::{ADMIN_PASSWORD, Running, Sandbox, log_in_as_admin, sim_agent, start_server_on, wait_until};
 
 /// The fields of a Zun container (zun/api/controllers/v1/views/containers_view.py).
@@ -325,11 +325,7 @@ fn one_keystone_at_the_central_sends_each_region_its_own_commands() {
         return;
     };
     let sandbox = Sandbox::new();
-    let central = central(&sandbox, "2", &[]);
-    log_in_as_admin(&sandbox, &central);
-    let east = region(&sandbox, &central.url, "east", "10.150.0.0/16", None, &[]);
-    let west = region(&sandbox, &central.url, "west", "10.160.0.0/16", None, &[]);
-    let _hosts = [sim_host(&sandbox, "east", &east), sim_host(&sandbox, "west", &west)];
+    let (central, east, west, _hosts) = east_and_west(&sandbox);
 
     // The central's catalog lists every region (and not the central, which runs no hosts).
     let mut cloud = Cloud::admin(cli, &central.url, sandbox.path("home"));

@@ -4,7 +4,7 @@
 use crate::agents::Agents;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::watch::ContainerWatch;
+use crate::watch::{ContainerWatch, Seen};
 use flotilla_core::action::{Action, ActionStatus};
 use flotilla_core::container::Container;
 use flotilla_core::event::{Event, EventLevel, ObjectType};
@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub cancelled: Mutex<HashSet<ActionId>>,
     /// Wakes the dispatcher: new READY actions.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Notifies every waiting parent when an action of this engine ended.
+    pub ended: tokio::sync::Notify,
 }
 
 /// One running action.
@@ -79,7 +81,7 @@ impl Ctx {
             if let Some(answer) = decide(now.as_ref()) {
                 return answer.map_err(EngineError::Failed);
             }
-            // Changes arrive through the watch; a slow recheck also catches deletions.
+            // Changes and deletions arrive through the watch; a slow recheck covers a missed poll.
             loop {
                 tokio::select! {
                     _ = self.token.cancelled() => return Err(self.stopped()),
@@ -90,9 +92,12 @@ impl Ctx {
                             break;
                         }
                         let seen = changes.borrow_and_update().clone();
-                        if let Some(c) = seen
-                            && let Some(answer) = decide(Some(&c))
-                        {
+                        let answer = match &seen {
+                            Some(Seen::Changed(c)) => decide(Some(c)),
+                            Some(Seen::Deleted) => decide(None),
+                            None => None,
+                        };
+                        if let Some(answer) = answer {
                             return answer.map_err(EngineError::Failed);
                         }
                     }
@@ -107,13 +112,22 @@ impl Ctx {
         let store = self.store();
         store.set_action_status(self.action.id, ActionStatus::Waiting, "waiting for node actions").await?;
         loop {
+            // Listening before counting: a child ending in between still wakes this loop.
+            let child_ended = self.shared.ended.notified();
+            tokio::pin!(child_ended);
+            child_ended.as_mut().enable();
             let (total, ended) = store.child_progress(self.action.id).await?;
             if ended == total {
                 store.set_action_status(self.action.id, ActionStatus::Running, "").await?;
                 let failed = store.unsuccessful_children(self.action.id).await?;
                 return Ok(failed.iter().map(|c| format!("{}: {} {}", c.name, c.status, c.status_reason)).collect());
             }
-            if let Err(stop) = self.pause(Duration::from_millis(300)).await {
+            // Children run here (woken as each ends) or on other engines (seen by the recount).
+            let waited = tokio::select! {
+                () = child_ended => Ok(()),
+                waited = self.pause(Duration::from_millis(300)) => waited,
+            };
+            if let Err(stop) = waited {
                 if !matches!(stop, EngineError::Abandoned) {
                     self.cancel_children().await;
                 }

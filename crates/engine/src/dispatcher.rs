@@ -155,5 +155,6 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
     }
     shared.running.lock().expect("running lock").remove(&ctx.action.id);
     shared.cancelled.lock().expect("cancel lock").remove(&ctx.action.id);
+    shared.ended.notify_waiters();
     shared.wake.notify_one();
 }

@@ -29,14 +29,23 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Wakes an engine's dispatcher when an action was written; cheap to clone. Made before the
-/// engine so that the server's state can hold it.
+/// Wakes an engine: its dispatcher when an action was written, its container watch when an
+/// agent's report changed containers; cheap to clone. Made before the engine so that the
+/// server's state can hold it.
 #[derive(Debug, Clone, Default)]
-pub struct EngineWaker(Arc<tokio::sync::Notify>);
+pub struct EngineWaker {
+    actions: Arc<tokio::sync::Notify>,
+    containers: Arc<tokio::sync::Notify>,
+}
 
 impl EngineWaker {
     pub fn notify(&self) {
-        self.0.notify_one();
+        self.actions.notify_one();
+    }
+
+    /// The container watch polls now rather than at its next tick.
+    pub fn containers_changed(&self) {
+        self.containers.notify_one();
     }
 }
 
@@ -66,11 +75,12 @@ impl Engine {
             placer,
             running: Default::default(),
             cancelled: Default::default(),
-            wake: waker.0,
+            wake: waker.actions,
+            ended: Default::default(),
         });
         let watch = {
-            let (shared, stop) = (shared.clone(), stop.clone());
-            tokio::spawn(async move { shared.watch.run(shared.store.clone(), std::time::Duration::from_millis(250), stop).await })
+            let (shared, stop, poke) = (shared.clone(), stop.clone(), waker.containers);
+            tokio::spawn(async move { shared.watch.run(shared.store.clone(), std::time::Duration::from_millis(250), &poke, stop).await })
         };
         let dispatcher = tokio::spawn(dispatcher::run(shared.clone(), stop.clone()));
         let health = tokio::spawn(health::run(shared.clone(), stop.clone()));

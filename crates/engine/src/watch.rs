@@ -1,5 +1,6 @@
-//! The container watch: one poll of recently changed containers feeds every waiting action,
-//! so ten thousand node actions do not each poll the store.
+//! The container watch: one poll of recently changed and deleted containers feeds every waiting
+//! action, so ten thousand node actions do not each poll the store, and a deletion is seen as
+//! soon as a change (through the store's tombstones).
 
 use flotilla_core::ContainerId;
 use flotilla_core::container::Container;
@@ -7,31 +8,43 @@ use flotilla_store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 /// How far back each poll looks again, so a row written with a slightly late clock is seen.
 const OVERLAP_MS: i64 = 3000;
+/// Tombstones older than this are purged (by the poll, once in a while).
+const TOMBSTONE_KEEP_MS: i64 = 60_000;
+
+/// What a poll saw of a container.
+#[derive(Debug, Clone)]
+pub(crate) enum Seen {
+    Changed(Box<Container>),
+    Deleted,
+}
 
 #[derive(Default)]
 pub(crate) struct ContainerWatch {
-    senders: Mutex<HashMap<ContainerId, watch::Sender<Option<Container>>>>,
+    senders: Mutex<HashMap<ContainerId, watch::Sender<Option<Seen>>>>,
 }
 
 impl ContainerWatch {
     /// A receiver of `id`'s changes, from the next poll on.
-    pub(crate) fn subscribe(&self, id: ContainerId) -> watch::Receiver<Option<Container>> {
+    pub(crate) fn subscribe(&self, id: ContainerId) -> watch::Receiver<Option<Seen>> {
         let mut senders = self.senders.lock().expect("watch lock");
         senders.entry(id).or_insert_with(|| watch::channel(None).0).subscribe()
     }
 
-    /// Polls the store every `every` until `stop`, handing changed containers to their waiters.
-    pub(crate) async fn run(&self, store: Store, every: Duration, stop: CancellationToken) {
+    /// Polls the store every `every`, and at once when `poke` is notified (a report changed
+    /// containers), until `stop`, handing changed containers to their waiters.
+    pub(crate) async fn run(&self, store: Store, every: Duration, poke: &Notify, stop: CancellationToken) {
         let mut since = chrono::Utc::now().timestamp_millis() - OVERLAP_MS;
+        let mut purged_at = 0;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(every) => {}
+                () = poke.notified() => {}
             }
             let waiting = {
                 let mut senders = self.senders.lock().expect("watch lock");
@@ -43,18 +56,32 @@ impl ContainerWatch {
                 continue;
             }
             let now = chrono::Utc::now().timestamp_millis();
-            match store.containers_changed_since(since).await {
-                Ok(changed) => {
+            if now - purged_at >= TOMBSTONE_KEEP_MS {
+                purged_at = now;
+                if let Err(e) = store.purge_container_tombstones(now - TOMBSTONE_KEEP_MS).await {
+                    tracing::warn!(error = %e, "container watch: cannot purge tombstones");
+                }
+            }
+            match self.poll(&store, since).await {
+                Ok(seen) => {
                     since = now - OVERLAP_MS;
                     let senders = self.senders.lock().expect("watch lock");
-                    for container in changed {
-                        if let Some(tx) = senders.get(&container.id) {
-                            tx.send_replace(Some(container));
+                    for (id, seen) in seen {
+                        if let Some(tx) = senders.get(&id) {
+                            tx.send_replace(Some(seen));
                         }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "container watch: cannot read changes"),
             }
         }
+    }
+
+    /// The containers changed and deleted since `since`.
+    async fn poll(&self, store: &Store, since: i64) -> Result<Vec<(ContainerId, Seen)>, flotilla_store::StoreError> {
+        let changed = store.containers_changed_since(since).await?;
+        let deleted = store.containers_deleted_since(since).await?;
+        let changed = changed.into_iter().map(|c| (c.id, Seen::Changed(Box::new(c))));
+        Ok(changed.chain(deleted.into_iter().map(|id| (id, Seen::Deleted))).collect())
     }
 }

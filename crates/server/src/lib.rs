@@ -16,6 +16,7 @@ mod state;
 mod ui;
 
 pub use error::ApiError;
+pub use identity::auth_cache::AUTH_CACHE_TTL;
 pub use identity::bootstrap::Bootstrap;
 pub use retention::{DEFAULT_RETENTION, Retention};
 
@@ -198,6 +199,7 @@ impl Server {
             }),
             shutdown: CancellationToken::new(),
             drain: Arc::default(),
+            auth: Arc::default(),
             logins: Arc::default(),
             federation: federation::Federation::from_role(&config.role)?,
             blocks: Arc::default(),

@@ -23,6 +23,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Set when a graceful stop began (`/readyz` answers 503); counts the requests in flight.
     pub drain: Arc<crate::http::drain::Drain>,
+    /// Accepted tokens' principals, for a second.
+    pub auth: Arc<crate::identity::auth_cache::AuthCache>,
     /// Failed logins per user and per client address.
     pub logins: Arc<crate::identity::throttle::LoginThrottle>,
     /// This server's place among regions (and its link to the central when it is a region).

@@ -11,7 +11,7 @@ use crate::ports::Address;
 use crate::quotas::check_quota;
 use crate::routers::HostRouter;
 use crate::volumes::Mount;
-use crate::{Scope, Store, StoreError};
+use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::quota::Usage;
@@ -155,7 +155,18 @@ fn host_ports(container: &Container) -> Vec<(u16, String)> {
     container.spec.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))).collect()
 }
 
-use crate::Tx;
+/// Deletes container `id`'s row, leaving a tombstone for the engine's watch.
+async fn delete_row(tx: &mut Tx, id: ContainerId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM containers WHERE id = $1").bind(id.to_string()).execute(&mut **tx).await?;
+    sqlx::query(
+        "INSERT INTO container_tombstones (id, deleted_at) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at",
+    )
+    .bind(id.to_string())
+    .bind(now_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 impl Store {
     /// Writes a new container placed by the scheduler, its quota checked and its host's claim
@@ -213,6 +224,18 @@ impl Store {
     pub async fn containers_changed_since(&self, since: i64) -> Result<Vec<Container>, StoreError> {
         let rows = sqlx::query("SELECT * FROM containers WHERE updated_at >= $1").bind(since).fetch_all(&self.pool).await?;
         rows.iter().map(decode_container).collect()
+    }
+
+    /// The containers deleted at `since` (epoch milliseconds) or later, as far as tombstones last.
+    pub async fn containers_deleted_since(&self, since: i64) -> Result<Vec<ContainerId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM container_tombstones WHERE deleted_at >= $1").bind(since).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| get_id(row, "id")).collect()
+    }
+
+    /// Forgets the tombstones of containers deleted before `before` (epoch milliseconds).
+    pub async fn purge_container_tombstones(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM container_tombstones WHERE deleted_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     /// The container whose id or name is `key`, seen from `scope`.
@@ -373,7 +396,7 @@ impl Store {
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let host: Option<String> = row.try_get("host_id")?;
         wake_peers(self, &mut w.tx, Around::Container(id)).await?;
-        sqlx::query("DELETE FROM containers WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        delete_row(&mut w.tx, id).await?;
         self.sync_route(&mut w.tx, id.0, get_id(&row, "project_id")?).await?;
         if let Some(host) = host {
             bump_revision(&mut w.tx, &host).await?;
@@ -537,7 +560,7 @@ impl Store {
             match (seen.status, c.desired) {
                 (None, DesiredState::Deleted) => {
                     wake_peers(self, &mut w.tx, Around::Container(c.id)).await?;
-                    sqlx::query("DELETE FROM containers WHERE id = $1").bind(c.id.to_string()).execute(&mut *w.tx).await?;
+                    delete_row(&mut w.tx, c.id).await?;
                     self.sync_route(&mut w.tx, c.id.0, c.project_id).await?;
                     let reason = "removed from its host".to_owned();
                     changes.status.push(StatusChange {

@@ -69,6 +69,7 @@ pub use remote_members::{MemberDesire, MemberObservation, NewRemoteMember, PeerR
 pub use routers::{HostRouter, RouterInterface, RouterRow};
 pub use routes::{Located, ROUTE_SYNC};
 pub use routings::{Routing, RoutingFilters};
+pub use tokens::TokenHolder;
 pub use ui_secrets::{UiSecret, UiSecretKind};
 pub use users::UserChanges;
 pub use volumes::{Mount, VolumeRow};

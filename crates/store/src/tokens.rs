@@ -3,11 +3,23 @@
 use crate::codec::{get_bool, get_id, get_time, millis, now_millis};
 use crate::{Store, StoreError, Tx};
 use flotilla_core::identity::TokenRecord;
-use flotilla_core::{ProjectId, TokenId, UserId};
+use flotilla_core::{Name, ProjectId, Role, TokenId, UserId};
+use sqlx::Row;
 use sqlx::any::AnyRow;
 
+/// A token with what a request needs of its user and project, read in one query.
+#[derive(Debug, Clone)]
+pub struct TokenHolder {
+    pub token: TokenRecord,
+    pub user_name: Name,
+    pub project_name: Name,
+    /// Both the user and the project are enabled.
+    pub enabled: bool,
+    /// The user's highest role in the project; `None`: no assignment left.
+    pub role: Option<Role>,
+}
+
 fn decode(row: &AnyRow) -> Result<TokenRecord, StoreError> {
-    use sqlx::Row;
     Ok(TokenRecord {
         id: get_id(row, "id")?,
         secret_hash: row.try_get("secret_hash")?,
@@ -58,11 +70,35 @@ impl Store {
         Ok(())
     }
 
-    /// The token whose secret hashes to `secret_hash`, valid or not.
-    pub async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row =
-            sqlx::query("SELECT * FROM tokens WHERE secret_hash = $1").bind(secret_hash.to_owned()).fetch_optional(&self.pool).await?;
-        row.as_ref().map(decode).transpose()
+    /// The token whose secret hashes to `secret_hash` with its user, project and the user's
+    /// highest role there: one query (a row per role assignment).
+    pub async fn token_holder(&self, secret_hash: &str) -> Result<Option<TokenHolder>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.*, u.name AS user_name, u.enabled AS user_enabled, p.name AS project_name, p.enabled AS project_enabled, \
+             ra.role FROM tokens t JOIN users u ON u.id = t.user_id JOIN projects p ON p.id = t.project_id \
+             LEFT JOIN role_assignments ra ON ra.user_id = t.user_id AND ra.project_id = t.project_id WHERE t.secret_hash = $1",
+        )
+        .bind(secret_hash.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let name = |column: &str| -> Result<Name, StoreError> {
+            let text: String = first.try_get(column)?;
+            Name::parse(column, &text).map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        let mut role = None;
+        for row in &rows {
+            if let Some(text) = row.try_get::<Option<String>, _>("role")? {
+                role = role.max(Some(text.parse::<Role>().map_err(|e| StoreError::Corrupt(format!("role: {e}")))?));
+            }
+        }
+        Ok(Some(TokenHolder {
+            token: decode(first)?,
+            user_name: name("user_name")?,
+            project_name: name("project_name")?,
+            enabled: get_bool(first, "user_enabled")? && get_bool(first, "project_enabled")?,
+            role,
+        }))
     }
 
     pub async fn revoke_token(&self, id: TokenId) -> Result<(), StoreError> {

@@ -217,16 +217,20 @@ async fn tokens_lookup_and_revoke(store: &Store) {
         revoked: false,
     };
     store.create_token(&token).await.unwrap();
-    let found = store.token_by_hash("abc123").await.unwrap().unwrap();
-    assert!(found.is_valid_at(now));
-    assert!(!found.is_valid_at(now + chrono::Duration::hours(2)));
-    assert!(store.token_by_hash("nope").await.unwrap().is_none());
+    let found = store.token_holder("abc123").await.unwrap().unwrap();
+    assert!(found.token.is_valid_at(now));
+    assert!(!found.token.is_valid_at(now + chrono::Duration::hours(2)));
+    assert_eq!((found.user_name.as_str(), found.project_name.as_str(), found.enabled, found.role), ("tina", "tok", true, None));
+    store.assign_role(u.id, p.id, Role::Reader).await.unwrap();
+    store.assign_role(u.id, p.id, Role::Member).await.unwrap();
+    assert_eq!(store.token_holder("abc123").await.unwrap().unwrap().role, Some(Role::Member), "the highest of two roles");
+    assert!(store.token_holder("nope").await.unwrap().is_none());
     store.revoke_token(token.id).await.unwrap();
-    assert!(!store.token_by_hash("abc123").await.unwrap().unwrap().is_valid_at(now));
+    assert!(!store.token_holder("abc123").await.unwrap().unwrap().token.is_valid_at(now));
     let expired = TokenRecord { id: TokenId::new(), secret_hash: "old".into(), expires_at: now - chrono::Duration::hours(1), ..token };
     store.create_token(&expired).await.unwrap();
     assert_eq!(store.purge_expired_tokens().await.unwrap(), 1);
-    assert!(store.token_by_hash("old").await.unwrap().is_none());
+    assert!(store.token_holder("old").await.unwrap().is_none());
 }
 
 async fn idempotency_keys(store: &Store) {
@@ -743,8 +747,13 @@ async fn routed_objects_queue_route_sync_on_a_federated_region_only(store: &Stor
     assert_eq!(located.len(), 2, "both containers are here, the random id is not");
     assert!(located.iter().all(|l| l.resource_type == "container" && l.project_id == p.id));
 
+    let before = chrono::Utc::now().timestamp_millis() - 1;
     region.delete_container(row.container.id).await.unwrap();
     assert_eq!(waiting_jobs(store, flotilla_store::ROUTE_SYNC, id).await.len(), 1, "the delete coalesces into the waiting job");
+    assert_eq!(store.containers_deleted_since(before).await.unwrap(), [row.container.id], "the deletion leaves a tombstone");
+    assert_eq!(store.purge_container_tombstones(before).await.unwrap(), 0, "younger tombstones stay");
+    assert_eq!(store.purge_container_tombstones(before + 60_000).await.unwrap(), 1);
+    assert!(store.containers_deleted_since(before).await.unwrap().is_empty());
     assert!(region.locate(&[id]).await.unwrap().is_empty());
 
     let network = flotilla_core::network::Network {

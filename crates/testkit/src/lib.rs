@@ -2,6 +2,7 @@
 //! in, add simulated hosts, wait for containers, and make scratch databases. Under `CI=true` a
 //! missing PostgreSQL fails, never skips.
 
+pub mod browser;
 pub mod fault_proxy;
 mod fixtures;
 mod images;

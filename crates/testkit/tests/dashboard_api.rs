@@ -6,26 +6,10 @@ use flotilla_api::ContainerCreate;
 use flotilla_client::Client;
 use flotilla_core::Role;
 use flotilla_core::profile::ContainerProperties;
+use flotilla_testkit::browser::{browser, csrf, location, session_cookie};
 use flotilla_testkit::{Backend, TestRegion};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-
-/// A browser without a cookie jar: redirects are looked at, not followed.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-/// The `flotilla_ui=...` pair of a Set-Cookie answer, and the whole header.
-fn session_cookie(response: &reqwest::Response) -> (String, String) {
-    let header = response.headers().get(SET_COOKIE).expect("a session cookie").to_str().unwrap().to_owned();
-    let pair = header.split(';').next().unwrap().to_owned();
-    assert!(pair.starts_with("flotilla_ui=flt_"), "{header}");
-    (pair, header)
-}
-
-fn location(response: &reqwest::Response) -> &str {
-    response.headers().get(LOCATION).expect("a redirect").to_str().unwrap()
-}
+use reqwest::header::{COOKIE, SET_COOKIE};
 
 /// Follows a fresh one-time link of `client`; answers the session cookie.
 async fn sign_in_by_link(region: &TestRegion, client: &Client) -> String {
@@ -38,12 +22,6 @@ async fn sign_in_by_link(region: &TestRegion, client: &Client) -> String {
 
 async fn page(region: &TestRegion, cookie: &str, path: &str) -> reqwest::Response {
     browser().get(format!("{}{path}", region.url)).header(COOKIE, cookie).send().await.unwrap()
-}
-
-/// The CSRF token of a signed-in page's forms.
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_owned()
 }
 
 fn container(name: &str, cpu: f64) -> ContainerCreate {

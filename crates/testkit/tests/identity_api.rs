@@ -31,6 +31,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     wrong_credentials_are_401_without_saying_which,
     expired_and_revoked_tokens_are_401,
+    a_revocation_reaches_another_server_within_the_auth_cache_ttl,
     readers_cannot_write,
     projects_are_isolated,
     idempotent_posts_replay,
@@ -110,6 +111,21 @@ async fn wrong_credentials_are_401_without_saying_which(region: &TestRegion) {
     assert_eq!((me.user.name.as_str(), me.project.name.as_str(), me.role), ("carol", "blue", Role::Member));
     // A project she has no role on: refused.
     assert_eq!(status(login(&region.url, "carol", USER_PASSWORD, Some("admin")).await), 401);
+}
+
+/// Each server keeps accepted tokens for `AUTH_CACHE_TTL`: a revocation at one server is
+/// immediate there and refused at a second server on the same database once that time passed.
+async fn a_revocation_reaches_another_server_within_the_auth_cache_ttl(region: &TestRegion) {
+    let backend = if region.database_url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
+    let other = TestRegion::start_with(backend, |c| c.database_url = region.database_url.clone()).await.unwrap();
+    let cora = region.add_user("cora", "cached", Role::Member).await;
+    let at_other = other.anonymous().with_token(cora.token().unwrap());
+    assert_eq!(at_other.current_token().await.unwrap().user.name, "cora", "the other server accepts it (and keeps it)");
+    cora.revoke_token().await.unwrap();
+    assert_eq!(status(cora.current_token().await), 401, "refused at once where it was revoked");
+    tokio::time::sleep(flotilla_server::AUTH_CACHE_TTL + std::time::Duration::from_millis(100)).await;
+    assert_eq!(status(at_other.current_token().await), 401, "refused at the other server after the cache's second");
+    other.stop().await;
 }
 
 async fn expired_and_revoked_tokens_are_401(region: &TestRegion) {

@@ -159,3 +159,32 @@ impl Drop for Role {
         self.stop();
     }
 }
+
+/// A client of the server at `url` logged in as its bootstrap admin (password `password`).
+pub async fn admin(url: &str, password: &str) -> Result<flotilla_client::Client> {
+    use flotilla_client::Client;
+    let login =
+        flotilla_api::TokenCreate { user: "admin".into(), password: password.into(), project: Some("admin".into()), expires_in: None };
+    let token = Client::new(url)?.create_token(&login).await?;
+    Ok(Client::new(url)?.with_token(token.token.unwrap_or_default()))
+}
+
+/// Makes profile `bench` (a tiny container) and cluster `bench` of it with `desired` nodes, each
+/// action allowed `timeout` seconds; answers the create's action id.
+pub async fn bench_cluster(client: &flotilla_client::Client, desired: i64, timeout: u32) -> Result<String> {
+    use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
+    let properties = ContainerProperties { image: "bench/any:1".into(), cpu: Some(0.01), memory: Some(4), ..Default::default() };
+    let spec = ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties };
+    client.create_profile(&flotilla_api::ProfileCreate { name: "bench".into(), spec, metadata: Default::default() }).await?;
+    let body = flotilla_api::ClusterCreate {
+        name: "bench".into(),
+        profile: "bench".into(),
+        desired_capacity: desired,
+        min_size: 0,
+        max_size: -1,
+        timeout: Some(timeout),
+        config: Default::default(),
+        metadata: Default::default(),
+    };
+    Ok(client.create_cluster(&body).await?.action.context("the cluster's create has no action")?.to_string())
+}

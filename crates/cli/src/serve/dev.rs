@@ -72,7 +72,7 @@ pub struct DevArgs {
     pub no_demo: bool,
     /// Remove what earlier runs left (every cluster and container, in Docker too, the data
     /// directory and the CLI's `dev` context) and exit.
-    #[arg(long, conflicts_with_all = ["regions", "no_demo"])]
+    #[arg(long, conflicts_with = "regions")]
     pub reset: bool,
     #[command(flatten)]
     pub log: LogArgs,

@@ -36,15 +36,22 @@ pub async fn left_running(client: &Client, runtime: &str, log_file: &Path, remov
         return lines;
     }
     let query = ListQuery { limit: Some(1000), all_projects: Some(true), ..Default::default() };
-    let names: Result<Vec<String>> = async {
+    let left: Result<Vec<(String, bool)>> = async {
         let page = client.list_containers(&query, &ContainerFilter::default()).await?;
-        Ok(page.containers.into_iter().filter(|c| c.runtime_id.is_some()).map(|c| c.name).collect())
+        Ok(page.containers.into_iter().filter(|c| c.runtime_id.is_some()).map(|c| (c.name, c.status == "RUNNING")).collect())
     }
     .await;
-    match names {
-        Ok(names) if names.is_empty() => lines.push("No container was left in Docker.".into()),
-        Ok(names) => {
-            lines.push(format!("{} container(s) keep running in Docker: {}.", names.len(), names.join(", ")));
+    match left {
+        Ok(left) if left.is_empty() => lines.push("No container was left in Docker.".into()),
+        Ok(left) => {
+            let (running, stopped): (Vec<_>, Vec<_>) = left.into_iter().partition(|(_, running)| *running);
+            let names = |list: Vec<(String, bool)>| list.into_iter().map(|(name, _)| name).collect::<Vec<_>>().join(", ");
+            if !running.is_empty() {
+                lines.push(format!("{} container(s) keep running in Docker: {}.", running.len(), names(running)));
+            }
+            if !stopped.is_empty() {
+                lines.push(format!("{} stopped container(s) stay in Docker: {}.", stopped.len(), names(stopped)));
+            }
             lines.push("The next `flotilla dev` manages them again.".into());
         }
         Err(e) => lines.push(format!("Could not list the containers left in Docker: {e:#}.")),

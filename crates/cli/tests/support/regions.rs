@@ -112,3 +112,14 @@ pub fn spread_cluster(sandbox: &Sandbox, home: &str, image: &str, command: &str,
     at_home(&["cluster", "policy-attach", "web", "heal", "--wait"]);
     at_home(&["cluster", "resize", "web", "--capacity", &size.to_string(), "--wait"]);
 }
+
+/// A central (regions DOWN after 2 s) with the sandbox's CLI logged in as admin, and regions
+/// `east` and `west` on SQLite, each with a simulated host: `(central, east, west, hosts)`.
+pub fn east_and_west(sandbox: &Sandbox) -> (Running, Running, Running, [Running; 2]) {
+    let central = central(sandbox, "2", &[]);
+    super::log_in_as_admin(sandbox, &central);
+    let east = region(sandbox, &central.url, "east", "10.150.0.0/16", None, &[]);
+    let west = region(sandbox, &central.url, "west", "10.160.0.0/16", None, &[]);
+    let hosts = [sim_host(sandbox, "east", &east), sim_host(sandbox, "west", &west)];
+    (central, east, west, hosts)
+}

@@ -297,6 +297,9 @@ pub async fn reports(
 ) -> Result<StatusCode, ApiError> {
     let observations: Vec<Observation> = body.containers.into_iter().map(observation).collect();
     let changes = state.store.apply_observations(host.id, &observations).await?;
+    if !changes.status.is_empty() {
+        state.engine.containers_changed();
+    }
     events::observations(&state, &changes).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -79,32 +79,32 @@ pub fn token_from_headers(headers: &HeaderMap, name: &str) -> Option<String> {
 pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
     let rejected = || ApiError::Unauthorized("token is invalid, expired or revoked".into());
     let digest = secret::digest(secret);
-    let token = match (state.store.token_by_hash(&digest).await?, &state.federation) {
-        (Some(token), _) => token,
+    if let Some(principal) = state.auth.get(&digest) {
+        return Ok(principal);
+    }
+    let holder = match (state.store.token_holder(&digest).await?, &state.federation) {
+        (Some(holder), _) => holder,
         (None, crate::federation::Federation::Region(link)) => {
             return crate::federation::tokens::vouched(state, link, secret, &digest).await;
         }
         (None, _) => return Err(rejected()),
     };
-    if !token.is_valid_at(flotilla_core::now()) {
+    if !holder.token.is_valid_at(flotilla_core::now()) || !holder.enabled {
         return Err(rejected());
     }
-    let user = state.store.user_by_id(token.user_id).await.map_err(|_| rejected())?;
-    let project = state.store.project_by_id(token.project_id).await.map_err(|_| rejected())?;
-    if !user.enabled || !project.enabled {
-        return Err(rejected());
-    }
-    let role = state.store.effective_role(user.id, project.id).await?.ok_or_else(rejected)?;
-    Ok(Principal {
+    let token = holder.token;
+    let principal = Principal {
         token_id: token.id,
-        user_id: user.id,
-        user_name: user.name,
-        project_id: project.id,
-        project_name: project.name,
-        role,
+        user_id: token.user_id,
+        user_name: holder.user_name,
+        project_id: token.project_id,
+        project_name: holder.project_name,
+        role: holder.role.ok_or_else(rejected)?,
         created_at: token.created_at,
         expires_at: token.expires_at,
-    })
+    };
+    state.auth.put(digest, principal.clone());
+    Ok(principal)
 }
 
 /// Middleware for protected routes: no valid token → 401 before the handler runs.

@@ -129,7 +129,8 @@ pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Route
         .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
         .routes(routes!(roles::list_role_assignments, roles::assign_role))
         .routes(routes!(roles::delete_role_assignment))
-        .route_layer(central_only());
+        .route_layer(central_only())
+        .route_layer(from_fn_with_state(state.clone(), crate::identity::auth_cache::forget_on_write));
     let (protected, protected_doc) = OpenApiRouter::new()
         .merge(identity)
         .routes(routes!(dashboard::create_link))

@@ -13,7 +13,7 @@ use serde_json::json;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Csrf {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -29,7 +29,7 @@ fn back(headers: &HeaderMap, fallback: &str) -> Redirect {
 }
 
 /// A path segment from a form's URL, escaped for the API's path.
-fn segment(key: &str) -> String {
+pub(super) fn segment(key: &str) -> String {
     form_urlencoded::byte_serialize(key.as_bytes()).collect()
 }
 

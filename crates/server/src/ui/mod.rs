@@ -5,6 +5,7 @@
 
 mod forms;
 mod pages;
+mod regions;
 mod seal;
 mod session;
 mod view;
@@ -30,6 +31,8 @@ pub(crate) struct Ui {
     /// The same router, for the one call whose answer streams (the event stream).
     router: Router,
     store: Store,
+    /// Calls to the regions' APIs (the central's pages show every region).
+    http: reqwest::Client,
     /// Cookies are `Secure` when the server speaks HTTPS.
     https: bool,
 }
@@ -89,7 +92,8 @@ impl Ui {
 
 /// The `/ui` routes over `api` (the `/v1` router); `https` says whether cookies are `Secure`.
 pub(crate) fn router(api: Router, store: Store, https: bool) -> Router {
-    let ui = Ui { api: Api::new(api.clone()), router: api, store, https };
+    let http = reqwest::Client::builder().connect_timeout(regions::REGION_TIMEOUT).build().unwrap_or_default();
+    let ui = Ui { api: Api::new(api.clone()), router: api, store, http, https };
     Router::new()
         .route("/ui", get(pages::overview))
         .route("/ui/clusters", get(pages::clusters))
@@ -104,6 +108,7 @@ pub(crate) fn router(api: Router, store: Store, https: bool) -> Router {
         .route("/ui/containers/{container}/{operation}", post(forms::container))
         .route("/ui/hosts/{host}/drain", post(forms::drain))
         .route("/ui/actions/{action}/cancel", post(forms::cancel))
+        .route("/ui/regions/{region}/open", post(regions::open))
         .route("/ui/signout", post(session::sign_out))
         .route_layer(from_fn_with_state(ui.clone(), session::require))
         .route("/ui/signin", get(session::sign_in_form).post(session::sign_in))

@@ -1,13 +1,14 @@
 //! The read-only pages: overview, clusters (and one cluster), containers, hosts, networks,
 //! quotas, events. Each reads what the signed-in token may list (an admin: every project).
 
+use super::forms::segment;
+use super::regions::Gathered;
 use super::session::Session;
 use super::view::{Page, badge, bar, button, tiles, time};
 use super::{Ui, UiError};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use flotilla_api::region::RegionList;
 use flotilla_api::{
     Action, ActionList, Cluster, ClusterList, Container, ContainerList, Event, EventList, HostList, NetworkList, NodeList, ProjectList,
     Quota, VersionInfo,
@@ -38,25 +39,24 @@ fn running(action: &Action) -> bool {
     !matches!(action.status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED")
 }
 
-/// `GET /ui`: regions, hosts by state, containers by status, running actions.
+/// `GET /ui`: regions, hosts by state, containers by status, running actions. At the central
+/// the hosts and containers are every region's.
 pub(crate) async fn overview(State(ui): State<Ui>, session: Session, headers: HeaderMap) -> Result<Response, UiError> {
     let version: VersionInfo = ui.get(&session, "/v1").await?;
-    // The central's registry; a standalone region has none (the API answers 404).
-    let regions = match ui.get::<RegionList>(&session, "/v1/regions").await {
-        Ok(list) => Some(list.regions),
-        Err(UiError::Api { .. }) => None,
-        Err(other) => return Err(other),
-    };
-    let hosts: HostList = ui.get(&session, &format!("/v1/hosts?limit={PAGE}")).await?;
-    let containers: ContainerList = ui.get(&session, &format!("/v1/containers?{}limit={PAGE}", scope(&session))).await?;
+    let regions = ui.regions(&session).await?;
+    let hosts: Gathered<HostList> = ui.gather(&session, regions.as_deref(), &format!("/v1/hosts?limit={PAGE}")).await?;
+    let containers: Gathered<ContainerList> =
+        ui.gather(&session, regions.as_deref(), &format!("/v1/containers?{}limit={PAGE}", scope(&session))).await?;
     let actions: ActionList = ui.get(&session, &format!("/v1/actions?{}limit={PAGE}&sort=created_at:desc", scope(&session))).await?;
     let running_actions: Vec<&Action> = actions.actions.iter().filter(|a| running(a)).collect();
+    let host_states = count(hosts.parts.iter().flat_map(|(_, list)| list.hosts.iter().map(|h| h.state.as_str())));
+    let container_states = count(containers.parts.iter().flat_map(|(_, list)| list.containers.iter().map(|c| c.status.as_str())));
     let body = html! {
         section.card {
             h2 { "Regions" }
             @match &regions {
                 Some(regions) => {
-                    p.muted { "This is the central: each region's dashboard shows its hosts and containers." }
+                    p.muted { "This is the central: hosts and containers below are every region's; open a region for its own dashboard." }
                     table {
                         thead { tr { th { "Region" } th { "Status" } th { "Hosts" } th { "Containers" } th { "Last heartbeat" } th { "Dashboard" } } }
                         tbody {
@@ -64,7 +64,7 @@ pub(crate) async fn overview(State(ui): State<Ui>, session: Session, headers: He
                                 tr {
                                     td { (r.name) } td { (badge(&r.status)) } td { (r.host_count) } td { (r.container_count) }
                                     td { (r.last_heartbeat.as_ref().map(time).unwrap_or_default()) }
-                                    td { a href={(r.api_url.trim_end_matches('/')) "/ui"} { "open" } }
+                                    td { (button(&session, &format!("/ui/regions/{}/open", segment(&r.name)), "Open")) }
                                 }
                             }
                         }
@@ -73,15 +73,16 @@ pub(crate) async fn overview(State(ui): State<Ui>, session: Session, headers: He
                 }
                 None => { p { "Region " strong { (version.region) } " · " (version.name) " " (version.version) } }
             }
+            (missing(&hosts.missing))
         }
         div.grid {
             section.card {
                 h2 { a href="/ui/hosts" { "Hosts by state" } }
-                (tiles(&count(hosts.hosts.iter().map(|h| h.state.as_str())), "No hosts."))
+                (tiles(&host_states, "No hosts."))
             }
             section.card {
                 h2 { a href="/ui/containers" { "Containers by status" } }
-                (tiles(&count(containers.containers.iter().map(|c| c.status.as_str())), "No containers."))
+                (tiles(&container_states, "No containers."))
             }
         }
         section.card {
@@ -90,6 +91,11 @@ pub(crate) async fn overview(State(ui): State<Ui>, session: Session, headers: He
         }
     };
     Ok(Page { title: "Overview".into(), nav: "/ui", body }.render(&headers, &session))
+}
+
+/// One line per region whose part of a page is missing, and why.
+fn missing(lines: &[String]) -> Markup {
+    html! { @for line in lines { p.reason.error { (line) } } }
 }
 
 /// Actions with their progress (children done of children) and a cancel button.
@@ -213,24 +219,34 @@ pub(crate) async fn cluster(
     Ok(Page { title: format!("Cluster {}", c.name), nav: "/ui/clusters", body }.render(&headers, &session))
 }
 
-/// `GET /ui/containers`: status and, where the eye falls, why (e.g. why nothing fits).
+/// `GET /ui/containers`: status and, where the eye falls, why (e.g. why nothing fits). At the
+/// central: every region's, with their region (the buttons are on the region's own page).
 pub(crate) async fn containers(State(ui): State<Ui>, session: Session, headers: HeaderMap) -> Result<Response, UiError> {
-    let list: ContainerList = ui.get(&session, &format!("/v1/containers?{}limit={PAGE}", scope(&session))).await?;
+    let regions = ui.regions(&session).await?;
+    let lists: Gathered<ContainerList> =
+        ui.gather(&session, regions.as_deref(), &format!("/v1/containers?{}limit={PAGE}", scope(&session))).await?;
+    let central = regions.is_some();
+    let mut heads = vec!["Container", "Status", "Why", "Host", "Image", "CPU / memory", ""];
+    if central {
+        heads.insert(3, "Region");
+    }
     let body = html! {
         section.card {
+            (missing(&lists.missing))
             (listing(
-                list.containers.is_empty(),
+                lists.parts.iter().all(|(_, list)| list.containers.is_empty()),
                 "No containers.",
-                &["Container", "Status", "Why", "Host", "Image", "CPU / memory", ""],
+                &heads,
                 html! {
-                @for c in &list.containers { (container_row(&session, c)) }
+                @for (region, list) in &lists.parts { @for c in &list.containers { (container_row(&session, region.as_deref(), c)) } }
             }))
         }
     };
     Ok(Page { title: "Containers".into(), nav: "/ui/containers", body }.render(&headers, &session))
 }
 
-fn container_row(session: &Session, c: &Container) -> Markup {
+/// A container's row; `region` is set at the central, which shows it instead of the buttons.
+fn container_row(session: &Session, region: Option<&str>, c: &Container) -> Markup {
     let cpu = c.spec.cpu.map(|cpu| format!("{cpu} CPU")).unwrap_or_else(|| "— CPU".into());
     let memory = c.spec.memory.map(|m| format!("{m} MiB")).unwrap_or_else(|| "— MiB".into());
     html! {
@@ -239,10 +255,11 @@ fn container_row(session: &Session, c: &Container) -> Markup {
             td { (badge(&c.status)) @if matches!(c.health.as_str(), "healthy" | "unhealthy" | "starting") { " " (badge(&c.health.to_uppercase())) } }
             td.why { @if !c.status_reason.is_empty() { div.reason.error[c.status == "ERROR"] { (c.status_reason) } }
                 @if !c.health_reason.is_empty() { small { (c.health_reason) } } }
+            @if let Some(region) = region { td { (region) } }
             td { (c.host.as_deref().unwrap_or("—")) }
             td { code { (c.spec.image) } }
             td { (cpu) " / " (memory) }
-            td { @if session.can_write() {
+            td { @if session.can_write() && region.is_none() {
                 @if c.desired_state == "running" { (button(session, &format!("/ui/containers/{}/stop", c.id), "Stop")) }
                 @else { (button(session, &format!("/ui/containers/{}/start", c.id), "Start")) }
             } }
@@ -250,29 +267,40 @@ fn container_row(session: &Session, c: &Container) -> Markup {
     }
 }
 
-/// `GET /ui/hosts`: capacity and allocation bars, labels.
+/// `GET /ui/hosts`: capacity and allocation bars, labels, the agent's version. At the central:
+/// every region's hosts, with their region.
 pub(crate) async fn hosts(State(ui): State<Ui>, session: Session, headers: HeaderMap) -> Result<Response, UiError> {
-    let list: HostList = ui.get(&session, &format!("/v1/hosts?limit={PAGE}")).await?;
+    let regions = ui.regions(&session).await?;
+    let lists: Gathered<HostList> = ui.gather(&session, regions.as_deref(), &format!("/v1/hosts?limit={PAGE}")).await?;
+    let mut heads = vec!["Host", "State", "Version", "CPU allocated", "Memory allocated", "CPU in use", "Containers", "Labels", ""];
+    if regions.is_some() {
+        heads.insert(1, "Region");
+    }
     let body = html! {
         section.card {
+            (missing(&lists.missing))
             (listing(
-                list.hosts.is_empty(),
+                lists.parts.iter().all(|(_, list)| list.hosts.is_empty()),
                 "No hosts: run `flotilla agent` with a join token on a machine.",
-                &["Host", "State", "CPU allocated", "Memory allocated", "CPU in use", "Containers", "Labels", ""],
+                &heads,
                 html! {
-                @for h in &list.hosts {
+                @for (region, list) in &lists.parts { @for h in &list.hosts {
                             tr {
                                 td { strong { (h.name) } br; small.muted { (h.zone) " · " (h.pool) " · " (h.runtime) } }
+                                @if let Some(region) = region { td { (region) } }
                                 td { (badge(&h.state)) }
+                                td { (h.agent_version) }
                                 td { (bar(h.allocated.cpus, h.capacity.cpus, &format!("{:.2} of {:.2} CPUs", h.allocated.cpus, h.capacity.cpus))) }
                                 td { (bar(h.allocated.memory_mib as f64, h.capacity.memory_mib as f64,
                                     &format!("{} of {} MiB", h.allocated.memory_mib, h.capacity.memory_mib))) }
                                 td { (bar(h.utilisation.cpu_percent, 100.0, &format!("{:.0} %", h.utilisation.cpu_percent))) }
                                 td { (h.container_count) }
                                 td { @for (k, v) in &h.labels { span.chip { (k) "=" (v) } } }
-                                td { @if session.is_admin() && h.state == "UP" { (button(&session, &format!("/ui/hosts/{}/drain", h.id), "Drain")) } }
+                                td { @if session.is_admin() && h.state == "UP" && region.is_none() {
+                                    (button(&session, &format!("/ui/hosts/{}/drain", h.id), "Drain"))
+                                } }
                             }
-                        }
+                        } }
             }))
         }
     };
