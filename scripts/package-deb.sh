@@ -32,5 +32,5 @@ gzip -9n "$ASSETS"/man/*.1
 
 OUT="$TARGET_DIR/debian"
 mkdir -p "$OUT"
-cargo deb -p flotilla --no-build --profile "$PROFILE" --output "$OUT" >&2
+cargo deb -p flotilla --no-build --fast --profile "$PROFILE" --output "$OUT" >&2
 ls -t "$OUT"/flotilla_*.deb | head -n1

@@ -348,7 +348,6 @@ pub fn sqlite_url(data_dir: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::logging::LogFormat;
     use super::*;
 
     fn args() -> ServerArgs {

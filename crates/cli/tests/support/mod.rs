@@ -68,7 +68,12 @@ impl Sandbox {
 
     /// The binary with `args`, the sandbox's environment and `env` on top.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.command_of(BIN, args, env)
+    }
+
+    /// [`Sandbox::command`] with the binary at `program` (an installed one).
+    pub fn command_of(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null());
         for var in LEAKY_VARS {
             cmd.env_remove(var);
@@ -87,7 +92,12 @@ impl Sandbox {
 
     /// Runs a CLI command to the end.
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-        let out = self.command(args, env).output().unwrap();
+        self.run_command(args, self.command(args, env))
+    }
+
+    /// Runs `command` (whose arguments are `args`) to the end.
+    pub fn run_command(&self, args: &[&str], mut command: Command) -> Outcome {
+        let out = command.output().unwrap();
         Outcome {
             args: args.join(" "),
             code: out.status.code(),
