@@ -22,8 +22,8 @@ pub enum ServerCommand {
     Restore(backup::RestoreArgs),
 }
 
-pub async fn run(args: ServerArgs) -> Result<()> {
-    match args.command {
+pub async fn run(mut args: ServerArgs) -> Result<()> {
+    match args.command.take().map(|command| *command) {
         Some(ServerCommand::Migrate(args)) => return migrate::run(args).await,
         Some(ServerCommand::Backup(args)) => return backup::backup(args).await,
         Some(ServerCommand::Restore(args)) => return backup::restore(args),

@@ -95,7 +95,7 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub log: LogArgs,
     #[command(subcommand)]
-    pub command: Option<super::server::ServerCommand>,
+    pub command: Option<Box<super::server::ServerCommand>>,
 }
 
 /// Where a server keeps its state, and the config file that may say so; `flotilla server` and its
