@@ -1,5 +1,5 @@
 //! Operating Flotilla with a real `flotilla server` child process: liveness and readiness through a
-//! graceful drain on SIGTERM, agents' versions.
+//! graceful drain on SIGTERM, agents' versions, agents' settings from a config file and the environment.
 
 use serde_json::Value;
 use std::io::Write;
@@ -9,7 +9,8 @@ use std::time::Duration;
 mod support;
 
 use support::{
-    ADMIN_PASSWORD, STOP_TIMEOUT, Sandbox, http as request, http_answer as answer, log_in_as_admin, sim_agent, start_server_on, wait_until,
+    ADMIN_PASSWORD, Running, STOP_TIMEOUT, Sandbox, http as request, http_answer as answer, log_in_as_admin, sim_agent, start_server_on,
+    wait_until,
 };
 
 fn admin_token(url: &str) -> String {
@@ -62,14 +63,20 @@ fn readyz_answers_503_while_a_sigterm_drains_requests_in_flight() {
     assert!(TcpStream::connect(addr).is_err(), "the listener is closed after the drain");
 }
 
-/// An agent reports its version when it joins and heartbeats: the host carries it (API) and
-/// `host list` shows it in the VERSION column.
-#[test]
-fn hosts_carry_the_version_their_agent_reports() {
+/// A server on SQLite, the sandbox's CLI logged in to it as admin, and a join token for agents.
+fn region_with_join_token() -> (Sandbox, Running, String) {
     let sandbox = Sandbox::new();
     let server = start_server_on(&sandbox, None);
     log_in_as_admin(&sandbox, &server);
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    (sandbox, server, token)
+}
+
+/// An agent reports its version when it joins and heartbeats: the host carries it (API) and
+/// `host list` shows it in the VERSION column.
+#[test]
+fn hosts_carry_the_version_their_agent_reports() {
+    let (sandbox, server, token) = region_with_join_token();
     let _agent = sim_agent(&sandbox, &server, &token, "versioned", &[], "joined");
     let version = env!("CARGO_PKG_VERSION");
 
@@ -94,10 +101,7 @@ fn host(sandbox: &Sandbox, name: &str) -> Value {
 /// with only environment variables too; a flag beats a variable, which beats the file.
 #[test]
 fn agents_take_every_setting_from_a_config_file_or_the_environment() {
-    let sandbox = Sandbox::new();
-    let server = start_server_on(&sandbox, None);
-    log_in_as_admin(&sandbox, &server);
-    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    let (sandbox, server, token) = region_with_join_token();
 
     let config = sandbox.path("agent.toml");
     let file_state = sandbox.path("file-state");

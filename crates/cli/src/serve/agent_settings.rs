@@ -2,7 +2,8 @@
 //! config file (`--config`, keys are the flags' names), else the default.
 
 use super::logging::{LogArgs, LogFormat};
-use anyhow::{Context, Result, anyhow};
+use super::settings::load_toml;
+use anyhow::{Result, anyhow};
 use clap::Args;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -120,8 +121,7 @@ pub struct AgentFile {
 
 impl AgentFile {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid agent config {}", path.display()))
+        load_toml(path, "agent")
     }
 }
 

@@ -172,9 +172,14 @@ pub struct FileSettings {
 
 impl FileSettings {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid server config {}", path.display()))
+        load_toml(path, "server")
     }
+}
+
+/// The `role`'s TOML config file at `path`; an error names the file (and the key it does not know).
+pub fn load_toml<T: serde::de::DeserializeOwned>(path: &Path, role: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid {role} config {}", path.display()))
 }
 
 /// The settings a server starts with.
