@@ -97,7 +97,7 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         (RuntimeKind::Docker, Some(endpoint)) => Arc::new(
             DockerRuntime::connect_to(endpoint)
                 .await
-                .with_context(|| format!("cannot reach the Docker Engine at docker_host {endpoint}"))?,
+                .with_context(|| format!("cannot reach the Docker Engine at --docker-host {endpoint}"))?,
         ),
         (kind, _) => runtime(kind, sim_config(&settings)).await?,
     };
