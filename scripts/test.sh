@@ -23,7 +23,8 @@
 #      exports FLOTILLA_TEST_CHROMIUM and FLOTILLA_TEST_CHROMEDRIVER for
 #      crates/cli/tests/dashboard_browser.rs.
 #   6. Runs `cargo nextest run --workspace --no-fail-fast "$@"` (installing
-#      cargo-nextest first if it is missing) and exits with its exit code.
+#      cargo-nextest first if it is missing, and cargo-deb at its pinned version
+#      for the Debian package's test) and exits with its exit code.
 #   The cluster is stopped and the temp dir removed on exit, whatever happens.
 #
 # Environment knobs:
@@ -300,6 +301,13 @@ ensure_browser
 if ! cargo nextest --version >/dev/null 2>&1; then
     step "installing cargo-nextest"
     cargo install cargo-nextest --locked
+fi
+
+# crates/cli/tests/debian_package.rs builds the .deb with it (scripts/package-deb.sh).
+CARGO_DEB_VERSION=2.9.3
+if [ "$(cargo deb --version 2>/dev/null)" != "$CARGO_DEB_VERSION" ]; then
+    step "installing cargo-deb $CARGO_DEB_VERSION"
+    cargo install cargo-deb --locked --version "$CARGO_DEB_VERSION"
 fi
 
 step "cargo nextest run --workspace --no-fail-fast $*"

@@ -151,7 +151,8 @@ pub enum Command {
     /// The routing table (at the central): where each id lives; list (admins), show.
     #[command(subcommand)]
     Routing(routings::RoutingCommand),
-    /// Run a region server: REST API, store and identity.
+    /// Run a region server: REST API, store and identity; or migrate, back up or restore its state.
+    #[command(args_conflicts_with_subcommands = true)]
     Server(server::ServerArgs),
     /// Run a host agent: join a region and run its containers on the local Docker Engine (or simulate hosts).
     Agent(agent::AgentArgs),

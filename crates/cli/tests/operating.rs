@@ -1,30 +1,17 @@
 //! Operating Flotilla with a real `flotilla server` child process: liveness and readiness through a
-//! graceful drain on SIGTERM, agents' versions.
+//! graceful drain on SIGTERM, agents' versions, agents' settings from a config file and the environment.
 
 use serde_json::Value;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
 mod support;
 
-use support::{ADMIN_PASSWORD, STOP_TIMEOUT, Sandbox, log_in_as_admin, sim_agent, start_server_on, wait_until};
-
-/// One HTTP/1.0 request over a fresh connection: the status code and the body.
-fn request(url: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
-    let addr = url.strip_prefix("http://").unwrap();
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-    answer(&mut stream)
-}
-
-fn answer(stream: &mut TcpStream) -> (u16, String) {
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"));
-    (status, body.to_owned())
-}
+use support::{
+    ADMIN_PASSWORD, Running, STOP_TIMEOUT, Sandbox, http as request, http_answer as answer, log_in_as_admin, sim_agent, start_server_on,
+    wait_until,
+};
 
 fn admin_token(url: &str) -> String {
     let login = serde_json::json!({"user": "admin", "password": ADMIN_PASSWORD, "project": "admin"}).to_string();
@@ -76,14 +63,20 @@ fn readyz_answers_503_while_a_sigterm_drains_requests_in_flight() {
     assert!(TcpStream::connect(addr).is_err(), "the listener is closed after the drain");
 }
 
-/// An agent reports its version when it joins and heartbeats: the host carries it (API) and
-/// `host list` shows it in the VERSION column.
-#[test]
-fn hosts_carry_the_version_their_agent_reports() {
+/// A server on SQLite, the sandbox's CLI logged in to it as admin, and a join token for agents.
+fn region_with_join_token() -> (Sandbox, Running, String) {
     let sandbox = Sandbox::new();
     let server = start_server_on(&sandbox, None);
     log_in_as_admin(&sandbox, &server);
     let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
+    (sandbox, server, token)
+}
+
+/// An agent reports its version when it joins and heartbeats: the host carries it (API) and
+/// `host list` shows it in the VERSION column.
+#[test]
+fn hosts_carry_the_version_their_agent_reports() {
+    let (sandbox, server, token) = region_with_join_token();
     let _agent = sim_agent(&sandbox, &server, &token, "versioned", &[], "joined");
     let version = env!("CARGO_PKG_VERSION");
 
@@ -97,4 +90,76 @@ fn hosts_carry_the_version_their_agent_reports() {
     let column = header.find("VERSION").unwrap_or_else(|| panic!("no VERSION column: {table}"));
     let row = lines.next().unwrap();
     assert_eq!(row.get(column..).and_then(|rest| rest.split_whitespace().next()), Some(version), "{table}");
+}
+
+/// The host an agent joined as, from the API.
+fn host(sandbox: &Sandbox, name: &str) -> Value {
+    sandbox.run(&["host", "show", name, "-o", "json"], &[]).json()
+}
+
+/// An agent started with only a config file joins and takes its settings from it; one started
+/// with only environment variables too; a flag beats a variable, which beats the file.
+#[test]
+fn agents_take_every_setting_from_a_config_file_or_the_environment() {
+    let (sandbox, server, token) = region_with_join_token();
+
+    let config = sandbox.path("agent.toml");
+    let file_state = sandbox.path("file-state");
+    std::fs::write(
+        &config,
+        format!(
+            "server = {:?}\njoin_token = {token:?}\nstate_dir = {:?}\nruntime = \"sim\"\nname = \"from-file\"\nlisten = \"127.0.0.1:0\"\n\
+             zone = \"zone-file\"\npool = \"pool-file\"\nlabel = [\"tier=file\", \"disk=ssd\"]\ncpus = 3.0\nmemory_mib = 3072\n\
+             log_format = \"json\"\n",
+            server.url,
+            file_state.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut only_file = sandbox.command(&["agent", "--config", config.to_str().unwrap()], &[]);
+    only_file.env_remove("FLOTILLA_AGENT_STATE_DIR");
+    let file_agent = sandbox.spawn_command("file-agent", only_file, "joined");
+    let joined = host(&sandbox, "from-file");
+    assert_eq!(
+        (joined["zone"].as_str(), joined["pool"].as_str(), joined["runtime"].as_str()),
+        (Some("zone-file"), Some("pool-file"), Some("sim"))
+    );
+    assert_eq!(joined["labels"], serde_json::json!({"tier": "file", "disk": "ssd"}));
+    assert_eq!((joined["capacity"]["cpus"].as_f64(), joined["capacity"]["memory_mib"].as_u64()), (Some(3.0), Some(3072)));
+    assert!(file_state.read_dir().unwrap().next().is_some(), "the credential is kept in the file's state_dir");
+    let first_line = file_agent.stderr().lines().next().unwrap_or_default().to_owned();
+    assert!(serde_json::from_str::<Value>(&first_line).is_ok(), "log_format json: {first_line:?}");
+
+    let env_state = sandbox.path("env-state");
+    let env = [
+        ("FLOTILLA_SERVER", server.url.as_str()),
+        ("FLOTILLA_JOIN_TOKEN", token.as_str()),
+        ("FLOTILLA_AGENT_STATE_DIR", env_state.to_str().unwrap()),
+        ("FLOTILLA_AGENT_RUNTIME", "sim"),
+        ("FLOTILLA_AGENT_NAME", "from-env"),
+        ("FLOTILLA_AGENT_LISTEN", "127.0.0.1:0"),
+        ("FLOTILLA_AGENT_ZONE", "zone-env"),
+        ("FLOTILLA_AGENT_POOL", "pool-env"),
+        ("FLOTILLA_AGENT_LABELS", "tier=env,rack=r2"),
+        ("FLOTILLA_AGENT_CPUS", "5"),
+        ("FLOTILLA_AGENT_CONFIG", config.to_str().unwrap()),
+    ];
+    let _env_agent = sandbox.spawn("env-agent", &["agent", "--pool", "pool-flag"], &env, "joined");
+    let joined = host(&sandbox, "from-env");
+    assert_eq!(joined["zone"], "zone-env", "a variable beats the file");
+    assert_eq!(joined["pool"], "pool-flag", "a flag beats a variable");
+    assert_eq!(joined["labels"], serde_json::json!({"tier": "env", "rack": "r2"}));
+    assert_eq!(
+        (joined["capacity"]["cpus"].as_f64(), joined["capacity"]["memory_mib"].as_u64()),
+        (Some(5.0), Some(3072)),
+        "unset: the file's"
+    );
+    assert!(env_state.read_dir().unwrap().next().is_some());
+
+    std::fs::write(sandbox.path("bad.toml"), "server = \"http://127.0.0.1:1\"\nzones = \"a\"\n").unwrap();
+    let error = sandbox.run(&["agent", "--config", sandbox.path("bad.toml").to_str().unwrap()], &[]).fails_with(1);
+    assert!(error.contains("zones") && error.contains("bad.toml"), "{error}");
+    let error =
+        sandbox.run(&["agent", "--server", &server.url, "--runtime", "sim"], &[("FLOTILLA_AGENT_SIM_FAILURE_RATE", "2")]).fails_with(1);
+    assert!(error.contains("sim_failure_rate") && error.contains('2'), "{error}");
 }

@@ -81,9 +81,11 @@ impl From<StoreError> for ApiError {
             StoreError::BadMarker(_) | StoreError::Invalid(_) => ApiError::BadRequest(error.to_string()),
             StoreError::Quota(_) => ApiError::Forbidden(error.to_string()),
             StoreError::Connect { .. } | StoreError::BlocksExhausted { .. } => ApiError::Unavailable(error.to_string()),
-            StoreError::UnsupportedUrl(_) | StoreError::Corrupt(_) | StoreError::Migrate(_) | StoreError::Database(_) => {
-                ApiError::Internal(error.to_string())
-            }
+            StoreError::UnsupportedUrl(_)
+            | StoreError::NoOnlineBackup
+            | StoreError::Corrupt(_)
+            | StoreError::Migrate(_)
+            | StoreError::Database(_) => ApiError::Internal(error.to_string()),
         }
     }
 }

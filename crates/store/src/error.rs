@@ -31,6 +31,9 @@ pub enum StoreError {
     BadMarker(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// An online backup of a database that is not SQLite's.
+    #[error("online backups are SQLite's: back PostgreSQL up with pg_dump")]
+    NoOnlineBackup,
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]

@@ -17,6 +17,7 @@ mod idempotency;
 mod images;
 mod jobs;
 mod list;
+mod maintenance;
 mod names;
 mod networks;
 mod nodes;
@@ -55,6 +56,7 @@ pub use hosts::{Callback, HostRegistration, JoinGrant, JoinProof, Registered};
 pub use idempotency::{IdempotencyClaim, IdempotentAnswer};
 pub use jobs::{Job, JobFilters, JobStatus};
 pub use list::Filter;
+pub use maintenance::Migration;
 pub use names::NameRecord;
 pub use networks::{NetworkRow, SubnetRow};
 pub use nodes::{NodeChanges, NodeFilters};
@@ -119,20 +121,33 @@ impl std::fmt::Debug for Store {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The backend a database URL names: `sqlite:...` or `postgres:...`.
+pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
 impl Store {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://...` and applies migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = Self::open(url, true).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to `sqlite://PATH` (created when `create`, else it must exist) or
+    /// `postgres://...`, and leaves the schema as it is.
+    pub async fn open(url: &str, create: bool) -> Result<Self, StoreError> {
         install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::UnsupportedUrl(redact(url)));
-        };
+        let backend = backend_of(url)?;
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
-                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+                format!("{url}{}mode={}", if url.contains('?') { '&' } else { '?' }, if create { "rwc" } else { "rw" })
             }
             _ => url.to_owned(),
         };
@@ -150,11 +165,6 @@ impl Store {
             Backend::Postgres => options.max_connections(16),
         };
         let pool = options.connect(&url).await.map_err(|source| StoreError::Connect { url: redact(&url), source })?;
-        let migrator = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&pool).await?;
         Ok(Self {
             pool,
             backend,

@@ -87,7 +87,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
         return server::announce(&[format!("Nothing to reset: {} does not exist.", data_dir.display())]);
     }
     let log_file = data_dir.join(LOG_FILE);
-    logging::init_dev(&args.log, &log_file)?;
+    logging::init_dev(args.log.format_or(None), &log_file)?;
     if args.reset {
         return dev_reset::run(&args, &data_dir).await;
     }

@@ -1,18 +1,37 @@
 //! `flotilla server`: a region's control plane, run in the foreground until SIGINT or SIGTERM.
 
 use super::settings::Settings;
-use super::{logging, shutdown};
-use crate::private;
+use super::{backup, logging, migrate, shutdown};
+use crate::{paths, private};
 use anyhow::{Context, Result};
+use clap::Subcommand;
 use flotilla_server::{Server, ServerConfig};
 use flotilla_tls::Identity;
 use std::io::Write;
 
 pub use super::settings::ServerArgs;
 
-pub async fn run(args: ServerArgs) -> Result<()> {
-    let settings = Settings::from_args(&args)?;
-    logging::init(&args.log)?;
+/// What `flotilla server` does instead of serving: the operator's maintenance of its state.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ServerCommand {
+    /// Apply the database's pending schema migrations and exit (`--check`: only list them).
+    Migrate(migrate::MigrateArgs),
+    /// Write the region's database (an online copy) and its files (image archives...) into one tar file.
+    Backup(backup::BackupArgs),
+    /// Put a backup's database and files back into a data dir (an empty one unless --force).
+    Restore(backup::RestoreArgs),
+}
+
+pub async fn run(mut args: ServerArgs) -> Result<()> {
+    match args.command.take().map(|command| *command) {
+        Some(ServerCommand::Migrate(args)) => return migrate::run(args).await,
+        Some(ServerCommand::Backup(args)) => return backup::backup(args).await,
+        Some(ServerCommand::Restore(args)) => return backup::restore(args),
+        None => {}
+    }
+    let file = args.location.file()?;
+    logging::init(args.log.format_or(file.log_format))?;
+    let settings = Settings::merge(&args, file, paths::data_dir)?;
     let stop = shutdown::on_signal()?;
     let server = start(&settings).await?;
     let mut lines = Vec::new();

@@ -1,7 +1,7 @@
 //! `flotilla server` settings: each from its flag, else its `FLOTILLA_*` variable, else the TOML
 //! config file, else the default.
 
-use super::logging::LogArgs;
+use super::logging::{LogArgs, LogFormat};
 use crate::paths;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -22,12 +22,8 @@ pub struct ServerArgs {
     /// Address to serve the API on [default: 127.0.0.1:7700].
     #[arg(long, env = "FLOTILLA_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Directory for the region's files [default: $XDG_DATA_HOME/flotilla or ~/.local/share/flotilla].
-    #[arg(long, env = "FLOTILLA_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Database URL: sqlite://PATH or postgres://... [default: sqlite://DIR/flotilla.db].
-    #[arg(long, env = "FLOTILLA_DATABASE", value_name = "URL")]
-    pub database: Option<String>,
+    #[command(flatten)]
+    pub location: Location,
     /// Name of this region [default: local].
     #[arg(long, env = "FLOTILLA_REGION", value_name = "NAME")]
     pub region: Option<String>,
@@ -96,14 +92,50 @@ pub struct ServerArgs {
     /// Also trust the certificates of this PEM file for the central's HTTPS.
     #[arg(long, env = "FLOTILLA_CACERT", value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Option<Box<super::server::ServerCommand>>,
+}
+
+/// Where a server keeps its state, and the config file that may say so; `flotilla server` and its
+/// maintenance commands (migrate, backup, restore) take them alike.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Location {
+    /// Directory for the region's files [default: $XDG_DATA_HOME/flotilla or ~/.local/share/flotilla].
+    #[arg(long, env = "FLOTILLA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://... [default: sqlite://DIR/flotilla.db].
+    #[arg(long, env = "FLOTILLA_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
     /// TOML file with any of: listen, data_dir, database, region, bootstrap_password, host_grace_period, max_nodes_per_cluster,
     /// network_pool, default_subnet_prefix, header_read_timeout, body_read_timeout, event_retention, action_retention,
     /// tls_cert, tls_key, callback_cert, callback_key, central, global_pool, region_grace_period, central_url,
-    /// region_join_token, advertise_url, token_cache_ttl, ca_cert.
+    /// region_join_token, advertise_url, token_cache_ttl, ca_cert, log_format.
     #[arg(long, env = "FLOTILLA_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    #[command(flatten)]
-    pub log: LogArgs,
+}
+
+impl Location {
+    /// The config file `--config` names, or nothing.
+    pub fn file(&self) -> Result<FileSettings> {
+        Ok(self.config.as_deref().map(FileSettings::load).transpose()?.unwrap_or_default())
+    }
+
+    /// The data dir and the database URL: flag (or variable), else the file, else the defaults.
+    pub fn resolve(&self, file: &FileSettings, default_data_dir: impl FnOnce() -> Result<PathBuf>) -> Result<(PathBuf, String)> {
+        let data_dir = match self.data_dir.clone().or(file.data_dir.clone()) {
+            Some(dir) => dir,
+            None => default_data_dir()?,
+        };
+        let database = self.database.clone().or(file.database.clone()).unwrap_or_else(|| sqlite_url(&data_dir));
+        Ok((data_dir, database))
+    }
+
+    /// [`Location::resolve`] with the config file read and the user's default data dir.
+    pub fn locate(&self) -> Result<(PathBuf, String)> {
+        self.resolve(&self.file()?, paths::data_dir)
+    }
 }
 
 /// The optional config file; a key it does not know is an error that names the key.
@@ -135,13 +167,19 @@ pub struct FileSettings {
     pub advertise_url: Option<String>,
     pub token_cache_ttl: Option<u64>,
     pub ca_cert: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
 }
 
 impl FileSettings {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid server config {}", path.display()))
+        load_toml(path, "server")
     }
+}
+
+/// The `role`'s TOML config file at `path`; an error names the file (and the key it does not know).
+pub fn load_toml<T: serde::de::DeserializeOwned>(path: &Path, role: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid {role} config {}", path.display()))
 }
 
 /// The settings a server starts with.
@@ -177,23 +215,13 @@ fn pair(what: &str, cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<Optio
 }
 
 impl Settings {
-    /// Reads the config file named by `--config` (if any) and merges it under the flags.
-    pub fn from_args(args: &ServerArgs) -> Result<Self> {
-        let file = args.config.as_deref().map(FileSettings::load).transpose()?.unwrap_or_default();
-        Self::merge(args, file, paths::data_dir)
-    }
-
     /// Flags (clap has already put environment variables in their place) over the file over defaults.
     pub fn merge(args: &ServerArgs, file: FileSettings, default_data_dir: impl FnOnce() -> Result<PathBuf>) -> Result<Self> {
         let role = role(args, &file)?;
         if matches!(role, Role::Region(_)) && (args.bootstrap_password.is_some() || file.bootstrap_password.is_some()) {
             anyhow::bail!("bootstrap_password: a federated region creates no admin of its own (users log in at the central)");
         }
-        let data_dir = match args.data_dir.clone().or(file.data_dir) {
-            Some(dir) => dir,
-            None => default_data_dir()?,
-        };
-        let database = args.database.clone().or(file.database).unwrap_or_else(|| sqlite_url(&data_dir));
+        let (data_dir, database) = args.location.resolve(&file, default_data_dir)?;
         let max_nodes_per_cluster = args.max_nodes_per_cluster.or(file.max_nodes_per_cluster).unwrap_or(DEFAULT_MAX_NODES_PER_CLUSTER);
         flotilla_core::bounds::range("max_nodes_per_cluster", max_nodes_per_cluster, 1, flotilla_core::bounds::MAX_CLUSTER_SIZE)?;
         Ok(Settings {
@@ -312,6 +340,12 @@ fn retention(name: &str, seconds: Option<u64>) -> Result<Option<Duration>> {
     })
 }
 
+/// The file of a `sqlite:` database URL; `None` for another database.
+pub fn sqlite_file(database: &str) -> Option<PathBuf> {
+    let path = database.strip_prefix("sqlite://").or_else(|| database.strip_prefix("sqlite:"))?;
+    Some(PathBuf::from(path.split('?').next().unwrap_or(path)))
+}
+
 /// The SQLite database inside `data_dir`.
 pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("flotilla.db").display())
@@ -319,14 +353,12 @@ pub fn sqlite_url(data_dir: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::logging::LogFormat;
     use super::*;
 
     fn args() -> ServerArgs {
         ServerArgs {
             listen: None,
-            data_dir: None,
-            database: None,
+            location: Location::default(),
             region: None,
             bootstrap_password: None,
             host_grace_period: None,
@@ -349,8 +381,8 @@ mod tests {
             advertise_url: None,
             token_cache_ttl: None,
             ca_cert: None,
-            config: None,
-            log: LogArgs { log_format: LogFormat::Text },
+            log: LogArgs { log_format: None },
+            command: None,
         }
     }
 
@@ -364,6 +396,9 @@ mod tests {
         assert_eq!(settings.listen.to_string(), "127.0.0.1:7700");
         assert_eq!(settings.data_dir, PathBuf::from("/home/u/.local/share/flotilla"));
         assert_eq!(settings.database, "sqlite:///home/u/.local/share/flotilla/flotilla.db");
+        assert_eq!(sqlite_file(&settings.database), Some(PathBuf::from("/home/u/.local/share/flotilla/flotilla.db")));
+        assert_eq!(sqlite_file("sqlite:rel.db?mode=rwc"), Some(PathBuf::from("rel.db")));
+        assert_eq!(sqlite_file("postgres://h/db"), None);
         assert_eq!(settings.region, "local");
         assert_eq!(settings.bootstrap_password, None);
         assert_eq!(settings.host_grace_period, Duration::from_secs(10));

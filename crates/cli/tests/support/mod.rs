@@ -68,7 +68,12 @@ impl Sandbox {
 
     /// The binary with `args`, the sandbox's environment and `env` on top.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.command_of(BIN, args, env)
+    }
+
+    /// [`Sandbox::command`] with the binary at `program` (an installed one).
+    pub fn command_of(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null());
         for var in LEAKY_VARS {
             cmd.env_remove(var);
@@ -87,7 +92,12 @@ impl Sandbox {
 
     /// Runs a CLI command to the end.
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-        let out = self.command(args, env).output().unwrap();
+        self.run_command(args, self.command(args, env))
+    }
+
+    /// Runs `command` (whose arguments are `args`) to the end.
+    pub fn run_command(&self, args: &[&str], mut command: Command) -> Outcome {
+        let out = command.output().unwrap();
         Outcome {
             args: args.join(" "),
             code: out.status.code(),
@@ -98,9 +108,14 @@ impl Sandbox {
 
     /// Starts a server role (`server` or `dev`) and waits until it printed `last_line`.
     pub fn spawn(&self, name: &str, args: &[&str], env: &[(&str, &str)], last_line: &str) -> Running {
+        self.spawn_command(name, self.command(args, env), last_line)
+    }
+
+    /// Starts `command` (a role, its output kept as `name`'s) and waits until it printed `last_line`.
+    pub fn spawn_command(&self, name: &str, mut command: Command, last_line: &str) -> Running {
         let stderr_path = self.path(&format!("{name}.stderr"));
         let stderr = std::fs::File::create(&stderr_path).unwrap();
-        let mut child = self.command(args, env).stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+        let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -125,6 +140,24 @@ pub fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool)
         assert!(Instant::now() < deadline, "{what}: not within {within:?}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// One HTTP/1.0 request to `url` (http://HOST:PORT) over a fresh connection: the status code and the body.
+pub fn http(url: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
+    use std::io::Write;
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    http_answer(&mut stream)
+}
+
+/// The status code and body of the HTTP/1.0 answer read from `stream` to its end.
+pub fn http_answer(stream: &mut impl std::io::Read) -> (u16, String) {
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, body.to_owned())
 }
 
 /// A loopback address free right now, for a server that must know its own URL before it starts.
