@@ -6,9 +6,9 @@
 mod support;
 
 use std::path::Path;
-use support::docker::Cleanup;
+use support::Sandbox;
+use support::docker::docker_region;
 use support::openstack::{Cloud, assert_no_server_errors, cli};
-use support::{Sandbox, log_in_as_admin, start_named_server};
 
 /// Default networks of this test's projects come from here: Docker tests share one engine, each
 /// keeps to its own addresses.
@@ -21,21 +21,9 @@ fn read(path: &Path) -> String {
 #[test]
 fn files_copy_into_and_out_of_a_container_on_docker() {
     let sandbox = Sandbox::new();
-    let server = start_named_server(&sandbox, "server", None, &["--network-pool", NETWORK_POOL]);
-    log_in_as_admin(&sandbox, &server);
-    let project = sandbox.run(&["project", "show", "admin", "-o", "json"], &[]).json()["id"].as_str().unwrap().to_owned();
-    let suffix = format!("{:x}", std::process::id());
-    let tag = format!("flotilla-copy/workload:{suffix}");
-    let mut cleanup = Cleanup { project, host: None, image: tag.clone() };
-    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
-    let name = format!("docker-copy-{suffix}");
-    let args = ["agent", "--server", &server.url, "--join-token", &token, "--name", &name, "--listen", "127.0.0.1:0", "--cpus", "2"];
-    let _agent = sandbox.spawn("agent", &args, &[], "joined");
-    cleanup.host = sandbox.run(&["host", "show", &name, "-o", "json"], &[]).json()["id"].as_str().map(str::to_owned);
-    let archive = sandbox.path("workload.tar");
-    sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
-    sandbox.run(&["image", "upload", archive.to_str().unwrap(), "-o", "json"], &[]).json();
-    sandbox.run(&["container", "run", "--name", "web", "--image", &tag, "--wait", "-o", "json"], &[]).json();
+    let region = docker_region(&sandbox, NETWORK_POOL, "copy");
+    let (server, tag) = (&region.server, &region.tag);
+    sandbox.run(&["container", "run", "--name", "web", "--image", tag, "--wait", "-o", "json"], &[]).json();
 
     // A file in, read back inside the container.
     let note = sandbox.path("note.txt");

@@ -15,8 +15,8 @@ use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::docker::Cleanup;
-use support::{ADMIN_PASSWORD, BIN, Sandbox, log_in_as_admin, start_named_server};
+use support::docker::docker_region;
+use support::{ADMIN_PASSWORD, BIN, Sandbox};
 
 /// Docker tests share one engine: this one keeps to its own addresses.
 const NETWORK_POOL: &str = "10.217.0.0/16";
@@ -133,21 +133,9 @@ fn get(url: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
 #[test]
 fn an_interactive_exec_runs_on_a_terminal_with_its_size_and_exit_code() {
     let sandbox = Sandbox::new();
-    let server = start_named_server(&sandbox, "server", None, &["--network-pool", NETWORK_POOL]);
-    log_in_as_admin(&sandbox, &server);
-    let project = sandbox.run(&["project", "show", "admin", "-o", "json"], &[]).json()["id"].as_str().unwrap().to_owned();
-    let suffix = format!("{:x}", std::process::id());
-    let tag = format!("flotilla-exec/workload:{suffix}");
-    let mut cleanup = Cleanup { project, host: None, image: tag.clone() };
-    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
-    let name = format!("docker-exec-{suffix}");
-    let args = ["agent", "--server", &server.url, "--join-token", &token, "--name", &name, "--listen", "127.0.0.1:0", "--cpus", "2"];
-    let _agent = sandbox.spawn("agent", &args, &[], "joined");
-    cleanup.host = sandbox.run(&["host", "show", &name, "-o", "json"], &[]).json()["id"].as_str().map(str::to_owned);
-    let archive = sandbox.path("workload.tar");
-    sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
-    sandbox.run(&["image", "upload", archive.to_str().unwrap(), "-o", "json"], &[]).json();
-    sandbox.run(&["container", "run", "--name", "box", "--image", &tag, "--wait", "-o", "json"], &[]).json();
+    let region = docker_region(&sandbox, NETWORK_POOL, "exec");
+    let (server, tag) = (&region.server, &region.tag);
+    sandbox.run(&["container", "run", "--name", "box", "--image", tag, "--wait", "-o", "json"], &[]).json();
     // A shell and stty: the image holds the C library they need already.
     let bin = sandbox.path("tools/bin");
     std::fs::create_dir_all(&bin).unwrap();
