@@ -1,11 +1,14 @@
 //! Copying files into and out of a container on the real Docker Engine: a real `flotilla server`,
 //! one real `flotilla agent`, the workload image built offline; `flotilla container cp` both ways
 //! (a file in, read back with exec; a directory in and out again, compared), the errors of a bad
-//! or missing path, and `openstack appcontainer cp` both ways with the real OpenStack CLI.
+//! or missing path, `-` as a tar on stdout and from stdin, and `openstack appcontainer cp` both
+//! ways with the real OpenStack CLI.
 
 mod support;
 
+use std::io::Write;
 use std::path::Path;
+use std::process::Stdio;
 use support::Sandbox;
 use support::docker::docker_region;
 use support::openstack::{Cloud, assert_no_server_errors, cli};
@@ -45,6 +48,27 @@ fn files_copy_into_and_out_of_a_container_on_docker() {
     assert_eq!((read(&out.join("a.txt")), read(&out.join("sub/b.txt"))), ("alpha".to_owned(), "beta".to_owned()));
     sandbox.run(&["container", "cp", "web:/tmp/conf", out.to_str().unwrap()], &[]).ok();
     assert_eq!(read(&out.join("conf/sub/b.txt")), "beta", "an existing directory receives the copy under its own name");
+
+    // `-`: the tar itself, written to stdout and read from stdin.
+    let streamed = sandbox.command(&["container", "cp", "web:/tmp/conf", "-"], &[]).output().unwrap();
+    assert!(streamed.status.success(), "{}", String::from_utf8_lossy(&streamed.stderr));
+    let mut names: Vec<String> = tar::Archive::new(&streamed.stdout[..])
+        .entries()
+        .unwrap()
+        .map(|entry| entry.unwrap().path().unwrap().display().to_string().trim_end_matches('/').to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["conf", "conf/a.txt", "conf/sub", "conf/sub/b.txt"]);
+    let mut piped = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o644);
+    piped.append_data(&mut header, "piped.txt", &b"piped\n"[..]).unwrap();
+    let mut child = sandbox.command(&["container", "cp", "-", "web:/tmp"], &[]).stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&piped.into_inner().unwrap()).unwrap();
+    assert!(child.wait().unwrap().success(), "a tar on stdin goes in");
+    let shown = sandbox.run(&["container", "exec", "web", "--", "/flotilla", "workload", "cat", "/tmp/piped.txt"], &[]).ok();
+    assert_eq!(shown, "piped\n");
 
     // Bad and missing paths.
     let missing = sandbox.run(&["container", "cp", "web:/no/such/file", out.to_str().unwrap()], &[]).fails_with(1);

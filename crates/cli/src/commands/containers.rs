@@ -154,10 +154,12 @@ pub enum ContainerCommand {
     /// One side is CONTAINER:PATH with an absolute PATH. Into a container, PATH is an existing
     /// directory the source lands in under its own name. Out of one, a local DST that is a
     /// directory receives the copy under its own name; any other DST becomes the copy.
+    /// `-` is a tar stream instead: SRC `-` reads one from stdin and extracts it into the container's
+    /// directory; DST `-` writes the copy to stdout as a tar.
     Cp {
-        /// CONTAINER:PATH or a local path.
+        /// CONTAINER:PATH, a local path, or `-` (a tar on stdin).
         src: String,
-        /// CONTAINER:DIR or a local path.
+        /// CONTAINER:DIR, a local path, or `-` (a tar on stdout).
         dst: String,
     },
 }
