@@ -1,14 +1,17 @@
 //! Copying files into and out of a container on the real Docker Engine: a real `flotilla server`,
 //! one real `flotilla agent`, the workload image built offline; `flotilla container cp` both ways
 //! (a file in, read back with exec; a directory in and out again, compared), the errors of a bad
-//! or missing path, and `openstack appcontainer cp` both ways with the real OpenStack CLI.
+//! or missing path, `-` as a tar on stdout and from stdin, and `openstack appcontainer cp` both
+//! ways with the real OpenStack CLI.
 
 mod support;
 
+use std::io::Write;
 use std::path::Path;
-use support::docker::Cleanup;
+use std::process::Stdio;
+use support::Sandbox;
+use support::docker::docker_region;
 use support::openstack::{Cloud, assert_no_server_errors, cli};
-use support::{Sandbox, log_in_as_admin, start_named_server};
 
 /// Default networks of this test's projects come from here: Docker tests share one engine, each
 /// keeps to its own addresses.
@@ -21,21 +24,9 @@ fn read(path: &Path) -> String {
 #[test]
 fn files_copy_into_and_out_of_a_container_on_docker() {
     let sandbox = Sandbox::new();
-    let server = start_named_server(&sandbox, "server", None, &["--network-pool", NETWORK_POOL]);
-    log_in_as_admin(&sandbox, &server);
-    let project = sandbox.run(&["project", "show", "admin", "-o", "json"], &[]).json()["id"].as_str().unwrap().to_owned();
-    let suffix = format!("{:x}", std::process::id());
-    let tag = format!("flotilla-copy/workload:{suffix}");
-    let mut cleanup = Cleanup { project, host: None, image: tag.clone() };
-    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
-    let name = format!("docker-copy-{suffix}");
-    let args = ["agent", "--server", &server.url, "--join-token", &token, "--name", &name, "--listen", "127.0.0.1:0", "--cpus", "2"];
-    let _agent = sandbox.spawn("agent", &args, &[], "joined");
-    cleanup.host = sandbox.run(&["host", "show", &name, "-o", "json"], &[]).json()["id"].as_str().map(str::to_owned);
-    let archive = sandbox.path("workload.tar");
-    sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
-    sandbox.run(&["image", "upload", archive.to_str().unwrap(), "-o", "json"], &[]).json();
-    sandbox.run(&["container", "run", "--name", "web", "--image", &tag, "--wait", "-o", "json"], &[]).json();
+    let region = docker_region(&sandbox, NETWORK_POOL, "copy");
+    let (server, tag) = (&region.server, &region.tag);
+    sandbox.run(&["container", "run", "--name", "web", "--image", tag, "--wait", "-o", "json"], &[]).json();
 
     // A file in, read back inside the container.
     let note = sandbox.path("note.txt");
@@ -57,6 +48,27 @@ fn files_copy_into_and_out_of_a_container_on_docker() {
     assert_eq!((read(&out.join("a.txt")), read(&out.join("sub/b.txt"))), ("alpha".to_owned(), "beta".to_owned()));
     sandbox.run(&["container", "cp", "web:/tmp/conf", out.to_str().unwrap()], &[]).ok();
     assert_eq!(read(&out.join("conf/sub/b.txt")), "beta", "an existing directory receives the copy under its own name");
+
+    // `-`: the tar itself, written to stdout and read from stdin.
+    let streamed = sandbox.command(&["container", "cp", "web:/tmp/conf", "-"], &[]).output().unwrap();
+    assert!(streamed.status.success(), "{}", String::from_utf8_lossy(&streamed.stderr));
+    let mut names: Vec<String> = tar::Archive::new(&streamed.stdout[..])
+        .entries()
+        .unwrap()
+        .map(|entry| entry.unwrap().path().unwrap().display().to_string().trim_end_matches('/').to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["conf", "conf/a.txt", "conf/sub", "conf/sub/b.txt"]);
+    let mut piped = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o644);
+    piped.append_data(&mut header, "piped.txt", &b"piped\n"[..]).unwrap();
+    let mut child = sandbox.command(&["container", "cp", "-", "web:/tmp"], &[]).stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&piped.into_inner().unwrap()).unwrap();
+    assert!(child.wait().unwrap().success(), "a tar on stdin goes in");
+    let shown = sandbox.run(&["container", "exec", "web", "--", "/flotilla", "workload", "cat", "/tmp/piped.txt"], &[]).ok();
+    assert_eq!(shown, "piped\n");
 
     // Bad and missing paths.
     let missing = sandbox.run(&["container", "cp", "web:/no/such/file", out.to_str().unwrap()], &[]).fails_with(1);

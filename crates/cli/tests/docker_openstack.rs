@@ -8,9 +8,9 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::docker::{Cleanup, containers_of};
+use support::docker::{containers_of, docker_region};
 use support::openstack::{Cloud, assert_no_server_errors, cli};
-use support::{Sandbox, log_in_as_admin, start_named_server, wait_until};
+use support::{Sandbox, wait_until};
 
 /// Default networks of this test's projects come from here: Docker tests share one engine, each
 /// keeps to its own addresses.
@@ -23,23 +23,11 @@ fn openstack_appcontainer_runs_a_container_on_a_docker_host() {
         return;
     };
     let sandbox = Sandbox::new();
-    let server = start_named_server(&sandbox, "server", None, &["--network-pool", NETWORK_POOL]);
-    log_in_as_admin(&sandbox, &server);
-    let project = sandbox.run(&["project", "show", "admin", "-o", "json"], &[]).json()["id"].as_str().unwrap().to_owned();
-    let suffix = format!("{:x}", std::process::id());
-    let tag = format!("flotilla-openstack/workload:{suffix}");
-    let mut cleanup = Cleanup { project, host: None, image: tag.clone() };
-    let token = sandbox.run(&["host", "join-token", "-o", "json"], &[]).json()["token"].as_str().unwrap().to_owned();
-    let name = format!("docker-{suffix}");
-    let args = ["agent", "--server", &server.url, "--join-token", &token, "--name", &name, "--listen", "127.0.0.1:0", "--cpus", "2"];
-    let _agent = sandbox.spawn("agent", &args, &[], "joined");
-    cleanup.host = sandbox.run(&["host", "show", &name, "-o", "json"], &[]).json()["id"].as_str().map(str::to_owned);
-    let archive = sandbox.path("workload.tar");
-    sandbox.run(&["workload", "image", archive.to_str().unwrap(), "--tag", &tag], &[]).ok();
-    sandbox.run(&["image", "upload", archive.to_str().unwrap(), "-o", "json"], &[]).json();
+    let region = docker_region(&sandbox, NETWORK_POOL, "openstack");
+    let (server, tag, name, cleanup) = (&region.server, &region.tag, &region.host, &region.cleanup);
 
     let cloud = Cloud::admin(cli, &server.url, sandbox.path("home"));
-    let web = cloud.ok(&["appcontainer", "run", "-f", "json", "--wait", "--name", "web", &tag]);
+    let web = cloud.ok(&["appcontainer", "run", "-f", "json", "--wait", "--name", "web", tag]);
     let web: Value = serde_json::from_str(&web).unwrap_or_else(|e| panic!("run printed no JSON ({e}): {web}"));
     assert_eq!((web["status"].as_str(), web["host"].as_str()), (Some("Running"), Some(name.as_str())), "{web}");
     let list = cloud.json(&["appcontainer", "list"]);

@@ -1,6 +1,7 @@
 //! The whole path over TLS, through the binary: `flotilla server --tls-cert/--tls-key` (a test CA
 //! made here with rcgen), an agent trusting it with `--ca-cert`, the CLI logging in with
-//! `--ca-cert` and running a container, exec and logs through the agent's mutual-TLS callback;
+//! `--ca-cert` and running a container, exec (one-shot, and interactive up to the simulated
+//! runtime's refusal) and logs through the agent's mutual-TLS callback;
 //! and the refusals: a client without the CA, a caller of the callback without the server's
 //! client certificate.
 
@@ -33,6 +34,9 @@ fn the_whole_path_runs_over_tls() {
     assert_eq!(web["status"], "RUNNING", "{web}");
     // Exec and logs go server → agent over mutual TLS.
     assert_eq!(sandbox.run(&["container", "exec", "web", "--", "echo", "over", "tls"], &[]).ok(), "over tls\n");
+    // An interactive exec opens its WebSocket over TLS both ways; the simulated runtime refuses it, named.
+    let refused = sandbox.run(&["container", "exec", "-it", "web", "--", "sh"], &[]).fails_with(1);
+    assert!(refused.contains("409") && refused.contains("sim runtime cannot run an interactive exec"), "{refused}");
     assert!(sandbox.run(&["container", "logs", "web"], &[]).ok().contains("sim: started"), "logs came through the callback");
 
     // The callback answers only the server's client certificate.

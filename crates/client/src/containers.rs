@@ -1,11 +1,12 @@
 //! Container endpoints: create/run, list, show, update, delete, the operations (start, stop...), and
 //! the interactive calls (logs, exec, stats, top) and the container's files (archive).
 
+use crate::websocket::{self, Socket};
 use crate::{Call, Client, ClientError};
 use bytes::Bytes;
 use flotilla_api::{
     ArchiveQuery, Container, ContainerCreate, ContainerFilter, ContainerList, ContainerStats, ContainerTop, ContainerUpdate, DeleteQuery,
-    ExecRequest, ExecResult, KillQuery, ListQuery, LogsQuery, RenameRequest, StopQuery,
+    ExecRequest, ExecResult, ExecSession, KillQuery, ListQuery, LogsQuery, RenameRequest, StopQuery,
 };
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use reqwest::Method;
@@ -88,6 +89,17 @@ impl Client {
     /// Runs a command in the running container and answers its output and exit code once it ended.
     pub async fn exec_container(&self, key: &str, body: &ExecRequest) -> Result<ExecResult, ClientError> {
         self.send(Call::post(&["containers", key, "exec"], body).timeout(Some(EXEC_TIMEOUT))).await
+    }
+
+    /// `GET /v1/containers/{key}/exec` upgraded to a WebSocket: an interactive `session`, its frames
+    /// as [`flotilla_api::exec_session`] describes them.
+    pub async fn attach_exec(&self, key: &str, session: &ExecSession) -> Result<Socket, ClientError> {
+        let path = ["containers", key, "exec"];
+        let call = Call::get(&path).query(session.query_pairs()).timeout(None);
+        let url = self.endpoint(&path).to_string();
+        let (request, accept_key) = websocket::handshake(self.request(&call));
+        let response = self.answer(&url, request).await?;
+        websocket::open(response, &accept_key).await.map_err(|error| ClientError::WebSocket { url, error })
     }
 
     pub async fn container_stats(&self, key: &str) -> Result<ContainerStats, ClientError> {

@@ -27,6 +27,9 @@ pub enum ClientError {
     /// A local file to send could not be read.
     #[error("cannot read {path}: {error}")]
     File { path: String, error: std::io::Error },
+    /// The server did not open the WebSocket it was asked for.
+    #[error("cannot open a session at {url}: {error}")]
+    WebSocket { url: String, error: crate::websocket::WebSocketError },
 }
 
 impl ClientError {
@@ -34,7 +37,11 @@ impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api { status, .. } | ClientError::Decode { status, .. } => Some(*status),
-            ClientError::Transport { .. } | ClientError::InvalidUrl { .. } | ClientError::CaCert(_) | ClientError::File { .. } => None,
+            ClientError::Transport { .. }
+            | ClientError::InvalidUrl { .. }
+            | ClientError::CaCert(_)
+            | ClientError::File { .. }
+            | ClientError::WebSocket { .. } => None,
         }
     }
 

@@ -31,6 +31,7 @@ mod regions;
 mod routers;
 mod routings;
 mod volumes;
+pub mod websocket;
 
 pub use actions::{ActionProgress, Waited};
 pub use containers::LogStream;
@@ -275,7 +276,7 @@ impl Client {
         let transport = |error| ClientError::Transport { url: url.to_owned(), error };
         let response = req.send().await.map_err(transport)?;
         let status = response.status();
-        if status.is_success() {
+        if status.is_success() || status == StatusCode::SWITCHING_PROTOCOLS {
             return Ok(response);
         }
         let request_id = error::request_id(response.headers());

@@ -32,6 +32,11 @@ const EXEMPT: &[(&str, &str, &str)] = &[
         "needs ?path= and a Docker host (the sim runtime holds no files); its container lookup is exec's",
     ),
     ("put", "/v1/containers/{container}/archive", "needs ?path=, a tar body and a Docker host; its container lookup is exec's"),
+    (
+        "get",
+        "/v1/containers/{container}/exec",
+        "the interactive exec, a WebSocket upgrade a reader may not make; its lookup and rights are exec's (docker_exec tests them)",
+    ),
     ("get", "/v1/hosts/{host}", "hosts are the region's, not a project's: every signed-in user sees them"),
     ("delete", "/v1/hosts/{host}", "hosts are the region's: admins only, whoever asks"),
     ("post", "/v1/hosts/{host}/disable", "hosts are the region's: admins only"),

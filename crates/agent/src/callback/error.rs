@@ -21,7 +21,9 @@ impl CallbackError {
         match self {
             Self::UnknownContainer(_) | Self::Runtime(RuntimeError::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) | Self::Runtime(RuntimeError::InvalidArgument(_)) => StatusCode::BAD_REQUEST,
-            Self::Runtime(RuntimeError::Conflict(_) | RuntimeError::InUse(_) | RuntimeError::ImageMissing(_)) => StatusCode::CONFLICT,
+            Self::Runtime(
+                RuntimeError::Conflict(_) | RuntimeError::InUse(_) | RuntimeError::ImageMissing(_) | RuntimeError::Unsupported { .. },
+            ) => StatusCode::CONFLICT,
             Self::Runtime(RuntimeError::Engine { .. } | RuntimeError::Injected { .. }) => StatusCode::BAD_GATEWAY,
         }
     }

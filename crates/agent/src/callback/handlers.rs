@@ -33,7 +33,7 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Answer<T> {
 }
 
 /// The runtime container of Flotilla container `id` on this host (the newest generation if several).
-async fn find(state: &CallbackState, id: &str) -> Answer<RuntimeContainer> {
+pub(super) async fn find(state: &CallbackState, id: &str) -> Answer<RuntimeContainer> {
     let container_id: Uuid = id.parse().map_err(|_| CallbackError::UnknownContainer(id.to_owned()))?;
     let list = state.runtime.list(state.host_id).await?;
     list.into_iter()

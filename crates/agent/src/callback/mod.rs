@@ -1,9 +1,11 @@
-//! The agent's listener: the server's interactive calls under `/agent/v1` (logs, exec, stats, top,
+//! The agent's listener: the server's interactive calls under `/agent/v1` (logs, exec and its
+//! interactive session, stats, top,
 //! restart, kill, rename, update). It is served over mutual TLS that admits only the server whose
 //! certificate the agent pinned at join, so no request reaches a handler unauthenticated.
 
 mod error;
 mod handlers;
+mod session;
 
 pub use error::CallbackError;
 
@@ -44,7 +46,7 @@ pub fn router(state: CallbackState) -> Router {
         .route("/agent/v1/containers/{id}/restart", post(handlers::restart))
         .route("/agent/v1/containers/{id}/kill", post(handlers::kill))
         .route("/agent/v1/containers/{id}/logs", get(handlers::logs))
-        .route("/agent/v1/containers/{id}/exec", post(handlers::exec))
+        .route("/agent/v1/containers/{id}/exec", post(handlers::exec).get(session::exec_session))
         .route("/agent/v1/containers/{id}/stats", get(handlers::stats))
         .route("/agent/v1/containers/{id}/top", get(handlers::top))
         .route(

@@ -13,10 +13,12 @@ pub use objects::{Bridge, Endpoint, MountSpec, NetworkSpec, RuntimeObject, Volum
 use async_trait::async_trait;
 use bytes::Bytes;
 use flotilla_api::agent::{Assignment, ImageSource, LABEL_CONTAINER, LABEL_GENERATION, LABEL_HOST, LABEL_PROJECT};
-use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
+use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, ExecSession, HostUtilisation, TerminalSize};
 use flotilla_core::profile::{ContainerProperties, Healthcheck};
 use futures::stream::BoxStream;
 use std::collections::BTreeMap;
+use std::pin::Pin;
+use tokio::io::AsyncWrite;
 use uuid::Uuid;
 
 /// A stream of bytes, e.g. a log or an image archive.
@@ -24,6 +26,17 @@ pub type ByteStream = BoxStream<'static, Result<Bytes, RuntimeError>>;
 
 /// An image archive (`docker save` tar) as it arrives, chunk by chunk.
 pub type ArchiveStream = BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+/// An exec started attached: its output as it comes, and its stdin.
+pub struct AttachedExec {
+    /// The runtime's id of the exec (for [`ContainerRuntime::resize_exec`] and
+    /// [`ContainerRuntime::exec_exit_code`]).
+    pub id: String,
+    /// Stdout and stderr (one stream with a TTY); it ends when the command does.
+    pub output: ByteStream,
+    /// The command's stdin (written to only when the session attached it).
+    pub input: Pin<Box<dyn AsyncWrite + Send>>,
+}
 
 /// What a runtime refused or failed to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +54,9 @@ pub enum RuntimeError {
     InvalidArgument(String),
     #[error("{context}: {message}")]
     Engine { context: String, message: String },
+    /// Something this runtime cannot do at all (the simulated one's interactive exec).
+    #[error("the {runtime} runtime cannot {what}")]
+    Unsupported { runtime: &'static str, what: &'static str },
     /// A failure the simulated runtime made up (its `failure_rate`).
     #[error("simulated failure of {operation}")]
     Injected { operation: &'static str },
@@ -206,6 +222,12 @@ pub trait ContainerRuntime: Send + Sync {
     async fn logs(&self, id: &str, options: LogOptions) -> Result<ByteStream, RuntimeError>;
     /// Runs `command` in the running container and waits for it.
     async fn exec(&self, id: &str, command: &[String]) -> Result<ExecResult, RuntimeError>;
+    /// Starts `session`'s command in running container `id`, attached, and answers at once.
+    async fn exec_attached(&self, id: &str, session: &ExecSession) -> Result<AttachedExec, RuntimeError>;
+    /// Resizes the pseudo-terminal of exec `exec` (from [`AttachedExec::id`]).
+    async fn resize_exec(&self, exec: &str, size: TerminalSize) -> Result<(), RuntimeError>;
+    /// The exit code of exec `exec`, once its output ended.
+    async fn exec_exit_code(&self, exec: &str) -> Result<i64, RuntimeError>;
     async fn stats(&self, id: &str) -> Result<ContainerStats, RuntimeError>;
     /// Runs one probe of `check` against running container `id`, from the host as kubelet does:
     /// an HTTP GET to the container's address (2xx or 3xx passes), a TCP connect, or `command`

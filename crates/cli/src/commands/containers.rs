@@ -121,11 +121,18 @@ pub enum ContainerCommand {
         #[arg(short, long)]
         timestamps: bool,
     },
-    /// Run a command in a running container; exits with the command's exit code.
+    /// Run a command in a running container; exits with the command's exit code. With -i and/or
+    /// -t it runs interactively (as `docker exec -it`), else it prints the output once it ended.
     Exec {
         /// Name or id of the container.
         #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
+        /// Keep stdin attached: what is typed or piped in goes to the command.
+        #[arg(short, long)]
+        interactive: bool,
+        /// Allocate a pseudo-terminal (the local terminal goes raw and its size follows the window).
+        #[arg(short, long)]
+        tty: bool,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
@@ -147,10 +154,12 @@ pub enum ContainerCommand {
     /// One side is CONTAINER:PATH with an absolute PATH. Into a container, PATH is an existing
     /// directory the source lands in under its own name. Out of one, a local DST that is a
     /// directory receives the copy under its own name; any other DST becomes the copy.
+    /// `-` is a tar stream instead: SRC `-` reads one from stdin and extracts it into the container's
+    /// directory; DST `-` writes the copy to stdout as a tar.
     Cp {
-        /// CONTAINER:PATH or a local path.
+        /// CONTAINER:PATH, a local path, or `-` (a tar on stdin).
         src: String,
-        /// CONTAINER:DIR or a local path.
+        /// CONTAINER:DIR, a local path, or `-` (a tar on stdout).
         dst: String,
     },
 }
@@ -250,7 +259,10 @@ pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> 
             Ok(())
         }
         ContainerCommand::Cp { src, dst } => super::copy::run(client, src, dst).await,
-        ContainerCommand::Exec { container, command } => {
+        ContainerCommand::Exec { container, command, interactive, tty } if interactive || tty => {
+            super::interactive_exec::run(client, &container, command, tty, interactive).await
+        }
+        ContainerCommand::Exec { container, command, .. } => {
             let body = ExecRequest { command };
             let (result, _) = client.found(&container, async |c| c.exec_container(&container, &body).await).await?;
             if format.is_table() {
@@ -363,9 +375,18 @@ mod tests {
 
     #[test]
     fn exec_takes_the_command_after_a_double_dash() {
-        let ContainerCommand::Exec { container, command } = parse(&["exec", "web", "--", "sh", "-c", "exit 3"]).unwrap() else { panic!() };
+        let ContainerCommand::Exec { container, command, interactive: false, tty: false } =
+            parse(&["exec", "web", "--", "sh", "-c", "exit 3"]).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!((container.as_str(), command), ("web", vec!["sh".to_owned(), "-c".into(), "exit 3".into()]));
         assert_eq!(parse(&["exec", "web"]).unwrap_err().exit_code(), 2, "a command is required");
+        let ContainerCommand::Exec { interactive, tty, command, .. } = parse(&["exec", "-it", "web", "--", "sh"]).unwrap() else {
+            panic!()
+        };
+        assert!(interactive && tty, "-it is both");
+        assert_eq!(command, ["sh"]);
     }
 
     #[test]

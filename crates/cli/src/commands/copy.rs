@@ -1,9 +1,12 @@
 //! `flotilla container cp SRC DST`: copies a file or directory into or out of a container, as
-//! `docker cp` does, one side written `CONTAINER:PATH`; the files travel as a tar.
+//! `docker cp` does, one side written `CONTAINER:PATH`; the files travel as a tar. The other side
+//! `-` is that tar itself, read from stdin or written to stdout.
 
+use crate::output;
 use crate::target::Target;
 use anyhow::Result;
 use flotilla_api::MAX_ARCHIVE_BYTES;
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 /// One side of a copy.
@@ -15,6 +18,8 @@ pub enum Side {
         path: String,
     },
     Local(PathBuf),
+    /// `-`: a tar on stdin (SRC) or stdout (DST).
+    Stream,
 }
 
 /// What makes a copy impossible before or after the server is asked.
@@ -35,6 +40,7 @@ pub enum CopyError {
 /// `CONTAINER:PATH` when a `:` comes before any `/`, else a local path.
 pub fn side(arg: &str) -> Side {
     match arg.split_once(':') {
+        _ if arg == "-" => Side::Stream,
         Some((container, path)) if !container.is_empty() && !container.contains('/') => {
             Side::Container { container: container.to_owned(), path: path.to_owned() }
         }
@@ -54,10 +60,19 @@ pub async fn run(client: &Target, src: String, dst: String) -> Result<()> {
             client.found(&container, async |c| c.upload_archive(&container, &path, tar.clone()).await).await?;
             Ok(())
         }
-        (Side::Container { container, path }, Side::Local(to)) => {
+        (Side::Stream, Side::Container { container, path }) => {
+            absolute("DST", &dst, &path)?;
+            let tar = read_stdin()?;
+            client.found(&container, async |c| c.upload_archive(&container, &path, tar.clone()).await).await?;
+            Ok(())
+        }
+        (Side::Container { container, path }, to @ (Side::Local(_) | Side::Stream)) => {
             absolute("SRC", &src, &path)?;
             let (tar, _) = client.found(&container, async |c| c.download_archive(&container, &path).await).await?;
-            Ok(unpack(&tar, &to)?)
+            match to {
+                Side::Local(to) => Ok(unpack(&tar, &to)?),
+                _ => output::raw(&tar).map(drop),
+            }
         }
         _ => Err(CopyError::Sides(format!("{src} {dst}")).into()),
     }
@@ -65,6 +80,17 @@ pub async fn run(client: &Target, src: String, dst: String) -> Result<()> {
 
 fn absolute(side: &'static str, value: &str, path: &str) -> Result<(), CopyError> {
     if path.starts_with('/') { Ok(()) } else { Err(CopyError::RelativePath { side, value: value.to_owned() }) }
+}
+
+/// The tar on stdin, refused past the most a copy carries.
+fn read_stdin() -> Result<Vec<u8>, CopyError> {
+    let mut tar = Vec::new();
+    let limit = u64::try_from(MAX_ARCHIVE_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+    std::io::stdin().lock().take(limit).read_to_end(&mut tar).map_err(local(Path::new("stdin")))?;
+    if tar.len() > MAX_ARCHIVE_BYTES {
+        return Err(CopyError::TooLarge { path: "stdin".into() });
+    }
+    Ok(tar)
 }
 
 /// A tar of `from` (a file or a directory with all it holds) under its own name.
@@ -120,6 +146,8 @@ mod tests {
         assert_eq!(side("./a:b"), Side::Local("./a:b".into()));
         assert_eq!(side("notes.txt"), Side::Local("notes.txt".into()));
         assert_eq!(side(":x"), Side::Local(":x".into()));
+        assert_eq!(side("-"), Side::Stream);
+        assert_eq!(side("./-"), Side::Local("./-".into()));
     }
 
     #[test]

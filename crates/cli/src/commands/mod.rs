@@ -14,6 +14,7 @@ pub mod events;
 pub mod follow;
 pub mod hosts;
 pub mod images;
+pub mod interactive_exec;
 pub mod jobs;
 pub mod networks;
 pub mod nodes;

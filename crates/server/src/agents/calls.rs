@@ -7,10 +7,11 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use bytes::Bytes;
 use flotilla_api::agent::Observed;
-use flotilla_api::{ContainerStats, ContainerTop, ErrorBody, ExecRequest, ExecResult, LimitsUpdate, LogsQuery, RenameRequest};
+use flotilla_api::{ContainerStats, ContainerTop, ErrorBody, ExecRequest, ExecResult, ExecSession, LimitsUpdate, LogsQuery, RenameRequest};
+use flotilla_client::websocket::{self, Socket};
 use flotilla_core::container::Container;
 use futures::Stream;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -80,7 +81,7 @@ impl AgentCall {
     /// container's path missing, any other the container missing on the host).
     async fn dispatch(&self, request: reqwest::RequestBuilder, path: &str) -> Result<reqwest::Response, ApiError> {
         let response = request.send().await.map_err(|e| ApiError::Unavailable(format!("agent of host {} unreachable: {e}", self.host)))?;
-        if response.status().is_success() {
+        if response.status().is_success() || response.status() == StatusCode::SWITCHING_PROTOCOLS {
             return Ok(response);
         }
         let status = response.status();
@@ -118,6 +119,13 @@ impl AgentCall {
 
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecResult, ApiError> {
         self.json(Method::POST, "exec", &(), Some(request)).await
+    }
+
+    /// The agent's interactive exec of `session`, as a WebSocket.
+    pub async fn attach_exec(&self, session: &ExecSession) -> Result<Socket, ApiError> {
+        let (request, key) = websocket::handshake(self.http.get(format!("{}/exec", self.base)).query(&session.query_pairs()));
+        let response = self.dispatch(request, "exec").await?;
+        websocket::open(response, &key).await.map_err(|e| ApiError::Unavailable(format!("agent of host {}: {e}", self.host)))
     }
 
     pub async fn stats(&self) -> Result<ContainerStats, ApiError> {

@@ -5,6 +5,7 @@ mod cluster_actions;
 mod clusters;
 mod container_files;
 mod container_ops;
+mod container_session;
 mod containers;
 mod convert;
 mod dashboard;
@@ -155,7 +156,7 @@ pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Route
         .routes(routes!(container_ops::rebuild_container))
         .routes(routes!(container_ops::rename_container))
         .routes(routes!(container_ops::container_logs))
-        .routes(routes!(container_ops::exec_container))
+        .routes(routes!(container_ops::exec_container, container_session::exec_session))
         .routes(routes!(container_ops::container_stats))
         .routes(routes!(container_ops::container_top))
         .routes(routes!(container_files::download_archive, container_files::upload_archive))

@@ -7,13 +7,13 @@ pub mod spec;
 mod stats;
 
 use crate::runtime::{
-    ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, Endpoint, LogOptions, NetworkSpec, ProbeOutcome, RuntimeContainer,
-    RuntimeError, RuntimeObject, RuntimeState, VolumeSpec,
+    ArchiveStream, AttachedExec, ByteStream, ContainerRuntime, CreateSpec, Endpoint, LogOptions, NetworkSpec, ProbeOutcome,
+    RuntimeContainer, RuntimeError, RuntimeObject, RuntimeState, VolumeSpec,
 };
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
-use bollard::exec::StartExecResults;
+use bollard::exec::{ResizeExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerStateStatusEnum, ContainerSummaryStateEnum, ContainerUpdateBody, EndpointSettings, ExecConfig};
 use bollard::query_parameters::{
     CreateContainerOptions, DownloadFromContainerOptions, ImportImageOptions, KillContainerOptions, ListContainersOptions,
@@ -22,7 +22,7 @@ use bollard::query_parameters::{
 };
 use bytes::Bytes;
 use flotilla_api::agent::LABEL_HOST;
-use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
+use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, ExecSession, HostUtilisation, TerminalSize};
 use flotilla_core::profile::Healthcheck;
 use futures::{StreamExt, TryStreamExt};
 use stats::CpuSample;
@@ -34,6 +34,10 @@ use uuid::Uuid;
 
 /// At most this much of an exec's output is kept.
 const EXEC_OUTPUT_LIMIT: usize = 1024 * 1024;
+/// How often (50 ms apart) an ended exec is asked for its exit code while the engine says it still runs.
+const EXEC_EXIT_POLLS: u32 = 40;
+/// How often a new exec's first terminal size is tried (10 ms more apart each time).
+const EXEC_RESIZE_TRIES: u32 = 10;
 /// A container's last CPU sample is forgotten when no newer one came for this long.
 const CPU_SAMPLE_TTL: Duration = Duration::from_secs(600);
 
@@ -96,6 +100,32 @@ fn exit_code_of_status(status: &str) -> Option<i64> {
 }
 
 impl DockerRuntime {
+    /// Creates exec `config` in container `id` and starts it attached.
+    async fn start_exec(&self, id: &str, config: ExecConfig, options: Option<StartExecOptions>) -> Result<AttachedExec, RuntimeError> {
+        let exec = self.docker.create_exec(id, config).await.map_err(|e| engine_error("creating exec", e))?;
+        match self.docker.start_exec(&exec.id, options).await.map_err(|e| engine_error("starting exec", e))? {
+            StartExecResults::Attached { output, input } => {
+                let output = output.map_ok(|chunk| chunk.into_bytes()).map_err(|e| engine_error("reading exec output", e)).boxed();
+                Ok(AttachedExec { id: exec.id, output, input })
+            }
+            StartExecResults::Detached => {
+                Err(RuntimeError::Engine { context: "starting exec".into(), message: "the engine detached it".into() })
+            }
+        }
+    }
+
+    /// Gives a just started exec's terminal its first size. Engines before API 1.42 ignore the
+    /// create's `console_size`, and the exec may not run yet: retried a little, as `docker exec` does.
+    async fn size_new_exec(&self, exec: &str, size: TerminalSize) {
+        for attempt in 1..=EXEC_RESIZE_TRIES {
+            match self.resize_exec(exec, size).await {
+                Ok(()) => return,
+                Err(error) if attempt == EXEC_RESIZE_TRIES => tracing::warn!(exec, %error, "cannot size the exec's terminal"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await,
+            }
+        }
+    }
+
     /// Connects to the local engine (`DOCKER_HOST` if it names a unix socket, else `/var/run/docker.sock`)
     /// and negotiates the API version.
     pub async fn connect() -> Result<Self, RuntimeError> {
@@ -256,19 +286,48 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn exec(&self, id: &str, command: &[String]) -> Result<ExecResult, RuntimeError> {
         let config = ExecConfig { cmd: Some(command.to_vec()), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() };
-        let exec = self.docker.create_exec(id, config).await.map_err(|e| engine_error("creating exec", e))?;
+        let mut exec = self.start_exec(id, config, None).await?;
         let mut output = Vec::new();
-        if let StartExecResults::Attached { output: mut stream, .. } =
-            self.docker.start_exec(&exec.id, None).await.map_err(|e| engine_error("starting exec", e))?
-        {
-            while let Some(chunk) = stream.try_next().await.map_err(|e| engine_error("reading exec output", e))? {
-                let bytes = chunk.into_bytes();
-                let room = EXEC_OUTPUT_LIMIT.saturating_sub(output.len());
-                output.extend_from_slice(&bytes[..bytes.len().min(room)]);
-            }
+        while let Some(bytes) = exec.output.try_next().await? {
+            let room = EXEC_OUTPUT_LIMIT.saturating_sub(output.len());
+            output.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
-        let inspected = self.docker.inspect_exec(&exec.id).await.map_err(|e| engine_error("inspecting exec", e))?;
-        Ok(ExecResult { exit_code: inspected.exit_code.unwrap_or(-1), output: String::from_utf8_lossy(&output).into_owned() })
+        Ok(ExecResult { exit_code: self.exec_exit_code(&exec.id).await?, output: String::from_utf8_lossy(&output).into_owned() })
+    }
+
+    async fn exec_attached(&self, id: &str, session: &ExecSession) -> Result<AttachedExec, RuntimeError> {
+        let config = ExecConfig {
+            cmd: Some(session.command.clone()),
+            attach_stdin: Some(session.stdin),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(session.tty),
+            console_size: session.size.map(|size| vec![usize::from(size.rows), usize::from(size.cols)]),
+            ..Default::default()
+        };
+        let exec = self.start_exec(id, config, Some(StartExecOptions { detach: false, tty: session.tty, output_capacity: None })).await?;
+        if let Some(size) = session.size.filter(|_| session.tty) {
+            self.size_new_exec(&exec.id, size).await;
+        }
+        Ok(exec)
+    }
+
+    async fn resize_exec(&self, exec: &str, size: TerminalSize) -> Result<(), RuntimeError> {
+        let options = ResizeExecOptions { height: size.rows, width: size.cols };
+        self.docker.resize_exec(exec, options).await.map_err(|e| engine_error("resizing exec", e))
+    }
+
+    async fn exec_exit_code(&self, exec: &str) -> Result<i64, RuntimeError> {
+        // Right after the output ended the engine may still say, for a moment, that the exec runs.
+        let mut polls = 0;
+        loop {
+            let inspected = self.docker.inspect_exec(exec).await.map_err(|e| engine_error("inspecting exec", e))?;
+            polls += 1;
+            if inspected.running != Some(true) || polls == EXEC_EXIT_POLLS {
+                return Ok(inspected.exit_code.unwrap_or(-1));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn stats(&self, id: &str) -> Result<ContainerStats, RuntimeError> {

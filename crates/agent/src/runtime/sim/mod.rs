@@ -19,14 +19,14 @@ mod archive;
 mod objects;
 
 use crate::runtime::{
-    ArchiveStream, ByteStream, ContainerRuntime, CreateSpec, Endpoint, LogOptions, NetworkSpec, ProbeOutcome, RuntimeContainer,
-    RuntimeError, RuntimeObject, RuntimeState, VolumeSpec,
+    ArchiveStream, AttachedExec, ByteStream, ContainerRuntime, CreateSpec, Endpoint, LogOptions, NetworkSpec, ProbeOutcome,
+    RuntimeContainer, RuntimeError, RuntimeObject, RuntimeState, VolumeSpec,
 };
 use archive::{ArchiveError, ArchiveSkimmer};
 use async_trait::async_trait;
 use bytes::Bytes;
 use flotilla_api::agent::{LABEL_HOST, LABEL_NETWORK, LABEL_VOLUME};
-use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, HostUtilisation};
+use flotilla_api::{Capacity, ContainerStats, ContainerTop, ExecResult, ExecSession, HostUtilisation, TerminalSize};
 use flotilla_core::profile::Healthcheck;
 use futures::{StreamExt, TryStreamExt, stream};
 use objects::SimObjects;
@@ -256,6 +256,10 @@ impl SimRuntime {
     }
 }
 
+/// The simulated runtime runs commands one-shot only.
+const NO_INTERACTIVE_EXEC: RuntimeError =
+    RuntimeError::Unsupported { runtime: "sim", what: "run an interactive exec: use `container exec` without -i and -t" };
+
 #[async_trait]
 impl ContainerRuntime for SimRuntime {
     fn kind(&self) -> &'static str {
@@ -456,6 +460,18 @@ impl ContainerRuntime for SimRuntime {
             })
         })
         .await
+    }
+
+    async fn exec_attached(&self, _id: &str, _session: &ExecSession) -> Result<AttachedExec, RuntimeError> {
+        Err(NO_INTERACTIVE_EXEC)
+    }
+
+    async fn resize_exec(&self, _exec: &str, _size: TerminalSize) -> Result<(), RuntimeError> {
+        Err(NO_INTERACTIVE_EXEC)
+    }
+
+    async fn exec_exit_code(&self, _exec: &str) -> Result<i64, RuntimeError> {
+        Err(NO_INTERACTIVE_EXEC)
     }
 
     async fn stats(&self, id: &str) -> Result<ContainerStats, RuntimeError> {
