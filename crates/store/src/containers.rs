@@ -141,7 +141,7 @@ pub(crate) fn decode_container(row: &AnyRow) -> Result<Container, StoreError> {
     })
 }
 
-fn decode(row: &AnyRow) -> Result<ContainerRow, StoreError> {
+pub(crate) fn decode(row: &AnyRow) -> Result<ContainerRow, StoreError> {
     Ok(ContainerRow {
         container: decode_container(row)?,
         host_name: row.try_get("host_name")?,
@@ -262,7 +262,7 @@ impl Store {
         if let Some(host) = filters.host {
             f.push(Filter::eq("host_id", host));
         }
-        let page = self.list_page("container_view", &f, params, decode).await?;
+        let page = self.list_labelled("container_view", "metadata", f, params, decode).await?;
         Ok(Page { items: self.with_addresses(page.items).await?, next: page.next })
     }
 

@@ -17,6 +17,7 @@ pub mod images;
 pub mod jobs;
 pub mod networks;
 pub mod nodes;
+pub mod plans;
 pub mod policies;
 pub mod ports;
 pub mod profiles;

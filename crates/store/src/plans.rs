@@ -1,0 +1,41 @@
+//! Dry runs of placements: the same transaction a create writes, rolled back at its end, so a
+//! plan answers what the scheduler, the quotas and the address allocator would do, and changes nothing.
+
+use crate::containers::{ContainerRow, NodePlacement, decode};
+use crate::placement::RegionView;
+use crate::ports::addresses_on;
+use crate::{Store, StoreError};
+use flotilla_core::scheduler::Settings;
+
+impl Store {
+    /// Places each of `placements` in turn (later ones see the claims of earlier ones) as
+    /// [`Store::create_node_containers`] does, then rolls everything back. Answers each container
+    /// as it would be written, with its host's name and addresses (ERROR with the scheduler's
+    /// explanation when nothing fits), or why it would be refused (quota, bad input, conflict).
+    pub async fn plan_containers(
+        &self,
+        placements: Vec<NodePlacement>,
+        settings: &Settings,
+    ) -> Result<Vec<Result<ContainerRow, StoreError>>, StoreError> {
+        let mut w = self.begin_write().await?;
+        let mut region = RegionView::load(self, &mut w.tx).await?;
+        let mut answers = Vec::with_capacity(placements.len());
+        for p in placements {
+            match region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await {
+                Ok(container) => {
+                    let row = sqlx::query("SELECT * FROM container_view WHERE id = $1")
+                        .bind(container.id.to_string())
+                        .fetch_one(&mut *w.tx)
+                        .await?;
+                    let mut row = decode(&row)?;
+                    row.addresses = addresses_on(&mut w.tx, &[container.id]).await?.remove(&container.id).unwrap_or_default();
+                    answers.push(Ok(row));
+                }
+                Err(refused @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_))) => answers.push(Err(refused)),
+                Err(e) => return Err(e),
+            }
+        }
+        w.tx.rollback().await?;
+        Ok(answers)
+    }
+}
