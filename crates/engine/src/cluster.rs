@@ -75,16 +75,10 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
     for i in 0..count {
         let node = new_node(cluster, first + i, regions.get(i as usize).cloned().unwrap_or_default(), now)?;
         let zone = zones.get(i as usize).cloned().flatten();
-        let action = Action::new(
-            ActionKind::NodeCreate,
-            Target::Node(node.id),
-            node.name.as_str(),
-            cluster.project_id,
-            cluster.user_id,
-            Cause::Derived,
-        )
-        .inputs(ActionInputs::NodeCreate { zone })
-        .derived(&ctx.action);
+        let name = node.name.as_str();
+        let action = Action::new(ActionKind::NodeCreate, Target::Node(node.id), name, cluster.project_id, cluster.user_id, Cause::Derived)
+            .inputs(ActionInputs::NodeCreate { zone })
+            .derived(&ctx.action);
         rows.push((node, action));
     }
     ctx.store().create_nodes(&rows).await?;

@@ -157,6 +157,17 @@ fn host_ports(container: &Container) -> Vec<(u16, String)> {
 
 use crate::Tx;
 
+/// A placement's error as the answer for its one container when it refuses that container
+/// (quota, bad input, conflict, no addresses left), else the error of the whole batch.
+pub(crate) fn refusal(e: StoreError) -> Result<StoreError, StoreError> {
+    match e {
+        refused @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_) | StoreError::BlocksExhausted { .. }) => {
+            Ok(refused)
+        }
+        e => Err(e),
+    }
+}
+
 impl Store {
     /// Writes a new container placed by the scheduler, its quota checked and its host's claim
     /// taken in the same transaction. When no host fits, the container is written in ERROR with
@@ -197,11 +208,7 @@ impl Store {
                         .await?;
                     answers.push(Ok(container));
                 }
-                Err(
-                    refused
-                    @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_) | StoreError::BlocksExhausted { .. }),
-                ) => answers.push(Err(refused)),
-                Err(e) => return Err(e),
+                Err(e) => answers.push(Err(refusal(e)?)),
             }
         }
         region.finish(&mut w.tx).await?;

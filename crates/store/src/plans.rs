@@ -1,7 +1,7 @@
 //! Dry runs of placements: the same transaction a create writes, rolled back at its end, so a
 //! plan answers what the scheduler, the quotas and the address allocator would do, and changes nothing.
 
-use crate::containers::{ContainerRow, NodePlacement, decode};
+use crate::containers::{ContainerRow, NodePlacement, decode, refusal};
 use crate::placement::RegionView;
 use crate::ports::addresses_on;
 use crate::{Store, StoreError};
@@ -11,7 +11,8 @@ impl Store {
     /// Places each of `placements` in turn (later ones see the claims of earlier ones) as
     /// [`Store::create_node_containers`] does, then rolls everything back. Answers each container
     /// as it would be written, with its host's name and addresses (ERROR with the scheduler's
-    /// explanation when nothing fits), or why it would be refused (quota, bad input, conflict).
+    /// explanation when nothing fits), or why it would be refused (quota, bad input, conflict, no
+    /// addresses left).
     pub async fn plan_containers(
         &self,
         placements: Vec<NodePlacement>,
@@ -31,8 +32,7 @@ impl Store {
                     row.addresses = addresses_on(&mut w.tx, &[container.id]).await?.remove(&container.id).unwrap_or_default();
                     answers.push(Ok(row));
                 }
-                Err(refused @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_))) => answers.push(Err(refused)),
-                Err(e) => return Err(e),
+                Err(e) => answers.push(Err(refusal(e)?)),
             }
         }
         w.tx.rollback().await?;

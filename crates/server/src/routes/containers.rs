@@ -79,22 +79,18 @@ pub async fn create_container(
         let (container, request) = prepare(&state, &caller, ContainerId::new(), &body.name, body.spec, body.metadata, desired).await?;
         return Ok(Json(super::plans::container(&state, container, request).await?).into_response());
     }
-    let row = create_as(&state, &caller, ContainerId::new(), &body.name, body.spec, body.metadata, desired).await?;
+    let prepared = prepare(&state, &caller, ContainerId::new(), &body.name, body.spec, body.metadata, desired).await?;
+    let row = create_as(&state, &caller, prepared).await?;
     Ok(accepted(row))
 }
 
-/// Creates (and places) container `id` for `caller`: the name, spec and metadata checked, its
-/// networks made ready, the event recorded. A placement that fails writes an ERROR container.
+/// Creates (and places) `container`, made by [`prepare`] for `caller`, the event recorded. A
+/// placement that fails writes an ERROR container.
 pub async fn create_as(
     state: &AppState,
     caller: &Principal,
-    id: ContainerId,
-    name: &str,
-    spec: ContainerProperties,
-    metadata: flotilla_core::Metadata,
-    desired: DesiredState,
+    (container, request): (flotilla_core::container::Container, Request),
 ) -> Result<ContainerRow, ApiError> {
-    let (container, request) = prepare(state, caller, id, name, spec, metadata, desired).await?;
     let row = global_networks::with_blocks(state, || state.store.create_container(container.clone(), &request, &state.settings.scheduler))
         .await?;
     let c = &row.container;

@@ -13,14 +13,17 @@ use flotilla_core::container::Container;
 use flotilla_core::scheduler::Request;
 use flotilla_engine::EngineError;
 use flotilla_engine::plan::{NewMember, new_members};
-use flotilla_store::{ContainerRow, NodePlacement};
+use flotilla_store::{ContainerRow, NodePlacement, StoreError};
 
 /// Where a new container would go. A quota or input refusal is the create's own error.
 pub async fn container(state: &AppState, container: Container, request: Request) -> Result<Plan, ApiError> {
     let placement = NodePlacement { node: NodeId::new(), cluster: None, container, request };
-    let mut answers =
-        global_networks::with_blocks(state, || state.store.plan_containers(vec![placement.clone()], &state.settings.scheduler)).await?;
-    let row = answers.pop().ok_or_else(|| ApiError::Internal("the plan answered nothing".to_owned()))??;
+    // Its refusal is the answer, as a create's: a network out of addresses asks for more first.
+    let row = global_networks::with_blocks(state, || async {
+        let mut answers = state.store.plan_containers(vec![placement.clone()], &state.settings.scheduler).await?;
+        answers.pop().unwrap_or_else(|| Err(StoreError::Corrupt("the plan answered nothing".to_owned())))
+    })
+    .await?;
     Ok(Plan { placements: vec![placed(row)], removals: 0 })
 }
 
