@@ -4,7 +4,8 @@
 use crate::containers::{ContainerRow, NodePlacement, decode, refusal};
 use crate::placement::RegionView;
 use crate::ports::addresses_on;
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, Tx};
+use flotilla_core::ContainerId;
 use flotilla_core::scheduler::Settings;
 
 impl Store {
@@ -20,22 +21,26 @@ impl Store {
     ) -> Result<Vec<Result<ContainerRow, StoreError>>, StoreError> {
         let mut w = self.begin_write().await?;
         let mut region = RegionView::load(self, &mut w.tx).await?;
-        let mut answers = Vec::with_capacity(placements.len());
+        let mut placed = Vec::with_capacity(placements.len());
         for p in placements {
-            match region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await {
-                Ok(container) => {
-                    let row = sqlx::query("SELECT * FROM container_view WHERE id = $1")
-                        .bind(container.id.to_string())
-                        .fetch_one(&mut *w.tx)
-                        .await?;
-                    let mut row = decode(&row)?;
-                    row.addresses = addresses_on(&mut w.tx, &[container.id]).await?.remove(&container.id).unwrap_or_default();
-                    answers.push(Ok(row));
-                }
-                Err(e) => answers.push(Err(refusal(e)?)),
-            }
+            placed.push(region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await.map(|c| c.id));
+        }
+        let mut answers = Vec::with_capacity(placed.len());
+        for answer in placed {
+            answers.push(match answer {
+                Ok(id) => Ok(row_in(&mut w.tx, id).await?),
+                Err(e) => Err(refusal(e)?),
+            });
         }
         w.tx.rollback().await?;
         Ok(answers)
     }
+}
+
+/// Container `id` as a show answers it (host and addresses), read inside `tx`.
+async fn row_in(tx: &mut Tx, id: ContainerId) -> Result<ContainerRow, StoreError> {
+    let row = sqlx::query("SELECT * FROM container_view WHERE id = $1").bind(id.to_string()).fetch_one(&mut **tx).await?;
+    let mut row = decode(&row)?;
+    row.addresses = addresses_on(tx, &[id]).await?.remove(&id).unwrap_or_default();
+    Ok(row)
 }
