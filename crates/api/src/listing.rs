@@ -18,3 +18,15 @@ pub struct ListQuery {
     /// Admins only: list across every project.
     pub all_projects: Option<bool>,
 }
+
+/// The label selector of a list of labelled objects (containers, clusters, nodes, hosts,
+/// profiles, networks, volumes).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LabelQuery {
+    /// Comma-separated terms that must all match the object's labels (its metadata; a host's
+    /// labels): `key=value` (or `key==value`), `key!=value` (missing or another value), `key`
+    /// (present), `!key` (missing). Keys are letters, digits, `-`, `_`, `.` and `/`.
+    #[param(example = "app=web,tier!=db")]
+    pub labels: Option<String>,
+}

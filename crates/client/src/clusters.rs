@@ -1,10 +1,8 @@
 //! Cluster endpoints: create, list, show, update, delete, the cluster actions (scale, resize, nodes,
 //! policies, check, recover, operations) and the members' attributes.
 
-use crate::{Accepted, Call, Client, ClientError, Updated};
-use flotilla_api::{
-    ActionAccepted, Cluster, ClusterActionRequest, ClusterAttrs, ClusterCreate, ClusterFilter, ClusterList, ClusterUpdate, ListQuery,
-};
+use crate::{Accepted, Call, Client, ClientError, Listing, Updated};
+use flotilla_api::{ActionAccepted, Cluster, ClusterActionRequest, ClusterAttrs, ClusterCreate, ClusterFilter, ClusterList, ClusterUpdate};
 use serde::Serialize;
 
 /// `DELETE /v1/clusters/{id}?force=true`.
@@ -20,8 +18,8 @@ impl Client {
         self.send_accepted(Call::post(&["clusters"], body)).await
     }
 
-    pub async fn list_clusters(&self, query: &ListQuery, filter: &ClusterFilter) -> Result<ClusterList, ClientError> {
-        self.send(Call::list(&["clusters"], query, filter)).await
+    pub async fn list_clusters(&self, query: impl Into<Listing<'_>>, filter: &ClusterFilter) -> Result<ClusterList, ClientError> {
+        self.send(Call::listing(&["clusters"], query.into(), filter)).await
     }
 
     /// A cluster by id or name.

@@ -2,11 +2,11 @@
 //! the interactive calls (logs, exec, stats, top) and the container's files (archive).
 
 use crate::websocket::{self, Socket};
-use crate::{Call, Client, ClientError};
+use crate::{Call, Client, ClientError, Listing};
 use bytes::Bytes;
 use flotilla_api::{
     ArchiveQuery, Container, ContainerCreate, ContainerFilter, ContainerList, ContainerStats, ContainerTop, ContainerUpdate, DeleteQuery,
-    ExecRequest, ExecResult, ExecSession, KillQuery, ListQuery, LogsQuery, RenameRequest, StopQuery,
+    ExecRequest, ExecResult, ExecSession, KillQuery, LogsQuery, RenameRequest, StopQuery,
 };
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use reqwest::Method;
@@ -25,8 +25,8 @@ impl Client {
         self.send(Call::post(&["containers"], body)).await
     }
 
-    pub async fn list_containers(&self, query: &ListQuery, filter: &ContainerFilter) -> Result<ContainerList, ClientError> {
-        self.send(Call::list(&["containers"], query, filter)).await
+    pub async fn list_containers(&self, query: impl Into<Listing<'_>>, filter: &ContainerFilter) -> Result<ContainerList, ClientError> {
+        self.send(Call::listing(&["containers"], query.into(), filter)).await
     }
 
     /// A container by id or name.

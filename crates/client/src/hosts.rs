@@ -1,7 +1,7 @@
 //! Host endpoints: listing and managing the region's hosts, and join tokens for new agents.
 
-use crate::{Accepted, Call, Client, ClientError, Filters};
-use flotilla_api::{Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
+use crate::{Accepted, Call, Client, ClientError, Filters, Listing};
+use flotilla_api::{Host, HostDrain, HostList, JoinToken, JoinTokenCreate};
 
 impl Client {
     /// `POST /v1/hosts/join-tokens` (admins): a token an agent joins the region with, shown once.
@@ -10,8 +10,8 @@ impl Client {
     }
 
     /// Hosts, optionally only those in `state` (`UP`, `DOWN`, `DRAINING` or `DISABLED`).
-    pub async fn list_hosts(&self, state: Option<&str>, query: &ListQuery) -> Result<HostList, ClientError> {
-        self.send(Call::list(&["hosts"], query, Filters { state, ..Filters::default() })).await
+    pub async fn list_hosts(&self, state: Option<&str>, query: impl Into<Listing<'_>>) -> Result<HostList, ClientError> {
+        self.send(Call::listing(&["hosts"], query.into(), Filters { state, ..Filters::default() })).await
     }
 
     /// A host by id or name.

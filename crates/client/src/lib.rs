@@ -24,6 +24,7 @@ mod images;
 mod jobs;
 mod networks;
 mod nodes;
+mod plans;
 mod policies;
 mod quotas;
 mod receivers;
@@ -128,9 +129,36 @@ impl<'a> Call<'a, ()> {
         Self::new(Method::POST, path, None)
     }
 
-    fn list<F: Serialize + Send + Sync + 'a>(path: &'a [&'a str], query: &'a ListQuery, filters: F) -> Self {
-        Self::get(path).query(query).query(filters)
+    fn list<F: Serialize + Send + Sync + 'a>(path: &'a [&'a str], listing: impl Into<Listing<'a>>, filters: F) -> Self {
+        Self::listing(path, listing.into(), filters)
     }
+
+    /// [`Call::list`] of a listing that may carry a label selector.
+    fn listing<F: Serialize + Send + Sync + 'a>(path: &'a [&'a str], listing: Listing<'a>, filters: F) -> Self {
+        let Listing { query, labels } = listing;
+        Self::get(path).query(query).query(LabelFilter { labels }).query(filters)
+    }
+}
+
+/// A list's page request and, for lists of labelled objects, the label selector (`-l`) the
+/// server matches them against. A plain `&ListQuery` is a listing without a selector.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing<'a> {
+    pub query: &'a ListQuery,
+    pub labels: Option<&'a str>,
+}
+
+impl<'a> From<&'a ListQuery> for Listing<'a> {
+    fn from(query: &'a ListQuery) -> Self {
+        Self { query, labels: None }
+    }
+}
+
+/// The `labels` query parameter of a [`Listing`].
+#[derive(Serialize)]
+struct LabelFilter<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<&'a str>,
 }
 
 /// The page size used when reading every object of a list.
@@ -419,8 +447,8 @@ impl Client {
     // --- profiles
 
     /// Profiles, optionally only those of one type (e.g. `container.docker`).
-    pub async fn list_profiles(&self, type_name: Option<&str>, query: &ListQuery) -> Result<ProfileList, ClientError> {
-        self.send(Call::list(&["profiles"], query, Filters { type_name, ..Filters::default() })).await
+    pub async fn list_profiles(&self, type_name: Option<&str>, query: impl Into<Listing<'_>>) -> Result<ProfileList, ClientError> {
+        self.send(Call::listing(&["profiles"], query.into(), Filters { type_name, ..Filters::default() })).await
     }
 
     pub async fn create_profile(&self, body: &ProfileCreate) -> Result<Profile, ClientError> {

@@ -1,7 +1,7 @@
 //! Network endpoints: networks, their subnets, ports (reserved addresses), and connecting a container
 //! to a network or disconnecting it.
 
-use crate::{Call, Client, ClientError};
+use crate::{Call, Client, ClientError, Filters, Listing};
 use flotilla_api::{
     Container, ListQuery, Network, NetworkConnect, NetworkCreate, NetworkList, Port, PortCreate, PortFilters, PortList, Subnet,
     SubnetCreate, SubnetList,
@@ -13,8 +13,8 @@ impl Client {
         self.send(Call::post(&["networks"], body)).await
     }
 
-    pub async fn list_networks(&self, query: &ListQuery) -> Result<NetworkList, ClientError> {
-        self.send(Call::get(&["networks"]).query(query)).await
+    pub async fn list_networks(&self, query: impl Into<Listing<'_>>) -> Result<NetworkList, ClientError> {
+        self.send(Call::listing(&["networks"], query.into(), Filters::default())).await
     }
 
     /// A network by id or name, with its subnets.

@@ -1,8 +1,8 @@
 //! Node endpoints: create (in a cluster or orphan), adopt a container, list, show, update, delete,
 //! and the node actions (check, recover, operation).
 
-use crate::{Accepted, Call, Client, ClientError, Updated};
-use flotilla_api::{ActionAccepted, ListQuery, Node, NodeActionRequest, NodeAdopt, NodeCreate, NodeFilter, NodeList, NodeUpdate};
+use crate::{Accepted, Call, Client, ClientError, Listing, Updated};
+use flotilla_api::{ActionAccepted, Node, NodeActionRequest, NodeAdopt, NodeCreate, NodeFilter, NodeList, NodeUpdate};
 
 impl Client {
     /// `POST /v1/nodes`: the node is written and its NODE_CREATE action queued.
@@ -16,8 +16,8 @@ impl Client {
     }
 
     /// Nodes, e.g. the members of one cluster (`filter.cluster`).
-    pub async fn list_nodes(&self, query: &ListQuery, filter: &NodeFilter) -> Result<NodeList, ClientError> {
-        self.send(Call::list(&["nodes"], query, filter)).await
+    pub async fn list_nodes(&self, query: impl Into<Listing<'_>>, filter: &NodeFilter) -> Result<NodeList, ClientError> {
+        self.send(Call::listing(&["nodes"], query.into(), filter)).await
     }
 
     /// Every node matching `filter`, page after page.

@@ -1,15 +1,15 @@
 //! Volume endpoints: named volumes containers mount: create, list, show, delete.
 
-use crate::{Call, Client, ClientError};
-use flotilla_api::{ListQuery, Volume, VolumeCreate, VolumeList};
+use crate::{Call, Client, ClientError, Filters, Listing};
+use flotilla_api::{Volume, VolumeCreate, VolumeList};
 
 impl Client {
     pub async fn create_volume(&self, body: &VolumeCreate) -> Result<Volume, ClientError> {
         self.send(Call::post(&["volumes"], body)).await
     }
 
-    pub async fn list_volumes(&self, query: &ListQuery) -> Result<VolumeList, ClientError> {
-        self.send(Call::get(&["volumes"]).query(query)).await
+    pub async fn list_volumes(&self, query: impl Into<Listing<'_>>) -> Result<VolumeList, ClientError> {
+        self.send(Call::listing(&["volumes"], query.into(), Filters::default())).await
     }
 
     /// A volume by id or name, with the containers mounting it.

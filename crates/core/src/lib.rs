@@ -24,6 +24,7 @@ pub mod resize;
 pub mod role;
 pub mod router;
 pub mod scheduler;
+pub mod selector;
 pub mod validation;
 pub mod volume;
 

@@ -1,5 +1,6 @@
 //! Listing rules shared by every collection: page size, marker, sort order.
 
+use crate::selector::Selector;
 use crate::validation::ValidationError;
 
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -36,11 +37,13 @@ pub struct ListParams {
     pub marker: Option<String>,
     pub sort: SortKey,
     pub dir: SortDir,
+    /// Only objects whose labels match (lists of labelled objects only).
+    pub labels: Selector,
 }
 
 impl Default for ListParams {
     fn default() -> Self {
-        Self { limit: DEFAULT_LIMIT, marker: None, sort: SortKey::CreatedAt, dir: SortDir::Asc }
+        Self { limit: DEFAULT_LIMIT, marker: None, sort: SortKey::CreatedAt, dir: SortDir::Asc, labels: Selector::default() }
     }
 }
 
@@ -55,7 +58,7 @@ impl ListParams {
             None => (SortKey::CreatedAt, SortDir::Asc),
             Some(text) => parse_sort(text)?,
         };
-        Ok(Self { limit, marker, sort, dir })
+        Ok(Self { limit, marker, sort, dir, labels: Selector::default() })
     }
 }
 

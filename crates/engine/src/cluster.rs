@@ -68,45 +68,49 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
     if count <= 0 || ctx.store().child_progress(ctx.action.id).await?.0 > 0 {
         return Ok(());
     }
-    let regions = crate::policies::regions_for_new_nodes(ctx, cluster, count).await?;
+    let regions = crate::policies::regions_for_new_nodes(ctx.store(), &ctx.shared.config.region, cluster, count).await?;
     let first = ctx.store().take_node_indexes(cluster.id, count).await?;
     let now = flotilla_core::now();
     let mut rows = Vec::with_capacity(count as usize);
     for i in 0..count {
-        let index = first + i;
-        let name = cluster
-            .config
-            .node_name(cluster.name.as_str(), index, &mut || rand::rng().sample(rand::distr::Alphanumeric).to_ascii_lowercase() as char);
-        let name = Name::parse("node name", &name).map_err(|e| EngineError::failed(e.to_string()))?;
-        let node = Node {
-            id: NodeId::new(),
-            name: name.clone(),
-            project_id: cluster.project_id,
-            user_id: cluster.user_id,
-            cluster_id: Some(cluster.id),
-            index,
-            role: String::new(),
-            profile_id: cluster.profile_id,
-            status: NodeStatus::Init,
-            status_reason: String::new(),
-            tainted: false,
-            physical_id: None,
-            host_id: None,
-            region: regions.get(i as usize).cloned().unwrap_or_default(),
-            metadata: Default::default(),
-            created_at: now,
-            updated_at: now,
-        };
+        let node = new_node(cluster, first + i, regions.get(i as usize).cloned().unwrap_or_default(), now)?;
         let zone = zones.get(i as usize).cloned().flatten();
-        let action =
-            Action::new(ActionKind::NodeCreate, Target::Node(node.id), name.as_str(), cluster.project_id, cluster.user_id, Cause::Derived)
-                .inputs(ActionInputs::NodeCreate { zone })
-                .derived(&ctx.action);
+        let name = node.name.as_str();
+        let action = Action::new(ActionKind::NodeCreate, Target::Node(node.id), name, cluster.project_id, cluster.user_id, Cause::Derived)
+            .inputs(ActionInputs::NodeCreate { zone })
+            .derived(&ctx.action);
         rows.push((node, action));
     }
     ctx.store().create_nodes(&rows).await?;
     ctx.shared.wake.notify_one();
     Ok(())
+}
+
+/// `cluster`'s new member number `index`, in `region`, named by the cluster's node naming.
+pub(crate) fn new_node(cluster: &Cluster, index: i64, region: String, now: flotilla_core::Timestamp) -> Result<Node, EngineError> {
+    let name = cluster
+        .config
+        .node_name(cluster.name.as_str(), index, &mut || rand::rng().sample(rand::distr::Alphanumeric).to_ascii_lowercase() as char);
+    let name = Name::parse("node name", &name).map_err(|e| EngineError::failed(e.to_string()))?;
+    Ok(Node {
+        id: NodeId::new(),
+        name,
+        project_id: cluster.project_id,
+        user_id: cluster.user_id,
+        cluster_id: Some(cluster.id),
+        index,
+        role: String::new(),
+        profile_id: cluster.profile_id,
+        status: NodeStatus::Init,
+        status_reason: String::new(),
+        tainted: false,
+        physical_id: None,
+        host_id: None,
+        region,
+        metadata: Default::default(),
+        created_at: now,
+        updated_at: now,
+    })
 }
 
 /// Writes one derived `kind` action per node, unless this action already did.
@@ -134,7 +138,7 @@ pub(crate) async fn submit_children(ctx: &Ctx, nodes: &[Node], kind: ActionKind,
 
 async fn create(ctx: &Ctx, cluster: Cluster) -> Result<Outputs, EngineError> {
     set_status(ctx, &cluster, ClusterStatus::Creating, "creating its nodes").await?;
-    let zones = crate::policies::zones_for_new_nodes(ctx, &cluster, cluster.desired_capacity).await?;
+    let zones = crate::policies::zones_for_new_nodes(ctx.store(), &cluster, cluster.desired_capacity).await?;
     spawn_creates(ctx, &cluster, cluster.desired_capacity, &zones).await?;
     let failures = ctx.wait_children().await?;
     outcome(failures, "the cluster's creation", Outputs::new())
@@ -181,7 +185,7 @@ async fn grow_to(ctx: &Ctx, cluster: &Cluster, desired: i64) -> Result<Outputs, 
     set_status(ctx, cluster, ClusterStatus::Resizing, format!("scaling out to {desired}")).await?;
     let nodes = ctx.store().cluster_nodes(cluster.id).await?;
     let count = desired - nodes.len() as i64;
-    let zones = crate::policies::zones_for_new_nodes(ctx, cluster, count).await?;
+    let zones = crate::policies::zones_for_new_nodes(ctx.store(), cluster, count).await?;
     spawn_creates(ctx, cluster, count, &zones).await?;
     let failures = ctx.wait_children().await?;
     outcome(failures, "the scale-out", Outputs::from([("desired_capacity".to_owned(), desired.to_string())]))

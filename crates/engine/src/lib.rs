@@ -14,6 +14,7 @@ mod health;
 mod host;
 mod node;
 mod placer;
+pub mod plan;
 mod policies;
 mod remote;
 mod rollout;

@@ -9,7 +9,7 @@ use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::policy::deletion::Removal;
 use flotilla_core::scheduler::Request;
 use flotilla_core::{ContainerId, ProfileId};
-use flotilla_store::{ContainerChanges, NodeChanges, NodePlacement, Scope, StoreError};
+use flotilla_store::{ContainerChanges, NodeChanges, NodePlacement, Scope, Store, StoreError};
 use std::collections::BTreeMap;
 
 pub(crate) type Outputs = BTreeMap<String, String>;
@@ -40,11 +40,11 @@ async fn set_status(ctx: &Ctx, node: &Node, status: NodeStatus, reason: impl Int
 }
 
 /// The container `node` should run, from its profile.
-pub(crate) async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) -> Result<(Container, Request), EngineError> {
-    let profile = ctx.store().profile(Scope::All, &profile.to_string()).await?;
+pub(crate) async fn container_for(store: &Store, node: &Node, profile: ProfileId) -> Result<(Container, Request), EngineError> {
+    let profile = store.profile(Scope::All, &profile.to_string()).await?;
     let spec = profile.spec.properties;
     let reference = flotilla_core::image::normalize_reference(&spec.image);
-    let image = ctx.store().resolve_image(node.project_id, &reference).await?;
+    let image = store.resolve_image(node.project_id, &reference).await?;
     let now = flotilla_core::now();
     let mut metadata = flotilla_core::Metadata::new();
     metadata.insert("node".to_owned(), node.name.to_string());
@@ -76,6 +76,17 @@ pub(crate) async fn container_for(ctx: &Ctx, node: &Node, profile: ProfileId) ->
     Ok((container, request))
 }
 
+/// What the placer gets for a new `node` (in `zone` when a zone placement chose one): its
+/// container, and the request narrowed by the cluster's affinity policy.
+pub(crate) async fn placement_for(store: &Store, node: &Node, zone: Option<String>) -> Result<NodePlacement, EngineError> {
+    let (container, mut request) = container_for(store, node, node.profile_id).await?;
+    if let Some(zone) = zone {
+        request.constraints.push(format!("zone == {zone}"));
+    }
+    crate::policies::shape_request(store, node.cluster_id, &mut request).await?;
+    Ok(NodePlacement { node: node.id, cluster: node.cluster_id, container, request })
+}
+
 /// Waits until `id` runs; an error, an exit or its disappearance fails the wait.
 pub(crate) async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<Container, EngineError> {
     ctx.wait_container(id, |c| match c {
@@ -98,12 +109,7 @@ pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Resul
         // Taken over after the container was written: wait for it, never make a second one.
         Some(existing) => existing,
         None => {
-            let (container, mut request) = container_for(ctx, &node, node.profile_id).await?;
-            if let Some(zone) = zone {
-                request.constraints.push(format!("zone == {zone}"));
-            }
-            crate::policies::shape_request(ctx, node.cluster_id, &mut request).await?;
-            let placement = NodePlacement { node: node.id, cluster: node.cluster_id, container, request };
+            let placement = placement_for(ctx.store(), &node, zone).await?;
             let written = match ctx.shared.placer.place(placement).await {
                 Ok(written) => written,
                 Err(e @ EngineError::Abandoned) => return Err(e),
@@ -239,7 +245,7 @@ async fn update(ctx: &Ctx, node: Node, profile: ProfileId) -> Result<Outputs, En
         set_status(ctx, &node, NodeStatus::Active, "").await?;
         return Ok(Outputs::new());
     }
-    let (wanted, _) = container_for(ctx, &node, profile).await?;
+    let (wanted, _) = container_for(ctx.store(), &node, profile).await?;
     let changes = ContainerChanges {
         spec: Some((wanted.spec, wanted.image_id)),
         status: Some((ContainerStatus::Creating, format!("updating to profile {profile}"))),

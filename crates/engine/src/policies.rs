@@ -13,7 +13,7 @@ use flotilla_core::policy::deletion::{self, Candidate, Criteria, Removal, Remova
 use flotilla_core::policy::placement::RegionPlacement;
 use flotilla_core::resize::ClusterSize;
 use flotilla_core::scheduler::Request;
-use flotilla_store::{Binding, ClusterChanges, Scope};
+use flotilla_store::{Binding, ClusterChanges, Scope, Store};
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -25,12 +25,12 @@ pub(crate) struct BatchPlan {
 }
 
 /// The enabled policies of `cluster`.
-async fn enabled(ctx: &Ctx, cluster: flotilla_core::ClusterId) -> Result<Vec<Binding>, EngineError> {
-    Ok(ctx.store().cluster_policies(cluster).await?.into_iter().filter(|b| b.enabled).collect())
+async fn enabled(store: &Store, cluster: flotilla_core::ClusterId) -> Result<Vec<Binding>, EngineError> {
+    Ok(store.cluster_policies(cluster).await?.into_iter().filter(|b| b.enabled).collect())
 }
 
 /// The zone of each member's host (empty when unplaced).
-async fn member_zones(ctx: &Ctx, nodes: &[Node]) -> Result<Vec<(String, String)>, EngineError> {
+async fn member_zones(store: &Store, nodes: &[Node]) -> Result<Vec<(String, String)>, EngineError> {
     let mut hosts = BTreeMap::new();
     let mut out = Vec::with_capacity(nodes.len());
     for node in nodes {
@@ -38,7 +38,7 @@ async fn member_zones(ctx: &Ctx, nodes: &[Node]) -> Result<Vec<(String, String)>
             Some(id) => match hosts.get(&id) {
                 Some(known) => Clone::clone(known),
                 None => {
-                    let host = ctx.store().host(&id.to_string()).await?;
+                    let host = store.host(&id.to_string()).await?;
                     let known = (host.name, host.zone);
                     hosts.insert(id, known.clone());
                     known
@@ -60,12 +60,12 @@ fn per_zone(zones: &[(String, String)]) -> BTreeMap<String, usize> {
 }
 
 /// The zone of each of `count` new nodes, as a `placement.zone` policy plans it.
-pub(crate) async fn zones_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64) -> Result<Vec<Option<String>>, EngineError> {
+pub(crate) async fn zones_for_new_nodes(store: &Store, cluster: &Cluster, count: i64) -> Result<Vec<Option<String>>, EngineError> {
     let count = count.max(0) as usize;
-    for binding in enabled(ctx, cluster.id).await? {
+    for binding in enabled(store, cluster.id).await? {
         if let PolicyProperties::PlacementZone(policy) = &binding.policy.spec.properties {
-            let nodes = ctx.store().cluster_nodes(cluster.id).await?;
-            let current = per_zone(&member_zones(ctx, &nodes).await?);
+            let nodes = store.cluster_nodes(cluster.id).await?;
+            let current = per_zone(&member_zones(store, &nodes).await?);
             return Ok(policy.plan_create(&current, count).into_iter().map(Some).collect());
         }
     }
@@ -75,11 +75,12 @@ pub(crate) async fn zones_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64
 /// The region each of `count` new nodes is planned for: a `placement.region` policy's plan
 /// (weights and caps over the regions' current counts) over the regions that are up (this one,
 /// and the others the central lists UP that answer), else this region.
-pub(crate) async fn regions_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i64) -> Result<Vec<String>, EngineError> {
+/// `here` is this region's name.
+pub(crate) async fn regions_for_new_nodes(store: &Store, here: &str, cluster: &Cluster, count: i64) -> Result<Vec<String>, EngineError> {
     let count = count.max(0) as usize;
-    let Some(policy) = region_placement(ctx, cluster).await? else { return Ok(vec![ctx.shared.config.region.clone(); count]) };
-    let nodes = ctx.store().cluster_nodes(cluster.id).await?;
-    plan_regions(&regions_up(ctx).await?, &policy, nodes.iter(), count)
+    let Some(policy) = region_placement(store, cluster).await? else { return Ok(vec![here.to_owned(); count]) };
+    let nodes = store.cluster_nodes(cluster.id).await?;
+    plan_regions(&regions_up(store, here).await?, &policy, nodes.iter(), count)
 }
 
 /// Where a member of `cluster` whose region was lost (or whose member failed) goes: the region
@@ -87,8 +88,8 @@ pub(crate) async fn regions_for_new_nodes(ctx: &Ctx, cluster: &Cluster, count: i
 /// that are down) are planned together, in index order, counting the others, so that members
 /// moved at once spread as one plan says. Without a region placement policy, this region.
 pub(crate) async fn region_for_replacement(ctx: &Ctx, cluster: &Cluster, node: &Node) -> Result<String, EngineError> {
-    let Some(policy) = region_placement(ctx, cluster).await? else { return Ok(ctx.shared.config.region.clone()) };
-    let up = regions_up(ctx).await?;
+    let Some(policy) = region_placement(ctx.store(), cluster).await? else { return Ok(ctx.shared.config.region.clone()) };
+    let up = regions_up(ctx.store(), &ctx.shared.config.region).await?;
     let nodes = ctx.store().cluster_nodes(cluster.id).await?;
     let (mut moving, staying): (Vec<&Node>, Vec<&Node>) = nodes.iter().partition(|n| n.id == node.id || !up.contains(&n.region));
     moving.sort_by_key(|n| n.index);
@@ -105,14 +106,14 @@ pub(crate) async fn region_for_replacement(ctx: &Ctx, cluster: &Cluster, node: &
 }
 
 /// The regions up now: this one, and the others the central lists UP that answer.
-async fn regions_up(ctx: &Ctx) -> Result<BTreeSet<String>, EngineError> {
-    let mut up: BTreeSet<String> = ctx.store().peer_regions().await?.into_iter().filter(|p| p.up).map(|p| p.name).collect();
-    up.insert(ctx.shared.config.region.clone());
+async fn regions_up(store: &Store, here: &str) -> Result<BTreeSet<String>, EngineError> {
+    let mut up: BTreeSet<String> = store.peer_regions().await?.into_iter().filter(|p| p.up).map(|p| p.name).collect();
+    up.insert(here.to_owned());
     Ok(up)
 }
 
-async fn region_placement(ctx: &Ctx, cluster: &Cluster) -> Result<Option<RegionPlacement>, EngineError> {
-    Ok(enabled(ctx, cluster.id).await?.into_iter().find_map(|b| match b.policy.spec.properties {
+async fn region_placement(store: &Store, cluster: &Cluster) -> Result<Option<RegionPlacement>, EngineError> {
+    Ok(enabled(store, cluster.id).await?.into_iter().find_map(|b| match b.policy.spec.properties {
         PolicyProperties::PlacementRegion(policy) => Some(policy),
         _ => None,
     }))
@@ -138,13 +139,16 @@ fn plan_regions<'a>(
 }
 
 /// Narrows a member's placement as an `affinity` policy says.
-pub(crate) async fn shape_request(ctx: &Ctx, cluster: Option<flotilla_core::ClusterId>, request: &mut Request) -> Result<(), EngineError> {
+pub(crate) async fn shape_request(
+    store: &Store,
+    cluster: Option<flotilla_core::ClusterId>,
+    request: &mut Request,
+) -> Result<(), EngineError> {
     let Some(cluster) = cluster else { return Ok(()) };
-    let cluster = ctx.store().cluster(Scope::All, &cluster.to_string()).await?;
-    for binding in enabled(ctx, cluster.id).await? {
+    for binding in enabled(store, cluster).await? {
         if let PolicyProperties::Affinity(policy) = &binding.policy.spec.properties {
-            let nodes = ctx.store().cluster_nodes(cluster.id).await?;
-            policy.apply(request, &member_zones(ctx, &nodes).await?);
+            let nodes = store.cluster_nodes(cluster).await?;
+            policy.apply(request, &member_zones(store, &nodes).await?);
         }
     }
     Ok(())
@@ -153,7 +157,7 @@ pub(crate) async fn shape_request(ctx: &Ctx, cluster: Option<flotilla_core::Clus
 /// How many nodes a scale action adds or removes: the user's count, else the scaling policy's
 /// adjustment, else 1; checked as Senlin's scaling policy does.
 pub(crate) async fn scale_count(ctx: &Ctx, cluster: &Cluster, kind: ActionKind, requested: Option<i64>) -> Result<i64, EngineError> {
-    for binding in enabled(ctx, cluster.id).await? {
+    for binding in enabled(ctx.store(), cluster.id).await? {
         if let PolicyProperties::Scaling(policy) = &binding.policy.spec.properties
             && policy.applies_to(kind.as_str())
         {
@@ -169,7 +173,7 @@ pub(crate) async fn scale_count(ctx: &Ctx, cluster: &Cluster, kind: ActionKind, 
 
 /// Starts the scaling policy's cooldown after a successful scale action.
 pub(crate) async fn start_cooldown(ctx: &Ctx, cluster: &Cluster, kind: ActionKind) -> Result<(), EngineError> {
-    for binding in enabled(ctx, cluster.id).await? {
+    for binding in enabled(ctx.store(), cluster.id).await? {
         if let PolicyProperties::Scaling(policy) = &binding.policy.spec.properties
             && policy.applies_to(kind.as_str())
             && policy.adjustment.cooldown > 0
@@ -186,7 +190,7 @@ pub(crate) async fn start_cooldown(ctx: &Ctx, cluster: &Cluster, kind: ActionKin
 /// The `count` nodes to delete: unhealthy ones first, then as the deletion policy's criteria
 /// and the zone placement's plan say (default: the youngest).
 pub(crate) async fn victims(ctx: &Ctx, cluster: &Cluster, nodes: Vec<Node>, count: usize) -> Result<Vec<Node>, EngineError> {
-    let bindings = enabled(ctx, cluster.id).await?;
+    let bindings = enabled(ctx.store(), cluster.id).await?;
     let criteria = bindings
         .iter()
         .find_map(|b| match &b.policy.spec.properties {
@@ -194,7 +198,7 @@ pub(crate) async fn victims(ctx: &Ctx, cluster: &Cluster, nodes: Vec<Node>, coun
             _ => None,
         })
         .unwrap_or(Criteria::YoungestFirst);
-    let zones = member_zones(ctx, &nodes).await?;
+    let zones = member_zones(ctx.store(), &nodes).await?;
     let mut profiles = BTreeMap::new();
     let mut candidates = Vec::with_capacity(nodes.len());
     for (node, (_, zone)) in nodes.iter().zip(&zones) {
@@ -220,7 +224,7 @@ pub(crate) async fn victims(ctx: &Ctx, cluster: &Cluster, nodes: Vec<Node>, coun
 /// The rolling update's batches of `nodes`, as the batch policy says: unhealthy and tainted nodes
 /// in the first batches (default: all at once).
 pub(crate) async fn batches(ctx: &Ctx, cluster: &Cluster, nodes: &[Node]) -> Result<BatchPlan, EngineError> {
-    for binding in enabled(ctx, cluster.id).await? {
+    for binding in enabled(ctx.store(), cluster.id).await? {
         if let PolicyProperties::Batch(policy) = &binding.policy.spec.properties {
             let healthy: Vec<bool> = nodes.iter().map(|n| !n.goes_first()).collect();
             return Ok(BatchPlan { batches: policy.plan_nodes(&healthy), pause: Duration::from_secs(policy.pause_time) });
@@ -232,7 +236,7 @@ pub(crate) async fn batches(ctx: &Ctx, cluster: &Cluster, nodes: &[Node]) -> Res
 
 /// How nodes leave `cluster` for `removal`, as its deletion policy (if any) says.
 pub(crate) async fn removal(ctx: &Ctx, cluster: flotilla_core::ClusterId, removal: Removal) -> Result<RemovalPlan, EngineError> {
-    let bindings = enabled(ctx, cluster).await?;
+    let bindings = enabled(ctx.store(), cluster).await?;
     Ok(deletion::plan_removal(deletion::attached(bindings.iter().map(|b| &b.policy.spec.properties)), removal))
 }
 

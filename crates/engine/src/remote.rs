@@ -30,7 +30,7 @@ pub(crate) fn elsewhere(own: &str, node: &Node) -> bool {
 /// Runs `node`'s container in `region` (another region) in place of what it ran before, and
 /// waits until it runs there. A member that fails is let go (removed there), never left behind.
 pub(crate) async fn create(ctx: &Ctx, node: &Node, region: &str) -> Result<ContainerId, EngineError> {
-    let (container, _) = crate::node::container_for(ctx, node, node.profile_id).await?;
+    let (container, _) = crate::node::container_for(ctx.store(), node, node.profile_id).await?;
     let mut metadata = container.metadata;
     metadata.insert("home_region".to_owned(), ctx.shared.config.region.clone());
     let member = NewRemoteMember { container_id: container.id, region: region.to_owned(), spec: container.spec, metadata };

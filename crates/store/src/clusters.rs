@@ -162,7 +162,7 @@ impl Store {
         if let Some(status) = filters.status {
             f.push(Filter::eq("status", status.to_ascii_uppercase()));
         }
-        self.list_page("clusters", &f, params, decode).await
+        self.list_labelled("clusters", "metadata", f, params, decode).await
     }
 
     /// Every cluster of the region (the health manager and the autoscaler walk them).

@@ -141,7 +141,7 @@ pub(crate) fn decode_container(row: &AnyRow) -> Result<Container, StoreError> {
     })
 }
 
-fn decode(row: &AnyRow) -> Result<ContainerRow, StoreError> {
+pub(crate) fn decode(row: &AnyRow) -> Result<ContainerRow, StoreError> {
     Ok(ContainerRow {
         container: decode_container(row)?,
         host_name: row.try_get("host_name")?,
@@ -166,6 +166,17 @@ async fn delete_row(tx: &mut Tx, id: ContainerId) -> Result<(), StoreError> {
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A placement's error as the answer for its one container when it refuses that container
+/// (quota, bad input, conflict, no addresses left), else the error of the whole batch.
+pub(crate) fn refusal(e: StoreError) -> Result<StoreError, StoreError> {
+    match e {
+        refused @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_) | StoreError::BlocksExhausted { .. }) => {
+            Ok(refused)
+        }
+        e => Err(e),
+    }
 }
 
 impl Store {
@@ -208,11 +219,7 @@ impl Store {
                         .await?;
                     answers.push(Ok(container));
                 }
-                Err(
-                    refused
-                    @ (StoreError::Quota(_) | StoreError::Invalid(_) | StoreError::Conflict(_) | StoreError::BlocksExhausted { .. }),
-                ) => answers.push(Err(refused)),
-                Err(e) => return Err(e),
+                Err(e) => answers.push(Err(refusal(e)?)),
             }
         }
         region.finish(&mut w.tx).await?;
@@ -285,7 +292,7 @@ impl Store {
         if let Some(host) = filters.host {
             f.push(Filter::eq("host_id", host));
         }
-        let page = self.list_page("container_view", &f, params, decode).await?;
+        let page = self.list_labelled("container_view", "metadata", f, params, decode).await?;
         Ok(Page { items: self.with_addresses(page.items).await?, next: page.next })
     }
 

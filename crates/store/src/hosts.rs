@@ -288,7 +288,7 @@ impl Store {
         if let Some(schedulable) = schedulable {
             filters.push(Filter::eq("schedulable", schedulable.as_str()));
         }
-        self.list_page("host_view", &filters, params, decode).await
+        self.list_labelled("host_view", "labels", filters, params, decode).await
     }
 
     /// Records a heartbeat (and the agent's version); answers whether the host was DOWN until now.

@@ -23,6 +23,7 @@ mod networks;
 mod nodes;
 mod overlay;
 mod placement;
+mod plans;
 mod policies;
 mod ports;
 mod profiles;

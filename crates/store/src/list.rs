@@ -1,28 +1,33 @@
 //! Keyset pagination shared by every list: filters, sort order, marker, `limit + 1` look-ahead.
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
+use flotilla_core::selector::{Requirement, Selector};
 use flotilla_core::{ListParams, Page, SortDir, SortKey};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-/// `column = value` (or `>`); the column is always a constant of this crate, never user text.
+/// One condition of a list's `WHERE`: SQL with a `?` per value, built only from constants of
+/// this crate (columns, operators), never from user text, which is always bound.
 #[derive(Debug, Clone)]
 pub struct Filter {
-    pub(crate) column: &'static str,
-    pub(crate) op: &'static str,
-    value: Bound,
+    sql: String,
+    values: Vec<Bound>,
     /// Whether it says what the caller may see (its project): the marker must pass it too.
     scoping: bool,
 }
 
 impl Filter {
+    fn compare(column: &'static str, op: &'static str, value: Bound) -> Self {
+        Self { sql: format!("{column} {op} ?"), values: vec![value], scoping: false }
+    }
+
     pub(crate) fn eq(column: &'static str, value: impl ToString) -> Self {
-        Self { column, op: "=", value: Bound::Text(value.to_string()), scoping: false }
+        Self::compare(column, "=", Bound::Text(value.to_string()))
     }
 
     /// `column = value` on an integer column.
     pub(crate) fn eq_int(column: &'static str, value: i64) -> Self {
-        Self { column, op: "=", value: Bound::Int(value), scoping: false }
+        Self::compare(column, "=", Bound::Int(value))
     }
 
     /// `column = value` limiting the list to what the caller may see: a marker outside it is
@@ -33,7 +38,55 @@ impl Filter {
 
     /// `column > value`, compared as text.
     pub(crate) fn after(column: &'static str, value: impl ToString) -> Self {
-        Self { column, op: ">", value: Bound::Text(value.to_string()), scoping: false }
+        Self::compare(column, ">", Bound::Text(value.to_string()))
+    }
+
+    /// One filter per term of `selector` over `column`, a JSON object of string labels.
+    pub(crate) fn labels(backend: Backend, column: &'static str, selector: &Selector) -> Vec<Self> {
+        selector.0.iter().map(|term| Self::label(backend, column, term)).collect()
+    }
+
+    fn label(backend: Backend, column: &'static str, term: &Requirement) -> Self {
+        // The label's value, NULL when the key is missing (values are always JSON strings).
+        let value_of = |key: &str| match backend {
+            // Selector keys are letters, digits and `-_./` (core), so quoting them in a path is safe.
+            Backend::Sqlite => (format!("json_extract({column}, ?)"), Bound::Text(format!("$.\"{key}\""))),
+            Backend::Postgres => (format!("({column}::jsonb ->> ?)"), Bound::Text(key.to_owned())),
+        };
+        let (sql, values) = match term {
+            Requirement::Equals(k, v) => {
+                let (value, key) = value_of(k);
+                (format!("{value} = ?"), vec![key, Bound::Text(v.clone())])
+            }
+            Requirement::NotEquals(k, v) => {
+                let (value, key) = value_of(k);
+                (format!("({value} IS NULL OR {value} <> ?)"), vec![key.clone(), key, Bound::Text(v.clone())])
+            }
+            Requirement::Exists(k) => {
+                let (value, key) = value_of(k);
+                (format!("{value} IS NOT NULL"), vec![key])
+            }
+            Requirement::Missing(k) => {
+                let (value, key) = value_of(k);
+                (format!("{value} IS NULL"), vec![key])
+            }
+        };
+        Self { sql, values, scoping: false }
+    }
+
+    /// The SQL with its `?`s numbered from `$first`.
+    fn numbered(&self, first: usize) -> String {
+        let mut sql = String::with_capacity(self.sql.len() + 8);
+        let mut n = first;
+        for c in self.sql.chars() {
+            if c == '?' {
+                sql.push_str(&format!("${n}"));
+                n += 1;
+            } else {
+                sql.push(c);
+            }
+        }
+        sql
     }
 }
 
@@ -76,6 +129,21 @@ impl Store {
         self.list_ordered(table, Order::Key, filters, params, decode).await
     }
 
+    /// [`Store::list_page`] of a table whose `labels_column` (a JSON object) the list's selector
+    /// (`params.labels`) is matched against, in the query so that pages stay whole.
+    pub(crate) async fn list_labelled<T>(
+        &self,
+        table: &'static str,
+        labels_column: &'static str,
+        filters: Vec<Filter>,
+        params: &ListParams,
+        decode: impl Fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let mut filters = filters;
+        filters.extend(Filter::labels(self.backend, labels_column, &params.labels));
+        self.list_page(table, &filters, params, decode).await
+    }
+
     /// [`Store::list_page`] in the given order.
     pub(crate) async fn list_ordered<T>(
         &self,
@@ -89,16 +157,20 @@ impl Store {
             Order::Key => (params.sort.column(), params.sort != SortKey::Name),
             Order::Id => ("id", false),
         };
-        let mut binds: Vec<Bound> = filters.iter().map(|f| f.value.clone()).collect();
-        let mut conditions: Vec<String> = filters.iter().enumerate().map(|(i, f)| format!("{} {} ${}", f.column, f.op, i + 1)).collect();
+        let mut binds: Vec<Bound> = Vec::new();
+        let mut conditions: Vec<String> = Vec::new();
+        for f in filters {
+            conditions.push(f.numbered(binds.len() + 1));
+            binds.extend(f.values.iter().cloned());
+        }
         if let Some(marker) = &params.marker {
-            let scoping: Vec<&Filter> = filters.iter().filter(|f| f.scoping).collect();
             let mut sql = format!("SELECT {column} FROM {table} WHERE id = $1");
-            for (i, f) in scoping.iter().enumerate() {
-                sql.push_str(&format!(" AND {} {} ${}", f.column, f.op, i + 2));
+            let mut scoping = vec![Bound::Text(marker.clone())];
+            for f in filters.iter().filter(|f| f.scoping) {
+                sql.push_str(&format!(" AND {}", f.numbered(scoping.len() + 1)));
+                scoping.extend(f.values.iter().cloned());
             }
-            let query = sqlx::query(AssertSqlSafe(sql)).bind(marker.clone());
-            let query = scoping.into_iter().fold(query, |query, f| f.value.clone().bind_to(query));
+            let query = scoping.into_iter().fold(sqlx::query(AssertSqlSafe(sql)), |query, value| value.bind_to(query));
             let row = query.fetch_optional(&self.pool).await?.ok_or_else(|| StoreError::BadMarker(marker.clone()))?;
             let value = if numeric { Bound::Int(row.try_get(0)?) } else { Bound::Text(row.try_get(0)?) };
             let op = match params.dir {

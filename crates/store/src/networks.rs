@@ -316,7 +316,7 @@ impl Store {
             filters.push(Filter::eq("name", name));
         }
         let table = if matches!(scope, Scope::All) { "networks" } else { "network_visibility_view" };
-        let page = self.list_page(table, &filters, params, decode_network).await?;
+        let page = self.list_labelled(table, "metadata", filters, params, decode_network).await?;
         let mut rows = Vec::with_capacity(page.items.len());
         for network in page.items {
             rows.push(self.row_of(network).await?);

@@ -237,7 +237,7 @@ impl Store {
         if let Some(cluster) = filters.cluster {
             f.push(Filter::eq("cluster_id", cluster));
         }
-        self.list_page("nodes", &f, params, decode).await
+        self.list_labelled("nodes", "metadata", f, params, decode).await
     }
 
     /// Every node of `cluster`, by index.

@@ -496,27 +496,8 @@ impl Store {
 
     /// The addresses of each of `containers`, in the order they were connected.
     pub async fn addresses(&self, containers: &[ContainerId]) -> Result<HashMap<ContainerId, Vec<Address>>, StoreError> {
-        let mut out: HashMap<ContainerId, Vec<Address>> = HashMap::new();
-        for chunk in containers.chunks(200) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT container_id, network_id, network_name, ip_address, mac FROM port_view WHERE container_id IN ({}) ORDER BY created_at, id",
-                marks.join(", ")
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.to_string());
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                out.entry(get_id(&row, "container_id")?).or_default().push(Address {
-                    network_id: get_id(&row, "network_id")?,
-                    network_name: row.try_get("network_name")?,
-                    ip: parse_ip(&row.try_get::<String, _>("ip_address")?)?,
-                    mac: row.try_get("mac")?,
-                });
-            }
-        }
-        Ok(out)
+        let mut conn = self.pool.acquire().await?;
+        addresses_on(&mut conn, containers).await
     }
 
     /// Connects container `id` to `network` (`key` is how the request named it): the network joins
@@ -596,4 +577,32 @@ impl Store {
         w.tx.commit().await?;
         Ok(())
     }
+}
+
+/// [`Store::addresses`] read on `conn` (inside a transaction: what it wrote too).
+pub(crate) async fn addresses_on(
+    conn: &mut sqlx::AnyConnection,
+    containers: &[ContainerId],
+) -> Result<HashMap<ContainerId, Vec<Address>>, StoreError> {
+    let mut out: HashMap<ContainerId, Vec<Address>> = HashMap::new();
+    for chunk in containers.chunks(200) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT container_id, network_id, network_name, ip_address, mac FROM port_view WHERE container_id IN ({}) ORDER BY created_at, id",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(id.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.entry(get_id(&row, "container_id")?).or_default().push(Address {
+                network_id: get_id(&row, "network_id")?,
+                network_name: row.try_get("network_name")?,
+                ip: parse_ip(&row.try_get::<String, _>("ip_address")?)?,
+                mac: row.try_get("mac")?,
+            });
+        }
+    }
+    Ok(out)
 }

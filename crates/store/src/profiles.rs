@@ -68,7 +68,7 @@ impl Store {
         if let Some(type_name) = type_name {
             filters.push(Filter::eq("type", type_name));
         }
-        self.list_page("profile_view", &filters, params, decode).await
+        self.list_labelled("profile_view", "metadata", filters, params, decode).await
     }
 
     pub async fn update_profile(&self, id: ProfileId, changes: ProfileChanges) -> Result<Profile, StoreError> {

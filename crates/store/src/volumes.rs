@@ -189,7 +189,7 @@ impl Store {
         if let Some(name) = name {
             f.push(Filter::eq("name", name));
         }
-        let page = self.list_page("volumes", &f, params, decode_volume).await?;
+        let page = self.list_labelled("volumes", "metadata", f, params, decode_volume).await?;
         let mut rows = Vec::with_capacity(page.items.len());
         for volume in page.items {
             rows.push(self.with_mounts(volume).await?);

@@ -7,6 +7,7 @@ use flotilla_core::event::{END, Event, EventAction, EventLevel, ObjectType, STAR
 use flotilla_core::identity::{TokenRecord, User};
 use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties};
 use flotilla_core::scheduler::{Request, Settings};
+use flotilla_core::selector::Selector;
 use flotilla_core::{ListParams, Metadata, ProjectId, Role, SortDir, SortKey, TokenId, UserId};
 mod support;
 
@@ -66,7 +67,9 @@ conformance!(
     concurrent_runners_never_claim_one_job_twice,
     routed_objects_queue_route_sync_on_a_federated_region_only,
     regions_write_only_their_own_routings,
-    only_old_successful_jobs_go
+    only_old_successful_jobs_go,
+    label_selectors_filter_lists_in_the_query,
+    planned_placements_are_rolled_back
 );
 
 async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
@@ -902,4 +905,94 @@ async fn a_region_keeps_its_credential_and_the_identities_its_central_vouched_fo
     assert_eq!(store.project_by_id(who.project_id).await.unwrap().name.as_str(), "team-2", "the central's id, its latest name");
     assert_eq!(store.user_by_id(who.user_id).await.unwrap().name.as_str(), "alice");
     assert_eq!(store.region_counts().await.unwrap(), (0, 0));
+}
+
+/// Names of a container page, in order.
+fn names(page: &flotilla_core::Page<flotilla_store::ContainerRow>) -> Vec<String> {
+    page.items.iter().map(|r| r.container.name.to_string()).collect()
+}
+
+async fn label_selectors_filter_lists_in_the_query(store: &Store) {
+    let p = project("labelled");
+    store.create_project(&p).await.unwrap();
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    let labelled: [(&str, &[(&str, &str)]); 5] = [
+        ("c1", &[("app", "web"), ("tier", "front")]),
+        ("c2", &[("app", "web"), ("tier", "db")]),
+        ("c3", &[("app", "api")]),
+        ("c4", &[]),
+        ("c5", &[("app", "web")]),
+    ];
+    for (n, labels) in labelled {
+        let mut c = container(p.id, spec.clone());
+        c.name = name(n);
+        c.metadata = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        store.create_container(c, &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    }
+    let selected = |text: &str| ListParams { labels: Selector::parse(text).unwrap(), ..Default::default() };
+    let list = |params: ListParams| async move { store.list_containers(Scope::Project(p.id), Default::default(), &params).await.unwrap() };
+    for (selector, wanted) in [
+        ("app=web", vec!["c1", "c2", "c5"]),
+        ("app==web,tier!=db", vec!["c1", "c5"]),
+        ("tier!=db", vec!["c1", "c3", "c4", "c5"]),
+        ("app", vec!["c1", "c2", "c3", "c5"]),
+        ("!app", vec!["c4"]),
+        ("!tier,app", vec!["c3", "c5"]),
+        ("app=api,tier", vec![]),
+        ("app=web,tier=front,!tier", vec![]),
+    ] {
+        assert_eq!(names(&list(selected(selector)).await), wanted, "{selector}");
+    }
+
+    // Filtered in the query: every page is full, and the pages end with the last match.
+    let mut params = ListParams { limit: 2, sort: SortKey::Name, ..selected("app=web") };
+    let first = list(params.clone()).await;
+    assert_eq!((names(&first), first.next.is_some()), (vec!["c1".to_owned(), "c2".to_owned()], true));
+    params.marker = first.next;
+    let second = list(params).await;
+    assert_eq!((names(&second), second.next), (vec!["c5".to_owned()], None));
+
+    // Hosts are selected by their labels.
+    let mut gpu = registration("gpu-1");
+    gpu.labels = [("gpu".to_owned(), "true".to_owned())].into();
+    store.register_host(gpu, admitted(), "digest-gpu").await.unwrap();
+    store.register_host(registration("plain-1"), admitted(), "digest-plain").await.unwrap();
+    let hosts = |text: &str| {
+        let params = selected(text);
+        async move { store.list_hosts(None, None, &params).await.unwrap().items.into_iter().map(|h| h.name).collect::<Vec<_>>() }
+    };
+    assert_eq!(hosts("gpu=true").await, vec!["gpu-1"]);
+    assert_eq!(hosts("!gpu").await, vec!["plain-1"]);
+    assert_eq!(hosts("gpu=false").await, Vec::<String>::new());
+}
+
+async fn planned_placements_are_rolled_back(store: &Store) {
+    let p = project("planned");
+    store.create_project(&p).await.unwrap();
+    let host = store.register_host(registration("plan-1"), admitted(), "digest-plan").await.unwrap().host;
+    // Each needs 5 of the host's 8 GiB: the second sees the first's claim and fits nowhere.
+    let spec = ContainerProperties { image: "demo".into(), memory: Some(5000), ..Default::default() };
+    let placement = |n: &str| {
+        let mut c = container(p.id, spec.clone());
+        c.name = name(n);
+        flotilla_store::NodePlacement { node: flotilla_core::NodeId::new(), cluster: None, container: c, request: Request::for_spec(&spec) }
+    };
+    let plan = store.plan_containers(vec![placement("p1"), placement("p2")], &Settings::default()).await.unwrap();
+    let first = plan[0].as_ref().unwrap();
+    assert_eq!((first.container.host_id, first.host_name.as_deref()), (Some(host.id), Some("plan-1")));
+    assert_eq!(first.addresses.len(), 1, "an address on the project's default network: {:?}", first.addresses);
+    let second = plan[1].as_ref().unwrap();
+    assert_eq!((second.container.host_id, second.container.status), (None, ContainerStatus::Error));
+    assert!(second.container.status_reason.contains("insufficient memory"), "{}", second.container.status_reason);
+
+    // Nothing was written: no container, no default network, no claim on the host.
+    let left = store.list_containers(Scope::All, Default::default(), &ListParams::default()).await.unwrap();
+    assert!(left.items.is_empty());
+    let networks = store.list_networks(Scope::Project(p.id), None, &ListParams::default()).await.unwrap();
+    assert!(networks.items.is_empty(), "{:?}", networks.items.len());
+    let after = store.host(&host.id.to_string()).await.unwrap();
+    assert_eq!((after.allocated, after.revision), (host.allocated, host.revision));
+    // The same placement, made for real, lands where the plan said.
+    let made = store.create_container(placement("p1").container, &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    assert_eq!(made.container.host_id, Some(host.id));
 }

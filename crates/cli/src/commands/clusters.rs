@@ -2,8 +2,9 @@
 //! the cluster actions (scale, resize, add/delete/replace nodes, check, recover, policies, operations),
 //! members' attributes and the member list. Every action takes `--wait` (see `follow`).
 
-use super::common::{ListArgs, MetadataArgs, parse_entry, parse_pair};
+use super::common::{LabelArgs, ListArgs, MetadataArgs, parse_entry, parse_pair};
 use super::follow;
+use super::plans::DryRunArgs;
 use super::wait::WaitArgs;
 use crate::completion;
 use crate::output::{self, Format, Part, Row};
@@ -32,6 +33,8 @@ pub enum ClusterCommand {
         status: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        labels: LabelArgs,
         #[command(flatten)]
         spread: Spread,
     },
@@ -226,6 +229,8 @@ pub struct CreateArgs {
     pub metadata: MetadataArgs,
     #[command(flatten)]
     pub wait: WaitArgs,
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
 }
 
 impl CreateArgs {
@@ -300,6 +305,8 @@ pub struct ResizeArgs {
     pub no_strict: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
 }
 
 impl ResizeArgs {
@@ -351,9 +358,9 @@ fn replacements(pairs: Vec<(String, String)>) -> Result<ReplaceParams> {
 pub async fn run(client: &Target, format: Format, command: ClusterCommand) -> Result<()> {
     let (cluster, request, wait) = match command {
         ClusterCommand::Create(args) => return create(client, format, args).await,
-        ClusterCommand::List { status, list, spread } => {
+        ClusterCommand::List { status, list, labels, spread } => {
             let filter = ClusterFilter { status: status.map(|s| s.to_uppercase()) };
-            return client.list(format, &spread, async |c| c.list_clusters(&list.query(), &filter).await).await;
+            return client.list(format, &spread, async |c| c.list_clusters(labels.listing(&list.query()), &filter).await).await;
         }
         ClusterCommand::Show { cluster } => {
             let (cluster, at) = client.found(&cluster, async |c| c.cluster(&cluster).await).await?;
@@ -382,8 +389,11 @@ pub async fn run(client: &Target, format: Format, command: ClusterCommand) -> Re
         ClusterCommand::ScaleOut(args) => (args.cluster, ClusterActionRequest::ScaleOut(ScaleParams { count: args.count }), args.wait),
         ClusterCommand::ScaleIn(args) => (args.cluster, ClusterActionRequest::ScaleIn(ScaleParams { count: args.count }), args.wait),
         ClusterCommand::Resize(args) => {
-            let params = args.params();
-            (args.cluster, ClusterActionRequest::Resize(params), args.wait)
+            let request = ClusterActionRequest::Resize(args.params());
+            if args.dry_run.dry_run {
+                return super::plans::shown(format, &client.plan_cluster_action(&args.cluster, &request).await?);
+            }
+            (args.cluster, request, args.wait)
         }
         ClusterCommand::AddNodes { cluster, nodes, wait } => {
             (cluster, ClusterActionRequest::AddNodes(NodesParams { nodes, destroy: true }), wait)
@@ -412,6 +422,9 @@ pub async fn run(client: &Target, format: Format, command: ClusterCommand) -> Re
 }
 
 async fn create(client: &Client, format: Format, args: CreateArgs) -> Result<()> {
+    if args.dry_run.dry_run {
+        return super::plans::shown(format, &client.plan_cluster(&args.body()).await?);
+    }
     let accepted = client.create_cluster(&args.body()).await?;
     follow::created(client, accepted.action.as_deref(), &args.wait).await?;
     let cluster = if args.wait.wait { client.cluster(&accepted.body.id.to_string()).await? } else { accepted.body };

@@ -5,7 +5,7 @@ use crate::output::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use flotilla_api::ListQuery;
-use flotilla_client::ClientError;
+use flotilla_client::{ClientError, Listing};
 use flotilla_core::Metadata;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -40,6 +40,22 @@ impl ListArgs {
             name: self.name.clone(),
             all_projects: self.all_projects.then_some(true),
         }
+    }
+}
+
+/// `-l SELECTOR` on lists of labelled objects: the server keeps only the matching ones.
+#[derive(Debug, Clone, Args)]
+pub struct LabelArgs {
+    /// Only objects whose labels (metadata; a host's labels) match every comma-separated term:
+    /// key=value, key!=value, key (present), !key (missing).
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+}
+
+impl LabelArgs {
+    /// The page request `query` with this selector.
+    pub fn listing<'a>(&'a self, query: &'a ListQuery) -> Listing<'a> {
+        Listing { query, labels: self.selector.as_deref() }
     }
 }
 

@@ -2,6 +2,7 @@
 //! the container's properties, and the parsers of `-e`, `-p`, `-v` and `--since`.
 
 use super::common::{MetadataArgs, parse_entry, read_document};
+use super::plans::DryRunArgs;
 use super::wait::WaitArgs;
 use anyhow::{Context, Result, bail};
 use chrono::DateTime;
@@ -59,6 +60,8 @@ pub struct CreateArgs {
     pub metadata: MetadataArgs,
     #[command(flatten)]
     pub wait: WaitArgs,
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
     /// The command to run instead of the image's, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,

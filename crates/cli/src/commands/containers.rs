@@ -1,7 +1,7 @@
 //! `flotilla container ...`: run and manage containers (create, list, show, update, delete, start,
 //! stop, restart, pause, unpause, kill, rebuild, rename), and look into them (logs, exec, stats, top, cp).
 
-use super::common::{ListArgs, MetadataArgs};
+use super::common::{LabelArgs, ListArgs, MetadataArgs};
 use super::container_spec::{CreateArgs, parse_since};
 use super::wait::{self, Goal, WaitArgs};
 use crate::completion;
@@ -34,6 +34,8 @@ pub enum ContainerCommand {
         host: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        labels: LabelArgs,
         #[command(flatten)]
         spread: Spread,
     },
@@ -191,9 +193,9 @@ pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> 
     match command {
         ContainerCommand::Run(args) => create(client, format, args, true).await,
         ContainerCommand::Create(args) => create(client, format, args, false).await,
-        ContainerCommand::List { status, host, list, spread } => {
+        ContainerCommand::List { status, host, list, labels, spread } => {
             let filter = ContainerFilter { status: status.map(|s| s.to_uppercase()), host };
-            client.list(format, &spread, async |c| c.list_containers(&list.query(), &filter).await).await
+            client.list(format, &spread, async |c| c.list_containers(labels.listing(&list.query()), &filter).await).await
         }
         ContainerCommand::Show { container } => {
             let (container, at) = client.found(&container, async |c| c.container(&container).await).await?;
@@ -288,6 +290,9 @@ pub async fn run(client: &Target, format: Format, command: ContainerCommand) -> 
 
 async fn create(client: &Client, format: Format, args: CreateArgs, run: bool) -> Result<()> {
     let body = ContainerCreate { spec: args.properties()?, name: args.name, run, metadata: args.metadata.metadata() };
+    if args.dry_run.dry_run {
+        return super::plans::shown(format, &client.plan_container(&body).await?);
+    }
     let accepted = client.create_container(&body).await?;
     if args.wait.wait && accepted.status == "ERROR" {
         // Failed at once (no host fits, say): nothing to wait for.

@@ -1,5 +1,5 @@
 //! `--wait` on cluster and node commands: following the action a command started until it ends, with
-//! its progress (the nodes becoming ACTIVE) on stderr: a bar redrawn in place on a terminal, a line per
+//! its progress (the nodes becoming ACTIVE) on stderr: an indicatif bar on a terminal, a line per
 //! change otherwise. Ends with the action's final status; FAILED or CANCELLED fail the command (exit 1),
 //! running out of time too (exit 5).
 
@@ -10,21 +10,21 @@ use crate::output::{self, Format};
 use anyhow::{Result, anyhow};
 use flotilla_api::{Action, ActionAccepted};
 use flotilla_client::{ActionProgress, Client, Waited};
+use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// How often the action is looked at.
 const POLL: Duration = Duration::from_millis(500);
-/// Characters of the progress bar between its brackets.
-const BAR_WIDTH: usize = 20;
-/// The longest progress line drawn on a terminal (a wrapped line cannot be redrawn in place).
-const MAX_LINE: usize = 100;
+/// The bar of nodes becoming ACTIVE, then the summary cut to the terminal's width.
+const BAR_TEMPLATE: &str = "[{bar:20}] {wide_msg}";
+/// An action without nodes: the summary alone.
+const LINE_TEMPLATE: &str = "{wide_msg}";
 
 /// Follows action `id` until it ends: answers it when it SUCCEEDED, else fails.
 pub async fn action(client: &Client, id: &str, args: &WaitArgs) -> Result<Action> {
     let started = Instant::now();
-    let mut view = View { terminal: std::io::stderr().is_terminal(), last: String::new() };
+    let mut view = View::new();
     let waited = client.wait_action(id, POLL, Duration::from_secs(args.wait_timeout), |p| view.show(p)).await;
     view.finish();
     match waited? {
@@ -79,36 +79,43 @@ pub async fn created(client: &Client, action: Option<&str>, args: &WaitArgs) -> 
     Ok(())
 }
 
-/// The progress shown on stderr.
+/// The progress shown on stderr: an indicatif bar on a terminal (indicatif draws nothing when
+/// stderr is not one), else a line per change.
 struct View {
-    terminal: bool,
-    /// The last line shown.
+    bar: ProgressBar,
+    /// The last summary shown.
     last: String,
 }
 
 impl View {
+    fn new() -> Self {
+        Self { bar: ProgressBar::new(1), last: String::new() }
+    }
+
     fn show(&mut self, progress: &ActionProgress) {
         let line = summary(progress);
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            let bar = if progress.nodes.is_empty() && progress.cluster.is_none() {
-                String::new()
-            } else {
-                bar(progress.count("ACTIVE"), progress.wanted()) + " "
-            };
-            let drawn: String = format!("{bar}{line}").chars().take(MAX_LINE).collect();
-            let _ = write!(err, "\r\x1b[2K{drawn}");
-            let _ = err.flush();
-        } else if line != self.last {
-            let _ = writeln!(err, "{line}");
+        if self.bar.is_hidden() {
+            if line != self.last {
+                eprintln!("{line}");
+            }
+        } else {
+            let nodes = !(progress.nodes.is_empty() && progress.cluster.is_none());
+            let template = if nodes { BAR_TEMPLATE } else { LINE_TEMPLATE };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                self.bar.set_style(style.progress_chars("#-"));
+            }
+            let (position, length) = fill(progress.count("ACTIVE"), progress.wanted());
+            self.bar.set_length(length);
+            self.bar.set_position(position);
+            self.bar.set_message(line.clone());
         }
         self.last = line;
     }
 
-    /// Ends the line redrawn on a terminal.
+    /// Leaves the last state drawn on a terminal, on its own line.
     fn finish(&self) {
-        if self.terminal && !self.last.is_empty() {
-            eprintln!();
+        if !self.last.is_empty() {
+            self.bar.finish();
         }
     }
 }
@@ -132,10 +139,10 @@ fn summary(progress: &ActionProgress) -> String {
     format!("{head}: {active}/{wanted} nodes ACTIVE{others}")
 }
 
-/// `[#######-------------]`: `done` of `total`.
-fn bar(done: usize, total: usize) -> String {
-    let filled = (done.min(total) * BAR_WIDTH).checked_div(total).unwrap_or(BAR_WIDTH);
-    format!("[{}{}]", "#".repeat(filled), "-".repeat(BAR_WIDTH - filled))
+/// The bar's position and length for `active` nodes of `wanted`: more than wanted (a scale-in
+/// under way) is full, and so is nothing wanted.
+fn fill(active: usize, wanted: usize) -> (u64, u64) {
+    if wanted == 0 { (1, 1) } else { (active.min(wanted) as u64, wanted as u64) }
 }
 
 #[cfg(test)]
@@ -189,9 +196,9 @@ mod tests {
 
     #[test]
     fn bars_fill_with_active_nodes() {
-        assert_eq!(bar(0, 4), format!("[{}]", "-".repeat(20)));
-        assert_eq!(bar(1, 4), format!("[{}{}]", "#".repeat(5), "-".repeat(15)));
-        assert_eq!(bar(9, 4), format!("[{}]", "#".repeat(20)), "more than wanted (a scale in under way) is full");
-        assert_eq!(bar(0, 0), format!("[{}]", "#".repeat(20)), "nothing wanted: done");
+        assert_eq!(fill(0, 4), (0, 4));
+        assert_eq!(fill(1, 4), (1, 4));
+        assert_eq!(fill(9, 4), (4, 4), "more than wanted (a scale in under way) is full");
+        assert_eq!(fill(0, 0), (1, 1), "nothing wanted: done");
     }
 }

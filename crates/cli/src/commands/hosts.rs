@@ -1,7 +1,7 @@
 //! `flotilla host ...`: the region's hosts (list, show, enable, disable, drain, delete) and join
 //! tokens for new agents.
 
-use super::common::ListArgs;
+use super::common::{LabelArgs, ListArgs};
 use super::follow;
 use super::wait::WaitArgs;
 use crate::completion;
@@ -21,6 +21,8 @@ pub enum HostCommand {
         state: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        labels: LabelArgs,
         #[command(flatten)]
         spread: Spread,
     },
@@ -74,9 +76,9 @@ pub enum HostCommand {
 
 pub async fn run(client: &Target, format: Format, command: HostCommand) -> Result<()> {
     match command {
-        HostCommand::List { state, list, spread } => {
+        HostCommand::List { state, list, labels, spread } => {
             let state = state.map(|s| s.to_uppercase());
-            client.list(format, &spread, async |c| c.list_hosts(state.as_deref(), &list.query()).await).await
+            client.list(format, &spread, async |c| c.list_hosts(state.as_deref(), labels.listing(&list.query())).await).await
         }
         HostCommand::Show { host } => {
             let host = client.host(&host).await?;

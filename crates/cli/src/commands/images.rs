@@ -6,7 +6,7 @@ use crate::target::{Spread, Target};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use flotilla_api::{Image, ImageList, ImageUploadQuery};
-use std::io::{IsTerminal, Write};
+use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -46,14 +46,12 @@ pub async fn run(client: &Target, format: Format, command: ImageCommand) -> Resu
         ImageCommand::Upload { file, name, public } => {
             let total = std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?.len();
             let options = ImageUploadQuery { name, public: public.then_some(true) };
-            let live = std::io::stderr().is_terminal();
-            let mut progress = Progress::new(total, live);
-            let uploaded = client.upload_image(&file, &options, move |sent| progress.sent(sent)).await;
-            if live {
-                eprint!("\r\x1b[K"); // the progress line makes way for the result or the error
-            }
+            let bar = ProgressBar::new(total).with_style(upload_style());
+            let shown = bar.clone();
+            let uploaded = client.upload_image(&file, &options, move |sent| shown.set_position(sent)).await;
+            bar.finish_and_clear(); // the bar makes way for the result or the error
             let image = uploaded?;
-            eprintln!("{}", Progress::line(total, total, "uploaded"));
+            eprintln!("uploaded {} of {} (100%)", output::size(total), output::size(total));
             output::one(format, &image)
         }
         ImageCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_images(&list.query()).await).await,
@@ -65,36 +63,11 @@ pub async fn run(client: &Target, format: Format, command: ImageCommand) -> Resu
     }
 }
 
-/// Upload progress on stderr: redrawn in place on a terminal, whenever the percentage changes.
-struct Progress {
-    total: u64,
-    live: bool,
-    shown: Option<u64>,
-}
-
-impl Progress {
-    fn new(total: u64, live: bool) -> Self {
-        Self { total, live, shown: None }
-    }
-
-    fn sent(&mut self, sent: u64) {
-        let percent = percent(sent, self.total);
-        if self.live && self.shown != Some(percent) {
-            self.shown = Some(percent);
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{}\x1b[K", Self::line(sent, self.total, "uploading"));
-            let _ = err.flush();
-        }
-    }
-
-    /// `uploading 12.0 MiB of 120.3 MiB (9%)`.
-    fn line(sent: u64, total: u64, verb: &str) -> String {
-        format!("{verb} {} of {} ({}%)", output::size(sent), output::size(total), percent(sent, total))
-    }
-}
-
-fn percent(part: u64, whole: u64) -> u64 {
-    if whole == 0 { 100 } else { (u128::from(part) * 100 / u128::from(whole)) as u64 }
+/// The upload's bar on stderr (drawn only on a terminal): `uploading 12.0 MiB of 120.3 MiB (9%)`.
+fn upload_style() -> ProgressStyle {
+    let style = ProgressStyle::with_template("uploading {binary_bytes} of {binary_total_bytes} ({percent}%) [{bar:20}]")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    style.progress_chars("#-")
 }
 
 impl Row for Image {
@@ -113,16 +86,3 @@ impl Row for Image {
 }
 
 output::listing!(ImageList, images, Image);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn progress_lines_say_bytes_and_percent() {
-        assert_eq!(Progress::line(512, 2048, "uploading"), "uploading 512 B of 2.0 KiB (25%)");
-        assert_eq!(Progress::line(3 << 20, 3 << 20, "uploaded"), "uploaded 3.0 MiB of 3.0 MiB (100%)");
-        assert_eq!(percent(0, 0), 100);
-        assert_eq!(percent(u64::MAX / 2, u64::MAX), 49);
-    }
-}

@@ -18,6 +18,7 @@ pub mod interactive_exec;
 pub mod jobs;
 pub mod networks;
 pub mod nodes;
+pub mod plans;
 pub mod policies;
 pub mod ports;
 pub mod profiles;

@@ -1,7 +1,7 @@
 //! `flotilla network ...`: networks (create with a first subnet, list, show with their subnets,
 //! delete), and connecting a container to one or disconnecting it.
 
-use super::common::{ListArgs, MetadataArgs, delete_each};
+use super::common::{LabelArgs, ListArgs, MetadataArgs, delete_each};
 use super::containers;
 use super::subnets::SubnetOptions;
 use crate::completion;
@@ -38,6 +38,8 @@ pub enum NetworkCommand {
     List {
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        labels: LabelArgs,
         #[command(flatten)]
         spread: Spread,
     },
@@ -85,7 +87,9 @@ pub async fn run(client: &Target, format: Format, command: NetworkCommand) -> Re
             let body = NetworkCreate { name, shared, global, subnet, metadata: metadata.metadata() };
             shown(format, &client.create_network(&body).await?)
         }
-        NetworkCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_networks(&list.query()).await).await,
+        NetworkCommand::List { list, labels, spread } => {
+            client.list(format, &spread, async |c| c.list_networks(labels.listing(&list.query())).await).await
+        }
         NetworkCommand::Show { network } => shown(format, &client.found(&network, async |c| c.network(&network).await).await?.0),
         NetworkCommand::Delete { networks } => {
             delete_each(format, "network", &networks, async |key| client.found(key, async |c| c.delete_network(key).await).await.map(drop))

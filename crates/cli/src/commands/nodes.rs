@@ -2,7 +2,7 @@
 //! container, list, show, update, delete, check, recover, operations.
 
 use super::clusters::{parse_operation, parse_recovery};
-use super::common::{ListArgs, MetadataArgs};
+use super::common::{LabelArgs, ListArgs, MetadataArgs};
 use super::follow;
 use super::wait::WaitArgs;
 use crate::output::{self, Format, Part, Row};
@@ -58,6 +58,8 @@ pub enum NodeCommand {
         status: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        labels: LabelArgs,
         #[command(flatten)]
         spread: Spread,
     },
@@ -137,9 +139,9 @@ pub async fn run(client: &Target, format: Format, command: NodeCommand) -> Resul
             let body = NodeAdopt { container, name, role, metadata: metadata.metadata() };
             return shown(format, &client.adopt_node(&body).await?);
         }
-        NodeCommand::List { cluster, status, list, spread } => {
+        NodeCommand::List { cluster, status, list, labels, spread } => {
             let filter = NodeFilter { status: status.map(|s| s.to_uppercase()), cluster };
-            return client.list(format, &spread, async |c| c.list_nodes(&list.query(), &filter).await).await;
+            return client.list(format, &spread, async |c| c.list_nodes(labels.listing(&list.query()), &filter).await).await;
         }
         NodeCommand::Show { node } => return shown(format, &client.found(&node, async |c| c.node(&node).await).await?.0),
         NodeCommand::Update { node, name, role, profile, tainted, metadata, wait } => {

@@ -1,6 +1,6 @@
 //! `flotilla profile ...`: create profiles from spec files, list, show, rename, delete, validate.
 
-use super::common::{ListArgs, MetadataArgs, read_document, validated};
+use super::common::{LabelArgs, ListArgs, MetadataArgs, read_document, validated};
 use crate::completion;
 use crate::output::{self, Format, Row};
 use crate::target::{Spread, Target};
@@ -30,6 +30,8 @@ pub enum ProfileCommand {
         type_name: Option<String>,
         #[command(flatten)]
         list: ListArgs,
+        #[command(flatten)]
+        labels: LabelArgs,
         #[command(flatten)]
         spread: Spread,
     },
@@ -70,8 +72,8 @@ pub async fn run(client: &Target, format: Format, command: ProfileCommand) -> Re
             let body = ProfileCreate { name, spec: read_spec(&spec_file)?, metadata: metadata.metadata() };
             output::one(format, &client.create_profile(&body).await?)
         }
-        ProfileCommand::List { type_name, list, spread } => {
-            client.list(format, &spread, async |c| c.list_profiles(type_name.as_deref(), &list.query()).await).await
+        ProfileCommand::List { type_name, list, labels, spread } => {
+            client.list(format, &spread, async |c| c.list_profiles(type_name.as_deref(), labels.listing(&list.query())).await).await
         }
         ProfileCommand::Show { profile } => output::one(format, &client.profile(&profile).await?),
         ProfileCommand::Update { profile, name, metadata } => {

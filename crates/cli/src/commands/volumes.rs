@@ -1,7 +1,7 @@
 //! `flotilla volume ...`: named volumes containers mount (`container run -v`): create, list, show,
 //! delete.
 
-use super::common::{ListArgs, MetadataArgs, delete_each, parse_entry};
+use super::common::{LabelArgs, ListArgs, MetadataArgs, delete_each, parse_entry};
 use crate::output::{self, Format, Row};
 use crate::target::{Spread, Target};
 use anyhow::Result;
@@ -34,6 +34,8 @@ pub enum VolumeCommand {
         #[command(flatten)]
         list: ListArgs,
         #[command(flatten)]
+        labels: LabelArgs,
+        #[command(flatten)]
         spread: Spread,
     },
     /// Show a volume by name or id.
@@ -56,7 +58,9 @@ pub async fn run(client: &Target, format: Format, command: VolumeCommand) -> Res
                 VolumeCreate { name, driver, driver_opts: opts.into_iter().collect(), size_mib: size, pool, metadata: metadata.metadata() };
             output::one(format, &client.create_volume(&body).await?)
         }
-        VolumeCommand::List { list, spread } => client.list(format, &spread, async |c| c.list_volumes(&list.query()).await).await,
+        VolumeCommand::List { list, labels, spread } => {
+            client.list(format, &spread, async |c| c.list_volumes(labels.listing(&list.query())).await).await
+        }
         VolumeCommand::Show { volume } => output::one(format, &client.found(&volume, async |c| c.volume(&volume).await).await?.0),
         VolumeCommand::Delete { volumes } => {
             delete_each(format, "volume", &volumes, async |key| client.found(key, async |c| c.delete_volume(key).await).await.map(drop))

@@ -4,28 +4,40 @@
 
 use super::clusters::accepted_action;
 use crate::error::ApiError;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::Response;
-use flotilla_api::{ActionAccepted, ClusterActionRequest, ErrorBody};
+use axum::response::{IntoResponse, Response};
+use flotilla_api::{ActionAccepted, ClusterActionRequest, DryRunQuery, ErrorBody, Plan, ResizeParams};
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, ResizeInputs, Target};
 use flotilla_core::cluster::Cluster;
-use flotilla_core::resize::{self, ClusterSize};
+use flotilla_core::resize::{self, ClusterSize, ResizePlan};
 use flotilla_core::{NodeId, UserId, ValidationError};
 use flotilla_store::Scope;
 
-#[utoipa::path(post, path = "/v1/clusters/{cluster}/actions", tag = "clusters", params(("cluster" = String, Path, description = "id or name")),
-    request_body = ClusterActionRequest, responses((status = 202, body = ActionAccepted), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/clusters/{cluster}/actions", tag = "clusters", params(("cluster" = String, Path, description = "id or name"), DryRunQuery),
+    request_body = ClusterActionRequest, responses((status = 202, body = ActionAccepted),
+        (status = 200, body = Plan, description = "dry_run=true (resize only): where new members would go, how many would go, nothing changed"),
+        (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cluster_action(
     State(state): State<AppState>,
     caller: Principal,
     Path(key): Path<String>,
+    ApiQuery(dry): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<ClusterActionRequest>,
 ) -> Result<Response, ApiError> {
     caller.require_write()?;
     let cluster = state.store.cluster(caller.scope(None)?, &key).await?;
+    if dry.is_dry_run() {
+        let ClusterActionRequest::Resize(p) = body else {
+            return Err(ValidationError::new("dry_run", body.name(), "only a resize can be planned").into());
+        };
+        let (_, plan, current) = resize_plan(&state, &cluster, p).await?;
+        let (grow, shrink) = (plan.desired - current, current - plan.desired);
+        return Ok(Json(super::plans::cluster(&state, &cluster, grow.max(0), shrink.max(0) as u64).await?).into_response());
+    }
     let action = submit(&state, &cluster, caller.user_id, body, Cause::User).await?;
     Ok(accepted_action(action.id))
 }
@@ -60,6 +72,23 @@ fn scale_count(state: &AppState, field: &str, count: Option<i64>) -> Result<(), 
     }
 }
 
+/// A resize's inputs checked against `cluster`, the plan they make from its node count (as
+/// Senlin's conductor: the target starts from the node count) and that count.
+async fn resize_plan(state: &AppState, cluster: &Cluster, p: ResizeParams) -> Result<(ResizeInputs, ResizePlan, i64), ApiError> {
+    let inputs = ResizeInputs {
+        adjustment_type: p.adjustment_type.as_deref().map(str::parse).transpose()?,
+        number: p.number,
+        min_size: p.min_size,
+        max_size: p.max_size,
+        min_step: p.min_step,
+        strict: p.strict,
+    };
+    let size = ClusterSize { desired: cluster.desired_capacity, min_size: cluster.min_size, max_size: cluster.max_size };
+    let current = state.store.cluster_nodes(cluster.id).await?.len() as i64;
+    let plan = resize::resize(&size, current, &inputs.into(), state.engine_config.max_nodes_per_cluster)?;
+    Ok((inputs, plan, current))
+}
+
 /// Checks `request` against `cluster` and writes its action, taking the cluster's lock.
 pub async fn submit(
     state: &AppState,
@@ -79,18 +108,7 @@ pub async fn submit(
             (ActionKind::ClusterScaleIn, ActionInputs::Scale { count: p.count }, true)
         }
         ClusterActionRequest::Resize(p) => {
-            let inputs = ResizeInputs {
-                adjustment_type: p.adjustment_type.as_deref().map(str::parse).transpose()?,
-                number: p.number,
-                min_size: p.min_size,
-                max_size: p.max_size,
-                min_step: p.min_step,
-                strict: p.strict,
-            };
-            let size = ClusterSize { desired: cluster.desired_capacity, min_size: cluster.min_size, max_size: cluster.max_size };
-            // As Senlin's conductor: the target starts from the node count.
-            let current = state.store.cluster_nodes(cluster.id).await?.len() as i64;
-            resize::resize(&size, current, &inputs.into(), state.engine_config.max_nodes_per_cluster)?;
+            let (inputs, _, _) = resize_plan(state, cluster, p).await?;
             (ActionKind::ClusterResize, ActionInputs::Resize(inputs), true)
         }
         ClusterActionRequest::AddNodes(p) => {

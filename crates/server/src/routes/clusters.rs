@@ -1,7 +1,7 @@
 //! `/v1/clusters`: create (202 + its CLUSTER_CREATE action), list, show with members and
 //! policies, update (a new profile rolls out), delete, and one attribute over the members.
 
-use super::{convert, list_params};
+use super::{convert, labelled_list_params};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
@@ -11,13 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::{
-    ActionAccepted, Cluster, ClusterAttrs, ClusterCreate, ClusterFilter, ClusterList, ClusterUpdate, DeleteQuery, ErrorBody, ListQuery,
-    NodeAttr,
+    ActionAccepted, Cluster, ClusterAttrs, ClusterCreate, ClusterFilter, ClusterList, ClusterUpdate, DeleteQuery, DryRunQuery, ErrorBody,
+    LabelQuery, ListQuery, NodeAttr, Plan,
 };
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, Target};
 use flotilla_core::cluster::{self, ClusterStatus};
 use flotilla_core::{ActionId, ClusterId, Name, ValidationError, metadata};
-use flotilla_store::{ClusterChanges, ClusterFilters, Scope};
+use flotilla_store::{ClusterChanges, ClusterFilters, Scope, StoreError};
 
 /// 202 with the action to watch.
 pub fn accepted_action(id: ActionId) -> Response {
@@ -31,11 +31,13 @@ pub async fn show(state: &AppState, c: cluster::Cluster) -> Result<Cluster, ApiE
     Ok(convert::cluster(c, nodes, policies))
 }
 
-#[utoipa::path(post, path = "/v1/clusters", tag = "clusters", request_body = ClusterCreate,
-    responses((status = 202, body = Cluster), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/clusters", tag = "clusters", request_body = ClusterCreate, params(DryRunQuery),
+    responses((status = 202, body = Cluster), (status = 200, body = Plan, description = "dry_run=true: where its members would go, nothing made"),
+        (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_cluster(
     State(state): State<AppState>,
     caller: Principal,
+    ApiQuery(dry): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<ClusterCreate>,
 ) -> Result<Response, ApiError> {
     caller.require_write()?;
@@ -65,6 +67,12 @@ pub async fn create_cluster(
         created_at: now,
         updated_at: now,
     };
+    if dry.is_dry_run() {
+        if state.store.cluster(Scope::Project(c.project_id), c.name.as_str()).await.is_ok() {
+            return Err(StoreError::NameTaken { kind: "cluster", name: c.name.to_string() }.into());
+        }
+        return Ok(Json(super::plans::cluster(&state, &c, c.desired_capacity, 0).await?).into_response());
+    }
     let action = Action::new(ActionKind::ClusterCreate, Target::Cluster(c.id), c.name.as_str(), c.project_id, c.user_id, Cause::User)
         .timeout(timeout);
     state.store.create_cluster(&c, &action).await?;
@@ -74,15 +82,16 @@ pub async fn create_cluster(
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("/v1/actions/{}", action.id))], Json(shown)).into_response())
 }
 
-#[utoipa::path(get, path = "/v1/clusters", tag = "clusters", params(ListQuery, ClusterFilter),
+#[utoipa::path(get, path = "/v1/clusters", tag = "clusters", params(ListQuery, LabelQuery, ClusterFilter),
     responses((status = 200, body = ClusterList), (status = 400, body = ErrorBody)))]
 pub async fn list_clusters(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(labels): ApiQuery<LabelQuery>,
     ApiQuery(filter): ApiQuery<ClusterFilter>,
 ) -> Result<Json<ClusterList>, ApiError> {
-    let params = list_params(&query)?;
+    let params = labelled_list_params(&query, &labels)?;
     let scope = caller.scope(query.all_projects)?;
     if let Some(status) = &filter.status
         && ClusterStatus::parse(status).is_none()

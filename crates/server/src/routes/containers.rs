@@ -1,6 +1,6 @@
 //! `/v1/containers`: create/run (placed by the scheduler, quota-checked), list, show, update, delete.
 
-use super::{convert, list_params};
+use super::{convert, labelled_list_params};
 use crate::error::ApiError;
 use crate::events;
 use crate::federation::global_networks;
@@ -12,7 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::{
-    Container, ContainerCreate, ContainerFilter, ContainerList, ContainerUpdate, DeleteQuery, ErrorBody, LimitsUpdate, ListQuery,
+    Container, ContainerCreate, ContainerFilter, ContainerList, ContainerUpdate, DeleteQuery, DryRunQuery, ErrorBody, LabelQuery,
+    LimitsUpdate, ListQuery, Plan,
 };
 use flotilla_core::container::{ContainerStatus, DesiredState, Operation};
 use flotilla_core::event::{END, EventAction, EventLevel, FAILED, START};
@@ -63,22 +64,55 @@ pub fn accepted(row: ContainerRow) -> Response {
     (StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(convert::container(row))).into_response()
 }
 
-#[utoipa::path(post, path = "/v1/containers", tag = "containers", request_body = ContainerCreate,
-    responses((status = 202, body = Container), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/containers", tag = "containers", request_body = ContainerCreate, params(DryRunQuery),
+    responses((status = 202, body = Container), (status = 200, body = Plan, description = "dry_run=true: where it would go, nothing made"),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_container(
     State(state): State<AppState>,
     caller: Principal,
+    ApiQuery(dry): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<ContainerCreate>,
 ) -> Result<Response, ApiError> {
     caller.require_write()?;
     let desired = if body.run { DesiredState::Running } else { DesiredState::Stopped };
-    let row = create_as(&state, &caller, ContainerId::new(), &body.name, body.spec, body.metadata, desired).await?;
+    if dry.is_dry_run() {
+        let (container, request) = prepare(&state, &caller, ContainerId::new(), &body.name, body.spec, body.metadata, desired).await?;
+        return Ok(Json(super::plans::container(&state, container, request).await?).into_response());
+    }
+    let prepared = prepare(&state, &caller, ContainerId::new(), &body.name, body.spec, body.metadata, desired).await?;
+    let row = create_as(&state, &caller, prepared).await?;
     Ok(accepted(row))
 }
 
-/// Creates (and places) container `id` for `caller`: the name, spec and metadata checked, its
-/// networks made ready, the event recorded. A placement that fails writes an ERROR container.
+/// Creates (and places) `container`, made by [`prepare`] for `caller`, the event recorded. A
+/// placement that fails writes an ERROR container.
 pub async fn create_as(
+    state: &AppState,
+    caller: &Principal,
+    (container, request): (flotilla_core::container::Container, Request),
+) -> Result<ContainerRow, ApiError> {
+    let row = global_networks::with_blocks(state, || state.store.create_container(container.clone(), &request, &state.settings.scheduler))
+        .await?;
+    let c = &row.container;
+    let event = match (c.host_id, &row.host_name) {
+        (Some(host), Some(name)) => {
+            state.agents.wakers.wake(host);
+            tracing::info!(container = %c.name, host = %name, "container placed");
+            events::container(c, caller, EventAction::ContainerCreate, START).reason(format!("placed on host {name}")).meta("host", name)
+        }
+        _ => {
+            tracing::info!(container = %c.name, reason = %c.status_reason, "container not placed");
+            let event = events::container(c, caller, EventAction::ContainerCreate, FAILED);
+            event.level(EventLevel::Error).reason(c.status_reason.clone())
+        }
+    };
+    events::record(state, event).await;
+    Ok(row)
+}
+
+/// Checks a new container's name, spec and metadata for `caller` and makes its networks ready:
+/// the container to place and the scheduler's request, for a create or its dry run.
+pub async fn prepare(
     state: &AppState,
     caller: &Principal,
     id: ContainerId,
@@ -86,7 +120,7 @@ pub async fn create_as(
     spec: ContainerProperties,
     metadata: flotilla_core::Metadata,
     desired: DesiredState,
-) -> Result<ContainerRow, ApiError> {
+) -> Result<(flotilla_core::container::Container, Request), ApiError> {
     let name = Name::parse("name", name)?;
     spec.validate_at("spec.")?;
     metadata::validate(&metadata)?;
@@ -120,34 +154,19 @@ pub async fn create_as(
         global_networks::prepare_network(state, caller, &network.network).await?;
     }
     let request = Request::for_spec(&container.spec);
-    let row = global_networks::with_blocks(state, || state.store.create_container(container.clone(), &request, &state.settings.scheduler))
-        .await?;
-    let c = &row.container;
-    let event = match (c.host_id, &row.host_name) {
-        (Some(host), Some(name)) => {
-            state.agents.wakers.wake(host);
-            tracing::info!(container = %c.name, host = %name, "container placed");
-            events::container(c, caller, EventAction::ContainerCreate, START).reason(format!("placed on host {name}")).meta("host", name)
-        }
-        _ => {
-            tracing::info!(container = %c.name, reason = %c.status_reason, "container not placed");
-            let event = events::container(c, caller, EventAction::ContainerCreate, FAILED);
-            event.level(EventLevel::Error).reason(c.status_reason.clone())
-        }
-    };
-    events::record(state, event).await;
-    Ok(row)
+    Ok((container, request))
 }
 
-#[utoipa::path(get, path = "/v1/containers", tag = "containers", params(ListQuery, ContainerFilter),
+#[utoipa::path(get, path = "/v1/containers", tag = "containers", params(ListQuery, LabelQuery, ContainerFilter),
     responses((status = 200, body = ContainerList), (status = 400, body = ErrorBody)))]
 pub async fn list_containers(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(labels): ApiQuery<LabelQuery>,
     ApiQuery(filter): ApiQuery<ContainerFilter>,
 ) -> Result<Json<ContainerList>, ApiError> {
-    let params = list_params(&query)?;
+    let params = labelled_list_params(&query, &labels)?;
     let scope = caller.scope(query.all_projects)?;
     if let Some(status) = &filter.status
         && ContainerStatus::parse(&status.to_ascii_uppercase()).is_none()

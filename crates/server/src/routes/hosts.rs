@@ -1,6 +1,6 @@
 //! `/v1/hosts`: the region's machines. Everyone signed in may look; admins switch, drain and delete.
 
-use super::{convert, list_params};
+use super::{convert, labelled_list_params};
 use crate::error::ApiError;
 use crate::events;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, ListQuery};
+use flotilla_api::{ErrorBody, Host, HostDrain, HostList, JoinToken, JoinTokenCreate, LabelQuery, ListQuery};
 use flotilla_core::action::{Action, ActionKind, Cause, Target};
 use flotilla_core::event::{END, EventAction};
 use flotilla_core::host::Schedulable;
@@ -47,15 +47,16 @@ pub async fn create_join_token(
     Ok((StatusCode::CREATED, Extension(SecretAnswer), Json(token)))
 }
 
-#[utoipa::path(get, path = "/v1/hosts", tag = "hosts", params(ListQuery, ("state" = Option<String>, Query, description = "UP, DOWN, DRAINING or DISABLED")),
+#[utoipa::path(get, path = "/v1/hosts", tag = "hosts", params(ListQuery, LabelQuery, ("state" = Option<String>, Query, description = "UP, DOWN, DRAINING or DISABLED")),
     responses((status = 200, body = HostList)))]
 pub async fn list_hosts(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(labels): ApiQuery<LabelQuery>,
     ApiQuery(filter): ApiQuery<StateFilter>,
 ) -> Result<Json<HostList>, ApiError> {
-    let params = list_params(&query)?;
+    let params = labelled_list_params(&query, &labels)?;
     let wanted = filter
         .state
         .map(|s| HostState::parse(&s).ok_or_else(|| ValidationError::new("state", &s, "must be UP, DOWN, DRAINING or DISABLED")))

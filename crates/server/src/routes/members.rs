@@ -3,7 +3,7 @@
 //! chose, reads their status, and removes them (when a cluster shrinks, or to fence a member that
 //! was replaced elsewhere while this region was lost). Each is an ordinary container here.
 
-use super::containers::{create_as, remove};
+use super::containers::{create_as, prepare, remove};
 use super::convert;
 use crate::error::ApiError;
 use crate::federation::peer::PeerCaller;
@@ -67,7 +67,8 @@ pub async fn put_member(
         project_name: principal.project_name.clone(),
     };
     state.store.keep_vouched_identity(&who).await?;
-    let row = create_as(&state, &principal, id, &body.name, body.spec, body.metadata, DesiredState::Running).await?;
+    let prepared = prepare(&state, &principal, id, &body.name, body.spec, body.metadata, DesiredState::Running).await?;
+    let row = create_as(&state, &principal, prepared).await?;
     state.store.host_member(id, &caller.name).await?;
     tracing::info!(container = %row.container.name, home = %caller.name, "running a member of another region's cluster");
     Ok((StatusCode::CREATED, Json(convert::container(row))).into_response())

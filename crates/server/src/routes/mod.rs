@@ -20,6 +20,7 @@ mod jobs;
 mod members;
 mod networks;
 mod nodes;
+mod plans;
 mod policies;
 mod ports;
 mod profile_types;
@@ -44,7 +45,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
-use flotilla_api::ListQuery;
+use flotilla_api::{LabelQuery, ListQuery};
+use flotilla_core::selector::Selector;
 use flotilla_core::{ListParams, ValidationError};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
@@ -252,6 +254,15 @@ pub(crate) use networks::subnet_of;
 /// The page request of a list query.
 fn list_params(query: &ListQuery) -> Result<ListParams, ValidationError> {
     ListParams::parse(query.limit, query.marker.clone(), query.sort.as_deref())
+}
+
+/// The page request of a list of labelled objects, with its label selector (400 naming `labels`).
+fn labelled_list_params(query: &ListQuery, labels: &LabelQuery) -> Result<ListParams, ValidationError> {
+    let mut params = list_params(query)?;
+    if let Some(text) = &labels.labels {
+        params.labels = Selector::parse(text)?;
+    }
+    Ok(params)
 }
 
 /// An object a request names in `field`: a missing one is a 400 naming the field and the value;

@@ -1,7 +1,7 @@
 //! `/v1/networks` and `/v1/subnets`: networks (a project's own, or shared by an admin) and their
 //! subnet (CIDR, gateway, allocation pools, reserved addresses; never overlapping another).
 
-use super::{convert, list_params};
+use super::{convert, labelled_list_params};
 use crate::error::ApiError;
 use crate::federation::{Federation, global_networks};
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use flotilla_api::{ErrorBody, ListQuery, Network, NetworkCreate, NetworkList, Subnet, SubnetCreate, SubnetList};
+use flotilla_api::{ErrorBody, LabelQuery, ListQuery, Network, NetworkCreate, NetworkList, Subnet, SubnetCreate, SubnetList};
 use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
 use flotilla_core::network::Network as NetworkObject;
 use flotilla_core::{Name, NetworkId, ProjectId, SubnetId, ValidationError, metadata};
@@ -160,13 +160,14 @@ pub async fn create_network(
     Ok((StatusCode::CREATED, Json(convert::network(row))))
 }
 
-#[utoipa::path(get, path = "/v1/networks", tag = "networks", params(ListQuery), responses((status = 200, body = NetworkList)))]
+#[utoipa::path(get, path = "/v1/networks", tag = "networks", params(ListQuery, LabelQuery), responses((status = 200, body = NetworkList)))]
 pub async fn list_networks(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(labels): ApiQuery<LabelQuery>,
 ) -> Result<Json<NetworkList>, ApiError> {
-    let params = list_params(&query)?;
+    let params = labelled_list_params(&query, &labels)?;
     let page = state.store.list_networks(caller.scope(query.all_projects)?, query.name.as_deref(), &params).await?;
     Ok(Json(NetworkList { networks: page.items.into_iter().map(convert::network).collect(), next: page.next }))
 }

@@ -2,7 +2,7 @@
 //! show, update (a new profile replaces the container), delete, check, recover, operations.
 
 use super::clusters::accepted_action;
-use super::{convert, list_params};
+use super::{convert, labelled_list_params};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::{
-    ActionAccepted, ErrorBody, ListQuery, Node, NodeActionRequest, NodeAdopt, NodeCreate, NodeFilter, NodeList, NodeUpdate,
+    ActionAccepted, ErrorBody, LabelQuery, ListQuery, Node, NodeActionRequest, NodeAdopt, NodeCreate, NodeFilter, NodeList, NodeUpdate,
 };
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, RecoverAction, Target};
 use flotilla_core::container::ContainerStatus;
@@ -155,15 +155,16 @@ pub async fn adopt_node(
     Ok((StatusCode::CREATED, Json(shown(&state, n).await)))
 }
 
-#[utoipa::path(get, path = "/v1/nodes", tag = "nodes", params(ListQuery, NodeFilter),
+#[utoipa::path(get, path = "/v1/nodes", tag = "nodes", params(ListQuery, LabelQuery, NodeFilter),
     responses((status = 200, body = NodeList), (status = 400, body = ErrorBody)))]
 pub async fn list_nodes(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(labels): ApiQuery<LabelQuery>,
     ApiQuery(filter): ApiQuery<NodeFilter>,
 ) -> Result<Json<NodeList>, ApiError> {
-    let params = list_params(&query)?;
+    let params = labelled_list_params(&query, &labels)?;
     let scope = caller.scope(query.all_projects)?;
     if let Some(status) = &filter.status
         && NodeStatus::parse(status).is_none()

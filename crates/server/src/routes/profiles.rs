@@ -1,7 +1,7 @@
 //! `/v1/profiles`: project-owned container specs; readers see, members and admins change.
 
 use super::containers::{check_admin_fields, check_host_rules};
-use super::{convert, list_params};
+use super::{convert, labelled_list_params};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use flotilla_api::{ErrorBody, ListQuery, Profile, ProfileCreate, ProfileList, ProfileUpdate, ProfileValidate};
+use flotilla_api::{ErrorBody, LabelQuery, ListQuery, Profile, ProfileCreate, ProfileList, ProfileUpdate, ProfileValidate};
 use flotilla_core::profile::ProfileSpec;
 use flotilla_core::{Name, ProfileId, ValidationError, metadata};
 use flotilla_store::ProfileChanges;
@@ -27,15 +27,16 @@ fn validate_spec(spec: &ProfileSpec) -> Result<(), ValidationError> {
     spec.validate().map_err(|e| ValidationError { field: format!("spec.{}", e.field), ..e })
 }
 
-#[utoipa::path(get, path = "/v1/profiles", tag = "profiles", params(ListQuery, ("type" = Option<String>, Query, description = "profile type")),
+#[utoipa::path(get, path = "/v1/profiles", tag = "profiles", params(ListQuery, LabelQuery, ("type" = Option<String>, Query, description = "profile type")),
     responses((status = 200, body = ProfileList), (status = 403, body = ErrorBody)))]
 pub async fn list_profiles(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(labels): ApiQuery<LabelQuery>,
     ApiQuery(filter): ApiQuery<TypeFilter>,
 ) -> Result<Json<ProfileList>, ApiError> {
-    let params = list_params(&query)?;
+    let params = labelled_list_params(&query, &labels)?;
     let scope = caller.scope(query.all_projects)?;
     let page = state.store.list_profiles(scope, query.name.as_deref(), filter.type_name.as_deref(), &params).await?.map(convert::profile);
     Ok(Json(ProfileList { profiles: page.items, next: page.next }))

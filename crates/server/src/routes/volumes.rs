@@ -1,7 +1,7 @@
 //! `/v1/volumes`: named volumes containers mount (`spec.volumes`), on each host that needs them or
 //! on every host of a pool; deletion refused while mounted.
 
-use super::{convert, list_params};
+use super::{convert, labelled_list_params};
 use crate::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::identity::principal::Principal;
@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use flotilla_api::{ErrorBody, ListQuery, Volume, VolumeCreate, VolumeList};
+use flotilla_api::{ErrorBody, LabelQuery, ListQuery, Volume, VolumeCreate, VolumeList};
 use flotilla_core::volume::DEFAULT_DRIVER;
 use flotilla_core::{Name, VolumeId, metadata};
 
@@ -48,13 +48,14 @@ pub async fn create_volume(
     Ok((StatusCode::CREATED, Json(convert::volume(row))))
 }
 
-#[utoipa::path(get, path = "/v1/volumes", tag = "volumes", params(ListQuery), responses((status = 200, body = VolumeList)))]
+#[utoipa::path(get, path = "/v1/volumes", tag = "volumes", params(ListQuery, LabelQuery), responses((status = 200, body = VolumeList)))]
 pub async fn list_volumes(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(labels): ApiQuery<LabelQuery>,
 ) -> Result<Json<VolumeList>, ApiError> {
-    let params = list_params(&query)?;
+    let params = labelled_list_params(&query, &labels)?;
     let page = state.store.list_volumes(caller.scope(query.all_projects)?, query.name.as_deref(), &params).await?;
     Ok(Json(VolumeList { volumes: page.items.into_iter().map(convert::volume).collect(), next: page.next }))
 }
