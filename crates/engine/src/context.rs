@@ -29,6 +29,7 @@ pub(crate) struct Shared {
     pub cancelled: Mutex<HashSet<ActionId>>,
     /// Wakes the dispatcher: new READY actions.
     pub wake: Arc<tokio::sync::Notify>,
+    pub metrics: Arc<crate::metrics::EngineMetrics>,
 }
 
 /// One running action.

@@ -78,6 +78,10 @@ pub struct AgentArgs {
     /// [default: 10 s and 30 s]; tests shorten it to see CPU use sooner.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub report_interval: Option<u64>,
+    /// Serve the agent's Prometheus metrics at http://ADDR/metrics (reconcile time, runtime
+    /// errors, probe results); with --simulate-hosts, host i at port + i - 1.
+    #[arg(long, env = "FLOTILLA_AGENT_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// With `--runtime sim`: run this many simulated hosts, named NAME-1 ... NAME-N.
     #[arg(long, value_name = "N")]
     pub simulate_hosts: Option<usize>,
@@ -166,6 +170,7 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     config.dns_port = (args.runtime == RuntimeKind::Docker).then_some(53);
     config.routing = args.runtime == RuntimeKind::Docker;
     config.tunnel_address = args.tunnel_address;
+    config.metrics_listen = args.metrics_listen;
     if let Some(secs) = args.report_interval {
         config.timings.cpu_sample = std::time::Duration::from_secs(secs);
         config.timings.full_report = std::time::Duration::from_secs(secs);
@@ -175,7 +180,9 @@ pub async fn run(args: AgentArgs) -> Result<()> {
             bail!("--simulate-hosts needs --runtime sim");
         }
         let agents = start_simulated(config, hosts, sim_config(&args)).await.context("simulated hosts cannot join")?;
-        server::announce(&[format!("{} simulated hosts joined {}", agents.len(), args.server)])?;
+        let mut said = vec![format!("{} simulated hosts joined {}", agents.len(), args.server)];
+        said.extend(agents.iter().filter_map(|a| Some(format!("{}: metrics at http://{}/metrics", a.name(), a.metrics_addr()?))));
+        server::announce(&said)?;
         stop.await;
         futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
         return Ok(());
@@ -189,13 +196,12 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         (kind, _) => runtime(kind, sim_config(&args)).await?,
     };
     let agent = Agent::start(config, runtime).await.context("the agent cannot join its region")?;
-    server::announce(&[format!(
-        "host {} joined {} as {} (serving calls at {})",
-        agent.name(),
-        args.server,
-        agent.host_id(),
-        agent.advertise()
-    )])?;
+    let mut said =
+        vec![format!("host {} joined {} as {} (serving calls at {})", agent.name(), args.server, agent.host_id(), agent.advertise())];
+    if let Some(addr) = agent.metrics_addr() {
+        said.push(format!("metrics at http://{addr}/metrics"));
+    }
+    server::announce(&said)?;
     agent.run_until(stop).await;
     Ok(())
 }
