@@ -40,6 +40,11 @@ fn decode(row: &AnyRow) -> Result<Event, StoreError> {
     })
 }
 
+/// The names of the `(field, set)` pairs that are set, comma-separated: an update event's `changed`.
+pub(crate) fn changed_fields(fields: &[(&str, bool)]) -> String {
+    fields.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect::<Vec<_>>().join(",")
+}
+
 /// Appends one event inside `tx`.
 async fn insert(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
     sqlx::query(

@@ -20,14 +20,13 @@ pub struct ProjectChanges {
 
 impl ProjectChanges {
     /// The names of the fields this update sets.
-    fn changed(&self) -> Vec<&'static str> {
-        let fields = [
+    fn changed(&self) -> String {
+        crate::events::changed_fields(&[
             ("name", self.name.is_some()),
             ("description", self.description.is_some()),
             ("enabled", self.enabled.is_some()),
             ("metadata", self.metadata.is_some()),
-        ];
-        fields.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
+        ])
     }
 }
 
@@ -127,7 +126,7 @@ impl Store {
         if changes.enabled == Some(false) {
             crate::tokens::revoke_project_tokens(&mut w.tx, id, None).await?;
         }
-        let event = project_event(id, project.name.as_str(), EventAction::ProjectUpdate).meta("changed", changed.join(","));
+        let event = project_event(id, project.name.as_str(), EventAction::ProjectUpdate).meta("changed", changed);
         self.audit(&mut w.tx, event).await?;
         w.tx.commit().await?;
         Ok(project)

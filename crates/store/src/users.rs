@@ -25,16 +25,15 @@ pub struct UserChanges {
 
 impl UserChanges {
     /// The names of the fields this update sets (never their values: one is a password hash).
-    fn changed(&self) -> Vec<&'static str> {
-        let fields = [
+    fn changed(&self) -> String {
+        crate::events::changed_fields(&[
             ("name", self.name.is_some()),
             ("email", self.email.is_some()),
             ("password", self.password_hash.is_some()),
             ("enabled", self.enabled.is_some()),
             ("default_project", self.default_project_id.is_some()),
             ("metadata", self.metadata.is_some()),
-        ];
-        fields.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
+        ])
     }
 }
 
@@ -158,7 +157,7 @@ impl Store {
         if revokes {
             crate::tokens::revoke_user_tokens(&mut w.tx, id, changes.keep_token).await?;
         }
-        let event = user_event(id, user.name.as_str(), EventAction::UserUpdate).meta("changed", changed.join(","));
+        let event = user_event(id, user.name.as_str(), EventAction::UserUpdate).meta("changed", changed);
         self.audit(&mut w.tx, event).await?;
         w.tx.commit().await?;
         Ok(user)
