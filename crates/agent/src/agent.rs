@@ -5,6 +5,7 @@ use crate::callback::{self, CallbackState};
 use crate::config::{AgentConfig, url_host};
 use crate::error::AgentError;
 use crate::follow::Follow;
+use crate::metrics::AgentMetrics;
 use crate::overlay::Overlay;
 use crate::probe::Prober;
 use crate::reconcile::Reconciler;
@@ -16,6 +17,7 @@ use flotilla_api::agent::{AgentJoin, Assignments, Heartbeat};
 use flotilla_api::{Capacity, HostUtilisation};
 use flotilla_tls::{Identity, TlsListener};
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -37,6 +39,8 @@ pub struct Agent {
     host_id: Uuid,
     name: String,
     advertise: String,
+    /// Where `/metrics` is served, when it is.
+    metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -69,6 +73,14 @@ impl Agent {
         http: reqwest::Client,
     ) -> Result<Agent, AgentError> {
         let capacity = config.capacity.apply(runtime.capacity().await?);
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| AgentError::Bind { addr, source })?;
+                let bound = listener.local_addr().map_err(|source| AgentError::Bind { addr, source })?;
+                Some((listener, bound))
+            }
+            None => None,
+        };
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.map_err(|source| AgentError::Bind { addr: config.listen, source })?;
         let bound = listener.local_addr().map_err(|source| AgentError::Bind { addr: config.listen, source })?;
@@ -115,9 +127,16 @@ impl Agent {
         let heartbeat_every = Duration::from_millis(joined.heartbeat_interval_ms.max(100));
         let timings = config.timings;
         let vitals = Arc::new(Vitals::default());
-        let reconciler = Reconciler::new(host_id, runtime.clone(), region.clone(), timings, vitals.clone()).with_overlay(overlay);
-        let prober = Prober::new(host_id, runtime.clone(), vitals.clone());
+        let metrics = Arc::new(AgentMetrics::default());
+        let reconciler =
+            Reconciler::new(host_id, runtime.clone(), region.clone(), timings, vitals.clone(), metrics.clone()).with_overlay(overlay);
+        let prober = Prober::new(host_id, runtime.clone(), vitals.clone(), metrics.clone());
         let mut tasks = Vec::new();
+        let metrics_addr = metrics_listener.as_ref().map(|(_, bound)| *bound);
+        if let Some((listener, bound)) = metrics_listener {
+            tracing::info!(addr = %bound, "serving metrics at /metrics");
+            tasks.push(tokio::spawn(serve_metrics(listener, metrics, shutdown_rx.clone())));
+        }
         if let Some(port) = config.dns_port {
             let follow = Follow::new(assignments_rx.clone(), shutdown_rx.clone(), timings.resync);
             tasks.push(tokio::spawn(crate::dns::serve_names(port, follow)));
@@ -133,7 +152,7 @@ impl Agent {
             tokio::spawn(vitals::sample_cpu(host_id, runtime, vitals, timings.cpu_sample, shutdown_rx.clone())),
             tokio::spawn(reconciler.run(assignments_rx, shutdown_rx)),
         ]);
-        Ok(Agent { host_id, name: config.name, advertise, shutdown, tasks })
+        Ok(Agent { host_id, name: config.name, advertise, metrics_addr, shutdown, tasks })
     }
 
     /// The host's id in the region.
@@ -148,6 +167,11 @@ impl Agent {
     /// Where the server reaches this agent.
     pub fn advertise(&self) -> &str {
         &self.advertise
+    }
+
+    /// Where the agent serves `/metrics` (plain HTTP), when it was asked to.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Stops the loops and the listener. The containers are left as they are.
@@ -166,6 +190,14 @@ impl Agent {
     pub async fn run_until(self, signal: impl Future<Output = ()>) {
         signal.await;
         self.shutdown().await;
+    }
+}
+
+/// Serves the agent's metrics on `listener` until shutdown.
+async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<AgentMetrics>, mut shutdown: watch::Receiver<bool>) {
+    let served = axum::serve(listener, crate::metrics::router(metrics)).with_graceful_shutdown(async move { stopped(&mut shutdown).await });
+    if let Err(e) = served.await {
+        tracing::error!(error = %e, "agent metrics listener failed");
     }
 }
 

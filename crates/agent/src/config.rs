@@ -38,6 +38,8 @@ pub struct AgentConfig {
     /// Apply the assignments' routers to the host (IP forwarding, iptables rules past Docker's
     /// isolation): hosts of a real runtime.
     pub routing: bool,
+    /// Serve the agent's Prometheus metrics at `/metrics` here (plain HTTP); none: not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl AgentConfig {
@@ -59,6 +61,7 @@ impl AgentConfig {
             timings: Timings::default(),
             dns_port: None,
             routing: false,
+            metrics_listen: None,
         }
     }
 }

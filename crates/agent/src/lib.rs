@@ -10,6 +10,7 @@ mod config;
 mod dns;
 mod error;
 mod follow;
+mod metrics;
 pub mod overlay;
 mod probe;
 mod reconcile;

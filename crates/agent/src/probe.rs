@@ -8,6 +8,7 @@
 //! after one pass, `unhealthy` after `retries` failures in a row.
 
 use crate::agent::stopped;
+use crate::metrics::AgentMetrics;
 use crate::runtime::{ContainerRuntime, ProbeOutcome, RuntimeState};
 use crate::vitals::Vitals;
 use flotilla_api::agent::{Assignments, Health, HealthStatus};
@@ -80,12 +81,13 @@ pub struct Prober {
     host_id: Uuid,
     runtime: Arc<dyn ContainerRuntime>,
     vitals: Arc<Vitals>,
+    metrics: Arc<AgentMetrics>,
     targets: HashMap<Uuid, Target>,
 }
 
 impl Prober {
-    pub fn new(host_id: Uuid, runtime: Arc<dyn ContainerRuntime>, vitals: Arc<Vitals>) -> Self {
-        Self { host_id, runtime, vitals, targets: HashMap::new() }
+    pub fn new(host_id: Uuid, runtime: Arc<dyn ContainerRuntime>, vitals: Arc<Vitals>, metrics: Arc<AgentMetrics>) -> Self {
+        Self { host_id, runtime, vitals, metrics, targets: HashMap::new() }
     }
 
     /// Probes until `shutdown` turns true, looking for due probes every `tick`.
@@ -184,6 +186,7 @@ impl Prober {
     fn record(&mut self, (id, runtime_id, outcome): Done) {
         let Some(target) = self.targets.get_mut(&id).filter(|t| t.runtime_id == runtime_id) else { return };
         target.in_flight = false;
+        self.metrics.probe(outcome == ProbeOutcome::Pass);
         if let ProbeOutcome::Fail(reason) = &outcome {
             tracing::debug!(container = %id, %reason, "probe failed");
         }
@@ -293,7 +296,7 @@ mod tests {
         let host = Uuid::now_v7();
         let rt = Arc::new(SimRuntime::new(SimConfig::default()));
         let vitals = Arc::new(Vitals::default());
-        let mut prober = Prober::new(host, rt.clone(), vitals.clone());
+        let mut prober = Prober::new(host, rt.clone(), vitals.clone(), Arc::default());
         let (checked, unchecked) = (assignment(1, Some(check(5))), assignment(2, None));
         let runtime_id = started(&rt, host, &checked).await;
         started(&rt, host, &unchecked).await;

@@ -13,16 +13,24 @@ use std::sync::Arc;
 const CONCURRENT_JOINS: usize = 64;
 
 /// The configuration of simulated host `i` (from 1): named `{name}-{i}`, listening on the given
-/// address with port 0 (or `port + i - 1` when a port is given), advertising its bound address.
+/// address with port 0 (or `port + i - 1` when a port is given), advertising its bound address;
+/// its metrics (when served) likewise at `port + i - 1`.
 fn host_config(config: &AgentConfig, i: usize) -> AgentConfig {
     let mut host = config.clone();
     host.name = format!("{}-{i}", config.name);
-    if config.listen.port() != 0 {
-        let port = usize::from(config.listen.port()) + i - 1;
-        host.listen.set_port(u16::try_from(port).unwrap_or(0));
+    nth_port(&mut host.listen, i);
+    if let Some(metrics) = &mut host.metrics_listen {
+        nth_port(metrics, i);
     }
     host.advertise = None;
     host
+}
+
+/// Moves `addr`'s port to `port + i - 1` for host `i`, unless it is 0 (any port).
+fn nth_port(addr: &mut std::net::SocketAddr, i: usize) {
+    if addr.port() != 0 {
+        addr.set_port(u16::try_from(usize::from(addr.port()) + i - 1).unwrap_or(0));
+    }
 }
 
 /// Starts `hosts` simulated agents, joined concurrently. If any fails to start, those started are

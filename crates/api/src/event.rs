@@ -2,12 +2,19 @@
 
 use chrono::{DateTime, Utc};
 use flotilla_core::Metadata;
+use flotilla_core::event::ObjectType;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// The server-sent-event name of every message of the event stream.
 pub const EVENT_STREAM_NAME: &str = "flotilla";
+
+/// The OpenAPI schema of an event's object type: one of the names the server knows.
+fn object_type_schema() -> utoipa::openapi::Object {
+    let names = ObjectType::ALL.map(ObjectType::as_str);
+    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String).enum_values(Some(names)).build()
+}
 
 /// Who did what to which object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -21,7 +28,9 @@ pub struct Event {
     pub project_id: Option<Uuid>,
     /// Who asked; `null` when Flotilla noticed it itself.
     pub user_id: Option<Uuid>,
-    /// `container`, `host`, `image`, `cluster`, `node` or `router`.
+    /// `container`, `host`, `image`, `cluster`, `node`, `router`, `user`, `project`, `role_assignment`,
+    /// `token`, `network`, `subnet`, `port`, `volume` or `quota`.
+    #[schema(schema_with = object_type_schema)]
     pub object_type: String,
     pub object_id: Uuid,
     pub object_name: String,
@@ -43,7 +52,9 @@ pub struct EventList {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventFilter {
-    /// `container`, `host`, `image`, `cluster`, `node` or `router`.
+    /// `container`, `host`, `image`, `cluster`, `node`, `router`, `user`, `project`, `role_assignment`,
+    /// `token`, `network`, `subnet`, `port`, `volume` or `quota`.
+    #[param(schema_with = object_type_schema)]
     pub object_type: Option<String>,
     /// The object's id or name.
     pub object: Option<String>,

@@ -65,6 +65,8 @@ fn a_killed_servers_actions_are_finished_by_the_other_without_duplicates_or_leak
     runtime.block_on(assert_converged(&via_survivor, 50));
     let log = survivor.stderr();
     assert!(log.contains("took over the actions of silent engines"), "the survivor took over; its log: {log}");
+    let metrics = runtime.block_on(async { reqwest::get(format!("{}/metrics", survivor.url)).await.unwrap().text().await.unwrap() });
+    assert!(metrics.lines().any(|l| l == "flotilla_engine_takeovers_total 1"), "one engine taken over: {metrics}");
 }
 
 #[test]

@@ -38,10 +38,35 @@ pub enum ObjectType {
     Cluster,
     Node,
     Router,
+    User,
+    Project,
+    RoleAssignment,
+    Token,
+    Network,
+    Subnet,
+    Port,
+    Volume,
+    Quota,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 6] = [Self::Container, Self::Host, Self::Image, Self::Cluster, Self::Node, Self::Router];
+    pub const ALL: [ObjectType; 15] = [
+        Self::Container,
+        Self::Host,
+        Self::Image,
+        Self::Cluster,
+        Self::Node,
+        Self::Router,
+        Self::User,
+        Self::Project,
+        Self::RoleAssignment,
+        Self::Token,
+        Self::Network,
+        Self::Subnet,
+        Self::Port,
+        Self::Volume,
+        Self::Quota,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -51,10 +76,19 @@ impl ObjectType {
             Self::Cluster => "cluster",
             Self::Node => "node",
             Self::Router => "router",
+            Self::User => "user",
+            Self::Project => "project",
+            Self::RoleAssignment => "role_assignment",
+            Self::Token => "token",
+            Self::Network => "network",
+            Self::Subnet => "subnet",
+            Self::Port => "port",
+            Self::Volume => "volume",
+            Self::Quota => "quota",
         }
     }
 
-    /// Parses `container`, `host` or `image`, in any case.
+    /// Parses a name of [`ObjectType::as_str`] (`container`, `network`, ...), in any case.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
@@ -128,6 +162,26 @@ actions! {
     /// A network joined the router (the event's metadata names it).
     RouterAddInterface => "ROUTER_ADD_INTERFACE",
     RouterRemoveInterface => "ROUTER_REMOVE_INTERFACE",
+    UserCreate => "USER_CREATE",
+    /// The metadata names the fields changed (never their values when secret).
+    UserUpdate => "USER_UPDATE",
+    UserDelete => "USER_DELETE",
+    ProjectCreate => "PROJECT_CREATE",
+    ProjectUpdate => "PROJECT_UPDATE",
+    ProjectDelete => "PROJECT_DELETE",
+    RoleAssign => "ROLE_ASSIGN",
+    RoleUnassign => "ROLE_UNASSIGN",
+    TokenRevoke => "TOKEN_REVOKE",
+    NetworkCreate => "NETWORK_CREATE",
+    NetworkDelete => "NETWORK_DELETE",
+    SubnetCreate => "SUBNET_CREATE",
+    SubnetDelete => "SUBNET_DELETE",
+    /// A port made by itself, or by connecting a container to a network (the metadata names it).
+    PortCreate => "PORT_CREATE",
+    PortDelete => "PORT_DELETE",
+    VolumeCreate => "VOLUME_CREATE",
+    VolumeDelete => "VOLUME_DELETE",
+    QuotaUpdate => "QUOTA_UPDATE",
 }
 
 impl From<crate::action::ActionKind> for EventAction {

@@ -86,16 +86,21 @@ pub struct Host {
 impl Host {
     /// The one state users see: DOWN wins over what the operator decided.
     pub fn state(&self) -> HostState {
-        match (self.alive, self.schedulable) {
+        HostState::of(self.alive, self.schedulable)
+    }
+}
+
+impl HostState {
+    /// The state of a host alive or not that its operator left `schedulable`: DOWN wins.
+    pub fn of(alive: bool, schedulable: Schedulable) -> Self {
+        match (alive, schedulable) {
             (false, _) => HostState::Down,
             (true, Schedulable::Enabled) => HostState::Up,
             (true, Schedulable::Disabled) => HostState::Disabled,
             (true, Schedulable::Draining) => HostState::Draining,
         }
     }
-}
 
-impl HostState {
     /// Every state, as users see them.
     pub const ALL: [HostState; 4] = [HostState::Up, HostState::Down, HostState::Draining, HostState::Disabled];
 

@@ -1,6 +1,7 @@
 //! Flotilla's domain model: typed ids, names, roles, listing rules and object specs. Pure: no IO.
 
 pub mod action;
+pub mod audit;
 pub mod bounds;
 pub mod cluster;
 pub mod container;

@@ -171,6 +171,33 @@ impl Reason {
     ];
 }
 
+impl Reason {
+    /// The reason as a short snake_case key (a metrics label).
+    pub fn key(self) -> &'static str {
+        match self {
+            Reason::Down => "down",
+            Reason::Draining => "draining",
+            Reason::Disabled => "disabled",
+            Reason::NotRequestedHost => "not_requested_host",
+            Reason::OtherPool => "other_pool",
+            Reason::Constraint => "constraint",
+            Reason::AntiAffinity => "anti_affinity",
+            Reason::Affinity => "affinity",
+            Reason::InsufficientCpu => "insufficient_cpu",
+            Reason::InsufficientMemory => "insufficient_memory",
+            Reason::InsufficientDisk => "insufficient_disk",
+            Reason::PortTaken => "port_taken",
+        }
+    }
+}
+
+/// Told of every scheduling decision the store makes (the metrics implement it): each placement,
+/// and each no-fit, with how long the choice took.
+pub trait Observer: Send + Sync {
+    fn placed(&self, took: std::time::Duration);
+    fn no_fit(&self, no_fit: &NoFit, took: std::time::Duration);
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -135,7 +135,7 @@ async fn consider(shared: &Shared, cluster: &Cluster, binding: &Binding, policy:
                 let _ = shared.store.record_event(&event).await;
                 shared.wake.notify_one();
             }
-            Err(StoreError::Conflict(_)) => {}
+            Err(StoreError::Conflict(_) | StoreError::Locked(_)) => {}
             Err(e) => return Err(e),
         }
     }

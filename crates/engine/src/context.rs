@@ -31,6 +31,7 @@ pub(crate) struct Shared {
     pub wake: Arc<tokio::sync::Notify>,
     /// Notifies every waiting parent when an action of this engine ended.
     pub ended: tokio::sync::Notify,
+    pub metrics: Arc<crate::metrics::EngineMetrics>,
 }
 
 /// One running action.

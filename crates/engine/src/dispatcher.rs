@@ -41,7 +41,10 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                     Err(e) => tracing::warn!(error = %e, "engine: heartbeat failed"),
                 }
                 match shared.store.take_over_dead_services(service, shared.config.service_grace).await {
-                    Ok(dead) if !dead.is_empty() => tracing::warn!(?dead, "engine: took over the actions of silent engines"),
+                    Ok(dead) if !dead.is_empty() => {
+                        shared.metrics.took_over(dead.len());
+                        tracing::warn!(?dead, "engine: took over the actions of silent engines");
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "engine: takeover check failed"),
                 }
@@ -148,6 +151,8 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
     match shared.store.finish_action(ctx.action.id, status, &reason, &all).await {
         Ok(false) => tracing::warn!(action = %ctx.action.id, "engine: the action was no longer ours to end (taken over?)"),
         Ok(true) => {
+            let took = (flotilla_core::now() - started).to_std().unwrap_or_default();
+            shared.metrics.action_ended(ctx.action.kind, status, took);
             let event_status = if status == ActionStatus::Succeeded { END } else { FAILED };
             ctx.event(object_type, object_id, &target_name, event_status, &reason).await;
         }

@@ -176,7 +176,7 @@ async fn recover(shared: &Shared, cluster: &Cluster, node: &Node, policy: &Healt
             Ok(true)
         }
         // Another recovery (or action) holds the node: never two at once.
-        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(StoreError::Conflict(_) | StoreError::Locked(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -33,7 +33,7 @@ async fn drain(ctx: &Ctx, host: Host) -> Result<Outputs, EngineError> {
         if let Some(node) = store.node_of_container(c.id).await? {
             match store.lock_node(node.id, &ctx.action).await {
                 Ok(()) => {}
-                Err(StoreError::Conflict(why)) => {
+                Err(StoreError::Conflict(why) | StoreError::Locked(why)) => {
                     migrate_event(ctx, &c, FAILED, &why).await;
                     stuck.push(format!("{}: {why}", c.name));
                     continue;

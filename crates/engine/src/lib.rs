@@ -12,6 +12,7 @@ mod error;
 mod guard;
 mod health;
 mod host;
+mod metrics;
 mod node;
 mod placer;
 pub mod plan;
@@ -23,6 +24,7 @@ mod watch;
 pub use agents::Agents;
 pub use config::EngineConfig;
 pub use error::EngineError;
+pub use metrics::EngineMetrics;
 
 use context::Shared;
 use flotilla_store::Store;
@@ -64,8 +66,9 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Starts the dispatcher, the container watch and the health and autoscaling loops.
-    pub fn start(config: EngineConfig, store: Store, agents: Arc<dyn Agents>, waker: EngineWaker) -> Self {
+    /// Starts the dispatcher, the container watch and the health and autoscaling loops; the
+    /// actions' series go to `metrics`.
+    pub fn start(config: EngineConfig, store: Store, agents: Arc<dyn Agents>, waker: EngineWaker, metrics: Arc<EngineMetrics>) -> Self {
         let stop = CancellationToken::new();
         let (placer, placing) = placer::Placer::start(store.clone(), config.scheduler, stop.clone());
         let shared = Arc::new(Shared {
@@ -78,6 +81,7 @@ impl Engine {
             cancelled: Default::default(),
             wake: waker.actions,
             ended: Default::default(),
+            metrics,
         });
         let watch = {
             let (shared, stop, poke) = (shared.clone(), stop.clone(), waker.containers);

@@ -122,7 +122,7 @@ async fn a_panicking_action_fails_alone_and_frees_its_locks() {
     let (project, user, profile) = seed(&store).await;
     let waker = EngineWaker::default();
     let config = EngineConfig { poll: Duration::from_millis(50), ..Default::default() };
-    let engine = Engine::start(config, store.clone(), Arc::new(PanickingAgents), waker.clone());
+    let engine = Engine::start(config, store.clone(), Arc::new(PanickingAgents), waker.clone(), Arc::default());
 
     for name in ["first", "second"] {
         let (c, action) = cluster(name, project, user, profile);

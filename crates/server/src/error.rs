@@ -8,6 +8,10 @@ use flotilla_core::ValidationError;
 use flotilla_core::resize::ResizeError;
 use flotilla_store::StoreError;
 
+/// Marks a response refused because a lock was held (see [`ApiError::Locked`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LockConflict;
+
 /// Every way a request can fail, each with its status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -21,6 +25,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A 409 because another action holds the cluster's or node's lock; its response carries
+    /// [`LockConflict`] so the metrics count it.
+    #[error("{0}")]
+    Locked(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -47,7 +55,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Locked(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -78,6 +86,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { .. } => ApiError::NotFound(error.to_string()),
             StoreError::Unauthenticated(_) => ApiError::Unauthorized(error.to_string()),
             StoreError::NameTaken { .. } | StoreError::Conflict(_) | StoreError::Ambiguous { .. } => ApiError::Conflict(error.to_string()),
+            StoreError::Locked(_) => ApiError::Locked(error.to_string()),
             StoreError::BadMarker(_) | StoreError::Invalid(_) => ApiError::BadRequest(error.to_string()),
             StoreError::Quota(_) => ApiError::Forbidden(error.to_string()),
             StoreError::Connect { .. } | StoreError::BlocksExhausted { .. } => ApiError::Unavailable(error.to_string()),
@@ -109,8 +118,14 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after, .. } = self {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(retry_after));
+        match self {
+            ApiError::TooManyRequests { retry_after, .. } => {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(retry_after));
+            }
+            ApiError::Locked(_) => {
+                response.extensions_mut().insert(LockConflict);
+            }
+            _ => {}
         }
         response
     }

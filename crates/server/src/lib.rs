@@ -167,7 +167,11 @@ impl Server {
             Some(identity) => identity,
             None => flotilla_tls::Identity::load_or_create(&config.data_dir.join(CALLBACK_IDENTITY_DIR), &["flotilla-server".into()])?,
         };
-        let store = Store::connect(&config.database_url).await?.with_region_pool(config.network_pool);
+        let engine_metrics = Arc::new(flotilla_engine::EngineMetrics::new());
+        let store = Store::connect(&config.database_url)
+            .await?
+            .with_region_pool(config.network_pool)
+            .with_scheduler_observer(engine_metrics.clone());
         let store = if matches!(config.role, federation::Role::Region(_)) { store.with_route_sync() } else { store };
         // A federated region's identity is the central's: it creates no admin of its own.
         let bootstrap = match config.role {
@@ -187,7 +191,7 @@ impl Server {
         let state = AppState {
             store: store.clone(),
             region: config.region.clone(),
-            metrics: Arc::new(http::metrics::Metrics::new()),
+            metrics: Arc::new(http::metrics::Metrics::new(&engine_metrics)),
             settings: Arc::new(settings),
             agents: Arc::new(AgentLinks { wakers: Default::default(), identity }),
             engine: flotilla_engine::EngineWaker::default(),
@@ -218,6 +222,7 @@ impl Server {
             store.clone(),
             Arc::new(agents::engine::ServerAgents::new(state.clone())),
             state.engine.clone(),
+            engine_metrics,
         );
         let streams = state.shutdown.clone();
         let drain = state.drain.clone();

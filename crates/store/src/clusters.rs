@@ -64,7 +64,7 @@ pub(crate) async fn lock_free_cluster(tx: &mut Tx, cluster: ClusterId) -> Result
             Some(r) => format!("{} ({})", r.try_get::<String, _>("kind")?, r.try_get::<String, _>("status")?),
             None => "an action".to_owned(),
         };
-        return Err(StoreError::Conflict(format!("cluster {name} is locked by action {holder}, {what}; try again when it ends")));
+        return Err(StoreError::Locked(format!("cluster {name} is locked by action {holder}, {what}; try again when it ends")));
     }
     Ok(row)
 }
@@ -85,7 +85,7 @@ pub(crate) async fn take_cluster_lock(tx: &mut Tx, cluster: ClusterId, action: &
         .execute(&mut **tx)
         .await?;
     if taken.rows_affected() != 1 {
-        return Err(StoreError::Conflict(format!("cluster {name} was locked by another action; try again")));
+        return Err(StoreError::Locked(format!("cluster {name} was locked by another action; try again")));
     }
     Ok(())
 }

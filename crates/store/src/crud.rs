@@ -2,7 +2,7 @@
 
 use crate::{Store, StoreError};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Transaction};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 /// The row of `table` (a constant) with `id`, read inside the write transaction `tx` and locked
 /// until it ends: on PostgreSQL `FOR UPDATE` (a concurrent read-modify-write of the row waits,
@@ -25,6 +25,22 @@ pub(crate) async fn row_for_update(
 /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (whose writer lock the transaction holds).
 pub(crate) fn lock_clause(tx: &Transaction<'static, Any>) -> &'static str {
     if tx.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" }
+}
+
+/// Deletes the row of `table` (a constant, with a `name` column) with `id` inside `tx`, and
+/// answers its name; none there → `NotFound`.
+pub(crate) async fn delete_returning_name(
+    tx: &mut Transaction<'static, Any>,
+    kind: &'static str,
+    table: &'static str,
+    id: &str,
+) -> Result<String, StoreError> {
+    let row = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1 RETURNING name")))
+        .bind(id.to_owned())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound { kind, key: id.to_owned() })?;
+    Ok(row.try_get("name")?)
 }
 
 impl Store {

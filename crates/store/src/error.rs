@@ -13,6 +13,9 @@ pub enum StoreError {
     NameTaken { kind: &'static str, name: String },
     #[error("{0}")]
     Conflict(String),
+    /// Another action holds the cluster's or node's lock (a 409 too, counted apart).
+    #[error("{0}")]
+    Locked(String),
     /// A join that proves nothing: no valid join token, no matching host credential.
     #[error("{0}")]
     Unauthenticated(String),

@@ -2,7 +2,7 @@
 
 use crate::codec::{get_id, get_json, get_opt_id, get_time, metadata_json, millis};
 use crate::list::{Filter, Order};
-use crate::{Scope, Store, StoreError};
+use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::event::{Event, EventAction, EventLevel, ObjectType};
 use flotilla_core::{EventId, ListParams, Page};
 use sqlx::Row;
@@ -40,6 +40,34 @@ fn decode(row: &AnyRow) -> Result<Event, StoreError> {
     })
 }
 
+/// The names of the `(field, set)` pairs that are set, comma-separated: an update event's `changed`.
+pub(crate) fn changed_fields(fields: &[(&str, bool)]) -> String {
+    fields.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect::<Vec<_>>().join(",")
+}
+
+/// Appends one event inside `tx`.
+async fn insert(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
+                 reason, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(e.id.to_string())
+    .bind(millis(e.timestamp))
+    .bind(e.level.as_str())
+    .bind(e.project_id.map(|p| p.to_string()))
+    .bind(e.user_id.map(|u| u.to_string()))
+    .bind(e.object_type.as_str())
+    .bind(e.object_id.to_string())
+    .bind(e.object_name.clone())
+    .bind(e.action.as_str())
+    .bind(e.status.clone())
+    .bind(e.reason.clone())
+    .bind(metadata_json(&e.metadata))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
         self.record_events(std::slice::from_ref(event)).await
@@ -49,27 +77,20 @@ impl Store {
     pub async fn record_events(&self, events: &[Event]) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
         for e in events {
-            sqlx::query(
-                "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
-                 reason, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(e.id.to_string())
-            .bind(millis(e.timestamp))
-            .bind(e.level.as_str())
-            .bind(e.project_id.map(|p| p.to_string()))
-            .bind(e.user_id.map(|u| u.to_string()))
-            .bind(e.object_type.as_str())
-            .bind(e.object_id.to_string())
-            .bind(e.object_name.clone())
-            .bind(e.action.as_str())
-            .bind(e.status.clone())
-            .bind(e.reason.clone())
-            .bind(metadata_json(&e.metadata))
-            .execute(&mut *w.tx)
-            .await?;
+            insert(&mut w.tx, e).await?;
         }
         w.tx.commit().await?;
         Ok(())
+    }
+
+    /// Appends the audit event of a change inside the change's transaction `tx`, naming this
+    /// handle's actor (see [`Store::acting`]).
+    pub(crate) async fn audit(&self, tx: &mut Tx, event: Event) -> Result<(), StoreError> {
+        let event = match &self.actor {
+            Some(actor) => actor.stamp(event),
+            None => event,
+        };
+        insert(tx, &event).await
     }
 
     /// One page of the events `scope` sees, in id (time) order whatever the sort key; a project

@@ -10,6 +10,7 @@ mod containers;
 mod crud;
 mod error;
 mod events;
+mod gauges;
 mod global_endpoints;
 mod global_routers;
 mod hosts;
@@ -51,6 +52,7 @@ pub use containers::{
 };
 pub use error::StoreError;
 pub use events::EventFilters;
+pub use gauges::{RegionCounts, SubnetUse};
 pub use global_endpoints::{ENDPOINT_SYNC, GlobalEndpoint, NetworkEndpoints};
 pub use global_routers::GlobalRouterRow;
 pub use hosts::{Callback, HostRegistration, JoinGrant, JoinProof, Registered};
@@ -111,6 +113,10 @@ pub struct Store {
     jobs_waker: Arc<tokio::sync::Notify>,
     /// A federated region's: objects created or deleted queue a job reporting them to the central.
     route_sync: bool,
+    /// Who the audit events of this handle's writes name (`None`: Flotilla itself).
+    actor: Option<Arc<flotilla_core::audit::Actor>>,
+    /// Told of every placement and no-fit (the server's metrics).
+    scheduler_observer: Option<Arc<dyn flotilla_core::scheduler::Observer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -173,6 +179,8 @@ impl Store {
             region_pool: RegionPool::default(),
             jobs_waker: Arc::default(),
             route_sync: false,
+            actor: None,
+            scheduler_observer: None,
         })
     }
 
@@ -190,6 +198,17 @@ impl Store {
     /// containers on a global network an [`ENDPOINT_SYNC`] job.
     pub fn with_route_sync(self) -> Self {
         Self { route_sync: true, ..self }
+    }
+
+    /// The store, telling `observer` of every scheduling decision it makes.
+    pub fn with_scheduler_observer(self, observer: Arc<dyn flotilla_core::scheduler::Observer>) -> Self {
+        Self { scheduler_observer: Some(observer), ..self }
+    }
+
+    /// A handle whose identity, network, volume and quota changes record `actor` in their audit
+    /// events (written in the change's transaction).
+    pub fn acting(&self, actor: flotilla_core::audit::Actor) -> Self {
+        Self { actor: Some(Arc::new(actor)), ..self.clone() }
     }
 
     /// Where projects' default networks are carved from.

@@ -5,6 +5,7 @@
 use crate::codec::{get_bool, get_id, get_json, get_name, get_time, metadata_json, millis, to_json};
 use crate::list::Filter;
 use crate::{Backend, Scope, Store, StoreError, Tx};
+use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
 use flotilla_core::network::{DEFAULT_NETWORK, Network, RegionPool, Subnet};
 use flotilla_core::overlay::{GLOBAL_VNIS, REGION_VNIS};
@@ -193,6 +194,19 @@ pub(crate) async fn visible_network(tx: &mut Tx, project: ProjectId, key: &str) 
 
 /// The project's default network, made on first use with a subnet carved from the store's region
 /// pool (and routed like any network made).
+/// The audit event of a change to network `n`, in its project.
+fn network_event(n: &Network, action: EventAction) -> Event {
+    Event::new(ObjectType::Network, n.id.0, n.name.as_str(), action, END).by(Some(n.project_id), None)
+}
+
+/// The audit event of a change to subnet `s` (its CIDR and network in the metadata).
+fn subnet_event(s: &Subnet, action: EventAction) -> Event {
+    Event::new(ObjectType::Subnet, s.id.0, s.name.as_str(), action, END)
+        .by(Some(s.project_id), None)
+        .meta("cidr", s.plan.cidr)
+        .meta("network_id", s.network_id)
+}
+
 pub(crate) async fn default_network(store: &Store, tx: &mut Tx, project: ProjectId) -> Result<Network, StoreError> {
     let (backend, pool) = (store.backend, store.region_pool);
     let find = "SELECT * FROM networks WHERE project_id = $1 AND is_default = 1";
@@ -222,6 +236,14 @@ pub(crate) async fn default_network(store: &Store, tx: &mut Tx, project: Project
     let plan = SubnetPlan::new("", cidr, None, Vec::new(), Default::default()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let subnet = Subnet { id: SubnetId::new(), name, network_id: network.id, project_id: project, plan, created_at: now };
     insert_subnet(backend, tx, &subnet).await?;
+    store
+        .audit(
+            tx,
+            network_event(&network, EventAction::NetworkCreate)
+                .meta("cidr", cidr)
+                .reason("the project's default network, made on first use"),
+        )
+        .await?;
     Ok(network)
 }
 
@@ -256,6 +278,7 @@ pub(crate) async fn grow_default_network(store: &Store, tx: &mut Tx, network: Ne
     let plan = SubnetPlan::new("", cidr, None, Vec::new(), Default::default()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let subnet = Subnet { id: SubnetId::new(), name, network_id: network, project_id: project, plan, created_at: flotilla_core::now() };
     write_subnet(store.backend, tx, &subnet).await?;
+    store.audit(tx, subnet_event(&subnet, EventAction::SubnetCreate).reason("the default network was full")).await?;
     Ok(subnet)
 }
 
@@ -279,9 +302,12 @@ impl Store {
         let mut w = self.begin_write().await?;
         insert_network(self.backend, &mut w.tx, network, vni).await?;
         self.sync_route(&mut w.tx, network.id.0, network.project_id).await?;
+        let mut event = network_event(network, EventAction::NetworkCreate).meta("shared", network.shared).meta("global", network.global);
         if let Some(subnet) = subnet {
             insert_subnet(self.backend, &mut w.tx, subnet).await?;
+            event = event.meta("cidr", subnet.plan.cidr);
         }
+        self.audit(&mut w.tx, event).await?;
         w.tx.commit().await?;
         self.network(Scope::All, &network.id.to_string()).await
     }
@@ -289,6 +315,7 @@ impl Store {
     pub async fn create_subnet(&self, subnet: &Subnet) -> Result<SubnetRow, StoreError> {
         let mut w = self.begin_write().await?;
         insert_subnet(self.backend, &mut w.tx, subnet).await?;
+        self.audit(&mut w.tx, subnet_event(subnet, EventAction::SubnetCreate)).await?;
         w.tx.commit().await?;
         self.subnet(Scope::All, subnet.id).await
     }
@@ -363,10 +390,16 @@ impl Store {
         crate::blocks::refuse_while_held(&mut w.tx, id).await?;
         crate::routers::refuse_while_joined(&mut w.tx, id, "the network is not deleted").await?;
         sqlx::query("DELETE FROM subnets WHERE network_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
-        let gone =
-            sqlx::query("DELETE FROM networks WHERE id = $1 RETURNING project_id").bind(id.to_string()).fetch_optional(&mut *w.tx).await?;
+        let gone = sqlx::query("DELETE FROM networks WHERE id = $1 RETURNING project_id, name")
+            .bind(id.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?;
         let gone = gone.ok_or_else(|| StoreError::NotFound { kind: "network", key: id.to_string() })?;
-        self.sync_route(&mut w.tx, id.0, get_id(&gone, "project_id")?).await?;
+        let project = get_id(&gone, "project_id")?;
+        self.sync_route(&mut w.tx, id.0, project).await?;
+        let name: String = gone.try_get("name")?;
+        let event = Event::new(ObjectType::Network, id.0, &name, EventAction::NetworkDelete, END).by(Some(project), None);
+        self.audit(&mut w.tx, event).await?;
         w.tx.commit().await?;
         Ok(())
     }
@@ -380,10 +413,9 @@ impl Store {
         {
             crate::routers::refuse_while_joined(&mut w.tx, get_id(&row, "network_id")?, "the subnet is not deleted").await?;
         }
-        let done = sqlx::query("DELETE FROM subnets WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "subnet", key: id.to_string() });
-        }
+        let gone = sqlx::query("DELETE FROM subnets WHERE id = $1 RETURNING *").bind(id.to_string()).fetch_optional(&mut *w.tx).await?;
+        let subnet = decode_subnet(&gone.ok_or_else(|| StoreError::NotFound { kind: "subnet", key: id.to_string() })?)?;
+        self.audit(&mut w.tx, subnet_event(&subnet, EventAction::SubnetDelete)).await?;
         w.tx.commit().await?;
         Ok(())
     }

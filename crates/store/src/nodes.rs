@@ -100,7 +100,7 @@ pub(crate) async fn take_node_lock(tx: &mut Tx, node: NodeId, action: &Action) -
     let row = crate::crud::row_for_update(tx, "node", "nodes", &node.to_string()).await?;
     let name: String = row.try_get("name")?;
     let holder: Option<String> = row.try_get("lock_action")?;
-    Err(StoreError::Conflict(format!("node {name} is locked by action {}; try again when it ends", holder.unwrap_or_default())))
+    Err(StoreError::Locked(format!("node {name} is locked by action {}; try again when it ends", holder.unwrap_or_default())))
 }
 
 /// How many members `cluster` has; with `staying`, only those no NODE_DELETE is removing.

@@ -89,7 +89,20 @@ impl RegionView {
 
     /// The host the scheduler picks for `request`, or why none fits.
     pub(crate) fn choose(&mut self, request: &Request, settings: &Settings) -> Result<HostId, scheduler::NoFit> {
-        self.fleet.place(request, settings, None).map(|i| self.ids[i])
+        self.decide(request, settings, None).map(|i| self.ids[i])
+    }
+
+    /// The fleet's choice for `request` (the index of its host), told to the store's observer.
+    fn decide(&mut self, request: &Request, settings: &Settings, cluster: Option<ClusterId>) -> Result<usize, scheduler::NoFit> {
+        let started = std::time::Instant::now();
+        let chosen = self.fleet.place(request, settings, cluster);
+        if let Some(observer) = &self.store.scheduler_observer {
+            match &chosen {
+                Ok(_) => observer.placed(started.elapsed()),
+                Err(no_fit) => observer.no_fit(no_fit, started.elapsed()),
+            }
+        }
+        chosen
     }
 
     /// Shows the scheduler how many members of `cluster` each host holds: read once per
@@ -162,7 +175,7 @@ impl RegionView {
         if let Some(cluster) = cluster {
             self.count_members(tx, cluster).await?;
         }
-        match self.fleet.place(request, settings, cluster) {
+        match self.decide(request, settings, cluster) {
             Ok(index) => {
                 let host = self.ids[index];
                 self.fleet.update(index, |view| {

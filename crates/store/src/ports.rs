@@ -9,6 +9,7 @@ use crate::list::Filter;
 use crate::networks::{decode_subnet, default_network, visible_network};
 use crate::{Backend, Scope, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
+use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::ipam::SubnetPlan;
 use flotilla_core::network::{Port, PortStatus, Subnet, mac_for};
 use flotilla_core::profile::NetworkRef;
@@ -424,6 +425,13 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
     crate::overlay::wake_peers(store, tx, around).await
 }
 
+/// The audit event of reserving or releasing port `p` on network `network` (named by its name,
+/// or its address when it has none).
+fn port_event(p: &Port, network: &str, action: EventAction) -> Event {
+    let name = if p.name.is_empty() { p.ip.to_string() } else { p.name.clone() };
+    Event::new(ObjectType::Port, p.id.0, &name, action, END).by(Some(p.project_id), None).meta("network", network).meta("ip", p.ip)
+}
+
 impl Store {
     /// Reserves an address on `network`: `ip` when given (and free), else the next free one.
     pub async fn create_port(
@@ -456,6 +464,7 @@ impl Store {
         };
         insert_port(self.backend, &mut w.tx, &port).await?;
         alloc.save(&mut w.tx).await?;
+        self.audit(&mut w.tx, port_event(&port, &network_name, EventAction::PortCreate)).await?;
         w.tx.commit().await?;
         self.port(Scope::All, port.id).await
     }
@@ -490,6 +499,7 @@ impl Store {
             )));
         }
         sqlx::query("DELETE FROM ports WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        self.audit(&mut w.tx, port_event(&port.port, &port.network_name, EventAction::PortDelete)).await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 use crate::codec::{get_bool, get_id, get_json, get_name, get_time, metadata_json, millis};
 use crate::list::Filter;
 use crate::{Store, StoreError};
+use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::identity::Project;
 use flotilla_core::{ListParams, Metadata, Name, Page, ProjectId};
 use sqlx::any::AnyRow;
@@ -15,6 +16,23 @@ pub struct ProjectChanges {
     pub description: Option<String>,
     pub enabled: Option<bool>,
     pub metadata: Option<Metadata>,
+}
+
+impl ProjectChanges {
+    /// The names of the fields this update sets.
+    fn changed(&self) -> String {
+        crate::events::changed_fields(&[
+            ("name", self.name.is_some()),
+            ("description", self.description.is_some()),
+            ("enabled", self.enabled.is_some()),
+            ("metadata", self.metadata.is_some()),
+        ])
+    }
+}
+
+/// The audit event of a change to project `id`, in that project.
+fn project_event(id: ProjectId, name: &str, action: EventAction) -> Event {
+    Event::new(ObjectType::Project, id.0, name, action, END).by(Some(id), None)
 }
 
 fn decode(row: &AnyRow) -> Result<Project, StoreError> {
@@ -31,6 +49,7 @@ fn decode(row: &AnyRow) -> Result<Project, StoreError> {
 
 impl Store {
     pub async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO projects (id, name, description, enabled, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -41,9 +60,11 @@ impl Store {
         .bind(metadata_json(&project.metadata))
         .bind(millis(project.created_at))
         .bind(millis(project.updated_at))
-        .execute(&self.pool)
+        .execute(&mut *w.tx)
         .await
         .map_err(StoreError::on_insert("project", project.name.as_str()))?;
+        self.audit(&mut w.tx, project_event(project.id, project.name.as_str(), EventAction::ProjectCreate)).await?;
+        w.tx.commit().await?;
         Ok(())
     }
 
@@ -78,6 +99,7 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "project", "projects", &id.to_string()).await?;
         let mut project = decode(&row)?;
+        let changed = changes.changed();
         if let Some(name) = changes.name {
             project.name = name;
         }
@@ -104,6 +126,8 @@ impl Store {
         if changes.enabled == Some(false) {
             crate::tokens::revoke_project_tokens(&mut w.tx, id, None).await?;
         }
+        let event = project_event(id, project.name.as_str(), EventAction::ProjectUpdate).meta("changed", changed);
+        self.audit(&mut w.tx, event).await?;
         w.tx.commit().await?;
         Ok(project)
     }
@@ -132,10 +156,8 @@ impl Store {
         if !owned.is_empty() {
             return Err(StoreError::Conflict(format!("project {id} still owns {}: delete them first", owned.join(", "))));
         }
-        let done = sqlx::query("DELETE FROM projects WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "project", key: id.to_string() });
-        }
+        let name = crate::crud::delete_returning_name(&mut w.tx, "project", "projects", &id.to_string()).await?;
+        self.audit(&mut w.tx, project_event(id, &name, EventAction::ProjectDelete)).await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -2,10 +2,25 @@
 
 use crate::{Backend, Store, StoreError};
 use flotilla_core::ProjectId;
+use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::quota::{Quota, QuotaExceeded, Resource, Usage};
 use sqlx::{AssertSqlSafe, Row};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// The audit event of setting project `id`'s quota to `q`: every limit in the metadata.
+fn quota_event(id: ProjectId, name: &str, q: &Quota) -> Event {
+    let limits = [
+        ("containers", q.containers),
+        ("cpu_millis", q.cpu_millis),
+        ("memory_mib", q.memory_mib),
+        ("image_bytes", q.image_bytes),
+        ("networks", q.networks),
+        ("ports", q.ports),
+    ];
+    let event = Event::new(ObjectType::Quota, id.0, name, EventAction::QuotaUpdate, END).by(Some(id), None);
+    limits.into_iter().fold(event, |e, (key, limit)| e.meta(key, limit.map_or_else(|| "unlimited".to_owned(), |l| l.to_string())))
+}
 
 fn limit(value: i64) -> Option<u64> {
     u64::try_from(value).ok()
@@ -124,6 +139,13 @@ impl Store {
         .bind(column(quota.ports))
         .execute(&mut *w.tx)
         .await?;
+        let name: String = sqlx::query("SELECT name FROM projects WHERE id = $1")
+            .bind(project.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "project", key: project.to_string() })?
+            .try_get("name")?;
+        self.audit(&mut w.tx, quota_event(project, &name, &quota)).await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -2,7 +2,8 @@
 
 use crate::codec::{get_id, get_time, millis};
 use crate::list::Filter;
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, Tx};
+use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::identity::RoleAssignment;
 use flotilla_core::{ListParams, Page, ProjectId, Role, RoleAssignmentId, UserId};
 use sqlx::Row;
@@ -21,17 +22,37 @@ fn decode(row: &AnyRow) -> Result<RoleAssignment, StoreError> {
     })
 }
 
+/// The assignment `id` with its user's and project's names, read inside `tx`.
+async fn assignment_in(tx: &mut Tx, id: RoleAssignmentId) -> Result<RoleAssignment, StoreError> {
+    let row = sqlx::query("SELECT * FROM role_assignment_view WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound { kind: "role assignment", key: id.to_string() })?;
+    decode(&row)
+}
+
+/// The audit event of granting or removing `a`: on its project, named `user@project`.
+fn assignment_event(a: &RoleAssignment, action: EventAction) -> Event {
+    let name = format!("{}@{}", a.user_name, a.project_name);
+    Event::new(ObjectType::RoleAssignment, a.id.0, &name, action, END)
+        .by(Some(a.project_id), None)
+        .meta("user", &a.user_name)
+        .meta("role", a.role.as_str())
+}
+
 impl Store {
     /// Grants `role` on `project` to `user`; granting a role already held is a conflict.
     pub async fn assign_role(&self, user: UserId, project: ProjectId, role: Role) -> Result<RoleAssignment, StoreError> {
         let id = RoleAssignmentId::new();
+        let mut w = self.begin_write().await?;
         sqlx::query("INSERT INTO role_assignments (id, user_id, project_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id.to_string())
             .bind(user.to_string())
             .bind(project.to_string())
             .bind(role.as_str())
             .bind(millis(flotilla_core::now()))
-            .execute(&self.pool)
+            .execute(&mut *w.tx)
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -39,7 +60,10 @@ impl Store {
                 }
                 _ => StoreError::Database(e),
             })?;
-        self.role_assignment(id).await
+        let assignment = assignment_in(&mut w.tx, id).await?;
+        self.audit(&mut w.tx, assignment_event(&assignment, EventAction::RoleAssign)).await?;
+        w.tx.commit().await?;
+        Ok(assignment)
     }
 
     pub async fn role_assignment(&self, id: RoleAssignmentId) -> Result<RoleAssignment, StoreError> {
@@ -66,12 +90,10 @@ impl Store {
     /// project: a later assignment does not revive them.
     pub async fn delete_role_assignment(&self, id: RoleAssignmentId) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        let row = sqlx::query("DELETE FROM role_assignments WHERE id = $1 RETURNING user_id, project_id")
-            .bind(id.to_string())
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "role assignment", key: id.to_string() })?;
-        crate::tokens::revoke_project_tokens(&mut w.tx, get_id(&row, "project_id")?, Some(get_id(&row, "user_id")?)).await?;
+        let assignment = assignment_in(&mut w.tx, id).await?;
+        sqlx::query("DELETE FROM role_assignments WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
+        crate::tokens::revoke_project_tokens(&mut w.tx, assignment.project_id, Some(assignment.user_id)).await?;
+        self.audit(&mut w.tx, assignment_event(&assignment, EventAction::RoleUnassign)).await?;
         w.tx.commit().await?;
         Ok(())
     }

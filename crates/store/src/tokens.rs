@@ -2,6 +2,7 @@
 
 use crate::codec::{get_bool, get_id, get_time, millis, now_millis};
 use crate::{Store, StoreError, Tx};
+use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::identity::TokenRecord;
 use flotilla_core::{Name, ProjectId, Role, TokenId, UserId};
 use sqlx::Row;
@@ -101,11 +102,21 @@ impl Store {
         }))
     }
 
+    /// Revokes token `id`; its audit event is named after its user (never its secret).
     pub async fn revoke_token(&self, id: TokenId) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE id = $1").bind(id.to_string()).execute(&self.pool).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "token", key: id.to_string() });
-        }
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE tokens SET revoked = 1 WHERE id = $1 \
+             RETURNING project_id, (SELECT name FROM users WHERE users.id = tokens.user_id) AS user_name",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound { kind: "token", key: id.to_string() })?;
+        let user: String = row.try_get("user_name")?;
+        let event = Event::new(ObjectType::Token, id.0, &user, EventAction::TokenRevoke, END).by(Some(get_id(&row, "project_id")?), None);
+        self.audit(&mut w.tx, event).await?;
+        w.tx.commit().await?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 use crate::codec::{get_bool, get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis};
 use crate::list::Filter;
 use crate::{Store, StoreError};
+use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::identity::User;
 use flotilla_core::{ListParams, Metadata, Name, Page, ProjectId, TokenId, UserId};
 use sqlx::Row;
@@ -22,6 +23,25 @@ pub struct UserChanges {
     pub keep_token: Option<TokenId>,
 }
 
+impl UserChanges {
+    /// The names of the fields this update sets (never their values: one is a password hash).
+    fn changed(&self) -> String {
+        crate::events::changed_fields(&[
+            ("name", self.name.is_some()),
+            ("email", self.email.is_some()),
+            ("password", self.password_hash.is_some()),
+            ("enabled", self.enabled.is_some()),
+            ("default_project", self.default_project_id.is_some()),
+            ("metadata", self.metadata.is_some()),
+        ])
+    }
+}
+
+/// The audit event of a change to user `id` (region-level: users belong to no project).
+fn user_event(id: UserId, name: &str, action: EventAction) -> Event {
+    Event::new(ObjectType::User, id.0, name, action, END)
+}
+
 fn decode(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
         id: get_id(row, "id")?,
@@ -38,6 +58,7 @@ fn decode(row: &AnyRow) -> Result<User, StoreError> {
 
 impl Store {
     pub async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO users (id, name, email, password_hash, enabled, default_project_id, metadata, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -51,9 +72,11 @@ impl Store {
         .bind(metadata_json(&user.metadata))
         .bind(millis(user.created_at))
         .bind(millis(user.updated_at))
-        .execute(&self.pool)
+        .execute(&mut *w.tx)
         .await
         .map_err(StoreError::on_insert("user", user.name.as_str()))?;
+        self.audit(&mut w.tx, user_event(user.id, user.name.as_str(), EventAction::UserCreate)).await?;
+        w.tx.commit().await?;
         Ok(())
     }
 
@@ -96,6 +119,7 @@ impl Store {
         let row = crate::crud::row_for_update(&mut w.tx, "user", "users", &id.to_string()).await?;
         let mut user = decode(&row)?;
         let revokes = changes.password_hash.is_some() || changes.enabled == Some(false);
+        let changed = changes.changed();
         if let Some(name) = changes.name {
             user.name = name;
         }
@@ -133,12 +157,18 @@ impl Store {
         if revokes {
             crate::tokens::revoke_user_tokens(&mut w.tx, id, changes.keep_token).await?;
         }
+        let event = user_event(id, user.name.as_str(), EventAction::UserUpdate).meta("changed", changed);
+        self.audit(&mut w.tx, event).await?;
         w.tx.commit().await?;
         Ok(user)
     }
 
     /// Deletes a user with their role assignments and tokens.
     pub async fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
-        self.delete_by_id("user", "users", &id.to_string()).await
+        let mut w = self.begin_write().await?;
+        let name = crate::crud::delete_returning_name(&mut w.tx, "user", "users", &id.to_string()).await?;
+        self.audit(&mut w.tx, user_event(id, &name, EventAction::UserDelete)).await?;
+        w.tx.commit().await?;
+        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use crate::hosts::bump_revision;
 use crate::list::Filter;
 use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::container::Container;
+use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::volume::Volume;
 use flotilla_core::{HostId, ListParams, Page, ValidationError, VolumeId};
 use sqlx::Row;
@@ -137,6 +138,11 @@ async fn wake_volume_hosts(tx: &mut Tx, volume: &Volume) -> Result<(), StoreErro
     Ok(())
 }
 
+/// The audit event of a change to volume `v`, in its project.
+fn volume_event(v: &Volume, action: EventAction) -> Event {
+    Event::new(ObjectType::Volume, v.id.0, v.name.as_str(), action, END).by(Some(v.project_id), None)
+}
+
 impl Store {
     /// Writes a volume; the hosts of its pool, if any, make it at once.
     pub async fn create_volume(&self, v: &Volume) -> Result<VolumeRow, StoreError> {
@@ -161,6 +167,8 @@ impl Store {
         if v.pool.is_some() {
             wake_volume_hosts(&mut w.tx, v).await?;
         }
+        let event = volume_event(v, EventAction::VolumeCreate).meta("driver", &v.driver).meta("pool", v.pool.as_deref().unwrap_or(""));
+        self.audit(&mut w.tx, event).await?;
         w.tx.commit().await?;
         self.volume(Scope::All, &v.id.to_string()).await
     }
@@ -220,6 +228,7 @@ impl Store {
         sqlx::query("DELETE FROM host_volumes WHERE volume_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         sqlx::query("DELETE FROM volumes WHERE id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         self.sync_route(&mut w.tx, id.0, volume.project_id).await?;
+        self.audit(&mut w.tx, volume_event(&volume, EventAction::VolumeDelete)).await?;
         w.tx.commit().await?;
         Ok(())
     }

@@ -21,6 +21,7 @@ pub use observe::observed;
 
 use crate::config::Timings;
 use crate::error::AgentError;
+use crate::metrics::AgentMetrics;
 use crate::overlay::Overlay;
 use crate::runtime::{ArchiveStream, ContainerRuntime};
 use crate::vitals::Vitals;
@@ -59,6 +60,7 @@ pub struct Reconciler {
     vitals: Arc<Vitals>,
     /// The host's overlay, when its networks span hosts.
     overlay: Option<Overlay>,
+    metrics: Arc<AgentMetrics>,
 }
 
 impl Reconciler {
@@ -68,6 +70,7 @@ impl Reconciler {
         upstream: Arc<dyn Upstream>,
         timings: Timings,
         vitals: Arc<Vitals>,
+        metrics: Arc<AgentMetrics>,
     ) -> Self {
         Self {
             host_id,
@@ -79,6 +82,7 @@ impl Reconciler {
             image_lock: tokio::sync::Mutex::new(()),
             vitals,
             overlay: None,
+            metrics,
         }
     }
 
@@ -115,9 +119,16 @@ impl Reconciler {
                 image_lock: &self.image_lock,
                 unavailable: &unavailable,
             };
-            let outcomes: Vec<_> =
-                futures::stream::iter(actions).map(|a| executor.run(a)).buffer_unordered(CONCURRENT_ACTIONS).collect().await;
-            for outcome in outcomes {
+            let executor = &executor;
+            let outcomes: Vec<_> = futures::stream::iter(actions)
+                .map(|a| async move { (a.operation(), executor.run(a).await) })
+                .buffer_unordered(CONCURRENT_ACTIONS)
+                .collect()
+                .await;
+            for (operation, outcome) in outcomes {
+                if matches!(outcome.effect, Effect::Failed(_) | Effect::Error(_)) {
+                    self.metrics.runtime_error(operation);
+                }
                 let memory = self.memory.entry(outcome.id);
                 memory.discarded.extend(outcome.discarded);
                 match outcome.effect {
@@ -179,13 +190,23 @@ impl Reconciler {
                 let carried = crate::routing::carried(&current.routers);
                 tokio::select! {
                     _ = shutdown.wait_for(|stop| *stop) => return,
-                    result = self.pass(&current.containers, &current.volumes, &carried) => if let Err(e) = result {
-                        tracing::warn!(host = %self.host_id, error = %e, "reconcile pass failed");
+                    (result, took) = timed(self.pass(&current.containers, &current.volumes, &carried)) => {
+                        self.metrics.pass(result.is_ok(), took);
+                        if let Err(e) = result {
+                            tracing::warn!(host = %self.host_id, error = %e, "reconcile pass failed");
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// `work`'s result and how long it took.
+async fn timed<T>(work: impl Future<Output = T>) -> (T, std::time::Duration) {
+    let started = Instant::now();
+    let result = work.await;
+    (result, started.elapsed())
 }
 
 #[cfg(test)]

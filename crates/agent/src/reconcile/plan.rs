@@ -56,6 +56,21 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The runtime operation, as the metrics name it.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Action::Create { .. } => "create",
+            Action::Start { .. } => "start",
+            Action::Stop { .. } => "stop",
+            Action::Pause { .. } => "pause",
+            Action::Unpause { .. } => "unpause",
+            Action::Remove { .. } => "remove",
+            Action::Record { .. } => "record",
+        }
+    }
+}
+
 /// Whether the container was created once and then removed behind Flotilla's back, and its
 /// restart policy says not to bring it back.
 pub fn vanished(assignment: &Assignment, memory: &Memory) -> bool {

@@ -89,7 +89,7 @@ impl Setup {
     }
 
     fn reconciler(&self, timings: Timings) -> Reconciler {
-        Reconciler::new(self.host, self.runtime.clone(), self.upstream.clone(), timings, Arc::default())
+        Reconciler::new(self.host, self.runtime.clone(), self.upstream.clone(), timings, Arc::default(), Arc::default())
     }
 
     async fn state_of(&self, n: u128) -> Vec<(String, u64, RuntimeState)> {

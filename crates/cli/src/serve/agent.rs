@@ -79,6 +79,7 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     config.dns_port = (settings.runtime == RuntimeKind::Docker).then_some(53);
     config.routing = settings.runtime == RuntimeKind::Docker;
     config.tunnel_address = settings.tunnel_address;
+    config.metrics_listen = settings.metrics_listen;
     if let Some(secs) = settings.report_interval {
         config.timings.cpu_sample = std::time::Duration::from_secs(secs);
         config.timings.full_report = std::time::Duration::from_secs(secs);
@@ -88,7 +89,9 @@ pub async fn run(args: AgentArgs) -> Result<()> {
             bail!("simulate_hosts needs runtime sim");
         }
         let agents = start_simulated(config, hosts, sim_config(&settings)).await.context("simulated hosts cannot join")?;
-        server::announce(&[format!("{} simulated hosts joined {}", agents.len(), settings.server)])?;
+        let mut said = vec![format!("{} simulated hosts joined {}", agents.len(), settings.server)];
+        said.extend(agents.iter().filter_map(|a| Some(format!("{}: metrics at http://{}/metrics", a.name(), a.metrics_addr()?))));
+        server::announce(&said)?;
         stop.await;
         futures::future::join_all(agents.into_iter().map(Agent::shutdown)).await;
         return Ok(());
@@ -102,13 +105,12 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         (kind, _) => runtime(kind, sim_config(&settings)).await?,
     };
     let agent = Agent::start(config, runtime).await.context("the agent cannot join its region")?;
-    server::announce(&[format!(
-        "host {} joined {} as {} (serving calls at {})",
-        agent.name(),
-        settings.server,
-        agent.host_id(),
-        agent.advertise()
-    )])?;
+    let mut said =
+        vec![format!("host {} joined {} as {} (serving calls at {})", agent.name(), settings.server, agent.host_id(), agent.advertise())];
+    if let Some(addr) = agent.metrics_addr() {
+        said.push(format!("metrics at http://{addr}/metrics"));
+    }
+    server::announce(&said)?;
     agent.run_until(stop).await;
     Ok(())
 }

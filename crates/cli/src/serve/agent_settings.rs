@@ -75,6 +75,10 @@ pub struct AgentArgs {
     /// [default: 10 s and 30 s]; tests shorten it to see CPU use sooner.
     #[arg(long, env = "FLOTILLA_AGENT_REPORT_INTERVAL", value_name = "SECS")]
     pub report_interval: Option<u64>,
+    /// Serve the agent's Prometheus metrics at http://ADDR/metrics (reconcile time, runtime
+    /// errors, probe results); with --simulate-hosts, host i at port + i - 1.
+    #[arg(long, env = "FLOTILLA_AGENT_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// With `--runtime sim`: run this many simulated hosts, named NAME-1 ... NAME-N.
     #[arg(long, env = "FLOTILLA_AGENT_SIMULATE_HOSTS", value_name = "N")]
     pub simulate_hosts: Option<usize>,
@@ -86,7 +90,8 @@ pub struct AgentArgs {
     pub sim_failure_rate: Option<f64>,
     /// TOML file with any of: server, join_token, state_dir, ca_cert, runtime, docker_host, name,
     /// zone, pool, label (a list of "key=value"), listen, advertise, tunnel_address, cpus,
-    /// memory_mib, report_interval, simulate_hosts, sim_latency_ms, sim_failure_rate, log_format.
+    /// memory_mib, report_interval, metrics_listen, simulate_hosts, sim_latency_ms, sim_failure_rate,
+    /// log_format.
     #[arg(long, env = "FLOTILLA_AGENT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -113,6 +118,7 @@ pub struct AgentFile {
     pub cpus: Option<f64>,
     pub memory_mib: Option<u64>,
     pub report_interval: Option<u64>,
+    pub metrics_listen: Option<SocketAddr>,
     pub simulate_hosts: Option<usize>,
     pub sim_latency_ms: Option<u64>,
     pub sim_failure_rate: Option<f64>,
@@ -144,6 +150,7 @@ pub struct AgentSettings {
     pub cpus: Option<f64>,
     pub memory_mib: Option<u64>,
     pub report_interval: Option<u64>,
+    pub metrics_listen: Option<SocketAddr>,
     pub simulate_hosts: Option<usize>,
     pub sim_latency_ms: u64,
     pub sim_failure_rate: f64,
@@ -197,6 +204,7 @@ impl AgentSettings {
             cpus: args.cpus.or(file.cpus),
             memory_mib: args.memory_mib.or(file.memory_mib),
             report_interval,
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
             simulate_hosts: args.simulate_hosts.or(file.simulate_hosts),
             sim_latency_ms: args.sim_latency_ms.or(file.sim_latency_ms).unwrap_or(0),
             sim_failure_rate,

@@ -5,5 +5,6 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod no_nul;
+pub mod region_metrics;
 pub mod request_id;
 pub mod serve;

@@ -26,6 +26,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Who this caller is, as the audit events of their changes name them.
+    pub fn actor(&self) -> flotilla_core::audit::Actor {
+        flotilla_core::audit::Actor {
+            user_id: self.user_id,
+            user_name: self.user_name.to_string(),
+            project_id: self.project_id,
+            project_name: self.project_name.to_string(),
+        }
+    }
+
     /// Members and admins may change their project's objects; readers may not.
     pub fn require_write(&self) -> Result<(), ApiError> {
         if self.role.can_write() {

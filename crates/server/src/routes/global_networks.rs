@@ -44,7 +44,7 @@ pub async fn create(
     caller: RegionCaller,
     ApiJson(body): ApiJson<GlobalNetworkCreate>,
 ) -> Result<(StatusCode, Json<Network>), ApiError> {
-    let row = create_global(&state, ProjectId(body.project_id), &body.network).await?;
+    let row = create_global(&state, &state.store, ProjectId(body.project_id), &body.network).await?;
     tracing::info!(region = %caller.name, network = %row.network.name, "global network created for a region");
     Ok((StatusCode::CREATED, Json(convert::network(row))))
 }

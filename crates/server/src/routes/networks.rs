@@ -14,7 +14,7 @@ use flotilla_api::{ErrorBody, LabelQuery, ListQuery, Network, NetworkCreate, Net
 use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
 use flotilla_core::network::Network as NetworkObject;
 use flotilla_core::{Name, NetworkId, ProjectId, SubnetId, ValidationError, metadata};
-use flotilla_store::NetworkRow;
+use flotilla_store::{NetworkRow, Store};
 use std::net::Ipv4Addr;
 
 fn ip(field: &str, text: &str) -> Result<Ipv4Addr, ValidationError> {
@@ -102,7 +102,12 @@ fn network_of(
 
 /// At the central: a global network of `project`, its subnet inside the global pool (and, as
 /// every subnet here, overlapping no other).
-pub(crate) async fn create_global(state: &AppState, project: ProjectId, body: &NetworkCreate) -> Result<NetworkRow, ApiError> {
+pub(crate) async fn create_global(
+    state: &AppState,
+    store: &Store,
+    project: ProjectId,
+    body: &NetworkCreate,
+) -> Result<NetworkRow, ApiError> {
     let central = state.federation.central()?;
     let pool = central.global_pool.ok_or_else(|| {
         ValidationError::new("global", "true", "the central has no global address space: start it with --global-pool CIDR")
@@ -115,7 +120,7 @@ pub(crate) async fn create_global(state: &AppState, project: ProjectId, body: &N
     if cidr.first() < pool.first() || cidr.last() > pool.last() {
         return Err(ValidationError::new("subnet.cidr", cidr, format!("must lie inside the central's global pool {pool}")).into());
     }
-    let row = state.store.create_network(&network, Some(&subnet)).await?;
+    let row = store.create_network(&network, Some(&subnet)).await?;
     tracing::info!(network = %network.name, id = %network.id, %cidr, "global network created");
     Ok(row)
 }
@@ -139,7 +144,7 @@ pub async fn create_network(
                 network_of(&body, caller.project_id)?;
                 global_networks::forward_create(&state, link, &caller, &body).await?
             }
-            Federation::Central(_) => create_global(&state, caller.project_id, &body).await?,
+            Federation::Central(_) => create_global(&state, &state.store.acting(caller.actor()), caller.project_id, &body).await?,
             Federation::Standalone => {
                 return Err(ValidationError::new(
                     "global",
@@ -155,7 +160,7 @@ pub async fn create_network(
     if let Some(subnet) = &subnet {
         check_region_pool(&state, &caller, subnet, "subnet.cidr")?;
     }
-    let row = state.store.create_network(&network, subnet.as_ref()).await?;
+    let row = state.store.acting(caller.actor()).create_network(&network, subnet.as_ref()).await?;
     tracing::info!(network = %network.name, shared = network.shared, "network created");
     Ok((StatusCode::CREATED, Json(convert::network(row))))
 }
@@ -186,7 +191,7 @@ pub async fn delete_network(State(state): State<AppState>, caller: Principal, Pa
     if row.network.global && matches!(state.federation, Federation::Region(_)) {
         return Err(ApiError::Conflict(format!("network {} is global: it is deleted at the central, not in a region", row.network.name)));
     }
-    state.store.delete_network(row.network.id).await?;
+    state.store.acting(caller.actor()).delete_network(row.network.id).await?;
     tracing::info!(network = %row.network.name, "network deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -204,7 +209,7 @@ pub async fn create_subnet(
     let row = owned_network(&state, &caller, &key).await?;
     let subnet = subnet_of(&row.network, &body, "")?;
     check_region_pool(&state, &caller, &subnet, "cidr")?;
-    let created = state.store.create_subnet(&subnet).await?;
+    let created = state.store.acting(caller.actor()).create_subnet(&subnet).await?;
     Ok((StatusCode::CREATED, Json(convert::subnet(created))))
 }
 
@@ -231,6 +236,6 @@ pub async fn delete_subnet(State(state): State<AppState>, caller: Principal, Pat
     caller.require_write()?;
     let subnet = state.store.subnet(caller.scope(None)?, subnet_id(&key)?).await?;
     owned_network(&state, &caller, &subnet.subnet.network_id.to_string()).await?;
-    state.store.delete_subnet(subnet.subnet.id).await?;
+    state.store.acting(caller.actor()).delete_subnet(subnet.subnet.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

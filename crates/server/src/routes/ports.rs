@@ -38,7 +38,8 @@ pub async fn create_port(
         global_networks::claim_fixed(&state, &network.network, ip).await?;
     }
     let name = body.name.unwrap_or_default();
-    let port = global_networks::with_blocks(&state, || state.store.create_port(caller.project_id, network.network.id, &name, ip)).await?;
+    let store = state.store.acting(caller.actor());
+    let port = global_networks::with_blocks(&state, || store.create_port(caller.project_id, network.network.id, &name, ip)).await?;
     if network.network.global {
         global_networks::top_up(&state, network.network.id, network.network.name.as_str());
     }
@@ -77,7 +78,7 @@ pub async fn get_port(State(state): State<AppState>, caller: Principal, Path(key
 pub async fn delete_port(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_write()?;
     let port = state.store.port(caller.scope(None)?, port_id(&key)?).await?;
-    state.store.delete_port(port.port.id).await?;
+    state.store.acting(caller.actor()).delete_port(port.port.id).await?;
     let network = state.store.network(Scope::All, &port.port.network_id.to_string()).await?;
     global_networks::release_fixed(&state, &network.network, port.port.ip).await;
     Ok(StatusCode::NO_CONTENT)

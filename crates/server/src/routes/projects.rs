@@ -71,7 +71,7 @@ pub async fn create_project(
         created_at: now,
         updated_at: now,
     };
-    state.store.create_project(&project).await?;
+    state.store.acting(caller.actor()).create_project(&project).await?;
     tracing::info!(project = %project.name, "project created");
     Ok((StatusCode::CREATED, Json(convert::project(project))))
 }
@@ -104,7 +104,7 @@ pub async fn update_project(
         enabled: body.enabled,
         metadata: body.metadata,
     };
-    Ok(Json(convert::project(state.store.update_project(project.id, changes).await?)))
+    Ok(Json(convert::project(state.store.acting(caller.actor()).update_project(project.id, changes).await?)))
 }
 
 #[utoipa::path(delete, path = "/v1/projects/{project}", tag = "identity", params(("project" = String, Path, description = "id or name")),
@@ -115,7 +115,7 @@ pub async fn delete_project(State(state): State<AppState>, caller: Principal, Pa
     if project.id == caller.project_id {
         return Err(ApiError::Conflict("you cannot delete the project your token is scoped to".into()));
     }
-    state.store.delete_project(project.id).await?;
+    state.store.acting(caller.actor()).delete_project(project.id).await?;
     tracing::info!(project = %project.name, "project deleted");
     Ok(StatusCode::NO_CONTENT)
 }

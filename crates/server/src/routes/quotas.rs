@@ -73,7 +73,7 @@ pub async fn set_quota(
         networks: limit("networks", body.networks)?,
         ports: limit("ports", body.ports)?,
     };
-    state.store.set_quota(project.id, quota).await?;
+    state.store.acting(caller.actor()).set_quota(project.id, quota).await?;
     tracing::info!(project = %project.name, "quota set");
     answer(&state, project.id).await
 }

@@ -73,7 +73,7 @@ pub async fn assign_role(
     caller.require_admin()?;
     let user = state.store.user(&body.user).await.map_err(named_in("user", &body.user))?;
     let project = state.store.project(&body.project).await.map_err(named_in("project", &body.project))?;
-    let assignment = state.store.assign_role(user.id, project.id, body.role).await?;
+    let assignment = state.store.acting(caller.actor()).assign_role(user.id, project.id, body.role).await?;
     tracing::info!(user = %user.name, project = %project.name, role = %body.role, "role assigned");
     Ok((StatusCode::CREATED, Json(convert::role_assignment(assignment))))
 }
@@ -88,6 +88,6 @@ pub async fn delete_role_assignment(
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     let id: RoleAssignmentId = id.parse().map_err(|_| ApiError::NotFound(format!("role assignment {id:?} not found")))?;
-    state.store.delete_role_assignment(id).await?;
+    state.store.acting(caller.actor()).delete_role_assignment(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

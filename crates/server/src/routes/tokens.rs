@@ -114,8 +114,9 @@ pub async fn current_token(State(state): State<AppState>, caller: Principal, hea
 #[utoipa::path(delete, path = "/v1/auth/tokens", tag = "auth",
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_token(State(state): State<AppState>, caller: Principal, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    let store = state.store.acting(caller.actor());
     let subject = subject(&state, caller, &headers).await?;
-    state.store.revoke_token(subject.token_id).await?;
+    store.revoke_token(subject.token_id).await?;
     tracing::info!(token = %subject.token_id, "token revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -85,7 +85,7 @@ pub async fn create_user(
         created_at: now,
         updated_at: now,
     };
-    state.store.create_user(&user).await?;
+    state.store.acting(caller.actor()).create_user(&user).await?;
     tracing::info!(user = %user.name, "user created");
     Ok((StatusCode::CREATED, Json(convert::user(user))))
 }
@@ -138,7 +138,7 @@ pub async fn update_user(
         // password keep the token they did it with (as GitHub signs the other sessions out).
         keep_token: (user.id == caller.user_id).then_some(caller.token_id),
     };
-    Ok(Json(convert::user(state.store.update_user(user.id, changes).await?)))
+    Ok(Json(convert::user(state.store.acting(caller.actor()).update_user(user.id, changes).await?)))
 }
 
 #[utoipa::path(delete, path = "/v1/users/{user}", tag = "identity", params(("user" = String, Path, description = "id or name")),
@@ -149,7 +149,7 @@ pub async fn delete_user(State(state): State<AppState>, caller: Principal, Path(
     if user.id == caller.user_id {
         return Err(ApiError::Conflict("you cannot delete yourself".into()));
     }
-    state.store.delete_user(user.id).await?;
+    state.store.acting(caller.actor()).delete_user(user.id).await?;
     tracing::info!(user = %user.name, "user deleted");
     Ok(StatusCode::NO_CONTENT)
 }

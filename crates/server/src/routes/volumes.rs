@@ -43,7 +43,7 @@ pub async fn create_volume(
              members may use the local driver plainly or as a tmpfs"
         )));
     }
-    let row = state.store.create_volume(&volume).await?;
+    let row = state.store.acting(caller.actor()).create_volume(&volume).await?;
     tracing::info!(volume = %volume.name, driver = %volume.driver, "volume created");
     Ok((StatusCode::CREATED, Json(convert::volume(row))))
 }
@@ -71,7 +71,7 @@ pub async fn get_volume(State(state): State<AppState>, caller: Principal, Path(k
 pub async fn delete_volume(State(state): State<AppState>, caller: Principal, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_write()?;
     let row = state.store.volume(caller.scope(None)?, &key).await?;
-    state.store.delete_volume(row.volume.id).await?;
+    state.store.acting(caller.actor()).delete_volume(row.volume.id).await?;
     tracing::info!(volume = %row.volume.name, "volume deleted");
     Ok(StatusCode::NO_CONTENT)
 }
