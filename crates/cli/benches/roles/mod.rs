@@ -64,7 +64,8 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
-    /// The binary with `args` and `env`, in the sandbox, without the caller's `FLOTILLA_*` variables.
+    /// The binary with `args` and `env`, in the sandbox (agents keep their credentials there too),
+/// without the caller's `FLOTILLA_*` variables.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(&self.bin);
         for (key, _) in std::env::vars_os().filter(|(key, _)| key.to_string_lossy().starts_with("FLOTILLA_")) {
@@ -75,6 +76,7 @@ impl Sandbox {
             .env("HOME", self.path("home"))
             .env("XDG_CONFIG_HOME", self.path("xdg-config"))
             .env("XDG_DATA_HOME", self.path("xdg-data"))
+            .env("FLOTILLA_AGENT_STATE_DIR", self.path("agent-state"))
             .env("RUST_LOG", "info")
             .envs(env.iter().copied());
         cmd
