@@ -550,7 +550,7 @@ fn a_cluster_on_two_docker_agents_scales_heals_rolls_out_autoscales_and_goes() {
     region.assert_members_run(&shrunk);
     eprintln!("[{:>5.1?}] 7. idle members shrank it back to {base}", started.elapsed());
 
-    // 8. Delete: no node, no container, no Docker container of the project left.
+    // 8. Delete: no node, no container, no Docker container or network of the project left.
     let deleted = region.on(region.api.delete_cluster("web", false)).expect("delete");
     assert_eq!(region.succeeded(&deleted.action.to_string()).action, "CLUSTER_DELETE");
     assert_eq!(region.on(region.api.cluster("web")).expect_err("gone").status(), Some(404));
@@ -560,5 +560,12 @@ fn a_cluster_on_two_docker_agents_scales_heals_rolls_out_autoscales_and_goes() {
     assert!(containers.containers.is_empty(), "no container left: {:?}", containers.containers);
     let labelled = docker(&["ps", "-aq", "--filter", &format!("label=flotilla.project={}", region.project)]);
     assert!(labelled.is_empty(), "no Docker container of the project left: {labelled}");
+    // The agents remove the bridges nothing needs any more at their next pass.
+    let pool_prefix = NETWORK_POOL.split_once(".0.0/").expect("a /16 pool").0.to_owned() + ".";
+    wait_for("the agents remove the project's Docker networks", || {
+        let networks = lines(&docker(&["network", "ls", "-q", "--filter", "label=flotilla.network"]));
+        let subnet = |id: &String| docker(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", id]);
+        networks.iter().all(|id| !subnet(id).starts_with(&pool_prefix)).then_some(())
+    });
     eprintln!("[{:>5.1?}] 8. deleted, nothing left", started.elapsed());
 }

@@ -65,7 +65,7 @@ impl Sandbox {
     }
 
     /// The binary with `args` and `env`, in the sandbox (agents keep their credentials there too),
-/// without the caller's `FLOTILLA_*` variables.
+    /// without the caller's `FLOTILLA_*` variables.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(&self.bin);
         for (key, _) in std::env::vars_os().filter(|(key, _)| key.to_string_lossy().starts_with("FLOTILLA_")) {
