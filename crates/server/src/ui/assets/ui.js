@@ -39,5 +39,7 @@
   live.addEventListener("focusout", function () { if (again) { again = false; schedule(); } });
   var source = new EventSource("/ui/stream");
   source.addEventListener("flotilla", schedule);
-  source.addEventListener("open", function () { document.body.setAttribute("data-stream", "open"); });
+  // Once the stream is open (and after each reconnect), fetch the page once: what changed
+  // between the page's render and the subscription sent no event this page heard.
+  source.addEventListener("open", function () { document.body.setAttribute("data-stream", "open"); schedule(); });
 })();
