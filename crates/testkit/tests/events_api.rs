@@ -122,7 +122,10 @@ async fn events_record_who_did_what(backend: Backend) {
     wait_for_container(&team, "kept", "RUNNING").await;
     agent.shutdown().await;
     wait_until("the host is DOWN", || async { admin.host("h").await.is_ok_and(|h| h.state == "DOWN") }).await;
-    let unknown = events(&team, EventFilter { action: Some("CONTAINER_STATUS".into()), ..Default::default() }).await;
+    // The events are written just after the host's state: wait for them, not for the state.
+    let status_changes = || EventFilter { action: Some("CONTAINER_STATUS".into()), ..Default::default() };
+    wait_until("the UNKNOWN event", || async { !events(&team, status_changes()).await.is_empty() }).await;
+    let unknown = events(&team, status_changes()).await;
     assert_eq!((unknown[0].object_name.as_str(), unknown[0].status.as_str(), unknown[0].level.as_str()), ("kept", "UNKNOWN", "WARNING"));
     assert!(unknown[0].reason.contains("host h is DOWN"), "{}", unknown[0].reason);
     let down = all_events(admin, EventFilter { action: Some("HOST_DOWN".into()), ..Default::default() }).await;
