@@ -193,7 +193,7 @@ impl Server {
             region: config.region.clone(),
             metrics: Arc::new(http::metrics::Metrics::new(&engine_metrics)),
             settings: Arc::new(settings),
-            agents: Arc::new(AgentLinks { wakers: Default::default(), identity }),
+            agents: Arc::new(AgentLinks { wakers: Default::default(), heartbeats: Default::default(), identity }),
             engine: flotilla_engine::EngineWaker::default(),
             engine_config: Arc::new(flotilla_engine::EngineConfig {
                 name: addr.to_string(),
@@ -227,6 +227,7 @@ impl Server {
         let streams = state.shutdown.clone();
         let drain = state.drain.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
+        let heartbeats = tokio::spawn(agents::heartbeats::write_forever(state.clone()));
         let handlers = jobs::handlers(&store, &state.federation);
         let follower = state.clone();
         let public_url = match &config.role {
@@ -255,7 +256,7 @@ impl Server {
         };
         let purge = tokio::spawn(purge_tokens(store.clone()));
         let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
-        let mut background = vec![purge, health, retention];
+        let mut background = vec![purge, health, heartbeats, retention];
         if let Some((link, registration)) = region_link {
             background.push(tokio::spawn(jobs::route_sync::hurry_when_back(store.clone(), link.clone())));
             background.push(tokio::spawn(federation::peers::run(store.clone(), link.clone())));

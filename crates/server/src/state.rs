@@ -1,5 +1,6 @@
 //! What every handler shares: the store, the region's settings, agent links, the metrics.
 
+use crate::agents::heartbeats::HeartbeatQueue;
 use crate::agents::wakers::Wakers;
 use crate::http::metrics::Metrics;
 use flotilla_core::scheduler::Settings as SchedulerSettings;
@@ -66,6 +67,7 @@ impl RegionSettings {
 #[derive(Debug)]
 pub struct AgentLinks {
     pub wakers: Wakers,
+    pub heartbeats: HeartbeatQueue,
     pub identity: flotilla_tls::Identity,
 }
 

@@ -9,7 +9,7 @@ use flotilla_core::scheduler::{HostState, Resources};
 use flotilla_core::{HostId, JoinTokenId, ListParams, Page, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 
 /// What an agent tells about itself when it joins.
@@ -28,6 +28,18 @@ pub struct HostRegistration {
     pub tunnel_address: Option<Ipv4Addr>,
     /// The agent's version (its binary's).
     pub agent_version: String,
+}
+
+/// One heartbeat of a host's agent, as the server received it.
+#[derive(Debug, Clone)]
+pub struct HostHeartbeat {
+    pub host: HostId,
+    pub capacity: Resources,
+    pub utilisation: Utilisation,
+    pub images: Vec<String>,
+    pub agent_version: String,
+    /// When it arrived: what liveness is judged by.
+    pub at: Timestamp,
 }
 
 /// What vouches for a join: a valid join token (and the host it may replace), the digest of the
@@ -291,40 +303,44 @@ impl Store {
         self.list_labelled("host_view", "labels", filters, params, decode).await
     }
 
-    /// Records a heartbeat (and the agent's version); answers whether the host was DOWN until now.
-    pub async fn record_heartbeat(
-        &self,
-        id: HostId,
-        capacity: Resources,
-        utilisation: Utilisation,
-        images: &[String],
-        agent_version: &str,
-    ) -> Result<bool, StoreError> {
+    /// Records heartbeats (each with the agent's version) in one transaction; answers the hosts
+    /// that were DOWN until now. A heartbeat of a host removed meanwhile changes nothing.
+    pub async fn record_heartbeats(&self, beats: &[HostHeartbeat]) -> Result<Vec<HostId>, StoreError> {
+        let mut beats: Vec<&HostHeartbeat> = beats.iter().collect();
+        // One order for every writer, so two servers' batches never wait on each other in a cycle.
+        beats.sort_by_key(|beat| beat.host);
         let mut w = self.begin_write().await?;
-        let was_down = match sqlx::query("SELECT alive FROM hosts WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *w.tx).await? {
-            Some(row) => row.try_get::<i64, _>("alive")? == 0,
-            None => return Err(StoreError::NotFound { kind: "host", key: id.to_string() }),
-        };
-        sqlx::query(
-            "UPDATE hosts SET cpu_millis = $2, memory_mib = $3, disk_mib = $4, cpu_percent = $5, memory_used_mib = $6, images = $7,
-             alive = 1, last_heartbeat = $8, agent_version = $9 WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(capacity.cpu_millis as i64)
-        .bind(capacity.memory_mib as i64)
-        .bind(capacity.disk_mib as i64)
-        .bind(utilisation.cpu_percent)
-        .bind(utilisation.memory_used_mib as i64)
-        .bind(to_json(&images))
-        .bind(now_millis())
-        .bind(agent_version.to_owned())
-        .execute(&mut *w.tx)
-        .await?;
-        if was_down {
-            bump_revision(&mut w.tx, &id.to_string()).await?;
+        let down: HashSet<String> = sqlx::query("SELECT id FROM hosts WHERE alive = 0")
+            .fetch_all(&mut *w.tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        let mut back = Vec::new();
+        for beat in beats {
+            let id = beat.host.to_string();
+            sqlx::query(
+                "UPDATE hosts SET cpu_millis = $2, memory_mib = $3, disk_mib = $4, cpu_percent = $5, memory_used_mib = $6, images = $7,
+                 alive = 1, last_heartbeat = $8, agent_version = $9 WHERE id = $1",
+            )
+            .bind(id.clone())
+            .bind(beat.capacity.cpu_millis as i64)
+            .bind(beat.capacity.memory_mib as i64)
+            .bind(beat.capacity.disk_mib as i64)
+            .bind(beat.utilisation.cpu_percent)
+            .bind(beat.utilisation.memory_used_mib as i64)
+            .bind(to_json(&beat.images))
+            .bind(millis(beat.at))
+            .bind(beat.agent_version.clone())
+            .execute(&mut *w.tx)
+            .await?;
+            if down.contains(&id) {
+                bump_revision(&mut w.tx, &id).await?;
+                back.push(beat.host);
+            }
         }
         w.tx.commit().await?;
-        Ok(was_down)
+        Ok(back)
     }
 
     pub async fn set_schedulable(&self, id: HostId, schedulable: Schedulable) -> Result<Host, StoreError> {

@@ -12,7 +12,8 @@ use flotilla_core::{ListParams, Metadata, ProjectId, Role, SortDir, SortKey, Tok
 mod support;
 
 use flotilla_store::{
-    ContainerChanges, EventFilters, IdempotencyClaim, IdempotentAnswer, JoinGrant, JoinProof, ProjectChanges, Scope, Store, StoreError,
+    ContainerChanges, EventFilters, HostHeartbeat, IdempotencyClaim, IdempotentAnswer, JoinGrant, JoinProof, ProjectChanges, Scope, Store,
+    StoreError,
 };
 use support::{admitted, container, name, profile, project, registration};
 
@@ -69,7 +70,8 @@ conformance!(
     regions_write_only_their_own_routings,
     only_old_successful_jobs_go,
     label_selectors_filter_lists_in_the_query,
-    planned_placements_are_rolled_back
+    planned_placements_are_rolled_back,
+    heartbeats_are_written_together_and_bring_down_hosts_back
 );
 
 async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
@@ -995,4 +997,37 @@ async fn planned_placements_are_rolled_back(store: &Store) {
     // The same placement, made for real, lands where the plan said.
     let made = store.create_container(placement("p1").container, &Request::for_spec(&spec), &Settings::default()).await.unwrap();
     assert_eq!(made.container.host_id, Some(host.id));
+}
+
+async fn heartbeats_are_written_together_and_bring_down_hosts_back(store: &Store) {
+    let one = store.register_host(registration("beat-1"), admitted(), "cred-beat-1").await.unwrap().host;
+    let two = store.register_host(registration("beat-2"), admitted(), "cred-beat-2").await.unwrap().host;
+    let down = store.mark_silent_hosts_down(flotilla_core::now() + chrono::Duration::seconds(1)).await.unwrap();
+    assert_eq!(down.len(), 2, "both silent");
+    let revision = store.host_revision(one.id).await.unwrap();
+    let beat = |host: HostId, version: &str| HostHeartbeat {
+        host,
+        capacity: flotilla_core::scheduler::Resources { cpu_millis: 2000, memory_mib: 4096, disk_mib: 500 },
+        utilisation: flotilla_core::host::Utilisation { cpu_percent: 12.5, memory_used_mib: 300 },
+        images: vec!["busybox:latest".into()],
+        agent_version: version.into(),
+        at: flotilla_core::now(),
+    };
+
+    // Only the host that beats comes back, with what it said; its agent's assignments move on.
+    assert_eq!(store.record_heartbeats(&[beat(one.id, "1.2.3")]).await.unwrap(), [one.id]);
+    let back = store.host(&one.id.to_string()).await.unwrap();
+    assert!(back.alive && back.last_heartbeat.is_some());
+    assert_eq!((back.capacity.memory_mib, back.utilisation.memory_used_mib, back.agent_version.as_str()), (4096, 300, "1.2.3"));
+    assert_eq!(back.images, ["busybox:latest"]);
+    assert!(store.host_revision(one.id).await.unwrap() > revision, "a host back UP has new assignments to read");
+    assert!(!store.host(&two.id.to_string()).await.unwrap().alive);
+
+    // A batch of both answers only the one that was DOWN; a removed host's beat changes nothing.
+    let gone = HostId::new();
+    let batch = [beat(two.id, "1.2.3"), beat(one.id, "1.2.4"), beat(gone, "1.2.3")];
+    assert_eq!(store.record_heartbeats(&batch).await.unwrap(), [two.id]);
+    assert!(store.host(&two.id.to_string()).await.unwrap().alive);
+    assert_eq!(store.host(&one.id.to_string()).await.unwrap().agent_version, "1.2.4");
+    assert!(matches!(store.host(&gone.to_string()).await, Err(StoreError::NotFound { .. })));
 }

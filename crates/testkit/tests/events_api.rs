@@ -135,6 +135,14 @@ async fn events_record_who_did_what(backend: Backend) {
     let hosts = all_events(admin, about("h")).await;
     assert_eq!(steps(&hosts), [("HOST_JOIN", "UP"), ("HOST_DOWN", "DOWN"), ("HOST_JOIN", "UP")]);
     assert_eq!(hosts[2].reason, "joined again");
+    // Declared DOWN while its agent still beats (a partition that healed): its next heartbeat brings it back.
+    let silent_since = flotilla_core::now() + chrono::Duration::hours(1);
+    assert_eq!(region.store().await.mark_silent_hosts_down(silent_since).await.expect("declared DOWN").len(), 1);
+    let host_up = || EventFilter { action: Some("HOST_UP".into()), ..Default::default() };
+    wait_until("a heartbeat brings h back", || async { !all_events(admin, host_up()).await.is_empty() }).await;
+    assert_eq!(admin.host("h").await.expect("h").state, "UP");
+    let up = all_events(admin, host_up()).await;
+    assert_eq!((up.len(), up[0].object_name.as_str(), up[0].reason.as_str()), (1, "h", "heartbeats again"));
 
     drop(stream);
     agent.shutdown().await;

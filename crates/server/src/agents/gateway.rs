@@ -22,7 +22,7 @@ use flotilla_core::overlay::{OVERLAY_MTU, parse_tunnel_address};
 use flotilla_core::scheduler::Resources;
 use flotilla_core::volume::Volume;
 use flotilla_core::{ContainerId, ImageId, Name, NetworkId, ValidationError};
-use flotilla_store::{AssignedContainer, HostRegistration, JoinProof, NameRecord};
+use flotilla_store::{AssignedContainer, HostHeartbeat, HostRegistration, JoinProof, NameRecord};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -117,12 +117,16 @@ pub async fn heartbeat(
     ApiJson(body): ApiJson<Heartbeat>,
 ) -> Result<StatusCode, ApiError> {
     let utilisation = Utilisation { cpu_percent: body.utilisation.cpu_percent, memory_used_mib: body.utilisation.memory_used_mib };
-    let version = checked_version(body.agent_version)?;
-    if state.store.record_heartbeat(host.id, resources(&body.capacity), utilisation, &body.images, &version).await? {
-        tracing::info!(host = %host.name, "host is back UP");
-        state.agents.wakers.wake(host.id);
-        events::record(&state, events::host(&host, None, EventAction::HostUp, "UP").reason("heartbeats again")).await;
-    }
+    let agent_version = checked_version(body.agent_version)?;
+    let capacity = resources(&body.capacity);
+    state.agents.heartbeats.push(HostHeartbeat {
+        host: host.id,
+        capacity,
+        utilisation,
+        images: body.images,
+        agent_version,
+        at: flotilla_core::now(),
+    });
     Ok(StatusCode::NO_CONTENT)
 }
 
