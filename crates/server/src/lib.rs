@@ -228,6 +228,7 @@ impl Server {
         let drain = state.drain.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let heartbeats = tokio::spawn(agents::heartbeats::write_forever(state.clone()));
+        let revisions = tokio::spawn(agents::wakers::follow_revisions(store.clone(), state.agents.clone()));
         let handlers = jobs::handlers(&store, &state.federation);
         let follower = state.clone();
         let public_url = match &config.role {
@@ -256,7 +257,7 @@ impl Server {
         };
         let purge = tokio::spawn(purge_tokens(store.clone()));
         let retention = tokio::spawn(retention::purge_forever(store.clone(), config.retention));
-        let mut background = vec![purge, health, heartbeats, retention];
+        let mut background = vec![purge, health, heartbeats, revisions, retention];
         if let Some((link, registration)) = region_link {
             background.push(tokio::spawn(jobs::route_sync::hurry_when_back(store.clone(), link.clone())));
             background.push(tokio::spawn(federation::peers::run(store.clone(), link.clone())));

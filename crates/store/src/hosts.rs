@@ -415,6 +415,12 @@ impl Store {
         Ok(hosts)
     }
 
+    /// Every host's revision, in one read: how a server learns which hosts another server changed.
+    pub async fn host_revisions(&self) -> Result<Vec<(HostId, u64)>, StoreError> {
+        let rows = sqlx::query("SELECT id, revision FROM hosts").fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok((get_id(row, "id")?, int(row, "revision")?))).collect()
+    }
+
     pub async fn host_revision(&self, id: HostId) -> Result<u64, StoreError> {
         let row = sqlx::query("SELECT revision FROM hosts WHERE id = $1")
             .bind(id.to_string())

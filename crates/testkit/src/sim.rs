@@ -25,6 +25,7 @@ pub struct SimHost {
     memory_mib: u64,
     latency: Duration,
     tunnel_address: Option<std::net::Ipv4Addr>,
+    long_poll_wait_secs: u64,
 }
 
 impl SimHost {
@@ -39,6 +40,7 @@ impl SimHost {
             memory_mib: 8192,
             latency: Duration::ZERO,
             tunnel_address: None,
+            long_poll_wait_secs: fast_timings().long_poll_wait_secs,
         }
     }
 
@@ -71,6 +73,13 @@ impl SimHost {
     /// but the region hands the host its networks' remote endpoints).
     pub fn tunnel_address(mut self, address: std::net::Ipv4Addr) -> Self {
         self.tunnel_address = Some(address);
+        self
+    }
+
+    /// How long the agent's long-poll for assignments waits when nothing changes: a long one shows
+    /// whether the server wakes it.
+    pub fn long_poll_wait_secs(mut self, secs: u64) -> Self {
+        self.long_poll_wait_secs = secs;
         self
     }
 
@@ -110,7 +119,7 @@ impl TestRegion {
         config.pool = host.pool;
         config.labels = host.labels;
         config.capacity = CapacityOverride { cpus: Some(host.cpus), memory_mib: Some(host.memory_mib), disk_mib: None };
-        config.timings = fast_timings();
+        config.timings = Timings { long_poll_wait_secs: host.long_poll_wait_secs, ..fast_timings() };
         config.tunnel_address = host.tunnel_address;
         // As a real agent does: a host started again under its name joins with its saved credential.
         config.state_dir = Some(self.data_dir().join("agents"));

@@ -331,3 +331,26 @@ async fn a_silent_host_goes_down_and_its_containers_unknown(backend: Backend) {
     back.shutdown().await;
     region.stop().await;
 }
+
+/// Two servers on one database: a container placed through one reaches an agent long-polling the
+/// other at once, not when its long-poll times out (60 s, longer than the test's wait).
+async fn an_agent_hears_of_a_container_placed_by_another_server(backend: Backend) {
+    let Some(region) = TestRegion::start(backend).await else { return };
+    let other = TestRegion::start_with(backend, |c| c.database_url = region.database_url.clone()).await.expect("a second server");
+    let _agent = other.sim_agent(SimHost::new("polls-other").long_poll_wait_secs(60)).await;
+    for name in ["first", "second"] {
+        let created = region.admin.create_container(&create(name, spec())).await.expect("placed by the first server");
+        let running = wait_for_container(&region.admin, &created.id.to_string(), "RUNNING").await;
+        assert_eq!(running.host.as_deref(), Some("polls-other"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_servers_placements_reach_agents_on_sqlite() {
+    an_agent_hears_of_a_container_placed_by_another_server(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_servers_placements_reach_agents_on_postgres() {
+    an_agent_hears_of_a_container_placed_by_another_server(Backend::Postgres).await;
+}

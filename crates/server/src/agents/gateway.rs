@@ -28,8 +28,6 @@ use std::time::Duration;
 
 /// Longest long-poll an agent may ask for.
 const MAX_WAIT: Duration = Duration::from_secs(60);
-/// How often a waiting long-poll re-reads the revision, to see changes made by other servers.
-const RECHECK: Duration = Duration::from_secs(1);
 
 pub fn resources(capacity: &flotilla_api::Capacity) -> Resources {
     Resources { cpu_millis: (capacity.cpus * 1000.0).round() as u64, memory_mib: capacity.memory_mib, disk_mib: capacity.disk_mib }
@@ -151,7 +149,7 @@ pub async fn assignments(
         }
         tokio::select! {
             () = notified => {}
-            () = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
+            () = tokio::time::sleep(deadline - now) => {}
             // A graceful stop waits for requests in flight: a long-poll answers at once then.
             () = state.shutdown.cancelled() => break,
         }
