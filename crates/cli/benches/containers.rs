@@ -11,7 +11,6 @@ use roles::docker::{LocalRegion, PASSWORD, docker_cli, docker_ids, remove_all};
 use roles::{timed, warn_on};
 
 use anyhow::{Context, Result, bail};
-use flotilla_api::agent::LABEL_CONTAINER;
 use flotilla_api::{Container, ContainerCreate, ContainerFilter, DeleteQuery, ListQuery, TokenCreate};
 use flotilla_client::Client;
 use flotilla_core::profile::ContainerProperties;
@@ -21,6 +20,8 @@ use std::time::{Duration, Instant};
 
 /// Containers started each way.
 const COUNT: usize = 20;
+/// Default networks come from here: Docker tests and benches share one engine, each keeps to its own addresses.
+const NETWORK_POOL: &str = "10.231.0.0/16";
 /// The longest wait for containers to run or to go away.
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// How often a wait looks again.
@@ -52,7 +53,7 @@ struct Bench {
 impl Bench {
     /// Starts the region and logs in to its API.
     fn start() -> Result<Self> {
-        let region = LocalRegion::start(&[])?;
+        let region = LocalRegion::start(&["--network-pool", NETWORK_POOL])?;
         let api = Api::login(&region.url)?;
         Ok(Self { region, api })
     }
@@ -111,19 +112,7 @@ impl Bench {
         names.push("warm-up".to_owned());
         warn_on("deleting the Flotilla containers", self.api.delete(&names));
         warn_on("removing the `docker run` containers", remove_all(&["rm", "-f"], docker_ids(&[&self.docker_label()])));
-        self.region.agent.stop();
-        self.region.server.stop();
-        warn_on("removing the image", docker_cli(&["image", "rm", &self.region.tag]).map(drop));
-        match self.leftovers() {
-            Ok(ids) if ids.is_empty() => {}
-            Ok(ids) => eprintln!("warning: the bench left Docker containers behind: {}", ids.join(" ")),
-            Err(e) => eprintln!("warning: cannot list the Docker containers left: {e:#}"),
-        }
-    }
-
-    /// Docker containers of this run still there: those of its agent's host, and the `docker run` ones.
-    fn leftovers(&self) -> Result<Vec<String>> {
-        Ok([docker_ids(&[LABEL_CONTAINER, &self.region.host_label()])?, docker_ids(&[&self.docker_label()])?].concat())
+        self.region.stop();
     }
 }
 

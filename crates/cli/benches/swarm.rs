@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use flotilla_api::{ClusterActionRequest, ClusterFilter, ListQuery, NodeFilter, ResizeParams};
 use flotilla_client::Client;
 use flotilla_core::profile::ContainerProperties;
-use roles::docker::{LocalRegion, PASSWORD, docker_cli, docker_filtered, docker_ids, remove_all};
+use roles::docker::{LocalRegion, PASSWORD, docker_cli, docker_filtered, docker_ids};
 use roles::{timed, warn_on};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -166,24 +166,14 @@ impl Bench {
         })
     }
 
-    /// Deletes what is left of the clusters, stops the roles, then removes what the agent left
-    /// (containers, networks) and the image; what fails is printed as a warning.
+    /// Deletes what is left of the clusters and stops the region; what fails is printed as a warning.
     fn clean_up(mut self) {
         let clusters = self.runtime.block_on(self.client.list_clusters(&ListQuery::default(), &ClusterFilter::default()));
         for cluster in clusters.map(|page| page.clusters).unwrap_or_default() {
             let deleted = self.runtime.block_on(self.client.delete_cluster(&cluster.name, true));
             warn_on("deleting a cluster", deleted.map_err(Into::into).and_then(|a| self.wait_action(&a.action.to_string())));
         }
-        let host = self.region.host_label();
-        warn_on(
-            "waiting for the agent to remove its networks",
-            poll("the agent's networks gone", || Ok(docker_filtered(&["network", "ls", "-q"], &[&host])?.is_empty())),
-        );
-        self.region.agent.stop();
-        self.region.server.stop();
-        warn_on("removing the agent's containers", remove_all(&["rm", "-f"], docker_ids(&[&host])));
-        warn_on("removing the agent's networks", remove_all(&["network", "rm"], docker_filtered(&["network", "ls", "-q"], &[&host])));
-        warn_on("removing the image", docker_cli(&["image", "rm", &self.region.tag]).map(drop));
+        self.region.stop();
     }
 }
 

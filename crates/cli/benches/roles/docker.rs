@@ -1,9 +1,10 @@
 //! A region on the local Docker Engine for the benches that run real containers: a `flotilla server`,
 //! one `flotilla agent` and the workload image built offline and uploaded; and the docker CLI.
 
-use super::{Role, Sandbox, flotilla_binary, unique_suffix};
+use super::{POLL, Role, Sandbox, TIMEOUT, flotilla_binary, unique_suffix, warn_on};
 use anyhow::{Context, Result, bail};
 use std::process::Command;
+use std::time::Instant;
 
 pub const PASSWORD: &str = "bench-pass-1234";
 
@@ -54,6 +55,32 @@ impl LocalRegion {
     /// Label filter `flotilla.host=HOST_ID`: the containers and networks of this region's agent.
     pub fn host_label(&self) -> String {
         format!("{}={}", flotilla_api::agent::LABEL_HOST, self.host_id)
+    }
+
+    /// Once the bench deleted its containers: waits (up to [`TIMEOUT`]) for the agent to remove
+    /// its networks, stops the roles, removes what the agent left (a warning says so) and the
+    /// image. Failures are printed as warnings.
+    pub fn stop(&mut self) {
+        let host = self.host_label();
+        let networks = || docker_filtered(&["network", "ls", "-q"], &[&host]);
+        let deadline = Instant::now() + TIMEOUT;
+        while networks().is_ok_and(|left| !left.is_empty()) && Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
+        self.agent.stop();
+        self.server.stop();
+        for (what, listed, remove) in
+            [("containers", docker_ids(&[&host]), ["rm", "-f"].as_slice()), ("networks", networks(), ["network", "rm"].as_slice())]
+        {
+            match listed {
+                Ok(ids) if !ids.is_empty() => {
+                    eprintln!("warning: the agent left {what} behind: {}", ids.join(" "));
+                    warn_on(&format!("removing the agent's {what}"), remove_all(remove, Ok(ids)));
+                }
+                listed => warn_on(&format!("listing the agent's {what}"), listed.map(drop)),
+            }
+        }
+        warn_on("removing the image", docker_cli(&["image", "rm", &self.tag]).map(drop));
     }
 }
 
