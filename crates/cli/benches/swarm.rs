@@ -85,15 +85,24 @@ struct Bench {
 
 impl Bench {
     /// Starts the region, loads the workload image into Docker for Swarm (the agent then finds it
-    /// there too) and makes the profile of the clusters.
+    /// there too) and makes the profile of the clusters; stops the region again when that fails.
     fn start() -> Result<Self> {
-        let region = LocalRegion::start(&["--network-pool", NETWORK_POOL])?;
-        docker_cli(&["load", "-i", &region.archive]).context("loading the workload image into Docker")?;
-        let runtime = tokio::runtime::Runtime::new().context("cannot start a Tokio runtime")?;
-        let client = runtime.block_on(roles::admin(&region.url, PASSWORD))?;
-        let properties = ContainerProperties { image: region.tag.clone(), ..Default::default() };
-        runtime.block_on(roles::create_profile(&client, "swarm-bench", properties))?;
-        Ok(Self { region, client, runtime })
+        let mut region = LocalRegion::start(&["--network-pool", NETWORK_POOL])?;
+        let prepared = (|| -> Result<_> {
+            docker_cli(&["load", "-i", &region.archive]).context("loading the workload image into Docker")?;
+            let runtime = tokio::runtime::Runtime::new().context("cannot start a Tokio runtime")?;
+            let client = runtime.block_on(roles::admin(&region.url, PASSWORD))?;
+            let properties = ContainerProperties { image: region.tag.clone(), ..Default::default() };
+            runtime.block_on(roles::create_profile(&client, "swarm-bench", properties))?;
+            Ok((client, runtime))
+        })();
+        match prepared {
+            Ok((client, runtime)) => Ok(Self { region, client, runtime }),
+            Err(e) => {
+                region.stop();
+                Err(e)
+            }
+        }
     }
 
     /// `rounds` rounds of Flotilla then Swarm; prints the table of medians.
