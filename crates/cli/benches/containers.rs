@@ -7,20 +7,21 @@
 
 mod roles;
 
-use roles::{Role, Sandbox, flotilla_binary, unique_suffix, warn_on};
+use roles::docker::{LocalRegion, PASSWORD, docker_cli, docker_ids, remove_all};
+use roles::{timed, warn_on};
 
 use anyhow::{Context, Result, bail};
-use flotilla_api::agent::{LABEL_CONTAINER, LABEL_HOST};
 use flotilla_api::{Container, ContainerCreate, ContainerFilter, DeleteQuery, ListQuery, TokenCreate};
 use flotilla_client::Client;
 use flotilla_core::profile::ContainerProperties;
 use futures::future::try_join_all;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Containers started each way.
 const COUNT: usize = 20;
-const PASSWORD: &str = "bench-pass-1234";
+/// Default networks come from here: Docker tests and benches share one engine, each keeps to its own addresses.
+const NETWORK_POOL: &str = "10.231.0.0/16";
 /// The longest wait for containers to run or to go away.
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// How often a wait looks again.
@@ -45,41 +46,16 @@ fn run() -> Result<()> {
 
 /// A region of one server and one agent on the local Docker Engine, with the workload image uploaded.
 struct Bench {
-    server: Role,
-    agent: Role,
+    region: LocalRegion,
     api: Api,
-    tag: String,
-    /// Unique to this run: in the image tag, the host name and the `docker run` containers' names.
-    suffix: String,
-    host_id: String,
-    /// Holds the roles' data and logs, until the bench ends.
-    _sandbox: Sandbox,
 }
 
 impl Bench {
-    /// Starts the server, logs the CLI in, starts the agent and uploads the workload image.
+    /// Starts the region and logs in to its API.
     fn start() -> Result<Self> {
-        let sandbox = Sandbox::new(flotilla_binary()?)?;
-        let suffix = unique_suffix();
-        let data = sandbox.path("data").display().to_string();
-        let server_args = ["server", "--listen", "127.0.0.1:0", "--data-dir", &data, "--bootstrap-password", PASSWORD];
-        let (server, ready) = sandbox.spawn("server", &server_args, "listening on ")?;
-        let url = ready.split_once("listening on ").map(|(_, url)| url.trim().to_owned()).context("the server printed no URL")?;
-        sandbox.cli(&["login", "--url", &url, "--user", "admin", "--project", "admin"], &[("FLOTILLA_PASSWORD", PASSWORD)])?;
-        let join_token = sandbox.cli(&["host", "join-token", "-o", "json"], &[])?;
-        let join_token: serde_json::Value = serde_json::from_str(&join_token).context("`host join-token` printed no JSON")?;
-        let join_token = join_token["token"].as_str().context("`host join-token` printed no token")?;
-        let name = format!("bench-{suffix}");
-        let agent_args = ["agent", "--server", &url, "--join-token", join_token, "--name", &name, "--listen", "127.0.0.1:0"];
-        let (agent, ready) = sandbox.spawn("agent", &agent_args, "joined")?;
-        // `host NAME joined URL as HOST_ID (serving calls at ...)`
-        let host_id = ready.split(" as ").nth(1).and_then(|s| s.split_whitespace().next()).context("the agent printed no host id")?;
-        let tag = format!("flotilla-bench/workload:{suffix}");
-        let archive = sandbox.path("workload.tar").display().to_string();
-        sandbox.cli(&["workload", "image", &archive, "--tag", &tag], &[])?;
-        sandbox.cli(&["image", "upload", &archive], &[])?;
-        let api = Api::login(&url)?;
-        Ok(Self { host_id: host_id.to_owned(), _sandbox: sandbox, server, agent, api, tag, suffix })
+        let region = LocalRegion::start(&["--network-pool", NETWORK_POOL])?;
+        let api = Api::login(&region.url)?;
+        Ok(Self { region, api })
     }
 
     /// The Flotilla containers' names (the server is new: no other run's are there).
@@ -89,27 +65,27 @@ impl Bench {
 
     /// The `docker run` containers carry this label, to find them again.
     fn docker_label(&self) -> String {
-        format!("flotilla.bench={}", self.suffix)
+        format!("flotilla.bench={}", self.region.suffix)
     }
 
     /// Times the two ways of starting the containers, then prints the figures and the memory use.
     fn measure(&self) -> Result<()> {
         let warm_up = ["warm-up".to_owned()];
-        self.api.run(&warm_up, &self.tag).context("the warm-up container (it loads the image on the host)")?;
+        self.api.run(&warm_up, &self.region.tag).context("the warm-up container (it loads the image on the host)")?;
         self.api.delete(&warm_up)?;
-        let flotilla = timed(|| self.api.run(&Self::flotilla_names(), &self.tag))?;
+        let flotilla = timed(|| self.api.run(&Self::flotilla_names(), &self.region.tag))?;
         let docker = timed(|| self.docker_run_all())?;
 
         println!(
             "{COUNT} containers of {}, Docker Engine {}",
-            self.tag,
+            self.region.tag,
             docker_cli(&["version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"])?
         );
         println!("{:<32}{:>9.3} s {:>7.1} containers/s", "flotilla (REST API, one agent)", flotilla.as_secs_f64(), rate(flotilla));
         println!("{:<32}{:>9.3} s {:>7.1} containers/s", format!("docker run ({COUNT} threads)"), docker.as_secs_f64(), rate(docker));
         println!("{:<32}{:>9.2}", "ratio flotilla/docker", flotilla.as_secs_f64() / docker.as_secs_f64());
         println!("{:<32}{:>9} {:>9}", "memory (MiB)", "peak", "current");
-        for role in [&self.server, &self.agent] {
+        for role in [&self.region.server, &self.region.agent] {
             let (peak, current) = role.memory_mib()?;
             println!("{:<32}{peak:>9.1} {current:>9.1}", role.name);
         }
@@ -118,11 +94,11 @@ impl Bench {
 
     /// `docker run -d` of the image, one thread per container; each returns once its container started.
     fn docker_run_all(&self) -> Result<()> {
-        let (label, tag) = (&self.docker_label(), &self.tag);
+        let (label, tag) = (&self.docker_label(), &self.region.tag);
         std::thread::scope(|scope| {
             let runs: Vec<_> = (1..=COUNT)
                 .map(|i| {
-                    let name = format!("flotilla-bench-{}-{i}", self.suffix);
+                    let name = format!("flotilla-bench-{}-{i}", self.region.suffix);
                     scope.spawn(move || docker_cli(&["run", "-d", "--name", &name, "--label", label, tag]))
                 })
                 .collect();
@@ -135,62 +111,13 @@ impl Bench {
         let mut names = Self::flotilla_names();
         names.push("warm-up".to_owned());
         warn_on("deleting the Flotilla containers", self.api.delete(&names));
-        warn_on("removing the `docker run` containers", self.remove_docker_runs());
-        self.agent.stop();
-        self.server.stop();
-        warn_on("removing the image", docker_cli(&["image", "rm", &self.tag]).map(drop));
-        match self.leftovers() {
-            Ok(ids) if ids.is_empty() => {}
-            Ok(ids) => eprintln!("warning: the bench left Docker containers behind: {}", ids.join(" ")),
-            Err(e) => eprintln!("warning: cannot list the Docker containers left: {e:#}"),
-        }
+        warn_on("removing the `docker run` containers", remove_all(&["rm", "-f"], docker_ids(&[&self.docker_label()])));
+        self.region.stop();
     }
-
-    fn remove_docker_runs(&self) -> Result<()> {
-        let ids = docker_ids(&[&self.docker_label()])?;
-        if !ids.is_empty() {
-            let mut args = vec!["rm", "-f"];
-            args.extend(ids.iter().map(String::as_str));
-            docker_cli(&args)?;
-        }
-        Ok(())
-    }
-
-    /// Docker containers of this run still there: those of its agent's host, and the `docker run` ones.
-    fn leftovers(&self) -> Result<Vec<String>> {
-        let host = format!("{LABEL_HOST}={}", self.host_id);
-        Ok([docker_ids(&[LABEL_CONTAINER, &host])?, docker_ids(&[&self.docker_label()])?].concat())
-    }
-}
-
-/// Runs `step` and returns how long it took.
-fn timed(step: impl FnOnce() -> Result<()>) -> Result<Duration> {
-    let start = Instant::now();
-    step()?;
-    Ok(start.elapsed())
 }
 
 fn rate(took: Duration) -> f64 {
     COUNT as f64 / took.as_secs_f64()
-}
-
-/// Runs the docker CLI; returns its trimmed stdout.
-fn docker_cli(args: &[&str]) -> Result<String> {
-    let out = Command::new("docker").args(args).output().context("cannot run the docker CLI")?;
-    if !out.status.success() {
-        bail!("`docker {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// Docker containers, running or not, carrying all of `labels` (`KEY` or `KEY=VALUE`).
-fn docker_ids(labels: &[&str]) -> Result<Vec<String>> {
-    let mut args = vec!["ps", "-aq"];
-    let filters: Vec<String> = labels.iter().map(|label| format!("label={label}")).collect();
-    for filter in &filters {
-        args.extend(["--filter", filter]);
-    }
-    Ok(docker_cli(&args)?.lines().map(str::to_owned).collect())
 }
 
 /// The REST API as the admin, called from this synchronous program through its own runtime.

@@ -33,12 +33,17 @@ use memory::{Failure, Memory};
 use report::Reporter;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// How many actions of one pass run at once.
-const CONCURRENT_ACTIONS: usize = 8;
+/// How many actions of one pass run at once: a burst of 20 to 40 containers goes to the runtime
+/// at once, as that many `docker run` would (8 at a time made it 1.3–1.5× their time).
+const CONCURRENT_ACTIONS: usize = 32;
+/// A new assignment set is acted on once no other followed it for this long...
+const SETTLE_QUIET: Duration = Duration::from_millis(20);
+/// ... or once this long passed since it came.
+const SETTLE_MAX: Duration = Duration::from_millis(250);
 
 /// What the reconciler needs from the region: somewhere to report, and image archives.
 #[async_trait]
@@ -173,7 +178,7 @@ impl Reconciler {
         let mut tick = tokio::time::interval(self.timings.resync);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let new_set = tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => return,
                 changed = assignments.changed() => {
                     if changed.is_err() {
@@ -181,9 +186,13 @@ impl Reconciler {
                     }
                     // A new set follows every change of the host's revision, also when it came back UP.
                     self.reporter.resend_all();
+                    true
                 }
-                _ = tick.tick() => {}
-                () = self.vitals.health_changed() => {}
+                _ = tick.tick() => false,
+                () = self.vitals.health_changed() => false,
+            };
+            if new_set {
+                settle(&mut assignments, SETTLE_QUIET, SETTLE_MAX).await;
             }
             let current = assignments.borrow_and_update().clone();
             if let Some(current) = current {
@@ -198,6 +207,21 @@ impl Reconciler {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Waits while new assignment sets keep coming less than `quiet` apart, for at most `longest`
+/// ([`SETTLE_QUIET`], [`SETTLE_MAX`]): the containers of a burst of writes (a cluster's nodes,
+/// placed one after the other) are then acted on in one pass, all at once, rather than the first
+/// alone and the rest after it.
+async fn settle(assignments: &mut watch::Receiver<Option<Arc<Assignments>>>, quiet: Duration, longest: Duration) {
+    let deadline = tokio::time::Instant::now() + longest;
+    loop {
+        let quiet = (tokio::time::Instant::now() + quiet).min(deadline);
+        match tokio::time::timeout_at(quiet, assignments.changed()).await {
+            Ok(Ok(())) if tokio::time::Instant::now() < deadline => {}
+            _ => return,
         }
     }
 }

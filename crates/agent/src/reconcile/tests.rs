@@ -406,3 +406,47 @@ async fn a_network_that_cannot_be_made_fails_its_containers_with_why() {
     assert!(reason.starts_with(&format!("network {}: conflict: ", network_of(1))), "{reason}");
     assert!(s.state_of(1).await.is_empty(), "not created");
 }
+
+/// Sends a set of `revision` on `sender`.
+fn publish(sender: &watch::Sender<Option<Arc<Assignments>>>, revision: u64) {
+    sender.send_replace(Some(Arc::new(Assignments { revision, ..Default::default() })));
+}
+
+#[tokio::test]
+async fn a_burst_of_sets_settles_into_one_pass_on_the_last() {
+    let (sender, mut receiver) = watch::channel(None);
+    publish(&sender, 1);
+    let burst = tokio::spawn(async move {
+        for revision in 2..=5 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            publish(&sender, revision);
+        }
+        sender
+    });
+    let started = Instant::now();
+    settle(&mut receiver, Duration::from_millis(500), Duration::from_secs(30)).await;
+    let _sender = burst.await.unwrap();
+    assert_eq!(receiver.borrow_and_update().as_ref().map(|a| a.revision), Some(5), "the pass sees the burst's last set");
+    assert!(started.elapsed() >= Duration::from_millis(500), "it waited a quiet period after the last set");
+}
+
+#[tokio::test]
+async fn sets_that_keep_coming_settle_at_the_longest_wait() {
+    let (sender, mut receiver) = watch::channel(None);
+    let stream = tokio::spawn(async move {
+        for revision in 1.. {
+            if sender.is_closed() {
+                return;
+            }
+            publish(&sender, revision);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let started = Instant::now();
+    let settled =
+        tokio::time::timeout(Duration::from_secs(20), settle(&mut receiver, Duration::from_secs(5), Duration::from_secs(1))).await;
+    assert!(settled.is_ok(), "a pass is not held back for ever");
+    assert!(started.elapsed() < Duration::from_secs(5), "held back {:?}, past the longest wait", started.elapsed());
+    drop(receiver);
+    stream.await.unwrap();
+}

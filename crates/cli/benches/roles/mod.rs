@@ -2,6 +2,7 @@
 //! (server, agent) as child processes with their memory use, and small helpers.
 #![allow(dead_code)] // each bench uses its own part of this module
 
+pub mod docker;
 pub mod federation;
 
 use anyhow::{Context, Result, bail};
@@ -30,6 +31,13 @@ pub fn block_on(body: impl std::future::Future<Output = Result<()>>) -> std::pro
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `step` and returns how long it took.
+pub fn timed(step: impl FnOnce() -> Result<()>) -> Result<Duration> {
+    let start = Instant::now();
+    step()?;
+    Ok(start.elapsed())
 }
 
 pub fn warn_on(what: &str, outcome: Result<()>) {
@@ -174,13 +182,30 @@ pub async fn admin(url: &str, password: &str) -> Result<flotilla_client::Client>
 /// Makes profile `bench` (a tiny container) and cluster `bench` of it with `desired` nodes, each
 /// action allowed `timeout` seconds; answers the create's action id.
 pub async fn bench_cluster(client: &flotilla_client::Client, desired: i64, timeout: u32) -> Result<String> {
-    use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, ProfileSpec};
-    let properties = ContainerProperties { image: "bench/any:1".into(), cpu: Some(0.01), memory: Some(4), ..Default::default() };
+    let properties =
+        flotilla_core::profile::ContainerProperties { image: "bench/any:1".into(), cpu: Some(0.01), memory: Some(4), ..Default::default() };
+    create_profile(client, "bench", properties).await?;
+    create_cluster(client, "bench", "bench", desired, timeout).await
+}
+
+/// Makes Docker container profile `name` of `properties`.
+pub async fn create_profile(
+    client: &flotilla_client::Client,
+    name: &str,
+    properties: flotilla_core::profile::ContainerProperties,
+) -> Result<()> {
+    use flotilla_core::profile::{CONTAINER_DOCKER, ProfileSpec};
     let spec = ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties };
-    client.create_profile(&flotilla_api::ProfileCreate { name: "bench".into(), spec, metadata: Default::default() }).await?;
+    client.create_profile(&flotilla_api::ProfileCreate { name: name.into(), spec, metadata: Default::default() }).await?;
+    Ok(())
+}
+
+/// Makes cluster `name` of `profile` with `desired` nodes, each action allowed `timeout` seconds;
+/// answers the create's action id.
+pub async fn create_cluster(client: &flotilla_client::Client, name: &str, profile: &str, desired: i64, timeout: u32) -> Result<String> {
     let body = flotilla_api::ClusterCreate {
-        name: "bench".into(),
-        profile: "bench".into(),
+        name: name.into(),
+        profile: profile.into(),
         desired_capacity: desired,
         min_size: 0,
         max_size: -1,
