@@ -189,11 +189,12 @@ impl RegionClient {
         self.call("heartbeat", Method::POST, "/v1/agent/heartbeat", CALL_TIMEOUT, |r| r.json(heartbeat)).await.map(drop)
     }
 
-    /// Long-polls: answered at once when the host's revision is not `since`, else within `wait_secs`.
+    /// Long-polls: answered at once when the host's revision is not `since`, else within `wait_secs`;
+    /// each network's names come once (`shared_names`).
     pub async fn assignments(&self, since: Option<u64>, wait_secs: u64) -> Result<Assignments, AgentError> {
         let path = match since {
-            Some(revision) => format!("/v1/agent/assignments?since={revision}&wait={wait_secs}"),
-            None => format!("/v1/agent/assignments?wait={wait_secs}"),
+            Some(revision) => format!("/v1/agent/assignments?since={revision}&wait={wait_secs}&shared_names=true"),
+            None => format!("/v1/agent/assignments?wait={wait_secs}&shared_names=true"),
         };
         let timeout = Duration::from_secs(wait_secs) + Duration::from_secs(15);
         let response = self.call("assignments", Method::GET, &path, timeout, |r| r).await?;

@@ -86,6 +86,10 @@ pub struct AssignmentsQuery {
     pub since: Option<u64>,
     /// Seconds, at most 60 (default 30).
     pub wait: Option<u64>,
+    /// `true`: each network's names once, in [`Assignments::names`], not on every attachment of
+    /// every container (a network of n containers would repeat its n names on each of them).
+    /// Older agents leave it out and get the names on each network as before.
+    pub shared_names: Option<bool>,
 }
 
 /// The containers that should exist on the host, at a revision.
@@ -102,6 +106,18 @@ pub struct Assignments {
     /// network of the router is routed on the sending host and tunnelled to the receiver.
     #[serde(default)]
     pub routers: Vec<HostRouter>,
+    /// Asked with `shared_names=true`: the names of each network the host carries (by network
+    /// id), and the networks above carry none. Read them with [`Assignments::network_names`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<Uuid, Vec<DnsName>>,
+}
+
+impl Assignments {
+    /// The names `network` answers: from [`Assignments::names`] when the server sent them
+    /// there, else the network's own (a server that does not share them).
+    pub fn network_names<'a>(&'a self, network: &'a HostNetwork) -> &'a [DnsName] {
+        self.names.get(&network.id).map_or(&network.names, |names| names)
+    }
 }
 
 /// A router as a host applies it: the networks it joins.

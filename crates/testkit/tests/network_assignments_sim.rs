@@ -3,7 +3,9 @@
 //! its name, a cluster's name for its running members only, nothing of another network), and the
 //! routers joining a network a host carries (`Assignments.routers`); a host learns (its revision
 //! moves) when a container of its networks comes, stops or goes, and when an interface does.
+//! An agent asking for `shared_names` gets each network's names once, the same names.
 
+use flotilla_api::agent::{Assignment, Assignments, DnsName};
 use flotilla_api::{
     ClusterCreate, ContainerCreate, ContainerFilter, DeleteQuery, ListQuery, NetworkCreate, ProfileCreate, RouterCreate, StopQuery,
     SubnetCreate,
@@ -155,6 +157,71 @@ async fn names_span_hosts_and_follow_containers(backend: Backend) {
         agent.shutdown().await;
     }
     region.stop().await;
+}
+
+/// `host`'s assignments as its agent gets them over HTTP with `credential`, with or without
+/// `shared_names`.
+async fn fetched(region: &TestRegion, credential: &str, shared: bool) -> Assignments {
+    let query = if shared { "?shared_names=true" } else { "" };
+    let url = format!("{}/v1/agent/assignments{query}", region.url);
+    let answer = reqwest::Client::new().get(url).bearer_auth(credential).send().await.unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    answer.json().await.unwrap()
+}
+
+/// Each container's networks with the names each answers (read through `network_names`).
+fn names_by_container(assigned: &Assignments) -> BTreeMap<String, Vec<(String, Vec<DnsName>)>> {
+    let networks =
+        |a: &Assignment| a.networks.iter().map(|n| (n.network.name.clone(), assigned.network_names(&n.network).to_vec())).collect();
+    assigned.containers.iter().map(|a| (a.name.clone(), networks(a))).collect()
+}
+
+async fn shared_names_are_sent_once(backend: Backend) {
+    let Some(region) = TestRegion::start(backend).await else { return };
+    let agent = region.sim_agent(SimHost::new("h1")).await;
+    // A host joined over HTTP, whose assignments the test fetches as its agent would.
+    let certificate = flotilla_tls::Identity::self_signed(&["127.0.0.1".into()]).unwrap().cert_pem;
+    let joined: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/agent/join", region.url))
+        .json(&serde_json::json!({"join_token": region.join_token().await, "name": "raw", "advertise": "https://127.0.0.1:9",
+            "runtime": "sim", "capacity": {"cpus": 4.0, "memory_mib": 8192, "disk_mib": 1024}, "certificate": certificate}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let credential = joined["credential"].as_str().expect("a credential").to_owned();
+    let admin = &region.admin;
+    admin.create_network(&network("app", "192.168.73.0/24")).await.unwrap();
+    for (name, host) in [("a", "raw"), ("b", "raw"), ("far", "h1")] {
+        let body = ContainerCreate { name: name.into(), spec: on("app", Some(host)), run: true, metadata: Default::default() };
+        admin.create_container(&body).await.unwrap();
+    }
+
+    let (each, shared) = (fetched(&region, &credential, false).await, fetched(&region, &credential, true).await);
+    assert_eq!(each.revision, shared.revision);
+    assert!(each.names.is_empty(), "a server asked without shared_names sends them on each network");
+    let with_names = |a: &Assignments| a.containers.iter().flat_map(|c| &c.networks).filter(|n| !n.network.names.is_empty()).count();
+    assert_eq!(with_names(&each), 2, "each of the host's two containers carries the network's names");
+    assert_eq!(with_names(&shared), 0, "shared: no network carries them");
+    assert_eq!(shared.names.len(), 1, "once for the one network: {:?}", shared.names);
+    let names = names_by_container(&shared);
+    assert_eq!(names, names_by_container(&each), "the same names either way");
+    let answered: Vec<&str> = names["a"][0].1.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(answered, ["a", "b", "far"], "every container of the network, on any host");
+    agent.shutdown().await;
+    region.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_names_on_sqlite() {
+    shared_names_are_sent_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_names_on_postgres() {
+    shared_names_are_sent_once(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

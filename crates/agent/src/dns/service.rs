@@ -26,7 +26,7 @@ pub(crate) async fn serve_names(port: u16, mut follow: Follow) {
             wanted.get(id).is_some_and(|n| n.gateway.parse::<IpAddr>().is_ok_and(|gateway| gateway == server.address().ip()))
         });
         for (id, network) in wanted {
-            let names = Names::new(&network.names);
+            let names = Names::new(current.network_names(network));
             if let Some(server) = servers.get(&id) {
                 server.replace(names);
                 continue;

@@ -155,10 +155,16 @@ pub async fn assignments(
         }
     }
     let assigned = state.store.assignments(host.id).await?;
-    let (names, overlay) = (assigned.names, assigned.overlay);
+    let overlay = assigned.overlay;
+    // Shared: each network's names once, at the top; else on each network of each container.
+    let (names, shared) = match query.shared_names {
+        Some(true) => (HashMap::new(), assigned.names.iter().map(|(network, records)| (network.0, dns_names(Some(records)))).collect()),
+        _ => (assigned.names, Default::default()),
+    };
     let containers = assigned.containers.into_iter().map(|a| assignment(a, &names, overlay.as_ref())).collect();
     let routers = assigned.routers.into_iter().map(|r| host_router(r, &names, overlay.as_ref())).collect();
-    Ok(Json(Assignments { revision: assigned.revision, containers, volumes: assigned.volumes.iter().map(host_volume).collect(), routers }))
+    let volumes = assigned.volumes.iter().map(host_volume).collect();
+    Ok(Json(Assignments { revision: assigned.revision, containers, volumes, routers, names: shared }))
 }
 
 /// Container `a` as its host's agent gets it, with the names of its networks; `overlay`: the
