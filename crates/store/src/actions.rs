@@ -191,6 +191,14 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
+    /// The ids of `parent`'s children, oldest first: what showing a cluster action lists, without
+    /// reading ten thousand whole actions.
+    pub async fn child_action_ids(&self, parent: ActionId) -> Result<Vec<ActionId>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id FROM actions WHERE parent = $1 ORDER BY id").bind(parent.to_string()).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| get_id(row, "id")).collect()
+    }
+
     /// How many of `parent`'s children there are, and how many ended.
     pub async fn child_progress(&self, parent: ActionId) -> Result<(u64, u64), StoreError> {
         let row = sqlx::query(

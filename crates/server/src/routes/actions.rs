@@ -15,7 +15,7 @@ use flotilla_store::ActionFilters;
 
 async fn shown(state: &AppState, a: flotilla_core::action::Action) -> Result<Action, ApiError> {
     let children =
-        if a.kind.on_cluster() { state.store.child_actions(a.id).await?.into_iter().map(|c| c.id.0).collect() } else { Vec::new() };
+        if a.kind.on_cluster() { state.store.child_action_ids(a.id).await?.into_iter().map(|id| id.0).collect() } else { Vec::new() };
     Ok(convert::action(a, children))
 }
 
