@@ -193,7 +193,12 @@ impl Server {
             region: config.region.clone(),
             metrics: Arc::new(http::metrics::Metrics::new(&engine_metrics)),
             settings: Arc::new(settings),
-            agents: Arc::new(AgentLinks { wakers: Default::default(), heartbeats: Default::default(), identity }),
+            agents: Arc::new(AgentLinks {
+                wakers: Default::default(),
+                heartbeats: Default::default(),
+                assignment_reads: tokio::sync::Semaphore::new(state::ASSIGNMENT_READS),
+                identity,
+            }),
             engine: flotilla_engine::EngineWaker::default(),
             engine_config: Arc::new(flotilla_engine::EngineConfig {
                 name: addr.to_string(),

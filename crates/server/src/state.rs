@@ -68,8 +68,14 @@ impl RegionSettings {
 pub struct AgentLinks {
     pub wakers: Wakers,
     pub heartbeats: HeartbeatQueue,
+    /// Permits to read a host's assignments: a thousand agents answered at once must leave the
+    /// store's other connections to the engine and the API (their waits would time out).
+    pub assignment_reads: tokio::sync::Semaphore,
     pub identity: flotilla_tls::Identity,
 }
+
+/// Assignment reads at once: half of SQLite's pool of 8 connections (PostgreSQL's has 16).
+pub const ASSIGNMENT_READS: usize = 4;
 
 impl axum::extract::FromRef<AppState> for Arc<Metrics> {
     fn from_ref(state: &AppState) -> Self {

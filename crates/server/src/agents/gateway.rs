@@ -154,7 +154,10 @@ pub async fn assignments(
             () = state.shutdown.cancelled() => break,
         }
     }
-    let assigned = state.store.assignments(host.id).await?;
+    let assigned = {
+        let _permit = state.agents.assignment_reads.acquire().await.expect("the assignment permits are never closed");
+        state.store.assignments(host.id).await?
+    };
     let overlay = assigned.overlay;
     // Shared: each network's names once, at the top; else on each network of each container.
     let (names, shared) = match query.shared_names {
