@@ -115,23 +115,8 @@ impl Region {
         let mut roles = Vec::with_capacity(agents);
         for i in 1..=agents {
             let name = format!("sim-{i}");
-            let args = [
-                "agent",
-                "--server",
-                &url,
-                "--join-token",
-                &join,
-                "--runtime",
-                "sim",
-                "--name",
-                &name,
-                "--listen",
-                "127.0.0.1:0",
-                "--cpus",
-                "64",
-                "--memory-mib",
-                "1048576",
-            ];
+            let args = roles::sim_agent_args(&url, &join, &name, &[]);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
             roles.push(sandbox.spawn("agent", &args, "joined")?.0);
         }
         Ok(Self { client, server, agents: roles, _sandbox: sandbox })

@@ -75,25 +75,8 @@ fn run(runtime: &tokio::runtime::Runtime, nodes: usize, hosts: usize, database: 
     let client = runtime.block_on(roles::admin(&url, PASSWORD))?;
     let join = runtime.block_on(client.create_join_token(&JoinTokenCreate::default()))?.token;
     let hosts = hosts.to_string();
-    let agent_args = [
-        "agent",
-        "--server",
-        &url,
-        "--join-token",
-        &join,
-        "--runtime",
-        "sim",
-        "--name",
-        "sim",
-        "--listen",
-        "127.0.0.1:0",
-        "--simulate-hosts",
-        &hosts,
-        "--cpus",
-        "64",
-        "--memory-mib",
-        "1048576",
-    ];
+    let agent_args = roles::sim_agent_args(&url, &join, "sim", &["--simulate-hosts", &hosts]);
+    let agent_args: Vec<&str> = agent_args.iter().map(String::as_str).collect();
     let (mut agent, _) = sandbox.spawn("agent", &agent_args, "simulated hosts joined")?;
     let took = runtime.block_on(scale(&client, nodes))?;
     let (server_peak_mib, _) = server.memory_mib()?;

@@ -215,3 +215,11 @@ pub async fn create_cluster(client: &flotilla_client::Client, name: &str, profil
     };
     Ok(client.create_cluster(&body).await?.action.context("the cluster's create has no action")?.to_string())
 }
+
+/// The arguments of a simulated agent of 64 CPUs and 1 TiB named `name`, joining `url` with
+/// `join`, then `extra` (`--simulate-hosts N`, say).
+pub fn sim_agent_args(url: &str, join: &str, name: &str, extra: &[&str]) -> Vec<String> {
+    let base = ["agent", "--server", url, "--join-token", join, "--runtime", "sim", "--name", name, "--listen", "127.0.0.1:0"];
+    let size = ["--cpus", "64", "--memory-mib", "1048576"];
+    base.iter().chain(extra).chain(&size).map(|arg| arg.to_string()).collect()
+}
