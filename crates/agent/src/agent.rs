@@ -139,7 +139,8 @@ impl Agent {
         }
         if let Some(port) = config.dns_port {
             let follow = Follow::new(assignments_rx.clone(), shutdown_rx.clone(), timings.resync);
-            tasks.push(tokio::spawn(crate::dns::serve_names(port, follow)));
+            let lookup = Arc::new(crate::dns::NameLookup::new(region.clone()));
+            tasks.push(tokio::spawn(crate::dns::serve_names(port, lookup, follow)));
         }
         if config.routing {
             tasks.push(tokio::spawn(crate::routing::route(Follow::new(assignments_rx.clone(), shutdown_rx.clone(), timings.resync))));

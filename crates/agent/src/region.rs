@@ -3,16 +3,18 @@
 //! join presents the credential in use (saved in the state directory, when there is one) and the
 //! join token; its answer's credential is saved, and the server's certificate pinned.
 
+use crate::dns::NameUpstream;
 use crate::error::AgentError;
 use crate::reconcile::Upstream;
 use crate::runtime::ArchiveStream;
 use crate::state::StateFile;
 use async_trait::async_trait;
 use flotilla_api::ErrorBody;
-use flotilla_api::agent::{AgentJoin, AgentJoined, Assignments, Heartbeat, Reports};
+use flotilla_api::agent::{AgentJoin, AgentJoined, Assignments, Heartbeat, NameAnswer, NameQuery, Reports};
 use flotilla_tls::Pin;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use std::net::Ipv4Addr;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -21,6 +23,8 @@ use uuid::Uuid;
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time allowed for an image download, body included.
 const IMAGE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Time allowed for a name's answer: a container's resolver waits for it.
+const NAME_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest pause between join attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -190,15 +194,25 @@ impl RegionClient {
     }
 
     /// Long-polls: answered at once when the host's revision is not `since`, else within `wait_secs`;
-    /// each network's names come once (`shared_names`).
+    /// networks come without their names (`name_lookup`: [`NameUpstream`] asks for them).
     pub async fn assignments(&self, since: Option<u64>, wait_secs: u64) -> Result<Assignments, AgentError> {
         let path = match since {
-            Some(revision) => format!("/v1/agent/assignments?since={revision}&wait={wait_secs}&shared_names=true"),
-            None => format!("/v1/agent/assignments?wait={wait_secs}&shared_names=true"),
+            Some(revision) => format!("/v1/agent/assignments?since={revision}&wait={wait_secs}&name_lookup=true"),
+            None => format!("/v1/agent/assignments?wait={wait_secs}&name_lookup=true"),
         };
         let timeout = Duration::from_secs(wait_secs) + Duration::from_secs(15);
         let response = self.call("assignments", Method::GET, &path, timeout, |r| r).await?;
         response.json().await.map_err(|e| AgentError::Decode { what: "assignments", message: e.to_string() })
+    }
+}
+
+#[async_trait]
+impl NameUpstream for RegionClient {
+    async fn addresses(&self, network: Uuid, name: &str) -> Result<Vec<Ipv4Addr>, AgentError> {
+        let query = NameQuery { network, name: name.to_owned() };
+        let response = self.call("name", Method::GET, "/v1/agent/names", NAME_TIMEOUT, |r| r.query(&query)).await?;
+        let answer: NameAnswer = response.json().await.map_err(|e| AgentError::Decode { what: "name", message: e.to_string() })?;
+        Ok(answer.addresses.iter().filter_map(|a| a.parse().ok()).collect())
     }
 }
 

@@ -86,10 +86,25 @@ pub struct AssignmentsQuery {
     pub since: Option<u64>,
     /// Seconds, at most 60 (default 30).
     pub wait: Option<u64>,
-    /// `true`: each network's names once, in [`Assignments::names`], not on every attachment of
-    /// every container (a network of n containers would repeat its n names on each of them).
-    /// Older agents leave it out and get the names on each network as before.
-    pub shared_names: Option<bool>,
+    /// `true`: networks come without their names; the agent asks for each name it is asked
+    /// (`GET /v1/agent/names`). Older agents leave it out and get every name on each network.
+    pub name_lookup: Option<bool>,
+}
+
+/// `GET /v1/agent/names`: what one name answers on a network the host carries.
+#[derive(Debug, Clone, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NameQuery {
+    pub network: Uuid,
+    /// Any case, without the root's dot.
+    pub name: String,
+}
+
+/// The answer to a [`NameQuery`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NameAnswer {
+    /// The name's IPv4 addresses on the network; empty when it is no name there.
+    pub addresses: Vec<String>,
 }
 
 /// The containers that should exist on the host, at a revision.
@@ -106,18 +121,6 @@ pub struct Assignments {
     /// network of the router is routed on the sending host and tunnelled to the receiver.
     #[serde(default)]
     pub routers: Vec<HostRouter>,
-    /// Asked with `shared_names=true`: the names of each network the host carries (by network
-    /// id), and the networks above carry none. Read them with [`Assignments::network_names`].
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub names: BTreeMap<Uuid, Vec<DnsName>>,
-}
-
-impl Assignments {
-    /// The names `network` answers: from [`Assignments::names`] when the server sent them
-    /// there, else the network's own (a server that does not share them).
-    pub fn network_names<'a>(&'a self, network: &'a HostNetwork) -> &'a [DnsName] {
-        self.names.get(&network.id).map_or(&network.names, |names| names)
-    }
 }
 
 /// A router as a host applies it: the networks it joins.
@@ -161,7 +164,7 @@ pub struct NetworkAttachment {
     pub ip_address: String,
     pub mac_address: String,
     /// The names its engine's DNS answers for it: its name (a cluster's name is answered by the
-    /// agent's name server from `network.names`, for every member on every host).
+    /// agent's name server, for every member on every host).
     pub aliases: Vec<String>,
 }
 
@@ -177,7 +180,8 @@ pub struct HostNetwork {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<NetworkOverlay>,
     /// The names the network answers (the agent's DNS server on its gateway): every container's
-    /// name on it, on any host, and each cluster's name for its running members.
+    /// name on it, on any host, and each cluster's name for its running members. Empty for an
+    /// agent that asks name by name ([`AssignmentsQuery::name_lookup`]).
     #[serde(default)]
     pub names: Vec<DnsName>,
 }

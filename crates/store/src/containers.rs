@@ -4,7 +4,6 @@
 use crate::codec::{get_id, get_json, get_name, get_opt_id, get_opt_time, get_time, metadata_json, millis, now_millis, opt_float, to_json};
 use crate::hosts::bump_revision;
 use crate::list::Filter;
-use crate::names::NameRecord;
 use crate::overlay::{Around, RemoteEndpoint, wake_peers};
 use crate::placement::RegionView;
 use crate::ports::Address;
@@ -38,8 +37,6 @@ pub struct HostAssignments {
     pub revision: u64,
     pub containers: Vec<AssignedContainer>,
     pub volumes: Vec<Volume>,
-    /// The names each network of the host answers, from every host's containers.
-    pub names: HashMap<NetworkId, Vec<NameRecord>>,
     /// The routers joining a network of the host, each with all its networks.
     pub routers: Vec<HostRouter>,
     /// Set when the host has a tunnel address: the remote endpoints of each network it carries
@@ -532,14 +529,13 @@ impl Store {
         .iter()
         .map(crate::volumes::decode_volume)
         .collect::<Result<_, _>>()?;
-        let names = crate::names::names_on(&mut tx, host).await?;
         let routers = crate::routers::routers_on(&mut tx, host).await?;
         let overlay = match tunnel {
             Some(_) => Some(crate::overlay::remote_endpoints(&mut tx, host).await?),
             None => None,
         };
         tx.commit().await?;
-        Ok(HostAssignments { revision, containers, volumes, names, routers, overlay })
+        Ok(HostAssignments { revision, containers, volumes, routers, overlay })
     }
 
     /// Records what `host`'s agent saw, and answers the status and health changes it made. Reports

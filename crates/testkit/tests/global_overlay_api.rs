@@ -106,9 +106,12 @@ async fn a_region_keeps_and_serves_endpoints(backend: Backend) {
     assert!(store.host_revision(a).await.unwrap() > before_a);
     assert_eq!(store.host_revision(c).await.unwrap(), before_c, "host-c carries nothing of g");
     assert_eq!(remotes(&store, a, g.id).await, vec![unnamed(&far)]);
-    let names = store.assignments(a).await.unwrap().names.remove(&g.id).unwrap_or_default();
     let far_ip: std::net::Ipv4Addr = far.ip.parse().unwrap();
-    assert!(names.iter().any(|n| n.name == "far-web" && n.addresses == [far_ip]), "the far container's name resolves here: {names:?}");
+    let asked = store.name_on(a, g.id, "Far-Web").await.unwrap();
+    assert_eq!(asked, [far_ip], "the far container's name resolves here, in any case");
+    assert!(store.name_on(a, g.id, "far").await.unwrap().is_empty(), "a name is matched whole");
+    let listed = store.host_names(a).await.unwrap().remove(&g.id).unwrap_or_default();
+    assert!(listed.iter().any(|n| n.name == "far-web" && n.addresses == [far_ip]), "and is listed for older agents: {listed:?}");
     assert_eq!(store.apply_remote_endpoints(&answer(vec![far.clone()])).await.unwrap(), Vec::<HostId>::new(), "nothing changed");
 
     // A copy made with another VNI (before the central owned them) takes the central's.

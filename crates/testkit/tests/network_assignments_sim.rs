@@ -1,11 +1,12 @@
 //! What the region hands its hosts about networks, on both backends with simulated hosts: the
-//! names each network answers (`HostNetwork.names`: every container of the network on any host by
+//! names each network answers (asked name by name: every container of the network on any host by
 //! its name, a cluster's name for its running members only, nothing of another network), and the
 //! routers joining a network a host carries (`Assignments.routers`); a host learns (its revision
 //! moves) when a container of its networks comes, stops or goes, and when an interface does.
-//! An agent asking for `shared_names` gets each network's names once, the same names.
+//! An agent asking with `name_lookup` gets networks without names and asks `/v1/agent/names`; an
+//! older agent gets every name on each network.
 
-use flotilla_api::agent::{Assignment, Assignments, DnsName};
+use flotilla_api::agent::{Assignments, NameAnswer};
 use flotilla_api::{
     ClusterCreate, ContainerCreate, ContainerFilter, DeleteQuery, ListQuery, NetworkCreate, ProfileCreate, RouterCreate, StopQuery,
     SubnetCreate,
@@ -39,15 +40,23 @@ fn network(name: &str, cidr: &str) -> NetworkCreate {
     }
 }
 
-/// The names of `network` in `host`'s assignments: name → addresses.
-async fn names(store: &Store, host: HostId, network: NetworkId) -> BTreeMap<String, Vec<String>> {
-    let assigned = store.assignments(host).await.unwrap();
-    let records = assigned.names.get(&network).cloned().unwrap_or_default();
-    records.into_iter().map(|r| (r.name, r.addresses.iter().map(ToString::to_string).collect())).collect()
+/// What `name` answers on `network` to `host`'s name server: its addresses, empty for no name.
+async fn resolve(store: &Store, host: HostId, network: NetworkId, name: &str) -> Vec<String> {
+    store.name_on(host, network, name).await.unwrap().iter().map(ToString::to_string).collect()
+}
+
+/// Whether every name of `want` answers its addresses on `network` to `host`.
+async fn answers(store: &Store, host: HostId, network: NetworkId, want: &BTreeMap<String, Vec<String>>) -> bool {
+    for (name, addresses) in want {
+        if resolve(store, host, network, name).await != *addresses {
+            return false;
+        }
+    }
+    true
 }
 
 /// Each container's address on `network`, by container name.
-async fn addresses(client: &Client, network: &str) -> BTreeMap<String, String> {
+async fn ips_on(client: &Client, network: &str) -> BTreeMap<String, String> {
     let all = client.list_containers(&ListQuery { limit: Some(100), ..ListQuery::default() }, &ContainerFilter::default()).await.unwrap();
     all.containers
         .into_iter()
@@ -93,7 +102,7 @@ async fn names_span_hosts_and_follow_containers(backend: Backend) {
         admin.cluster("web").await.is_ok_and(|c| c.status == "ACTIVE" && c.nodes.len() == 2)
     })
     .await;
-    let ips = addresses(admin, "app").await;
+    let ips = ips_on(admin, "app").await;
     let members: Vec<String> = ips.keys().filter(|n| n.starts_with("web")).cloned().collect();
     assert_eq!(members.len(), 2, "{ips:?}");
     let member_ips = |ms: &[&String]| {
@@ -105,12 +114,18 @@ async fn names_span_hosts_and_follow_containers(backend: Backend) {
     let mut want: BTreeMap<String, Vec<String>> = ips.iter().map(|(n, ip)| (n.clone(), vec![ip.clone()])).collect();
     want.insert("web".into(), member_ips(&[&members[0], &members[1]]));
     wait_until("both hosts know every name of the network", || async {
-        names(&store, h1, app).await == want && names(&store, h2, app).await == want
+        answers(&store, h1, app, &want).await && answers(&store, h2, app, &want).await
     })
     .await;
-    assert!(!names(&store, h1, app).await.contains_key("stranger"), "another network's container is not a name here");
-    assert_eq!(names(&store, h1, other).await, BTreeMap::new(), "h1 carries no container of the other network");
-    assert_eq!(names(&store, h2, other).await.keys().collect::<Vec<_>>(), ["stranger"]);
+    assert_eq!(resolve(&store, h1, app, "WEB").await, want["web"], "in any case");
+    assert!(resolve(&store, h1, app, "stranger").await.is_empty(), "another network's container is not a name here");
+    assert!(resolve(&store, h1, app, "no such name!").await.is_empty());
+    let refused = store.name_on(h1, other, "stranger").await;
+    assert!(
+        matches!(refused, Err(flotilla_store::StoreError::NotFound { .. })),
+        "h1 carries no container of the other network: {refused:?}"
+    );
+    assert_eq!(resolve(&store, h2, other, "stranger").await, [ips_on(admin, "other").await["stranger"].clone()]);
 
     // A new container on h1 wakes h2, which carries the same network.
     let before = store.host_revision(h2).await.unwrap();
@@ -120,18 +135,18 @@ async fn names_span_hosts_and_follow_containers(backend: Backend) {
         .unwrap();
     wait_for_container(admin, "late", "RUNNING").await;
     assert!(store.host_revision(h2).await.unwrap() > before, "h2 learns of h1's new container");
-    assert!(names(&store, h2, app).await.contains_key("late"));
+    assert_eq!(resolve(&store, h2, app, "late").await.len(), 1);
 
     // A stopped member leaves the cluster's name (it keeps its own).
     let before = store.host_revision(h2).await.unwrap();
     admin.stop_container(&members[0], &StopQuery::default()).await.unwrap();
     wait_for_container(admin, &members[0], "STOPPED").await;
     wait_until("the cluster's name answers its running member only", || async {
-        names(&store, h2, app).await.get("web") == Some(&member_ips(&[&members[1]]))
+        resolve(&store, h2, app, "web").await == member_ips(&[&members[1]])
     })
     .await;
     assert!(store.host_revision(h2).await.unwrap() > before);
-    assert!(names(&store, h2, app).await.contains_key(&members[0]), "a stopped container keeps its name");
+    assert_eq!(resolve(&store, h2, app, &members[0]).await, [ips[&members[0]].clone()], "a stopped container keeps its name");
 
     // A router joining app and other: every host carrying either learns it, with both networks.
     let before = store.host_revision(h1).await.unwrap();
@@ -152,31 +167,20 @@ async fn names_span_hosts_and_follow_containers(backend: Backend) {
 
     // A container deleted goes from every host's names.
     admin.delete_container("solo", &DeleteQuery { stop: Some(true), force: None }).await.unwrap();
-    wait_until("the deleted container's name goes", || async { !names(&store, h2, app).await.contains_key("solo") }).await;
+    wait_until("the deleted container's name goes", || async { resolve(&store, h2, app, "solo").await.is_empty() }).await;
     for agent in agents {
         agent.shutdown().await;
     }
     region.stop().await;
 }
 
-/// `host`'s assignments as its agent gets them over HTTP with `credential`, with or without
-/// `shared_names`.
-async fn fetched(region: &TestRegion, credential: &str, shared: bool) -> Assignments {
-    let query = if shared { "?shared_names=true" } else { "" };
-    let url = format!("{}/v1/agent/assignments{query}", region.url);
-    let answer = reqwest::Client::new().get(url).bearer_auth(credential).send().await.unwrap();
-    assert!(answer.status().is_success(), "{}", answer.status());
-    answer.json().await.unwrap()
+/// `path` as the agent holding `credential` gets it over HTTP: the status and the JSON body.
+async fn agent_get(region: &TestRegion, credential: &str, path: &str) -> (u16, serde_json::Value) {
+    let answer = reqwest::Client::new().get(format!("{}{path}", region.url)).bearer_auth(credential).send().await.unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
 }
 
-/// Each container's networks with the names each answers (read through `network_names`).
-fn names_by_container(assigned: &Assignments) -> BTreeMap<String, Vec<(String, Vec<DnsName>)>> {
-    let networks =
-        |a: &Assignment| a.networks.iter().map(|n| (n.network.name.clone(), assigned.network_names(&n.network).to_vec())).collect();
-    assigned.containers.iter().map(|a| (a.name.clone(), networks(a))).collect()
-}
-
-async fn shared_names_are_sent_once(backend: Backend) {
+async fn names_are_asked_one_by_one(backend: Backend) {
     let Some(region) = TestRegion::start(backend).await else { return };
     let agent = region.sim_agent(SimHost::new("h1")).await;
     // A host joined over HTTP, whose assignments the test fetches as its agent would.
@@ -193,35 +197,57 @@ async fn shared_names_are_sent_once(backend: Backend) {
         .unwrap();
     let credential = joined["credential"].as_str().expect("a credential").to_owned();
     let admin = &region.admin;
-    admin.create_network(&network("app", "192.168.73.0/24")).await.unwrap();
-    for (name, host) in [("a", "raw"), ("b", "raw"), ("far", "h1")] {
-        let body = ContainerCreate { name: name.into(), spec: on("app", Some(host)), run: true, metadata: Default::default() };
+    let app = admin.create_network(&network("app", "192.168.73.0/24")).await.unwrap();
+    let other = admin.create_network(&network("other", "192.168.74.0/24")).await.unwrap();
+    for (name, net, host) in [("a", "app", "raw"), ("b", "app", "raw"), ("far", "app", "h1"), ("stranger", "other", "h1")] {
+        let body = ContainerCreate { name: name.into(), spec: on(net, Some(host)), run: true, metadata: Default::default() };
         admin.create_container(&body).await.unwrap();
     }
 
-    let (each, shared) = (fetched(&region, &credential, false).await, fetched(&region, &credential, true).await);
-    assert_eq!(each.revision, shared.revision);
-    assert!(each.names.is_empty(), "a server asked without shared_names sends them on each network");
-    let with_names = |a: &Assignments| a.containers.iter().flat_map(|c| &c.networks).filter(|n| !n.network.names.is_empty()).count();
-    assert_eq!(with_names(&each), 2, "each of the host's two containers carries the network's names");
-    assert_eq!(with_names(&shared), 0, "shared: no network carries them");
-    assert_eq!(shared.names.len(), 1, "once for the one network: {:?}", shared.names);
-    let names = names_by_container(&shared);
-    assert_eq!(names, names_by_container(&each), "the same names either way");
-    let answered: Vec<&str> = names["a"][0].1.iter().map(|n| n.name.as_str()).collect();
-    assert_eq!(answered, ["a", "b", "far"], "every container of the network, on any host");
+    let assignments = |query: &'static str| {
+        let credential = credential.clone();
+        let region = &region;
+        async move {
+            let (status, body) = agent_get(region, &credential, &format!("/v1/agent/assignments{query}")).await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_value::<Assignments>(body).unwrap()
+        }
+    };
+    let (listed, asked) = (assignments("").await, assignments("?name_lookup=true").await);
+    assert_eq!(listed.revision, asked.revision);
+    let networks = |a: &Assignments| a.containers.iter().flat_map(|c| c.networks.clone()).collect::<Vec<_>>();
+    let listed_names: Vec<Vec<String>> =
+        networks(&listed).iter().map(|n| n.network.names.iter().map(|d| d.name.clone()).collect()).collect();
+    assert_eq!(listed_names, [["a", "b", "far"], ["a", "b", "far"]], "an older agent: every name of the network, on each container");
+    assert_eq!(networks(&asked).len(), 2);
+    assert!(networks(&asked).iter().all(|n| n.network.names.is_empty()), "name_lookup: no names sent");
+
+    let ips = ips_on(admin, "app").await;
+    let ask = |network: uuid::Uuid, name: &str| {
+        let path = format!("/v1/agent/names?network={network}&name={name}");
+        let credential = credential.clone();
+        let region = &region;
+        async move { agent_get(region, &credential, &path).await }
+    };
+    let (status, body) = ask(app.id, "FAR").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_value::<NameAnswer>(body).unwrap().addresses, [ips["far"].clone()], "a name on another host, in any case");
+    let (_, body) = ask(app.id, "stranger").await;
+    assert_eq!(serde_json::from_value::<NameAnswer>(body).unwrap(), NameAnswer::default(), "another network's container: no name here");
+    let (status, body) = ask(other.id, "stranger").await;
+    assert_eq!(status, 404, "raw carries no container of network other: {body}");
     agent.shutdown().await;
     region.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shared_names_on_sqlite() {
-    shared_names_are_sent_once(Backend::Sqlite).await;
+async fn asked_names_on_sqlite() {
+    names_are_asked_one_by_one(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shared_names_on_postgres() {
-    shared_names_are_sent_once(Backend::Postgres).await;
+async fn asked_names_on_postgres() {
+    names_are_asked_one_by_one(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

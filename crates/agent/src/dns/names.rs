@@ -2,9 +2,30 @@
 //! another type of a known name, and a refusal for a name it does not know (the agent answers
 //! only its own names; Docker's embedded DNS tries the container's other servers).
 
+use super::lookup::NameLookup;
 use flotilla_api::agent::DnsName;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Where a network's names come from.
+pub enum NameSource {
+    /// Listed with the assignments (by a server that sends every name of every network).
+    Listed(Names),
+    /// Asked of the region, name by name.
+    Asked { network: Uuid, lookup: Arc<NameLookup> },
+}
+
+impl NameSource {
+    /// The answer to `name`, asking for an A record when `wants_a`.
+    pub async fn answer(&self, name: &str, wants_a: bool) -> Answer {
+        match self {
+            NameSource::Listed(names) => names.answer(name, wants_a),
+            NameSource::Asked { network, lookup } => lookup.answer(*network, name, wants_a).await,
+        }
+    }
+}
 
 /// The names of one network, lower-case and without the root's dot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! One network's DNS server (hickory-server) on an address, UDP and TCP: authoritative for the
 //! network's names; every other name is asked of the host's resolvers (REFUSED when none answers).
 
-use super::names::{Answer, Names};
+use super::names::{Answer, NameSource};
 use super::resolvers::Resolvers;
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::op::{Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
@@ -20,10 +20,10 @@ const TCP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Buffered answers per TCP connection.
 const TCP_BUFFER: usize = 16;
 
-/// Answers queries from the names it holds, which may be replaced at any time.
+/// Answers queries from its source of names, which may be replaced at any time.
 #[derive(Clone)]
 struct Handler {
-    names: Arc<RwLock<Names>>,
+    names: Arc<RwLock<Arc<NameSource>>>,
     resolvers: Arc<Resolvers>,
 }
 
@@ -40,7 +40,11 @@ impl RequestHandler for Handler {
             }
         };
         let wants_a = query.query_type() == RecordType::A && query.query_class() == DNSClass::IN;
-        let answer = self.names.read().map(|names| names.answer(&query.name().to_string(), wants_a)).unwrap_or(Answer::Refused);
+        let source = self.names.read().map(|source| source.clone()).ok();
+        let answer = match source {
+            Some(source) => source.answer(&query.name().to_string(), wants_a).await,
+            None => Answer::Refused,
+        };
         metadata.authoritative = !matches!(answer, Answer::Refused);
         let records: Vec<Record> = match answer {
             Answer::Addresses(addresses) => {
@@ -90,18 +94,18 @@ async fn bind_both(address: SocketAddr) -> std::io::Result<(tokio::net::UdpSocke
 
 /// A running server; dropping it stops it.
 pub struct NameServer {
-    names: Arc<RwLock<Names>>,
+    names: Arc<RwLock<Arc<NameSource>>>,
     address: SocketAddr,
     _server: hickory_server::Server<Handler>,
 }
 
 impl NameServer {
-    /// Serves `names` on `address` (UDP and TCP; port 0 picks one, the same for both), asking
-    /// `resolvers` for every other name.
-    pub async fn start(address: SocketAddr, names: Names, resolvers: Arc<Resolvers>) -> std::io::Result<Self> {
+    /// Serves the names of `source` on `address` (UDP and TCP; port 0 picks one, the same for
+    /// both), asking `resolvers` for every other name.
+    pub async fn start(address: SocketAddr, source: NameSource, resolvers: Arc<Resolvers>) -> std::io::Result<Self> {
         let (udp, tcp) = bind_both(address).await?;
         let address = udp.local_addr()?;
-        let names = Arc::new(RwLock::new(names));
+        let names = Arc::new(RwLock::new(Arc::new(source)));
         let mut server = hickory_server::Server::new(Handler { names: names.clone(), resolvers });
         server.register_socket(udp);
         server.register_listener(tcp, TCP_TIMEOUT, TCP_BUFFER);
@@ -113,10 +117,10 @@ impl NameServer {
         self.address
     }
 
-    /// Answers `names` from now on.
-    pub fn replace(&self, names: Names) {
+    /// Answers from `source` from now on.
+    pub fn replace(&self, source: NameSource) {
         if let Ok(mut current) = self.names.write() {
-            *current = names;
+            *current = Arc::new(source);
         }
     }
 }
@@ -124,6 +128,7 @@ impl NameServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::Names;
     use flotilla_api::agent::DnsName;
     use hickory_server::proto::op::{Message, Query};
     use std::net::Ipv4Addr;
@@ -147,8 +152,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_real_query_over_udp_gets_the_names_addresses() {
-        let names = Names::new(&[DnsName { name: "web".into(), addresses: vec!["10.1.0.2".into(), "10.1.0.3".into()] }]);
-        let outside = Names::new(&[DnsName { name: "example.org".into(), addresses: vec!["192.0.2.80".into()] }]);
+        let names =
+            NameSource::Listed(Names::new(&[DnsName { name: "web".into(), addresses: vec!["10.1.0.2".into(), "10.1.0.3".into()] }]));
+        let outside = NameSource::Listed(Names::new(&[DnsName { name: "example.org".into(), addresses: vec!["192.0.2.80".into()] }]));
         let resolver = NameServer::start("127.0.0.1:0".parse().unwrap(), outside, Arc::default()).await.unwrap();
         let resolvers = Arc::new(Resolvers::servers(vec![resolver.address()]));
         let server = NameServer::start("127.0.0.1:0".parse().unwrap(), names, resolvers).await.unwrap();
@@ -166,7 +172,7 @@ mod tests {
         let unknown = ask(server.address(), "nowhere.test.", RecordType::A).await;
         assert_eq!(unknown.metadata.response_code, ResponseCode::Refused, "neither the network's nor the resolver's");
 
-        server.replace(Names::new(&[DnsName { name: "web".into(), addresses: vec!["10.1.0.9".into()] }]));
+        server.replace(NameSource::Listed(Names::new(&[DnsName { name: "web".into(), addresses: vec!["10.1.0.9".into()] }])));
         assert_eq!(
             addresses(&ask(server.address(), "web.", RecordType::A).await),
             [Ipv4Addr::new(10, 1, 0, 9)],

@@ -13,7 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flotilla_api::agent::{
     AgentJoin, AgentJoined, Assignment, Assignments, AssignmentsQuery, DnsName, Health, HealthStatus, Heartbeat, HostNetwork, HostRouter,
-    HostVolume, ImageSource, NetworkAttachment, NetworkOverlay, ObservedState, RemoteEndpoint, Reports, VolumeMount,
+    HostVolume, ImageSource, NameAnswer, NameQuery, NetworkAttachment, NetworkOverlay, ObservedState, RemoteEndpoint, Reports, VolumeMount,
 };
 use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::event::EventAction;
@@ -159,15 +159,26 @@ pub async fn assignments(
         state.store.assignments(host.id).await?
     };
     let overlay = assigned.overlay;
-    // Shared: each network's names once, at the top; else on each network of each container.
-    let (names, shared) = match query.shared_names {
-        Some(true) => (HashMap::new(), assigned.names.iter().map(|(network, records)| (network.0, dns_names(Some(records)))).collect()),
-        _ => (assigned.names, Default::default()),
+    // An agent that asks name by name gets none here; an older one every name of every network.
+    let names = match query.name_lookup {
+        Some(true) => HashMap::new(),
+        _ => state.store.host_names(host.id).await?,
     };
     let containers = assigned.containers.into_iter().map(|a| assignment(a, &names, overlay.as_ref())).collect();
     let routers = assigned.routers.into_iter().map(|r| host_router(r, &names, overlay.as_ref())).collect();
     let volumes = assigned.volumes.iter().map(host_volume).collect();
-    Ok(Json(Assignments { revision: assigned.revision, containers, volumes, routers, names: shared }))
+    Ok(Json(Assignments { revision: assigned.revision, containers, volumes, routers }))
+}
+
+/// What one name answers on a network the host carries (404 for another network): its agent's
+/// name server asks as its containers ask.
+pub async fn name(
+    State(state): State<AppState>,
+    AgentHost(host): AgentHost,
+    ApiQuery(query): ApiQuery<NameQuery>,
+) -> Result<Json<NameAnswer>, ApiError> {
+    let addresses = state.store.name_on(host.id, NetworkId(query.network), &query.name).await?;
+    Ok(Json(NameAnswer { addresses: addresses.iter().map(ToString::to_string).collect() }))
 }
 
 /// Container `a` as its host's agent gets it, with the names of its networks; `overlay`: the

@@ -212,6 +212,7 @@ pub fn router(state: AppState, public_url: Option<String>, https: bool) -> Route
         .route("/v1/agent/join", post(gateway::join))
         .route("/v1/agent/heartbeat", post(gateway::heartbeat))
         .route("/v1/agent/assignments", get(gateway::assignments))
+        .route("/v1/agent/names", get(gateway::name))
         .route("/v1/agent/reports", post(gateway::reports))
         .route("/v1/agent/images/{image}", get(gateway::image));
     let mut doc = public_doc;
