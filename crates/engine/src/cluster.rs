@@ -65,7 +65,7 @@ fn outcome(failures: Vec<String>, what: &str, outputs: Outputs) -> Result<Output
 /// Writes `count` new nodes of `cluster` and their NODE_CREATE actions, unless this action
 /// already did (it was taken over from a silent engine). `zones` gives each new node's zone.
 pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zones: &[Option<String>]) -> Result<(), EngineError> {
-    if count <= 0 || ctx.store().child_progress(ctx.action.id).await?.0 > 0 {
+    if count <= 0 || ctx.store().has_children(ctx.action.id).await? {
         return Ok(());
     }
     let regions = crate::policies::regions_for_new_nodes(ctx.store(), &ctx.shared.config.region, cluster, count).await?;
@@ -115,7 +115,7 @@ pub(crate) fn new_node(cluster: &Cluster, index: i64, region: String, now: floti
 
 /// Writes one derived `kind` action per node, unless this action already did.
 async fn spawn_for(ctx: &Ctx, nodes: &[Node], kind: ActionKind, inputs: ActionInputs) -> Result<(), EngineError> {
-    if nodes.is_empty() || ctx.store().child_progress(ctx.action.id).await?.0 > 0 {
+    if nodes.is_empty() || ctx.store().has_children(ctx.action.id).await? {
         return Ok(());
     }
     submit_children(ctx, nodes, kind, inputs).await
@@ -237,7 +237,7 @@ async fn remove_nodes(ctx: &Ctx, nodes: &[Node], plan: RemovalPlan) -> Result<Ve
         return Ok(Vec::new());
     }
     // The grace runs once: a takeover that finds the deletions already written does not wait again.
-    if plan.grace_period > 0 && ctx.store().child_progress(ctx.action.id).await?.0 == 0 {
+    if plan.grace_period > 0 && !ctx.store().has_children(ctx.action.id).await? {
         ctx.pause(Duration::from_secs(plan.grace_period)).await?;
     }
     if plan.destroy {

@@ -16,6 +16,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// How often a wait on a container reads it again, in case the watch missed a change (it reads
+/// each change again for 3 s, so it hardly ever does).
+const CONTAINER_RECHECK: Duration = Duration::from_secs(5);
+/// The shortest time between two looks at whether a waiting action's children all ended.
+const CHILDREN_LOOK: Duration = Duration::from_millis(20);
+
 /// The parts of the engine every action shares.
 pub(crate) struct Shared {
     pub store: Store,
@@ -72,7 +78,7 @@ impl Ctx {
         mut decide: impl FnMut(Option<&Container>) -> Option<Result<T, String>>,
     ) -> Result<T, EngineError> {
         let mut changes = self.shared.watch.subscribe(id);
-        let mut recheck = tokio::time::interval(Duration::from_secs(2));
+        let mut recheck = tokio::time::interval_at(Instant::now() + CONTAINER_RECHECK, CONTAINER_RECHECK);
         loop {
             let now = match self.store().container(Scope::All, &id.to_string()).await {
                 Ok(row) => Some(row.container),
@@ -117,8 +123,8 @@ impl Ctx {
             let child_ended = self.shared.ended.notified();
             tokio::pin!(child_ended);
             child_ended.as_mut().enable();
-            let (total, ended) = store.child_progress(self.action.id).await?;
-            if ended == total {
+            let looked = Instant::now();
+            if !store.children_unfinished(self.action.id).await? {
                 store.set_action_status(self.action.id, ActionStatus::Running, "").await?;
                 let failed = store.unsuccessful_children(self.action.id).await?;
                 return Ok(failed.iter().map(|c| format!("{}: {} {}", c.name, c.status, c.status_reason)).collect());
@@ -127,6 +133,11 @@ impl Ctx {
             let waited = tokio::select! {
                 () = child_ended => Ok(()),
                 waited = self.pause(Duration::from_millis(300)) => waited,
+            };
+            // At most one look per CHILDREN_LOOK: thousands of children may end in a second.
+            let waited = match (waited, CHILDREN_LOOK.checked_sub(looked.elapsed())) {
+                (Ok(()), Some(rest)) => self.pause(rest).await,
+                (waited, _) => waited,
             };
             if let Err(stop) = waited {
                 if !matches!(stop, EngineError::Abandoned) {

@@ -1,10 +1,11 @@
 //! The container watch: one poll of recently changed and deleted containers feeds every waiting
 //! action, so ten thousand node actions do not each poll the store, and a deletion is seen as
-//! soon as a change (through the store's tombstones).
+//! soon as a change (through the store's tombstones). A poll reads the stamps of the rows
+//! written lately and whole rows only for new stamps that an action waits on.
 
 use flotilla_core::ContainerId;
 use flotilla_core::container::Container;
-use flotilla_store::Store;
+use flotilla_store::{ContainerStamp, Store};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -40,6 +41,8 @@ impl ContainerWatch {
     pub(crate) async fn run(&self, store: Store, every: Duration, poke: &Notify, stop: CancellationToken) {
         let mut since = chrono::Utc::now().timestamp_millis() - OVERLAP_MS;
         let mut purged_at = 0;
+        // The stamps already handed on (or not waited on), while they are in the window.
+        let mut seen: HashMap<ContainerId, ContainerStamp> = HashMap::new();
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -62,13 +65,14 @@ impl ContainerWatch {
                     tracing::warn!(error = %e, "container watch: cannot purge tombstones");
                 }
             }
-            match self.poll(&store, since).await {
-                Ok(seen) => {
+            match self.poll(&store, since, &mut seen).await {
+                Ok(changes) => {
                     since = now - OVERLAP_MS;
+                    seen.retain(|_, stamp| stamp.updated_at >= since);
                     let senders = self.senders.lock().expect("watch lock");
-                    for (id, seen) in seen {
+                    for (id, change) in changes {
                         if let Some(tx) = senders.get(&id) {
-                            tx.send_replace(Some(seen));
+                            tx.send_replace(Some(change));
                         }
                     }
                 }
@@ -77,10 +81,23 @@ impl ContainerWatch {
         }
     }
 
-    /// The containers changed and deleted since `since`.
-    async fn poll(&self, store: &Store, since: i64) -> Result<Vec<(ContainerId, Seen)>, flotilla_store::StoreError> {
-        let changed = store.containers_changed_since(since).await?;
+    /// The containers changed since `since` whose stamps are not in `seen` (and that an action
+    /// waits on), and those deleted since; `seen` takes the new stamps.
+    async fn poll(
+        &self,
+        store: &Store,
+        since: i64,
+        seen: &mut HashMap<ContainerId, ContainerStamp>,
+    ) -> Result<Vec<(ContainerId, Seen)>, flotilla_store::StoreError> {
+        let stamps = store.container_stamps_since(since).await?;
+        let fresh: Vec<ContainerStamp> = stamps.into_iter().filter(|s| seen.get(&s.id) != Some(s)).collect();
+        let waited: Vec<ContainerId> = {
+            let senders = self.senders.lock().expect("watch lock");
+            fresh.iter().map(|s| s.id).filter(|id| senders.contains_key(id)).collect()
+        };
+        let changed = store.containers_by_id(&waited).await?;
         let deleted = store.containers_deleted_since(since).await?;
+        seen.extend(fresh.into_iter().map(|s| (s.id, s)));
         let changed = changed.into_iter().map(|c| (c.id, Seen::Changed(Box::new(c))));
         Ok(changed.chain(deleted.into_iter().map(|id| (id, Seen::Deleted))).collect())
     }

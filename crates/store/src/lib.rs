@@ -38,6 +38,7 @@ mod roles;
 mod routers;
 mod routes;
 mod routings;
+mod stamps;
 mod tokens;
 mod ui_secrets;
 mod users;
@@ -74,6 +75,7 @@ pub use remote_members::{MemberDesire, MemberObservation, NewRemoteMember, PeerR
 pub use routers::{HostRouter, RouterInterface, RouterRow};
 pub use routes::{Located, ROUTE_SYNC};
 pub use routings::{Routing, RoutingFilters};
+pub use stamps::ContainerStamp;
 pub use tokens::TokenHolder;
 pub use ui_secrets::{UiSecret, UiSecretKind};
 pub use users::UserChanges;

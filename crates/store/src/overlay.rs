@@ -77,6 +77,16 @@ pub(crate) enum Around {
 pub(crate) async fn wake_peers(store: &Store, tx: &mut Tx, around: Around) -> Result<(), StoreError> {
     crate::global_endpoints::queue_reports(store, tx, around).await?;
     let (containers, key) = around_condition(around, "c0");
+    // Most hosts have no tunnel address: one indexed look, not the join over the network's ports.
+    let tunnelled = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT 1 AS one FROM containers c0 JOIN hosts h0 ON h0.id = c0.host_id WHERE {containers} AND h0.tunnel_address IS NOT NULL LIMIT 1"
+    )))
+    .bind(key.clone())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if tunnelled.is_none() {
+        return Ok(());
+    }
     // The networks of `around`, and those routers join to them (hosts carry those too).
     let networks = crate::routers::with_routed(&format!(
         "SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id JOIN hosts h0 ON h0.id = c0.host_id

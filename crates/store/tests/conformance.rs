@@ -71,7 +71,9 @@ conformance!(
     only_old_successful_jobs_go,
     label_selectors_filter_lists_in_the_query,
     planned_placements_are_rolled_back,
-    heartbeats_are_written_together_and_bring_down_hosts_back
+    heartbeats_are_written_together_and_bring_down_hosts_back,
+    waiting_parents_ask_for_one_unfinished_child,
+    container_stamps_change_with_each_write
 );
 
 async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
@@ -578,6 +580,64 @@ async fn only_old_finished_unlocked_actions_go(store: &Store) {
         ["child of a waiting parent", "lock holder", "ready", "recent", "running", "waiting parent", "waiting with a stale end"]
     );
     assert_eq!(store.cluster_lock(cluster.id).await.unwrap(), Some(holder.id), "the lock still names its action");
+}
+
+async fn waiting_parents_ask_for_one_unfinished_child(store: &Store) {
+    use flotilla_core::action::{Action, ActionKind, ActionStatus, Cause, Target};
+
+    let action = |name: &str, status, parent| {
+        let target = Target::Cluster(flotilla_core::ClusterId::new());
+        let mut a = Action::new(ActionKind::ClusterCheck, target, name, ProjectId::new(), UserId::new(), Cause::User);
+        (a.status, a.parent) = (status, parent);
+        a
+    };
+    let (lonely, parent) = (action("lonely", ActionStatus::Waiting, None), action("parent", ActionStatus::Waiting, None));
+    let children: Vec<Action> = [ActionStatus::Succeeded, ActionStatus::Failed, ActionStatus::Cancelled]
+        .into_iter()
+        .map(|status| action(status.as_str(), status, Some(parent.id)))
+        .collect();
+    store.submit_child_actions(&[lonely.clone(), parent.clone()]).await.unwrap();
+    assert!(!store.has_children(lonely.id).await.unwrap());
+    assert!(!store.children_unfinished(lonely.id).await.unwrap(), "no child: none unfinished");
+    store.submit_child_actions(&children).await.unwrap();
+    assert!(store.has_children(parent.id).await.unwrap());
+    assert!(!store.children_unfinished(parent.id).await.unwrap(), "every child ended, however");
+    for status in [ActionStatus::Init, ActionStatus::Waiting, ActionStatus::Ready, ActionStatus::Running] {
+        let other = action("other", ActionStatus::Waiting, None);
+        let ended = action("ended", ActionStatus::Succeeded, Some(other.id));
+        let child = action(status.as_str(), status, Some(other.id));
+        store.submit_child_actions(&[other.clone(), ended, child]).await.unwrap();
+        assert!(store.children_unfinished(other.id).await.unwrap(), "a {status} child has not ended");
+    }
+}
+
+async fn container_stamps_change_with_each_write(store: &Store) {
+    let p = project("stamped");
+    store.create_project(&p).await.unwrap();
+    let host = store.register_host(registration("host-1"), admitted(), "digest-1").await.unwrap().host;
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    let before = chrono::Utc::now().timestamp_millis() - 1;
+    let created = store.create_container(container(p.id, spec.clone()), &Request::for_spec(&spec), &Settings::default()).await.unwrap();
+    let id = created.container.id;
+    let stamps = store.container_stamps_since(before).await.unwrap();
+    assert_eq!(stamps.iter().map(|s| s.id).collect::<Vec<_>>(), [id]);
+    assert!(store.container_stamps_since(chrono::Utc::now().timestamp_millis() + 1000).await.unwrap().is_empty(), "not written since");
+    let seen = Observation {
+        id,
+        generation: 1,
+        runtime_id: Some("r1".into()),
+        status: Some(ContainerStatus::Running),
+        exit_code: None,
+        reason: String::new(),
+        health: None,
+        cpu_percent: None,
+    };
+    store.apply_observations(host.id, &[seen]).await.unwrap();
+    let after = store.container_stamps_since(before).await.unwrap();
+    assert_ne!(after, stamps, "a status change changes the stamp, even within a millisecond");
+    let read = store.containers_by_id(&[id, flotilla_core::ContainerId::new()]).await.unwrap();
+    assert_eq!(read.len(), 1, "an unknown id is left out");
+    assert_eq!((read[0].id, read[0].status), (id, ContainerStatus::Running));
 }
 
 const EXPIRY: std::time::Duration = std::time::Duration::from_secs(3600);
