@@ -12,6 +12,7 @@ use flotilla_core::identity::Project;
 use flotilla_core::ipam::{Cidr, SubnetPlan};
 use flotilla_core::network::{Network, Subnet};
 use flotilla_core::profile::{ContainerProperties, NetworkRef};
+use flotilla_core::quota::Quota;
 use flotilla_core::scheduler::{Request, Settings};
 use flotilla_core::{ContainerId, Metadata, Name, NetworkId, NodeId, ProjectId, SubnetId, UserId};
 use flotilla_store::{NodePlacement, Store};
@@ -31,7 +32,8 @@ fn name(n: &str) -> Name {
     Name::parse("name", n).unwrap()
 }
 
-/// A fresh project with one network `tag` on the /16 `10.{second}.0.0/16`.
+/// A fresh project (its quota of ports raised to 100,000) with one network `tag` on the /16
+/// `10.{second}.0.0/16`.
 async fn fresh_network(store: &Store, tag: &str, second: u8) -> (ProjectId, NetworkId, Name) {
     let now = flotilla_core::now();
     let project = Project {
@@ -44,6 +46,8 @@ async fn fresh_network(store: &Store, tag: &str, second: u8) -> (ProjectId, Netw
         updated_at: now,
     };
     store.create_project(&project).await.unwrap();
+    // Room for the fill, still a limit (so every port written is counted against it).
+    store.set_quota(project.id, Quota { ports: Some(100_000), ..Quota::default() }).await.unwrap();
     let network = Network {
         id: NetworkId::new(),
         name: name(tag),
