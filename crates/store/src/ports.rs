@@ -97,6 +97,7 @@ impl SubnetState {
 /// its project's default network (which grows by another subnet when every one is full).
 struct NetworkState {
     project: ProjectId,
+    name: String,
     is_default: bool,
     subnets: Vec<SubnetState>,
 }
@@ -208,17 +209,27 @@ pub(crate) struct Allocator {
 }
 
 impl Allocator {
-    async fn network(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId, name: &str) -> Result<&mut NetworkState, StoreError> {
+    /// Network `network` as allocations see it, read (on PostgreSQL its subnet rows locked) on
+    /// first use in the transaction: one statement, the network's name with its subnets.
+    async fn network(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId) -> Result<&mut NetworkState, StoreError> {
         if let Entry::Vacant(slot) = self.networks.entry(network) {
             let lock = if backend == Backend::Postgres { " FOR UPDATE OF s" } else { "" };
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT s.*, n.is_global, n.is_default FROM subnets s JOIN networks n ON n.id = s.network_id
+                "SELECT s.*, n.name AS network_name, n.is_global, n.is_default FROM subnets s JOIN networks n ON n.id = s.network_id
                  WHERE s.network_id = $1 ORDER BY s.created_at, s.id{lock}"
             )))
             .bind(network.to_string())
             .fetch_all(&mut **tx)
             .await?;
-            let first = rows.first().ok_or_else(|| StoreError::Conflict(format!("network {name} has no subnet: create one first")))?;
+            let Some(first) = rows.first() else {
+                let name: String = sqlx::query("SELECT name FROM networks WHERE id = $1")
+                    .bind(network.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { kind: "network", key: network.to_string() })?
+                    .try_get("name")?;
+                return Err(StoreError::Conflict(format!("network {name} has no subnet: create one first")));
+            };
             let blocks = if get_bool(first, "is_global")? { Some(crate::blocks::blocks_in(tx, network).await?) } else { None };
             let mut subnets = Vec::with_capacity(rows.len());
             for row in &rows {
@@ -230,10 +241,16 @@ impl Allocator {
                 });
                 subnets.push(SubnetState::new(subnet, cursor, held));
             }
-            let project = get_id(first, "project_id")?;
-            slot.insert(NetworkState { project, is_default: get_bool(first, "is_default")?, subnets });
+            let (project, name) = (get_id(first, "project_id")?, first.try_get("network_name")?);
+            slot.insert(NetworkState { project, name, is_default: get_bool(first, "is_default")?, subnets });
         }
         Ok(self.networks.get_mut(&network).expect("just read"))
+    }
+
+    /// The name of network `network` (NotFound when there is none; a 409 when it has no subnet),
+    /// its subnets read for the allocations that follow.
+    pub(crate) async fn network_name(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId) -> Result<String, StoreError> {
+        Ok(self.network(backend, tx, network).await?.name.clone())
     }
 
     /// An address on `network` (named `name` in errors): `fixed` when it is free and assignable in
@@ -249,7 +266,7 @@ impl Allocator {
         (network, name): (NetworkId, &str),
         fixed: Option<(Ipv4Addr, &str)>,
     ) -> Result<(SubnetId, Ipv4Addr), StoreError> {
-        let n = self.network(store.backend, tx, network, name).await?;
+        let n = self.network(store.backend, tx, network).await?;
         let (at, ip) = match fixed {
             Some((ip, field)) => {
                 let Some(at) = n.subnets.iter().position(|s| s.plan.cidr.contains(ip) && s.plan.assignable(ip)) else {
@@ -299,9 +316,9 @@ impl Allocator {
     }
 }
 
-/// Writes port `p` within its project's quota of ports.
-pub(crate) async fn insert_port(backend: Backend, tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
-    crate::quotas::check_one_more(backend, tx, p.project_id, crate::quotas::Counted::Ports).await?;
+/// Writes port `p` within its project's quota of ports (callers hold the placement lock).
+pub(crate) async fn insert_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
+    crate::quotas::check_one_more(tx, p.project_id, crate::quotas::Counted::Ports).await?;
     write_port(tx, p).await
 }
 
@@ -419,7 +436,7 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
     let missing: Vec<Wanted> = wanted.into_iter().filter(|w| !have.contains(&w.network)).collect();
     let mut alloc = Allocator::default();
     for port in allocate_ports(store, tx, &mut alloc, c, &missing).await? {
-        insert_port(backend, tx, &port).await?;
+        insert_port(tx, &port).await?;
     }
     alloc.save(tx).await?;
     crate::overlay::wake_peers(store, tx, around).await
@@ -443,13 +460,8 @@ impl Store {
     ) -> Result<PortRow, StoreError> {
         let mut w = self.begin_write().await?;
         crate::placement::lock_placement(self.backend, &mut w.tx).await?;
-        let network_name: String = sqlx::query("SELECT name FROM networks WHERE id = $1")
-            .bind(network.to_string())
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "network", key: network.to_string() })?
-            .try_get("name")?;
         let mut alloc = Allocator::default();
+        let network_name = alloc.network_name(self.backend, &mut w.tx, network).await?;
         let (subnet_id, ip) = alloc.allocate(self, &mut w.tx, (network, &network_name), ip.map(|ip| (ip, "ip_address"))).await?;
         let port = Port {
             id: PortId::new(),
@@ -462,11 +474,12 @@ impl Store {
             container_id: None,
             created_at: flotilla_core::now(),
         };
-        insert_port(self.backend, &mut w.tx, &port).await?;
+        insert_port(&mut w.tx, &port).await?;
         alloc.save(&mut w.tx).await?;
         self.audit(&mut w.tx, port_event(&port, &network_name, EventAction::PortCreate)).await?;
         w.tx.commit().await?;
-        self.port(Scope::All, port.id).await
+        // As `port` reads it back: a reservation has no container, so no host and no status.
+        Ok(PortRow { port, network_name, container_name: None, host_name: None, status: PortStatus::of(None) })
     }
 
     pub async fn port(&self, scope: Scope, id: PortId) -> Result<PortRow, StoreError> {
@@ -572,7 +585,7 @@ impl Store {
             let name = c.spec.networks.last().map(|n| n.network.clone()).unwrap_or_default();
             let mut alloc = Allocator::default();
             let (subnet_id, ip) = alloc.allocate(self, &mut w.tx, (network, &name), Some((ip, "ip_address"))).await?;
-            insert_port(self.backend, &mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
+            insert_port(&mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
         }
         sync_ports(self, &mut w.tx, &c).await?;
         sqlx::query("UPDATE containers SET spec = $2, updated_at = $3 WHERE id = $1")

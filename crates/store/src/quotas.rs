@@ -1,10 +1,10 @@
 //! Quotas: per-project limits (a missing row is unlimited) and the usage they are checked against.
 
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 use flotilla_core::ProjectId;
 use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::quota::{Quota, QuotaExceeded, Resource, Usage};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -65,18 +65,44 @@ pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, S
         cpu_millis: get(&row, "cpu")?,
         memory_mib: get(&row, "memory")?,
         image_bytes: get(&images, "bytes")?,
-        networks: count_in(tx, "networks", project).await?,
-        ports: count_in(tx, "ports", project).await?,
+        networks: count_in(tx, Counted::Networks, project).await?.0,
+        ports: count_in(tx, Counted::Ports, project).await?.0,
     })
 }
 
-/// How many rows of `table` (networks or ports) the project holds.
-async fn count_in(tx: &mut Tx, table: &'static str, project: ProjectId) -> Result<u64, StoreError> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE project_id = $1")))
+/// Tally rows a project's count of ports may spread over before a count folds them into one.
+const TALLY_ROWS: i64 = 64;
+
+/// How many networks or ports the project holds (its networks counted, its ports summed from
+/// their tally, migration 0033: a row per port written or deleted since the last fold, so the
+/// cost does not grow with the project's addresses), and over how many tally rows.
+async fn count_in(tx: &mut Tx, counted: Counted, project: ProjectId) -> Result<(u64, i64), StoreError> {
+    let sql = match counted {
+        Counted::Networks => "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(0 AS BIGINT) AS tallies FROM networks WHERE project_id = $1",
+        Counted::Ports => {
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n, CAST(COUNT(*) AS BIGINT) AS tallies FROM port_tallies WHERE project_id = $1"
+        }
+    };
+    let row = sqlx::query(sql).bind(project.to_string()).fetch_one(&mut **tx).await?;
+    Ok((row.try_get::<i64, _>("n")?.max(0) as u64, row.try_get("tallies")?))
+}
+
+/// Folds the project's tally of ports into one row and answers it (callers hold the placement
+/// lock: one fold at a time). The rows summed are those deleted: a concurrent delete's row,
+/// committed meanwhile, is either deleted and counted or kept.
+async fn fold_port_tally(tx: &mut Tx, project: ProjectId) -> Result<u64, StoreError> {
+    let rows =
+        sqlx::query("DELETE FROM port_tallies WHERE project_id = $1 RETURNING n").bind(project.to_string()).fetch_all(&mut **tx).await?;
+    let mut total = 0;
+    for row in &rows {
+        total += row.try_get::<i64, _>("n")?;
+    }
+    sqlx::query("INSERT INTO port_tallies (project_id, n) VALUES ($1, $2)")
         .bind(project.to_string())
-        .fetch_one(&mut **tx)
+        .bind(total)
+        .execute(&mut **tx)
         .await?;
-    Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
+    Ok(total.max(0) as u64)
 }
 
 /// The objects quotas limit by their count of rows.
@@ -86,19 +112,21 @@ pub(crate) enum Counted {
     Ports,
 }
 
-/// Refuses one more network or port (address) past the project's quota. Takes the placement
-/// lock (SQLite: the writer is held), so the count and the insert after it are atomic across
-/// servers; writers of ports take it before locking a subnet's row (placements count their
-/// ports in their view instead, under the same lock).
-pub(crate) async fn check_one_more(backend: Backend, tx: &mut Tx, project: ProjectId, counted: Counted) -> Result<(), StoreError> {
-    crate::placement::lock_placement(backend, tx).await?;
+/// Refuses one more network or port (address) past the project's quota. Callers hold the
+/// placement lock (SQLite: the writer), so the count and the insert after it are atomic across
+/// servers; writers of ports take it before locking a subnet's row (placements count their ports
+/// in their view instead, under the same lock).
+pub(crate) async fn check_one_more(tx: &mut Tx, project: ProjectId, counted: Counted) -> Result<(), StoreError> {
     let quota = quota_in(tx, project).await?;
-    let (limit, table, resource) = match counted {
-        Counted::Networks => (quota.networks, "networks", Resource::Networks),
-        Counted::Ports => (quota.ports, "ports", Resource::Ports),
+    let (limit, resource) = match counted {
+        Counted::Networks => (quota.networks, Resource::Networks),
+        Counted::Ports => (quota.ports, Resource::Ports),
     };
     let Some(limit) = limit else { return Ok(()) };
-    let used = count_in(tx, table, project).await?;
+    let used = match count_in(tx, counted, project).await? {
+        (_, tallies) if tallies > TALLY_ROWS => fold_port_tally(tx, project).await?,
+        (used, _) => used,
+    };
     if used >= limit {
         return Err(StoreError::Quota(QuotaExceeded { resource, limit, used, requested: 1 }));
     }
