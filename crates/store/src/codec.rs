@@ -63,7 +63,22 @@ pub(crate) fn metadata_json(metadata: &Metadata) -> String {
     to_json(metadata)
 }
 
+/// The `VALUES` rows of a multi-row insert of `rows` rows of `columns` columns: `($1, $2), ($3, $4)`.
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
+    let row = |r: usize| format!("({})", (1..=columns).map(|c| format!("${}", r * columns + c)).collect::<Vec<_>>().join(", "));
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 /// Whether `key` is an id (looked up by id) rather than a name.
 pub(crate) fn is_id(key: &str) -> bool {
     uuid::Uuid::parse_str(key).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn value_rows_number_every_column() {
+        assert_eq!(super::value_rows(1, 2), "($1, $2)");
+        assert_eq!(super::value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
 }

@@ -214,8 +214,12 @@ impl Allocator {
     async fn network(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId) -> Result<&mut NetworkState, StoreError> {
         if let Entry::Vacant(slot) = self.networks.entry(network) {
             let lock = if backend == Backend::Postgres { " FOR UPDATE OF s" } else { "" };
+            // Each subnet with the addresses taken in the window at its cursor (a row each): where
+            // its next allocation looks, so it needs no read of its own.
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT s.*, n.name AS network_name, n.is_global, n.is_default FROM subnets s JOIN networks n ON n.id = s.network_id
+                "SELECT s.*, n.name AS network_name, n.is_global, n.is_default, p.ip AS taken
+                 FROM subnets s JOIN networks n ON n.id = s.network_id
+                 LEFT JOIN ports p ON p.subnet_id = s.id AND p.ip >= s.next_ip AND p.ip < s.next_ip + {WINDOW}
                  WHERE s.network_id = $1 ORDER BY s.created_at, s.id{lock}"
             )))
             .bind(network.to_string())
@@ -231,15 +235,24 @@ impl Allocator {
                 return Err(StoreError::Conflict(format!("network {name} has no subnet: create one first")));
             };
             let blocks = if get_bool(first, "is_global")? { Some(crate::blocks::blocks_in(tx, network).await?) } else { None };
-            let mut subnets = Vec::with_capacity(rows.len());
+            let mut subnets: Vec<SubnetState> = Vec::new();
             for row in &rows {
-                let subnet = decode_subnet(row)?;
-                let cursor = Ipv4Addr::from(row.try_get::<i64, _>("next_ip")? as u32);
-                let held = blocks.as_ref().map(|blocks| {
-                    let cidrs: Vec<_> = blocks.iter().map(|b| b.cidr).collect();
-                    subnet.plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied()))
-                });
-                subnets.push(SubnetState::new(subnet, cursor, held));
+                let id: SubnetId = get_id(row, "id")?;
+                if subnets.last().is_none_or(|s| s.id != id) {
+                    let subnet = decode_subnet(row)?;
+                    let cursor = Ipv4Addr::from(row.try_get::<i64, _>("next_ip")? as u32);
+                    let held = blocks.as_ref().map(|blocks| {
+                        let cidrs: Vec<_> = blocks.iter().map(|b| b.cidr).collect();
+                        subnet.plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied()))
+                    });
+                    let mut state = SubnetState::new(subnet, cursor, held);
+                    let at = u32::from(cursor);
+                    state.taken.read.push((at, at.saturating_add(WINDOW - 1)));
+                    subnets.push(state);
+                }
+                if let Some(taken) = row.try_get::<Option<i64>, _>("taken")? {
+                    subnets.last_mut().expect("just pushed").taken.addresses.insert(taken as u32);
+                }
             }
             let (project, name) = (get_id(first, "project_id")?, first.try_get("network_name")?);
             slot.insert(NetworkState { project, name, is_default: get_bool(first, "is_default")?, subnets });
@@ -324,24 +337,37 @@ pub(crate) async fn insert_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError>
 
 /// Writes port `p`, its project's quota already checked (placements count ports in their view).
 pub(crate) async fn write_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(p.id.to_string())
-    .bind(p.name.clone())
-    .bind(p.project_id.to_string())
-    .bind(p.network_id.to_string())
-    .bind(p.subnet_id.to_string())
-    .bind(i64::from(u32::from(p.ip)))
-    .bind(p.ip.to_string())
-    .bind(p.mac.clone())
-    .bind(p.container_id.map(|c| c.to_string()))
-    .bind(millis(p.created_at))
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!("address {} is already in use", p.ip)),
+    write_ports(tx, std::slice::from_ref(p)).await
+}
+
+/// Writes `ports` in one statement, their projects' quotas already checked.
+pub(crate) async fn write_ports(tx: &mut Tx, ports: &[Port]) -> Result<(), StoreError> {
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at) VALUES {}",
+        crate::codec::value_rows(ports.len(), 10)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for p in ports {
+        query = query
+            .bind(p.id.to_string())
+            .bind(p.name.clone())
+            .bind(p.project_id.to_string())
+            .bind(p.network_id.to_string())
+            .bind(p.subnet_id.to_string())
+            .bind(i64::from(u32::from(p.ip)))
+            .bind(p.ip.to_string())
+            .bind(p.mac.clone())
+            .bind(p.container_id.map(|c| c.to_string()))
+            .bind(millis(p.created_at));
+    }
+    query.execute(&mut **tx).await.map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let ips: Vec<String> = ports.iter().map(|p| p.ip.to_string()).collect();
+            StoreError::Conflict(format!("address {} is already in use", ips.join(" or ")))
+        }
         _ => StoreError::Database(e),
     })?;
     Ok(())
@@ -444,44 +470,12 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
 
 /// The audit event of reserving or releasing port `p` on network `network` (named by its name,
 /// or its address when it has none).
-fn port_event(p: &Port, network: &str, action: EventAction) -> Event {
+pub(crate) fn port_event(p: &Port, network: &str, action: EventAction) -> Event {
     let name = if p.name.is_empty() { p.ip.to_string() } else { p.name.clone() };
     Event::new(ObjectType::Port, p.id.0, &name, action, END).by(Some(p.project_id), None).meta("network", network).meta("ip", p.ip)
 }
 
 impl Store {
-    /// Reserves an address on `network`: `ip` when given (and free), else the next free one.
-    pub async fn create_port(
-        &self,
-        project: ProjectId,
-        network: NetworkId,
-        name: &str,
-        ip: Option<Ipv4Addr>,
-    ) -> Result<PortRow, StoreError> {
-        let mut w = self.begin_write().await?;
-        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
-        let mut alloc = Allocator::default();
-        let network_name = alloc.network_name(self.backend, &mut w.tx, network).await?;
-        let (subnet_id, ip) = alloc.allocate(self, &mut w.tx, (network, &network_name), ip.map(|ip| (ip, "ip_address"))).await?;
-        let port = Port {
-            id: PortId::new(),
-            name: name.to_owned(),
-            project_id: project,
-            network_id: network,
-            subnet_id,
-            ip,
-            mac: mac_for(ip),
-            container_id: None,
-            created_at: flotilla_core::now(),
-        };
-        insert_port(&mut w.tx, &port).await?;
-        alloc.save(&mut w.tx).await?;
-        self.audit(&mut w.tx, port_event(&port, &network_name, EventAction::PortCreate)).await?;
-        w.tx.commit().await?;
-        // As `port` reads it back: a reservation has no container, so no host and no status.
-        Ok(PortRow { port, network_name, container_name: None, host_name: None, status: PortStatus::of(None) })
-    }
-
     pub async fn port(&self, scope: Scope, id: PortId) -> Result<PortRow, StoreError> {
         decode_row(&self.find_one("port", "port_view", Some(scope), &id.to_string()).await?)
     }

@@ -117,22 +117,52 @@ pub(crate) enum Counted {
 /// servers; writers of ports take it before locking a subnet's row (placements count their ports
 /// in their view instead, under the same lock).
 pub(crate) async fn check_one_more(tx: &mut Tx, project: ProjectId, counted: Counted) -> Result<(), StoreError> {
-    let quota = quota_in(tx, project).await?;
-    let (limit, resource) = match counted {
-        Counted::Networks => (quota.networks, Resource::Networks),
-        Counted::Ports => (quota.ports, Resource::Ports),
-    };
-    let Some(limit) = limit else { return Ok(()) };
-    let used = match count_in(tx, counted, project).await? {
-        (_, tallies) if tallies > TALLY_ROWS => fold_port_tally(tx, project).await?,
-        (used, _) => used,
-    };
+    if let Counted::Ports = counted {
+        return port_room(tx, project).await?.take_one();
+    }
+    let Some(limit) = quota_in(tx, project).await?.networks else { return Ok(()) };
+    let (used, _) = count_in(tx, counted, project).await?;
     if used >= limit {
-        return Err(StoreError::Quota(QuotaExceeded { resource, limit, used, requested: 1 }));
+        return Err(StoreError::Quota(QuotaExceeded { resource: Resource::Networks, limit, used, requested: 1 }));
     }
     Ok(())
 }
 
+/// A project's quota of ports and the ports it holds, read once inside a write (placement lock
+/// held) and counted on as that write adds ports.
+pub(crate) struct PortRoom {
+    limit: Option<u64>,
+    used: u64,
+}
+
+impl PortRoom {
+    /// Counts one more port, or refuses it past the quota.
+    pub(crate) fn take_one(&mut self) -> Result<(), StoreError> {
+        if let Some(limit) = self.limit.filter(|limit| self.used >= *limit) {
+            return Err(StoreError::Quota(QuotaExceeded { resource: Resource::Ports, limit, used: self.used, requested: 1 }));
+        }
+        self.used += 1;
+        Ok(())
+    }
+}
+
+/// Project `project`'s [`PortRoom`]: its quota of ports (the default without a quota row) and
+/// its tally of ports, in one statement (the tally folded when its rows pile up).
+pub(crate) async fn port_room(tx: &mut Tx, project: ProjectId) -> Result<PortRoom, StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT ports FROM quotas WHERE project_id = $1) AS quota, CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n,
+         CAST(COUNT(*) AS BIGINT) AS tallies FROM port_tallies WHERE project_id = $1",
+    )
+    .bind(project.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let limit = row.try_get::<Option<i64>, _>("quota")?.map_or(Quota::default().ports, limit);
+    let used = match row.try_get::<i64, _>("tallies")? {
+        tallies if tallies > TALLY_ROWS => fold_port_tally(tx, project).await?,
+        _ => row.try_get::<i64, _>("n")?.max(0) as u64,
+    };
+    Ok(PortRoom { limit, used })
+}
 /// Refuses `add` when it would take `project` past its quota. Callers hold the placement lock
 /// (or SQLite's writer), so the check and the write after it are atomic.
 pub(crate) async fn check_quota(tx: &mut Tx, project: ProjectId, add: &Usage) -> Result<(), StoreError> {
