@@ -140,7 +140,7 @@ impl RegionView {
         settings: &Settings,
         cluster: Option<ClusterId>,
     ) -> Result<Container, StoreError> {
-        let wanted = wanted_networks(&self.store, tx, &container).await?;
+        let wanted = wanted_networks(&self.store, tx, &mut self.addresses, &container).await?;
         let add = Usage {
             containers: 1,
             cpu_millis: container.spec.cpu_millis(),

@@ -206,6 +206,8 @@ impl Taken {
 #[derive(Default)]
 pub(crate) struct Allocator {
     networks: HashMap<NetworkId, NetworkState>,
+    /// The networks specs' keys named, per project ("" for its default network), as resolved.
+    resolved: HashMap<(ProjectId, String), Wanted>,
 }
 
 impl Allocator {
@@ -374,34 +376,50 @@ pub(crate) async fn write_ports(tx: &mut Tx, ports: &[Port]) -> Result<(), Store
 }
 
 /// A network a container wants: resolved, with the spec's key for errors.
+#[derive(Clone)]
 pub(crate) struct Wanted {
     pub(crate) network: NetworkId,
     pub(crate) name: String,
 }
 
 /// The networks `c`'s spec names (its project's default network when it names none; none with
-/// host networking). An unknown network is a 400 naming `spec.networks[i].network`.
-pub(crate) async fn wanted_networks(store: &Store, tx: &mut Tx, c: &Container) -> Result<Vec<Wanted>, StoreError> {
+/// host networking). An unknown network is a 400 naming `spec.networks[i].network`. Each key is
+/// resolved once per `alloc` (a batch of placements names the same networks again and again).
+pub(crate) async fn wanted_networks(store: &Store, tx: &mut Tx, alloc: &mut Allocator, c: &Container) -> Result<Vec<Wanted>, StoreError> {
     if c.spec.host_network {
         return Ok(Vec::new());
     }
     if c.spec.networks.is_empty() {
+        // The key no spec can hold: a project's default network.
+        if let Some(known) = alloc.resolved.get(&(c.project_id, String::new())) {
+            return Ok(vec![known.clone()]);
+        }
         let network = default_network(store, tx, c.project_id).await?;
-        return Ok(vec![Wanted { network: network.id, name: network.name.to_string() }]);
+        let wanted = Wanted { network: network.id, name: network.name.to_string() };
+        alloc.resolved.insert((c.project_id, String::new()), wanted.clone());
+        return Ok(vec![wanted]);
     }
     let mut wanted: Vec<Wanted> = Vec::with_capacity(c.spec.networks.len());
     for (i, NetworkRef { network: key }) in c.spec.networks.iter().enumerate() {
-        let network = visible_network(tx, c.project_id, key).await?.ok_or_else(|| {
-            StoreError::Invalid(ValidationError::new(
-                format!("spec.networks[{i}].network"),
-                key,
-                "no network visible to the project has this id or name",
-            ))
-        })?;
-        if wanted.iter().any(|w| w.network == network.id) {
+        let network = match alloc.resolved.get(&(c.project_id, key.clone())) {
+            Some(known) => known.clone(),
+            None => {
+                let network = visible_network(tx, c.project_id, key).await?.ok_or_else(|| {
+                    StoreError::Invalid(ValidationError::new(
+                        format!("spec.networks[{i}].network"),
+                        key,
+                        "no network visible to the project has this id or name",
+                    ))
+                })?;
+                let network = Wanted { network: network.id, name: network.name.to_string() };
+                alloc.resolved.insert((c.project_id, key.clone()), network.clone());
+                network
+            }
+        };
+        if wanted.iter().any(|w| w.network == network.network) {
             return Err(StoreError::Invalid(ValidationError::new(format!("spec.networks[{i}].network"), key, "is named twice")));
         }
-        wanted.push(Wanted { network: network.id, name: network.name.to_string() });
+        wanted.push(network);
     }
     Ok(wanted)
 }
@@ -442,7 +460,8 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
     let backend = store.backend;
     // The placement lock before any subnet's row: the order every writer of ports keeps.
     crate::placement::lock_placement(backend, tx).await?;
-    let wanted = wanted_networks(store, tx, c).await?;
+    let mut alloc = Allocator::default();
+    let wanted = wanted_networks(store, tx, &mut alloc, c).await?;
     let around = crate::overlay::Around::Container(c.id);
     crate::overlay::wake_peers(store, tx, around).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
@@ -460,7 +479,6 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
             .await?;
     }
     let missing: Vec<Wanted> = wanted.into_iter().filter(|w| !have.contains(&w.network)).collect();
-    let mut alloc = Allocator::default();
     for port in allocate_ports(store, tx, &mut alloc, c, &missing).await? {
         insert_port(tx, &port).await?;
     }
@@ -569,7 +587,7 @@ impl Store {
         if c.spec.host_network {
             return Err(StoreError::Conflict(format!("container {id} uses the host's network: it joins no other")));
         }
-        let wanted = wanted_networks(self, &mut w.tx, &c).await?;
+        let wanted = wanted_networks(self, &mut w.tx, &mut Allocator::default(), &c).await?;
         if c.spec.networks.is_empty() {
             c.spec.networks = wanted.iter().map(|w| NetworkRef { network: w.name.clone() }).collect();
         }
