@@ -4,7 +4,8 @@
 //! per transaction), `create_port` from 16 tasks at once, and the batched path of a cluster
 //! scale-out (`create_node_containers`, as the engine's placer calls it: up to 500 containers of
 //! one port each per transaction; no hosts, so each container is written in ERROR, its address
-//! still allocated and written). SQLite always; PostgreSQL when `FLOTILLA_TEST_POSTGRES_URL` names
+//! still allocated and written; `FLOTILLA_BENCH_PATH=serial|concurrent|batched` runs one alone, to
+//! profile it). SQLite always; PostgreSQL when `FLOTILLA_TEST_POSTGRES_URL` names
 //! a server (`FLOTILLA_TEST_ONLY_DB=1 scripts/test.sh cargo bench -p flotilla-store --bench addresses`).
 
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
@@ -176,13 +177,20 @@ fn print(backend: &str, path: &str, total: usize, progress: &Progress) {
     println!("{backend:<10} {path:<52} {total} addresses on one /16: {overall:>7.0}/s; by quarter of the fill: {}", quarters.join(" "));
 }
 
-async fn report(backend: &str, store: &Store, total: usize) {
-    let serial = single_creates(store, total, 1, "serial", 61).await;
-    print(backend, "create_port, one at a time (1 per transaction)", total, &serial);
-    let concurrent = single_creates(store, total, CONCURRENCY, "concurrent", 62).await;
-    print(backend, &format!("create_port, {CONCURRENCY} at once (1 per call)"), total, &concurrent);
-    let batched = batched_placements(store, total, 63).await;
-    print(backend, &format!("placements, up to {BATCH} per transaction (1 port each)"), total, &batched);
+async fn report(backend: &str, store: &Store, total: usize, path: Option<&str>) {
+    let runs = |p: &str| path.is_none_or(|path| path == p);
+    if runs("serial") {
+        let serial = single_creates(store, total, 1, "serial", 61).await;
+        print(backend, "create_port, one at a time (1 per transaction)", total, &serial);
+    }
+    if runs("concurrent") {
+        let concurrent = single_creates(store, total, CONCURRENCY, "concurrent", 62).await;
+        print(backend, &format!("create_port, {CONCURRENCY} at once (1 per call)"), total, &concurrent);
+    }
+    if runs("batched") {
+        let batched = batched_placements(store, total, 63).await;
+        print(backend, &format!("placements, up to {BATCH} per transaction (1 port each)"), total, &batched);
+    }
 }
 
 #[tokio::main]
@@ -191,14 +199,16 @@ async fn main() {
         Ok(n) => n.parse::<usize>().expect("FLOTILLA_BENCH_ADDRESSES is a number").clamp(4, SLASH_16),
         Err(_) => DEFAULT_ADDRESSES,
     };
+    let path = std::env::var("FLOTILLA_BENCH_PATH").ok();
+    let path = path.as_deref();
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.unwrap();
-    report("SQLite", &sqlite, total).await;
+    report("SQLite", &sqlite, total, path).await;
     match std::env::var("FLOTILLA_TEST_POSTGRES_URL") {
         Ok(server) => {
             let name = format!("bench_addresses_{}", uuid::Uuid::now_v7().simple());
             let url = flotilla_store::create_postgres_database(&server, &name).await.unwrap();
-            report("PostgreSQL", &Store::connect(&url).await.unwrap(), total).await;
+            report("PostgreSQL", &Store::connect(&url).await.unwrap(), total, path).await;
         }
         Err(_) => println!("PostgreSQL skipped: FLOTILLA_TEST_POSTGRES_URL is not set"),
     }

@@ -388,7 +388,7 @@ impl Store {
         if spec_changed {
             crate::ports::sync_ports(self, &mut w.tx, &c).await?;
             let (mounts, _) = crate::volumes::resolve_mounts(&mut w.tx, &c).await?;
-            crate::volumes::insert_mounts(&mut w.tx, &c, &mounts).await?;
+            crate::volumes::insert_mounts(&mut w.tx, &c, &mounts, false).await?;
         }
         if wakes_host && let Some(host) = c.host_id {
             bump_revision(&mut w.tx, &host.to_string()).await?;

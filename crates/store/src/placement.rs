@@ -6,14 +6,15 @@
 
 use crate::codec::{get_id, get_json};
 use crate::hosts::bump_revision;
-use crate::ports::{Allocator, allocate_ports, wanted_networks, write_port};
+use crate::ports::{Allocator, allocate_ports, wanted_networks, write_ports};
 use crate::quotas::{quota_in, usage_in};
 use crate::volumes::{insert_mounts, resolve_mounts};
 use crate::{Backend, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
+use flotilla_core::network::Port;
 use flotilla_core::quota::{Quota, Usage};
 use flotilla_core::scheduler::{self, Fleet, HostView, Request, Settings};
-use flotilla_core::{ClusterId, HostId, ProjectId, ValidationError};
+use flotilla_core::{ClusterId, ContainerId, HostId, ProjectId, ValidationError};
 use sqlx::Row;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -41,6 +42,10 @@ pub(crate) struct RegionView {
     store: Store,
     /// The addresses handed out so far.
     addresses: Allocator,
+    /// The ports of the containers placed, not yet written ([`RegionView::write_ports`]).
+    ports: Vec<Port>,
+    /// The containers placed on a host whose peers are not yet woken.
+    placed_on_hosts: Vec<ContainerId>,
 }
 
 impl RegionView {
@@ -84,6 +89,8 @@ impl RegionView {
             touched: BTreeSet::new(),
             store: store.clone(),
             addresses: Allocator::default(),
+            ports: Vec::new(),
+            placed_on_hosts: Vec::new(),
         })
     }
 
@@ -131,7 +138,8 @@ impl RegionView {
     /// Checks `container`'s project quota, resolves its networks (allocating an address on each)
     /// and volumes (a pool volume pins it to that pool), places it (ERROR with the scheduler's
     /// explanation when nothing fits), applies its claim to the view and inserts it with its
-    /// ports and mounts. Answers it as written; a refusal writes nothing.
+    /// mounts (its ports wait for [`RegionView::write_ports`]). Answers it as written; a refusal
+    /// writes nothing.
     pub(crate) async fn place(
         &mut self,
         tx: &mut Tx,
@@ -202,19 +210,32 @@ impl RegionView {
         used.memory_mib = used.memory_mib.saturating_add(add.memory_mib);
         used.ports = used.ports.saturating_add(add.ports);
         crate::containers::insert(tx, &container).await?;
-        for port in &ports {
-            write_port(tx, port).await?;
-        }
+        self.ports.extend(ports);
         if container.host_id.is_some() {
-            crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(container.id)).await?;
+            self.placed_on_hosts.push(container.id);
         }
-        insert_mounts(tx, &container, &mounts).await?;
+        insert_mounts(tx, &container, &mounts, true).await?;
         Ok(container)
     }
 
-    /// Saves where address allocation goes on and bumps the revision of every host that got a
-    /// container, once each: the end of a batch of placements.
-    pub(crate) async fn finish(&self, tx: &mut Tx) -> Result<(), StoreError> {
+    /// Writes the ports of the containers placed so far (a statement per thousand) and then wakes
+    /// the peers of each placed on a host (which reads its ports). Nothing placed later needs
+    /// them: its addresses and quota are counted in the view.
+    pub(crate) async fn write_ports(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        for chunk in self.ports.chunks(1000) {
+            write_ports(tx, chunk).await?;
+        }
+        self.ports.clear();
+        for id in std::mem::take(&mut self.placed_on_hosts) {
+            crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(id)).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the ports placed, saves where address allocation goes on and bumps the revision of
+    /// every host that got a container, once each: the end of a batch of placements.
+    pub(crate) async fn finish(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        self.write_ports(tx).await?;
         self.addresses.save(tx).await?;
         for host in &self.touched {
             bump_revision(tx, &host.to_string()).await?;
