@@ -63,6 +63,10 @@ pub(crate) fn metadata_json(metadata: &Metadata) -> String {
     to_json(metadata)
 }
 
+/// The most rows one multi-row insert writes: SQLite's driver looks each parameter up by name in
+/// a list of them (a cost growing with the square of the parameters), so bigger ones got slower.
+pub(crate) const ROWS_PER_INSERT: usize = 64;
+
 /// The `VALUES` rows of a multi-row insert of `rows` rows of `columns` columns: `($1, $2), ($3, $4)`.
 pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
     let row = |r: usize| format!("({})", (1..=columns).map(|c| format!("${}", r * columns + c)).collect::<Vec<_>>().join(", "));

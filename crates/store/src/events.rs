@@ -50,33 +50,32 @@ async fn insert(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
     insert_all(tx, std::slice::from_ref(e)).await
 }
 
-/// Appends `events` inside `tx` in one statement.
+/// Appends `events` inside `tx`: a statement per [`codec::ROWS_PER_INSERT`](crate::codec::ROWS_PER_INSERT) of them.
 pub(crate) async fn insert_all(tx: &mut Tx, events: &[Event]) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
+    for chunk in events.chunks(crate::codec::ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
+                     reason, metadata) VALUES {}",
+            crate::codec::value_rows(chunk.len(), 12)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            query = query
+                .bind(e.id.to_string())
+                .bind(millis(e.timestamp))
+                .bind(e.level.as_str())
+                .bind(e.project_id.map(|p| p.to_string()))
+                .bind(e.user_id.map(|u| u.to_string()))
+                .bind(e.object_type.as_str())
+                .bind(e.object_id.to_string())
+                .bind(e.object_name.clone())
+                .bind(e.action.as_str())
+                .bind(e.status.clone())
+                .bind(e.reason.clone())
+                .bind(metadata_json(&e.metadata));
+        }
+        query.execute(&mut **tx).await?;
     }
-    let sql = format!(
-        "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
-                 reason, metadata) VALUES {}",
-        crate::codec::value_rows(events.len(), 12)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for e in events {
-        query = query
-            .bind(e.id.to_string())
-            .bind(millis(e.timestamp))
-            .bind(e.level.as_str())
-            .bind(e.project_id.map(|p| p.to_string()))
-            .bind(e.user_id.map(|u| u.to_string()))
-            .bind(e.object_type.as_str())
-            .bind(e.object_id.to_string())
-            .bind(e.object_name.clone())
-            .bind(e.action.as_str())
-            .bind(e.status.clone())
-            .bind(e.reason.clone())
-            .bind(metadata_json(&e.metadata));
-    }
-    query.execute(&mut **tx).await?;
     Ok(())
 }
 

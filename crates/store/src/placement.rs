@@ -218,14 +218,11 @@ impl RegionView {
         Ok(container)
     }
 
-    /// Writes the ports of the containers placed so far (a statement per thousand) and then wakes
+    /// Writes the ports of the containers placed so far (a statement per many) and then wakes
     /// the peers of each placed on a host (which reads its ports). Nothing placed later needs
     /// them: its addresses and quota are counted in the view.
     pub(crate) async fn write_ports(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
-        for chunk in self.ports.chunks(1000) {
-            write_ports(tx, chunk).await?;
-        }
-        self.ports.clear();
+        write_ports(tx, &std::mem::take(&mut self.ports)).await?;
         for id in std::mem::take(&mut self.placed_on_hosts) {
             crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(id)).await?;
         }

@@ -342,36 +342,36 @@ pub(crate) async fn write_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> 
     write_ports(tx, std::slice::from_ref(p)).await
 }
 
-/// Writes `ports` in one statement, their projects' quotas already checked.
+/// Writes `ports`, their projects' quotas already checked: a statement per
+/// [`codec::ROWS_PER_INSERT`](crate::codec::ROWS_PER_INSERT) of them.
 pub(crate) async fn write_ports(tx: &mut Tx, ports: &[Port]) -> Result<(), StoreError> {
-    if ports.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at) VALUES {}",
-        crate::codec::value_rows(ports.len(), 10)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for p in ports {
-        query = query
-            .bind(p.id.to_string())
-            .bind(p.name.clone())
-            .bind(p.project_id.to_string())
-            .bind(p.network_id.to_string())
-            .bind(p.subnet_id.to_string())
-            .bind(i64::from(u32::from(p.ip)))
-            .bind(p.ip.to_string())
-            .bind(p.mac.clone())
-            .bind(p.container_id.map(|c| c.to_string()))
-            .bind(millis(p.created_at));
-    }
-    query.execute(&mut **tx).await.map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            let ips: Vec<String> = ports.iter().map(|p| p.ip.to_string()).collect();
-            StoreError::Conflict(format!("address {} is already in use", ips.join(" or ")))
+    for chunk in ports.chunks(crate::codec::ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at) VALUES {}",
+            crate::codec::value_rows(chunk.len(), 10)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for p in chunk {
+            query = query
+                .bind(p.id.to_string())
+                .bind(p.name.clone())
+                .bind(p.project_id.to_string())
+                .bind(p.network_id.to_string())
+                .bind(p.subnet_id.to_string())
+                .bind(i64::from(u32::from(p.ip)))
+                .bind(p.ip.to_string())
+                .bind(p.mac.clone())
+                .bind(p.container_id.map(|c| c.to_string()))
+                .bind(millis(p.created_at));
         }
-        _ => StoreError::Database(e),
-    })?;
+        query.execute(&mut **tx).await.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                let ips: Vec<String> = chunk.iter().map(|p| p.ip.to_string()).collect();
+                StoreError::Conflict(format!("address {} is already in use", ips.join(" or ")))
+            }
+            _ => StoreError::Database(e),
+        })?;
+    }
     Ok(())
 }
 
