@@ -50,9 +50,9 @@ async fn insert(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
     insert_all(tx, std::slice::from_ref(e)).await
 }
 
-/// Appends `events` inside `tx`: a statement per [`codec::ROWS_PER_INSERT`](crate::codec::ROWS_PER_INSERT) of them.
+/// Appends `events` inside `tx`: a statement per [`rows_per_statement`](crate::codec::rows_per_statement) of them.
 pub(crate) async fn insert_all(tx: &mut Tx, events: &[Event]) -> Result<(), StoreError> {
-    for chunk in events.chunks(crate::codec::ROWS_PER_INSERT) {
+    for chunk in events.chunks(crate::codec::rows_per_statement(12)) {
         let sql = format!(
             "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
                      reason, metadata) VALUES {}",

@@ -8,13 +8,13 @@ use crate::codec::{get_id, get_json};
 use crate::hosts::bump_revision;
 use crate::ports::{Allocator, allocate_ports, wanted_networks, write_ports};
 use crate::quotas::{quota_in, usage_in};
-use crate::volumes::{insert_mounts, resolve_mounts};
+use crate::volumes::{Mount, insert_mounts, resolve_mounts};
 use crate::{Backend, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
 use flotilla_core::network::Port;
 use flotilla_core::quota::{Quota, Usage};
 use flotilla_core::scheduler::{self, Fleet, HostView, Request, Settings};
-use flotilla_core::{ClusterId, ContainerId, HostId, ProjectId, ValidationError};
+use flotilla_core::{ClusterId, HostId, ProjectId, ValidationError};
 use sqlx::Row;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -42,10 +42,11 @@ pub(crate) struct RegionView {
     store: Store,
     /// The addresses handed out so far.
     addresses: Allocator,
-    /// The ports of the containers placed, not yet written ([`RegionView::write_ports`]).
+    /// The containers placed, their ports and their mounts, not yet written
+    /// ([`RegionView::write_placed`]).
+    containers: Vec<Container>,
     ports: Vec<Port>,
-    /// The containers placed on a host whose peers are not yet woken.
-    placed_on_hosts: Vec<ContainerId>,
+    mounts: Vec<(Container, Vec<Mount>)>,
 }
 
 impl RegionView {
@@ -89,8 +90,9 @@ impl RegionView {
             touched: BTreeSet::new(),
             store: store.clone(),
             addresses: Allocator::default(),
+            containers: Vec::new(),
             ports: Vec::new(),
-            placed_on_hosts: Vec::new(),
+            mounts: Vec::new(),
         })
     }
 
@@ -137,9 +139,9 @@ impl RegionView {
 
     /// Checks `container`'s project quota, resolves its networks (allocating an address on each)
     /// and volumes (a pool volume pins it to that pool), places it (ERROR with the scheduler's
-    /// explanation when nothing fits), applies its claim to the view and inserts it with its
-    /// mounts (its ports wait for [`RegionView::write_ports`]). Answers it as written; a refusal
-    /// writes nothing.
+    /// explanation when nothing fits) and applies its claim to the view; it is written with its
+    /// ports and mounts by [`RegionView::write_placed`]. Answers it as it will be written; a
+    /// refusal writes nothing.
     pub(crate) async fn place(
         &mut self,
         tx: &mut Tx,
@@ -209,30 +211,35 @@ impl RegionView {
         used.cpu_millis = used.cpu_millis.saturating_add(add.cpu_millis);
         used.memory_mib = used.memory_mib.saturating_add(add.memory_mib);
         used.ports = used.ports.saturating_add(add.ports);
-        crate::containers::insert(tx, &container).await?;
+        self.containers.push(container.clone());
         self.ports.extend(ports);
-        if container.host_id.is_some() {
-            self.placed_on_hosts.push(container.id);
+        if !mounts.is_empty() {
+            self.mounts.push((container.clone(), mounts));
         }
-        insert_mounts(tx, &container, &mounts, true).await?;
         Ok(container)
     }
 
-    /// Writes the ports of the containers placed so far (a statement per many) and then wakes
-    /// the peers of each placed on a host (which reads its ports). Nothing placed later needs
-    /// them: its addresses and quota are counted in the view.
-    pub(crate) async fn write_ports(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+    /// Writes the containers placed so far with their ports and mounts (a statement per many
+    /// containers, one per many ports), then wakes the peers of each placed on a host (which reads
+    /// its ports). Nothing placed later needed them: its host's claims, its quota and its
+    /// addresses are counted in the view.
+    pub(crate) async fn write_placed(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        let containers = std::mem::take(&mut self.containers);
+        crate::containers::insert_all(tx, &containers).await?;
         write_ports(tx, &std::mem::take(&mut self.ports)).await?;
-        for id in std::mem::take(&mut self.placed_on_hosts) {
-            crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(id)).await?;
+        for (container, mounts) in std::mem::take(&mut self.mounts) {
+            insert_mounts(tx, &container, &mounts, true).await?;
+        }
+        for c in containers.iter().filter(|c| c.host_id.is_some()) {
+            crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(c.id)).await?;
         }
         Ok(())
     }
 
-    /// Writes the ports placed, saves where address allocation goes on and bumps the revision of
+    /// Writes what was placed, saves where address allocation goes on and bumps the revision of
     /// every host that got a container, once each: the end of a batch of placements.
     pub(crate) async fn finish(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
-        self.write_ports(tx).await?;
+        self.write_placed(tx).await?;
         self.addresses.save(tx).await?;
         for host in &self.touched {
             bump_revision(tx, &host.to_string()).await?;

@@ -1,7 +1,9 @@
 //! Ports: addresses handed out from a network's subnets, never twice. Allocation runs inside a
 //! write transaction (on PostgreSQL the network's subnet rows are locked first; SQLite has one
-//! writer) and the `(subnet_id, ip)` key backs it; a full default network grows by a subnet. A container's ports follow its spec's networks; an address
-//! is released when its port goes (with its container, or deleted).
+//! writer) and the `(subnet_id, ip)` key backs it; a full default network grows by a subnet.
+//! `create_port` calls made at once are written together (`port_creates.rs`). A container's ports
+//! follow its spec's networks; an address is released when its port goes (with its container, or
+//! deleted).
 
 use crate::codec::{get_bool, get_id, get_opt_id, get_time, millis, now_millis, to_json};
 use crate::hosts::bump_revision;
@@ -200,7 +202,8 @@ impl Taken {
 }
 
 /// Hands out addresses inside one write transaction; each network's subnets are read (and on
-/// PostgreSQL locked) once, so a batch of placements costs one read per network. A full default
+/// PostgreSQL locked) once, with the addresses taken in the window at each subnet's cursor, so a
+/// batch of placements costs one read per network (and one more per window it moves past). A full default
 /// network grows by a subnet carved from the region's pool in the same transaction (every writer
 /// of ports holds the placement lock, so one need never carves two).
 #[derive(Default)]
@@ -343,9 +346,9 @@ pub(crate) async fn write_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> 
 }
 
 /// Writes `ports`, their projects' quotas already checked: a statement per
-/// [`codec::ROWS_PER_INSERT`](crate::codec::ROWS_PER_INSERT) of them.
+/// [`rows_per_statement`](crate::codec::rows_per_statement) of them.
 pub(crate) async fn write_ports(tx: &mut Tx, ports: &[Port]) -> Result<(), StoreError> {
-    for chunk in ports.chunks(crate::codec::ROWS_PER_INSERT) {
+    for chunk in ports.chunks(crate::codec::rows_per_statement(10)) {
         let sql = format!(
             "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at) VALUES {}",
             crate::codec::value_rows(chunk.len(), 10)
