@@ -161,7 +161,7 @@ impl RegionView {
         let project = container.project_id;
         if let Entry::Vacant(slot) = self.quotas.entry(project) {
             let quota = quota_in(tx, project).await?;
-            slot.insert((quota, usage_in(tx, project).await?));
+            slot.insert((quota, usage_in(tx, project, true).await?));
         }
         let (quota, used) = self.quotas.get_mut(&project).expect("just read");
         quota.check(used, &add).map_err(StoreError::Quota)?;

@@ -46,8 +46,10 @@ pub(crate) async fn quota_in(tx: &mut Tx, project: ProjectId) -> Result<Quota, S
     })
 }
 
-/// What the project holds now.
-pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, StoreError> {
+/// What the project holds now. Inside a write holding the placement lock (`writing`), its tally of
+/// ports is folded when its rows have piled up (placements add a row per port and fold nothing
+/// else); a read leaves it.
+pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId, writing: bool) -> Result<Usage, StoreError> {
     let row = sqlx::query(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(cpu_millis), 0) AS BIGINT) AS cpu,
          CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) AS memory FROM containers WHERE project_id = $1",
@@ -66,7 +68,10 @@ pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, S
         memory_mib: get(&row, "memory")?,
         image_bytes: get(&images, "bytes")?,
         networks: count_in(tx, Counted::Networks, project).await?.0,
-        ports: count_in(tx, Counted::Ports, project).await?.0,
+        ports: match count_in(tx, Counted::Ports, project).await? {
+            (_, tallies) if writing && tallies > TALLY_ROWS => fold_port_tally(tx, project).await?,
+            (used, _) => used,
+        },
     })
 }
 
@@ -163,11 +168,12 @@ pub(crate) async fn port_room(tx: &mut Tx, project: ProjectId) -> Result<PortRoo
     };
     Ok(PortRoom { limit, used })
 }
+
 /// Refuses `add` when it would take `project` past its quota. Callers hold the placement lock
 /// (or SQLite's writer), so the check and the write after it are atomic.
 pub(crate) async fn check_quota(tx: &mut Tx, project: ProjectId, add: &Usage) -> Result<(), StoreError> {
     let quota = quota_in(tx, project).await?;
-    let used = usage_in(tx, project).await?;
+    let used = usage_in(tx, project, true).await?;
     quota.check(&used, add).map_err(StoreError::Quota)
 }
 
@@ -176,7 +182,7 @@ impl Store {
     pub async fn quota(&self, project: ProjectId) -> Result<(Quota, Usage), StoreError> {
         let mut tx = self.pool.begin().await?;
         let quota = quota_in(&mut tx, project).await?;
-        let usage = usage_in(&mut tx, project).await?;
+        let usage = usage_in(&mut tx, project, false).await?;
         tx.commit().await?;
         Ok((quota, usage))
     }
