@@ -63,7 +63,40 @@ pub(crate) fn metadata_json(metadata: &Metadata) -> String {
     to_json(metadata)
 }
 
+/// The most rows of `columns` columns one multi-row statement writes: about 256 parameters.
+/// SQLite's driver looks each parameter up by name in a list of them (a cost growing with the
+/// square of the parameters), so bigger statements got slower per row.
+pub(crate) fn rows_per_statement(columns: usize) -> usize {
+    (256 / columns).max(1)
+}
+
+/// The `VALUES` rows of a multi-row insert of `rows` rows of `columns` columns: `($1, $2), ($3, $4)`.
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
+    value_rows_of(rows, &vec!["?"; columns])
+}
+
+/// The `VALUES` rows of a multi-row insert of `rows` rows, each column's expression in `columns`
+/// with `?` where its parameter goes: `["?", "NULLIF(?, -1)"]` → `($1, NULLIF($2, -1)), ...`.
+pub(crate) fn value_rows_of(rows: usize, columns: &[&str]) -> String {
+    let n = columns.len();
+    let row = |r: usize| {
+        let marks: Vec<String> = columns.iter().enumerate().map(|(c, expr)| expr.replace('?', &format!("${}", r * n + c + 1))).collect();
+        format!("({})", marks.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 /// Whether `key` is an id (looked up by id) rather than a name.
 pub(crate) fn is_id(key: &str) -> bool {
     uuid::Uuid::parse_str(key).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn value_rows_number_every_column() {
+        assert_eq!(super::value_rows(1, 2), "($1, $2)");
+        assert_eq!(super::value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::value_rows_of(2, &["?", "NULLIF(?, -1)"]), "($1, NULLIF($2, -1)), ($3, NULLIF($4, -1))");
+    }
 }

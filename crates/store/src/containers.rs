@@ -203,22 +203,18 @@ impl Store {
         let mut w = self.begin_write().await?;
         let mut region = RegionView::load(self, &mut w.tx).await?;
         let mut answers = Vec::with_capacity(placements.len());
+        let mut on_nodes = Vec::with_capacity(placements.len());
         for p in placements {
             match region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await {
                 Ok(container) => {
                     self.sync_route(&mut w.tx, container.id.0, container.project_id).await?;
-                    sqlx::query("UPDATE nodes SET physical_id = $2, host_id = $3, status = 'CREATING', updated_at = $4 WHERE id = $1")
-                        .bind(p.node.to_string())
-                        .bind(container.id.to_string())
-                        .bind(container.host_id.map(|h| h.to_string()))
-                        .bind(now_millis())
-                        .execute(&mut *w.tx)
-                        .await?;
+                    on_nodes.push((p.node, container.id, container.host_id));
                     answers.push(Ok(container));
                 }
                 Err(e) => answers.push(Err(refusal(e)?)),
             }
         }
+        record_on_nodes(&mut w.tx, &on_nodes).await?;
         region.finish(&mut w.tx).await?;
         w.tx.commit().await?;
         Ok(answers)
@@ -385,7 +381,7 @@ impl Store {
         if spec_changed {
             crate::ports::sync_ports(self, &mut w.tx, &c).await?;
             let (mounts, _) = crate::volumes::resolve_mounts(&mut w.tx, &c).await?;
-            crate::volumes::insert_mounts(&mut w.tx, &c, &mounts).await?;
+            crate::volumes::insert_mounts(&mut w.tx, &c, &mounts, false).await?;
         }
         if wakes_host && let Some(host) = c.host_id {
             bump_revision(&mut w.tx, &host.to_string()).await?;
@@ -642,39 +638,69 @@ impl Store {
     }
 }
 
-pub(crate) async fn insert(tx: &mut Tx, c: &Container) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO containers (id, name, project_id, user_id, spec, image, image_id, host_id, cpu_millis, memory_mib, host_ports,
-         desired, generation, status, status_reason, runtime_id, exit_code, metadata, created_at, updated_at, health, health_reason,
-         cpu_percent, observed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, NULLIF($23, -1), $24)",
-    )
-    .bind(c.id.to_string())
-    .bind(c.name.to_string())
-    .bind(c.project_id.to_string())
-    .bind(c.user_id.to_string())
-    .bind(to_json(&c.spec))
-    .bind(flotilla_core::image::normalize_reference(&c.spec.image))
-    .bind(c.image_id.map(|i| i.to_string()))
-    .bind(c.host_id.map(|h| h.to_string()))
-    .bind(c.spec.cpu_millis() as i64)
-    .bind(c.spec.memory_mib() as i64)
-    .bind(to_json(&host_ports(c)))
-    .bind(c.desired.as_str())
-    .bind(c.generation as i64)
-    .bind(c.status.as_str())
-    .bind(c.status_reason.clone())
-    .bind(c.runtime_id.clone())
-    .bind(c.exit_code)
-    .bind(metadata_json(&c.metadata))
-    .bind(millis(c.created_at))
-    .bind(millis(c.updated_at))
-    .bind(c.health.as_str())
-    .bind(c.health.reason().to_owned())
-    .bind(opt_float(c.cpu_percent))
-    .bind(c.observed_at.map(millis))
-    .execute(&mut **tx)
-    .await
-    .map_err(StoreError::on_insert("container", c.name.as_str()))?;
+/// Inserts `containers`: a statement per [`rows_per_statement`](crate::codec::rows_per_statement) of
+/// them (a name taken names every container of that statement).
+pub(crate) async fn insert_all(tx: &mut Tx, containers: &[Container]) -> Result<(), StoreError> {
+    // Each column's parameter; cpu_percent's -1 is NULL (`codec::opt_float`).
+    let mut columns = ["?"; 24];
+    columns[22] = "NULLIF(?, -1)";
+    for chunk in containers.chunks(crate::codec::rows_per_statement(columns.len())) {
+        let sql = format!(
+            "INSERT INTO containers (id, name, project_id, user_id, spec, image, image_id, host_id, cpu_millis, memory_mib, host_ports,
+             desired, generation, status, status_reason, runtime_id, exit_code, metadata, created_at, updated_at, health, health_reason,
+             cpu_percent, observed_at) VALUES {}",
+            crate::codec::value_rows_of(chunk.len(), &columns)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in chunk {
+            query = query
+                .bind(c.id.to_string())
+                .bind(c.name.to_string())
+                .bind(c.project_id.to_string())
+                .bind(c.user_id.to_string())
+                .bind(to_json(&c.spec))
+                .bind(flotilla_core::image::normalize_reference(&c.spec.image))
+                .bind(c.image_id.map(|i| i.to_string()))
+                .bind(c.host_id.map(|h| h.to_string()))
+                .bind(c.spec.cpu_millis() as i64)
+                .bind(c.spec.memory_mib() as i64)
+                .bind(to_json(&host_ports(c)))
+                .bind(c.desired.as_str())
+                .bind(c.generation as i64)
+                .bind(c.status.as_str())
+                .bind(c.status_reason.clone())
+                .bind(c.runtime_id.clone())
+                .bind(c.exit_code)
+                .bind(metadata_json(&c.metadata))
+                .bind(millis(c.created_at))
+                .bind(millis(c.updated_at))
+                .bind(c.health.as_str())
+                .bind(c.health.reason().to_owned())
+                .bind(opt_float(c.cpu_percent))
+                .bind(c.observed_at.map(millis));
+        }
+        let names: Vec<&str> = chunk.iter().map(|c| c.name.as_str()).collect();
+        query.execute(&mut **tx).await.map_err(StoreError::on_insert("container", &names.join(", ")))?;
+    }
+    Ok(())
+}
+
+/// Records each `(node, container, host)` of `placed`: the node's container, its host, and that
+/// it is CREATING; a statement per [`rows_per_statement`](crate::codec::rows_per_statement) of them.
+async fn record_on_nodes(tx: &mut Tx, placed: &[(NodeId, ContainerId, Option<HostId>)]) -> Result<(), StoreError> {
+    for chunk in placed.chunks(crate::codec::rows_per_statement(3)) {
+        // The rows' parameters after the first, `$1` (the time).
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4)).collect();
+        let sql = format!(
+            "UPDATE nodes SET physical_id = v.column2, host_id = v.column3, status = 'CREATING', updated_at = $1
+             FROM (VALUES {}) AS v WHERE nodes.id = v.column1",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_millis());
+        for (node, container, host) in chunk {
+            query = query.bind(node.to_string()).bind(container.to_string()).bind(host.map(|h| h.to_string()));
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }

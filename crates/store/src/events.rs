@@ -47,24 +47,35 @@ pub(crate) fn changed_fields(fields: &[(&str, bool)]) -> String {
 
 /// Appends one event inside `tx`.
 async fn insert(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
-                 reason, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(e.id.to_string())
-    .bind(millis(e.timestamp))
-    .bind(e.level.as_str())
-    .bind(e.project_id.map(|p| p.to_string()))
-    .bind(e.user_id.map(|u| u.to_string()))
-    .bind(e.object_type.as_str())
-    .bind(e.object_id.to_string())
-    .bind(e.object_name.clone())
-    .bind(e.action.as_str())
-    .bind(e.status.clone())
-    .bind(e.reason.clone())
-    .bind(metadata_json(&e.metadata))
-    .execute(&mut **tx)
-    .await?;
+    insert_all(tx, std::slice::from_ref(e)).await
+}
+
+/// Appends `events` inside `tx`: a statement per [`rows_per_statement`](crate::codec::rows_per_statement) of them.
+pub(crate) async fn insert_all(tx: &mut Tx, events: &[Event]) -> Result<(), StoreError> {
+    for chunk in events.chunks(crate::codec::rows_per_statement(12)) {
+        let sql = format!(
+            "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
+                     reason, metadata) VALUES {}",
+            crate::codec::value_rows(chunk.len(), 12)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            query = query
+                .bind(e.id.to_string())
+                .bind(millis(e.timestamp))
+                .bind(e.level.as_str())
+                .bind(e.project_id.map(|p| p.to_string()))
+                .bind(e.user_id.map(|u| u.to_string()))
+                .bind(e.object_type.as_str())
+                .bind(e.object_id.to_string())
+                .bind(e.object_name.clone())
+                .bind(e.action.as_str())
+                .bind(e.status.clone())
+                .bind(e.reason.clone())
+                .bind(metadata_json(&e.metadata));
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -86,11 +97,15 @@ impl Store {
     /// Appends the audit event of a change inside the change's transaction `tx`, naming this
     /// handle's actor (see [`Store::acting`]).
     pub(crate) async fn audit(&self, tx: &mut Tx, event: Event) -> Result<(), StoreError> {
-        let event = match &self.actor {
+        insert(tx, &self.stamped(event)).await
+    }
+
+    /// `event` naming this handle's actor, as [`Store::audit`] writes it.
+    pub(crate) fn stamped(&self, event: Event) -> Event {
+        match &self.actor {
             Some(actor) => actor.stamp(event),
             None => event,
-        };
-        insert(tx, &event).await
+        }
     }
 
     /// One page of the events `scope` sees, in id (time) order whatever the sort key; a project

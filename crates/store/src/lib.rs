@@ -26,6 +26,7 @@ mod overlay;
 mod placement;
 mod plans;
 mod policies;
+mod port_creates;
 mod ports;
 mod profiles;
 mod projects;
@@ -119,6 +120,8 @@ pub struct Store {
     actor: Option<Arc<flotilla_core::audit::Actor>>,
     /// Told of every placement and no-fit (the server's metrics).
     scheduler_observer: Option<Arc<dyn flotilla_core::scheduler::Observer>>,
+    /// `create_port` calls waiting to be written together.
+    port_creates: Arc<port_creates::PortCreates>,
 }
 
 impl std::fmt::Debug for Store {
@@ -183,6 +186,7 @@ impl Store {
             route_sync: false,
             actor: None,
             scheduler_observer: None,
+            port_creates: Arc::default(),
         })
     }
 

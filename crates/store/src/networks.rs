@@ -85,7 +85,8 @@ async fn lock_address_space(backend: Backend, tx: &mut Tx) -> Result<(), StoreEr
 /// global network: the central's) or else the next of its range (global networks: the central's
 /// range, others the region's).
 async fn insert_network(backend: Backend, tx: &mut Tx, n: &Network, vni: Option<u32>) -> Result<(), StoreError> {
-    crate::quotas::check_one_more(backend, tx, n.project_id, crate::quotas::Counted::Networks).await?;
+    crate::placement::lock_placement(backend, tx).await?;
+    crate::quotas::check_one_more(tx, n.project_id, crate::quotas::Counted::Networks).await?;
     let vni = match vni {
         Some(vni) => vni,
         None => crate::overlay::allocate_vni(backend, tx, if n.global { GLOBAL_VNIS } else { REGION_VNIS }).await?,

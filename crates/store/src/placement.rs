@@ -6,11 +6,12 @@
 
 use crate::codec::{get_id, get_json};
 use crate::hosts::bump_revision;
-use crate::ports::{Allocator, allocate_ports, wanted_networks, write_port};
+use crate::ports::{Allocator, allocate_ports, wanted_networks, write_ports};
 use crate::quotas::{quota_in, usage_in};
-use crate::volumes::{insert_mounts, resolve_mounts};
+use crate::volumes::{Mount, insert_mounts, resolve_mounts};
 use crate::{Backend, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
+use flotilla_core::network::Port;
 use flotilla_core::quota::{Quota, Usage};
 use flotilla_core::scheduler::{self, Fleet, HostView, Request, Settings};
 use flotilla_core::{ClusterId, HostId, ProjectId, ValidationError};
@@ -41,6 +42,11 @@ pub(crate) struct RegionView {
     store: Store,
     /// The addresses handed out so far.
     addresses: Allocator,
+    /// The containers placed, their ports and their mounts, not yet written
+    /// ([`RegionView::write_placed`]).
+    containers: Vec<Container>,
+    ports: Vec<Port>,
+    mounts: Vec<(Container, Vec<Mount>)>,
 }
 
 impl RegionView {
@@ -84,6 +90,9 @@ impl RegionView {
             touched: BTreeSet::new(),
             store: store.clone(),
             addresses: Allocator::default(),
+            containers: Vec::new(),
+            ports: Vec::new(),
+            mounts: Vec::new(),
         })
     }
 
@@ -130,8 +139,9 @@ impl RegionView {
 
     /// Checks `container`'s project quota, resolves its networks (allocating an address on each)
     /// and volumes (a pool volume pins it to that pool), places it (ERROR with the scheduler's
-    /// explanation when nothing fits), applies its claim to the view and inserts it with its
-    /// ports and mounts. Answers it as written; a refusal writes nothing.
+    /// explanation when nothing fits) and applies its claim to the view; it is written with its
+    /// ports and mounts by [`RegionView::write_placed`]. Answers it as it will be written; a
+    /// refusal writes nothing.
     pub(crate) async fn place(
         &mut self,
         tx: &mut Tx,
@@ -140,7 +150,7 @@ impl RegionView {
         settings: &Settings,
         cluster: Option<ClusterId>,
     ) -> Result<Container, StoreError> {
-        let wanted = wanted_networks(&self.store, tx, &container).await?;
+        let wanted = wanted_networks(&self.store, tx, &mut self.addresses, &container).await?;
         let add = Usage {
             containers: 1,
             cpu_millis: container.spec.cpu_millis(),
@@ -151,7 +161,7 @@ impl RegionView {
         let project = container.project_id;
         if let Entry::Vacant(slot) = self.quotas.entry(project) {
             let quota = quota_in(tx, project).await?;
-            slot.insert((quota, usage_in(tx, project).await?));
+            slot.insert((quota, usage_in(tx, project, true).await?));
         }
         let (quota, used) = self.quotas.get_mut(&project).expect("just read");
         quota.check(used, &add).map_err(StoreError::Quota)?;
@@ -201,20 +211,35 @@ impl RegionView {
         used.cpu_millis = used.cpu_millis.saturating_add(add.cpu_millis);
         used.memory_mib = used.memory_mib.saturating_add(add.memory_mib);
         used.ports = used.ports.saturating_add(add.ports);
-        crate::containers::insert(tx, &container).await?;
-        for port in &ports {
-            write_port(tx, port).await?;
+        self.containers.push(container.clone());
+        self.ports.extend(ports);
+        if !mounts.is_empty() {
+            self.mounts.push((container.clone(), mounts));
         }
-        if container.host_id.is_some() {
-            crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(container.id)).await?;
-        }
-        insert_mounts(tx, &container, &mounts).await?;
         Ok(container)
     }
 
-    /// Saves where address allocation goes on and bumps the revision of every host that got a
-    /// container, once each: the end of a batch of placements.
-    pub(crate) async fn finish(&self, tx: &mut Tx) -> Result<(), StoreError> {
+    /// Writes the containers placed so far with their ports and mounts (a statement per many
+    /// containers, one per many ports), then wakes the peers of each placed on a host (which reads
+    /// its ports). Nothing placed later needed them: its host's claims, its quota and its
+    /// addresses are counted in the view.
+    pub(crate) async fn write_placed(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        let containers = std::mem::take(&mut self.containers);
+        crate::containers::insert_all(tx, &containers).await?;
+        write_ports(tx, &std::mem::take(&mut self.ports)).await?;
+        for (container, mounts) in std::mem::take(&mut self.mounts) {
+            insert_mounts(tx, &container, &mounts, true).await?;
+        }
+        for c in containers.iter().filter(|c| c.host_id.is_some()) {
+            crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(c.id)).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what was placed, saves where address allocation goes on and bumps the revision of
+    /// every host that got a container, once each: the end of a batch of placements.
+    pub(crate) async fn finish(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        self.write_placed(tx).await?;
         self.addresses.save(tx).await?;
         for host in &self.touched {
             bump_revision(tx, &host.to_string()).await?;

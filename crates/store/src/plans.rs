@@ -25,6 +25,7 @@ impl Store {
         for p in placements {
             placed.push(region.place(&mut w.tx, p.container, &p.request, settings, p.cluster).await.map(|c| c.id));
         }
+        region.write_placed(&mut w.tx).await?;
         let mut answers = Vec::with_capacity(placed.len());
         for answer in placed {
             answers.push(match answer {

@@ -1,7 +1,9 @@
 //! Ports: addresses handed out from a network's subnets, never twice. Allocation runs inside a
 //! write transaction (on PostgreSQL the network's subnet rows are locked first; SQLite has one
-//! writer) and the `(subnet_id, ip)` key backs it; a full default network grows by a subnet. A container's ports follow its spec's networks; an address
-//! is released when its port goes (with its container, or deleted).
+//! writer) and the `(subnet_id, ip)` key backs it; a full default network grows by a subnet.
+//! `create_port` calls made at once are written together (`port_creates.rs`). A container's ports
+//! follow its spec's networks; an address is released when its port goes (with its container, or
+//! deleted).
 
 use crate::codec::{get_bool, get_id, get_opt_id, get_time, millis, now_millis, to_json};
 use crate::hosts::bump_revision;
@@ -97,6 +99,7 @@ impl SubnetState {
 /// its project's default network (which grows by another subnet when every one is full).
 struct NetworkState {
     project: ProjectId,
+    name: String,
     is_default: bool,
     subnets: Vec<SubnetState>,
 }
@@ -199,41 +202,73 @@ impl Taken {
 }
 
 /// Hands out addresses inside one write transaction; each network's subnets are read (and on
-/// PostgreSQL locked) once, so a batch of placements costs one read per network. A full default
+/// PostgreSQL locked) once, with the addresses taken in the window at each subnet's cursor, so a
+/// batch of placements costs one read per network (and one more per window it moves past). A full default
 /// network grows by a subnet carved from the region's pool in the same transaction (every writer
 /// of ports holds the placement lock, so one need never carves two).
 #[derive(Default)]
 pub(crate) struct Allocator {
     networks: HashMap<NetworkId, NetworkState>,
+    /// The networks specs' keys named, per project ("" for its default network), as resolved.
+    resolved: HashMap<(ProjectId, String), Wanted>,
 }
 
 impl Allocator {
-    async fn network(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId, name: &str) -> Result<&mut NetworkState, StoreError> {
+    /// Network `network` as allocations see it, read (on PostgreSQL its subnet rows locked) on
+    /// first use in the transaction: one statement, the network's name with its subnets.
+    async fn network(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId) -> Result<&mut NetworkState, StoreError> {
         if let Entry::Vacant(slot) = self.networks.entry(network) {
             let lock = if backend == Backend::Postgres { " FOR UPDATE OF s" } else { "" };
+            // Each subnet with the addresses taken in the window at its cursor (a row each): where
+            // its next allocation looks, so it needs no read of its own.
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT s.*, n.is_global, n.is_default FROM subnets s JOIN networks n ON n.id = s.network_id
+                "SELECT s.*, n.name AS network_name, n.is_global, n.is_default, p.ip AS taken
+                 FROM subnets s JOIN networks n ON n.id = s.network_id
+                 LEFT JOIN ports p ON p.subnet_id = s.id AND p.ip >= s.next_ip AND p.ip < s.next_ip + {WINDOW}
                  WHERE s.network_id = $1 ORDER BY s.created_at, s.id{lock}"
             )))
             .bind(network.to_string())
             .fetch_all(&mut **tx)
             .await?;
-            let first = rows.first().ok_or_else(|| StoreError::Conflict(format!("network {name} has no subnet: create one first")))?;
+            let Some(first) = rows.first() else {
+                let name: String = sqlx::query("SELECT name FROM networks WHERE id = $1")
+                    .bind(network.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { kind: "network", key: network.to_string() })?
+                    .try_get("name")?;
+                return Err(StoreError::Conflict(format!("network {name} has no subnet: create one first")));
+            };
             let blocks = if get_bool(first, "is_global")? { Some(crate::blocks::blocks_in(tx, network).await?) } else { None };
-            let mut subnets = Vec::with_capacity(rows.len());
+            let mut subnets: Vec<SubnetState> = Vec::new();
             for row in &rows {
-                let subnet = decode_subnet(row)?;
-                let cursor = Ipv4Addr::from(row.try_get::<i64, _>("next_ip")? as u32);
-                let held = blocks.as_ref().map(|blocks| {
-                    let cidrs: Vec<_> = blocks.iter().map(|b| b.cidr).collect();
-                    subnet.plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied()))
-                });
-                subnets.push(SubnetState::new(subnet, cursor, held));
+                let id: SubnetId = get_id(row, "id")?;
+                if subnets.last().is_none_or(|s| s.id != id) {
+                    let subnet = decode_subnet(row)?;
+                    let cursor = Ipv4Addr::from(row.try_get::<i64, _>("next_ip")? as u32);
+                    let held = blocks.as_ref().map(|blocks| {
+                        let cidrs: Vec<_> = blocks.iter().map(|b| b.cidr).collect();
+                        subnet.plan.within(&cidrs, blocks.iter().flat_map(|b| b.reserved.iter().copied()))
+                    });
+                    let mut state = SubnetState::new(subnet, cursor, held);
+                    let at = u32::from(cursor);
+                    state.taken.read.push((at, at.saturating_add(WINDOW - 1)));
+                    subnets.push(state);
+                }
+                if let Some(taken) = row.try_get::<Option<i64>, _>("taken")? {
+                    subnets.last_mut().expect("just pushed").taken.addresses.insert(taken as u32);
+                }
             }
-            let project = get_id(first, "project_id")?;
-            slot.insert(NetworkState { project, is_default: get_bool(first, "is_default")?, subnets });
+            let (project, name) = (get_id(first, "project_id")?, first.try_get("network_name")?);
+            slot.insert(NetworkState { project, name, is_default: get_bool(first, "is_default")?, subnets });
         }
         Ok(self.networks.get_mut(&network).expect("just read"))
+    }
+
+    /// The name of network `network` (NotFound when there is none; a 409 when it has no subnet),
+    /// its subnets read for the allocations that follow.
+    pub(crate) async fn network_name(&mut self, backend: Backend, tx: &mut Tx, network: NetworkId) -> Result<String, StoreError> {
+        Ok(self.network(backend, tx, network).await?.name.clone())
     }
 
     /// An address on `network` (named `name` in errors): `fixed` when it is free and assignable in
@@ -249,7 +284,7 @@ impl Allocator {
         (network, name): (NetworkId, &str),
         fixed: Option<(Ipv4Addr, &str)>,
     ) -> Result<(SubnetId, Ipv4Addr), StoreError> {
-        let n = self.network(store.backend, tx, network, name).await?;
+        let n = self.network(store.backend, tx, network).await?;
         let (at, ip) = match fixed {
             Some((ip, field)) => {
                 let Some(at) = n.subnets.iter().position(|s| s.plan.cidr.contains(ip) && s.plan.assignable(ip)) else {
@@ -299,66 +334,95 @@ impl Allocator {
     }
 }
 
-/// Writes port `p` within its project's quota of ports.
-pub(crate) async fn insert_port(backend: Backend, tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
-    crate::quotas::check_one_more(backend, tx, p.project_id, crate::quotas::Counted::Ports).await?;
+/// Writes port `p` within its project's quota of ports (callers hold the placement lock).
+pub(crate) async fn insert_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
+    crate::quotas::check_one_more(tx, p.project_id, crate::quotas::Counted::Ports).await?;
     write_port(tx, p).await
 }
 
 /// Writes port `p`, its project's quota already checked (placements count ports in their view).
 pub(crate) async fn write_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(p.id.to_string())
-    .bind(p.name.clone())
-    .bind(p.project_id.to_string())
-    .bind(p.network_id.to_string())
-    .bind(p.subnet_id.to_string())
-    .bind(i64::from(u32::from(p.ip)))
-    .bind(p.ip.to_string())
-    .bind(p.mac.clone())
-    .bind(p.container_id.map(|c| c.to_string()))
-    .bind(millis(p.created_at))
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!("address {} is already in use", p.ip)),
-        _ => StoreError::Database(e),
-    })?;
+    write_ports(tx, std::slice::from_ref(p)).await
+}
+
+/// Writes `ports`, their projects' quotas already checked: a statement per
+/// [`rows_per_statement`](crate::codec::rows_per_statement) of them.
+pub(crate) async fn write_ports(tx: &mut Tx, ports: &[Port]) -> Result<(), StoreError> {
+    for chunk in ports.chunks(crate::codec::rows_per_statement(10)) {
+        let sql = format!(
+            "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at) VALUES {}",
+            crate::codec::value_rows(chunk.len(), 10)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for p in chunk {
+            query = query
+                .bind(p.id.to_string())
+                .bind(p.name.clone())
+                .bind(p.project_id.to_string())
+                .bind(p.network_id.to_string())
+                .bind(p.subnet_id.to_string())
+                .bind(i64::from(u32::from(p.ip)))
+                .bind(p.ip.to_string())
+                .bind(p.mac.clone())
+                .bind(p.container_id.map(|c| c.to_string()))
+                .bind(millis(p.created_at));
+        }
+        query.execute(&mut **tx).await.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                let ips: Vec<String> = chunk.iter().map(|p| p.ip.to_string()).collect();
+                StoreError::Conflict(format!("address {} is already in use", ips.join(" or ")))
+            }
+            _ => StoreError::Database(e),
+        })?;
+    }
     Ok(())
 }
 
 /// A network a container wants: resolved, with the spec's key for errors.
+#[derive(Clone)]
 pub(crate) struct Wanted {
     pub(crate) network: NetworkId,
     pub(crate) name: String,
 }
 
 /// The networks `c`'s spec names (its project's default network when it names none; none with
-/// host networking). An unknown network is a 400 naming `spec.networks[i].network`.
-pub(crate) async fn wanted_networks(store: &Store, tx: &mut Tx, c: &Container) -> Result<Vec<Wanted>, StoreError> {
+/// host networking). An unknown network is a 400 naming `spec.networks[i].network`. Each key is
+/// resolved once per `alloc` (a batch of placements names the same networks again and again).
+pub(crate) async fn wanted_networks(store: &Store, tx: &mut Tx, alloc: &mut Allocator, c: &Container) -> Result<Vec<Wanted>, StoreError> {
     if c.spec.host_network {
         return Ok(Vec::new());
     }
     if c.spec.networks.is_empty() {
+        // The key no spec can hold: a project's default network.
+        if let Some(known) = alloc.resolved.get(&(c.project_id, String::new())) {
+            return Ok(vec![known.clone()]);
+        }
         let network = default_network(store, tx, c.project_id).await?;
-        return Ok(vec![Wanted { network: network.id, name: network.name.to_string() }]);
+        let wanted = Wanted { network: network.id, name: network.name.to_string() };
+        alloc.resolved.insert((c.project_id, String::new()), wanted.clone());
+        return Ok(vec![wanted]);
     }
     let mut wanted: Vec<Wanted> = Vec::with_capacity(c.spec.networks.len());
     for (i, NetworkRef { network: key }) in c.spec.networks.iter().enumerate() {
-        let network = visible_network(tx, c.project_id, key).await?.ok_or_else(|| {
-            StoreError::Invalid(ValidationError::new(
-                format!("spec.networks[{i}].network"),
-                key,
-                "no network visible to the project has this id or name",
-            ))
-        })?;
-        if wanted.iter().any(|w| w.network == network.id) {
+        let network = match alloc.resolved.get(&(c.project_id, key.clone())) {
+            Some(known) => known.clone(),
+            None => {
+                let network = visible_network(tx, c.project_id, key).await?.ok_or_else(|| {
+                    StoreError::Invalid(ValidationError::new(
+                        format!("spec.networks[{i}].network"),
+                        key,
+                        "no network visible to the project has this id or name",
+                    ))
+                })?;
+                let network = Wanted { network: network.id, name: network.name.to_string() };
+                alloc.resolved.insert((c.project_id, key.clone()), network.clone());
+                network
+            }
+        };
+        if wanted.iter().any(|w| w.network == network.network) {
             return Err(StoreError::Invalid(ValidationError::new(format!("spec.networks[{i}].network"), key, "is named twice")));
         }
-        wanted.push(Wanted { network: network.id, name: network.name.to_string() });
+        wanted.push(network);
     }
     Ok(wanted)
 }
@@ -399,7 +463,8 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
     let backend = store.backend;
     // The placement lock before any subnet's row: the order every writer of ports keeps.
     crate::placement::lock_placement(backend, tx).await?;
-    let wanted = wanted_networks(store, tx, c).await?;
+    let mut alloc = Allocator::default();
+    let wanted = wanted_networks(store, tx, &mut alloc, c).await?;
     let around = crate::overlay::Around::Container(c.id);
     crate::overlay::wake_peers(store, tx, around).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
@@ -417,9 +482,8 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
             .await?;
     }
     let missing: Vec<Wanted> = wanted.into_iter().filter(|w| !have.contains(&w.network)).collect();
-    let mut alloc = Allocator::default();
     for port in allocate_ports(store, tx, &mut alloc, c, &missing).await? {
-        insert_port(backend, tx, &port).await?;
+        insert_port(tx, &port).await?;
     }
     alloc.save(tx).await?;
     crate::overlay::wake_peers(store, tx, around).await
@@ -427,48 +491,12 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
 
 /// The audit event of reserving or releasing port `p` on network `network` (named by its name,
 /// or its address when it has none).
-fn port_event(p: &Port, network: &str, action: EventAction) -> Event {
+pub(crate) fn port_event(p: &Port, network: &str, action: EventAction) -> Event {
     let name = if p.name.is_empty() { p.ip.to_string() } else { p.name.clone() };
     Event::new(ObjectType::Port, p.id.0, &name, action, END).by(Some(p.project_id), None).meta("network", network).meta("ip", p.ip)
 }
 
 impl Store {
-    /// Reserves an address on `network`: `ip` when given (and free), else the next free one.
-    pub async fn create_port(
-        &self,
-        project: ProjectId,
-        network: NetworkId,
-        name: &str,
-        ip: Option<Ipv4Addr>,
-    ) -> Result<PortRow, StoreError> {
-        let mut w = self.begin_write().await?;
-        crate::placement::lock_placement(self.backend, &mut w.tx).await?;
-        let network_name: String = sqlx::query("SELECT name FROM networks WHERE id = $1")
-            .bind(network.to_string())
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "network", key: network.to_string() })?
-            .try_get("name")?;
-        let mut alloc = Allocator::default();
-        let (subnet_id, ip) = alloc.allocate(self, &mut w.tx, (network, &network_name), ip.map(|ip| (ip, "ip_address"))).await?;
-        let port = Port {
-            id: PortId::new(),
-            name: name.to_owned(),
-            project_id: project,
-            network_id: network,
-            subnet_id,
-            ip,
-            mac: mac_for(ip),
-            container_id: None,
-            created_at: flotilla_core::now(),
-        };
-        insert_port(self.backend, &mut w.tx, &port).await?;
-        alloc.save(&mut w.tx).await?;
-        self.audit(&mut w.tx, port_event(&port, &network_name, EventAction::PortCreate)).await?;
-        w.tx.commit().await?;
-        self.port(Scope::All, port.id).await
-    }
-
     pub async fn port(&self, scope: Scope, id: PortId) -> Result<PortRow, StoreError> {
         decode_row(&self.find_one("port", "port_view", Some(scope), &id.to_string()).await?)
     }
@@ -562,7 +590,7 @@ impl Store {
         if c.spec.host_network {
             return Err(StoreError::Conflict(format!("container {id} uses the host's network: it joins no other")));
         }
-        let wanted = wanted_networks(self, &mut w.tx, &c).await?;
+        let wanted = wanted_networks(self, &mut w.tx, &mut Allocator::default(), &c).await?;
         if c.spec.networks.is_empty() {
             c.spec.networks = wanted.iter().map(|w| NetworkRef { network: w.name.clone() }).collect();
         }
@@ -572,7 +600,7 @@ impl Store {
             let name = c.spec.networks.last().map(|n| n.network.clone()).unwrap_or_default();
             let mut alloc = Allocator::default();
             let (subnet_id, ip) = alloc.allocate(self, &mut w.tx, (network, &name), Some((ip, "ip_address"))).await?;
-            insert_port(self.backend, &mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
+            insert_port(&mut w.tx, &container_port(&c, network, subnet_id, ip)).await?;
         }
         sync_ports(self, &mut w.tx, &c).await?;
         sqlx::query("UPDATE containers SET spec = $2, updated_at = $3 WHERE id = $1")

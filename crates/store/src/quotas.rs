@@ -1,10 +1,10 @@
 //! Quotas: per-project limits (a missing row is unlimited) and the usage they are checked against.
 
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 use flotilla_core::ProjectId;
 use flotilla_core::event::{END, Event, EventAction, ObjectType};
 use flotilla_core::quota::{Quota, QuotaExceeded, Resource, Usage};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -46,8 +46,10 @@ pub(crate) async fn quota_in(tx: &mut Tx, project: ProjectId) -> Result<Quota, S
     })
 }
 
-/// What the project holds now.
-pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, StoreError> {
+/// What the project holds now. Inside a write holding the placement lock (`writing`), its tally of
+/// ports is folded when its rows have piled up (placements add a row per port and fold nothing
+/// else); a read leaves it.
+pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId, writing: bool) -> Result<Usage, StoreError> {
     let row = sqlx::query(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(cpu_millis), 0) AS BIGINT) AS cpu,
          CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) AS memory FROM containers WHERE project_id = $1",
@@ -65,18 +67,47 @@ pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId) -> Result<Usage, S
         cpu_millis: get(&row, "cpu")?,
         memory_mib: get(&row, "memory")?,
         image_bytes: get(&images, "bytes")?,
-        networks: count_in(tx, "networks", project).await?,
-        ports: count_in(tx, "ports", project).await?,
+        networks: count_in(tx, Counted::Networks, project).await?.0,
+        ports: match count_in(tx, Counted::Ports, project).await? {
+            (_, tallies) if writing && tallies > TALLY_ROWS => fold_port_tally(tx, project).await?,
+            (used, _) => used,
+        },
     })
 }
 
-/// How many rows of `table` (networks or ports) the project holds.
-async fn count_in(tx: &mut Tx, table: &'static str, project: ProjectId) -> Result<u64, StoreError> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE project_id = $1")))
+/// Tally rows a project's count of ports may spread over before a count folds them into one.
+const TALLY_ROWS: i64 = 64;
+
+/// How many networks or ports the project holds (its networks counted, its ports summed from
+/// their tally, migration 0033: a row per port written or deleted since the last fold, so the
+/// cost does not grow with the project's addresses), and over how many tally rows.
+async fn count_in(tx: &mut Tx, counted: Counted, project: ProjectId) -> Result<(u64, i64), StoreError> {
+    let sql = match counted {
+        Counted::Networks => "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(0 AS BIGINT) AS tallies FROM networks WHERE project_id = $1",
+        Counted::Ports => {
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n, CAST(COUNT(*) AS BIGINT) AS tallies FROM port_tallies WHERE project_id = $1"
+        }
+    };
+    let row = sqlx::query(sql).bind(project.to_string()).fetch_one(&mut **tx).await?;
+    Ok((row.try_get::<i64, _>("n")?.max(0) as u64, row.try_get("tallies")?))
+}
+
+/// Folds the project's tally of ports into one row and answers it (callers hold the placement
+/// lock: one fold at a time). The rows summed are those deleted: a concurrent delete's row,
+/// committed meanwhile, is either deleted and counted or kept.
+async fn fold_port_tally(tx: &mut Tx, project: ProjectId) -> Result<u64, StoreError> {
+    let rows =
+        sqlx::query("DELETE FROM port_tallies WHERE project_id = $1 RETURNING n").bind(project.to_string()).fetch_all(&mut **tx).await?;
+    let mut total = 0;
+    for row in &rows {
+        total += row.try_get::<i64, _>("n")?;
+    }
+    sqlx::query("INSERT INTO port_tallies (project_id, n) VALUES ($1, $2)")
         .bind(project.to_string())
-        .fetch_one(&mut **tx)
+        .bind(total)
+        .execute(&mut **tx)
         .await?;
-    Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
+    Ok(total.max(0) as u64)
 }
 
 /// The objects quotas limit by their count of rows.
@@ -86,30 +117,63 @@ pub(crate) enum Counted {
     Ports,
 }
 
-/// Refuses one more network or port (address) past the project's quota. Takes the placement
-/// lock (SQLite: the writer is held), so the count and the insert after it are atomic across
-/// servers; writers of ports take it before locking a subnet's row (placements count their
-/// ports in their view instead, under the same lock).
-pub(crate) async fn check_one_more(backend: Backend, tx: &mut Tx, project: ProjectId, counted: Counted) -> Result<(), StoreError> {
-    crate::placement::lock_placement(backend, tx).await?;
-    let quota = quota_in(tx, project).await?;
-    let (limit, table, resource) = match counted {
-        Counted::Networks => (quota.networks, "networks", Resource::Networks),
-        Counted::Ports => (quota.ports, "ports", Resource::Ports),
-    };
-    let Some(limit) = limit else { return Ok(()) };
-    let used = count_in(tx, table, project).await?;
+/// Refuses one more network or port (address) past the project's quota. Callers hold the
+/// placement lock (SQLite: the writer), so the count and the insert after it are atomic across
+/// servers; writers of ports take it before locking a subnet's row (placements count their ports
+/// in their view instead, under the same lock).
+pub(crate) async fn check_one_more(tx: &mut Tx, project: ProjectId, counted: Counted) -> Result<(), StoreError> {
+    if let Counted::Ports = counted {
+        return port_room(tx, project).await?.take_one();
+    }
+    let Some(limit) = quota_in(tx, project).await?.networks else { return Ok(()) };
+    let (used, _) = count_in(tx, counted, project).await?;
     if used >= limit {
-        return Err(StoreError::Quota(QuotaExceeded { resource, limit, used, requested: 1 }));
+        return Err(StoreError::Quota(QuotaExceeded { resource: Resource::Networks, limit, used, requested: 1 }));
     }
     Ok(())
+}
+
+/// A project's quota of ports and the ports it holds, read once inside a write (placement lock
+/// held) and counted on as that write adds ports.
+pub(crate) struct PortRoom {
+    limit: Option<u64>,
+    used: u64,
+}
+
+impl PortRoom {
+    /// Counts one more port, or refuses it past the quota.
+    pub(crate) fn take_one(&mut self) -> Result<(), StoreError> {
+        if let Some(limit) = self.limit.filter(|limit| self.used >= *limit) {
+            return Err(StoreError::Quota(QuotaExceeded { resource: Resource::Ports, limit, used: self.used, requested: 1 }));
+        }
+        self.used += 1;
+        Ok(())
+    }
+}
+
+/// Project `project`'s [`PortRoom`]: its quota of ports (the default without a quota row) and
+/// its tally of ports, in one statement (the tally folded when its rows pile up).
+pub(crate) async fn port_room(tx: &mut Tx, project: ProjectId) -> Result<PortRoom, StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT ports FROM quotas WHERE project_id = $1) AS quota, CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n,
+         CAST(COUNT(*) AS BIGINT) AS tallies FROM port_tallies WHERE project_id = $1",
+    )
+    .bind(project.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let limit = row.try_get::<Option<i64>, _>("quota")?.map_or(Quota::default().ports, limit);
+    let used = match row.try_get::<i64, _>("tallies")? {
+        tallies if tallies > TALLY_ROWS => fold_port_tally(tx, project).await?,
+        _ => row.try_get::<i64, _>("n")?.max(0) as u64,
+    };
+    Ok(PortRoom { limit, used })
 }
 
 /// Refuses `add` when it would take `project` past its quota. Callers hold the placement lock
 /// (or SQLite's writer), so the check and the write after it are atomic.
 pub(crate) async fn check_quota(tx: &mut Tx, project: ProjectId, add: &Usage) -> Result<(), StoreError> {
     let quota = quota_in(tx, project).await?;
-    let used = usage_in(tx, project).await?;
+    let used = usage_in(tx, project, true).await?;
     quota.check(&used, add).map_err(StoreError::Quota)
 }
 
@@ -118,7 +182,7 @@ impl Store {
     pub async fn quota(&self, project: ProjectId) -> Result<(Quota, Usage), StoreError> {
         let mut tx = self.pool.begin().await?;
         let quota = quota_in(&mut tx, project).await?;
-        let usage = usage_in(&mut tx, project).await?;
+        let usage = usage_in(&mut tx, project, false).await?;
         tx.commit().await?;
         Ok((quota, usage))
     }

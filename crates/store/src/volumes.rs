@@ -76,9 +76,12 @@ pub(crate) async fn resolve_mounts(tx: &mut Tx, c: &Container) -> Result<(Vec<Mo
     Ok((mounts, pool))
 }
 
-/// Records `c`'s mounts, and that their volumes now exist on `host`.
-pub(crate) async fn insert_mounts(tx: &mut Tx, c: &Container, mounts: &[Mount]) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM container_volumes WHERE container_id = $1").bind(c.id.to_string()).execute(&mut **tx).await?;
+/// Records `c`'s mounts (in place of those it had unless it is `new`), and that their volumes now
+/// exist on `host`.
+pub(crate) async fn insert_mounts(tx: &mut Tx, c: &Container, mounts: &[Mount], new: bool) -> Result<(), StoreError> {
+    if !new {
+        sqlx::query("DELETE FROM container_volumes WHERE container_id = $1").bind(c.id.to_string()).execute(&mut **tx).await?;
+    }
     for m in mounts {
         sqlx::query("INSERT INTO container_volumes (container_id, volume_id, target, read_only) VALUES ($1, $2, $3, $4)")
             .bind(c.id.to_string())

@@ -255,3 +255,96 @@ async fn postgres_default_network_grows_across_four_servers() {
         default_network_grows(&stores).await;
     }
 }
+
+/// How many ports `project`'s quota usage counts.
+async fn ports_used(store: &Store, project: ProjectId) -> u64 {
+    store.quota(project).await.unwrap().1.ports
+}
+
+/// A project's quota of ports counts its ports as they come and go (reserved, a container's,
+/// deleted with their container, a tally folded past its rows); creates made at once are written
+/// together and each refused alone: past the quota, or at an address taken by another of them.
+async fn ports_counted_against_the_quota(stores: &[Store]) {
+    let store = &stores[0];
+    let project = support::project("counted");
+    store.create_project(&project).await.unwrap();
+    let plan = SubnetPlan::new("", Cidr::parse("cidr", "10.80.0.0/24").unwrap(), None, Vec::new(), BTreeSet::new()).unwrap();
+    let network = network_with(store, project.id, "counted", plan).await;
+    let quota = |ports| flotilla_core::quota::Quota { ports: Some(ports), ..Default::default() };
+    store.set_quota(project.id, quota(5)).await.unwrap();
+
+    // Eight at once against room for five: five written, three refused by the quota.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = stores[i % stores.len()].clone();
+            tokio::spawn(async move { store.create_port(project.id, network, &format!("q{i}"), None).await })
+        })
+        .collect();
+    let mut made = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(port) => made.push(port),
+            Err(StoreError::Quota(exceeded)) => assert_eq!(exceeded.limit, 5),
+            Err(e) => panic!("only the quota refuses: {e}"),
+        }
+    }
+    assert_eq!(made.len(), 5, "{made:?}");
+    assert_eq!(ports_used(store, project.id).await, 5);
+
+    // A deleted port, and a container's port gone with its container, make room again.
+    store.delete_port(made[0].port.id).await.unwrap();
+    assert_eq!(ports_used(store, project.id).await, 4);
+    let spec = ContainerProperties {
+        image: "demo".into(),
+        networks: vec![flotilla_core::profile::NetworkRef { network: "counted".into() }],
+        ..Default::default()
+    };
+    let c = store
+        .create_container(support::container(project.id, spec.clone()), &Request::for_spec(&spec), &Settings::default())
+        .await
+        .unwrap();
+    assert_eq!(ports_used(store, project.id).await, 5);
+    assert!(matches!(store.create_port(project.id, network, "over", None).await, Err(StoreError::Quota(_))));
+    store.delete_container(c.container.id).await.unwrap();
+    assert_eq!(ports_used(store, project.id).await, 4);
+
+    // Many comings and goings (more tally rows than a count reads before folding them) still add up.
+    store.set_quota(project.id, quota(100)).await.unwrap();
+    for i in 0..40 {
+        let port = store.create_port(project.id, network, &format!("churn{i}"), None).await.unwrap();
+        store.delete_port(port.port.id).await.unwrap();
+    }
+    let kept = store.create_port(project.id, network, "kept", None).await.unwrap();
+    assert_eq!(ports_used(store, project.id).await, 5);
+
+    // Written together, one of two asking for the same address is refused; the other is written.
+    let tasks: Vec<_> = (0..2)
+        .map(|i| {
+            let store = stores[i % stores.len()].clone();
+            let ip = Some(Ipv4Addr::new(10, 80, 0, 200));
+            tokio::spawn(async move { store.create_port(project.id, network, &format!("fixed{i}"), ip).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().any(|o| matches!(o, Err(StoreError::Conflict(m)) if m.contains("already in use"))), "{outcomes:?}");
+    assert_eq!(ports_used(store, project.id).await, 6);
+    assert_ne!(kept.port.ip, Ipv4Addr::new(10, 80, 0, 200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_ports_counted_against_the_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("flotilla.db").display());
+    ports_counted_against_the_quota(&[Store::connect(&url).await.unwrap()]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_ports_counted_against_the_quota() {
+    if let Some(stores) = postgres_stores("counted", RegionPool::default()).await {
+        ports_counted_against_the_quota(&stores).await;
+    }
+}
