@@ -220,12 +220,6 @@ impl Store {
         Ok(answers)
     }
 
-    /// The containers changed at or after `since` (milliseconds): engines watch them.
-    pub async fn containers_changed_since(&self, since: i64) -> Result<Vec<Container>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM containers WHERE updated_at >= $1").bind(since).fetch_all(&self.pool).await?;
-        rows.iter().map(decode_container).collect()
-    }
-
     /// The containers deleted at `since` (epoch milliseconds) or later, as far as tombstones last.
     pub async fn containers_deleted_since(&self, since: i64) -> Result<Vec<ContainerId>, StoreError> {
         let rows = sqlx::query("SELECT id FROM container_tombstones WHERE deleted_at >= $1").bind(since).fetch_all(&self.pool).await?;
