@@ -148,7 +148,9 @@ async fn reserve(
         Entry::Vacant(slot) => slot.insert(port_room(tx, r.project).await?),
     };
     room.take_one()?;
-    let (subnet_id, ip) = alloc.allocate(&r.store, tx, (r.network, &network_name), r.ip.map(|ip| (ip, "ip_address"))).await?;
+    let allocated = alloc.allocate(&r.store, tx, (r.network, &network_name), r.ip.map(|ip| (ip, "ip_address"))).await;
+    // A request refused its address leaves its room to the batch's next ones.
+    let (subnet_id, ip) = allocated.inspect_err(|_| room.give_back())?;
     let port = Port {
         id: PortId::new(),
         name: r.name.clone(),

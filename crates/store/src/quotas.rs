@@ -149,6 +149,11 @@ impl PortRoom {
         self.used += 1;
         Ok(())
     }
+
+    /// Counts one port fewer: one taken whose address could not be had.
+    pub(crate) fn give_back(&mut self) {
+        self.used = self.used.saturating_sub(1);
+    }
 }
 
 /// Project `project`'s [`PortRoom`]: its quota of ports (the default without a quota row) and
