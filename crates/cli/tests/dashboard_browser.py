@@ -16,6 +16,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT_S = 30
@@ -53,7 +54,9 @@ def main():
                      "--window-size=1440,1000"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(os.environ["FLOTILLA_TEST_CHROMEDRIVER"]), options=options)
-    wait = WebDriverWait(driver, WAIT_S)
+    # A page that navigates (a form's redirect) between finding an element and reading it
+    # leaves a stale reference: the wait looks again.
+    wait = WebDriverWait(driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException])
     seen = {}
     try:
         def shot(name):
