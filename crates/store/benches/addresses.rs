@@ -8,14 +8,13 @@
 //! profile it). SQLite always; PostgreSQL when `FLOTILLA_TEST_POSTGRES_URL` names
 //! a server (`FLOTILLA_TEST_ONLY_DB=1 scripts/test.sh cargo bench -p flotilla-store --bench addresses`).
 
-use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
-use flotilla_core::identity::Project;
+use flotilla_core::container::Container;
 use flotilla_core::ipam::{Cidr, SubnetPlan};
 use flotilla_core::network::{Network, Subnet};
 use flotilla_core::profile::{ContainerProperties, NetworkRef};
 use flotilla_core::quota::Quota;
 use flotilla_core::scheduler::{Request, Settings};
-use flotilla_core::{ContainerId, Metadata, Name, NetworkId, NodeId, ProjectId, SubnetId, UserId};
+use flotilla_core::{Metadata, Name, NetworkId, NodeId, ProjectId, SubnetId};
 use flotilla_store::{NodePlacement, Store};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,23 +28,15 @@ const CONCURRENCY: usize = 16;
 /// Placements per transaction on the batched path (the engine placer's most).
 const BATCH: usize = 500;
 
-fn name(n: &str) -> Name {
-    Name::parse("name", n).unwrap()
-}
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::name;
 
 /// A fresh project (its quota of ports raised to 100,000) with one network `tag` on the /16
 /// `10.{second}.0.0/16`.
 async fn fresh_network(store: &Store, tag: &str, second: u8) -> (ProjectId, NetworkId, Name) {
     let now = flotilla_core::now();
-    let project = Project {
-        id: ProjectId::new(),
-        name: name(tag),
-        description: String::new(),
-        enabled: true,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let project = support::project(tag);
     store.create_project(&project).await.unwrap();
     // Room for the fill, still a limit (so every port written is counted against it).
     store.set_quota(project.id, Quota { ports: Some(100_000), ..Quota::default() }).await.unwrap();
@@ -123,32 +114,9 @@ async fn single_creates(store: &Store, total: usize, concurrency: usize, tag: &s
 
 /// Container `i` of `project`, on network `network`, not yet placed.
 fn container(project: ProjectId, network: &Name, i: usize) -> Container {
-    let now = flotilla_core::now();
-    Container {
-        id: ContainerId::new(),
-        name: name(&format!("c{i}")),
-        project_id: project,
-        user_id: UserId::new(),
-        spec: ContainerProperties {
-            image: "busybox".into(),
-            networks: vec![NetworkRef { network: network.to_string() }],
-            ..Default::default()
-        },
-        image_id: None,
-        host_id: None,
-        desired: DesiredState::Running,
-        generation: 1,
-        status: ContainerStatus::Creating,
-        status_reason: String::new(),
-        runtime_id: None,
-        exit_code: None,
-        health: ContainerHealth::Unknown,
-        cpu_percent: None,
-        observed_at: None,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    }
+    let spec =
+        ContainerProperties { image: "busybox".into(), networks: vec![NetworkRef { network: network.to_string() }], ..Default::default() };
+    Container { name: name(&format!("c{i}")), ..support::container(project, spec) }
 }
 
 /// Fills a fresh /16 with `total` placements of one-port containers, [`BATCH`] per transaction.
