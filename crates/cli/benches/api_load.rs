@@ -137,6 +137,11 @@ async fn idle_memory(region: &Region, idle: Duration) -> Result<()> {
     let (_, server) = region.server.memory_mib()?;
     let (_, agent) = region.agents[0].memory_mib()?;
     println!("idle RSS {:.0?} after one login: server {server:.1} MiB (goal ≤ 30 MB), agent {agent:.1} MiB (goal ≤ 15 MB)", idle);
+    let (server_own, server_files) = region.server.resident_split_mib()?;
+    let (agent_own, agent_files) = region.agents[0].resident_split_mib()?;
+    println!(
+        "  of which its own (anonymous) / the binary's shared pages: server {server_own:.1} / {server_files:.1} MiB, agent {agent_own:.1} / {agent_files:.1} MiB"
+    );
     Ok(())
 }
 

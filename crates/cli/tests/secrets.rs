@@ -61,10 +61,10 @@ async fn log_in(url: &str, last: u8, password: &str) -> u16 {
 
 /// A thousand logins, half right and half wrong, from 100 loopback addresses (each first logs
 /// in rightly, so the admin's own failure bucket does not apply there, and fails 5 times, under
-/// the 10 its address may): the server's resident memory grows by less than 64 MiB in all (the
-/// two hashing buffers, 19 MiB each, are made by the first logins) and by less than 16 MiB after
-/// the first few. Before the blocks were reused, the server kept growing (55 → 169 MiB over the
-/// first 8 logins, then +96 MiB over the thousand).
+/// the 10 its address may): the server's resident memory grows by less than 64 MiB in all (two
+/// hashing buffers, 19 MiB each, live while logins run at once) and by less than 16 MiB after
+/// the first few. When glibc's arenas kept the freed buffers, the server kept growing (55 → 169
+/// MiB over the first 8 logins, then +96 MiB over the thousand).
 #[test]
 fn a_thousand_logins_leave_the_memory_flat() {
     const LOGINS: usize = 1000;

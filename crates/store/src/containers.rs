@@ -506,14 +506,15 @@ impl Store {
         for a in &mut containers {
             a.aliases.push(a.container.name.to_string());
         }
+        let mut mounts = crate::volumes::mounts_on_host(&mut tx, &h).await?;
         for a in &mut containers {
-            a.mounts = crate::volumes::mounts_of(&mut tx, &a.container.id.to_string()).await?;
+            a.mounts = mounts.remove(&a.container.id.to_string()).unwrap_or_default();
         }
         let volumes = sqlx::query(
             "SELECT v.* FROM volumes v WHERE v.id IN (SELECT volume_id FROM host_volumes WHERE host_id = $1)
              OR v.pool = (SELECT pool FROM hosts WHERE id = $1 AND pool != '') ORDER BY v.id",
         )
-        .bind(h)
+        .bind(h.clone())
         .fetch_all(&mut *tx)
         .await?
         .iter()
@@ -575,6 +576,18 @@ impl Store {
                     };
                     let measured = seen.health.is_some() || seen.cpu_percent.is_some();
                     let observed_at = if measured { Some(now) } else { c.observed_at.map(millis) };
+                    // A report of what is recorded already (a full report's unchanged rows) writes
+                    // nothing: no write to wait for, no change for the watchers to look at.
+                    let unchanged = !measured
+                        && status == c.status
+                        && seen.reason == c.status_reason
+                        && seen.runtime_id.as_ref().is_none_or(|id| c.runtime_id.as_ref() == Some(id))
+                        && seen.exit_code == c.exit_code
+                        && health == c.health
+                        && cpu_percent == c.cpu_percent;
+                    if unchanged {
+                        continue;
+                    }
                     sqlx::query(
                         "UPDATE containers SET status = $2, status_reason = $3, runtime_id = COALESCE($4, runtime_id), exit_code = $5,
                          updated_at = $6, health = $7, health_reason = $8, cpu_percent = NULLIF($9, -1), observed_at = $10 WHERE id = $1",

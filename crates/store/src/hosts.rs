@@ -257,14 +257,14 @@ impl Store {
         Ok(Registered { host: self.host(&id).await?, credential_kept })
     }
 
-    /// The host holding this credential.
-    pub async fn host_by_credential(&self, digest: &str) -> Result<Host, StoreError> {
-        let row = sqlx::query("SELECT * FROM host_view WHERE credential_digest = $1")
+    /// The host holding this credential: one indexed read of its id (every agent call asks).
+    pub async fn host_by_credential(&self, digest: &str) -> Result<HostId, StoreError> {
+        let row = sqlx::query("SELECT id FROM hosts WHERE credential_digest = $1")
             .bind(digest.to_owned())
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound { kind: "host credential", key: "(hidden)".into() })?;
-        decode(&row)
+        get_id(&row, "id")
     }
 
     /// The host whose id or name is `key`.
@@ -371,6 +371,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { kind: "host", key: id.to_string() });
         }
+        sqlx::query("DELETE FROM host_tallies WHERE host_id = $1").bind(id.to_string()).execute(&mut *w.tx).await?;
         w.tx.commit().await?;
         Ok(())
     }

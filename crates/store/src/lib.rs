@@ -40,6 +40,7 @@ mod routers;
 mod routes;
 mod routings;
 mod stamps;
+mod tallies;
 mod tokens;
 mod ui_secrets;
 mod users;

@@ -8,6 +8,7 @@ use crate::codec::{get_id, get_json};
 use crate::hosts::bump_revision;
 use crate::ports::{Allocator, allocate_ports, wanted_networks, write_ports};
 use crate::quotas::{quota_in, usage_in};
+use crate::tallies;
 use crate::volumes::{Mount, insert_mounts, resolve_mounts};
 use crate::{Backend, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerStatus};
@@ -55,6 +56,7 @@ impl RegionView {
         lock_placement(store.backend, tx).await?;
         let hosts = sqlx::query("SELECT * FROM host_view").fetch_all(&mut **tx).await?;
         let mut ports: HashMap<String, BTreeSet<(u16, String)>> = HashMap::new();
+        // Only the containers that take host ports (a partial index of them, migration 0034).
         for row in sqlx::query("SELECT host_id, host_ports FROM containers WHERE host_id IS NOT NULL AND host_ports != '[]'")
             .fetch_all(&mut **tx)
             .await?
@@ -236,13 +238,15 @@ impl RegionView {
         Ok(())
     }
 
-    /// Writes what was placed, saves where address allocation goes on and bumps the revision of
-    /// every host that got a container, once each: the end of a batch of placements.
+    /// Writes what was placed, saves where address allocation goes on, and bumps the revision of
+    /// every host that got a container and folds its tally, once each: the end of a batch of
+    /// placements.
     pub(crate) async fn finish(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
         self.write_placed(tx).await?;
         self.addresses.save(tx).await?;
         for host in &self.touched {
             bump_revision(tx, &host.to_string()).await?;
+            tallies::HOST_CONTAINERS.fold(tx, &host.to_string()).await?;
         }
         Ok(())
     }

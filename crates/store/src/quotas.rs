@@ -1,5 +1,6 @@
 //! Quotas: per-project limits (a missing row is unlimited) and the usage they are checked against.
 
+use crate::tallies::{self, FOLD_PAST};
 use crate::{Store, StoreError};
 use flotilla_core::ProjectId;
 use flotilla_core::event::{END, Event, EventAction, ObjectType};
@@ -46,37 +47,56 @@ pub(crate) async fn quota_in(tx: &mut Tx, project: ProjectId) -> Result<Quota, S
     })
 }
 
-/// What the project holds now. Inside a write holding the placement lock (`writing`), its tally of
-/// ports is folded when its rows have piled up (placements add a row per port and fold nothing
-/// else); a read leaves it.
+/// What the project holds now. Inside a write holding the placement lock (`writing`), its tallies
+/// of containers and of ports are folded when their rows have piled up (placements add rows and
+/// fold nothing else); a read leaves them.
 pub(crate) async fn usage_in(tx: &mut Tx, project: ProjectId, writing: bool) -> Result<Usage, StoreError> {
-    let row = sqlx::query(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(cpu_millis), 0) AS BIGINT) AS cpu,
-         CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) AS memory FROM containers WHERE project_id = $1",
-    )
-    .bind(project.to_string())
-    .fetch_one(&mut **tx)
-    .await?;
+    let containers = match container_tally(tx, project).await? {
+        (_, tallies) if writing && tallies > FOLD_PAST => fold_container_tally(tx, project).await?,
+        (used, _) => used,
+    };
     let images = sqlx::query("SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM images WHERE project_id = $1")
         .bind(project.to_string())
         .fetch_one(&mut **tx)
         .await?;
-    let get = |row: &sqlx::any::AnyRow, c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
     Ok(Usage {
-        containers: get(&row, "n")?,
-        cpu_millis: get(&row, "cpu")?,
-        memory_mib: get(&row, "memory")?,
-        image_bytes: get(&images, "bytes")?,
+        image_bytes: images.try_get::<i64, _>("bytes")?.max(0) as u64,
         networks: count_in(tx, Counted::Networks, project).await?.0,
         ports: match count_in(tx, Counted::Ports, project).await? {
-            (_, tallies) if writing && tallies > TALLY_ROWS => fold_port_tally(tx, project).await?,
+            (_, tallies) if writing && tallies > FOLD_PAST => fold_port_tally(tx, project).await?,
             (used, _) => used,
         },
+        ..containers
     })
 }
 
-/// Tally rows a project's count of ports may spread over before a count folds them into one.
-const TALLY_ROWS: i64 = 64;
+/// The project's containers, CPU and memory summed from their tally (migration 0034: a row per
+/// container written, resized or deleted since the last fold), and over how many tally rows.
+async fn container_tally(tx: &mut Tx, project: ProjectId) -> Result<(Usage, i64), StoreError> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(containers), 0) AS BIGINT) AS n, CAST(COALESCE(SUM(cpu_millis), 0) AS BIGINT) AS cpu,
+         CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) AS memory, CAST(COUNT(*) AS BIGINT) AS tallies
+         FROM project_tallies WHERE project_id = $1",
+    )
+    .bind(project.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((container_usage(&row)?, row.try_get("tallies")?))
+}
+
+/// The containers, CPU and memory of a tally's sums (`n`, `cpu`, `memory`).
+fn container_usage(row: &sqlx::any::AnyRow) -> Result<Usage, StoreError> {
+    let get = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
+    Ok(Usage { containers: get("n")?, cpu_millis: get("cpu")?, memory_mib: get("memory")?, ..Default::default() })
+}
+
+/// Folds the project's tally of containers into one row and answers it (callers hold the
+/// placement lock).
+async fn fold_container_tally(tx: &mut Tx, project: ProjectId) -> Result<Usage, StoreError> {
+    let sums = tallies::PROJECT_CONTAINERS.fold(tx, &project.to_string()).await?;
+    let get = |i: usize| sums[i].max(0) as u64;
+    Ok(Usage { containers: get(0), cpu_millis: get(1), memory_mib: get(2), ..Default::default() })
+}
 
 /// How many networks or ports the project holds (its networks counted, its ports summed from
 /// their tally, migration 0033: a row per port written or deleted since the last fold, so the
@@ -93,21 +113,9 @@ async fn count_in(tx: &mut Tx, counted: Counted, project: ProjectId) -> Result<(
 }
 
 /// Folds the project's tally of ports into one row and answers it (callers hold the placement
-/// lock: one fold at a time). The rows summed are those deleted: a concurrent delete's row,
-/// committed meanwhile, is either deleted and counted or kept.
+/// lock).
 async fn fold_port_tally(tx: &mut Tx, project: ProjectId) -> Result<u64, StoreError> {
-    let rows =
-        sqlx::query("DELETE FROM port_tallies WHERE project_id = $1 RETURNING n").bind(project.to_string()).fetch_all(&mut **tx).await?;
-    let mut total = 0;
-    for row in &rows {
-        total += row.try_get::<i64, _>("n")?;
-    }
-    sqlx::query("INSERT INTO port_tallies (project_id, n) VALUES ($1, $2)")
-        .bind(project.to_string())
-        .bind(total)
-        .execute(&mut **tx)
-        .await?;
-    Ok(total.max(0) as u64)
+    Ok(tallies::PORTS.fold(tx, &project.to_string()).await?[0].max(0) as u64)
 }
 
 /// The objects quotas limit by their count of rows.
@@ -168,7 +176,7 @@ pub(crate) async fn port_room(tx: &mut Tx, project: ProjectId) -> Result<PortRoo
     .await?;
     let limit = row.try_get::<Option<i64>, _>("quota")?.map_or(Quota::default().ports, limit);
     let used = match row.try_get::<i64, _>("tallies")? {
-        tallies if tallies > TALLY_ROWS => fold_port_tally(tx, project).await?,
+        tallies if tallies > FOLD_PAST => fold_port_tally(tx, project).await?,
         _ => row.try_get::<i64, _>("n")?.max(0) as u64,
     };
     Ok(PortRoom { limit, used })

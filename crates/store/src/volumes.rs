@@ -12,7 +12,7 @@ use flotilla_core::volume::Volume;
 use flotilla_core::{HostId, ListParams, Page, ValidationError, VolumeId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// A volume and the names of the containers that mount it.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +121,23 @@ pub(crate) async fn mounts_of(tx: &mut Tx, id: &str) -> Result<Vec<Mount>, Store
     rows.iter()
         .map(|r| Ok(Mount { volume: decode_volume(r)?, target: r.try_get("target")?, read_only: r.try_get::<i64, _>("read_only")? != 0 }))
         .collect()
+}
+
+/// The mounts of every container placed on `host`, by container id, in one read.
+pub(crate) async fn mounts_on_host(tx: &mut Tx, host: &str) -> Result<HashMap<String, Vec<Mount>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT v.*, cv.container_id, cv.target, cv.read_only FROM container_volumes cv JOIN volumes v ON v.id = cv.volume_id
+         JOIN containers c ON c.id = cv.container_id WHERE c.host_id = $1 ORDER BY cv.container_id, cv.target",
+    )
+    .bind(host.to_owned())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut mounts: HashMap<String, Vec<Mount>> = HashMap::new();
+    for r in &rows {
+        let mount = Mount { volume: decode_volume(r)?, target: r.try_get("target")?, read_only: r.try_get::<i64, _>("read_only")? != 0 };
+        mounts.entry(r.try_get("container_id")?).or_default().push(mount);
+    }
+    Ok(mounts)
 }
 
 /// Wakes the hosts that hold `volume`, or must: those it was made on and those of its pool.

@@ -73,7 +73,8 @@ conformance!(
     planned_placements_are_rolled_back,
     heartbeats_are_written_together_and_bring_down_hosts_back,
     waiting_parents_ask_for_one_unfinished_child,
-    container_stamps_change_with_each_write
+    container_stamps_change_with_each_write,
+    host_and_project_tallies_follow_their_containers
 );
 
 async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
@@ -85,7 +86,7 @@ async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
     // Another join token cannot take the name (nor its id and containers).
     let taken = store.register_host(registration("h1"), token(None), "cred-2").await.unwrap_err();
     assert!(matches!(&taken, StoreError::Conflict(m) if m.contains("h1") && m.contains("--replace")), "{taken:?}");
-    assert_eq!(store.host_by_credential("cred-1").await.unwrap().id, id, "the real agent keeps its credential");
+    assert_eq!(store.host_by_credential("cred-1").await.unwrap(), id, "the real agent keeps its credential");
     assert!(store.host_by_credential("cred-2").await.is_err());
     // Nor can a stale or made-up credential without a token.
     let stale = JoinProof { token: None, credential_digest: Some("cred-x".into()) };
@@ -112,7 +113,7 @@ async fn a_joined_name_needs_its_credential_or_a_replace_token(store: &Store) {
     let replaced =
         store.register_host(registration("h1"), JoinProof { token: Some(grant), credential_digest: None }, "cred-5").await.unwrap();
     assert_eq!((replaced.host.id, replaced.credential_kept), (id, false));
-    assert_eq!(store.host_by_credential("cred-5").await.unwrap().id, id);
+    assert_eq!(store.host_by_credential("cred-5").await.unwrap(), id);
     assert!(store.host_by_credential("cred-1").await.is_err(), "the replaced agent is refused");
     assert_eq!(store.join_grant(digest).await.unwrap(), None, "a replace token is spent");
     // A replace token does not admit another name.
@@ -1090,4 +1091,63 @@ async fn heartbeats_are_written_together_and_bring_down_hosts_back(store: &Store
     assert!(store.host(&two.id.to_string()).await.unwrap().alive);
     assert_eq!(store.host(&one.id.to_string()).await.unwrap().agent_version, "1.2.4");
     assert!(matches!(store.host(&gone.to_string()).await, Err(StoreError::NotFound { .. })));
+}
+
+/// What each host has allocated and what a project uses, summed from their tallies (migration
+/// 0034), follow every create, resize, move and delete of a container, through the folds of
+/// more rows than a tally keeps unfolded.
+async fn host_and_project_tallies_follow_their_containers(store: &Store) {
+    let p = project("tallied");
+    store.create_project(&p).await.unwrap();
+    let hosts = [
+        store.register_host(registration("tally-1"), admitted(), "digest-tally-1").await.unwrap().host.id,
+        store.register_host(registration("tally-2"), admitted(), "digest-tally-2").await.unwrap().host.id,
+    ];
+    let spec = ContainerProperties { image: "demo".into(), cpu: Some(0.01), memory: Some(16), ..Default::default() };
+    let mut made = Vec::new();
+    for i in 0..90 {
+        let mut c = container(p.id, spec.clone());
+        c.name = name(&format!("tally-{i}"));
+        made.push(store.create_container(c, &Request::for_spec(&spec), &Settings::default()).await.unwrap().container);
+    }
+    for c in &made[..10] {
+        store.update_container(c.id, ContainerChanges { cpu: Some(0.2), memory: Some(40), ..Default::default() }).await.unwrap();
+    }
+    for c in &made[10..30] {
+        store.delete_container(c.id).await.unwrap();
+    }
+    for c in &made[30..36] {
+        let old = c.host_id.unwrap().to_string();
+        let away = Request { avoid_hosts: [old].into(), ..Request::for_spec(&spec) };
+        store.move_container(c.id, &away, &Settings::default()).await.unwrap().unwrap();
+    }
+    let all = ListParams { limit: 1000, ..Default::default() };
+    let left: Vec<_> = store.list_containers(Scope::Project(p.id), Default::default(), &all).await.unwrap().items;
+    assert_eq!(left.len(), 70);
+    let sums = |on: &[&flotilla_store::ContainerRow]| {
+        (
+            on.len() as u64,
+            on.iter().map(|c| c.container.spec.cpu_millis()).sum::<u64>(),
+            on.iter().map(|c| c.container.spec.memory_mib()).sum::<u64>(),
+        )
+    };
+    for host in hosts {
+        let on: Vec<_> = left.iter().filter(|c| c.container.host_id == Some(host)).collect();
+        let shown = store.host(&host.to_string()).await.unwrap();
+        assert_eq!((shown.container_count, shown.allocated.cpu_millis, shown.allocated.memory_mib), sums(&on), "host {host}");
+    }
+    let (_, used) = store.quota(p.id).await.unwrap();
+    assert_eq!((used.containers, used.cpu_millis, used.memory_mib), sums(&left.iter().collect::<Vec<_>>()));
+    // A placement that needs the last of a host's memory sees what the tallies say is left.
+    let free = |h: &flotilla_core::host::Host| h.capacity.memory_mib - h.allocated.memory_mib;
+    let first = store.host(&hosts[0].to_string()).await.unwrap();
+    let big = ContainerProperties { image: "demo".into(), memory: Some(free(&first)), ..Default::default() };
+    let pinned = Request { host: Some("tally-1".into()), ..Request::for_spec(&big) };
+    let mut c = container(p.id, big.clone());
+    c.name = name("tally-fills");
+    assert_eq!(store.create_container(c, &pinned, &Settings::default()).await.unwrap().container.host_id, Some(hosts[0]));
+    let mut c = container(p.id, ContainerProperties { memory: Some(1), ..big });
+    c.name = name("tally-overflows");
+    let refused = store.create_container(c, &pinned, &Settings::default()).await.unwrap().container;
+    assert_eq!(refused.status, ContainerStatus::Error, "the host is full: {}", refused.status_reason);
 }

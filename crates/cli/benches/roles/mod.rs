@@ -136,13 +136,27 @@ pub struct Role {
 impl Role {
     /// Peak and current resident memory, in MiB (`VmHWM` and `VmRSS` of /proc/PID/status).
     pub fn memory_mib(&self) -> Result<(f64, f64)> {
+        let [peak, now] = self.status_mib(["VmHWM:", "VmRSS:"])?;
+        Ok((peak, now))
+    }
+
+    /// Resident memory of its own (`RssAnon`) and of mapped files (`RssFile`: the binary's pages,
+    /// shared with every other process of the same binary), in MiB.
+    pub fn resident_split_mib(&self) -> Result<(f64, f64)> {
+        let [own, files] = self.status_mib(["RssAnon:", "RssFile:"])?;
+        Ok((own, files))
+    }
+
+    /// The figures of /proc/PID/status named `keys` (in kB there), in MiB.
+    fn status_mib<const N: usize>(&self, keys: [&str; N]) -> Result<[f64; N]> {
         let path = format!("/proc/{}/status", self.child.id());
         let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        let mib = |key: &str| {
+        let mut figures = [0.0; N];
+        for (figure, key) in figures.iter_mut().zip(keys) {
             let kib = status.lines().find_map(|line| line.strip_prefix(key)).map(|v| v.trim().trim_end_matches("kB").trim());
-            kib.and_then(|kib| kib.parse::<f64>().ok()).map(|kib| kib / 1024.0).with_context(|| format!("no {key} in {path}"))
-        };
-        Ok((mib("VmHWM:")?, mib("VmRSS:")?))
+            *figure = kib.and_then(|kib| kib.parse::<f64>().ok()).map(|kib| kib / 1024.0).with_context(|| format!("no {key} in {path}"))?;
+        }
+        Ok(figures)
     }
 
     /// SIGTERM, then SIGKILL if it has not stopped within 20 s.

@@ -6,11 +6,11 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use flotilla_core::host::Host;
+use flotilla_core::HostId;
 
 /// The host whose agent is calling, proven by `Authorization: Bearer <credential>`.
-#[derive(Debug, Clone)]
-pub struct AgentHost(pub Host);
+#[derive(Debug, Clone, Copy)]
+pub struct AgentHost(pub HostId);
 
 impl FromRequestParts<AppState> for AgentHost {
     type Rejection = ApiError;

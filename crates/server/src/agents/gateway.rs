@@ -118,7 +118,7 @@ pub async fn heartbeat(
     let agent_version = checked_version(body.agent_version)?;
     let capacity = resources(&body.capacity);
     state.agents.heartbeats.push(HostHeartbeat {
-        host: host.id,
+        host,
         capacity,
         utilisation,
         images: body.images,
@@ -137,12 +137,12 @@ pub async fn assignments(
 ) -> Result<Json<Assignments>, ApiError> {
     let wait = Duration::from_secs(query.wait.unwrap_or(30)).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
-    let notify = state.agents.wakers.notifier(host.id);
+    let notify = state.agents.wakers.notifier(host);
     loop {
         let notified = notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let revision = state.store.host_revision(host.id).await?;
+        let revision = state.store.host_revision(host).await?;
         let now = tokio::time::Instant::now();
         if Some(revision) != query.since || now >= deadline {
             break;
@@ -154,15 +154,24 @@ pub async fn assignments(
             () = state.shutdown.cancelled() => break,
         }
     }
+    if let Some(next) = state.agents.wakers.paced_until(host) {
+        tokio::select! {
+            () = tokio::time::sleep_until(next) => {}
+            () = state.shutdown.cancelled() => {}
+        }
+    }
     let assigned = {
         let _permit = state.agents.assignment_reads.acquire().await.expect("the assignment permits are never closed");
-        state.store.assignments(host.id).await?
+        let started = tokio::time::Instant::now();
+        let assigned = state.store.assignments(host).await?;
+        state.agents.wakers.read(host, started.elapsed());
+        assigned
     };
     let overlay = assigned.overlay;
     // An agent that asks name by name gets none here; an older one every name of every network.
     let names = match query.name_lookup {
         Some(true) => HashMap::new(),
-        _ => state.store.host_names(host.id).await?,
+        _ => state.store.host_names(host).await?,
     };
     let containers = assigned.containers.into_iter().map(|a| assignment(a, &names, overlay.as_ref())).collect();
     let routers = assigned.routers.into_iter().map(|r| host_router(r, &names, overlay.as_ref())).collect();
@@ -177,7 +186,7 @@ pub async fn name(
     AgentHost(host): AgentHost,
     ApiQuery(query): ApiQuery<NameQuery>,
 ) -> Result<Json<NameAnswer>, ApiError> {
-    let addresses = state.store.name_on(host.id, NetworkId(query.network), &query.name).await?;
+    let addresses = state.store.name_on(host, NetworkId(query.network), &query.name).await?;
     Ok(Json(NameAnswer { addresses: addresses.iter().map(ToString::to_string).collect() }))
 }
 
@@ -318,7 +327,7 @@ pub async fn reports(
     ApiJson(body): ApiJson<Reports>,
 ) -> Result<StatusCode, ApiError> {
     let observations: Vec<Observation> = body.containers.into_iter().map(observation).collect();
-    let changes = state.store.apply_observations(host.id, &observations).await?;
+    let changes = state.store.apply_observations(host, &observations).await?;
     if !changes.status.is_empty() {
         state.engine.containers_changed();
     }
@@ -329,7 +338,7 @@ pub async fn reports(
 /// Streams an image archive to an agent that lacks it: only one a container of its host runs
 /// (any other is not found, as if it did not exist).
 pub async fn image(State(state): State<AppState>, AgentHost(host): AgentHost, Path(id): Path<ImageId>) -> Result<Response, ApiError> {
-    let image = state.store.image_for_host(host.id, id).await?;
+    let image = state.store.image_for_host(host, id).await?;
     let file = tokio::fs::File::open(state.settings.image_path(&image.sha256))
         .await
         .map_err(|e| ApiError::Internal(format!("image {} archive unreadable: {e}", image.id)))?;

@@ -1,7 +1,9 @@
 //! Wake-ups for agents long-polling their assignments: one `Notify` per host, poked by every
 //! change this server makes to that host's set. Changes made by another server are seen by
 //! [`follow_revisions`]: one read of every host's revision per second for the whole server, not
-//! one per waiting agent.
+//! one per waiting agent. Reads of a host's assignments are paced by what they cost: a host whose
+//! set changes without pause is answered a few times a second, each answer carrying every change
+//! since the last, not once per change (each read is the host's whole set).
 
 use flotilla_core::HostId;
 use flotilla_store::Store;
@@ -9,13 +11,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// How often the server reads every host's revision for changes made elsewhere.
 const FOLLOW: Duration = Duration::from_secs(1);
+/// A host's next assignments read waits this many times what its last one cost, after it: its
+/// reads take at most about a tenth of the time however fast its set changes.
+const PACE: u32 = 9;
+/// The longest wait between two reads of a host's assignments.
+const MAX_PACE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default)]
 pub struct Wakers {
     hosts: Mutex<HashMap<HostId, Arc<Notify>>>,
+    /// Per host, the earliest its assignments may be read again.
+    paces: Mutex<HashMap<HostId, Instant>>,
 }
 
 impl Wakers {
@@ -29,6 +39,18 @@ impl Wakers {
         if let Some(notify) = self.hosts.lock().expect("wakers lock").get(&host) {
             notify.notify_waiters();
         }
+    }
+
+    /// When `host`'s assignments may be read next: `None` at once.
+    pub fn paced_until(&self, host: HostId) -> Option<Instant> {
+        let next = *self.paces.lock().expect("paces lock").get(&host)?;
+        (next > Instant::now()).then_some(next)
+    }
+
+    /// Notes a read of `host`'s assignments that took `cost` and ended now.
+    pub fn read(&self, host: HostId, cost: Duration) {
+        let next = Instant::now() + (cost * PACE).min(MAX_PACE);
+        self.paces.lock().expect("paces lock").insert(host, next);
     }
 }
 

@@ -1,13 +1,16 @@
 //! Passwords: argon2id hashes in PHC form, computed off the async runtime, at most
-//! `HASHING_SLOTS` at once, each in a block buffer that is reused (argon2 would otherwise
-//! allocate 19 MiB per hash, which glibc's per-thread arenas keep: the server grew by that much
-//! with every login).
+//! `HASHING_SLOTS` at once, each in a block buffer of its own (19 MiB with the default
+//! parameters) given back to the system when the hash is done, so neither a login nor a thousand
+//! leave the server larger. The buffer is reserved larger than glibc's largest adaptive mmap
+//! threshold (32 MiB), so its malloc maps it apart and unmaps it on free, every time; a 19 MiB
+//! one raised the threshold, and the next ones stayed in the per-thread arenas when freed (the
+//! server grew by that much with every login). Only the blocks used are touched.
 
 use crate::error::ApiError;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use flotilla_core::ValidationError;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 use tokio::sync::Semaphore;
 
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -26,14 +29,8 @@ pub fn check_strength(field: &str, password: &str) -> Result<(), ValidationError
     Ok(())
 }
 
-/// The process's hashing slots and their reusable block buffers (one per slot at most).
-struct Slots {
-    permits: Arc<Semaphore>,
-    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
-}
-
-static SLOTS: LazyLock<Slots> =
-    LazyLock::new(|| Slots { permits: Arc::new(Semaphore::new(HASHING_SLOTS)), buffers: Arc::new(Mutex::new(Vec::new())) });
+/// The process's hashing slots.
+static SLOTS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(HASHING_SLOTS)));
 
 /// Why a hash could not be computed or read.
 #[derive(Debug, thiserror::Error)]
@@ -44,23 +41,28 @@ enum HashError {
     Phc(#[from] argon2::password_hash::Error),
 }
 
-/// Runs `work` on a blocking thread with a buffer of at least `blocks` blocks, once a slot is
-/// free; the slot and its buffer are given back when `work` ends, even if its caller went away.
+/// Runs `work` on a blocking thread with a buffer of `blocks` blocks, once a slot is free; the
+/// slot is given back and the buffer freed when `work` ends, even if its caller went away.
 async fn in_slot<T: Send + 'static>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T + Send + 'static) -> Result<T, ApiError> {
-    let permit = SLOTS.permits.clone().acquire_owned().await.map_err(|e| ApiError::Internal(format!("password hashing closed: {e}")))?;
-    let buffers = SLOTS.buffers.clone();
+    let permit = SLOTS.clone().acquire_owned().await.map_err(|e| ApiError::Internal(format!("password hashing closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
-        let mut buffer = buffers.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
-        if buffer.len() < blocks {
-            buffer.resize(blocks, Block::default());
-        }
-        let answer = work(&mut buffer[..blocks]);
-        buffers.lock().unwrap_or_else(|e| e.into_inner()).push(buffer);
+        let answer = work(&mut buffer(blocks));
         drop(permit);
         answer
     })
     .await
     .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))
+}
+
+/// Past glibc's `DEFAULT_MMAP_THRESHOLD_MAX` on 64-bit targets.
+const APART: usize = 32 << 20;
+
+/// `blocks` zeroed blocks in an allocation of more than [`APART`] bytes (the rest reserved, never
+/// touched).
+fn buffer(blocks: usize) -> Vec<Block> {
+    let mut buffer = Vec::with_capacity(blocks.max(APART / size_of::<Block>() + 1));
+    buffer.resize(blocks, Block::default());
+    buffer
 }
 
 /// Hashes `password` with argon2id (default parameters) and a fresh salt, in PHC form.
@@ -95,10 +97,7 @@ fn phc_hash(password: &str, params: Params, blocks: &mut [Block]) -> Result<Stri
 /// A hash of a random password, verified against when the user does not exist, so that a wrong
 /// user name costs the same time as a wrong password.
 static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2::PasswordHasher::hash_password(&Argon2::default(), super::secret::generate().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+    phc_hash(&super::secret::generate(), Params::default(), &mut buffer(Params::default().block_count())).unwrap_or_default()
 });
 
 /// Whether `password` matches `stored` (a PHC string); `None` runs against a decoy and fails.
@@ -156,14 +155,19 @@ mod tests {
         assert!(Argon2::default().verify_password(b"new password", &PasswordHash::new(&ours).unwrap()).is_ok());
     }
 
-    /// Never more than `HASHING_SLOTS` buffers exist, however many hash at once.
+    /// However many hash at once, every slot is given back; each buffer is reserved past glibc's
+    /// adaptive mmap threshold, so it is unmapped when freed, and holds exactly the blocks used.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn buffers_are_bounded_by_the_slots() {
+    async fn slots_come_back_and_buffers_are_mapped_apart() {
         let stored = hash("pw-for-slots".into()).await.unwrap();
         let checks = (0..8).map(|_| tokio::spawn(verify("pw-for-slots".into(), Some(stored.clone()))));
         for check in checks {
             assert!(check.await.unwrap());
         }
-        assert!(SLOTS.buffers.lock().unwrap().len() <= HASHING_SLOTS);
+        assert_eq!(SLOTS.available_permits(), HASHING_SLOTS);
+        let blocks = Params::default().block_count();
+        let reserved = buffer(blocks);
+        assert_eq!(reserved.len(), blocks);
+        assert!(reserved.capacity() * size_of::<Block>() > APART, "{} blocks reserved", reserved.capacity());
     }
 }
