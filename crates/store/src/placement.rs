@@ -239,14 +239,17 @@ impl RegionView {
     }
 
     /// Writes what was placed, saves where address allocation goes on, and bumps the revision of
-    /// every host that got a container and folds its tally, once each: the end of a batch of
-    /// placements.
+    /// every host that got a container, once each, folding the tallies of those whose rows piled
+    /// up: the end of a batch of placements.
     pub(crate) async fn finish(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
         self.write_placed(tx).await?;
         self.addresses.save(tx).await?;
-        for host in &self.touched {
-            bump_revision(tx, &host.to_string()).await?;
-            tallies::HOST_CONTAINERS.fold(tx, &host.to_string()).await?;
+        let touched: Vec<String> = self.touched.iter().map(ToString::to_string).collect();
+        for host in &touched {
+            bump_revision(tx, host).await?;
+        }
+        for host in tallies::HOST_CONTAINERS.piled(tx, &touched).await? {
+            tallies::HOST_CONTAINERS.fold(tx, &host).await?;
         }
         Ok(())
     }

@@ -22,6 +22,26 @@ pub(crate) const HOST_CONTAINERS: Tally =
 pub(crate) const FOLD_PAST: i64 = 64;
 
 impl Tally {
+    /// Those of `keys` whose rows have piled up past [`FOLD_PAST`]: one statement per
+    /// [`rows_per_statement`](crate::codec::rows_per_statement) keys.
+    pub(crate) async fn piled(&self, tx: &mut Tx, keys: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut piled = Vec::new();
+        for chunk in keys.chunks(crate::codec::rows_per_statement(1)) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {key} FROM {} WHERE {key} IN ({}) GROUP BY {key} HAVING COUNT(*) > {FOLD_PAST}",
+                self.table,
+                marks.join(", "),
+                key = self.key
+            );
+            let query = chunk.iter().fold(sqlx::query(AssertSqlSafe(sql)), |q, key| q.bind(key.clone()));
+            for row in query.fetch_all(&mut **tx).await? {
+                piled.push(row.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(piled)
+    }
+
     /// Folds `key`'s rows into one and answers its sums, in `columns` order. Callers hold the
     /// placement lock (one fold at a time); the rows summed are those deleted, so a concurrent
     /// writer's row, committed meanwhile, is either deleted and counted or kept.

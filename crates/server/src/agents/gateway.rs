@@ -164,7 +164,7 @@ pub async fn assignments(
         let _permit = state.agents.assignment_reads.acquire().await.expect("the assignment permits are never closed");
         let started = tokio::time::Instant::now();
         let assigned = state.store.assignments(host).await?;
-        state.agents.wakers.read(host, started.elapsed());
+        state.agents.wakers.read(host, started.elapsed(), assigned.containers.len());
         assigned
     };
     let overlay = assigned.overlay;

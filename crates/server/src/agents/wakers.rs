@@ -1,9 +1,10 @@
 //! Wake-ups for agents long-polling their assignments: one `Notify` per host, poked by every
 //! change this server makes to that host's set. Changes made by another server are seen by
 //! [`follow_revisions`]: one read of every host's revision per second for the whole server, not
-//! one per waiting agent. Reads of a host's assignments are paced by what they cost: a host whose
-//! set changes without pause is answered a few times a second, each answer carrying every change
-//! since the last, not once per change (each read is the host's whole set).
+//! one per waiting agent. Reads of a host's assignments are paced: a host whose set changes
+//! without pause is answered a few times a second when it holds many containers, each answer
+//! carrying every change since the last, not once per change (each read is the host's whole set);
+//! a host holding few is answered at once.
 
 use flotilla_core::HostId;
 use flotilla_store::Store;
@@ -16,8 +17,11 @@ use tokio::time::Instant;
 /// How often the server reads every host's revision for changes made elsewhere.
 const FOLLOW: Duration = Duration::from_secs(1);
 /// A host's next assignments read waits this many times what its last one cost, after it: its
-/// reads take at most about a tenth of the time however fast its set changes.
+/// reads take at most about a tenth of the time however fast its set changes...
 const PACE: u32 = 9;
+/// ...but no longer than this per container of its last answer, so a small host's read made slow
+/// by a busy database does not hold back its next answer.
+const PACE_PER_CONTAINER: Duration = Duration::from_micros(500);
 /// The longest wait between two reads of a host's assignments.
 const MAX_PACE: Duration = Duration::from_secs(1);
 
@@ -47,9 +51,10 @@ impl Wakers {
         (next > Instant::now()).then_some(next)
     }
 
-    /// Notes a read of `host`'s assignments that took `cost` and ended now.
-    pub fn read(&self, host: HostId, cost: Duration) {
-        let next = Instant::now() + (cost * PACE).min(MAX_PACE);
+    /// Notes a read of `host`'s assignments, ended now, that took `cost` and answered `containers`.
+    pub fn read(&self, host: HostId, cost: Duration, containers: usize) {
+        let by_size = PACE_PER_CONTAINER * u32::try_from(containers).unwrap_or(u32::MAX);
+        let next = Instant::now() + (cost * PACE).min(by_size).min(MAX_PACE);
         self.paces.lock().expect("paces lock").insert(host, next);
     }
 }
@@ -76,5 +81,30 @@ pub async fn follow_revisions(store: Store, agents: Arc<crate::state::AgentLinks
             }
             Err(e) => tracing::warn!(error = %e, "reading host revisions failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host holding nothing is read again at once; one holding many waits 9× what its read
+    /// cost, no longer than its size allows and at most `MAX_PACE`; the pace is per host.
+    #[tokio::test]
+    async fn reads_are_paced_by_their_cost_and_size() {
+        let wakers = Wakers::default();
+        let (empty, small, large, huge) = (HostId::new(), HostId::new(), HostId::new(), HostId::new());
+        let cost = Duration::from_millis(10);
+        wakers.read(empty, cost, 0);
+        wakers.read(small, cost, 10);
+        wakers.read(large, cost, 1_000);
+        wakers.read(huge, Duration::from_secs(1), 1_000_000);
+        let now = Instant::now();
+        let waits = |host| wakers.paced_until(host).map(|at| at - now);
+        assert_eq!(waits(empty), None);
+        assert!(waits(small).is_some_and(|w| w <= Duration::from_millis(5)), "10 containers: {:?}", waits(small));
+        assert!(waits(large).is_some_and(|w| w > Duration::from_millis(60) && w <= Duration::from_millis(90)), "{:?}", waits(large));
+        assert!(waits(huge).is_some_and(|w| w <= MAX_PACE), "{:?}", waits(huge));
+        assert_eq!(wakers.paced_until(HostId::new()), None, "a host never read waits for nothing");
     }
 }
