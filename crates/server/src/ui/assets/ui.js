@@ -42,4 +42,10 @@
   // Once the stream is open (and after each reconnect), fetch the page once: what changed
   // between the page's render and the subscription sent no event this page heard.
   source.addEventListener("open", function () { document.body.setAttribute("data-stream", "open"); schedule(); });
+  // Leaving the page closes its stream at once: a browser keeps six connections per server, and
+  // streams of pages left behind (torn down late on a busy machine) held them, so the next page's
+  // request waited for one.
+  // A page the browser kept and shows again (back or forward) loads afresh, with a stream.
+  window.addEventListener("pagehide", function () { source.close(); });
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { location.reload(); } });
 })();
