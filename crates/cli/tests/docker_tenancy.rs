@@ -18,9 +18,11 @@ fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Removes the Docker containers of the listed projects, the networks of the host and the
-/// test's image, whatever happened.
+/// Stops the agent, then removes the Docker containers of the listed projects, the networks of
+/// the host and the test's image, whatever happened (an agent still running could make again what
+/// was just removed: a network was left behind once).
 struct Cleanup {
+    agent: Option<support::Running>,
     projects: Vec<String>,
     host_id: String,
     tag: String,
@@ -28,6 +30,7 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
+        drop(self.agent.take());
         for project in &self.projects {
             for id in docker(&["ps", "-aq", "--filter", &format!("label=flotilla.project={project}")]).lines() {
                 let _ = Command::new("docker").args(["rm", "-f", id]).output();
@@ -51,7 +54,7 @@ fn another_projects_private_image_cannot_run_even_from_the_hosts_cache() {
     let suffix = format!("{:x}{:x}", std::process::id(), nanos);
     let host = format!("tenancy-{suffix}");
     let args = ["agent", "--server", &server.url, "--join-token", &token, "--name", &host, "--listen", "127.0.0.1:0", "--cpus", "2"];
-    let _agent = sandbox.spawn("agent", &args, &[], "joined");
+    let agent = sandbox.spawn("agent", &args, &[], "joined");
 
     let mut projects = Vec::new();
     let mut configs = Vec::new();
@@ -68,7 +71,7 @@ fn another_projects_private_image_cannot_run_even_from_the_hosts_cache() {
     }
     let tag = format!("flotilla-e2e/secret:{suffix}");
     let host_id = admin(&["host", "show", &host, "-o", "json"]).json()["id"].as_str().expect("a host id").to_owned();
-    let _cleanup = Cleanup { projects: projects.clone(), host_id, tag: tag.clone() };
+    let _cleanup = Cleanup { agent: Some(agent), projects: projects.clone(), host_id, tag: tag.clone() };
     let alpha = |args: &[&str]| sandbox.run(args, &[("FLOTILLA_CONFIG", configs[0].as_str())]);
     let beta = |args: &[&str]| sandbox.run(args, &[("FLOTILLA_CONFIG", configs[1].as_str())]);
 
