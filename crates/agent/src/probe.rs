@@ -274,6 +274,7 @@ mod tests {
             runtime_id: None,
             networks: Vec::new(),
             mounts: Vec::new(),
+            unknown: false,
         }
     }
 

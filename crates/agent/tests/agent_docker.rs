@@ -51,6 +51,7 @@ fn assignment(image: &str, image_id: Option<Uuid>) -> Assignment {
         runtime_id: None,
         networks: Vec::new(),
         mounts: Vec::new(),
+        unknown: false,
     }
 }
 

@@ -44,6 +44,7 @@ fn assignment(name: &str, desired: DesiredState) -> Assignment {
         runtime_id: None,
         networks: Vec::new(),
         mounts: Vec::new(),
+        unknown: false,
     }
 }
 
@@ -112,6 +113,38 @@ async fn a_restarted_agent_adopts_its_containers() {
     let latest = region.reports(host).into_iter().last().unwrap();
     assert_eq!((latest.state, latest.runtime_id), (ObservedState::Running, Some(before[0].runtime_id.clone())));
     again.shutdown().await;
+}
+
+/// A new assignment set is no reason to report unchanged containers again (a region's every
+/// write would have its hosts report everything), but those the region holds UNKNOWN (their host
+/// was DOWN) are reported at once, not at the next full report (30 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_containers_the_region_holds_unknown_are_reported_again() {
+    let region = FakeRegion::start().await;
+    let runtime = Arc::new(SimRuntime::new(SimConfig::default()));
+    let agent = Agent::start(config(&region, "host-u"), runtime.clone()).await.unwrap();
+    let host = agent.host_id();
+    let (a, b) = (assignment("kept", DesiredState::Running), assignment("lost", DesiredState::Running));
+    region.assign(host, vec![a.clone(), b.clone()]);
+    region.wait_report(host, WAIT, running(a.id)).await;
+    region.wait_report(host, WAIT, running(b.id)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let count = |id: Uuid| region.reports(host).iter().filter(|o| o.id == id).count();
+    let before = (count(a.id), count(b.id));
+
+    let c = assignment("new", DesiredState::Running);
+    region.assign(host, vec![a.clone(), b.clone(), c.clone()]);
+    region.wait_report(host, WAIT, running(c.id)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!((count(a.id), count(b.id)), before, "a new set alone reports nothing unchanged");
+
+    region.assign(host, vec![a.clone(), Assignment { unknown: true, ..b.clone() }, c.clone()]);
+    region.wait(WAIT, "the UNKNOWN container reported again", |_| count(b.id) > before.1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count(a.id), before.0, "the others are not");
+    assert_eq!(count(b.id), before.1 + 1, "once per set that says so");
+    assert_eq!(region.reports(host).into_iter().rfind(|o| o.id == b.id).unwrap().state, ObservedState::Running);
+    agent.shutdown().await;
 }
 
 fn health(id: Uuid, status: HealthStatus) -> impl Fn(&Observed) -> bool {

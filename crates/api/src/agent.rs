@@ -154,6 +154,9 @@ pub struct Assignment {
     /// The volumes it mounts (`spec.volumes` resolved).
     #[serde(default)]
     pub mounts: Vec<VolumeMount>,
+    /// The region holds its status UNKNOWN (its host was DOWN): the agent reports it again.
+    #[serde(default)]
+    pub unknown: bool,
 }
 
 /// A container's place on a Flotilla network.

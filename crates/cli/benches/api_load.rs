@@ -6,7 +6,8 @@
 //! - an open-loop load of container creates and deletes (half each) at `FLOTILLA_BENCH_RATES`
 //!   (25,50,100,200) requests/s for `FLOTILLA_BENCH_SECS` (10) each: requests leave on schedule,
 //!   whatever the answers, and latency counts from the scheduled time, so queueing shows; the
-//!   achieved rate, p50, p99 and max per rate (the deleted containers are made, and RUNNING, before
+//!   achieved rate, p50, p99 and max per rate, and the p99 of creates and of deletes apart (the
+//!   deleted containers are made, and RUNNING, before
 //!   each rate's run);
 //! - on a second, fresh region: container creates/s as it fills to `FLOTILLA_BENCH_CONTAINERS`
 //!   (3,400), in batches of `FLOTILLA_BENCH_BATCH` (200) with 16 requests in flight, per batch.
@@ -177,7 +178,10 @@ async fn settle(client: &Client) -> Result<()> {
 /// made (and RUNNING) beforehand.
 async fn load(client: &Client, sizes: &Sizes) -> Result<()> {
     println!("open-loop container creates + deletes (half each), {} s per rate; goal p99 ≤ 25 ms at 200/s", sizes.secs);
-    println!("{:>8}{:>10}{:>10}{:>10}{:>10}{:>10}{:>8}", "rate/s", "achieved", "p50 ms", "p99 ms", "max ms", "took s", "failed");
+    println!(
+        "{:>8}{:>10}{:>10}{:>10}{:>10}{:>10}{:>8}{:>14}{:>14}",
+        "rate/s", "achieved", "p50 ms", "p99 ms", "max ms", "took s", "failed", "p99 creates", "p99 deletes"
+    );
     for (step, &rate) in sizes.rates.iter().enumerate() {
         let total = rate * sizes.secs;
         let deletes: Vec<String> = (0..total / 2).map(|i| format!("old-{step}-{i}")).collect();
@@ -191,18 +195,22 @@ async fn load(client: &Client, sizes: &Sizes) -> Result<()> {
             tokio::time::sleep_until(due).await;
             let client = client.clone();
             let doomed = (i % 2 == 1).then(|| deletes[i / 2].clone());
+            let deleting = doomed.is_some();
             requests.push(tokio::spawn(async move {
                 match doomed {
                     Some(name) => client.delete_container(&name, &DeleteQuery { stop: Some(true), force: None }).await.map(drop),
                     None => client.create_container(&container(format!("new-{step}-{i}"))).await.map(drop),
                 }
-                .map(|()| due.elapsed())
+                .map(|()| (due.elapsed(), deleting))
             }));
         }
-        let (mut latencies, mut failed) = (Vec::with_capacity(total), Vec::new());
+        let (mut latencies, mut by_kind, mut failed) = (Vec::with_capacity(total), [Vec::new(), Vec::new()], Vec::new());
         for request in requests {
             match request.await.context("a request's task panicked")? {
-                Ok(latency) => latencies.push(latency),
+                Ok((latency, deleting)) => {
+                    latencies.push(latency);
+                    by_kind[usize::from(deleting)].push(latency);
+                }
                 Err(e) => failed.push(e),
             }
         }
@@ -210,17 +218,21 @@ async fn load(client: &Client, sizes: &Sizes) -> Result<()> {
         if latencies.is_empty() {
             bail!("every request at {rate}/s failed, the first: {}", failed[0]);
         }
-        latencies.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let at = |share: f64| ms(latencies[((latencies.len() - 1) as f64 * share).round() as usize]);
+        let at = |latencies: &mut Vec<Duration>, share: f64| {
+            latencies.sort();
+            latencies.get(((latencies.len().max(1) - 1) as f64 * share).round() as usize).map_or(f64::NAN, |d| ms(*d))
+        };
         println!(
-            "{rate:>8}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>8}",
+            "{rate:>8}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>8}{:>14.1}{:>14.1}",
             latencies.len() as f64 / took.as_secs_f64(),
-            at(0.5),
-            at(0.99),
-            ms(latencies[latencies.len() - 1]),
+            at(&mut latencies, 0.5),
+            at(&mut latencies, 0.99),
+            at(&mut latencies, 1.0),
             took.as_secs_f64(),
-            failed.len()
+            failed.len(),
+            at(&mut by_kind[0], 0.99),
+            at(&mut by_kind[1], 0.99),
         );
         if let Some(e) = failed.first() {
             println!("          (the first failure: {e})");

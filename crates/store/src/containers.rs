@@ -2,6 +2,7 @@
 //! agents' observations, and the per-host assignment sets.
 
 use crate::codec::{get_id, get_json, get_name, get_opt_id, get_opt_time, get_time, metadata_json, millis, now_millis, opt_float, to_json};
+use crate::group_commit::Batched;
 use crate::hosts::bump_revision;
 use crate::list::Filter;
 use crate::overlay::{Around, RemoteEndpoint, wake_peers};
@@ -176,18 +177,58 @@ pub(crate) fn refusal(e: StoreError) -> Result<StoreError, StoreError> {
     }
 }
 
+/// One `create_container` call, written with the others made at once.
+pub(crate) struct ContainerCreate {
+    store: Store,
+    container: Container,
+    request: Request,
+    settings: Settings,
+}
+
+impl Batched for ContainerCreate {
+    type Answer = Container;
+    const WHAT: &'static str = "container create";
+
+    /// Places each request over one view of the region (each sees the claims of those before
+    /// it); a refused one (quota, volumes) is answered its error and writes nothing.
+    async fn write_together(requests: &[Self]) -> Result<Vec<Result<Container, StoreError>>, StoreError> {
+        let store = &requests[0].store;
+        let mut w = store.begin_write().await?;
+        let mut region = RegionView::load(store, &mut w.tx).await?;
+        let mut answers = Vec::with_capacity(requests.len());
+        for r in requests {
+            answers.push(match region.place(&mut w.tx, r.container.clone(), &r.request, &r.settings, None).await {
+                Ok(container) => {
+                    store.sync_route(&mut w.tx, container.id.0, container.project_id).await?;
+                    Ok(container)
+                }
+                Err(e) => Err(refusal(e)?),
+            });
+        }
+        // A refused request may have made its project's default network here: nothing of it is
+        // kept. Alone, it is answered and rolled back; among others, they are all written again
+        // one by one (the transaction's error says so to `group_commit`).
+        if let Some(refused) = answers.iter().position(Result::is_err) {
+            return match requests.len() {
+                1 => Ok(answers),
+                _ => Err(answers.swap_remove(refused).expect_err("just found")),
+            };
+        }
+        region.finish(&mut w.tx).await?;
+        w.tx.commit().await?;
+        Ok(answers)
+    }
+}
+
 impl Store {
     /// Writes a new container placed by the scheduler, its quota checked and its host's claim
     /// taken in the same transaction. When no host fits, the container is written in ERROR with
-    /// the scheduler's explanation.
+    /// the scheduler's explanation. Creates made at once are written together (`group_commit.rs`:
+    /// one read of the region's hosts, one placement lock, one commit).
     pub async fn create_container(&self, container: Container, request: &Request, settings: &Settings) -> Result<ContainerRow, StoreError> {
-        let mut w = self.begin_write().await?;
         let id = container.id;
-        let mut region = RegionView::load(self, &mut w.tx).await?;
-        let container = region.place(&mut w.tx, container, request, settings, None).await?;
-        self.sync_route(&mut w.tx, container.id.0, container.project_id).await?;
-        region.finish(&mut w.tx).await?;
-        w.tx.commit().await?;
+        let create = ContainerCreate { store: self.clone(), container, request: request.clone(), settings: *settings };
+        self.container_creates.submit(create).await?;
         self.container(Scope::All, &id.to_string()).await
     }
 

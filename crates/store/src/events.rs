@@ -1,6 +1,7 @@
 //! The event log: appended to, listed in time (id) order, and read after an id for streaming.
 
 use crate::codec::{get_id, get_json, get_opt_id, get_time, metadata_json, millis};
+use crate::group_commit::Batched;
 use crate::list::{Filter, Order};
 use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::event::{Event, EventAction, EventLevel, ObjectType};
@@ -79,19 +80,34 @@ pub(crate) async fn insert_all(tx: &mut Tx, events: &[Event]) -> Result<(), Stor
     Ok(())
 }
 
+/// One `record_events` call, written with the others made at once.
+pub(crate) struct EventRecord {
+    store: Store,
+    events: Vec<Event>,
+}
+
+impl Batched for EventRecord {
+    type Answer = ();
+    const WHAT: &'static str = "event record";
+
+    async fn write_together(requests: &[Self]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut w = requests[0].store.begin_write().await?;
+        let events: Vec<Event> = requests.iter().flat_map(|r| r.events.iter().cloned()).collect();
+        insert_all(&mut w.tx, &events).await?;
+        w.tx.commit().await?;
+        Ok(requests.iter().map(|_| Ok(())).collect())
+    }
+}
+
 impl Store {
     pub async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
         self.record_events(std::slice::from_ref(event)).await
     }
 
-    /// Appends `events` in one transaction.
+    /// Appends `events` in one transaction, with those of the other calls made at once
+    /// (`group_commit.rs`).
     pub async fn record_events(&self, events: &[Event]) -> Result<(), StoreError> {
-        let mut w = self.begin_write().await?;
-        for e in events {
-            insert(&mut w.tx, e).await?;
-        }
-        w.tx.commit().await?;
-        Ok(())
+        self.event_records.submit(EventRecord { store: self.clone(), events: events.to_vec() }).await
     }
 
     /// Appends the audit event of a change inside the change's transaction `tx`, naming this

@@ -13,6 +13,7 @@ mod events;
 mod gauges;
 mod global_endpoints;
 mod global_routers;
+mod group_commit;
 mod hosts;
 mod idempotency;
 mod images;
@@ -122,7 +123,11 @@ pub struct Store {
     /// Told of every placement and no-fit (the server's metrics).
     scheduler_observer: Option<Arc<dyn flotilla_core::scheduler::Observer>>,
     /// `create_port` calls waiting to be written together.
-    port_creates: Arc<port_creates::PortCreates>,
+    port_creates: Arc<group_commit::Queue<port_creates::PortCreate>>,
+    /// `create_container` calls waiting to be written together.
+    container_creates: Arc<group_commit::Queue<containers::ContainerCreate>>,
+    /// `record_events` calls waiting to be written together.
+    event_records: Arc<group_commit::Queue<events::EventRecord>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -188,6 +193,8 @@ impl Store {
             actor: None,
             scheduler_observer: None,
             port_creates: Arc::default(),
+            container_creates: Arc::default(),
+            event_records: Arc::default(),
         })
     }
 

@@ -1,12 +1,8 @@
-//! Group commit of port creates: concurrent `create_port` calls of one store queue their requests,
-//! and whichever caller holds the turn writes all that are waiting in one write transaction (one
-//! placement lock, one read of each network's subnets, one commit), answering each. Every writer
-//! of ports is serialised by the placement lock anyway, so callers that would have waited for
-//! each other's commits share one. A request refused (quota, bad or taken address, unknown or
-//! full network) is answered with its error and the others go on; when the transaction itself
-//! fails, each request is written again in a transaction of its own, so no caller gets another's
-//! error.
+//! Group commit of port creates (`group_commit.rs`): concurrent `create_port` calls of one store
+//! are written together, in one write transaction (one placement lock, one read of each network's
+//! subnets, one commit). Every writer of ports is serialised by the placement lock anyway.
 
+use crate::group_commit::Batched;
 use crate::ports::{Allocator, PortRow, port_event, write_ports};
 use crate::quotas::{PortRoom, port_room};
 use crate::{Store, StoreError};
@@ -16,28 +12,15 @@ use flotilla_core::{NetworkId, PortId, ProjectId};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::net::Ipv4Addr;
-use std::sync::Mutex;
-use tokio::sync::oneshot;
 
-/// The most requests written in one transaction.
-const BATCH: usize = 256;
-
-/// One `create_port` call: what it asks, through which handle (whose actor its audit event
-/// names), and where its answer goes.
-struct Request {
+/// One `create_port` call: what it asks, and through which handle (whose actor its audit event
+/// names).
+pub(crate) struct PortCreate {
     store: Store,
     project: ProjectId,
     network: NetworkId,
     name: String,
     ip: Option<Ipv4Addr>,
-    answer: oneshot::Sender<Result<PortRow, StoreError>>,
-}
-
-/// The requests waiting, and the turn to write them; shared by every handle of one store.
-#[derive(Default)]
-pub(crate) struct PortCreates {
-    waiting: Mutex<Vec<Request>>,
-    turn: tokio::sync::Mutex<()>,
 }
 
 impl Store {
@@ -50,88 +33,41 @@ impl Store {
         name: &str,
         ip: Option<Ipv4Addr>,
     ) -> Result<PortRow, StoreError> {
-        let (answer, mut answered) = oneshot::channel();
-        let request = Request { store: self.clone(), project, network, name: name.to_owned(), ip, answer };
-        self.port_creates.waiting.lock().expect("never poisoned").push(request);
-        loop {
-            let turn = self.port_creates.turn.lock().await;
-            match answered.try_recv() {
-                Ok(result) => return result,
-                Err(oneshot::error::TryRecvError::Closed) => return Err(abandoned()),
-                Err(oneshot::error::TryRecvError::Empty) => {}
-            }
-            let batch: Vec<Request> = {
-                let mut waiting = self.port_creates.waiting.lock().expect("never poisoned");
-                waiting.retain(|r| !r.answer.is_closed());
-                let n = waiting.len().min(BATCH);
-                waiting.drain(..n).collect()
-            };
-            if batch.is_empty() {
-                // Ours is in a batch whose caller went away; its task answers it.
-                drop(turn);
-                return answered.await.unwrap_or_else(|_| Err(abandoned()));
-            }
-            // A task of its own, so a caller that goes away mid-batch leaves the others answered.
-            let _ = tokio::spawn(write_batch(batch)).await;
-        }
+        let request = PortCreate { store: self.clone(), project, network, name: name.to_owned(), ip };
+        self.port_creates.submit(request).await
     }
 }
 
-/// The error of a request whose batch's task ended without answering it (it panicked).
-fn abandoned() -> StoreError {
-    StoreError::Conflict("the port create was abandoned: try again".to_owned())
-}
+impl Batched for PortCreate {
+    type Answer = PortRow;
+    const WHAT: &'static str = "port create";
 
-/// Writes `batch` in one transaction and answers each request; when that transaction fails,
-/// writes each in one of its own.
-async fn write_batch(batch: Vec<Request>) {
-    let answers = match batch.as_slice() {
-        [] => return,
-        [_] => None,
-        several => write_together(several).await.ok(),
-    };
-    match answers {
-        Some(answers) => {
-            for (request, answer) in batch.into_iter().zip(answers) {
-                let _ = request.answer.send(answer);
-            }
+    async fn write_together(requests: &[Self]) -> Result<Vec<Result<PortRow, StoreError>>, StoreError> {
+        let store = &requests[0].store;
+        let mut w = store.begin_write().await?;
+        crate::placement::lock_placement(store.backend, &mut w.tx).await?;
+        let mut alloc = Allocator::default();
+        let mut rooms: HashMap<ProjectId, PortRoom> = HashMap::new();
+        let (mut answers, mut ports, mut events) = (Vec::with_capacity(requests.len()), Vec::new(), Vec::new());
+        for r in requests {
+            answers.push(match reserve(&mut w.tx, &mut alloc, &mut rooms, r).await {
+                Ok(port) => {
+                    ports.push(port.port.clone());
+                    events.push(r.store.stamped(port_event(&port.port, &port.network_name, EventAction::PortCreate)));
+                    Ok(port)
+                }
+                Err(e) => Err(crate::containers::refusal(e)?),
+            });
         }
-        None => {
-            for request in batch {
-                let answer = write_together(std::slice::from_ref(&request)).await.and_then(|mut answers| answers.remove(0));
-                let _ = request.answer.send(answer);
-            }
-        }
+        // Written once every check passed (a failed write spoils the transaction), each kind in one
+        // statement; a later request's checks did not need them (its quota and addresses are counted
+        // in `rooms` and `alloc`).
+        write_ports(&mut w.tx, &ports).await?;
+        crate::events::insert_all(&mut w.tx, &events).await?;
+        alloc.save(&mut w.tx).await?;
+        w.tx.commit().await?;
+        Ok(answers)
     }
-}
-
-/// Writes `requests` in one write transaction: each one's answer, or the transaction's error
-/// (nothing written).
-async fn write_together(requests: &[Request]) -> Result<Vec<Result<PortRow, StoreError>>, StoreError> {
-    let store = &requests[0].store;
-    let mut w = store.begin_write().await?;
-    crate::placement::lock_placement(store.backend, &mut w.tx).await?;
-    let mut alloc = Allocator::default();
-    let mut rooms: HashMap<ProjectId, PortRoom> = HashMap::new();
-    let (mut answers, mut ports, mut events) = (Vec::with_capacity(requests.len()), Vec::new(), Vec::new());
-    for r in requests {
-        answers.push(match reserve(&mut w.tx, &mut alloc, &mut rooms, r).await {
-            Ok(port) => {
-                ports.push(port.port.clone());
-                events.push(r.store.stamped(port_event(&port.port, &port.network_name, EventAction::PortCreate)));
-                Ok(port)
-            }
-            Err(e) => Err(crate::containers::refusal(e)?),
-        });
-    }
-    // Written once every check passed (a failed write spoils the transaction), each kind in one
-    // statement; a later request's checks did not need them (its quota and addresses are counted
-    // in `rooms` and `alloc`).
-    write_ports(&mut w.tx, &ports).await?;
-    crate::events::insert_all(&mut w.tx, &events).await?;
-    alloc.save(&mut w.tx).await?;
-    w.tx.commit().await?;
-    Ok(answers)
 }
 
 /// Request `r`'s port as it will be written, its quota checked (each project's room read once per
@@ -140,7 +76,7 @@ async fn reserve(
     tx: &mut crate::Tx,
     alloc: &mut Allocator,
     rooms: &mut HashMap<ProjectId, PortRoom>,
-    r: &Request,
+    r: &PortCreate,
 ) -> Result<PortRow, StoreError> {
     let network_name = alloc.network_name(r.store.backend, tx, r.network).await?;
     let room = match rooms.entry(r.project) {

@@ -2,6 +2,7 @@
 //! spread over four store handles, as four servers' engines would be) never hand out an address
 //! twice; an exhausted pool is a clear conflict; released addresses are handed out again. A
 //! project's default network grows by another subnet of the region's pool when it is full.
+//! Container creates at once are written together, and a refused one keeps nothing.
 //! Under `CI=true` a missing PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
 
 use flotilla_core::ipam::{Cidr, Pool, SubnetPlan};
@@ -346,5 +347,68 @@ async fn sqlite_ports_counted_against_the_quota() {
 async fn postgres_ports_counted_against_the_quota() {
     if let Some(stores) = postgres_stores("counted", RegionPool::default()).await {
         ports_counted_against_the_quota(&stores).await;
+    }
+}
+
+/// Container creates made at once are written together (`group_commit`), and a refused one keeps
+/// nothing of itself: a name taken twice at once is given once, a project over its quota is
+/// refused and is left without the default network its create would have made, and every other
+/// create is placed with an address of its own.
+async fn container_creates_at_once_refused_alone(stores: &[Store]) {
+    let store = &stores[0];
+    let host = store.register_host(support::registration("batch-host"), support::admitted(), "digest-batch").await.unwrap().host.id;
+    let (open, full) = (support::project("open"), support::project("full"));
+    store.create_project(&open).await.unwrap();
+    store.create_project(&full).await.unwrap();
+    store.set_quota(full.id, flotilla_core::quota::Quota { containers: Some(0), ..Default::default() }).await.unwrap();
+    let names: Vec<(ProjectId, String)> = (0..20)
+        .map(|i| (open.id, format!("c{i}")))
+        .chain([(open.id, "twin".to_owned()), (open.id, "twin".to_owned()), (full.id, "f0".to_owned()), (full.id, "f1".to_owned())])
+        .collect();
+    let tasks: Vec<_> = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, (project, n))| {
+            let store = stores[i % stores.len()].clone();
+            tokio::spawn(async move {
+                let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+                let mut c = support::container(project, spec.clone());
+                c.name = name(&n);
+                let made = store.create_container(c, &Request::for_spec(&spec), &Settings::default()).await;
+                (n, made.map(|row| row.container))
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let of = |prefix: &'static str| outcomes.iter().filter(move |(n, _)| n.starts_with(prefix)).map(|(_, made)| made);
+    assert!(of("c").all(|made| made.as_ref().is_ok_and(|c| c.host_id == Some(host))), "{outcomes:?}");
+    assert_eq!(of("twin").filter(|made| made.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(of("twin").any(|made| matches!(made, Err(StoreError::NameTaken { .. }))), "{outcomes:?}");
+    assert!(of("f").all(|made| matches!(made, Err(StoreError::Quota(_)))), "{outcomes:?}");
+    let (network, _) = default_subnets(store, open.id).await;
+    assert_eq!(ports_of(store, network).await.len(), 21, "an address for each container placed");
+    let params = flotilla_core::ListParams::default();
+    assert!(
+        store.list_networks(Scope::Project(full.id), None, &params).await.unwrap().items.is_empty(),
+        "the refused project has no network"
+    );
+    let (_, used) = store.quota(full.id).await.unwrap();
+    assert_eq!(used.containers, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_container_creates_at_once_refused_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("flotilla.db").display());
+    container_creates_at_once_refused_alone(&[Store::connect(&url).await.unwrap()]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_container_creates_at_once_refused_alone() {
+    if let Some(stores) = postgres_stores("batched", RegionPool::default()).await {
+        container_creates_at_once_refused_alone(&stores).await;
     }
 }

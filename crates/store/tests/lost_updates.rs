@@ -1,12 +1,13 @@
 //! No lost update: writers racing on one row (an agent's report and an engine's write of a
 //! container, an API PATCH and the engine's status of a node or a cluster, node indexes taken at
-//! once) each keep what they wrote. Many rounds make the race likely; it shows on PostgreSQL
+//! once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
+//! keep what they wrote. Many rounds make the race likely; it shows on PostgreSQL
 //! (SQLite's single writer hides it, and runs the same checks). Under `CI=true` a missing
 //! PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
 
 use flotilla_core::action::{Action, ActionKind, Cause, Target};
 use flotilla_core::cluster::ClusterStatus;
-use flotilla_core::container::{ContainerHealth, ContainerStatus, Observation};
+use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, Observation};
 use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::scheduler::{Request, Settings};
@@ -224,6 +225,76 @@ async fn cluster_writes_and_node_indexes(store: &Store) {
     assert_eq!(store.cluster(Scope::All, &id.to_string()).await.unwrap().next_index, 2 * ROUNDS as i64 + 1);
 }
 
+/// A placed container named `n` of `spec`, in `project`.
+async fn placed(store: &Store, project: ProjectId, n: &str, spec: &ContainerProperties) -> Container {
+    let mut c = support::container(project, spec.clone());
+    c.name = name(n);
+    store.create_container(c, &Request::for_spec(spec), &Settings::default()).await.unwrap().container
+}
+
+/// Creates, resizes, moves and deletes of containers at once (tally rows inserted by the
+/// triggers while placements fold them, past the 64 rows a tally keeps unfolded): each host's
+/// count, CPU and memory, and the project's usage, still equal sums over the containers left.
+async fn tallies_under_concurrent_writers(store: &Store) {
+    let (project, _) = project(store).await;
+    let hosts = [
+        store.register_host(support::registration("tally-a"), support::admitted(), "digest-a").await.unwrap().host.id,
+        store.register_host(support::registration("tally-b"), support::admitted(), "digest-b").await.unwrap().host.id,
+    ];
+    let spec = ContainerProperties { image: "demo".into(), cpu: Some(0.01), memory: Some(8), ..Default::default() };
+    let mut first = Vec::new();
+    for i in 0..30 {
+        first.push(placed(store, project, &format!("first-{i}"), &spec).await);
+    }
+    let mut tasks = Vec::new();
+    for writer in 0..4 {
+        let (store, spec) = (store.clone(), spec.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                placed(&store, project, &format!("w{writer}-{i}"), &spec).await;
+            }
+        }));
+    }
+    let doomed: Vec<ContainerId> = first[..10].iter().map(|c| c.id).collect();
+    let resized: Vec<ContainerId> = first[10..20].iter().map(|c| c.id).collect();
+    let moved: Vec<(ContainerId, HostId)> = first[20..25].iter().map(|c| (c.id, c.host_id.unwrap())).collect();
+    let s = store.clone();
+    tasks.push(tokio::spawn(async move {
+        for id in doomed {
+            s.delete_container(id).await.unwrap();
+        }
+    }));
+    let s = store.clone();
+    tasks.push(tokio::spawn(async move {
+        for id in resized {
+            s.update_container(id, ContainerChanges { cpu: Some(0.3), memory: Some(24), ..Default::default() }).await.unwrap();
+        }
+    }));
+    let (s, spec_moved) = (store.clone(), spec.clone());
+    tasks.push(tokio::spawn(async move {
+        for (id, from) in moved {
+            let away = Request { avoid_hosts: [from.to_string()].into(), ..Request::for_spec(&spec_moved) };
+            s.move_container(id, &away, &Settings::default()).await.unwrap().unwrap();
+        }
+    }));
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = flotilla_core::ListParams { limit: 1000, ..Default::default() };
+    let left = store.list_containers(Scope::Project(project), Default::default(), &all).await.unwrap().items;
+    assert_eq!(left.len(), 120, "30 first, 100 made at once, 10 deleted");
+    let sums = |on: Vec<&Container>| {
+        (on.len() as u64, on.iter().map(|c| c.spec.cpu_millis()).sum::<u64>(), on.iter().map(|c| c.spec.memory_mib()).sum::<u64>())
+    };
+    for host in hosts {
+        let shown = store.host(&host.to_string()).await.unwrap();
+        let on = left.iter().map(|r| &r.container).filter(|c| c.host_id == Some(host)).collect();
+        assert_eq!((shown.container_count, shown.allocated.cpu_millis, shown.allocated.memory_mib), sums(on), "host {host}");
+    }
+    let (_, used) = store.quota(project).await.unwrap();
+    assert_eq!((used.containers, used.cpu_millis, used.memory_mib), sums(left.iter().map(|r| &r.container).collect()));
+}
+
 macro_rules! races {
     ($($case:ident),* $(,)?) => {
         $(
@@ -238,5 +309,11 @@ macro_rules! races {
 }
 
 mod on_both_backends {
-    races!(reports_and_engine_writes, generation_bumps_and_stale_reports, node_patches_and_status_writes, cluster_writes_and_node_indexes);
+    races!(
+        reports_and_engine_writes,
+        generation_bumps_and_stale_reports,
+        node_patches_and_status_writes,
+        cluster_writes_and_node_indexes,
+        tallies_under_concurrent_writers,
+    );
 }

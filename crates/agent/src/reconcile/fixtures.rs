@@ -19,6 +19,7 @@ pub fn assignment(n: u128, desired: DesiredState) -> Assignment {
         runtime_id: None,
         networks: Vec::new(),
         mounts: Vec::new(),
+        unknown: false,
     }
 }
 

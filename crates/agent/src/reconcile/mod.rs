@@ -184,8 +184,6 @@ impl Reconciler {
                     if changed.is_err() {
                         return;
                     }
-                    // A new set follows every change of the host's revision, also when it came back UP.
-                    self.reporter.resend_all();
                     true
                 }
                 _ = tick.tick() => false,
@@ -196,6 +194,11 @@ impl Reconciler {
             }
             let current = assignments.borrow_and_update().clone();
             if let Some(current) = current {
+                if new_set {
+                    // A set after the host came back UP holds the containers the server marked
+                    // UNKNOWN meanwhile: reported again, whether or not they changed here.
+                    self.reporter.resend(current.containers.iter().filter(|a| a.unknown).map(|a| a.id));
+                }
                 let carried = crate::routing::carried(&current.routers);
                 tokio::select! {
                     _ = shutdown.wait_for(|stop| *stop) => return,

@@ -125,6 +125,7 @@ mod tests {
             runtime_id: runtime_id.map(str::to_owned),
             networks: Vec::new(),
             mounts: Vec::new(),
+            unknown: false,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Which observations to send: those that changed since the last report (a new health verdict
-//! counts, a new CPU figure does not: it rides along), removals until they were sent once, and
-//! everything at a steady interval.
+//! counts, a new CPU figure does not: it rides along), removals until they were sent once, those
+//! the server holds UNKNOWN once per assignment set that says so, and everything at a steady interval.
 
 use flotilla_api::agent::Observed;
 use std::collections::{BTreeMap, HashMap};
@@ -64,10 +64,12 @@ impl Reporter {
         }
     }
 
-    /// Makes the next batch a full report (the server may have marked the host's containers
-    /// UNKNOWN while it could not hear from it).
-    pub fn resend_all(&mut self) {
-        self.last_full = None;
+    /// Reports `ids` again with the next batch (the server marked them UNKNOWN while it could not
+    /// hear from the host).
+    pub fn resend(&mut self, ids: impl IntoIterator<Item = Uuid>) {
+        for id in ids {
+            self.last.remove(&id);
+        }
     }
 
     /// Forgets containers no longer assigned (a container assigned again is reported afresh).
@@ -153,6 +155,24 @@ mod tests {
             (full.observations[0].cpu_percent, full.observations[0].health.as_ref().unwrap().reason.as_str()),
             (Some(3.0), "timed out")
         );
+    }
+
+    /// Those the server holds UNKNOWN are sent again, unchanged, and only they.
+    #[test]
+    fn containers_resent_are_reported_again_alone() {
+        let every = Duration::from_secs(30);
+        let t0 = Instant::now();
+        let mut r = Reporter::default();
+        let all = [obs(1, ObservedState::Running), obs(2, ObservedState::Running), obs(3, ObservedState::Exited)];
+        r.sent(r.due(&all, t0, every), t0);
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(r.due(&all, t1, every).observations.is_empty());
+        r.resend([Uuid::from_u128(2), Uuid::from_u128(3)]);
+        let due = r.due(&all, t1, every);
+        assert!(!due.full);
+        assert_eq!(ids(&due), vec![2, 3]);
+        r.sent(due, t1);
+        assert!(r.due(&all, t1, every).observations.is_empty(), "sent once");
     }
 
     #[test]

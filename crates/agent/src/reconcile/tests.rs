@@ -74,6 +74,7 @@ fn assignment(n: u128, desired: DesiredState) -> Assignment {
         runtime_id: None,
         networks: Vec::new(),
         mounts: Vec::new(),
+        unknown: false,
     }
 }
 

@@ -212,6 +212,7 @@ fn assignment(
             digest,
         },
         spec: c.spec,
+        unknown: c.status == flotilla_core::container::ContainerStatus::Unknown,
         runtime_id: c.runtime_id,
         networks: a
             .networks

@@ -57,11 +57,18 @@ impl Wakers {
         let next = Instant::now() + (cost * PACE).min(by_size).min(MAX_PACE);
         self.paces.lock().expect("paces lock").insert(host, next);
     }
+
+    /// Forgets the hosts not among `hosts` (removed ones) that no agent waits on.
+    pub fn keep_only(&self, hosts: &HashMap<HostId, u64>) {
+        // A waiter holds its host's `Notify`: kept, so a host joined since `hosts` was read is woken.
+        self.hosts.lock().expect("wakers lock").retain(|host, notify| hosts.contains_key(host) || Arc::strong_count(notify) > 1);
+        self.paces.lock().expect("paces lock").retain(|host, _| hosts.contains_key(host));
+    }
 }
 
 /// Runs until aborted: wakes the agents of every host whose revision moved since the last look
 /// (another server changed its set; this server's own changes woke them already). A waiter woken
-/// for nothing reads its revision again and goes on waiting.
+/// for nothing reads its revision again and goes on waiting. Removed hosts are forgotten here.
 pub async fn follow_revisions(store: Store, agents: Arc<crate::state::AgentLinks>) {
     let mut seen: HashMap<HostId, u64> = HashMap::new();
     let mut tick = tokio::time::interval(FOLLOW);
@@ -77,6 +84,7 @@ pub async fn follow_revisions(store: Store, agents: Arc<crate::state::AgentLinks
                         agents.wakers.wake(*host);
                     }
                 }
+                agents.wakers.keep_only(&now);
                 seen = now;
             }
             Err(e) => tracing::warn!(error = %e, "reading host revisions failed"),
@@ -106,5 +114,28 @@ mod tests {
         assert!(waits(large).is_some_and(|w| w > Duration::from_millis(60) && w <= Duration::from_millis(90)), "{:?}", waits(large));
         assert!(waits(huge).is_some_and(|w| w <= MAX_PACE), "{:?}", waits(huge));
         assert_eq!(wakers.paced_until(HostId::new()), None, "a host never read waits for nothing");
+    }
+
+    /// Removed hosts are forgotten, unless an agent still waits on one (a host that joined after
+    /// the revisions were read): its waiter is still woken.
+    #[tokio::test]
+    async fn removed_hosts_are_forgotten_but_waiters_kept() {
+        let wakers = Wakers::default();
+        let (kept, removed, joined) = (HostId::new(), HostId::new(), HostId::new());
+        for host in [kept, removed] {
+            drop(wakers.notifier(host));
+            wakers.read(host, Duration::from_millis(10), 1_000);
+        }
+        let waiter = wakers.notifier(joined);
+        wakers.keep_only(&HashMap::from([(kept, 1)]));
+        assert!(wakers.paced_until(kept).is_some());
+        assert_eq!(wakers.paced_until(removed), None);
+        let known: Vec<HostId> = wakers.hosts.lock().unwrap().keys().copied().collect();
+        assert!(known.contains(&kept) && known.contains(&joined) && !known.contains(&removed), "{known:?}");
+        let woken = waiter.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        wakers.wake(joined);
+        tokio::time::timeout(Duration::from_secs(1), woken).await.expect("the waiter of a host joined meanwhile is woken");
     }
 }
