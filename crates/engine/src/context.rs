@@ -9,16 +9,13 @@ use flotilla_core::action::{Action, ActionStatus};
 use flotilla_core::container::Container;
 use flotilla_core::event::{Event, EventLevel, ObjectType};
 use flotilla_core::{ActionId, ContainerId};
-use flotilla_store::{Scope, Store, StoreError};
+use flotilla_store::Store;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// How often a wait on a container reads it again, in case the watch missed a change (it reads
-/// each change again for 3 s, so it hardly ever does).
-const CONTAINER_RECHECK: Duration = Duration::from_secs(5);
 /// The shortest time between two looks at whether a waiting action's children all ended.
 const CHILDREN_LOOK: Duration = Duration::from_millis(20);
 
@@ -77,23 +74,17 @@ impl Ctx {
         id: ContainerId,
         mut decide: impl FnMut(Option<&Container>) -> Option<Result<T, String>>,
     ) -> Result<T, EngineError> {
-        let mut changes = self.shared.watch.subscribe(id);
-        let mut recheck = tokio::time::interval_at(Instant::now() + CONTAINER_RECHECK, CONTAINER_RECHECK);
         loop {
-            let now = match self.store().container(Scope::All, &id.to_string()).await {
-                Ok(row) => Some(row.container),
-                Err(StoreError::NotFound { .. }) => None,
-                Err(e) => return Err(e.into()),
-            };
+            let mut changes = self.shared.watch.subscribe(id);
+            let now = self.store().containers_by_id(&[id]).await?.pop();
             if let Some(answer) = decide(now.as_ref()) {
                 return answer.map_err(EngineError::Failed);
             }
-            // Changes and deletions arrive through the watch; a slow recheck covers a missed poll.
+            // Changes, deletions and the watch's rechecks (a missed poll) arrive through the watch.
             loop {
                 tokio::select! {
                     _ = self.token.cancelled() => return Err(self.stopped()),
                     _ = tokio::time::sleep_until(self.deadline) => return Err(EngineError::TimedOut(self.action.timeout)),
-                    _ = recheck.tick() => break,
                     changed = changes.changed() => {
                         if changed.is_err() {
                             break;

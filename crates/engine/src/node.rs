@@ -176,12 +176,8 @@ async fn discard_container(ctx: &Ctx, node: &Node, container: ContainerId) {
 /// Asks the agent to remove `container`; a container without a live host is forgotten at once
 /// (its agent, if it returns, removes it: the fence).
 async fn remove_container(ctx: &Ctx, container: ContainerId, wait: bool) -> Result<(), EngineError> {
-    let row = match ctx.store().container(Scope::All, &container.to_string()).await {
-        Ok(row) => row,
-        Err(StoreError::NotFound { .. }) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    let host = match row.container.host_id {
+    let Some(current) = ctx.store().containers_by_id(&[container]).await?.pop() else { return Ok(()) };
+    let host = match current.host_id {
         Some(host) => ctx.store().host(&host.to_string()).await.ok(),
         None => None,
     };

@@ -1,7 +1,9 @@
 //! The container watch: one poll of recently changed and deleted containers feeds every waiting
 //! action, so ten thousand node actions do not each poll the store, and a deletion is seen as
 //! soon as a change (through the store's tombstones). A poll reads the stamps of the rows
-//! written lately and whole rows only for new stamps that an action waits on.
+//! written lately and whole rows only for new stamps that an action waits on; every
+//! [`RECHECK`] it reads every container waited on again, in batches, in case a poll missed a
+//! change (it reads each change again for 3 s, so it hardly ever does).
 
 use flotilla_core::ContainerId;
 use flotilla_core::container::Container;
@@ -16,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 const OVERLAP_MS: i64 = 3000;
 /// Tombstones older than this are purged (by the poll, once in a while).
 const TOMBSTONE_KEEP_MS: i64 = 60_000;
+/// How often every container waited on is read again.
+const RECHECK: Duration = Duration::from_secs(5);
 
 /// What a poll saw of a container.
 #[derive(Debug, Clone)]
@@ -41,6 +45,7 @@ impl ContainerWatch {
     pub(crate) async fn run(&self, store: Store, every: Duration, poke: &Notify, stop: CancellationToken) {
         let mut since = chrono::Utc::now().timestamp_millis() - OVERLAP_MS;
         let mut purged_at = 0;
+        let mut rechecked_at = tokio::time::Instant::now();
         // The stamps already handed on (or not waited on), while they are in the window.
         let mut seen: HashMap<ContainerId, ContainerStamp> = HashMap::new();
         loop {
@@ -78,7 +83,26 @@ impl ContainerWatch {
                 }
                 Err(e) => tracing::warn!(error = %e, "container watch: cannot read changes"),
             }
+            if rechecked_at.elapsed() >= RECHECK {
+                rechecked_at = tokio::time::Instant::now();
+                if let Err(e) = self.recheck(&store).await {
+                    tracing::warn!(error = %e, "container watch: cannot read the containers waited on");
+                }
+            }
         }
+    }
+
+    /// Hands every waiter its container as it is now (or gone).
+    async fn recheck(&self, store: &Store) -> Result<(), flotilla_store::StoreError> {
+        let waited: Vec<ContainerId> = self.senders.lock().expect("watch lock").keys().copied().collect();
+        let mut now: HashMap<ContainerId, Container> = store.containers_by_id(&waited).await?.into_iter().map(|c| (c.id, c)).collect();
+        let senders = self.senders.lock().expect("watch lock");
+        for id in waited {
+            if let Some(tx) = senders.get(&id) {
+                tx.send_replace(Some(now.remove(&id).map_or(Seen::Deleted, |c| Seen::Changed(Box::new(c)))));
+            }
+        }
+        Ok(())
     }
 
     /// The containers changed since `since` whose stamps are not in `seen` (and that an action
@@ -100,5 +124,32 @@ impl ContainerWatch {
         seen.extend(fresh.into_iter().map(|s| (s.id, s)));
         let changed = changed.into_iter().map(|c| (c.id, Seen::Changed(Box::new(c))));
         Ok(changed.chain(deleted.into_iter().map(|id| (id, Seen::Deleted))).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// What no poll tells of (a container that never was leaves no tombstone) reaches its waiter
+    /// with the next recheck.
+    #[tokio::test]
+    async fn the_recheck_hands_on_what_polls_missed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("watch.db").display())).await.unwrap();
+        let watch = Arc::new(ContainerWatch::default());
+        let mut waiter = watch.subscribe(ContainerId::new());
+        let stop = CancellationToken::new();
+        let task = {
+            let (watch, stop) = (watch.clone(), stop.clone());
+            tokio::spawn(async move { watch.run(store, Duration::from_millis(50), &Notify::new(), stop).await })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!waiter.has_changed().unwrap(), "the polls saw nothing of it");
+        tokio::time::timeout(RECHECK + Duration::from_secs(2), waiter.changed()).await.expect("rechecked").unwrap();
+        assert!(matches!(*waiter.borrow(), Some(Seen::Deleted)));
+        stop.cancel();
+        task.await.unwrap();
     }
 }
