@@ -13,6 +13,7 @@ use crate::routers::HostRouter;
 use crate::volumes::Mount;
 use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
+use flotilla_core::event::Event;
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::quota::Usage;
 use flotilla_core::scheduler::{Request, Settings};
@@ -177,12 +178,17 @@ pub(crate) fn refusal(e: StoreError) -> Result<StoreError, StoreError> {
     }
 }
 
+/// The event a create writes with its container: made from the container as placed and the name
+/// of its host (`None`: no host fits).
+pub type CreateEvent = Box<dyn Fn(&Container, Option<&str>) -> Event + Send + Sync>;
+
 /// One `create_container` call, written with the others made at once.
 pub(crate) struct ContainerCreate {
     store: Store,
     container: Container,
     request: Request,
     settings: Settings,
+    event: Option<CreateEvent>,
 }
 
 impl Batched for ContainerCreate {
@@ -214,7 +220,14 @@ impl Batched for ContainerCreate {
                 _ => Err(answers.swap_remove(refused).expect_err("just found")),
             };
         }
+        let events: Vec<Event> = requests
+            .iter()
+            .zip(&answers)
+            .filter_map(|(r, placed)| Some((r.event.as_ref()?, placed.as_ref().ok()?)))
+            .map(|(event, c)| event(c, c.host_id.and_then(|host| region.host_name(host))))
+            .collect();
         region.finish(&mut w.tx).await?;
+        crate::events::insert_all(&mut w.tx, &events).await?;
         w.tx.commit().await?;
         Ok(answers)
     }
@@ -226,8 +239,19 @@ impl Store {
     /// the scheduler's explanation. Creates made at once are written together (`group_commit.rs`:
     /// one read of the region's hosts, one placement lock, one commit).
     pub async fn create_container(&self, container: Container, request: &Request, settings: &Settings) -> Result<ContainerRow, StoreError> {
+        self.create_container_recorded(container, request, settings, None).await
+    }
+
+    /// [`Store::create_container`], writing `event`'s event (when given) in the same transaction.
+    pub async fn create_container_recorded(
+        &self,
+        container: Container,
+        request: &Request,
+        settings: &Settings,
+        event: Option<CreateEvent>,
+    ) -> Result<ContainerRow, StoreError> {
         let id = container.id;
-        let create = ContainerCreate { store: self.clone(), container, request: request.clone(), settings: *settings };
+        let create = ContainerCreate { store: self.clone(), container, request: request.clone(), settings: *settings, event };
         self.container_creates.submit(create).await?;
         self.container(Scope::All, &id.to_string()).await
     }

@@ -52,7 +52,8 @@ pub use blocks::AddressBlock;
 pub use central_link::{CentralCredential, VouchedIdentity};
 pub use clusters::{ClusterChanges, ClusterFilters};
 pub use containers::{
-    AssignedContainer, Attachment, ContainerChanges, ContainerFilters, ContainerRow, HostAssignments, NodePlacement, ObservationChanges,
+    AssignedContainer, Attachment, ContainerChanges, ContainerFilters, ContainerRow, CreateEvent, HostAssignments, NodePlacement,
+    ObservationChanges,
 };
 pub use error::StoreError;
 pub use events::EventFilters;

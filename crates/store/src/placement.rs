@@ -33,6 +33,8 @@ pub(crate) async fn lock_placement(backend: Backend, tx: &mut Tx) -> Result<(), 
 pub(crate) struct RegionView {
     /// Each host's id, by its index in `fleet`.
     ids: Vec<HostId>,
+    /// Each host's name, by id.
+    names: HashMap<HostId, String>,
     /// The hosts as the scheduler sees them, with each cluster's members per host (read on first use).
     fleet: Fleet,
     /// Per project, its quota and usage (read on first use).
@@ -66,10 +68,12 @@ impl RegionView {
             ports.entry(host).or_default().extend(taken);
         }
         let mut ids = Vec::with_capacity(hosts.len());
+        let mut names = HashMap::with_capacity(hosts.len());
         let mut views = Vec::with_capacity(hosts.len());
         for row in &hosts {
             let host = crate::hosts::decode(row)?;
             ids.push(host.id);
+            names.insert(host.id, host.name.clone());
             views.push(HostView {
                 state: host.state(),
                 host_ports: ports.remove(&host.id.to_string()).unwrap_or_default(),
@@ -87,6 +91,7 @@ impl RegionView {
         }
         Ok(Self {
             ids,
+            names,
             fleet: Fleet::new(views),
             quotas: HashMap::new(),
             touched: BTreeSet::new(),
@@ -219,6 +224,11 @@ impl RegionView {
             self.mounts.push((container.clone(), mounts));
         }
         Ok(container)
+    }
+
+    /// The name of host `id`, as read with the view.
+    pub(crate) fn host_name(&self, id: HostId) -> Option<&str> {
+        self.names.get(&id).map(String::as_str)
     }
 
     /// Writes the containers placed so far with their ports and mounts (a statement per many

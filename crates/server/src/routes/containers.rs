@@ -84,30 +84,39 @@ pub async fn create_container(
     Ok(accepted(row))
 }
 
-/// Creates (and places) `container`, made by [`prepare`] for `caller`, the event recorded. A
-/// placement that fails writes an ERROR container.
+/// Creates (and places) `container`, made by [`prepare`] for `caller`, its event written with it.
+/// A placement that fails writes an ERROR container.
 pub async fn create_as(
     state: &AppState,
     caller: &Principal,
     (container, request): (flotilla_core::container::Container, Request),
 ) -> Result<ContainerRow, ApiError> {
-    let row = global_networks::with_blocks(state, || state.store.create_container(container.clone(), &request, &state.settings.scheduler))
-        .await?;
+    let settings = &state.settings.scheduler;
+    let row = global_networks::with_blocks(state, || {
+        state.store.create_container_recorded(container.clone(), &request, settings, Some(create_event(caller.clone())))
+    })
+    .await?;
     let c = &row.container;
-    let event = match (c.host_id, &row.host_name) {
+    match (c.host_id, &row.host_name) {
         (Some(host), Some(name)) => {
             state.agents.wakers.wake(host);
             tracing::info!(container = %c.name, host = %name, "container placed");
-            events::container(c, caller, EventAction::ContainerCreate, START).reason(format!("placed on host {name}")).meta("host", name)
         }
-        _ => {
-            tracing::info!(container = %c.name, reason = %c.status_reason, "container not placed");
-            let event = events::container(c, caller, EventAction::ContainerCreate, FAILED);
-            event.level(EventLevel::Error).reason(c.status_reason.clone())
-        }
-    };
-    events::record(state, event).await;
+        _ => tracing::info!(container = %c.name, reason = %c.status_reason, "container not placed"),
+    }
     Ok(row)
+}
+
+/// The event of `caller`'s create: placed on its host, or failed with the scheduler's reason.
+fn create_event(caller: Principal) -> flotilla_store::CreateEvent {
+    Box::new(move |c, host| match host {
+        Some(name) => {
+            events::container(c, &caller, EventAction::ContainerCreate, START).reason(format!("placed on host {name}")).meta("host", name)
+        }
+        None => {
+            events::container(c, &caller, EventAction::ContainerCreate, FAILED).level(EventLevel::Error).reason(c.status_reason.clone())
+        }
+    })
 }
 
 /// Checks a new container's name, spec and metadata for `caller` and makes its networks ready:
