@@ -20,9 +20,28 @@ fn admin_token(url: &str) -> String {
     serde_json::from_str::<Value>(&body).unwrap()["token"].as_str().unwrap().to_owned()
 }
 
+/// A host joined over HTTP, as its agent joins: its credential and its assignments' revision.
+fn raw_host(url: &str, token: &str) -> (String, u64) {
+    let json = "Content-Type: application/json\r\n";
+    let (status, body) = request(url, "POST", "/v1/hosts/join-tokens", &format!("{json}X-Auth-Token: {token}\r\n"), "{}");
+    assert_eq!(status, 201, "{body}");
+    let join = serde_json::from_str::<Value>(&body).unwrap()["token"].as_str().unwrap().to_owned();
+    let certificate = flotilla_tls::Identity::self_signed(&["127.0.0.1".into()]).unwrap().cert_pem;
+    let host = serde_json::json!({"join_token": join, "name": "raw", "advertise": "https://127.0.0.1:9", "runtime": "sim",
+        "capacity": {"cpus": 4.0, "memory_mib": 8192, "disk_mib": 1024}, "certificate": certificate});
+    let (status, body) = request(url, "POST", "/v1/agent/join", json, &host.to_string());
+    assert_eq!(status, 200, "{body}");
+    let credential = serde_json::from_str::<Value>(&body).unwrap()["credential"].as_str().unwrap().to_owned();
+    let (status, body) = request(url, "GET", "/v1/agent/assignments", &format!("Authorization: Bearer {credential}\r\n"), "");
+    assert_eq!(status, 200, "{body}");
+    (credential, serde_json::from_str::<Value>(&body).unwrap()["revision"].as_u64().unwrap())
+}
+
 /// SIGTERM while an image upload is half sent: `/readyz` answers 503 on new connections (the
-/// listener stays open), `/livez` 200; the upload then finishes and gets its answer; the server
-/// exits 0 once nothing is in flight, and its listener is closed then.
+/// listener stays open), `/livez` 200, and an agent's long-poll with nothing new 503 at once (it
+/// would otherwise be answered at once and come straight back, holding the drain open while agents
+/// are many); the upload then finishes and gets its answer; the server exits 0 once nothing is in
+/// flight, and its listener is closed then.
 #[test]
 fn readyz_answers_503_while_a_sigterm_drains_requests_in_flight() {
     let sandbox = Sandbox::new();
@@ -34,6 +53,7 @@ fn readyz_answers_503_while_a_sigterm_drains_requests_in_flight() {
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["status"], "ready");
 
     let token = admin_token(&url);
+    let (credential, revision) = raw_host(&url, &token);
     let archive = vec![b'x'; 4096];
     let addr = url.strip_prefix("http://").unwrap();
     let mut upload = TcpStream::connect(addr).unwrap();
@@ -52,6 +72,10 @@ fn readyz_answers_503_while_a_sigterm_drains_requests_in_flight() {
     let (_, body) = request(&url, "GET", "/readyz", "", "");
     assert!(body.contains("draining"), "{body}");
     assert_eq!(request(&url, "GET", "/livez", "", "").0, 200, "live while draining");
+    let poll = format!("/v1/agent/assignments?since={revision}&wait=60");
+    let (status, body) = request(&url, "GET", &poll, &format!("Authorization: Bearer {credential}\r\n"), "");
+    assert_eq!(status, 503, "a long-poll with nothing new while draining: {body}");
+    assert!(body.contains("stopping"), "{body}");
     assert!(server.child.try_wait().unwrap().is_none(), "the server waits for the upload in flight");
 
     upload.write_all(&archive[1024..]).unwrap();

@@ -14,6 +14,15 @@ impl Client {
         self.send(Call::listing(&["hosts"], query.into(), Filters { state, ..Filters::default() })).await
     }
 
+    /// Every host, optionally only those in `state`, page after page.
+    pub async fn all_hosts(&self, state: Option<&str>) -> Result<Vec<Host>, ClientError> {
+        crate::every_page(|query| async move {
+            let page = self.list_hosts(state, &query).await?;
+            Ok((page.hosts, page.next))
+        })
+        .await
+    }
+
     /// A host by id or name.
     pub async fn host(&self, key: &str) -> Result<Host, ClientError> {
         self.send(Call::get(&["hosts", key])).await

@@ -350,6 +350,16 @@ impl Store {
 
     /// Applies `changes`; the container's host is woken when what it must run changed.
     pub async fn update_container(&self, id: ContainerId, changes: ContainerChanges) -> Result<ContainerRow, StoreError> {
+        self.update_container_recorded(id, changes, None).await
+    }
+
+    /// [`Store::update_container`], writing `event` (when given) in the same transaction.
+    pub async fn update_container_recorded(
+        &self,
+        id: ContainerId,
+        changes: ContainerChanges,
+        event: Option<Event>,
+    ) -> Result<ContainerRow, StoreError> {
         let mut w = self.begin_write().await?;
         let resizes = changes.cpu.is_some() || changes.memory.is_some();
         if resizes {
@@ -444,6 +454,9 @@ impl Store {
         }
         if wakes_host && let Some(host) = c.host_id {
             bump_revision(&mut w.tx, &host.to_string()).await?;
+        }
+        if let Some(event) = event {
+            crate::events::insert_all(&mut w.tx, &[event]).await?;
         }
         w.tx.commit().await?;
         self.container(Scope::All, &id.to_string()).await

@@ -129,7 +129,7 @@ pub async fn heartbeat(
 }
 
 /// Answers the host's assignments once its revision differs from `since`, or when `wait` ends
-/// (or the server stops).
+/// (or the server begins to stop; once it is stopping, a poll with nothing new is a 503).
 pub async fn assignments(
     State(state): State<AppState>,
     AgentHost(host): AgentHost,
@@ -146,6 +146,11 @@ pub async fn assignments(
         let now = tokio::time::Instant::now();
         if Some(revision) != query.since || now >= deadline {
             break;
+        }
+        if state.shutdown.is_cancelled() {
+            // Nothing new, and a poll answered at once would come straight back and hold the
+            // graceful stop's drain open: the agent tries again later (or another server).
+            return Err(ApiError::Unavailable("the server is stopping: poll again later".into()));
         }
         tokio::select! {
             () = notified => {}

@@ -300,10 +300,11 @@ pub async fn remove(state: &AppState, caller: &Principal, row: ContainerRow, for
         status: Some((ContainerStatus::Deleting, String::new())),
         ..Default::default()
     };
-    let row = state.store.update_container(c.id, changes).await?;
+    // The event is written with the change (a delete changes no field an event names).
+    let event = events::container(c, caller, EventAction::ContainerDelete, START);
+    let row = state.store.update_container_recorded(c.id, changes, Some(event)).await?;
     if let Some(host) = row.container.host_id {
         state.agents.wakers.wake(host);
     }
-    events::record(state, events::container(&row.container, caller, EventAction::ContainerDelete, START)).await;
     Ok(Some(row))
 }
