@@ -98,9 +98,8 @@ fn run(runtime: &tokio::runtime::Runtime, nodes: usize, hosts: usize, database: 
     let url = ready.split_once("listening on ").map(|(_, url)| url.trim().to_owned()).context("the server printed no URL")?;
     let client = runtime.block_on(roles::admin(&url, PASSWORD))?;
     let join = runtime.block_on(client.create_join_token(&JoinTokenCreate::default()))?.token;
-    let hosts_count = hosts;
-    let hosts = hosts.to_string();
-    let agent_args = roles::sim_agent_args(&url, &join, "sim", &["--simulate-hosts", &hosts]);
+    let simulate_hosts = hosts.to_string();
+    let agent_args = roles::sim_agent_args(&url, &join, "sim", &["--simulate-hosts", &simulate_hosts]);
     let agent_args: Vec<&str> = agent_args.iter().map(String::as_str).collect();
     let (mut agent, _) = sandbox.spawn("agent", &agent_args, "simulated hosts joined")?;
     let created = runtime.block_on(roles::bench_cluster(&client, 0, 3600))?;
@@ -110,10 +109,6 @@ fn run(runtime: &tokio::runtime::Runtime, nodes: usize, hosts: usize, database: 
     let took = runtime.block_on(scale_out(&client, nodes))?;
     std::thread::sleep(SETTLE);
     let (server_peak_mib, live_mib) = server.memory_mib()?;
-    if std::env::var("FLT_PAUSE").is_ok() {
-        eprintln!("PAUSE server pid {}", server.child.id());
-        std::thread::sleep(Duration::from_secs(90));
-    }
     runtime.block_on(check(&client, nodes))?;
     server.stop();
     let restart = chrono::Utc::now();
@@ -121,7 +116,7 @@ fn run(runtime: &tokio::runtime::Runtime, nodes: usize, hosts: usize, database: 
     let same_address: Vec<&str> = args.iter().map(|arg| if *arg == "127.0.0.1:0" { listen } else { arg }).collect();
     let (restarted, _) = sandbox.spawn("server", &same_address, "listening on ")?;
     server = restarted;
-    runtime.block_on(all_up_again(&client, hosts_count, nodes, restart))?;
+    runtime.block_on(all_up_again(&client, hosts, nodes, restart))?;
     std::thread::sleep(SETTLE);
     let restarted_mib = server.memory_mib()?.1;
     runtime.block_on(delete(&client))?;

@@ -1,5 +1,7 @@
 //! Benchmark: 20 real containers started through Flotilla versus with `docker run`, and the memory
-//! the server and the agent use with them running.
+//! the server and the agent use with them running. `docker run` is timed twice: as is (the default
+//! bridge), and as Flotilla runs them, on a network of its own with an address each; a Docker
+//! network costs the engine time of its own, and the second ratio shows what Flotilla adds to it.
 //!
 //! It runs a real `flotilla server` and one `flotilla agent` on the local Docker Engine, builds the
 //! workload image offline (nothing is pulled), prints its figures and removes everything it made.
@@ -7,7 +9,7 @@
 
 mod roles;
 
-use roles::docker::{LocalRegion, PASSWORD, docker_cli, docker_ids, remove_all};
+use roles::docker::{LocalRegion, PASSWORD, docker_cli, docker_filtered, docker_ids, remove_all};
 use roles::{timed, warn_on};
 
 use anyhow::{Context, Result, bail};
@@ -22,6 +24,8 @@ use std::time::{Duration, Instant};
 const COUNT: usize = 20;
 /// Default networks come from here: Docker tests and benches share one engine, each keeps to its own addresses.
 const NETWORK_POOL: &str = "10.231.0.0/16";
+/// The network of the second `docker run` (a /24: the bench's 20 addresses, from .10 on).
+const DOCKER_SUBNET: (&str, &str) = ("10.232.0.0/24", "10.232.0");
 /// The longest wait for containers to run or to go away.
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// How often a wait looks again.
@@ -74,7 +78,11 @@ impl Bench {
         self.api.run(&warm_up, &self.region.tag).context("the warm-up container (it loads the image on the host)")?;
         self.api.delete(&warm_up)?;
         let flotilla = timed(|| self.api.run(&Self::flotilla_names(), &self.region.tag))?;
-        let docker = timed(|| self.docker_run_all())?;
+        let docker = timed(|| self.docker_run_all(&[]))?;
+        remove_all(&["rm", "-f"], docker_ids(&[&self.docker_label()]))?;
+        let network = self.docker_network();
+        docker_cli(&["network", "create", "--subnet", DOCKER_SUBNET.0, "--label", &self.docker_label(), &network])?;
+        let on_network = timed(|| self.docker_run_all(&["--network", &network]))?;
 
         println!(
             "{COUNT} containers of {}, Docker Engine {}",
@@ -83,7 +91,9 @@ impl Bench {
         );
         println!("{:<32}{:>9.3} s {:>7.1} containers/s", "flotilla (REST API, one agent)", flotilla.as_secs_f64(), rate(flotilla));
         println!("{:<32}{:>9.3} s {:>7.1} containers/s", format!("docker run ({COUNT} threads)"), docker.as_secs_f64(), rate(docker));
-        println!("{:<32}{:>9.2}", "ratio flotilla/docker", flotilla.as_secs_f64() / docker.as_secs_f64());
+        println!("{:<32}{:>9.3} s {:>7.1} containers/s", "docker run --network --ip", on_network.as_secs_f64(), rate(on_network));
+        println!("{:<32}{:>9.2} (goal ≤ 1.10)", "ratio flotilla/docker", flotilla.as_secs_f64() / docker.as_secs_f64());
+        println!("{:<32}{:>9.2}", "ratio flotilla/docker --network", flotilla.as_secs_f64() / on_network.as_secs_f64());
         println!("{:<32}{:>9} {:>9}", "memory (MiB)", "peak", "current");
         for role in [&self.region.server, &self.region.agent] {
             let (peak, current) = role.memory_mib()?;
@@ -92,14 +102,29 @@ impl Bench {
         Ok(())
     }
 
-    /// `docker run -d` of the image, one thread per container; each returns once its container started.
-    fn docker_run_all(&self) -> Result<()> {
+    /// The second `docker run`'s network.
+    fn docker_network(&self) -> String {
+        format!("flotilla-bench-{}", self.region.suffix)
+    }
+
+    /// `docker run -d` of the image with `network` (`--network NAME`, each container then given an
+    /// address of [`DOCKER_SUBNET`], or nothing), one thread per container; each returns once its
+    /// container started.
+    fn docker_run_all(&self, network: &[&str]) -> Result<()> {
         let (label, tag) = (&self.docker_label(), &self.region.tag);
         std::thread::scope(|scope| {
             let runs: Vec<_> = (1..=COUNT)
                 .map(|i| {
                     let name = format!("flotilla-bench-{}-{i}", self.region.suffix);
-                    scope.spawn(move || docker_cli(&["run", "-d", "--name", &name, "--label", label, tag]))
+                    let address = format!("{}.{}", DOCKER_SUBNET.1, 9 + i);
+                    scope.spawn(move || {
+                        let mut args = vec!["run", "-d", "--name", &name, "--label", label];
+                        if !network.is_empty() {
+                            args.extend(network.iter().copied().chain(["--ip", &address]));
+                        }
+                        args.push(tag);
+                        docker_cli(&args)
+                    })
                 })
                 .collect();
             runs.into_iter().try_for_each(|run| run.join().expect("a docker run thread panicked").map(drop))
@@ -112,6 +137,8 @@ impl Bench {
         names.push("warm-up".to_owned());
         warn_on("deleting the Flotilla containers", self.api.delete(&names));
         warn_on("removing the `docker run` containers", remove_all(&["rm", "-f"], docker_ids(&[&self.docker_label()])));
+        let network = docker_filtered(&["network", "ls", "-q"], &[&self.docker_label()]);
+        warn_on("removing the `docker run` network", remove_all(&["network", "rm"], network));
         self.region.stop();
     }
 }
