@@ -17,7 +17,7 @@ export HOME=$work XDG_CONFIG_HOME=$work/config
 password=order-functions-password
 grind() { valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$1.cg" "${@:2}"; }
 
-# Waits for `what` in the file $1, for at most two minutes.
+# Waits until the file $1 holds the text $2, for at most two minutes.
 wait_for() {
     for _ in $(seq 240); do grep -q "$2" "$1" && return; sleep 0.5; done
     echo "no '$2' in $1" >&2
