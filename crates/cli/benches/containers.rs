@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 const COUNT: usize = 20;
 /// Default networks come from here: Docker tests and benches share one engine, each keeps to its own addresses.
 const NETWORK_POOL: &str = "10.231.0.0/16";
-/// The network of the second `docker run` (a /24: the bench's 20 addresses, from .10 on).
-const DOCKER_SUBNET: (&str, &str) = ("10.232.0.0/24", "10.232.0");
+/// The first three octets of the second `docker run`'s network, a /24 (the bench's 20 addresses, from .10 on).
+const DOCKER_SUBNET: &str = "10.232.0";
 /// The longest wait for containers to run or to go away.
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// How often a wait looks again.
@@ -81,7 +81,7 @@ impl Bench {
         let docker = timed(|| self.docker_run_all(&[]))?;
         remove_all(&["rm", "-f"], docker_ids(&[&self.docker_label()]))?;
         let network = self.docker_network();
-        docker_cli(&["network", "create", "--subnet", DOCKER_SUBNET.0, "--label", &self.docker_label(), &network])?;
+        docker_cli(&["network", "create", "--subnet", &format!("{DOCKER_SUBNET}.0/24"), "--label", &self.docker_label(), &network])?;
         let on_network = timed(|| self.docker_run_all(&["--network", &network]))?;
 
         println!(
@@ -116,7 +116,7 @@ impl Bench {
             let runs: Vec<_> = (1..=COUNT)
                 .map(|i| {
                     let name = format!("flotilla-bench-{}-{i}", self.region.suffix);
-                    let address = format!("{}.{}", DOCKER_SUBNET.1, 9 + i);
+                    let address = format!("{DOCKER_SUBNET}.{}", 9 + i);
                     scope.spawn(move || {
                         let mut args = vec!["run", "-d", "--name", &name, "--label", label];
                         if !network.is_empty() {
