@@ -86,6 +86,19 @@ pub(crate) fn value_rows_of(rows: usize, columns: &[&str]) -> String {
     (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
 
+/// `query` with each of `values` bound in turn, as its next parameters.
+pub(crate) fn bind_all<'q>(query: AnyQuery<'q>, values: impl IntoIterator<Item = String>) -> AnyQuery<'q> {
+    values.into_iter().fold(query, |q, v| q.bind(v))
+}
+
+/// The parameters of an `IN (…)` list of `n` values: `$1, $2, …, $n`.
+pub(crate) fn in_list(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A statement of the Any driver, as `sqlx::query` makes it.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
 /// Whether `key` is an id (looked up by id) rather than a name.
 pub(crate) fn is_id(key: &str) -> bool {
     uuid::Uuid::parse_str(key).is_ok()

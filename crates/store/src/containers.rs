@@ -1,7 +1,9 @@
 //! Containers: placement with quota and claims in one transaction, desired-state changes,
 //! agents' observations, and the per-host assignment sets.
 
-use crate::codec::{get_id, get_json, get_name, get_opt_id, get_opt_time, get_time, metadata_json, millis, now_millis, opt_float, to_json};
+use crate::codec::{
+    bind_all, get_id, get_json, get_name, get_opt_id, get_opt_time, get_time, metadata_json, millis, now_millis, opt_float, to_json,
+};
 use crate::group_commit::Batched;
 use crate::hosts::bump_revision;
 use crate::list::Filter;
@@ -12,7 +14,7 @@ use crate::quotas::check_quota;
 use crate::routers::HostRouter;
 use crate::volumes::Mount;
 use crate::{Scope, Store, StoreError, Tx};
-use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
+use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
 use flotilla_core::event::Event;
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::quota::Usage;
@@ -97,13 +99,6 @@ pub struct ContainerChanges {
     pub bump_generation: bool,
 }
 
-/// What a batch of observations changed, for the event log.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ObservationChanges {
-    pub status: Vec<StatusChange>,
-    pub health: Vec<HealthChange>,
-}
-
 /// Filters of a container list.
 #[derive(Debug, Clone, Default)]
 pub struct ContainerFilters<'a> {
@@ -154,16 +149,20 @@ fn host_ports(container: &Container) -> Vec<(u16, String)> {
     container.spec.ports.iter().filter_map(|p| p.host.map(|h| (h, p.protocol.clone()))).collect()
 }
 
-/// Deletes container `id`'s row, leaving a tombstone for the engine's watch.
-async fn delete_row(tx: &mut Tx, id: ContainerId) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM containers WHERE id = $1").bind(id.to_string()).execute(&mut **tx).await?;
-    sqlx::query(
-        "INSERT INTO container_tombstones (id, deleted_at) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at",
-    )
-    .bind(id.to_string())
-    .bind(now_millis())
-    .execute(&mut **tx)
-    .await?;
+/// Deletes the rows of containers `ids`, leaving a tombstone of each for the engine's watch: two
+/// statements per many.
+pub(crate) async fn delete_rows(tx: &mut Tx, ids: &[ContainerId]) -> Result<(), StoreError> {
+    let now = now_millis();
+    for chunk in ids.chunks(crate::codec::rows_per_statement(2)) {
+        let keys = || chunk.iter().map(ToString::to_string);
+        let sql = format!("DELETE FROM containers WHERE id IN ({})", crate::codec::in_list(chunk.len()));
+        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), keys()).execute(&mut **tx).await?;
+        let sql = format!(
+            "INSERT INTO container_tombstones (id, deleted_at) VALUES {} ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at",
+            crate::codec::value_rows(chunk.len(), 2)
+        );
+        keys().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(id).bind(now)).execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -467,8 +466,8 @@ impl Store {
         let mut w = self.begin_write().await?;
         let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
         let host: Option<String> = row.try_get("host_id")?;
-        wake_peers(self, &mut w.tx, Around::Container(id)).await?;
-        delete_row(&mut w.tx, id).await?;
+        wake_peers(self, &mut w.tx, Around::Containers(&[id])).await?;
+        delete_rows(&mut w.tx, &[id]).await?;
         self.sync_route(&mut w.tx, id.0, get_id(&row, "project_id")?).await?;
         if let Some(host) = host {
             bump_revision(&mut w.tx, &host).await?;
@@ -495,7 +494,7 @@ impl Store {
             Err(no_fit) => return Ok(Err(no_fit.to_string())),
         };
         // The old host's peers lose its endpoints (the new host's get them from `sync_ports`).
-        wake_peers(self, &mut w.tx, Around::Container(id)).await?;
+        wake_peers(self, &mut w.tx, Around::Containers(&[id])).await?;
         sqlx::query(
             "UPDATE containers SET host_id = $2, generation = generation + 1, status = 'CREATING', status_reason = $3, runtime_id = NULL,
              health = '', health_reason = '', cpu_percent = NULL, updated_at = $4 WHERE id = $1",
@@ -605,112 +604,6 @@ impl Store {
         };
         tx.commit().await?;
         Ok(HostAssignments { revision, containers, volumes, routers, overlay })
-    }
-
-    /// Records what `host`'s agent saw, and answers the status and health changes it made. Reports
-    /// about containers no longer on that host, or of an older generation, are stale and ignored;
-    /// a container removed after its delete is forgotten. Health and CPU use are kept only while
-    /// the container runs; a report without them (an answer to a restart or kill) leaves them be.
-    pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<ObservationChanges, StoreError> {
-        let mut w = self.begin_write().await?;
-        let now = now_millis();
-        let mut changes = ObservationChanges::default();
-        // Each row is locked while it is judged and written (an engine's write of it waits, and a
-        // generation bumped meanwhile is seen); in id order, so two batches never deadlock.
-        let mut observations: Vec<&Observation> = observations.iter().collect();
-        observations.sort_by_key(|seen| seen.id);
-        let select = format!("SELECT * FROM containers WHERE id = $1{}", crate::crud::lock_clause(&w.tx));
-        for seen in observations {
-            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(select.clone())).bind(seen.id.to_string()).fetch_optional(&mut *w.tx).await?
-            else {
-                continue;
-            };
-            let c = decode_container(&row)?;
-            if c.host_id != Some(host) || seen.generation < c.generation {
-                continue;
-            }
-            match (seen.status, c.desired) {
-                (None, DesiredState::Deleted) => {
-                    wake_peers(self, &mut w.tx, Around::Container(c.id)).await?;
-                    delete_row(&mut w.tx, c.id).await?;
-                    self.sync_route(&mut w.tx, c.id.0, c.project_id).await?;
-                    let reason = "removed from its host".to_owned();
-                    changes.status.push(StatusChange {
-                        id: c.id,
-                        name: c.name,
-                        project_id: c.project_id,
-                        from: c.status,
-                        to: ContainerStatus::Deleted,
-                        reason,
-                    });
-                }
-                (None, _) => {}
-                (Some(status), desired) => {
-                    let status = if desired == DesiredState::Deleted { ContainerStatus::Deleting } else { status };
-                    let (health, cpu_percent) = if status == ContainerStatus::Running {
-                        (seen.health.clone().unwrap_or_else(|| c.health.clone()), seen.cpu_percent.or(c.cpu_percent))
-                    } else {
-                        (ContainerHealth::Unknown, None)
-                    };
-                    let measured = seen.health.is_some() || seen.cpu_percent.is_some();
-                    let observed_at = if measured { Some(now) } else { c.observed_at.map(millis) };
-                    // A report of what is recorded already (a full report's unchanged rows) writes
-                    // nothing: no write to wait for, no change for the watchers to look at.
-                    let unchanged = !measured
-                        && status == c.status
-                        && seen.reason == c.status_reason
-                        && seen.runtime_id.as_ref().is_none_or(|id| c.runtime_id.as_ref() == Some(id))
-                        && seen.exit_code == c.exit_code
-                        && health == c.health
-                        && cpu_percent == c.cpu_percent;
-                    if unchanged {
-                        continue;
-                    }
-                    sqlx::query(
-                        "UPDATE containers SET status = $2, status_reason = $3, runtime_id = COALESCE($4, runtime_id), exit_code = $5,
-                         updated_at = $6, health = $7, health_reason = $8, cpu_percent = NULLIF($9, -1), observed_at = $10 WHERE id = $1",
-                    )
-                    .bind(c.id.to_string())
-                    .bind(status.as_str())
-                    .bind(seen.reason.clone())
-                    .bind(seen.runtime_id.clone())
-                    .bind(seen.exit_code)
-                    .bind(now)
-                    .bind(health.as_str())
-                    .bind(health.reason().to_owned())
-                    .bind(opt_float(cpu_percent))
-                    .bind(observed_at)
-                    .execute(&mut *w.tx)
-                    .await?;
-                    if !health.same_kind(&c.health) {
-                        changes.health.push(HealthChange {
-                            id: c.id,
-                            name: c.name.clone(),
-                            project_id: c.project_id,
-                            from: c.health.clone(),
-                            to: health,
-                        });
-                    }
-                    if status != c.status {
-                        if (status == ContainerStatus::Running) != (c.status == ContainerStatus::Running) {
-                            // A cluster's name answers its running members.
-                            wake_peers(self, &mut w.tx, Around::Container(c.id)).await?;
-                        }
-                        let reason = seen.reason.clone();
-                        changes.status.push(StatusChange {
-                            id: c.id,
-                            name: c.name,
-                            project_id: c.project_id,
-                            from: c.status,
-                            to: status,
-                            reason,
-                        });
-                    }
-                }
-            }
-        }
-        w.tx.commit().await?;
-        Ok(changes)
     }
 
     /// Ids of the containers on `host`, for drains.

@@ -49,16 +49,18 @@ fn checked_ip(e: &RemoteEndpoint) -> Result<i64, StoreError> {
 
 /// On a federated region, queues an [`ENDPOINT_SYNC`] job for each global network a port of
 /// `around` is on (coalesced with one waiting), inside the write that changes them.
-pub(crate) async fn queue_reports(store: &Store, tx: &mut Tx, around: Around) -> Result<(), StoreError> {
+pub(crate) async fn queue_reports(store: &Store, tx: &mut Tx, around: Around<'_>) -> Result<(), StoreError> {
     if !store.route_sync {
         return Ok(());
     }
-    let (containers, key) = around_condition(around, "c");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT DISTINCT n.id, n.project_id FROM networks n JOIN ports p ON p.network_id = n.id JOIN containers c ON c.id = p.container_id
-         WHERE n.is_global = 1 AND {containers} ORDER BY n.id"
-    )))
-    .bind(key)
+    let (containers, keys) = around_condition(around, "c");
+    let rows = crate::codec::bind_all(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT n.id, n.project_id FROM networks n JOIN ports p ON p.network_id = n.id JOIN containers c ON c.id = p.container_id
+             WHERE n.is_global = 1 AND {containers} ORDER BY n.id"
+        ))),
+        keys,
+    )
     .fetch_all(&mut **tx)
     .await?;
     for row in &rows {

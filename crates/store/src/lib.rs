@@ -23,6 +23,7 @@ mod maintenance;
 mod names;
 mod networks;
 mod nodes;
+mod observations;
 mod overlay;
 mod placement;
 mod plans;
@@ -53,7 +54,6 @@ pub use central_link::{CentralCredential, VouchedIdentity};
 pub use clusters::{ClusterChanges, ClusterFilters};
 pub use containers::{
     AssignedContainer, Attachment, ContainerChanges, ContainerFilters, ContainerRow, CreateEvent, HostAssignments, NodePlacement,
-    ObservationChanges,
 };
 pub use error::StoreError;
 pub use events::EventFilters;
@@ -68,6 +68,7 @@ pub use maintenance::Migration;
 pub use names::NameRecord;
 pub use networks::{NetworkRow, SubnetRow};
 pub use nodes::{NodeChanges, NodeFilters};
+pub use observations::ObservationChanges;
 pub use overlay::RemoteEndpoint;
 pub use policies::{Binding, Policy};
 pub use ports::{Address, PortFilters, PortRow};

@@ -4,13 +4,13 @@
 //! hosts that carry a network when one of its containers comes, moves or goes (their endpoints and
 //! names change).
 
-use crate::codec::get_id;
+use crate::codec::{bind_all, get_id, in_list};
 use crate::hosts::bump_revision;
 use crate::{Backend, Store, StoreError, Tx};
 use flotilla_core::overlay::VniRange;
 use flotilla_core::{ContainerId, HostId, NetworkId};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// A container on another host with a tunnel address, as a host's overlay reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,10 +59,10 @@ pub(crate) async fn allocate_vni(backend: Backend, tx: &mut Tx, range: VniRange)
     gap.map(|g| g as u32).ok_or_else(|| StoreError::Conflict(format!("no VXLAN id left ({}..={} are all in use)", range.first, range.last)))
 }
 
-/// Whose networks changed: one container's, or those of every container on one host.
+/// Whose networks changed: some containers', or those of every container on one host.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Around {
-    Container(ContainerId),
+pub(crate) enum Around<'a> {
+    Containers(&'a [ContainerId]),
     Host(HostId),
 }
 
@@ -74,43 +74,62 @@ pub(crate) enum Around {
 /// PostgreSQL). Called before a change with the rows as they were, and after it with the rows as
 /// they are. On a federated region it also queues the report of `around`'s global networks'
 /// endpoints to the central (`global_endpoints::queue_reports`).
-pub(crate) async fn wake_peers(store: &Store, tx: &mut Tx, around: Around) -> Result<(), StoreError> {
+pub(crate) async fn wake_peers(store: &Store, tx: &mut Tx, around: Around<'_>) -> Result<(), StoreError> {
+    let mut hosts = BTreeSet::new();
+    match around {
+        Around::Containers(ids) => {
+            for chunk in ids.chunks(crate::codec::rows_per_statement(1)) {
+                hosts.extend(peers_of(store, tx, Around::Containers(chunk)).await?);
+            }
+        }
+        Around::Host(_) => hosts.extend(peers_of(store, tx, around).await?),
+    }
+    for host in &hosts {
+        bump_revision(tx, host).await?;
+    }
+    Ok(())
+}
+
+/// The hosts [`wake_peers`] wakes for `around` (whose containers, if any, fill one statement's
+/// parameters), after queueing its global networks' reports.
+async fn peers_of(store: &Store, tx: &mut Tx, around: Around<'_>) -> Result<Vec<String>, StoreError> {
     crate::global_endpoints::queue_reports(store, tx, around).await?;
-    let (containers, key) = around_condition(around, "c0");
+    let (containers, keys) = around_condition(around, "c0");
     // Most hosts have no tunnel address: one indexed look, not the join over the network's ports.
-    let tunnelled = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT 1 AS one FROM containers c0 JOIN hosts h0 ON h0.id = c0.host_id WHERE {containers} AND h0.tunnel_address IS NOT NULL LIMIT 1"
-    )))
-    .bind(key.clone())
+    let tunnelled = bind_all(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 AS one FROM containers c0 JOIN hosts h0 ON h0.id = c0.host_id WHERE {containers} AND h0.tunnel_address IS NOT NULL LIMIT 1"
+        ))),
+        keys.clone(),
+    )
     .fetch_optional(&mut **tx)
     .await?;
     if tunnelled.is_none() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // The networks of `around`, and those routers join to them (hosts carry those too).
     let networks = crate::routers::with_routed(&format!(
         "SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id JOIN hosts h0 ON h0.id = c0.host_id
          WHERE {containers} AND h0.tunnel_address IS NOT NULL"
     ));
-    let hosts = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT DISTINCT h.id FROM hosts h JOIN containers c ON c.host_id = h.id JOIN ports p ON p.container_id = c.id
-         WHERE h.tunnel_address IS NOT NULL AND p.network_id IN ({networks})
-         ORDER BY h.id"
-    )))
-    .bind(key)
+    let hosts = bind_all(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT h.id FROM hosts h JOIN containers c ON c.host_id = h.id JOIN ports p ON p.container_id = c.id
+             WHERE h.tunnel_address IS NOT NULL AND p.network_id IN ({networks})"
+        ))),
+        keys,
+    )
     .fetch_all(&mut **tx)
     .await?;
-    for row in &hosts {
-        bump_revision(tx, &row.try_get::<String, _>("id")?).await?;
-    }
-    Ok(())
+    hosts.iter().map(|row| Ok(row.try_get("id")?)).collect()
 }
 
-/// The SQL condition on `{alias}` (a container) for `around`, and the id it binds as `$1`.
-pub(crate) fn around_condition(around: Around, alias: &str) -> (String, String) {
+/// The SQL condition on `{alias}` (a container) for `around`, and the ids it binds as `$1`, `$2`, ...
+/// (`around` names at least one container).
+pub(crate) fn around_condition(around: Around<'_>, alias: &str) -> (String, Vec<String>) {
     match around {
-        Around::Container(id) => (format!("{alias}.id = $1"), id.to_string()),
-        Around::Host(id) => (format!("{alias}.host_id = $1"), id.to_string()),
+        Around::Containers(ids) => (format!("{alias}.id IN ({})", in_list(ids.len())), ids.iter().map(ToString::to_string).collect()),
+        Around::Host(id) => (format!("{alias}.host_id = $1"), vec![id.to_string()]),
     }
 }
 

@@ -15,7 +15,7 @@ use flotilla_core::container::{Container, ContainerStatus};
 use flotilla_core::network::Port;
 use flotilla_core::quota::{Quota, Usage};
 use flotilla_core::scheduler::{self, Fleet, HostView, Request, Settings};
-use flotilla_core::{ClusterId, HostId, ProjectId, ValidationError};
+use flotilla_core::{ClusterId, ContainerId, HostId, ProjectId, ValidationError};
 use sqlx::Row;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -232,8 +232,8 @@ impl RegionView {
     }
 
     /// Writes the containers placed so far with their ports and mounts (a statement per many
-    /// containers, one per many ports), then wakes the peers of each placed on a host (which reads
-    /// its ports). Nothing placed later needed them: its host's claims, its quota and its
+    /// containers, one per many ports), then wakes the peers of those placed on a host (which read
+    /// their ports; a few statements per many containers). Nothing placed later needed them: its host's claims, its quota and its
     /// addresses are counted in the view.
     pub(crate) async fn write_placed(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
         let containers = std::mem::take(&mut self.containers);
@@ -242,10 +242,8 @@ impl RegionView {
         for (container, mounts) in std::mem::take(&mut self.mounts) {
             insert_mounts(tx, &container, &mounts, true).await?;
         }
-        for c in containers.iter().filter(|c| c.host_id.is_some()) {
-            crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Container(c.id)).await?;
-        }
-        Ok(())
+        let placed: Vec<ContainerId> = containers.iter().filter(|c| c.host_id.is_some()).map(|c| c.id).collect();
+        crate::overlay::wake_peers(&self.store, tx, crate::overlay::Around::Containers(&placed)).await
     }
 
     /// Writes what was placed, saves where address allocation goes on, and bumps the revision of

@@ -465,7 +465,7 @@ pub(crate) async fn sync_ports(store: &Store, tx: &mut Tx, c: &Container) -> Res
     crate::placement::lock_placement(backend, tx).await?;
     let mut alloc = Allocator::default();
     let wanted = wanted_networks(store, tx, &mut alloc, c).await?;
-    let around = crate::overlay::Around::Container(c.id);
+    let around = crate::overlay::Around::Containers(&[c.id]);
     crate::overlay::wake_peers(store, tx, around).await?;
     let have: Vec<NetworkId> = sqlx::query("SELECT network_id FROM ports WHERE container_id = $1")
         .bind(c.id.to_string())

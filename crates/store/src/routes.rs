@@ -39,10 +39,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(found);
         }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         for (table, resource_type) in ROUTED {
-            let sql = format!("SELECT id, project_id FROM {table} WHERE id IN ({})", placeholders.join(", "));
-            let query = ids.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(id.to_string()));
+            let sql = format!("SELECT id, project_id FROM {table} WHERE id IN ({})", crate::codec::in_list(ids.len()));
+            let query = crate::codec::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), ids.iter().map(ToString::to_string));
             for row in query.fetch_all(&self.pool).await? {
                 found.push(Located { id: get_id(&row, "id")?, resource_type, project_id: get_id(&row, "project_id")? });
             }

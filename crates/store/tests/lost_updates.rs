@@ -1,13 +1,13 @@
 //! No lost update: writers racing on one row (an agent's report and an engine's write of a
-//! container, an API PATCH and the engine's status of a node or a cluster, node indexes taken at
-//! once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
+//! container, two agents' reports of many containers and API deletes of some, an API PATCH and
+//! the engine's status of a node or a cluster, node indexes taken at once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
 //! keep what they wrote. Many rounds make the race likely; it shows on PostgreSQL
 //! (SQLite's single writer hides it, and runs the same checks). Under `CI=true` a missing
 //! PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
 
 use flotilla_core::action::{Action, ActionKind, Cause, Target};
 use flotilla_core::cluster::ClusterStatus;
-use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, Observation};
+use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, Observation};
 use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::scheduler::{Request, Settings};
@@ -116,6 +116,72 @@ async fn generation_bumps_and_stale_reports(store: &Store) {
         let c = store.container(Scope::All, &id.to_string()).await.unwrap().container;
         assert_eq!(c.generation, generation + 1, "round {round}: the rebuild was undone");
         assert_eq!(c.health, ContainerHealth::Unknown, "round {round}: generation {generation}'s report landed on {}", c.generation);
+    }
+}
+
+/// Two agents' reports of many containers (one in reverse order, removals among them) racing API
+/// deletes and engine writes of some of the same rows: no deadlock, every row gets its own
+/// report's values, each write lands, and whatever was deleted or removed is gone.
+async fn reports_of_many_racing_deletes(store: &Store) {
+    const MANY: usize = 24;
+    let (project, _) = project(store).await;
+    let mut registration = support::registration("reporter");
+    registration.tunnel_address = Some([198, 51, 100, 7].into());
+    let host = store.register_host(registration, support::admitted(), "digest-r").await.unwrap().host.id;
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    for round in 0..ROUNDS / 4 {
+        let mut ids = Vec::new();
+        for i in 0..MANY {
+            let c = placed(store, project, &format!("many-{round}-{i}"), &spec).await;
+            assert_eq!(c.host_id, Some(host));
+            ids.push(c.id);
+        }
+        // The first four are being deleted: their host reports them gone.
+        for id in &ids[..4] {
+            store.update_container(*id, ContainerChanges { desired: Some(DesiredState::Deleted), ..Default::default() }).await.unwrap();
+        }
+        let seen = |who: &str, i: usize, id: ContainerId| Observation { reason: format!("{who} {i}"), ..report(id, 1, round) };
+        let first: Vec<Observation> = ids.iter().enumerate().map(|(i, id)| seen("first", i, *id)).collect();
+        let second: Vec<Observation> = ids
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, id)| if i < 4 { Observation { status: None, ..seen("second", i, *id) } } else { seen("second", i, *id) })
+            .collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for report in [first, second] {
+            let agent = store.clone();
+            tasks.spawn(async move {
+                agent.apply_observations(host, &report).await.unwrap();
+            });
+        }
+        for id in ids[4..8].iter().copied() {
+            let api = store.clone();
+            tasks.spawn(async move { api.delete_container(id).await.unwrap() });
+        }
+        for id in ids[8..12].iter().copied() {
+            let engine = store.clone();
+            tasks.spawn(async move {
+                let changes = ContainerChanges { metadata: Some(round_metadata(round)), ..Default::default() };
+                engine.update_container(id, changes).await.unwrap();
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let left = store.container(Scope::All, &id.to_string()).await;
+            if i < 8 {
+                assert!(left.is_err(), "round {round}: container {i} was deleted or removed, yet is still there");
+                continue;
+            }
+            let c = left.unwrap().container;
+            assert_eq!(c.status, ContainerStatus::Running, "round {round}: container {i}'s report was undone: {c:?}");
+            assert!(c.status_reason.ends_with(&format!(" {i}")), "round {round}: container {i} got another's report: {c:?}");
+            if i < 12 {
+                assert_eq!(c.metadata, round_metadata(round), "round {round}: the engine's write of container {i} was undone");
+            }
+        }
     }
 }
 
@@ -312,6 +378,7 @@ mod on_both_backends {
     races!(
         reports_and_engine_writes,
         generation_bumps_and_stale_reports,
+        reports_of_many_racing_deletes,
         node_patches_and_status_writes,
         cluster_writes_and_node_indexes,
         tallies_under_concurrent_writers,

@@ -1,0 +1,192 @@
+//! Agents' reports of what runs: judged against the recorded rows, then written a few statements
+//! per report whatever its size, so the rows it locks are held for a few round trips only.
+
+use crate::codec::{bind_all, in_list, now_millis, opt_float, rows_per_statement, value_rows_of};
+use crate::containers::{decode_container, delete_rows};
+use crate::overlay::{Around, wake_peers};
+use crate::{Store, StoreError, Tx};
+use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
+use flotilla_core::{ContainerId, HostId, ProjectId};
+use std::collections::BTreeMap;
+
+/// What a batch of observations changed, for the event log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservationChanges {
+    pub status: Vec<StatusChange>,
+    pub health: Vec<HealthChange>,
+}
+
+/// A container's observed columns as a report leaves them.
+struct Observed {
+    id: ContainerId,
+    status: ContainerStatus,
+    reason: String,
+    /// `None` keeps the recorded one.
+    runtime_id: Option<String>,
+    exit_code: Option<i64>,
+    health: ContainerHealth,
+    cpu_percent: Option<f64>,
+    observed_at: Option<i64>,
+}
+
+/// What one report writes, judged against the rows as recorded before any is written.
+#[derive(Default)]
+struct ReportWrites {
+    /// Containers removed from their host after their delete: forgotten.
+    removed: Vec<(ContainerId, ProjectId)>,
+    observed: Vec<Observed>,
+    /// Containers that began or stopped running: a cluster's name answers its running members,
+    /// so their peers are woken.
+    started_or_stopped: Vec<ContainerId>,
+    changes: ObservationChanges,
+}
+
+impl ReportWrites {
+    /// Judges `seen` against `c`, recorded on `host`, at `now`. Reports about a container no longer
+    /// on that host, or of an older generation, are stale and ignored; a report of what is
+    /// recorded already (a full report's unchanged rows) writes nothing: no write to wait for, no
+    /// change for the watchers to look at.
+    fn judge(&mut self, c: Container, seen: &Observation, host: HostId, now: i64) {
+        if c.host_id != Some(host) || seen.generation < c.generation {
+            return;
+        }
+        let Some(status) = seen.status else {
+            if c.desired == DesiredState::Deleted {
+                self.removed.push((c.id, c.project_id));
+                let reason = "removed from its host".to_owned();
+                self.changes.status.push(StatusChange {
+                    id: c.id,
+                    name: c.name,
+                    project_id: c.project_id,
+                    from: c.status,
+                    to: ContainerStatus::Deleted,
+                    reason,
+                });
+            }
+            return;
+        };
+        let status = if c.desired == DesiredState::Deleted { ContainerStatus::Deleting } else { status };
+        let (health, cpu_percent) = if status == ContainerStatus::Running {
+            (seen.health.clone().unwrap_or_else(|| c.health.clone()), seen.cpu_percent.or(c.cpu_percent))
+        } else {
+            (ContainerHealth::Unknown, None)
+        };
+        let measured = seen.health.is_some() || seen.cpu_percent.is_some();
+        let unchanged = !measured
+            && status == c.status
+            && seen.reason == c.status_reason
+            && seen.runtime_id.as_ref().is_none_or(|id| c.runtime_id.as_ref() == Some(id))
+            && seen.exit_code == c.exit_code
+            && health == c.health
+            && cpu_percent == c.cpu_percent;
+        if unchanged {
+            return;
+        }
+        if !health.same_kind(&c.health) {
+            self.changes.health.push(HealthChange {
+                id: c.id,
+                name: c.name.clone(),
+                project_id: c.project_id,
+                from: c.health.clone(),
+                to: health.clone(),
+            });
+        }
+        if status != c.status {
+            if (status == ContainerStatus::Running) != (c.status == ContainerStatus::Running) {
+                self.started_or_stopped.push(c.id);
+            }
+            self.changes.status.push(StatusChange {
+                id: c.id,
+                name: c.name,
+                project_id: c.project_id,
+                from: c.status,
+                to: status,
+                reason: seen.reason.clone(),
+            });
+        }
+        self.observed.push(Observed {
+            id: c.id,
+            status,
+            reason: seen.reason.clone(),
+            runtime_id: seen.runtime_id.clone(),
+            exit_code: seen.exit_code,
+            health,
+            cpu_percent,
+            observed_at: if measured { Some(now) } else { c.observed_at.map(crate::codec::millis) },
+        });
+    }
+}
+
+impl Store {
+    /// Records what `host`'s agent saw, and answers the status and health changes it made (see
+    /// `ReportWrites::judge`). A container removed after its delete is forgotten. Health and CPU
+    /// use are kept only while the container runs; a report without them (an answer to a restart
+    /// or kill) leaves them be. A container reported twice counts as its last report.
+    pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<ObservationChanges, StoreError> {
+        let seen: BTreeMap<ContainerId, &Observation> = observations.iter().map(|o| (o.id, o)).collect();
+        let ids: Vec<ContainerId> = seen.keys().copied().collect();
+        let now = now_millis();
+        let mut w = self.begin_write().await?;
+        let mut writes = ReportWrites::default();
+        for c in lock_containers(&mut w.tx, &ids).await? {
+            let seen = seen[&c.id];
+            writes.judge(c, seen, host, now);
+        }
+        let removed: Vec<ContainerId> = writes.removed.iter().map(|(id, _)| *id).collect();
+        // Their peers are woken with the rows as they were, before they go.
+        wake_peers(self, &mut w.tx, Around::Containers(&removed)).await?;
+        delete_rows(&mut w.tx, &removed).await?;
+        for (id, project) in &writes.removed {
+            self.sync_route(&mut w.tx, id.0, *project).await?;
+        }
+        write_observed(&mut w.tx, &writes.observed, now).await?;
+        wake_peers(self, &mut w.tx, Around::Containers(&writes.started_or_stopped)).await?;
+        w.tx.commit().await?;
+        Ok(writes.changes)
+    }
+}
+
+/// The containers of `ids` (sorted) that exist, each row locked until `tx` ends (an engine's write
+/// of it waits, and a generation bumped meanwhile is seen): a statement per many, in id order, so
+/// two reports never deadlock.
+async fn lock_containers(tx: &mut Tx, ids: &[ContainerId]) -> Result<Vec<Container>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let sql = format!("SELECT * FROM containers WHERE id IN ({}) ORDER BY id{}", in_list(chunk.len()), crate::crud::lock_clause(tx));
+        let query = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().map(ToString::to_string));
+        for row in query.fetch_all(&mut **tx).await? {
+            found.push(decode_container(&row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Writes `observed` at `now`: one `UPDATE … FROM (VALUES …)` per many containers.
+async fn write_observed(tx: &mut Tx, observed: &[Observed], now: i64) -> Result<(), StoreError> {
+    // Each row's parameters; cpu_percent's -1 is NULL (`codec::opt_float`).
+    let columns = ["?", "?", "?", "?", "?", "?", "?", "?", "NULLIF(?, -1)", "?"];
+    for chunk in observed.chunks(rows_per_statement(columns.len())) {
+        let sql = format!(
+            "UPDATE containers SET status = v.column2, status_reason = v.column3, runtime_id = COALESCE(v.column4, containers.runtime_id),
+             exit_code = v.column5, updated_at = v.column6, health = v.column7, health_reason = v.column8, cpu_percent = v.column9,
+             observed_at = v.column10 FROM (VALUES {}) AS v WHERE containers.id = v.column1",
+            value_rows_of(chunk.len(), &columns)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for o in chunk {
+            query = query
+                .bind(o.id.to_string())
+                .bind(o.status.as_str())
+                .bind(o.reason.clone())
+                .bind(o.runtime_id.clone())
+                .bind(o.exit_code)
+                .bind(now)
+                .bind(o.health.as_str())
+                .bind(o.health.reason().to_owned())
+                .bind(opt_float(o.cpu_percent))
+                .bind(o.observed_at);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
