@@ -23,7 +23,7 @@ use flotilla_core::volume::Volume;
 use flotilla_core::{ClusterId, ContainerId, HostId, ImageId, ListParams, Metadata, Name, NetworkId, NodeId, Page};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// A container with its host's name and address, as lists and shows need them.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,11 +213,8 @@ impl Batched for ContainerCreate {
         // A refused request may have made its project's default network here: nothing of it is
         // kept. Alone, it is answered and rolled back; among others, they are all written again
         // one by one (the transaction's error says so to `group_commit`).
-        if let Some(refused) = answers.iter().position(Result::is_err) {
-            return match requests.len() {
-                1 => Ok(answers),
-                _ => Err(answers.swap_remove(refused).expect_err("just found")),
-            };
+        if answers.iter().any(Result::is_err) {
+            return crate::group_commit::refused(answers);
         }
         let events: Vec<Event> = requests
             .iter()
@@ -230,6 +227,162 @@ impl Batched for ContainerCreate {
         w.tx.commit().await?;
         Ok(answers)
     }
+}
+
+/// One `update_container` call, written with the others made at once.
+pub(crate) struct ContainerUpdate {
+    store: Store,
+    id: ContainerId,
+    changes: ContainerChanges,
+    event: Option<Event>,
+}
+
+impl Batched for ContainerUpdate {
+    type Answer = ();
+    const WHAT: &'static str = "container update";
+
+    /// Locks every request's row first, in id order (after the placement lock when one resizes or
+    /// respecifies its container: placements take that lock before the rows they write), applies
+    /// each in turn (a container named twice sees the first change), then wakes each host once.
+    /// A refused one (gone, over quota, a name taken) is answered its error alone; among others,
+    /// they are all written again one by one.
+    async fn write_together(requests: &[Self]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let store = &requests[0].store;
+        let mut w = store.begin_write().await?;
+        if requests.iter().any(|r| r.changes.moves_claims()) {
+            crate::placement::lock_placement(store.backend, &mut w.tx).await?;
+        }
+        let ids: BTreeSet<ContainerId> = requests.iter().map(|r| r.id).collect();
+        let ids: Vec<ContainerId> = ids.into_iter().collect();
+        let mut rows: HashMap<ContainerId, Container> = lock_containers(&mut w.tx, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut woken = BTreeSet::new();
+        let mut answers = Vec::with_capacity(requests.len());
+        for r in requests {
+            let Some(c) = rows.get_mut(&r.id) else {
+                answers.push(Err(StoreError::NotFound { kind: "container", key: r.id.to_string() }));
+                continue;
+            };
+            answers.push(match apply_changes(store, &mut w.tx, c, r.changes.clone()).await {
+                Ok(wakes_host) => {
+                    woken.extend(c.host_id.filter(|_| wakes_host));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            });
+        }
+        if answers.iter().any(Result::is_err) {
+            return crate::group_commit::refused(answers);
+        }
+        for host in woken {
+            bump_revision(&mut w.tx, &host.to_string()).await?;
+        }
+        let events: Vec<Event> = requests.iter().filter_map(|r| r.event.clone()).collect();
+        crate::events::insert_all(&mut w.tx, &events).await?;
+        w.tx.commit().await?;
+        Ok(answers)
+    }
+}
+
+impl ContainerChanges {
+    /// Whether these changes move the container's claims or addresses (a resize, a new spec):
+    /// written under the placement lock, as placements are.
+    fn moves_claims(&self) -> bool {
+        self.cpu.is_some() || self.memory.is_some() || self.spec.is_some()
+    }
+
+    /// Whether these change what the container's host must run (its agent is woken).
+    fn wakes_host(&self, c: &Container) -> bool {
+        self.desired.is_some_and(|d| d != c.desired)
+            || self.bump_generation
+            || self.cpu.is_some()
+            || self.memory.is_some()
+            || self.stop_timeout.is_some()
+            || self.spec.is_some()
+    }
+}
+
+/// Applies `changes` to `c` (its row locked in `tx`) and writes it; answers whether its host must
+/// be woken.
+async fn apply_changes(store: &Store, tx: &mut Tx, c: &mut Container, changes: ContainerChanges) -> Result<bool, StoreError> {
+    let wakes_host = changes.wakes_host(c);
+    let spec_changed = changes.spec.is_some();
+    if changes.cpu.is_some() || changes.memory.is_some() {
+        let resized = ContainerProperties { cpu: changes.cpu.or(c.spec.cpu), memory: changes.memory.or(c.spec.memory), ..c.spec.clone() };
+        let add = Usage {
+            containers: 0,
+            cpu_millis: resized.cpu_millis().saturating_sub(c.spec.cpu_millis()),
+            memory_mib: resized.memory_mib().saturating_sub(c.spec.memory_mib()),
+            ..Default::default()
+        };
+        check_quota(tx, c.project_id, &add).await?;
+    }
+    if let Some(name) = changes.name {
+        c.name = name;
+    }
+    if let Some(cpu) = changes.cpu {
+        c.spec.cpu = Some(cpu);
+    }
+    if let Some(memory) = changes.memory {
+        c.spec.memory = Some(memory);
+    }
+    if let Some(timeout) = changes.stop_timeout {
+        c.spec.stop_timeout = Some(timeout);
+    }
+    if let Some(metadata) = changes.metadata {
+        c.metadata = metadata;
+    }
+    if let Some(desired) = changes.desired {
+        c.desired = desired;
+    }
+    if let Some((spec, image)) = changes.spec {
+        c.spec = spec;
+        c.image_id = image;
+        c.generation += 1;
+        c.health = ContainerHealth::Unknown;
+        c.cpu_percent = None;
+    }
+    if let Some((status, reason)) = changes.status {
+        c.status = status;
+        c.status_reason = reason;
+    }
+    if changes.bump_generation {
+        // A new runtime container: nothing is known of its health or use yet.
+        c.generation += 1;
+        c.health = ContainerHealth::Unknown;
+        c.cpu_percent = None;
+    }
+    c.updated_at = flotilla_core::now();
+    sqlx::query(
+        "UPDATE containers SET name = $2, spec = $3, cpu_millis = $4, memory_mib = $5, desired = $6, generation = $7, status = $8,
+         status_reason = $9, metadata = $10, updated_at = $11, health = $12, health_reason = $13, cpu_percent = NULLIF($14, -1),
+         image = $15, image_id = $16, host_ports = $17 WHERE id = $1",
+    )
+    .bind(c.id.to_string())
+    .bind(c.name.to_string())
+    .bind(to_json(&c.spec))
+    .bind(c.spec.cpu_millis() as i64)
+    .bind(c.spec.memory_mib() as i64)
+    .bind(c.desired.as_str())
+    .bind(c.generation as i64)
+    .bind(c.status.as_str())
+    .bind(c.status_reason.clone())
+    .bind(metadata_json(&c.metadata))
+    .bind(millis(c.updated_at))
+    .bind(c.health.as_str())
+    .bind(c.health.reason().to_owned())
+    .bind(opt_float(c.cpu_percent))
+    .bind(flotilla_core::image::normalize_reference(&c.spec.image))
+    .bind(c.image_id.map(|i| i.to_string()))
+    .bind(to_json(&host_ports(c)))
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::on_insert("container", c.name.as_str()))?;
+    if spec_changed {
+        crate::ports::sync_ports(store, tx, c).await?;
+        let (mounts, _) = crate::volumes::resolve_mounts(tx, c).await?;
+        crate::volumes::insert_mounts(tx, c, &mounts, false).await?;
+    }
+    Ok(wakes_host)
 }
 
 impl Store {
@@ -347,7 +500,8 @@ impl Store {
         Ok(Page { items: self.with_addresses(page.items).await?, next: page.next })
     }
 
-    /// Applies `changes`; the container's host is woken when what it must run changed.
+    /// Applies `changes`; the container's host is woken when what it must run changed. Updates
+    /// made at once are written together (`group_commit.rs`: one transaction, each host woken once).
     pub async fn update_container(&self, id: ContainerId, changes: ContainerChanges) -> Result<ContainerRow, StoreError> {
         self.update_container_recorded(id, changes, None).await
     }
@@ -359,105 +513,7 @@ impl Store {
         changes: ContainerChanges,
         event: Option<Event>,
     ) -> Result<ContainerRow, StoreError> {
-        let mut w = self.begin_write().await?;
-        let resizes = changes.cpu.is_some() || changes.memory.is_some();
-        if resizes {
-            // Before the row: placements take this lock first, then the rows they write.
-            crate::placement::lock_placement(self.backend, &mut w.tx).await?;
-        }
-        let row = crate::crud::row_for_update(&mut w.tx, "container", "containers", &id.to_string()).await?;
-        let mut c = decode_container(&row)?;
-        let wakes_host = changes.desired.is_some_and(|d| d != c.desired)
-            || changes.bump_generation
-            || changes.cpu.is_some()
-            || changes.memory.is_some()
-            || changes.stop_timeout.is_some()
-            || changes.spec.is_some();
-        let spec_changed = changes.spec.is_some();
-        if resizes {
-            let resized =
-                ContainerProperties { cpu: changes.cpu.or(c.spec.cpu), memory: changes.memory.or(c.spec.memory), ..c.spec.clone() };
-            let add = Usage {
-                containers: 0,
-                cpu_millis: resized.cpu_millis().saturating_sub(c.spec.cpu_millis()),
-                memory_mib: resized.memory_mib().saturating_sub(c.spec.memory_mib()),
-                ..Default::default()
-            };
-            check_quota(&mut w.tx, c.project_id, &add).await?;
-        }
-        if let Some(name) = changes.name {
-            c.name = name;
-        }
-        if let Some(cpu) = changes.cpu {
-            c.spec.cpu = Some(cpu);
-        }
-        if let Some(memory) = changes.memory {
-            c.spec.memory = Some(memory);
-        }
-        if let Some(timeout) = changes.stop_timeout {
-            c.spec.stop_timeout = Some(timeout);
-        }
-        if let Some(metadata) = changes.metadata {
-            c.metadata = metadata;
-        }
-        if let Some(desired) = changes.desired {
-            c.desired = desired;
-        }
-        if let Some((spec, image)) = changes.spec {
-            c.spec = spec;
-            c.image_id = image;
-            c.generation += 1;
-            c.health = ContainerHealth::Unknown;
-            c.cpu_percent = None;
-        }
-        if let Some((status, reason)) = changes.status {
-            c.status = status;
-            c.status_reason = reason;
-        }
-        if changes.bump_generation {
-            // A new runtime container: nothing is known of its health or use yet.
-            c.generation += 1;
-            c.health = ContainerHealth::Unknown;
-            c.cpu_percent = None;
-        }
-        c.updated_at = flotilla_core::now();
-        sqlx::query(
-            "UPDATE containers SET name = $2, spec = $3, cpu_millis = $4, memory_mib = $5, desired = $6, generation = $7, status = $8,
-             status_reason = $9, metadata = $10, updated_at = $11, health = $12, health_reason = $13, cpu_percent = NULLIF($14, -1),
-             image = $15, image_id = $16, host_ports = $17 WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(c.name.to_string())
-        .bind(to_json(&c.spec))
-        .bind(c.spec.cpu_millis() as i64)
-        .bind(c.spec.memory_mib() as i64)
-        .bind(c.desired.as_str())
-        .bind(c.generation as i64)
-        .bind(c.status.as_str())
-        .bind(c.status_reason.clone())
-        .bind(metadata_json(&c.metadata))
-        .bind(millis(c.updated_at))
-        .bind(c.health.as_str())
-        .bind(c.health.reason().to_owned())
-        .bind(opt_float(c.cpu_percent))
-        .bind(flotilla_core::image::normalize_reference(&c.spec.image))
-        .bind(c.image_id.map(|i| i.to_string()))
-        .bind(to_json(&host_ports(&c)))
-        .execute(&mut *w.tx)
-        .await
-        .map_err(StoreError::on_insert("container", c.name.as_str()))?;
-        if spec_changed {
-            crate::ports::sync_ports(self, &mut w.tx, &c).await?;
-            let (mounts, _) = crate::volumes::resolve_mounts(&mut w.tx, &c).await?;
-            crate::volumes::insert_mounts(&mut w.tx, &c, &mounts, false).await?;
-        }
-        if wakes_host && let Some(host) = c.host_id {
-            bump_revision(&mut w.tx, &host.to_string()).await?;
-        }
-        if let Some(event) = event {
-            crate::events::insert_all(&mut w.tx, &[event]).await?;
-        }
-        w.tx.commit().await?;
+        self.container_updates.submit(ContainerUpdate { store: self.clone(), id, changes, event }).await?;
         self.container(Scope::All, &id.to_string()).await
     }
 
@@ -614,6 +670,25 @@ impl Store {
             .await?;
         rows.iter().map(|r| get_id(r, "id")).collect()
     }
+}
+
+/// The containers of `ids` (sorted) that exist, each row locked until `tx` ends (a concurrent
+/// writer of it waits, then reads what this one wrote): a statement per many, in id order, so two
+/// writers of several never deadlock.
+pub(crate) async fn lock_containers(tx: &mut Tx, ids: &[ContainerId]) -> Result<Vec<Container>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::codec::rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT * FROM containers WHERE id IN ({}) ORDER BY id{}",
+            crate::codec::in_list(chunk.len()),
+            crate::crud::lock_clause(tx)
+        );
+        let query = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().map(ToString::to_string));
+        for row in query.fetch_all(&mut **tx).await? {
+            found.push(decode_container(&row)?);
+        }
+    }
+    Ok(found)
 }
 
 /// Inserts `containers`: a statement per [`rows_per_statement`](crate::codec::rows_per_statement) of

@@ -68,6 +68,16 @@ impl<R: Batched> Queue<R> {
     }
 }
 
+/// What `write_together` answers when some of `answers` are refusals, its transaction not
+/// committed: a lone request's answer as it is; among others, the first refusal as the batch's
+/// error, so each request is written again in a transaction of its own.
+pub(crate) fn refused<T: std::fmt::Debug>(mut answers: Vec<Result<T, StoreError>>) -> Result<Vec<Result<T, StoreError>>, StoreError> {
+    match answers.iter().position(Result::is_err) {
+        Some(at) if answers.len() > 1 => Err(answers.swap_remove(at).expect_err("just found")),
+        _ => Ok(answers),
+    }
+}
+
 /// The error of a request whose batch's task ended without answering it (it panicked).
 fn abandoned<R: Batched>() -> StoreError {
     StoreError::Conflict(format!("the {} was abandoned: try again", R::WHAT))

@@ -128,6 +128,8 @@ pub struct Store {
     port_creates: Arc<group_commit::Queue<port_creates::PortCreate>>,
     /// `create_container` calls waiting to be written together.
     container_creates: Arc<group_commit::Queue<containers::ContainerCreate>>,
+    /// `update_container` calls waiting to be written together.
+    container_updates: Arc<group_commit::Queue<containers::ContainerUpdate>>,
     /// `record_events` calls waiting to be written together.
     event_records: Arc<group_commit::Queue<events::EventRecord>>,
 }
@@ -196,6 +198,7 @@ impl Store {
             scheduler_observer: None,
             port_creates: Arc::default(),
             container_creates: Arc::default(),
+            container_updates: Arc::default(),
             event_records: Arc::default(),
         })
     }

@@ -1,8 +1,8 @@
 //! Agents' reports of what runs: judged against the recorded rows, then written a few statements
 //! per report whatever its size, so the rows it locks are held for a few round trips only.
 
-use crate::codec::{bind_all, in_list, now_millis, opt_float, rows_per_statement, value_rows_of};
-use crate::containers::{decode_container, delete_rows};
+use crate::codec::{now_millis, opt_float, rows_per_statement, value_rows_of};
+use crate::containers::{delete_rows, lock_containers};
 use crate::overlay::{Around, wake_peers};
 use crate::{Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, HealthChange, Observation, StatusChange};
@@ -128,6 +128,8 @@ impl Store {
         let now = now_millis();
         let mut w = self.begin_write().await?;
         let mut writes = ReportWrites::default();
+        // Each row is locked while it is judged and written: an engine's write of it waits, and
+        // a generation bumped meanwhile is seen.
         for c in lock_containers(&mut w.tx, &ids).await? {
             let seen = seen[&c.id];
             writes.judge(c, seen, host, now);
@@ -144,21 +146,6 @@ impl Store {
         w.tx.commit().await?;
         Ok(writes.changes)
     }
-}
-
-/// The containers of `ids` (sorted) that exist, each row locked until `tx` ends (an engine's write
-/// of it waits, and a generation bumped meanwhile is seen): a statement per many, in id order, so
-/// two reports never deadlock.
-async fn lock_containers(tx: &mut Tx, ids: &[ContainerId]) -> Result<Vec<Container>, StoreError> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let sql = format!("SELECT * FROM containers WHERE id IN ({}) ORDER BY id{}", in_list(chunk.len()), crate::crud::lock_clause(tx));
-        let query = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().map(ToString::to_string));
-        for row in query.fetch_all(&mut **tx).await? {
-            found.push(decode_container(&row)?);
-        }
-    }
-    Ok(found)
 }
 
 /// Writes `observed` at `now`: one `UPDATE … FROM (VALUES …)` per many containers.

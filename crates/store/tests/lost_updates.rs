@@ -1,6 +1,6 @@
 //! No lost update: writers racing on one row (an agent's report and an engine's write of a
-//! container, two agents' reports of many containers and API deletes of some, an API PATCH and
-//! the engine's status of a node or a cluster, node indexes taken at once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
+//! container, two agents' reports of many containers and API deletes of some, updates of several
+//! containers at once, an API PATCH and the engine's status of a node or a cluster, node indexes taken at once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
 //! keep what they wrote. Many rounds make the race likely; it shows on PostgreSQL
 //! (SQLite's single writer hides it, and runs the same checks). Under `CI=true` a missing
 //! PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
@@ -12,7 +12,7 @@ use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::scheduler::{Request, Settings};
 use flotilla_core::{ClusterId, ContainerId, HostId, Metadata, NodeId, ProfileId, ProjectId, UserId};
-use flotilla_store::{ClusterChanges, ContainerChanges, NodeChanges, Scope, Store};
+use flotilla_store::{ClusterChanges, ContainerChanges, NodeChanges, Scope, Store, StoreError};
 
 mod support;
 
@@ -182,6 +182,53 @@ async fn reports_of_many_racing_deletes(store: &Store) {
                 assert_eq!(c.metadata, round_metadata(round), "round {round}: the engine's write of container {i} was undone");
             }
         }
+    }
+}
+
+/// Updates of several containers at once (written together): each lands, and one refused (a
+/// name another took in the same moment, a container deleted meanwhile) is answered its own
+/// error while the others land.
+async fn updates_at_once_land_or_are_refused_alone(store: &Store) {
+    let (project, _) = project(store).await;
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    for round in 0..ROUNDS / 4 {
+        let mut ids = Vec::new();
+        for i in 0..8 {
+            ids.push(placed(store, project, &format!("upd-{round}-{i}"), &spec).await.id);
+        }
+        let gone = placed(store, project, &format!("gone-{round}"), &spec).await.id;
+        store.delete_container(gone).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, id) in ids.iter().copied().enumerate() {
+            let writer = store.clone();
+            // The last two want the same name: one gets it.
+            let wanted = if i < 6 { format!("renamed-{round}-{i}") } else { format!("renamed-{round}-both") };
+            tasks.spawn(async move {
+                let changes = ContainerChanges { name: Some(name(&wanted)), metadata: Some(round_metadata(round)), ..Default::default() };
+                (i, writer.update_container(id, changes).await.map(|row| row.container))
+            });
+        }
+        let writer = store.clone();
+        tasks.spawn(async move { (usize::MAX, writer.update_container(gone, ContainerChanges::default()).await.map(|row| row.container)) });
+        let mut both = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                (usize::MAX, answer) => {
+                    assert!(
+                        matches!(answer, Err(StoreError::NotFound { .. })),
+                        "round {round}: a deleted container was updated: {answer:?}"
+                    )
+                }
+                (i, answer) if i < 6 => {
+                    let c = answer.unwrap_or_else(|e| panic!("round {round}: container {i}'s update was refused: {e}"));
+                    assert_eq!((c.name.as_str(), &c.metadata), (format!("renamed-{round}-{i}").as_str(), &round_metadata(round)));
+                }
+                (_, answer) => both.push(answer),
+            }
+        }
+        let (got, refused): (Vec<_>, Vec<_>) = both.into_iter().partition(Result::is_ok);
+        assert_eq!(got.len(), 1, "round {round}: one of two wanting a name gets it: {refused:?}");
+        assert!(matches!(refused[..], [Err(StoreError::NameTaken { .. })]), "round {round}: the other is refused: {refused:?}");
     }
 }
 
@@ -379,6 +426,7 @@ mod on_both_backends {
         reports_and_engine_writes,
         generation_bumps_and_stale_reports,
         reports_of_many_racing_deletes,
+        updates_at_once_land_or_are_refused_alone,
         node_patches_and_status_writes,
         cluster_writes_and_node_indexes,
         tallies_under_concurrent_writers,
