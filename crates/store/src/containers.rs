@@ -13,7 +13,7 @@ use crate::ports::Address;
 use crate::quotas::check_quota;
 use crate::routers::HostRouter;
 use crate::volumes::Mount;
-use crate::{Scope, Store, StoreError, Tx};
+use crate::{Backend, Scope, Store, StoreError, Tx};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
 use flotilla_core::event::Event;
 use flotilla_core::profile::ContainerProperties;
@@ -500,8 +500,9 @@ impl Store {
         Ok(Page { items: self.with_addresses(page.items).await?, next: page.next })
     }
 
-    /// Applies `changes`; the container's host is woken when what it must run changed. Updates
-    /// made at once are written together (`group_commit.rs`: one transaction, each host woken once).
+    /// Applies `changes`; the container's host is woken when what it must run changed. On SQLite
+    /// (one writer), updates made at once are written together (`group_commit.rs`: one
+    /// transaction, each host woken once).
     pub async fn update_container(&self, id: ContainerId, changes: ContainerChanges) -> Result<ContainerRow, StoreError> {
         self.update_container_recorded(id, changes, None).await
     }
@@ -513,7 +514,13 @@ impl Store {
         changes: ContainerChanges,
         event: Option<Event>,
     ) -> Result<ContainerRow, StoreError> {
-        self.container_updates.submit(ContainerUpdate { store: self.clone(), id, changes, event }).await?;
+        let update = ContainerUpdate { store: self.clone(), id, changes, event };
+        match self.backend {
+            // PostgreSQL writes updates of different rows side by side: in one batch, each would
+            // wait for every row lock the others wait for.
+            Backend::Postgres => crate::group_commit::alone(&update).await?,
+            Backend::Sqlite => self.container_updates.submit(update).await?,
+        }
         self.container(Scope::All, &id.to_string()).await
     }
 

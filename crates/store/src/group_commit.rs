@@ -78,6 +78,11 @@ pub(crate) fn refused<T: std::fmt::Debug>(mut answers: Vec<Result<T, StoreError>
     }
 }
 
+/// Writes `request` in a transaction of its own.
+pub(crate) async fn alone<R: Batched>(request: &R) -> Result<R::Answer, StoreError> {
+    R::write_together(std::slice::from_ref(request)).await.and_then(|mut written| written.remove(0))
+}
+
 /// The error of a request whose batch's task ended without answering it (it panicked).
 fn abandoned<R: Batched>() -> StoreError {
     StoreError::Conflict(format!("the {} was abandoned: try again", R::WHAT))
@@ -100,8 +105,7 @@ async fn write_batch<R: Batched>(batch: Vec<(R, Answer<R>)>) {
         }
         None => {
             for (request, answer) in requests.iter().zip(answers) {
-                let result = R::write_together(std::slice::from_ref(request)).await.and_then(|mut written| written.remove(0));
-                let _ = answer.send(result);
+                let _ = answer.send(alone(request).await);
             }
         }
     }

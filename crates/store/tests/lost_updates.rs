@@ -185,7 +185,7 @@ async fn reports_of_many_racing_deletes(store: &Store) {
     }
 }
 
-/// Updates of several containers at once (written together): each lands, and one refused (a
+/// Updates of several containers at once (written together on SQLite): each lands, and one refused (a
 /// name another took in the same moment, a container deleted meanwhile) is answered its own
 /// error while the others land.
 async fn updates_at_once_land_or_are_refused_alone(store: &Store) {
