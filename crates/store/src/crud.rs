@@ -27,6 +27,17 @@ pub(crate) fn lock_clause(tx: &Transaction<'static, Any>) -> &'static str {
     if tx.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" }
 }
 
+/// Locks the rows of `table` (a constant) with `ids` (sorted) until `tx` ends, in that order, on
+/// PostgreSQL: a multi-row `UPDATE` locks its rows in its plan's order, which two writers need
+/// not share (they would deadlock). Nothing on SQLite, whose writer lock `tx` holds.
+pub(crate) async fn lock_in_order(tx: &mut Transaction<'static, Any>, table: &'static str, ids: &[String]) -> Result<(), StoreError> {
+    if tx.backend_name() == "PostgreSQL" && !ids.is_empty() {
+        let sql = format!("SELECT id FROM {table} WHERE id IN ({}) ORDER BY id FOR UPDATE", crate::codec::in_list(ids.len()));
+        crate::codec::bind_all(sqlx::query(AssertSqlSafe(sql)), ids.iter().cloned()).fetch_all(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Deletes the row of `table` (a constant, with a `name` column) with `id` inside `tx`, and
 /// answers its name; none there → `NotFound`.
 pub(crate) async fn delete_returning_name(

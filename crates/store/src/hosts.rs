@@ -303,12 +303,14 @@ impl Store {
         self.list_labelled("host_view", "labels", filters, params, decode).await
     }
 
-    /// Records heartbeats (each with the agent's version) in one transaction; answers the hosts
-    /// that were DOWN until now. A heartbeat of a host removed meanwhile changes nothing.
+    /// Records heartbeats (each with the agent's version) in one transaction, a few statements
+    /// per many hosts (their rows are held for a few round trips); answers the hosts that were
+    /// DOWN until now. A heartbeat of a host removed meanwhile changes nothing; of two beats of one
+    /// host, the later counts.
     pub async fn record_heartbeats(&self, beats: &[HostHeartbeat]) -> Result<Vec<HostId>, StoreError> {
-        let mut beats: Vec<&HostHeartbeat> = beats.iter().collect();
-        // One order for every writer, so two servers' batches never wait on each other in a cycle.
-        beats.sort_by_key(|beat| beat.host);
+        // In host order: one order for every writer, so two servers' batches never wait on each
+        // other in a cycle.
+        let beats: BTreeMap<HostId, &HostHeartbeat> = beats.iter().map(|beat| (beat.host, beat)).collect();
         let mut w = self.begin_write().await?;
         let down: HashSet<String> = sqlx::query("SELECT id FROM hosts WHERE alive = 0")
             .fetch_all(&mut *w.tx)
@@ -316,28 +318,34 @@ impl Store {
             .iter()
             .map(|row| row.try_get("id"))
             .collect::<Result<_, _>>()?;
-        let mut back = Vec::new();
-        for beat in beats {
-            let id = beat.host.to_string();
-            sqlx::query(
-                "UPDATE hosts SET cpu_millis = $2, memory_mib = $3, disk_mib = $4, cpu_percent = $5, memory_used_mib = $6, images = $7,
-                 alive = 1, last_heartbeat = $8, agent_version = $9 WHERE id = $1",
-            )
-            .bind(id.clone())
-            .bind(beat.capacity.cpu_millis as i64)
-            .bind(beat.capacity.memory_mib as i64)
-            .bind(beat.capacity.disk_mib as i64)
-            .bind(beat.utilisation.cpu_percent)
-            .bind(beat.utilisation.memory_used_mib as i64)
-            .bind(to_json(&beat.images))
-            .bind(millis(beat.at))
-            .bind(beat.agent_version.clone())
-            .execute(&mut *w.tx)
-            .await?;
-            if down.contains(&id) {
-                bump_revision(&mut w.tx, &id).await?;
-                back.push(beat.host);
+        let beats: Vec<&HostHeartbeat> = beats.into_values().collect();
+        for chunk in beats.chunks(crate::codec::rows_per_statement(9)) {
+            let ids: Vec<String> = chunk.iter().map(|beat| beat.host.to_string()).collect();
+            crate::crud::lock_in_order(&mut w.tx, "hosts", &ids).await?;
+            let sql = format!(
+                "UPDATE hosts SET cpu_millis = v.column2, memory_mib = v.column3, disk_mib = v.column4, cpu_percent = v.column5,
+                 memory_used_mib = v.column6, images = v.column7, alive = 1, last_heartbeat = v.column8, agent_version = v.column9
+                 FROM (VALUES {}) AS v WHERE hosts.id = v.column1",
+                crate::codec::value_rows(chunk.len(), 9)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (beat, id) in chunk.iter().zip(ids) {
+                query = query
+                    .bind(id)
+                    .bind(beat.capacity.cpu_millis as i64)
+                    .bind(beat.capacity.memory_mib as i64)
+                    .bind(beat.capacity.disk_mib as i64)
+                    .bind(beat.utilisation.cpu_percent)
+                    .bind(beat.utilisation.memory_used_mib as i64)
+                    .bind(to_json(&beat.images))
+                    .bind(millis(beat.at))
+                    .bind(beat.agent_version.clone());
             }
+            query.execute(&mut *w.tx).await?;
+        }
+        let back: Vec<HostId> = beats.iter().map(|beat| beat.host).filter(|host| down.contains(&host.to_string())).collect();
+        for host in &back {
+            bump_revision(&mut w.tx, &host.to_string()).await?;
         }
         w.tx.commit().await?;
         Ok(back)

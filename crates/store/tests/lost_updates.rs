@@ -1,6 +1,6 @@
 //! No lost update: writers racing on one row (an agent's report and an engine's write of a
 //! container, two agents' reports of many containers and API deletes of some, updates of several
-//! containers at once, an API PATCH and the engine's status of a node or a cluster, node indexes taken at once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
+//! containers at once, heartbeat batches and placements, an API PATCH and the engine's status of a node or a cluster, node indexes taken at once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
 //! keep what they wrote. Many rounds make the race likely; it shows on PostgreSQL
 //! (SQLite's single writer hides it, and runs the same checks). Under `CI=true` a missing
 //! PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
@@ -12,7 +12,7 @@ use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::scheduler::{Request, Settings};
 use flotilla_core::{ClusterId, ContainerId, HostId, Metadata, NodeId, ProfileId, ProjectId, UserId};
-use flotilla_store::{ClusterChanges, ContainerChanges, NodeChanges, Scope, Store, StoreError};
+use flotilla_store::{ClusterChanges, ContainerChanges, HostHeartbeat, NodeChanges, Scope, Store, StoreError};
 
 mod support;
 
@@ -232,6 +232,67 @@ async fn updates_at_once_land_or_are_refused_alone(store: &Store) {
     }
 }
 
+/// Two heartbeat batches of the same hosts (in opposite orders) racing placements, which bump the
+/// revisions of the hosts they fill: no deadlock, every host alive, and each host's row holds
+/// one batch's beat whole (its version and its memory figure from the same beat).
+async fn heartbeats_racing_placements(store: &Store) {
+    let (project, _) = project(store).await;
+    let mut hosts = Vec::new();
+    for i in 0..40 {
+        hosts.push(
+            store
+                .register_host(support::registration(&format!("beating-{i}")), support::admitted(), &format!("digest-beating-{i}"))
+                .await
+                .unwrap()
+                .host
+                .id,
+        );
+    }
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    for round in 0..ROUNDS / 4 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (batch, who) in ["a", "b"].into_iter().enumerate() {
+            let mut beats: Vec<HostHeartbeat> = hosts
+                .iter()
+                .map(|host| HostHeartbeat {
+                    host: *host,
+                    capacity: flotilla_core::scheduler::Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
+                    utilisation: flotilla_core::host::Utilisation { cpu_percent: 1.0, memory_used_mib: (round * 2 + batch) as u64 },
+                    images: Vec::new(),
+                    agent_version: format!("{who}-{round}"),
+                    at: flotilla_core::now(),
+                })
+                .collect();
+            if batch == 1 {
+                beats.reverse();
+            }
+            let agents = store.clone();
+            tasks.spawn(async move {
+                agents.record_heartbeats(&beats).await.unwrap();
+            });
+        }
+        for i in 0..4 {
+            let (api, spec) = (store.clone(), spec.clone());
+            tasks.spawn(async move {
+                placed(&api, project, &format!("beat-{round}-{i}"), &spec).await;
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        for host in &hosts {
+            let h = store.host(&host.to_string()).await.unwrap();
+            assert!(h.alive, "round {round}: host {host} is not alive");
+            let batch = match h.agent_version.strip_suffix(&format!("-{round}")) {
+                Some("a") => 0,
+                Some("b") => 1,
+                _ => panic!("round {round}: host {host} holds no beat of this round: {}", h.agent_version),
+            };
+            assert_eq!(h.utilisation.memory_used_mib, (round * 2 + batch) as u64, "round {round}: host {host} holds two beats' halves");
+        }
+    }
+}
+
 fn node(project: ProjectId, profile: ProfileId) -> Node {
     let now = flotilla_core::now();
     Node {
@@ -427,6 +488,7 @@ mod on_both_backends {
         generation_bumps_and_stale_reports,
         reports_of_many_racing_deletes,
         updates_at_once_land_or_are_refused_alone,
+        heartbeats_racing_placements,
         node_patches_and_status_writes,
         cluster_writes_and_node_indexes,
         tallies_under_concurrent_writers,
