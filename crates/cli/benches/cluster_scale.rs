@@ -8,7 +8,8 @@
 //! grows past one subnet) and the cluster's delete leaves no container, port or node.
 //!
 //! Run it with `cargo build --release -p flotilla && cargo bench -p flotilla --bench cluster_scale`;
-//! `FLOTILLA_BENCH_NODES` and `FLOTILLA_BENCH_HOSTS` change the sizes.
+//! `FLOTILLA_BENCH_NODES` and `FLOTILLA_BENCH_HOSTS` change the sizes; `FLOTILLA_BENCH_STORES`
+//! (`sqlite`, `postgresql`, or both comma-separated, the default) which stores run.
 
 mod roles;
 
@@ -30,12 +31,18 @@ fn main() -> ExitCode {
     let nodes = size("FLOTILLA_BENCH_NODES", 10_000);
     let hosts = size("FLOTILLA_BENCH_HOSTS", 1_000);
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
-    let mut backends = vec![("sqlite", None)];
+    let stores = std::env::var("FLOTILLA_BENCH_STORES").unwrap_or_else(|_| "sqlite,postgresql".into());
+    let wanted = |store: &str| stores.split(',').any(|s| s.trim() == store);
+    let mut backends = Vec::new();
+    if wanted("sqlite") {
+        backends.push(("sqlite", None));
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
-    if let Some(url) = runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, dir.path())) {
-        backends.push(("postgresql", Some(url)));
-    } else {
-        println!("(PostgreSQL skipped: set FLOTILLA_TEST_POSTGRES_URL, e.g. through scripts/test.sh)");
+    if wanted("postgresql") {
+        match runtime.block_on(flotilla_testkit::database_url(flotilla_testkit::Backend::Postgres, dir.path())) {
+            Some(url) => backends.push(("postgresql", Some(url))),
+            None => println!("(PostgreSQL skipped: set FLOTILLA_TEST_POSTGRES_URL, e.g. through scripts/test.sh)"),
+        }
     }
     println!("scale-out of one cluster from 0 to {nodes} nodes over {hosts} simulated hosts");
     println!(

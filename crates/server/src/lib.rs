@@ -209,6 +209,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             drain: Arc::default(),
             auth: Arc::default(),
+            agent_auth: Arc::default(),
             logins: Arc::default(),
             federation: federation::Federation::from_role(&config.role)?,
             blocks: Arc::default(),

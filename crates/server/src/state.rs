@@ -25,7 +25,9 @@ pub struct AppState {
     /// Set when a graceful stop began (`/readyz` answers 503); counts the requests in flight.
     pub drain: Arc<crate::http::drain::Drain>,
     /// Accepted tokens' principals, for a second.
-    pub auth: Arc<crate::identity::auth_cache::AuthCache>,
+    pub auth: Arc<crate::identity::auth_cache::AuthCache<crate::identity::principal::Principal>>,
+    /// Accepted host credentials' hosts, for a second (every agent call presents one).
+    pub agent_auth: Arc<crate::identity::auth_cache::AuthCache<flotilla_core::HostId>>,
     /// Failed logins per user and per client address.
     pub logins: Arc<crate::identity::throttle::LoginThrottle>,
     /// This server's place among regions (and its link to the central when it is a region).

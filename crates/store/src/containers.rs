@@ -5,7 +5,7 @@ use crate::codec::{
     bind_all, get_id, get_json, get_name, get_opt_id, get_opt_time, get_time, metadata_json, millis, now_millis, opt_float, to_json,
 };
 use crate::group_commit::Batched;
-use crate::hosts::bump_revision;
+use crate::hosts::{bump_revision, bump_revisions};
 use crate::list::Filter;
 use crate::overlay::{Around, RemoteEndpoint, wake_peers};
 use crate::placement::RegionView;
@@ -273,9 +273,7 @@ impl Batched for ContainerUpdate {
         if answers.iter().any(Result::is_err) {
             return crate::group_commit::refused(answers);
         }
-        for host in woken {
-            bump_revision(&mut w.tx, &host.to_string()).await?;
-        }
+        bump_revisions(&mut w.tx, &woken.iter().map(ToString::to_string).collect()).await?;
         let events: Vec<Event> = requests.iter().filter_map(|r| r.event.clone()).collect();
         crate::events::insert_all(&mut w.tx, &events).await?;
         w.tx.commit().await?;
@@ -594,7 +592,7 @@ impl Store {
     pub async fn assignments(&self, host: HostId) -> Result<HostAssignments, StoreError> {
         let mut tx = self.pool.begin().await?;
         let h = host.to_string();
-        let row = sqlx::query("SELECT revision, tunnel_address FROM hosts WHERE id = $1")
+        let row = sqlx::query("SELECT r.revision, h.tunnel_address FROM hosts h JOIN host_revisions r ON r.host_id = h.id WHERE h.id = $1")
             .bind(h.clone())
             .fetch_optional(&mut *tx)
             .await?

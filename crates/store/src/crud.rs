@@ -27,12 +27,21 @@ pub(crate) fn lock_clause(tx: &Transaction<'static, Any>) -> &'static str {
     if tx.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" }
 }
 
-/// Locks the rows of `table` (a constant) with `ids` (sorted) until `tx` ends, in that order, on
+/// Locks the rows of `table` (a constant) whose `key` (a constant) is one of `ids` (sorted) until `tx` ends, in that order, on
 /// PostgreSQL: a multi-row `UPDATE` locks its rows in its plan's order, which two writers need
-/// not share (they would deadlock). Nothing on SQLite, whose writer lock `tx` holds.
-pub(crate) async fn lock_in_order(tx: &mut Transaction<'static, Any>, table: &'static str, ids: &[String]) -> Result<(), StoreError> {
+/// not share (they would deadlock). The lock is the one an `UPDATE` of columns outside any key
+/// takes (`FOR NO KEY UPDATE`): rows inserted elsewhere that refer to these (a container on a
+/// host) hold a key-share lock on them until they commit, which it does not wait for. Nothing on
+/// SQLite, whose writer lock `tx` holds.
+pub(crate) async fn lock_in_order(
+    tx: &mut Transaction<'static, Any>,
+    table: &'static str,
+    key: &'static str,
+    ids: &[String],
+) -> Result<(), StoreError> {
     if tx.backend_name() == "PostgreSQL" && !ids.is_empty() {
-        let sql = format!("SELECT id FROM {table} WHERE id IN ({}) ORDER BY id FOR UPDATE", crate::codec::in_list(ids.len()));
+        let sql =
+            format!("SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key} FOR NO KEY UPDATE", crate::codec::in_list(ids.len()));
         crate::codec::bind_all(sqlx::query(AssertSqlSafe(sql)), ids.iter().cloned()).fetch_all(&mut **tx).await?;
     }
     Ok(())

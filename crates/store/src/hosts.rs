@@ -9,7 +9,7 @@ use flotilla_core::scheduler::{HostState, Resources};
 use flotilla_core::{HostId, JoinTokenId, ListParams, Page, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 /// What an agent tells about itself when it joins.
@@ -119,8 +119,21 @@ fn unknown_now(row: &AnyRow, reason: &str) -> Result<StatusChange, StoreError> {
 }
 
 /// Bumps the revision agents long-poll on; called in every transaction that changes a host's set.
+/// It is a row of its own (`host_revisions`), so heartbeats, which write the host's row, never
+/// wait for a transaction that changed the host's set.
 pub(crate) async fn bump_revision(tx: &mut sqlx::Transaction<'static, sqlx::Any>, host: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE hosts SET revision = revision + 1 WHERE id = $1").bind(host.to_owned()).execute(&mut **tx).await?;
+    sqlx::query("UPDATE host_revisions SET revision = revision + 1 WHERE host_id = $1").bind(host.to_owned()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Bumps the revisions of `hosts` (in id order, each once): a lock and an `UPDATE` per many.
+pub(crate) async fn bump_revisions(tx: &mut sqlx::Transaction<'static, sqlx::Any>, hosts: &BTreeSet<String>) -> Result<(), StoreError> {
+    let hosts: Vec<String> = hosts.iter().cloned().collect();
+    for chunk in hosts.chunks(crate::codec::rows_per_statement(1)) {
+        crate::crud::lock_in_order(tx, "host_revisions", "host_id", chunk).await?;
+        let sql = format!("UPDATE host_revisions SET revision = revision + 1 WHERE host_id IN ({})", crate::codec::in_list(chunk.len()));
+        crate::codec::bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().cloned()).execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -184,8 +197,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO hosts (id, name, zone, pool, labels, runtime, advertise, agent_certificate, credential_digest,
                      cpu_millis, memory_mib, disk_mib, cpu_percent, memory_used_mib, schedulable, alive, last_heartbeat, images,
-                     revision, created_at, updated_at)
-                     VALUES ($1, $2, '', '', '{}', '', '', '', $3, 0, 0, 0, 0.0, 0, 'enabled', 1, $4, '[]', 0, $4, $4)",
+                     created_at, updated_at)
+                     VALUES ($1, $2, '', '', '{}', '', '', '', $3, 0, 0, 0, 0.0, 0, 'enabled', 1, $4, '[]', $4, $4)",
                 )
                 .bind(id.clone())
                 .bind(reg.name.clone())
@@ -194,6 +207,7 @@ impl Store {
                 .execute(&mut *w.tx)
                 .await
                 .map_err(StoreError::on_insert("host", &reg.name))?;
+                sqlx::query("INSERT INTO host_revisions (host_id, revision) VALUES ($1, 0)").bind(id.clone()).execute(&mut *w.tx).await?;
                 (id, fresh_digest.to_owned(), false)
             }
             Some(row) => {
@@ -232,7 +246,7 @@ impl Store {
         sqlx::query(
             "UPDATE hosts SET zone = $2, pool = $3, labels = $4, runtime = $5, advertise = $6, agent_certificate = $7,
              credential_digest = $8, cpu_millis = $9, memory_mib = $10, disk_mib = $11, alive = 1, last_heartbeat = $12,
-             revision = revision + 1, updated_at = $12, tunnel_address = $13, agent_version = $14 WHERE id = $1",
+             updated_at = $12, tunnel_address = $13, agent_version = $14 WHERE id = $1",
         )
         .bind(id.clone())
         .bind(reg.zone)
@@ -250,6 +264,7 @@ impl Store {
         .bind(reg.agent_version)
         .execute(&mut *w.tx)
         .await?;
+        bump_revision(&mut w.tx, &id).await?;
         if let Some(host) = moved {
             crate::overlay::wake_peers(self, &mut w.tx, crate::overlay::Around::Host(host)).await?;
         }
@@ -265,6 +280,19 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound { kind: "host credential", key: "(hidden)".into() })?;
         get_id(&row, "id")
+    }
+
+    /// The names of the hosts of `ids` that exist, in a statement per 256.
+    pub async fn host_names_of(&self, ids: &[HostId]) -> Result<HashMap<HostId, String>, StoreError> {
+        let ids: Vec<String> = ids.iter().collect::<BTreeSet<_>>().into_iter().map(ToString::to_string).collect();
+        let mut names = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(crate::codec::rows_per_statement(1)) {
+            let sql = format!("SELECT id, name FROM hosts WHERE id IN ({})", crate::codec::in_list(chunk.len()));
+            for row in crate::codec::bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().cloned()).fetch_all(&self.pool).await? {
+                names.insert(get_id(&row, "id")?, row.try_get("name")?);
+            }
+        }
+        Ok(names)
     }
 
     /// The host whose id or name is `key`.
@@ -321,7 +349,7 @@ impl Store {
         let beats: Vec<&HostHeartbeat> = beats.into_values().collect();
         for chunk in beats.chunks(crate::codec::rows_per_statement(9)) {
             let ids: Vec<String> = chunk.iter().map(|beat| beat.host.to_string()).collect();
-            crate::crud::lock_in_order(&mut w.tx, "hosts", &ids).await?;
+            crate::crud::lock_in_order(&mut w.tx, "hosts", "id", &ids).await?;
             let sql = format!(
                 "UPDATE hosts SET cpu_millis = v.column2, memory_mib = v.column3, disk_mib = v.column4, cpu_percent = v.column5,
                  memory_used_mib = v.column6, images = v.column7, alive = 1, last_heartbeat = v.column8, agent_version = v.column9
@@ -426,12 +454,12 @@ impl Store {
 
     /// Every host's revision, in one read: how a server learns which hosts another server changed.
     pub async fn host_revisions(&self) -> Result<Vec<(HostId, u64)>, StoreError> {
-        let rows = sqlx::query("SELECT id, revision FROM hosts").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT host_id AS id, revision FROM host_revisions").fetch_all(&self.pool).await?;
         rows.iter().map(|row| Ok((get_id(row, "id")?, int(row, "revision")?))).collect()
     }
 
     pub async fn host_revision(&self, id: HostId) -> Result<u64, StoreError> {
-        let row = sqlx::query("SELECT revision FROM hosts WHERE id = $1")
+        let row = sqlx::query("SELECT revision FROM host_revisions WHERE host_id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?

@@ -5,7 +5,7 @@
 //! names change).
 
 use crate::codec::{bind_all, get_id, in_list};
-use crate::hosts::bump_revision;
+use crate::hosts::bump_revisions;
 use crate::{Backend, Store, StoreError, Tx};
 use flotilla_core::overlay::VniRange;
 use flotilla_core::{ContainerId, HostId, NetworkId};
@@ -84,10 +84,7 @@ pub(crate) async fn wake_peers(store: &Store, tx: &mut Tx, around: Around<'_>) -
         }
         Around::Host(_) => hosts.extend(peers_of(store, tx, around).await?),
     }
-    for host in &hosts {
-        bump_revision(tx, host).await?;
-    }
-    Ok(())
+    bump_revisions(tx, &hosts).await
 }
 
 /// The hosts [`wake_peers`] wakes for `around` (whose containers, if any, fill one statement's

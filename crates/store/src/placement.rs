@@ -5,7 +5,7 @@
 //! and one scan per request shape.
 
 use crate::codec::{get_id, get_json};
-use crate::hosts::bump_revision;
+use crate::hosts::bump_revisions;
 use crate::ports::{Allocator, allocate_ports, wanted_networks, write_ports};
 use crate::quotas::{quota_in, usage_in};
 use crate::tallies;
@@ -252,10 +252,9 @@ impl RegionView {
     pub(crate) async fn finish(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
         self.write_placed(tx).await?;
         self.addresses.save(tx).await?;
-        let touched: Vec<String> = self.touched.iter().map(ToString::to_string).collect();
-        for host in &touched {
-            bump_revision(tx, host).await?;
-        }
+        let touched: BTreeSet<String> = self.touched.iter().map(ToString::to_string).collect();
+        bump_revisions(tx, &touched).await?;
+        let touched: Vec<String> = touched.into_iter().collect();
         for host in tallies::HOST_CONTAINERS.piled(tx, &touched).await? {
             tallies::HOST_CONTAINERS.fold(tx, &host).await?;
         }

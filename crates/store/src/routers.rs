@@ -129,7 +129,7 @@ pub(crate) async fn routers_on(tx: &mut Tx, host: HostId) -> Result<Vec<HostRout
 /// interface comes and before one goes, so the hosts of that network learn too.
 pub(crate) async fn wake_router_hosts(tx: &mut Tx, router: RouterId) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE hosts SET revision = revision + 1 WHERE id IN (
+        "UPDATE host_revisions SET revision = revision + 1 WHERE host_id IN (
            SELECT c.host_id FROM ports p JOIN containers c ON c.id = p.container_id JOIN router_interfaces ri ON ri.network_id = p.network_id
            WHERE ri.router_id = $1 AND c.host_id IS NOT NULL)",
     )

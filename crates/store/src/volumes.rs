@@ -3,7 +3,7 @@
 //! volume is on every host of its pool).
 
 use crate::codec::{get_id, get_json, get_name, get_time, metadata_json, millis, to_json};
-use crate::hosts::bump_revision;
+use crate::hosts::bump_revisions;
 use crate::list::Filter;
 use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::container::Container;
@@ -152,10 +152,7 @@ async fn wake_volume_hosts(tx: &mut Tx, volume: &Volume) -> Result<(), StoreErro
             hosts.insert(row.try_get::<String, _>("id")?);
         }
     }
-    for host in hosts {
-        bump_revision(tx, &host).await?;
-    }
-    Ok(())
+    bump_revisions(tx, &hosts).await
 }
 
 /// The audit event of a change to volume `v`, in its project.

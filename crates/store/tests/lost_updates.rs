@@ -494,3 +494,44 @@ mod on_both_backends {
         tallies_under_concurrent_writers,
     );
 }
+
+/// A heartbeat is written while a transaction that put a container on its host is still open,
+/// not after it: that transaction holds, until it commits, the key-share lock its container row
+/// takes on the host and the host's bumped revision (a scale-out's placement batch holds them its
+/// whole length). PostgreSQL only: SQLite's one writer makes every writer wait its turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_do_not_wait_for_an_open_placement() {
+    use sqlx::Connection;
+    let Ok(server) = std::env::var("FLOTILLA_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but FLOTILLA_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = flotilla_store::create_postgres_database(&server, &format!("beats_{}", uuid::Uuid::now_v7().simple())).await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    let host = store.register_host(support::registration("busy"), support::admitted(), "digest-busy").await.unwrap().host.id;
+    let before = store.host_revision(host).await.unwrap();
+
+    let mut placement = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut tx = placement.begin().await.unwrap();
+    // What inserting a container row on the host takes (its foreign key), and the revision bump.
+    sqlx::query("SELECT id FROM hosts WHERE id = $1 FOR KEY SHARE").bind(host.to_string()).fetch_one(&mut *tx).await.unwrap();
+    sqlx::query("UPDATE host_revisions SET revision = revision + 1 WHERE host_id = $1")
+        .bind(host.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+
+    let beat = HostHeartbeat {
+        host,
+        capacity: flotilla_core::scheduler::Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 1000 },
+        utilisation: flotilla_core::host::Utilisation { cpu_percent: 1.0, memory_used_mib: 77 },
+        images: Vec::new(),
+        agent_version: "beating".into(),
+        at: flotilla_core::now(),
+    };
+    let written = tokio::time::timeout(std::time::Duration::from_secs(5), store.record_heartbeats(&[beat])).await;
+    written.expect("the heartbeat waited for the open placement").unwrap();
+    assert_eq!(store.host(&host.to_string()).await.unwrap().utilisation.memory_used_mib, 77);
+    tx.commit().await.unwrap();
+    assert_eq!(store.host_revision(host).await.unwrap(), before + 1, "the placement's bump landed too");
+}

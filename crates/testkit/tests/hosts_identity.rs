@@ -108,3 +108,38 @@ async fn readers_and_members_do_not_see_agents_urls() {
     }
     agent.shutdown().await;
 }
+
+/// Agents' credentials are believed for a second once accepted (every agent call presents one),
+/// yet a join that replaces a host's credential, or the host's delete, refuses the old one at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_or_deleted_hosts_credential_is_refused_at_once() {
+    let region = TestRegion::sqlite().await;
+    // Two machines' state directories: the first host's, and the one that takes its place.
+    let (state, successor_state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let saved = |dir: &Path| {
+        let file = std::fs::read_to_string(dir.join("h4.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&file).unwrap()["credential"].as_str().unwrap().to_owned()
+    };
+    let http = reqwest::Client::new();
+    let status_with = |credential: String| {
+        let request = http.get(format!("{}/v1/agent/assignments", region.url)).bearer_auth(credential);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let token = region.join_token().await;
+    let first = Agent::start(agent_config(&region, Some(token), "h4", Some(state.path())), sim()).await.unwrap();
+    let old = saved(state.path());
+    assert_eq!(status_with(old.clone()).await, 200, "accepted, and now believed for a second");
+    first.shutdown().await;
+
+    let replace = JoinTokenCreate { ttl_seconds: None, replace: Some("h4".into()) };
+    let token = region.admin.create_join_token(&replace).await.unwrap();
+    let successor = Agent::start(agent_config(&region, Some(token.token), "h4", Some(successor_state.path())), sim()).await.unwrap();
+    let new = saved(successor_state.path());
+    assert_ne!(new, old, "the replacing join hands out a new credential");
+    assert_eq!(status_with(old).await, 401, "the replaced credential, within its second");
+    assert_eq!(status_with(new.clone()).await, 200);
+    successor.shutdown().await;
+
+    region.admin.delete_host("h4").await.unwrap();
+    assert_eq!(status_with(new).await, 401, "a deleted host's credential, within its second");
+}

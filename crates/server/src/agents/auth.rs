@@ -8,7 +8,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 use flotilla_core::HostId;
 
-/// The host whose agent is calling, proven by `Authorization: Bearer <credential>`.
+/// The host whose agent is calling, proven by `Authorization: Bearer <credential>` (believed for a
+/// second once accepted: `AppState::agent_auth`, forgotten by joins and host deletes).
 #[derive(Debug, Clone, Copy)]
 pub struct AgentHost(pub HostId);
 
@@ -22,11 +23,16 @@ impl FromRequestParts<AppState> for AgentHost {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::Unauthorized("agent calls need Authorization: Bearer <host credential>".into()))?;
+        let digest = secret::digest(credential.trim());
+        if let Some(host) = state.agent_auth.get(&digest) {
+            return Ok(AgentHost(host));
+        }
         let host = state
             .store
-            .host_by_credential(&secret::digest(credential.trim()))
+            .host_by_credential(&digest)
             .await
             .map_err(|_| ApiError::Unauthorized("host credential is invalid: join again".into()))?;
+        state.agent_auth.put(digest, host);
         Ok(AgentHost(host))
     }
 }

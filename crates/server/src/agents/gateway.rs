@@ -75,6 +75,8 @@ pub async fn join(State(state): State<AppState>, ApiJson(body): ApiJson<AgentJoi
         agent_version: checked_version(body.agent_version)?,
     };
     let registered = state.store.register_host(registration, proof, &secret::digest(&fresh)).await?;
+    // A join may have replaced the host's credential: the old one stops working here at once.
+    state.agent_auth.clear();
     let host = registered.host;
     let credential = match body.credential {
         Some(kept) if registered.credential_kept => kept,

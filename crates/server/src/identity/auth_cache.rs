@@ -1,9 +1,10 @@
-//! What a token resolved to, kept for a second, so a busy client's requests cost no query. An
-//! identity write on this server (revocation, password, role, disable) forgets everything at
-//! once, so it takes effect here immediately; on another server sharing the database, within
-//! [`AUTH_CACHE_TTL`]. Only tokens that were accepted are kept, and each hit checks expiry again.
+//! What a secret resolved to, kept for a second, so a busy caller's requests cost no query: a
+//! user's token its principal, an agent's credential its host. A write on this server that can
+//! revoke one (for tokens an identity write: revocation, password, role, disable; for host
+//! credentials a join or a host's delete) forgets everything at once, so it takes effect here
+//! immediately; on another server sharing the database, within [`AUTH_CACHE_TTL`]. Only secrets
+//! that were accepted are kept; a token's expiry is checked again on each hit.
 
-use super::principal::Principal;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::Method;
@@ -13,35 +14,40 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How long an accepted token is believed without asking the store again.
+/// How long an accepted secret is believed without asking the store again.
 pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(1);
-/// Tokens kept at most; past it the stale ones go, and everything when none is stale.
-const MAX_TOKENS: usize = 10_000;
+/// Secrets kept at most; past it the stale ones go, and everything when none is stale.
+const MAX_SECRETS: usize = 10_000;
 
-/// Principals by their token's digest, with when they were read.
-#[derive(Debug, Default)]
-pub struct AuthCache {
-    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+/// What secrets resolved to (`V`), by their digest, with when they were read.
+#[derive(Debug)]
+pub struct AuthCache<V> {
+    entries: Mutex<HashMap<String, (V, Instant)>>,
 }
 
-impl AuthCache {
-    /// The principal of `digest`, when it was read less than [`AUTH_CACHE_TTL`] ago and its
-    /// token has not expired since.
-    pub fn get(&self, digest: &str) -> Option<Principal> {
+impl<V> Default for AuthCache<V> {
+    fn default() -> Self {
+        AuthCache { entries: Mutex::default() }
+    }
+}
+
+impl<V: Clone> AuthCache<V> {
+    /// What `digest` resolved to, when it was read less than [`AUTH_CACHE_TTL`] ago.
+    pub fn get(&self, digest: &str) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (principal, read_at) = entries.get(digest)?;
-        (read_at.elapsed() < AUTH_CACHE_TTL && flotilla_core::now() < principal.expires_at).then(|| principal.clone())
+        let (value, read_at) = entries.get(digest)?;
+        (read_at.elapsed() < AUTH_CACHE_TTL).then(|| value.clone())
     }
 
-    pub fn put(&self, digest: String, principal: Principal) {
+    pub fn put(&self, digest: String, value: V) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_TOKENS {
+        if entries.len() >= MAX_SECRETS {
             entries.retain(|_, (_, read_at)| read_at.elapsed() < AUTH_CACHE_TTL);
-            if entries.len() >= MAX_TOKENS {
+            if entries.len() >= MAX_SECRETS {
                 entries.clear();
             }
         }
-        entries.insert(digest, (principal, Instant::now()));
+        entries.insert(digest, (value, Instant::now()));
     }
 
     pub fn clear(&self) {
@@ -49,7 +55,7 @@ impl AuthCache {
     }
 }
 
-/// Route layer of the identity routes: after every write, the cache is forgotten.
+/// Route layer of the identity routes: after every write, the tokens' cache is forgotten.
 pub async fn forget_on_write(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
     let response = next.run(request).await;

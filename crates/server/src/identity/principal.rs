@@ -89,7 +89,7 @@ pub fn token_from_headers(headers: &HeaderMap, name: &str) -> Option<String> {
 pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
     let rejected = || ApiError::Unauthorized("token is invalid, expired or revoked".into());
     let digest = secret::digest(secret);
-    if let Some(principal) = state.auth.get(&digest) {
+    if let Some(principal) = state.auth.get(&digest).filter(|p| flotilla_core::now() < p.expires_at) {
         return Ok(principal);
     }
     let holder = match (state.store.token_holder(&digest).await?, &state.federation) {

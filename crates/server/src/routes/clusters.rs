@@ -196,8 +196,10 @@ pub async fn cluster_attrs(
 ) -> Result<Json<ClusterAttrs>, ApiError> {
     let c = state.store.cluster(caller.scope(None)?, &key).await?;
     let mut out = Vec::new();
-    for node in state.store.cluster_nodes(c.id).await? {
-        let shown = serde_json::to_value(super::nodes::shown(&state, node.clone()).await).unwrap_or_default();
+    let nodes = state.store.cluster_nodes(c.id).await?;
+    let shown_nodes = super::nodes::shown_all(&state, nodes.clone()).await?;
+    for (node, shown) in nodes.into_iter().zip(shown_nodes) {
+        let shown = serde_json::to_value(shown).unwrap_or_default();
         let value = match path.strip_prefix("container.") {
             Some(field) => match node.physical_id {
                 Some(id) => match state.store.container(Scope::All, &id.to_string()).await {

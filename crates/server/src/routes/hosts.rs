@@ -137,6 +137,7 @@ pub async fn delete_host(State(state): State<AppState>, caller: Principal, Path(
     caller.require_admin()?;
     let host = state.store.host(&key).await?;
     state.store.delete_host(host.id).await?;
+    state.agent_auth.clear();
     tracing::info!(host = %host.name, "host deleted");
     events::record(&state, events::host(&host, Some(&caller), EventAction::HostDelete, END)).await;
     Ok(StatusCode::NO_CONTENT)

@@ -19,33 +19,44 @@ use flotilla_core::container::ContainerStatus;
 use flotilla_core::node::NodeStatus;
 use flotilla_core::policy::deletion::{self, Removal};
 use flotilla_core::profile::{CONTAINER_DOCKER, Profile, ProfileSpec};
-use flotilla_core::{Name, NodeId, ProfileId, ValidationError, metadata, node};
+use flotilla_core::{ContainerId, HostId, Name, NodeId, ProfileId, ValidationError, metadata, node};
 use flotilla_store::{NodeChanges, NodeFilters, Scope};
 
 /// A node as the API shows it: with its host's name and its container's addresses (for a member
 /// in another region, as that region last reported them).
-pub(super) async fn shown(state: &AppState, n: node::Node) -> Node {
-    if n.region != state.region
-        && let Some(c) = n.physical_id
-        && let Ok(Some(member)) = state.store.remote_member(c).await
-    {
-        let addresses = member.addresses.into_iter().map(|a| flotilla_api::Address {
-            network_id: uuid::Uuid::nil(),
-            network: a.network,
-            ip_address: a.ip,
-            mac_address: a.mac,
-        });
-        return Node { addresses: addresses.collect(), ..convert::node(n, member.host, Vec::new()) };
+pub(super) async fn shown(state: &AppState, n: node::Node) -> Result<Node, ApiError> {
+    let mut one = shown_all(state, vec![n]).await?;
+    Ok(one.pop().expect("one node shown for one"))
+}
+
+/// Nodes as the API shows them ([`shown`]), their hosts' names and their containers' addresses
+/// read once for the whole list, not per node.
+pub(super) async fn shown_all(state: &AppState, nodes: Vec<node::Node>) -> Result<Vec<Node>, ApiError> {
+    let here = |n: &node::Node| n.region == state.region;
+    let hosts: Vec<HostId> = nodes.iter().filter(|n| here(n)).filter_map(|n| n.host_id).collect();
+    let containers: Vec<ContainerId> = nodes.iter().filter(|n| here(n)).filter_map(|n| n.physical_id).collect();
+    let names = state.store.host_names_of(&hosts).await?;
+    let mut addresses = state.store.addresses(&containers).await?;
+    let mut out = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        if !here(&n)
+            && let Some(c) = n.physical_id
+            && let Some(member) = state.store.remote_member(c).await?
+        {
+            let addresses = member.addresses.into_iter().map(|a| flotilla_api::Address {
+                network_id: uuid::Uuid::nil(),
+                network: a.network,
+                ip_address: a.ip,
+                mac_address: a.mac,
+            });
+            out.push(Node { addresses: addresses.collect(), ..convert::node(n, member.host, Vec::new()) });
+            continue;
+        }
+        let host_name = n.host_id.and_then(|h| names.get(&h).cloned());
+        let mine = n.physical_id.and_then(|c| addresses.remove(&c)).unwrap_or_default();
+        out.push(convert::node(n, host_name, mine));
     }
-    let host_name = match n.host_id {
-        Some(h) => state.store.host(&h.to_string()).await.ok().map(|h| h.name),
-        None => None,
-    };
-    let addresses = match n.physical_id {
-        Some(c) => state.store.addresses(&[c]).await.ok().and_then(|mut a| a.remove(&c)).unwrap_or_default(),
-        None => Vec::new(),
-    };
-    convert::node(n, host_name, addresses)
+    Ok(out)
 }
 
 fn new_node(name: Name, caller: &Principal, profile: ProfileId, role: String, meta: flotilla_core::Metadata) -> node::Node {
@@ -110,7 +121,7 @@ pub async fn create_node(
     }
     state.engine.notify();
     let location = format!("/v1/actions/{}", action.id);
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(shown(&state, n).await)).into_response())
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(shown(&state, n).await?)).into_response())
 }
 
 #[utoipa::path(post, path = "/v1/nodes/adopt", tag = "nodes", request_body = NodeAdopt,
@@ -152,7 +163,7 @@ pub async fn adopt_node(
         other => (NodeStatus::Warning, format!("adopted; its container is {other}")),
     };
     state.store.adopt_node(&n).await?;
-    Ok((StatusCode::CREATED, Json(shown(&state, n).await)))
+    Ok((StatusCode::CREATED, Json(shown(&state, n).await?)))
 }
 
 #[utoipa::path(get, path = "/v1/nodes", tag = "nodes", params(ListQuery, LabelQuery, NodeFilter),
@@ -177,11 +188,7 @@ pub async fn list_nodes(
     };
     let filters = NodeFilters { name: query.name.as_deref(), status: filter.status.as_deref(), cluster };
     let page = state.store.list_nodes(scope, filters, &params).await?;
-    let mut nodes = Vec::with_capacity(page.items.len());
-    for n in page.items {
-        nodes.push(shown(&state, n).await);
-    }
-    Ok(Json(NodeList { nodes, next: page.next }))
+    Ok(Json(NodeList { nodes: shown_all(&state, page.items).await?, next: page.next }))
 }
 
 #[utoipa::path(get, path = "/v1/nodes/{node}", tag = "nodes", params(("node" = String, Path, description = "id or name")),
@@ -193,7 +200,7 @@ pub async fn get_node(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Node>, ApiError> {
     let n = state.store.node(caller.scope(query.all_projects)?, &key).await?;
-    Ok(Json(shown(&state, n).await))
+    Ok(Json(shown(&state, n).await?))
 }
 
 #[utoipa::path(patch, path = "/v1/nodes/{node}", tag = "nodes", params(("node" = String, Path, description = "id or name")), request_body = NodeUpdate,
@@ -224,7 +231,7 @@ pub async fn update_node(
         ..Default::default()
     };
     let n = state.store.update_node(n.id, changes).await?;
-    let Some(profile) = profile else { return Ok(Json(shown(&state, n).await).into_response()) };
+    let Some(profile) = profile else { return Ok(Json(shown(&state, n).await?).into_response()) };
     submit(&state, &n, &caller, ActionKind::NodeUpdate, ActionInputs::Update { profile }).await
 }
 
