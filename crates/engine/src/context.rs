@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     pub agents: Arc<dyn Agents>,
     pub watch: ContainerWatch,
     pub placer: crate::placer::Placer,
+    /// What the node actions of one cluster action make their containers from, read once.
+    pub inputs: crate::inputs::SharedInputs,
     /// Running actions and their cancellation tokens.
     pub running: Mutex<BTreeMap<ActionId, CancellationToken>>,
     /// Running actions a user cancelled (their token is cancelled too).

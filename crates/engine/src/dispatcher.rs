@@ -146,7 +146,13 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
     {
         tracing::warn!(error = %e, "engine: cannot evaluate a cluster's status");
     }
-    let mut all = ctx.store().action(flotilla_store::Scope::All, &ctx.action.id.to_string()).await.map(|a| a.outputs).unwrap_or_default();
+    // Cluster actions record their progress in their outputs as they run; other actions' outputs
+    // are only what they end with (and what they were claimed with).
+    let mut all = if ctx.action.kind.on_cluster() {
+        ctx.store().action(flotilla_store::Scope::All, &ctx.action.id.to_string()).await.map(|a| a.outputs).unwrap_or_default()
+    } else {
+        ctx.action.outputs.clone()
+    };
     all.extend(outputs);
     match shared.store.finish_action(ctx.action.id, status, &reason, &all).await {
         Ok(false) => tracing::warn!(action = %ctx.action.id, "engine: the action was no longer ours to end (taken over?)"),

@@ -12,6 +12,7 @@ mod error;
 mod guard;
 mod health;
 mod host;
+mod inputs;
 mod metrics;
 mod node;
 mod placer;
@@ -77,6 +78,7 @@ impl Engine {
             agents,
             watch: Default::default(),
             placer,
+            inputs: Default::default(),
             running: Default::default(),
             cancelled: Default::default(),
             wake: waker.actions,

@@ -3,6 +3,7 @@
 
 use crate::context::Ctx;
 use crate::error::EngineError;
+use crate::inputs::ProfileInputs;
 use flotilla_core::action::{ActionInputs, ActionKind, Cause, NodeOperation, RecoverAction, Target};
 use flotilla_core::container::{Container, ContainerStatus, DesiredState};
 use flotilla_core::node::{Node, NodeStatus};
@@ -35,16 +36,17 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Outputs, EngineError> {
 }
 
 async fn set_status(ctx: &Ctx, node: &Node, status: NodeStatus, reason: impl Into<String>) -> Result<Node, EngineError> {
-    let changes = NodeChanges { status: Some((status, reason.into())), ..Default::default() };
-    Ok(ctx.store().update_node(node.id, changes).await?)
+    Ok(ctx.store().set_node_status(node.id, status, &reason.into()).await?)
 }
 
 /// The container `node` should run, from its profile.
 pub(crate) async fn container_for(store: &Store, node: &Node, profile: ProfileId) -> Result<(Container, Request), EngineError> {
-    let profile = store.profile(Scope::All, &profile.to_string()).await?;
-    let spec = profile.spec.properties;
-    let reference = flotilla_core::image::normalize_reference(&spec.image);
-    let image = store.resolve_image(node.project_id, &reference).await?;
+    Ok(container_from(node, ProfileInputs::read(store, node.project_id, profile).await?))
+}
+
+/// The container `node` should run from `inputs`, and what it asks of a host.
+fn container_from(node: &Node, inputs: ProfileInputs) -> (Container, Request) {
+    let spec = inputs.spec;
     let now = flotilla_core::now();
     let mut metadata = flotilla_core::Metadata::new();
     metadata.insert("node".to_owned(), node.name.to_string());
@@ -58,7 +60,7 @@ pub(crate) async fn container_for(store: &Store, node: &Node, profile: ProfileId
         project_id: node.project_id,
         user_id: node.user_id,
         spec,
-        image_id: image.map(|i| i.id),
+        image_id: inputs.image,
         host_id: None,
         desired: DesiredState::Running,
         generation: 1,
@@ -73,13 +75,18 @@ pub(crate) async fn container_for(store: &Store, node: &Node, profile: ProfileId
         created_at: now,
         updated_at: now,
     };
-    Ok((container, request))
+    (container, request)
 }
 
-/// What the placer gets for a new `node` (in `zone` when a zone placement chose one): its
-/// container, and the request narrowed by the cluster's affinity policy.
-pub(crate) async fn placement_for(store: &Store, node: &Node, zone: Option<String>) -> Result<NodePlacement, EngineError> {
-    let (container, mut request) = container_for(store, node, node.profile_id).await?;
+/// What the placer gets for a new `node` made from `inputs` (in `zone` when a zone placement
+/// chose one): its container, and the request narrowed by the cluster's affinity policy.
+pub(crate) async fn placement_for(
+    store: &Store,
+    node: &Node,
+    inputs: ProfileInputs,
+    zone: Option<String>,
+) -> Result<NodePlacement, EngineError> {
+    let (container, mut request) = container_from(node, inputs);
     if let Some(zone) = zone {
         request.constraints.push(format!("zone == {zone}"));
     }
@@ -109,7 +116,8 @@ pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Resul
         // Taken over after the container was written: wait for it, never make a second one.
         Some(existing) => existing,
         None => {
-            let placement = placement_for(ctx.store(), &node, zone).await?;
+            let inputs = ctx.shared.inputs.of(ctx.store(), ctx.action.parent, node.project_id, node.profile_id).await?;
+            let placement = placement_for(ctx.store(), &node, inputs, zone).await?;
             let written = match ctx.shared.placer.place(placement).await {
                 Ok(written) => written,
                 Err(e @ EngineError::Abandoned) => return Err(e),

@@ -6,7 +6,7 @@ use crate::codec::{get_bool, get_id, get_json, get_opt_id, get_time, millis, now
 use crate::list::{Filter, Order};
 use crate::{Backend, Scope, Store, StoreError, Tx};
 use flotilla_core::action::{Action, ActionKind, ActionStatus, Cause, Target};
-use flotilla_core::{ActionId, ListParams, Page, ServiceId, Timestamp};
+use flotilla_core::{ActionId, ListParams, NodeId, Page, ServiceId, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
@@ -57,33 +57,44 @@ pub(crate) fn decode(row: &AnyRow) -> Result<Action, StoreError> {
 }
 
 pub(crate) async fn insert_action(tx: &mut Tx, a: &Action) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO actions (id, name, kind, target_id, cluster_id, project_id, user_id, cause, status, status_reason, inputs, outputs,
-         owner, parent, timeout, cancel_requested, started_at, ended_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-    )
-    .bind(a.id.to_string())
-    .bind(a.name.clone())
-    .bind(a.kind.as_str())
-    .bind(a.target.id().to_string())
-    .bind(a.cluster_id.map(|c| c.to_string()))
-    .bind(a.project_id.to_string())
-    .bind(a.user_id.to_string())
-    .bind(a.cause.as_str())
-    .bind(a.status.as_str())
-    .bind(a.status_reason.clone())
-    .bind(to_json(&a.inputs))
-    .bind(to_json(&a.outputs))
-    .bind(a.owner.map(|o| o.to_string()))
-    .bind(a.parent.map(|p| p.to_string()))
-    .bind(a.timeout as i64)
-    .bind(i64::from(a.cancel_requested))
-    .bind(a.started_at.map(millis))
-    .bind(a.ended_at.map(millis))
-    .bind(millis(a.created_at))
-    .bind(millis(a.updated_at))
-    .execute(&mut **tx)
-    .await?;
+    insert_actions(tx, &[a]).await
+}
+
+/// Writes `actions`, a statement per many.
+pub(crate) async fn insert_actions(tx: &mut Tx, actions: &[&Action]) -> Result<(), StoreError> {
+    const COLUMNS: usize = 20;
+    for chunk in actions.chunks(crate::codec::rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO actions (id, name, kind, target_id, cluster_id, project_id, user_id, cause, status, status_reason, inputs,
+             outputs, owner, parent, timeout, cancel_requested, started_at, ended_at, created_at, updated_at) VALUES {}",
+            crate::codec::value_rows(chunk.len(), COLUMNS)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in chunk {
+            query = query
+                .bind(a.id.to_string())
+                .bind(a.name.clone())
+                .bind(a.kind.as_str())
+                .bind(a.target.id().to_string())
+                .bind(a.cluster_id.map(|c| c.to_string()))
+                .bind(a.project_id.to_string())
+                .bind(a.user_id.to_string())
+                .bind(a.cause.as_str())
+                .bind(a.status.as_str())
+                .bind(a.status_reason.clone())
+                .bind(to_json(&a.inputs))
+                .bind(to_json(&a.outputs))
+                .bind(a.owner.map(|o| o.to_string()))
+                .bind(a.parent.map(|p| p.to_string()))
+                .bind(a.timeout as i64)
+                .bind(i64::from(a.cancel_requested))
+                .bind(a.started_at.map(millis))
+                .bind(a.ended_at.map(millis))
+                .bind(millis(a.created_at))
+                .bind(millis(a.updated_at));
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -102,17 +113,19 @@ async fn finish(
     if outputs.is_some() {
         sql.push_str(", outputs = $5");
     }
-    sql.push_str(&format!(" WHERE id = $1 AND status IN ({from})"));
+    sql.push_str(&format!(" WHERE id = $1 AND status IN ({from}) RETURNING kind"));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(action.to_string()).bind(status.as_str()).bind(reason.to_owned()).bind(now);
     if let Some(outputs) = outputs {
         query = query.bind(to_json(outputs));
     }
-    let ended = query.execute(&mut **tx).await?.rows_affected() == 1;
-    if ended {
-        sqlx::query("UPDATE clusters SET lock_action = NULL WHERE lock_action = $1").bind(action.to_string()).execute(&mut **tx).await?;
-        sqlx::query("UPDATE nodes SET lock_action = NULL WHERE lock_action = $1").bind(action.to_string()).execute(&mut **tx).await?;
-    }
-    Ok(ended)
+    let Some(ended) = query.fetch_optional(&mut **tx).await? else { return Ok(false) };
+    // A cluster action holds its cluster's lock; any other, the locks of the nodes it works on.
+    let held = if parse(&ended, "kind", ActionKind::parse)?.on_cluster() { "clusters" } else { "nodes" };
+    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {held} SET lock_action = NULL WHERE lock_action = $1")))
+        .bind(action.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
 }
 
 /// Statuses of an action an engine runs.
@@ -122,15 +135,18 @@ const NOT_STARTED: &str = "'READY', 'INIT'";
 
 impl Store {
     /// Writes derived actions of `parent` (node actions of a cluster action), each taking its
-    /// node's lock; a node locked by another action fails them all (409).
+    /// node's lock, a few statements per many; a node locked by another action fails them all (409).
     pub async fn submit_child_actions(&self, children: &[Action]) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        for child in children {
-            if let Target::Node(node) = child.target {
-                crate::nodes::take_node_lock(&mut w.tx, node, child).await?;
-            }
-            insert_action(&mut w.tx, child).await?;
-        }
+        let locks: Vec<(NodeId, &Action)> = children
+            .iter()
+            .filter_map(|child| match child.target {
+                Target::Node(node) => Some((node, child)),
+                _ => None,
+            })
+            .collect();
+        crate::nodes::take_node_locks(&mut w.tx, &locks).await?;
+        insert_actions(&mut w.tx, &children.iter().collect::<Vec<_>>()).await?;
         w.tx.commit().await?;
         Ok(())
     }

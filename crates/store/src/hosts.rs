@@ -130,7 +130,10 @@ pub(crate) async fn bump_revision(tx: &mut sqlx::Transaction<'static, sqlx::Any>
 pub(crate) async fn bump_revisions(tx: &mut sqlx::Transaction<'static, sqlx::Any>, hosts: &BTreeSet<String>) -> Result<(), StoreError> {
     let hosts: Vec<String> = hosts.iter().cloned().collect();
     for chunk in hosts.chunks(crate::codec::rows_per_statement(1)) {
-        crate::crud::lock_in_order(tx, "host_revisions", "host_id", chunk).await?;
+        // One row needs no order; several are locked in id order first (see `lock_in_order`).
+        if chunk.len() > 1 {
+            crate::crud::lock_in_order(tx, "host_revisions", "host_id", chunk).await?;
+        }
         let sql = format!("UPDATE host_revisions SET revision = revision + 1 WHERE host_id IN ({})", crate::codec::in_list(chunk.len()));
         crate::codec::bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().cloned()).execute(&mut **tx).await?;
     }

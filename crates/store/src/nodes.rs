@@ -1,7 +1,7 @@
 //! Nodes: rows, their lock, and the container each one manages.
 
-use crate::actions::insert_action;
-use crate::codec::{get_bool, get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis};
+use crate::actions::{insert_action, insert_actions};
+use crate::codec::{get_bool, get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis, now_millis};
 use crate::list::Filter;
 use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::action::Action;
@@ -58,32 +58,43 @@ pub(crate) fn decode(row: &AnyRow) -> Result<Node, StoreError> {
 }
 
 pub(crate) async fn insert_node(tx: &mut Tx, n: &Node, lock: Option<&Action>) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO nodes (id, name, project_id, user_id, cluster_id, node_index, role, profile_id, status, status_reason, tainted,
-         physical_id, host_id, region, lock_action, metadata, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-    )
-    .bind(n.id.to_string())
-    .bind(n.name.to_string())
-    .bind(n.project_id.to_string())
-    .bind(n.user_id.to_string())
-    .bind(n.cluster_id.map(|c| c.to_string()))
-    .bind(n.index)
-    .bind(n.role.clone())
-    .bind(n.profile_id.to_string())
-    .bind(n.status.as_str())
-    .bind(n.status_reason.clone())
-    .bind(i64::from(n.tainted))
-    .bind(n.physical_id.map(|c| c.to_string()))
-    .bind(n.host_id.map(|h| h.to_string()))
-    .bind(n.region.clone())
-    .bind(lock.map(|a| a.id.to_string()))
-    .bind(metadata_json(&n.metadata))
-    .bind(millis(n.created_at))
-    .bind(millis(n.updated_at))
-    .execute(&mut **tx)
-    .await
-    .map_err(StoreError::on_insert("node", n.name.as_str()))?;
+    insert_nodes(tx, &[(n, lock)]).await
+}
+
+/// Writes `nodes`, each with the action holding its lock if any, a statement per many.
+pub(crate) async fn insert_nodes(tx: &mut Tx, nodes: &[(&Node, Option<&Action>)]) -> Result<(), StoreError> {
+    const COLUMNS: usize = 18;
+    for chunk in nodes.chunks(crate::codec::rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO nodes (id, name, project_id, user_id, cluster_id, node_index, role, profile_id, status, status_reason, tainted,
+             physical_id, host_id, region, lock_action, metadata, created_at, updated_at) VALUES {}",
+            crate::codec::value_rows(chunk.len(), COLUMNS)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (n, lock) in chunk {
+            query = query
+                .bind(n.id.to_string())
+                .bind(n.name.to_string())
+                .bind(n.project_id.to_string())
+                .bind(n.user_id.to_string())
+                .bind(n.cluster_id.map(|c| c.to_string()))
+                .bind(n.index)
+                .bind(n.role.clone())
+                .bind(n.profile_id.to_string())
+                .bind(n.status.as_str())
+                .bind(n.status_reason.clone())
+                .bind(i64::from(n.tainted))
+                .bind(n.physical_id.map(|c| c.to_string()))
+                .bind(n.host_id.map(|h| h.to_string()))
+                .bind(n.region.clone())
+                .bind(lock.map(|a| a.id.to_string()))
+                .bind(metadata_json(&n.metadata))
+                .bind(millis(n.created_at))
+                .bind(millis(n.updated_at));
+        }
+        let names: Vec<&str> = chunk.iter().map(|(n, _)| n.name.as_str()).collect();
+        query.execute(&mut **tx).await.map_err(StoreError::on_insert("node", &names.join(", ")))?;
+    }
     Ok(())
 }
 
@@ -103,6 +114,31 @@ pub(crate) async fn take_node_lock(tx: &mut Tx, node: NodeId, action: &Action) -
     Err(StoreError::Locked(format!("node {name} is locked by action {}; try again when it ends", holder.unwrap_or_default())))
 }
 
+/// Takes each node's lock for its action inside `tx` (a lock and an `UPDATE` per many nodes, in
+/// node order), or says which action holds the first one held by another (409).
+pub(crate) async fn take_node_locks(tx: &mut Tx, locks: &[(NodeId, &Action)]) -> Result<(), StoreError> {
+    let mut locks = locks.to_vec();
+    locks.sort_by_key(|(node, _)| *node);
+    for chunk in locks.chunks(crate::codec::rows_per_statement(2)) {
+        let ids: Vec<String> = chunk.iter().map(|(node, _)| node.to_string()).collect();
+        crate::crud::lock_in_order(tx, "nodes", "id", &ids).await?;
+        let sql = format!(
+            "UPDATE nodes SET lock_action = v.column2 FROM (VALUES {}) AS v
+             WHERE nodes.id = v.column1 AND (nodes.lock_action IS NULL OR nodes.lock_action = v.column2)",
+            crate::codec::value_rows(chunk.len(), 2)
+        );
+        let pairs = chunk.iter().zip(&ids).flat_map(|((_, action), id)| [id.clone(), action.id.to_string()]);
+        let taken = crate::codec::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), pairs).execute(&mut **tx).await?;
+        if taken.rows_affected() < chunk.len() as u64 {
+            // One is held by another action, or gone: say which.
+            for (node, action) in chunk {
+                take_node_lock(tx, *node, action).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// How many members `cluster` has; with `staying`, only those no NODE_DELETE is removing.
 async fn members(tx: &mut Tx, cluster: ClusterId, staying: bool) -> Result<i64, StoreError> {
     let leaving =
@@ -113,12 +149,15 @@ async fn members(tx: &mut Tx, cluster: ClusterId, staying: bool) -> Result<i64, 
 }
 
 impl Store {
-    /// Writes new nodes and the actions creating them (each holding its node's lock), in one transaction.
+    /// Writes new nodes and the actions creating them (each holding its node's lock), in one
+    /// transaction of a few statements per many nodes.
     pub async fn create_nodes(&self, nodes: &[(Node, Action)]) -> Result<(), StoreError> {
         let mut w = self.begin_write().await?;
-        for (node, action) in nodes {
-            insert_node(&mut w.tx, node, Some(action)).await?;
-            insert_action(&mut w.tx, action).await?;
+        let locked: Vec<(&Node, Option<&Action>)> = nodes.iter().map(|(node, action)| (node, Some(action))).collect();
+        insert_nodes(&mut w.tx, &locked).await?;
+        let actions: Vec<&Action> = nodes.iter().map(|(_, action)| action).collect();
+        insert_actions(&mut w.tx, &actions).await?;
+        for (node, _) in nodes {
             self.sync_route(&mut w.tx, node.id.0, node.project_id).await?;
         }
         w.tx.commit().await?;
@@ -315,6 +354,20 @@ impl Store {
         .map_err(StoreError::on_insert("node", n.name.as_str()))?;
         w.tx.commit().await?;
         Ok(n)
+    }
+
+    /// Sets `id`'s status: one statement touching only the status, so it needs no read first and
+    /// never undoes a concurrent write of another field.
+    pub async fn set_node_status(&self, id: NodeId, status: NodeStatus, reason: &str) -> Result<Node, StoreError> {
+        let row = sqlx::query("UPDATE nodes SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1 RETURNING *")
+            .bind(id.to_string())
+            .bind(status.as_str())
+            .bind(reason.to_owned())
+            .bind(now_millis())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "node", key: id.to_string() })?;
+        decode(&row)
     }
 
     /// Forgets a node (its container is the caller's to delete first).
