@@ -4,7 +4,7 @@
 use crate::agents::Agents;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::watch::{ContainerWatch, Seen};
+use crate::watch::{AfterWrite, ContainerWatch, Seen};
 use flotilla_core::action::{Action, ActionStatus};
 use flotilla_core::container::Container;
 use flotilla_core::event::{Event, EventLevel, ObjectType};
@@ -74,11 +74,27 @@ impl Ctx {
     pub async fn wait_container<T>(
         &self,
         id: ContainerId,
+        decide: impl FnMut(Option<&Container>) -> Option<Result<T, String>>,
+    ) -> Result<T, EngineError> {
+        self.wait_container_after(id, None, decide).await
+    }
+
+    /// [`Ctx::wait_container`] beginning, when `written` is given, from this action's own write
+    /// of the container (a subscription taken before it and the row it answered) instead of a read.
+    pub async fn wait_container_after<T>(
+        &self,
+        id: ContainerId,
+        mut written: Option<AfterWrite>,
         mut decide: impl FnMut(Option<&Container>) -> Option<Result<T, String>>,
     ) -> Result<T, EngineError> {
         loop {
-            let mut changes = self.shared.watch.subscribe(id);
-            let now = self.store().containers_by_id(&[id]).await?.pop();
+            let (mut changes, now) = match written.take() {
+                Some(after_write) => after_write,
+                None => {
+                    let changes = self.shared.watch.subscribe(id);
+                    (changes, self.store().containers_by_id(&[id]).await?.pop())
+                }
+            };
             if let Some(answer) = decide(now.as_ref()) {
                 return answer.map_err(EngineError::Failed);
             }

@@ -138,6 +138,8 @@ pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Resul
             written.id
         }
     };
+    // Read once before the wait: a subscription taken before the placement's write would let
+    // the watch's recheck, finding no row yet, call the container gone.
     match wait_running(ctx, container).await {
         Ok(c) => {
             let host = c.host_id.map(|h| h.to_string()).unwrap_or_default();
@@ -197,18 +199,22 @@ async fn remove_container(ctx: &Ctx, container: ContainerId, wait: bool) -> Resu
         };
     }
     let changes = ContainerChanges { desired: Some(DesiredState::Deleted), ..Default::default() };
-    match ctx.store().update_container(container, changes).await {
+    // Subscribed before the update (the row exists, so the watch's recheck finds it): the wait
+    // begins from the row the update answered, not from a read of its own.
+    let subscription = ctx.shared.watch.subscribe(container);
+    let written = match ctx.store().update_container(container, changes).await {
+        Ok(row) => Some(row.container),
         // Its agent may remove it (and report so) before the update's answer is read back.
-        Ok(_) | Err(StoreError::NotFound { kind: "container", .. }) => {}
+        Err(StoreError::NotFound { kind: "container", .. }) => None,
         Err(e) => return Err(e.into()),
-    }
+    };
     if let Some(host) = host {
         ctx.shared.agents.wake(host.id);
     }
     if !wait {
         return Ok(());
     }
-    ctx.wait_container(container, |c| c.is_none().then_some(Ok(()))).await
+    ctx.wait_container_after(container, Some((subscription, written)), |c| c.is_none().then_some(Ok(()))).await
 }
 
 /// Deletes the node's container, then the node. A node already gone is deleted: a delete run

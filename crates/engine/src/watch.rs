@@ -33,9 +33,17 @@ pub(crate) struct ContainerWatch {
     senders: Mutex<HashMap<ContainerId, watch::Sender<Option<Seen>>>>,
 }
 
+/// What a waiter of one container receives: its changes, from the poll after it subscribed.
+pub(crate) type Subscription = watch::Receiver<Option<Seen>>;
+
+/// A wait that begins after the waiter's own write of a container: the subscription it took
+/// before writing, and the row the write answered (`None`: the container is gone), so the wait
+/// needs no read of its own.
+pub(crate) type AfterWrite = (Subscription, Option<Container>);
+
 impl ContainerWatch {
     /// A receiver of `id`'s changes, from the next poll on.
-    pub(crate) fn subscribe(&self, id: ContainerId) -> watch::Receiver<Option<Seen>> {
+    pub(crate) fn subscribe(&self, id: ContainerId) -> Subscription {
         let mut senders = self.senders.lock().expect("watch lock");
         senders.entry(id).or_insert_with(|| watch::channel(None).0).subscribe()
     }
