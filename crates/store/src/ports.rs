@@ -151,11 +151,17 @@ impl Taken {
         Taken { subnet, read: Vec::new(), addresses: BTreeSet::new() }
     }
 
-    /// Reads the taken addresses in `first..=last` unless that range was read already.
-    async fn read(&mut self, tx: &mut Tx, first: u32, last: u32) -> Result<(), StoreError> {
-        if self.read.iter().any(|(a, b)| *a <= first && last <= *b) {
-            return Ok(());
+    /// Reads the taken addresses in `first..=last` that no earlier read covered, a whole window
+    /// at least: a search moving one address past what was read reads the next window once, not
+    /// a window shifted by one per allocation.
+    async fn read(&mut self, tx: &mut Tx, mut first: u32, last: u32) -> Result<(), StoreError> {
+        while let Some(&(_, end)) = self.read.iter().find(|(a, b)| *a <= first && first <= *b) {
+            if end >= last {
+                return Ok(());
+            }
+            first = end + 1;
         }
+        let last = last.max(first.saturating_add(WINDOW - 1));
         let rows = sqlx::query("SELECT ip FROM ports WHERE subnet_id = $1 AND ip >= $2 AND ip <= $3")
             .bind(self.subnet.to_string())
             .bind(i64::from(first))
