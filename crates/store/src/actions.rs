@@ -128,6 +128,30 @@ async fn finish(
     Ok(true)
 }
 
+/// The end of a running action ([`Store::finish_action`]), written with the others ending at once.
+pub(crate) struct ActionEnd {
+    store: Store,
+    id: ActionId,
+    status: ActionStatus,
+    reason: String,
+    outputs: BTreeMap<String, String>,
+}
+
+impl crate::group_commit::Batched for ActionEnd {
+    type Answer = bool;
+    const WHAT: &'static str = "action end";
+
+    async fn write_together(requests: &[Self]) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+        let mut w = requests[0].store.begin_write().await?;
+        let mut answers = Vec::with_capacity(requests.len());
+        for r in requests {
+            answers.push(Ok(finish(&mut w.tx, r.id, RUNNING, r.status, &r.reason, Some(&r.outputs)).await?));
+        }
+        w.tx.commit().await?;
+        Ok(answers)
+    }
+}
+
 /// Statuses of an action an engine runs.
 const RUNNING: &str = "'RUNNING', 'WAITING'";
 /// Statuses of an action no engine runs yet.
@@ -292,8 +316,10 @@ impl Store {
         Ok(())
     }
 
-    /// Ends running action `id` with `status` and frees the locks it held. False when it was not
-    /// running any more (it ended, or went back to the queue when its engine was taken over).
+    /// Ends running action `id` with `status` and frees the locks it held, in one transaction with
+    /// the other actions ending at once (`group_commit.rs`: 10,000 node actions ending within
+    /// seconds of each other were as many transactions). False when it was not running any more
+    /// (it ended, or went back to the queue when its engine was taken over).
     pub async fn finish_action(
         &self,
         id: ActionId,
@@ -301,10 +327,8 @@ impl Store {
         reason: &str,
         outputs: &BTreeMap<String, String>,
     ) -> Result<bool, StoreError> {
-        let mut w = self.begin_write().await?;
-        let ended = finish(&mut w.tx, id, RUNNING, status, reason, Some(outputs)).await?;
-        w.tx.commit().await?;
-        Ok(ended)
+        let end = ActionEnd { store: self.clone(), id, status, reason: reason.to_owned(), outputs: outputs.clone() };
+        self.action_ends.submit(end).await
     }
 
     /// Cancels `id`: one not yet claimed ends CANCELLED at once; a running one is asked to stop

@@ -132,6 +132,8 @@ pub struct Store {
     container_updates: Arc<group_commit::Queue<containers::ContainerUpdate>>,
     /// `record_events` calls waiting to be written together.
     event_records: Arc<group_commit::Queue<events::EventRecord>>,
+    /// `finish_action` calls waiting to be written together.
+    action_ends: Arc<group_commit::Queue<actions::ActionEnd>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -207,6 +209,7 @@ impl Store {
             container_creates: Arc::default(),
             container_updates: Arc::default(),
             event_records: Arc::default(),
+            action_ends: Arc::default(),
         })
     }
 

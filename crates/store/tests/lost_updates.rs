@@ -5,7 +5,7 @@
 //! (SQLite's single writer hides it, and runs the same checks). Under `CI=true` a missing
 //! PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
 
-use flotilla_core::action::{Action, ActionKind, Cause, Target};
+use flotilla_core::action::{Action, ActionKind, ActionStatus, Cause, Target};
 use flotilla_core::cluster::ClusterStatus;
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState, Observation};
 use flotilla_core::node::{Node, NodeStatus};
@@ -469,6 +469,47 @@ async fn tallies_under_concurrent_writers(store: &Store) {
     assert_eq!((used.containers, used.cpu_millis, used.memory_mib), sums(left.iter().map(|r| &r.container).collect()));
 }
 
+/// Node actions ending at once (written together, `group_commit.rs`): each ends with its own
+/// status, reason and outputs and frees its node's lock; one that had ended already answers
+/// false and keeps its first end.
+async fn actions_ending_at_once(store: &Store) {
+    const MANY: usize = 12;
+    let (project, profile) = project(store).await;
+    let pairs: Vec<(Node, Action)> = (0..MANY)
+        .map(|i| {
+            let mut n = node(project, profile);
+            n.name = name(&format!("ending-{i}"));
+            let action = Action::new(ActionKind::NodeCreate, Target::Node(n.id), n.name.as_str(), project, n.user_id, Cause::User);
+            (n, action)
+        })
+        .collect();
+    store.create_nodes(&pairs).await.unwrap();
+    assert_eq!(store.claim_actions(flotilla_core::ServiceId::new(), 100).await.unwrap().len(), MANY);
+    assert!(store.finish_action(pairs[0].1.id, ActionStatus::Succeeded, "first", &Default::default()).await.unwrap());
+    let status = |i: usize| if i.is_multiple_of(2) { ActionStatus::Succeeded } else { ActionStatus::Failed };
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (_, action)) in pairs.iter().enumerate() {
+        let (store, id) = (store.clone(), action.id);
+        tasks.spawn(async move {
+            let outputs = std::collections::BTreeMap::from([("i".to_owned(), i.to_string())]);
+            (i, store.finish_action(id, status(i), &format!("reason {i}"), &outputs).await.unwrap())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (i, ended) = done.unwrap();
+        assert_eq!(ended, i != 0, "action {i} ended (again?)");
+    }
+    for (i, (n, action)) in pairs.iter().enumerate() {
+        let a = store.action(Scope::All, &action.id.to_string()).await.unwrap();
+        let (want_status, want_reason) =
+            if i == 0 { (ActionStatus::Succeeded, "first".to_owned()) } else { (status(i), format!("reason {i}")) };
+        assert_eq!((a.status, a.status_reason.as_str()), (want_status, want_reason.as_str()), "action {i}");
+        assert_eq!(a.outputs.get("i").cloned(), (i != 0).then(|| i.to_string()), "action {i}'s outputs");
+        let next = Action::new(ActionKind::NodeCheck, Target::Node(n.id), n.name.as_str(), project, n.user_id, Cause::User);
+        store.submit_node_action(n.id, &next).await.unwrap_or_else(|e| panic!("node {i}'s lock was not freed: {e}"));
+    }
+}
+
 macro_rules! races {
     ($($case:ident),* $(,)?) => {
         $(
@@ -492,6 +533,7 @@ mod on_both_backends {
         node_patches_and_status_writes,
         cluster_writes_and_node_indexes,
         tallies_under_concurrent_writers,
+        actions_ending_at_once,
     );
 }
 
