@@ -564,7 +564,12 @@ fn a_cluster_on_two_docker_agents_scales_heals_rolls_out_autoscales_and_goes() {
     let pool_prefix = NETWORK_POOL.split_once(".0.0/").expect("a /16 pool").0.to_owned() + ".";
     wait_for("the agents remove the project's Docker networks", || {
         let networks = lines(&docker(&["network", "ls", "-q", "--filter", "label=flotilla.network"]));
-        let subnet = |id: &String| docker(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", id]);
+        // A network removed between the list and its inspect is gone, as this waits for: no subnet.
+        let subnet = |id: &String| {
+            let inspect =
+                Command::new("docker").args(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", id]).output();
+            String::from_utf8_lossy(&inspect.expect("the docker CLI runs").stdout).trim().to_owned()
+        };
         networks.iter().all(|id| !subnet(id).starts_with(&pool_prefix)).then_some(())
     });
     eprintln!("[{:>5.1?}] 8. deleted, nothing left", started.elapsed());

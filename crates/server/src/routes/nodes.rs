@@ -32,14 +32,14 @@ pub(super) async fn shown(state: &AppState, n: node::Node) -> Result<Node, ApiEr
 /// Nodes as the API shows them ([`shown`]), their hosts' names and their containers' addresses
 /// read once for the whole list, not per node.
 pub(super) async fn shown_all(state: &AppState, nodes: Vec<node::Node>) -> Result<Vec<Node>, ApiError> {
-    let here = |n: &node::Node| n.region == state.region;
-    let hosts: Vec<HostId> = nodes.iter().filter(|n| here(n)).filter_map(|n| n.host_id).collect();
-    let containers: Vec<ContainerId> = nodes.iter().filter(|n| here(n)).filter_map(|n| n.physical_id).collect();
+    // Every node's (a member elsewhere finds none here; an orphan's region is empty).
+    let hosts: Vec<HostId> = nodes.iter().filter_map(|n| n.host_id).collect();
+    let containers: Vec<ContainerId> = nodes.iter().filter_map(|n| n.physical_id).collect();
     let names = state.store.host_names_of(&hosts).await?;
     let mut addresses = state.store.addresses(&containers).await?;
     let mut out = Vec::with_capacity(nodes.len());
     for n in nodes {
-        if !here(&n)
+        if n.region != state.region
             && let Some(c) = n.physical_id
             && let Some(member) = state.store.remote_member(c).await?
         {
