@@ -122,8 +122,7 @@ fn unknown_now(row: &AnyRow, reason: &str) -> Result<StatusChange, StoreError> {
 /// It is a row of its own (`host_revisions`), so heartbeats, which write the host's row, never
 /// wait for a transaction that changed the host's set.
 pub(crate) async fn bump_revision(tx: &mut sqlx::Transaction<'static, sqlx::Any>, host: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE host_revisions SET revision = revision + 1 WHERE host_id = $1").bind(host.to_owned()).execute(&mut **tx).await?;
-    Ok(())
+    bump_revisions(tx, &BTreeSet::from([host.to_owned()])).await
 }
 
 /// Bumps the revisions of `hosts` (in id order, each once): a lock and an `UPDATE` per many.

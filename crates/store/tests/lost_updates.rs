@@ -1,6 +1,6 @@
 //! No lost update: writers racing on one row (an agent's report and an engine's write of a
 //! container, two agents' reports of many containers and API deletes of some, updates of several
-//! containers at once, heartbeat batches and placements, an API PATCH and the engine's status of a node or a cluster, node indexes taken at once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
+//! containers at once, heartbeat batches and placements, child actions and a node action on one node, actions ending at once, an API PATCH and the engine's status of a node or a cluster, node indexes taken at once; tallies of hosts and projects under creates, resizes, moves and deletes at once) each
 //! keep what they wrote. Many rounds make the race likely; it shows on PostgreSQL
 //! (SQLite's single writer hides it, and runs the same checks). Under `CI=true` a missing
 //! PostgreSQL (`FLOTILLA_TEST_POSTGRES_URL`) fails the run.
@@ -510,6 +510,36 @@ async fn actions_ending_at_once(store: &Store) {
     }
 }
 
+/// A cluster action's child actions (their node locks taken together, `take_node_locks`) racing
+/// a user's action on one of the same nodes: exactly one side gets the node, the other is refused
+/// as locked, never both.
+async fn child_actions_racing_a_node_action(store: &Store) {
+    let (project, profile) = project(store).await;
+    for round in 0..ROUNDS / 4 {
+        let nodes: Vec<Node> = (0..4)
+            .map(|i| {
+                let mut n = node(project, profile);
+                n.name = name(&format!("locked-{round}-{i}"));
+                n
+            })
+            .collect();
+        for n in &nodes {
+            store.adopt_node(n).await.unwrap();
+        }
+        let action = |n: &Node, kind| Action::new(kind, Target::Node(n.id), n.name.as_str(), project, n.user_id, Cause::User);
+        let children: Vec<Action> = nodes.iter().rev().map(|n| action(n, ActionKind::NodeDelete)).collect();
+        let (target, single) = (nodes[round % 4].id, action(&nodes[round % 4], ActionKind::NodeCheck));
+        let (engine, user) = (store.clone(), store.clone());
+        let derived = tokio::spawn(async move { engine.submit_child_actions(&children).await });
+        let checked = tokio::spawn(async move { user.submit_node_action(target, &single).await });
+        let (derived, checked) = (derived.await.unwrap(), checked.await.unwrap());
+        match (&derived, &checked) {
+            (Ok(()), Err(StoreError::Locked(_))) | (Err(StoreError::Locked(_)), Ok(())) => {}
+            other => panic!("round {round}: one side must get the node, the other be refused: {other:?}"),
+        }
+    }
+}
+
 macro_rules! races {
     ($($case:ident),* $(,)?) => {
         $(
@@ -534,6 +564,7 @@ mod on_both_backends {
         cluster_writes_and_node_indexes,
         tallies_under_concurrent_writers,
         actions_ending_at_once,
+        child_actions_racing_a_node_action,
     );
 }
 
