@@ -92,7 +92,7 @@ impl Ctx {
                 Some(after_write) => after_write,
                 None => {
                     let changes = self.shared.watch.subscribe(id);
-                    (changes, self.store().containers_by_id(&[id]).await?.pop())
+                    (changes, self.store().container_now(id).await?)
                 }
             };
             if let Some(answer) = decide(now.as_ref()) {

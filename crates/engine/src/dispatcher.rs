@@ -65,8 +65,12 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                     running.fetch_add(1, Ordering::Relaxed);
                     let (shared, running, token) = (shared.clone(), running.clone(), work.child_token());
                     tokio::spawn(async move {
-                        execute(shared, action, token).await;
-                        running.fetch_sub(1, Ordering::Relaxed);
+                        execute(shared.clone(), action, token).await;
+                        // Actions become READY only when written (whose writers wake the
+                        // dispatcher), so an end matters to it only when it freed a full engine.
+                        if running.fetch_sub(1, Ordering::Relaxed) >= shared.config.max_running {
+                            shared.wake.notify_one();
+                        }
                     });
                 }
                 if full {
@@ -167,5 +171,4 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
     shared.running.lock().expect("running lock").remove(&ctx.action.id);
     shared.cancelled.lock().expect("cancel lock").remove(&ctx.action.id);
     shared.ended.notify_waiters();
-    shared.wake.notify_one();
 }

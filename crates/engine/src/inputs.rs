@@ -1,11 +1,14 @@
-//! What a node's container is made from (its profile's spec and the image it names), read once
-//! for all the node actions of one cluster action: a profile's spec never changes, and the image
-//! is the one the first of them resolved (as a cluster action reads its inputs when it runs).
+//! What a new node's container is made from (its profile's spec, the image it names, and its
+//! cluster's enabled policies), read once for all the node actions of one cluster action: a
+//! profile's spec never changes, the image is the one the first of them resolved (as a cluster
+//! action reads its inputs when it runs), and a cluster's policies change only by cluster actions,
+//! which wait for the cluster's lock that the running one holds.
 
 use crate::error::EngineError;
+use flotilla_core::node::Node;
 use flotilla_core::profile::ContainerProperties;
-use flotilla_core::{ActionId, ImageId, ProfileId, ProjectId};
-use flotilla_store::{Scope, Store};
+use flotilla_core::{ActionId, ClusterId, ImageId, ProfileId, ProjectId};
+use flotilla_store::{Binding, Scope, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
@@ -29,27 +32,40 @@ impl ProfileInputs {
     }
 }
 
-/// Whose inputs: a cluster action's, for one project and profile.
-type Key = (ActionId, ProjectId, ProfileId);
+/// What a new node is made from: its profile's container, and its cluster's enabled policies
+/// (none for a node of no cluster).
+#[derive(Debug, Clone)]
+pub(crate) struct NodeInputs {
+    pub profile: ProfileInputs,
+    pub policies: Vec<Binding>,
+}
+
+impl NodeInputs {
+    pub async fn read(store: &Store, node: &Node) -> Result<Self, EngineError> {
+        let profile = ProfileInputs::read(store, node.project_id, node.profile_id).await?;
+        let policies = match node.cluster_id {
+            Some(cluster) => crate::policies::enabled(store, cluster).await?,
+            None => Vec::new(),
+        };
+        Ok(NodeInputs { profile, policies })
+    }
+}
+
+/// Whose inputs: a cluster action's, for nodes of one project, profile and cluster.
+type Key = (ActionId, ProjectId, ProfileId, Option<ClusterId>);
 
 /// The inputs of running cluster actions' node actions, each read once.
 #[derive(Debug, Default)]
 pub(crate) struct SharedInputs {
-    kept: Mutex<HashMap<Key, Arc<OnceCell<ProfileInputs>>>>,
+    kept: Mutex<HashMap<Key, Arc<OnceCell<NodeInputs>>>>,
 }
 
 impl SharedInputs {
-    /// The inputs of a node action of `parent` (read once for all of its children), or read
-    /// afresh for one without a parent.
-    pub async fn of(
-        &self,
-        store: &Store,
-        parent: Option<ActionId>,
-        project: ProjectId,
-        profile: ProfileId,
-    ) -> Result<ProfileInputs, EngineError> {
-        let Some(parent) = parent else { return ProfileInputs::read(store, project, profile).await };
-        let key = (parent, project, profile);
+    /// The inputs of `node`, for a node action of `parent` (read once for all of its children),
+    /// or read afresh for one without a parent.
+    pub async fn of(&self, store: &Store, parent: Option<ActionId>, node: &Node) -> Result<NodeInputs, EngineError> {
+        let Some(parent) = parent else { return NodeInputs::read(store, node).await };
+        let key = (parent, node.project_id, node.profile_id, node.cluster_id);
         let cell = {
             let mut kept = self.kept.lock().expect("inputs lock");
             if kept.len() >= MAX_KEPT && !kept.contains_key(&key) {
@@ -57,7 +73,7 @@ impl SharedInputs {
             }
             kept.entry(key).or_default().clone()
         };
-        cell.get_or_try_init(|| ProfileInputs::read(store, project, profile)).await.cloned()
+        cell.get_or_try_init(|| NodeInputs::read(store, node)).await.cloned()
     }
 }
 
@@ -101,13 +117,33 @@ mod tests {
         };
         store.create_profile(&profile).await.unwrap();
 
+        let node = Node {
+            id: flotilla_core::NodeId::new(),
+            name: name("web-1"),
+            project_id: project.id,
+            user_id: profile.user_id,
+            cluster_id: None,
+            index: -1,
+            role: String::new(),
+            profile_id: profile.id,
+            status: flotilla_core::node::NodeStatus::Init,
+            status_reason: String::new(),
+            tainted: false,
+            physical_id: None,
+            host_id: None,
+            region: String::new(),
+            metadata: Default::default(),
+            created_at: now,
+            updated_at: now,
+        };
+
         let (inputs, parent) = (SharedInputs::default(), Some(ActionId::new()));
-        let first = inputs.of(&store, parent, project.id, profile.id).await.unwrap();
-        assert_eq!(first.spec.image, "demo:1");
+        let first = inputs.of(&store, parent, &node).await.unwrap();
+        assert_eq!(first.profile.spec.image, "demo:1");
         store.delete_profile(profile.id).await.unwrap();
-        let sibling = inputs.of(&store, parent, project.id, profile.id).await.expect("read once for every child");
-        assert_eq!(sibling.spec.image, "demo:1");
-        assert!(inputs.of(&store, Some(ActionId::new()), project.id, profile.id).await.is_err(), "another action reads afresh");
-        assert!(inputs.of(&store, None, project.id, profile.id).await.is_err(), "an action without a parent reads afresh");
+        let sibling = inputs.of(&store, parent, &node).await.expect("read once for every child");
+        assert_eq!(sibling.profile.spec.image, "demo:1");
+        assert!(inputs.of(&store, Some(ActionId::new()), &node).await.is_err(), "another action reads afresh");
+        assert!(inputs.of(&store, None, &node).await.is_err(), "an action without a parent reads afresh");
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::context::Ctx;
 use crate::error::EngineError;
-use crate::inputs::ProfileInputs;
+use crate::inputs::{NodeInputs, ProfileInputs};
 use flotilla_core::action::{ActionInputs, ActionKind, Cause, NodeOperation, RecoverAction, Target};
 use flotilla_core::container::{Container, ContainerStatus, DesiredState};
 use flotilla_core::node::{Node, NodeStatus};
@@ -17,7 +17,7 @@ pub(crate) type Outputs = BTreeMap<String, String>;
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Outputs, EngineError> {
     let Target::Node(id) = ctx.action.target else { return Err(EngineError::failed("not a node action")) };
-    let node = match ctx.store().node(Scope::All, &id.to_string()).await {
+    let node = match ctx.store().node_now(id).await {
         Ok(node) => node,
         Err(StoreError::NotFound { .. }) if ctx.action.kind == ActionKind::NodeDelete => return Ok(Outputs::new()),
         Err(e) => return Err(e.into()),
@@ -83,14 +83,14 @@ fn container_from(node: &Node, inputs: ProfileInputs) -> (Container, Request) {
 pub(crate) async fn placement_for(
     store: &Store,
     node: &Node,
-    inputs: ProfileInputs,
+    inputs: NodeInputs,
     zone: Option<String>,
 ) -> Result<NodePlacement, EngineError> {
-    let (container, mut request) = container_from(node, inputs);
+    let (container, mut request) = container_from(node, inputs.profile);
     if let Some(zone) = zone {
         request.constraints.push(format!("zone == {zone}"));
     }
-    crate::policies::shape_request(store, node.cluster_id, &mut request).await?;
+    crate::policies::shape_request(store, node.cluster_id, &inputs.policies, &mut request).await?;
     Ok(NodePlacement { node: node.id, cluster: node.cluster_id, container, request })
 }
 
@@ -116,7 +116,7 @@ pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Resul
         // Taken over after the container was written: wait for it, never make a second one.
         Some(existing) => existing,
         None => {
-            let inputs = ctx.shared.inputs.of(ctx.store(), ctx.action.parent, node.project_id, node.profile_id).await?;
+            let inputs = ctx.shared.inputs.of(ctx.store(), ctx.action.parent, &node).await?;
             let placement = placement_for(ctx.store(), &node, inputs, zone).await?;
             let written = match ctx.shared.placer.place(placement).await {
                 Ok(written) => written,
@@ -186,7 +186,7 @@ async fn discard_container(ctx: &Ctx, node: &Node, container: ContainerId) {
 /// Asks the agent to remove `container`; a container without a live host is forgotten at once
 /// (its agent, if it returns, removes it: the fence).
 async fn remove_container(ctx: &Ctx, container: ContainerId, wait: bool) -> Result<(), EngineError> {
-    let Some(current) = ctx.store().containers_by_id(&[container]).await?.pop() else { return Ok(()) };
+    let Some(current) = ctx.store().container_now(container).await? else { return Ok(()) };
     let host = match current.host_id {
         Some(host) => ctx.store().host(&host.to_string()).await.ok(),
         None => None,
@@ -285,11 +285,7 @@ pub(crate) async fn fault(ctx: &Ctx, node: &Node) -> Result<Option<String>, Engi
     if crate::remote::is_remote(ctx, node) {
         return crate::remote::fault(ctx, container).await;
     }
-    let c = match ctx.store().container(Scope::All, &container.to_string()).await {
-        Ok(row) => row.container,
-        Err(StoreError::NotFound { .. }) => return Ok(Some("its container is gone".to_owned())),
-        Err(e) => return Err(e.into()),
-    };
+    let Some(c) = ctx.store().container_now(container).await? else { return Ok(Some("its container is gone".to_owned())) };
     Ok(match c.status {
         ContainerStatus::Running => None,
         ContainerStatus::Stopped if c.desired == DesiredState::Stopped => None,

@@ -28,13 +28,7 @@ pub async fn new_members(store: &Store, here: &str, cluster: &Cluster, count: i6
             members.push(NewMember::Elsewhere { name: node.name.to_string(), region: node.region });
         } else {
             members.push(NewMember::Here(Box::new(
-                crate::node::placement_for(
-                    store,
-                    &node,
-                    crate::inputs::ProfileInputs::read(store, node.project_id, node.profile_id).await?,
-                    zone,
-                )
-                .await?,
+                crate::node::placement_for(store, &node, crate::inputs::NodeInputs::read(store, &node).await?, zone).await?,
             )));
         }
     }

@@ -25,7 +25,7 @@ pub(crate) struct BatchPlan {
 }
 
 /// The enabled policies of `cluster`.
-async fn enabled(store: &Store, cluster: flotilla_core::ClusterId) -> Result<Vec<Binding>, EngineError> {
+pub(crate) async fn enabled(store: &Store, cluster: flotilla_core::ClusterId) -> Result<Vec<Binding>, EngineError> {
     Ok(store.cluster_policies(cluster).await?.into_iter().filter(|b| b.enabled).collect())
 }
 
@@ -138,14 +138,15 @@ fn plan_regions<'a>(
     usable.plan_create(&current, count).map_err(|e| EngineError::failed(e.to_string()))
 }
 
-/// Narrows a member's placement as an `affinity` policy says.
+/// Narrows a member's placement as an `affinity` policy among its cluster's enabled `policies` says.
 pub(crate) async fn shape_request(
     store: &Store,
     cluster: Option<flotilla_core::ClusterId>,
+    policies: &[Binding],
     request: &mut Request,
 ) -> Result<(), EngineError> {
     let Some(cluster) = cluster else { return Ok(()) };
-    for binding in enabled(store, cluster).await? {
+    for binding in policies {
         if let PolicyProperties::Affinity(policy) = &binding.policy.spec.properties {
             let nodes = store.cluster_nodes(cluster).await?;
             policy.apply(request, &member_zones(store, &nodes).await?);

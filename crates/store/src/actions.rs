@@ -21,7 +21,7 @@ pub struct ActionFilters<'a> {
     pub cluster: Option<flotilla_core::ClusterId>,
 }
 
-fn parse<T>(row: &AnyRow, column: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+pub(crate) fn parse<T>(row: &AnyRow, column: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
     let text: String = row.try_get(column)?;
     parse(&text).ok_or_else(|| StoreError::Corrupt(format!("action {column} = {text:?}")))
 }
@@ -63,7 +63,7 @@ pub(crate) async fn insert_action(tx: &mut Tx, a: &Action) -> Result<(), StoreEr
 /// Writes `actions`, a statement per many.
 pub(crate) async fn insert_actions(tx: &mut Tx, actions: &[&Action]) -> Result<(), StoreError> {
     const COLUMNS: usize = 20;
-    for chunk in actions.chunks(crate::codec::rows_per_statement(COLUMNS)) {
+    for chunk in actions.chunks(crate::codec::rows_per_statement(tx, COLUMNS)) {
         let sql = format!(
             "INSERT INTO actions (id, name, kind, target_id, cluster_id, project_id, user_id, cause, status, status_reason, inputs,
              outputs, owner, parent, timeout, cancel_requested, started_at, ended_at, created_at, updated_at) VALUES {}",
@@ -98,64 +98,21 @@ pub(crate) async fn insert_actions(tx: &mut Tx, actions: &[&Action]) -> Result<(
     Ok(())
 }
 
-/// Ends `action` if it is in one of `from` (statuses), and then frees every lock it held.
-/// Answers whether it ended it.
-async fn finish(
-    tx: &mut Tx,
-    action: ActionId,
-    from: &str,
-    status: ActionStatus,
-    reason: &str,
-    outputs: Option<&BTreeMap<String, String>>,
-) -> Result<bool, StoreError> {
-    let now = now_millis();
-    let mut sql = "UPDATE actions SET status = $2, status_reason = $3, ended_at = $4, updated_at = $4".to_owned();
-    if outputs.is_some() {
-        sql.push_str(", outputs = $5");
-    }
-    sql.push_str(&format!(" WHERE id = $1 AND status IN ({from}) RETURNING kind"));
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(action.to_string()).bind(status.as_str()).bind(reason.to_owned()).bind(now);
-    if let Some(outputs) = outputs {
-        query = query.bind(to_json(outputs));
-    }
-    let Some(ended) = query.fetch_optional(&mut **tx).await? else { return Ok(false) };
-    // A cluster action holds its cluster's lock; any other, the locks of the nodes it works on.
-    let held = if parse(&ended, "kind", ActionKind::parse)?.on_cluster() { "clusters" } else { "nodes" };
-    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {held} SET lock_action = NULL WHERE lock_action = $1")))
-        .bind(action.to_string())
-        .execute(&mut **tx)
-        .await?;
-    Ok(true)
+/// Cancels `action` if no engine runs it yet, and then frees every lock it held.
+async fn cancel_unstarted(tx: &mut Tx, action: ActionId) -> Result<(), StoreError> {
+    let ended = sqlx::query(
+        "UPDATE actions SET status = $2, status_reason = $3, ended_at = $4, updated_at = $4
+         WHERE id = $1 AND status IN ('READY', 'INIT') RETURNING id, kind, target_id",
+    )
+    .bind(action.to_string())
+    .bind(ActionStatus::Cancelled.as_str())
+    .bind("cancelled before it started")
+    .bind(now_millis())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(ended) = ended else { return Ok(()) };
+    crate::action_ends::release_locks(tx, &[crate::action_ends::ended_of(&ended)?]).await
 }
-
-/// The end of a running action ([`Store::finish_action`]), written with the others ending at once.
-pub(crate) struct ActionEnd {
-    store: Store,
-    id: ActionId,
-    status: ActionStatus,
-    reason: String,
-    outputs: BTreeMap<String, String>,
-}
-
-impl crate::group_commit::Batched for ActionEnd {
-    type Answer = bool;
-    const WHAT: &'static str = "action end";
-
-    async fn write_together(requests: &[Self]) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
-        let mut w = requests[0].store.begin_write().await?;
-        let mut answers = Vec::with_capacity(requests.len());
-        for r in requests {
-            answers.push(Ok(finish(&mut w.tx, r.id, RUNNING, r.status, &r.reason, Some(&r.outputs)).await?));
-        }
-        w.tx.commit().await?;
-        Ok(answers)
-    }
-}
-
-/// Statuses of an action an engine runs.
-const RUNNING: &str = "'RUNNING', 'WAITING'";
-/// Statuses of an action no engine runs yet.
-const NOT_STARTED: &str = "'READY', 'INIT'";
 
 impl Store {
     /// Writes derived actions of `parent` (node actions of a cluster action), each taking its
@@ -316,21 +273,6 @@ impl Store {
         Ok(())
     }
 
-    /// Ends running action `id` with `status` and frees the locks it held, in one transaction with
-    /// the other actions ending at once (`group_commit.rs`: 10,000 node actions ending within
-    /// seconds of each other were as many transactions). False when it was not running any more
-    /// (it ended, or went back to the queue when its engine was taken over).
-    pub async fn finish_action(
-        &self,
-        id: ActionId,
-        status: ActionStatus,
-        reason: &str,
-        outputs: &BTreeMap<String, String>,
-    ) -> Result<bool, StoreError> {
-        let end = ActionEnd { store: self.clone(), id, status, reason: reason.to_owned(), outputs: outputs.clone() };
-        self.action_ends.submit(end).await
-    }
-
     /// Cancels `id`: one not yet claimed ends CANCELLED at once; a running one is asked to stop
     /// (its engine checks between steps). Answers the action as it is now.
     pub async fn cancel_action(&self, id: ActionId) -> Result<Action, StoreError> {
@@ -340,7 +282,7 @@ impl Store {
             return Err(StoreError::Conflict(format!("action {id} already ended {}", action.status)));
         }
         if matches!(action.status, ActionStatus::Ready | ActionStatus::Init) {
-            finish(&mut w.tx, id, NOT_STARTED, ActionStatus::Cancelled, "cancelled before it started", None).await?;
+            cancel_unstarted(&mut w.tx, id).await?;
         } else {
             sqlx::query("UPDATE actions SET cancel_requested = 1, updated_at = $2 WHERE id = $1")
                 .bind(id.to_string())

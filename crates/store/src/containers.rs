@@ -153,7 +153,7 @@ fn host_ports(container: &Container) -> Vec<(u16, String)> {
 /// statements per many.
 pub(crate) async fn delete_rows(tx: &mut Tx, ids: &[ContainerId]) -> Result<(), StoreError> {
     let now = now_millis();
-    for chunk in ids.chunks(crate::codec::rows_per_statement(2)) {
+    for chunk in ids.chunks(crate::codec::rows_per_statement(tx, 2)) {
         let keys = || chunk.iter().map(ToString::to_string);
         let sql = format!("DELETE FROM containers WHERE id IN ({})", crate::codec::in_list(chunk.len()));
         bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), keys()).execute(&mut **tx).await?;
@@ -196,7 +196,7 @@ impl Batched for ContainerCreate {
 
     /// Places each request over one view of the region (each sees the claims of those before
     /// it); a refused one (quota, volumes) is answered its error and writes nothing.
-    async fn write_together(requests: &[Self]) -> Result<Vec<Result<Container, StoreError>>, StoreError> {
+    async fn run_together(requests: &[Self]) -> Result<Vec<Result<Container, StoreError>>, StoreError> {
         let store = &requests[0].store;
         let mut w = store.begin_write().await?;
         let mut region = RegionView::load(store, &mut w.tx).await?;
@@ -246,7 +246,7 @@ impl Batched for ContainerUpdate {
     /// each in turn (a container named twice sees the first change), then wakes each host once.
     /// A refused one (gone, over quota, a name taken) is answered its error alone; among others,
     /// they are all written again one by one.
-    async fn write_together(requests: &[Self]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    async fn run_together(requests: &[Self]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let store = &requests[0].store;
         let mut w = store.begin_write().await?;
         if requests.iter().any(|r| r.changes.moves_claims()) {
@@ -682,7 +682,7 @@ impl Store {
 /// writers of several never deadlock.
 pub(crate) async fn lock_containers(tx: &mut Tx, ids: &[ContainerId]) -> Result<Vec<Container>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::codec::rows_per_statement(1)) {
+    for chunk in ids.chunks(crate::codec::rows_per_statement(tx, 1)) {
         let sql = format!(
             "SELECT * FROM containers WHERE id IN ({}) ORDER BY id{}",
             crate::codec::in_list(chunk.len()),
@@ -702,7 +702,7 @@ pub(crate) async fn insert_all(tx: &mut Tx, containers: &[Container]) -> Result<
     // Each column's parameter; cpu_percent's -1 is NULL (`codec::opt_float`).
     let mut columns = ["?"; 24];
     columns[22] = "NULLIF(?, -1)";
-    for chunk in containers.chunks(crate::codec::rows_per_statement(columns.len())) {
+    for chunk in containers.chunks(crate::codec::rows_per_statement(tx, columns.len())) {
         let sql = format!(
             "INSERT INTO containers (id, name, project_id, user_id, spec, image, image_id, host_id, cpu_millis, memory_mib, host_ports,
              desired, generation, status, status_reason, runtime_id, exit_code, metadata, created_at, updated_at, health, health_reason,
@@ -746,7 +746,7 @@ pub(crate) async fn insert_all(tx: &mut Tx, containers: &[Container]) -> Result<
 /// Records each `(node, container, host)` of `placed`: the node's container, its host, and that
 /// it is CREATING; a statement per [`rows_per_statement`](crate::codec::rows_per_statement) of them.
 async fn record_on_nodes(tx: &mut Tx, placed: &[(NodeId, ContainerId, Option<HostId>)]) -> Result<(), StoreError> {
-    for chunk in placed.chunks(crate::codec::rows_per_statement(3)) {
+    for chunk in placed.chunks(crate::codec::rows_per_statement(tx, 3)) {
         // The rows' parameters after the first, `$1` (the time).
         let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4)).collect();
         let sql = format!(

@@ -47,6 +47,17 @@ pub(crate) async fn lock_in_order(
     Ok(())
 }
 
+/// The rows of `table` (a constant) whose `id` is one of `ids`, in no particular order; ids
+/// not there are left out. A few parameters a statement: SQLite's driver finds each by name in a list.
+pub(crate) async fn rows_by_id(pool: &sqlx::AnyPool, table: &'static str, ids: &[String]) -> Result<Vec<AnyRow>, StoreError> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(64) {
+        let sql = format!("SELECT * FROM {table} WHERE id IN ({})", crate::codec::in_list(chunk.len()));
+        rows.extend(crate::codec::bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().cloned()).fetch_all(pool).await?);
+    }
+    Ok(rows)
+}
+
 /// Deletes the row of `table` (a constant, with a `name` column) with `id` inside `tx`, and
 /// answers its name; none there → `NotFound`.
 pub(crate) async fn delete_returning_name(

@@ -53,7 +53,7 @@ async fn insert(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
 
 /// Appends `events` inside `tx`: a statement per [`rows_per_statement`](crate::codec::rows_per_statement) of them.
 pub(crate) async fn insert_all(tx: &mut Tx, events: &[Event]) -> Result<(), StoreError> {
-    for chunk in events.chunks(crate::codec::rows_per_statement(12)) {
+    for chunk in events.chunks(crate::codec::rows_per_statement(tx, 12)) {
         let sql = format!(
             "INSERT INTO events (id, timestamp, level, project_id, user_id, object_type, object_id, object_name, action, status,
                      reason, metadata) VALUES {}",
@@ -90,7 +90,7 @@ impl Batched for EventRecord {
     type Answer = ();
     const WHAT: &'static str = "event record";
 
-    async fn write_together(requests: &[Self]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    async fn run_together(requests: &[Self]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let mut w = requests[0].store.begin_write().await?;
         let events: Vec<Event> = requests.iter().flat_map(|r| r.events.iter().cloned()).collect();
         insert_all(&mut w.tx, &events).await?;

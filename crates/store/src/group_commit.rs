@@ -1,6 +1,6 @@
 //! Group commit: concurrent calls of one store that each write a transaction of one kind queue
 //! their requests, and whichever caller holds the turn writes all that are waiting in one write
-//! transaction, answering each. Writers of such a kind are serialised anyway (the placement lock,
+//! transaction, answering each (point reads are gathered the same way: `gathered_reads.rs`). Writers of such a kind are serialised anyway (the placement lock,
 //! SQLite's one writer), so callers that would have waited for each other's commits share one. A
 //! request refused (quota, bad input) is answered with its error and the others go on; when the
 //! transaction itself fails, each request is written again in a transaction of its own, so no
@@ -20,9 +20,9 @@ pub(crate) trait Batched: Sized + Send + Sync + 'static {
     /// What a request is, for the error of one whose batch was abandoned.
     const WHAT: &'static str;
 
-    /// Writes `requests` in one write transaction: each one's answer, or an error when nothing
-    /// was committed (each request is then written alone).
-    fn write_together(requests: &[Self]) -> impl Future<Output = Result<Vec<Result<Self::Answer, StoreError>>, StoreError>> + Send;
+    /// Writes `requests` in one write transaction (or reads them in one statement): each one's
+    /// answer, or an error when nothing was committed (each request is then run alone).
+    fn run_together(requests: &[Self]) -> impl Future<Output = Result<Vec<Result<Self::Answer, StoreError>>, StoreError>> + Send;
 }
 
 type Answer<R> = oneshot::Sender<Result<<R as Batched>::Answer, StoreError>>;
@@ -68,7 +68,7 @@ impl<R: Batched> Queue<R> {
     }
 }
 
-/// What `write_together` answers when some of `answers` are refusals, its transaction not
+/// What `run_together` answers when some of `answers` are refusals, its transaction not
 /// committed: a lone request's answer as it is; among others, the first refusal as the batch's
 /// error, so each request is written again in a transaction of its own.
 pub(crate) fn refused<T: std::fmt::Debug>(mut answers: Vec<Result<T, StoreError>>) -> Result<Vec<Result<T, StoreError>>, StoreError> {
@@ -80,7 +80,7 @@ pub(crate) fn refused<T: std::fmt::Debug>(mut answers: Vec<Result<T, StoreError>
 
 /// Writes `request` in a transaction of its own.
 pub(crate) async fn alone<R: Batched>(request: &R) -> Result<R::Answer, StoreError> {
-    R::write_together(std::slice::from_ref(request)).await.and_then(|mut written| written.remove(0))
+    R::run_together(std::slice::from_ref(request)).await.and_then(|mut written| written.remove(0))
 }
 
 /// The error of a request whose batch's task ended without answering it (it panicked).
@@ -95,7 +95,7 @@ async fn write_batch<R: Batched>(batch: Vec<(R, Answer<R>)>) {
     let together = match requests.as_slice() {
         [] => return,
         [_] => None,
-        several => R::write_together(several).await.ok(),
+        several => R::run_together(several).await.ok(),
     };
     match together {
         Some(written) => {

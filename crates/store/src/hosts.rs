@@ -128,7 +128,7 @@ pub(crate) async fn bump_revision(tx: &mut sqlx::Transaction<'static, sqlx::Any>
 /// Bumps the revisions of `hosts` (in id order, each once): a lock and an `UPDATE` per many.
 pub(crate) async fn bump_revisions(tx: &mut sqlx::Transaction<'static, sqlx::Any>, hosts: &BTreeSet<String>) -> Result<(), StoreError> {
     let hosts: Vec<String> = hosts.iter().cloned().collect();
-    for chunk in hosts.chunks(crate::codec::rows_per_statement(1)) {
+    for chunk in hosts.chunks(crate::codec::rows_per_statement(tx, 1)) {
         // One row needs no order; several are locked in id order first (see `lock_in_order`).
         if chunk.len() > 1 {
             crate::crud::lock_in_order(tx, "host_revisions", "host_id", chunk).await?;
@@ -288,7 +288,7 @@ impl Store {
     pub async fn host_names_of(&self, ids: &[HostId]) -> Result<HashMap<HostId, String>, StoreError> {
         let ids: Vec<String> = ids.iter().collect::<BTreeSet<_>>().into_iter().map(ToString::to_string).collect();
         let mut names = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(crate::codec::rows_per_statement(1)) {
+        for chunk in ids.chunks(256) {
             let sql = format!("SELECT id, name FROM hosts WHERE id IN ({})", crate::codec::in_list(chunk.len()));
             for row in crate::codec::bind_all(sqlx::query(AssertSqlSafe(sql)), chunk.iter().cloned()).fetch_all(&self.pool).await? {
                 names.insert(get_id(&row, "id")?, row.try_get("name")?);
@@ -349,7 +349,7 @@ impl Store {
             .map(|row| row.try_get("id"))
             .collect::<Result<_, _>>()?;
         let beats: Vec<&HostHeartbeat> = beats.into_values().collect();
-        for chunk in beats.chunks(crate::codec::rows_per_statement(9)) {
+        for chunk in beats.chunks(crate::codec::rows_per_statement(&w.tx, 9)) {
             let ids: Vec<String> = chunk.iter().map(|beat| beat.host.to_string()).collect();
             crate::crud::lock_in_order(&mut w.tx, "hosts", "id", &ids).await?;
             let sql = format!(

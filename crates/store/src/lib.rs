@@ -1,6 +1,7 @@
 //! Flotilla's persistence: one `Store` over SQLite or PostgreSQL (sqlx, runtime queries),
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
+mod action_ends;
 mod actions;
 mod blocks;
 mod central_link;
@@ -10,6 +11,7 @@ mod containers;
 mod crud;
 mod error;
 mod events;
+mod gathered_reads;
 mod gauges;
 mod global_endpoints;
 mod global_routers;
@@ -22,6 +24,7 @@ mod list;
 mod maintenance;
 mod names;
 mod networks;
+mod node_statuses;
 mod nodes;
 mod observations;
 mod overlay;
@@ -133,7 +136,15 @@ pub struct Store {
     /// `record_events` calls waiting to be written together.
     event_records: Arc<group_commit::Queue<events::EventRecord>>,
     /// `finish_action` calls waiting to be written together.
-    action_ends: Arc<group_commit::Queue<actions::ActionEnd>>,
+    action_ends: Arc<group_commit::Queue<action_ends::ActionEnd>>,
+    /// `container_now` calls waiting to be read together.
+    container_reads: Arc<group_commit::Queue<gathered_reads::PointRead<flotilla_core::container::Container>>>,
+    /// `node_now` calls waiting to be read together.
+    node_reads: Arc<group_commit::Queue<gathered_reads::PointRead<flotilla_core::node::Node>>>,
+    /// `apply_observations` calls waiting to be written together (SQLite).
+    reports: Arc<group_commit::Queue<observations::Report>>,
+    /// `set_node_status` calls waiting to be written together.
+    node_statuses: Arc<group_commit::Queue<node_statuses::NodeStatusWrite>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -210,6 +221,10 @@ impl Store {
             container_updates: Arc::default(),
             event_records: Arc::default(),
             action_ends: Arc::default(),
+            container_reads: Arc::default(),
+            node_reads: Arc::default(),
+            node_statuses: Arc::default(),
+            reports: Arc::default(),
         })
     }
 

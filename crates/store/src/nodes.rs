@@ -1,7 +1,7 @@
 //! Nodes: rows, their lock, and the container each one manages.
 
 use crate::actions::{insert_action, insert_actions};
-use crate::codec::{get_bool, get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis, now_millis};
+use crate::codec::{get_bool, get_id, get_json, get_name, get_opt_id, get_time, metadata_json, millis};
 use crate::list::Filter;
 use crate::{Scope, Store, StoreError, Tx};
 use flotilla_core::action::Action;
@@ -9,6 +9,7 @@ use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::{ClusterId, ContainerId, HostId, ListParams, Metadata, Name, NodeId, Page, ProfileId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::HashMap;
 
 /// What a change to a node may touch; each `Some` is written.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +65,7 @@ pub(crate) async fn insert_node(tx: &mut Tx, n: &Node, lock: Option<&Action>) ->
 /// Writes `nodes`, each with the action holding its lock if any, a statement per many.
 pub(crate) async fn insert_nodes(tx: &mut Tx, nodes: &[(&Node, Option<&Action>)]) -> Result<(), StoreError> {
     const COLUMNS: usize = 18;
-    for chunk in nodes.chunks(crate::codec::rows_per_statement(COLUMNS)) {
+    for chunk in nodes.chunks(crate::codec::rows_per_statement(tx, COLUMNS)) {
         let sql = format!(
             "INSERT INTO nodes (id, name, project_id, user_id, cluster_id, node_index, role, profile_id, status, status_reason, tainted,
              physical_id, host_id, region, lock_action, metadata, created_at, updated_at) VALUES {}",
@@ -119,7 +120,7 @@ pub(crate) async fn take_node_lock(tx: &mut Tx, node: NodeId, action: &Action) -
 pub(crate) async fn take_node_locks(tx: &mut Tx, locks: &[(NodeId, &Action)]) -> Result<(), StoreError> {
     let mut locks = locks.to_vec();
     locks.sort_by_key(|(node, _)| *node);
-    for chunk in locks.chunks(crate::codec::rows_per_statement(2)) {
+    for chunk in locks.chunks(crate::codec::rows_per_statement(tx, 2)) {
         let ids: Vec<String> = chunk.iter().map(|(node, _)| node.to_string()).collect();
         crate::crud::lock_in_order(tx, "nodes", "id", &ids).await?;
         let sql = format!(
@@ -290,11 +291,14 @@ impl Store {
 
     /// The nodes whose ids are `ids`, in that order; an unknown id is `NotFound`.
     pub async fn nodes_by_id(&self, ids: &[NodeId]) -> Result<Vec<Node>, StoreError> {
-        let mut nodes = Vec::with_capacity(ids.len());
-        for id in ids {
-            nodes.push(self.node(Scope::All, &id.to_string()).await?);
-        }
-        Ok(nodes)
+        let found: HashMap<NodeId, Node> = self.nodes_found(ids).await?.into_iter().map(|n| (n.id, n)).collect();
+        ids.iter().map(|id| found.get(id).cloned().ok_or_else(|| StoreError::NotFound { kind: "node", key: id.to_string() })).collect()
+    }
+
+    /// The nodes of `ids` that exist, in no particular order.
+    pub(crate) async fn nodes_found(&self, ids: &[NodeId]) -> Result<Vec<Node>, StoreError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        crate::crud::rows_by_id(&self.pool, "nodes", &ids).await?.iter().map(decode).collect()
     }
 
     pub async fn update_node(&self, id: NodeId, changes: NodeChanges) -> Result<Node, StoreError> {
@@ -354,20 +358,6 @@ impl Store {
         .map_err(StoreError::on_insert("node", n.name.as_str()))?;
         w.tx.commit().await?;
         Ok(n)
-    }
-
-    /// Sets `id`'s status: one statement touching only the status, so it needs no read first and
-    /// never undoes a concurrent write of another field.
-    pub async fn set_node_status(&self, id: NodeId, status: NodeStatus, reason: &str) -> Result<Node, StoreError> {
-        let row = sqlx::query("UPDATE nodes SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1 RETURNING *")
-            .bind(id.to_string())
-            .bind(status.as_str())
-            .bind(reason.to_owned())
-            .bind(now_millis())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "node", key: id.to_string() })?;
-        decode(&row)
     }
 
     /// Forgets a node (its container is the caller's to delete first).

@@ -117,33 +117,65 @@ impl ReportWrites {
     }
 }
 
+/// One [`Store::apply_observations`] call: on SQLite written with the other reports made at once
+/// (one writer: a transaction per report was a turn of the writer each); on PostgreSQL alone, so
+/// a report holds only its own rows' locks.
+pub(crate) struct Report {
+    store: Store,
+    host: HostId,
+    observations: Vec<Observation>,
+}
+
+impl crate::group_commit::Batched for Report {
+    type Answer = ObservationChanges;
+    const WHAT: &'static str = "report";
+
+    async fn run_together(requests: &[Self]) -> Result<Vec<Result<ObservationChanges, StoreError>>, StoreError> {
+        let store = &requests[0].store;
+        let mut w = store.begin_write().await?;
+        let mut answers = Vec::with_capacity(requests.len());
+        for r in requests {
+            answers.push(Ok(store.apply_in(&mut w.tx, r.host, &r.observations).await?));
+        }
+        w.tx.commit().await?;
+        Ok(answers)
+    }
+}
+
 impl Store {
     /// Records what `host`'s agent saw, and answers the status and health changes it made (see
     /// `ReportWrites::judge`). A container removed after its delete is forgotten. Health and CPU
     /// use are kept only while the container runs; a report without them (an answer to a restart
     /// or kill) leaves them be. A container reported twice counts as its last report.
     pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<ObservationChanges, StoreError> {
+        let report = Report { store: self.clone(), host, observations: observations.to_vec() };
+        match self.backend {
+            crate::Backend::Postgres => crate::group_commit::alone(&report).await,
+            crate::Backend::Sqlite => self.reports.submit(report).await,
+        }
+    }
+
+    /// [`Store::apply_observations`] inside `tx`.
+    async fn apply_in(&self, tx: &mut Tx, host: HostId, observations: &[Observation]) -> Result<ObservationChanges, StoreError> {
         let seen: BTreeMap<ContainerId, &Observation> = observations.iter().map(|o| (o.id, o)).collect();
         let ids: Vec<ContainerId> = seen.keys().copied().collect();
         let now = now_millis();
-        let mut w = self.begin_write().await?;
         let mut writes = ReportWrites::default();
         // Each row is locked while it is judged and written: an engine's write of it waits, and
         // a generation bumped meanwhile is seen.
-        for c in lock_containers(&mut w.tx, &ids).await? {
+        for c in lock_containers(tx, &ids).await? {
             let seen = seen[&c.id];
             writes.judge(c, seen, host, now);
         }
         let removed: Vec<ContainerId> = writes.removed.iter().map(|(id, _)| *id).collect();
         // Their peers are woken with the rows as they were, before they go.
-        wake_peers(self, &mut w.tx, Around::Containers(&removed)).await?;
-        delete_rows(&mut w.tx, &removed).await?;
+        wake_peers(self, tx, Around::Containers(&removed)).await?;
+        delete_rows(tx, &removed).await?;
         for (id, project) in &writes.removed {
-            self.sync_route(&mut w.tx, id.0, *project).await?;
+            self.sync_route(tx, id.0, *project).await?;
         }
-        write_observed(&mut w.tx, &writes.observed, now).await?;
-        wake_peers(self, &mut w.tx, Around::Containers(&writes.started_or_stopped)).await?;
-        w.tx.commit().await?;
+        write_observed(tx, &writes.observed, now).await?;
+        wake_peers(self, tx, Around::Containers(&writes.started_or_stopped)).await?;
         Ok(writes.changes)
     }
 }
@@ -152,7 +184,7 @@ impl Store {
 async fn write_observed(tx: &mut Tx, observed: &[Observed], now: i64) -> Result<(), StoreError> {
     // Each row's parameters; cpu_percent's -1 is NULL (`codec::opt_float`).
     let columns = ["?", "?", "?", "?", "?", "?", "?", "?", "NULLIF(?, -1)", "?"];
-    for chunk in observed.chunks(rows_per_statement(columns.len())) {
+    for chunk in observed.chunks(rows_per_statement(tx, columns.len())) {
         let sql = format!(
             "UPDATE containers SET status = v.column2, status_reason = v.column3, runtime_id = COALESCE(v.column4, containers.runtime_id),
              exit_code = v.column5, updated_at = v.column6, health = v.column7, health_reason = v.column8, cpu_percent = v.column9,

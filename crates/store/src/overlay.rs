@@ -78,7 +78,7 @@ pub(crate) async fn wake_peers(store: &Store, tx: &mut Tx, around: Around<'_>) -
     let mut hosts = BTreeSet::new();
     match around {
         Around::Containers(ids) => {
-            for chunk in ids.chunks(crate::codec::rows_per_statement(1)) {
+            for chunk in ids.chunks(crate::codec::rows_per_statement(tx, 1)) {
                 hosts.extend(peers_of(store, tx, Around::Containers(chunk)).await?);
             }
         }

@@ -42,7 +42,7 @@ impl Batched for PortCreate {
     type Answer = PortRow;
     const WHAT: &'static str = "port create";
 
-    async fn write_together(requests: &[Self]) -> Result<Vec<Result<PortRow, StoreError>>, StoreError> {
+    async fn run_together(requests: &[Self]) -> Result<Vec<Result<PortRow, StoreError>>, StoreError> {
         let store = &requests[0].store;
         let mut w = store.begin_write().await?;
         crate::placement::lock_placement(store.backend, &mut w.tx).await?;

@@ -354,7 +354,7 @@ pub(crate) async fn write_port(tx: &mut Tx, p: &Port) -> Result<(), StoreError> 
 /// Writes `ports`, their projects' quotas already checked: a statement per
 /// [`rows_per_statement`](crate::codec::rows_per_statement) of them.
 pub(crate) async fn write_ports(tx: &mut Tx, ports: &[Port]) -> Result<(), StoreError> {
-    for chunk in ports.chunks(crate::codec::rows_per_statement(10)) {
+    for chunk in ports.chunks(crate::codec::rows_per_statement(tx, 10)) {
         let sql = format!(
             "INSERT INTO ports (id, name, project_id, network_id, subnet_id, ip, ip_address, mac, container_id, created_at) VALUES {}",
             crate::codec::value_rows(chunk.len(), 10)

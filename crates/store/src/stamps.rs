@@ -48,19 +48,7 @@ impl Store {
 
     /// The containers of `ids` that exist, in no particular order.
     pub async fn containers_by_id(&self, ids: &[ContainerId]) -> Result<Vec<Container>, StoreError> {
-        let mut containers = Vec::with_capacity(ids.len());
-        // Few parameters a statement: SQLite's driver finds each by name in a list.
-        for chunk in ids.chunks(64) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT * FROM containers WHERE id IN ({})", marks.join(", "));
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.to_string());
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                containers.push(decode_container(&row)?);
-            }
-        }
-        Ok(containers)
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        crate::crud::rows_by_id(&self.pool, "containers", &ids).await?.iter().map(decode_container).collect()
     }
 }

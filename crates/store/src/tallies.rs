@@ -26,7 +26,7 @@ impl Tally {
     /// [`rows_per_statement`](crate::codec::rows_per_statement) keys.
     pub(crate) async fn piled(&self, tx: &mut Tx, keys: &[String]) -> Result<Vec<String>, StoreError> {
         let mut piled = Vec::new();
-        for chunk in keys.chunks(crate::codec::rows_per_statement(1)) {
+        for chunk in keys.chunks(crate::codec::rows_per_statement(tx, 1)) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT {key} FROM {} WHERE {key} IN ({}) GROUP BY {key} HAVING COUNT(*) > {FOLD_PAST}",

@@ -469,9 +469,9 @@ async fn tallies_under_concurrent_writers(store: &Store) {
     assert_eq!((used.containers, used.cpu_millis, used.memory_mib), sums(left.iter().map(|r| &r.container).collect()));
 }
 
-/// Node actions ending at once (written together, `group_commit.rs`): each ends with its own
-/// status, reason and outputs and frees its node's lock; one that had ended already answers
-/// false and keeps its first end.
+/// Node actions and a cluster action ending at once (written together, `action_ends.rs`): each
+/// ends with its own status, reason and outputs and frees its node's (or cluster's) lock; one
+/// that had ended already answers false and keeps its first end.
 async fn actions_ending_at_once(store: &Store) {
     const MANY: usize = 12;
     let (project, profile) = project(store).await;
@@ -484,7 +484,11 @@ async fn actions_ending_at_once(store: &Store) {
         })
         .collect();
     store.create_nodes(&pairs).await.unwrap();
-    assert_eq!(store.claim_actions(flotilla_core::ServiceId::new(), 100).await.unwrap().len(), MANY);
+    // A cluster action (holding its cluster's lock) ends among them.
+    let c = support::cluster("ending", project, profile);
+    let create = Action::new(ActionKind::ClusterCreate, Target::Cluster(c.id), "ending", project, c.user_id, Cause::User);
+    store.create_cluster(&c, &create).await.unwrap();
+    assert_eq!(store.claim_actions(flotilla_core::ServiceId::new(), 100).await.unwrap().len(), MANY + 1);
     assert!(store.finish_action(pairs[0].1.id, ActionStatus::Succeeded, "first", &Default::default()).await.unwrap());
     let status = |i: usize| if i.is_multiple_of(2) { ActionStatus::Succeeded } else { ActionStatus::Failed };
     let mut tasks = tokio::task::JoinSet::new();
@@ -495,10 +499,17 @@ async fn actions_ending_at_once(store: &Store) {
             (i, store.finish_action(id, status(i), &format!("reason {i}"), &outputs).await.unwrap())
         });
     }
+    let cluster_end = {
+        let (store, id) = (store.clone(), create.id);
+        tokio::spawn(async move { store.finish_action(id, ActionStatus::Succeeded, "made", &Default::default()).await.unwrap() })
+    };
     while let Some(done) = tasks.join_next().await {
         let (i, ended) = done.unwrap();
         assert_eq!(ended, i != 0, "action {i} ended (again?)");
     }
+    assert!(cluster_end.await.unwrap(), "the cluster action ended");
+    let next = Action::new(ActionKind::ClusterCheck, Target::Cluster(c.id), "ending", project, c.user_id, Cause::User);
+    store.submit_cluster_action(&next, false).await.unwrap_or_else(|e| panic!("the cluster's lock was not freed: {e}"));
     for (i, (n, action)) in pairs.iter().enumerate() {
         let a = store.action(Scope::All, &action.id.to_string()).await.unwrap();
         let (want_status, want_reason) =
@@ -507,6 +518,63 @@ async fn actions_ending_at_once(store: &Store) {
         assert_eq!(a.outputs.get("i").cloned(), (i != 0).then(|| i.to_string()), "action {i}'s outputs");
         let next = Action::new(ActionKind::NodeCheck, Target::Node(n.id), n.name.as_str(), project, n.user_id, Cause::User);
         store.submit_node_action(n.id, &next).await.unwrap_or_else(|e| panic!("node {i}'s lock was not freed: {e}"));
+    }
+}
+
+/// Nodes' status writes made at once (written together, `node_statuses.rs`) racing users'
+/// PATCHes of the same nodes and reads of them (gathered, `gathered_reads.rs`): every status,
+/// reason and role lands on its own node, each write answers its own node, reads answer the node
+/// asked for, and a write or read of a node that is not there answers "not found" alone.
+async fn node_statuses_and_reads_at_once(store: &Store) {
+    const MANY: usize = 12;
+    let (project, profile) = project(store).await;
+    let mut nodes = Vec::new();
+    for i in 0..MANY {
+        let mut n = node(project, profile);
+        n.name = name(&format!("status-{i}"));
+        store.adopt_node(&n).await.unwrap();
+        nodes.push(n.id);
+    }
+    let missing = NodeId::new();
+    for round in 0..ROUNDS / 6 {
+        let status = move |i: usize| if (i + round).is_multiple_of(2) { NodeStatus::Active } else { NodeStatus::Error };
+        let mut writes = tokio::task::JoinSet::new();
+        let mut patches = tokio::task::JoinSet::new();
+        let mut reads = tokio::task::JoinSet::new();
+        for (i, id) in nodes.iter().copied().enumerate() {
+            let writer = store.clone();
+            writes.spawn(async move { (i, id, writer.set_node_status(id, status(i), &format!("round {round} node {i}")).await.unwrap()) });
+            let patcher = store.clone();
+            patches.spawn(async move {
+                patcher.update_node(id, NodeChanges { role: Some(format!("role {round} {i}")), ..Default::default() }).await.unwrap()
+            });
+            let reader = store.clone();
+            reads.spawn(async move { (id, reader.node_now(id).await.unwrap()) });
+        }
+        let absent = store.clone();
+        let wrote_missing = tokio::spawn(async move { absent.set_node_status(missing, NodeStatus::Active, "").await });
+        let absent = store.clone();
+        let read_missing = tokio::spawn(async move { (absent.node_now(missing).await, absent.container_now(ContainerId::new()).await) });
+        while let Some(done) = writes.join_next().await {
+            let (i, id, written) = done.unwrap();
+            assert_eq!((written.id, written.status, written.status_reason), (id, status(i), format!("round {round} node {i}")));
+        }
+        while let Some(done) = patches.join_next().await {
+            done.unwrap();
+        }
+        while let Some(done) = reads.join_next().await {
+            let (id, read) = done.unwrap();
+            assert_eq!(read.id, id, "a read answered another node");
+        }
+        assert!(matches!(wrote_missing.await.unwrap(), Err(StoreError::NotFound { kind: "node", .. })));
+        let (node, container) = read_missing.await.unwrap();
+        assert!(matches!(node, Err(StoreError::NotFound { kind: "node", .. })), "{node:?}");
+        assert!(container.unwrap().is_none());
+        for (i, id) in nodes.iter().enumerate() {
+            let n = store.node(Scope::All, &id.to_string()).await.unwrap();
+            let seen = (n.status, n.status_reason, n.role);
+            assert_eq!(seen, (status(i), format!("round {round} node {i}"), format!("role {round} {i}")), "round {round}: node {i}");
+        }
     }
 }
 
@@ -564,6 +632,7 @@ mod on_both_backends {
         cluster_writes_and_node_indexes,
         tallies_under_concurrent_writers,
         actions_ending_at_once,
+        node_statuses_and_reads_at_once,
         child_actions_racing_a_node_action,
     );
 }

@@ -1,0 +1,124 @@
+//! The ends of running actions, written together: thousands of node actions end within seconds
+//! of each other, and those ending at once are one `UPDATE … FROM (VALUES …)` of their rows and
+//! one release of the locks they held (the queue of `group_commit.rs`).
+
+use crate::codec::{in_list, now_millis, to_json, value_rows};
+use crate::group_commit::Batched;
+use crate::{Store, StoreError, Tx};
+use flotilla_core::ActionId;
+use flotilla_core::action::{ActionKind, ActionStatus, Target};
+use std::collections::{BTreeMap, HashSet};
+
+/// One [`Store::finish_action`] call.
+pub(crate) struct ActionEnd {
+    store: Store,
+    id: ActionId,
+    status: ActionStatus,
+    reason: String,
+    outputs: BTreeMap<String, String>,
+}
+
+impl Batched for ActionEnd {
+    type Answer = bool;
+    const WHAT: &'static str = "action end";
+
+    async fn run_together(requests: &[Self]) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+        // Two ends of one action in one statement would leave either: each is written alone, in turn.
+        let mut ids: Vec<String> = requests.iter().map(|r| r.id.to_string()).collect();
+        if ids.iter().collect::<HashSet<_>>().len() < ids.len() {
+            return Err(StoreError::Conflict("an action ended twice at once".to_owned()));
+        }
+        ids.sort();
+        let now = now_millis();
+        let mut w = requests[0].store.begin_write().await?;
+        if requests.len() > 1 {
+            // In id order first: a batch and another writer of several actions never wait for each other in a cycle.
+            crate::crud::lock_in_order(&mut w.tx, "actions", "id", &ids).await?;
+        }
+        // Only those still running end here (one taken over meanwhile is not this engine's to end).
+        let mut ended: Vec<Ended> = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(crate::codec::rows_per_statement(&w.tx, 5)) {
+            let sql = format!(
+                "UPDATE actions SET status = v.column2, status_reason = v.column3, ended_at = v.column4, updated_at = v.column4,
+                 outputs = v.column5 FROM (VALUES {}) AS v WHERE actions.id = v.column1 AND actions.status IN ('RUNNING', 'WAITING')
+                 RETURNING actions.id, actions.kind, actions.target_id",
+                value_rows(chunk.len(), 5)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                query = query.bind(r.id.to_string()).bind(r.status.as_str()).bind(r.reason.clone()).bind(now).bind(to_json(&r.outputs));
+            }
+            for row in query.fetch_all(&mut *w.tx).await? {
+                ended.push(ended_of(&row)?);
+            }
+        }
+        release_locks(&mut w.tx, &ended).await?;
+        w.tx.commit().await?;
+        let ended: HashSet<ActionId> = ended.iter().map(|(id, _, _)| *id).collect();
+        Ok(requests.iter().map(|r| Ok(ended.contains(&r.id))).collect())
+    }
+}
+
+/// An action that ended: its id, kind and target's id, which say what locks it held.
+pub(crate) type Ended = (ActionId, ActionKind, uuid::Uuid);
+
+/// Frees the locks `ended` actions held: a cluster action holds its cluster's, a node action its
+/// node's (each freed by the row's key), a host action the nodes it took (found by the lock).
+pub(crate) async fn release_locks(tx: &mut Tx, ended: &[Ended]) -> Result<(), StoreError> {
+    let (mut clusters, mut nodes, mut anywhere) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, kind, target) in ended {
+        match kind.target(*target) {
+            Target::Cluster(cluster) => clusters.push((cluster.to_string(), id.to_string())),
+            Target::Node(node) => nodes.push((node.to_string(), id.to_string())),
+            Target::Host(_) => anywhere.push(id.to_string()),
+        }
+    }
+    release_targets(tx, "clusters", clusters).await?;
+    release_targets(tx, "nodes", nodes).await?;
+    for chunk in anywhere.chunks(64) {
+        let sql = format!("UPDATE nodes SET lock_action = NULL WHERE lock_action IN ({})", in_list(chunk.len()));
+        crate::codec::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), chunk.iter().cloned()).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Frees the rows of `table` (a constant: `nodes` or `clusters`) of each (row, action) pair that
+/// the action still holds, by the rows' key (an `IN` list of lock holders was planned as a scan
+/// of every node), locked in id order first as every writer of several rows does.
+async fn release_targets(tx: &mut Tx, table: &'static str, mut held: Vec<(String, String)>) -> Result<(), StoreError> {
+    held.sort();
+    let rows: Vec<String> = held.iter().map(|(row, _)| row.clone()).collect();
+    crate::crud::lock_in_order(tx, table, "id", &rows).await?;
+    for chunk in held.chunks(crate::codec::rows_per_statement(tx, 2)) {
+        let sql = format!(
+            "UPDATE {table} SET lock_action = NULL FROM (VALUES {}) AS v WHERE {table}.id = v.column1 AND {table}.lock_action = v.column2",
+            value_rows(chunk.len(), 2)
+        );
+        let pairs = chunk.iter().flat_map(|(row, action)| [row.clone(), action.clone()]);
+        crate::codec::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), pairs).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The action a statement ending it answered (its `id`, `kind` and `target_id`).
+pub(crate) fn ended_of(row: &sqlx::any::AnyRow) -> Result<Ended, StoreError> {
+    let kind = crate::actions::parse(row, "kind", ActionKind::parse)?;
+    Ok((crate::codec::get_id(row, "id")?, kind, crate::codec::get_id(row, "target_id")?))
+}
+
+impl Store {
+    /// Ends running action `id` with `status` and frees the locks it held, in one transaction with
+    /// the other actions ending at once (10,000 node actions ending within seconds of each other
+    /// were as many transactions). False when it was not running any more (it ended, or went
+    /// back to the queue when its engine was taken over).
+    pub async fn finish_action(
+        &self,
+        id: ActionId,
+        status: ActionStatus,
+        reason: &str,
+        outputs: &BTreeMap<String, String>,
+    ) -> Result<bool, StoreError> {
+        let end = ActionEnd { store: self.clone(), id, status, reason: reason.to_owned(), outputs: outputs.clone() };
+        self.action_ends.submit(end).await
+    }
+}
