@@ -209,7 +209,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             drain: Arc::default(),
             auth: Arc::default(),
-            agent_auth: Arc::default(),
+            agent_auth: Arc::new(identity::auth_cache::AuthCache::with_ttl(identity::auth_cache::AGENT_CREDENTIAL_TTL)),
             logins: Arc::default(),
             federation: federation::Federation::from_role(&config.role)?,
             blocks: Arc::default(),
@@ -234,7 +234,7 @@ impl Server {
         let drain = state.drain.clone();
         let health = tokio::spawn(health::watch_heartbeats(state.clone()));
         let heartbeats = tokio::spawn(agents::heartbeats::write_forever(state.clone()));
-        let revisions = tokio::spawn(agents::wakers::follow_revisions(store.clone(), state.agents.clone()));
+        let revisions = tokio::spawn(agents::wakers::follow_revisions(store.clone(), state.agents.clone(), state.agent_auth.clone()));
         let handlers = jobs::handlers(&store, &state.federation);
         let follower = state.clone();
         let public_url = match &config.role {

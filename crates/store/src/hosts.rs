@@ -12,6 +12,15 @@ use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
+/// A host's revision and credential (`Store::host_revisions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRevision {
+    pub host: HostId,
+    pub revision: u64,
+    /// The digest of its agent's credential; `None` before its first join completes.
+    pub credential_digest: Option<String>,
+}
+
 /// What an agent tells about itself when it joins.
 #[derive(Debug, Clone)]
 pub struct HostRegistration {
@@ -454,10 +463,22 @@ impl Store {
         Ok(hosts)
     }
 
-    /// Every host's revision, in one read: how a server learns which hosts another server changed.
-    pub async fn host_revisions(&self) -> Result<Vec<(HostId, u64)>, StoreError> {
-        let rows = sqlx::query("SELECT host_id AS id, revision FROM host_revisions").fetch_all(&self.pool).await?;
-        rows.iter().map(|row| Ok((get_id(row, "id")?, int(row, "revision")?))).collect()
+    /// Every host's revision and credential, in one read: how a server learns which hosts another
+    /// server changed, and whose credential it replaced.
+    pub async fn host_revisions(&self) -> Result<Vec<HostRevision>, StoreError> {
+        let rows =
+            sqlx::query("SELECT r.host_id AS id, r.revision, h.credential_digest FROM host_revisions r JOIN hosts h ON h.id = r.host_id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HostRevision {
+                    host: get_id(row, "id")?,
+                    revision: int(row, "revision")?,
+                    credential_digest: row.try_get("credential_digest")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn host_revision(&self, id: HostId) -> Result<u64, StoreError> {

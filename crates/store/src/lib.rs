@@ -63,7 +63,7 @@ pub use events::EventFilters;
 pub use gauges::{RegionCounts, SubnetUse};
 pub use global_endpoints::{ENDPOINT_SYNC, GlobalEndpoint, NetworkEndpoints};
 pub use global_routers::GlobalRouterRow;
-pub use hosts::{Callback, HostHeartbeat, HostRegistration, JoinGrant, JoinProof, Registered};
+pub use hosts::{Callback, HostHeartbeat, HostRegistration, HostRevision, JoinGrant, JoinProof, Registered};
 pub use idempotency::{IdempotencyClaim, IdempotentAnswer};
 pub use jobs::{Job, JobFilters, JobStatus};
 pub use list::Filter;

@@ -8,8 +8,9 @@ use axum::http::header;
 use axum::http::request::Parts;
 use flotilla_core::HostId;
 
-/// The host whose agent is calling, proven by `Authorization: Bearer <credential>` (believed for a
-/// second once accepted: `AppState::agent_auth`, forgotten by joins and host deletes).
+/// The host whose agent is calling, proven by `Authorization: Bearer <credential>` (believed once
+/// accepted: `AppState::agent_auth`, forgotten by this server's joins and host deletes at once,
+/// and by every server's revision follower when it sees the credential replaced or the host gone).
 #[derive(Debug, Clone, Copy)]
 pub struct AgentHost(pub HostId);
 

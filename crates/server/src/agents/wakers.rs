@@ -1,7 +1,8 @@
 //! Wake-ups for agents long-polling their assignments: one `Notify` per host, poked by every
 //! change this server makes to that host's set. Changes made by another server are seen by
-//! [`follow_revisions`]: one read of every host's revision per second for the whole server, not
-//! one per waiting agent. Reads of a host's assignments are paced: a host whose set changes
+//! [`follow_revisions`]: one read of every host's revision (and credential) per second for the
+//! whole server, not one per waiting agent; it also forgets the agents' credentials it finds
+//! replaced or whose host is gone. Reads of a host's assignments are paced: a host whose set changes
 //! without pause is answered a few times a second when it holds many containers, each answer
 //! carrying every change since the last, not once per change (each read is the host's whole set);
 //! a host holding few is answered at once.
@@ -68,8 +69,13 @@ impl Wakers {
 
 /// Runs until aborted: wakes the agents of every host whose revision moved since the last look
 /// (another server changed its set; this server's own changes woke them already). A waiter woken
-/// for nothing reads its revision again and goes on waiting. Removed hosts are forgotten here.
-pub async fn follow_revisions(store: Store, agents: Arc<crate::state::AgentLinks>) {
+/// for nothing reads its revision again and goes on waiting. Removed hosts are forgotten here, and
+/// so are the cached credentials (`credentials`) that are no longer their host's.
+pub async fn follow_revisions(
+    store: Store,
+    agents: Arc<crate::state::AgentLinks>,
+    credentials: Arc<crate::identity::auth_cache::AuthCache<HostId>>,
+) {
     let mut seen: HashMap<HostId, u64> = HashMap::new();
     let mut tick = tokio::time::interval(FOLLOW);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -77,7 +83,10 @@ pub async fn follow_revisions(store: Store, agents: Arc<crate::state::AgentLinks
         tick.tick().await;
         match store.host_revisions().await {
             Ok(revisions) => {
-                let now: HashMap<HostId, u64> = revisions.into_iter().collect();
+                let digests: HashMap<HostId, String> =
+                    revisions.iter().filter_map(|r| Some((r.host, r.credential_digest.clone()?))).collect();
+                credentials.retain(|digest, host| digests.get(host).is_some_and(|current| current == digest));
+                let now: HashMap<HostId, u64> = revisions.into_iter().map(|r| (r.host, r.revision)).collect();
                 for (host, revision) in &now {
                     // A host new to this server is woken too: a change may have come before its first look.
                     if seen.get(host) != Some(revision) {
