@@ -1,6 +1,9 @@
 //! Flotilla's persistence: one `Store` over SQLite or PostgreSQL (sqlx, runtime queries),
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
+#[cfg(test)]
+extern crate self as flotilla_store;
+
 mod action_ends;
 mod actions;
 mod blocks;

@@ -45,10 +45,12 @@ impl Batched for NodeStatusWrite {
         // Locked in id order first: a batch and another writer of several nodes never wait for each other in a cycle.
         crate::crud::lock_in_order(&mut w.tx, "nodes", "id", &ids).await?;
         let mut written: HashMap<NodeId, Node> = HashMap::with_capacity(requests.len());
+        // The updated rows' columns: PostgreSQL's `*` would add the `VALUES` list's, SQLite refuses `nodes.*`.
+        let returning = if store.backend == crate::Backend::Postgres { "nodes.*" } else { "*" };
         for chunk in requests.chunks(crate::codec::rows_per_statement(&w.tx, 4)) {
             let sql = format!(
                 "UPDATE nodes SET status = v.column2, status_reason = v.column3, updated_at = v.column4
-                 FROM (VALUES {}) AS v WHERE nodes.id = v.column1 RETURNING nodes.*",
+                 FROM (VALUES {}) AS v WHERE nodes.id = v.column1 RETURNING {returning}",
                 value_rows(chunk.len(), 4)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -74,5 +76,57 @@ impl Store {
     /// so it needs no read first and never undoes a concurrent write of another field.
     pub async fn set_node_status(&self, id: NodeId, status: NodeStatus, reason: &str) -> Result<Node, StoreError> {
         self.node_statuses.submit(NodeStatusWrite { store: self.clone(), id, status, reason: reason.to_owned() }).await
+    }
+}
+
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group_commit::Batched;
+
+    /// Several status writes are one statement on SQLite too (a batch that fails is redone one
+    /// write at a time, which would hide it): the batch itself answers every node.
+    #[tokio::test]
+    async fn several_status_writes_are_written_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("statuses.db").display())).await.unwrap();
+        let project = support::project("p1");
+        store.create_project(&project).await.unwrap();
+        let profile = support::profile("web", project.id, "demo");
+        store.create_profile(&profile).await.unwrap();
+        let mut writes = Vec::new();
+        for (i, status) in [NodeStatus::Active, NodeStatus::Error].into_iter().enumerate() {
+            let now = flotilla_core::now();
+            let node = Node {
+                id: NodeId::new(),
+                name: support::name(&format!("n-{i}")),
+                project_id: project.id,
+                user_id: profile.user_id,
+                cluster_id: None,
+                index: -1,
+                role: String::new(),
+                profile_id: profile.id,
+                status: NodeStatus::Init,
+                status_reason: String::new(),
+                tainted: false,
+                physical_id: None,
+                host_id: None,
+                region: String::new(),
+                metadata: Default::default(),
+                created_at: now,
+                updated_at: now,
+            };
+            store.adopt_node(&node).await.unwrap();
+            writes.push(NodeStatusWrite { store: store.clone(), id: node.id, status, reason: format!("reason {i}") });
+        }
+        let answers = NodeStatusWrite::run_together(&writes).await.expect("written as one");
+        for (write, answer) in writes.iter().zip(answers) {
+            let node = answer.unwrap();
+            assert_eq!((node.id, node.status, node.status_reason), (write.id, write.status, write.reason.clone()));
+        }
     }
 }
