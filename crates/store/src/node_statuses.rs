@@ -100,26 +100,7 @@ mod tests {
         store.create_profile(&profile).await.unwrap();
         let mut writes = Vec::new();
         for (i, status) in [NodeStatus::Active, NodeStatus::Error].into_iter().enumerate() {
-            let now = flotilla_core::now();
-            let node = Node {
-                id: NodeId::new(),
-                name: support::name(&format!("n-{i}")),
-                project_id: project.id,
-                user_id: profile.user_id,
-                cluster_id: None,
-                index: -1,
-                role: String::new(),
-                profile_id: profile.id,
-                status: NodeStatus::Init,
-                status_reason: String::new(),
-                tainted: false,
-                physical_id: None,
-                host_id: None,
-                region: String::new(),
-                metadata: Default::default(),
-                created_at: now,
-                updated_at: now,
-            };
+            let node = Node { name: support::name(&format!("n-{i}")), ..support::node(project.id, profile.id) };
             store.adopt_node(&node).await.unwrap();
             writes.push(NodeStatusWrite { store: store.clone(), id: node.id, status, reason: format!("reason {i}") });
         }

@@ -11,12 +11,12 @@ use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, Desi
 use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::ContainerProperties;
 use flotilla_core::scheduler::{Request, Settings};
-use flotilla_core::{ClusterId, ContainerId, HostId, Metadata, NodeId, ProfileId, ProjectId, UserId};
+use flotilla_core::{ClusterId, ContainerId, HostId, Metadata, NodeId, ProfileId, ProjectId};
 use flotilla_store::{ClusterChanges, ContainerChanges, HostHeartbeat, NodeChanges, Scope, Store, StoreError};
 
 mod support;
 
-use support::name;
+use support::{name, node};
 
 const ROUNDS: usize = 60;
 
@@ -290,29 +290,6 @@ async fn heartbeats_racing_placements(store: &Store) {
             };
             assert_eq!(h.utilisation.memory_used_mib, (round * 2 + batch) as u64, "round {round}: host {host} holds two beats' halves");
         }
-    }
-}
-
-fn node(project: ProjectId, profile: ProfileId) -> Node {
-    let now = flotilla_core::now();
-    Node {
-        id: NodeId::new(),
-        name: name("n-0"),
-        project_id: project,
-        user_id: UserId::new(),
-        cluster_id: None,
-        index: -1,
-        role: String::new(),
-        profile_id: profile,
-        status: NodeStatus::Init,
-        status_reason: String::new(),
-        tainted: false,
-        physical_id: None,
-        host_id: None,
-        region: String::new(),
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
     }
 }
 

@@ -1,12 +1,13 @@
-//! Rows the store's test suites share: names, a project, a profile, a host's registration, a container.
+//! Rows the store's test suites share: names, a project, a profile, a host's registration, a container, a node.
 #![allow(dead_code)] // each test crate uses its own part
 
 use flotilla_core::cluster::{Cluster, ClusterStatus};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
 use flotilla_core::identity::Project;
+use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::scheduler::Resources;
-use flotilla_core::{ClusterId, ContainerId, Metadata, Name, ProfileId, ProjectId, UserId};
+use flotilla_core::{ClusterId, ContainerId, Metadata, Name, NodeId, ProfileId, ProjectId, UserId};
 use flotilla_store::{HostRegistration, JoinGrant, JoinProof};
 
 pub fn name(n: &str) -> Name {
@@ -109,6 +110,30 @@ pub fn cluster(n: &str, project: ProjectId, profile: ProfileId) -> Cluster {
         status: ClusterStatus::Init,
         status_reason: String::new(),
         next_index: 1,
+        metadata: Metadata::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// An orphan node named `n-0` of `profile`, INIT.
+pub fn node(project: ProjectId, profile: ProfileId) -> Node {
+    let now = flotilla_core::now();
+    Node {
+        id: NodeId::new(),
+        name: name("n-0"),
+        project_id: project,
+        user_id: UserId::new(),
+        cluster_id: None,
+        index: -1,
+        role: String::new(),
+        profile_id: profile,
+        status: NodeStatus::Init,
+        status_reason: String::new(),
+        tainted: false,
+        physical_id: None,
+        host_id: None,
+        region: String::new(),
         metadata: Metadata::new(),
         created_at: now,
         updated_at: now,
