@@ -122,3 +122,50 @@ impl Store {
         self.action_ends.submit(end).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group_commit::Batched;
+    use crate::test_support as support;
+    use flotilla_core::action::{Action, Cause};
+    use flotilla_core::node::Node;
+
+    /// Several action ends are one transaction on SQLite too (a batch that fails is redone one
+    /// end at a time, which would hide it): the batch itself ends each and frees its node.
+    #[tokio::test]
+    async fn several_action_ends_are_written_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("ends.db").display())).await.unwrap();
+        let project = support::project("p1");
+        store.create_project(&project).await.unwrap();
+        let profile = support::profile("web", project.id, "demo");
+        store.create_profile(&profile).await.unwrap();
+        let pairs: Vec<(Node, Action)> = (0..2)
+            .map(|i| {
+                let node = Node { name: support::name(&format!("n-{i}")), ..support::node(project.id, profile.id) };
+                let action =
+                    Action::new(ActionKind::NodeCreate, Target::Node(node.id), node.name.as_str(), project.id, node.user_id, Cause::User);
+                (node, action)
+            })
+            .collect();
+        store.create_nodes(&pairs).await.unwrap();
+        assert_eq!(store.claim_actions(flotilla_core::ServiceId::new(), 10).await.unwrap().len(), 2);
+        let ends: Vec<ActionEnd> = pairs
+            .iter()
+            .map(|(_, a)| ActionEnd {
+                store: store.clone(),
+                id: a.id,
+                status: ActionStatus::Succeeded,
+                reason: String::new(),
+                outputs: BTreeMap::new(),
+            })
+            .collect();
+        let answers = ActionEnd::run_together(&ends).await.expect("written as one");
+        assert!(answers.into_iter().all(|ended| ended.unwrap()));
+        for (node, _) in &pairs {
+            let next = Action::new(ActionKind::NodeCheck, Target::Node(node.id), node.name.as_str(), project.id, node.user_id, Cause::User);
+            store.submit_node_action(node.id, &next).await.expect("the node's lock was freed");
+        }
+    }
+}

@@ -1,8 +1,12 @@
 //! Flotilla's persistence: one `Store` over SQLite or PostgreSQL (sqlx, runtime queries),
 //! with each backend's migrations applied on connect. The only crate that knows SQL.
 
+// The integration tests' fixtures, for the unit tests of batched writes (they name this crate).
 #[cfg(test)]
 extern crate self as flotilla_store;
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
 
 mod action_ends;
 mod actions;

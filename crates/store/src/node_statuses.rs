@@ -80,13 +80,10 @@ impl Store {
 }
 
 #[cfg(test)]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use crate::group_commit::Batched;
+    use crate::test_support as support;
 
     /// Several status writes are one statement on SQLite too (a batch that fails is redone one
     /// write at a time, which would hide it): the batch itself answers every node.
