@@ -137,15 +137,12 @@ mod tests {
     async fn several_action_ends_are_written_as_one() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("ends.db").display())).await.unwrap();
-        let project = support::project("p1");
-        store.create_project(&project).await.unwrap();
-        let profile = support::profile("web", project.id, "demo");
-        store.create_profile(&profile).await.unwrap();
+        let (project, profile) = support::project_with_profile(&store).await;
         let pairs: Vec<(Node, Action)> = (0..2)
             .map(|i| {
-                let node = Node { name: support::name(&format!("n-{i}")), ..support::node(project.id, profile.id) };
+                let node = Node { name: support::name(&format!("n-{i}")), ..support::node(project, profile) };
                 let action =
-                    Action::new(ActionKind::NodeCreate, Target::Node(node.id), node.name.as_str(), project.id, node.user_id, Cause::User);
+                    Action::new(ActionKind::NodeCreate, Target::Node(node.id), node.name.as_str(), project, node.user_id, Cause::User);
                 (node, action)
             })
             .collect();
@@ -164,7 +161,7 @@ mod tests {
         let answers = ActionEnd::run_together(&ends).await.expect("written as one");
         assert!(answers.into_iter().all(|ended| ended.unwrap()));
         for (node, _) in &pairs {
-            let next = Action::new(ActionKind::NodeCheck, Target::Node(node.id), node.name.as_str(), project.id, node.user_id, Cause::User);
+            let next = Action::new(ActionKind::NodeCheck, Target::Node(node.id), node.name.as_str(), project, node.user_id, Cause::User);
             store.submit_node_action(node.id, &next).await.expect("the node's lock was freed");
         }
     }

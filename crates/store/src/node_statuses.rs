@@ -91,13 +91,10 @@ mod tests {
     async fn several_status_writes_are_written_as_one() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("statuses.db").display())).await.unwrap();
-        let project = support::project("p1");
-        store.create_project(&project).await.unwrap();
-        let profile = support::profile("web", project.id, "demo");
-        store.create_profile(&profile).await.unwrap();
+        let (project, profile) = support::project_with_profile(&store).await;
         let mut writes = Vec::new();
         for (i, status) in [NodeStatus::Active, NodeStatus::Error].into_iter().enumerate() {
-            let node = Node { name: support::name(&format!("n-{i}")), ..support::node(project.id, profile.id) };
+            let node = Node { name: support::name(&format!("n-{i}")), ..support::node(project, profile) };
             store.adopt_node(&node).await.unwrap();
             writes.push(NodeStatusWrite { store: store.clone(), id: node.id, status, reason: format!("reason {i}") });
         }

@@ -16,7 +16,7 @@ use flotilla_store::{ClusterChanges, ContainerChanges, HostHeartbeat, NodeChange
 
 mod support;
 
-use support::{name, node};
+use support::{name, node, project_with_profile as project};
 
 const ROUNDS: usize = 60;
 
@@ -39,14 +39,6 @@ async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
 }
 
 /// A project with a profile, for rows that need both.
-async fn project(store: &Store) -> (ProjectId, ProfileId) {
-    let p = support::project("racers");
-    store.create_project(&p).await.unwrap();
-    let profile = support::profile("web", p.id, "demo");
-    store.create_profile(&profile).await.unwrap();
-    (p.id, profile.id)
-}
-
 /// A container placed on a fresh host, CREATING at generation 1.
 async fn container(store: &Store, project: ProjectId) -> (HostId, ContainerId) {
     let host = store.register_host(support::registration("host-1"), support::admitted(), "digest-1").await.unwrap().host;

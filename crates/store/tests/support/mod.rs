@@ -8,7 +8,7 @@ use flotilla_core::node::{Node, NodeStatus};
 use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::scheduler::Resources;
 use flotilla_core::{ClusterId, ContainerId, Metadata, Name, NodeId, ProfileId, ProjectId, UserId};
-use flotilla_store::{HostRegistration, JoinGrant, JoinProof};
+use flotilla_store::{HostRegistration, JoinGrant, JoinProof, Store};
 
 pub fn name(n: &str) -> Name {
     Name::parse("name", n).unwrap()
@@ -138,4 +138,13 @@ pub fn node(project: ProjectId, profile: ProfileId) -> Node {
         created_at: now,
         updated_at: now,
     }
+}
+
+/// A project `racers` with a profile `web` of image `demo`, written to `store`.
+pub async fn project_with_profile(store: &Store) -> (ProjectId, ProfileId) {
+    let p = project("racers");
+    store.create_project(&p).await.unwrap();
+    let web = profile("web", p.id, "demo");
+    store.create_profile(&web).await.unwrap();
+    (p.id, web.id)
 }
