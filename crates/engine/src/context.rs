@@ -24,7 +24,7 @@ pub(crate) struct Shared {
     pub store: Store,
     pub config: EngineConfig,
     pub agents: Arc<dyn Agents>,
-    pub watch: ContainerWatch,
+    pub watch: Arc<ContainerWatch>,
     pub placer: crate::placer::Placer,
     /// What the node actions of one cluster action make their containers from, read once.
     pub inputs: crate::inputs::SharedInputs,

@@ -117,25 +117,7 @@ mod tests {
         };
         store.create_profile(&profile).await.unwrap();
 
-        let node = Node {
-            id: flotilla_core::NodeId::new(),
-            name: name("web-1"),
-            project_id: project.id,
-            user_id: profile.user_id,
-            cluster_id: None,
-            index: -1,
-            role: String::new(),
-            profile_id: profile.id,
-            status: flotilla_core::node::NodeStatus::Init,
-            status_reason: String::new(),
-            tainted: false,
-            physical_id: None,
-            host_id: None,
-            region: String::new(),
-            metadata: Default::default(),
-            created_at: now,
-            updated_at: now,
-        };
+        let node = crate::fixtures::node("web-1", project.id, profile.user_id, profile.id);
 
         let (inputs, parent) = (SharedInputs::default(), Some(ActionId::new()));
         let first = inputs.of(&store, parent, &node).await.unwrap();

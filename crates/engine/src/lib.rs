@@ -9,6 +9,8 @@ mod config;
 mod context;
 mod dispatcher;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod guard;
 mod health;
 mod host;
@@ -33,13 +35,13 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Wakes an engine: its dispatcher when an action was written, its container watch when an
-/// agent's report changed containers; cheap to clone. Made before the engine so that the
-/// server's state can hold it.
+/// Wakes an engine: its dispatcher when an action was written, and the waiters of containers an
+/// agent's report changed; cheap to clone. Made before the engine so that the server's state
+/// can hold it.
 #[derive(Debug, Clone, Default)]
 pub struct EngineWaker {
     actions: Arc<tokio::sync::Notify>,
-    containers: Arc<tokio::sync::Notify>,
+    containers: Arc<watch::ContainerWatch>,
 }
 
 impl EngineWaker {
@@ -47,9 +49,10 @@ impl EngineWaker {
         self.actions.notify_one();
     }
 
-    /// The container watch polls now rather than at its next tick.
-    pub fn containers_changed(&self) {
-        self.containers.notify_one();
+    /// Hands the containers a report changed (written, or removed) to the actions waiting on
+    /// them, as written: no poll of the store needed.
+    pub fn reported(&self, changes: &flotilla_store::ObservationChanges) {
+        self.containers.hand_on(changes);
     }
 }
 
@@ -76,7 +79,7 @@ impl Engine {
             store,
             config,
             agents,
-            watch: Default::default(),
+            watch: waker.containers,
             placer,
             inputs: Default::default(),
             running: Default::default(),
@@ -86,8 +89,8 @@ impl Engine {
             metrics,
         });
         let watch = {
-            let (shared, stop, poke) = (shared.clone(), stop.clone(), waker.containers);
-            tokio::spawn(async move { shared.watch.run(shared.store.clone(), std::time::Duration::from_millis(250), &poke, stop).await })
+            let (shared, stop) = (shared.clone(), stop.clone());
+            tokio::spawn(async move { shared.watch.run(shared.store.clone(), std::time::Duration::from_millis(250), stop).await })
         };
         let dispatcher = tokio::spawn(dispatcher::run(shared.clone(), stop.clone()));
         let health = tokio::spawn(health::run(shared.clone(), stop.clone()));

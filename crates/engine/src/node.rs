@@ -45,7 +45,7 @@ pub(crate) async fn container_for(store: &Store, node: &Node, profile: ProfileId
 }
 
 /// The container `node` should run from `inputs`, and what it asks of a host.
-fn container_from(node: &Node, inputs: ProfileInputs) -> (Container, Request) {
+pub(crate) fn container_from(node: &Node, inputs: ProfileInputs) -> (Container, Request) {
     let spec = inputs.spec;
     let now = flotilla_core::now();
     let mut metadata = flotilla_core::Metadata::new();

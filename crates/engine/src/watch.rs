@@ -1,17 +1,19 @@
-//! The container watch: one poll of recently changed and deleted containers feeds every waiting
-//! action, so ten thousand node actions do not each poll the store, and a deletion is seen as
-//! soon as a change (through the store's tombstones). A poll reads the stamps of the rows
-//! written lately and whole rows only for new stamps that an action waits on; every
-//! [`RECHECK`] it reads every container waited on again, in batches, in case a poll missed a
-//! change (it reads each change again for 3 s, so it hardly ever does).
+//! The container watch: feeds every waiting action its container's changes, so ten thousand
+//! node actions do not each poll the store. What this server's agents report is handed on as
+//! written ([`ContainerWatch::hand_on`]), with no read; every other change (another server's
+//! agents, the API) is found by a poll of recently changed and deleted containers, a deletion as
+//! soon as a change (through the store's tombstones). A poll reads the stamps of the rows written
+//! lately and whole rows only for new stamps that an action waits on; every [`RECHECK`] it reads
+//! every container waited on again, in batches, in case a poll missed a change (it reads each
+//! change again for 3 s, so it hardly ever does).
 
 use flotilla_core::ContainerId;
-use flotilla_core::container::Container;
-use flotilla_store::{ContainerStamp, Store};
+use flotilla_core::container::{Container, ContainerStatus};
+use flotilla_store::{ContainerStamp, ObservationChanges, Store};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// How far back each poll looks again, so a row written with a slightly late clock is seen.
@@ -20,9 +22,8 @@ const OVERLAP_MS: i64 = 3000;
 const TOMBSTONE_KEEP_MS: i64 = 60_000;
 /// How often every container waited on is read again.
 const RECHECK: Duration = Duration::from_secs(5);
-/// After a poll, the next waits at least this many times what it took (pokes included): a cheap
-/// poll is followed at once, and one reading thousands of changed rows, in a scale-out that pokes
-/// the watch at every report, takes at most a fifth of the store's time.
+/// After a poll, the next waits at least this many times what it took: one reading thousands of
+/// changed rows, in a scale-out, takes at most a fifth of the store's time.
 const PACE: u32 = 4;
 
 /// What a poll saw of a container.
@@ -32,7 +33,7 @@ pub(crate) enum Seen {
     Deleted,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct ContainerWatch {
     senders: Mutex<HashMap<ContainerId, watch::Sender<Option<Seen>>>>,
 }
@@ -52,9 +53,22 @@ impl ContainerWatch {
         senders.entry(id).or_insert_with(|| watch::channel(None).0).subscribe()
     }
 
-    /// Polls the store every `every`, and at once when `poke` is notified (a report changed
-    /// containers), until `stop`, handing changed containers to their waiters.
-    pub(crate) async fn run(&self, store: Store, every: Duration, poke: &Notify, stop: CancellationToken) {
+    /// Hands each container a report `changes` to its waiters: as written, or gone (removed
+    /// after its delete). A poll that read a row before the report may hand the older row after
+    /// it: a waiter acts on an ending state, and the next poll or recheck hands the newest again.
+    pub(crate) fn hand_on(&self, changes: &ObservationChanges) {
+        let removed = changes.status.iter().filter(|c| c.to == ContainerStatus::Deleted).map(|c| (c.id, Seen::Deleted));
+        let written = changes.written.iter().map(|c| (c.id, Seen::Changed(Box::new(c.clone()))));
+        let senders = self.senders.lock().expect("watch lock");
+        for (id, seen) in written.chain(removed) {
+            if let Some(tx) = senders.get(&id) {
+                tx.send_replace(Some(seen));
+            }
+        }
+    }
+
+    /// Polls the store every `every` until `stop`, handing changed containers to their waiters.
+    pub(crate) async fn run(&self, store: Store, every: Duration, stop: CancellationToken) {
         let mut since = chrono::Utc::now().timestamp_millis() - OVERLAP_MS;
         let mut purged_at = 0;
         let mut rechecked_at = tokio::time::Instant::now();
@@ -64,12 +78,7 @@ impl ContainerWatch {
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(every) => {}
-                () = poke.notified() => {}
-            }
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep_until(paced_until) => {}
+                _ = tokio::time::sleep_until(paced_until.max(tokio::time::Instant::now() + every)) => {}
             }
             let waiting = {
                 let mut senders = self.senders.lock().expect("watch lock");
@@ -152,6 +161,29 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// A report's changes reach their waiters as written, with no poll: the changed row to its
+    /// waiter, a removal as gone; a container no one waits on is dropped.
+    #[test]
+    fn a_reports_changes_are_handed_on_as_written() {
+        let watch = ContainerWatch::default();
+        let (mut running, removed, unwatched) = (crate::fixtures::container(), crate::fixtures::container(), crate::fixtures::container());
+        running.status = ContainerStatus::Running;
+        let (mut started, mut gone) = (watch.subscribe(running.id), watch.subscribe(removed.id));
+        let status = flotilla_core::container::StatusChange {
+            id: removed.id,
+            name: removed.name.clone(),
+            project_id: removed.project_id,
+            from: ContainerStatus::Deleting,
+            to: ContainerStatus::Deleted,
+            reason: "removed from its host".into(),
+        };
+        watch.hand_on(&ObservationChanges { status: vec![status], health: Vec::new(), written: vec![running.clone(), unwatched] });
+        assert!(started.has_changed().unwrap() && gone.has_changed().unwrap());
+        assert!(matches!(started.borrow_and_update().as_ref(), Some(Seen::Changed(c)) if **c == running));
+        assert!(matches!(gone.borrow_and_update().as_ref(), Some(Seen::Deleted)));
+        assert_eq!(watch.senders.lock().unwrap().len(), 2, "no sender is made for what no one waits on");
+    }
+
     /// What no poll tells of (a container that never was leaves no tombstone) reaches its waiter
     /// with the next recheck.
     #[tokio::test]
@@ -163,7 +195,7 @@ mod tests {
         let stop = CancellationToken::new();
         let task = {
             let (watch, stop) = (watch.clone(), stop.clone());
-            tokio::spawn(async move { watch.run(store, Duration::from_millis(50), &Notify::new(), stop).await })
+            tokio::spawn(async move { watch.run(store, Duration::from_millis(50), stop).await })
         };
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert!(!waiter.has_changed().unwrap(), "the polls saw nothing of it");

@@ -592,13 +592,20 @@ impl Store {
     pub async fn assignments(&self, host: HostId) -> Result<HostAssignments, StoreError> {
         let mut tx = self.pool.begin().await?;
         let h = host.to_string();
-        let row = sqlx::query("SELECT r.revision, h.tunnel_address FROM hosts h JOIN host_revisions r ON r.host_id = h.id WHERE h.id = $1")
-            .bind(h.clone())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "host", key: h.clone() })?;
+        // What else to read is known up front or from the ports: volumes kept on the host (its
+        // pool's, or made there), mounts (a container naming volumes), routers (a routed network).
+        let row = sqlx::query(
+            "SELECT r.revision, h.tunnel_address, h.pool,
+               CASE WHEN EXISTS (SELECT 1 FROM host_volumes hv WHERE hv.host_id = h.id) THEN 1 ELSE 0 END AS keeps_volumes
+             FROM hosts h JOIN host_revisions r ON r.host_id = h.id WHERE h.id = $1",
+        )
+        .bind(h.clone())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound { kind: "host", key: h.clone() })?;
         let revision = row.try_get::<i64, _>("revision")? as u64;
         let tunnel: Option<String> = row.try_get("tunnel_address")?;
+        let keeps_volumes = row.try_get::<i64, _>("keeps_volumes")? != 0 || !row.try_get::<String, _>("pool")?.is_empty();
         let rows = sqlx::query(
             "SELECT c.*, i.docker_id AS image_digest FROM containers c LEFT JOIN images i ON i.id = c.image_id
              WHERE c.host_id = $1 ORDER BY c.id",
@@ -620,14 +627,17 @@ impl Store {
             .collect::<Result<_, StoreError>>()?;
         let index: HashMap<ContainerId, usize> = containers.iter().enumerate().map(|(i, a)| (a.container.id, i)).collect();
         let attachments = sqlx::query(
-            "SELECT p.container_id, p.ip_address, p.mac, n.id AS network_id, n.name AS network_name, n.vni, s.cidr, s.gateway
+            "SELECT p.container_id, p.ip_address, p.mac, n.id AS network_id, n.name AS network_name, n.vni, s.cidr, s.gateway,
+               CASE WHEN EXISTS (SELECT 1 FROM router_interfaces ri WHERE ri.network_id = n.id) THEN 1 ELSE 0 END AS routed
              FROM ports p JOIN containers c ON c.id = p.container_id JOIN networks n ON n.id = p.network_id
              JOIN subnets s ON s.id = p.subnet_id WHERE c.host_id = $1 ORDER BY p.created_at, p.id",
         )
         .bind(h.clone())
         .fetch_all(&mut *tx)
         .await?;
+        let mut routed = false;
         for r in &attachments {
+            routed |= r.try_get::<i64, _>("routed")? != 0;
             let Some(&i) = index.get(&get_id(r, "container_id")?) else { continue };
             containers[i].networks.push(Attachment {
                 network_id: get_id(r, "network_id")?,
@@ -644,21 +654,30 @@ impl Store {
         for a in &mut containers {
             a.aliases.push(a.container.name.to_string());
         }
-        let mut mounts = crate::volumes::mounts_on_host(&mut tx, &h).await?;
-        for a in &mut containers {
-            a.mounts = mounts.remove(&a.container.id.to_string()).unwrap_or_default();
+        // Mounts are made from a container's named volumes only (`resolve_mounts`).
+        if containers.iter().any(|a| !a.container.spec.volumes.is_empty()) {
+            let mut mounts = crate::volumes::mounts_on_host(&mut tx, &h).await?;
+            for a in &mut containers {
+                a.mounts = mounts.remove(&a.container.id.to_string()).unwrap_or_default();
+            }
         }
-        let volumes = sqlx::query(
-            "SELECT v.* FROM volumes v WHERE v.id IN (SELECT volume_id FROM host_volumes WHERE host_id = $1)
-             OR v.pool = (SELECT pool FROM hosts WHERE id = $1 AND pool != '') ORDER BY v.id",
-        )
-        .bind(h.clone())
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(crate::volumes::decode_volume)
-        .collect::<Result<_, _>>()?;
-        let routers = crate::routers::routers_on(&mut tx, host).await?;
+        let volumes = match keeps_volumes {
+            true => sqlx::query(
+                "SELECT v.* FROM volumes v WHERE v.id IN (SELECT volume_id FROM host_volumes WHERE host_id = $1)
+                 OR v.pool = (SELECT pool FROM hosts WHERE id = $1 AND pool != '') ORDER BY v.id",
+            )
+            .bind(h.clone())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(crate::volumes::decode_volume)
+            .collect::<Result<_, _>>()?,
+            false => Vec::new(),
+        };
+        let routers = match routed {
+            true => crate::routers::routers_on(&mut tx, host).await?,
+            false => Vec::new(),
+        };
         let overlay = match tunnel {
             Some(_) => Some(crate::overlay::remote_endpoints(&mut tx, host).await?),
             None => None,

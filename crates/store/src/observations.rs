@@ -9,11 +9,14 @@ use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, Desi
 use flotilla_core::{ContainerId, HostId, ProjectId};
 use std::collections::BTreeMap;
 
-/// What a batch of observations changed, for the event log.
+/// What a batch of observations changed: for the event log, and for the engine's container
+/// watch (the rows as written, handed to their waiters without a read).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservationChanges {
     pub status: Vec<StatusChange>,
     pub health: Vec<HealthChange>,
+    /// The containers whose status or health changed, as the report left them.
+    pub written: Vec<Container>,
 }
 
 /// A container's observed columns as a report leaves them.
@@ -82,29 +85,7 @@ impl ReportWrites {
         if unchanged {
             return;
         }
-        if !health.same_kind(&c.health) {
-            self.changes.health.push(HealthChange {
-                id: c.id,
-                name: c.name.clone(),
-                project_id: c.project_id,
-                from: c.health.clone(),
-                to: health.clone(),
-            });
-        }
-        if status != c.status {
-            if (status == ContainerStatus::Running) != (c.status == ContainerStatus::Running) {
-                self.started_or_stopped.push(c.id);
-            }
-            self.changes.status.push(StatusChange {
-                id: c.id,
-                name: c.name,
-                project_id: c.project_id,
-                from: c.status,
-                to: status,
-                reason: seen.reason.clone(),
-            });
-        }
-        self.observed.push(Observed {
+        let observed = Observed {
             id: c.id,
             status,
             reason: seen.reason.clone(),
@@ -113,7 +94,52 @@ impl ReportWrites {
             health,
             cpu_percent,
             observed_at: if measured { Some(now) } else { c.observed_at.map(crate::codec::millis) },
-        });
+        };
+        let health_changed = !observed.health.same_kind(&c.health);
+        if health_changed {
+            self.changes.health.push(HealthChange {
+                id: c.id,
+                name: c.name.clone(),
+                project_id: c.project_id,
+                from: c.health.clone(),
+                to: observed.health.clone(),
+            });
+        }
+        if status != c.status {
+            if (status == ContainerStatus::Running) != (c.status == ContainerStatus::Running) {
+                self.started_or_stopped.push(c.id);
+            }
+            self.changes.status.push(StatusChange {
+                id: c.id,
+                name: c.name.clone(),
+                project_id: c.project_id,
+                from: c.status,
+                to: status,
+                reason: seen.reason.clone(),
+            });
+        }
+        if health_changed || status != c.status {
+            self.changes.written.push(observed.applied_to(c, now));
+        }
+        self.observed.push(observed);
+    }
+}
+
+impl Observed {
+    /// `c` as this observation, written at `now`, leaves it.
+    fn applied_to(&self, mut c: Container, now: i64) -> Container {
+        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or(c.updated_at);
+        c.status = self.status;
+        c.status_reason = self.reason.clone();
+        if let Some(id) = &self.runtime_id {
+            c.runtime_id = Some(id.clone());
+        }
+        c.exit_code = self.exit_code;
+        c.health = self.health.clone();
+        c.cpu_percent = self.cpu_percent;
+        c.observed_at = self.observed_at.map(at);
+        c.updated_at = at(now);
+        c
     }
 }
 

@@ -403,6 +403,7 @@ async fn observations_record_health_and_cpu(store: &Store) {
     let c = show().await;
     assert_eq!((c.status, &c.health, c.cpu_percent), (ContainerStatus::Running, &ContainerHealth::Starting, None));
     assert!(c.observed_at.is_some());
+    assert_eq!(changes.written, [c], "the engine's watch is handed the row as a read shows it");
 
     store.apply_observations(host.id, &[seen(ContainerStatus::Running, Some(ContainerHealth::Healthy), Some(12.5))]).await.unwrap();
     let c = show().await;
@@ -421,8 +422,9 @@ async fn observations_record_health_and_cpu(store: &Store) {
     assert_eq!((&changes.health[0].from, &changes.health[0].to, changes.health[0].id), (&ContainerHealth::Healthy, &sick, id));
     let c = show().await;
     assert_eq!((&c.health, c.health.reason(), c.cpu_percent), (&sick, "HTTP 500 from http://10.0.0.2:8080/healthz", Some(97.25)));
+    assert_eq!(changes.written, [c]);
     let again = store.apply_observations(host.id, &[seen(ContainerStatus::Running, Some(sick.clone()), None)]).await.unwrap();
-    assert!(again.health.is_empty(), "still unhealthy is no change");
+    assert!(again.health.is_empty() && again.written.is_empty(), "still unhealthy is no change");
 
     // Stale reports change nothing.
     let stale = Observation { generation: 0, ..seen(ContainerStatus::Running, Some(ContainerHealth::Healthy), Some(1.0)) };
@@ -435,6 +437,7 @@ async fn observations_record_health_and_cpu(store: &Store) {
     assert_eq!((changes.status.len(), changes.health.len()), (1, 1));
     let c = show().await;
     assert_eq!((c.status, &c.health, c.health.reason(), c.cpu_percent), (ContainerStatus::Stopped, &ContainerHealth::Unknown, "", None));
+    assert_eq!(changes.written, [c]);
 
     // A rebuild starts afresh.
     store.apply_observations(host.id, &[seen(ContainerStatus::Running, Some(ContainerHealth::Healthy), Some(3.0))]).await.unwrap();
@@ -1093,9 +1096,9 @@ async fn heartbeats_are_written_together_and_bring_down_hosts_back(store: &Store
     assert!(matches!(store.host(&gone.to_string()).await, Err(StoreError::NotFound { .. })));
 }
 
-/// What each host has allocated and what a project uses, summed from their tallies (migration
-/// 0034), follow every create, resize, move and delete of a container, through the folds of
-/// more rows than a tally keeps unfolded.
+/// What each host has allocated and what a project uses, summed from their tallies (migrations
+/// 0034 and 0036), follow every create (alone or many at once), resize, move and delete of a
+/// container, through the folds of more rows than a tally keeps unfolded.
 async fn host_and_project_tallies_follow_their_containers(store: &Store) {
     let p = project("tallied");
     store.create_project(&p).await.unwrap();
@@ -1104,11 +1107,21 @@ async fn host_and_project_tallies_follow_their_containers(store: &Store) {
         store.register_host(registration("tally-2"), admitted(), "digest-tally-2").await.unwrap().host.id,
     ];
     let spec = ContainerProperties { image: "demo".into(), cpu: Some(0.01), memory: Some(16), ..Default::default() };
+    // Made 30 at a time: creates at once are written together, many rows a statement (whose
+    // tallies PostgreSQL writes per statement, migration 0036).
     let mut made = Vec::new();
-    for i in 0..90 {
-        let mut c = container(p.id, spec.clone());
-        c.name = name(&format!("tally-{i}"));
-        made.push(store.create_container(c, &Request::for_spec(&spec), &Settings::default()).await.unwrap().container);
+    for group in 0..3 {
+        let creates: Vec<_> = (0..30)
+            .map(|i| {
+                let (store, spec) = (store.clone(), spec.clone());
+                let mut c = container(p.id, spec.clone());
+                c.name = name(&format!("tally-{}", group * 30 + i));
+                tokio::spawn(async move { store.create_container(c, &Request::for_spec(&spec), &Settings::default()).await })
+            })
+            .collect();
+        for create in creates {
+            made.push(create.await.unwrap().unwrap().container);
+        }
     }
     for c in &made[..10] {
         store.update_container(c.id, ContainerChanges { cpu: Some(0.2), memory: Some(40), ..Default::default() }).await.unwrap();
@@ -1138,6 +1151,9 @@ async fn host_and_project_tallies_follow_their_containers(store: &Store) {
     }
     let (_, used) = store.quota(p.id).await.unwrap();
     assert_eq!((used.containers, used.cpu_millis, used.memory_mib), sums(&left.iter().collect::<Vec<_>>()));
+    let ports = store.list_ports(Scope::Project(p.id), Default::default(), &all).await.unwrap().items.len() as u64;
+    assert!(ports >= 70, "each container has its address on the project's default network: {ports} ports");
+    assert_eq!(used.ports, ports, "the ports' tallies follow their containers");
     // A placement that needs the last of a host's memory sees what the tallies say is left.
     let free = |h: &flotilla_core::host::Host| h.capacity.memory_mib - h.allocated.memory_mib;
     let first = store.host(&hosts[0].to_string()).await.unwrap();

@@ -21,7 +21,7 @@ use flotilla_core::host::Utilisation;
 use flotilla_core::overlay::{OVERLAY_MTU, parse_tunnel_address};
 use flotilla_core::scheduler::Resources;
 use flotilla_core::volume::Volume;
-use flotilla_core::{ContainerId, ImageId, Name, NetworkId, ValidationError};
+use flotilla_core::{ContainerId, HostId, ImageId, Name, NetworkId, ValidationError};
 use flotilla_store::{AssignedContainer, HostHeartbeat, HostRegistration, JoinProof, NameRecord};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -131,7 +131,9 @@ pub async fn heartbeat(
 }
 
 /// Answers the host's assignments once its revision differs from `since`, or when `wait` ends
-/// (or the server begins to stop; once it is stopping, a poll with nothing new is a 503).
+/// (or the server begins to stop; once it is stopping, a poll with nothing new is a 503). The
+/// first look reads the revision alone; a wake (a change, most often) reads the set itself, and
+/// goes on waiting if that still holds revision `since`.
 pub async fn assignments(
     State(state): State<AppState>,
     AgentHost(host): AgentHost,
@@ -140,14 +142,20 @@ pub async fn assignments(
     let wait = Duration::from_secs(query.wait.unwrap_or(30)).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
     let notify = state.agents.wakers.notifier(host);
-    loop {
+    let mut woken = false;
+    let assigned = loop {
         let notified = notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let revision = state.store.host_revision(host).await?;
         let now = tokio::time::Instant::now();
-        if Some(revision) != query.since || now >= deadline {
-            break;
+        if woken || now >= deadline {
+            let assigned = read_assignments(&state, host).await?;
+            if Some(assigned.revision) != query.since || now >= deadline || state.shutdown.is_cancelled() {
+                break assigned;
+            }
+        } else if Some(state.store.host_revision(host).await?) != query.since {
+            woken = true;
+            continue;
         }
         if state.shutdown.is_cancelled() {
             // Nothing new, and a poll answered at once would come straight back and hold the
@@ -158,21 +166,9 @@ pub async fn assignments(
             () = notified => {}
             () = tokio::time::sleep(deadline - now) => {}
             // A graceful stop waits for requests in flight: a long-poll answers at once then.
-            () = state.shutdown.cancelled() => break,
-        }
-    }
-    if let Some(next) = state.agents.wakers.paced_until(host) {
-        tokio::select! {
-            () = tokio::time::sleep_until(next) => {}
             () = state.shutdown.cancelled() => {}
         }
-    }
-    let assigned = {
-        let _permit = state.agents.assignment_reads.acquire().await.expect("the assignment permits are never closed");
-        let started = tokio::time::Instant::now();
-        let assigned = state.store.assignments(host).await?;
-        state.agents.wakers.read(host, started.elapsed(), assigned.containers.len());
-        assigned
+        woken = true;
     };
     let overlay = assigned.overlay;
     // An agent that asks name by name gets none here; an older one every name of every network.
@@ -184,6 +180,22 @@ pub async fn assignments(
     let routers = assigned.routers.into_iter().map(|r| host_router(r, &names, overlay.as_ref())).collect();
     let volumes = assigned.volumes.iter().map(host_volume).collect();
     Ok(Json(Assignments { revision: assigned.revision, containers, volumes, routers }))
+}
+
+/// `host`'s set, read no sooner than its pace allows (see [`super::wakers`]) and one of a few
+/// reads at once.
+async fn read_assignments(state: &AppState, host: HostId) -> Result<flotilla_store::HostAssignments, ApiError> {
+    if let Some(next) = state.agents.wakers.paced_until(host) {
+        tokio::select! {
+            () = tokio::time::sleep_until(next) => {}
+            () = state.shutdown.cancelled() => {}
+        }
+    }
+    let _permit = state.agents.assignment_reads.acquire().await.expect("the assignment permits are never closed");
+    let started = tokio::time::Instant::now();
+    let assigned = state.store.assignments(host).await?;
+    state.agents.wakers.read(host, started.elapsed(), assigned.containers.len());
+    Ok(assigned)
 }
 
 /// What one name answers on a network the host carries (404 for another network): its agent's
@@ -336,9 +348,7 @@ pub async fn reports(
 ) -> Result<StatusCode, ApiError> {
     let observations: Vec<Observation> = body.containers.into_iter().map(observation).collect();
     let changes = state.store.apply_observations(host, &observations).await?;
-    if !changes.status.is_empty() {
-        state.engine.containers_changed();
-    }
+    state.engine.reported(&changes);
     events::observations(&state, &changes).await;
     Ok(StatusCode::NO_CONTENT)
 }
