@@ -98,7 +98,7 @@ pub use volumes::{Mount, VolumeRow};
 
 use flotilla_core::network::RegionPool;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -160,6 +160,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How long a pooled connection sits idle before it is tested (pinged) on its next checkout.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -193,7 +196,18 @@ impl Store {
             }
             _ => url.to_owned(),
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        // A connection is tested before use only after it sat idle (where a restarted database
+        // leaves it dead): sqlx's default pings it on every checkout, a round trip per statement
+        // run outside a transaction (and it pings again on every release, which cannot be turned off).
+        let options =
+            AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).test_before_acquire(false).before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_WHEN_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
         let options = match backend {
             Backend::Sqlite => options.max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
@@ -319,7 +333,6 @@ fn redact(url: &str) -> String {
 /// Creates an empty database named `name` on the PostgreSQL server of `server_url` and returns
 /// its URL. For operators' tooling and tests that need a database of their own.
 pub async fn create_postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
-    use sqlx::Connection;
     if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
         return Err(StoreError::Conflict(format!("database name {name:?} must be lowercase letters, digits and '_'")));
     }
