@@ -59,7 +59,7 @@ async fn drain(ctx: &Ctx, host: Host) -> Result<Outputs, EngineError> {
     ctx.shared.agents.wake(host.id);
     // Those meant to run must run again; a stopped or paused one is only placed.
     for c in moved.iter().filter(|c| c.desired == DesiredState::Running) {
-        if let Err(e) = crate::node::wait_running(ctx, c.id).await {
+        if let Err(e) = crate::node::wait_running(ctx, c.id, None).await {
             match e {
                 EngineError::Failed(why) => stuck.push(format!("{}: {why}", c.name)),
                 stop => return Err(stop),

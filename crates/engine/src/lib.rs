@@ -74,7 +74,7 @@ impl Engine {
     /// actions' series go to `metrics`.
     pub fn start(config: EngineConfig, store: Store, agents: Arc<dyn Agents>, waker: EngineWaker, metrics: Arc<EngineMetrics>) -> Self {
         let stop = CancellationToken::new();
-        let (placer, placing) = placer::Placer::start(store.clone(), config.scheduler, stop.clone());
+        let (placer, placing) = placer::Placer::start(store.clone(), config.scheduler, waker.containers.clone(), stop.clone());
         let shared = Arc::new(Shared {
             store,
             config,

@@ -4,6 +4,7 @@
 use crate::context::Ctx;
 use crate::error::EngineError;
 use crate::inputs::{NodeInputs, ProfileInputs};
+use crate::watch::AfterWrite;
 use flotilla_core::action::{ActionInputs, ActionKind, Cause, NodeOperation, RecoverAction, Target};
 use flotilla_core::container::{Container, ContainerStatus, DesiredState};
 use flotilla_core::node::{Node, NodeStatus};
@@ -94,9 +95,10 @@ pub(crate) async fn placement_for(
     Ok(NodePlacement { node: node.id, cluster: node.cluster_id, container, request })
 }
 
-/// Waits until `id` runs; an error, an exit or its disappearance fails the wait.
-pub(crate) async fn wait_running(ctx: &Ctx, id: ContainerId) -> Result<Container, EngineError> {
-    ctx.wait_container(id, |c| match c {
+/// Waits until `id` runs (from `written`, this action's own write of it, when given); an error,
+/// an exit or its disappearance fails the wait.
+pub(crate) async fn wait_running(ctx: &Ctx, id: ContainerId, written: Option<AfterWrite>) -> Result<Container, EngineError> {
+    ctx.wait_container_after(id, written, |c| match c {
         None => Some(Err("its container disappeared".to_owned())),
         Some(c) => match c.status {
             ContainerStatus::Running => Some(Ok(c.clone())),
@@ -112,14 +114,14 @@ pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Resul
     if crate::remote::is_remote(ctx, &node) {
         return create_remote(ctx, node).await;
     }
-    let container = match node.physical_id {
+    let (container, written) = match node.physical_id {
         // Taken over after the container was written: wait for it, never make a second one.
-        Some(existing) => existing,
+        Some(existing) => (existing, None),
         None => {
             let inputs = ctx.shared.inputs.of(ctx.store(), ctx.action.parent, &node).await?;
             let placement = placement_for(ctx.store(), &node, inputs, zone).await?;
-            let written = match ctx.shared.placer.place(placement).await {
-                Ok(written) => written,
+            let (subscription, written) = match ctx.shared.placer.place(placement).await {
+                Ok(placed) => placed,
                 Err(e @ EngineError::Abandoned) => return Err(e),
                 Err(error) => {
                     set_status(ctx, &node, NodeStatus::Error, error.to_string()).await?;
@@ -135,12 +137,10 @@ pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Resul
                     return Err(EngineError::Failed(reason));
                 }
             }
-            written.id
+            (written.id, Some((subscription, Some(written))))
         }
     };
-    // Read once before the wait: a subscription taken before the placement's write would let
-    // the watch's recheck, finding no row yet, call the container gone.
-    match wait_running(ctx, container).await {
+    match wait_running(ctx, container, written).await {
         Ok(c) => {
             let host = c.host_id.map(|h| h.to_string()).unwrap_or_default();
             set_status(ctx, &node, NodeStatus::Active, "").await?;
@@ -266,7 +266,7 @@ async fn update(ctx: &Ctx, node: Node, profile: ProfileId) -> Result<Outputs, En
         ctx.shared.agents.wake(host);
     }
     ctx.store().update_node(node.id, NodeChanges { profile_id: Some(profile), ..Default::default() }).await?;
-    match wait_running(ctx, container).await {
+    match wait_running(ctx, container, None).await {
         Ok(_) => {
             set_status(ctx, &node, NodeStatus::Active, "").await?;
             Ok(Outputs::new())
@@ -373,7 +373,7 @@ async fn recover_container(ctx: &Ctx, node: &Node, container: ContainerId, how: 
             }
         }
     }
-    wait_running(ctx, container).await.map(|_| ())
+    wait_running(ctx, container, None).await.map(|_| ())
 }
 
 /// Whether `host` is known and not DOWN.
