@@ -44,6 +44,31 @@ pub struct Node {
 }
 
 impl Node {
+    /// A new orphan node `name` of `profile`, made by `user` in `project`: INIT, of no cluster
+    /// (index -1), no role, no metadata, no container yet.
+    pub fn orphan(name: Name, project_id: ProjectId, user_id: UserId, profile_id: ProfileId) -> Self {
+        let now = crate::now();
+        Self {
+            id: NodeId::new(),
+            name,
+            project_id,
+            user_id,
+            cluster_id: None,
+            index: -1,
+            role: String::new(),
+            profile_id,
+            status: NodeStatus::Init,
+            status_reason: String::new(),
+            tainted: false,
+            physical_id: None,
+            host_id: None,
+            region: String::new(),
+            metadata: Metadata::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Senlin's `filter_error_nodes`: a node in ERROR or WARNING, a tainted one, or one not yet ACTIVE is chosen
     /// before the others, as a deletion victim and for the first batches of a rolling update.
     pub fn goes_first(&self) -> bool {
@@ -58,25 +83,10 @@ mod tests {
     #[test]
     fn goes_first_as_senlin_filter_error_nodes() {
         // Senlin's test_filter_error_nodes: ERROR, WARNING, tainted and not-yet-created nodes are picked out.
-        let now = crate::now();
         let node = |status, tainted| Node {
-            id: NodeId::new(),
-            name: Name::parse("name", "n").unwrap(),
-            project_id: ProjectId::new(),
-            user_id: UserId::new(),
-            cluster_id: None,
-            index: 1,
-            role: String::new(),
-            profile_id: ProfileId::new(),
             status,
-            status_reason: String::new(),
             tainted,
-            physical_id: None,
-            host_id: None,
-            region: String::new(),
-            metadata: Metadata::new(),
-            created_at: now,
-            updated_at: now,
+            ..Node::orphan(Name::parse("name", "n").unwrap(), ProjectId::new(), UserId::new(), ProfileId::new())
         };
         let cases = [
             (NodeStatus::Active, false, false),

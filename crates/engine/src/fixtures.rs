@@ -2,32 +2,13 @@
 
 use crate::inputs::ProfileInputs;
 use flotilla_core::container::Container;
-use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::node::Node;
 use flotilla_core::profile::ContainerProperties;
-use flotilla_core::{Name, NodeId, ProfileId, ProjectId, UserId};
+use flotilla_core::{Name, ProfileId, ProjectId, UserId};
 
 /// A node `name` of no cluster, made from `profile` in `project`, not yet created.
 pub(crate) fn node(name: &str, project: ProjectId, user: UserId, profile: ProfileId) -> Node {
-    let now = flotilla_core::now();
-    Node {
-        id: NodeId::new(),
-        name: Name::parse("name", name).unwrap(),
-        project_id: project,
-        user_id: user,
-        cluster_id: None,
-        index: -1,
-        role: String::new(),
-        profile_id: profile,
-        status: NodeStatus::Init,
-        status_reason: String::new(),
-        tainted: false,
-        physical_id: None,
-        host_id: None,
-        region: String::new(),
-        metadata: Default::default(),
-        created_at: now,
-        updated_at: now,
-    }
+    Node::orphan(Name::parse("name", name).unwrap(), project, user, profile)
 }
 
 /// The container a node action would make for a new node, of image `demo`.

@@ -19,7 +19,7 @@ use flotilla_core::container::ContainerStatus;
 use flotilla_core::node::NodeStatus;
 use flotilla_core::policy::deletion::{self, Removal};
 use flotilla_core::profile::{CONTAINER_DOCKER, Profile, ProfileSpec};
-use flotilla_core::{ContainerId, HostId, Name, NodeId, ProfileId, ValidationError, metadata, node};
+use flotilla_core::{ContainerId, HostId, Name, ProfileId, ValidationError, metadata, node};
 use flotilla_store::{NodeChanges, NodeFilters, Scope};
 
 /// A node as the API shows it: with its host's name and its container's addresses (for a member
@@ -60,26 +60,7 @@ pub(super) async fn shown_all(state: &AppState, nodes: Vec<node::Node>) -> Resul
 }
 
 fn new_node(name: Name, caller: &Principal, profile: ProfileId, role: String, meta: flotilla_core::Metadata) -> node::Node {
-    let now = flotilla_core::now();
-    node::Node {
-        id: NodeId::new(),
-        name,
-        project_id: caller.project_id,
-        user_id: caller.user_id,
-        cluster_id: None,
-        index: -1,
-        role,
-        profile_id: profile,
-        status: NodeStatus::Init,
-        status_reason: String::new(),
-        tainted: false,
-        physical_id: None,
-        host_id: None,
-        region: String::new(),
-        metadata: meta,
-        created_at: now,
-        updated_at: now,
-    }
+    node::Node { role, metadata: meta, ..node::Node::orphan(name, caller.project_id, caller.user_id, profile) }
 }
 
 #[utoipa::path(post, path = "/v1/nodes", tag = "nodes", request_body = NodeCreate,

@@ -4,10 +4,10 @@
 use flotilla_core::cluster::{Cluster, ClusterStatus};
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
 use flotilla_core::identity::Project;
-use flotilla_core::node::{Node, NodeStatus};
+use flotilla_core::node::Node;
 use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::scheduler::Resources;
-use flotilla_core::{ClusterId, ContainerId, Metadata, Name, NodeId, ProfileId, ProjectId, UserId};
+use flotilla_core::{ClusterId, ContainerId, Metadata, Name, ProfileId, ProjectId, UserId};
 use flotilla_store::{HostRegistration, JoinGrant, JoinProof, Store};
 
 pub fn name(n: &str) -> Name {
@@ -118,26 +118,7 @@ pub fn cluster(n: &str, project: ProjectId, profile: ProfileId) -> Cluster {
 
 /// An orphan node named `n-0` of `profile`, INIT.
 pub fn node(project: ProjectId, profile: ProfileId) -> Node {
-    let now = flotilla_core::now();
-    Node {
-        id: NodeId::new(),
-        name: name("n-0"),
-        project_id: project,
-        user_id: UserId::new(),
-        cluster_id: None,
-        index: -1,
-        role: String::new(),
-        profile_id: profile,
-        status: NodeStatus::Init,
-        status_reason: String::new(),
-        tainted: false,
-        physical_id: None,
-        host_id: None,
-        region: String::new(),
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    }
+    Node::orphan(name("n-0"), project, UserId::new(), profile)
 }
 
 /// A project `racers` with a profile `web` of image `demo`, written to `store`.
