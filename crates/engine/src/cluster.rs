@@ -62,10 +62,16 @@ fn outcome(failures: Vec<String>, what: &str, outputs: Outputs) -> Result<Output
     }
 }
 
-/// Writes `count` new nodes of `cluster` and their NODE_CREATE actions, unless this action
-/// already did (it was taken over from a silent engine). `zones` gives each new node's zone.
+/// New nodes written (with their actions) per transaction: the first are placed while the rest
+/// are written.
+const NODES_PER_WRITE: usize = 1000;
+
+/// Writes `count` new nodes of `cluster` and their NODE_CREATE actions, a transaction per
+/// [`NODES_PER_WRITE`], each handed to the dispatcher as it commits. `zones` gives each new
+/// node's zone. Callers count from the cluster's nodes, so an action taken over from a silent
+/// engine writes only the nodes it had not written.
 pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zones: &[Option<String>]) -> Result<(), EngineError> {
-    if count <= 0 || ctx.store().has_children(ctx.action.id).await? {
+    if count <= 0 {
         return Ok(());
     }
     let regions = crate::policies::regions_for_new_nodes(ctx.store(), &ctx.shared.config.region, cluster, count).await?;
@@ -81,8 +87,12 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
             .derived(&ctx.action);
         rows.push((node, action));
     }
-    ctx.store().create_nodes(&rows).await?;
-    ctx.shared.wake.notify_one();
+    for chunk in rows.chunks_mut(NODES_PER_WRITE) {
+        let claimed = crate::handover::claim(ctx, chunk.iter_mut().map(|(_, action)| action));
+        ctx.store().create_nodes(chunk).await?;
+        claimed.hand_over(chunk.iter().map(|(_, action)| action));
+        ctx.shared.wake.notify_one();
+    }
     Ok(())
 }
 
@@ -121,9 +131,10 @@ async fn spawn_for(ctx: &Ctx, nodes: &[Node], kind: ActionKind, inputs: ActionIn
     submit_children(ctx, nodes, kind, inputs).await
 }
 
-/// Writes one derived `kind` action per node.
+/// Writes one derived `kind` action per node, those this engine has room for claimed by it and
+/// handed to its dispatcher (`handover.rs`).
 pub(crate) async fn submit_children(ctx: &Ctx, nodes: &[Node], kind: ActionKind, inputs: ActionInputs) -> Result<(), EngineError> {
-    let children: Vec<Action> = nodes
+    let mut children: Vec<Action> = nodes
         .iter()
         .map(|n| {
             Action::new(kind, Target::Node(n.id), n.name.as_str(), n.project_id, n.user_id, Cause::Derived)
@@ -131,15 +142,19 @@ pub(crate) async fn submit_children(ctx: &Ctx, nodes: &[Node], kind: ActionKind,
                 .derived(&ctx.action)
         })
         .collect();
+    let claimed = crate::handover::claim(ctx, children.iter_mut());
     ctx.store().submit_child_actions(&children).await?;
+    claimed.hand_over(&children);
     ctx.shared.wake.notify_one();
     Ok(())
 }
 
 async fn create(ctx: &Ctx, cluster: Cluster) -> Result<Outputs, EngineError> {
     set_status(ctx, &cluster, ClusterStatus::Creating, "creating its nodes").await?;
-    let zones = crate::policies::zones_for_new_nodes(ctx.store(), &cluster, cluster.desired_capacity).await?;
-    spawn_creates(ctx, &cluster, cluster.desired_capacity, &zones).await?;
+    // Taken over from a silent engine: only the nodes it had not written yet.
+    let count = cluster.desired_capacity - ctx.store().cluster_nodes(cluster.id).await?.len() as i64;
+    let zones = crate::policies::zones_for_new_nodes(ctx.store(), &cluster, count).await?;
+    spawn_creates(ctx, &cluster, count, &zones).await?;
     let failures = ctx.wait_children().await?;
     outcome(failures, "the cluster's creation", Outputs::new())
 }

@@ -30,6 +30,10 @@ pub(crate) struct Shared {
     pub inputs: crate::inputs::SharedInputs,
     /// Running actions and their cancellation tokens.
     pub running: Mutex<BTreeMap<ActionId, CancellationToken>>,
+    /// How many actions this engine runs, against `config.max_running`.
+    pub slots: crate::handover::Slots,
+    /// Where cluster actions hand the children they wrote already claimed to the dispatcher.
+    pub handed: tokio::sync::mpsc::UnboundedSender<Vec<Action>>,
     /// Running actions a user cancelled (their token is cancelled too).
     pub cancelled: Mutex<HashSet<ActionId>>,
     /// Wakes the dispatcher: new READY actions.

@@ -1,18 +1,19 @@
 //! The dispatcher: registers this engine as a service and heartbeats, takes over the actions
-//! of silent engines, claims READY actions and runs each in its own task.
+//! of silent engines, claims READY actions and runs each in its own task, with those handed to
+//! it already claimed (`handover.rs`).
 
 use crate::context::{Ctx, Shared};
 use crate::error::EngineError;
+use crate::handover::Handed;
 use flotilla_core::ServiceId;
 use flotilla_core::action::{Action, ActionStatus, Target};
 use flotilla_core::event::{END, FAILED, ObjectType, START};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Claims and runs actions until `stop`.
-pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+/// Claims and runs actions until `stop`, and runs those handed to it already claimed.
+pub(crate) async fn run(shared: Arc<Shared>, mut handed: Handed, stop: CancellationToken) {
     let mut service = ServiceId::new();
     let mut work = stop.child_token();
     while let Err(e) = shared.store.register_service(service, &shared.config.name).await {
@@ -22,7 +23,6 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         }
     }
     tracing::info!(%service, "engine started");
-    let running = Arc::new(AtomicUsize::new(0));
     let mut beat = tokio::time::interval(shared.config.heartbeat);
     loop {
         tokio::select! {
@@ -51,39 +51,59 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 cancel_requested(&shared, service).await;
                 continue;
             }
+            Some(actions) = handed.recv() => {
+                for action in actions {
+                    // Written as the engine's before it was declared dead: another engine takes it over.
+                    if action.owner == Some(service) {
+                        start(&shared, action, &work);
+                    } else {
+                        shared.slots.free(1);
+                    }
+                }
+                continue;
+            }
             _ = shared.wake.notified() => {}
             _ = tokio::time::sleep(shared.config.poll) => {}
         }
-        let free = shared.config.max_running.saturating_sub(running.load(Ordering::Relaxed));
-        if free == 0 {
+        // Slots taken before the claim, those it did not fill freed after.
+        let wanted = shared.slots.take(500, shared.config.max_running);
+        if wanted == 0 {
             continue;
         }
-        match shared.store.claim_actions(service, free.min(500)).await {
+        match shared.store.claim_actions(service, wanted).await {
             Ok(actions) => {
-                let full = actions.len() == free.min(500);
+                shared.slots.free(wanted - actions.len());
+                let full = actions.len() == wanted;
                 for action in actions {
-                    running.fetch_add(1, Ordering::Relaxed);
-                    let (shared, running, token) = (shared.clone(), running.clone(), work.child_token());
-                    tokio::spawn(async move {
-                        execute(shared.clone(), action, token).await;
-                        // Actions become READY only when written (whose writers wake the
-                        // dispatcher), so an end matters to it only when it freed a full engine.
-                        if running.fetch_sub(1, Ordering::Relaxed) >= shared.config.max_running {
-                            shared.wake.notify_one();
-                        }
-                    });
+                    start(&shared, action, &work);
                 }
                 if full {
                     shared.wake.notify_one();
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "engine: cannot claim actions"),
+            Err(e) => {
+                shared.slots.free(wanted);
+                tracing::warn!(error = %e, "engine: cannot claim actions");
+            }
         }
     }
     work.cancel();
     if let Err(e) = shared.store.deregister_service(service).await {
         tracing::warn!(error = %e, "engine: cannot deregister");
     }
+}
+
+/// Runs `action`, claimed by this engine (its slot taken), in a task of its own under `work`.
+fn start(shared: &Arc<Shared>, action: Action, work: &CancellationToken) {
+    let (shared, token) = (shared.clone(), work.child_token());
+    tokio::spawn(async move {
+        execute(shared.clone(), action, token).await;
+        // Actions become READY only when written (whose writers wake the dispatcher), so an end
+        // matters to it only when it freed a full engine.
+        if shared.slots.free(1) >= shared.config.max_running {
+            shared.wake.notify_one();
+        }
+    });
 }
 
 /// Whether `stop` came during `for_`.

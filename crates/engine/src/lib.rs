@@ -12,6 +12,7 @@ mod error;
 #[cfg(test)]
 mod fixtures;
 mod guard;
+mod handover;
 mod health;
 mod host;
 mod inputs;
@@ -75,6 +76,7 @@ impl Engine {
     pub fn start(config: EngineConfig, store: Store, agents: Arc<dyn Agents>, waker: EngineWaker, metrics: Arc<EngineMetrics>) -> Self {
         let stop = CancellationToken::new();
         let (placer, placing) = placer::Placer::start(store.clone(), config.scheduler, waker.containers.clone(), stop.clone());
+        let (handed, handed_over) = tokio::sync::mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store,
             config,
@@ -83,6 +85,8 @@ impl Engine {
             placer,
             inputs: Default::default(),
             running: Default::default(),
+            slots: Default::default(),
+            handed,
             cancelled: Default::default(),
             wake: waker.actions,
             ended: Default::default(),
@@ -92,7 +96,7 @@ impl Engine {
             let (shared, stop) = (shared.clone(), stop.clone());
             tokio::spawn(async move { shared.watch.run(shared.store.clone(), std::time::Duration::from_millis(250), stop).await })
         };
-        let dispatcher = tokio::spawn(dispatcher::run(shared.clone(), stop.clone()));
+        let dispatcher = tokio::spawn(dispatcher::run(shared.clone(), handed_over, stop.clone()));
         let health = tokio::spawn(health::run(shared.clone(), stop.clone()));
         let autoscale = tokio::spawn(autoscale::run(shared.clone(), stop.clone()));
         Self { shared, stop, tasks: vec![watch, dispatcher, health, autoscale, placing] }

@@ -3,16 +3,15 @@
 //! action ends FAILED with the panic's message, the cluster's action ends too, and no lock is left
 //! behind; the engine goes on running the next action.
 
+mod support;
+
 use flotilla_core::action::{Action, ActionKind, ActionStatus, Cause, Target};
-use flotilla_core::cluster::{Cluster, ClusterStatus};
-use flotilla_core::identity::{Project, User};
-use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, Profile, ProfileSpec};
-use flotilla_core::scheduler::Resources;
-use flotilla_core::{ClusterId, ContainerId, HostId, Name, ProfileId, ProjectId, UserId, now};
+use flotilla_core::{ContainerId, HostId};
 use flotilla_engine::{Agents, Engine, EngineConfig, EngineWaker};
-use flotilla_store::{ActionFilters, HostRegistration, JoinGrant, JoinProof, Scope, Store};
+use flotilla_store::{ActionFilters, Scope, Store};
 use std::sync::Arc;
 use std::time::Duration;
+use support::{cluster, ended, seed};
 
 /// Agents whose every wake-up panics, as a bug in the engine's path would.
 struct PanickingAgents;
@@ -27,94 +26,6 @@ impl Agents for PanickingAgents {
     }
 }
 
-async fn seed(store: &Store) -> (ProjectId, UserId, ProfileId) {
-    let t = now();
-    let project = Project {
-        id: ProjectId::new(),
-        name: Name::parse("name", "p").unwrap(),
-        description: String::new(),
-        enabled: true,
-        metadata: Default::default(),
-        created_at: t,
-        updated_at: t,
-    };
-    store.create_project(&project).await.unwrap();
-    let user = User {
-        id: UserId::new(),
-        name: Name::parse("name", "u").unwrap(),
-        email: None,
-        password_hash: "x".into(),
-        enabled: true,
-        default_project_id: Some(project.id),
-        metadata: Default::default(),
-        created_at: t,
-        updated_at: t,
-    };
-    store.create_user(&user).await.unwrap();
-    let properties = ContainerProperties { image: "busybox".into(), ..Default::default() };
-    let profile = Profile {
-        id: ProfileId::new(),
-        name: Name::parse("name", "prof").unwrap(),
-        project_id: project.id,
-        user_id: user.id,
-        spec: ProfileSpec { type_name: CONTAINER_DOCKER.into(), version: "1.0".into(), properties },
-        metadata: Default::default(),
-        created_at: t,
-        updated_at: t,
-    };
-    store.create_profile(&profile).await.unwrap();
-    let host = HostRegistration {
-        name: "h1".into(),
-        zone: String::new(),
-        pool: String::new(),
-        labels: Default::default(),
-        runtime: "sim".into(),
-        advertise: "http://127.0.0.1:1".into(),
-        capacity: Resources { cpu_millis: 4000, memory_mib: 8192, disk_mib: 10_000 },
-        certificate: String::new(),
-        tunnel_address: None,
-        agent_version: "0.0.0-test".into(),
-    };
-    let token = JoinProof { token: Some(JoinGrant { replaces: None }), credential_digest: None };
-    store.register_host(host, token, "d").await.unwrap();
-    (project.id, user.id, profile.id)
-}
-
-fn cluster(name: &str, project: ProjectId, user: UserId, profile: ProfileId) -> (Cluster, Action) {
-    let t = now();
-    let c = Cluster {
-        id: ClusterId::new(),
-        name: Name::parse("name", name).unwrap(),
-        project_id: project,
-        user_id: user,
-        profile_id: profile,
-        desired_capacity: 1,
-        min_size: 0,
-        max_size: -1,
-        timeout: 60,
-        config: Default::default(),
-        status: ClusterStatus::Init,
-        status_reason: String::new(),
-        next_index: 1,
-        metadata: Default::default(),
-        created_at: t,
-        updated_at: t,
-    };
-    let action = Action::new(ActionKind::ClusterCreate, Target::Cluster(c.id), name, project, user, Cause::User).timeout(60);
-    (c, action)
-}
-
-async fn ended(store: &Store, id: &str) -> Action {
-    for _ in 0..200 {
-        let action = store.action(Scope::All, id).await.unwrap();
-        if matches!(action.status, ActionStatus::Succeeded | ActionStatus::Failed | ActionStatus::Cancelled) {
-            return action;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("action {id} did not end in 20 s");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_action_fails_alone_and_frees_its_locks() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,7 +36,7 @@ async fn a_panicking_action_fails_alone_and_frees_its_locks() {
     let engine = Engine::start(config, store.clone(), Arc::new(PanickingAgents), waker.clone(), Arc::default());
 
     for name in ["first", "second"] {
-        let (c, action) = cluster(name, project, user, profile);
+        let (c, action) = cluster(name, 1, project, user, profile);
         store.create_cluster(&c, &action).await.unwrap();
         waker.notify();
         let done = ended(&store, &action.id.to_string()).await;
