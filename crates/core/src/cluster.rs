@@ -48,6 +48,33 @@ pub struct Cluster {
     pub updated_at: Timestamp,
 }
 
+impl Cluster {
+    /// A new cluster `name` of `profile`, made by `user` in `project`: INIT, `desired_capacity`
+    /// nodes wanted, unbounded (sizes 0 to -1), the default timeout and node naming, no metadata,
+    /// its first node index 1.
+    pub fn new(name: Name, project_id: ProjectId, user_id: UserId, profile_id: ProfileId, desired_capacity: i64) -> Self {
+        let now = crate::now();
+        Self {
+            id: ClusterId::new(),
+            name,
+            project_id,
+            user_id,
+            profile_id,
+            desired_capacity,
+            min_size: 0,
+            max_size: -1,
+            timeout: DEFAULT_TIMEOUT_SECS,
+            config: ClusterConfig::default(),
+            status: ClusterStatus::Init,
+            status_reason: String::new(),
+            next_index: 1,
+            metadata: Metadata::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// A cluster's `config`: how its nodes are named.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

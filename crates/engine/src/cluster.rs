@@ -77,19 +77,21 @@ pub(crate) async fn spawn_creates(ctx: &Ctx, cluster: &Cluster, count: i64, zone
     let regions = crate::policies::regions_for_new_nodes(ctx.store(), &ctx.shared.config.region, cluster, count).await?;
     let first = ctx.store().take_node_indexes(cluster.id, count).await?;
     let now = flotilla_core::now();
-    let mut rows = Vec::with_capacity(count as usize);
-    for i in 0..count {
-        let node = new_node(cluster, first + i, regions.get(i as usize).cloned().unwrap_or_default(), now)?;
-        let zone = zones.get(i as usize).cloned().flatten();
-        let name = node.name.as_str();
-        let action = Action::new(ActionKind::NodeCreate, Target::Node(node.id), name, cluster.project_id, cluster.user_id, Cause::Derived)
-            .inputs(ActionInputs::NodeCreate { zone })
-            .derived(&ctx.action);
-        rows.push((node, action));
-    }
-    for chunk in rows.chunks_mut(NODES_PER_WRITE) {
+    // Each write's rows are made as it is written: 10,000 at once were the cluster action's peak.
+    for from in (0..count).step_by(NODES_PER_WRITE) {
+        let mut chunk = Vec::with_capacity(NODES_PER_WRITE.min((count - from) as usize));
+        for i in from..count.min(from + NODES_PER_WRITE as i64) {
+            let node = new_node(cluster, first + i, regions.get(i as usize).cloned().unwrap_or_default(), now)?;
+            let zone = zones.get(i as usize).cloned().flatten();
+            let name = node.name.as_str();
+            let action =
+                Action::new(ActionKind::NodeCreate, Target::Node(node.id), name, cluster.project_id, cluster.user_id, Cause::Derived)
+                    .inputs(ActionInputs::NodeCreate { zone })
+                    .derived(&ctx.action);
+            chunk.push((node, action));
+        }
         let claimed = crate::handover::claim(ctx, chunk.iter_mut().map(|(_, action)| action));
-        ctx.store().create_nodes(chunk).await?;
+        ctx.store().create_nodes(&chunk).await?;
         claimed.hand_over(chunk.iter().map(|(_, action)| action));
         ctx.shared.wake.notify_one();
     }

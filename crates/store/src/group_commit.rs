@@ -1,7 +1,8 @@
 //! Group commit: concurrent calls of one store that each write a transaction of one kind queue
 //! their requests, and whichever caller holds the turn writes all that are waiting in one write
 //! transaction, answering each (point reads are gathered the same way: `gathered_reads.rs`). Writers of such a kind are serialised anyway (the placement lock,
-//! SQLite's one writer), so callers that would have waited for each other's commits share one. A
+//! SQLite's one writer), or write so little each (agents' reports) that a transaction apiece costs
+//! more than the writing, so callers that would have waited for each other's commits share one. A
 //! request refused (quota, bad input) is answered with its error and the others go on; when the
 //! transaction itself fails, each request is written again in a transaction of its own, so no
 //! caller gets another's error.

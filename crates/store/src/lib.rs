@@ -148,7 +148,7 @@ pub struct Store {
     container_reads: Arc<group_commit::Queue<gathered_reads::PointRead<flotilla_core::container::Container>>>,
     /// `node_now` calls waiting to be read together.
     node_reads: Arc<group_commit::Queue<gathered_reads::PointRead<flotilla_core::node::Node>>>,
-    /// `apply_observations` calls waiting to be written together (SQLite).
+    /// `apply_observations` calls waiting to be written together.
     reports: Arc<group_commit::Queue<observations::Report>>,
     /// `set_node_status` calls waiting to be written together.
     node_statuses: Arc<group_commit::Queue<node_statuses::NodeStatusWrite>>,

@@ -1,5 +1,6 @@
 //! Agents' reports of what runs: judged against the recorded rows, then written a few statements
-//! per report whatever its size, so the rows it locks are held for a few round trips only.
+//! per group of reports made at once, whatever their size, so the rows they lock are held for a
+//! few round trips only.
 
 use crate::codec::{now_millis, opt_float, rows_per_statement, value_rows_of};
 use crate::containers::{delete_rows, lock_containers};
@@ -143,9 +144,9 @@ impl Observed {
     }
 }
 
-/// One [`Store::apply_observations`] call: on SQLite written with the other reports made at once
-/// (one writer: a transaction per report was a turn of the writer each); on PostgreSQL alone, so
-/// a report holds only its own rows' locks.
+/// One [`Store::apply_observations`] call, written with the other reports made at once: in one
+/// transaction, a few statements for all of them (a transaction of four round trips per report
+/// was the agents' path's cost on PostgreSQL, and a turn of SQLite's one writer each).
 pub(crate) struct Report {
     store: Store,
     host: HostId,
@@ -160,12 +161,32 @@ impl crate::group_commit::Batched for Report {
         let store = &requests[0].store;
         let mut w = store.begin_write().await?;
         let mut answers = Vec::with_capacity(requests.len());
-        for r in requests {
-            answers.push(Ok(store.apply_in(&mut w.tx, r.host, &r.observations).await?));
+        let mut rest = requests;
+        while !rest.is_empty() {
+            let (disjoint, after) = rest.split_at(disjoint_prefix(rest));
+            answers.extend(store.apply_in(&mut w.tx, disjoint).await?.into_iter().map(Ok));
+            rest = after;
         }
         w.tx.commit().await?;
         Ok(answers)
     }
+}
+
+/// How many of `reports`, from the first, name no container another of them names (at least one):
+/// those are judged and written together; a later report of the same container is judged against
+/// the row as the earlier one left it.
+fn disjoint_prefix(reports: &[Report]) -> usize {
+    let mut named = std::collections::HashSet::new();
+    reports
+        .iter()
+        .position(|r| {
+            let ids: std::collections::HashSet<ContainerId> = r.observations.iter().map(|o| o.id).collect();
+            let shared = ids.iter().any(|id| named.contains(id));
+            named.extend(ids);
+            shared
+        })
+        .unwrap_or(reports.len())
+        .max(1)
 }
 
 impl Store {
@@ -174,35 +195,36 @@ impl Store {
     /// use are kept only while the container runs; a report without them (an answer to a restart
     /// or kill) leaves them be. A container reported twice counts as its last report.
     pub async fn apply_observations(&self, host: HostId, observations: &[Observation]) -> Result<ObservationChanges, StoreError> {
-        let report = Report { store: self.clone(), host, observations: observations.to_vec() };
-        match self.backend {
-            crate::Backend::Postgres => crate::group_commit::alone(&report).await,
-            crate::Backend::Sqlite => self.reports.submit(report).await,
-        }
+        self.reports.submit(Report { store: self.clone(), host, observations: observations.to_vec() }).await
     }
 
-    /// [`Store::apply_observations`] inside `tx`.
-    async fn apply_in(&self, tx: &mut Tx, host: HostId, observations: &[Observation]) -> Result<ObservationChanges, StoreError> {
-        let seen: BTreeMap<ContainerId, &Observation> = observations.iter().map(|o| (o.id, o)).collect();
+    /// Writes `reports`, which name disjoint containers, inside `tx`: each one's changes.
+    async fn apply_in(&self, tx: &mut Tx, reports: &[Report]) -> Result<Vec<ObservationChanges>, StoreError> {
+        // Each container's report (its last observation there) and that report's place.
+        let seen: BTreeMap<ContainerId, (usize, &Observation)> =
+            reports.iter().enumerate().flat_map(|(at, r)| r.observations.iter().map(move |o| (o.id, (at, o)))).collect();
         let ids: Vec<ContainerId> = seen.keys().copied().collect();
         let now = now_millis();
-        let mut writes = ReportWrites::default();
-        // Each row is locked while it is judged and written: an engine's write of it waits, and
-        // a generation bumped meanwhile is seen.
+        let mut writes: Vec<ReportWrites> = reports.iter().map(|_| ReportWrites::default()).collect();
+        // Each row is locked while it is judged and written (in id order, whichever report
+        // names it): an engine's write of it waits, and a generation bumped meanwhile is seen.
         for c in lock_containers(tx, &ids).await? {
-            let seen = seen[&c.id];
-            writes.judge(c, seen, host, now);
+            let (at, seen) = seen[&c.id];
+            writes[at].judge(c, seen, reports[at].host, now);
         }
-        let removed: Vec<ContainerId> = writes.removed.iter().map(|(id, _)| *id).collect();
+        let removed: Vec<(ContainerId, ProjectId)> = writes.iter().flat_map(|w| w.removed.iter().copied()).collect();
+        let removed_ids: Vec<ContainerId> = removed.iter().map(|(id, _)| *id).collect();
         // Their peers are woken with the rows as they were, before they go.
-        wake_peers(self, tx, Around::Containers(&removed)).await?;
-        delete_rows(tx, &removed).await?;
-        for (id, project) in &writes.removed {
+        wake_peers(self, tx, Around::Containers(&removed_ids)).await?;
+        delete_rows(tx, &removed_ids).await?;
+        for (id, project) in &removed {
             self.sync_route(tx, id.0, *project).await?;
         }
-        write_observed(tx, &writes.observed, now).await?;
-        wake_peers(self, tx, Around::Containers(&writes.started_or_stopped)).await?;
-        Ok(writes.changes)
+        let observed: Vec<Observed> = writes.iter_mut().flat_map(|w| std::mem::take(&mut w.observed)).collect();
+        write_observed(tx, &observed, now).await?;
+        let started_or_stopped: Vec<ContainerId> = writes.iter().flat_map(|w| w.started_or_stopped.iter().copied()).collect();
+        wake_peers(self, tx, Around::Containers(&started_or_stopped)).await?;
+        Ok(writes.into_iter().map(|w| w.changes).collect())
     }
 }
 

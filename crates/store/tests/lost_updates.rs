@@ -177,6 +177,61 @@ async fn reports_of_many_racing_deletes(store: &Store) {
     }
 }
 
+/// Reports of several hosts made at once (written together), each container reported twice by
+/// its host, running and stopped: each report's change is answered, whichever comes first (the
+/// later report of a container is judged against the row as the earlier one left it, not both
+/// against the row as it was).
+async fn reports_at_once_judged_in_turn(store: &Store) {
+    const HOSTS: usize = 4;
+    const PER_HOST: usize = 4;
+    let (project, _) = project(store).await;
+    let spec = ContainerProperties { image: "demo".into(), ..Default::default() };
+    let mut on_host = Vec::new();
+    for h in 0..HOSTS {
+        store.register_host(support::registration(&format!("turns-{h}")), support::admitted(), &format!("digest-t{h}")).await.unwrap();
+        for i in 0..PER_HOST {
+            let c = placed(store, project, &format!("turns-{h}-{i}"), &spec).await;
+            on_host.push((c.host_id.expect("placed"), c.id));
+        }
+    }
+    let as_status = |id: ContainerId, status: ContainerStatus, round: usize| Observation {
+        status: Some(status),
+        health: None,
+        cpu_percent: None,
+        reason: format!("{} {round}", status.as_str()),
+        ..report(id, 1, round)
+    };
+    for round in 0..ROUNDS / 4 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (host, id) in on_host.iter().copied() {
+            for status in [ContainerStatus::Running, ContainerStatus::Stopped] {
+                let (agent, seen) = (store.clone(), as_status(id, status, round));
+                tasks.spawn(async move { agent.apply_observations(host, &[seen]).await.unwrap() });
+            }
+        }
+        let mut changes = std::collections::HashMap::new();
+        while let Some(done) = tasks.join_next().await {
+            for c in done.unwrap().status {
+                changes.entry(c.id).or_insert_with(Vec::new).push((c.from, c.to));
+            }
+        }
+        for (_, id) in &on_host {
+            let seen = changes.get(id).map(Vec::len);
+            assert_eq!(seen, Some(2), "round {round}: {id} was reported running and stopped, answered {:?}", changes.get(id));
+            let c = store.container(Scope::All, &id.to_string()).await.unwrap().container;
+            // Answered in any order, one change starts where the other ends, at the row's status.
+            let (a, b) = (changes[id][0], changes[id][1]);
+            let last = if a.1 == b.0 { b } else { a };
+            assert!(a.1 == b.0 || b.1 == a.0, "round {round}: {id}'s changes do not chain: {:?}", changes[id]);
+            assert_eq!(last.1, c.status, "round {round}: {id} is {}, answered {:?}", c.status.as_str(), changes[id]);
+        }
+        // Created again, for the next round.
+        for (host, id) in on_host.iter().copied() {
+            store.apply_observations(host, &[as_status(id, ContainerStatus::Created, round)]).await.unwrap();
+        }
+    }
+}
+
 /// Updates of several containers at once (written together on SQLite): each lands, and one refused (a
 /// name another took in the same moment, a container deleted meanwhile) is answered its own
 /// error while the others land.
@@ -595,6 +650,7 @@ mod on_both_backends {
         reports_and_engine_writes,
         generation_bumps_and_stale_reports,
         reports_of_many_racing_deletes,
+        reports_at_once_judged_in_turn,
         updates_at_once_land_or_are_refused_alone,
         heartbeats_racing_placements,
         node_patches_and_status_writes,

@@ -2,11 +2,11 @@
 //! cluster to create, and a wait for an action's end.
 
 use flotilla_core::action::{Action, ActionKind, ActionStatus, Cause, Target};
-use flotilla_core::cluster::{Cluster, ClusterStatus};
+use flotilla_core::cluster::Cluster;
 use flotilla_core::identity::{Project, User};
 use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::scheduler::Resources;
-use flotilla_core::{ClusterId, Name, ProfileId, ProjectId, UserId, now};
+use flotilla_core::{Name, ProfileId, ProjectId, UserId, now};
 use flotilla_store::{HostRegistration, JoinGrant, JoinProof, Scope, Store};
 use std::time::Duration;
 
@@ -66,25 +66,7 @@ pub async fn seed(store: &Store) -> (ProjectId, UserId, ProfileId) {
 
 /// A cluster of `desired` nodes and the action creating it.
 pub fn cluster(name: &str, desired: i64, project: ProjectId, user: UserId, profile: ProfileId) -> (Cluster, Action) {
-    let t = now();
-    let c = Cluster {
-        id: ClusterId::new(),
-        name: Name::parse("name", name).unwrap(),
-        project_id: project,
-        user_id: user,
-        profile_id: profile,
-        desired_capacity: desired,
-        min_size: 0,
-        max_size: -1,
-        timeout: 60,
-        config: Default::default(),
-        status: ClusterStatus::Init,
-        status_reason: String::new(),
-        next_index: 1,
-        metadata: Default::default(),
-        created_at: t,
-        updated_at: t,
-    };
+    let c = Cluster { timeout: 60, ..Cluster::new(Name::parse("name", name).unwrap(), project, user, profile, desired) };
     let action = Action::new(ActionKind::ClusterCreate, Target::Cluster(c.id), name, project, user, Cause::User).timeout(60);
     (c, action)
 }

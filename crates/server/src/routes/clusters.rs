@@ -16,7 +16,7 @@ use flotilla_api::{
 };
 use flotilla_core::action::{Action, ActionInputs, ActionKind, Cause, Target};
 use flotilla_core::cluster::{self, ClusterStatus};
-use flotilla_core::{ActionId, ClusterId, Name, ValidationError, metadata};
+use flotilla_core::{ActionId, Name, ValidationError, metadata};
 use flotilla_store::{ClusterChanges, ClusterFilters, Scope, StoreError};
 
 /// 202 with the action to watch.
@@ -48,24 +48,14 @@ pub async fn create_cluster(
     let timeout = body.timeout.unwrap_or(cluster::DEFAULT_TIMEOUT_SECS);
     cluster::check_timeout(timeout)?;
     let profile = super::profiles::usable_profile(&state, &caller, &body.profile).await?;
-    let now = flotilla_core::now();
     let c = cluster::Cluster {
-        id: ClusterId::new(),
-        name,
-        project_id: caller.project_id,
-        user_id: caller.user_id,
-        profile_id: profile.id,
-        desired_capacity: body.desired_capacity,
         min_size: body.min_size,
         max_size: body.max_size,
         timeout,
         config: body.config,
-        status: ClusterStatus::Init,
         status_reason: "creating".to_owned(),
-        next_index: 1,
         metadata: body.metadata,
-        created_at: now,
-        updated_at: now,
+        ..cluster::Cluster::new(name, caller.project_id, caller.user_id, profile.id, body.desired_capacity)
     };
     if dry.is_dry_run() {
         if state.store.cluster(Scope::Project(c.project_id), c.name.as_str()).await.is_ok() {

@@ -1,13 +1,13 @@
 //! Rows the store's test suites share: names, a project, a profile, a host's registration, a container, a node.
 #![allow(dead_code)] // each test crate uses its own part
 
-use flotilla_core::cluster::{Cluster, ClusterStatus};
+use flotilla_core::cluster::Cluster;
 use flotilla_core::container::{Container, ContainerHealth, ContainerStatus, DesiredState};
 use flotilla_core::identity::Project;
 use flotilla_core::node::Node;
 use flotilla_core::profile::{CONTAINER_DOCKER, CONTAINER_DOCKER_VERSION, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::scheduler::Resources;
-use flotilla_core::{ClusterId, ContainerId, Metadata, Name, ProfileId, ProjectId, UserId};
+use flotilla_core::{ContainerId, Metadata, Name, ProfileId, ProjectId, UserId};
 use flotilla_store::{HostRegistration, JoinGrant, JoinProof, Store};
 
 pub fn name(n: &str) -> Name {
@@ -95,25 +95,7 @@ pub fn container(project: ProjectId, spec: ContainerProperties) -> Container {
 
 /// An empty, unbounded cluster `n` of `profile`, its first node index 1.
 pub fn cluster(n: &str, project: ProjectId, profile: ProfileId) -> Cluster {
-    let now = flotilla_core::now();
-    Cluster {
-        id: ClusterId::new(),
-        name: name(n),
-        project_id: project,
-        user_id: UserId::new(),
-        profile_id: profile,
-        desired_capacity: 0,
-        min_size: 0,
-        max_size: -1,
-        timeout: 60,
-        config: Default::default(),
-        status: ClusterStatus::Init,
-        status_reason: String::new(),
-        next_index: 1,
-        metadata: Metadata::new(),
-        created_at: now,
-        updated_at: now,
-    }
+    Cluster { timeout: 60, ..Cluster::new(name(n), project, UserId::new(), profile, 0) }
 }
 
 /// An orphan node named `n-0` of `profile`, INIT.
