@@ -89,6 +89,13 @@ pub(crate) fn value_rows_of(rows: usize, columns: &[&str]) -> String {
     (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
 
+/// `sql`, a statement as long as its batch, as a query not kept in the connection's statement
+/// cache: nearly every length is new, and a cached statement keeps each of its up to 4,096
+/// parameters' types for as long as its connection lives.
+pub(crate) fn batch_query(sql: String) -> AnyQuery<'static> {
+    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false)
+}
+
 /// `query` with each of `values` bound in turn, as its next parameters.
 pub(crate) fn bind_all<'q>(query: AnyQuery<'q>, values: impl IntoIterator<Item = String>) -> AnyQuery<'q> {
     values.into_iter().fold(query, |q, v| q.bind(v))

@@ -707,9 +707,7 @@ pub(crate) async fn lock_containers(tx: &mut Tx, ids: &[ContainerId]) -> Result<
             crate::codec::in_list(chunk.len()),
             crate::crud::lock_clause(tx)
         );
-        // Not kept in the connection's statement cache: its length follows the batch's, so nearly
-        // every one is new, and a cached one keeps each of its up to 4,096 parameters' types.
-        let query = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false), chunk.iter().map(ToString::to_string));
+        let query = bind_all(crate::codec::batch_query(sql), chunk.iter().map(ToString::to_string));
         for row in query.fetch_all(&mut **tx).await? {
             found.push(decode_container(&row)?);
         }

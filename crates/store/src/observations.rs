@@ -239,9 +239,7 @@ async fn write_observed(tx: &mut Tx, observed: &[Observed], now: i64) -> Result<
              observed_at = v.column10 FROM (VALUES {}) AS v WHERE containers.id = v.column1",
             value_rows_of(chunk.len(), &columns)
         );
-        // Not kept in the connection's statement cache: its length follows the batch's, so nearly
-        // every one is new, and a cached one keeps each of its up to 4,096 parameters' types.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        let mut query = crate::codec::batch_query(sql);
         for o in chunk {
             query = query
                 .bind(o.id.to_string())

@@ -93,13 +93,10 @@ async fn peers_of(store: &Store, tx: &mut Tx, around: Around<'_>) -> Result<Vec<
     crate::global_endpoints::queue_reports(store, tx, around).await?;
     let (containers, keys) = around_condition(around, "c0");
     // Most hosts have no tunnel address: one indexed look, not the join over the network's ports.
-    // Not kept in the connection's statement cache: its length follows the batch's, so nearly
-    // every one is new, and a cached one keeps each of its up to 4,096 parameters' types.
     let tunnelled = bind_all(
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::codec::batch_query(format!(
             "SELECT 1 AS one FROM containers c0 JOIN hosts h0 ON h0.id = c0.host_id WHERE {containers} AND h0.tunnel_address IS NOT NULL LIMIT 1"
-        )))
-        .persistent(false),
+        )),
         keys.clone(),
     )
     .fetch_optional(&mut **tx)
