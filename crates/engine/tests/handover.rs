@@ -9,12 +9,12 @@ mod support;
 use flotilla_core::action::ActionStatus;
 use flotilla_core::container::ContainerStatus;
 use flotilla_core::{ContainerId, HostId};
-use flotilla_engine::{Agents, Engine, EngineConfig, EngineWaker};
+use flotilla_engine::{Agents, EngineConfig};
 use flotilla_store::{ActionFilters, ContainerChanges, ContainerFilters, Scope, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use support::{cluster, ended, seed};
+use support::{cluster, ended, seed, sqlite_store, start_engine};
 
 /// Agents that, once `running` is set, run every container of a host they are woken for.
 struct GatedAgents {
@@ -56,14 +56,12 @@ async fn node_actions_by_status(store: &Store, cluster: flotilla_core::ClusterId
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_action_runs_as_many_children_as_its_engine_has_room_for() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("f.db").display())).await.unwrap();
+    let (_dir, store) = sqlite_store().await;
     let (project, user, profile) = seed(&store).await;
-    let waker = EngineWaker::default();
     // Three slots: the cluster action's, and two for its six node actions.
-    let config = EngineConfig { poll: Duration::from_millis(50), max_running: 3, ..Default::default() };
+    let config = EngineConfig { max_running: 3, ..Default::default() };
     let agents = Arc::new(GatedAgents { store: store.clone(), running: AtomicBool::new(false) });
-    let engine = Engine::start(config, store.clone(), agents.clone(), waker.clone(), Arc::default());
+    let (engine, waker) = start_engine(&store, config, agents.clone());
 
     let (c, action) = cluster("six", 6, project, user, profile);
     store.create_cluster(&c, &action).await.unwrap();

@@ -7,11 +7,10 @@ mod support;
 
 use flotilla_core::action::{Action, ActionKind, ActionStatus, Cause, Target};
 use flotilla_core::{ContainerId, HostId};
-use flotilla_engine::{Agents, Engine, EngineConfig, EngineWaker};
-use flotilla_store::{ActionFilters, Scope, Store};
+use flotilla_engine::{Agents, EngineConfig};
+use flotilla_store::{ActionFilters, Scope};
 use std::sync::Arc;
-use std::time::Duration;
-use support::{cluster, ended, seed};
+use support::{cluster, ended, seed, sqlite_store, start_engine};
 
 /// Agents whose every wake-up panics, as a bug in the engine's path would.
 struct PanickingAgents;
@@ -28,12 +27,9 @@ impl Agents for PanickingAgents {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_action_fails_alone_and_frees_its_locks() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("f.db").display())).await.unwrap();
+    let (_dir, store) = sqlite_store().await;
     let (project, user, profile) = seed(&store).await;
-    let waker = EngineWaker::default();
-    let config = EngineConfig { poll: Duration::from_millis(50), ..Default::default() };
-    let engine = Engine::start(config, store.clone(), Arc::new(PanickingAgents), waker.clone(), Arc::default());
+    let (engine, waker) = start_engine(&store, EngineConfig::default(), Arc::new(PanickingAgents));
 
     for name in ["first", "second"] {
         let (c, action) = cluster(name, 1, project, user, profile);

@@ -7,8 +7,25 @@ use flotilla_core::identity::{Project, User};
 use flotilla_core::profile::{CONTAINER_DOCKER, ContainerProperties, Profile, ProfileSpec};
 use flotilla_core::scheduler::Resources;
 use flotilla_core::{Name, ProfileId, ProjectId, UserId, now};
+use flotilla_engine::{Agents, Engine, EngineConfig, EngineWaker};
 use flotilla_store::{HostRegistration, JoinGrant, JoinProof, Scope, Store};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// A store on a temporary SQLite file (kept while the directory lives).
+pub async fn sqlite_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("f.db").display())).await.unwrap();
+    (dir, store)
+}
+
+/// The real engine over `store` with `agents`, polling every 50 ms whatever `config` says (so a
+/// test sees it act at once), and the waker that tells it of new work.
+pub fn start_engine(store: &Store, config: EngineConfig, agents: Arc<dyn Agents>) -> (Engine, EngineWaker) {
+    let waker = EngineWaker::default();
+    let config = EngineConfig { poll: Duration::from_millis(50), ..config };
+    (Engine::start(config, store.clone(), agents, waker.clone(), Arc::default()), waker)
+}
 
 /// A project, its user, a profile and one sim host of 4 CPUs and 8 GiB.
 pub async fn seed(store: &Store) -> (ProjectId, UserId, ProfileId) {
