@@ -5,6 +5,7 @@
 use crate::context::{Ctx, Shared};
 use crate::error::EngineError;
 use crate::handover::Handed;
+use crate::node::Done;
 use flotilla_core::ServiceId;
 use flotilla_core::action::{Action, ActionStatus, Target};
 use flotilla_core::event::{END, FAILED, ObjectType, START};
@@ -145,9 +146,9 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
     ctx.event(object_type, object_id, &target_name, START, "").await;
     let work = async {
         match ctx.action.target {
-            Target::Cluster(_) => crate::cluster::run(&ctx).await,
+            Target::Cluster(_) => crate::cluster::run(&ctx).await.map(Done::from),
             Target::Node(_) => crate::node::run(&ctx).await,
-            Target::Host(_) => crate::host::run(&ctx).await,
+            Target::Host(_) => crate::host::run(&ctx).await.map(Done::from),
         }
     };
     // A panic fails this action only: it still ends, frees its locks and is evaluated below.
@@ -155,14 +156,14 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
         tracing::error!(action = %ctx.action.id, kind = %ctx.action.kind, %panic, "engine: an action panicked");
         Err(EngineError::Failed(panic))
     });
-    let (status, reason, outputs) = match result {
-        Ok(outputs) => (ActionStatus::Succeeded, String::new(), outputs),
+    let (status, reason, Done { outputs, node_status }) = match result {
+        Ok(done) => (ActionStatus::Succeeded, String::new(), done),
         Err(EngineError::Abandoned) => {
             shared.running.lock().expect("running lock").remove(&ctx.action.id);
             return;
         }
-        Err(EngineError::Cancelled) => (ActionStatus::Cancelled, "cancelled".to_owned(), Default::default()),
-        Err(e) => (ActionStatus::Failed, e.to_string(), Default::default()),
+        Err(EngineError::Cancelled) => (ActionStatus::Cancelled, "cancelled".to_owned(), Done::default()),
+        Err(e) => (ActionStatus::Failed, e.to_string(), Done::default()),
     };
     if ctx.action.kind.on_cluster()
         && let Target::Cluster(cluster) = ctx.action.target
@@ -178,7 +179,11 @@ async fn execute(shared: Arc<Shared>, action: Action, token: CancellationToken) 
         ctx.action.outputs.clone()
     };
     all.extend(outputs);
-    match shared.store.finish_action(ctx.action.id, status, &reason, &all).await {
+    let finished = match node_status {
+        Some(node_status) => shared.store.finish_node_action(ctx.action.id, status, &reason, &all, node_status).await,
+        None => shared.store.finish_action(ctx.action.id, status, &reason, &all).await,
+    };
+    match finished {
         Ok(false) => tracing::warn!(action = %ctx.action.id, "engine: the action was no longer ours to end (taken over?)"),
         Ok(true) => {
             let took = (flotilla_core::now() - started).to_std().unwrap_or_default();

@@ -16,16 +16,31 @@ use std::collections::BTreeMap;
 
 pub(crate) type Outputs = BTreeMap<String, String>;
 
-pub(crate) async fn run(ctx: &Ctx) -> Result<Outputs, EngineError> {
+/// What an action that succeeded ends with: its outputs, and for a node action that leaves its
+/// node with a new status, that status (written with the action's end, where the node's lock is
+/// freed: one write fewer, and no node seen ACTIVE while its create still runs).
+#[derive(Debug, Default)]
+pub(crate) struct Done {
+    pub outputs: Outputs,
+    pub node_status: Option<NodeStatus>,
+}
+
+impl From<Outputs> for Done {
+    fn from(outputs: Outputs) -> Self {
+        Done { outputs, node_status: None }
+    }
+}
+
+pub(crate) async fn run(ctx: &Ctx) -> Result<Done, EngineError> {
     let Target::Node(id) = ctx.action.target else { return Err(EngineError::failed("not a node action")) };
     let node = match ctx.store().node_now(id).await {
         Ok(node) => node,
-        Err(StoreError::NotFound { .. }) if ctx.action.kind == ActionKind::NodeDelete => return Ok(Outputs::new()),
+        Err(StoreError::NotFound { .. }) if ctx.action.kind == ActionKind::NodeDelete => return Ok(Done::default()),
         Err(e) => return Err(e.into()),
     };
-    match (ctx.action.kind, &ctx.action.inputs) {
-        (ActionKind::NodeCreate, ActionInputs::NodeCreate { zone }) => create(ctx, node, zone.clone()).await,
-        (ActionKind::NodeCreate, _) => create(ctx, node, None).await,
+    let outputs = match (ctx.action.kind, &ctx.action.inputs) {
+        (ActionKind::NodeCreate, ActionInputs::NodeCreate { zone }) => return create(ctx, node, zone.clone()).await,
+        (ActionKind::NodeCreate, _) => return create(ctx, node, None).await,
         (ActionKind::NodeDelete, _) => delete(ctx, node).await,
         (ActionKind::NodeUpdate, ActionInputs::Update { profile }) => update(ctx, node, *profile).await,
         (ActionKind::NodeCheck, _) => check(ctx, node).await,
@@ -33,7 +48,8 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Outputs, EngineError> {
         (ActionKind::NodeRecover, _) => recover(ctx, node, RecoverAction::Recreate).await,
         (ActionKind::NodeOperation, ActionInputs::Operation { operation, .. }) => operate(ctx, node, *operation).await,
         (kind, inputs) => Err(EngineError::failed(format!("{kind} cannot run with inputs {inputs:?}"))),
-    }
+    };
+    outputs.map(Done::from)
 }
 
 async fn set_status(ctx: &Ctx, node: &Node, status: NodeStatus, reason: impl Into<String>) -> Result<Node, EngineError> {
@@ -110,7 +126,8 @@ pub(crate) async fn wait_running(ctx: &Ctx, id: ContainerId, written: Option<Aft
     .await
 }
 
-pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Outputs, EngineError> {
+/// Makes `node`'s container and waits until it runs; done, the node is to be ACTIVE.
+pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Result<Done, EngineError> {
     if crate::remote::is_remote(ctx, &node) {
         return create_remote(ctx, node).await;
     }
@@ -143,8 +160,8 @@ pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Resul
     match wait_running(ctx, container, written).await {
         Ok(c) => {
             let host = c.host_id.map(|h| h.to_string()).unwrap_or_default();
-            set_status(ctx, &node, NodeStatus::Active, "").await?;
-            Ok(Outputs::from([("container".to_owned(), c.id.to_string()), ("host".to_owned(), host)]))
+            let outputs = Outputs::from([("container".to_owned(), c.id.to_string()), ("host".to_owned(), host)]);
+            Ok(Done { outputs, node_status: Some(NodeStatus::Active) })
         }
         Err(EngineError::Abandoned) => Err(EngineError::Abandoned),
         Err(error) => {
@@ -157,15 +174,15 @@ pub(crate) async fn create(ctx: &Ctx, node: Node, zone: Option<String>) -> Resul
 }
 
 /// [`create`] for a node planned for another region: its member there, or the one it has.
-async fn create_remote(ctx: &Ctx, node: Node) -> Result<Outputs, EngineError> {
+async fn create_remote(ctx: &Ctx, node: Node) -> Result<Done, EngineError> {
     let made = match node.physical_id {
         Some(existing) => crate::remote::wait_running(ctx, existing).await.map(|_| existing),
         None => crate::remote::create(ctx, &node, &node.region).await,
     };
     match made {
         Ok(container) => {
-            set_status(ctx, &node, NodeStatus::Active, "").await?;
-            Ok(Outputs::from([("container".to_owned(), container.to_string()), ("region".to_owned(), node.region.clone())]))
+            let outputs = Outputs::from([("container".to_owned(), container.to_string()), ("region".to_owned(), node.region.clone())]);
+            Ok(Done { outputs, node_status: Some(NodeStatus::Active) })
         }
         Err(e @ EngineError::Abandoned) => Err(e),
         Err(error) => {

@@ -111,7 +111,7 @@ async fn cancel_unstarted(tx: &mut Tx, action: ActionId) -> Result<(), StoreErro
     .fetch_optional(&mut **tx)
     .await?;
     let Some(ended) = ended else { return Ok(()) };
-    crate::action_ends::release_locks(tx, &[crate::action_ends::ended_of(&ended)?]).await
+    crate::action_ends::release_locks(tx, &[crate::action_ends::ended_of(&ended)?], &Default::default()).await
 }
 
 impl Store {

@@ -4,6 +4,7 @@ use crate::StoreError;
 use flotilla_core::{Metadata, Name, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::fmt::Write as _;
 use std::str::FromStr;
 
 pub(crate) fn millis(t: Timestamp) -> i64 {
@@ -81,12 +82,21 @@ pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
 /// The `VALUES` rows of a multi-row insert of `rows` rows, each column's expression in `columns`
 /// with `?` where its parameter goes: `["?", "NULLIF(?, -1)"]` → `($1, NULLIF($2, -1)), ...`.
 pub(crate) fn value_rows_of(rows: usize, columns: &[&str]) -> String {
-    let n = columns.len();
-    let row = |r: usize| {
-        let marks: Vec<String> = columns.iter().enumerate().map(|(c, expr)| expr.replace('?', &format!("${}", r * n + c + 1))).collect();
-        format!("({})", marks.join(", "))
-    };
-    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+    let mut sql = String::with_capacity(rows * columns.iter().map(|c| c.len() + 8).sum::<usize>());
+    let mut parameter = 0;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for (c, expr) in columns.iter().enumerate() {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            let (before, after) = expr.split_once('?').unwrap_or((expr, ""));
+            parameter += 1;
+            let _ = write!(sql, "{before}${parameter}{after}");
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// `sql`, a statement as long as its batch, as a query not kept in the connection's statement
@@ -103,7 +113,11 @@ pub(crate) fn bind_all<'q>(query: AnyQuery<'q>, values: impl IntoIterator<Item =
 
 /// The parameters of an `IN (…)` list of `n` values: `$1, $2, …, $n`.
 pub(crate) fn in_list(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    let mut sql = String::with_capacity(n * 7);
+    for i in 1..=n {
+        let _ = write!(sql, "{}${i}", if i == 1 { "" } else { ", " });
+    }
+    sql
 }
 
 /// A statement of the Any driver, as `sqlx::query` makes it.
@@ -121,5 +135,11 @@ mod tests {
         assert_eq!(super::value_rows(1, 2), "($1, $2)");
         assert_eq!(super::value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(super::value_rows_of(2, &["?", "NULLIF(?, -1)"]), "($1, NULLIF($2, -1)), ($3, NULLIF($4, -1))");
+    }
+
+    #[test]
+    fn in_list_numbers_every_value() {
+        assert_eq!(super::in_list(1), "$1");
+        assert_eq!(super::in_list(3), "$1, $2, $3");
     }
 }
