@@ -18,7 +18,7 @@ use support::{ADMIN_PASSWORD, Running, Sandbox};
 
 const NETWORK_POOL: &str = "10.203.0.0/16";
 const CONVERGE: Duration = Duration::from_secs(90);
-const APPLETS: &[&str] = &["sh", "httpd", "nc", "printf", "cat", "echo", "sleep", "mkdir", "hostname"];
+const APPLETS: &[&str] = &["sh", "httpd", "nc", "printf", "cat", "echo", "sleep", "mkdir", "hostname", "timeout"];
 
 fn docker(args: &[&str]) -> (bool, String) {
     let out = Command::new("docker").args(args).output().expect("the docker CLI runs");
@@ -152,7 +152,9 @@ impl Region {
 
 /// `GET http://{host}:8080/` from inside Docker container `from` (busybox `nc`): the page, or why not.
 fn fetch(from: &str, host: &str) -> Result<String, String> {
-    let script = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} 8080");
+    // busybox's `-w` bounds the connect only: a connection whose interface goes (a disconnect
+    // racing the fetch) left `nc` waiting for an answer for ever.
+    let script = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 6 nc -w 3 {host} 8080");
     match docker(&["exec", from, "sh", "-c", &script]) {
         (true, answer) if answer.contains(" 200 ") => Ok(answer.rsplit("\r\n\r\n").next().unwrap_or_default().trim().to_owned()),
         (_, why) => Err(why),
