@@ -67,7 +67,7 @@ impl Batched for ActionEnd {
 /// the key alone: with the status in the statement, PostgreSQL's statistics of a table whose
 /// actions started seconds ago (a handful running) made it scan every running action instead.
 async fn running_of(tx: &mut Tx, ids: &[String]) -> Result<HashSet<String>, StoreError> {
-    let lock = if tx.backend_name() == "PostgreSQL" { " FOR NO KEY UPDATE" } else { "" };
+    let lock = crate::crud::no_key_lock_clause(tx);
     let mut running = HashSet::with_capacity(ids.len());
     for chunk in ids.chunks(crate::codec::rows_per_statement(tx, 1)) {
         let sql = format!("SELECT id, status FROM actions WHERE id IN ({}) ORDER BY id{lock}", in_list(chunk.len()));

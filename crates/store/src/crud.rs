@@ -27,6 +27,11 @@ pub(crate) fn lock_clause(tx: &Transaction<'static, Any>) -> &'static str {
     if tx.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" }
 }
 
+/// `" FOR NO KEY UPDATE"` on PostgreSQL (the lock [`lock_in_order`] takes), nothing on SQLite.
+pub(crate) fn no_key_lock_clause(tx: &Transaction<'static, Any>) -> &'static str {
+    if tx.backend_name() == "PostgreSQL" { " FOR NO KEY UPDATE" } else { "" }
+}
+
 /// Locks the rows of `table` (a constant) whose `key` (a constant) is one of `ids` (sorted) until `tx` ends, in that order, on
 /// PostgreSQL: a multi-row `UPDATE` locks its rows in its plan's order, which two writers need
 /// not share (they would deadlock). The lock is the one an `UPDATE` of columns outside any key
@@ -40,8 +45,11 @@ pub(crate) async fn lock_in_order(
     ids: &[String],
 ) -> Result<(), StoreError> {
     if tx.backend_name() == "PostgreSQL" && !ids.is_empty() {
-        let sql =
-            format!("SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key} FOR NO KEY UPDATE", crate::codec::in_list(ids.len()));
+        let sql = format!(
+            "SELECT {key} FROM {table} WHERE {key} IN ({}) ORDER BY {key}{}",
+            crate::codec::in_list(ids.len()),
+            no_key_lock_clause(tx)
+        );
         crate::codec::bind_all(sqlx::query(AssertSqlSafe(sql)), ids.iter().cloned()).fetch_all(&mut **tx).await?;
     }
     Ok(())
