@@ -181,19 +181,23 @@ impl Store {
         self.list_ordered("actions", Order::Id, &f, params, decode).await
     }
 
-    /// The actions `parent` made (what it depends on), oldest first.
+    /// The actions `parent` made (what it depends on), oldest first. Ids (UUIDv7) sort as their
+    /// text does; sorted here, not by the database, which compares ten thousand strings under
+    /// its collation (on PostgreSQL 70 % of the statement's time).
     pub async fn child_actions(&self, parent: ActionId) -> Result<Vec<Action>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM actions WHERE parent = $1 ORDER BY id").bind(parent.to_string()).fetch_all(&self.pool).await?;
-        rows.iter().map(decode).collect()
+        let rows = sqlx::query("SELECT * FROM actions WHERE parent = $1").bind(parent.to_string()).fetch_all(&self.pool).await?;
+        let mut children = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        children.sort_unstable_by_key(|a| a.id);
+        Ok(children)
     }
 
-    /// The ids of `parent`'s children, oldest first: what showing a cluster action lists, without
-    /// reading ten thousand whole actions.
+    /// The ids of `parent`'s children, oldest first (sorted as [`Self::child_actions`] are): what
+    /// showing a cluster action lists, without reading ten thousand whole actions.
     pub async fn child_action_ids(&self, parent: ActionId) -> Result<Vec<ActionId>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id FROM actions WHERE parent = $1 ORDER BY id").bind(parent.to_string()).fetch_all(&self.pool).await?;
-        rows.iter().map(|row| get_id(row, "id")).collect()
+        let rows = sqlx::query("SELECT id FROM actions WHERE parent = $1").bind(parent.to_string()).fetch_all(&self.pool).await?;
+        let mut ids = rows.iter().map(|row| get_id(row, "id")).collect::<Result<Vec<ActionId>, _>>()?;
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     /// Whether `parent` made any action yet.

@@ -590,100 +590,19 @@ impl Store {
     /// too: the agent removes them and says so) with their networks and mounts, and the volumes
     /// it keeps without a container (its pool's, and those made there before).
     pub async fn assignments(&self, host: HostId) -> Result<HostAssignments, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let h = host.to_string();
-        // What else to read is known up front or from the ports: volumes kept on the host (its
-        // pool's, or made there), mounts (a container naming volumes), routers (a routed network).
-        let row = sqlx::query(
-            "SELECT r.revision, h.tunnel_address, h.pool,
-               CASE WHEN EXISTS (SELECT 1 FROM host_volumes hv WHERE hv.host_id = h.id) THEN 1 ELSE 0 END AS keeps_volumes
-             FROM hosts h JOIN host_revisions r ON r.host_id = h.id WHERE h.id = $1",
-        )
-        .bind(h.clone())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound { kind: "host", key: h.clone() })?;
-        let revision = row.try_get::<i64, _>("revision")? as u64;
-        let tunnel: Option<String> = row.try_get("tunnel_address")?;
-        let keeps_volumes = row.try_get::<i64, _>("keeps_volumes")? != 0 || !row.try_get::<String, _>("pool")?.is_empty();
-        let rows = sqlx::query(
-            "SELECT c.*, i.docker_id AS image_digest FROM containers c LEFT JOIN images i ON i.id = c.image_id
-             WHERE c.host_id = $1 ORDER BY c.id",
-        )
-        .bind(h.clone())
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut containers: Vec<AssignedContainer> = rows
-            .iter()
-            .map(|r| {
-                Ok(AssignedContainer {
-                    container: decode_container(r)?,
-                    image_digest: r.try_get("image_digest")?,
-                    networks: Vec::new(),
-                    aliases: Vec::new(),
-                    mounts: Vec::new(),
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
-        let index: HashMap<ContainerId, usize> = containers.iter().enumerate().map(|(i, a)| (a.container.id, i)).collect();
-        let attachments = sqlx::query(
-            "SELECT p.container_id, p.ip_address, p.mac, n.id AS network_id, n.name AS network_name, n.vni, s.cidr, s.gateway,
-               CASE WHEN EXISTS (SELECT 1 FROM router_interfaces ri WHERE ri.network_id = n.id) THEN 1 ELSE 0 END AS routed
-             FROM ports p JOIN containers c ON c.id = p.container_id JOIN networks n ON n.id = p.network_id
-             JOIN subnets s ON s.id = p.subnet_id WHERE c.host_id = $1 ORDER BY p.created_at, p.id",
-        )
-        .bind(h.clone())
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut routed = false;
-        for r in &attachments {
-            routed |= r.try_get::<i64, _>("routed")? != 0;
-            let Some(&i) = index.get(&get_id(r, "container_id")?) else { continue };
-            containers[i].networks.push(Attachment {
-                network_id: get_id(r, "network_id")?,
-                network_name: r.try_get("network_name")?,
-                cidr: r.try_get("cidr")?,
-                gateway: r.try_get("gateway")?,
-                vni: u32::try_from(r.try_get::<i64, _>("vni")?).map_err(|e| StoreError::Corrupt(format!("vni: {e}")))?,
-                ip: r.try_get("ip_address")?,
-                mac: r.try_get("mac")?,
-            });
-        }
-        // Only the container's own name: Docker's embedded DNS answers it without asking, so a
-        // cluster's name (all its members, on every host) is left to the agent's name server.
-        for a in &mut containers {
-            a.aliases.push(a.container.name.to_string());
-        }
-        // Mounts are made from a container's named volumes only (`resolve_mounts`).
-        if containers.iter().any(|a| !a.container.spec.volumes.is_empty()) {
-            let mut mounts = crate::volumes::mounts_on_host(&mut tx, &h).await?;
-            for a in &mut containers {
-                a.mounts = mounts.remove(&a.container.id.to_string()).unwrap_or_default();
+        match self.backend {
+            // One snapshot for every read of the set.
+            Backend::Sqlite => {
+                let mut tx = self.pool.begin().await?;
+                let assigned = read_assignments(&mut tx, host).await?;
+                tx.commit().await?;
+                Ok(assigned)
             }
+            // Read committed gives each statement a snapshot of its own inside a transaction too:
+            // its BEGIN and COMMIT would be two round trips for nothing (a set read per container
+            // placed in a scale-out).
+            Backend::Postgres => read_assignments(&mut *self.pool.acquire().await?, host).await,
         }
-        let volumes = match keeps_volumes {
-            true => sqlx::query(
-                "SELECT v.* FROM volumes v WHERE v.id IN (SELECT volume_id FROM host_volumes WHERE host_id = $1)
-                 OR v.pool = (SELECT pool FROM hosts WHERE id = $1 AND pool != '') ORDER BY v.id",
-            )
-            .bind(h.clone())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(crate::volumes::decode_volume)
-            .collect::<Result<_, _>>()?,
-            false => Vec::new(),
-        };
-        let routers = match routed {
-            true => crate::routers::routers_on(&mut tx, host).await?,
-            false => Vec::new(),
-        };
-        let overlay = match tunnel {
-            Some(_) => Some(crate::overlay::remote_endpoints(&mut tx, host).await?),
-            None => None,
-        };
-        tx.commit().await?;
-        Ok(HostAssignments { revision, containers, volumes, routers, overlay })
     }
 
     /// Ids of the containers on `host`, for drains.
@@ -694,6 +613,102 @@ impl Store {
             .await?;
         rows.iter().map(|r| get_id(r, "id")).collect()
     }
+}
+
+/// What `host` must hold (see [`Store::assignments`]), read on `conn`.
+async fn read_assignments(conn: &mut sqlx::AnyConnection, host: HostId) -> Result<HostAssignments, StoreError> {
+    let h = host.to_string();
+    // What else to read is known up front or from the ports: volumes kept on the host (its
+    // pool's, or made there), mounts (a container naming volumes), routers (a routed network).
+    let row = sqlx::query(
+        "SELECT r.revision, h.tunnel_address, h.pool,
+           CASE WHEN EXISTS (SELECT 1 FROM host_volumes hv WHERE hv.host_id = h.id) THEN 1 ELSE 0 END AS keeps_volumes
+         FROM hosts h JOIN host_revisions r ON r.host_id = h.id WHERE h.id = $1",
+    )
+    .bind(h.clone())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound { kind: "host", key: h.clone() })?;
+    let revision = row.try_get::<i64, _>("revision")? as u64;
+    let tunnel: Option<String> = row.try_get("tunnel_address")?;
+    let keeps_volumes = row.try_get::<i64, _>("keeps_volumes")? != 0 || !row.try_get::<String, _>("pool")?.is_empty();
+    let rows = sqlx::query(
+        "SELECT c.*, i.docker_id AS image_digest FROM containers c LEFT JOIN images i ON i.id = c.image_id
+         WHERE c.host_id = $1 ORDER BY c.id",
+    )
+    .bind(h.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut containers: Vec<AssignedContainer> = rows
+        .iter()
+        .map(|r| {
+            Ok(AssignedContainer {
+                container: decode_container(r)?,
+                image_digest: r.try_get("image_digest")?,
+                networks: Vec::new(),
+                aliases: Vec::new(),
+                mounts: Vec::new(),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let index: HashMap<ContainerId, usize> = containers.iter().enumerate().map(|(i, a)| (a.container.id, i)).collect();
+    let attachments = sqlx::query(
+        "SELECT p.container_id, p.ip_address, p.mac, n.id AS network_id, n.name AS network_name, n.vni, s.cidr, s.gateway,
+           CASE WHEN EXISTS (SELECT 1 FROM router_interfaces ri WHERE ri.network_id = n.id) THEN 1 ELSE 0 END AS routed
+         FROM ports p JOIN containers c ON c.id = p.container_id JOIN networks n ON n.id = p.network_id
+         JOIN subnets s ON s.id = p.subnet_id WHERE c.host_id = $1 ORDER BY p.created_at, p.id",
+    )
+    .bind(h.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut routed = false;
+    for r in &attachments {
+        routed |= r.try_get::<i64, _>("routed")? != 0;
+        let Some(&i) = index.get(&get_id(r, "container_id")?) else { continue };
+        containers[i].networks.push(Attachment {
+            network_id: get_id(r, "network_id")?,
+            network_name: r.try_get("network_name")?,
+            cidr: r.try_get("cidr")?,
+            gateway: r.try_get("gateway")?,
+            vni: u32::try_from(r.try_get::<i64, _>("vni")?).map_err(|e| StoreError::Corrupt(format!("vni: {e}")))?,
+            ip: r.try_get("ip_address")?,
+            mac: r.try_get("mac")?,
+        });
+    }
+    // Only the container's own name: Docker's embedded DNS answers it without asking, so a
+    // cluster's name (all its members, on every host) is left to the agent's name server.
+    for a in &mut containers {
+        a.aliases.push(a.container.name.to_string());
+    }
+    // Mounts are made from a container's named volumes only (`resolve_mounts`).
+    if containers.iter().any(|a| !a.container.spec.volumes.is_empty()) {
+        let mut mounts = crate::volumes::mounts_on_host(conn, &h).await?;
+        for a in &mut containers {
+            a.mounts = mounts.remove(&a.container.id.to_string()).unwrap_or_default();
+        }
+    }
+    let volumes = match keeps_volumes {
+        true => sqlx::query(
+            "SELECT v.* FROM volumes v WHERE v.id IN (SELECT volume_id FROM host_volumes WHERE host_id = $1)
+             OR v.pool = (SELECT pool FROM hosts WHERE id = $1 AND pool != '') ORDER BY v.id",
+        )
+        .bind(h.clone())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(crate::volumes::decode_volume)
+        .collect::<Result<_, _>>()?,
+        false => Vec::new(),
+    };
+    let routers = match routed {
+        true => crate::routers::routers_on(conn, host).await?,
+        false => Vec::new(),
+    };
+    let overlay = match tunnel {
+        Some(_) => Some(crate::overlay::remote_endpoints(conn, host).await?),
+        None => None,
+    };
+    Ok(HostAssignments { revision, containers, volumes, routers, overlay })
 }
 
 /// The containers of `ids` (sorted) that exist, each row locked until `tx` ends (a concurrent

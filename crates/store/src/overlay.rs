@@ -134,7 +134,10 @@ pub(crate) fn around_condition(around: Around<'_>, alias: &str) -> (String, Vec<
 /// to them): the containers on it placed on other hosts that have a tunnel address, and (a global
 /// network) those other regions have on it, as learned from the central. Empty when `host` has
 /// none itself.
-pub(crate) async fn remote_endpoints(tx: &mut Tx, host: HostId) -> Result<HashMap<NetworkId, Vec<RemoteEndpoint>>, StoreError> {
+pub(crate) async fn remote_endpoints(
+    conn: &mut sqlx::AnyConnection,
+    host: HostId,
+) -> Result<HashMap<NetworkId, Vec<RemoteEndpoint>>, StoreError> {
     let carried = crate::routers::with_routed(
         "SELECT p0.network_id FROM ports p0 JOIN containers c0 ON c0.id = p0.container_id WHERE c0.host_id = $1",
     );
@@ -151,7 +154,7 @@ pub(crate) async fn remote_endpoints(tx: &mut Tx, host: HostId) -> Result<HashMa
          ORDER BY network_id, ip"
     )))
     .bind(host.to_string())
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     let mut remotes: HashMap<NetworkId, Vec<RemoteEndpoint>> = HashMap::new();
     for r in &rows {

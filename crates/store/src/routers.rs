@@ -98,7 +98,7 @@ pub struct HostRouter {
 
 /// The routers joining a network `host` carries (a container of it there has a port on it), each
 /// with all of its networks.
-pub(crate) async fn routers_on(tx: &mut Tx, host: HostId) -> Result<Vec<HostRouter>, StoreError> {
+pub(crate) async fn routers_on(conn: &mut sqlx::AnyConnection, host: HostId) -> Result<Vec<HostRouter>, StoreError> {
     let rows = sqlx::query(
         "SELECT r.id AS router_id, r.name AS router_name, s.*, n.name AS network_name, n.vni
          FROM routers r JOIN router_interfaces ri ON ri.router_id = r.id JOIN networks n ON n.id = ri.network_id
@@ -108,7 +108,7 @@ pub(crate) async fn routers_on(tx: &mut Tx, host: HostId) -> Result<Vec<HostRout
          ORDER BY r.id, n.name",
     )
     .bind(host.to_string())
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     let mut routers: Vec<HostRouter> = Vec::new();
     for r in &rows {

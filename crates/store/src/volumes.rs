@@ -124,13 +124,13 @@ pub(crate) async fn mounts_of(tx: &mut Tx, id: &str) -> Result<Vec<Mount>, Store
 }
 
 /// The mounts of every container placed on `host`, by container id, in one read.
-pub(crate) async fn mounts_on_host(tx: &mut Tx, host: &str) -> Result<HashMap<String, Vec<Mount>>, StoreError> {
+pub(crate) async fn mounts_on_host(conn: &mut sqlx::AnyConnection, host: &str) -> Result<HashMap<String, Vec<Mount>>, StoreError> {
     let rows = sqlx::query(
         "SELECT v.*, cv.container_id, cv.target, cv.read_only FROM container_volumes cv JOIN volumes v ON v.id = cv.volume_id
          JOIN containers c ON c.id = cv.container_id WHERE c.host_id = $1 ORDER BY cv.container_id, cv.target",
     )
     .bind(host.to_owned())
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     let mut mounts: HashMap<String, Vec<Mount>> = HashMap::new();
     for r in &rows {

@@ -603,7 +603,12 @@ async fn waiting_parents_ask_for_one_unfinished_child(store: &Store) {
     store.submit_child_actions(&[lonely.clone(), parent.clone()]).await.unwrap();
     assert!(!store.has_children(lonely.id).await.unwrap());
     assert!(!store.children_unfinished(lonely.id).await.unwrap(), "no child: none unfinished");
-    store.submit_child_actions(&children).await.unwrap();
+    // Written newest first: listed oldest first all the same (by id), however the database returns them.
+    store.submit_child_actions(&children.iter().rev().cloned().collect::<Vec<_>>()).await.unwrap();
+    let mut oldest_first: Vec<_> = children.iter().map(|c| c.id).collect();
+    oldest_first.sort_unstable();
+    assert_eq!(store.child_action_ids(parent.id).await.unwrap(), oldest_first);
+    assert_eq!(store.child_actions(parent.id).await.unwrap().iter().map(|c| c.id).collect::<Vec<_>>(), oldest_first);
     assert!(store.has_children(parent.id).await.unwrap());
     assert!(!store.children_unfinished(parent.id).await.unwrap(), "every child ended, however");
     for status in [ActionStatus::Init, ActionStatus::Waiting, ActionStatus::Ready, ActionStatus::Running] {
